@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole suite on SQLite, then again on a throwaway PostgreSQL server started here.
+# VAULT_REQUIRE_POSTGRES=1 turns a missing PostgreSQL into a failure instead of a loud skip.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider "$@")
+
+banner() { printf '\n==================== %s ====================\n' "$*"; }
+
+banner "test suite on SQLite"
+env -u VAULT_TEST_DATABASE_URL "${PYTEST[@]}"
+sqlite_rc=$?
+
+pg_rc=0
+if scripts/pg.sh available; then
+  banner "test suite on PostgreSQL (throwaway server)"
+  if pg_env=$(scripts/pg.sh start); then
+    eval "$pg_env"
+    trap 'scripts/pg.sh stop "$VAULT_TEST_PG_DIR"' EXIT
+    VAULT_TEST_DATABASE_URL="$VAULT_TEST_DATABASE_URL" "${PYTEST[@]}"
+    pg_rc=$?
+  else
+    echo "FAILED to start the throwaway PostgreSQL server" >&2
+    pg_rc=3
+  fi
+elif [ "${VAULT_REQUIRE_POSTGRES:-0}" = "1" ]; then
+  banner "PostgreSQL REQUIRED but no binaries found (install postgresql)"
+  pg_rc=3
+else
+  banner "SKIPPED: PostgreSQL half of the suite — no PostgreSQL binaries on this machine"
+  echo "!!! Install postgresql (Debian: apt-get install postgresql) to run it. !!!" >&2
+fi
+
+banner "results: sqlite exit=$sqlite_rc postgresql exit=$pg_rc"
+[ "$sqlite_rc" = 0 ] && [ "$pg_rc" = 0 ]

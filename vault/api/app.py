@@ -1,0 +1,47 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vault import __version__
+from vault.api.errors import install_error_handlers
+from vault.api.health import router as health_router
+from vault.api.middleware import RequestContextMiddleware
+from vault.config import get_settings
+from vault.logging import configure_logging
+from vault.runtime import Vault, open_vault
+
+__all__ = ["create_app"]
+
+
+def create_app(vault: Vault | None = None) -> FastAPI:
+    """Build the app around an opened vault (or open one from the environment's settings)."""
+    owns_vault = vault is None
+    if vault is None:
+        settings = get_settings()
+        configure_logging(settings.log_level)
+        vault = open_vault(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_vault:
+            app.state.vault.close()
+
+    app = FastAPI(
+        title="Veilig Thuis dossier vault",
+        version=__version__,
+        description="Per-case encrypted dossiers, policy-checked disclosure, tamper-evident audit.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.vault = vault
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,80 @@
+"""The one place where domain errors become HTTP responses.
+
+Every error body is ``{"error": code, "detail": safe message}``; nothing else (no traceback, no
+input echo). ``NotFound`` is also what a denied read of an unknown-to-the-actor case returns, so a
+403 never reveals that a case exists.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vault import errors
+
+__all__ = ["STATUS_BY_ERROR", "install_error_handlers", "status_for"]
+
+log = structlog.get_logger(__name__)
+
+STATUS_BY_ERROR: dict[type[errors.VaultError], int] = {
+    errors.InvalidInput: 400,
+    errors.AuthFailed: 401,
+    errors.StepUpRequired: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Destroyed: 410,
+    errors.RateLimited: 429,
+    errors.Integrity: 500,
+    errors.Unavailable: 503,
+    errors.ConfigError: 503,
+}
+
+
+def status_for(exc: errors.VaultError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 500
+
+
+def _body(code: str, detail: str) -> dict[str, str]:
+    return {"error": code, "detail": detail}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.VaultError)
+    async def _vault_error(request: Request, exc: errors.VaultError) -> JSONResponse:
+        status = status_for(exc)
+        headers: dict[str, str] = {}
+        if isinstance(exc, errors.RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.StepUpRequired):
+            headers["WWW-Authenticate"] = 'Vault step-up="totp"'
+        if status >= 500:
+            log.error("request_failed", error=exc.code)
+        return JSONResponse(_body(exc.code, exc.message), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the fields and the problem, never the submitted values.
+        problems = []
+        for err in exc.errors()[:10]:
+            loc = ".".join(str(part) for part in err.get("loc", ()))
+            problems.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return JSONResponse(_body("invalid_input", "; ".join(problems) or "invalid request"), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse(
+            _body("http_error", detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected_error", error=type(exc).__name__)
+        return JSONResponse(_body("internal", "internal error; nothing was disclosed"), status_code=500)

@@ -1,0 +1,131 @@
+"""Entry point of the ``vault`` command."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import click
+import typer
+
+from vault import __version__
+from vault.cli import audit as audit_cli
+from vault.cli.common import DEBUG, echo_err
+from vault.config import load_settings
+from vault.errors import ConfigError, VaultError
+
+app = typer.Typer(
+    help="Dossier vault for a Veilig Thuis organisation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(audit_cli.app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vault {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    DEBUG["enabled"] = debug
+
+
+@app.command()
+def init() -> None:
+    """Create VAULT_HOME, the key file (mode 0600) and the schema. Safe to run again."""
+    from vault.services.setup import initialise
+
+    settings = load_settings()
+    vault = initialise(settings)
+    vault.close()
+    typer.echo(f"vault initialised in {settings.resolved_home}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default VAULT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VAULT_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API and web UI (uvicorn with httptools + uvloop)."""
+    from vault.runtime import open_vault
+
+    settings = load_settings()
+    open_vault(settings).close()  # refuse early, with a one-line error, if not initialised
+    _run_server(host or settings.host, port or settings.port, workers)
+
+
+def _run_server(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "vault.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data, do not serve.")] = False,
+) -> None:
+    """Initialise, load the clearly marked DEMO dataset, print how to log in, and serve."""
+    from vault.services.demo import load_demo
+    from vault.services.setup import initialise
+
+    settings = load_settings()
+    vault = initialise(settings)
+    try:
+        lines = load_demo(vault)
+    finally:
+        vault.close()
+    for line in lines:
+        typer.echo(line)
+    if not no_serve:
+        _run_server(host or settings.host, port or settings.port, 1)
+
+
+_EXIT_CODES: dict[type[VaultError], int] = {ConfigError: 2}
+
+
+def main() -> None:
+    """Run the CLI; domain errors print one line (no traceback unless --debug) and exit non-zero."""
+    try:
+        rv = app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        echo_err("aborted")
+        sys.exit(130)
+    except VaultError as exc:
+        if DEBUG["enabled"]:
+            traceback.print_exc()
+        echo_err(exc.message)
+        sys.exit(_EXIT_CODES.get(type(exc), 1))
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

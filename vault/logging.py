@@ -1,0 +1,89 @@
+"""Application logs: structlog, JSON lines, a request id per request, and redaction.
+
+Redaction is the last line of defence, not the first: code logs ids and event names only. The
+processor replaces the values of keys that name secrets or personal data, and masks anything in
+any value that looks like a BSN, a TOTP code, an e-mail address or a long token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "redact"]
+
+REDACTED = "***"
+
+_SENSITIVE_KEY = re.compile(
+    r"(pass(word)?|secret|token|cookie|authorization|otp|totp|code|key|bsn|name|birth|address|"
+    r"email|phone|content|text|body|title|filename|reporter|subject|csrf|recovery)",
+    re.IGNORECASE,
+)
+# Keys that contain a sensitive word but only ever hold ids or safe codes.
+_SAFE_KEYS = frozenset(
+    {"event", "level", "timestamp", "logger", "request_id", "status_code", "error", "tag", "case_id",
+     "actor_id", "object_id", "document_id", "rule", "exit_code", "method", "path_template"}
+)
+_PATTERNS = (
+    re.compile(r"\b\d{3}[. ]?\d{2}[. ]?\d{2}[. ]?\d{2}\b"),  # BSN-like (also 6-digit codes inside it)
+    re.compile(r"\b\d{6,8}\b"),  # TOTP codes and other short numeric secrets
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail
+    re.compile(r"\b[A-Za-z0-9_\-]{24,}\b"),  # tokens, base32/base64 secrets
+)
+
+
+def _scrub(value: str) -> str:
+    for pattern in _PATTERNS:
+        value = pattern.sub(REDACTED, value)
+    return value
+
+
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        value = event_dict[key]
+        if key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key):
+            event_dict[key] = REDACTED
+        elif isinstance(value, str) and key not in {"timestamp", "level", "logger"}:
+            event_dict[key] = _scrub(value) if key not in {"request_id", "case_id", "actor_id"} else value
+        elif not isinstance(value, str | int | float | bool | type(None)):
+            event_dict[key] = _scrub(repr(value))
+    return event_dict
+
+
+def _drop_exception_text(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # A traceback's locals and messages can hold personal data: keep only the exception type.
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info:
+        exc = sys.exc_info()[1] if exc_info is True else (exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+        if isinstance(exc, BaseException):
+            event_dict["exception_type"] = type(exc).__name__
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
+    """JSON lines on stderr. Idempotent."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's access log would print URLs and client addresses in its own format: keep ours only.
+    logging.getLogger("uvicorn.access").disabled = True
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_exception_text,
+            redact,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )

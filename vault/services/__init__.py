@@ -1,0 +1,1 @@
+"""Use cases. Services take a ``Context`` and a ``Session``; they flush, never commit."""
