@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", extra="ignore", frozen=True)
 
-    home: Path = Field(default=Path("./var"), description="Folder for the embedded database, key file and blobs.")
+    home: Path = Field(
+        default=Path("./var"), description="Folder for the embedded database, key file and blobs."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file vault.db in VAULT_HOME."
     )
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     disclosure_default_days: int = Field(default=30, ge=1)
     disclosure_max_days: int = Field(default=365, ge=1)
-    password_hashing: Literal["rfc9106_low_memory", "fast_insecure_for_tests"] = "rfc9106_low_memory"
+    password_hashing: Literal["rfc9106_low_memory", "fast_insecure_for_tests"] = "rfc9106_low_memory"  # noqa: S105
     quick_exit_url: str = "https://www.google.nl/"
     blob_grace_seconds: int = Field(default=3600, ge=0)
 

@@ -59,6 +59,7 @@ class Context:
     on_behalf_of: str | None = None
     session_id: str | None = None
     second_factor_verified: bool = False
+    factor_checked_at: datetime | None = None  # last second-factor check, for step-up (None: never)
     request_id: str = field(default_factory=new_request_id)
     clock: Clock = field(default_factory=SystemClock)
 
@@ -68,3 +69,11 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def stepped_up_within(self, minutes: int) -> bool:
+        """True when the second factor was checked in the last ``minutes`` minutes."""
+        from datetime import timedelta
+
+        return self.factor_checked_at is not None and self.now() - self.factor_checked_at <= timedelta(
+            minutes=minutes
+        )

@@ -107,7 +107,7 @@ class AuditTag(StrEnum):
     AUTH_RECOVERY_USED = "auth:recovery:used"
     AUTH_RECOVERY_REGENERATED = "auth:recovery:regenerated"
     AUTH_SESSION_ENDED = "auth:session:ended"
-    AUTH_PASSWORD_CHANGED = "auth:password:changed"
+    AUTH_PASSWORD_CHANGED = "auth:password:changed"  # noqa: S105 - an audit tag, not a secret
     ADMIN_USER_CREATED = "admin:user:created"
     ADMIN_USER_DISABLED = "admin:user:disabled"
     ADMIN_TEAM_CREATED = "admin:team:created"
@@ -125,3 +125,7 @@ class AuditTag(StrEnum):
     DISCLOSURE_GRANT_REVOKED = "disclosure:grant:revoked"
     DISCLOSURE_GRANT_DENIED = "disclosure:grant:denied"
     AUDIT_CHECKPOINT_CREATED = "audit:checkpoint:created"
+    AUTH_TOTP_ENROLMENT_STARTED = "auth:totp:enrolment-started"
+    AUTH_RECOVERY_FAILED = "auth:recovery:failed"
+    AUTH_STEP_UP_OK = "auth:step-up:ok"
+    AUTH_PASSWORD_CHANGE_FAILED = "auth:password:change-failed"  # noqa: S105 - an audit tag

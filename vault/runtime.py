@@ -20,6 +20,7 @@ from vault.context import Clock, SystemClock
 from vault.crypto.keys import KeyProvider, LocalFileKeyProvider
 from vault.db import Database
 from vault.errors import ConfigError
+from vault.policy import PolicyHolder
 from vault.storage.blobs import BlobStore, LocalBlobStore
 
 __all__ = ["Vault", "check_database", "init_vault", "open_vault", "prepare_home"]
@@ -32,6 +33,7 @@ class Vault:
     keys: KeyProvider
     blobs: BlobStore
     clock: Clock = field(default_factory=SystemClock)
+    policy: PolicyHolder = field(default_factory=PolicyHolder)
 
     def close(self) -> None:
         self.db.dispose()
@@ -50,7 +52,9 @@ def prepare_home(settings: Settings, *, create: bool) -> Path:
     except ConfigError:
         raise
     except OSError as exc:
-        raise ConfigError(f"VAULT_HOME: {home} is not writable ({exc.strerror or type(exc).__name__})") from None
+        raise ConfigError(
+            f"VAULT_HOME: {home} is not writable ({exc.strerror or type(exc).__name__})"
+        ) from None
     return home
 
 

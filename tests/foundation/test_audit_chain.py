@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -37,7 +38,7 @@ def test_d16_entries_chain_and_verify(vault: Vault, system_ctx: Context) -> None
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
     assert report.ok, report
     assert report.entries == len(entries) == 6  # vault init + 5
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash
         assert after.seq == before.seq + 1
 
@@ -99,12 +100,17 @@ def test_rolled_back_transaction_leaves_no_entry(vault: Vault, system_ctx: Conte
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), vault.db.session() as session:
-        record(session, system_ctx, "test:entry:written")
-        raise Boom
+    def write_then_fail() -> None:
+        with vault.db.session() as session:
+            record(session, system_ctx, "test:entry:written")
+            raise Boom
+
+    with pytest.raises(Boom):
+        write_then_fail()
     with vault.db.session() as session:
         report = verify_chain(session)
-    assert report.ok and report.entries == 1
+    assert report.ok
+    assert report.entries == 1
 
 
 def test_d16_details_refuse_free_text(vault: Vault, system_ctx: Context) -> None:
@@ -115,12 +121,12 @@ def test_d16_details_refuse_free_text(vault: Vault, system_ctx: Context) -> None
 
 
 def test_concurrent_appends_form_one_linear_chain(vault: Vault, system_ctx: Context) -> None:
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def writer() -> None:
         try:
             _append(vault, system_ctx, 40)
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=writer) for _ in range(8)]

@@ -26,7 +26,11 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subpr
 
 
 def _env(home: Path, url: str) -> dict[str, str]:
-    return {"VAULT_HOME": str(home), "VAULT_DATABASE_URL": url, "VAULT_PASSWORD_HASHING": "fast_insecure_for_tests"}
+    return {
+        "VAULT_HOME": str(home),
+        "VAULT_DATABASE_URL": url,
+        "VAULT_PASSWORD_HASHING": "fast_insecure_for_tests",
+    }
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], setting: str) -> None:
@@ -55,7 +59,9 @@ def test_init_is_idempotent_and_creates_a_private_key_file(tmp_path: Path, datab
     try:
         with db.session() as session:
             inits = session.scalar(
-                select(func.count()).select_from(AuditEntry).where(AuditEntry.tag == AuditTag.SYSTEM_VAULT_INIT)
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.tag == AuditTag.SYSTEM_VAULT_INIT)
             )
     finally:
         db.dispose()
@@ -116,14 +122,18 @@ def test_debug_shows_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" in proc.stderr
 
 
-def test_demo_refuses_a_database_with_real_data(settings: Settings, database_url: str, tmp_path: Path) -> None:
+def test_demo_refuses_a_database_with_real_data(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
     from vault.audit import record
     from vault.context import Context
     from vault.services.setup import initialise
 
     vault = initialise(settings)
     with vault.db.session() as session:
-        record(session, Context(actor_id="u1", role="medewerker", access_point="test"), "dossier:case:created")
+        record(
+            session, Context(actor_id="u1", role="medewerker", access_point="test"), "dossier:case:created"
+        )
     vault.close()
     proc = run_cli(["demo", "--no-serve"], _env(settings.home, database_url))
     _one_line_error(proc, "non-demo data")

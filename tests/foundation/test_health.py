@@ -39,7 +39,8 @@ def test_readyz_is_503_when_the_audit_log_cannot_be_written(client: TestClient, 
     with vault.db.engine.begin() as conn:
         if vault.db.is_sqlite:
             conn.exec_driver_sql(
-                "CREATE TRIGGER block_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'blocked'); END"
+                "CREATE TRIGGER block_audit BEFORE INSERT ON audit_entries "
+                "BEGIN SELECT RAISE(ABORT, 'blocked'); END"
             )
         else:
             conn.exec_driver_sql(

@@ -10,7 +10,9 @@ import click
 import typer
 
 from vault import __version__
+from vault.cli import accounts as accounts_cli
 from vault.cli import audit as audit_cli
+from vault.cli import keys as keys_cli
 from vault.cli.common import DEBUG, echo_err
 from vault.config import load_settings
 from vault.errors import ConfigError, VaultError
@@ -22,6 +24,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(accounts_cli.team_app, name="team")
+app.add_typer(accounts_cli.org_app, name="org")
+app.add_typer(accounts_cli.user_app, name="user")
+app.add_typer(keys_cli.keys_app, name="keys")
+app.add_typer(keys_cli.blobs_app, name="blobs")
 
 
 def _version(value: bool) -> None:

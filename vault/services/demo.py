@@ -3,16 +3,75 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.auth import AuthConfig, new_secret, open_secret
 from vault.context import Context
+from vault.domain import OrgType, Role
 from vault.errors import ConfigError
-from vault.models import AuditEntry, VaultMeta
+from vault.models import AuditEntry, TotpFactor, User, VaultMeta
 from vault.runtime import Vault
+from vault.services import accounts
 
 __all__ = ["DEMO_MARK", "load_demo"]
 
 DEMO_MARK = "DEMO — fictitious data, not for real cases"
+DEMO_TEAM = "Team Noord (DEMO)"
+# A published, fictitious password: the demo never loads into a database that holds real data.
+DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105
+DEMO_PARTNER_TYPES = (
+    OrgType.LOCAL_TEAM,
+    OrgType.CHILD_PROTECTION_BOARD,
+    OrgType.POLICE,
+    OrgType.PUBLIC_PROSECUTOR,
+    OrgType.PROBATION,
+    OrgType.VICTIM_SUPPORT,
+    OrgType.MUNICIPALITY,
+    OrgType.GP,
+    OrgType.SCHOOL,
+    OrgType.CARE_PROVIDER,
+)
+
+
+def _demo_org_name(org_type: OrgType) -> str:
+    return f"{org_type.value.replace('_', ' ').title()} (DEMO)"
+
+
+def _demo_username(role: Role) -> str:
+    return f"demo-{role.value.replace('_', '-')}"
+
+
+def _create_identities(session: Session, ctx: Context, auth: AuthConfig) -> None:
+    accounts.create_team(session, ctx, DEMO_TEAM)
+    for org_type in DEMO_PARTNER_TYPES:
+        accounts.create_organisation(session, ctx, _demo_org_name(org_type), org_type)
+    for role in Role:
+        created = accounts.create_user(
+            session,
+            ctx,
+            auth,
+            username=_demo_username(role),
+            role=role,
+            team=DEMO_TEAM if role.is_staff or role in {Role.PRIVACY_OFFICER, Role.ADMIN} else None,
+            org=_demo_org_name(OrgType.LOCAL_TEAM if role is Role.PARTNER else OrgType.GP)
+            if role in {Role.PARTNER, Role.PROFESSIONAL}
+            else None,
+            password=DEMO_PASSWORD,
+        )
+        accounts.install_totp_secret(session, ctx, auth, created.user_id, new_secret())
+
+
+def _login_lines(session: Session, auth: AuthConfig) -> list[str]:
+    lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}); TOTP secrets for an authenticator app:"]
+    for role in Role:
+        user = session.scalars(select(User).where(User.username == _demo_username(role))).first()
+        factor = session.get(TotpFactor, user.id) if user is not None else None
+        if user is None or factor is None:
+            continue
+        secret = open_secret(auth.totp_key, user_id=user.id, sealed=factor.secret_sealed)
+        lines.append(f"  {user.username:<24} role {role.value:<16} TOTP secret {secret}")
+    return lines
 
 
 def _holds_real_activity(vault: Vault) -> bool:
@@ -34,9 +93,14 @@ def load_demo(vault: Vault) -> list[str]:
                 "VAULT_DATABASE_URL: this database holds non-demo data; the demo refuses to load into it"
             )
         with vault.db.session() as session:
+            ctx = Context.system(access_point="demo", clock=vault.clock)
             session.add(VaultMeta(key="dataset", value="demo"))
-            record(session, Context.system(access_point="demo", clock=vault.clock), "system:demo:loaded")
+            record(session, ctx, "system:demo:loaded")
+            _create_identities(session, ctx, AuthConfig.from_vault(vault))
+    with vault.db.session() as session:
+        logins = _login_lines(session, AuthConfig.from_vault(vault))
     return [
         f"*** {DEMO_MARK} ***",
+        *logins,
         f"Serving on http://{vault.settings.host}:{vault.settings.port}",
     ]

@@ -1,0 +1,48 @@
+"""Disclosure grants to partner organisations (D9, D10, D8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vault.models.base import Base, UTCDateTime
+
+__all__ = ["Grant", "GrantItem"]
+
+
+class Grant(Base):
+    """One scoped disclosure: named parts of one case, for one purpose and legal basis, until expiry."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(64), nullable=False)
+    legal_basis: Mapped[str] = mapped_column(String(64), nullable=False)
+    consent_reference: Mapped[str | None] = mapped_column(String(64))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    max_retrievals: Mapped[int] = mapped_column(Integer, nullable=False)
+    retrievals_used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reporter_identity_released: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_grants_org_id_case_id", "org_id", "case_id"),
+        Index("ix_grants_case_id", "case_id"),
+    )
+
+
+class GrantItem(Base):
+    """What a grant covers: a category, or one document (kind = "category" | "document")."""
+
+    __tablename__ = "grant_items"
+
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)

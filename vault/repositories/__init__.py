@@ -1,0 +1,1 @@
+"""Repositories: all SQL of the vault, one module per area."""

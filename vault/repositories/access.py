@@ -1,0 +1,124 @@
+"""Facts for policy decisions, read with indexed queries at decision time (never cached)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.domain import CaseKind, Category, OrgType, Role
+from vault.models import Case, CaseAssignment, Grant, GrantItem, Organisation, TeamMembership, User
+from vault.policy import Actor, CaseFacts, GrantFacts
+
+__all__ = ["actor_facts", "case_facts", "consume_retrieval", "find_grant"]
+
+
+def actor_facts(session: Session, ctx: Context) -> Actor | None:
+    """The acting user's role, teams and organisation; None for an unknown or disabled account."""
+    if ctx.actor_id is None:
+        return None
+    row = session.execute(
+        select(User.role, User.org_id, User.disabled, Organisation.org_type)
+        .outerjoin(Organisation, Organisation.id == User.org_id)
+        .where(User.id == ctx.actor_id)
+    ).first()
+    if row is None or row.disabled:
+        return None
+    teams = frozenset(
+        session.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == ctx.actor_id))
+    )
+    return Actor(
+        id=ctx.actor_id,
+        role=Role(row.role),
+        team_ids=teams,
+        org_id=row.org_id,
+        org_type=OrgType(row.org_type) if row.org_type else None,
+        second_factor_verified=ctx.second_factor_verified,
+    )
+
+
+def case_facts(session: Session, case_id: str, actor_id: str) -> CaseFacts | None:
+    """The case's scope facts; ``assigned_user_ids`` holds the actor only if assigned (all we need)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    assigned = session.scalar(
+        select(exists().where(and_(CaseAssignment.case_id == case_id, CaseAssignment.user_id == actor_id)))
+    )
+    return CaseFacts(
+        case_id=case.id,
+        kind=CaseKind(case.kind),
+        team_id=case.team_id,
+        owner_id=case.owner_id,
+        assigned_user_ids=frozenset({actor_id}) if assigned else frozenset(),
+        destroyed=case.destroyed_at is not None,
+    )
+
+
+def _grant_facts(session: Session, grant: Grant) -> GrantFacts:
+    items = session.execute(select(GrantItem.kind, GrantItem.ref).where(GrantItem.grant_id == grant.id)).all()
+    return GrantFacts(
+        grant_id=grant.id,
+        case_id=grant.case_id,
+        org_id=grant.org_id,
+        categories=frozenset(Category(ref) for kind, ref in items if kind == "category"),
+        document_ids=frozenset(ref for kind, ref in items if kind == "document"),
+        valid_from=grant.valid_from,
+        valid_until=grant.valid_until,
+        revoked=grant.revoked_at is not None,
+        retrievals_used=grant.retrievals_used,
+        max_retrievals=grant.max_retrievals,
+        reporter_identity_released=grant.reporter_identity_released,
+    )
+
+
+def find_grant(
+    session: Session,
+    *,
+    org_id: str,
+    case_id: str,
+    category: Category | None,
+    document_id: str | None,
+    now: datetime,
+    grant_id: str | None = None,
+) -> GrantFacts | None:
+    """The organisation's live grant on this case covering the category or document, if any.
+
+    With ``grant_id`` only that grant is considered (and returned even if expired or revoked, so the
+    decision and its audit entry say why it was refused).
+    """
+    stmt = select(Grant).where(Grant.org_id == org_id, Grant.case_id == case_id)
+    if grant_id is not None:
+        grant = session.scalars(stmt.where(Grant.id == grant_id)).first()
+        return None if grant is None else _grant_facts(session, grant)
+    covers = [and_(GrantItem.kind == "category", GrantItem.ref == str(category))] if category else []
+    if document_id:
+        covers.append(and_(GrantItem.kind == "document", GrantItem.ref == document_id))
+    if not covers:
+        return None
+    stmt = (
+        stmt.where(
+            Grant.revoked_at.is_(None),
+            Grant.valid_from <= now,
+            Grant.valid_until > now,
+            Grant.retrievals_used < Grant.max_retrievals,
+            exists().where(and_(GrantItem.grant_id == Grant.id, or_(*covers))),
+        )
+        .order_by(Grant.valid_until)
+        .limit(1)
+    )
+    grant = session.scalars(stmt).first()
+    return None if grant is None else _grant_facts(session, grant)
+
+
+def consume_retrieval(session: Session, grant_id: str) -> bool:
+    """Count one retrieval atomically; False if the grant was used up or revoked meanwhile."""
+    result: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
+        update(Grant)
+        .where(Grant.id == grant_id, Grant.retrievals_used < Grant.max_retrievals, Grant.revoked_at.is_(None))
+        .values(retrievals_used=Grant.retrievals_used + 1)
+    )
+    return (result.rowcount or 0) == 1

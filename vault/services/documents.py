@@ -1,0 +1,179 @@
+"""Documents: streamed, size-limited upload into the blob store; immutable versions.
+
+An upload is sealed into a durable blob outside any database transaction (a slow client must not
+hold the database's write lock), and only then referenced by a version row in a short transaction.
+
+Reading content is not here: it happens only in ``vault.services.gate``, after the second factor,
+the policy decision and the audit entry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.crypto.envelope import DataKey
+from vault.crypto.fields import encrypt_text
+from vault.crypto.stream import encrypt_stream
+from vault.domain import Category
+from vault.errors import InvalidInput, NotFound
+from vault.models import Case, Document, DocumentVersion
+from vault.runtime import Vault
+from vault.services.retention import destroy_after_for
+from vault.storage.blobs import new_blob_id
+
+__all__ = [
+    "SealedBlob",
+    "StoredVersion",
+    "add_version",
+    "check_content_type",
+    "clean_name",
+    "seal_to_blob",
+    "touch_case",
+]
+
+log = structlog.get_logger(__name__)
+
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    document_id: str
+    version_id: str
+    version: int
+    plaintext_length: int
+
+
+class _SizeLimit:
+    """Counts plaintext bytes as they stream and stops the upload once it exceeds the limit."""
+
+    def __init__(self, chunks: Iterable[bytes], limit: int) -> None:
+        self._chunks = chunks
+        self._limit = limit
+        self.length = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.length += len(chunk)
+            if self.length > self._limit:
+                raise InvalidInput(f"the document is larger than the limit of {self._limit} bytes")
+            yield chunk
+
+
+def clean_name(value: str, what: str) -> str:
+    """Titles and file names: 1–255 characters, no control characters, no path separators."""
+    value = value.strip()
+    if not value or len(value) > _MAX_NAME:
+        raise InvalidInput(f"{what} must be 1 to {_MAX_NAME} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"{what} must not contain control characters")
+    return value.replace("/", "_").replace("\\", "_")
+
+
+def touch_case(case: Case, ctx: Context) -> None:
+    """Every change moves the retention deadline (D11)."""
+    case.last_changed_at = ctx.now()
+    case.destroy_after = destroy_after_for(case.last_changed_at)
+
+
+@dataclass(frozen=True)
+class SealedBlob:
+    """Ciphertext made durable in the blob store, not yet referenced by any row."""
+
+    version_id: str
+    blob_id: str
+    plaintext_length: int
+    ciphertext_length: int
+    ciphertext_sha256: str
+
+
+def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedBlob:
+    """Encrypt a stream under the case key into a new durable blob (outside any transaction).
+
+    The size limit is enforced while streaming; a refused or failed stream leaves no blob.
+    """
+    version_id = str(uuid.uuid4())
+    blob_id = new_blob_id()
+    limited = _SizeLimit(chunks, vault.settings.max_upload_bytes)
+    info = vault.blobs.put(blob_id, encrypt_stream(dek, version_id, limited))
+    return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256)
+
+
+def add_version(
+    session: Session,
+    ctx: Context,
+    dek: DataKey,
+    sealed: SealedBlob,
+    *,
+    case_id: str,
+    category: Category,
+    title: str,
+    filename: str,
+    content_type: str,
+    document_id: str | None = None,
+) -> StoredVersion:
+    """Reference a sealed blob from a new document version; visible once the caller commits."""
+    title = clean_name(title, "title")
+    filename = clean_name(filename, "file name")
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    if document_id is None:
+        document = Document(
+            id=str(uuid.uuid4()),
+            case_id=case_id,
+            category=str(category),
+            title_enc=b"",
+            created_at=ctx.now(),
+            created_by=ctx.actor_id,
+        )
+        document.title_enc = encrypt_text(
+            dek, table="documents", column="title", row_id=document.id, value=title
+        )
+        session.add(document)
+        number = 1
+    else:
+        existing = session.get(Document, document_id)
+        if existing is None or existing.case_id != case_id or existing.category != str(category):
+            raise NotFound("no such document")
+        document = existing
+        number = 1 + (
+            session.scalar(
+                select(func.max(DocumentVersion.version)).where(DocumentVersion.document_id == document.id)
+            )
+            or 0
+        )
+    session.add(
+        DocumentVersion(
+            id=sealed.version_id,
+            document_id=document.id,
+            version=number,
+            blob_id=sealed.blob_id,
+            filename_enc=encrypt_text(
+                dek, table="document_versions", column="filename", row_id=sealed.version_id, value=filename
+            ),
+            content_type=content_type,
+            plaintext_length=sealed.plaintext_length,
+            ciphertext_length=sealed.ciphertext_length,
+            ciphertext_sha256=sealed.ciphertext_sha256,
+            created_at=ctx.now(),
+            created_by=ctx.actor_id,
+        )
+    )
+    touch_case(case, ctx)
+    session.flush()
+    return StoredVersion(document.id, sealed.version_id, number, sealed.plaintext_length)
+
+
+def check_content_type(content_type: str) -> str:
+    content_type = content_type.strip() or "application/octet-stream"
+    if len(content_type) > 127 or not content_type.isascii() or any(ord(c) < 32 for c in content_type):
+        raise InvalidInput("content type is not valid")
+    return content_type

@@ -1,0 +1,382 @@
+"""The gate: the one place where dossier content leaves the vault (ARCHITECTURE "The one rule").
+
+For every read of content, in this order and in one transaction:
+1. the actor's facts are read (an unknown or disabled account is refused); the decision includes the
+   second-factor requirement (D17) and, for break-the-glass, a recent step-up;
+2. the policy decides for this actor, object, action and purpose (``vault.policy``);
+3. the audit entry recording the decision is written; only then is the key unwrapped and content
+   read. The transaction commits before the first plaintext byte is returned.
+A denial is audited too, committed in its own transaction, and then refused. Nothing else in the
+code decrypts case content (``tests/gate/test_one_gate.py`` proves it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.crypto.envelope import DataKey
+from vault.crypto.fields import decrypt_text
+from vault.crypto.stream import decrypt_stream
+from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import Decision as Effect
+from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired
+from vault.models import Case, Document, DocumentVersion, Grant
+from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
+from vault.repositories import access as access_repo
+from vault.runtime import Vault
+from vault.services.documents import StoredVersion, add_version, check_content_type, clean_name, seal_to_blob
+from vault.services.keyring import unwrap_case_key
+
+__all__ = [
+    "AccessRequest",
+    "Admission",
+    "OpenedDocument",
+    "decrypt_case_field",
+    "pass_gate",
+    "read_document",
+    "upload_document",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    case_id: str
+    action: Action
+    category: Category | None = None
+    document_id: str | None = None
+    break_glass_justification: str | None = None
+    purpose: str | None = None
+    grant_id: str | None = None
+    reporter_identity_release: bool = False
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An allowed request, with what the decision rested on."""
+
+    decision: Decision
+    actor: Actor
+    case: CaseFacts
+    grant: GrantFacts | None
+    dek: DataKey | None = field(default=None, repr=False)
+
+
+def _refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> Exception:
+    if case is not None and case.destroyed and decision.rule == "p:case-destroyed":
+        return Destroyed("this case was destroyed; its content can no longer be read")
+    if actor is not None and case is not None and actor.role.is_staff:
+        # Staff find case ids through the audited person lookup anyway; telling them that the case
+        # exists lets them ask for break-the-glass instead of guessing.
+        return Forbidden(f"access refused ({decision.reason})")
+    return NotFound("no such case or document")
+
+
+def _decide(
+    session: Session, vault: Vault, ctx: Context, req: AccessRequest
+) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
+    actor = access_repo.actor_facts(session, ctx)
+    if actor is None:
+        return None, None, None, Decision(False, "unknown-actor", "unknown or disabled account")
+    case = access_repo.case_facts(session, req.case_id, actor.id)
+    if case is None:
+        return actor, None, None, Decision(False, "no-such-case", "no such case")
+    grant = None
+    if actor.role is Role.PARTNER and actor.org_id is not None:
+        grant = access_repo.find_grant(
+            session,
+            org_id=actor.org_id,
+            case_id=req.case_id,
+            category=req.category,
+            document_id=req.document_id,
+            now=ctx.now(),
+            grant_id=req.grant_id,
+        )
+    decision = vault.policy.decide(
+        actor,
+        Target(case=case, category=req.category, document_id=req.document_id),
+        req.action,
+        DecisionContext(
+            now=ctx.now(),
+            break_glass_justification=req.break_glass_justification,
+            grant=grant,
+            reporter_identity_release=req.reporter_identity_release,
+            purpose=req.purpose,
+        ),
+    )
+    return actor, case, grant, decision
+
+
+def pass_gate(
+    vault: Vault,
+    ctx: Context,
+    req: AccessRequest,
+    *,
+    tag: AuditTag | str,
+    object_type: str,
+    object_id: str | None,
+    then: Callable[[Session, Admission], T],
+    audit_allow: bool = True,
+) -> T:
+    """Decide, audit, and run ``then`` in the same transaction only when allowed.
+
+    ``then`` receives the admission with the case's data key when the action reads or writes
+    content. A denial is committed to the audit log and then raised (404, 403, 410 or 401 for a
+    missing step-up). ``audit_allow=False`` is only for the admission check before an upload
+    streams in: that allow is audited by the second decision, which adds the version row.
+    """
+    if not audit_allow and req.action is not Action.WRITE:
+        raise ValueError("only a write admission may skip its audit entry")
+    refused: Exception | None = None
+    result: T | None = None
+    with vault.db.session() as session:
+        actor, case, grant, decision = _decide(session, vault, ctx, req)
+        if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
+            decision = Decision(
+                False, "step-up-required", "break-the-glass needs a recent second-factor check"
+            )
+            refused = StepUpRequired("break-the-glass needs a second-factor check within the last minutes")
+        if (
+            decision.allowed
+            and grant is not None
+            and not access_repo.consume_retrieval(session, grant.grant_id)
+        ):
+            decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
+        if not decision.allowed or audit_allow:
+            record(
+                session,
+                ctx,
+                tag if decision.allowed else AuditTag.DOSSIER_ACCESS_DENIED,
+                case_id=case.case_id if case else None,
+                object_type=object_type,
+                object_id=object_id,
+                legal_basis=_legal_basis(session, case, grant),
+                purpose=req.purpose,
+                decision=Effect.ALLOW if decision.allowed else Effect.DENY,
+                rule=decision.rule,
+                break_glass=decision.break_glass,
+                details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None},
+            )
+        if decision.allowed and actor is not None and case is not None:
+            dek = unwrap_case_key(session, vault.keys, case.case_id) if req.action in _KEYED_ACTIONS else None
+            result = then(session, Admission(decision, actor, case, grant, dek))
+        elif refused is None:
+            refused = _refusal(actor, case, decision)
+    if refused is not None:
+        raise refused
+    return result  # type: ignore[return-value]
+
+
+_KEYED_ACTIONS = frozenset({Action.READ, Action.WRITE})
+
+
+def _stepped_up(vault: Vault, ctx: Context) -> bool:
+    # A CLI operator authenticates to the machine, not through a session: no step-up to check.
+    return ctx.role == "operator" or ctx.stepped_up_within(vault.settings.step_up_minutes)
+
+
+def _legal_basis(session: Session, case: CaseFacts | None, grant: GrantFacts | None) -> str | None:
+    """The ground of the access: the grant's legal basis for a partner, else the case's (D1)."""
+    if grant is not None:
+        row = session.get(Grant, grant.grant_id)
+        if row is not None:
+            return row.legal_basis
+    if case is not None:
+        case_row = session.get(Case, case.case_id)
+        return case_row.legal_basis if case_row else None
+    return None
+
+
+# --- Documents -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    document_id: str
+    version: int
+    version_id: str
+    category: Category
+    title: str
+    filename: str
+    content_type: str
+    length: int
+    chunks: Iterator[bytes] = field(repr=False)
+
+
+def _latest_version(session: Session, document_id: str, version: int | None) -> DocumentVersion:
+    from sqlalchemy import select
+
+    stmt = select(DocumentVersion).where(DocumentVersion.document_id == document_id)
+    if version is not None:
+        stmt = stmt.where(DocumentVersion.version == version)
+    row = session.scalars(stmt.order_by(DocumentVersion.version.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound("no such document version")
+    return row
+
+
+def read_document(
+    vault: Vault,
+    ctx: Context,
+    document_id: str,
+    *,
+    version: int | None = None,
+    break_glass_justification: str | None = None,
+    purpose: str | None = None,
+    grant_id: str | None = None,
+) -> OpenedDocument:
+    """Open one document version for reading, through the gate.
+
+    The audit entry is committed before this returns; the header and first segment are decrypted
+    and verified before it returns too, so a wrong key or a tampered start fails before any byte
+    is sent. Later segments are verified one by one as they stream (no plaintext before its tag).
+    """
+    with vault.db.session() as session:
+        doc = session.get(Document, document_id)
+        case_id, category = (doc.case_id, Category(doc.category)) if doc else (None, None)
+    if case_id is None:
+        # Unknown document id: audit the attempt (no case) and answer 404.
+        with vault.db.session() as session:
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_ACCESS_DENIED,
+                object_type="document",
+                object_id=document_id[:64],
+                decision=Effect.DENY,
+                rule="no-such-document",
+                details={"attempted": str(AuditTag.DOSSIER_DOCUMENT_READ)},
+            )
+        raise NotFound("no such case or document")
+
+    def open_version(session: Session, admission: Admission) -> tuple[DocumentVersion, str, str, DataKey]:
+        assert admission.dek is not None
+        row = _latest_version(session, document_id, version)
+        doc_row = session.get(Document, document_id)
+        assert doc_row is not None
+        title = decrypt_text(
+            admission.dek, table="documents", column="title", row_id=document_id, value=doc_row.title_enc
+        )
+        name = decrypt_text(
+            admission.dek, table="document_versions", column="filename", row_id=row.id, value=row.filename_enc
+        )
+        return row, title, name, admission.dek
+
+    row, title, filename, dek = pass_gate(
+        vault,
+        ctx,
+        AccessRequest(
+            case_id,
+            Action.READ,
+            category=category,
+            document_id=document_id,
+            break_glass_justification=break_glass_justification,
+            purpose=purpose,
+            grant_id=grant_id,
+        ),
+        tag=AuditTag.DOSSIER_DOCUMENT_READ,
+        object_type="document",
+        object_id=document_id,
+        then=open_version,
+    )
+    if not vault.blobs.exists(row.blob_id):
+        raise Integrity("the document's stored content is missing; run `vault blobs check`")
+    plaintext = decrypt_stream(dek, row.id, vault.blobs.iter_chunks(row.blob_id))
+    first = next(plaintext, b"")
+    assert category is not None
+    return OpenedDocument(
+        document_id=document_id,
+        version=row.version,
+        version_id=row.id,
+        category=category,
+        title=title,
+        filename=filename,
+        content_type=row.content_type,
+        length=row.plaintext_length,
+        chunks=chain([first], plaintext),
+    )
+
+
+def upload_document(
+    vault: Vault,
+    ctx: Context,
+    *,
+    case_id: str,
+    category: Category,
+    title: str,
+    filename: str,
+    content_type: str,
+    chunks: Iterable[bytes],
+    document_id: str | None = None,
+) -> StoredVersion:
+    """Add a document (or a new version of one) through the gate.
+
+    1. WRITE is decided before any byte is accepted (a denial is audited and refused);
+    2. the stream is sealed into a durable blob outside any transaction;
+    3. WRITE is decided again, audited, and the version row added, in one short transaction.
+    If step 3 fails or is denied, the blob is removed (after a crash: swept as an orphan).
+    """
+    title = clean_name(title, "title")
+    filename = clean_name(filename, "file name")
+    content_type = check_content_type(content_type)
+    req = AccessRequest(case_id, Action.WRITE, category=category, document_id=document_id)
+
+    def key_of(_session: Session, admission: Admission) -> DataKey:
+        assert admission.dek is not None
+        return admission.dek
+
+    dek = pass_gate(
+        vault,
+        ctx,
+        req,
+        tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+        object_type="document",
+        object_id=document_id,
+        then=key_of,
+        audit_allow=False,
+    )
+    sealed = seal_to_blob(vault, dek, chunks)
+
+    def reference(session: Session, admission: Admission) -> StoredVersion:
+        assert admission.dek is not None
+        return add_version(
+            session,
+            ctx,
+            admission.dek,
+            sealed,
+            case_id=case_id,
+            category=category,
+            title=title,
+            filename=filename,
+            content_type=content_type,
+            document_id=document_id,
+        )
+
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            req,
+            tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+            object_type="document",
+            object_id=sealed.version_id,
+            then=reference,
+        )
+    except BaseException:
+        vault.blobs.delete(sealed.blob_id)
+        raise
+
+
+def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id: str, value: bytes) -> str:
+    """Decrypt one personal field of an admitted case (callers run inside ``pass_gate``'s ``then``)."""
+    if admission.dek is None:
+        raise Forbidden("this decision does not admit reading content")
+    return decrypt_text(admission.dek, table=table, column=column, row_id=row_id, value=value)
