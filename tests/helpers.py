@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from vault.context import Context
+import pyotp
+from fastapi.testclient import TestClient
+
+from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, Category, OrgType, Role
 from vault.models import Organisation, Team, TeamMembership, User
 from vault.runtime import Vault
@@ -101,3 +105,81 @@ def upload(
         content_type="text/plain",
         chunks=chunks,
     ).document_id
+
+
+# --- API sessions: real accounts, real argon2 (fast test profile), real TOTP ---------------------------
+
+API_PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class ApiUser:
+    user_id: str
+    token: str
+    secret: str
+    org_id: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def api_user(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    role: Role,
+    *,
+    team: str | None = None,
+    org: tuple[str, OrgType] | None = None,
+) -> ApiUser:
+    """Create an account through the accounts service, log in and pass TOTP through the API."""
+    from vault.auth import AuthConfig
+    from vault.services import accounts
+    from vault.services.transaction import transaction
+
+    ctx = Context.system(access_point="test", clock=vault.clock)
+    auth = AuthConfig.from_vault(vault)
+    secret = pyotp.random_base32()
+    username = f"{role}-{uuid.uuid4().hex[:10]}"
+    with transaction(vault.db) as session:
+        from vault.repositories.identity import org_by_name, team_by_name
+
+        if team is not None and team_by_name(session, team) is None:
+            accounts.create_team(session, ctx, team)
+        org_id = None
+        if org is not None:
+            existing = org_by_name(session, org[0])
+            org_id = (existing or accounts.create_organisation(session, ctx, org[0], str(org[1]))).id
+        created = accounts.create_user(
+            session,
+            ctx,
+            auth,
+            username=username,
+            role=str(role),
+            team=team,
+            org=org[0] if org else None,
+            password=API_PASSWORD,
+        )
+        accounts.install_totp_secret(session, ctx, auth, created.user_id, secret)
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": API_PASSWORD})
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    r = client.post(
+        "/api/v1/auth/totp/verify",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"code": pyotp.TOTP(secret).at(clock.now())},
+    )
+    assert r.status_code == 200, r.text
+    clock.advance(seconds=30)  # a later code for the next verification of the same account
+    return ApiUser(created.user_id, r.json()["token"], secret, org_id)
+
+
+def team_id_of(vault: Vault, name: str) -> str:
+    from vault.repositories.identity import team_by_name
+    from vault.services.transaction import transaction
+
+    with transaction(vault.db) as session:
+        team = team_by_name(session, name)
+        assert team is not None
+        return team.id

@@ -8,9 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vault import __version__
+from vault.api.auth import router as auth_router
+from vault.api.disclosures import router as disclosures_router
+from vault.api.documents import router as documents_router
 from vault.api.errors import install_error_handlers
 from vault.api.health import router as health_router
 from vault.api.middleware import RequestContextMiddleware
+from vault.api.privacy import router as privacy_router
 from vault.config import get_settings
 from vault.logging import configure_logging
 from vault.runtime import Vault, open_vault
@@ -44,4 +48,8 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(documents_router)
+    app.include_router(disclosures_router)
+    app.include_router(privacy_router)
     return app

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from vault import errors
 
@@ -73,6 +74,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             _body("http_error", detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnect(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client went away mid-upload; nothing was stored (the blob's temp file is removed).
+        return JSONResponse(_body("invalid_input", "the upload was interrupted"), status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -38,10 +38,13 @@ __all__ = [
     "AccessRequest",
     "Admission",
     "OpenedDocument",
+    "decide",
     "decrypt_case_field",
     "pass_gate",
     "read_document",
+    "refusal",
     "upload_document",
+    "would_allow",
 ]
 
 T = TypeVar("T")
@@ -70,7 +73,7 @@ class Admission:
     dek: DataKey | None = field(default=None, repr=False)
 
 
-def _refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> Exception:
+def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> Exception:
     if case is not None and case.destroyed and decision.rule == "p:case-destroyed":
         return Destroyed("this case was destroyed; its content can no longer be read")
     if actor is not None and case is not None and actor.role.is_staff:
@@ -80,9 +83,10 @@ def _refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) ->
     return NotFound("no such case or document")
 
 
-def _decide(
+def decide(
     session: Session, vault: Vault, ctx: Context, req: AccessRequest
 ) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
+    """Gather the facts and ask the policy; no audit entry, no key. Callers record the outcome."""
     actor = access_repo.actor_facts(session, ctx)
     if actor is None:
         return None, None, None, Decision(False, "unknown-actor", "unknown or disabled account")
@@ -115,6 +119,18 @@ def _decide(
     return actor, case, grant, decision
 
 
+def would_allow(vault: Vault, ctx: Context, req: AccessRequest) -> bool:
+    """Would the policy allow ``req``? A preview only: no audit entry, no key, no content.
+
+    Lets a view skip the parts an actor may never see (e.g. medical titles for a medewerker)
+    instead of filling the audit log with denials nobody asked for; every actual read still goes
+    through ``pass_gate``.
+    """
+    with vault.db.session() as session:
+        _, _, _, decision = decide(session, vault, ctx, req)
+    return decision.allowed and not decision.break_glass
+
+
 def pass_gate(
     vault: Vault,
     ctx: Context,
@@ -138,7 +154,7 @@ def pass_gate(
     refused: Exception | None = None
     result: T | None = None
     with vault.db.session() as session:
-        actor, case, grant, decision = _decide(session, vault, ctx, req)
+        actor, case, grant, decision = decide(session, vault, ctx, req)
         if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
             decision = Decision(
                 False, "step-up-required", "break-the-glass needs a recent second-factor check"
@@ -169,7 +185,7 @@ def pass_gate(
             dek = unwrap_case_key(session, vault.keys, case.case_id) if req.action in _KEYED_ACTIONS else None
             result = then(session, Admission(decision, actor, case, grant, dek))
         elif refused is None:
-            refused = _refusal(actor, case, decision)
+            refused = refusal(actor, case, decision)
     if refused is not None:
         raise refused
     return result  # type: ignore[return-value]

@@ -1,0 +1,153 @@
+"""Disclosures to partners: creation (step-up), listing, revocation, extension; the partner inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Body, Path, status
+from pydantic import BaseModel, Field, StringConstraints
+
+from vault.api.deps import RequestContext, StepUpSession, VaultDep
+from vault.api.documents import UUID_PATTERN, CaseId
+from vault.domain import Category
+from vault.services import disclosures as service
+
+router = APIRouter(tags=["disclosures"])
+
+GrantId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Disclosure (grant) id")]
+
+
+class DisclosureIn(BaseModel):
+    org_id: str = Field(pattern=UUID_PATTERN, max_length=36, description="Recipient organisation")
+    purpose: str = Field(min_length=1, max_length=64)
+    legal_basis: str = Field(min_length=1, max_length=64, description="A statutory code, or 'consent'")
+    consent_reference: str | None = Field(default=None, max_length=64)
+    categories: list[Category] = Field(default_factory=list, max_length=len(Category))
+    document_ids: list[Annotated[str, StringConstraints(pattern=UUID_PATTERN, max_length=36)]] = Field(
+        default_factory=list, max_length=200
+    )
+    valid_days: int | None = Field(default=None, ge=1, le=3650)
+    max_retrievals: int = Field(default=5, ge=1, le=service.MAX_RETRIEVALS)
+    include_reporter_identity: bool = False
+
+
+class GrantOut(BaseModel):
+    id: str
+    case_id: str
+    org_id: str
+    purpose: str
+    legal_basis: str
+    categories: list[str]
+    document_ids: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    max_retrievals: int
+    retrievals_used: int
+    revoked: bool
+
+    @classmethod
+    def of(cls, view: service.GrantView) -> GrantOut:
+        return cls(
+            id=view.id,
+            case_id=view.case_id,
+            org_id=view.org_id,
+            purpose=view.purpose,
+            legal_basis=view.legal_basis,
+            categories=list(view.categories),
+            document_ids=list(view.document_ids),
+            valid_from=view.valid_from,
+            valid_until=view.valid_until,
+            max_retrievals=view.max_retrievals,
+            retrievals_used=view.retrievals_used,
+            revoked=view.revoked,
+        )
+
+
+class InboxDocument(BaseModel):
+    document_id: str
+    category: str
+
+
+class InboxItemOut(BaseModel):
+    grant: GrantOut
+    documents: list[InboxDocument]
+
+
+class FeedbackOut(BaseModel):
+    follow_up_started: bool
+    handed_to: list[str]
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/disclosures",
+    status_code=status.HTTP_201_CREATED,
+    summary="Disclose named parts of a case to a partner (needs step-up)",
+)
+async def create(
+    case_id: CaseId, body: DisclosureIn, ctx: RequestContext, _step_up: StepUpSession, vault: VaultDep
+) -> GrantOut:
+    req = service.DisclosureRequest(
+        case_id=case_id,
+        org_id=body.org_id,
+        purpose=body.purpose,
+        legal_basis=body.legal_basis,
+        categories=frozenset(body.categories),
+        document_ids=frozenset(body.document_ids),
+        consent_reference=body.consent_reference,
+        valid_days=body.valid_days,
+        max_retrievals=body.max_retrievals,
+        include_reporter_identity=body.include_reporter_identity,
+    )
+    view = await anyio.to_thread.run_sync(partial(service.create_disclosure, vault, ctx, req))
+    return GrantOut.of(view)
+
+
+@router.get("/api/v1/cases/{case_id}/disclosures", summary="Disclosures made from a case")
+async def list_for_case(case_id: CaseId, ctx: RequestContext, vault: VaultDep) -> list[GrantOut]:
+    views = await anyio.to_thread.run_sync(partial(service.list_case_disclosures, vault, ctx, case_id))
+    return [GrantOut.of(v) for v in views]
+
+
+@router.post("/api/v1/disclosures/{grant_id}/revoke", summary="Revoke a disclosure at once (needs step-up)")
+async def revoke(
+    grant_id: GrantId, ctx: RequestContext, _step_up: StepUpSession, vault: VaultDep
+) -> GrantOut:
+    return GrantOut.of(
+        await anyio.to_thread.run_sync(partial(service.revoke_disclosure, vault, ctx, grant_id))
+    )
+
+
+@router.post("/api/v1/disclosures/{grant_id}/extend", summary="Extend a disclosure (needs step-up)")
+async def extend(
+    grant_id: GrantId,
+    ctx: RequestContext,
+    _step_up: StepUpSession,
+    vault: VaultDep,
+    days: Annotated[int, Body(embed=True, ge=1, le=3650)],
+) -> GrantOut:
+    view = await anyio.to_thread.run_sync(partial(service.extend_disclosure, vault, ctx, grant_id, days=days))
+    return GrantOut.of(view)
+
+
+@router.get("/api/v1/partner/inbox", summary="What was disclosed to the partner's organisation and is live")
+async def inbox(ctx: RequestContext, vault: VaultDep) -> list[InboxItemOut]:
+    items = await anyio.to_thread.run_sync(partial(service.partner_inbox, vault, ctx))
+    return [
+        InboxItemOut(
+            grant=GrantOut.of(i.grant),
+            documents=[InboxDocument(document_id=d, category=c) for d, c in i.documents],
+        )
+        for i in items
+    ]
+
+
+@router.get(
+    "/api/v1/cases/{case_id}/reporter-feedback",
+    summary="Terugkoppeling for the reporter: whether follow-up started and to whom it went",
+)
+async def feedback(case_id: CaseId, ctx: RequestContext, vault: VaultDep) -> FeedbackOut:
+    fb = await anyio.to_thread.run_sync(partial(service.reporter_feedback, vault, ctx, case_id))
+    return FeedbackOut(follow_up_started=fb.follow_up_started, handed_to=list(fb.handed_to))

@@ -1,0 +1,384 @@
+"""Disclosures to partners (D8, D9, D10): scoped grants, revocation, extension, the partner inbox.
+
+A grant names parts of one case (categories and/or documents), one recipient organisation, one
+purpose and one legal basis (a statutory code whose organisation types fit the recipient, or
+consent with a reference), a validity window and a number of retrievals. Partners read granted
+documents through the gate; creating, extending and revoking grants are audited with stable ids,
+so "who could see this case on that day" can be answered from the log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.domain import Action, AuditTag, Category, OrgType, Role
+from vault.domain import Decision as Effect
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.models import Case, Document, Grant, GrantItem, Organisation
+from vault.policy import Decision, check_legal_basis
+from vault.runtime import Vault
+from vault.services.gate import AccessRequest, decide, refusal
+
+__all__ = [
+    "DisclosureRequest",
+    "GrantView",
+    "InboxItem",
+    "ReporterFeedback",
+    "create_disclosure",
+    "extend_disclosure",
+    "list_case_disclosures",
+    "partner_inbox",
+    "reporter_feedback",
+    "revoke_disclosure",
+]
+
+MAX_RETRIEVALS = 100
+_NEVER_DISCLOSED = frozenset({Category.MEDICAL})
+
+
+@dataclass(frozen=True)
+class DisclosureRequest:
+    case_id: str
+    org_id: str
+    purpose: str
+    legal_basis: str
+    categories: frozenset[Category] = frozenset()
+    document_ids: frozenset[str] = frozenset()
+    consent_reference: str | None = None
+    valid_days: int | None = None
+    max_retrievals: int = 5
+    include_reporter_identity: bool = False
+
+
+@dataclass(frozen=True)
+class GrantView:
+    id: str
+    case_id: str
+    org_id: str
+    purpose: str
+    legal_basis: str
+    categories: tuple[str, ...]
+    document_ids: tuple[str, ...]
+    valid_from: datetime
+    valid_until: datetime
+    max_retrievals: int
+    retrievals_used: int
+    revoked: bool
+
+
+def _view(session: Session, grant: Grant) -> GrantView:
+    items = session.execute(select(GrantItem.kind, GrantItem.ref).where(GrantItem.grant_id == grant.id)).all()
+    return GrantView(
+        id=grant.id,
+        case_id=grant.case_id,
+        org_id=grant.org_id,
+        purpose=grant.purpose,
+        legal_basis=grant.legal_basis,
+        categories=tuple(sorted(ref for kind, ref in items if kind == "category")),
+        document_ids=tuple(sorted(ref for kind, ref in items if kind == "document")),
+        valid_from=grant.valid_from,
+        valid_until=grant.valid_until,
+        max_retrievals=grant.max_retrievals,
+        retrievals_used=grant.retrievals_used,
+        revoked=grant.revoked_at is not None,
+    )
+
+
+def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
+    if not req.categories and not req.document_ids:
+        raise InvalidInput("a disclosure names at least one category or document (D10)")
+    if not req.purpose.strip() or len(req.purpose) > 64:
+        raise InvalidInput("a disclosure states its purpose (1 to 64 characters)")
+    if not 1 <= req.max_retrievals <= MAX_RETRIEVALS:
+        raise InvalidInput(f"max_retrievals must be 1 to {MAX_RETRIEVALS}")
+    days = vault.settings.disclosure_default_days if req.valid_days is None else req.valid_days
+    if not 1 <= days <= vault.settings.disclosure_max_days:
+        raise InvalidInput(f"a disclosure is valid 1 to {vault.settings.disclosure_max_days} days")
+    if req.categories & _NEVER_DISCLOSED:
+        raise InvalidInput("medical documents are never disclosed to partners")
+    if Category.REPORTER_IDENTITY in req.categories and not req.include_reporter_identity:
+        raise InvalidInput("the reporter's identity is only disclosed when asked for explicitly (D8)")
+    return days
+
+
+def _require_step_up(vault: Vault, ctx: Context) -> None:
+    if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("creating or changing a disclosure needs a recent second-factor check")
+
+
+def _reporter_release_recorded(session: Session, case_id: str) -> bool:
+    """D8: consent of the reporter, or a staff release with a reason, recorded on the case."""
+    return False  # wired to the reporter records below once they exist; fails closed meanwhile
+
+
+def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:
+    """Create a grant after the policy (DISCLOSE on every covered category) and the D9 basis check.
+
+    A refusal is audited (``disclosure:grant:denied``, with the rule) and raised; nothing is granted.
+    """
+    days = _check_shape(vault, req)
+    _require_step_up(vault, ctx)
+    refused: Exception | None = None
+    view: GrantView | None = None
+    with vault.db.session() as session:
+        org = session.get(Organisation, req.org_id)
+        case = session.get(Case, req.case_id)
+        if org is None or case is None:
+            raise NotFound("no such case or organisation")
+        documents = (
+            session.execute(
+                select(Document.id, Document.category).where(Document.id.in_(req.document_ids))
+            ).all()
+            if req.document_ids
+            else []
+        )
+        doc_categories = {Category(cat) for doc_id, cat in documents}
+        if len(documents) != len(req.document_ids) or any(
+            session.get(Document, doc_id).case_id != req.case_id  # type: ignore[union-attr]
+            for doc_id, _ in documents
+        ):
+            raise NotFound("a named document does not belong to this case")
+        if doc_categories & _NEVER_DISCLOSED:
+            raise InvalidInput("medical documents are never disclosed to partners")
+        covered = set(req.categories) | doc_categories
+        release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
+        decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
+        if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
+            decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
+        if not decision.allowed:
+            refused = Forbidden(f"disclosure refused: {decision.reason}")
+        else:
+            for category in sorted(covered):
+                actor, case_facts, _grant, decision = decide(
+                    session,
+                    vault,
+                    ctx,
+                    AccessRequest(
+                        req.case_id,
+                        Action.DISCLOSE,
+                        category=category,
+                        purpose=req.purpose,
+                        reporter_identity_release=release,
+                    ),
+                )
+                if not decision.allowed:
+                    refused = refusal(actor, case_facts, decision)
+                    break
+        if refused is not None:
+            record(
+                session,
+                ctx,
+                AuditTag.DISCLOSURE_GRANT_DENIED,
+                case_id=req.case_id,
+                object_type="organisation",
+                object_id=req.org_id,
+                legal_basis=req.legal_basis[:64],
+                purpose=req.purpose[:64],
+                decision=Effect.DENY,
+                rule=decision.rule,
+            )
+        else:
+            now = ctx.now()
+            grant = Grant(
+                id=str(uuid.uuid4()),
+                case_id=req.case_id,
+                org_id=req.org_id,
+                purpose=req.purpose.strip(),
+                legal_basis=req.legal_basis,
+                consent_reference=req.consent_reference,
+                valid_from=now,
+                valid_until=now + timedelta(days=days),
+                max_retrievals=req.max_retrievals,
+                retrievals_used=0,
+                reporter_identity_released=bool(release),
+                created_at=now,
+                created_by=ctx.actor_id,
+            )
+            session.add(grant)
+            session.flush()
+            session.add_all(
+                [GrantItem(grant_id=grant.id, kind="category", ref=str(c)) for c in sorted(req.categories)]
+                + [GrantItem(grant_id=grant.id, kind="document", ref=d) for d in sorted(req.document_ids)]
+            )
+            session.flush()
+            record(
+                session,
+                ctx,
+                AuditTag.DISCLOSURE_GRANT_CREATED,
+                case_id=req.case_id,
+                object_type="grant",
+                object_id=grant.id,
+                legal_basis=req.legal_basis,
+                purpose=grant.purpose,
+                rule=decision.rule,
+                details={
+                    "org_id": req.org_id,
+                    "valid_days": days,
+                    "max_retrievals": req.max_retrievals,
+                    "reporter_identity": bool(release),
+                },
+            )
+            view = _view(session, grant)
+    if refused is not None:
+        raise refused
+    assert view is not None
+    return view
+
+
+def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound("no such disclosure")
+    _actor, _case, _g, decision = decide(
+        session, vault, ctx, AccessRequest(grant.case_id, Action.DISCLOSE, category=None, purpose="manage")
+    )
+    if not decision.allowed:
+        raise NotFound("no such disclosure")
+    return grant
+
+
+def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
+    """Revocation takes effect at once: the next retrieval is refused."""
+    _require_step_up(vault, ctx)
+    with vault.db.session() as session:
+        grant = _manageable_grant(session, vault, ctx, grant_id)
+        if grant.revoked_at is None:
+            grant.revoked_at = ctx.now()
+            record(
+                session,
+                ctx,
+                AuditTag.DISCLOSURE_GRANT_REVOKED,
+                case_id=grant.case_id,
+                object_type="grant",
+                object_id=grant.id,
+                details={"org_id": grant.org_id},
+            )
+        session.flush()
+        return _view(session, grant)
+
+
+def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
+    """Extend a live grant; never beyond the maximum validity counted from its start."""
+    _require_step_up(vault, ctx)
+    with vault.db.session() as session:
+        grant = _manageable_grant(session, vault, ctx, grant_id)
+        if grant.revoked_at is not None:
+            raise Conflict("a revoked disclosure cannot be extended")
+        new_until = ctx.now() + timedelta(days=days)
+        limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
+        if days < 1 or new_until > limit:
+            raise InvalidInput(
+                f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
+            )
+        grant.valid_until = new_until
+        record(
+            session,
+            ctx,
+            "disclosure:grant:extended",
+            case_id=grant.case_id,
+            object_type="grant",
+            object_id=grant.id,
+            details={"org_id": grant.org_id, "days": days},
+        )
+        session.flush()
+        return _view(session, grant)
+
+
+def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[GrantView]:
+    with vault.db.session() as session:
+        _a, _c, _g, decision = decide(session, vault, ctx, AccessRequest(case_id, Action.READ, category=None))
+        if not decision.allowed:
+            raise NotFound("no such case")
+        grants = session.scalars(
+            select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at)
+        ).all()
+        return [_view(session, g) for g in grants]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    grant: GrantView
+    documents: tuple[tuple[str, str], ...]  # (document id, category) reachable through this grant
+
+
+def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
+    """What was disclosed to the actor's organisation and is still live: ids and categories only.
+
+    Listing reveals no content (titles and file names are read through the gate on retrieval).
+    """
+    if ctx.role != str(Role.PARTNER) or ctx.org_id is None or not ctx.second_factor_verified:
+        raise Forbidden("only a partner with a verified second factor has an inbox")
+    now = ctx.now()
+    items: list[InboxItem] = []
+    with vault.db.session() as session:
+        grants = session.scalars(
+            select(Grant)
+            .where(
+                Grant.org_id == ctx.org_id,
+                Grant.revoked_at.is_(None),
+                Grant.valid_from <= now,
+                Grant.valid_until > now,
+                Grant.retrievals_used < Grant.max_retrievals,
+            )
+            .order_by(Grant.created_at)
+        ).all()
+        for grant in grants:
+            view = _view(session, grant)
+            cats = [c for c in view.categories if c != Category.MEDICAL]
+            docs = session.execute(
+                select(Document.id, Document.category)
+                .where(
+                    Document.case_id == grant.case_id,
+                    (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
+                )
+                .order_by(Document.created_at)
+            ).all()
+            items.append(InboxItem(view, tuple((d, c) for d, c in docs)))
+        record(
+            session,
+            ctx,
+            "disclosure:inbox:listed",
+            object_type="organisation",
+            object_id=ctx.org_id,
+            details={"grants": len(grants)},
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class ReporterFeedback:
+    """Terugkoppeling: only whether follow-up started and to which organisations it went."""
+
+    follow_up_started: bool
+    handed_to: tuple[str, ...]
+
+
+def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedback:
+    with vault.db.session() as session:
+        _a, _c, _g, decision = decide(session, vault, ctx, AccessRequest(case_id, Action.READ))
+        if not decision.allowed:
+            raise NotFound("no such case")
+        names: Sequence[str] = session.scalars(
+            select(Organisation.name)
+            .join(Grant, Grant.org_id == Organisation.id)
+            .where(Grant.case_id == case_id)
+            .distinct()
+            .order_by(Organisation.name)
+        ).all()
+        record(
+            session,
+            ctx,
+            "disclosure:feedback:prepared",
+            case_id=case_id,
+            object_type="case",
+            object_id=case_id,
+        )
+        return ReporterFeedback(follow_up_started=bool(names), handed_to=tuple(names))
