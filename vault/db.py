@@ -21,10 +21,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from vault.errors import Unavailable
+
 __all__ = ["Database", "sqlite_write_lock"]
 
-# One writer per process on SQLite; other processes wait on busy_timeout.
-sqlite_write_lock = threading.RLock()
+# One writer per process on SQLite; other processes wait on busy_timeout. A plain Lock, not an
+# RLock: FastAPI may enter and leave a sync dependency's transaction on different worker threads, and
+# only a Lock may be released by another thread. A nested transaction in one thread would wait on
+# itself, so acquiring is bounded and fails with a clear error instead of hanging.
+sqlite_write_lock = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -66,8 +71,8 @@ class Database:
     def session(self) -> Iterator[Session]:
         """One transaction: commits when the block ends normally, rolls back on any exception."""
         lock = sqlite_write_lock if self.is_sqlite else None
-        if lock is not None:
-            lock.acquire()
+        if lock is not None and not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise Unavailable("the database is busy; try again")
         try:
             with self._sessions() as session:
                 try:

@@ -41,8 +41,9 @@ def case_id(vault: Vault, worker: ApiUser) -> str:
         second_factor_verified=True,
         clock=vault.clock,
     )
+    team_id = team_id_of(vault, TEAM)  # outside the session: transactions never nest
     with vault.db.session() as session:
-        return open_case(session, vault, ctx, kind=CaseKind.REPORT, team_id=team_id_of(vault, TEAM)).id
+        return open_case(session, vault, ctx, kind=CaseKind.REPORT, team_id=team_id).id
 
 
 def put_doc(

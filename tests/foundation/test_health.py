@@ -53,7 +53,7 @@ def test_readyz_is_503_when_the_audit_log_cannot_be_written(client: TestClient, 
 
 
 def test_unknown_route_has_the_error_envelope_and_security_headers(client: TestClient) -> None:
-    resp = client.get("/no-such-thing")
+    resp = client.get("/api/v1/no-such-thing")
     assert resp.status_code == 404
     assert set(resp.json()) == {"error", "detail"}
     for header, value in {

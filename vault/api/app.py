@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from vault import __version__
 from vault.api.auth import router as auth_router
+from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
 from vault.api.errors import install_error_handlers
@@ -18,6 +19,7 @@ from vault.api.privacy import router as privacy_router
 from vault.config import get_settings
 from vault.logging import configure_logging
 from vault.runtime import Vault, open_vault
+from vault.web import install_web
 
 __all__ = ["create_app"]
 
@@ -52,4 +54,6 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(disclosures_router)
     app.include_router(privacy_router)
+    app.include_router(cases_router)
+    install_web(app)  # the Dutch web pages over the same services (docs/web.md)
     return app

@@ -26,7 +26,9 @@ class ChainReport:
 def verify_chain(session: Session, *, batch_size: int = 10_000) -> ChainReport:
     """Walk the whole log in order. Gaps (deleted entries), broken links and altered fields fail."""
     columns = [getattr(AuditEntry, name) for name in (*CANONICAL_FIELDS, "entry_hash")]
-    result = session.execute(select(*columns).order_by(AuditEntry.seq).execution_options(yield_per=batch_size))
+    result = session.execute(
+        select(*columns).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
+    )
     expected_seq = 1
     prev = GENESIS_HASH
     count = 0

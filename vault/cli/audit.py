@@ -1,26 +1,123 @@
-"""``vault audit …``: verify the chain."""
+"""``vault audit …``: verify, checkpoint, prove, export, and print the checkpoint verifier key."""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from vault.audit import verify_chain
-from vault.cli.common import echo_err, opened_vault
+from vault.audit.export import ExportFormat, export_entries
+from vault.audit.proofs import prove_consistency, prove_inclusion
+from vault.audit.store import CheckpointSigner, create_checkpoint, record_verification, verify_log
+from vault.cli.common import echo_err, opened_vault, operator_context
+from vault.errors import InvalidInput
+from vault.repositories.audit import EntryFilter
 
-app = typer.Typer(help="The audit log: verify, checkpoint, export.", no_args_is_help=True)
+app = typer.Typer(help="The audit log: verify, checkpoint, prove, export.", no_args_is_help=True)
 
 
 @app.command("verify")
 def verify() -> None:
-    """Recompute the hash chain; exit 0 when intact, otherwise 1 and the first bad entry."""
+    """Recompute the hash chain and every signed checkpoint; exit 0 when intact, else 1 naming the fault."""
     vault = opened_vault()
     try:
-        with vault.db.session() as session:
-            report = verify_chain(session)
+        report = verify_log(vault)
+        record_verification(vault, operator_context(vault), report)
     finally:
         vault.close()
     if report.ok:
-        typer.echo(f"audit log intact: {report.entries} entries, head {report.head_hash[:16]}")
+        typer.echo(report.message())
         return
-    echo_err(f"audit log broken at entry {report.first_bad_seq}: {report.reason}")
+    echo_err(report.message())
     raise typer.Exit(1)
+
+
+@app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint over every committed entry (extends the last one) and print its note."""
+    vault = opened_vault()
+    try:
+        info = create_checkpoint(vault, operator_context(vault))
+    finally:
+        vault.close()
+    typer.echo(info.note, nl=False)
+    if not info.created:
+        echo_err(f"no new entries since checkpoint {info.size}; printed that one")
+
+
+@app.command("key")
+def key() -> None:
+    """Print the signed-note verifier key of the checkpoints (publish it to witnesses and auditors)."""
+    vault = opened_vault()
+    try:
+        typer.echo(CheckpointSigner.for_vault(vault).verifier_key())
+    finally:
+        vault.close()
+
+
+@app.command("prove")
+def prove(
+    seq: Annotated[int | None, typer.Option("--seq", min=1, help="Entry to prove included.")] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", min=1, help="Checkpoint size (default: latest).")
+    ] = None,
+    old_size: Annotated[
+        int | None, typer.Option("--from-size", min=1, help="Prove this checkpoint consistent with --size.")
+    ] = None,
+) -> None:
+    """Print an inclusion proof (--seq) or a consistency proof (--from-size) as JSON."""
+    if (seq is None) == (old_size is None):
+        raise InvalidInput("give exactly one of --seq or --from-size")
+    vault = opened_vault()
+    try:
+        if seq is not None:
+            result = prove_inclusion(vault, seq, size=size).as_dict()
+        else:
+            assert old_size is not None
+            result = prove_consistency(vault, old_size, size).as_dict()
+    finally:
+        vault.close()
+    typer.echo(json.dumps(result, indent=2))
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--{name}: not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"--{name}: give a time zone, for example 2026-03-02T09:00:00+01:00 or …Z")
+    return parsed
+
+
+@app.command("export")
+def export(
+    case: Annotated[str | None, typer.Option("--case", help="Only entries about this case id.")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only entries by this actor id.")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601, inclusive).")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Until this time (ISO 8601, exclusive).")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only entries with this action tag.")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.CSV,
+    output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Export entries with every NEN 7513 field, streamed; the export itself is audited."""
+    filters = EntryFilter(
+        case_id=case, actor_id=actor, tag=tag, since=_when(since, "from"), until=_when(until, "to")
+    )
+    vault = opened_vault()
+    try:
+        ctx = operator_context(vault)
+        if output is None:
+            count = export_entries(vault, ctx, filters, fmt, sys.stdout)
+        else:
+            with output.open("x", encoding="utf-8", newline="") as out:
+                count = export_entries(vault, ctx, filters, fmt, out)
+    finally:
+        vault.close()
+    typer.echo(f"exported {count} entries", err=True)

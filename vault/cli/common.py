@@ -11,7 +11,7 @@ from vault.config import load_settings
 from vault.context import Context
 from vault.runtime import Vault, open_vault
 
-__all__ = ["DEBUG", "echo_err", "operator_context", "opened_vault"]
+__all__ = ["DEBUG", "echo_err", "opened_vault", "operator_context"]
 
 DEBUG = {"enabled": False}
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
 
-__all__ = ["AuditEntry"]
+__all__ = ["AuditCheckpoint", "AuditEntry", "BreakGlassReview"]
 
 
 class AuditEntry(Base):
@@ -44,3 +44,34 @@ class AuditEntry(Base):
         Index("ix_audit_entries_occurred_at", "occurred_at"),
         Index("ix_audit_entries_tag", "tag"),
     )
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the audit Merkle tree over the first ``size`` entries (append-only).
+
+    ``note`` is the C2SP signed note; ``root_hash`` (hex) and ``size`` repeat what it signs so that
+    queries need not parse it. ``tree_state`` is the serialised ``CompactRange`` after ``size``
+    leaves: unauthenticated on its own, checked against the signed root before it is extended.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    tree_state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class BreakGlassReview(Base):
+    """The privacy officer's review of one break-the-glass audit entry (D20); one review per entry.
+
+    ``outcome`` is a `vault.services.audit_reports.ReviewOutcome` code, never free text.
+    """
+
+    __tablename__ = "audit_break_glass_reviews"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("audit_entries.seq"), primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    reviewer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

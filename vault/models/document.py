@@ -21,6 +21,8 @@ class Document(Base):
     title_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # under the case DEK
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # D14: a statement (zienswijze) names the document it answers; the original is never changed.
+    refers_to_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))
 
     __table_args__ = (Index("ix_documents_case_id_category", "case_id", "category"),)
 

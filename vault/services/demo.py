@@ -13,6 +13,7 @@ from vault.errors import ConfigError
 from vault.models import AuditEntry, TotpFactor, User, VaultMeta
 from vault.runtime import Vault
 from vault.services import accounts
+from vault.services.demo_cases import load_demo_cases
 
 __all__ = ["DEMO_MARK", "load_demo"]
 
@@ -97,6 +98,8 @@ def load_demo(vault: Vault) -> list[str]:
             session.add(VaultMeta(key="dataset", value="demo"))
             record(session, ctx, "system:demo:loaded")
             _create_identities(session, ctx, AuthConfig.from_vault(vault))
+        # Cases, documents, a disclosure and a break-the-glass read, so every web page shows something.
+        load_demo_cases(vault, DEMO_TEAM, _demo_org_name(OrgType.LOCAL_TEAM))
     with vault.db.session() as session:
         logins = _login_lines(session, AuthConfig.from_vault(vault))
     return [

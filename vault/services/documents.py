@@ -80,7 +80,8 @@ def clean_name(value: str, what: str) -> str:
 def touch_case(case: Case, ctx: Context) -> None:
     """Every change moves the retention deadline (D11)."""
     case.last_changed_at = ctx.now()
-    case.destroy_after = destroy_after_for(case.last_changed_at)
+    # An extension (with its reason) may already reach further: never shorten it.
+    case.destroy_after = max(case.destroy_after, destroy_after_for(case.last_changed_at))
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def add_version(
     filename: str,
     content_type: str,
     document_id: str | None = None,
+    refers_to_id: str | None = None,
 ) -> StoredVersion:
     """Reference a sealed blob from a new document version; visible once the caller commits."""
     title = clean_name(title, "title")
@@ -125,6 +127,10 @@ def add_version(
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
+    if refers_to_id is not None:
+        original = session.get(Document, refers_to_id)
+        if original is None or original.case_id != case_id:
+            raise NotFound("no such document in this case")
     if document_id is None:
         document = Document(
             id=str(uuid.uuid4()),
@@ -133,6 +139,7 @@ def add_version(
             title_enc=b"",
             created_at=ctx.now(),
             created_by=ctx.actor_id,
+            refers_to_id=refers_to_id,
         )
         document.title_enc = encrypt_text(
             dek, table="documents", column="title", row_id=document.id, value=title

@@ -128,7 +128,7 @@ def would_allow(vault: Vault, ctx: Context, req: AccessRequest) -> bool:
     """
     with vault.db.session() as session:
         _, _, _, decision = decide(session, vault, ctx, req)
-    return decision.allowed and not decision.break_glass
+    return decision.allowed
 
 
 def pass_gate(
@@ -191,7 +191,9 @@ def pass_gate(
     return result  # type: ignore[return-value]
 
 
-_KEYED_ACTIONS = frozenset({Action.READ, Action.WRITE})
+# Actions whose admission carries the case key: reading, writing, and the team leader's
+# administration of the case (which writes encrypted decisions such as a refusal's explanation).
+_KEYED_ACTIONS = frozenset({Action.READ, Action.WRITE, Action.ADMINISTER})
 
 
 def _stepped_up(vault: Vault, ctx: Context) -> bool:
@@ -332,6 +334,7 @@ def upload_document(
     content_type: str,
     chunks: Iterable[bytes],
     document_id: str | None = None,
+    refers_to_id: str | None = None,
 ) -> StoredVersion:
     """Add a document (or a new version of one) through the gate.
 
@@ -374,6 +377,7 @@ def upload_document(
             filename=filename,
             content_type=content_type,
             document_id=document_id,
+            refers_to_id=refers_to_id,
         )
 
     try:

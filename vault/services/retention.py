@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-__all__ = ["RETENTION_YEARS", "destroy_after_for"]
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.domain import Action
+from vault.errors import InvalidInput
+from vault.models import Case, RetentionExtension
+
+if TYPE_CHECKING:
+    from vault.runtime import Vault
+
+__all__ = ["RETENTION_YEARS", "ExtensionReason", "destroy_after_for", "extend_retention"]
 
 RETENTION_YEARS = 20  # Wmo 2015 art. 5.3.4 lid 2
 
@@ -14,3 +27,51 @@ def destroy_after_for(last_change: datetime) -> datetime:
         return last_change.replace(year=last_change.year + RETENTION_YEARS)
     except ValueError:  # 29 February in a year that has none: the day before
         return last_change.replace(year=last_change.year + RETENTION_YEARS, day=28)
+
+
+class ExtensionReason(StrEnum):
+    """D11: the reasons a case may be kept past its 20 years (each extension is recorded)."""
+
+    LEGAL_PROCEEDINGS = "legal_proceedings"  # the dossier is needed in ongoing proceedings
+    STATUTORY_OBLIGATION = "statutory_obligation"  # another statute requires keeping it
+    SUBJECT_INTEREST = "subject_interest"  # kept at the request / in the interest of the person concerned
+
+
+def extend_retention(
+    vault: Vault, ctx: Context, case_id: str, *, until: datetime, reason: ExtensionReason
+) -> datetime:
+    """Keep a case longer than 20 years after its last change; the team leader decides, audited."""
+
+    def extend(session: Session, _admission: object) -> datetime:
+        case = session.get(Case, case_id)
+        assert case is not None
+        if until <= case.destroy_after:
+            raise InvalidInput("an extension must move the destruction date later")
+        if until > case.destroy_after.replace(year=case.destroy_after.year + 20):
+            raise InvalidInput("one extension may add at most 20 years")
+        session.add(
+            RetentionExtension(
+                id=str(uuid.uuid4()),
+                case_id=case_id,
+                previous_destroy_after=case.destroy_after,
+                destroy_after=until,
+                reason_code=str(reason),
+                extended_at=ctx.now(),
+                extended_by=ctx.actor_id,
+            )
+        )
+        case.destroy_after = until
+        session.flush()
+        return until
+
+    from vault.services.gate import AccessRequest, pass_gate  # the gate imports this module
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.ADMINISTER),
+        tag="rights:retention:extended",
+        object_type="case",
+        object_id=case_id,
+        then=extend,
+    )

@@ -1,0 +1,51 @@
+"""``vault audit verify | checkpoint | prove | export`` as an operator runs them (real process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.foundation.test_cli import _env, run_cli
+from vault.audit import record
+from vault.context import Context
+from vault.runtime import Vault
+
+
+def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
+    vault: Vault, system_ctx: Context, tmp_path: Path, database_url: str
+) -> None:
+    for i in range(5):
+        with vault.db.session() as session:
+            record(session, system_ctx, "test:entry:written", case_id="case-1", object_id=f"o{i}")
+    env = _env(vault.settings.resolved_home, database_url)
+
+    done = run_cli(["audit", "checkpoint"], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("vault.veiligthuis.local/audit\n6\n")
+
+    proof = run_cli(["audit", "prove", "--seq", "3"], env)
+    assert proof.returncode == 0, proof.stderr
+    assert json.loads(proof.stdout)["tree_size"] == 6
+
+    out = tmp_path / "case-1.json"
+    exported = run_cli(["audit", "export", "--case", "case-1", "--format", "json", "--output", str(out)], env)
+    assert exported.returncode == 0, exported.stderr
+    exported_entries = json.loads(out.read_text())
+    assert len(exported_entries) == 6  # the five, and the export's own entry, committed before it ran
+    assert exported_entries[-1]["tag"] == "audit:log:exported"
+
+    ok = run_cli(["audit", "verify"], env)
+    assert ok.returncode == 0, ok.stderr
+    assert "intact" in ok.stdout
+
+    with vault.db.engine.begin() as conn:
+        if vault.db.is_sqlite:
+            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        conn.execute(text("UPDATE audit_entries SET object_id = 'x' WHERE seq = 4"))
+    broken = run_cli(["audit", "verify"], env)
+    assert broken.returncode == 1
+    assert "entry 4" in broken.stderr

@@ -1,0 +1,117 @@
+"""Fixtures for the identity tests: a real app over a real database, real hashing (fast profile), a
+real key file, and the FrozenClock as the only double."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from vault.api.app import create_app
+from vault.auth import AuthConfig
+from vault.context import Context, FrozenClock
+from vault.domain import Role
+from vault.runtime import Vault
+from vault.services import accounts
+from vault.services.transaction import transaction
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    user_id: str
+    username: str
+    password: str
+    secret: str | None = None
+    token: str | None = None
+    recovery_codes: tuple[str, ...] = ()
+
+
+@pytest.fixture
+def auth(vault: Vault) -> AuthConfig:
+    return AuthConfig.from_vault(vault)
+
+
+@pytest.fixture
+def client(vault: Vault) -> Iterator[TestClient]:
+    with TestClient(create_app(vault)) as c:
+        yield c
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    assert token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def totp_now(secret: str, clock: FrozenClock) -> str:
+    return pyotp.TOTP(secret).at(clock.now())
+
+
+def new_account(
+    vault: Vault, system_ctx: Context, username: str = "anna", role: Role = Role.MEDEWERKER
+) -> Account:
+    auth = AuthConfig.from_vault(vault)
+    with transaction(vault.db) as session:
+        if accounts.normalise_username(username) and not _team_exists(session):
+            accounts.create_team(session, system_ctx, "Team Test")
+        created = accounts.create_user(
+            session,
+            system_ctx,
+            auth,
+            username=username,
+            role=role,
+            team="Team Test" if role.is_staff else None,
+            password=PASSWORD,
+        )
+    return Account(created.user_id, created.username, PASSWORD)
+
+
+def _team_exists(session: object) -> bool:
+    from sqlalchemy.orm import Session
+
+    from vault.repositories.identity import team_by_name
+
+    assert isinstance(session, Session)
+    return team_by_name(session, "Team Test") is not None
+
+
+def login(client: TestClient, account: Account) -> dict[str, object]:
+    r = client.post("/api/v1/auth/login", json={"username": account.username, "password": account.password})
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    account.token = str(body["token"])
+    return body
+
+
+def enrol_and_verify(client: TestClient, account: Account, clock: FrozenClock) -> None:
+    """Log in, enrol TOTP, verify the first code: the account's session is verified."""
+    login(client, account)
+    r = client.post("/api/v1/auth/totp/enrol", headers=bearer(account.token))
+    assert r.status_code == 200, r.text
+    uri = r.json()["otpauth_uri"]
+    account.secret = parse_qs(urlparse(uri).query)["secret"][0]
+    r = client.post(
+        "/api/v1/auth/totp/verify",
+        headers=bearer(account.token),
+        json={"code": totp_now(account.secret, clock)},
+    )
+    assert r.status_code == 200, r.text
+    account.token = r.json()["token"]
+    account.recovery_codes = tuple(r.json()["recovery_codes"])
+
+
+@pytest.fixture
+def anna(vault: Vault, system_ctx: Context) -> Account:
+    return new_account(vault, system_ctx)
+
+
+@pytest.fixture
+def verified_anna(client: TestClient, anna: Account, clock: FrozenClock) -> Account:
+    enrol_and_verify(client, anna, clock)
+    clock.advance(seconds=30)  # the next code is of a later step than the one just used
+    return anna

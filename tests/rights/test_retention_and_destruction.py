@@ -1,0 +1,317 @@
+"""Retention (D11), destruction on request (D12), statements (D14), access-request deadlines (D13)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from vault.audit import verify_chain
+from vault.context import Context, FrozenClock
+from vault.domain import Category, Role
+from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
+from vault.models import Case, CaseKey, DestructionRequest, Document, DocumentVersion
+from vault.runtime import Vault
+from vault.services import destruction, rights
+from vault.services.gate import read_document
+from vault.services.keyring import shred_case
+from vault.services.retention import ExtensionReason, extend_retention
+
+
+@pytest.fixture
+def team(vault: Vault) -> str:
+    return make_team(vault)
+
+
+@pytest.fixture
+def worker(vault: Vault, team: str) -> Context:
+    return ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+
+
+@pytest.fixture
+def leader(vault: Vault, team: str) -> Context:
+    return ctx_for(vault, make_user(vault, Role.TEAMLEIDER, teams=[team]), Role.TEAMLEIDER)
+
+
+def _fresh(vault: Vault, ctx: Context) -> Context:
+    """The same actor, stepped up at the clock's current time."""
+    return ctx_for(vault, ctx.actor_id or "", Role(ctx.role))
+
+
+def _doc_rows(vault: Vault, case_id: str) -> int:
+    """Document versions of the case (document rows themselves stay as id-only tombstones)."""
+    with vault.db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(DocumentVersion)
+                .join(Document)
+                .where(Document.case_id == case_id)
+            )
+            or 0
+        )
+
+
+def test_d11_sweep_at_20_years_destroys_exactly_the_expired_cases(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context, leader: Context
+) -> None:
+    expired = new_case(vault, worker, team)
+    touched = new_case(vault, worker, team)
+    extended = new_case(vault, worker, team)
+    docs = {c: upload(vault, worker, c, f"inhoud {c}".encode()) for c in (expired, touched, extended)}
+    with vault.db.session() as session:
+        expired_blob = session.scalars(
+            select(DocumentVersion.blob_id).join(Document).where(Document.case_id == expired)
+        ).one()
+    clock.advance(days=365 * 10)
+    upload(vault, _fresh(vault, worker), touched, b"nieuw stuk")  # moves its retention deadline
+    extend_retention(
+        vault,
+        _fresh(vault, leader),
+        extended,
+        until=datetime(2056, 1, 1, tzinfo=UTC),
+        reason=ExtensionReason.LEGAL_PROCEEDINGS,
+    )
+    clock.set(datetime(2046, 3, 3, tzinfo=UTC))  # 20 years and a day after the cases were opened
+    operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
+    assert [i.case_id for i in destruction.sweep_expired(vault, operator, dry_run=True)] == [expired]
+    assert _doc_rows(vault, expired) == 1  # a dry run changes nothing
+    assert [i.case_id for i in destruction.sweep_expired(vault, operator)] == [expired]
+
+    with pytest.raises(Destroyed):
+        read_document(vault, _fresh(vault, worker), docs[expired])
+    with vault.db.session() as session:
+        assert session.get(CaseKey, expired) is None
+        assert session.get(Case, expired).destroyed_at is not None  # type: ignore[union-attr]
+        assert verify_chain(session).ok
+    assert _doc_rows(vault, expired) == 0
+    assert not vault.blobs.exists(expired_blob)
+    for kept in (touched, extended):
+        assert (
+            b"".join(read_document(vault, _fresh(vault, worker), docs[kept]).chunks)
+            == f"inhoud {kept}".encode()
+        )
+    cert = destruction.certificate_for(vault, expired)
+    assert destruction.verify_certificate(vault, cert)
+    body = json.loads(cert.body)
+    assert (body["case_id"], body["reason"], body["keys_erased"]) == (expired, "retention_expired", 1)
+    assert list(destruction.sweep_expired(vault, operator)) == []  # idempotent
+
+
+def test_d11_interrupted_destruction_is_finished_by_the_next_sweep(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    upload(vault, worker, case_id, b"half vernietigd")
+    clock.set(datetime(2047, 1, 1, tzinfo=UTC))
+    operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
+    with vault.db.session() as session:  # the key was erased, then the process died
+        shred_case(session, operator, case_id)
+    assert _doc_rows(vault, case_id) == 1
+    assert [i.case_id for i in destruction.sweep_expired(vault, operator)] == [case_id]
+    assert _doc_rows(vault, case_id) == 0
+    assert destruction.verify_certificate(vault, destruction.certificate_for(vault, case_id))
+
+
+def test_tampered_certificate_does_not_verify(vault: Vault, team: str, worker: Context) -> None:
+    case_id = new_case(vault, worker, team)
+    operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
+    cert = destruction.destroy_case(vault, operator, case_id, reason="retention_expired")
+    forged = destruction.CertificateView(
+        cert.id, cert.case_id, cert.body.replace("retention", "xetention"), cert.signature
+    )
+    assert destruction.verify_certificate(vault, cert)
+    assert not destruction.verify_certificate(vault, forged)
+    assert destruction.certificate_pdf(cert).startswith(b"%PDF")
+
+
+def test_d12_refusal_needs_a_reason_and_a_grant_yields_a_certificate(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context, leader: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    doc = upload(vault, worker, case_id, b"verzoek tot vernietiging")
+    first = destruction.record_destruction_request(vault, worker, case_id, received_on=date(2026, 3, 1))
+    with vault.db.session() as session:
+        assert session.get(DestructionRequest, first).decide_by == date(2026, 6, 1)  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput):
+        destruction.decide_destruction_request(vault, leader, first, grant=False)
+    with pytest.raises(InvalidInput):
+        destruction.decide_destruction_request(
+            vault, leader, first, grant=False, refusal_reason=destruction.RefusalReason.STATUTORY_OBLIGATION
+        )
+    with pytest.raises(Forbidden):  # a case worker does not decide; the team leader does
+        destruction.decide_destruction_request(
+            vault,
+            worker,
+            first,
+            grant=False,
+            refusal_reason=destruction.RefusalReason.STATUTORY_OBLIGATION,
+            refusal_note="Kanarie-toelichting: lopende procedure bij de rechtbank",
+        )
+    refused = destruction.decide_destruction_request(
+        vault,
+        leader,
+        first,
+        grant=False,
+        refusal_reason=destruction.RefusalReason.STATUTORY_OBLIGATION,
+        refusal_note="Kanarie-toelichting: lopende procedure bij de rechtbank",
+    )
+    assert (refused.status, refused.certificate) == ("refused", None)
+    with pytest.raises(Conflict):
+        destruction.decide_destruction_request(vault, leader, first, grant=True)
+    with vault.db.session() as session:
+        row = session.get(DestructionRequest, first)
+        assert row is not None
+        assert row.refusal_code == "statutory_obligation"
+        assert b"Kanarie" not in (row.refusal_note_enc or b"")
+    second = destruction.record_destruction_request(vault, worker, case_id, received_on=date(2026, 3, 2))
+    granted = destruction.decide_destruction_request(vault, leader, second, grant=True)
+    assert granted.certificate is not None
+    assert json.loads(granted.certificate.body)["request_id"] == second
+    with pytest.raises(Destroyed):
+        read_document(vault, worker, doc)
+    with vault.db.session() as session:
+        assert verify_chain(session).ok
+
+
+def test_d12_pending_requests_list_their_deadline(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    destruction.record_destruction_request(vault, worker, case_id, received_on=date(2025, 11, 30))
+    with pytest.raises(InvalidInput):
+        destruction.record_destruction_request(vault, worker, case_id, received_on=date(2027, 1, 1))
+    pending = destruction.pending_destruction_requests(vault, worker)
+    assert [(p.decide_by, p.overdue) for p in pending] == [(date(2026, 2, 28), True)]
+
+
+def test_d14_statement_is_appended_and_the_original_is_unchanged(
+    vault: Vault, team: str, worker: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    original = upload(vault, worker, case_id, b"verslag van het huisbezoek")
+    with vault.db.session() as session:
+        version = session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == original)
+        ).one()
+        before = (
+            version.ciphertext_sha256,
+            hashlib.sha256(b"".join(vault.blobs.iter_chunks(version.blob_id))).hexdigest(),
+        )
+    stored = rights.add_statement(
+        vault,
+        worker,
+        case_id=case_id,
+        refers_to_document_id=original,
+        title="Zienswijze moeder",
+        filename="zienswijze.txt",
+        content_type="text/plain",
+        chunks=[b"Ik ben het hier niet mee eens."],
+    )
+    with vault.db.session() as session:
+        statement = session.get(Document, stored.document_id)
+        assert statement is not None
+        assert (statement.category, statement.refers_to_id) == (Category.STATEMENT, original)
+        version = session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == original)
+        ).one()
+        after = (
+            version.ciphertext_sha256,
+            hashlib.sha256(b"".join(vault.blobs.iter_chunks(version.blob_id))).hexdigest(),
+        )
+    assert after == before
+    assert b"".join(read_document(vault, worker, original).chunks) == b"verslag van het huisbezoek"
+    assert (
+        b"".join(read_document(vault, worker, stored.document_id).chunks) == b"Ik ben het hier niet mee eens."
+    )
+    with pytest.raises(InvalidInput):
+        rights.add_statement(
+            vault,
+            worker,
+            case_id=case_id,
+            refers_to_document_id=stored.document_id,
+            title="t",
+            filename="f",
+            content_type="text/plain",
+            chunks=[b"x"],
+        )
+
+
+def test_d13_access_request_deadline_and_one_extension(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    req = rights.record_access_request(vault, worker, case_id, subject_id="s-1", received_on=date(2026, 2, 2))
+    assert (req.answer_by, req.overdue) == (date(2026, 3, 2), False)
+    clock.advance(days=1)
+    assert rights.due_access_requests(vault, worker)[0].overdue is True
+    extended = rights.extend_access_request(
+        vault, worker, req.id, reason=rights.ExtensionReason.COMPLEX_REQUEST, weeks=8
+    )
+    assert extended.answer_by == date(2026, 4, 27)
+    with pytest.raises(Conflict):
+        rights.extend_access_request(
+            vault, worker, req.id, reason=rights.ExtensionReason.MANY_REQUESTS, weeks=1
+        )
+    with pytest.raises(InvalidInput):
+        rights.extend_access_request(
+            vault, worker, req.id, reason=rights.ExtensionReason.MANY_REQUESTS, weeks=9
+        )
+    assert rights.complete_access_request(vault, worker, req.id).completed is True
+    assert rights.due_access_requests(vault, worker) == []
+
+
+def test_retention_extension_needs_the_team_leader_and_a_later_date(
+    vault: Vault, team: str, worker: Context, leader: Context
+) -> None:
+    case_id = new_case(vault, worker, team)
+    with pytest.raises(Forbidden):
+        extend_retention(
+            vault,
+            worker,
+            case_id,
+            until=datetime(2060, 1, 1, tzinfo=UTC),
+            reason=ExtensionReason.STATUTORY_OBLIGATION,
+        )
+    with pytest.raises(InvalidInput):
+        extend_retention(
+            vault,
+            leader,
+            case_id,
+            until=datetime(2030, 1, 1, tzinfo=UTC),
+            reason=ExtensionReason.STATUTORY_OBLIGATION,
+        )
+
+
+def test_register_of_processing_activities_lists_bases_and_retention() -> None:
+    register = rights.processing_register()
+    activity = register["activities"][0]
+    assert {r["code"] for r in activity["recipients"]} >= {"consent", "wmo-4.1.1-2-help", "wmo-4.1.1-2-rvdk"}
+    assert "20 years" in activity["retention"]
+    json.dumps(register)  # machine-readable
+
+
+def test_cli_sweep_destroys_a_long_expired_case(vault: Vault, clock: FrozenClock, team: str) -> None:
+    clock.set(datetime(2001, 5, 1, tzinfo=UTC))  # opened in 2001: expired since 2021 in real time
+    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    case_id = new_case(vault, worker, team)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    env.update(
+        VAULT_HOME=str(vault.settings.home), VAULT_DATABASE_URL=vault.settings.url.render_as_string(False)
+    )
+    cmd = [sys.executable, "-m", "vault.cli.main", "retention"]
+    dry = subprocess.run([*cmd, "sweep", "--dry-run"], env=env, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert f"would destroy case {case_id}" in dry.stdout
+    real = subprocess.run([*cmd, "sweep"], env=env, capture_output=True, text=True, timeout=60)
+    assert real.returncode == 0, real.stderr
+    cert = subprocess.run([*cmd, "certificate", case_id], env=env, capture_output=True, text=True, timeout=60)
+    assert cert.returncode == 0, cert.stderr
+    assert json.loads(cert.stdout)["body"]["case_id"] == case_id

@@ -1,0 +1,181 @@
+"""/api/v1/auth: login, TOTP enrolment and verification, recovery codes, step-up, sessions, password.
+
+Thin: parse → service (in one transaction, in the request's worker thread) → schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from vault.api.auth_schemas import (
+    EnrolmentOut,
+    LoginIn,
+    LoginOut,
+    PasswordChangeIn,
+    PasswordChangeOut,
+    RecoveryCodesOut,
+    SecondFactorIn,
+    SessionOut,
+    VerifiedOut,
+)
+from vault.api.deps import (
+    AuthConfigDep,
+    CurrentSession,
+    SessionContext,
+    StepUpSession,
+    VaultDep,
+    VerifiedSession,
+    anonymous_context,
+    client_address,
+)
+from vault.context import Context
+from vault.services import authentication as authn
+from vault.services.authentication import IssuedSession
+from vault.services.transaction import transaction
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+AnonymousContext = Annotated[Context, Depends(anonymous_context)]
+
+
+def _verified_out(issued: IssuedSession) -> VerifiedOut:
+    return VerifiedOut(
+        token=issued.token,
+        session_id=issued.session_id,
+        expires_at=issued.expires_at,
+        second_factor_verified=issued.second_factor_verified,
+        recovery_codes=list(issued.recovery_codes),
+    )
+
+
+@router.post("/login", summary="Password → a session whose second factor is not yet verified")
+def login(
+    body: LoginIn, request: Request, vault: VaultDep, auth: AuthConfigDep, ctx: AnonymousContext
+) -> LoginOut:
+    with transaction(vault.db) as session:
+        issued = authn.login(
+            session,
+            ctx,
+            auth,
+            username=body.username,
+            password=body.password,
+            client_address=client_address(request),
+        )
+    return LoginOut(
+        token=issued.token,
+        session_id=issued.session_id,
+        expires_at=issued.expires_at,
+        second_factor_verified=False,
+        enrolment_required=issued.enrolment_required,
+    )
+
+
+@router.post("/totp/enrol", summary="Start TOTP enrolment: otpauth URI and QR code (SVG)")
+def totp_enrol(
+    info: CurrentSession, ctx: SessionContext, vault: VaultDep, auth: AuthConfigDep
+) -> EnrolmentOut:
+    with transaction(vault.db) as session:
+        enrolment = authn.enrol_totp(session, ctx, auth, info)
+    return EnrolmentOut(otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg)
+
+
+@router.post("/totp/verify", summary="Verify a TOTP code (activates a new factor); rotates the token")
+def totp_verify(
+    body: SecondFactorIn,
+    request: Request,
+    info: CurrentSession,
+    ctx: SessionContext,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+) -> VerifiedOut:
+    with transaction(vault.db) as session:
+        issued = authn.verify_totp(
+            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        )
+    return _verified_out(issued)
+
+
+@router.post("/recovery/verify", summary="Pass the second factor with a recovery code (burned on use)")
+def recovery_verify(
+    body: SecondFactorIn,
+    request: Request,
+    info: CurrentSession,
+    ctx: SessionContext,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+) -> VerifiedOut:
+    with transaction(vault.db) as session:
+        issued = authn.verify_recovery_code(
+            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        )
+    return _verified_out(issued)
+
+
+@router.post("/recovery/regenerate", summary="A new set of recovery codes (needs step-up); revokes the old")
+def recovery_regenerate(
+    info: StepUpSession, ctx: SessionContext, vault: VaultDep, auth: AuthConfigDep
+) -> RecoveryCodesOut:
+    with transaction(vault.db) as session:
+        codes = authn.regenerate_recovery_codes(session, ctx, auth, info)
+    return RecoveryCodesOut(recovery_codes=list(codes))
+
+
+@router.post("/step-up", summary="A fresh TOTP check for sensitive actions; rotates the token")
+def step_up(
+    body: SecondFactorIn,
+    request: Request,
+    info: VerifiedSession,
+    ctx: SessionContext,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+) -> VerifiedOut:
+    with transaction(vault.db) as session:
+        issued = authn.step_up(
+            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        )
+    return _verified_out(issued)
+
+
+@router.post("/logout", status_code=204, summary="End this session server-side")
+def logout(info: CurrentSession, ctx: SessionContext, vault: VaultDep) -> Response:
+    with transaction(vault.db) as session:
+        authn.logout(session, ctx, info)
+    return Response(status_code=204)
+
+
+@router.get("/sessions", summary="The caller's open sessions")
+def sessions(info: VerifiedSession, ctx: SessionContext, vault: VaultDep) -> list[SessionOut]:
+    with transaction(vault.db) as session:
+        rows = authn.list_sessions(session, ctx, info)
+    return [SessionOut(**vars(r)) for r in rows]
+
+
+@router.delete("/sessions/{session_id}", status_code=204, summary="End one of the caller's sessions")
+def end_session(session_id: str, info: VerifiedSession, ctx: SessionContext, vault: VaultDep) -> Response:
+    with transaction(vault.db) as session:
+        authn.end_session(session, ctx, info, session_id[:64])
+    return Response(status_code=204)
+
+
+@router.post("/password", summary="Change the password; ends every other session")
+def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    info: VerifiedSession,
+    ctx: SessionContext,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+) -> PasswordChangeOut:
+    with transaction(vault.db) as session:
+        ended = authn.change_password(
+            session,
+            ctx,
+            auth,
+            info,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            client_address=client_address(request),
+        )
+    return PasswordChangeOut(other_sessions_ended=ended)

@@ -1,0 +1,90 @@
+"""Request and response bodies of /api/v1/auth. Limits are enforced before any hashing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vault.auth.passwords import MAX_PASSWORD_BYTES
+
+__all__ = [
+    "EnrolmentOut",
+    "LoginIn",
+    "LoginOut",
+    "PasswordChangeIn",
+    "PasswordChangeOut",
+    "RecoveryCodesOut",
+    "SecondFactorIn",
+    "SessionOut",
+    "VerifiedOut",
+]
+
+
+def _bounded_password(value: str) -> str:
+    if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"at most {MAX_PASSWORD_BYTES} bytes")
+    return value
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
+
+    _password_bytes = field_validator("password")(_bounded_password)
+
+
+class LoginOut(BaseModel):
+    token: str = Field(description="Bearer token; send as `Authorization: Bearer <token>`.")
+    session_id: str
+    expires_at: datetime
+    second_factor_verified: bool
+    enrolment_required: bool = Field(description="True until a TOTP factor has been activated.")
+
+
+class SecondFactorIn(_In):
+    code: str = Field(min_length=1, max_length=64)
+
+
+class VerifiedOut(BaseModel):
+    token: str = Field(description="The rotated bearer token; the previous one no longer works.")
+    session_id: str
+    expires_at: datetime
+    second_factor_verified: bool
+    recovery_codes: list[str] = Field(
+        default_factory=list, description="Only when the factor was just activated: shown once."
+    )
+
+
+class EnrolmentOut(BaseModel):
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    access_point: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    second_factor_verified: bool
+    current: bool
+
+
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
+    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
+
+    _password_bytes = field_validator("current_password", "new_password")(_bounded_password)
+
+
+class PasswordChangeOut(BaseModel):
+    other_sessions_ended: int

@@ -1,0 +1,158 @@
+"""The privacy officer's audit API (D15, D16, D20): log data only, never case content.
+
+Every route needs a verified session (``RequestContext``), decides through the policy (only the
+privacy officer may AUDIT) and is itself audited; the break-glass review also needs a recent step-up.
+The router's lifespan runs the periodic checkpointer (``VAULT_AUDIT_CHECKPOINT_MINUTES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Path, Query
+from pydantic import BaseModel
+
+from vault.api.deps import RequestContext, StepUpSession, VaultDep
+from vault.audit.store import AuditSettings, PeriodicCheckpointer
+from vault.domain import Decision
+from vault.errors import InvalidInput
+from vault.repositories.audit import EntryFilter
+from vault.services import audit_reports as service
+from vault.services.audit_reports import MAX_PAGE, ReviewOutcome
+from vault.services.transaction import transaction
+
+__all__ = ["router"]
+
+
+@asynccontextmanager
+async def _checkpoints(app: FastAPI) -> AsyncIterator[None]:
+    settings = AuditSettings()
+    worker = None
+    if settings.checkpoint_minutes > 0:
+        worker = PeriodicCheckpointer(
+            app.state.vault, minutes=settings.checkpoint_minutes, on_start=settings.checkpoint_on_start
+        )
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_checkpoints)
+
+Id = Annotated[str, Query(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+# Each route opens its transaction in its body, after authentication has finished its own: two
+# transactions never nest (on SQLite they would wait on each other).
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone (for example 2026-03-02T09:00:00Z)")
+    return value
+
+
+@router.get("/entries")
+def search_entries(
+    vault: VaultDep,
+    ctx: RequestContext,
+    case_id: Id | None = None,
+    actor_id: Id | None = None,
+    tag: Id | None = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    break_glass: bool | None = None,
+    decision: Decision | None = None,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Search the log (oldest first); page on with ``after_seq=next_after_seq``."""
+    filters = EntryFilter(
+        case_id=case_id,
+        actor_id=actor_id,
+        tag=tag,
+        since=_aware(from_, "from"),
+        until=_aware(to, "to"),
+        break_glass=break_glass,
+        decision=decision.value if decision else None,
+    )
+    with transaction(vault.db) as session:
+        return service.search_log(session, vault, ctx, filters, after_seq=after_seq, limit=limit)
+
+
+@router.get("/cases/{case_id}/access-report")
+def access_report(
+    vault: VaultDep,
+    ctx: RequestContext,
+    case_id: Annotated[str, Path(min_length=1, max_length=64)],
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = MAX_PAGE,
+) -> dict[str, Any]:
+    """D15: who (username, role, organisation) accessed the case, when, what, on which ground."""
+    with transaction(vault.db) as session:
+        return service.case_access_report(session, vault, ctx, case_id, after_seq=after_seq, limit=limit)
+
+
+@router.get("/break-glass")
+def break_glass(
+    vault: VaultDep,
+    ctx: RequestContext,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    unreviewed_only: bool = False,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """D20: every break-the-glass entry, newest first, with ``reviewed`` and the review."""
+    with transaction(vault.db) as session:
+        return service.break_glass_list(
+            session, vault, ctx, before_seq=before_seq, limit=limit, unreviewed_only=unreviewed_only
+        )
+
+
+class ReviewIn(BaseModel):
+    outcome: ReviewOutcome
+
+
+@router.post("/break-glass/{seq}/review")
+def review(
+    vault: VaultDep,
+    ctx: RequestContext,
+    _stepped_up: StepUpSession,
+    seq: Annotated[int, Path(ge=1)],
+    body: ReviewIn,
+) -> dict[str, Any]:
+    """D20: record the finding (a code: justified, unjustified, needs_followup) once per entry."""
+    with transaction(vault.db) as session:
+        return service.review_break_glass(session, vault, ctx, seq, body.outcome)
+
+
+@router.get("/integrity")
+def integrity(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
+    """Cheap status: latest checkpoint verified, the chain after it re-walked, and the last full verify."""
+    with transaction(vault.db) as session:
+        return service.integrity_view(session, vault, ctx)
+
+
+@router.get("/checkpoints/latest")
+def latest_checkpoint(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
+    """The newest signed checkpoint (C2SP signed note)."""
+    with transaction(vault.db) as session:
+        return service.checkpoint_view(session, vault, ctx)
+
+
+@router.get("/proof/inclusion")
+def inclusion_proof(
+    vault: VaultDep,
+    ctx: RequestContext,
+    seq: Annotated[int, Query(ge=1)],
+    size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of entry ``seq`` against the latest (or the given) checkpoint."""
+    with transaction(vault.db) as session:
+        return service.inclusion_proof_view(session, vault, ctx, seq, size=size)

@@ -1,0 +1,94 @@
+"""``vault team|org|user …``: account administration from the command line (audited as the operator)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vault.auth import AuthConfig
+from vault.cli.common import opened_vault, operator_context
+from vault.services import accounts
+from vault.services.transaction import transaction
+
+team_app = typer.Typer(help="Teams of Veilig Thuis staff.", no_args_is_help=True)
+org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts: add, disable, reset the second factor.", no_args_is_help=True)
+
+
+@team_app.command("add")
+def team_add(name: Annotated[str, typer.Argument(help="Team name.")]) -> None:
+    """Create a team."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            team = accounts.create_team(session, operator_context(vault), name)
+    finally:
+        vault.close()
+    typer.echo(f"team created: {team.id}")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    org_type: Annotated[str, typer.Option("--type", help="Organisation type (vault.domain.OrgType).")],
+) -> None:
+    """Create a partner organisation."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            org = accounts.create_organisation(session, operator_context(vault), name, org_type)
+    finally:
+        vault.close()
+    typer.echo(f"organisation created: {org.id}")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name (a–z, 0–9, . _ -).")],
+    role: Annotated[str, typer.Option("--role", help="Role (vault.domain.Role).")],
+    team: Annotated[str | None, typer.Option("--team", help="Team name (staff roles).")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Organisation name (partners).")] = None,
+) -> None:
+    """Create an account and print its one-time initial password (it is stored only as a hash)."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            created = accounts.create_user(
+                session,
+                operator_context(vault),
+                AuthConfig.from_vault(vault),
+                username=username,
+                role=role,
+                team=team,
+                org=org,
+            )
+    finally:
+        vault.close()
+    typer.echo(f"user created: {created.username} ({created.role}) id {created.user_id}")
+    typer.echo(f"initial password (shown once): {created.initial_password}")
+    typer.echo("at first login the user must enrol a TOTP authenticator app")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable an account and end all its sessions."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            user = accounts.disable_user(session, operator_context(vault), username)
+    finally:
+        vault.close()
+    typer.echo(f"user disabled: {user.id}; all sessions ended")
+
+
+@user_app.command("reset-2fa")
+def user_reset_2fa(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Remove the user's TOTP factor and recovery codes and end all sessions; they enrol again."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            user = accounts.reset_second_factor(session, operator_context(vault), username)
+    finally:
+        vault.close()
+    typer.echo(f"second factor reset: {user.id}; the user enrols again at next login")

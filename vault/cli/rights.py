@@ -1,0 +1,81 @@
+"""``vault retention …`` and ``vault rights …``: the 20-year sweep, certificates, the AVG register."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vault.cli.common import opened_vault, operator_context
+from vault.services import destruction
+from vault.services.rights import processing_register
+
+retention_app = typer.Typer(help="Retention (D11): sweep expired cases, certificates.", no_args_is_help=True)
+rights_app = typer.Typer(
+    help="Data subjects' rights: the register of processing activities.", no_args_is_help=True
+)
+
+
+class CertificateFormat(StrEnum):
+    json = "json"
+    pdf = "pdf"
+
+
+@retention_app.command("sweep")
+def sweep(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be destroyed.")] = False,
+) -> None:
+    """Destroy every case past its retention deadline (keys erased, content removed); safe to rerun."""
+    vault = opened_vault()
+    ctx = operator_context(vault)
+    count = 0
+    try:
+        for item in destruction.sweep_expired(vault, ctx, dry_run=dry_run):
+            count = item.total
+            verb = "would destroy" if dry_run else "destroyed"
+            typer.echo(
+                f"[{item.done}/{item.total}] {verb} case {item.case_id} (due {item.destroy_after:%Y-%m-%d})"
+            )
+    finally:
+        vault.close()
+    typer.echo(f"{count} expired cases {'found' if dry_run else 'destroyed'}")
+
+
+@retention_app.command("certificate")
+def certificate(
+    case_id: str,
+    fmt: Annotated[CertificateFormat, typer.Option("--format")] = CertificateFormat.json,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of standard output.")
+    ] = None,
+) -> None:
+    """The signed destruction certificate of a case, as JSON or PDF."""
+    vault = opened_vault()
+    try:
+        cert = destruction.certificate_for(vault, case_id)
+        if not destruction.verify_certificate(vault, cert):
+            typer.echo("error: the certificate's signature does not verify", err=True)
+            raise typer.Exit(1)
+    finally:
+        vault.close()
+    if fmt is CertificateFormat.pdf:
+        data = destruction.certificate_pdf(cert)
+        if output is None:
+            typer.echo("error: a PDF needs --output FILE", err=True)
+            raise typer.Exit(2)
+        output.write_bytes(data)
+        return
+    text = json.dumps({"body": json.loads(cert.body), "signature": cert.signature}, indent=2, sort_keys=True)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+
+
+@rights_app.command("register")
+def register() -> None:
+    """The register of processing activities (AVG art. 30) as JSON."""
+    typer.echo(json.dumps(processing_register(), indent=2, sort_keys=True))

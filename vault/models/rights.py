@@ -1,0 +1,80 @@
+"""Data subjects' rights and retention (D11–D14): requests, decisions, certificates, extensions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vault.models.base import Base, UTCDateTime
+
+__all__ = ["AccessRequest", "DestructionCertificate", "DestructionRequest", "RetentionExtension"]
+
+
+class DestructionRequest(Base):
+    """D12: a request to destroy a case; decided within three months."""
+
+    __tablename__ = "destruction_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    received_on: Mapped[date] = mapped_column(Date, nullable=False)
+    decide_by: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # pending | granted | refused
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    refusal_code: Mapped[str | None] = mapped_column(String(32))
+    refusal_note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # under the case key
+
+    __table_args__ = (Index("ix_destruction_requests_status_decide_by", "status", "decide_by"),)
+
+
+class DestructionCertificate(Base):
+    """Proof that a case was destroyed: ids and times only, signed with the audit key."""
+
+    __tablename__ = "destruction_certificates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False, unique=True)
+    destroyed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)  # retention_expired | request_granted
+    keys_erased: Mapped[int] = mapped_column(Integer, nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
+    signature: Mapped[str] = mapped_column(String(128), nullable=False)  # base64 Ed25519 over body
+
+
+class RetentionExtension(Base):
+    """D11: keeping a case past 20 years needs a reason; every extension is kept."""
+
+    __tablename__ = "retention_extensions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    previous_destroy_after: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    destroy_after: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    extended_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    extended_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_retention_extensions_case_id", "case_id"),)
+
+
+class AccessRequest(Base):
+    """D13: a subject's request for inzage; answered within four weeks (extensions need a reason)."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    subject_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    received_on: Mapped[date] = mapped_column(Date, nullable=False)
+    answer_by: Mapped[date] = mapped_column(Date, nullable=False)
+    extension_code: Mapped[str | None] = mapped_column(String(32))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_access_requests_answer_by", "answer_by"),)

@@ -1,0 +1,192 @@
+"""SQL for case work lists, the person lookup (D19) and pseudonym matches (D3).
+
+Only ids, kinds, team names and dates come out of here — never a sealed field. Visibility for work
+lists is written once (``_visible``): the actor's teams, or cases assigned to them; ``None`` scope
+means the whole organisation (a CLI operator's overview of deadlines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from vault.domain import CaseKind
+from vault.models import Case, CaseAssignment, CaseWorkflow, MonitoringCheck, Subject, Team
+
+__all__ = [
+    "CaseRow",
+    "DueRow",
+    "Scope",
+    "cases_by_index",
+    "cases_with_pseudonym",
+    "investigations_overdue",
+    "monitoring_due",
+    "my_cases",
+    "triage_open",
+]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose cases a list shows: a user's teams and assignments, or (``everything``) all of them."""
+
+    user_id: str | None
+    team_ids: frozenset[str]
+    everything: bool = False
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: str
+    kind: str
+    team_id: str | None
+    team_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DueRow:
+    case_id: str
+    kind: str
+    what: str  # triage | investigation_start | judgement | monitoring_3m | monitoring_12m
+    due_on: date
+    object_id: str | None = None  # the monitoring moment's id
+
+
+def _visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.everything:
+        return Case.id.is_not(None)
+    clauses: list[ColumnElement[bool]] = []
+    if scope.team_ids:
+        clauses.append(Case.team_id.in_(sorted(scope.team_ids)))
+    if scope.user_id:
+        clauses.append(
+            exists().where(and_(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == scope.user_id))
+        )
+        clauses.append(and_(Case.kind == str(CaseKind.ADVICE_PROFESSIONAL), Case.owner_id == scope.user_id))
+    return or_(*clauses) if clauses else false()
+
+
+def _due_rows(session: Session, stmt: Select[str, str, date | None], scope: Scope, what: str) -> list[DueRow]:
+    rows = session.execute(stmt.where(Case.destroyed_at.is_(None), _visible(scope))).all()
+    return [DueRow(case_id, kind, what, due) for case_id, kind, due in rows if due is not None]
+
+
+def my_cases(session: Session, scope: Scope, limit: int = 500) -> list[CaseRow]:
+    rows = session.execute(
+        select(Case.id, Case.kind, Case.team_id, Team.name, Case.created_at)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .where(Case.destroyed_at.is_(None), _visible(scope))
+        .order_by(Case.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [CaseRow(*row) for row in rows]
+
+
+def triage_open(session: Session, scope: Scope, *, due_by: date, limit: int = 500) -> list[DueRow]:
+    """Reports without a triage outcome whose deadline is on or before ``due_by`` (D5)."""
+    stmt = (
+        select(Case.id, Case.kind, CaseWorkflow.triage_due)
+        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .where(
+            Case.kind == str(CaseKind.REPORT),
+            CaseWorkflow.triage_outcome.is_(None),
+            CaseWorkflow.triage_due.is_not(None),
+            CaseWorkflow.triage_due <= due_by,
+        )
+        .order_by(CaseWorkflow.triage_due, Case.id)
+        .limit(limit)
+    )
+    return _due_rows(session, stmt, scope, "triage")
+
+
+def investigations_overdue(session: Session, scope: Scope, *, today: date, limit: int = 500) -> list[DueRow]:
+    """Investigations not started by their start date, or without a judgement by its date."""
+    start = (
+        select(Case.id, Case.kind, CaseWorkflow.investigation_start_due)
+        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .where(
+            CaseWorkflow.investigation_started_on.is_(None),
+            CaseWorkflow.investigation_start_due.is_not(None),
+            CaseWorkflow.investigation_start_due < today,
+        )
+        .order_by(CaseWorkflow.investigation_start_due)
+        .limit(limit)
+    )
+    judgement = (
+        select(Case.id, Case.kind, CaseWorkflow.judgement_due)
+        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .where(
+            CaseWorkflow.investigation_ended_on.is_(None),
+            CaseWorkflow.judgement_due.is_not(None),
+            CaseWorkflow.judgement_due < today,
+        )
+        .order_by(CaseWorkflow.judgement_due)
+        .limit(limit)
+    )
+    rows = _due_rows(session, start, scope, "investigation_start") + _due_rows(
+        session, judgement, scope, "judgement"
+    )
+    return sorted(rows, key=lambda r: (r.due_on, r.case_id))[:limit]
+
+
+def monitoring_due(session: Session, scope: Scope, *, due_by: date, limit: int = 500) -> list[DueRow]:
+    """Monitoring moments not done whose date is on or before ``due_by`` (D7)."""
+    rows = session.execute(
+        select(Case.id, Case.kind, MonitoringCheck.due_on, MonitoringCheck.months, MonitoringCheck.id)
+        .join(MonitoringCheck, MonitoringCheck.case_id == Case.id)
+        .where(
+            MonitoringCheck.done_at.is_(None),
+            MonitoringCheck.due_on <= due_by,
+            Case.destroyed_at.is_(None),
+            _visible(scope),
+        )
+        .order_by(MonitoringCheck.due_on, Case.id)
+        .limit(limit)
+    ).all()
+    return [DueRow(c, k, f"monitoring_{m}m", d, object_id=mid) for c, k, d, m, mid in rows]
+
+
+def cases_by_index(
+    session: Session, *, bsn_index: str | None, person_index: str | None, limit: int = 200
+) -> list[CaseRow]:
+    """D19: live cases with a subject carrying one of these blind indexes (indexed, no decryption)."""
+    matches: list[ColumnElement[bool]] = []
+    if bsn_index:
+        matches.append(Subject.bsn_index == bsn_index)
+    if person_index:
+        matches.append(Subject.person_index == person_index)
+    if not matches:
+        return []
+    case_ids = select(Subject.case_id).where(or_(*matches)).distinct().scalar_subquery()
+    rows = session.execute(
+        select(Case.id, Case.kind, Case.team_id, Team.name, Case.created_at)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .where(Case.id.in_(case_ids), Case.destroyed_at.is_(None))
+        .order_by(Case.created_at)
+        .limit(limit)
+    ).all()
+    return [CaseRow(*row) for row in rows]
+
+
+def cases_with_pseudonym(session: Session, pseudonym: str, limit: int = 200) -> list[CaseRow]:
+    """D3: live cases (advice, or advice converted into a report) carrying the client pseudonym."""
+    rows = session.execute(
+        select(Case.id, Case.kind, Case.team_id, Team.name, Case.created_at)
+        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .where(CaseWorkflow.client_pseudonym == pseudonym, Case.destroyed_at.is_(None))
+        .order_by(Case.created_at)
+        .limit(limit)
+    ).all()
+    return [CaseRow(*row) for row in rows]
+
+
+def subject_ids(session: Session, case_id: str) -> Sequence[str]:
+    return session.scalars(
+        select(Subject.id).where(Subject.case_id == case_id).order_by(Subject.created_at)
+    ).all()

@@ -1,0 +1,329 @@
+"""The privacy officer's view of the audit log (D15, D16, D20): searches, reports, reviews, proofs.
+
+Every call decides through the policy (``Action.AUDIT`` on the log as a system object: only the
+privacy officer is allowed) and is itself audited in the caller's transaction. A refusal is audited
+and raised through ``Refusal`` so its entry commits. These functions return log data only — ids,
+codes, times, and for the D15 report the names of *users and organisations* resolved at report time
+from the account tables; never case content and never anything decrypted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from vault.audit.log import DetailValue, record
+from vault.audit.proofs import prove_inclusion
+from vault.audit.store import integrity_status, latest_checkpoint
+from vault.context import Context
+from vault.domain import Action, AuditTag
+from vault.domain import Decision as Effect
+from vault.errors import Conflict, Forbidden, NotFound
+from vault.models import BreakGlassReview
+from vault.policy import Decision, DecisionContext, Target
+from vault.repositories import access as access_repo
+from vault.repositories import audit as audit_repo
+from vault.repositories.audit import EntryFilter
+from vault.runtime import Vault
+from vault.services.transaction import Refusal
+
+__all__ = [
+    "MAX_PAGE",
+    "ReviewOutcome",
+    "authorise_audit",
+    "break_glass_list",
+    "case_access_report",
+    "checkpoint_view",
+    "inclusion_proof_view",
+    "integrity_view",
+    "review_break_glass",
+    "search_log",
+]
+
+MAX_PAGE = 500
+
+
+class ReviewOutcome(StrEnum):
+    """D20: the privacy officer's finding on one break-the-glass access (a code, never free text)."""
+
+    JUSTIFIED = "justified"
+    UNJUSTIFIED = "unjustified"
+    NEEDS_FOLLOWUP = "needs_followup"
+
+
+def authorise_audit(session: Session, vault: Vault, ctx: Context, attempted: AuditTag) -> Decision:
+    """Allow only an actor the policy lets AUDIT (the privacy officer); audit and refuse anyone else."""
+    actor = access_repo.actor_facts(session, ctx)
+    if actor is None:
+        decision = Decision(False, "unknown-actor", "unknown or disabled account")
+    else:
+        decision = vault.policy.decide(
+            actor, Target(None, None, None), Action.AUDIT, DecisionContext(now=ctx.now())
+        )
+    if not decision.allowed:
+        record(
+            session,
+            ctx,
+            AuditTag.AUDIT_ACCESS_DENIED,
+            object_type="audit_log",
+            decision=Effect.DENY,
+            rule=decision.rule,
+            details={"attempted": str(attempted)},
+        )
+        raise Refusal(Forbidden("only the privacy officer may read the audit log"))
+    return decision
+
+
+def _audit(
+    session: Session,
+    ctx: Context,
+    decision: Decision,
+    tag: AuditTag,
+    *,
+    case_id: str | None = None,
+    object_type: str = "audit_log",
+    object_id: str | None = None,
+    details: dict[str, DetailValue] | None = None,
+) -> None:
+    record(
+        session,
+        ctx,
+        tag,
+        case_id=case_id,
+        object_type=object_type,
+        object_id=object_id,
+        purpose="audit-review",
+        rule=decision.rule,
+        details=details,
+    )
+
+
+def _page_limit(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+def _filter_details(filters: EntryFilter) -> dict[str, DetailValue]:
+    return {
+        "case_filter": filters.case_id,
+        "actor_filter": filters.actor_id,
+        "tag_filter": filters.tag,
+        "decision_filter": filters.decision,
+        "break_glass_filter": filters.break_glass,
+        "from": filters.since.isoformat() if filters.since else None,
+        "to": filters.until.isoformat() if filters.until else None,
+    }
+
+
+def search_log(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    filters: EntryFilter,
+    *,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """One page of matching entries (oldest first, ``seq > after_seq``) and the cursor for the next."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_LOG_SEARCHED)
+    limit = _page_limit(limit)
+    entries = audit_repo.search_entries(session, filters, after_seq=after_seq, limit=limit)
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_LOG_SEARCHED,
+        details=_filter_details(filters),
+    )
+    return {"entries": entries, "next_after_seq": entries[-1]["seq"] if len(entries) == limit else None}
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """D15: one access to a case — who, when, what, on which ground, emergency or not."""
+
+    seq: int
+    occurred_at: Any
+    actor_id: str | None
+    username: str | None
+    role: str | None
+    organisation: str | None
+    on_behalf_of: str | None
+    access_point: str
+    action: str
+    object_type: str | None
+    object_id: str | None
+    decision: str
+    legal_basis: str | None
+    purpose: str | None
+    rule: str | None
+    break_glass: bool
+
+
+def case_access_report(
+    session: Session, vault: Vault, ctx: Context, case_id: str, *, after_seq: int = 0, limit: int = MAX_PAGE
+) -> dict[str, Any]:
+    """D15 per-case access report; names are looked up now, the log itself holds ids only."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
+    limit = _page_limit(limit)
+    rows = audit_repo.access_report_rows(session, case_id, after_seq=after_seq, limit=limit)
+    lines = [
+        AccessLine(
+            seq=r["seq"],
+            occurred_at=r["occurred_at"],
+            actor_id=r["actor_id"],
+            username=r["actor_username"],
+            role=r["actor_role"],
+            organisation=r["actor_org_name"],
+            on_behalf_of=r["on_behalf_of"],
+            access_point=r["access_point"],
+            action=r["tag"],
+            object_type=r["object_type"],
+            object_id=r["object_id"],
+            decision=r["decision"],
+            legal_basis=r["legal_basis"],
+            purpose=r["purpose"],
+            rule=r["rule"],
+            break_glass=bool(r["break_glass"]),
+        )
+        for r in rows
+    ]
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_ACCESS_REPORT_VIEWED,
+        case_id=case_id,
+        object_type="case",
+        object_id=case_id,
+    )
+    return {
+        "case_id": case_id,
+        "accesses": [line.__dict__ for line in lines],
+        "next_after_seq": lines[-1].seq if len(lines) == limit else None,
+    }
+
+
+def break_glass_list(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    *,
+    before_seq: int | None = None,
+    limit: int = 100,
+    unreviewed_only: bool = False,
+) -> dict[str, Any]:
+    """D20: every break-the-glass entry, newest first, with its review (if any)."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_BREAK_GLASS_LISTED)
+    limit = _page_limit(limit)
+    rows = audit_repo.break_glass_rows(
+        session, before_seq=before_seq, limit=limit, unreviewed_only=unreviewed_only
+    )
+    items = []
+    for r in rows:
+        review = r.pop("review_outcome")
+        reviewer, reviewed_at = r.pop("reviewer_id"), r.pop("reviewed_at")
+        items.append(
+            {
+                **r,
+                "reviewed": review is not None,
+                "review": None
+                if review is None
+                else {"outcome": review, "reviewer_id": reviewer, "reviewed_at": reviewed_at},
+            }
+        )
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_BREAK_GLASS_LISTED,
+        details={"unreviewed_only": unreviewed_only},
+    )
+    return {"entries": items, "next_before_seq": items[-1]["seq"] if len(items) == limit else None}
+
+
+def review_break_glass(
+    session: Session, vault: Vault, ctx: Context, seq: int, outcome: ReviewOutcome
+) -> dict[str, Any]:
+    """D20: record the privacy officer's finding on one break-the-glass entry (once)."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_BREAK_GLASS_REVIEWED)
+    entry = audit_repo.entry_by_seq(session, seq)
+    if entry is None or not entry["break_glass"]:
+        raise NotFound("no break-the-glass entry with this sequence number")
+    if audit_repo.review_for(session, seq) is not None:
+        raise Conflict("this break-the-glass entry was already reviewed")
+    assert ctx.actor_id is not None  # authorise_audit refused anonymous callers
+    review = BreakGlassReview(seq=seq, outcome=outcome.value, reviewer_id=ctx.actor_id, reviewed_at=ctx.now())
+    session.add(review)
+    session.flush()
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_BREAK_GLASS_REVIEWED,
+        case_id=entry["case_id"],
+        object_type="audit_entry",
+        object_id=str(seq),
+        details={"outcome": outcome.value},
+    )
+    return {
+        "seq": seq,
+        "outcome": review.outcome,
+        "reviewer_id": review.reviewer_id,
+        "reviewed_at": review.reviewed_at,
+    }
+
+
+def integrity_view(session: Session, vault: Vault, ctx: Context) -> dict[str, Any]:
+    """Cheap status: latest checkpoint checked, the chain after it re-walked, the last full verify."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_INTEGRITY_VIEWED)
+    status = integrity_status(vault)
+    _audit(session, ctx, decision, AuditTag.AUDIT_INTEGRITY_VIEWED, details={"ok": status.ok})
+    cp = status.checkpoint
+    return {
+        "ok": status.ok,
+        "entries": status.entries,
+        "checked_from_seq": status.checked_from_seq,
+        "first_bad_seq": status.first_bad_seq,
+        "reason": status.reason,
+        "latest_checkpoint": None
+        if cp is None
+        else {"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "created_at": cp.created_at},
+        "last_full_verify": status.last_full_verify,
+    }
+
+
+def checkpoint_view(session: Session, vault: Vault, ctx: Context) -> dict[str, Any]:
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_CHECKPOINT_VIEWED)
+    cp = latest_checkpoint(vault)
+    if cp is None:
+        raise NotFound("no checkpoint has been signed yet")
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_CHECKPOINT_VIEWED,
+        object_type="checkpoint",
+        object_id=str(cp.size),
+    )
+    return {"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "created_at": cp.created_at}
+
+
+def inclusion_proof_view(
+    session: Session, vault: Vault, ctx: Context, seq: int, *, size: int | None = None
+) -> dict[str, Any]:
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+    proof = prove_inclusion(vault, seq, size=size)
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_PROOF_ISSUED,
+        case_id=proof.entry["case_id"],
+        object_type="audit_entry",
+        object_id=str(seq),
+        details={"tree_size": proof.tree_size},
+    )
+    return {**proof.as_dict(), "entry": proof.entry}

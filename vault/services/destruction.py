@@ -1,0 +1,408 @@
+"""Destruction (D11, D12): crypto-shredding, removal of content rows, signed certificates,
+destruction requests with their three-month deadline, and the 20-year retention sweep.
+
+Destroying a case erases its wrapped data key (nothing can decrypt it afterwards), removes its
+content rows where possible, and keeps only what proves the destruction and who could see the case:
+the case row (ids and times), the certificate, requests, extensions, grants and assignments, and
+the audit log, whose chain still verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.crypto.fields import encrypt_text
+from vault.crypto.keys import SubkeyPurpose
+from vault.crypto.signing import SigningKey, verify_signature
+from vault.domain import Action
+from vault.errors import Conflict, InvalidInput, NotFound
+from vault.models import Base, Case, DestructionCertificate, DestructionRequest, Document, DocumentVersion
+from vault.runtime import Vault
+from vault.services.gate import AccessRequest, pass_gate
+from vault.services.keyring import shred_case
+
+__all__ = [
+    "CertificateView",
+    "RefusalReason",
+    "SweepItem",
+    "add_months",
+    "certificate_for",
+    "decide_destruction_request",
+    "destroy_case",
+    "pending_destruction_requests",
+    "record_destruction_request",
+    "sweep_expired",
+    "verify_certificate",
+]
+
+# Rows that prove the destruction or record who could see the case are kept; everything else that
+# hangs off a case is content and is removed.
+# Document rows stay as tombstones (ids and category; the title's ciphertext wiped, versions and
+# blobs removed) so that a reader of an old link is told "destroyed" (410) rather than "not found".
+_KEEP = frozenset(
+    {
+        "cases",
+        "audit_entries",
+        "destruction_requests",
+        "destruction_certificates",
+        "retention_extensions",
+        "access_requests",
+        "grants",
+        "grant_items",
+        "case_assignments",
+        "documents",
+    }
+)
+
+
+class RefusalReason(StrEnum):
+    """D12 / Wmo 2015 art. 5.3.5: the grounds on which a destruction request may be refused."""
+
+    SUBSTANTIAL_INTEREST_OTHER = "substantial_interest_other"  # another person's substantial interest
+    STATUTORY_OBLIGATION = "statutory_obligation"  # a statutory rule forbids destruction
+    NOT_THE_DATA_SUBJECT = "not_the_data_subject"  # the requester is not a person the dossier is about
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    for candidate in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError("unreachable")
+
+
+def _content_tables() -> list[tuple[Table, list[tuple[Table, str, str]]]]:
+    """Tables with a case_id (besides the kept ones), each with its child tables (fk, parent key)."""
+    tables = [t for t in Base.metadata.sorted_tables if "case_id" in t.c and t.name not in _KEEP]
+    result = []
+    for table in tables:
+        children = []
+        for other in Base.metadata.sorted_tables:
+            for fk in other.foreign_keys:
+                if fk.column.table is table and other is not table and "case_id" not in other.c:
+                    children.append((other, fk.parent.name, fk.column.name))
+        result.append((table, children))
+    return result
+
+
+def _remove_content(session: Session, case_id: str) -> list[str]:
+    """Delete the case's content rows; return the blob ids to remove once the transaction commits."""
+    of_case = select(Document.id).where(Document.case_id == case_id)
+    blob_ids = list(
+        session.scalars(select(DocumentVersion.blob_id).where(DocumentVersion.document_id.in_(of_case)))
+    )
+    session.execute(delete(DocumentVersion).where(DocumentVersion.document_id.in_(of_case)))
+    session.execute(update(Document).where(Document.case_id == case_id).values(title_enc=b""))
+    # Children first, then parents; sorted_tables is parents-first, so walk it backwards.
+    for table, children in reversed(_content_tables()):
+        for child, fk_col, parent_col in children:
+            session.execute(
+                delete(child).where(
+                    child.c[fk_col].in_(select(table.c[parent_col]).where(table.c.case_id == case_id))
+                )
+            )
+        session.execute(delete(table).where(table.c.case_id == case_id))
+    return blob_ids
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    id: str
+    case_id: str
+    body: str
+    signature: str
+
+
+def _signing_key(vault: Vault) -> SigningKey:
+    return SigningKey(vault.keys.subkey(SubkeyPurpose.AUDIT_CHECKPOINT).reveal())
+
+
+def destroy_case(
+    vault: Vault, ctx: Context, case_id: str, *, reason: str, request_id: str | None = None
+) -> CertificateView:
+    """Crypto-shred the case, remove its content rows and blobs, and issue a signed certificate.
+
+    Idempotent: rerun after an interruption it finishes what is left and returns the certificate.
+    """
+    with vault.db.session() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("no such case")
+        keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
+        if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
+            case.destroyed_at = ctx.now()
+        blob_ids = _remove_content(session, case_id)
+        cert = session.scalars(
+            select(DestructionCertificate).where(DestructionCertificate.case_id == case_id)
+        ).first()
+        if cert is None:
+            cert_id = str(uuid.uuid4())
+            body = json.dumps(
+                {
+                    "certificate_id": cert_id,
+                    "case_id": case_id,
+                    "destroyed_at": case.destroyed_at.isoformat(),
+                    "reason": reason,
+                    "keys_erased": keys_erased,
+                    "decided_by": ctx.actor_id,
+                    "request_id": request_id,
+                    "method": "crypto-shredding: the case's wrapped data key was erased",
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            signature = base64.b64encode(_signing_key(vault).sign(body.encode())).decode()
+            cert = DestructionCertificate(
+                id=cert_id,
+                case_id=case_id,
+                destroyed_at=case.destroyed_at,
+                reason=reason,
+                keys_erased=keys_erased,
+                decided_by=ctx.actor_id,
+                request_id=request_id,
+                body=body,
+                signature=signature,
+            )
+            session.add(cert)
+            record(
+                session,
+                ctx,
+                "dossier:case:certified",
+                case_id=case_id,
+                object_type="certificate",
+                object_id=cert_id,
+                details={"reason": reason},
+            )
+        view = CertificateView(cert.id, case_id, cert.body, cert.signature)
+    for blob_id in blob_ids:
+        vault.blobs.delete(blob_id)
+    return view
+
+
+def certificate_for(vault: Vault, case_id: str) -> CertificateView:
+    with vault.db.session() as session:
+        cert = session.scalars(
+            select(DestructionCertificate).where(DestructionCertificate.case_id == case_id)
+        ).first()
+        if cert is None:
+            raise NotFound("no destruction certificate for this case")
+        return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
+
+
+def verify_certificate(vault: Vault, cert: CertificateView) -> bool:
+    try:
+        signature = base64.b64decode(cert.signature, validate=True)
+    except ValueError:
+        return False
+    return verify_signature(_signing_key(vault).public_key_bytes(), cert.body.encode(), signature)
+
+
+# --- Destruction requests (D12) ---------------------------------------------------------------------
+
+
+def record_destruction_request(vault: Vault, ctx: Context, case_id: str, *, received_on: date) -> str:
+    """Record a request with the date it was received; the decision is due within three months."""
+    if received_on > ctx.now().date():
+        raise InvalidInput("the date received cannot lie in the future")
+
+    def add(session: Session, _admission: object) -> str:
+        req = DestructionRequest(
+            id=str(uuid.uuid4()),
+            case_id=case_id,
+            received_on=received_on,
+            decide_by=add_months(received_on, 3),
+            recorded_by=ctx.actor_id,
+            status="pending",
+        )
+        session.add(req)
+        session.flush()
+        record(
+            session,
+            ctx,
+            "rights:destruction:requested",
+            case_id=case_id,
+            object_type="destruction_request",
+            object_id=req.id,
+            details={"decide_by": req.decide_by.isoformat()},
+        )
+        return req.id
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.WRITE),
+        tag="rights:destruction:requested",
+        object_type="case",
+        object_id=case_id,
+        then=add,
+        audit_allow=False,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    request_id: str
+    status: str
+    certificate: CertificateView | None
+
+
+def decide_destruction_request(
+    vault: Vault,
+    ctx: Context,
+    request_id: str,
+    *,
+    grant: bool,
+    refusal_reason: RefusalReason | None = None,
+    refusal_note: str | None = None,
+) -> DecisionOutcome:
+    """Grant (destroy + certificate) or refuse (a reason from the fixed list plus free text)."""
+    with vault.db.session() as session:
+        req = session.get(DestructionRequest, request_id)
+        if req is None:
+            raise NotFound("no such destruction request")
+        case_id, status = req.case_id, req.status
+    if status != "pending":
+        raise Conflict("this request was already decided")
+    if not grant and (refusal_reason is None or not (refusal_note or "").strip()):
+        raise InvalidInput("a refusal needs a reason from the list and an explanation")
+    if grant and (refusal_reason is not None or refusal_note):
+        raise InvalidInput("a granted request has no refusal reason")
+
+    def decide(session: Session, admission: object) -> None:
+        row = session.get(DestructionRequest, request_id)
+        assert row is not None
+        row.status = "granted" if grant else "refused"
+        row.decided_at = ctx.now()
+        row.decided_by = ctx.actor_id
+        if not grant:
+            assert refusal_reason is not None and refusal_note is not None
+            dek = getattr(admission, "dek", None)
+            assert dek is not None
+            row.refusal_code = str(refusal_reason)
+            row.refusal_note_enc = encrypt_text(
+                dek,
+                table="destruction_requests",
+                column="refusal_note",
+                row_id=request_id,
+                value=refusal_note.strip(),
+            )
+        session.flush()
+
+    # ADMINISTER on the case record: the team leader of the case's team decides.
+    pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.ADMINISTER),
+        tag="rights:destruction:" + ("granted" if grant else "refused"),
+        object_type="destruction_request",
+        object_id=request_id,
+        then=decide,
+    )
+    certificate = (
+        destroy_case(vault, ctx, case_id, reason="request_granted", request_id=request_id) if grant else None
+    )
+    return DecisionOutcome(request_id, "granted" if grant else "refused", certificate)
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    request_id: str
+    case_id: str
+    received_on: date
+    decide_by: date
+    overdue: bool
+
+
+def pending_destruction_requests(vault: Vault, ctx: Context) -> list[PendingRequest]:
+    today = ctx.now().date()
+    with vault.db.session() as session:
+        rows = session.scalars(
+            select(DestructionRequest)
+            .where(DestructionRequest.status == "pending")
+            .order_by(DestructionRequest.decide_by)
+        ).all()
+        return [
+            PendingRequest(r.id, r.case_id, r.received_on, r.decide_by, r.decide_by < today) for r in rows
+        ]
+
+
+# --- The 20-year sweep (D11) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    case_id: str
+    destroy_after: datetime
+    done: int
+    total: int
+
+
+def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
+    with vault.db.session() as session:
+        return list(
+            session.scalars(
+                select(Case.id)
+                .where(Case.destroy_after <= now)
+                .where(
+                    Case.destroyed_at.is_(None)
+                    | ~select(DestructionCertificate.id)
+                    .where(DestructionCertificate.case_id == Case.id)
+                    .exists()
+                )
+                .order_by(Case.destroy_after, Case.id)
+            )
+        )
+
+
+def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Iterator[SweepItem]:
+    """Destroy every case past its retention deadline, one transaction per case; safe to rerun."""
+    ids = expired_case_ids(vault, ctx.now())
+    for n, case_id in enumerate(ids, start=1):
+        with vault.db.session() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            deadline = case.destroy_after
+        if not dry_run:
+            destroy_case(vault, ctx, case_id, reason="retention_expired")
+        yield SweepItem(case_id, deadline, n, len(ids))
+    if not dry_run:
+        with vault.db.session() as session:
+            record(session, ctx, "system:retention:swept", details={"destroyed": len(ids)})
+
+
+def certificate_pdf(cert: CertificateView) -> bytes:
+    """The certificate as a readable PDF (the signed JSON body is the authoritative form)."""
+    from vault.services.pdf import render_pdf
+
+    fields = json.loads(cert.body)
+    labels = {
+        "certificate_id": "Certificaat",
+        "case_id": "Zaak",
+        "destroyed_at": "Vernietigd op (UTC)",
+        "reason": "Grond",
+        "keys_erased": "Gewiste sleutels",
+        "decided_by": "Besloten door (id)",
+        "request_id": "Verzoek (id)",
+        "method": "Methode",
+    }
+    rows = [(labels[k], str(fields.get(k) or "-")) for k in labels]
+    return render_pdf(
+        "Vernietigingsverklaring dossier",
+        [("Gegevens", rows), ("Handtekening (Ed25519, base64)", [("", cert.signature)])],
+        footer="De ondertekende JSON-versie van deze verklaring is leidend. Geen persoonsgegevens.",
+    )

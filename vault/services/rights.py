@@ -1,0 +1,247 @@
+"""Data subjects' rights (D13, D14): statements beside the original, access-request deadlines,
+and the register of processing activities (AVG art. 30)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault import __version__
+from vault.audit import record
+from vault.context import Context
+from vault.domain import Action, Category
+from vault.errors import Conflict, InvalidInput, NotFound
+from vault.models import AccessRequest as AccessRequestRow
+from vault.models import Document
+from vault.policy import default_legal_bases
+from vault.runtime import Vault
+from vault.services.documents import StoredVersion
+from vault.services.gate import AccessRequest, pass_gate, upload_document
+from vault.services.retention import RETENTION_YEARS
+
+__all__ = [
+    "AccessRequestView",
+    "ExtensionReason",
+    "add_statement",
+    "complete_access_request",
+    "due_access_requests",
+    "extend_access_request",
+    "processing_register",
+    "record_access_request",
+]
+
+ANSWER_WITHIN = timedelta(weeks=4)
+MAX_EXTENSION = timedelta(weeks=8)
+
+
+def add_statement(
+    vault: Vault,
+    ctx: Context,
+    *,
+    case_id: str,
+    refers_to_document_id: str,
+    title: str,
+    filename: str,
+    content_type: str,
+    chunks: Iterable[bytes],
+) -> StoredVersion:
+    """D14: a subject's own view, appended as a statement document that names the original.
+
+    The original document and its versions are never touched.
+    """
+    with vault.db.session() as session:
+        original = session.get(Document, refers_to_document_id)
+        if original is None or original.case_id != case_id:
+            raise NotFound("no such document in this case")
+        if original.category == Category.STATEMENT:
+            raise InvalidInput("a statement answers a document, not another statement")
+    return upload_document(
+        vault,
+        ctx,
+        case_id=case_id,
+        category=Category.STATEMENT,
+        title=title,
+        filename=filename,
+        content_type=content_type,
+        chunks=chunks,
+        refers_to_id=refers_to_document_id,
+    )
+
+
+class ExtensionReason(StrEnum):
+    COMPLEX_REQUEST = "complex_request"
+    MANY_REQUESTS = "many_requests"
+    THIRD_PARTY_CONSULTATION = "third_party_consultation"
+
+
+@dataclass(frozen=True)
+class AccessRequestView:
+    id: str
+    case_id: str
+    subject_id: str
+    received_on: date
+    answer_by: date
+    extension_code: str | None
+    completed: bool
+    overdue: bool
+
+
+def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
+    return AccessRequestView(
+        row.id,
+        row.case_id,
+        row.subject_id,
+        row.received_on,
+        row.answer_by,
+        row.extension_code,
+        row.completed_at is not None,
+        row.completed_at is None and row.answer_by < today,
+    )
+
+
+def record_access_request(
+    vault: Vault, ctx: Context, case_id: str, *, subject_id: str, received_on: date
+) -> AccessRequestView:
+    """D13: record an inzage request; the subject is informed within four weeks."""
+    if received_on > ctx.now().date():
+        raise InvalidInput("the date received cannot lie in the future")
+
+    def add(session: Session, _admission: object) -> AccessRequestView:
+        row = AccessRequestRow(
+            id=str(uuid.uuid4()),
+            case_id=case_id,
+            subject_id=subject_id,
+            received_on=received_on,
+            answer_by=received_on + ANSWER_WITHIN,
+            recorded_by=ctx.actor_id,
+        )
+        session.add(row)
+        session.flush()
+        return _view(row, ctx.now().date())
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.WRITE),
+        tag="rights:access:requested",
+        object_type="subject",
+        object_id=subject_id,
+        then=add,
+    )
+
+
+def _update(vault: Vault, ctx: Context, request_id: str, tag: str, change: Any) -> AccessRequestView:
+    with vault.db.session() as session:
+        row = session.get(AccessRequestRow, request_id)
+        if row is None:
+            raise NotFound("no such access request")
+        case_id = row.case_id
+
+    def apply(session: Session, _admission: object) -> AccessRequestView:
+        current = session.get(AccessRequestRow, request_id)
+        assert current is not None
+        if current.completed_at is not None:
+            raise Conflict("this access request was already answered")
+        change(current)
+        session.flush()
+        return _view(current, ctx.now().date())
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.WRITE),
+        tag=tag,
+        object_type="access_request",
+        object_id=request_id,
+        then=apply,
+    )
+
+
+def extend_access_request(
+    vault: Vault, ctx: Context, request_id: str, *, reason: ExtensionReason, weeks: int
+) -> AccessRequestView:
+    """Extend the answer deadline once, by at most eight weeks, with a reason."""
+    if not 1 <= weeks <= MAX_EXTENSION.days // 7:
+        raise InvalidInput("an extension is 1 to 8 weeks")
+
+    def change(row: AccessRequestRow) -> None:
+        if row.extension_code is not None:
+            raise Conflict("the deadline was already extended once")
+        row.extension_code = str(reason)
+        row.answer_by = row.answer_by + timedelta(weeks=weeks)
+
+    return _update(vault, ctx, request_id, "rights:access:extended", change)
+
+
+def complete_access_request(vault: Vault, ctx: Context, request_id: str) -> AccessRequestView:
+    def change(row: AccessRequestRow) -> None:
+        row.completed_at = ctx.now()
+
+    return _update(vault, ctx, request_id, "rights:access:completed", change)
+
+
+def due_access_requests(vault: Vault, ctx: Context) -> list[AccessRequestView]:
+    """Open requests, earliest deadline first (ids and dates only)."""
+    today = ctx.now().date()
+    with vault.db.session() as session:
+        rows = session.scalars(
+            select(AccessRequestRow)
+            .where(AccessRequestRow.completed_at.is_(None))
+            .order_by(AccessRequestRow.answer_by)
+        ).all()
+        record(session, ctx, "rights:access:listed", details={"open": len(rows)})
+        return [_view(r, today) for r in rows]
+
+
+def processing_register() -> dict[str, Any]:
+    """AVG art. 30: the register of processing activities of this vault, machine-readable."""
+    bases = default_legal_bases()
+    return {
+        "register_version": 1,
+        "system": {"name": "Veilig Thuis dossier vault", "version": __version__},
+        "controller": "the Veilig Thuis organisation operating this vault (set per installation)",
+        "activities": [
+            {
+                "name": "Advice, reports, triage, investigation and monitoring (dossier keeping)",
+                "purposes": [
+                    "advice to help seekers and professionals (Wmo 2015 art. 4.1.1 lid 2 sub a)",
+                    "receiving and assessing reports of domestic violence and child abuse (sub b-c)",
+                    "investigation, handover to and cooperation with partners (sub d-f)",
+                ],
+                "legal_basis": ["AVG art. 6(1)(e)", "AVG art. 9(2)(g)", "AVG art. 10", "Wmo 2015 art. 5.1.6"],
+                "data_subjects": ["subjects (household members)", "reporters", "help seekers", "staff users"],
+                "data_categories": [str(c) for c in Category],
+                "special_categories": [
+                    "health (category medical, confidential doctor only)",
+                    "criminal data",
+                ],
+                "recipients": [
+                    {
+                        "code": b.code,
+                        "organisation_types": sorted(str(t) for t in b.org_types),
+                        "source": b.source,
+                    }
+                    for b in (bases.get(code) for code in sorted(bases.codes))
+                    if b is not None
+                ],
+                "transfers_outside_eea": "none",
+                "retention": f"{RETENTION_YEARS} years after the last change (Wmo 2015 art. 5.3.4 lid 2), "
+                "then crypto-shredding; longer only with a recorded reason",
+                "security_measures": [
+                    "per-case AES-256-GCM data keys wrapped by a versioned key-encryption key (AVG art. 32)",
+                    "segmented authenticated encryption of documents; encrypted personal fields",
+                    "keyed blind index and pseudonyms for person lookup without decryption",
+                    "two-factor authentication (TOTP) for staff and partners (NEN 7510)",
+                    "policy decisions per access (Casbin), default deny",
+                    "append-only audit log with hash chain, Merkle tree and signed checkpoints (NEN 7513)",
+                ],
+            }
+        ],
+    }
