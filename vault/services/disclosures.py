@@ -22,7 +22,7 @@ from vault.context import Context
 from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
-from vault.models import Case, Document, Grant, GrantItem, Organisation
+from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis
 from vault.runtime import Vault
 from vault.services.gate import AccessRequest, decide, refusal
@@ -115,8 +115,14 @@ def _require_step_up(vault: Vault, ctx: Context) -> None:
 
 
 def _reporter_release_recorded(session: Session, case_id: str) -> bool:
-    """D8: consent of the reporter, or a staff release with a reason, recorded on the case."""
-    return False  # wired to the reporter records below once they exist; fails closed meanwhile
+    """D8: the reporter consented; or, for a professional reporter only, staff released it with a reason.
+
+    No reporter record (an anonymous report) means there is nothing that may be disclosed.
+    """
+    reporter = session.get(ReporterIdentity, case_id)
+    if reporter is None:
+        return False
+    return reporter.consent_to_disclose or (reporter.professional and reporter.released_at is not None)
 
 
 def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:

@@ -1,0 +1,111 @@
+"""Errors on web pages: a Dutch message page (no traceback) with the API's status code.
+
+The API's handlers (``vault.api.errors``) stay the one mapping from domain error to status code; this
+module wraps them: for a path under /api (or the health probes) the JSON answer is returned as is,
+for a page the same status is rendered as HTML. A missing or expired session becomes a redirect to
+the login page, an unverified one to the second-factor page, a missing step-up to the step-up page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vault import errors
+from vault.web.csrf import CsrfRefused
+from vault.web.render import page
+from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
+
+__all__ = ["install_web_errors", "is_api_path"]
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+_MESSAGES = {
+    400: ("De invoer is niet geldig", "Controleer wat u heeft ingevuld en probeer het opnieuw."),
+    401: ("U bent niet aangemeld", "Meld u opnieuw aan om verder te gaan."),
+    403: ("Geen toegang", "U heeft geen toegang tot deze gegevens. Deze poging is vastgelegd."),
+    404: (
+        "Niet gevonden",
+        "Deze pagina, zaak of dit document bestaat niet, of u heeft er geen toegang toe.",
+    ),
+    405: ("Niet toegestaan", "Deze handeling is op deze pagina niet mogelijk."),
+    409: ("Dit kan nu niet", "De gegevens zijn intussen gewijzigd of deze handeling is al gedaan."),
+    410: ("Zaak vernietigd", "Deze zaak is vernietigd; de inhoud kan niet meer worden gelezen."),
+    413: ("Bestand te groot", "Het bestand is groter dan is toegestaan."),
+    422: ("Formulier onvolledig", "Het formulier is niet volledig of niet goed ingevuld."),
+    429: ("Te veel pogingen", "Wacht enkele minuten en probeer het dan opnieuw."),
+    500: ("Er ging iets mis", "Er is een fout opgetreden. Er zijn geen gegevens vrijgegeven."),
+    503: ("Tijdelijk niet beschikbaar", "De dossierkluis is tijdelijk niet beschikbaar."),
+}
+_CSRF_MESSAGE = (
+    "Verzoek geweigerd",
+    "Dit verzoek kwam niet van een pagina van de dossierkluis, of het formulier is verlopen. "
+    "Er is niets gewijzigd. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
+)
+_CASE_PATH = re.compile(r"^/zaken/([0-9a-f-]{36})(/|$)")
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith(("/api/", "/healthz", "/readyz"))
+
+
+def _html(original: Handler) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Response:
+        if is_api_path(request.url.path):
+            return await original(request, exc)
+        if isinstance(exc, errors.StepUpRequired):
+            # Forms that need a step-up post to the path of their own page: come back to it.
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/bevestigen?terug={target}", status_code=303)
+        answer = await original(request, exc)
+        status = answer.status_code
+        title, text = _CSRF_MESSAGE if isinstance(exc, CsrfRefused) else _MESSAGES.get(status, _MESSAGES[500])
+        actor = getattr(request.state, "web_actor", None)
+        match = _CASE_PATH.match(request.url.path)
+        offer_break_glass = (
+            status == 403
+            and isinstance(exc, errors.Forbidden)
+            and not isinstance(exc, CsrfRefused)
+            and isinstance(actor, WebActor)
+            and actor.role in {"medewerker", "vertrouwensarts", "teamleider"}
+            and match is not None
+        )
+        headers = {k: v for k, v in answer.headers.items() if k.lower() == "retry-after"}
+        response = page(
+            request,
+            "error.html",
+            actor=actor if isinstance(actor, WebActor) else None,
+            status_code=status,
+            title=title,
+            text=text,
+            status=status,
+            break_glass_case=match.group(1) if offer_break_glass and match else None,
+        )
+        response.headers.update(headers)
+        return response
+
+    return handle
+
+
+def install_web_errors(app: FastAPI) -> None:
+    """Wrap the API's handlers (HTML for pages) and turn the session signals into redirects."""
+    for key, handler in list(app.exception_handlers.items()):
+        if isinstance(key, type) and issubclass(key, Exception) and "WebSocket" not in key.__name__:
+            app.exception_handlers[key] = _html(handler)  # type: ignore[arg-type]
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        reason = exc.reason if isinstance(exc, LoginRequired) else ""
+        target = "/login?reden=verlopen" if reason == "expired" else "/login"
+        response = RedirectResponse(target, status_code=303)
+        clear_session_cookie(response, request.app.state.vault)
+        return response
+
+    async def second_factor(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/tweede-factor", status_code=303)
+
+    app.exception_handlers[LoginRequired] = login_required
+    app.exception_handlers[SecondFactorRequired] = second_factor

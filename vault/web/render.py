@@ -1,0 +1,110 @@
+"""Rendering pages: one Jinja2 environment (autoescaped), the common page values, the role's menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from vault.domain import Role
+from vault.runtime import Vault
+from vault.services.directory import is_demo, usernames
+from vault.web import labels
+from vault.web.csrf import session_token
+from vault.web.session import WebActor, idle_expiry
+
+__all__ = ["TEMPLATES", "NavItem", "home_for", "nav_for", "page", "see_other"]
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+TEMPLATES.env.autoescape = True
+TEMPLATES.env.filters["datum"] = labels.dutch_date
+TEMPLATES.env.filters["datumtijd"] = labels.dutch_datetime
+TEMPLATES.env.globals.update(
+    rol=lambda c: labels.label(labels.ROLES, c),
+    categorie=lambda c: labels.label(labels.CATEGORIES, c),
+    zaaksoort=lambda c: labels.label(labels.CASE_KINDS, c),
+    triage_uitkomst=lambda c: labels.label(labels.TRIAGE_OUTCOMES, c),
+    organisatietype=lambda c: labels.label(labels.ORG_TYPES, c),
+    grondslag=lambda c: labels.label(labels.LEGAL_BASES, c),
+    relatie=lambda c: labels.label(labels.RELATIONS, c),
+    beoordeling=lambda c: labels.label(labels.REVIEW_OUTCOMES, c),
+    handeling=lambda c: labels.label(labels.AUDIT_TAGS, c),
+)
+
+STAFF = {Role.MEDEWERKER.value, Role.VERTROUWENSARTS.value, Role.TEAMLEIDER.value}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    text: str
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    if role in STAFF:
+        return [NavItem("/", "Mijn werk")]
+    if role == Role.PARTNER:
+        return [NavItem("/partner", "Verstrekkingen")]
+    if role == Role.PRIVACY_OFFICER:
+        return [
+            NavItem("/fg", "Overzicht"),
+            NavItem("/fg/zoeken", "Auditlog zoeken"),
+            NavItem("/fg/toegang", "Toegangsrapport"),
+            NavItem("/fg/noodtoegang", "Noodtoegang beoordelen"),
+            NavItem("/fg/integriteit", "Integriteit"),
+            NavItem("/fg/export", "Export"),
+        ]
+    return []
+
+
+def home_for(role: str | None) -> str:
+    if role == Role.PARTNER:
+        return "/partner"
+    if role == Role.PRIVACY_OFFICER:
+        return "/fg"
+    return "/"
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    actor: WebActor | None = None,
+    csrf: str | None = None,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """Render ``template`` with the common values: menu, user, CSRF token, idle expiry, demo mark."""
+    vault = _vault(request)
+    common: dict[str, Any] = {
+        "actor": actor,
+        "nav": nav_for(actor.role if actor else None),
+        "csrf_token": csrf,
+        "demo": is_demo(vault),
+        "path": request.url.path,
+        "username": None,
+        "idle_expiry": None,
+        "idle_seconds": None,
+    }
+    if actor is not None:
+        common["csrf_token"] = csrf or session_token(actor.auth, actor.info.session_id)
+        common["username"] = usernames(vault, [actor.info.user_id]).get(actor.info.user_id)
+        common["idle_expiry"] = idle_expiry(vault, actor.info).isoformat()
+        common["idle_seconds"] = int((idle_expiry(vault, actor.info) - vault.clock.now()).total_seconds())
+    return TEMPLATES.TemplateResponse(request, template, {**common, **values}, status_code=status_code)
+
+
+def see_other(path: str) -> RedirectResponse:
+    """After a form post: 303 to a local path (never an absolute or protocol-relative URL)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        path = "/"
+    return RedirectResponse(path, status_code=303)

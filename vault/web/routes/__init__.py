@@ -1,0 +1,25 @@
+"""The page routers, one small module per area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vault.web.routes.auth import router as auth_router
+from vault.web.routes.cases import router as cases_router
+from vault.web.routes.disclosures import router as disclosures_router
+from vault.web.routes.documents import router as documents_router
+from vault.web.routes.partner import router as partner_router
+from vault.web.routes.privacy import router as privacy_router
+from vault.web.routes.start import router as start_router
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    start_router,
+    cases_router,
+    documents_router,
+    disclosures_router,
+    partner_router,
+    privacy_router,
+)

@@ -1,0 +1,227 @@
+"""Login, second factor (enrolment with an inline SVG QR code, code, recovery code), step-up, logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from vault.api.deps import AuthConfigDep, VaultDep, client_address
+from vault.errors import AuthFailed, Conflict
+from vault.services import authentication as authn
+from vault.services.authentication import IssuedSession
+from vault.services.transaction import transaction
+from vault.web.csrf import (
+    LOGIN_NONCE_COOKIE,
+    LoginForm,
+    SessionForm,
+    VerifiedForm,
+    login_token,
+    new_login_nonce,
+    session_token,
+    set_login_nonce,
+)
+from vault.web.render import home_for, page, see_other
+from vault.web.session import (
+    PageSession,
+    WebUser,
+    anonymous_web_context,
+    clear_session_cookie,
+    set_session_cookie,
+    web_context,
+)
+
+router = APIRouter(include_in_schema=False)
+
+_LOGIN_NOTICES = {
+    "verlopen": "Uw sessie is verlopen omdat u een tijd niets heeft gedaan. Meld u opnieuw aan.",
+    "uitgelogd": "U bent afgemeld.",
+}
+_WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
+_WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
+
+
+def _login_page(
+    request: Request,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    nonce = new_login_nonce()
+    response = page(
+        request,
+        "login.html",
+        csrf=login_token(auth, nonce),
+        status_code=status_code,
+        error=error,
+        notice=notice,
+    )
+    set_login_nonce(response, vault, nonce)
+    return response
+
+
+@router.get("/login")
+def login_page(
+    request: Request,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+    reden: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    return _login_page(request, vault, auth, notice=_LOGIN_NOTICES.get(reden or ""))
+
+
+@router.post("/login")
+def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    ctx = anonymous_web_context(request, vault)
+    try:
+        with transaction(vault.db) as session:
+            issued = authn.login(
+                session,
+                ctx,
+                auth,
+                username=form.text("username", limit=64),
+                password=str(form.fields.get("password") or "")[:1024],
+                client_address=client_address(request),
+            )
+    except AuthFailed:
+        return _login_page(request, vault, auth, error=_WRONG_LOGIN, status_code=401)
+    response = see_other("/tweede-factor")
+    set_session_cookie(response, vault, issued.token, issued.expires_at)
+    response.delete_cookie(LOGIN_NONCE_COOKIE, path="/")
+    return response
+
+
+@router.get("/tweede-factor")
+def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
+    if info.second_factor_verified:
+        return see_other(home_for(info.role))
+    template = "second_factor.html" if info.factor_active else "enrol_start.html"
+    return page(request, template, csrf=session_token(auth, info.session_id), error=None)
+
+
+def _after_second_factor(
+    vault: VaultDep, issued: IssuedSession, role: str, request: Request, csrf: str
+) -> Response:
+    if issued.recovery_codes:
+        response: Response = page(
+            request, "recovery_codes.html", csrf=csrf, codes=issued.recovery_codes, next=home_for(role)
+        )
+    else:
+        response = see_other(home_for(role))
+    set_session_cookie(response, vault, issued.token, issued.expires_at)
+    return response
+
+
+@router.post("/tweede-factor/instellen")
+def enrol(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    """Start TOTP enrolment: a fresh secret, shown once as a QR code (inline SVG) and as text."""
+    actor = form.user
+    try:
+        with transaction(vault.db) as session:
+            enrolment = authn.enrol_totp(session, actor.ctx, auth, actor.info)
+    except Conflict:
+        return see_other("/tweede-factor")
+    secret = parse_qs(urlsplit(enrolment.otpauth_uri).query).get("secret", [""])[0]
+    return page(
+        request,
+        "enrol.html",
+        csrf=session_token(auth, actor.info.session_id),
+        qr_svg=enrolment.qr_svg,
+        secret=secret,
+        error=None,
+    )
+
+
+@router.post("/tweede-factor")
+def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    actor = form.user
+    csrf = session_token(auth, actor.info.session_id)
+    try:
+        with transaction(vault.db) as session:
+            issued = authn.verify_totp(
+                session,
+                actor.ctx,
+                auth,
+                actor.info,
+                code=form.text("code", limit=16),
+                client_address=actor.client,
+            )
+    except AuthFailed:
+        template = "second_factor.html" if actor.info.factor_active else "enrol_start.html"
+        return page(request, template, csrf=csrf, error=_WRONG_CODE, status_code=401)
+    return _after_second_factor(vault, issued, actor.role, request, csrf)
+
+
+@router.post("/tweede-factor/herstelcode")
+def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    actor = form.user
+    csrf = session_token(auth, actor.info.session_id)
+    try:
+        with transaction(vault.db) as session:
+            issued = authn.verify_recovery_code(
+                session,
+                actor.ctx,
+                auth,
+                actor.info,
+                code=form.text("recovery_code", limit=32),
+                client_address=actor.client,
+            )
+    except AuthFailed:
+        return page(request, "second_factor.html", csrf=csrf, error=_WRONG_CODE, status_code=401)
+    return _after_second_factor(vault, issued, actor.role, request, csrf)
+
+
+def _local_path(value: str | None) -> str:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@router.get("/bevestigen")
+def step_up_page(
+    request: Request, actor: WebUser, terug: Annotated[str | None, Query(max_length=200)] = None
+) -> HTMLResponse:
+    """Step-up: re-enter a code before a disclosure, break-the-glass, review or export."""
+    return page(request, "step_up.html", actor=actor, back=_local_path(terug), error=None)
+
+
+@router.post("/bevestigen")
+def step_up(request: Request, form: VerifiedForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    actor = form.user
+    back = _local_path(form.text("terug", limit=200))
+    try:
+        with transaction(vault.db) as session:
+            issued = authn.step_up(
+                session,
+                actor.ctx,
+                auth,
+                actor.info,
+                code=form.text("code", limit=16),
+                client_address=actor.client,
+            )
+    except AuthFailed:
+        return page(request, "step_up.html", actor=actor, back=back, error=_WRONG_CODE, status_code=401)
+    response = see_other(back)
+    set_session_cookie(response, vault, issued.token, issued.expires_at)
+    return response
+
+
+@router.post("/uitloggen")
+def logout(request: Request, form: SessionForm, vault: VaultDep) -> RedirectResponse:
+    actor = form.user
+    with transaction(vault.db) as session:
+        authn.logout(session, web_context(request, vault, actor.info), actor.info)
+    response = see_other("/login?reden=uitgelogd")
+    clear_session_cookie(response, vault)
+    return response
+
+
+@router.get("/sessie/verleng")
+def keep_alive(actor: WebUser) -> Response:
+    """The timeout warning's "stay logged in": loading anything touches the session; nothing else."""
+    return Response(status_code=204)

@@ -1,0 +1,111 @@
+"""Disclosure to a partner (D8–D10): a form behind a fresh second-factor check (step-up)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vault.api.deps import VaultDep
+from vault.api.documents import CaseId
+from vault.domain import Category
+from vault.errors import Forbidden, InvalidInput, StepUpRequired
+from vault.services import disclosures
+from vault.services.case_view import view_case
+from vault.services.directory import organisations
+from vault.web.csrf import VerifiedForm
+from vault.web.labels import LEGAL_BASES
+from vault.web.render import page, see_other
+from vault.web.session import WebActor, WebUser
+
+router = APIRouter(include_in_schema=False)
+
+_DISCLOSABLE = [
+    c for c in Category if c not in {Category.MEDICAL, Category.REPORTER_IDENTITY, Category.SUBJECTS}
+]
+_BASES = [code for code in LEGAL_BASES if code != "wmo-5.1.6"]
+
+
+def _require_step_up(vault: VaultDep, actor: WebActor) -> None:
+    if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("a disclosure needs a recent second-factor check")
+
+
+def _form(
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    case_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = view_case(vault, actor.ctx, case_id)
+    documents = [d for d in view.documents if d.title is not None and d.category != Category.MEDICAL]
+    return page(
+        request,
+        "disclose.html",
+        actor=actor,
+        case_id=case_id,
+        organisations=organisations(vault),
+        bases=_BASES,
+        categories=_DISCLOSABLE,
+        documents=documents,
+        default_days=vault.settings.disclosure_default_days,
+        max_days=vault.settings.disclosure_max_days,
+        error=error,
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/delen")
+def disclosure_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _require_step_up(vault, actor)
+    return _form(request, vault, actor, case_id)
+
+
+def _int(value: str, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise InvalidInput("not a number") from None
+
+
+@router.post("/zaken/{case_id}/delen")
+def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    actor = form.user
+    _require_step_up(vault, actor)
+    try:
+        categories = frozenset(Category(c) for c in form.all("categories") if c in set(_DISCLOSABLE))
+        req = disclosures.DisclosureRequest(
+            case_id=case_id,
+            org_id=form.text("org_id", limit=36),
+            purpose=form.text("purpose", limit=64),
+            legal_basis=form.text("legal_basis", limit=64),
+            categories=categories,
+            document_ids=frozenset(d[:36] for d in form.all("document_ids")[:200]),
+            consent_reference=form.text("consent_reference", limit=64) or None,
+            valid_days=_int(form.text("valid_days", limit=5), vault.settings.disclosure_default_days),
+            max_retrievals=_int(form.text("max_retrievals", limit=4), 5),
+        )
+        disclosures.create_disclosure(vault, actor.ctx, req)
+    except InvalidInput:
+        return _form(
+            request,
+            vault,
+            actor,
+            case_id,
+            error="Kies een organisatie, een doel, een grondslag en minstens één categorie of document. "
+            "Medische stukken en de identiteit van de melder worden nooit zo verstrekt.",
+            status_code=400,
+        )
+    except Forbidden:
+        return _form(
+            request,
+            vault,
+            actor,
+            case_id,
+            error="Deze verstrekking is geweigerd: de grondslag past niet bij deze ontvanger, of bij "
+            "toestemming ontbreekt de verwijzing naar de vastgelegde toestemming. De poging is vastgelegd.",
+            status_code=403,
+        )
+    return see_other(f"/zaken/{case_id}#verstrekkingen")

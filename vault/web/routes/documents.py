@@ -1,0 +1,119 @@
+"""Upload (script: raw body with progress; without script: a streamed multipart form) and download.
+
+Both go through the gate (``upload_document``, ``read_document``), streamed: nothing is held whole in
+memory and no plaintext touches the disk.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from vault.api.deps import AuthConfigDep, VaultDep
+from vault.api.documents import UUID_PATTERN, CaseId, DocumentId
+from vault.api.streaming import SyncBody, content_disposition, decode_header_text, stream_batches
+from vault.domain import Category
+from vault.errors import InvalidInput
+from vault.runtime import Vault
+from vault.services.documents import StoredVersion
+from vault.services.gate import read_document, upload_document
+from vault.web.csrf import FIELD, check_origin, check_token, session_token, verified_header
+from vault.web.multipart import StreamedForm, boundary_of
+from vault.web.render import see_other
+from vault.web.session import WebActor, WebUser, page_session, web_user
+
+router = APIRouter(include_in_schema=False)
+
+
+def _category(value: str) -> Category:
+    try:
+        category = Category(value)
+    except ValueError:
+        raise InvalidInput("unknown document category") from None
+    if category in {Category.SUBJECTS, Category.REPORTER_IDENTITY}:
+        raise InvalidInput("this category is not a document category")
+    return category
+
+
+def _too_large(request: Request, vault: Vault) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > vault.settings.max_upload_bytes:
+        raise InvalidInput("the document is larger than the limit")
+
+
+def _upload_form(vault: Vault, actor: WebActor, case_id: str, form: StreamedForm) -> StoredVersion:
+    """Worker thread: the fields first (CSRF token checked before any file byte is read), then the file."""
+    form.read_fields()
+    check_token(session_token(actor.auth, actor.info.session_id), form.fields.get(FIELD))
+    return upload_document(
+        vault,
+        actor.ctx,
+        case_id=case_id,
+        category=_category(form.fields.get("category", "")),
+        title=form.fields.get("title", "").strip() or (form.filename or "document"),
+        filename=form.filename or "document",
+        content_type=form.content_type,
+        chunks=form.file_chunks(),
+    )
+
+
+@router.post("/zaken/{case_id}/documenten")
+async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        # The form without script: the token is a form field, read (streamed) before the file.
+        check_origin(request)
+        info = page_session(request, vault, auth)
+        actor = web_user(request, vault, auth, info)
+        _too_large(request, vault)
+        form = StreamedForm(boundary_of(content_type), SyncBody(request.stream()))
+        await anyio.to_thread.run_sync(partial(_upload_form, vault, actor, case_id, form))
+        return see_other(f"/zaken/{case_id}#documenten")
+    actor = verified_header(request, vault, auth)
+    _too_large(request, vault)
+    stored = await anyio.to_thread.run_sync(
+        partial(
+            upload_document,
+            vault,
+            actor.ctx,
+            case_id=case_id,
+            category=_category(request.headers.get("x-document-category", "")),
+            title=decode_header_text(request.headers.get("x-document-title", ""), "X-Document-Title"),
+            filename=decode_header_text(
+                request.headers.get("x-document-filename", ""), "X-Document-Filename"
+            ),
+            content_type=content_type or "application/octet-stream",
+            chunks=SyncBody(request.stream()),
+        )
+    )
+    return JSONResponse(
+        {"document_id": stored.document_id, "version": stored.version, "next": f"/zaken/{case_id}"},
+        status_code=201,
+    )
+
+
+@router.get("/documenten/{document_id}/inhoud")
+async def download(
+    document_id: DocumentId,
+    vault: VaultDep,
+    actor: WebUser,
+    verstrekking: Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)] = None,
+) -> StreamingResponse:
+    """Download through the gate; a partner names the disclosure (grant) it retrieves under."""
+    opened = await anyio.to_thread.run_sync(
+        partial(read_document, vault, actor.ctx, document_id, grant_id=verstrekking)
+    )
+    return StreamingResponse(
+        stream_batches(opened.chunks),
+        media_type=opened.content_type,
+        headers={
+            "Content-Length": str(opened.length),
+            "Content-Disposition": content_disposition(opened.filename),
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,156 @@
+"""The web session: a cookie carrying the same session token the API's Bearer carries.
+
+The cookie is HttpOnly, SameSite=Strict, Path=/ and Secure unless ``settings.cookie_secure`` is off
+(plain-HTTP local demo only); with Secure on it takes the ``__Host-`` prefix, so no other host or path
+can set it. The Context of a page is built exactly as ``vault.api.deps`` builds it, with
+``access_point="web"`` and the session's ``factor_checked_at`` (step-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from vault.api.deps import AuthConfigDep, VaultDep, client_address
+from vault.auth import AuthConfig
+from vault.context import Context
+from vault.errors import AuthFailed
+from vault.runtime import Vault
+from vault.services import authentication
+from vault.services.authentication import SessionInfo
+from vault.services.transaction import transaction
+
+__all__ = [
+    "ACCESS_POINT",
+    "LoginRequired",
+    "PageSession",
+    "SecondFactorRequired",
+    "WebActor",
+    "WebUser",
+    "anonymous_web_context",
+    "clear_session_cookie",
+    "cookie_name",
+    "idle_expiry",
+    "page_session",
+    "set_session_cookie",
+    "web_context",
+    "web_user",
+]
+
+ACCESS_POINT = "web"
+
+
+class LoginRequired(Exception):
+    """No live session: send the browser to the login page (``reason`` picks the Dutch message)."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SecondFactorRequired(Exception):
+    """A session whose second factor is not verified asked for a page that needs it (D17)."""
+
+
+def cookie_name(vault: Vault) -> str:
+    return "__Host-vault_session" if vault.settings.cookie_secure else "vault_session"
+
+
+def set_session_cookie(response: Response, vault: Vault, token: str, expires_at: datetime) -> None:
+    seconds = max(0, int((expires_at - vault.clock.now()).total_seconds()))
+    response.set_cookie(
+        cookie_name(vault),
+        token,
+        max_age=seconds,
+        path="/",
+        secure=vault.settings.cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, vault: Vault) -> None:
+    response.delete_cookie(
+        cookie_name(vault), path="/", secure=vault.settings.cookie_secure, httponly=True, samesite="strict"
+    )
+
+
+def _request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    return rid if isinstance(rid, str) else "unknown"
+
+
+def anonymous_web_context(request: Request, vault: Vault) -> Context:
+    return Context(
+        actor_id=None,
+        role=None,
+        access_point=ACCESS_POINT,
+        request_id=_request_id(request),
+        clock=vault.clock,
+    )
+
+
+def web_context(request: Request, vault: Vault, info: SessionInfo) -> Context:
+    """The same Context ``vault.api.deps`` builds for a Bearer caller, from the cookie's session."""
+    return Context(
+        actor_id=info.user_id,
+        role=info.role,
+        org_id=info.org_id,
+        access_point=ACCESS_POINT,
+        session_id=info.session_id,
+        second_factor_verified=info.second_factor_verified,
+        factor_checked_at=info.factor_checked_at,
+        request_id=_request_id(request),
+        clock=vault.clock,
+    )
+
+
+def idle_expiry(vault: Vault, info: SessionInfo) -> datetime:
+    """When this session ends if the user does nothing (it was touched just now)."""
+    idle = vault.clock.now() + timedelta(minutes=vault.settings.session_idle_minutes)
+    return min(idle, info.expires_at)
+
+
+def page_session(request: Request, vault: VaultDep, auth: AuthConfigDep) -> SessionInfo:
+    """The cookie's live session (any second-factor state), else ``LoginRequired``."""
+    token = request.cookies.get(cookie_name(vault))
+    if not token:
+        raise LoginRequired()
+    ctx = anonymous_web_context(request, vault)
+    try:
+        with transaction(vault.db) as session:
+            return authentication.authenticate(session, ctx, auth, token)
+    except AuthFailed as exc:
+        raise LoginRequired("expired" if "expired" in exc.message else "") from None
+
+
+PageSession = Annotated[SessionInfo, Depends(page_session)]
+
+
+@dataclass(frozen=True)
+class WebActor:
+    """A verified page visitor: the session snapshot, the service Context and the auth settings."""
+
+    info: SessionInfo
+    ctx: Context
+    auth: AuthConfig
+    client: str | None
+
+    @property
+    def role(self) -> str:
+        return self.info.role
+
+
+def web_user(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> WebActor:
+    """Every page with case data takes this: a session that passed its second factor (D17)."""
+    if not info.second_factor_verified:
+        raise SecondFactorRequired()
+    actor = WebActor(info, web_context(request, vault, info), auth, client_address(request))
+    request.state.web_actor = actor  # the error page shows the menu of the logged-in user
+    return actor
+
+
+WebUser = Annotated[WebActor, Depends(web_user)]
