@@ -12,7 +12,8 @@ from vault.api.auth import router as auth_router
 from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
-from vault.api.errors import install_error_handlers
+from vault.api.rights import router as rights_router
+from vault.api.errors import ERROR_RESPONSES, install_error_handlers
 from vault.api.health import router as health_router
 from vault.api.middleware import RequestContextMiddleware
 from vault.api.privacy import router as privacy_router
@@ -43,6 +44,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
         version=__version__,
         description="Per-case encrypted dossiers, policy-checked disclosure, tamper-evident audit.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # every status an operation can answer, in the schema
         docs_url=None,
         redoc_url=None,
     )
@@ -53,6 +55,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(documents_router)
     app.include_router(disclosures_router)
+    app.include_router(rights_router)
     app.include_router(privacy_router)
     app.include_router(cases_router)
     install_web(app)  # the Dutch web pages over the same services (docs/web.md)

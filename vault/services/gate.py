@@ -191,9 +191,10 @@ def pass_gate(
     return result  # type: ignore[return-value]
 
 
-# Actions whose admission carries the case key: reading, writing, and the team leader's
-# administration of the case (which writes encrypted decisions such as a refusal's explanation).
-_KEYED_ACTIONS = frozenset({Action.READ, Action.WRITE, Action.ADMINISTER})
+# Actions whose admission carries the case key: reading, writing, exporting (the inzage copy), and
+# the team leader's administration of the case (which writes encrypted decisions such as a refusal's
+# explanation).
+_KEYED_ACTIONS = frozenset({Action.READ, Action.WRITE, Action.ADMINISTER, Action.EXPORT})
 
 
 def _stepped_up(vault: Vault, ctx: Context) -> bool:

@@ -1,0 +1,91 @@
+"""D13: the inzage copy of one subject withholds the reporter and other persons, each with a reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from tests.helpers import ctx_for, make_team, make_user, upload
+from vault.domain import Category, Role
+from vault.errors import Forbidden, NotFound, StepUpRequired
+from vault.runtime import Vault
+from vault.services.cases import open_report
+from vault.services.inzage import export_for_subject, render_inzage_pdf
+from vault.services.subjects import PersonFields, ReporterFields, Relation, add_subject
+
+REPORTER = "Kanarie Melder Visser"
+MOTHER = "Kanarie Moeder de Groot"
+MOTHER_BSN = "111222333"
+CHILD = "Sam de Groot"
+
+
+@pytest.fixture
+def setting(vault: Vault) -> tuple[str, str, str, object]:
+    team = make_team(vault)
+    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    with vault.db.session() as session:
+        case_id = open_report(
+            session,
+            vault,
+            worker,
+            team_id=team,
+            reporter=ReporterFields(name=REPORTER, professional=False, contact="06-12345678"),
+        ).id
+    child = add_subject(
+        vault,
+        worker,
+        case_id,
+        relation=Relation.CHILD,
+        fields=PersonFields(name=CHILD, date_of_birth=date(2016, 4, 1)),
+    )
+    add_subject(
+        vault, worker, case_id, relation=Relation.PARENT, fields=PersonFields(name=MOTHER, bsn=MOTHER_BSN)
+    )
+    upload(vault, worker, case_id, b"verslag", title="Verslag gesprek school")
+    upload(
+        vault, worker, case_id, REPORTER.encode(), category=Category.REPORTER_IDENTITY, title="Meldergegevens"
+    )
+    return case_id, child, team, worker
+
+
+def test_d13_inzage_withholds_reporter_and_other_persons_with_reasons(
+    vault: Vault, setting: tuple[str, str, str, object]
+) -> None:
+    case_id, child, _team, worker = setting
+    export = export_for_subject(vault, worker, case_id, child)  # type: ignore[arg-type]
+    data = export.as_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    assert data["subject"]["name"] == CHILD
+    assert data["subject"]["date_of_birth"] == "2016-04-01"
+    for canary in (REPORTER, MOTHER, MOTHER_BSN, "06-12345678"):
+        assert canary not in text
+    reasons = {w["what"]: w["reason"] for w in data["withheld"]}
+    assert "identiteit van de melder" in reasons
+    assert "gegevens van 1 andere betrokkene(n)" in reasons
+    assert "inhoud van de documenten" in reasons
+    assert all(reason.strip() for reason in reasons.values())
+    assert [d["title"] for d in data["documents"]] == ["Verslag gesprek school"]
+    assert any(a["action"] == "dossier:subject:added" for a in data["access_report"])  # D15 included
+    pdf = render_inzage_pdf(export)
+    assert pdf.startswith(b"%PDF")
+    assert REPORTER.encode() not in pdf
+    assert MOTHER.encode() not in pdf
+
+
+def test_d13_inzage_needs_step_up_and_a_team_member(
+    vault: Vault, setting: tuple[str, str, str, object]
+) -> None:
+    case_id, child, team, _worker = setting
+    not_stepped = ctx_for(
+        vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER, stepped_up=False
+    )
+    with pytest.raises(StepUpRequired):
+        export_for_subject(vault, not_stepped, case_id, child)
+    outsider = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[make_team(vault)]), Role.MEDEWERKER)
+    with pytest.raises(Forbidden):
+        export_for_subject(vault, outsider, case_id, child)
+    officer = ctx_for(vault, make_user(vault, Role.PRIVACY_OFFICER), Role.PRIVACY_OFFICER)
+    with pytest.raises((Forbidden, NotFound)):
+        export_for_subject(vault, officer, case_id, child)

@@ -1,0 +1,277 @@
+"""Data subjects' rights and retention over HTTP (D11–D14): requests, decisions, certificates,
+statements, inzage exports, access-request deadlines and the AVG art. 30 register."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from enum import StrEnum
+from functools import partial
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from vault.api.deps import RequestContext, StepUpSession, VaultDep
+from vault.api.documents import UUID_PATTERN, CaseId, DocumentCreated
+from vault.api.streaming import SyncBody, decode_header_text
+from vault.errors import Forbidden, InvalidInput
+from vault.services import destruction, inzage, rights
+from vault.services.retention import ExtensionReason as RetentionReason
+from vault.services.retention import extend_retention
+
+router = APIRouter(tags=["rights"])
+
+RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+SubjectId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+
+
+class Format(StrEnum):
+    json = "json"
+    pdf = "pdf"
+
+
+class DestructionRequestIn(BaseModel):
+    received_on: date
+
+
+class DestructionDecisionIn(BaseModel):
+    grant: bool
+    refusal_reason: destruction.RefusalReason | None = None
+    refusal_note: str | None = Field(default=None, max_length=2000)
+
+
+class Created(BaseModel):
+    id: str
+
+
+def _certificate_response(cert: destruction.CertificateView, fmt: Format) -> Response:
+    if fmt is Format.pdf:
+        return Response(destruction.certificate_pdf(cert), media_type="application/pdf")
+    body = {"body": json.loads(cert.body), "signature": cert.signature}
+    return Response(json.dumps(body, sort_keys=True), media_type="application/json")
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/destruction-requests",
+    status_code=status.HTTP_201_CREATED,
+    summary="D12: record a request to destroy the case (decision due within three months)",
+)
+async def request_destruction(
+    case_id: CaseId, body: DestructionRequestIn, ctx: RequestContext, vault: VaultDep
+) -> Created:
+    rid = await anyio.to_thread.run_sync(
+        partial(destruction.record_destruction_request, vault, ctx, case_id, received_on=body.received_on)
+    )
+    return Created(id=rid)
+
+
+@router.get("/api/v1/destruction-requests", summary="D12: pending destruction requests and their deadlines")
+async def pending_destruction(ctx: RequestContext, vault: VaultDep) -> list[dict[str, Any]]:
+    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts"}:
+        raise Forbidden("only staff see destruction requests")
+    items = await anyio.to_thread.run_sync(partial(destruction.pending_destruction_requests, vault, ctx))
+    return [i.__dict__ for i in items]
+
+
+@router.post(
+    "/api/v1/destruction-requests/{request_id}/decision",
+    summary="D12: grant (destroy + certificate) or refuse (reason from the list + explanation)",
+)
+async def decide_destruction(
+    request_id: RequestId,
+    body: DestructionDecisionIn,
+    ctx: RequestContext,
+    _step_up: StepUpSession,
+    vault: VaultDep,
+) -> dict[str, Any]:
+    outcome = await anyio.to_thread.run_sync(
+        partial(
+            destruction.decide_destruction_request,
+            vault,
+            ctx,
+            request_id,
+            grant=body.grant,
+            refusal_reason=body.refusal_reason,
+            refusal_note=body.refusal_note,
+        )
+    )
+    cert = outcome.certificate
+    return {
+        "request_id": outcome.request_id,
+        "status": outcome.status,
+        "certificate": {"body": json.loads(cert.body), "signature": cert.signature} if cert else None,
+    }
+
+
+@router.get(
+    "/api/v1/cases/{case_id}/certificate",
+    summary="The signed destruction certificate (JSON or PDF)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+async def certificate(
+    case_id: CaseId,
+    ctx: RequestContext,
+    vault: VaultDep,
+    fmt: Annotated[Format, Query(alias="format")] = Format.json,
+) -> Response:
+    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts", "privacy_officer"}:
+        raise Forbidden("only staff and the privacy officer see certificates")
+    cert = await anyio.to_thread.run_sync(partial(destruction.certificate_for, vault, case_id))
+    return _certificate_response(cert, fmt)
+
+
+class RetentionIn(BaseModel):
+    until: datetime
+    reason: RetentionReason
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/retention", summary="D11: keep a case longer, with a reason (team leader)"
+)
+async def retention(
+    case_id: CaseId, body: RetentionIn, ctx: RequestContext, vault: VaultDep
+) -> dict[str, str]:
+    if body.until.tzinfo is None:
+        raise InvalidInput("until needs a time zone")
+    until = await anyio.to_thread.run_sync(
+        partial(extend_retention, vault, ctx, case_id, until=body.until, reason=body.reason)
+    )
+    return {"destroy_after": until.isoformat()}
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/statements",
+    status_code=status.HTTP_201_CREATED,
+    summary="D14: append a subject's statement (zienswijze) beside a document; raw body, streamed",
+)
+async def statement(
+    case_id: CaseId,
+    request: Request,
+    ctx: RequestContext,
+    vault: VaultDep,
+    x_refers_to: Annotated[
+        str, Header(pattern=UUID_PATTERN, max_length=36, description="The answered document")
+    ],
+    x_document_title: Annotated[str, Header(max_length=1024)],
+    x_document_filename: Annotated[str, Header(max_length=1024)],
+    content_type: Annotated[str, Header(max_length=127)] = "text/plain",
+) -> DocumentCreated:
+    stored = await anyio.to_thread.run_sync(
+        partial(
+            rights.add_statement,
+            vault,
+            ctx,
+            case_id=case_id,
+            refers_to_document_id=x_refers_to,
+            title=decode_header_text(x_document_title, "X-Document-Title"),
+            filename=decode_header_text(x_document_filename, "X-Document-Filename"),
+            content_type=content_type,
+            chunks=SyncBody(request.stream()),
+        )
+    )
+    return DocumentCreated(
+        document_id=stored.document_id,
+        version_id=stored.version_id,
+        version=stored.version,
+        length=stored.plaintext_length,
+    )
+
+
+@router.get(
+    "/api/v1/cases/{case_id}/subjects/{subject_id}/inzage",
+    summary="D13: the inzage copy of one subject (JSON or PDF), withholdings listed with reasons",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+async def inzage_copy(
+    case_id: CaseId,
+    subject_id: SubjectId,
+    ctx: RequestContext,
+    _step_up: StepUpSession,
+    vault: VaultDep,
+    fmt: Annotated[Format, Query(alias="format")] = Format.json,
+) -> Response:
+    export = await anyio.to_thread.run_sync(
+        partial(inzage.export_for_subject, vault, ctx, case_id, subject_id)
+    )
+    if fmt is Format.pdf:
+        return Response(
+            inzage.render_inzage_pdf(export),
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="inzage.pdf"'},
+        )
+    return Response(json.dumps(export.as_dict(), ensure_ascii=False), media_type="application/json")
+
+
+class AccessRequestIn(BaseModel):
+    subject_id: str = Field(pattern=UUID_PATTERN, max_length=36)
+    received_on: date
+
+
+class AccessExtensionIn(BaseModel):
+    reason: rights.ExtensionReason
+    weeks: int = Field(ge=1, le=8)
+
+
+def _access_out(view: rights.AccessRequestView) -> dict[str, Any]:
+    return view.__dict__
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/access-requests",
+    status_code=status.HTTP_201_CREATED,
+    summary="D13: record an inzage request (answer within four weeks)",
+)
+async def access_request(
+    case_id: CaseId, body: AccessRequestIn, ctx: RequestContext, vault: VaultDep
+) -> dict[str, Any]:
+    view = await anyio.to_thread.run_sync(
+        partial(
+            rights.record_access_request,
+            vault,
+            ctx,
+            case_id,
+            subject_id=body.subject_id,
+            received_on=body.received_on,
+        )
+    )
+    return _access_out(view)
+
+
+@router.post(
+    "/api/v1/access-requests/{request_id}/extend", summary="D13: extend the deadline once, with a reason"
+)
+async def access_extend(
+    request_id: RequestId, body: AccessExtensionIn, ctx: RequestContext, vault: VaultDep
+) -> dict[str, Any]:
+    view = await anyio.to_thread.run_sync(
+        partial(rights.extend_access_request, vault, ctx, request_id, reason=body.reason, weeks=body.weeks)
+    )
+    return _access_out(view)
+
+
+@router.post("/api/v1/access-requests/{request_id}/complete", summary="D13: mark an inzage request answered")
+async def access_complete(request_id: RequestId, ctx: RequestContext, vault: VaultDep) -> dict[str, Any]:
+    return _access_out(
+        await anyio.to_thread.run_sync(partial(rights.complete_access_request, vault, ctx, request_id))
+    )
+
+
+@router.get("/api/v1/access-requests", summary="D13: open inzage requests, earliest deadline first")
+async def access_due(ctx: RequestContext, vault: VaultDep) -> list[dict[str, Any]]:
+    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts", "privacy_officer"}:
+        raise Forbidden("only staff and the privacy officer see access requests")
+    return [
+        _access_out(v)
+        for v in await anyio.to_thread.run_sync(partial(rights.due_access_requests, vault, ctx))
+    ]
+
+
+@router.get("/api/v1/privacy/register", summary="The register of processing activities (AVG art. 30)")
+async def register(ctx: RequestContext) -> dict[str, Any]:
+    if ctx.role not in {"privacy_officer", "admin"}:
+        raise Forbidden("only the privacy officer and administrators read the register")
+    return rights.processing_register()
