@@ -17,8 +17,8 @@ from vault.runtime import Vault
 from vault.services.cases import open_report
 from vault.services.subjects import (
     PersonFields,
-    ReporterFields,
     Relation,
+    ReporterFields,
     add_subject,
     record_reporter_consent,
 )

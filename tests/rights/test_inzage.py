@@ -13,7 +13,7 @@ from vault.errors import Forbidden, NotFound, StepUpRequired
 from vault.runtime import Vault
 from vault.services.cases import open_report
 from vault.services.inzage import export_for_subject, render_inzage_pdf
-from vault.services.subjects import PersonFields, ReporterFields, Relation, add_subject
+from vault.services.subjects import PersonFields, Relation, ReporterFields, add_subject
 
 REPORTER = "Kanarie Melder Visser"
 MOTHER = "Kanarie Moeder de Groot"
