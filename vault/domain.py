@@ -158,3 +158,6 @@ class AuditTag(StrEnum):
     DOSSIER_CLIENT_REIDENTIFIED = "dossier:client:reidentified"
     DOSSIER_DOCUMENT_TITLES_READ = "dossier:document-titles:read"
     DOSSIER_WORKLIST_VIEWED = "dossier:worklist:viewed"
+    # Online intake through the public forms (docs/intake.md)
+    INTAKE_SUBMISSION_RECEIVED = "intake:submission:received"
+    INTAKE_ATTACHMENT_RECEIVED = "intake:attachment:received"

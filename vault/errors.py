@@ -9,8 +9,8 @@ from __future__ import annotations
 
 __all__ = [
     "AuthFailed",
-    "Conflict",
     "ConfigError",
+    "Conflict",
     "Destroyed",
     "Forbidden",
     "Integrity",

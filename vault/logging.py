@@ -26,8 +26,24 @@ _SENSITIVE_KEY = re.compile(
 )
 # Keys that contain a sensitive word but only ever hold ids or safe codes.
 _SAFE_KEYS = frozenset(
-    {"event", "level", "timestamp", "logger", "request_id", "status_code", "error", "tag", "case_id",
-     "actor_id", "object_id", "document_id", "rule", "exit_code", "method", "path_template"}
+    {
+        "event",
+        "level",
+        "timestamp",
+        "logger",
+        "request_id",
+        "status_code",
+        "error",
+        "tag",
+        "case_id",
+        "actor_id",
+        "object_id",
+        "document_id",
+        "rule",
+        "exit_code",
+        "method",
+        "path_template",
+    }
 )
 _PATTERNS = (
     re.compile(r"\b\d{3}[. ]?\d{2}[. ]?\d{2}[. ]?\d{2}\b"),  # BSN-like (also 6-digit codes inside it)
@@ -55,11 +71,17 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
     return event_dict
 
 
-def _drop_exception_text(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _drop_exception_text(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     # A traceback's locals and messages can hold personal data: keep only the exception type.
     exc_info = event_dict.pop("exc_info", None)
     if exc_info:
-        exc = sys.exc_info()[1] if exc_info is True else (exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+        exc = (
+            sys.exc_info()[1]
+            if exc_info is True
+            else (exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+        )
         if isinstance(exc, BaseException):
             event_dict["exception_type"] = type(exc).__name__
     return event_dict

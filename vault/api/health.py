@@ -51,4 +51,6 @@ def readyz(request: Request) -> JSONResponse:
         checks["migrations"] = False
     checks["audit_writable"] = checks["database"] and _audit_writable(vault)
     ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )

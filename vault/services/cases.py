@@ -1,33 +1,76 @@
-"""Opening cases. (The Veilig Thuis case kinds, triage and deadlines build on this.)"""
+"""Opening cases of the three Veilig Thuis kinds (D1–D3, D5, D8) and the meldcode step.
+
+- ``open_help_seeker_advice``: anonymous by default (D2); identifying data only later, after a
+  recorded consent (`vault.services.subjects.add_subject`).
+- ``open_professional_advice``: registered under the professional's name (owner, D3); the client is
+  stored only as a keyed pseudonym, the meldcode step (1–5) is recorded.
+- ``open_report``: a melding; the reporter's identity goes into its own sealed category (D8); the
+  triage deadline is received + 5 Dutch working days (D5).
+Creation is authorised here (staff of the team; a professional for their own advice) and audited;
+later writes go through the gate (`vault.services.casework.gated_write`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import AuditTag, CaseKind, Role
+from vault.crypto.envelope import DataKey
+from vault.crypto.index import pseudonym_for_client
+from vault.crypto.keys import SubkeyPurpose
+from vault.domain import AuditTag, CaseKind, Category, Role
 from vault.errors import Forbidden, InvalidInput, NotFound
-from vault.models import Case, Team, TeamMembership
+from vault.models import Case, CaseWorkflow, Team, TeamMembership, User
 from vault.runtime import Vault
+from vault.services.calendar import triage_deadline
+from vault.services.casework import RuleRefused, gated_write
+from vault.services.documents import touch_case
+from vault.services.gate import Admission
 from vault.services.keyring import create_case_key
 from vault.services.retention import destroy_after_for
+from vault.services.subjects import (
+    PersonFields,
+    Relation,
+    ReporterFields,
+    seal_reporter_identity,
+    seal_subjects,
+)
 
-__all__ = ["DEFAULT_LEGAL_BASIS", "open_case"]
+__all__ = [
+    "DEFAULT_LEGAL_BASIS",
+    "MELDCODE_STEPS",
+    "client_pseudonym",
+    "open_case",
+    "open_help_seeker_advice",
+    "open_professional_advice",
+    "open_report",
+    "record_meldcode_step",
+]
 
 # D1: Veilig Thuis processes these data for its statutory tasks without consent.
 DEFAULT_LEGAL_BASIS = "wmo-5.1.6"
+MELDCODE_STEPS = range(1, 6)  # D3, seed 004
 
 _CREATORS = {Role.MEDEWERKER, Role.VERTROUWENSARTS, Role.TEAMLEIDER}
 
 
-def _may_open(session: Session, ctx: Context, team_id: str | None) -> bool:
+def _may_open(
+    session: Session, ctx: Context, team_id: str | None, kind: CaseKind, owner_id: str | None
+) -> bool:
     if ctx.role in {"system", "operator", "public_form"}:
         return True
-    if ctx.role not in _CREATORS or ctx.actor_id is None or team_id is None or not ctx.second_factor_verified:
+    if ctx.actor_id is None or not ctx.second_factor_verified:
+        return False
+    if ctx.role == Role.PROFESSIONAL:
+        # D3: a professional may register their own advice request (owner = themselves).
+        return kind is CaseKind.ADVICE_PROFESSIONAL and owner_id == ctx.actor_id
+    if ctx.role not in _CREATORS or team_id is None:
         return False
     member = session.scalar(
         select(TeamMembership.user_id).where(
@@ -37,24 +80,27 @@ def _may_open(session: Session, ctx: Context, team_id: str | None) -> bool:
     return member is not None
 
 
-def open_case(
+def _open(
     session: Session,
     vault: Vault,
     ctx: Context,
     *,
     kind: CaseKind,
     team_id: str | None,
-    legal_basis: str = DEFAULT_LEGAL_BASIS,
-    owner_id: str | None = None,
-) -> Case:
-    """A new case with its own random data key; staff open cases only for their own team."""
+    legal_basis: str,
+    owner_id: str | None,
+    received_at: datetime | None,
+) -> tuple[Case, CaseWorkflow, DataKey]:
     if team_id is not None and session.get(Team, team_id) is None:
         raise NotFound("no such team")
     if kind is not CaseKind.ADVICE_PROFESSIONAL and team_id is None:
         raise InvalidInput("a case needs a responsible team")
-    if not _may_open(session, ctx, team_id):
+    if not _may_open(session, ctx, team_id, kind, owner_id):
         raise Forbidden("only staff of the team may open a case for it")
     now = ctx.now()
+    received = received_at or now
+    if received.tzinfo is None or received > now:
+        raise InvalidInput("received_at must be an aware time, not in the future")
     case = Case(
         id=str(uuid.uuid4()),
         kind=str(kind),
@@ -67,7 +113,13 @@ def open_case(
     )
     session.add(case)
     session.flush()
-    create_case_key(session, ctx, vault.keys, case.id)
+    workflow = CaseWorkflow(
+        case_id=case.id,
+        received_at=received,
+        triage_due=triage_deadline(received) if kind is CaseKind.REPORT else None,
+    )
+    session.add(workflow)
+    dek = create_case_key(session, ctx, vault.keys, case.id)
     record(
         session,
         ctx,
@@ -78,4 +130,138 @@ def open_case(
         legal_basis=legal_basis,
         details={"kind": str(kind)},
     )
+    return case, workflow, dek
+
+
+def open_case(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    *,
+    kind: CaseKind,
+    team_id: str | None,
+    legal_basis: str = DEFAULT_LEGAL_BASIS,
+    owner_id: str | None = None,
+    received_at: datetime | None = None,
+) -> Case:
+    """A new case with its own random data key; staff open cases only for their own team."""
+    case, _, _ = _open(
+        session,
+        vault,
+        ctx,
+        kind=kind,
+        team_id=team_id,
+        legal_basis=legal_basis,
+        owner_id=owner_id,
+        received_at=received_at,
+    )
     return case
+
+
+def open_help_seeker_advice(session: Session, vault: Vault, ctx: Context, *, team_id: str) -> Case:
+    """D2: an advice case for a help seeker; anonymous — it holds no identifying field."""
+    return open_case(session, vault, ctx, kind=CaseKind.ADVICE_HELP_SEEKER, team_id=team_id)
+
+
+def client_pseudonym(vault: Vault, client: PersonFields) -> str:
+    """D3: the keyed pseudonym of an advice client (BSN, else name + date of birth); one-way."""
+    client = client.checked()
+    return pseudonym_for_client(
+        vault.keys.subkey(SubkeyPurpose.PSEUDONYM),
+        bsn=client.bsn,
+        name=client.name,
+        date_of_birth=client.date_of_birth,
+    )
+
+
+def open_professional_advice(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    *,
+    professional_id: str,
+    meldcode_step: int,
+    team_id: str | None = None,
+    client: PersonFields | None = None,
+) -> Case:
+    """D3: advice registered under the professional's name; the client only as a pseudonym.
+
+    The client's identifiers (if the professional gives them) are used once to compute the keyed
+    pseudonym and never stored; without them the advice has no pseudonym.
+    """
+    if meldcode_step not in MELDCODE_STEPS:
+        raise InvalidInput("the meldcode step is 1 to 5")
+    owner = session.get(User, professional_id)
+    if owner is None or owner.role != Role.PROFESSIONAL or owner.disabled:
+        raise NotFound("no such professional")
+    pseudonym = client_pseudonym(vault, client) if client is not None and client.identifying else None
+    case, workflow, _ = _open(
+        session,
+        vault,
+        ctx,
+        kind=CaseKind.ADVICE_PROFESSIONAL,
+        team_id=team_id,
+        legal_basis=DEFAULT_LEGAL_BASIS,
+        owner_id=professional_id,
+        received_at=None,
+    )
+    workflow.client_pseudonym = pseudonym
+    workflow.meldcode_step = meldcode_step
+    session.flush()
+    return case
+
+
+def open_report(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    *,
+    team_id: str,
+    reporter: ReporterFields,
+    subjects: Sequence[tuple[Relation, PersonFields]] = (),
+    received_at: datetime | None = None,
+) -> Case:
+    """A report (melding): no consent needed (D1); reporter identity sealed apart (D8); triage due (D5)."""
+    checked = [(relation, fields.checked()) for relation, fields in subjects]
+    case, _, dek = _open(
+        session,
+        vault,
+        ctx,
+        kind=CaseKind.REPORT,
+        team_id=team_id,
+        legal_basis=DEFAULT_LEGAL_BASIS,
+        owner_id=None,
+        received_at=received_at,
+    )
+    seal_reporter_identity(session, ctx, dek, case_id=case.id, reporter=reporter)
+    seal_subjects(session, vault, ctx, dek, case.id, checked)
+    return case
+
+
+def record_meldcode_step(vault: Vault, ctx: Context, case_id: str, step: int) -> None:
+    """D3: the professional moves to another meldcode step (1–5) on their advice case."""
+    if step not in MELDCODE_STEPS:
+        raise InvalidInput("the meldcode step is 1 to 5")
+
+    def write(session: Session, admission: Admission) -> None:
+        case = session.get(Case, case_id)
+        workflow = session.get(CaseWorkflow, case_id)
+        if case is None or workflow is None:
+            raise NotFound("no such case")
+        if case.kind != CaseKind.ADVICE_PROFESSIONAL:
+            raise RuleRefused(
+                InvalidInput("only a professional's advice has a meldcode step"), "d3-not-advice"
+            )
+        workflow.meldcode_step = step
+        touch_case(case, ctx)
+
+    gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=Category.ADVICE,
+        tag=AuditTag.DOSSIER_MELDCODE_STEP,
+        object_type="case",
+        object_id=case_id,
+        then=write,
+    )

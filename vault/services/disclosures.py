@@ -33,6 +33,7 @@ __all__ = [
     "InboxItem",
     "ReporterFeedback",
     "create_disclosure",
+    "disclose_in_transaction",
     "extend_disclosure",
     "list_case_disclosures",
     "partner_inbox",
@@ -125,6 +126,97 @@ def _reporter_release_recorded(session: Session, case_id: str) -> bool:
     return reporter.consent_to_disclose or (reporter.professional and reporter.released_at is not None)
 
 
+def _evaluate(
+    session: Session, vault: Vault, ctx: Context, req: DisclosureRequest
+) -> tuple[Decision, Exception | None, bool]:
+    """Every check of a disclosure: D9 basis for the recipient's type, D8 release, DISCLOSE per category."""
+    org = session.get(Organisation, req.org_id)
+    case = session.get(Case, req.case_id)
+    if org is None or case is None:
+        raise NotFound("no such case or organisation")
+    documents = (
+        session.execute(
+            select(Document.id, Document.category, Document.case_id).where(Document.id.in_(req.document_ids))
+        ).all()
+        if req.document_ids
+        else []
+    )
+    if len(documents) != len(req.document_ids) or any(case_id != req.case_id for _, _, case_id in documents):
+        raise NotFound("a named document does not belong to this case")
+    doc_categories = {Category(cat) for _, cat, _ in documents}
+    if doc_categories & _NEVER_DISCLOSED:
+        raise InvalidInput("medical documents are never disclosed to partners")
+    covered = set(req.categories) | doc_categories
+    release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
+    decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
+    if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
+        decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
+    if not decision.allowed:
+        return decision, Forbidden(f"disclosure refused: {decision.reason}"), release
+    for category in sorted(covered):
+        actor, case_facts, _grant, decision = decide(
+            session,
+            vault,
+            ctx,
+            AccessRequest(
+                req.case_id,
+                Action.DISCLOSE,
+                category=category,
+                purpose=req.purpose,
+                reporter_identity_release=release,
+            ),
+        )
+        if not decision.allowed:
+            return decision, refusal(actor, case_facts, decision), release
+    return decision, None, release
+
+
+def _insert(
+    session: Session, ctx: Context, req: DisclosureRequest, *, days: int, release: bool, rule: str
+) -> GrantView:
+    now = ctx.now()
+    grant = Grant(
+        id=str(uuid.uuid4()),
+        case_id=req.case_id,
+        org_id=req.org_id,
+        purpose=req.purpose.strip(),
+        legal_basis=req.legal_basis,
+        consent_reference=req.consent_reference,
+        valid_from=now,
+        valid_until=now + timedelta(days=days),
+        max_retrievals=req.max_retrievals,
+        retrievals_used=0,
+        reporter_identity_released=release,
+        created_at=now,
+        created_by=ctx.actor_id,
+    )
+    session.add(grant)
+    session.flush()
+    session.add_all(
+        [GrantItem(grant_id=grant.id, kind="category", ref=str(c)) for c in sorted(req.categories)]
+        + [GrantItem(grant_id=grant.id, kind="document", ref=d) for d in sorted(req.document_ids)]
+    )
+    session.flush()
+    record(
+        session,
+        ctx,
+        AuditTag.DISCLOSURE_GRANT_CREATED,
+        case_id=req.case_id,
+        object_type="grant",
+        object_id=grant.id,
+        legal_basis=req.legal_basis,
+        purpose=grant.purpose,
+        rule=rule,
+        details={
+            "org_id": req.org_id,
+            "valid_days": days,
+            "max_retrievals": req.max_retrievals,
+            "reporter_identity": release,
+        },
+    )
+    return _view(session, grant)
+
+
 def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:
     """Create a grant after the policy (DISCLOSE on every covered category) and the D9 basis check.
 
@@ -135,49 +227,7 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
     refused: Exception | None = None
     view: GrantView | None = None
     with vault.db.session() as session:
-        org = session.get(Organisation, req.org_id)
-        case = session.get(Case, req.case_id)
-        if org is None or case is None:
-            raise NotFound("no such case or organisation")
-        documents = (
-            session.execute(
-                select(Document.id, Document.category).where(Document.id.in_(req.document_ids))
-            ).all()
-            if req.document_ids
-            else []
-        )
-        doc_categories = {Category(cat) for doc_id, cat in documents}
-        if len(documents) != len(req.document_ids) or any(
-            session.get(Document, doc_id).case_id != req.case_id  # type: ignore[union-attr]
-            for doc_id, _ in documents
-        ):
-            raise NotFound("a named document does not belong to this case")
-        if doc_categories & _NEVER_DISCLOSED:
-            raise InvalidInput("medical documents are never disclosed to partners")
-        covered = set(req.categories) | doc_categories
-        release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
-        decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
-        if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
-            decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
-        if not decision.allowed:
-            refused = Forbidden(f"disclosure refused: {decision.reason}")
-        else:
-            for category in sorted(covered):
-                actor, case_facts, _grant, decision = decide(
-                    session,
-                    vault,
-                    ctx,
-                    AccessRequest(
-                        req.case_id,
-                        Action.DISCLOSE,
-                        category=category,
-                        purpose=req.purpose,
-                        reporter_identity_release=release,
-                    ),
-                )
-                if not decision.allowed:
-                    refused = refusal(actor, case_facts, decision)
-                    break
+        decision, refused, release = _evaluate(session, vault, ctx, req)
         if refused is not None:
             record(
                 session,
@@ -192,51 +242,26 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
                 rule=decision.rule,
             )
         else:
-            now = ctx.now()
-            grant = Grant(
-                id=str(uuid.uuid4()),
-                case_id=req.case_id,
-                org_id=req.org_id,
-                purpose=req.purpose.strip(),
-                legal_basis=req.legal_basis,
-                consent_reference=req.consent_reference,
-                valid_from=now,
-                valid_until=now + timedelta(days=days),
-                max_retrievals=req.max_retrievals,
-                retrievals_used=0,
-                reporter_identity_released=bool(release),
-                created_at=now,
-                created_by=ctx.actor_id,
-            )
-            session.add(grant)
-            session.flush()
-            session.add_all(
-                [GrantItem(grant_id=grant.id, kind="category", ref=str(c)) for c in sorted(req.categories)]
-                + [GrantItem(grant_id=grant.id, kind="document", ref=d) for d in sorted(req.document_ids)]
-            )
-            session.flush()
-            record(
-                session,
-                ctx,
-                AuditTag.DISCLOSURE_GRANT_CREATED,
-                case_id=req.case_id,
-                object_type="grant",
-                object_id=grant.id,
-                legal_basis=req.legal_basis,
-                purpose=grant.purpose,
-                rule=decision.rule,
-                details={
-                    "org_id": req.org_id,
-                    "valid_days": days,
-                    "max_retrievals": req.max_retrievals,
-                    "reporter_identity": bool(release),
-                },
-            )
-            view = _view(session, grant)
+            view = _insert(session, ctx, req, days=days, release=release, rule=decision.rule)
     if refused is not None:
         raise refused
     assert view is not None
     return view
+
+
+def disclose_in_transaction(
+    session: Session, vault: Vault, ctx: Context, req: DisclosureRequest
+) -> GrantView:
+    """The same disclosure inside the caller's transaction (e.g. a triage handover, D6).
+
+    A refusal raises, so the caller's whole change rolls back with it.
+    """
+    days = _check_shape(vault, req)
+    _require_step_up(vault, ctx)
+    decision, refused, release = _evaluate(session, vault, ctx, req)
+    if refused is not None:
+        raise refused
+    return _insert(session, ctx, req, days=days, release=release, rule=decision.rule)
 
 
 def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str) -> Grant:

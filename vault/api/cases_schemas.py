@@ -1,0 +1,248 @@
+"""Request and response schemas of /api/v1/cases, /api/v1/lookup and /api/v1/worklists.
+
+Every string has a length limit; personal data only ever travels in bodies, never in URLs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from vault.domain import TriageOutcome
+from vault.services.lookup import ReidentificationReason
+from vault.services.subjects import ConsentScope, Relation
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN, max_length=36)]
+Text255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Bsn = Annotated[str, StringConstraints(min_length=9, max_length=16)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Person(_In):
+    name: Text255 | None = None
+    bsn: Bsn | None = None
+    date_of_birth: date | None = None
+    address: Text255 | None = None
+
+    def __repr__(self) -> str:
+        return "Person(***)"
+
+
+class HelpSeekerAdviceIn(_In):
+    team_id: Uuid
+
+
+class ProfessionalAdviceIn(_In):
+    team_id: Uuid | None = None
+    professional_id: Uuid | None = Field(None, description="Default: the caller, if a professional")
+    meldcode_step: int = Field(ge=1, le=5)
+    client: Person | None = Field(None, description="Used once for the pseudonym; never stored")
+
+
+class ReporterIn(_In):
+    name: Text255
+    professional: bool
+    contact: Text255 | None = None
+    organisation: Text255 | None = None
+
+    def __repr__(self) -> str:
+        return "ReporterIn(***)"
+
+
+class SubjectIn(Person):
+    relation: Relation
+    consent_id: Uuid | None = None
+
+
+class ReportIn(_In):
+    team_id: Uuid
+    received_at: datetime | None = None
+    reporter: ReporterIn
+    subjects: list[SubjectIn] = Field(default_factory=list, max_length=50)
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+    kind: str
+    triage_due: date | None = None
+    client_pseudonym: str | None = None
+
+
+class ViewIn(_In):
+    include_reporter_identity: bool = False
+    break_glass_justification: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class SubjectOut(BaseModel):
+    subject_id: str
+    relation: str
+    name: str | None
+    bsn: str | None
+    date_of_birth: str | None
+    address: str | None
+
+
+class ReporterOut(BaseModel):
+    professional: bool
+    name: str
+    contact: str | None
+    organisation: str | None
+    consent_to_disclose: bool
+    released: bool
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    category: str
+    created_at: datetime
+    title: str | None = Field(description="null when this actor may not read the category")
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    scope: str
+    given_by: str
+    recorded_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None
+
+
+class MonitoringOut(BaseModel):
+    monitoring_id: str
+    months: int
+    due_on: date
+    done_at: datetime | None
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    tag: str
+
+
+class CaseViewOut(BaseModel):
+    case_id: str
+    kind: str
+    team_id: str | None
+    owner_id: str | None
+    legal_basis: str
+    created_at: datetime
+    last_changed_at: datetime
+    received_at: datetime | None
+    client_pseudonym: str | None
+    meldcode_step: int | None
+    triage_due: date | None
+    triage_outcome: str | None
+    triage_decided_at: datetime | None
+    partner_org_id: str | None
+    investigation_start_due: date | None
+    investigation_started_on: date | None
+    judgement_due: date | None
+    investigation_ended_on: date | None
+    converted_from: str | None
+    has_reporter: bool
+    consents: list[ConsentOut]
+    monitoring: list[MonitoringOut]
+    documents: list[DocumentOut]
+    timeline: list[TimelineOut]
+    subjects: list[SubjectOut] | None
+    reporter: ReporterOut | None
+
+
+class Created(BaseModel):
+    id: str
+
+
+class ConsentIn(_In):
+    scope: ConsentScope
+    given_by: Relation
+
+
+class ReasonIn(_In):
+    reason: Annotated[str, StringConstraints(min_length=10, max_length=2000)]
+
+
+class MeldcodeStepIn(_In):
+    step: int = Field(ge=1, le=5)
+
+
+class TriageIn(_In):
+    outcome: TriageOutcome
+    partner_org_id: Uuid | None = None
+
+
+class TriageOut(BaseModel):
+    case_id: str
+    outcome: TriageOutcome
+    decided_on: date
+    on_time: bool
+    partner_org_id: str | None
+    investigation_start_due: date | None
+    judgement_due: date | None
+
+
+class InvestigationIn(_In):
+    started_on: date | None = None
+    ended_on: date | None = None
+
+
+class InvestigationOut(BaseModel):
+    monitoring_due: list[date]
+
+
+class ApprovalsOut(BaseModel):
+    approvals: int
+
+
+class LookupIn(_In):
+    bsn: Bsn | None = None
+    name: Text255 | None = None
+    date_of_birth: date | None = None
+
+    def __repr__(self) -> str:
+        return "LookupIn(***)"
+
+
+class LookupHitOut(BaseModel):
+    case_id: str
+    kind: str
+    team_id: str | None
+    team_name: str | None
+    created_on: date
+
+
+class LookupOut(BaseModel):
+    cases: list[LookupHitOut]
+
+
+class ReidentifyIn(_In):
+    pseudonym: Annotated[str, StringConstraints(min_length=35, max_length=35)]
+    reason: ReidentificationReason
+
+
+class ReidentifyOut(BaseModel):
+    pseudonym: str
+    cases: list[LookupHitOut]
+    subjects: dict[str, list[SubjectOut]]
+
+
+class CaseRowOut(BaseModel):
+    case_id: str
+    kind: str
+    team_id: str | None
+    team_name: str | None
+    created_at: datetime
+
+
+class DueItemOut(BaseModel):
+    case_id: str
+    kind: str
+    what: str
+    due_on: date
+    overdue: bool
+    object_id: str | None

@@ -1,0 +1,336 @@
+"""The case view: the case record, its people and its documents — every part through the gate.
+
+- the case record (kind, dates, deadlines, outcome, consents, document list, timeline of audit tags
+  and times) — READ on the case;
+- subjects, decrypted only under a decision for ``Category.SUBJECTS``;
+- document titles per category, only for categories the actor may read (no medical titles for a
+  medewerker);
+- the reporter's identity only when asked for *and* allowed under ``Category.REPORTER_IDENTITY`` (D8).
+Each part is its own gate decision and audit entry; parts the policy would refuse are left out
+(previewed with ``would_allow``) instead of logging denials nobody asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.domain import Action, AuditTag, Category
+from vault.errors import NotFound
+from vault.models import (
+    AuditEntry,
+    Case,
+    CaseWorkflow,
+    Consent,
+    Document,
+    MonitoringCheck,
+    ReporterIdentity,
+    Subject,
+)
+from vault.runtime import Vault
+from vault.services.gate import AccessRequest, Admission, decrypt_case_field, pass_gate, would_allow
+
+__all__ = [
+    "CaseView",
+    "ConsentEntry",
+    "DocumentEntry",
+    "MonitoringEntry",
+    "ReporterView",
+    "SubjectView",
+    "TimelineEntry",
+    "read_reporter_identity",
+    "read_subjects",
+    "view_case",
+]
+
+_TIMELINE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class SubjectView:
+    subject_id: str
+    relation: str
+    name: str | None = field(repr=False)
+    bsn: str | None = field(repr=False)
+    date_of_birth: str | None = field(repr=False)
+    address: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ReporterView:
+    professional: bool
+    name: str = field(repr=False)
+    contact: str | None = field(repr=False)
+    organisation: str | None = field(repr=False)
+    consent_to_disclose: bool
+    released: bool
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    document_id: str
+    category: str
+    created_at: datetime
+    title: str | None = field(repr=False)  # None: withheld for this actor
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    consent_id: str
+    scope: str
+    given_by: str
+    recorded_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MonitoringEntry:
+    monitoring_id: str
+    months: int
+    due_on: date
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    tag: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_id: str
+    kind: str
+    team_id: str | None
+    owner_id: str | None
+    legal_basis: str
+    created_at: datetime
+    last_changed_at: datetime
+    received_at: datetime | None
+    client_pseudonym: str | None
+    meldcode_step: int | None
+    triage_due: date | None
+    triage_outcome: str | None
+    triage_decided_at: datetime | None
+    partner_org_id: str | None
+    investigation_start_due: date | None
+    investigation_started_on: date | None
+    judgement_due: date | None
+    investigation_ended_on: date | None
+    converted_from: str | None
+    has_reporter: bool
+    consents: list[ConsentEntry]
+    monitoring: list[MonitoringEntry]
+    documents: list[DocumentEntry]
+    timeline: list[TimelineEntry]
+    subjects: list[SubjectView] | None = None  # None: not shown to this actor
+    reporter: ReporterView | None = None  # only when asked for and allowed (D8)
+
+
+def _record(session: Session, case_id: str) -> CaseView:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    wf = session.get(CaseWorkflow, case_id)
+    consents = [
+        ConsentEntry(c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at)
+        for c in session.scalars(
+            select(Consent).where(Consent.case_id == case_id).order_by(Consent.recorded_at)
+        )
+    ]
+    monitoring = [
+        MonitoringEntry(m.id, m.months, m.due_on, m.done_at)
+        for m in session.scalars(
+            select(MonitoringCheck).where(MonitoringCheck.case_id == case_id).order_by(MonitoringCheck.due_on)
+        )
+    ]
+    documents = [
+        DocumentEntry(d.id, d.category, d.created_at, None)
+        for d in session.scalars(
+            select(Document).where(Document.case_id == case_id).order_by(Document.created_at)
+        )
+    ]
+    timeline = [
+        TimelineEntry(at, tag)
+        for at, tag in session.execute(
+            select(AuditEntry.occurred_at, AuditEntry.tag)
+            .where(AuditEntry.case_id == case_id)
+            .order_by(AuditEntry.seq)
+            .limit(_TIMELINE_LIMIT)
+        )
+    ]
+    has_reporter = session.get(ReporterIdentity, case_id) is not None
+    return CaseView(
+        case_id=case.id,
+        kind=case.kind,
+        team_id=case.team_id,
+        owner_id=case.owner_id,
+        legal_basis=case.legal_basis,
+        created_at=case.created_at,
+        last_changed_at=case.last_changed_at,
+        received_at=wf.received_at if wf else None,
+        client_pseudonym=wf.client_pseudonym if wf else None,
+        meldcode_step=wf.meldcode_step if wf else None,
+        triage_due=wf.triage_due if wf else None,
+        triage_outcome=wf.triage_outcome if wf else None,
+        triage_decided_at=wf.triage_decided_at if wf else None,
+        partner_org_id=wf.handover_org_id if wf else None,
+        investigation_start_due=wf.investigation_start_due if wf else None,
+        investigation_started_on=wf.investigation_started_on if wf else None,
+        judgement_due=wf.judgement_due if wf else None,
+        investigation_ended_on=wf.investigation_ended_on if wf else None,
+        converted_from=wf.converted_from if wf else None,
+        has_reporter=has_reporter,
+        consents=consents,
+        monitoring=monitoring,
+        documents=documents,
+        timeline=timeline,
+    )
+
+
+def _open(admission: Admission, table: str, column: str, row_id: str, value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    return decrypt_case_field(admission, table=table, column=column, row_id=row_id, value=value)
+
+
+def read_subjects(
+    vault: Vault, ctx: Context, case_id: str, *, break_glass_justification: str | None = None
+) -> list[SubjectView]:
+    """The case's subjects, decrypted under a READ decision for ``Category.SUBJECTS``."""
+
+    def decrypt(session: Session, admission: Admission) -> list[SubjectView]:
+        rows = session.scalars(select(Subject).where(Subject.case_id == case_id).order_by(Subject.created_at))
+        return [
+            SubjectView(
+                subject_id=s.id,
+                relation=s.relation,
+                name=_open(admission, "subjects", "name", s.id, s.name_enc),
+                bsn=_open(admission, "subjects", "bsn", s.id, s.bsn_enc),
+                date_of_birth=_open(admission, "subjects", "date_of_birth", s.id, s.date_of_birth_enc),
+                address=_open(admission, "subjects", "address", s.id, s.address_enc),
+            )
+            for s in rows
+        ]
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(
+            case_id,
+            Action.READ,
+            category=Category.SUBJECTS,
+            break_glass_justification=break_glass_justification,
+        ),
+        tag=AuditTag.DOSSIER_SUBJECT_READ,
+        object_type="subjects",
+        object_id=case_id,
+        then=decrypt,
+    )
+
+
+def read_reporter_identity(vault: Vault, ctx: Context, case_id: str) -> ReporterView | None:
+    """D8: the reporter's identity, only under a READ decision for ``Category.REPORTER_IDENTITY``."""
+
+    def decrypt(session: Session, admission: Admission) -> ReporterView | None:
+        row = session.get(ReporterIdentity, case_id)
+        if row is None:
+            return None
+        table = "reporter_identities"
+        return ReporterView(
+            professional=row.professional,
+            name=_open(admission, table, "name", case_id, row.name_enc) or "",
+            contact=_open(admission, table, "contact", case_id, row.contact_enc),
+            organisation=_open(admission, table, "organisation", case_id, row.organisation_enc),
+            consent_to_disclose=row.consent_to_disclose,
+            released=row.released_at is not None,
+        )
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.READ, category=Category.REPORTER_IDENTITY),
+        tag=AuditTag.DOSSIER_REPORTER_IDENTITY_READ,
+        object_type="reporter_identity",
+        object_id=case_id,
+        then=decrypt,
+    )
+
+
+def _titles(
+    vault: Vault, ctx: Context, case_id: str, category: Category, break_glass_justification: str | None
+) -> dict[str, str]:
+    def decrypt(session: Session, admission: Admission) -> dict[str, str]:
+        rows = session.scalars(
+            select(Document).where(Document.case_id == case_id, Document.category == str(category))
+        )
+        return {
+            d.id: decrypt_case_field(
+                admission, table="documents", column="title", row_id=d.id, value=d.title_enc
+            )
+            for d in rows
+        }
+
+    return pass_gate(
+        vault,
+        ctx,
+        AccessRequest(
+            case_id, Action.READ, category=category, break_glass_justification=break_glass_justification
+        ),
+        tag=AuditTag.DOSSIER_DOCUMENT_TITLES_READ,
+        object_type="document_titles",
+        object_id=str(category),
+        then=decrypt,
+    )
+
+
+def view_case(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    include_reporter_identity: bool = False,
+    break_glass_justification: str | None = None,
+) -> CaseView:
+    """The case view for one actor (see the module docstring). Raises as the gate does."""
+    base = pass_gate(
+        vault,
+        ctx,
+        AccessRequest(case_id, Action.READ, break_glass_justification=break_glass_justification),
+        tag=AuditTag.DOSSIER_CASE_READ,
+        object_type="case",
+        object_id=case_id,
+        then=lambda session, _admission: _record(session, case_id),
+    )
+    subjects: list[SubjectView] | None = None
+    if would_allow(
+        vault,
+        ctx,
+        AccessRequest(
+            case_id,
+            Action.READ,
+            category=Category.SUBJECTS,
+            break_glass_justification=break_glass_justification,
+        ),
+    ):
+        subjects = read_subjects(vault, ctx, case_id, break_glass_justification=break_glass_justification)
+    titles: dict[str, str] = {}
+    for category in sorted({Category(d.category) for d in base.documents}):
+        req = AccessRequest(
+            case_id, Action.READ, category=category, break_glass_justification=break_glass_justification
+        )
+        if would_allow(vault, ctx, req):
+            titles.update(_titles(vault, ctx, case_id, category, break_glass_justification))
+    documents = [
+        DocumentEntry(d.document_id, d.category, d.created_at, titles.get(d.document_id))
+        for d in base.documents
+    ]
+    reporter = None
+    if include_reporter_identity and base.has_reporter:
+        reporter = read_reporter_identity(vault, ctx, case_id)
+    return replace(base, subjects=subjects, documents=documents, reporter=reporter)

@@ -1,0 +1,168 @@
+"""Person lookup (D19) and re-identification of an advice client (D3).
+
+``lookup_person``: "was this person known before?" — by BSN, or name + date of birth. The keyed blind
+index is computed from the query and matched with one indexed query; no dossier is decrypted. Only
+staff with a verified second factor may look up; every lookup is audited (tag
+``dossier:person:lookup``) with how it searched and how many cases matched — nothing derived from the
+person. The answer holds case ids, kinds, team and creation date only: never content.
+
+``reidentify_client``: given a client pseudonym (one-way), find the advice cases that carry it. Only
+the roles in ``REIDENTIFY_ROLES`` (the team leader) may, with a reason from a fixed list; it is
+audited with the pseudonym and the reason code. Identifying data is shown only where a subject record
+exists in a case the actor may read, and then only through the gate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from vault.audit import record
+from vault.context import Context
+from vault.crypto.index import blind_index_bsn, blind_index_person
+from vault.crypto.keys import SubkeyPurpose
+from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import Decision as Effect
+from vault.errors import Forbidden, InvalidInput
+from vault.policy import Actor
+from vault.repositories import access as access_repo
+from vault.repositories import cases as cases_repo
+from vault.runtime import Vault
+from vault.services.calendar import local_date
+from vault.services.case_view import SubjectView, read_subjects
+from vault.services.gate import AccessRequest, would_allow
+
+__all__ = [
+    "REIDENTIFY_ROLES",
+    "LookupHit",
+    "Reidentification",
+    "ReidentificationReason",
+    "lookup_person",
+    "reidentify_client",
+]
+
+# D3: who may turn a client pseudonym back into a person. The team leader: lifting a professional's
+# pseudonymisation is an organisational decision about the team's cases, not a medical one.
+REIDENTIFY_ROLES = frozenset({Role.TEAMLEIDER})
+_PSEUDONYM = re.compile(r"ps_[a-z2-7]{32}")
+
+
+class ReidentificationReason(StrEnum):
+    """Why a client is re-identified (a code, so the audit entry holds no free text)."""
+
+    ACUTE_SAFETY = "acute_safety"  # the risk is high and acute
+    OWN_MOTION_REPORT = "own_motion_report"  # D4 conversion in preparation
+    LINK_REPORT = "link_report"  # a report about the same person arrived
+    SUBJECT_REQUEST = "subject_request"  # D13/D15: the person asks what is recorded
+
+
+@dataclass(frozen=True)
+class LookupHit:
+    case_id: str
+    kind: str
+    team_id: str | None
+    team_name: str | None
+    created_on: date
+
+
+@dataclass(frozen=True)
+class Reidentification:
+    pseudonym: str
+    cases: list[LookupHit]
+    subjects: dict[str, list[SubjectView]]  # case id -> subjects, only for cases the actor may read
+
+
+def _hits(rows: list[cases_repo.CaseRow]) -> list[LookupHit]:
+    return [LookupHit(r.case_id, r.kind, r.team_id, r.team_name, local_date(r.created_at)) for r in rows]
+
+
+def _denied(vault: Vault, ctx: Context, tag: AuditTag, rule: str, object_type: str) -> Forbidden:
+    with vault.db.session() as session:
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_ACCESS_DENIED,
+            object_type=object_type,
+            decision=Effect.DENY,
+            rule=rule,
+            details={"attempted": str(tag)},
+        )
+    return Forbidden("this lookup is not allowed for you")
+
+
+def _staff(actor: Actor | None, ctx: Context) -> bool:
+    return (
+        actor is not None
+        and actor.role.is_staff
+        and actor.second_factor_verified
+        and ctx.second_factor_verified
+    )
+
+
+def lookup_person(
+    vault: Vault,
+    ctx: Context,
+    *,
+    bsn: str | None = None,
+    name: str | None = None,
+    date_of_birth: date | None = None,
+) -> list[LookupHit]:
+    """D19: earlier cases of a person, without decrypting any dossier; audited."""
+    if bsn is None and (name is None or date_of_birth is None):
+        raise InvalidInput("look up by BSN, or by name and date of birth")
+    key = vault.keys.subkey(SubkeyPurpose.BLIND_INDEX)
+    bsn_index = blind_index_bsn(key, bsn) if bsn is not None else None
+    person_index = (
+        blind_index_person(key, name, date_of_birth)
+        if name is not None and date_of_birth is not None
+        else None
+    )
+    by = "+".join(k for k, v in (("bsn", bsn_index), ("name_dob", person_index)) if v)
+    with vault.db.session() as session:
+        actor = access_repo.actor_facts(session, ctx)
+        if _staff(actor, ctx):
+            rows = cases_repo.cases_by_index(session, bsn_index=bsn_index, person_index=person_index)
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_PERSON_LOOKUP,
+                object_type="person",
+                details={"by": by, "matches": len(rows)},
+            )
+            return _hits(rows)
+    raise _denied(vault, ctx, AuditTag.DOSSIER_PERSON_LOOKUP, "d19-staff-only", "person")
+
+
+def reidentify_client(
+    vault: Vault, ctx: Context, *, pseudonym: str, reason: ReidentificationReason
+) -> Reidentification:
+    """D3: pseudonym → the advice cases carrying it (+ subjects through the gate where readable)."""
+    if not isinstance(pseudonym, str) or not _PSEUDONYM.fullmatch(pseudonym):
+        raise InvalidInput("not a client pseudonym")
+    reason = ReidentificationReason(reason)
+    with vault.db.session() as session:
+        actor = access_repo.actor_facts(session, ctx)
+        allowed = _staff(actor, ctx) and actor is not None and actor.role in REIDENTIFY_ROLES
+        rows: list[cases_repo.CaseRow] = []
+        if allowed:
+            rows = cases_repo.cases_with_pseudonym(session, pseudonym)
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_CLIENT_REIDENTIFIED,
+                object_type="pseudonym",
+                object_id=pseudonym,
+                purpose=str(reason),
+                details={"reason": str(reason), "matches": len(rows)},
+            )
+    if not allowed:
+        raise _denied(vault, ctx, AuditTag.DOSSIER_CLIENT_REIDENTIFIED, "d3-reidentify-role", "pseudonym")
+    subjects: dict[str, list[SubjectView]] = {}
+    for row in rows:
+        if would_allow(vault, ctx, AccessRequest(row.case_id, Action.READ, category=Category.SUBJECTS)):
+            found = read_subjects(vault, ctx, row.case_id)
+            if found:
+                subjects[row.case_id] = found
+    return Reidentification(pseudonym, _hits(rows), subjects)

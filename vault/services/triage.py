@@ -1,0 +1,255 @@
+"""Triage (D5, D6), investigation deadlines and monitoring (D7).
+
+- ``record_triage_outcome``: the safety assessment's enumerated outcome (D6). A handover (to a local
+  team or care provider) and a request to the child protection board name the receiving partner
+  organisation; it is stored with the outcome. The scoped disclosure to that partner is created in
+  this same function's transaction by the disclosures service (wired in by the lead).
+- ``record_investigation``: start (due within 5 days of the decision), end (judgement due within 10
+  weeks of the decision); the end creates the monitoring moments at 3 and 12 months (D7).
+- ``complete_monitoring``: a monitoring moment done.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.domain import AuditTag, CaseKind, Category, OrgType, TriageOutcome
+from vault.errors import Conflict, InvalidInput, NotFound
+from vault.models import Case, CaseWorkflow, MonitoringCheck, Organisation
+from vault.runtime import Vault
+from vault.services.calendar import (
+    INVESTIGATION_JUDGEMENT_WEEKS,
+    INVESTIGATION_START_DAYS,
+    MONITORING_MONTHS,
+    add_months,
+    local_date,
+)
+from vault.services.casework import RuleRefused, gated_write
+from vault.services.disclosures import DisclosureRequest, disclose_in_transaction
+from vault.services.documents import touch_case
+from vault.services.gate import Admission
+
+__all__ = [
+    "PARTNER_FOR_OUTCOME",
+    "TriageRecorded",
+    "complete_monitoring",
+    "handover_disclosure",
+    "record_investigation",
+    "record_triage_outcome",
+]
+
+# D6: outcomes that pass the case to a partner, and the organisation types that may receive it.
+PARTNER_FOR_OUTCOME: dict[TriageOutcome, frozenset[OrgType]] = {
+    TriageOutcome.HANDOVER_LOCAL_TEAM: frozenset({OrgType.LOCAL_TEAM, OrgType.CARE_PROVIDER}),
+    TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD: frozenset({OrgType.CHILD_PROTECTION_BOARD}),
+}
+
+
+@dataclass(frozen=True)
+class TriageRecorded:
+    case_id: str
+    outcome: TriageOutcome
+    decided_on: date
+    on_time: bool
+    partner_org_id: str | None
+    investigation_start_due: date | None
+    judgement_due: date | None
+
+
+def _workflow(session: Session, case_id: str) -> tuple[Case, CaseWorkflow]:
+    case = session.get(Case, case_id)
+    workflow = session.get(CaseWorkflow, case_id)
+    if case is None or workflow is None:
+        raise NotFound("no such case")
+    return case, workflow
+
+
+# What a handover discloses, and on which statutory ground (D6, D9, D10).
+_HANDOVER: dict[TriageOutcome, tuple[str, str, frozenset[Category]]] = {
+    TriageOutcome.HANDOVER_LOCAL_TEAM: (
+        "warme overdracht",
+        "wmo-4.1.1-2-help",
+        frozenset({Category.SAFETY_CONDITIONS, Category.SAFETY_ASSESSMENT}),
+    ),
+    TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD: (
+        "verzoek tot onderzoek",
+        "wmo-4.1.1-2-rvdk",
+        frozenset({Category.REPORT, Category.SAFETY_ASSESSMENT, Category.INVESTIGATION}),
+    ),
+}
+
+
+def handover_disclosure(case_id: str, org_id: str, outcome: TriageOutcome) -> DisclosureRequest:
+    purpose, basis, categories = _HANDOVER[outcome]
+    return DisclosureRequest(
+        case_id=case_id, org_id=org_id, purpose=purpose, legal_basis=basis, categories=categories
+    )
+
+
+def record_triage_outcome(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    outcome: TriageOutcome,
+    *,
+    partner_org_id: str | None = None,
+) -> TriageRecorded:
+    """D6: record the outcome of the safety assessment of a report (once).
+
+    ``partner_org_id`` is required for a handover or a request to the child protection board and
+    refused for the other outcomes; the organisation's type must fit the outcome. Such an outcome
+    also creates the scoped disclosure to that organisation in the same transaction (which needs a
+    recent step-up, like every disclosure).
+    """
+    outcome = TriageOutcome(outcome)
+    allowed_types = PARTNER_FOR_OUTCOME.get(outcome)
+    if allowed_types is not None and not partner_org_id:
+        raise InvalidInput("this outcome passes the case to a partner: name the receiving organisation")
+    if allowed_types is None and partner_org_id:
+        raise InvalidInput("this outcome does not pass the case to a partner")
+
+    def write(session: Session, admission: Admission) -> TriageRecorded:
+        case, workflow = _workflow(session, case_id)
+        if case.kind != CaseKind.REPORT:
+            raise RuleRefused(InvalidInput("only a report is triaged"), "d6-not-a-report")
+        if workflow.triage_outcome is not None:
+            raise Conflict("the triage outcome of this case was already recorded")
+        if allowed_types is not None:
+            org = session.get(Organisation, partner_org_id)
+            if org is None:
+                raise NotFound("no such organisation")
+            if OrgType(org.org_type) not in allowed_types:
+                raise RuleRefused(
+                    InvalidInput("the receiving organisation's type does not fit this outcome"),
+                    "d6-partner-type",
+                )
+        now = ctx.now()
+        decided_on = local_date(now)
+        workflow.triage_outcome = str(outcome)
+        workflow.triage_decided_at = now
+        workflow.triage_decided_by = ctx.actor_id
+        workflow.handover_org_id = partner_org_id
+        if outcome is TriageOutcome.INVESTIGATION:
+            workflow.investigation_start_due = decided_on + timedelta(days=INVESTIGATION_START_DAYS)
+            workflow.judgement_due = decided_on + timedelta(weeks=INVESTIGATION_JUDGEMENT_WEEKS)
+        touch_case(case, ctx)
+        session.flush()
+        if partner_org_id is not None:
+            # D6: the handover (or the request to the board) is itself a scoped disclosure,
+            # committed with the outcome or not at all.
+            disclose_in_transaction(
+                session, vault, ctx, handover_disclosure(case_id, partner_org_id, outcome)
+            )
+        return TriageRecorded(
+            case_id=case_id,
+            outcome=outcome,
+            decided_on=decided_on,
+            on_time=workflow.triage_due is None or decided_on <= workflow.triage_due,
+            partner_org_id=partner_org_id,
+            investigation_start_due=workflow.investigation_start_due,
+            judgement_due=workflow.judgement_due,
+        )
+
+    return gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=Category.SAFETY_ASSESSMENT,
+        tag=AuditTag.DOSSIER_TRIAGE_DECIDED,
+        object_type="case",
+        object_id=case_id,
+        then=write,
+    )
+
+
+def record_investigation(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    started_on: date | None = None,
+    ended_on: date | None = None,
+) -> list[date]:
+    """Record the start and/or end of the investigation; the end creates monitoring moments (D7).
+
+    Returns the monitoring due dates created (empty unless ``ended_on`` was recorded now).
+    """
+    if started_on is None and ended_on is None:
+        raise InvalidInput("give the start or the end of the investigation")
+
+    def write(session: Session, admission: Admission) -> list[date]:
+        case, workflow = _workflow(session, case_id)
+        if workflow.triage_outcome != TriageOutcome.INVESTIGATION:
+            raise RuleRefused(
+                InvalidInput("the triage outcome of this case is not an investigation"), "d7-no-inv"
+            )
+        today = local_date(ctx.now())
+        decided = local_date(workflow.triage_decided_at) if workflow.triage_decided_at else today
+        created: list[date] = []
+        if started_on is not None:
+            if workflow.investigation_started_on is not None:
+                raise Conflict("the start of the investigation was already recorded")
+            if not decided <= started_on <= today:
+                raise InvalidInput("the investigation starts between the decision and today")
+            workflow.investigation_started_on = started_on
+        if ended_on is not None:
+            start = workflow.investigation_started_on
+            if start is None:
+                raise InvalidInput("record the start of the investigation first")
+            if workflow.investigation_ended_on is not None:
+                raise Conflict("the end of the investigation was already recorded")
+            if not start <= ended_on <= today:
+                raise InvalidInput("the investigation ends between its start and today")
+            workflow.investigation_ended_on = ended_on
+            for months in MONITORING_MONTHS:
+                due = add_months(ended_on, months)
+                session.add(MonitoringCheck(id=str(uuid.uuid4()), case_id=case_id, months=months, due_on=due))
+                created.append(due)
+        touch_case(case, ctx)
+        session.flush()
+        return created
+
+    return gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=Category.INVESTIGATION,
+        tag=AuditTag.DOSSIER_INVESTIGATION_UPDATED,
+        object_type="case",
+        object_id=case_id,
+        then=write,
+    )
+
+
+def complete_monitoring(vault: Vault, ctx: Context, case_id: str, check_id: str) -> None:
+    """D7: a monitoring moment was done (it leaves the "monitoring due" list)."""
+
+    def write(session: Session, admission: Admission) -> None:
+        check = session.scalars(
+            select(MonitoringCheck).where(MonitoringCheck.id == check_id, MonitoringCheck.case_id == case_id)
+        ).first()
+        if check is None:
+            raise NotFound("no such monitoring moment")
+        if check.done_at is not None:
+            raise Conflict("this monitoring moment was already done")
+        check.done_at = ctx.now()
+        check.done_by = ctx.actor_id
+        case, _ = _workflow(session, case_id)
+        touch_case(case, ctx)
+
+    gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=Category.INVESTIGATION,
+        tag=AuditTag.DOSSIER_MONITORING_DONE,
+        object_type="monitoring",
+        object_id=check_id,
+        then=write,
+    )
