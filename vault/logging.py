@@ -96,6 +96,7 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
     root.setLevel(level)
     # uvicorn's access log would print URLs and client addresses in its own format: keep ours only.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are not news
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,17 +13,40 @@ from vault.api.auth import router as auth_router
 from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
-from vault.api.rights import router as rights_router
 from vault.api.errors import ERROR_RESPONSES, install_error_handlers
 from vault.api.health import router as health_router
 from vault.api.middleware import RequestContextMiddleware
 from vault.api.privacy import router as privacy_router
+from vault.api.rights import router as rights_router
 from vault.config import get_settings
 from vault.logging import configure_logging
 from vault.runtime import Vault, open_vault
 from vault.web import install_web
 
 __all__ = ["create_app"]
+
+
+def _serve_policy_reloads(vault: Vault) -> None:
+    """SIGHUP (``vault policy reload``) rebuilds the policy engine and swaps it in; off the loop."""
+    import asyncio
+    import signal
+
+    from vault.context import Context
+    from vault.errors import ConfigError
+    from vault.services.policy_admin import reload_policy, write_pidfile
+
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        # A broken policy is logged by reload_policy; the previous policy stays in force.
+        with contextlib.suppress(ConfigError):
+            reload_policy(vault, Context.system(access_point="sighup", clock=vault.clock))
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
+    except (NotImplementedError, RuntimeError, ValueError):
+        return  # not the main thread (tests) or no signals on this platform
+    write_pidfile(vault.settings.resolved_home)
 
 
 def create_app(vault: Vault | None = None) -> FastAPI:
@@ -35,8 +59,13 @@ def create_app(vault: Vault | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_vault:
+            _serve_policy_reloads(app.state.vault)
         yield
         if owns_vault:
+            from vault.services.policy_admin import remove_pidfile
+
+            remove_pidfile(app.state.vault.settings.resolved_home)
             app.state.vault.close()
 
     app = FastAPI(

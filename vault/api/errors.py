@@ -11,12 +11,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from vault import errors
 
-__all__ = ["STATUS_BY_ERROR", "install_error_handlers", "status_for"]
+__all__ = ["ERROR_RESPONSES", "STATUS_BY_ERROR", "ErrorBody", "install_error_handlers", "status_for"]
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,32 @@ STATUS_BY_ERROR: dict[type[errors.VaultError], int] = {
 }
 
 
+class ErrorBody(BaseModel):
+    """The body of every error answer of the API."""
+
+    error: str
+    detail: str
+
+
+def _error_responses() -> dict[int | str, dict[str, object]]:
+    """What any API operation may answer besides its success: declared once, for every operation.
+
+    Derived from the mapping above (plus 422 for request validation and 413 for bodies over the
+    limit), so the OpenAPI schema names every status the API can send and its body (checked by
+    tests/robustness/test_schemathesis_api.py).
+    """
+    described: dict[int, list[str]] = {}
+    for cls, status in STATUS_BY_ERROR.items():
+        described.setdefault(status, []).append(cls.code)
+    described.setdefault(413, []).append("http_error")
+    described.setdefault(422, []).append("invalid_input")
+    described.setdefault(500, []).append("internal")
+    return {
+        status: {"model": ErrorBody, "description": "error: " + ", ".join(sorted(set(codes)))}
+        for status, codes in sorted(described.items())
+    }
+
+
 def status_for(exc: errors.VaultError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -44,6 +71,9 @@ def status_for(exc: errors.VaultError) -> int:
 
 def _body(code: str, detail: str) -> dict[str, str]:
     return {"error": code, "detail": detail}
+
+
+ERROR_RESPONSES = _error_responses()
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from vault.cli import accounts as accounts_cli
 from vault.cli import audit as audit_cli
 from vault.cli import cases as cases_cli
 from vault.cli import keys as keys_cli
+from vault.cli import policy as policy_cli
 from vault.cli import rights as rights_cli
 from vault.cli.common import DEBUG, echo_err
 from vault.config import load_settings
@@ -31,6 +32,7 @@ app.add_typer(accounts_cli.org_app, name="org")
 app.add_typer(accounts_cli.user_app, name="user")
 app.add_typer(keys_cli.keys_app, name="keys")
 app.add_typer(keys_cli.blobs_app, name="blobs")
+app.add_typer(policy_cli.app, name="policy")
 app.add_typer(cases_cli.cases_app, name="cases")
 app.add_typer(rights_cli.retention_app, name="retention")
 app.add_typer(rights_cli.rights_app, name="rights")
