@@ -1,7 +1,9 @@
 """Benchmark: policy decisions, compiled matcher vs stock pycasbin, and decisions during reloads.
 
-Facts come from in-memory indexed dicts standing in for the indexed SQL lookups the services will
-do: 100,000 (user, case) assignments and 100,000 partner grants. Every decision is computed afresh
+Engine phase: facts from in-memory indexed dicts (100,000 (user, case) assignments and 100,000
+partner grants), the compiled engine against stock pycasbin on the same requests. Database phase: the
+same numbers of assignments and grants in a real SQLite vault; ``vault.services.gate.decide`` reads
+the facts with indexed queries and decides (``db_*`` keys). Every decision is computed afresh
 (nothing cached). Last line: one JSON object (see ARCHITECTURE "Benchmarks").
 
     .venv/bin/python bench/policy.py [--quick]
@@ -195,6 +197,182 @@ def reload_run(requests: list[Request], reloads: int, threads: int) -> tuple[int
     return sum(wrong) + len(errors), done, sum(decided)
 
 
+def db_phase(samples: int) -> dict[str, float]:
+    """Full decisions (indexed SQL facts + compiled engine) over a database with 100k + 100k rows."""
+    import tempfile
+    import uuid
+
+    from sqlalchemy import insert
+
+    from vault.config import Settings
+    from vault.context import Context, FrozenClock
+    from vault.models import Case, CaseAssignment, Grant, GrantItem, Organisation, Team, TeamMembership, User
+    from vault.services.gate import AccessRequest, decide
+
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory(prefix="vault-bench-policy-") as tmp:
+        from vault.services.setup import initialise
+
+        clock = FrozenClock(NOW)
+        vault = initialise(Settings(home=Path(tmp), password_hashing="fast_insecure_for_tests"), clock=clock)
+        teams = [str(uuid.uuid4()) for _ in range(N_TEAMS)]
+        staff = [
+            (str(uuid.uuid4()), STAFF_ROLES[i % len(STAFF_ROLES)], teams[i % N_TEAMS]) for i in range(N_STAFF)
+        ]
+        orgs = [(str(uuid.uuid4()), PARTNER_TYPES[i % len(PARTNER_TYPES)]) for i in range(N_ORGS)]
+        partners = [(str(uuid.uuid4()), org_id) for org_id, _ in orgs]
+        cases = [(str(uuid.uuid4()), teams[rng.randrange(N_TEAMS)]) for _ in range(N_CASES)]
+        later = NOW + timedelta(days=3650)
+        with vault.db.engine.begin() as conn:
+            conn.execute(
+                insert(Team), [{"id": t, "name": f"t{i}", "created_at": NOW} for i, t in enumerate(teams)]
+            )
+            conn.execute(
+                insert(Organisation),
+                [
+                    {"id": o, "name": f"o{i}", "org_type": str(kind), "created_at": NOW}
+                    for i, (o, kind) in enumerate(orgs)
+                ],
+            )
+            conn.execute(
+                insert(User),
+                [
+                    {
+                        "id": u,
+                        "username": f"s{i}",
+                        "role": str(role),
+                        "org_id": None,
+                        "password_hash": "-",
+                        "disabled": False,
+                        "created_at": NOW,
+                    }
+                    for i, (u, role, _t) in enumerate(staff)
+                ]
+                + [
+                    {
+                        "id": u,
+                        "username": f"p{i}",
+                        "role": "partner",
+                        "org_id": o,
+                        "password_hash": "-",
+                        "disabled": False,
+                        "created_at": NOW,
+                    }
+                    for i, (u, o) in enumerate(partners)
+                ],
+            )
+            conn.execute(insert(TeamMembership), [{"user_id": u, "team_id": t} for u, _r, t in staff])
+            conn.execute(
+                insert(Case),
+                [
+                    {
+                        "id": c,
+                        "kind": "report",
+                        "team_id": t,
+                        "owner_id": None,
+                        "legal_basis": "wmo-5.1.6",
+                        "created_at": NOW,
+                        "last_changed_at": NOW,
+                        "destroy_after": later,
+                        "destroyed_at": None,
+                    }
+                    for c, t in cases
+                ],
+            )
+            pairs = {
+                (staff[rng.randrange(N_STAFF)][0], cases[rng.randrange(N_CASES)][0])
+                for _ in range(N_ASSIGNMENTS)
+            }
+            conn.execute(
+                insert(CaseAssignment),
+                [{"case_id": c, "user_id": u, "assigned_at": NOW, "assigned_by": None} for u, c in pairs],
+            )
+            grants = [
+                (str(uuid.uuid4()), cases[rng.randrange(N_CASES)][0], orgs[rng.randrange(N_ORGS)][0])
+                for _ in range(N_GRANTS)
+            ]
+            conn.execute(
+                insert(Grant),
+                [
+                    {
+                        "id": g,
+                        "case_id": c,
+                        "org_id": o,
+                        "purpose": "overdracht",
+                        "legal_basis": "wmo-4.1.1-2-help",
+                        "consent_reference": None,
+                        "valid_from": NOW - timedelta(days=1),
+                        "valid_until": later,
+                        "max_retrievals": 5,
+                        "retrievals_used": 0,
+                        "reporter_identity_released": False,
+                        "revoked_at": None,
+                        "created_at": NOW,
+                        "created_by": None,
+                    }
+                    for g, c, o in grants
+                ],
+            )
+            conn.execute(
+                insert(GrantItem),
+                [{"grant_id": g, "kind": "category", "ref": "safety_conditions"} for g, _c, _o in grants],
+            )
+
+        def timed(requests: list[tuple[Context, AccessRequest]]) -> list[float]:
+            out: list[float] = []
+            with vault.db.session() as session:
+                for ctx, req in requests:
+                    t0 = time.perf_counter()
+                    decide(session, vault, ctx, req)
+                    out.append((time.perf_counter() - t0) * 1e6)
+            return out
+
+        def staff_ctx(u: str, role: Role) -> Context:
+            return Context(
+                actor_id=u, role=str(role), access_point="bench", second_factor_verified=True, clock=clock
+            )
+
+        staff_reqs = []
+        for _ in range(samples):
+            u, role, _t = staff[rng.randrange(N_STAFF)]
+            staff_reqs.append(
+                (
+                    staff_ctx(u, role),
+                    AccessRequest(cases[rng.randrange(N_CASES)][0], Action.READ, category=Category.REPORT),
+                )
+            )
+        partner_reqs = []
+        for _ in range(samples):
+            _g, c, o = grants[rng.randrange(N_GRANTS)]
+            u = (
+                partners[[p[1] for p in partners].index(o)][0]
+                if rng.random() < 0.5
+                else partners[rng.randrange(N_ORGS)][0]
+            )
+            partner_reqs.append(
+                (
+                    Context(
+                        actor_id=u,
+                        role="partner",
+                        access_point="bench",
+                        org_id=o,
+                        second_factor_verified=True,
+                        clock=clock,
+                    ),
+                    AccessRequest(c, Action.READ, category=Category.SAFETY_CONDITIONS),
+                )
+            )
+        timed(staff_reqs[:200])  # warm-up
+        st, pt = timed(staff_reqs), timed(partner_reqs)
+        vault.close()
+    return {
+        "db_staff_median_us": round(statistics.median(st), 1),
+        "db_staff_p99_us": round(p99(st), 1),
+        "db_partner_median_us": round(statistics.median(pt), 1),
+        "db_partner_p99_us": round(p99(pt), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
@@ -256,6 +434,9 @@ def main() -> None:
         "samples_compiled": len(staff_c),
         "samples_stock": len(staff_s),
     }
+    t0 = time.perf_counter()
+    result.update(db_phase(500 if args.quick else 3_000))
+    print(f"database phase {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     print(json.dumps(result))
 
 

@@ -13,7 +13,7 @@ from vault.domain import CaseKind, Category, OrgType, Role
 from vault.models import Case, CaseAssignment, Grant, GrantItem, Organisation, TeamMembership, User
 from vault.policy import Actor, CaseFacts, GrantFacts
 
-__all__ = ["actor_facts", "case_facts", "consume_retrieval", "find_grant"]
+__all__ = ["actor_facts", "case_facts", "consume_retrieval", "decision_facts", "find_grant"]
 
 
 def actor_facts(session: Session, ctx: Context) -> Actor | None:
@@ -56,6 +56,69 @@ def case_facts(session: Session, case_id: str, actor_id: str) -> CaseFacts | Non
         assigned_user_ids=frozenset({actor_id}) if assigned else frozenset(),
         destroyed=case.destroyed_at is not None,
     )
+
+
+def decision_facts(
+    session: Session, ctx: Context, case_id: str
+) -> tuple[Actor | None, CaseFacts | None, str | None]:
+    """Actor and case facts for one decision in ONE indexed query (this runs on every request).
+
+    ``Actor.team_ids`` holds only the case's team when the actor is a member: the only team the
+    decision looks at. Returns the case's legal basis too (the audit entry's ground).
+    """
+    if ctx.actor_id is None:
+        return None, None, None
+    in_team = (
+        select(TeamMembership.user_id)
+        .where(TeamMembership.user_id == ctx.actor_id, TeamMembership.team_id == Case.team_id)
+        .exists()
+    )
+    assigned = (
+        select(CaseAssignment.user_id)
+        .where(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == ctx.actor_id)
+        .exists()
+    )
+    row = session.execute(
+        select(
+            User.role,
+            User.org_id,
+            User.disabled,
+            Organisation.org_type,
+            Case.id,
+            Case.kind,
+            Case.team_id,
+            Case.owner_id,
+            Case.destroyed_at,
+            Case.legal_basis,
+            in_team.label("in_team"),
+            assigned.label("assigned"),
+        )
+        .select_from(User)
+        .outerjoin(Organisation, Organisation.id == User.org_id)
+        .outerjoin(Case, Case.id == case_id)
+        .where(User.id == ctx.actor_id)
+    ).first()
+    if row is None or row.disabled:
+        return None, None, None
+    actor = Actor(
+        id=ctx.actor_id,
+        role=Role(row.role),
+        team_ids=frozenset({row.team_id}) if row.in_team and row.team_id else frozenset(),
+        org_id=row.org_id,
+        org_type=OrgType(row.org_type) if row.org_type else None,
+        second_factor_verified=ctx.second_factor_verified,
+    )
+    if row.id is None:
+        return actor, None, None
+    case = CaseFacts(
+        case_id=row.id,
+        kind=CaseKind(row.kind),
+        team_id=row.team_id,
+        owner_id=row.owner_id,
+        assigned_user_ids=frozenset({ctx.actor_id}) if row.assigned else frozenset(),
+        destroyed=row.destroyed_at is not None,
+    )
+    return actor, case, row.legal_basis
 
 
 def _grant_facts(session: Session, grant: Grant) -> GrantFacts:

@@ -87,12 +87,12 @@ def decide(
     session: Session, vault: Vault, ctx: Context, req: AccessRequest
 ) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
     """Gather the facts and ask the policy; no audit entry, no key. Callers record the outcome."""
-    actor = access_repo.actor_facts(session, ctx)
+    actor, case, legal_basis = access_repo.decision_facts(session, ctx, req.case_id)
     if actor is None:
         return None, None, None, Decision(False, "unknown-actor", "unknown or disabled account")
-    case = access_repo.case_facts(session, req.case_id, actor.id)
     if case is None:
         return actor, None, None, Decision(False, "no-such-case", "no such case")
+    session.info.setdefault("case_legal_basis", {})[case.case_id] = legal_basis
     grant = None
     if actor.role is Role.PARTNER and actor.org_id is not None:
         grant = access_repo.find_grant(
@@ -209,6 +209,9 @@ def _legal_basis(session: Session, case: CaseFacts | None, grant: GrantFacts | N
         if row is not None:
             return row.legal_basis
     if case is not None:
+        known: dict[str, str | None] = session.info.get("case_legal_basis", {})
+        if case.case_id in known:
+            return known[case.case_id]
         case_row = session.get(Case, case.case_id)
         return case_row.legal_basis if case_row else None
     return None
