@@ -41,7 +41,29 @@ class Settings(BaseSettings):
     disclosure_default_days: int = Field(default=30, ge=1)
     disclosure_max_days: int = Field(default=365, ge=1)
     password_hashing: Literal["rfc9106_low_memory", "fast_insecure_for_tests"] = "rfc9106_low_memory"  # noqa: S105
-    quick_exit_url: str = "https://www.google.nl/"
+    quick_exit_url: str = Field(
+        default="https://www.google.nl/",
+        description="Neutral site the quick-exit button of the public pages replaces the page with.",
+    )
+    intake_team: str | None = Field(
+        default=None,
+        description="Name of the team whose triage queue receives online reports and advice requests; "
+        "default: the first team created.",
+    )
+    intake_max_bytes: int = Field(
+        default=10 * 1024**2,
+        ge=64 * 1024,
+        description="Largest public form submission in bytes, attachment included (checked before reading).",
+    )
+    intake_pow_bits: int = Field(
+        default=16, ge=1, le=28, description="Proof-of-work difficulty of the public forms (zero bits)."
+    )
+    intake_challenge_minutes: int = Field(
+        default=30, ge=1, le=55, description="Minutes a proof-of-work challenge of the public forms is valid."
+    )
+    intake_limit_per_hour: int = Field(
+        default=5, ge=1, description="Public form submissions accepted per client address per hour."
+    )
     blob_grace_seconds: int = Field(default=3600, ge=0)
 
     @field_validator("database_url")

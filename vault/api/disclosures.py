@@ -151,3 +151,26 @@ async def inbox(ctx: RequestContext, vault: VaultDep) -> list[InboxItemOut]:
 async def feedback(case_id: CaseId, ctx: RequestContext, vault: VaultDep) -> FeedbackOut:
     fb = await anyio.to_thread.run_sync(partial(service.reporter_feedback, vault, ctx, case_id))
     return FeedbackOut(follow_up_started=fb.follow_up_started, handed_to=list(fb.handed_to))
+
+
+UserId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Staff member (user id)")]
+
+
+@router.put(
+    "/api/v1/cases/{case_id}/assignments/{user_id}",
+    summary="Assign a staff member to a case (team leader of the case's team; audited)",
+)
+async def assign(case_id: CaseId, user_id: UserId, ctx: RequestContext, vault: VaultDep) -> dict[str, bool]:
+    from vault.services.assignments import assign_case
+
+    return {"changed": await anyio.to_thread.run_sync(partial(assign_case, vault, ctx, case_id, user_id))}
+
+
+@router.delete(
+    "/api/v1/cases/{case_id}/assignments/{user_id}",
+    summary="End a staff member's assignment to a case (team leader; audited; takes effect at once)",
+)
+async def unassign(case_id: CaseId, user_id: UserId, ctx: RequestContext, vault: VaultDep) -> dict[str, bool]:
+    from vault.services.assignments import unassign_case
+
+    return {"changed": await anyio.to_thread.run_sync(partial(unassign_case, vault, ctx, case_id, user_id))}

@@ -28,6 +28,36 @@ def team_add(name: Annotated[str, typer.Argument(help="Team name.")]) -> None:
     typer.echo(f"team created: {team.id}")
 
 
+@team_app.command("add-member")
+def team_add_member(
+    team: Annotated[str, typer.Argument(help="Team name.")],
+    username: Annotated[str, typer.Argument(help="Login name of a staff member.")],
+) -> None:
+    """Add a staff member to a team (audited)."""
+    _membership(team, username, member=True)
+
+
+@team_app.command("remove-member")
+def team_remove_member(
+    team: Annotated[str, typer.Argument(help="Team name.")],
+    username: Annotated[str, typer.Argument(help="Login name of a staff member.")],
+) -> None:
+    """Remove a staff member from a team (audited); their access to its cases ends at once."""
+    _membership(team, username, member=False)
+
+
+def _membership(team: str, username: str, *, member: bool) -> None:
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            changed = accounts.change_membership(
+                session, operator_context(vault), team=team, username=username, member=member
+            )
+    finally:
+        vault.close()
+    typer.echo(("added to team" if member else "removed from team") if changed else "nothing to change")
+
+
 @org_app.command("add")
 def org_add(
     name: Annotated[str, typer.Argument(help="Organisation name.")],

@@ -237,3 +237,33 @@ def install_totp_secret(session: Session, ctx: Context, auth: AuthConfig, user_i
         object_id=user_id,
         details={"installed": True},
     )
+
+
+def change_membership(session: Session, ctx: Context, *, team: str, username: str, member: bool) -> bool:
+    """Add a staff member to a team or remove them; audited with stable ids (who could see what).
+
+    Returns False when nothing changed (already a member, or not one).
+    """
+    team_row = repo.team_by_name(session, " ".join(team.split()))
+    if team_row is None:
+        raise NotFound("unknown team")
+    user = _user(session, username)
+    if not Role(user.role).is_staff:
+        raise InvalidInput("only staff accounts belong to teams")
+    existing = session.get(TeamMembership, (user.id, team_row.id))
+    if (existing is not None) == member:
+        return False
+    if member:
+        session.add(TeamMembership(user_id=user.id, team_id=team_row.id))
+    else:
+        session.delete(existing)
+    session.flush()
+    record(
+        session,
+        ctx,
+        AuditTag.ADMIN_MEMBERSHIP_CHANGED,
+        object_type="user",
+        object_id=user.id,
+        details={"team_id": team_row.id, "change": "added" if member else "removed"},
+    )
+    return True

@@ -47,6 +47,7 @@ __all__ = [
     "MELDCODE_STEPS",
     "client_pseudonym",
     "open_case",
+    "open_case_with_key",
     "open_help_seeker_advice",
     "open_professional_advice",
     "open_report",
@@ -80,7 +81,7 @@ def _may_open(
     return member is not None
 
 
-def _open(
+def open_case_with_key(
     session: Session,
     vault: Vault,
     ctx: Context,
@@ -91,6 +92,9 @@ def _open(
     owner_id: str | None,
     received_at: datetime | None,
 ) -> tuple[Case, CaseWorkflow, DataKey]:
+    """Open a case and hand back its new data key, for writers that seal content into the case they
+    open in the same transaction (the report and intake paths). The key only encrypts: reading goes
+    through the gate like any other read."""
     if team_id is not None and session.get(Team, team_id) is None:
         raise NotFound("no such team")
     if kind is not CaseKind.ADVICE_PROFESSIONAL and team_id is None:
@@ -145,7 +149,7 @@ def open_case(
     received_at: datetime | None = None,
 ) -> Case:
     """A new case with its own random data key; staff open cases only for their own team."""
-    case, _, _ = _open(
+    case, _, _ = open_case_with_key(
         session,
         vault,
         ctx,
@@ -195,7 +199,7 @@ def open_professional_advice(
     if owner is None or owner.role != Role.PROFESSIONAL or owner.disabled:
         raise NotFound("no such professional")
     pseudonym = client_pseudonym(vault, client) if client is not None and client.identifying else None
-    case, workflow, _ = _open(
+    case, workflow, _ = open_case_with_key(
         session,
         vault,
         ctx,
@@ -223,7 +227,7 @@ def open_report(
 ) -> Case:
     """A report (melding): no consent needed (D1); reporter identity sealed apart (D8); triage due (D5)."""
     checked = [(relation, fields.checked()) for relation, fields in subjects]
-    case, _, dek = _open(
+    case, _, dek = open_case_with_key(
         session,
         vault,
         ctx,

@@ -18,9 +18,11 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def install_web(app: FastAPI) -> None:
     from vault.web.errors import install_web_errors
+    from vault.web.public import router as public_router
     from vault.web.routes import ROUTERS
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(public_router)  # the public intake forms, no account (docs/intake.md)
     install_web_errors(app)

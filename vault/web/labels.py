@@ -103,6 +103,8 @@ REVIEW_OUTCOMES = {
 
 AUDIT_TAGS = {
     "dossier:document:read": "Document gelezen",
+    "intake:submission:received": "Ontvangen via het online formulier",
+    "intake:attachment:received": "Bijlage ontvangen via het online formulier",
     "dossier:document:created": "Document toegevoegd",
     "dossier:case:read": "Zaak bekeken",
     "dossier:case:created": "Zaak aangemaakt",

@@ -1,0 +1,347 @@
+"""Online intake: the public report and advice forms (docs/intake.md).
+
+A submission arrives without an account. It is admitted only after (in this order) a per-address
+rate limit, the honeypot and a proof of work that was never used before (``admit``); then
+``receive`` opens the case and seals everything the person wrote under the new case's key *before*
+anything is written: the reporter's identity in its own category (D8), the people involved as
+sealed subjects, the client of a professional's advice only as a keyed pseudonym (D3), and the
+answers as an encrypted document. A report lands in the triage queue of the intake team with its
+deadline (D5); an advice request as advice (D2: a citizen's advice holds no identifying field).
+
+Why not the gate: the gate admits known, second-factor actors; the public form has no account. It
+only *writes* to a case it has just created, with the key it has just created, and never reads
+anything back (the submitter sees a reference number, never an echo), so nothing is disclosed and
+no decryption happens here. Every intake is audited (actor ``public_form``, the case, the form, the
+access point) without content and without the client's address.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import structlog
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.auth.keyed import keyed_hash
+from vault.context import Context
+from vault.crypto.envelope import DataKey
+from vault.crypto.keys import SubkeyPurpose
+from vault.domain import AuditTag, CaseKind, Category
+from vault.errors import Unavailable
+from vault.models import AuthAttempt, Team
+from vault.repositories.identity import team_by_name
+from vault.runtime import Vault
+from vault.services.cases import DEFAULT_LEGAL_BASIS, MELDCODE_STEPS, client_pseudonym, open_case_with_key
+from vault.services.documents import add_version, seal_to_blob
+from vault.services.pow import Challenge, PowRefused, issue_challenge, verify_solution
+from vault.services.subjects import (
+    PersonFields,
+    Relation,
+    ReporterFields,
+    seal_reporter_identity,
+    seal_subjects,
+)
+
+__all__ = [
+    "ACCESS_POINT",
+    "ACTOR",
+    "Attachment",
+    "IntakeForm",
+    "IntakeRefused",
+    "Receipt",
+    "Submission",
+    "admit",
+    "client_key",
+    "intake_team_id",
+    "new_challenge",
+    "public_context",
+    "receive",
+    "receive_attachment",
+    "reference_of",
+]
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "public_form"
+ACCESS_POINT = "public_form"
+_CLIENT_LABEL = b"vault/intake/client-address/v1"
+# Rows in ``auth_attempts`` (DB-backed, shared by all workers); ``kind`` tells them apart from logins.
+_KIND_SUBMISSION = "intake"
+_KIND_CHALLENGE = "intake_pow"
+_WINDOW = timedelta(hours=1)
+_REPLAY_LOCK = 0x56544B50  # PostgreSQL advisory lock for the replay check ("VTKP")
+
+
+class IntakeForm(StrEnum):
+    """The four public forms: report or advice, by a professional or a citizen."""
+
+    REPORT_PROFESSIONAL = "melden-professional"
+    REPORT_CITIZEN = "melden-burger"
+    ADVICE_PROFESSIONAL = "advies-professional"
+    ADVICE_CITIZEN = "advies-burger"
+
+    @property
+    def is_report(self) -> bool:
+        return self in {IntakeForm.REPORT_PROFESSIONAL, IntakeForm.REPORT_CITIZEN}
+
+    @property
+    def by_professional(self) -> bool:
+        return self in {IntakeForm.REPORT_PROFESSIONAL, IntakeForm.ADVICE_PROFESSIONAL}
+
+    @property
+    def case_kind(self) -> CaseKind:
+        if self.is_report:
+            return CaseKind.REPORT
+        return CaseKind.ADVICE_PROFESSIONAL if self.by_professional else CaseKind.ADVICE_HELP_SEEKER
+
+
+class IntakeRefused(Exception):
+    """A submission was refused before any case was opened; ``reason`` is a code the page explains."""
+
+    def __init__(self, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, repr=False)
+class Submission:
+    """What a person filled in. Never printed; ``answers`` are (question, answer) pairs."""
+
+    form: IntakeForm
+    answers: tuple[tuple[str, str], ...]
+    reporter: ReporterFields | None = None
+    subjects: tuple[tuple[Relation, PersonFields], ...] = ()
+    client: PersonFields | None = None
+    meldcode_step: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Submission({self.form}, ***)"
+
+    def narrative(self) -> bytes:
+        lines = [f"Ontvangen via het online formulier ({self.form})", ""]
+        for question, answer in self.answers:
+            if answer:
+                lines += [question, answer, ""]
+        return "\n".join(lines).encode("utf-8")
+
+
+@dataclass(frozen=True, repr=False)
+class Attachment:
+    filename: str
+    content_type: str
+    chunks: Iterable[bytes]
+
+    def __repr__(self) -> str:
+        return "Attachment(***)"
+
+
+@dataclass(frozen=True, repr=False)
+class Receipt:
+    """What the submitter is told (the reference); the rest stays server-side."""
+
+    case_id: str
+    reference: str
+    dek: DataKey
+
+    def __repr__(self) -> str:
+        return f"Receipt({self.reference})"
+
+
+def public_context(vault: Vault, request_id: str) -> Context:
+    """The actor of the public forms: no account, role ``public_form`` (may open cases, nothing else)."""
+    return Context(
+        actor_id=ACTOR, role=ACTOR, access_point=ACCESS_POINT, request_id=request_id, clock=vault.clock
+    )
+
+
+def reference_of(case_id: str) -> str:
+    """The reference a submitter quotes on the phone: the case id's first 8 characters, as staff see it."""
+    short = case_id.replace("-", "")[:8].upper()
+    return f"VT-{short[:4]}-{short[4:]}"
+
+
+def client_key(vault: Vault, address: str | None) -> str:
+    """The client address as a keyed hash (never stored or logged in clear)."""
+    return keyed_hash(vault.keys.subkey(SubkeyPurpose.SESSION), _CLIENT_LABEL, address or "unknown")
+
+
+def new_challenge(vault: Vault) -> Challenge:
+    settings = vault.settings
+    return issue_challenge(
+        vault.keys.subkey(SubkeyPurpose.SESSION),
+        now=vault.clock.now(),
+        bits=settings.intake_pow_bits,
+        ttl=timedelta(minutes=settings.intake_challenge_minutes),
+    )
+
+
+def intake_team_id(vault: Vault) -> str:
+    """The responsible team: ``VAULT_INTAKE_TEAM`` by name, else the first team created."""
+    with vault.db.session() as session:
+        name = vault.settings.intake_team
+        team = (
+            team_by_name(session, name)
+            if name
+            else session.scalars(select(Team).order_by(Team.created_at, Team.name).limit(1)).first()
+        )
+        if team is None:
+            raise Unavailable("no intake team is configured")
+        return team.id
+
+
+def _count(session: Session, kind: str, column: str, key: str, since: datetime) -> int:
+    col = getattr(AuthAttempt, column)
+    stmt = (
+        select(func.count())
+        .select_from(AuthAttempt)
+        .where(AuthAttempt.kind == kind, col == key, AuthAttempt.occurred_at > since)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> None:
+    """Refuse (``IntakeRefused``) a burst, a filled honeypot, or a missing, wrong or replayed proof.
+
+    Every attempt counts towards the address's limit, refused ones too. Two short transactions;
+    nothing of the submission's content is touched.
+    """
+    now = vault.clock.now()
+    key = client_key(vault, client_address)
+    with vault.db.session() as session:
+        session.execute(
+            delete(AuthAttempt).where(
+                AuthAttempt.kind.in_([_KIND_SUBMISSION, _KIND_CHALLENGE]),
+                AuthAttempt.occurred_at < now - _WINDOW,
+            )
+        )
+        recent = _count(session, _KIND_SUBMISSION, "client_key", key, now - _WINDOW)
+        if recent < vault.settings.intake_limit_per_hour:
+            session.add(
+                AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_SUBMISSION, client_key=key, occurred_at=now)
+            )
+    if recent >= vault.settings.intake_limit_per_hour:
+        raise IntakeRefused("rate_limited", retry_after=int(_WINDOW.total_seconds()))
+    if honeypot.strip():
+        raise IntakeRefused("honeypot")
+    try:
+        challenge = verify_solution(
+            vault.keys.subkey(SubkeyPurpose.SESSION),
+            token,
+            counter,
+            now=now,
+            min_bits=vault.settings.intake_pow_bits,
+        )
+    except PowRefused as refused:
+        raise IntakeRefused(f"pow_{refused.reason}") from None
+    _burn(vault, challenge, now)
+
+
+def _burn(vault: Vault, challenge: Challenge, now: datetime) -> None:
+    """Remember a used challenge until it expires (rows older than an hour are swept; TTL < 1 h)."""
+    digest = challenge.digest
+    with vault.db.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REPLAY_LOCK})
+        used = _count(session, _KIND_CHALLENGE, "account_key", digest, now - _WINDOW)
+        if not used:
+            session.add(
+                AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_CHALLENGE, account_key=digest, occurred_at=now)
+            )
+    if used:
+        raise IntakeRefused("pow_replayed")
+
+
+def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
+    """Open the case and seal the submission under its new key, in one transaction; audited."""
+    team_id = intake_team_id(vault)
+    form = submission.form
+    if submission.meldcode_step is not None and submission.meldcode_step not in MELDCODE_STEPS:
+        raise ValueError("meldcode step out of range")
+    client = submission.client.checked() if submission.client is not None else None
+    subjects = [(relation, person.checked()) for relation, person in submission.subjects]
+    if form is IntakeForm.ADVICE_CITIZEN and (submission.reporter is not None or subjects or client):
+        raise ValueError("a citizen's advice request is anonymous (D2)")
+    with vault.db.session() as session:
+        case, workflow, dek = open_case_with_key(
+            session,
+            vault,
+            ctx,
+            kind=form.case_kind,
+            team_id=team_id,
+            legal_basis=DEFAULT_LEGAL_BASIS,
+            owner_id=None,
+            received_at=None,
+        )
+        workflow.meldcode_step = submission.meldcode_step
+        if client is not None and client.identifying:
+            workflow.client_pseudonym = client_pseudonym(vault, client)
+        if submission.reporter is not None:
+            seal_reporter_identity(session, ctx, dek, case_id=case.id, reporter=submission.reporter)
+        seal_subjects(session, vault, ctx, dek, case.id, subjects)
+        sealed = seal_to_blob(vault, dek, [submission.narrative()])
+        add_version(
+            session,
+            ctx,
+            dek,
+            sealed,
+            case_id=case.id,
+            category=Category.REPORT if form.is_report else Category.ADVICE,
+            title="Melding via het meldformulier" if form.is_report else "Adviesvraag via het formulier",
+            filename="meldformulier.txt" if form.is_report else "adviesformulier.txt",
+            content_type="text/plain; charset=utf-8",
+        )
+        record(
+            session,
+            ctx,
+            AuditTag.INTAKE_SUBMISSION_RECEIVED,
+            case_id=case.id,
+            object_type="case",
+            object_id=case.id,
+            legal_basis=DEFAULT_LEGAL_BASIS,
+            details={"form": str(form), "kind": str(form.case_kind), "subjects": len(subjects)},
+        )
+        case_id = case.id
+    log.info("intake_received", case_id=case_id, form=str(form))
+    return Receipt(case_id, reference_of(case_id), dek)
+
+
+def receive_attachment(vault: Vault, ctx: Context, receipt: Receipt, attachment: Attachment) -> None:
+    """Stream one attachment into a blob under the case key (outside any transaction), then reference it.
+
+    The request's size was checked before the case was opened; a stream that still fails (the
+    client went away) leaves no blob and the case keeps the answers already received.
+    """
+    sealed = seal_to_blob(vault, receipt.dek, attachment.chunks)
+    try:
+        with vault.db.session() as session:
+            stored = add_version(
+                session,
+                ctx,
+                receipt.dek,
+                sealed,
+                case_id=receipt.case_id,
+                category=Category.CORRESPONDENCE,
+                title="Bijlage bij het online formulier",
+                filename=attachment.filename or "bijlage",
+                content_type=attachment.content_type,
+            )
+            record(
+                session,
+                ctx,
+                AuditTag.INTAKE_ATTACHMENT_RECEIVED,
+                case_id=receipt.case_id,
+                object_type="document",
+                object_id=stored.document_id,
+                legal_basis=DEFAULT_LEGAL_BASIS,
+                details={"bytes": sealed.plaintext_length},
+            )
+    except BaseException:
+        vault.blobs.delete(sealed.blob_id)
+        raise

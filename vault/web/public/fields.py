@@ -1,0 +1,205 @@
+"""The questions of the four public forms and how their answers become a ``Submission``.
+
+Problems are reported in Dutch and never echo what was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from vault.errors import InvalidInput
+from vault.services.intake import IntakeForm, Submission
+from vault.services.subjects import PersonFields, Relation, ReporterFields
+
+__all__ = [
+    "HONEYPOT",
+    "MELDCODE_STEPS",
+    "POW_COUNTER",
+    "POW_TOKEN",
+    "REPORTER_RELATIONS",
+    "SUBJECT_ROLES",
+    "FormProblem",
+    "parse_submission",
+]
+
+HONEYPOT = "website"
+POW_TOKEN = "uitdaging"  # noqa: S105 — a form field name
+POW_COUNTER = "teller"
+
+MELDCODE_STEPS: tuple[tuple[str, str], ...] = (
+    ("1", "Stap 1: signalen in kaart brengen"),
+    ("2", "Stap 2: overleggen met een collega (en eventueel Veilig Thuis)"),
+    ("3", "Stap 3: in gesprek met de betrokkenen"),
+    ("4", "Stap 4: aard en ernst van het geweld wegen"),
+    ("5", "Stap 5: beslissen over melden en hulp"),
+)
+# Who the person of concern is (a subject's relation to the case).
+SUBJECT_ROLES: tuple[tuple[str, str, Relation], ...] = (
+    ("kind", "Een kind", Relation.CHILD),
+    ("partner", "Een (ex-)partner", Relation.PARTNER),
+    ("ouder", "Een ouder of verzorger", Relation.PARENT),
+    ("gezinslid", "Een ander gezinslid of huisgenoot", Relation.HOUSEHOLD_MEMBER),
+    ("pleger", "Iemand die geweld gebruikt", Relation.ALLEGED_PERPETRATOR),
+    ("anders", "Iemand anders", Relation.OTHER),
+)
+# A citizen's relation to the people involved.
+REPORTER_RELATIONS: tuple[tuple[str, str], ...] = (
+    ("zelf", "Het gaat over mijzelf of mijn eigen gezin"),
+    ("familie", "Familielid"),
+    ("buren", "Buur of buurtgenoot"),
+    ("kennis", "Vriend, vriendin of kennis"),
+    ("anders", "Anders"),
+)
+CHILDREN = (("ja", "Ja"), ("nee", "Nee"), ("onbekend", "Weet ik niet"))
+
+_SHORT = 200
+_LONG = 10_000
+
+
+class FormProblem(Exception):
+    """The answers cannot be accepted; ``problems`` are Dutch sentences naming fields, never values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class _Reader:
+    fields: Mapping[str, str]
+    problems: list[str]
+
+    def text(self, name: str, label: str, *, required: bool = False, limit: int = _SHORT) -> str:
+        raw = self.fields.get(name, "")
+        value = raw.strip() if limit == _LONG else " ".join(raw.split())
+        if required and not value:
+            self.problems.append(f"Vul in: {label}.")
+        elif len(value) > limit:
+            self.problems.append(f"{label} is te lang (maximaal {limit} tekens).")
+            return ""
+        elif limit != _LONG and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            self.problems.append(f"{label} bevat tekens die niet zijn toegestaan.")
+            return ""
+        return value
+
+    def choice(self, name: str, label: str, options: tuple[str, ...], *, required: bool = False) -> str:
+        value = self.fields.get(name, "").strip()
+        if not value:
+            if required:
+                self.problems.append(f"Kies: {label}.")
+            return ""
+        if value not in options:
+            self.problems.append(f"Kies een geldige waarde bij: {label}.")
+            return ""
+        return value
+
+    def day(self, name: str, label: str) -> date | None:
+        value = self.fields.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            self.problems.append(f"{label} is geen geldige datum.")
+            return None
+        if not date(1900, 1, 1) <= parsed <= date.today():
+            self.problems.append(f"{label} is geen geldige datum.")
+            return None
+        return parsed
+
+
+def _label(options: tuple[tuple[str, str], ...], value: str) -> str:
+    return dict(options).get(value, "")
+
+
+def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
+    """The checked submission, or ``FormProblem`` listing what to fix."""
+    r = _Reader(fields, [])
+    concern = r.text("zorgen", "Waar maakt u zich zorgen over", required=True, limit=_LONG)
+    children = r.choice("kinderen", "Zijn er kinderen bij betrokken", tuple(v for v, _ in CHILDREN))
+    answers: list[tuple[str, str]] = []
+    reporter: ReporterFields | None = None
+    subjects: tuple[tuple[Relation, PersonFields], ...] = ()
+    client: PersonFields | None = None
+    step: int | None = None
+
+    if form.by_professional:
+        name = r.text("naam", "Uw naam", required=True)
+        profession = r.text("beroep", "Uw beroep", required=True)
+        organisation = r.text("organisatie", "Uw organisatie", required=True)
+        contact = r.text("contact", "Uw telefoonnummer of e-mailadres", required=True)
+        step_value = r.choice(
+            "meldcode_stap",
+            "Bij welke stap van de meldcode bent u",
+            tuple(v for v, _ in MELDCODE_STEPS),
+            required=True,
+        )
+        step = int(step_value) if step_value else None
+        # D8: the professional's identity (name, contact, organisation and profession) is sealed apart.
+        reporter = ReporterFields(
+            name=name, professional=True, contact=contact, organisation=f"{organisation} ({profession})"
+        )
+    elif form is IntakeForm.REPORT_CITIZEN:
+        name = r.text("naam", "Uw naam", required=True)
+        contact = r.text("contact", "Uw telefoonnummer of e-mailadres", required=True)
+        relation = r.choice(
+            "relatie",
+            "Wat is uw relatie tot de betrokkenen",
+            tuple(v for v, _ in REPORTER_RELATIONS),
+            required=True,
+        )
+        # D8: how the reporter knows the family can identify them: sealed with their identity.
+        reporter = ReporterFields(
+            name=name,
+            professional=False,
+            contact=contact,
+            organisation=f"Relatie: {_label(REPORTER_RELATIONS, relation)}" if relation else None,
+        )
+    else:
+        relation = r.choice("relatie", "Voor wie vraagt u advies", tuple(v for v, _ in REPORTER_RELATIONS))
+        if relation:
+            answers.append(("Voor wie vraagt u advies?", _label(REPORTER_RELATIONS, relation)))
+
+    if form.is_report:
+        role = r.choice(
+            "betrokkene_rol",
+            "Over wie maakt u zich zorgen",
+            tuple(v for v, _, _ in SUBJECT_ROLES),
+            required=True,
+        )
+        person = PersonFields(
+            name=r.text("betrokkene_naam", "Naam van de betrokkene", required=True) or None,
+            date_of_birth=r.day("betrokkene_geboortedatum", "Geboortedatum van de betrokkene"),
+            address=r.text("betrokkene_adres", "Adres van de betrokkene") or None,
+        )
+        relation_of = {value: rel for value, _, rel in SUBJECT_ROLES}
+        if role and person.identifying:
+            subjects = ((relation_of[role], person),)
+    elif form is IntakeForm.ADVICE_PROFESSIONAL:
+        client = PersonFields(
+            name=r.text("client_naam", "Naam van uw cliënt") or None,
+            bsn=r.text("client_bsn", "BSN van uw cliënt", limit=20) or None,
+            date_of_birth=r.day("client_geboortedatum", "Geboortedatum van uw cliënt"),
+        )
+        if client.bsn is None and (client.name is None) != (client.date_of_birth is None):
+            r.problems.append("Vul bij uw cliënt het BSN in, of naam én geboortedatum, of niets.")
+        try:
+            client = client.checked()
+        except InvalidInput:
+            r.problems.append("Het BSN of de naam van uw cliënt is niet geldig.")
+
+    if r.problems:
+        raise FormProblem(r.problems)
+    answers.append(("Waar maakt u zich zorgen over?", concern))
+    if children:
+        answers.append(("Zijn er kinderen bij betrokken?", _label(CHILDREN, children)))
+    return Submission(
+        form=form,
+        answers=tuple(answers),
+        reporter=reporter,
+        subjects=subjects,
+        client=client if client is not None and client.identifying else None,
+        meldcode_step=step,
+    )

@@ -1,0 +1,275 @@
+"""Public pages: "Melding doen" and "Advies vragen", for professionals and for citizens. No account.
+
+Every public response sends ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` and a
+strict Content-Security-Policy (own scripts and styles only, no third party), and sets no cookie.
+The form is sent by the page's script (which computes the proof of work) and answered with JSON:
+a reference number, or a Dutch explanation of what to do. Nothing the person wrote is echoed.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from vault.api.deps import VaultDep, client_address
+from vault.api.streaming import SyncBody
+from vault.errors import Forbidden, InvalidInput, Unavailable
+from vault.runtime import Vault
+from vault.services.intake import (
+    Attachment,
+    IntakeForm,
+    IntakeRefused,
+    admit,
+    new_challenge,
+    public_context,
+    receive,
+    receive_attachment,
+)
+from vault.web.csrf import check_origin
+from vault.web.public import fields as f
+from vault.web.public.form import FormTooLarge, PublicFormBody, boundary_of
+from vault.web.render import TEMPLATES
+
+__all__ = ["PUBLIC_HEADERS", "router"]
+
+log = structlog.get_logger(__name__)
+router = APIRouter(include_in_schema=False)
+
+PUBLIC_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Robots-Tag": "noindex",
+}
+
+PHONE = "0800-2000"
+_CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut gevaar: bel 112."
+MESSAGES = {
+    "rate_limited": "Er zijn vanaf uw verbinding te veel formulieren verstuurd. "
+    f"Probeer het over een uur opnieuw. {_CALL}",
+    "honeypot": f"Uw formulier kon niet worden verstuurd. {_CALL}",
+    "pow_missing": "De beveiligingscontrole van het formulier is niet gelukt. "
+    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
+    "pow_invalid": "De beveiligingscontrole van het formulier is niet gelukt. "
+    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
+    "pow_wrong": "De beveiligingscontrole van het formulier is niet gelukt. "
+    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
+    "pow_expired": "Het formulier stond te lang open. Verstuur het nog eens. " + _CALL,
+    "pow_replayed": "Dit formulier is al eens verstuurd. Wilt u nog iets doorgeven? "
+    f"Laad de pagina opnieuw. {_CALL}",
+    "too_large": "Uw formulier met bijlage is te groot (maximaal {limit} MB). Kies een kleiner bestand "
+    f"of verstuur het formulier zonder bijlage. {_CALL}",
+    "invalid": f"Uw formulier kon niet worden gelezen. Laad de pagina opnieuw. {_CALL}",
+    "unavailable": f"Het formulier werkt op dit moment niet. {_CALL}",
+    "origin": f"Dit formulier kan alleen vanaf de website van Veilig Thuis worden verstuurd. {_CALL}",
+}
+
+_FORMS: dict[tuple[str, str], IntakeForm] = {
+    ("melden", "professional"): IntakeForm.REPORT_PROFESSIONAL,
+    ("melden", "burger"): IntakeForm.REPORT_CITIZEN,
+    ("advies", "professional"): IntakeForm.ADVICE_PROFESSIONAL,
+    ("advies", "burger"): IntakeForm.ADVICE_CITIZEN,
+}
+_TITLES = {"melden": "Melding doen", "advies": "Advies vragen"}
+
+
+def _html(request: Request, vault: Vault, template: str, **values: Any) -> HTMLResponse:
+    context = {"quick_exit_url": vault.settings.quick_exit_url, "phone": PHONE, **values}
+    return TEMPLATES.TemplateResponse(request, template, context, headers=PUBLIC_HEADERS)
+
+
+def _json(body: dict[str, Any], status: int) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=PUBLIC_HEADERS)
+
+
+def _refused(reason: str, status: int, vault: Vault, problems: list[str] | None = None) -> JSONResponse:
+    limit = vault.settings.intake_max_bytes // (1024 * 1024) or 1
+    log.info("intake_refused", reason=reason)
+    return _json(
+        {
+            "ok": False,
+            "reason": reason,
+            "message": MESSAGES[reason].format(limit=limit),
+            "problems": problems or [],
+        },
+        status,
+    )
+
+
+@router.get("/melden", response_class=HTMLResponse)
+def report_start(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _html(request, vault, "public/choose.html", area="melden", title=_TITLES["melden"])
+
+
+@router.get("/advies", response_class=HTMLResponse)
+def advice_start(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _html(request, vault, "public/choose.html", area="advies", title=_TITLES["advies"])
+
+
+@router.get("/formulier/uitdaging")
+def challenge(vault: VaultDep) -> JSONResponse:
+    """A fresh proof-of-work challenge (the page asks again after a refusal). Stateless: stores nothing."""
+    issued = new_challenge(vault)
+    return _json({"challenge": issued.token, "bits": issued.bits}, 200)
+
+
+def _form_page(request: Request, vault: Vault, area: str, who: str) -> HTMLResponse:
+    form = _FORMS[(area, who)]
+    issued = new_challenge(vault)
+    return _html(
+        request,
+        vault,
+        "public/form.html",
+        area=area,
+        who=who,
+        form=form,
+        title=_TITLES[area],
+        challenge=issued.token,
+        bits=issued.bits,
+        max_bytes=vault.settings.intake_max_bytes,
+        max_mb=vault.settings.intake_max_bytes // (1024 * 1024) or 1,
+        f=f,
+    )
+
+
+@router.get("/melden/professional", response_class=HTMLResponse)
+def report_professional(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _form_page(request, vault, "melden", "professional")
+
+
+@router.get("/melden/burger", response_class=HTMLResponse)
+def report_citizen(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _form_page(request, vault, "melden", "burger")
+
+
+@router.get("/advies/professional", response_class=HTMLResponse)
+def advice_professional(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _form_page(request, vault, "advies", "professional")
+
+
+@router.get("/advies/burger", response_class=HTMLResponse)
+def advice_citizen(request: Request, vault: VaultDep) -> HTMLResponse:
+    return _form_page(request, vault, "advies", "burger")
+
+
+def _handle(
+    vault: Vault, form: IntakeForm, body: PublicFormBody, address: str | None, request_id: str
+) -> JSONResponse:
+    """Worker thread: fields, admission (limits, honeypot, proof of work), the case, the attachment."""
+    try:
+        body.read_fields()
+    except FormTooLarge:
+        return _refused("invalid", 400, vault)
+    fields = body.fields
+    try:
+        admit(
+            vault,
+            client_address=address,
+            token=fields.get(f.POW_TOKEN, ""),
+            counter=fields.get(f.POW_COUNTER, ""),
+            honeypot=fields.get(f.HONEYPOT, ""),
+        )
+    except IntakeRefused as refused:
+        return _refused(refused.reason, 429 if refused.reason == "rate_limited" else 400, vault)
+    try:
+        submission = f.parse_submission(form, fields)
+    except f.FormProblem as problem:
+        return _refused("invalid", 400, vault, problem.problems)
+    ctx = public_context(vault, request_id)
+    try:
+        receipt = receive(vault, ctx, submission)
+    except Unavailable:
+        return _refused("unavailable", 503, vault)
+    if body.has_attachment:
+        attachment = Attachment(
+            filename=_safe_filename(body.filename or ""),
+            content_type=_safe_content_type(body.content_type),
+            chunks=body.attachment_chunks(),
+        )
+        try:
+            receive_attachment(vault, ctx, receipt, attachment)
+        except (FormTooLarge, InvalidInput):
+            log.warning("intake_attachment_failed", case_id=receipt.case_id)
+            return _json(
+                {
+                    "ok": True,
+                    "reference": receipt.reference,
+                    "attachment": False,
+                    "message": "Uw formulier is ontvangen, maar de bijlage niet. "
+                    f"Noem uw referentienummer als u ons belt: {PHONE}.",
+                },
+                201,
+            )
+    else:
+        body.drain()
+    return _json({"ok": True, "reference": receipt.reference, "attachment": body.has_attachment}, 201)
+
+
+def _safe_filename(name: str) -> str:
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in name if ord(ch) >= 32 and ord(ch) != 127).strip()
+    return cleaned[:200] or "bijlage"
+
+
+def _safe_content_type(value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 127 or not value.isascii() or any(ord(c) < 32 for c in value):
+        return "application/octet-stream"
+    return value
+
+
+async def _submit(request: Request, vault: Vault, area: str, who: str) -> Response:
+    try:
+        check_origin(request)
+    except Forbidden:
+        return _refused("origin", 403, vault)
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        return _refused("too_large", 411, vault)
+    if int(declared) > vault.settings.intake_max_bytes:
+        return _refused("too_large", 413, vault)
+    try:
+        boundary = boundary_of(request.headers.get("content-type", ""))
+    except InvalidInput:
+        return _refused("invalid", 400, vault)
+    body = PublicFormBody(boundary, SyncBody(request.stream()))
+    rid = getattr(request.state, "request_id", None)
+    return await anyio.to_thread.run_sync(
+        partial(
+            _handle,
+            vault,
+            _FORMS[(area, who)],
+            body,
+            client_address(request),
+            rid if isinstance(rid, str) else "unknown",
+        )
+    )
+
+
+@router.post("/melden/professional")
+async def submit_report_professional(request: Request, vault: VaultDep) -> Response:
+    return await _submit(request, vault, "melden", "professional")
+
+
+@router.post("/melden/burger")
+async def submit_report_citizen(request: Request, vault: VaultDep) -> Response:
+    return await _submit(request, vault, "melden", "burger")
+
+
+@router.post("/advies/professional")
+async def submit_advice_professional(request: Request, vault: VaultDep) -> Response:
+    return await _submit(request, vault, "advies", "professional")
+
+
+@router.post("/advies/burger")
+async def submit_advice_citizen(request: Request, vault: VaultDep) -> Response:
+    return await _submit(request, vault, "advies", "burger")
