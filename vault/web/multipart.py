@@ -1,23 +1,39 @@
-"""Streaming multipart/form-data for the upload form without JavaScript.
+"""Streaming multipart/form-data: the staff upload form without JavaScript and the public forms.
 
 Starlette's form parser spools file parts to a temporary file: plaintext on disk. This reader feeds
 the body through ``python_multipart``'s streaming parser instead and hands the file part on chunk by
-chunk, so the document is encrypted as it arrives, exactly as in the script upload. The small text
-fields (CSRF token, title, category) must come before the file part — the form puts them first.
+chunk, so a document is encrypted as it arrives. The text fields must come before the file part (the
+forms put them first). Every size is bounded (fields, their total, part headers), so a hostile body
+cannot make the reader hold more than a few kilobytes besides the chunk in flight.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from vault.errors import InvalidInput
 
-__all__ = ["StreamedForm", "boundary_of"]
+__all__ = ["PUBLIC_FORM", "STAFF_UPLOAD", "FormLimits", "StreamedForm", "boundary_of"]
 
-_MAX_FIELDS = 10
-_MAX_FIELD_BYTES = 4096
+
+@dataclass(frozen=True)
+class FormLimits:
+    max_fields: int
+    max_field_bytes: int
+    max_fields_total: int
+    file_required: bool
+    max_header_bytes: int = 1024
+
+
+STAFF_UPLOAD = FormLimits(max_fields=10, max_field_bytes=4096, max_fields_total=16 * 1024, file_required=True)
+# The public forms: more and longer fields; an empty file input (filename="") means no attachment.
+PUBLIC_FORM = FormLimits(
+    max_fields=40, max_field_bytes=20_000, max_fields_total=64 * 1024, file_required=False
+)
 
 
 def boundary_of(content_type: str) -> bytes:
@@ -29,19 +45,26 @@ def boundary_of(content_type: str) -> bytes:
 
 
 class StreamedForm:
-    """Fields before the first file part, then that part's bytes as an iterator. Sync; one use."""
+    """Fields before the file part, then that part's bytes as an iterator. Sync; one use.
 
-    def __init__(self, boundary: bytes, body: Iterable[bytes]) -> None:
+    One file part at most; fields after it are refused. Errors are ``InvalidInput``.
+    """
+
+    def __init__(self, boundary: bytes, body: Iterable[bytes], limits: FormLimits = STAFF_UPLOAD) -> None:
+        self.limits = limits
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.content_type = "application/octet-stream"
         self._body = iter(body)
         self._pending: list[bytes] = []
         self._headers: dict[bytes, bytes] = {}
-        self._header_field = b""
+        self._header_field = bytearray()
+        self._header_value_buf = bytearray()
         self._name = ""
         self._buffer = bytearray()
+        self._total = 0
         self._in_file = False
+        self._file_seen = False
         self._file_done = False
         self._parser = MultipartParser(
             boundary,
@@ -49,6 +72,7 @@ class StreamedForm:
                 "on_part_begin": self._part_begin,
                 "on_header_field": self._header_name,
                 "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": self._part_data,
                 "on_part_end": self._part_end,
@@ -60,57 +84,82 @@ class StreamedForm:
         self._headers = {}
         self._buffer = bytearray()
 
+    # A header's name and value may arrive in pieces (split across network chunks): collect both
+    # until the header ends.
     def _header_name(self, data: bytes, start: int, end: int) -> None:
-        self._header_field = data[start:end].lower()
+        self._header_field += data[start:end]
+        if len(self._header_field) > self.limits.max_header_bytes:
+            raise InvalidInput("a form part header is too long")
 
     def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._headers[self._header_field] = self._headers.get(self._header_field, b"") + data[start:end]
+        self._header_value_buf += data[start:end]
+        if len(self._header_value_buf) > self.limits.max_header_bytes:
+            raise InvalidInput("a form part header is too long")
+
+    def _header_end(self) -> None:
+        if len(self._headers) >= 8:
+            raise InvalidInput("a form part has too many headers")
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value_buf)
+        self._header_field = bytearray()
+        self._header_value_buf = bytearray()
 
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
-        if filename is not None and not self._file_done and self.filename is None:
-            self.filename = filename.decode("utf-8", "replace")
-            self.content_type = self._headers.get(b"content-type", b"application/octet-stream").decode(
-                "latin-1"
-            )
-            self._in_file = True
+        if filename is None:
+            return
+        if self._file_seen:
+            raise InvalidInput("one file only")
+        self._file_seen = True
+        self._in_file = True
+        self.filename = filename.decode("utf-8", "replace")
+        self.content_type = self._headers.get(b"content-type", b"application/octet-stream").decode("latin-1")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
             self._pending.append(bytes(data[start:end]))
-        elif not self._file_done:
-            self._buffer += data[start:end]
-            if len(self._buffer) > _MAX_FIELD_BYTES:
-                raise InvalidInput("a form field is too long")
+            return
+        if self._file_done:
+            raise InvalidInput("form fields after the file are not accepted")
+        self._buffer += data[start:end]
+        self._total += end - start
+        if len(self._buffer) > self.limits.max_field_bytes or self._total > self.limits.max_fields_total:
+            raise InvalidInput("a form field is too long")
 
     def _part_end(self) -> None:
         if self._in_file:
             self._in_file = False
             self._file_done = True
-        elif not self._file_done:
-            if len(self.fields) >= _MAX_FIELDS:
-                raise InvalidInput("too many form fields")
-            self.fields[self._name] = self._buffer.decode("utf-8", "replace")
+            return
+        if len(self.fields) >= self.limits.max_fields:
+            raise InvalidInput("too many form fields")
+        self.fields[self._name] = self._buffer.decode("utf-8", "replace")
 
     # -- reading -----------------------------------------------------------------------------------
     def _feed(self) -> bool:
         chunk = next(self._body, None)
         if chunk is None:
             return False
-        self._parser.write(chunk)
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError:
+            raise InvalidInput("the form is malformed") from None
         return True
 
     def read_fields(self) -> None:
         """Parse until the file part starts (or the body ends)."""
         while not self._in_file and not self._file_done and self._feed():
             pass
-        if self.filename is None:
+        if self.limits.file_required and not self.filename:
             raise InvalidInput("choose a file to upload")
 
+    @property
+    def has_file(self) -> bool:
+        return bool(self.filename)
+
     def file_chunks(self) -> Iterator[bytes]:
-        """The file part's bytes as they arrive; call after ``read_fields``."""
+        """The file part's bytes as they arrive, then the rest of the body is read and checked."""
         while True:
             while self._pending:
                 yield self._pending.pop(0)
@@ -120,5 +169,9 @@ class StreamedForm:
             yield self._pending.pop(0)
         if not self._file_done:
             raise InvalidInput("the upload was interrupted")
-        for _ in iter(self._feed, False):  # drain the rest of the body
-            pass
+        self.drain()
+
+    def drain(self) -> None:
+        """Read (and check) the rest of the body, keeping nothing."""
+        for _ in iter(self._feed, False):
+            self._pending.clear()

@@ -31,8 +31,8 @@ from vault.services.intake import (
     receive_attachment,
 )
 from vault.web.csrf import check_origin
+from vault.web.multipart import PUBLIC_FORM, StreamedForm, boundary_of
 from vault.web.public import fields as f
-from vault.web.public.form import FormTooLarge, PublicFormBody, boundary_of
 from vault.web.render import TEMPLATES
 
 __all__ = ["PUBLIC_HEADERS", "router"]
@@ -162,12 +162,12 @@ def advice_citizen(request: Request, vault: VaultDep) -> HTMLResponse:
 
 
 def _handle(
-    vault: Vault, form: IntakeForm, body: PublicFormBody, address: str | None, request_id: str
+    vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
 ) -> JSONResponse:
     """Worker thread: fields, admission (limits, honeypot, proof of work), the case, the attachment."""
     try:
         body.read_fields()
-    except FormTooLarge:
+    except InvalidInput:
         return _refused("invalid", 400, vault)
     fields = body.fields
     try:
@@ -189,15 +189,15 @@ def _handle(
         receipt = receive(vault, ctx, submission)
     except Unavailable:
         return _refused("unavailable", 503, vault)
-    if body.has_attachment:
+    if body.has_file:
         attachment = Attachment(
             filename=_safe_filename(body.filename or ""),
             content_type=_safe_content_type(body.content_type),
-            chunks=body.attachment_chunks(),
+            chunks=body.file_chunks(),
         )
         try:
             receive_attachment(vault, ctx, receipt, attachment)
-        except (FormTooLarge, InvalidInput):
+        except InvalidInput:
             log.warning("intake_attachment_failed", case_id=receipt.case_id)
             return _json(
                 {
@@ -211,7 +211,7 @@ def _handle(
             )
     else:
         body.drain()
-    return _json({"ok": True, "reference": receipt.reference, "attachment": body.has_attachment}, 201)
+    return _json({"ok": True, "reference": receipt.reference, "attachment": body.has_file}, 201)
 
 
 def _safe_filename(name: str) -> str:
@@ -241,7 +241,7 @@ async def _submit(request: Request, vault: Vault, area: str, who: str) -> Respon
         boundary = boundary_of(request.headers.get("content-type", ""))
     except InvalidInput:
         return _refused("invalid", 400, vault)
-    body = PublicFormBody(boundary, SyncBody(request.stream()))
+    body = StreamedForm(boundary, SyncBody(request.stream()), PUBLIC_FORM)
     rid = getattr(request.state, "request_id", None)
     return await anyio.to_thread.run_sync(
         partial(
