@@ -391,10 +391,9 @@ def require_step_up(info: SessionInfo, ctx: Context, auth: AuthConfig) -> None:
         raise StepUpRequired("confirm with a fresh second-factor code (step-up)")
 
 
-def logout(session: Session, ctx: Context, info: SessionInfo) -> None:
-    row = _session_row(session, info)
+def _end(session: Session, ctx: Context, row: AuthSession, reason: str) -> None:
     row.ended_at = ctx.now()
-    row.end_reason = "logout"
+    row.end_reason = reason
     session.flush()
     record(
         session,
@@ -402,8 +401,12 @@ def logout(session: Session, ctx: Context, info: SessionInfo) -> None:
         AuditTag.AUTH_SESSION_ENDED,
         object_type="session",
         object_id=row.id,
-        details={"reason": "logout"},
+        details={"reason": reason},
     )
+
+
+def logout(session: Session, ctx: Context, info: SessionInfo) -> None:
+    _end(session, ctx, _session_row(session, info), "logout")
 
 
 def list_sessions(session: Session, ctx: Context, info: SessionInfo) -> list[SessionSummary]:
@@ -427,17 +430,7 @@ def end_session(session: Session, ctx: Context, info: SessionInfo, session_id: s
     row = session.get(AuthSession, session_id)
     if row is None or row.user_id != info.user_id or row.ended_at is not None:
         raise NotFound("no such session")
-    row.ended_at = ctx.now()
-    row.end_reason = "ended_by_user"
-    session.flush()
-    record(
-        session,
-        ctx,
-        AuditTag.AUTH_SESSION_ENDED,
-        object_type="session",
-        object_id=row.id,
-        details={"reason": "ended_by_user"},
-    )
+    _end(session, ctx, row, "ended_by_user")
 
 
 def change_password(
