@@ -71,7 +71,7 @@ def populate(vault: Vault, subjects: int, rng: random.Random) -> tuple[list[str]
                 id=user_id,
                 username="bench",
                 role=str(Role.MEDEWERKER),
-                password_hash="x",  # noqa: S106 - no login in the bench
+                password_hash="x",
                 disabled=False,
                 created_at=now,
             )

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vault.errors import Unavailable
+from vault.errors import InvalidInput, Unavailable
 
 __all__ = ["Database", "sqlite_write_lock"]
 
@@ -48,6 +49,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back; on a dead connection the rollback itself fails, and the original error matters."""
+    with suppress(OperationalError, InterfaceError):
+        session.rollback()
 
 
 class Database:
@@ -79,8 +86,17 @@ class Database:
                     yield session
                     session.commit()
                 except BaseException:
-                    session.rollback()
+                    _rollback_quietly(session)
                     raise
+        except (OperationalError, InterfaceError):
+            # The connection was lost, the server went away, the file became read-only, the disk is
+            # full: nothing of this transaction was committed. A clear, retryable refusal (503) —
+            # never the driver's message, which can echo statement parameters.
+            raise Unavailable("the database is unavailable; nothing was stored or disclosed") from None
+        except DataError:
+            # A value the database cannot hold (PostgreSQL: a NUL character in text, a number out of
+            # range) that validation let through: the request's fault, and nothing was committed.
+            raise InvalidInput("a value in the request cannot be stored (e.g. a NUL character)") from None
         finally:
             if lock is not None:
                 lock.release()

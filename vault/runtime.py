@@ -25,6 +25,8 @@ from vault.storage.blobs import BlobStore, LocalBlobStore
 
 __all__ = ["Vault", "check_database", "init_vault", "open_vault", "prepare_home"]
 
+_PROBE_BYTES = 64 * 1024
+
 
 @dataclass
 class Vault:
@@ -47,8 +49,11 @@ def prepare_home(settings: Settings, *, create: bool) -> Path:
             home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not home.is_dir():
             raise ConfigError(f"VAULT_HOME: {home} does not exist; run `vault init`")
-        with tempfile.NamedTemporaryFile(dir=home, prefix=".probe-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".probe-") as probe:
+            # Write and sync a little: creating an empty file succeeds on a full disk.
+            probe.write(b"\0" * _PROBE_BYTES)
+            probe.flush()
+            os.fsync(probe.fileno())
     except ConfigError:
         raise
     except OSError as exc:

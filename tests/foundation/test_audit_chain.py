@@ -58,7 +58,7 @@ def test_postgres_refuses_truncate(vault: Vault, system_ctx: Context) -> None:
     _append(vault, system_ctx, 2)
     # Refused by the trigger, or earlier by tables that reference audit entries: either way intact.
     with (
-        pytest.raises(DatabaseError, match="append-only|truncate a table referenced"),
+        pytest.raises(DatabaseError, match=r"append-only|truncate a table referenced"),
         vault.db.engine.begin() as conn,
     ):
         conn.execute(text("TRUNCATE audit_entries"))

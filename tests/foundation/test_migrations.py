@@ -58,8 +58,8 @@ def test_upgrade_keeps_rows_through_table_rebuilds(empty_database_url: str) -> N
             )
             conn.execute(
                 text(
-                    "INSERT INTO cases (id, kind, team_id, legal_basis, created_at, last_changed_at, destroy_after) "
-                    "VALUES ('c1', 'report', 't1', 'wmo-5.1.6', :now, :now, :now)"
+                    "INSERT INTO cases (id, kind, team_id, legal_basis, created_at, last_changed_at, "
+                    "destroy_after) VALUES ('c1', 'report', 't1', 'wmo-5.1.6', :now, :now, :now)"
                 ),
                 {"now": now},
             )
@@ -72,8 +72,9 @@ def test_upgrade_keeps_rows_through_table_rebuilds(empty_database_url: str) -> N
             )
             conn.execute(
                 text(
-                    "INSERT INTO document_versions (id, document_id, version, blob_id, filename_enc, content_type, "
-                    "plaintext_length, ciphertext_length, ciphertext_sha256, created_at) VALUES "
+                    "INSERT INTO document_versions (id, document_id, version, blob_id, filename_enc, "
+                    "content_type, plaintext_length, ciphertext_length, ciphertext_sha256, created_at) "
+                    "VALUES "
                     "('v1', 'd1', 1, 'b1', :b, 'text/plain', 1, 1, 'h', :now)"
                 ),
                 {"b": b"x", "now": now},

@@ -15,7 +15,7 @@ from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
 from vault.api.errors import ERROR_RESPONSES, install_error_handlers
 from vault.api.health import router as health_router
-from vault.api.middleware import RequestContextMiddleware
+from vault.api.middleware import RequestContextMiddleware, SmallBodyLimitMiddleware
 from vault.api.privacy import router as privacy_router
 from vault.api.rights import router as rights_router
 from vault.config import get_settings
@@ -79,6 +79,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     )
     app.state.vault = vault
     install_error_handlers(app)
+    app.add_middleware(SmallBodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(auth_router)

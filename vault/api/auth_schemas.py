@@ -32,7 +32,8 @@ class _In(BaseModel):
 
 
 class LoginIn(_In):
-    username: str = Field(min_length=1, max_length=64)
+    # No control characters (a NUL cannot even be looked up on PostgreSQL).
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
 
     _password_bytes = field_validator("password")(_bounded_password)

@@ -85,7 +85,14 @@ async def upload(
     "/api/v1/documents/{document_id}/content",
     summary="Download a document version, streamed; audited before the first byte",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {"description": "not found"}},
+    responses={
+        # The bytes come with the version's own content type (text/plain, application/pdf, …).
+        200: {
+            "description": "the document version's bytes",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: {"description": "not found"},
+    },
 )
 async def download(
     document_id: DocumentId,

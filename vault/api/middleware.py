@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vault.context import new_request_id
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["MAX_SMALL_BODY_BYTES", "RequestContextMiddleware", "SmallBodyLimitMiddleware"]
+
+# Bodies that are read whole into memory (JSON models, urlencoded forms) stop here; the largest real
+# one (a case with 50 subjects) is a few tens of KiB. Streamed uploads have their own limit.
+MAX_SMALL_BODY_BYTES = 1 << 20
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -56,3 +63,67 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# Routes that stream their body chunk by chunk (and enforce VAULT_MAX_UPLOAD_BYTES themselves). Every
+# other body is read whole by the framework or the form parser. Multipart bodies are always streamed
+# (the upload form, the public intake forms) and have their own limits.
+STREAMED_UPLOAD_PATHS = (
+    re.compile(r"^/api/v1/cases/[^/]+/documents$"),
+    re.compile(r"^/zaken/[^/]+/documenten$"),
+)
+
+
+class SmallBodyLimitMiddleware:
+    """Refuse (413) a body over MAX_SMALL_BODY_BYTES unless the route streams it.
+
+    FastAPI reads ``request.body()`` whole before validating a body model, whatever the content type,
+    and the urlencoded form parser does too: without this, a 1 GB "login" would be held in memory.
+    A declared Content-Length over the limit is refused before a byte is read; a chunked body is
+    counted as it arrives. The refusal is raised when the route reads, inside the app's error
+    handling, so the API answers JSON and the pages a Dutch error page.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"} or _streamed(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_SMALL_BODY_BYTES:
+
+            async def refuse() -> Message:
+                raise HTTPException(413, f"the request body is larger than {MAX_SMALL_BODY_BYTES} bytes")
+
+            await self.app(scope, refuse, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_SMALL_BODY_BYTES:
+                    raise HTTPException(413, f"the request body is larger than {MAX_SMALL_BODY_BYTES} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _streamed(scope: Scope) -> bool:
+    content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return True
+    path = scope.get("path", "")
+    return any(pattern.match(path) for pattern in STREAMED_UPLOAD_PATHS)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None

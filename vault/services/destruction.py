@@ -290,7 +290,8 @@ def decide_destruction_request(
         row.decided_at = ctx.now()
         row.decided_by = ctx.actor_id
         if not grant:
-            assert refusal_reason is not None and refusal_note is not None
+            assert refusal_reason is not None
+            assert refusal_note is not None
             dek = getattr(admission, "dek", None)
             assert dek is not None
             row.refusal_code = str(refusal_reason)

@@ -9,6 +9,7 @@ the policy decision and the audit entry.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -67,12 +68,16 @@ class _SizeLimit:
             yield chunk
 
 
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_name(value: str, what: str) -> str:
     """Titles and file names: 1–255 characters, no control characters, no path separators."""
     value = value.strip()
     if not value or len(value) > _MAX_NAME:
         raise InvalidInput(f"{what} must be 1 to {_MAX_NAME} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
+        # C0, DEL and C1 controls; bidirectional overrides would disguise a name ("fact\u202eTXT.exe").
         raise InvalidInput(f"{what} must not contain control characters")
     return value.replace("/", "_").replace("\\", "_")
 

@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 __all__ = ["BlobInfo", "BlobStore", "LocalBlobStore", "new_blob_id", "validate_blob_id"]
 
 BytesLike = bytes | bytearray | memoryview
 _BLOB_ID = re.compile(r"[0-9a-f]{32}")
 _TEMP_PREFIX = ".tmp-"
+_STORAGE_UNAVAILABLE = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EPERM, errno.EACCES}
+)
 _DEFAULT_CHUNK = 1 << 20
 _WRITEBACK_STEP = 8 << 20
 _INLINE_HASH_LIMIT = 4 << 20
@@ -174,6 +177,19 @@ class LocalBlobStore:
         return self._root / blob_id[:2] / blob_id[2:4] / blob_id
 
     def put(self, blob_id: str, chunks: Iterable[BytesLike]) -> BlobInfo:
+        try:
+            return self._put(blob_id, chunks)
+        except OSError as exc:
+            if exc.errno not in _STORAGE_UNAVAILABLE:
+                raise
+            # Disk full, read-only or failing: the temp file is gone, nothing was stored. A clear,
+            # retryable refusal (503), not an internal error.
+            raise Unavailable(
+                f"the document store cannot be written ({errno.errorcode.get(exc.errno or 0, 'I/O error')}); "
+                "nothing was stored"
+            ) from None
+
+    def _put(self, blob_id: str, chunks: Iterable[BytesLike]) -> BlobInfo:
         final = self._path(blob_id)
         directory = final.parent
         if final.exists():
