@@ -100,12 +100,10 @@ def append_rates(vault: Vault) -> dict[str, float]:
     appender = AuditAppender(db)
 
     def grouped(i: int) -> int:
-        return _bounded(
-            lambda n: (
-                appender.append(ctx, "bench:entry:written", object_type="bench", object_id=f"g{i}-{n}")
-                and None
-            )
-        )
+        def op(n: int) -> None:
+            appender.append(ctx, "bench:entry:written", object_type="bench", object_id=f"g{i}-{n}")
+
+        return _bounded(op)
 
     try:
         raw_rate = _threads(raw)
@@ -212,13 +210,13 @@ def bulk_entries(db_path: Path, count: int) -> None:
 
 def sqlite_bench(tmp: Path, entries: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    settings = Settings(home=tmp / "append", password_hashing="fast_insecure_for_tests")  # noqa: S106
+    settings = Settings(home=tmp / "append", password_hashing="fast_insecure_for_tests")
     vault = initialise(settings)
     try:
         out["append"] = append_rates(vault)
     finally:
         vault.close()
-    settings = Settings(home=tmp / "verify", password_hashing="fast_insecure_for_tests")  # noqa: S106
+    settings = Settings(home=tmp / "verify", password_hashing="fast_insecure_for_tests")
     vault = initialise(settings)
     try:
         t = time.perf_counter()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from vault.audit import record, verify_chain
-from vault.audit.chain import GENESIS_HASH, canonical_bytes, entry_hash
+from vault.audit.chain import CANONICAL_FIELDS, GENESIS_HASH, canonical_bytes, entry_hash
 from vault.audit.checkpoint import parse_and_verify
 from vault.audit.merkle import (
     consistency_proof,
@@ -98,8 +98,13 @@ def _rewrite_consistently(vault: Vault, seq: int, column: str, value: str) -> No
 
 
 def _all_leaves(vault: Vault) -> list[bytes]:
-    with read_snapshot(vault.db) as conn:
-        return [leaf_hash(row.canonical) for row in iter_canonical(conn)]
+    """Leaf data is each entry's 32-byte hash, recomputed here from the reference encoding."""
+    with vault.db.session() as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        return [
+            leaf_hash(bytes.fromhex(entry_hash({c: getattr(e, c) for c in CANONICAL_FIELDS})))
+            for e in entries
+        ]
 
 
 def test_fast_canonical_scan_equals_reference_encoding(vault: Vault, system_ctx: Context) -> None:
@@ -340,3 +345,35 @@ def test_d16_eight_concurrent_writers_form_one_linear_chain_that_verifies(
     report = verify_log(vault)
     assert report.ok, report.message()
     assert report.entries == 1 + 8 * per_writer
+
+
+def test_checkpoint_signs_entry_hashes_without_re_encoding_and_verify_names_altered_content(
+    vault: Vault, system_ctx: Context
+) -> None:
+    _append(vault, system_ctx, 5)
+    _drop_triggers(vault)
+    with vault.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entries SET object_id = 'changed' WHERE seq = 3"))
+    info = create_checkpoint(vault)  # the links are intact: signed over the original hashes
+    assert bytes.fromhex(info.root_hash) != root_from_leaf_hashes(_all_leaves(vault))
+    report = verify_log(vault)
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    with pytest.raises(Integrity, match="entry 3"):
+        prove_inclusion(vault, 3)  # a proof is only handed out with an entry that hashes to it
+    assert prove_inclusion(vault, 4).seq == 4
+
+
+def test_checkpoint_refuses_a_broken_link_or_a_malformed_hash(vault: Vault, system_ctx: Context) -> None:
+    _append(vault, system_ctx, 4)
+    _drop_triggers(vault)
+    with vault.db.engine.begin() as conn:
+        upper = conn.execute(text("SELECT entry_hash FROM audit_entries WHERE seq = 2")).scalar_one().upper()
+        conn.execute(text("UPDATE audit_entries SET entry_hash = :h WHERE seq = 2"), {"h": upper})
+        conn.execute(text("UPDATE audit_entries SET prev_hash = :h WHERE seq = 3"), {"h": upper})
+    with pytest.raises(Integrity, match="entry 2: entry hash is malformed"):
+        create_checkpoint(vault)
+    with vault.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entries SET prev_hash = :h WHERE seq = 3"), {"h": "ab" * 32})
+        conn.execute(text("UPDATE audit_entries SET entry_hash = lower(entry_hash) WHERE seq = 2"))
+    with pytest.raises(Integrity, match="entry 3: link to the previous entry is broken"):
+        create_checkpoint(vault)

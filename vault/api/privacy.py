@@ -47,6 +47,9 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_checkpoints
 
 Id = Annotated[str, Query(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+# Sequence numbers are BIGINT: a larger number is refused as invalid input, never sent to the database
+# (SQLite raised OverflowError → 500 before this bound).
+MAX_SEQ = 2**63 - 1
 
 
 # Each route opens its transaction in its body, after authentication has finished its own: two
@@ -70,7 +73,7 @@ def search_entries(
     to: datetime | None = None,
     break_glass: bool | None = None,
     decision: Decision | None = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Search the log (oldest first); page on with ``after_seq=next_after_seq``."""
@@ -92,7 +95,7 @@ def access_report(
     vault: VaultDep,
     ctx: RequestContext,
     case_id: Annotated[str, Path(min_length=1, max_length=64)],
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Limit = MAX_PAGE,
 ) -> dict[str, Any]:
     """D15: who (username, role, organisation) accessed the case, when, what, on which ground."""
@@ -104,7 +107,7 @@ def access_report(
 def break_glass(
     vault: VaultDep,
     ctx: RequestContext,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     unreviewed_only: bool = False,
     limit: Limit = 100,
 ) -> dict[str, Any]:
@@ -124,7 +127,7 @@ def review(
     vault: VaultDep,
     ctx: RequestContext,
     _stepped_up: StepUpSession,
-    seq: Annotated[int, Path(ge=1)],
+    seq: Annotated[int, Path(ge=1, le=MAX_SEQ)],
     body: ReviewIn,
 ) -> dict[str, Any]:
     """D20: record the finding (a code: justified, unjustified, needs_followup) once per entry."""
@@ -150,8 +153,8 @@ def latest_checkpoint(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
 def inclusion_proof(
     vault: VaultDep,
     ctx: RequestContext,
-    seq: Annotated[int, Query(ge=1)],
-    size: Annotated[int | None, Query(ge=1)] = None,
+    seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    size: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
 ) -> dict[str, Any]:
     """RFC 9162 inclusion proof of entry ``seq`` against the latest (or the given) checkpoint."""
     with transaction(vault.db) as session:

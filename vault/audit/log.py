@@ -1,4 +1,4 @@
-"""Appending to the audit log: one function, ``record``, used by every feature.
+"""Appending to the audit log: ``record``, used by every feature, and its batched form ``record_many``.
 
 The entry is added in the caller's transaction, so that a disclosure and its audit entry commit
 together or not at all. Appends form one linear chain: on PostgreSQL through a transaction-scoped
@@ -8,11 +8,12 @@ advisory lock, on SQLite because every transaction is ``BEGIN IMMEDIATE`` (one w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, cast
 
+import psycopg
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput, Unavailable
 from vault.models.audit import AuditEntry
 
-__all__ = ["AUDIT_LOCK_KEY", "DetailValue", "record"]
+__all__ = ["AUDIT_LOCK_KEY", "AuditItem", "DetailValue", "record", "record_many"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +53,26 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
-def record(
-    session: Session,
+# One entry for ``record_many``: ``(ctx, tag, fields)``, ``fields`` being ``record``'s keyword arguments.
+AuditItem = tuple[Context, AuditTag | str, Mapping[str, Any]]
+
+_RECORD_KEYWORDS: Final = frozenset(
+    {
+        "case_id",
+        "object_type",
+        "object_id",
+        "legal_basis",
+        "purpose",
+        "decision",
+        "rule",
+        "break_glass",
+        "on_behalf_of",
+        "details",
+    }
+)
+
+
+def _entry_fields(
     ctx: Context,
     tag: AuditTag | str,
     *,
@@ -67,9 +86,9 @@ def record(
     break_glass: bool = False,
     on_behalf_of: str | None = None,
     details: Mapping[str, DetailValue] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction; raise ``Unavailable`` if it cannot be written."""
-    fields: dict[str, Any] = {
+) -> dict[str, Any]:
+    """Every field of an entry except ``seq``, ``prev_hash`` and ``entry_hash``; validates details."""
+    return {
         "occurred_at": ctx.now(),
         "tag": str(tag),
         "actor_id": ctx.actor_id,
@@ -88,13 +107,77 @@ def record(
         "break_glass": break_glass,
         "details": _canonical_details(details),
     }
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The chain head (last seq and its hash) — read only while holding the chain lock."""
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if head is None else (int(head.seq), str(head.entry_hash))
+
+
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_and_head(session: Session) -> tuple[int, str]:
+    """Take the chain lock, then read the head.
+
+    On PostgreSQL the transaction start, the lock and the head read go out in one psycopg pipeline:
+    one network round trip instead of three. Still safe under READ COMMITTED: the server runs the
+    statements in order, and the head query takes its snapshot when it starts — after the lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return _head(session)
+    session.flush()
+    dbapi = cast("psycopg.Connection[Any] | None", session.connection().connection.dbapi_connection)
+    if dbapi is None:  # pragma: no cover - a live session always has one
+        raise Unavailable("the audit log cannot be written; nothing was disclosed")
+    with dbapi.cursor() as lock, dbapi.cursor() as head:
+        with dbapi.pipeline():
+            lock.execute(_PG_LOCK, (AUDIT_LOCK_KEY,))
+            head.execute(_PG_HEAD)
+        row = head.fetchone()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def record(
+    session: Session,
+    ctx: Context,
+    tag: AuditTag | str,
+    *,
+    case_id: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    legal_basis: str | None = None,
+    purpose: str | None = None,
+    decision: Decision = Decision.ALLOW,
+    rule: str | None = None,
+    break_glass: bool = False,
+    on_behalf_of: str | None = None,
+    details: Mapping[str, DetailValue] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction; raise ``Unavailable`` if it cannot be written."""
+    fields = _entry_fields(
+        ctx,
+        tag,
+        case_id=case_id,
+        object_type=object_type,
+        object_id=object_id,
+        legal_basis=legal_basis,
+        purpose=purpose,
+        decision=decision,
+        rule=rule,
+        break_glass=break_glass,
+        on_behalf_of=on_behalf_of,
+        details=details,
+    )
     try:
         _lock_chain(session)
-        head = session.execute(
-            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        fields["seq"] = 1 if head is None else head.seq + 1
-        fields["prev_hash"] = GENESIS_HASH if head is None else head.entry_hash
+        seq, prev = _head(session)
+        fields["seq"] = seq + 1
+        fields["prev_hash"] = prev
         entry = AuditEntry(**fields, entry_hash=entry_hash(fields))
         session.add(entry)
         session.flush()
@@ -103,3 +186,34 @@ def record(
         log.error("audit_append_failed", error=type(exc).__name__, tag=str(tag))
         raise Unavailable("the audit log cannot be written; nothing was disclosed") from None
     return entry
+
+
+def record_many(session: Session, items: Sequence[AuditItem]) -> list[int]:
+    """Append several entries, in order, in the caller's transaction; their sequence numbers.
+
+    The batched form of ``record`` (the group-commit appender's path): the chain lock is taken once,
+    the head read once, and all rows go in with one executemany — the entries are consecutive in the
+    chain. Every item is validated before anything is written: a bad item (unknown keyword, free-text
+    details) raises ``InvalidInput`` and nothing of the batch is added. Raises ``Unavailable`` if the
+    log cannot be written; the caller's transaction must then roll back (it does, in ``Database``).
+    """
+    if not items:
+        return []
+    rows: list[dict[str, Any]] = []
+    for ctx, tag, kwargs in items:
+        unknown = kwargs.keys() - _RECORD_KEYWORDS
+        if unknown:
+            raise InvalidInput(f"unknown audit fields: {', '.join(sorted(unknown))}")
+        rows.append(_entry_fields(ctx, tag, **kwargs))
+    try:
+        seq, prev = _lock_and_head(session)
+        for fields in rows:
+            seq += 1
+            fields["seq"] = seq
+            fields["prev_hash"] = prev
+            prev = fields["entry_hash"] = entry_hash(fields)
+        session.execute(insert(AuditEntry), rows)
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        log.error("audit_append_failed", error=type(exc).__name__, tag=str(items[0][1]), batch=len(items))
+        raise Unavailable("the audit log cannot be written; nothing was disclosed") from None
+    return [fields["seq"] for fields in rows]

@@ -6,20 +6,25 @@ of leaves, and the ranges are disjoint, so this module plans the ranges first (t
 the merkle module), then streams the entries once and hashes each range into its own
 ``CompactRange``. Each proof is checked with ``verify_inclusion`` / ``verify_consistency`` against
 the signed root before it is returned: a proof the vault hands out always verifies.
+
+Leaves are ``SHA-256(0x00 ‖ entry hash)`` (32 raw bytes of ``entry_hash``), so the pass reads only
+``(seq, prev_hash, entry_hash)``; an inclusion proof comes with its entry, whose recomputed hash is
+checked against the proven one before the proof is returned.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vault.audit.merkle import CompactRange, verify_consistency, verify_inclusion
+from vault.audit.chain import entry_hash
+from vault.audit.merkle import HASH_SIZE, CompactRange, leaf_hash, verify_consistency, verify_inclusion
 from vault.audit.store import CheckpointInfo, CheckpointSigner
 from vault.errors import Integrity, InvalidInput, NotFound
 from vault.repositories import audit as audit_repo
-from vault.repositories.audit import CanonicalRow
+from vault.repositories.audit import LinkRow
 from vault.runtime import Vault
 
 __all__ = [
@@ -101,10 +106,22 @@ def range_roots(leaves: Iterable[tuple[int, bytes]], ranges: list[tuple[int, int
     return [root for root in roots if root is not None]
 
 
-def _leaves(rows: Iterable[CanonicalRow]) -> Iterable[tuple[int, bytes]]:
+def _leaves(batches: Iterable[list[LinkRow]]) -> Iterator[tuple[int, bytes]]:
+    """``(leaf index, leaf hash)`` of each entry: the leaf data is the entry's 32-byte hash."""
     sha = hashlib.sha256
-    for row in rows:
-        yield row.seq - 1, sha(_LEAF + row.canonical).digest()
+    for batch in batches:
+        for seq, _prev, stored in batch:
+            yield seq - 1, sha(_LEAF + _hash_bytes(seq, stored)).digest()
+
+
+def _hash_bytes(seq: int, stored: str) -> bytes:
+    try:
+        raw = bytes.fromhex(stored)
+    except (TypeError, ValueError):
+        raw = b""
+    if len(raw) != HASH_SIZE or raw.hex() != stored:
+        raise Integrity(f"entry {seq} has a malformed hash; run `vault audit verify`")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -167,16 +184,23 @@ def prove_inclusion(vault: Vault, seq: int, *, size: int | None = None) -> Inclu
     entry: dict[str, Any] | None = None
     with audit_repo.read_snapshot(vault.db) as conn:
 
-        def tap(rows: Iterable[CanonicalRow]) -> Iterable[CanonicalRow]:
+        def tap(leaves: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
             nonlocal leaf
-            for row in rows:
-                if row.seq == seq:
-                    leaf = hashlib.sha256(_LEAF + row.canonical).digest()
-                yield row
+            for index, value in leaves:
+                if index == seq - 1:
+                    leaf = value
+                yield index, value
 
-        path = range_roots(_leaves(tap(audit_repo.iter_canonical(conn, last_seq=info.size))), ranges)
+        path = range_roots(tap(_leaves(audit_repo.iter_link_batches(conn, last_seq=info.size))), ranges)
         entry = audit_repo.entry_by_seq(conn, seq)
-    if leaf is None or entry is None or not verify_inclusion(leaf, seq - 1, info.size, path, root):
+    # The proof is for the entry hash; hand it out only with an entry that hashes to it.
+    if (
+        leaf is None
+        or entry is None
+        or entry_hash(entry) != entry["entry_hash"]
+        or leaf != leaf_hash(bytes.fromhex(entry["entry_hash"]))
+        or not verify_inclusion(leaf, seq - 1, info.size, path, root)
+    ):
         raise Integrity(f"entry {seq} does not match signed checkpoint {info.size}; run `vault audit verify`")
     return InclusionProof(seq, seq - 1, leaf, info.size, path, info, entry)
 
@@ -191,7 +215,9 @@ def prove_consistency(vault: Vault, old_size: int, new_size: int | None = None) 
     ranges = consistency_ranges(old.size, new.size)
     with audit_repo.read_snapshot(vault.db) as conn:
         path = (
-            range_roots(_leaves(audit_repo.iter_canonical(conn, last_seq=new.size)), ranges) if ranges else []
+            range_roots(_leaves(audit_repo.iter_link_batches(conn, last_seq=new.size)), ranges)
+            if ranges
+            else []
         )
     if not verify_consistency(old.size, new.size, old_root, new_root, path):
         raise Integrity(f"checkpoints {old.size} and {new.size} are not consistent; run `vault audit verify`")

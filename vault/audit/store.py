@@ -1,9 +1,11 @@
 """Signed checkpoints of the audit log, their persisted tree state, and full verification.
 
 A checkpoint is a C2SP tlog-checkpoint in a signed note (``vault.audit.checkpoint``) over the RFC 9162
-Merkle tree whose leaves are ``leaf_hash(canonical_bytes(entry))`` for entries ``1..size``. Each row of
+Merkle tree whose leaves are ``leaf_hash(bytes.fromhex(entry.entry_hash))`` for entries ``1..size``
+(the entry hash binds the content; see docs/audit.md for why that is sound). Each row of
 ``audit_checkpoints`` keeps the note, its size and root, and the ``CompactRange`` after ``size``
-leaves, so the next checkpoint hashes only the new entries — after the stored state has been checked
+leaves, so the next checkpoint hashes only the new entries (reading only seq, prev_hash and entry_hash,
+checking links, never re-encoding content) — after the stored state has been checked
 against the signed root (a state that does not match is rebuilt from the log; a log that does not
 match its signed root is refused).
 
@@ -18,6 +20,7 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -30,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from vault.audit.chain import GENESIS_HASH
 from vault.audit.checkpoint import Checkpoint, parse_and_verify, sign_checkpoint, verifier_key_string
 from vault.audit.log import record
-from vault.audit.merkle import CompactRange
+from vault.audit.merkle import HASH_SIZE, CompactRange
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
 from vault.crypto.signing import SigningKey
@@ -38,7 +41,7 @@ from vault.domain import AuditTag
 from vault.errors import Integrity, InvalidInput
 from vault.models import AuditCheckpoint
 from vault.repositories import audit as audit_repo
-from vault.repositories.audit import CanonicalRow
+from vault.repositories.audit import SCAN_HASH, SCAN_PREV, SCAN_SEQ, canonical_batch
 from vault.runtime import Vault
 
 __all__ = [
@@ -121,8 +124,31 @@ class CheckpointInfo:
 # --- walking the chain ---------------------------------------------------------------------------
 
 
+class _Batches:
+    """Batches of scan rows; ``take`` may split one so that a walk can stop exactly at a checkpoint."""
+
+    __slots__ = ("_it", "_rest")
+
+    def __init__(self, batches: Iterable[list[Any]]) -> None:
+        self._it = iter(batches)
+        self._rest: list[Any] = []
+
+    def take(self, limit: int | None) -> list[Any]:
+        """The next rows, at most ``limit`` of them; empty at the end."""
+        batch = self._rest or next(self._it, [])
+        self._rest = []
+        if limit is not None and len(batch) > limit:
+            batch, self._rest = batch[:limit], batch[limit:]
+        return batch
+
+
 class _ChainWalk:
-    """Checks links and entry hashes of consecutive rows, and feeds their leaves to a tree state."""
+    """Checks consecutive entries and feeds their leaves (``leaf_hash(entry hash)``) to a tree state.
+
+    ``feed_full`` recomputes every entry hash from the canonical encoding (verify, integrity status);
+    ``feed_links`` checks only sequence numbers, links and the form of the stored hashes (checkpoint
+    creation: the signed root binds the entry hashes, and verify binds the hashes to the content).
+    """
 
     __slots__ = ("bad_reason", "bad_seq", "expected", "prev", "state")
 
@@ -133,33 +159,116 @@ class _ChainWalk:
         self.bad_seq: int | None = None
         self.bad_reason: str | None = None
 
-    def feed(self, rows: Iterable[CanonicalRow], *, stop_at: int | None = None) -> bool:
-        """Consume rows up to and including ``stop_at``; False at the first bad entry."""
+    def _limit(self, stop_at: int | None) -> int | None:
+        return None if stop_at is None else stop_at - self.expected + 1
+
+    def feed_full(self, rows: _Batches, *, stop_at: int | None = None) -> bool:
+        """Consume scan rows up to and including ``stop_at``; False at the first bad entry."""
         sha = _sha256
-        state_append = self.state.append
-        for row in rows:
-            if row.seq != self.expected:
-                return self._fail(self.expected, f"entry {self.expected} is missing")
-            if row.prev_hash != self.prev:
-                return self._fail(row.seq, "link to the previous entry is broken")
-            digest = sha(row.canonical).hexdigest()
-            if digest != row.entry_hash:
-                return self._fail(row.seq, "entry content does not match its hash")
-            state_append(sha(_LEAF + row.canonical).digest())
-            self.prev = digest
-            self.expected += 1
-            if stop_at is not None and row.seq >= stop_at:
+        leaf_prefix = _LEAF
+        seq_at, prev_at, hash_at = SCAN_SEQ, SCAN_PREV, SCAN_HASH
+        while stop_at is None or self.expected <= stop_at:
+            batch = rows.take(self._limit(stop_at))
+            if not batch:
                 break
+            digests = [sha(canonical).digest() for canonical in canonical_batch(batch)]
+            hexes = [d.hex() for d in digests]
+            # The common case checked a whole batch at a time (list comparisons run in C); a batch
+            # with a fault is walked entry by entry to name the first bad one.
+            expected = self.expected
+            if (
+                [row[seq_at] for row in batch] == list(range(expected, expected + len(batch)))
+                and [row[hash_at] for row in batch] == hexes
+                and [row[prev_at] for row in batch] == [self.prev, *hexes[:-1]]
+            ):
+                self._advance(
+                    [sha(leaf_prefix + d).digest() for d in digests], expected + len(batch), hexes[-1]
+                )
+                continue
+            prev = self.prev
+            leaves: list[bytes] = []
+            for row, digest, recomputed in zip(batch, digests, hexes, strict=True):
+                if row[seq_at] != expected:
+                    return self._fail(leaves, expected, prev, expected, f"entry {expected} is missing")
+                if row[prev_at] != prev:
+                    return self._fail(leaves, expected, prev, row[seq_at], _BROKEN_LINK)
+                if recomputed != row[hash_at]:
+                    return self._fail(leaves, expected, prev, row[seq_at], _ALTERED)
+                leaves.append(sha(leaf_prefix + digest).digest())
+                prev = recomputed
+                expected += 1
+            raise AssertionError("a batch failed its check but no entry in it is bad")  # pragma: no cover
         return True
 
-    def _fail(self, seq: int, reason: str) -> bool:
+    def feed_links(self, rows: _Batches, *, stop_at: int | None = None) -> bool:
+        """Like ``feed_full`` over ``(seq, prev_hash, entry_hash)`` rows, without the content check."""
+        sha = _sha256
+        leaf_prefix = _LEAF
+        while stop_at is None or self.expected <= stop_at:
+            batch = rows.take(self._limit(stop_at))
+            if not batch:
+                break
+            expected = self.expected
+            stored = [row[2] for row in batch]
+            try:
+                joined = "".join(stored)
+                raw = bytes.fromhex(joined)
+            except (TypeError, ValueError):
+                joined, raw = "", b""
+            # fromhex also reads upper case and spaces: one hash, one spelling (lower-case hex).
+            if (
+                set(map(len, stored)) == {2 * HASH_SIZE}
+                and raw.hex() == joined
+                and [row[0] for row in batch] == list(range(expected, expected + len(batch)))
+                and [row[1] for row in batch] == [self.prev, *stored[:-1]]
+            ):
+                leaves = [
+                    sha(leaf_prefix + raw[i : i + HASH_SIZE]).digest() for i in range(0, len(raw), HASH_SIZE)
+                ]
+                self._advance(leaves, expected + len(batch), stored[-1])
+                continue
+            prev = self.prev
+            leaves = []
+            for seq, prev_hash, entry_hash in batch:
+                if seq != expected:
+                    return self._fail(leaves, expected, prev, expected, f"entry {expected} is missing")
+                if prev_hash != prev:
+                    return self._fail(leaves, expected, prev, seq, _BROKEN_LINK)
+                try:
+                    one = bytes.fromhex(entry_hash)
+                except (TypeError, ValueError):
+                    one = b""
+                if len(one) != HASH_SIZE or one.hex() != entry_hash:
+                    return self._fail(leaves, expected, prev, seq, "entry hash is malformed")
+                leaves.append(sha(leaf_prefix + one).digest())
+                prev = entry_hash
+                expected += 1
+            raise AssertionError("a batch failed its check but no entry in it is bad")  # pragma: no cover
+        return True
+
+    def _advance(self, leaves: list[bytes], expected: int, prev: str) -> None:
+        self.state.extend(leaves)
+        self.expected, self.prev = expected, prev
+
+    def _fail(self, leaves: list[bytes], expected: int, prev: str, seq: int, reason: str) -> bool:
+        """Record the first bad entry; the state keeps every good entry before it."""
+        self._advance(leaves, expected, prev)
         self.bad_seq, self.bad_reason = seq, reason
         return False
 
 
-def _rows(vault: Vault, first: int, last: int | None) -> Iterator[CanonicalRow]:
+_ALTERED: Final = "entry content does not match its hash"
+_BROKEN_LINK: Final = "link to the previous entry is broken"
+
+
+def _scan(vault: Vault, first: int, last: int | None) -> Iterator[list[Any]]:
     with audit_repo.read_snapshot(vault.db) as conn:
-        yield from audit_repo.iter_canonical(conn, first_seq=first, last_seq=last)
+        yield from audit_repo.iter_scan_batches(conn, first_seq=first, last_seq=last)
+
+
+def _links(vault: Vault, first: int, last: int | None) -> Iterator[list[Any]]:
+    with audit_repo.read_snapshot(vault.db) as conn:
+        yield from audit_repo.iter_link_batches(conn, first_seq=first, last_seq=last)
 
 
 def _trusted_state(vault: Vault, signer: CheckpointSigner, row: AuditCheckpoint) -> tuple[CompactRange, str]:
@@ -177,12 +286,12 @@ def _trusted_state(vault: Vault, signer: CheckpointSigner, row: AuditCheckpoint)
     walk = _ChainWalk(CompactRange(), GENESIS_HASH, 1)
     if stored_ok:
         # The head hash at the checkpoint: recomputed from entry ``size`` itself, not taken on trust.
-        head = next(iter(_rows(vault, cp.size, cp.size)), None)
-        if head is None:
+        head = next(iter(_scan(vault, cp.size, cp.size)), [])
+        if not head:
             raise Integrity(f"the audit log is shorter than signed checkpoint {cp.size}")
-        return state, _sha256(head.canonical).hexdigest()
+        return state, _sha256(canonical_batch(head)[0]).hexdigest()
     log.warning("audit_tree_state_rebuilt", size=cp.size)
-    if not walk.feed(_rows(vault, 1, cp.size)) or walk.state.size != cp.size:
+    if not walk.feed_links(_Batches(_links(vault, 1, cp.size))) or walk.state.size != cp.size:
         raise Integrity(
             f"the audit log no longer matches signed checkpoint {cp.size}; run `vault audit verify`"
         )
@@ -228,7 +337,7 @@ def create_checkpoint(
     else:
         state, prev = _trusted_state(vault, signer, last)
     walk = _ChainWalk(state, prev, state.size + 1)
-    if not walk.feed(_rows(vault, state.size + 1, head)) or walk.state.size != head:
+    if not walk.feed_links(_Batches(_links(vault, state.size + 1, head))) or walk.state.size != head:
         where = walk.bad_seq if walk.bad_seq is not None else walk.expected
         raise Integrity(
             f"audit log broken at entry {where}: {walk.bad_reason or 'entry is missing'}; not signed"
@@ -338,7 +447,11 @@ def _locate(stored: bytes, recomputed: CompactRange, signed_root: bytes, floor: 
 def verify_log(vault: Vault, *, signer: CheckpointSigner | None = None) -> LogReport:
     """Recompute the chain and the Merkle root at every signed checkpoint, in one pass."""
     signer = signer or CheckpointSigner.for_vault(vault)
-    with audit_repo.read_snapshot(vault.db) as conn:
+    # ``closing``: a report returned half-way closes the scan's cursor before its connection.
+    with (
+        audit_repo.read_snapshot(vault.db) as conn,
+        closing(audit_repo.iter_scan_batches(conn)) as scan,
+    ):
         checkpoints = audit_repo.all_checkpoints(conn)
         signed: list[tuple[AuditCheckpoint, Checkpoint]] = []
         for row in checkpoints:
@@ -349,10 +462,10 @@ def verify_log(vault: Vault, *, signer: CheckpointSigner | None = None) -> LogRe
                     False, 0, GENESIS_HASH, len(checkpoints), reason=exc.message, bad_checkpoint=row.size
                 )
         walk = _ChainWalk(CompactRange(), GENESIS_HASH, 1)
-        rows = audit_repo.iter_canonical(conn)
+        rows = _Batches(scan)
         good_floor = 1
         for row, cp in signed:
-            if not walk.feed(rows, stop_at=cp.size):
+            if not walk.feed_full(rows, stop_at=cp.size):
                 break
             if walk.state.size < cp.size:
                 return LogReport(
@@ -378,7 +491,7 @@ def verify_log(vault: Vault, *, signer: CheckpointSigner | None = None) -> LogRe
                 )
             good_floor = cp.size + 1
         else:
-            walk.feed(rows)
+            walk.feed_full(rows)
     if walk.bad_seq is not None:
         return LogReport(
             False,
@@ -438,10 +551,10 @@ def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) ->
         if row is not None:
             state, prev = _trusted_state(vault, signer, row)
             walk = _ChainWalk(state, prev, row.size + 1)
-            ok = walk.feed(_rows(vault, row.size + 1, head))
+            ok = walk.feed_full(_Batches(_scan(vault, row.size + 1, head)))
         else:
             walk = _ChainWalk(CompactRange(), GENESIS_HASH, 1)
-            ok = walk.feed(_rows(vault, 1, head))
+            ok = walk.feed_full(_Batches(_scan(vault, 1, head)))
     except Integrity as exc:
         return IntegrityStatus(False, head, start, None, exc.message, info, last_full)
     return IntegrityStatus(ok, head, start, walk.bad_seq, walk.bad_reason, info, last_full)
