@@ -3,7 +3,8 @@
 # VAULT_REQUIRE_POSTGRES=1 turns a missing PostgreSQL into a failure instead of a loud skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider "$@")
+# Two workers by default (every test has its own database, home and ports); VAULT_TEST_WORKERS=0 runs serially.
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider -n "${VAULT_TEST_WORKERS:-2}" "$@")
 
 banner() { printf '\n==================== %s ====================\n' "$*"; }
 
