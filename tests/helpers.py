@@ -124,17 +124,12 @@ class ApiUser:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def api_user(
-    client: TestClient,
-    vault: Vault,
-    clock: FrozenClock,
-    role: Role,
-    *,
-    team: str | None = None,
-    org: tuple[str, OrgType] | None = None,
-) -> ApiUser:
-    """Create an account through the accounts service, log in and pass TOTP through the API."""
+def create_account(
+    vault: Vault, role: Role, *, team: str | None = None, org: tuple[str, OrgType] | None = None
+) -> tuple[str, str, str | None, str]:
+    """(username, user_id, org_id, totp secret) of a new account with an active TOTP factor."""
     from vault.auth import AuthConfig
+    from vault.repositories.identity import org_by_name, team_by_name
     from vault.services import accounts
     from vault.services.transaction import transaction
 
@@ -143,8 +138,6 @@ def api_user(
     secret = pyotp.random_base32()
     username = f"{role}-{uuid.uuid4().hex[:10]}"
     with transaction(vault.db) as session:
-        from vault.repositories.identity import org_by_name, team_by_name
-
         if team is not None and team_by_name(session, team) is None:
             accounts.create_team(session, ctx, team)
         org_id = None
@@ -162,6 +155,20 @@ def api_user(
             password=API_PASSWORD,
         )
         accounts.install_totp_secret(session, ctx, auth, created.user_id, secret)
+    return username, created.user_id, org_id, secret
+
+
+def api_user(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    role: Role,
+    *,
+    team: str | None = None,
+    org: tuple[str, OrgType] | None = None,
+) -> ApiUser:
+    """Create an account through the accounts service, log in and pass TOTP through the API."""
+    username, user_id, org_id, secret = create_account(vault, role, team=team, org=org)
     r = client.post("/api/v1/auth/login", json={"username": username, "password": API_PASSWORD})
     assert r.status_code == 200, r.text
     token = r.json()["token"]
@@ -172,7 +179,7 @@ def api_user(
     )
     assert r.status_code == 200, r.text
     clock.advance(seconds=30)  # a later code for the next verification of the same account
-    return ApiUser(created.user_id, r.json()["token"], secret, org_id)
+    return ApiUser(user_id, r.json()["token"], secret, org_id)
 
 
 def team_id_of(vault: Vault, name: str) -> str:

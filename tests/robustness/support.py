@@ -21,14 +21,11 @@ import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.helpers import API_PASSWORD, ApiUser
-from vault.auth import AuthConfig
-from vault.context import Context, FrozenClock
+from tests.helpers import API_PASSWORD, ApiUser, create_account
+from vault.context import FrozenClock
 from vault.domain import Category, OrgType, Role
 from vault.models import AuditEntry
 from vault.runtime import Vault
-from vault.services import accounts
-from vault.services.transaction import transaction
 
 VAULT_CLI = [sys.executable, "-m", "vault.cli.main"]
 
@@ -119,37 +116,6 @@ def running_server(vault: Vault, log_dir: Path, **kwargs: object) -> Iterator[Li
         yield server
     finally:
         server.stop()
-
-
-def create_account(
-    vault: Vault, role: Role, *, team: str | None = None, org: tuple[str, OrgType] | None = None
-) -> tuple[str, str, str | None, str]:
-    """(username, user_id, org_id, totp secret) of a new account with an active TOTP factor."""
-    from vault.repositories.identity import org_by_name, team_by_name
-
-    ctx = Context.system(access_point="test", clock=vault.clock)
-    auth = AuthConfig.from_vault(vault)
-    secret = pyotp.random_base32()
-    username = f"{role}-{uuid.uuid4().hex[:10]}"
-    with transaction(vault.db) as session:
-        if team is not None and team_by_name(session, team) is None:
-            accounts.create_team(session, ctx, team)
-        org_id = None
-        if org is not None:
-            existing = org_by_name(session, org[0])
-            org_id = (existing or accounts.create_organisation(session, ctx, org[0], str(org[1]))).id
-        created = accounts.create_user(
-            session,
-            ctx,
-            auth,
-            username=username,
-            role=str(role),
-            team=team,
-            org=org[0] if org else None,
-            password=API_PASSWORD,
-        )
-        accounts.install_totp_secret(session, ctx, auth, created.user_id, secret)
-    return username, created.user_id, org_id, secret
 
 
 def live_user(

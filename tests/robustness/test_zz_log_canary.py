@@ -19,8 +19,8 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
-from tests.helpers import API_PASSWORD, ApiUser, api_user
-from tests.robustness.support import create_account, csrf_of
+from tests.helpers import API_PASSWORD, ApiUser, api_user, create_account
+from tests.robustness.support import csrf_of
 from vault.context import FrozenClock
 from vault.domain import OrgType, Role
 from vault.logging import REDACTED, configure_logging, redact
