@@ -332,6 +332,8 @@ def run_database(name: str, database_url: str | None, args: argparse.Namespace) 
                 "127.0.0.1",
                 "--port",
                 str(vault_port),
+                "--workers",
+                str(args.workers),
             ],
             env=env,
             cwd=ROOT,
@@ -402,6 +404,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--big-mib", type=int, default=256)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="vault serve worker processes")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     results: dict[str, Any] = {"sqlite": run_database("sqlite", None, args)}
