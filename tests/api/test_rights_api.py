@@ -159,6 +159,17 @@ def test_d14_statement_over_http_leaves_the_original(
     )
     assert r.status_code == 201, r.text
     assert client.get(f"/api/v1/documents/{original}/content", headers=worker.headers).content == b"origineel"
+    scan = bytes(range(256)) * 8192  # a 2 MiB scanned letter: streamed, not held to the small-body limit
+    r = client.post(
+        f"/api/v1/cases/{case_id}/statements",
+        content=scan,
+        headers={**headers, "X-Refers-To": original, "Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 201, r.text
+    assert (
+        client.get(f"/api/v1/documents/{r.json()['document_id']}/content", headers=worker.headers).content
+        == scan
+    )
 
 
 def test_register_only_for_privacy_officer(

@@ -70,6 +70,7 @@ class RequestContextMiddleware:
 # (the upload form, the public intake forms) and have their own limits.
 STREAMED_UPLOAD_PATHS = (
     re.compile(r"^/api/v1/cases/[^/]+/documents$"),
+    re.compile(r"^/api/v1/cases/[^/]+/statements$"),
     re.compile(r"^/zaken/[^/]+/documenten$"),
 )
 
