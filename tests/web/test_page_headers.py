@@ -55,6 +55,11 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         "/zaken/{case_id}": ("worker", f"/zaken/{w.case_id}", 200),
         "/zaken/{case_id}/noodtoegang": ("outsider", f"/zaken/{w.case_id}/noodtoegang", 200),
         "/zaken/{case_id}/delen": ("worker", f"/zaken/{w.case_id}/delen", 200),
+        "/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken": (
+            "worker",
+            f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/intrekken",
+            200,
+        ),
         "/documenten/{document_id}/inhoud": ("worker", f"/documenten/{w.granted_doc}/inhoud", 200),
         "/partner": ("partner", "/partner", 200),
         "/fg": ("officer", "/fg", 200),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.api.deps import VaultDep
-from vault.api.documents import CaseId
+from vault.api.documents import UUID_PATTERN, CaseId
 from vault.domain import Category
-from vault.errors import Forbidden, InvalidInput, StepUpRequired
+from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.services import disclosures
 from vault.services.case_view import view_case
 from vault.services.directory import organisations
@@ -108,4 +110,42 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
             "toestemming ontbreekt de verwijzing naar de vastgelegde toestemming. De poging is vastgelegd.",
             status_code=403,
         )
+    return see_other(f"/zaken/{case_id}#verstrekkingen")
+
+
+GrantPath = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+
+
+def _grant_of_case(vault: VaultDep, actor: WebActor, case_id: str, grant_id: str) -> disclosures.GrantView:
+    for grant in disclosures.list_case_disclosures(vault, actor.ctx, case_id):
+        if grant.id == grant_id:
+            return grant
+    raise NotFound("no such disclosure")
+
+
+@router.get("/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken")
+def revoke_confirm(
+    request: Request, case_id: CaseId, grant_id: GrantPath, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    """Ask before revoking; revoking needs a recent second factor, like creating."""
+    _require_step_up(vault, actor)
+    grant = _grant_of_case(vault, actor, case_id, grant_id)
+    names = {o.id: o.name for o in organisations(vault)}
+    return page(
+        request,
+        "revoke.html",
+        actor=actor,
+        case_id=case_id,
+        grant=grant,
+        organisation=names.get(grant.org_id, grant.org_id),
+    )
+
+
+@router.post("/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken")
+def revoke(case_id: CaseId, grant_id: GrantPath, vault: VaultDep, form: VerifiedForm) -> Response:
+    """Revoke at once: the partner's next retrieval is refused (audited disclosure:grant:revoked)."""
+    actor = form.user
+    _require_step_up(vault, actor)
+    _grant_of_case(vault, actor, case_id, grant_id)
+    disclosures.revoke_disclosure(vault, actor.ctx, grant_id)
     return see_other(f"/zaken/{case_id}#verstrekkingen")
