@@ -43,6 +43,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
+        # Crypto-shredding deletes wrapped keys: overwrite deleted content instead of leaving it
+        # in free pages (see Database.scrub_erased).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 
@@ -100,6 +103,26 @@ class Database:
         finally:
             if lock is not None:
                 lock.release()
+
+    def scrub_erased(self) -> bool:
+        """After erasing keys: on SQLite, checkpoint and truncate the WAL, whose old frames still hold
+        the erased rows (secure_delete only zeroes the current pages). True when the WAL is empty.
+
+        PostgreSQL keeps dead tuples until they are overwritten and offers no secure delete; there,
+        and in every backup, erasure rests on the key-encryption key (`vault keys rotate`, then
+        `vault keys remove-version`).
+        """
+        if not self.is_sqlite:
+            return False
+        with sqlite_write_lock:
+            raw = self.engine.raw_connection()
+            try:
+                busy, _log, _done = raw.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+            finally:
+                raw.close()
+        return bool(busy == 0)
 
     def dispose(self) -> None:
         self.engine.dispose()

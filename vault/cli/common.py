@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import sys
 
 import typer
 
@@ -36,7 +35,3 @@ def operator_context(vault: Vault, access_point: str = "cli") -> Context:
         access_point=access_point,
         clock=vault.clock,
     )
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty()

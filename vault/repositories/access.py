@@ -13,7 +13,7 @@ from vault.domain import CaseKind, Category, OrgType, Role
 from vault.models import Case, CaseAssignment, Grant, GrantItem, Organisation, TeamMembership, User
 from vault.policy import Actor, CaseFacts, GrantFacts
 
-__all__ = ["actor_facts", "case_facts", "consume_retrieval", "decision_facts", "find_grant"]
+__all__ = ["actor_facts", "consume_retrieval", "decision_facts", "find_grant"]
 
 
 def actor_facts(session: Session, ctx: Context) -> Actor | None:
@@ -37,24 +37,6 @@ def actor_facts(session: Session, ctx: Context) -> Actor | None:
         org_id=row.org_id,
         org_type=OrgType(row.org_type) if row.org_type else None,
         second_factor_verified=ctx.second_factor_verified,
-    )
-
-
-def case_facts(session: Session, case_id: str, actor_id: str) -> CaseFacts | None:
-    """The case's scope facts; ``assigned_user_ids`` holds the actor only if assigned (all we need)."""
-    case = session.get(Case, case_id)
-    if case is None:
-        return None
-    assigned = session.scalar(
-        select(exists().where(and_(CaseAssignment.case_id == case_id, CaseAssignment.user_id == actor_id)))
-    )
-    return CaseFacts(
-        case_id=case.id,
-        kind=CaseKind(case.kind),
-        team_id=case.team_id,
-        owner_id=case.owner_id,
-        assigned_user_ids=frozenset({actor_id}) if assigned else frozenset(),
-        destroyed=case.destroyed_at is not None,
     )
 
 

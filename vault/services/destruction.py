@@ -191,6 +191,7 @@ def destroy_case(
         view = CertificateView(cert.id, case_id, cert.body, cert.signature)
     for blob_id in blob_ids:
         vault.blobs.delete(blob_id)
+    vault.db.scrub_erased()
     return view
 
 
