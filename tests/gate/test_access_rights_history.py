@@ -118,3 +118,41 @@ def test_only_staff_are_assigned(vault: Vault) -> None:
     partner = make_user(vault, Role.PARTNER, org_id=make_org(vault, OrgType.POLICE))
     with pytest.raises(InvalidInput):
         assign_case(vault, leader, case_id, partner)
+
+
+def test_d16_disclosure_entries_hold_codes_not_typed_text(vault: Vault) -> None:
+    """A purpose or a made-up basis is typed by a person: neither reaches the audit log (D16)."""
+    team = make_team(vault)
+    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    case_id = new_case(vault, worker, team)
+    org = make_org(vault, OrgType.LOCAL_TEAM)
+    typed = "overdracht aan moeder Kanarie"
+    create_disclosure(
+        vault,
+        worker,
+        DisclosureRequest(
+            case_id=case_id,
+            org_id=org,
+            purpose=typed,
+            legal_basis="wmo-4.1.1-2-help",
+            categories=frozenset({Category.SAFETY_CONDITIONS}),
+        ),
+    )
+    with pytest.raises(Forbidden):
+        create_disclosure(
+            vault,
+            worker,
+            DisclosureRequest(
+                case_id=case_id,
+                org_id=org,
+                purpose=typed,
+                legal_basis="Kanarie-grondslag",
+                categories=frozenset({Category.SAFETY_CONDITIONS}),
+            ),
+        )
+    with vault.db.session() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id)).all()
+    assert {e.tag for e in entries} >= {"disclosure:grant:created", "disclosure:grant:denied"}
+    text = " ".join(str(getattr(e, c.key)) for e in entries for c in AuditEntry.__table__.columns)
+    assert "Kanarie" not in text
+    assert "wmo-4.1.1-2-help" in text  # the ground itself is recorded, as a code

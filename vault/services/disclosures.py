@@ -23,7 +23,7 @@ from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
-from vault.policy import Decision, check_legal_basis
+from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
 from vault.services.gate import AccessRequest, decide, refusal
 
@@ -205,7 +205,7 @@ def _insert(
         object_type="grant",
         object_id=grant.id,
         legal_basis=req.legal_basis,
-        purpose=grant.purpose,
+        # The purpose is text a person typed: it stays in the grant row, the log holds ids and codes.
         rule=rule,
         details={
             "org_id": req.org_id,
@@ -215,6 +215,11 @@ def _insert(
         },
     )
     return _view(session, grant)
+
+
+def _known_basis(code: str) -> str:
+    """A basis code for the log: one of the fixed list, never what a client typed otherwise."""
+    return code if code in default_legal_bases().codes else "unknown"
 
 
 def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:
@@ -236,8 +241,7 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
                 case_id=req.case_id,
                 object_type="organisation",
                 object_id=req.org_id,
-                legal_basis=req.legal_basis[:64],
-                purpose=req.purpose[:64],
+                legal_basis=_known_basis(req.legal_basis),
                 decision=Effect.DENY,
                 rule=decision.rule,
             )
