@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vault.errors import InvalidInput, Unavailable
 
-__all__ = ["Database", "sqlite_write_lock"]
+__all__ = ["Busy", "Database", "sqlite_write_lock"]
 
 # One writer per process on SQLite; other processes wait on busy_timeout. A plain Lock, not an
 # RLock: FastAPI may enter and leave a sync dependency's transaction on different worker threads, and
@@ -32,6 +32,11 @@ __all__ = ["Database", "sqlite_write_lock"]
 # itself, so acquiring is bounded and fails with a clear error instead of hanging.
 sqlite_write_lock = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_NO_WAIT = "vault_no_wait"
+
+
+class Busy(Unavailable):
+    """``Database.session(wait=False)``: another transaction holds the write lock right now."""
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -51,7 +56,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not conn.get_execution_options().get(_NO_WAIT, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Another process holds the write lock: fail at once instead of waiting busy_timeout.
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _rollback_quietly(session: Session) -> None:
@@ -78,13 +91,24 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: commits when the block ends normally, rolls back on any exception."""
+    def session(self, *, wait: bool = True) -> Iterator[Session]:
+        """One transaction: commits when the block ends normally, rolls back on any exception.
+
+        ``wait=False`` (SQLite, for a caller that must not block, such as the event loop): raise
+        ``Busy`` at once, before the block runs, when another thread or process holds the write lock.
+        """
         lock = sqlite_write_lock if self.is_sqlite else None
-        if lock is not None and not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            raise Unavailable("the database is busy; try again")
+        if lock is not None and not (
+            lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000) if wait else lock.acquire(blocking=False)
+        ):
+            raise Busy("the database is busy; try again")
         try:
             with self._sessions() as session:
+                if not wait and self.is_sqlite:
+                    try:
+                        session.connection(execution_options={_NO_WAIT: True})
+                    except OperationalError:
+                        raise Busy("the database is busy; try again") from None
                 try:
                     yield session
                     session.commit()

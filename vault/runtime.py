@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from vault.crypto.keys import KeyProvider, LocalFileKeyProvider
 from vault.db import Database
 from vault.errors import ConfigError
 from vault.policy import PolicyHolder
+from vault.services.transaction import GroupCommit
 from vault.storage.blobs import BlobStore, LocalBlobStore
 
 __all__ = ["Vault", "check_database", "init_vault", "open_vault", "prepare_home"]
@@ -36,8 +38,22 @@ class Vault:
     blobs: BlobStore
     clock: Clock = field(default_factory=SystemClock)
     policy: PolicyHolder = field(default_factory=PolicyHolder)
+    _group: GroupCommit | None = field(default=None, init=False, repr=False)
+    _group_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def group(self) -> GroupCommit:
+        """The group-commit writer for hot transactions (content reads), started on first use."""
+        with self._group_lock:
+            if self._group is None:
+                self._group = GroupCommit(self.db)
+            return self._group
 
     def close(self) -> None:
+        with self._group_lock:
+            if self._group is not None:
+                self._group.close()
+                self._group = None
         self.db.dispose()
 
 

@@ -26,7 +26,7 @@ from vault.runtime import Vault
 
 def _entry(vault: Vault, ctx: Context, **fields: object) -> int:
     with vault.db.session() as session:
-        return record(session, ctx, fields.pop("tag", "dossier:document:read"), **fields).seq  # type: ignore[arg-type]
+        return record(session, ctx, fields.pop("tag", "dossier:document:read"), **fields)  # type: ignore[arg-type]
 
 
 def _actor(vault: Vault, user_id: str, role: Role, org_id: str | None = None) -> Context:

@@ -107,8 +107,8 @@ def test_d17_request_context_depends_on_verified_actor() -> None:
 def test_d17_verified_actor_refuses_an_unverified_session() -> None:
     from datetime import UTC, datetime
 
-    info = SessionInfo("s", "u", "medewerker", None, (), False, True, None, datetime.now(UTC))
+    info = SessionInfo("s", "u", "medewerker", None, False, True, None, datetime.now(UTC))
     with pytest.raises(AuthFailed):
         verified_actor(info)
-    verified = SessionInfo("s", "u", "medewerker", None, (), True, True, datetime.now(UTC), datetime.now(UTC))
+    verified = SessionInfo("s", "u", "medewerker", None, True, True, datetime.now(UTC), datetime.now(UTC))
     assert verified_actor(verified) is verified

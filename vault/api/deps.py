@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from vault.auth import AuthConfig
 from vault.context import Context
@@ -18,10 +19,11 @@ from vault.errors import AuthFailed
 from vault.runtime import Vault
 from vault.services import authentication
 from vault.services.authentication import SessionInfo
-from vault.services.transaction import transaction
+from vault.services.transaction import Refusal, transaction
 
 __all__ = [
     "AuthConfigDep",
+    "BearerCredentials",
     "CurrentSession",
     "RequestContext",
     "SessionContext",
@@ -29,6 +31,7 @@ __all__ = [
     "VaultDep",
     "VerifiedSession",
     "anonymous_context",
+    "bearer_token",
     "client_address",
     "current_session",
     "get_auth_config",
@@ -37,12 +40,13 @@ __all__ = [
     "require_step_up",
     "session_context",
     "verified_actor",
+    "verified_context_in",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="Session token from POST /api/v1/auth/login")
 
 
-def get_vault(request: Request) -> Vault:
+async def get_vault(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault
 
@@ -50,7 +54,7 @@ def get_vault(request: Request) -> Vault:
 VaultDep = Annotated[Vault, Depends(get_vault)]
 
 
-def get_auth_config(vault: VaultDep) -> AuthConfig:
+async def get_auth_config(vault: VaultDep) -> AuthConfig:
     return AuthConfig.from_vault(vault)
 
 
@@ -73,20 +77,24 @@ def anonymous_context(request: Request, vault: VaultDep) -> Context:
     )
 
 
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthFailed("a valid session token is required")
+    return credentials.credentials
+
+
 def current_session(
-    request: Request,
-    vault: VaultDep,
-    auth: AuthConfigDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, vault: VaultDep, auth: AuthConfigDep, credentials: BearerCredentials
 ) -> SessionInfo:
     """``Authorization: Bearer <token>`` → the live session (any second-factor state), else AuthFailed.
 
     Runs in its own short transaction (touching last_seen_at; ending an expired session)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthFailed("a valid session token is required")
-    ctx = anonymous_context(request, vault)
+    token = bearer_token(credentials)
     with transaction(vault.db) as session:
-        return authentication.authenticate(session, ctx, auth, credentials.credentials)
+        return authentication.authenticate(session, anonymous_context(request, vault), auth, token)
 
 
 CurrentSession = Annotated[SessionInfo, Depends(current_session)]
@@ -128,6 +136,21 @@ def _context_for(request: Request, vault: Vault, info: SessionInfo) -> Context:
 
 def request_context(request: Request, vault: VaultDep, info: VerifiedSession) -> Context:
     """The Context of a verified caller: what every case, document, disclosure and audit route takes."""
+    return _context_for(request, vault, info)
+
+
+def verified_context_in(
+    session: Session, request: Request, vault: Vault, auth: AuthConfig, token: str
+) -> Context:
+    """``request_context`` inside the caller's transaction, for a route that checks the session in
+    the same `GroupCommit` job as its gate decision (the download). Refusals are raised as
+    ``Refusal`` so that a job's trace (an expired session ended and audited) commits."""
+    try:
+        info = verified_actor(
+            authentication.authenticate(session, anonymous_context(request, vault), auth, token)
+        )
+    except AuthFailed as exc:
+        raise Refusal(exc) from None
     return _context_for(request, vault, info)
 
 

@@ -7,20 +7,32 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from vault.api.deps import RequestContext, VaultDep
+from vault.api.deps import (
+    BearerCredentials,
+    RequestContext,
+    VaultDep,
+    bearer_token,
+    verified_context_in,
+)
 from vault.api.streaming import SyncBody, content_disposition, decode_header_text, stream_batches
+from vault.auth import AuthConfig
 from vault.domain import Category
 from vault.errors import InvalidInput
-from vault.services.gate import read_document, upload_document
+from vault.services.gate import AdmittedRead, admit_read, open_admitted, upload_document
 
 router = APIRouter(tags=["documents"])
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 CaseId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Case id (UUID)")]
 DocumentId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Document id (UUID)")]
+
+# Up to this size a download is decrypted and verified whole on the event loop and sent in one
+# response (one segment or a few); larger ones stream from a worker thread.
+INLINE_BYTES = 256 * 1024
 
 
 class DocumentCreated(BaseModel):
@@ -96,22 +108,31 @@ async def upload(
 )
 async def download(
     document_id: DocumentId,
-    ctx: RequestContext,
+    request: Request,
     vault: VaultDep,
+    credentials: BearerCredentials,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     grant_id: Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)] = None,
     x_break_glass_justification: Annotated[
         str | None, Header(max_length=2048, description="D20: justification, UTF-8 percent-encoded")
     ] = None,
-) -> StreamingResponse:
+) -> Response:
+    """The hot path. The session check, the decision and the audit entry run as one job of the
+    group-commit writer (`vault.services.transaction.GroupCommit`), so concurrent downloads share a
+    transaction and its durable commit; no byte is read before that commit. A small document is then
+    decrypted and verified whole and sent in one response; a large one streams."""
     justification = (
         decode_header_text(x_break_glass_justification, "X-Break-Glass-Justification", limit=1000)
         if x_break_glass_justification
         else None
     )
-    opened = await anyio.to_thread.run_sync(
-        partial(
-            read_document,
+    token = bearer_token(credentials)
+    auth = AuthConfig.from_vault(vault)
+
+    def job(session: Session) -> AdmittedRead:
+        ctx = verified_context_in(session, request, vault, auth, token)
+        return admit_read(
+            session,
             vault,
             ctx,
             document_id,
@@ -119,15 +140,17 @@ async def download(
             break_glass_justification=justification,
             grant_id=grant_id,
         )
-    )
-    return StreamingResponse(
-        stream_batches(opened.chunks),
-        media_type=opened.content_type,
-        headers={
-            "Content-Length": str(opened.length),
-            "Content-Disposition": content_disposition(opened.filename),
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-            "Cache-Control": "no-store",
-            "X-Document-Version": str(opened.version),
-        },
-    )
+
+    admitted = await vault.group.run_async(job)
+    headers = {
+        "Content-Disposition": content_disposition(admitted.filename),
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": "no-store",
+        "X-Document-Version": str(admitted.version),
+    }
+    if admitted.length <= INLINE_BYTES:
+        opened = open_admitted(vault, admitted)
+        return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)
+    opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
+    headers["Content-Length"] = str(opened.length)
+    return StreamingResponse(stream_batches(opened.chunks), media_type=opened.content_type, headers=headers)

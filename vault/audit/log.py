@@ -142,6 +142,25 @@ def _lock_and_head(session: Session) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
+_INSERT = insert(AuditEntry)
+_HEAD_KEY = "vault.audit.head"
+
+
+def _innermost(session: Session) -> object:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _chain_head(session: Session) -> tuple[int, str]:
+    """Take the chain lock and read the head once per transaction; later appends in the same
+    transaction (or savepoint) continue from the entry this one wrote. A savepoint that rolled back
+    is another transaction object, so the head is read again."""
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] is _innermost(session):
+        return int(cached[1]), str(cached[2])
+    _lock_chain(session)
+    return _head(session)
+
+
 def record(
     session: Session,
     ctx: Context,
@@ -157,8 +176,9 @@ def record(
     break_glass: bool = False,
     on_behalf_of: str | None = None,
     details: Mapping[str, DetailValue] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction; raise ``Unavailable`` if it cannot be written."""
+) -> int:
+    """Append one entry in the caller's transaction and return its sequence number; raise
+    ``Unavailable`` if it cannot be written."""
     fields = _entry_fields(
         ctx,
         tag,
@@ -174,18 +194,17 @@ def record(
         details=details,
     )
     try:
-        _lock_chain(session)
-        seq, prev = _head(session)
+        seq, prev = _chain_head(session)
         fields["seq"] = seq + 1
         fields["prev_hash"] = prev
-        entry = AuditEntry(**fields, entry_hash=entry_hash(fields))
-        session.add(entry)
-        session.flush()
+        fields["entry_hash"] = entry_hash(fields)
+        session.connection().execute(_INSERT, fields)
     except SQLAlchemyError as exc:
         # Fail closed: the caller's transaction must not commit without its audit entry.
         log.error("audit_append_failed", error=type(exc).__name__, tag=str(tag))
         raise Unavailable("the audit log cannot be written; nothing was disclosed") from None
-    return entry
+    session.info[_HEAD_KEY] = (_innermost(session), fields["seq"], fields["entry_hash"])
+    return int(fields["seq"])
 
 
 def record_many(session: Session, items: Sequence[AuditItem]) -> list[int]:

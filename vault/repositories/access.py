@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,39 @@ def actor_facts(session: Session, ctx: Context) -> Actor | None:
     )
 
 
+# Built once: constructing this select costs ten times more than running it.
+_IN_TEAM = (
+    select(TeamMembership.user_id)
+    .where(TeamMembership.user_id == bindparam("actor_id"), TeamMembership.team_id == Case.team_id)
+    .exists()
+)
+_ASSIGNED = (
+    select(CaseAssignment.user_id)
+    .where(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == bindparam("actor_id"))
+    .exists()
+)
+_DECISION_FACTS = (
+    select(
+        User.role,
+        User.org_id,
+        User.disabled,
+        Organisation.org_type,
+        Case.id,
+        Case.kind,
+        Case.team_id,
+        Case.owner_id,
+        Case.destroyed_at,
+        Case.legal_basis,
+        _IN_TEAM.label("in_team"),
+        _ASSIGNED.label("assigned"),
+    )
+    .select_from(User)
+    .outerjoin(Organisation, Organisation.id == User.org_id)
+    .outerjoin(Case, Case.id == bindparam("case_id"))
+    .where(User.id == bindparam("actor_id"))
+)
+
+
 def decision_facts(
     session: Session, ctx: Context, case_id: str
 ) -> tuple[Actor | None, CaseFacts | None, str | None]:
@@ -50,36 +83,9 @@ def decision_facts(
     """
     if ctx.actor_id is None:
         return None, None, None
-    in_team = (
-        select(TeamMembership.user_id)
-        .where(TeamMembership.user_id == ctx.actor_id, TeamMembership.team_id == Case.team_id)
-        .exists()
+    row = (
+        session.connection().execute(_DECISION_FACTS, {"actor_id": ctx.actor_id, "case_id": case_id}).first()
     )
-    assigned = (
-        select(CaseAssignment.user_id)
-        .where(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == ctx.actor_id)
-        .exists()
-    )
-    row = session.execute(
-        select(
-            User.role,
-            User.org_id,
-            User.disabled,
-            Organisation.org_type,
-            Case.id,
-            Case.kind,
-            Case.team_id,
-            Case.owner_id,
-            Case.destroyed_at,
-            Case.legal_basis,
-            in_team.label("in_team"),
-            assigned.label("assigned"),
-        )
-        .select_from(User)
-        .outerjoin(Organisation, Organisation.id == User.org_id)
-        .outerjoin(Case, Case.id == case_id)
-        .where(User.id == ctx.actor_id)
-    ).first()
     if row is None or row.disabled:
         return None, None, None
     actor = Actor(

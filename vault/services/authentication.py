@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -81,7 +81,6 @@ class SessionInfo:
     user_id: str
     role: str
     org_id: str | None
-    team_ids: tuple[str, ...]
     second_factor_verified: bool
     factor_active: bool
     factor_checked_at: datetime | None
@@ -341,49 +340,75 @@ def login(
 TOUCH_INTERVAL = timedelta(seconds=30)
 
 
+# The session check runs on every request: one prebuilt, indexed query for the session, its user and
+# second factor (building a select per call costs more than running it).
+_SESSION_LOOKUP = (
+    select(
+        AuthSession.id,
+        AuthSession.user_id,
+        AuthSession.ended_at,
+        AuthSession.last_seen_at,
+        AuthSession.expires_at,
+        AuthSession.second_factor_verified,
+        AuthSession.factor_checked_at,
+        User.role,
+        User.org_id,
+        User.disabled,
+        TotpFactor.active.label("factor_active"),
+    )
+    .outerjoin(User, User.id == AuthSession.user_id)
+    .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+_TOUCH = (
+    update(AuthSession).where(AuthSession.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+)
+
+
 def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -> SessionInfo:
     """A bearer token → its live session (and touch it), or AuthFailed. An expired session is ended."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise AuthFailed("a valid session token is required")
-    row = repo.session_by_token_hash(session, hash_token(auth.hash_key, token))
+    row = (
+        session.connection()
+        .execute(_SESSION_LOOKUP, {"token_hash": hash_token(auth.hash_key, token)})
+        .first()
+    )
     if row is None or row.ended_at is not None:
         raise AuthFailed("a valid session token is required")
     now = ctx.now()
-    user = session.get(User, row.user_id)
     reason = expiry_reason(
         now=now, last_seen_at=row.last_seen_at, expires_at=row.expires_at, idle_minutes=auth.idle_minutes
     )
-    if user is None or user.disabled:
+    if row.role is None or row.disabled:
         reason = "user_disabled"
     if reason is not None:
-        row.ended_at = now
-        row.end_reason = reason
+        stored = session.get(AuthSession, row.id)
+        user = session.get(User, row.user_id)
+        assert stored is not None
+        stored.ended_at = now
+        stored.end_reason = reason
         session.flush()
-        actor_ctx = _as(ctx, user, row.id) if user is not None else ctx
         record(
             session,
-            actor_ctx,
+            _as(ctx, user, row.id) if user is not None else ctx,
             AuditTag.AUTH_SESSION_ENDED,
             object_type="session",
             object_id=row.id,
             details={"reason": reason},
         )
         raise Refusal(AuthFailed("the session has expired; log in again"))
-    assert user is not None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         # Touch at most every TOUCH_INTERVAL: a durable write per request would cost every read a
         # commit. The idle timeout may then end a session up to that much early, never late.
-        row.last_seen_at = now
-        session.flush()
-    factor = repo.factor_for(session, user.id)
+        session.connection().execute(_TOUCH, {"session_id": row.id, "now": now})
     return SessionInfo(
         session_id=row.id,
-        user_id=user.id,
-        role=user.role,
-        org_id=user.org_id,
-        team_ids=tuple(repo.team_ids_for(session, user.id)),
+        user_id=row.user_id,
+        role=row.role,
+        org_id=row.org_id,
         second_factor_verified=row.second_factor_verified,
-        factor_active=factor is not None and factor.active,
+        factor_active=bool(row.factor_active),
         factor_checked_at=row.factor_checked_at,
         expires_at=row.expires_at,
     )

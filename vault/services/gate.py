@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import TypeVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -26,20 +27,25 @@ from vault.crypto.fields import decrypt_text
 from vault.crypto.stream import decrypt_stream
 from vault.domain import Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
-from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired
+from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
 from vault.models import Case, Document, DocumentVersion, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.documents import StoredVersion, add_version, check_content_type, clean_name, seal_to_blob
 from vault.services.keyring import unwrap_case_key
+from vault.services.transaction import Refusal, transaction
 
 __all__ = [
     "AccessRequest",
     "Admission",
+    "AdmittedRead",
     "OpenedDocument",
+    "admit",
+    "admit_read",
     "decide",
     "decrypt_case_field",
+    "open_admitted",
     "pass_gate",
     "read_document",
     "refusal",
@@ -73,7 +79,7 @@ class Admission:
     dek: DataKey | None = field(default=None, repr=False)
 
 
-def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> Exception:
+def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> VaultError:
     if case is not None and case.destroyed and decision.rule == "p:case-destroyed":
         return Destroyed("this case was destroyed; its content can no longer be read")
     if actor is not None and case is not None and actor.role.is_staff:
@@ -149,46 +155,65 @@ def pass_gate(
     missing step-up). ``audit_allow=False`` is only for the admission check before an upload
     streams in: that allow is audited by the second decision, which adds the version row.
     """
+    with transaction(vault.db) as session:
+        return admit(
+            session,
+            vault,
+            ctx,
+            req,
+            tag=tag,
+            object_type=object_type,
+            object_id=object_id,
+            then=then,
+            audit_allow=audit_allow,
+        )
+
+
+def admit(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    req: AccessRequest,
+    *,
+    tag: AuditTag | str,
+    object_type: str,
+    object_id: str | None,
+    then: Callable[[Session, Admission], T],
+    audit_allow: bool = True,
+) -> T:
+    """``pass_gate`` inside the caller's transaction (a `transaction` or a `GroupCommit` job).
+
+    A denial is recorded and then raised as ``Refusal(error)``, so that the denial's audit entry
+    commits and the caller gets the error after it.
+    """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
-    refused: Exception | None = None
-    result: T | None = None
-    with vault.db.session() as session:
-        actor, case, grant, decision = decide(session, vault, ctx, req)
-        if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
-            decision = Decision(
-                False, "step-up-required", "break-the-glass needs a recent second-factor check"
-            )
-            refused = StepUpRequired("break-the-glass needs a second-factor check within the last minutes")
-        if (
-            decision.allowed
-            and grant is not None
-            and not access_repo.consume_retrieval(session, grant.grant_id)
-        ):
-            decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
-        if not decision.allowed or audit_allow:
-            record(
-                session,
-                ctx,
-                tag if decision.allowed else AuditTag.DOSSIER_ACCESS_DENIED,
-                case_id=case.case_id if case else None,
-                object_type=object_type,
-                object_id=object_id,
-                legal_basis=_legal_basis(session, case, grant),
-                purpose=req.purpose,
-                decision=Effect.ALLOW if decision.allowed else Effect.DENY,
-                rule=decision.rule,
-                break_glass=decision.break_glass,
-                details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None},
-            )
-        if decision.allowed and actor is not None and case is not None:
-            dek = unwrap_case_key(session, vault.keys, case.case_id) if req.action in _KEYED_ACTIONS else None
-            result = then(session, Admission(decision, actor, case, grant, dek))
-        elif refused is None:
-            refused = refusal(actor, case, decision)
-    if refused is not None:
-        raise refused
-    return result  # type: ignore[return-value]
+    actor, case, grant, decision = decide(session, vault, ctx, req)
+    refused: VaultError | None = None
+    if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
+        decision = Decision(False, "step-up-required", "break-the-glass needs a recent second-factor check")
+        refused = StepUpRequired("break-the-glass needs a second-factor check within the last minutes")
+    if decision.allowed and grant is not None and not access_repo.consume_retrieval(session, grant.grant_id):
+        decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
+    if not decision.allowed or audit_allow:
+        record(
+            session,
+            ctx,
+            tag if decision.allowed else AuditTag.DOSSIER_ACCESS_DENIED,
+            case_id=case.case_id if case else None,
+            object_type=object_type,
+            object_id=object_id,
+            legal_basis=_legal_basis(session, case, grant),
+            purpose=req.purpose,
+            decision=Effect.ALLOW if decision.allowed else Effect.DENY,
+            rule=decision.rule,
+            break_glass=decision.break_glass,
+            details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None},
+        )
+    if not decision.allowed or actor is None or case is None:
+        raise Refusal(refused or refusal(actor, case, decision))
+    dek = unwrap_case_key(session, vault.keys, case.case_id) if req.action in _KEYED_ACTIONS else None
+    return then(session, Admission(decision, actor, case, grant, dek))
 
 
 # Actions whose admission carries the case key: reading, writing, exporting (the inzage copy), and
@@ -226,26 +251,50 @@ class OpenedDocument:
     version: int
     version_id: str
     category: Category
-    title: str
     filename: str
     content_type: str
     length: int
     chunks: Iterator[bytes] = field(repr=False)
 
 
-def _latest_version(session: Session, document_id: str, version: int | None) -> DocumentVersion:
-    from sqlalchemy import select
+# The read path's lookups, built once (this runs on every download).
+_DOCUMENT = select(Document.case_id, Document.category).where(Document.id == bindparam("document_id"))
+_VERSION_COLUMNS = (
+    DocumentVersion.id,
+    DocumentVersion.version,
+    DocumentVersion.blob_id,
+    DocumentVersion.filename_enc,
+    DocumentVersion.content_type,
+    DocumentVersion.plaintext_length,
+)
+_LATEST_VERSION = (
+    select(*_VERSION_COLUMNS)
+    .where(DocumentVersion.document_id == bindparam("document_id"))
+    .order_by(DocumentVersion.version.desc())
+    .limit(1)
+)
+_ONE_VERSION = select(*_VERSION_COLUMNS).where(
+    DocumentVersion.document_id == bindparam("document_id"), DocumentVersion.version == bindparam("version")
+)
 
-    stmt = select(DocumentVersion).where(DocumentVersion.document_id == document_id)
-    if version is not None:
-        stmt = stmt.where(DocumentVersion.version == version)
-    row = session.scalars(stmt.order_by(DocumentVersion.version.desc()).limit(1)).first()
-    if row is None:
-        raise NotFound("no such document version")
-    return row
+
+@dataclass(frozen=True)
+class AdmittedRead:
+    """What an allowed, audited read may open once its transaction has committed."""
+
+    document_id: str
+    category: Category
+    version: int
+    version_id: str
+    blob_id: str
+    filename: str
+    content_type: str
+    length: int
+    dek: DataKey = field(repr=False)
 
 
-def read_document(
+def admit_read(
+    session: Session,
     vault: Vault,
     ctx: Context,
     document_id: str,
@@ -254,49 +303,54 @@ def read_document(
     break_glass_justification: str | None = None,
     purpose: str | None = None,
     grant_id: str | None = None,
-) -> OpenedDocument:
-    """Open one document version for reading, through the gate.
-
-    The audit entry is committed before this returns; the header and first segment are decrypted
-    and verified before it returns too, so a wrong key or a tampered start fails before any byte
-    is sent. Later segments are verified one by one as they stream (no plaintext before its tag).
-    """
-    with vault.db.session() as session:
-        doc = session.get(Document, document_id)
-        case_id, category = (doc.case_id, Category(doc.category)) if doc else (None, None)
-    if case_id is None:
+) -> AdmittedRead:
+    """Decide and audit one document read in the caller's transaction; a refusal is recorded and
+    raised as ``Refusal``. Nothing may be opened before the transaction has committed."""
+    doc = session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
+    if doc is None:
         # Unknown document id: audit the attempt (no case) and answer 404.
-        with vault.db.session() as session:
-            record(
-                session,
-                ctx,
-                AuditTag.DOSSIER_ACCESS_DENIED,
-                object_type="document",
-                object_id=document_id[:64],
-                decision=Effect.DENY,
-                rule="no-such-document",
-                details={"attempted": str(AuditTag.DOSSIER_DOCUMENT_READ)},
-            )
-        raise NotFound("no such case or document")
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_ACCESS_DENIED,
+            object_type="document",
+            object_id=document_id[:64],
+            decision=Effect.DENY,
+            rule="no-such-document",
+            details={"attempted": str(AuditTag.DOSSIER_DOCUMENT_READ)},
+        )
+        raise Refusal(NotFound("no such case or document"))
+    category = Category(doc.category)
 
-    def open_version(session: Session, admission: Admission) -> tuple[DocumentVersion, str, str, DataKey]:
+    def open_version(session: Session, admission: Admission) -> AdmittedRead:
         assert admission.dek is not None
-        row = _latest_version(session, document_id, version)
-        doc_row = session.get(Document, document_id)
-        assert doc_row is not None
-        title = decrypt_text(
-            admission.dek, table="documents", column="title", row_id=document_id, value=doc_row.title_enc
+        params = {"document_id": document_id, "version": version}
+        row = (
+            session.connection().execute(_LATEST_VERSION if version is None else _ONE_VERSION, params).first()
         )
-        name = decrypt_text(
-            admission.dek, table="document_versions", column="filename", row_id=row.id, value=row.filename_enc
+        if row is None:
+            raise NotFound("no such document version")
+        dek = admission.dek
+        return AdmittedRead(
+            document_id=document_id,
+            category=category,
+            version=row.version,
+            version_id=row.id,
+            blob_id=row.blob_id,
+            filename=decrypt_text(
+                dek, table="document_versions", column="filename", row_id=row.id, value=row.filename_enc
+            ),
+            content_type=row.content_type,
+            length=row.plaintext_length,
+            dek=dek,
         )
-        return row, title, name, admission.dek
 
-    row, title, filename, dek = pass_gate(
+    return admit(
+        session,
         vault,
         ctx,
         AccessRequest(
-            case_id,
+            doc.case_id,
             Action.READ,
             category=category,
             document_id=document_id,
@@ -309,22 +363,55 @@ def read_document(
         object_id=document_id,
         then=open_version,
     )
-    if not vault.blobs.exists(row.blob_id):
-        raise Integrity("the document's stored content is missing; run `vault blobs check`")
-    plaintext = decrypt_stream(dek, row.id, vault.blobs.iter_chunks(row.blob_id))
+
+
+def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
+    """Start reading an admitted document (after its audit entry committed). The header and first
+    segment are decrypted and verified here, so a wrong key or a tampered start fails before any
+    byte is sent; later segments are verified one by one as they stream (no plaintext before its
+    tag)."""
+    try:
+        ciphertext = vault.blobs.iter_chunks(admitted.blob_id)
+    except NotFound:
+        raise Integrity("the document's stored content is missing; run `vault blobs check`") from None
+    plaintext = decrypt_stream(admitted.dek, admitted.version_id, ciphertext)
     first = next(plaintext, b"")
-    assert category is not None
     return OpenedDocument(
-        document_id=document_id,
-        version=row.version,
-        version_id=row.id,
-        category=category,
-        title=title,
-        filename=filename,
-        content_type=row.content_type,
-        length=row.plaintext_length,
+        document_id=admitted.document_id,
+        version=admitted.version,
+        version_id=admitted.version_id,
+        category=admitted.category,
+        filename=admitted.filename,
+        content_type=admitted.content_type,
+        length=admitted.length,
         chunks=chain([first], plaintext),
     )
+
+
+def read_document(
+    vault: Vault,
+    ctx: Context,
+    document_id: str,
+    *,
+    version: int | None = None,
+    break_glass_justification: str | None = None,
+    purpose: str | None = None,
+    grant_id: str | None = None,
+) -> OpenedDocument:
+    """Open one document version for reading, through the gate: decided and audited in one
+    transaction that commits before this returns (``admit_read``), then opened (``open_admitted``)."""
+    with transaction(vault.db) as session:
+        admitted = admit_read(
+            session,
+            vault,
+            ctx,
+            document_id,
+            version=version,
+            break_glass_justification=break_glass_justification,
+            purpose=purpose,
+            grant_id=grant_id,
+        )
+    return open_admitted(vault, admitted)
 
 
 def upload_document(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -41,13 +42,19 @@ def create_case_key(session: Session, ctx: Context, keys: KeyProvider, case_id: 
     return dek
 
 
+_CASE_KEY = (
+    select(Case.destroyed_at, CaseKey.kek_version, CaseKey.wrapped)
+    .outerjoin(CaseKey, CaseKey.case_id == Case.id)
+    .where(Case.id == bindparam("case_id"))
+)
+
+
 def unwrap_case_key(session: Session, keys: KeyProvider, case_id: str) -> DataKey:
     """The case's DEK. Only the gate and the write paths of services call this."""
-    case = session.get(Case, case_id)
-    if case is None:
+    row = session.connection().execute(_CASE_KEY, {"case_id": case_id}).first()
+    if row is None:
         raise NotFound("no such case")
-    row = session.get(CaseKey, case_id)
-    if case.destroyed_at is not None or row is None:
+    if row.destroyed_at is not None or row.wrapped is None:
         raise Destroyed("this case was destroyed; its content can no longer be read")
     return unwrap_data_key(keys, WrappedKey(version=row.kek_version, blob=row.wrapped), case_id=case_id)
 
