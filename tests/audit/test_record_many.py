@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from vault.audit import record, verify_chain
 from vault.audit.appender import AuditAppender
-from vault.audit.log import _lock_chain, record_many
+from vault.audit.log import _lock_and_head, record_many
 from vault.audit.store import verify_log
 from vault.context import Context
 from vault.errors import InvalidInput
@@ -121,7 +121,7 @@ def test_a_bad_item_in_a_batch_fails_only_its_caller(vault: Vault, system_ctx: C
         # Hold the chain (SQLite: the writer lock; PostgreSQL: the advisory lock) so that the
         # appends below queue up behind the first one and go in as one batch.
         with ThreadPoolExecutor(8) as pool, vault.db.session() as holder:
-            _lock_chain(holder)
+            _lock_and_head(holder)
             outcomes["first"] = pool.submit(appender.append, system_ctx, TAG, object_id="first")
             for name in ("a", "b", "c"):
                 outcomes[name] = pool.submit(appender.append, system_ctx, TAG, object_id=name)

@@ -8,12 +8,13 @@ advisory lock, on SQLite because every transaction is ``BEGIN IMMEDIATE`` (one w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, cast
 
 import psycopg
 import structlog
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput, Unavailable
 from vault.models.audit import AuditEntry
 
-__all__ = ["AUDIT_LOCK_KEY", "AuditItem", "DetailValue", "record", "record_many"]
+__all__ = ["AUDIT_LOCK_KEY", "AuditItem", "DetailValue", "batched_appends", "record", "record_many"]
 
 log = structlog.get_logger(__name__)
 
@@ -46,11 +47,6 @@ def _canonical_details(details: Mapping[str, DetailValue] | None) -> str:
         if value is not None and not isinstance(value, str | int | bool):
             raise InvalidInput("audit detail values must be ids or codes")
     return json.dumps(dict(details), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
 # One entry for ``record_many``: ``(ctx, tag, fields)``, ``fields`` being ``record``'s keyword arguments.
@@ -109,11 +105,12 @@ def _entry_fields(
     }
 
 
+_HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
 def _head(session: Session) -> tuple[int, str]:
     """The chain head (last seq and its hash) — read only while holding the chain lock."""
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.connection().execute(_HEAD).first()
     return (0, GENESIS_HASH) if head is None else (int(head.seq), str(head.entry_hash))
 
 
@@ -144,6 +141,27 @@ def _lock_and_head(session: Session) -> tuple[int, str]:
 
 _INSERT = insert(AuditEntry)
 _HEAD_KEY = "vault.audit.head"
+_BUFFER_KEY = "vault.audit.buffer"
+
+
+@contextmanager
+def batched_appends(session: Session) -> Iterator[None]:
+    """Inside the block, ``record`` chains each entry at once but inserts them all together, with
+    one executemany, when the block ends without an exception (still inside the caller's
+    transaction, so they commit with it or not at all). For `GroupCommit`, whose batches append
+    an entry per job. Entries recorded in the block cannot be queried before it ends."""
+    buffer: list[dict[str, Any]] = []
+    session.info[_BUFFER_KEY] = buffer
+    try:
+        yield
+    finally:
+        session.info.pop(_BUFFER_KEY, None)
+    if buffer:
+        try:
+            session.connection().execute(_INSERT, buffer)
+        except SQLAlchemyError as exc:
+            log.error("audit_append_failed", error=type(exc).__name__, batch=len(buffer))
+            raise Unavailable("the audit log cannot be written; nothing was disclosed") from None
 
 
 def _innermost(session: Session) -> object:
@@ -157,8 +175,7 @@ def _chain_head(session: Session) -> tuple[int, str]:
     cached = session.info.get(_HEAD_KEY)
     if cached is not None and cached[0] is _innermost(session):
         return int(cached[1]), str(cached[2])
-    _lock_chain(session)
-    return _head(session)
+    return _lock_and_head(session)
 
 
 def record(
@@ -198,7 +215,11 @@ def record(
         fields["seq"] = seq + 1
         fields["prev_hash"] = prev
         fields["entry_hash"] = entry_hash(fields)
-        session.connection().execute(_INSERT, fields)
+        buffered: list[dict[str, Any]] | None = session.info.get(_BUFFER_KEY)
+        if buffered is None:
+            session.connection().execute(_INSERT, fields)
+        else:
+            buffered.append(fields)
     except SQLAlchemyError as exc:
         # Fail closed: the caller's transaction must not commit without its audit entry.
         log.error("audit_append_failed", error=type(exc).__name__, tag=str(tag))

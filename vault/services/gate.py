@@ -24,11 +24,12 @@ from vault.audit import record
 from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import decrypt_text
+from vault.crypto.keys import WrappedKey
 from vault.crypto.stream import decrypt_stream
 from vault.domain import Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
-from vault.models import Case, Document, DocumentVersion, Grant
+from vault.models import Case, Document, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
@@ -90,10 +91,11 @@ def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> 
 
 
 def decide(
-    session: Session, vault: Vault, ctx: Context, req: AccessRequest
+    session: Session, vault: Vault, ctx: Context, req: AccessRequest, facts: access_repo.Facts | None = None
 ) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
-    """Gather the facts and ask the policy; no audit entry, no key. Callers record the outcome."""
-    actor, case, legal_basis = access_repo.decision_facts(session, ctx, req.case_id)
+    """Gather the facts (unless the caller read them already, in this transaction) and ask the
+    policy; no audit entry, no key. Callers record the outcome."""
+    actor, case, legal_basis = facts or access_repo.decision_facts(session, ctx, req.case_id)
     if actor is None:
         return None, None, None, Decision(False, "unknown-actor", "unknown or disabled account")
     if case is None:
@@ -180,15 +182,19 @@ def admit(
     object_id: str | None,
     then: Callable[[Session, Admission], T],
     audit_allow: bool = True,
+    facts: access_repo.Facts | None = None,
+    wrapped_key: WrappedKey | None = None,
 ) -> T:
     """``pass_gate`` inside the caller's transaction (a `transaction` or a `GroupCommit` job).
 
     A denial is recorded and then raised as ``Refusal(error)``, so that the denial's audit entry
-    commits and the caller gets the error after it.
+    commits and the caller gets the error after it. ``facts`` and ``wrapped_key``: what the caller
+    read already in this transaction (a document read gets both in one query); the key is still
+    unwrapped only after the decision and its audit entry.
     """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
-    actor, case, grant, decision = decide(session, vault, ctx, req)
+    actor, case, grant, decision = decide(session, vault, ctx, req, facts)
     refused: VaultError | None = None
     if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
         decision = Decision(False, "step-up-required", "break-the-glass needs a recent second-factor check")
@@ -212,7 +218,9 @@ def admit(
         )
     if not decision.allowed or actor is None or case is None:
         raise Refusal(refused or refusal(actor, case, decision))
-    dek = unwrap_case_key(session, vault.keys, case.case_id) if req.action in _KEYED_ACTIONS else None
+    dek = None
+    if req.action in _KEYED_ACTIONS:
+        dek = unwrap_case_key(session, vault.keys, case.case_id, wrapped_key)
     return then(session, Admission(decision, actor, case, grant, dek))
 
 
@@ -257,24 +265,10 @@ class OpenedDocument:
     chunks: Iterator[bytes] = field(repr=False)
 
 
-# The read path's lookups, built once (this runs on every download).
-_DOCUMENT = select(Document.case_id, Document.category).where(Document.id == bindparam("document_id"))
-_VERSION_COLUMNS = (
-    DocumentVersion.id,
-    DocumentVersion.version,
-    DocumentVersion.blob_id,
-    DocumentVersion.filename_enc,
-    DocumentVersion.content_type,
-    DocumentVersion.plaintext_length,
-)
-_LATEST_VERSION = (
-    select(*_VERSION_COLUMNS)
-    .where(DocumentVersion.document_id == bindparam("document_id"))
-    .order_by(DocumentVersion.version.desc())
-    .limit(1)
-)
-_ONE_VERSION = select(*_VERSION_COLUMNS).where(
-    DocumentVersion.document_id == bindparam("document_id"), DocumentVersion.version == bindparam("version")
+# For a caller the facts query finds no account for (so no row): the document alone, to record the
+# denial against the right case.
+_DOCUMENT = select(Document.case_id.label("document_case_id"), Document.category).where(
+    Document.id == bindparam("document_id")
 )
 
 
@@ -306,7 +300,9 @@ def admit_read(
 ) -> AdmittedRead:
     """Decide and audit one document read in the caller's transaction; a refusal is recorded and
     raised as ``Refusal``. Nothing may be opened before the transaction has committed."""
-    doc = session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
+    facts, doc = access_repo.document_read_facts(session, ctx, document_id, version)
+    if doc is None:
+        doc = session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
     if doc is None:
         # Unknown document id: audit the attempt (no case) and answer 404.
         record(
@@ -321,28 +317,29 @@ def admit_read(
         )
         raise Refusal(NotFound("no such case or document"))
     category = Category(doc.category)
+    # Read with the facts (absent when the fallback lookup found the document).
+    wrapped = WrappedKey(version=doc.kek_version, blob=doc.wrapped) if facts[1] and doc.wrapped else None
 
     def open_version(session: Session, admission: Admission) -> AdmittedRead:
         assert admission.dek is not None
-        params = {"document_id": document_id, "version": version}
-        row = (
-            session.connection().execute(_LATEST_VERSION if version is None else _ONE_VERSION, params).first()
-        )
-        if row is None:
+        if doc.version_id is None:
             raise NotFound("no such document version")
-        dek = admission.dek
         return AdmittedRead(
             document_id=document_id,
             category=category,
-            version=row.version,
-            version_id=row.id,
-            blob_id=row.blob_id,
+            version=doc.version,
+            version_id=doc.version_id,
+            blob_id=doc.blob_id,
             filename=decrypt_text(
-                dek, table="document_versions", column="filename", row_id=row.id, value=row.filename_enc
+                admission.dek,
+                table="document_versions",
+                column="filename",
+                row_id=doc.version_id,
+                value=doc.filename_enc,
             ),
-            content_type=row.content_type,
-            length=row.plaintext_length,
-            dek=dek,
+            content_type=doc.content_type,
+            length=doc.plaintext_length,
+            dek=admission.dek,
         )
 
     return admit(
@@ -350,7 +347,7 @@ def admit_read(
         vault,
         ctx,
         AccessRequest(
-            doc.case_id,
+            doc.document_case_id,
             Action.READ,
             category=category,
             document_id=document_id,
@@ -362,6 +359,8 @@ def admit_read(
         object_type="document",
         object_id=document_id,
         then=open_version,
+        facts=facts,
+        wrapped_key=wrapped,
     )
 
 

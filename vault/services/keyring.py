@@ -49,8 +49,13 @@ _CASE_KEY = (
 )
 
 
-def unwrap_case_key(session: Session, keys: KeyProvider, case_id: str) -> DataKey:
-    """The case's DEK. Only the gate and the write paths of services call this."""
+def unwrap_case_key(
+    session: Session, keys: KeyProvider, case_id: str, wrapped: WrappedKey | None = None
+) -> DataKey:
+    """The case's DEK. Only the gate and the write paths of services call this. ``wrapped``: the
+    case's wrapped key as the caller read it in this transaction (saves the lookup)."""
+    if wrapped is not None:
+        return unwrap_data_key(keys, wrapped, case_id=case_id)
     row = session.connection().execute(_CASE_KEY, {"case_id": case_id}).first()
     if row is None:
         raise NotFound("no such case")

@@ -21,6 +21,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
+from vault.audit.log import batched_appends
 from vault.db import Database
 from vault.errors import Unavailable, VaultError
 
@@ -164,7 +165,7 @@ class GroupCommit:
 
     def _run_batch(self, batch: list[_Job[Any]], *, wait: bool = True) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
-        with self._db.session(wait=wait) as session:
+        with self._db.session(wait=wait) as session, batched_appends(session):
             for job in batch:
                 try:
                     outcomes.append((job.run(session), None))
