@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -51,6 +53,28 @@ def test_absolute_timeout_ends_an_active_session(
         clock.advance(minutes=10)
         assert _whoami(client, verified_anna.token) == 200
     clock.advance(minutes=10)
+    assert _whoami(client, verified_anna.token) == 401
+
+
+def test_d17_download_with_an_idle_session_is_refused_and_the_end_is_recorded(
+    client: TestClient, verified_anna: Account, clock: FrozenClock, vault: Vault
+) -> None:
+    """The download checks the session inside its group-committed job (not the shared dependency):
+    an idle session is refused there too, and its end and audit entry (D16) commit all the same."""
+    clock.advance(minutes=16)
+    response = client.get(f"/api/v1/documents/{uuid.uuid4()}/content", headers=bearer(verified_anna.token))
+    assert response.status_code == 401
+    with vault.db.session() as session:
+        rows = session.scalars(select(AuthSession).where(AuthSession.user_id == verified_anna.user_id)).all()
+        ended = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.tag == str(AuditTag.AUTH_SESSION_ENDED),
+                AuditEntry.actor_id == verified_anna.user_id,
+            )
+        ).all()
+    assert [r.end_reason for r in rows] == ["idle"]
+    assert [e.object_id for e in ended] == [rows[0].id]
+    # No attempt on the document was recorded: the caller was not authenticated.
     assert _whoami(client, verified_anna.token) == 401
 
 
