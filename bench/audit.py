@@ -1,8 +1,8 @@
 """Audit log throughput and verification cost; the last line is one JSON object.
 
 * Append rate with 8 concurrent writers, on SQLite (temp dir) and PostgreSQL (VAULT_TEST_DATABASE_URL,
-  or a throwaway cluster from scripts/pg.sh, stopped in ``finally``): through the group-commit
-  ``AuditAppender`` and through plain ``record()`` one transaction per entry, next to the same
+  or a throwaway cluster from scripts/pg.sh, stopped in ``finally``): through the group-commit writer
+  thread (``GroupCommit.run``) and through plain ``record()`` one transaction per entry, next to the same
   database's raw durable single-row insert rate (a plain table, one INSERT+COMMIT per row, 8 threads).
 * ``verify_1m_s``: ``verify_log`` over 1,000,000 entries (bulk-inserted with correct chain hashes) on
   SQLite; ``checkpoint_1m_s``: the first signed checkpoint over them; ``checkpoint_extend_s``: the next
@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from vault.audit.appender import AuditAppender
 from vault.audit.chain import canonical_bytes, format_time
 from vault.audit.log import record
 from vault.audit.store import create_checkpoint, verify_log
@@ -40,6 +39,7 @@ from vault.config import Settings
 from vault.context import Context
 from vault.runtime import Vault
 from vault.services.setup import initialise
+from vault.services.transaction import GroupCommit
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 8
@@ -97,11 +97,15 @@ def append_rates(vault: Vault) -> dict[str, float]:
 
         return _bounded(op)
 
-    appender = AuditAppender(db)
+    group = GroupCommit(db)
 
     def grouped(i: int) -> int:
         def op(n: int) -> None:
-            appender.append(ctx, "bench:entry:written", object_type="bench", object_id=f"g{i}-{n}")
+            group.run(
+                lambda session: record(
+                    session, ctx, "bench:entry:written", object_type="bench", object_id=f"g{i}-{n}"
+                )
+            )
 
         return _bounded(op)
 
@@ -110,7 +114,7 @@ def append_rates(vault: Vault) -> dict[str, float]:
         direct_rate = _threads(direct)
         group_rate = _threads(grouped)
     finally:
-        appender.close()
+        group.close()
     with db.session() as session:
         from vault.audit import verify_chain
 

@@ -1,4 +1,5 @@
-"""Batched appends (``record_many``) and the group-commit appender on top of them (D16: one chain)."""
+"""Batched appends (``record_many``), and standalone appends through the group-commit writer (D16: one
+chain)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from vault.audit import record, verify_chain
-from vault.audit.appender import AuditAppender
 from vault.audit.log import _lock_and_head, record_many
 from vault.audit.store import verify_log
 from vault.context import Context
 from vault.errors import InvalidInput
 from vault.models import AuditEntry
 from vault.runtime import Vault
+from vault.services.transaction import GroupCommit
 
 TAG = "test:entry:written"
 
@@ -100,13 +101,18 @@ def test_eight_threads_mixing_record_and_record_many_form_one_chain(
     assert report.entries == expected
 
 
-def test_appender_batches_commit_and_return_each_callers_seq(vault: Vault, system_ctx: Context) -> None:
-    appender = AuditAppender(vault.db)
+def _append(group: GroupCommit, ctx: Context, **fields: Any) -> int:
+    """A standalone entry through the group-commit writer: returns once it is committed."""
+    return group.run(lambda session: record(session, ctx, TAG, **fields))
+
+
+def test_group_commit_batches_appends_and_returns_each_callers_seq(vault: Vault, system_ctx: Context) -> None:
+    group = GroupCommit(vault.db)
     try:
         with ThreadPoolExecutor(8) as pool:
-            seqs = list(pool.map(lambda i: appender.append(system_ctx, TAG, object_id=f"a-{i}"), range(200)))
+            seqs = list(pool.map(lambda i: _append(group, system_ctx, object_id=f"a-{i}"), range(200)))
     finally:
-        appender.close()
+        group.close()
     assert sorted(seqs) == list(range(2, 202))
     with vault.db.session() as session:
         by_seq = dict(session.execute(select(AuditEntry.seq, AuditEntry.object_id)).all())
@@ -115,27 +121,27 @@ def test_appender_batches_commit_and_return_each_callers_seq(vault: Vault, syste
 
 
 def test_a_bad_item_in_a_batch_fails_only_its_caller(vault: Vault, system_ctx: Context) -> None:
-    appender = AuditAppender(vault.db)
+    group = GroupCommit(vault.db)
     outcomes: dict[str, Future[int]] = {}
     try:
         # Hold the chain (SQLite: the writer lock; PostgreSQL: the advisory lock) so that the
         # appends below queue up behind the first one and go in as one batch.
         with ThreadPoolExecutor(8) as pool, vault.db.session() as holder:
             _lock_and_head(holder)
-            outcomes["first"] = pool.submit(appender.append, system_ctx, TAG, object_id="first")
+            outcomes["first"] = pool.submit(_append, group, system_ctx, object_id="first")
             for name in ("a", "b", "c"):
-                outcomes[name] = pool.submit(appender.append, system_ctx, TAG, object_id=name)
+                outcomes[name] = pool.submit(_append, group, system_ctx, object_id=name)
             bad_details: dict[str, Any] = {"note": "free text " * 40}
-            outcomes["bad"] = pool.submit(appender.append, system_ctx, TAG, details=bad_details)
-            outcomes["unknown"] = pool.submit(appender.append, system_ctx, TAG, colour="blue")
+            outcomes["bad"] = pool.submit(_append, group, system_ctx, details=bad_details)
+            outcomes["unknown"] = pool.submit(_append, group, system_ctx, colour="blue")
             for name in ("d", "e"):
-                outcomes[name] = pool.submit(appender.append, system_ctx, TAG, object_id=name)
+                outcomes[name] = pool.submit(_append, group, system_ctx, object_id=name)
             threading.Event().wait(0.3)  # let every append reach the queue
     finally:
-        appender.close()
+        group.close()
     with pytest.raises(InvalidInput):
         outcomes.pop("bad").result(timeout=30)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(TypeError):
         outcomes.pop("unknown").result(timeout=30)
     seqs = {name: future.result(timeout=30) for name, future in outcomes.items()}
     assert sorted(seqs.values()) == list(range(2, 2 + len(seqs)))

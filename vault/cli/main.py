@@ -75,7 +75,15 @@ def serve(
     from vault.runtime import open_vault
 
     settings = load_settings()
-    open_vault(settings).close()  # refuse early, with a one-line error, if not initialised
+    vault = open_vault(settings)  # refuse early, with a one-line error, if not initialised
+    sqlite = vault.db.is_sqlite
+    vault.close()
+    if sqlite and workers > 1:
+        typer.echo(
+            "warning: SQLite has one writer: several workers wait on each other (serve SQLite with one "
+            "worker, or use PostgreSQL)",
+            err=True,
+        )
     _run_server(host or settings.host, port or settings.port, workers)
 
 

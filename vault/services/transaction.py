@@ -115,6 +115,8 @@ class GroupCommit:
         self._inline = db.is_sqlite if inline is None else inline
         self._queue: queue.SimpleQueue[_Job[Any] | object] = queue.SimpleQueue()
         self._closed = False
+        # Shared by the event loops that call run_async (one in a server; tests may run several).
+        self._loop_lock = threading.Lock()
         self._loop_jobs: list[_Job[Any]] = []
         self._loop_scheduled = False
         self._loop_last_size = 1
@@ -140,9 +142,10 @@ class GroupCommit:
         if self._inline:
             self._check_open()
             item = _Job(job)
-            self._loop_jobs.append(item)
-            if not self._loop_scheduled:
-                self._loop_scheduled = True
+            with self._loop_lock:
+                self._loop_jobs.append(item)
+                schedule, self._loop_scheduled = not self._loop_scheduled, True
+            if schedule:
                 asyncio.get_running_loop().call_soon(self._run_on_loop, 0)
             done = item.done
         else:
@@ -183,15 +186,22 @@ class GroupCommit:
     def _run_on_loop(self, waited: int) -> None:
         # Requests that arrive together are read in the next few loop iterations: wait up to three
         # for as many jobs as the last batch had (a lone caller, last batch of one, never waits).
-        if waited < 3 and len(self._loop_jobs) < self._loop_last_size:
-            asyncio.get_running_loop().call_soon(self._run_on_loop, waited + 1)
+        loop = asyncio.get_running_loop()
+        with self._loop_lock:
+            if waited < 3 and len(self._loop_jobs) < self._loop_last_size:
+                loop.call_soon(self._run_on_loop, waited + 1)
+                return
+            batch, self._loop_jobs = self._loop_jobs[: self._max_batch], self._loop_jobs[self._max_batch :]
+            more = self._loop_scheduled = bool(self._loop_jobs)
+            self._loop_last_size = max(1, len(batch))
+        if more:
+            loop.call_soon(self._run_on_loop, 3)
+        if not batch:
             return
-        self._loop_scheduled = False
-        batch, self._loop_jobs = self._loop_jobs[: self._max_batch], self._loop_jobs[self._max_batch :]
-        if self._loop_jobs:
-            self._loop_scheduled = True
-            asyncio.get_running_loop().call_soon(self._run_on_loop, 3)
-        self._loop_last_size = len(batch)
+        if self._closed:
+            for job in batch:
+                _settle(job.done, None, Unavailable("the vault is shutting down; nothing was read or stored"))
+            return
         try:
             outcomes = self._run_batch(batch, wait=False)
         except Exception:  # noqa: BLE001 - busy, or a job failed: the writer thread runs them again
