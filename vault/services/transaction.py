@@ -245,7 +245,7 @@ class GroupCommit:
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
             outcomes = self._run_batch(batch)
-        except Exception as exc:  # noqa: BLE001 - each job gets its own outcome
+        except BaseException as exc:  # noqa: BLE001 - each job gets its own outcome; the writer lives on
             if len(batch) > 1:
                 for job in batch:  # rerun each alone, so that only a failing job fails
                     self._commit([job])
