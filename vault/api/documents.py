@@ -93,6 +93,10 @@ async def upload(
     )
 
 
+# The hot path. The session check, the decision and the audit entry run as one job of the group-commit
+# writer (`vault.services.transaction.GroupCommit`), so concurrent downloads share a transaction and
+# its durable commit; no byte is read before that commit. A small document is then decrypted and
+# verified whole and sent in one response; a large one streams.
 @router.get(
     "/api/v1/documents/{document_id}/content",
     summary="Download a document version, streamed; audited before the first byte",
@@ -117,10 +121,6 @@ async def download(
         str | None, Header(max_length=2048, description="D20: justification, UTF-8 percent-encoded")
     ] = None,
 ) -> Response:
-    """The hot path. The session check, the decision and the audit entry run as one job of the
-    group-commit writer (`vault.services.transaction.GroupCommit`), so concurrent downloads share a
-    transaction and its durable commit; no byte is read before that commit. A small document is then
-    decrypted and verified whole and sent in one response; a large one streams."""
     justification = (
         decode_header_text(x_break_glass_justification, "X-Break-Glass-Justification", limit=1000)
         if x_break_glass_justification

@@ -6,8 +6,10 @@ For every read of content, in this order and in one transaction:
 2. the policy decides for this actor, object, action and purpose (``vault.policy``);
 3. the audit entry recording the decision is written; only then is the key unwrapped and content
    read. The transaction commits before the first plaintext byte is returned.
-A denial is audited too, committed in its own transaction, and then refused. Nothing else in the
-code decrypts case content (``tests/gate/test_one_gate.py`` proves it).
+A denial is audited too, committed, and then refused. ``pass_gate`` runs this in a transaction of
+its own; ``admit`` (and ``admit_read`` for documents) run it inside the caller's transaction, such
+as a `GroupCommit` job, and raise a denial as ``Refusal`` so that its entry commits. Nothing else in
+the code decrypts case content (``tests/gate/test_one_gate.py`` proves it).
 """
 
 from __future__ import annotations
