@@ -1,6 +1,7 @@
 """End-to-end benchmark: authenticated document retrieval over a real server against a bare endpoint.
 
-Usage: ``.venv/bin/python bench/e2e.py [--seconds 10] [--connections 16] [--big-mib 256] [--no-postgres]``
+Usage: ``.venv/bin/python bench/e2e.py [--seconds 10] [--connections 16] [--big-mib 256] [--no-postgres]
+[--workers 1]`` (``--workers`` applies to the vault and the bare app alike; serve SQLite with one).
 
 For SQLite (a temporary VAULT_HOME) and PostgreSQL (a throwaway server from scripts/pg.sh, stopped in
 ``finally``; skipped when no PostgreSQL binaries are present):
@@ -61,14 +62,22 @@ def bare_app(small: bytes, big_path: str) -> Any:
     return app
 
 
-def run_bare(port: int, small_path: str, big_path: str) -> None:
+def bare_factory() -> Any:
+    """The bare app for uvicorn's ``--factory`` (so that it runs with as many workers as the vault)."""
+    return bare_app(Path(os.environ["BENCH_SMALL"]).read_bytes(), os.environ["BENCH_BIG"])
+
+
+def run_bare(port: int, small_path: str, big_path: str, workers: int) -> None:
     import uvicorn
 
-    app = bare_app(Path(small_path).read_bytes(), big_path)
+    os.environ.update(BENCH_SMALL=small_path, BENCH_BIG=big_path)
     uvicorn.run(
-        app,
+        "e2e:bare_factory",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
         host="127.0.0.1",
         port=port,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         log_level="warning",
@@ -101,10 +110,15 @@ def wait_up(port: int, proc: subprocess.Popen[bytes], path: str = "/healthz") ->
 
 
 def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (uvicorn's workers)."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+            total += int(line.split()[1])
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += rss_kib(int(child))
+    return total
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -342,7 +356,15 @@ def run_database(name: str, database_url: str | None, args: argparse.Namespace) 
         )
         procs.append(vault_proc)
         bare_proc = subprocess.Popen(
-            [sys.executable, __file__, "--bare", str(bare_port), str(work / "small.bin"), str(plain_big)],
+            [
+                sys.executable,
+                __file__,
+                "--bare",
+                str(bare_port),
+                str(work / "small.bin"),
+                str(plain_big),
+                str(args.workers),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -397,14 +419,16 @@ def with_postgres(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--bare":
-        run_bare(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        run_bare(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--big-mib", type=int, default=256)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--workers", type=int, default=1, help="vault serve worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes, of the vault and of the bare app alike"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     results: dict[str, Any] = {"sqlite": run_database("sqlite", None, args)}
@@ -421,6 +445,7 @@ def main() -> None:
                 "load_generator": "wrk" if shutil.which("wrk") else "python-threads",
                 "connections": args.connections,
                 "seconds": args.seconds,
+                "workers": args.workers,
                 **{f"{db}_{k}": v for db, r in results.items() for k, v in r.items()},
                 "baseline": main_db["bare_rps"],
                 "ratio": main_db["ratio"],
