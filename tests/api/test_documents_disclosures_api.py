@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.helpers import ApiUser, api_user, team_id_of
 from vault.api.app import create_app
@@ -80,6 +81,48 @@ def test_upload_and_streamed_download_round_trip(client: TestClient, worker: Api
     assert r.headers["content-length"] == str(len(data))
     assert "filename*=UTF-8''verslag%20%C3%A9.txt" in r.headers["content-disposition"]
     assert r.headers["content-security-policy"].startswith("sandbox")
+
+
+def test_download_serves_the_latest_or_the_asked_version_whole_or_streamed(
+    client: TestClient, worker: ApiUser, case_id: str, vault: Vault
+) -> None:
+    """Small versions go out in one response, large ones stream; both with the same headers, and
+    each read is one committed audit entry (D16)."""
+    small = b"versie een"
+    large = bytes(range(256)) * 1100  # over the inline limit (256 KiB): streamed
+    doc = put_doc(client, worker, case_id, small)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/documents",
+        params={"category": str(Category.REPORT), "document_id": doc},
+        content=large,
+        headers={**worker.headers, "X-Document-Title": "t", "X-Document-Filename": "v2.bin"},
+    )
+    assert r.status_code == 201, r.text
+    with vault.db.session() as session:
+        reads_before = len(_reads(session, doc))
+    for version, expected in ((None, large), (2, large), (1, small)):
+        params = {} if version is None else {"version": version}
+        r = client.get(f"/api/v1/documents/{doc}/content", params=params, headers=worker.headers)
+        assert r.status_code == 200, r.text
+        assert r.content == expected
+        assert r.headers["content-length"] == str(len(expected))
+        assert r.headers["x-document-version"] == str(version or 2)
+        assert r.headers["content-security-policy"].startswith("sandbox")
+        assert r.headers["cache-control"] == "no-store"
+    missing = client.get(f"/api/v1/documents/{doc}/content", params={"version": 3}, headers=worker.headers)
+    assert missing.status_code == 404
+    with vault.db.session() as session:
+        assert len(_reads(session, doc)) == reads_before + 3
+
+
+def _reads(session: Session, document_id: str) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.object_id == document_id, AuditEntry.tag == str(AuditTag.DOSSIER_DOCUMENT_READ)
+            )
+        )
+    )
 
 
 def test_upload_refuses_bad_metadata_and_oversized_bodies(
