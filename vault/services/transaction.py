@@ -1,9 +1,11 @@
-"""A transaction that commits recorded refusals.
+"""Transactions that commit recorded refusals: one at a time (``transaction``) or many together
+(``GroupCommit``).
 
-A refused authentication leaves traces that must survive the refusal: the failed attempt (rate
-limits) and its audit entry. A service raises ``Refusal(error)`` after flushing them; ``transaction``
-commits and then raises ``error``. Anything else rolls back as usual. Used by the API endpoints
-and the CLI alike; raised under a plain ``Database.session()`` a Refusal rolls back (fail closed).
+A refused authentication or a denied read leaves traces that must survive the refusal: the failed
+attempt (rate limits) and its audit entry. A service raises ``Refusal(error)`` after writing them;
+``transaction`` commits and then raises ``error``. Anything else rolls back as usual. Used by the API
+endpoints and the CLI alike; raised under a plain ``Database.session()`` a Refusal rolls back (fail
+closed). ``GroupCommit`` gives the same guarantees to many callers' jobs sharing one commit.
 """
 
 from __future__ import annotations
