@@ -3,6 +3,7 @@ chain)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from vault.audit import record, verify_chain
-from vault.audit.log import _lock_and_head, record_many
+from vault.audit.log import _lock_and_head, batched_appends, record_many
 from vault.audit.store import verify_log
 from vault.context import Context
 from vault.errors import InvalidInput
@@ -99,6 +100,20 @@ def test_eight_threads_mixing_record_and_record_many_form_one_chain(
     report = verify_log(vault)
     assert report.ok, report.message()
     assert report.entries == expected
+
+
+def test_d16_record_and_record_many_mix_in_one_transaction(vault: Vault, system_ctx: Context) -> None:
+    """Both continue from the chain head the other wrote last in the same transaction (it is read
+    once per transaction), with or without the batched inserts of a GroupCommit batch."""
+    for batched in (False, True):
+        with vault.db.session() as session, batched_appends(session) if batched else contextlib.nullcontext():
+            first = record(session, system_ctx, TAG, object_id="one")
+            middle = record_many(session, [(system_ctx, TAG, {"object_id": f"m{i}"}) for i in range(3)])
+            last = record(session, system_ctx, TAG, object_id="last")
+        assert middle == [first + 1, first + 2, first + 3]
+        assert last == first + 4
+    report = verify_log(vault)
+    assert report.ok, report.message()
 
 
 def _append(group: GroupCommit, ctx: Context, **fields: Any) -> int:

@@ -231,10 +231,11 @@ def record(
 def record_many(session: Session, items: Sequence[AuditItem]) -> list[int]:
     """Append several entries, in order, in the caller's transaction; their sequence numbers.
 
-    The batched form of ``record`` (the group-commit appender's path): the chain lock is taken once,
-    the head read once, and all rows go in with one executemany — the entries are consecutive in the
-    chain. Every item is validated before anything is written: a bad item (unknown keyword, free-text
-    details) raises ``InvalidInput`` and nothing of the batch is added. Raises ``Unavailable`` if the
+    The batched form of ``record``: the chain lock is taken and the head read once per transaction
+    (shared with ``record``, which may come before or after in the same transaction), and all rows go
+    in with one executemany — the entries are consecutive in the chain. Every item is validated
+    before anything is written: a bad item (unknown keyword, free-text details) raises
+    ``InvalidInput`` and nothing of the batch is added. Raises ``Unavailable`` if the
     log cannot be written; the caller's transaction must then roll back (it does, in ``Database``).
     """
     if not items:
@@ -246,14 +247,15 @@ def record_many(session: Session, items: Sequence[AuditItem]) -> list[int]:
             raise InvalidInput(f"unknown audit fields: {', '.join(sorted(unknown))}")
         rows.append(_entry_fields(ctx, tag, **kwargs))
     try:
-        seq, prev = _lock_and_head(session)
+        seq, prev = _chain_head(session)
         for fields in rows:
             seq += 1
             fields["seq"] = seq
             fields["prev_hash"] = prev
             prev = fields["entry_hash"] = entry_hash(fields)
-        session.execute(insert(AuditEntry), rows)
+        session.connection().execute(_INSERT, rows)
     except (SQLAlchemyError, psycopg.Error) as exc:
         log.error("audit_append_failed", error=type(exc).__name__, tag=str(items[0][1]), batch=len(items))
         raise Unavailable("the audit log cannot be written; nothing was disclosed") from None
+    session.info[_HEAD_KEY] = (_innermost(session), seq, prev)
     return [fields["seq"] for fields in rows]
