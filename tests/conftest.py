@@ -129,3 +129,7 @@ def vault(settings: Settings, clock: FrozenClock) -> Iterator[Vault]:
 @pytest.fixture
 def system_ctx(vault: Vault) -> Context:
     return Context.system(access_point="test", clock=vault.clock)
+
+
+# S3 (SeaweedFS) fixtures: `seaweedfs` (session) and `blob_backend` (local | s3), see tests/s3.py.
+from tests.s3 import blob_backend, seaweedfs  # noqa: E402, F401

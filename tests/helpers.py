@@ -14,7 +14,7 @@ from vault.domain import CaseKind, Category, OrgType, Role
 from vault.models import Organisation, Team, TeamMembership, User
 from vault.runtime import Vault
 from vault.services.cases import open_case
-from vault.services.gate import upload_document
+from vault.services.documents import upload_document
 
 
 def make_team(vault: Vault, name: str | None = None) -> str:
@@ -131,7 +131,7 @@ def create_account(
     from vault.auth import AuthConfig
     from vault.repositories.identity import org_by_name, team_by_name
     from vault.services import accounts
-    from vault.services.transaction import transaction
+    from vault.transaction import transaction
 
     ctx = Context.system(access_point="test", clock=vault.clock)
     auth = AuthConfig.from_vault(vault)
@@ -184,7 +184,7 @@ def api_user(
 
 def team_id_of(vault: Vault, name: str) -> str:
     from vault.repositories.identity import team_by_name
-    from vault.services.transaction import transaction
+    from vault.transaction import transaction
 
     with transaction(vault.db) as session:
         team = team_by_name(session, name)

@@ -5,11 +5,13 @@ Nothing secret lives here: keys are in the key provider, never in settings or th
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,6 +19,29 @@ from sqlalchemy.exc import ArgumentError
 from vault.errors import ConfigError
 
 __all__ = ["Settings", "get_settings", "load_settings"]
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9._\-/]*")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    bucket: str
+    prefix: str  # "" or ending in "/"
+
+
+def parse_s3_url(url: str) -> S3Location:
+    """``s3://bucket`` or ``s3://bucket/some/prefix`` → bucket and normalised prefix; ValueError otherwise."""
+    if not url.startswith("s3://"):
+        raise ValueError("must look like s3://bucket/prefix")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ValueError("not a valid bucket name")
+    prefix = prefix.strip("/")
+    if not _PREFIX.fullmatch(prefix) or any(part in ("", ".", "..") for part in prefix.split("/") if prefix):
+        raise ValueError("the prefix may hold only letters, digits, '.', '-', '_' and single '/'")
+    return S3Location(bucket, f"{prefix}/" if prefix else "")
 
 
 class Settings(BaseSettings):
@@ -62,9 +87,83 @@ class Settings(BaseSettings):
         default=30, ge=1, le=55, description="Minutes a proof-of-work challenge of the public forms is valid."
     )
     intake_limit_per_hour: int = Field(
-        default=5, ge=1, description="Public form submissions accepted per client address per hour."
+        default=5,
+        ge=1,
+        description="Public form submissions per client address per hour at the base proof of work; each "
+        "one beyond needs a harder proof (docs/intake.md).",
+    )
+    intake_ceiling_per_hour: int = Field(
+        default=100,
+        ge=1,
+        description="Public form submissions per client address per hour after which every attempt is "
+        "refused, whatever its proof of work (a flood stop).",
     )
     blob_grace_seconds: int = Field(default=3600, ge=0)
+    disk_reserve_mib: int = Field(
+        default=512,
+        ge=0,
+        description="Free space (MiB) kept on the disks of the blob store and the SQLite database for a "
+        "day of audit entries: below it uploads are refused (507), reads and logins go on. 0 turns it off.",
+    )
+    # -- document store (docs/deployment.md) --
+    blob_store: str | None = Field(
+        default=None,
+        description="Where document ciphertext lives: unset or 'local' = VAULT_HOME/blobs; "
+        "s3://bucket/prefix = an S3-compatible object store (credentials from the standard AWS chain).",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3 endpoint URL (e.g. https://s3.example.nl); default: AWS."
+    )
+    s3_region: str | None = Field(default=None, description="S3 region; default from the AWS configuration.")
+    # -- keys (docs/security.md "Keys") --
+    key_provider: Literal["file", "pkcs11", "openbao"] = Field(
+        default="file", description="Where the key-encryption keys live: file, pkcs11 or openbao."
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="File provider: the key file (KEKs sealed under the root key); "
+        "default VAULT_HOME/keys.json.",
+    )
+    root_key_file: Path | None = Field(
+        default=None,
+        description="File provider: the root key; default VAULT_HOME/root.key. "
+        "Keep it off the data's disk and backups.",
+    )
+    pkcs11_module: str = Field(default="/usr/lib/softhsm/libsofthsm2.so", description="PKCS#11 module path.")
+    pkcs11_token_label: str = Field(default="vault", description="Label of the PKCS#11 token.")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="User PIN of the PKCS#11 token.")
+    pkcs11_key_label: str = Field(
+        default="vault-kek", description="Label prefix of the KEK objects (<label>-<v>)."
+    )
+    openbao_addr: str = Field(default="http://127.0.0.1:8200", description="OpenBao / Vault address.")
+    openbao_token: SecretStr | None = Field(
+        default=None, description="OpenBao token allowed to use the transit key."
+    )
+    openbao_mount: str = Field(default="transit", description="Mount path of the transit engine.")
+    openbao_key: str = Field(default="vault-kek", description="Name of the transit key.")
+    key_retire_after_days: int = Field(
+        default=35,
+        ge=1,
+        le=3650,
+        description="Backup retention: a retired KEK epoch is destroyed this long after.",
+    )
+
+    # -- passkeys / WebAuthn (docs/security.md "Second factors: TOTP, recovery codes, passkeys") --
+    webauthn_rp_id: str = Field(
+        default="localhost",
+        min_length=1,
+        max_length=253,
+        description="WebAuthn relying-party id (a domain; browsers refuse IP addresses such as 127.0.0.1).",
+    )
+    webauthn_origin: str = Field(
+        default="http://localhost:8000",
+        description="The exact origin passkey ceremonies must come from (scheme://host[:port]).",
+    )
+    passkey_required_roles: str = Field(
+        default="",
+        description="Comma-separated roles that must sign in with a passkey, e.g. "
+        "'vertrouwensarts,privacy_officer,admin'; empty: passkeys are optional for everyone.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -79,13 +178,63 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite and postgresql are supported")
         return value
 
+    @field_validator("blob_store")
+    @classmethod
+    def _valid_blob_store(cls, value: str | None) -> str | None:
+        if value is None or value in ("", "local"):
+            return None
+        parse_s3_url(value)  # ValueError names the problem, never the value
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _valid_endpoint(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("webauthn_origin")
+    @classmethod
+    def _valid_origin(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or value.count("/") != 2:
+            raise ValueError("must be an origin: scheme://host[:port], no path")
+        return value
+
+    @field_validator("passkey_required_roles")
+    @classmethod
+    def _valid_roles(cls, value: str) -> str:
+        from vault.domain import Role
+
+        known = {str(role) for role in Role}
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+        return ",".join(names)
+
+    @property
+    def passkey_roles(self) -> frozenset[str]:
+        """The roles that must sign in with a passkey."""
+        return frozenset(name for name in self.passkey_required_roles.split(",") if name)
+
+    @property
+    def blob_store_url(self) -> str | None:
+        """The object-store URL, or None for the local folder VAULT_HOME/blobs."""
+        return self.blob_store
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
 
     @property
-    def key_file(self) -> Path:
-        return self.resolved_home / "keys.json"
+    def resolved_key_file(self) -> Path:
+        return (self.key_file or self.resolved_home / "keys.json").expanduser().resolve()
+
+    @property
+    def resolved_root_key_file(self) -> Path:
+        return (self.root_key_file or self.resolved_home / "root.key").expanduser().resolve()
 
     @property
     def blob_dir(self) -> Path:

@@ -12,6 +12,7 @@ PostgreSQL (production): psycopg 3. Audit appends serialise through an advisory 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -37,6 +38,27 @@ _NO_WAIT = "vault_no_wait"
 
 class Busy(Unavailable):
     """``Database.session(wait=False)``: another transaction holds the write lock right now."""
+
+
+def _private_sqlite_file(url: URL) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use 0644 under a usual umask), and
+    tighten one an older version left readable; SQLite gives its -wal and -shm the file's mode."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        os.close(fd)
+    except FileExistsError:
+        for name in (path, f"{path}-wal", f"{path}-shm"):
+            try:
+                if os.stat(name).st_mode & 0o077:
+                    os.chmod(name, 0o600)
+            except (FileNotFoundError, PermissionError):
+                continue
+    except OSError:
+        return  # a missing directory or a read-only place: SQLite reports it when it connects
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -85,6 +107,8 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             kwargs["connect_args"] = {"connect_timeout": 5}
+        if self.is_sqlite:
+            _private_sqlite_file(self.url)
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

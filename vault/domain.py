@@ -13,6 +13,7 @@ __all__ = [
     "OrgType",
     "Role",
     "TriageOutcome",
+    "reference_of",
 ]
 
 
@@ -130,6 +131,7 @@ class AuditTag(StrEnum):
     AUTH_STEP_UP_OK = "auth:step-up:ok"
     AUTH_PASSWORD_CHANGE_FAILED = "auth:password:change-failed"  # noqa: S105 - an audit tag
     AUDIT_LOG_VERIFIED = "audit:log:verified"
+    AUDIT_LOG_VERIFY_STARTED = "audit:log:verify-started"  # the privacy officer started a full verify
     AUDIT_LOG_EXPORTED = "audit:log:exported"
     AUDIT_LOG_SEARCHED = "audit:log:searched"
     AUDIT_ACCESS_REPORT_VIEWED = "audit:access-report:viewed"
@@ -161,3 +163,71 @@ class AuditTag(StrEnum):
     # Online intake through the public forms (docs/intake.md)
     INTAKE_SUBMISSION_RECEIVED = "intake:submission:received"
     INTAKE_ATTACHMENT_RECEIVED = "intake:attachment:received"
+    # Subjects' rights, retention and destruction (D11–D13)
+    RIGHTS_ACCESS_REQUESTED = "rights:access:requested"
+    RIGHTS_ACCESS_EXTENDED = "rights:access:extended"
+    RIGHTS_ACCESS_COMPLETED = "rights:access:completed"
+    RIGHTS_ACCESS_LISTED = "rights:access:listed"
+    RIGHTS_INZAGE_EXPORTED = "rights:inzage:exported"
+    RIGHTS_DESTRUCTION_REQUESTED = "rights:destruction:requested"
+    RIGHTS_DESTRUCTION_GRANTED = "rights:destruction:granted"
+    RIGHTS_DESTRUCTION_REFUSED = "rights:destruction:refused"
+    RIGHTS_RETENTION_EXTENDED = "rights:retention:extended"
+    DOSSIER_CASE_UNASSIGNED = "dossier:case:unassigned"
+    DOSSIER_CASE_CERTIFIED = "dossier:case:certified"
+    DISCLOSURE_GRANT_EXTENDED = "disclosure:grant:extended"
+    DISCLOSURE_INBOX_LISTED = "disclosure:inbox:listed"
+    DISCLOSURE_HISTORY_READ = "disclosure:history:read"
+    DISCLOSURE_FEEDBACK_PREPARED = "disclosure:feedback:prepared"
+    # Reads of case data that are lists or registers (issue 16: every read is audited)
+    DISCLOSURE_REGISTER_READ = "disclosure:register:read"
+    DISCLOSURE_CONSENTS_LISTED = "disclosure:consents:listed"
+    RIGHTS_DESTRUCTION_LISTED = "rights:destruction:listed"
+    RIGHTS_CERTIFICATE_READ = "rights:certificate:read"
+    # Inzage: staff review of free text before it enters a copy (D13, D22)
+    RIGHTS_INZAGE_ITEMS_LISTED = "rights:inzage:items-listed"
+    RIGHTS_INZAGE_REVIEWED = "rights:inzage:reviewed"
+    RIGHTS_INZAGE_ITEM_RELEASED = "rights:inzage:item-released"
+    RIGHTS_INZAGE_ITEM_WITHHELD = "rights:inzage:item-withheld"
+    # Operations
+    SYSTEM_DEMO_LOADED = "system:demo:loaded"
+    SYSTEM_KEYS_REWRAPPED = "system:keys:rewrapped"
+    SYSTEM_KEYS_REMOVED = "system:keys:removed"
+    SYSTEM_KEYS_EPOCH_DESTROYED = "system:keys:epoch_destroyed"
+    SYSTEM_KEYS_MIGRATED = "system:keys:migrated"
+    SYSTEM_KEYS_SPLIT = "system:keys:split"
+    SYSTEM_KEYS_RECOVERED = "system:keys:recovered"
+    SYSTEM_RETENTION_SWEPT = "system:retention:swept"
+    SYSTEM_READINESS_PROBE = "system:readiness:probe"
+    # Availability (docs/security.md "Review findings: availability"): for the administrators
+    AUTH_ACCOUNT_CEILING = "auth:account:ceiling-reached"
+    # Administrator pages (issue 18): refusals, role changes, the blob-store check
+    ADMIN_ACCESS_DENIED = "admin:access:denied"
+    ADMIN_ROLE_CHANGED = "admin:user:role-changed"
+    ADMIN_BLOBS_CHECKED = "admin:blobs:checked"
+    # Passkeys (WebAuthn) beside TOTP (docs/security.md "Second factors: TOTP, recovery codes, passkeys")
+    AUTH_PASSKEY_REGISTRATION_STARTED = "auth:passkey:registration-started"
+    AUTH_PASSKEY_REGISTERED = "auth:passkey:registered"
+    AUTH_PASSKEY_REGISTRATION_FAILED = "auth:passkey:registration-failed"
+    AUTH_PASSKEY_ASSERTION_STARTED = "auth:passkey:assertion-started"
+    AUTH_PASSKEY_OK = "auth:passkey:ok"
+    AUTH_PASSKEY_FAILED = "auth:passkey:failed"
+    AUTH_PASSKEY_CLONE_SUSPECTED = "auth:passkey:clone-suspected"
+    AUTH_PASSKEY_REMOVED = "auth:passkey:removed"
+    AUTH_PASSKEY_REVOKED = "auth:passkey:revoked"
+    AUTH_PASSKEY_REQUIRED = "auth:passkey:required"
+    AUTH_PASSKEY_ENROLMENT_ONLY = "auth:passkey:enrolment-only"
+    AUTH_FACTORS_LISTED = "auth:factors:listed"
+    # Logcontrole (D21): the daily review of the audit log and the privacy officer's findings
+    AUDIT_REVIEW_RUN = "audit:review:run"
+    AUDIT_FINDINGS_LISTED = "audit:findings:listed"
+    AUDIT_FINDING_VIEWED = "audit:finding:viewed"
+    AUDIT_FINDING_STATUS_CHANGED = "audit:finding:status-changed"
+    DOSSIER_CASE_PROTECTION_CHANGED = "dossier:case:protection-changed"
+    AUTH_ENROLMENT_RECORDED = "auth:enrolment:recorded"
+
+
+def reference_of(case_id: str) -> str:
+    """The reference a submitter quotes on the phone: the case id's first 8 characters, as staff see it."""
+    short = case_id.replace("-", "")[:8].upper()
+    return f"VT-{short[:4]}-{short[4:]}"

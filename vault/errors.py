@@ -1,7 +1,7 @@
 """Domain errors of the vault.
 
 Every layer raises these; they are mapped to HTTP status codes in exactly one place
-(``vault.api.errors``) and to CLI exit codes in ``vault.cli``. Messages are safe to show:
+(``vault.http.errors``) and to CLI exit codes in ``vault.cli``. Messages are safe to show:
 they never carry personal data, secrets, keys, tokens or codes.
 """
 
@@ -13,6 +13,7 @@ __all__ = [
     "Conflict",
     "Destroyed",
     "Forbidden",
+    "InsufficientStorage",
     "Integrity",
     "InvalidInput",
     "NotFound",
@@ -104,3 +105,10 @@ class ConfigError(VaultError):
     """The configuration is invalid. The message names the setting."""
 
     code = "config_error"
+
+
+class InsufficientStorage(Unavailable):
+    """Free disk space is below the reserve kept for the audit log: uploads are refused, reads and
+    logins go on (docs/security.md "Review findings: availability")."""
+
+    code = "insufficient_storage"

@@ -18,23 +18,34 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from vault import migrate
 from vault.config import Settings
 from vault.context import Clock, SystemClock
-from vault.crypto.keys import KeyProvider, LocalFileKeyProvider
+from vault.crypto.keys import Keys, SubkeyPurpose
+from vault.crypto.providers import ProviderSpec, open_provider
 from vault.db import Database
 from vault.errors import ConfigError
 from vault.policy import PolicyHolder
-from vault.services.transaction import GroupCommit
-from vault.storage.blobs import BlobStore, LocalBlobStore
+from vault.storage import open_blob_store
+from vault.storage.blobs import BlobStore
+from vault.transaction import GroupCommit
 
-__all__ = ["Vault", "check_database", "init_vault", "open_vault", "prepare_home"]
+__all__ = [
+    "PRIVATE_UMASK",
+    "Vault",
+    "check_database",
+    "init_vault",
+    "open_vault",
+    "prepare_home",
+    "restrict_umask",
+]
 
 _PROBE_BYTES = 64 * 1024
+PRIVATE_UMASK = 0o077
 
 
 @dataclass
 class Vault:
     settings: Settings
     db: Database
-    keys: KeyProvider
+    keys: Keys
     blobs: BlobStore
     clock: Clock = field(default_factory=SystemClock)
     policy: PolicyHolder = field(default_factory=PolicyHolder)
@@ -55,10 +66,18 @@ class Vault:
                 self._group.close()
                 self._group = None
         self.db.dispose()
+        self.keys.close()
+
+
+def restrict_umask() -> None:
+    """Files and directories this process creates are its user's alone (0600 / 0700): the database,
+    its -wal and -shm, blobs, the pid file, temporary files — whatever the umask of the shell."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
 
 
 def prepare_home(settings: Settings, *, create: bool) -> Path:
     """VAULT_HOME must exist (or be creatable) and be writable; mode 0700 when we create it."""
+    restrict_umask()
     home = settings.resolved_home
     try:
         if create:
@@ -99,11 +118,47 @@ def _open_database(settings: Settings) -> Database:
     return db
 
 
-def _open_keys(settings: Settings, *, create: bool) -> KeyProvider:
-    path = settings.key_file
-    if create and not path.exists():
-        return LocalFileKeyProvider.create(path)
-    return LocalFileKeyProvider.open(path)
+def key_provider_spec(settings: Settings) -> ProviderSpec:
+    """The key provider the settings choose (secrets included; never print it whole)."""
+    return ProviderSpec(
+        kind=settings.key_provider,
+        key_file=settings.resolved_key_file,
+        root_key_file=settings.resolved_root_key_file,
+        module=settings.pkcs11_module,
+        token_label=settings.pkcs11_token_label,
+        pin=settings.pkcs11_pin.get_secret_value() if settings.pkcs11_pin else None,
+        key_label=settings.pkcs11_key_label,
+        addr=settings.openbao_addr,
+        token=settings.openbao_token.get_secret_value() if settings.openbao_token else None,
+        mount=settings.openbao_mount,
+        key_name=settings.openbao_key,
+    )
+
+
+def _open_keys(settings: Settings, *, create: bool) -> Keys:
+    """The configured key provider; every failure is one line ``VAULT_KEY_PROVIDER: …``."""
+    return Keys(open_provider(key_provider_spec(settings), create_version=1 if create else None))
+
+
+def _load_subkeys(keys: Keys, db: Database, clock: Clock, *, create: bool) -> None:
+    """Unwrap the purpose subkeys stored in the database (create the missing ones on init) and make
+    sure the current KEK version has its epoch row."""
+    from vault.repositories import keys as key_repo
+
+    try:
+        with db.session() as session:
+            wrapped = key_repo.load_subkeys(session)
+            missing = [p for p in SubkeyPurpose if p.value not in wrapped]
+            if missing and create:
+                fresh = keys.new_subkeys(missing)
+                key_repo.store_subkeys(session, fresh, clock.now())
+                wrapped.update(fresh)
+            key_repo.ensure_epoch(session, keys.current_version(), keys.provider.kind, clock.now())
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"VAULT_DATABASE_URL: the key tables cannot be read ({type(exc).__name__})"
+        ) from None
+    keys.install_subkeys(wrapped)
 
 
 def init_vault(settings: Settings, *, clock: Clock | None = None) -> Vault:
@@ -116,8 +171,16 @@ def init_vault(settings: Settings, *, clock: Clock | None = None) -> Vault:
     except SQLAlchemyError as exc:
         db.dispose()
         raise ConfigError(f"VAULT_DATABASE_URL: migration failed ({type(exc).__name__})") from None
-    settings.blob_dir.mkdir(mode=0o700, exist_ok=True)
-    return Vault(settings, db, keys, LocalBlobStore(settings.blob_dir), clock or SystemClock())
+    if settings.blob_store_url is None:
+        settings.blob_dir.mkdir(mode=0o700, exist_ok=True)
+    clock = clock or SystemClock()
+    try:
+        _load_subkeys(keys, db, clock, create=True)
+    except BaseException:
+        keys.close()
+        db.dispose()
+        raise
+    return Vault(settings, db, keys, open_blob_store(settings), clock)
 
 
 def open_vault(settings: Settings, *, clock: Clock | None = None) -> Vault:
@@ -128,8 +191,16 @@ def open_vault(settings: Settings, *, clock: Clock | None = None) -> Vault:
     if not migrate.is_at_head(db.engine):
         db.dispose()
         raise ConfigError("VAULT_DATABASE_URL: the schema is not at the latest version; run `vault init`")
-    if not settings.blob_dir.is_dir():
-        raise ConfigError(f"VAULT_HOME: {settings.blob_dir} is missing; run `vault init`")
-    if os.name == "posix" and not os.access(settings.blob_dir, os.W_OK):
-        raise ConfigError(f"VAULT_HOME: {settings.blob_dir} is not writable")
-    return Vault(settings, db, keys, LocalBlobStore(settings.blob_dir), clock or SystemClock())
+    if settings.blob_store_url is None:  # an object store is checked by readiness, not at start
+        if not settings.blob_dir.is_dir():
+            raise ConfigError(f"VAULT_HOME: {settings.blob_dir} is missing; run `vault init`")
+        if os.name == "posix" and not os.access(settings.blob_dir, os.W_OK):
+            raise ConfigError(f"VAULT_HOME: {settings.blob_dir} is not writable")
+    clock = clock or SystemClock()
+    try:
+        _load_subkeys(keys, db, clock, create=False)
+    except BaseException:
+        keys.close()
+        db.dispose()
+        raise
+    return Vault(settings, db, keys, open_blob_store(settings), clock)

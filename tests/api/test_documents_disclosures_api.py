@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
 from vault.models import AuditEntry

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from tests.foundation.test_cli import _env, run_cli
 from vault.audit import record
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.runtime import Vault
 
 
@@ -18,7 +19,7 @@ def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
 ) -> None:
     for i in range(5):
         with vault.db.session() as session:
-            record(session, system_ctx, "test:entry:written", case_id="case-1", object_id=f"o{i}")
+            record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, case_id="case-1", object_id=f"o{i}")
     env = _env(vault.settings.resolved_home, database_url)
 
     done = run_cli(["audit", "checkpoint"], env)

@@ -8,9 +8,10 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from vault.audit import record, verify_chain
+from tests.audit.oracle import verify_chain
+from vault.audit import record
 from vault.audit.chain import CANONICAL_FIELDS, GENESIS_HASH, canonical_bytes, entry_hash
-from vault.audit.checkpoint import parse_and_verify
+from vault.audit.checkpoints import KEY_NAME, CheckpointSigner, create_checkpoint
 from vault.audit.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -18,6 +19,7 @@ from vault.audit.merkle import (
     root_from_leaf_hashes,
     verify_inclusion,
 )
+from vault.audit.note import parse_and_verify
 from vault.audit.proofs import (
     consistency_ranges,
     inclusion_ranges,
@@ -25,25 +27,29 @@ from vault.audit.proofs import (
     prove_inclusion,
     range_roots,
 )
-from vault.audit.store import (
-    KEY_NAME,
-    CheckpointSigner,
-    PeriodicCheckpointer,
-    create_checkpoint,
-    integrity_status,
-    verify_log,
-)
+from vault.audit.queries import iter_canonical, read_snapshot
+from vault.audit.schedule import PeriodicCheckpointer
+from vault.audit.verification import integrity_status, verify_log
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.errors import Integrity
 from vault.models import AuditCheckpoint, AuditEntry
-from vault.repositories.audit import iter_canonical, read_snapshot
 from vault.runtime import Vault
+
+PROBE = AuditTag.SYSTEM_READINESS_PROBE  # any closed-list tag will do for volume
 
 
 def _append(vault: Vault, ctx: Context, n: int, **fields: object) -> None:
     for i in range(n):
         with vault.db.session() as session:
-            record(session, ctx, "test:entry:written", object_type="test", object_id=f"obj-{i}", **fields)  # type: ignore[arg-type]
+            record(
+                session,
+                ctx,
+                PROBE,
+                object_type="test",
+                object_id=f"obj-{i}",
+                **fields,
+            )  # type: ignore[arg-type]
 
 
 def _drop_triggers(vault: Vault) -> None:
@@ -330,7 +336,11 @@ def test_d16_eight_concurrent_writers_form_one_linear_chain_that_verifies(
             for n in range(per_writer):
                 with vault.db.session() as session:
                     record(
-                        session, system_ctx, "test:entry:written", object_type="test", object_id=f"{i}-{n}"
+                        session,
+                        system_ctx,
+                        PROBE,
+                        object_type="test",
+                        object_id=f"{i}-{n}",
                     )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)

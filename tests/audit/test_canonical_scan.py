@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from vault.audit import queries as repo
 from vault.audit import record
 from vault.audit.chain import CANONICAL_FIELDS, canonical_bytes
+from vault.audit.queries import canonical_batch, iter_canonical, read_snapshot
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.models import AuditEntry
-from vault.repositories import audit as repo
-from vault.repositories.audit import canonical_batch, iter_canonical, read_snapshot
 from vault.runtime import Vault
 
 _SORTED = sorted(CANONICAL_FIELDS)
@@ -113,7 +114,7 @@ def test_scan_of_stored_entries_equals_the_reference(
         record(
             session,
             system_ctx,
-            "test:entry:written",
+            AuditTag.SYSTEM_READINESS_PROBE,
             object_id=object_id,
             purpose=purpose,
             break_glass=break_glass,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault.audit.checkpoint import (
+from vault.audit.merkle import leaf_hash, root_from_leaf_hashes
+from vault.audit.note import (
     Checkpoint,
     format_checkpoint_body,
     key_id,
@@ -21,7 +22,6 @@ from vault.audit.checkpoint import (
     sign_note,
     verifier_key_string,
 )
-from vault.audit.merkle import leaf_hash, root_from_leaf_hashes
 from vault.crypto.signing import SigningKey, verify_signature
 from vault.errors import Integrity, InvalidInput
 

@@ -11,16 +11,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from vault.audit import record, verify_chain
+from tests.audit.oracle import verify_chain
+from vault.audit import record
 from vault.audit.log import _lock_and_head, batched_appends, record_many
-from vault.audit.store import verify_log
+from vault.audit.verification import verify_log
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.errors import InvalidInput
 from vault.models import AuditEntry
 from vault.runtime import Vault
-from vault.services.transaction import GroupCommit
+from vault.transaction import GroupCommit
 
-TAG = "test:entry:written"
+TAG = AuditTag.SYSTEM_READINESS_PROBE
 
 
 def test_record_many_appends_consecutive_entries_that_verify(vault: Vault, system_ctx: Context) -> None:

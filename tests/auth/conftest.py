@@ -11,13 +11,13 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.auth import AuthConfig
 from vault.context import Context, FrozenClock
 from vault.domain import Role
 from vault.runtime import Vault
 from vault.services import accounts
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 PASSWORD = "correct horse battery staple"
 

@@ -33,7 +33,7 @@ def test_real_rfc9106_low_memory_profile_and_rehash_when_parameters_change(
     from vault.auth import AuthConfig
     from vault.context import Context
     from vault.services import authentication
-    from vault.services.transaction import transaction
+    from vault.transaction import transaction
 
     real = PasswordHashing("rfc9106_low_memory")
     old = _stored_hash(vault, anna.user_id)

@@ -13,7 +13,7 @@ from vault.domain import AuditTag
 from vault.models import AuditEntry, AuthSession
 from vault.runtime import Vault
 from vault.services import accounts
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 
 def _whoami(client: TestClient, token: str | None) -> int:

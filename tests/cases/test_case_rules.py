@@ -436,10 +436,11 @@ def test_d19_person_lookup_finds_earlier_cases_without_content_and_is_audited(
     by_name = lookup.lookup_person(vault, ctx, name="pietje  PUK", date_of_birth=date(2016, 5, 1))
     assert [h.case_id for h in by_name] == [h.case_id for h in hits]
     assert lookup.lookup_person(vault, ctx, name="Pietje Puk", date_of_birth=date(2016, 5, 2)) == []
-    assert set(vars(hits[0])) == {"case_id", "kind", "team_id", "team_name", "created_on"}
+    assert set(vars(hits[0])) == {"case_id", "reference", "kind", "team_id", "team_name", "created_on"}
     entries = [e for e in _tags(vault) if e.tag == AuditTag.DOSSIER_PERSON_LOOKUP]
     assert len(entries) == 3
-    assert json.loads(entries[0].details) == {"by": "bsn", "matches": 3}
+    # D21: the matched case ids (ids only) let the log review see whether work on a match followed
+    assert json.loads(entries[0].details) == {"by": "bsn", "matches": 3, "cases": f"{first},{second},{third}"}
     for entry in entries:
         blob = json.dumps([entry.details, entry.object_id, entry.purpose])
         assert BSN not in blob

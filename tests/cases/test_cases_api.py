@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.auth.conftest import bearer, enrol_and_verify, new_account
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import Role
 from vault.models import AuditEntry, Team

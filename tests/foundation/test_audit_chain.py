@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from vault.audit import record, verify_chain
+from tests.audit.oracle import verify_chain
+from vault.audit import record
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.errors import InvalidInput
 from vault.models import AuditEntry
 from vault.runtime import Vault
@@ -19,7 +21,7 @@ from vault.runtime import Vault
 def _append(vault: Vault, ctx: Context, n: int) -> None:
     for i in range(n):
         with vault.db.session() as session:
-            record(session, ctx, "test:entry:written", object_type="test", object_id=f"obj-{i}")
+            record(session, ctx, AuditTag.SYSTEM_READINESS_PROBE, object_type="test", object_id=f"obj-{i}")
 
 
 def _drop_triggers(vault: Vault) -> None:
@@ -109,7 +111,7 @@ def test_rolled_back_transaction_leaves_no_entry(vault: Vault, system_ctx: Conte
 
     def write_then_fail() -> None:
         with vault.db.session() as session:
-            record(session, system_ctx, "test:entry:written")
+            record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE)
             raise Boom
 
     with pytest.raises(Boom):
@@ -122,9 +124,9 @@ def test_rolled_back_transaction_leaves_no_entry(vault: Vault, system_ctx: Conte
 
 def test_d16_details_refuse_free_text(vault: Vault, system_ctx: Context) -> None:
     with pytest.raises(InvalidInput), vault.db.session() as session:
-        record(session, system_ctx, "test:entry:written", details={"note": "x" * 500})
+        record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, details={"note": "x" * 500})
     with pytest.raises(InvalidInput), vault.db.session() as session:
-        record(session, system_ctx, "test:entry:written", details={"nested": [1, 2]})  # type: ignore[dict-item]
+        record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, details={"nested": [1, 2]})  # type: ignore[dict-item]
 
 
 def test_concurrent_appends_form_one_linear_chain(vault: Vault, system_ctx: Context) -> None:

@@ -102,7 +102,7 @@ def test_key_file_with_loose_permissions_is_refused(tmp_path: Path, database_url
     assert run_cli(["init"], env).returncode == 0
     (tmp_path / "home" / "keys.json").chmod(0o644)
     proc = run_cli(["audit", "verify"], env)
-    _one_line_error(proc, "VAULT_HOME")
+    _one_line_error(proc, "VAULT_KEY_PROVIDER")
 
 
 def test_bad_setting_value_names_the_setting(tmp_path: Path, database_url: str) -> None:
@@ -132,7 +132,9 @@ def test_demo_refuses_a_database_with_real_data(
     vault = initialise(settings)
     with vault.db.session() as session:
         record(
-            session, Context(actor_id="u1", role="medewerker", access_point="test"), "dossier:case:created"
+            session,
+            Context(actor_id="u1", role="medewerker", access_point="test"),
+            AuditTag.DOSSIER_CASE_CREATED,
         )
     vault.close()
     proc = run_cli(["demo", "--no-serve"], _env(settings.home, database_url))

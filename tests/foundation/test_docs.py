@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.runtime import Vault
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"

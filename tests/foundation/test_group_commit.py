@@ -24,20 +24,22 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session
 
-from vault.audit import record, verify_chain
+from tests.audit.oracle import verify_chain
+from vault.audit import record
 from vault.context import Context
 from vault.db import SQLITE_BUSY_TIMEOUT_MS, Busy, Database, sqlite_write_lock
+from vault.domain import AuditTag
 from vault.errors import NotFound, Unavailable
 from vault.models import AuditEntry
 from vault.runtime import Vault
-from vault.services.transaction import GroupCommit, Refusal
+from vault.transaction import GroupCommit, Refusal
 
 # An exception in the writer thread must fail the test it happens in, not pass unnoticed.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
 WAIT_S = 20.0  # the bound on every wait; far above any healthy commit, far below a hung suite
 WRITER = "group-commit"  # the writer thread's name
-TAG = "test:group:commit"
+TAG = AuditTag.SYSTEM_READINESS_PROBE
 _TXN_KEY = "test.group_commit.txn"
 
 

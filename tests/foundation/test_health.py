@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.runtime import Vault
 
 
@@ -21,11 +21,16 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "alive"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": True, "migrations": True, "audit_writable": True}
+    assert ready.json()["checks"] == {
+        "database": True,
+        "migrations": True,
+        "audit_writable": True,
+        "blob_store": True,
+    }
 
 
 def test_readyz_probe_leaves_no_audit_entry(client: TestClient, vault: Vault) -> None:
-    from vault.audit import verify_chain
+    from tests.audit.oracle import verify_chain
 
     with vault.db.session() as session:
         before = verify_chain(session).entries

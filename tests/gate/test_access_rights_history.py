@@ -18,8 +18,8 @@ from vault.runtime import Vault
 from vault.services import accounts
 from vault.services.assignments import assign_case, unassign_case
 from vault.services.disclosures import DisclosureRequest, create_disclosure, revoke_disclosure
-from vault.services.gate import read_document
-from vault.services.transaction import transaction
+from vault.services.documents import read_document
+from vault.transaction import transaction
 
 
 def _could_see(vault: Vault, case_id: str, team_id: str, at: datetime) -> set[str]:

@@ -19,11 +19,11 @@ from tests.helpers import ctx_for, make_team, make_user, new_case, upload
 from vault.context import Context
 from vault.domain import CaseKind, Category, Role
 from vault.models import CaseKey, DocumentVersion
-from vault.runtime import Vault
+from vault.runtime import Vault, open_vault
 from vault.services import keyring
 from vault.services.blobs import sweep_orphans
 from vault.services.cases import open_case
-from vault.services.gate import read_document
+from vault.services.documents import read_document
 
 VAULT = [sys.executable, "-m", "vault.cli.main"]
 
@@ -76,7 +76,8 @@ def test_removing_a_kek_version_in_use_is_refused(vault: Vault, staff: tuple[str
     new_case(vault, ctx, team)
     old = vault.keys.current_version()
     keyring.rotate_kek(vault, ctx)
-    with pytest.raises(Conflict, match="still wraps 1"):
+    # One case key plus the six purpose subkeys, all wrapped under the old epoch.
+    with pytest.raises(Conflict, match="still wraps 7"):
         keyring.remove_kek_version(vault, ctx, old)
     with pytest.raises(Conflict):
         keyring.remove_kek_version(vault, ctx, vault.keys.current_version())
@@ -110,10 +111,11 @@ def test_killed_rotation_finishes_when_rerun(vault: Vault, staff: tuple[str, Con
     with vault.db.session() as session:
         assert set(session.scalars(select(CaseKey.kek_version))) == {current}
         assert len(list(session.scalars(select(CaseKey.case_id)))) == 400
-    reopened = Vault(
-        vault.settings, vault.db, type(vault.keys).open(vault.settings.key_file), vault.blobs, vault.clock
-    )
-    assert b"".join(read_document(reopened, ctx, doc).chunks) == b"blijft leesbaar"
+    reopened = open_vault(vault.settings, clock=vault.clock)
+    try:
+        assert b"".join(read_document(reopened, ctx, doc).chunks) == b"blijft leesbaar"
+    finally:
+        reopened.close()
 
 
 _SLOW_UPLOAD = textwrap.dedent(
@@ -123,7 +125,7 @@ _SLOW_UPLOAD = textwrap.dedent(
     from vault.runtime import open_vault
     from vault.context import Context
     from vault.domain import Category
-    from vault.services.gate import upload_document
+    from vault.services.documents import upload_document
 
     settings = Settings(home=sys.argv[1], database_url=sys.argv[2])
     vault = open_vault(settings)
@@ -237,7 +239,7 @@ def test_d18_canary_never_appears_in_the_database_or_blob_files(
 ) -> None:
     team, ctx = staff
     case_id = new_case(vault, ctx, team)
-    from vault.services.gate import upload_document
+    from vault.services.documents import upload_document
 
     upload_document(
         vault,

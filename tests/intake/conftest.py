@@ -21,7 +21,7 @@ from tests.web.conftest import (  # noqa: F401 — fixtures shared with the staf
     screenshots,
 )
 from tests.web.world import TEAM, World, build_world
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.config import Settings
 from vault.runtime import Vault
 
@@ -63,6 +63,7 @@ def settings(tmp_path: Path, database_url: str, neutral_site: str) -> Settings:
         intake_team=TEAM,
         intake_pow_bits=12,
         intake_limit_per_hour=20,
+        intake_ceiling_per_hour=30,
         intake_max_bytes=1024 * 1024,
     )
 

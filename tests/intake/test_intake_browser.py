@@ -22,7 +22,7 @@ from vault.logging import configure_logging
 from vault.models import Case, CaseWorkflow, Document
 from vault.runtime import Vault
 from vault.services.case_view import view_case
-from vault.services.gate import read_document
+from vault.services.documents import read_document
 
 pytestmark = pytest.mark.browser
 
@@ -239,3 +239,47 @@ def test_quick_exit_replaces_the_page_and_adds_no_history(
         page.go_back()
         assert base not in page.url  # Back does not return to the form
         context.close()
+
+
+def test_clear_history_help_is_linked_from_every_public_page_and_fits_a_phone(
+    browser: Any, live_server: Any, screenshots: Path
+) -> None:
+    """The quick exit cannot empty the browser's history: the pages say so, and every public page links
+    to "Wis geschiedenis" with steps per common browser (Dutch, 375 px, the exit button present)."""
+    base = live_server.url
+    context = browser.new_context(locale="nl-NL", viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    for path in (
+        "/melden",
+        "/advies",
+        "/melden/professional",
+        "/melden/burger",
+        "/advies/professional",
+        "/advies/burger",
+    ):
+        page.goto(base + path)
+        link = page.get_by_role("link", name="Wis geschiedenis")
+        assert link.count() == 1, path
+        assert link.get_attribute("href") == "/wis-geschiedenis"
+        assert "niets in de geschiedenis" not in page.content()  # no promise the software cannot keep
+    page.goto(f"{base}/melden/burger")
+    page.get_by_role("link", name="Wis geschiedenis").click()
+    page.wait_for_url(f"{base}/wis-geschiedenis")
+    assert page.locator("html").get_attribute("lang") == "nl"
+    assert page.get_by_role("heading", level=1).inner_text() == "Wis geschiedenis"
+    assert page.get_by_role("link", name="Sluit deze website meteen").is_visible()
+    text = page.locator("main").inner_text()
+    for browser_name in ("Chrome", "Safari", "Firefox", "Edge", "Samsung Internet"):
+        assert browser_name in text
+    assert "privévenster" in text
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_text("Safari op een iPhone of iPad").click()
+    assert page.get_by_text("Veeg een pagina van Veilig Thuis naar links").is_visible()
+    page.screenshot(path=str(screenshots / "intake-09-wis-geschiedenis.png"), full_page=True)
+    # The forms do not invite the browser to remember who the reporter is.
+    for path in ("/melden/burger", "/melden/professional", "/advies/professional"):
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        for field in ("naam", "contact"):
+            assert page.locator(f"#{field}").get_attribute("autocomplete") == "off", (path, field)
+    context.close()

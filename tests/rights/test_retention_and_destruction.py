@@ -12,15 +12,15 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.audit.oracle import verify_chain
 from tests.helpers import ctx_for, make_team, make_user, new_case, upload
-from vault.audit import verify_chain
 from vault.context import Context, FrozenClock
 from vault.domain import Category, Role
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
 from vault.models import Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services import destruction, rights
-from vault.services.gate import read_document
+from vault.services.documents import read_document
 from vault.services.keyring import shred_case
 from vault.services.retention import ExtensionReason, extend_retention
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, OrgType, Role
 from vault.runtime import Vault

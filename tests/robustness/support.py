@@ -44,6 +44,13 @@ def vault_env(vault: Vault, **extra: str) -> dict[str, str]:
     env["VAULT_PASSWORD_HASHING"] = "fast_insecure_for_tests"
     env["VAULT_COOKIE_SECURE"] = "false"
     env["VAULT_LOG_LEVEL"] = "DEBUG"  # the most verbose the logs get: what the canary scans read
+    for name, value in (
+        ("VAULT_BLOB_STORE", vault.settings.blob_store_url),  # S3 credentials: the AWS_* environment
+        ("VAULT_S3_ENDPOINT", vault.settings.s3_endpoint),
+        ("VAULT_S3_REGION", vault.settings.s3_region),
+    ):
+        if value:
+            env[name] = value
     env.update(extra)
     return env
 
@@ -208,7 +215,7 @@ def web_login(
     vault: Vault, clock: FrozenClock, role: Role = Role.MEDEWERKER, *, team: str | None = None
 ) -> WebUser:
     """A new account logged in through the web forms (password, then TOTP) in its own TestClient."""
-    from vault.api.app import create_app
+    from vault.app import create_app
 
     username, user_id, _, secret = create_account(vault, role, team=team)
     client = TestClient(create_app(vault), client=("198.51.100.7", 40000))

@@ -3,6 +3,7 @@
 After a restart: the audit chain verifies, `vault blobs sweep --grace-seconds 0` leaves no orphan and
 no temporary file, every version row has its blob, and every upload the server acknowledged (201) is
 served back byte for byte. The server's logs of both runs hold none of the canaries sent to it.
+Runs over the local blob store and over S3 (a real SeaweedFS, tests/s3.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sqlalchemy import select
 from tests.helpers import API_PASSWORD
 from tests.robustness.conftest import TEAM, open_team_case
 from tests.robustness.support import cli, doc_headers, live_user, running_server, start_server
+from tests.s3 import incomplete_uploads, settings_for_backend
+from vault.config import Settings
 from vault.domain import OrgType, Role
 from vault.models import Document, DocumentVersion, Grant
 from vault.runtime import Vault
@@ -32,6 +35,11 @@ DISCLOSERS = 2
 CANARY_TITLE = "Kanarietitel Jansen-Crash"
 CANARY_FILENAME = "kanarie-crash-bestand.txt"
 CANARY_CONTENT = b"KANARIE-INHOUD-CRASH "
+
+
+@pytest.fixture
+def settings(settings: Settings, blob_backend: str, request: pytest.FixtureRequest) -> Settings:
+    return settings_for_backend(settings, blob_backend, request)
 
 
 @dataclass
@@ -148,7 +156,9 @@ def test_sigkill_during_concurrent_uploads_and_disclosures_leaves_a_consistent_v
         grant_ids = set(session.scalars(select(Grant.id)))
     referenced = {blob_id for _, blob_id in versions}
     on_disk = {p.name for p in vault.settings.blob_dir.rglob("*") if p.is_file()}
+    on_disk |= {blob_id for blob_id, _ in vault.blobs.list_blobs()}
     assert on_disk == referenced, "no orphan, no temporary file, no missing blob"
+    assert incomplete_uploads(vault.blobs) == [], "no multipart upload left open"
     assert {doc for doc, _ in versions} == documents, "every document has a version"
     assert set(out.grants) <= grant_ids, "every acknowledged disclosure is recorded"
     assert set(out.acknowledged) <= documents

@@ -4,6 +4,11 @@ Real faults only: on PostgreSQL the server's backends are terminated from a seco
 new connections refused until the fault is lifted); on SQLite the database files become immutable
 (writes on the open descriptors fail with EPERM); the disk is a real 1 MiB tmpfs; read-only is a
 read-only bind mount. Every test ends with the audit chain verified by the CLI.
+
+The database and audit-log faults run over the local blob store and over S3 (a real SeaweedFS,
+tests/s3.py, via ``blob_backend``). The full or read-only VAULT_HOME and the tmpfs disk-full tests are
+about the local disk and run over the local store only; their object-store counterparts (the store
+killed mid-upload, mid-download, down at start) are in test_s3_faults.py.
 """
 
 from __future__ import annotations
@@ -33,16 +38,28 @@ from tests.robustness.support import (
     running_server,
     web_login,
 )
+from tests.s3 import incomplete_uploads, settings_for_backend
 from vault.config import Settings
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Category, Role
 from vault.models import AuditEntry, DocumentVersion, Grant
 from vault.runtime import Vault
 from vault.services.setup import initialise
+from vault.storage.blobs import LocalBlobStore
 
 pytestmark = pytest.mark.slow
 
 SEGMENT = 64 * 1024
+MiB = 1 << 20
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Over S3 for the tests that take ``blob_backend``; the local store for the disk tests."""
+    if "blob_backend" in request.fixturenames:
+        backend: str = request.getfixturevalue("blob_backend")
+        return settings_for_backend(settings, backend, request)
+    return settings
 
 
 def _versions(vault: Vault) -> int:
@@ -50,8 +67,12 @@ def _versions(vault: Vault) -> int:
         return int(session.scalar(select(func.count()).select_from(DocumentVersion)) or 0)
 
 
-def _blob_files(vault: Vault) -> list[Path]:
-    return [p for p in vault.settings.blob_dir.rglob("*") if p.is_file()]
+def _blob_files(vault: Vault) -> list[str]:
+    """What the blob store holds: files (local), or objects and incomplete multipart uploads (S3)."""
+    if vault.settings.blob_store_url is None:
+        return sorted(str(p) for p in vault.settings.blob_dir.rglob("*") if p.is_file())
+    objects = [f"object:{blob_id}" for blob_id, _ in vault.blobs.list_blobs()]
+    return sorted(objects + [f"upload:{key}" for key in incomplete_uploads(vault.blobs)])
 
 
 # --- the database lost in the middle of an upload ----------------------------------------------------
@@ -93,25 +114,28 @@ def _database_fault(vault: Vault, backend: Backend) -> Iterator[None]:
 
 
 def test_database_lost_mid_upload_no_partial_version_clear_error_and_retry_succeeds(
-    vault: Vault, backend: Backend, tmp_path: Path
+    vault: Vault, backend: Backend, tmp_path: Path, blob_backend: str
 ) -> None:
     with running_server(vault, tmp_path) as server:
         worker = live_user(server.base_url, vault, Role.MEDEWERKER, team=TEAM)
         case_id = open_team_case(vault, worker.user_id)
         before = audit_count(vault)
-        data = bytes(range(256)) * (16 * SEGMENT // 256)  # 1 MiB in 16 segments
+        # Local: 1 MiB in 16 segments. S3: 24 MiB, so that the blob is a multipart upload in flight
+        # (a blob under one 8 MiB part is a single request at the end of the stream).
+        chunk, count, at = (SEGMENT, 16, 8) if blob_backend == "local" else (MiB, 24, 20)
+        data = bytes(range(256)) * (count * chunk // 256)
         faulted = contextlib.ExitStack()
 
         def body() -> Iterator[bytes]:
-            for i in range(16):
-                if i == 8:
+            for i in range(count):
+                if i == at:
                     # The upload was admitted and its blob is being written: now the database goes.
                     deadline = time.monotonic() + 20
                     while not _blob_files(vault) and time.monotonic() < deadline:
                         time.sleep(0.02)
                     assert _blob_files(vault), "the server never started writing the blob"
                     faulted.enter_context(_database_fault(vault, backend))
-                yield data[i * SEGMENT : (i + 1) * SEGMENT]
+                yield data[i * chunk : (i + 1) * chunk]
 
         with faulted, httpx.Client(base_url=server.base_url, timeout=60) as http:
             r = http.post(
@@ -131,7 +155,9 @@ def test_database_lost_mid_upload_no_partial_version_clear_error_and_retry_succe
         assert str(AuditTag.DOSSIER_DOCUMENT_CREATED) not in tags
         # The same server recovers (new connections) and the retry succeeds.
         with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # bounded; a loaded machine may need a while
+            while http.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
             while True:
                 r = http.post(
                     f"/api/v1/cases/{case_id}/documents",
@@ -191,7 +217,7 @@ def _case_get_routes(client: TestClient) -> list[str]:
 
 
 def test_fail_closed_when_the_audit_log_refuses_every_content_route_answers_503(
-    client: TestClient, vault: Vault, worker: ApiUser, local_team: ApiUser, case_id: str
+    client: TestClient, vault: Vault, worker: ApiUser, local_team: ApiUser, case_id: str, blob_backend: str
 ) -> None:
     doc = put_doc(client, worker, case_id, CANARY, Category.SAFETY_CONDITIONS, title="Kanarie titel")
     r = client.post(
@@ -262,7 +288,7 @@ def test_fail_closed_when_the_audit_log_refuses_every_content_route_answers_503(
 
 
 def test_fail_closed_web_download_when_the_audit_log_refuses(
-    client: TestClient, vault: Vault, clock: FrozenClock, worker: ApiUser, case_id: str
+    client: TestClient, vault: Vault, clock: FrozenClock, worker: ApiUser, case_id: str, blob_backend: str
 ) -> None:
     doc = put_doc(client, worker, case_id, CANARY)
     web = web_login(vault, clock, team=TEAM)
@@ -361,11 +387,14 @@ def test_read_only_vault_home_at_start_is_refused_with_one_clear_line(
         _umount(home)
 
 
-def test_disk_full_during_an_upload_is_a_clear_503_and_nothing_is_left(
+def test_disk_full_during_an_upload_is_a_clear_507_and_nothing_is_left(
     vault: Vault, client: TestClient, worker: ApiUser, case_id: str, tmp_path: Path
 ) -> None:
     blob_dir = vault.settings.blob_dir
     _mount("-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(blob_dir))
+    # A store without the disk reserve (tests/robustness/test_disk_reserve.py has the reserve): the
+    # write itself meets ENOSPC.
+    vault.blobs = LocalBlobStore(blob_dir)
     try:
         before = audit_count(vault)
         r = client.post(
@@ -374,8 +403,8 @@ def test_disk_full_during_an_upload_is_a_clear_503_and_nothing_is_left(
             content=b"x" * (3 << 20),
             headers=doc_headers(worker),
         )
-        assert r.status_code == 503, r.text
-        assert r.json()["error"] == "unavailable"
+        assert r.status_code == 507, r.text
+        assert r.json()["error"] == "insufficient_storage"
         assert "nothing was stored" in r.json()["detail"]
         assert _versions(vault) == 0
         assert [p for p in blob_dir.rglob("*") if p.is_file()] == []

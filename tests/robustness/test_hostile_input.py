@@ -26,9 +26,9 @@ from tests.robustness.support import (
     start_server,
     web_login,
 )
-from vault.api.middleware import MAX_SMALL_BODY_BYTES
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role
+from vault.http.middleware import MAX_SMALL_BODY_BYTES
 from vault.models import DocumentVersion
 from vault.runtime import Vault
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.helpers import ApiUser, api_user, team_id_of, upload
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, OrgType, Role
 from vault.runtime import Vault

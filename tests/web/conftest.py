@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from tests.web.world import World, build_world
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.runtime import Vault
 
 CHROMIUM = Path("/usr/bin/chromium")

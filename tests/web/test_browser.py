@@ -193,7 +193,8 @@ def test_privacy_officer_sees_the_access_report_but_no_content(
     assert page.locator("table.entries tbody tr").count() > 3
     page.screenshot(path=str(screenshots / "11-fg-zoeken.png"), full_page=True)
     page.goto(f"{base}/fg/integriteit")
-    assert page.get_by_text("In orde").first.is_visible()
+    # Never "In orde" before a full verification has passed (tests/audit/test_integrity_status.py).
+    assert page.get_by_text("Nog niet volledig gecontroleerd").first.is_visible()
     page.screenshot(path=str(screenshots / "12-fg-integriteit.png"), full_page=True)
     page.goto(f"{base}/fg/noodtoegang")
     page.screenshot(path=str(screenshots / "13-fg-noodtoegang.png"), full_page=True)
@@ -233,15 +234,19 @@ def test_break_the_glass_then_reviewed_by_the_privacy_officer(
         login(page, base, world.officer, clock)
         page.goto(f"{base}/fg/noodtoegang")
         assert page.get_by_text("joost").first.is_visible()
+        # D20: the written justification is shown to the privacy officer.
+        assert page.get_by_text("team Noord niet bereikbaar").first.is_visible()
         clock.advance(minutes=vault.settings.step_up_minutes + 1)
-        page.get_by_role("button", name="Vastleggen").first.click()
+        page.get_by_label("Gerechtvaardigd", exact=True).first.check()  # no preset verdict
+        page.get_by_role("button", name="Oordeel vastleggen").first.click()
         page.wait_for_url(f"{base}/bevestigen**")
         page.get_by_label("Code van 6 cijfers").fill(world.officer.code(clock))
         page.get_by_role("button", name="Bevestigen").click()
         page.wait_for_url(f"{base}/fg/noodtoegang")
-        page.get_by_label("Oordeel over vastlegging", exact=False).first.select_option("justified")
-        page.get_by_role("button", name="Vastleggen").first.click()
-        page.wait_for_selector("text=Gerechtvaardigd")
+        page.get_by_label("Gerechtvaardigd", exact=True).first.check()
+        page.get_by_label("Toelichting", exact=False).first.fill("Navraag gedaan bij team Zuid.")
+        page.get_by_role("button", name="Oordeel vastleggen").first.click()
+        page.wait_for_selector("text=Navraag gedaan bij team Zuid.")
     finally:
         officer.close()
 

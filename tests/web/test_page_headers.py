@@ -11,8 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from tests.web.test_admin_routes import make_admin
 from tests.web.world import PASSWORD, World, csrf_of, web_login
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import FrozenClock
 from vault.runtime import Vault
 from vault.web.errors import is_api_path
@@ -51,6 +52,7 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         "/tweede-factor": ("unverified", "/tweede-factor", 200),
         "/": ("worker", "/", 200),
         "/bevestigen": ("worker", "/bevestigen?terug=/", 200),
+        "/passkeys": ("worker", "/passkeys", 200),
         "/sessie/verleng": ("worker", "/sessie/verleng", 204),
         "/zaken/{case_id}": ("worker", f"/zaken/{w.case_id}", 200),
         "/zaken/{case_id}/noodtoegang": ("outsider", f"/zaken/{w.case_id}/noodtoegang", 200),
@@ -62,15 +64,37 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         ),
         "/documenten/{document_id}/inhoud": ("worker", f"/documenten/{w.granted_doc}/inhoud", 200),
         "/partner": ("partner", "/partner", 200),
+        "/partner/geschiedenis": ("partner", "/partner/geschiedenis", 200),
         "/fg": ("officer", "/fg", 200),
         "/fg/zoeken": ("officer", "/fg/zoeken", 200),
         "/fg/toegang": ("officer", "/fg/toegang", 200),
         "/fg/toegang/{case_id}": ("officer", f"/fg/toegang/{w.case_id}", 200),
         "/fg/noodtoegang": ("officer", "/fg/noodtoegang", 200),
+        "/fg/logcontrole": ("officer", "/fg/logcontrole", 200),
+        "/eigen-gegevens": ("worker", "/eigen-gegevens", 200),
+        "/fg/logcontrole/{finding_id}": ("officer", "/fg/logcontrole/1", 404),  # no finding yet
         "/fg/integriteit": ("officer", "/fg/integriteit", 200),
         "/fg/export": ("officer", "/fg/export", 200),
+        "/fg/toegang/{case_id}/bewijs": ("officer", f"/fg/toegang/{w.case_id}/bewijs", 200),
+        "/fg/bewijs/{seq}": ("officer", "/fg/bewijs/1", 200),
+        "/fg/medewerker": ("officer", "/fg/medewerker", 200),
+        "/fg/toegang/{case_id}/pdf": ("officer", f"/fg/toegang/{w.case_id}/pdf", 200),
+        "/beheer": ("admin", "/beheer", 200),
+        "/beheer/gebruikers/nieuw": ("admin", "/beheer/gebruikers/nieuw", 200),
+        "/beheer/gebruikers/{user_id}": ("admin", f"/beheer/gebruikers/{w.worker.user_id}", 200),
+        "/beheer/gebruikers/{user_id}/tweede-factor": (
+            "admin",
+            f"/beheer/gebruikers/{w.worker.user_id}/tweede-factor",
+            200,
+        ),
+        "/beheer/teams": ("admin", "/beheer/teams", 200),
+        "/beheer/organisaties": ("admin", "/beheer/organisaties", 200),
+        "/beheer/sleutels": ("admin", "/beheer/sleutels", 200),
+        "/beheer/opslag": ("admin", "/beheer/opslag", 200),
+        "/beheer/beleid": ("admin", "/beheer/beleid", 200),
     }
     people = {"worker": w.worker, "outsider": w.outsider, "partner": w.partner, "officer": w.officer}
+    people["admin"] = make_admin(vault)
     clients: dict[str, TestClient] = {}
     with TestClient(create_app(vault)) as anonymous:
         assert _web_get_routes() == set(pages), "a new page needs a header check here"
@@ -89,7 +113,12 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         for template, (role, path, status) in pages.items():
             response = clients[role].get(path, follow_redirects=False)
             assert response.status_code == status, (template, response.status_code)
-            if template == "/documenten/{document_id}/inhoud":
+            if template in {
+                "/documenten/{document_id}/inhoud",
+                "/fg/toegang/{case_id}/bewijs",
+                "/fg/bewijs/{seq}",
+                "/fg/toegang/{case_id}/pdf",
+            }:
                 # A download is no page: a stricter sandbox policy of its own, never cached.
                 assert response.headers["content-security-policy"] == "sandbox; default-src 'none'"
                 assert response.headers["cache-control"] == "no-store"

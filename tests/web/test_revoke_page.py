@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.world import World, csrf_of, web_login
-from vault.api.app import create_app
+from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.runtime import Vault
 from vault.services.disclosures import list_case_disclosures

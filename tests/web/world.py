@@ -15,9 +15,9 @@ from vault.domain import Category, OrgType, Role
 from vault.runtime import Vault
 from vault.services import accounts, disclosures
 from vault.services.cases import open_report
-from vault.services.gate import upload_document
+from vault.services.documents import upload_document
 from vault.services.subjects import PersonFields, Relation, ReporterFields
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 PASSWORD = "correct horse battery staple"
 TEAM = "Team Noord"

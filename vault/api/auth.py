@@ -1,4 +1,6 @@
-"""/api/v1/auth: login, TOTP enrolment and verification, recovery codes, step-up, sessions, password.
+"""/api/v1/auth: login, TOTP enrolment and verification, recovery codes, step-up, sessions, password;
+passkeys in ``vault.api.passkeys`` (included below). TOTP and recovery codes pass through the passkey
+role policy (``passkey_policy.check_code``).
 
 Thin: parse → service (in one transaction, in the request's worker thread) → schema.
 """
@@ -9,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from vault.api import passkeys
 from vault.api.auth_schemas import (
     EnrolmentOut,
     LoginIn,
@@ -20,7 +23,8 @@ from vault.api.auth_schemas import (
     SessionOut,
     VerifiedOut,
 )
-from vault.api.deps import (
+from vault.context import Context
+from vault.http.deps import (
     AuthConfigDep,
     CurrentSession,
     SessionContext,
@@ -30,23 +34,24 @@ from vault.api.deps import (
     anonymous_context,
     client_address,
 )
-from vault.context import Context
 from vault.services import authentication as authn
 from vault.services.authentication import IssuedSession
-from vault.services.transaction import transaction
+from vault.services.authentication.passkey_policy import check_code, step_up_with_code
+from vault.transaction import transaction
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 AnonymousContext = Annotated[Context, Depends(anonymous_context)]
 
 
-def _verified_out(issued: IssuedSession) -> VerifiedOut:
+def _verified_out(issued: IssuedSession, enrolment_only: bool = False) -> VerifiedOut:
     return VerifiedOut(
         token=issued.token,
         session_id=issued.session_id,
         expires_at=issued.expires_at,
         second_factor_verified=issued.second_factor_verified,
         recovery_codes=list(issued.recovery_codes),
+        passkey_enrolment_only=enrolment_only,
     )
 
 
@@ -89,12 +94,13 @@ def totp_verify(
     ctx: SessionContext,
     vault: VaultDep,
     auth: AuthConfigDep,
+    cfg: passkeys.PasskeyConfigDep,
 ) -> VerifiedOut:
     with transaction(vault.db) as session:
-        issued = authn.verify_totp(
-            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        checked = check_code(
+            session, ctx, auth, cfg, info, code=body.code, client_address=client_address(request)
         )
-    return _verified_out(issued)
+    return _verified_out(checked.issued, checked.enrolment_only)
 
 
 @router.post("/recovery/verify", summary="Pass the second factor with a recovery code (burned on use)")
@@ -105,12 +111,20 @@ def recovery_verify(
     ctx: SessionContext,
     vault: VaultDep,
     auth: AuthConfigDep,
+    cfg: passkeys.PasskeyConfigDep,
 ) -> VerifiedOut:
     with transaction(vault.db) as session:
-        issued = authn.verify_recovery_code(
-            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        checked = check_code(
+            session,
+            ctx,
+            auth,
+            cfg,
+            info,
+            code=body.code,
+            client_address=client_address(request),
+            recovery=True,
         )
-    return _verified_out(issued)
+    return _verified_out(checked.issued, checked.enrolment_only)
 
 
 @router.post("/recovery/regenerate", summary="A new set of recovery codes (needs step-up); revokes the old")
@@ -130,10 +144,11 @@ def step_up(
     ctx: SessionContext,
     vault: VaultDep,
     auth: AuthConfigDep,
+    cfg: passkeys.PasskeyConfigDep,
 ) -> VerifiedOut:
     with transaction(vault.db) as session:
-        issued = authn.step_up(
-            session, ctx, auth, info, code=body.code, client_address=client_address(request)
+        issued = step_up_with_code(
+            session, ctx, auth, cfg, info, code=body.code, client_address=client_address(request)
         )
     return _verified_out(issued)
 
@@ -179,3 +194,6 @@ def change_password(
             client_address=client_address(request),
         )
     return PasswordChangeOut(other_sessions_ended=ended)
+
+
+router.include_router(passkeys.router)  # /passkeys/… and /factors/… (vault/api/passkeys.py)

@@ -59,6 +59,11 @@ class VerifiedOut(BaseModel):
     recovery_codes: list[str] = Field(
         default_factory=list, description="Only when the factor was just activated: shown once."
     )
+    passkey_enrolment_only: bool = Field(
+        default=False,
+        description="A role that needs a passkey and has none: the session stays unverified and may only "
+        "register a passkey (POST /api/v1/auth/passkeys/register/options), then sign in with it.",
+    )
 
 
 class EnrolmentOut(BaseModel):

@@ -33,6 +33,8 @@ from vault.api.cases_schemas import (
     ReasonIn,
     ReidentifyIn,
     ReidentifyOut,
+    ReidentifyPersonIn,
+    ReidentifyPersonOut,
     ReportIn,
     SubjectIn,
     SubjectOut,
@@ -40,14 +42,13 @@ from vault.api.cases_schemas import (
     TriageOut,
     ViewIn,
 )
-from vault.api.deps import RequestContext, StepUpSession, VaultDep
 from vault.domain import Role
 from vault.errors import InvalidInput
-from vault.models import CaseWorkflow
+from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.services import cases, lookup, own_motion, subjects, triage, worklists
 from vault.services.case_view import CaseView, view_case
 from vault.services.subjects import PersonFields, ReporterFields
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 __all__ = ["router"]
 
@@ -93,9 +94,8 @@ def open_professional_advice(body: ProfessionalAdviceIn, ctx: RequestContext, va
             team_id=body.team_id,
             client=_person(body.client) if body.client else None,
         )
-        workflow = session.get(CaseWorkflow, case.id)
-        pseudonym = workflow.client_pseudonym if workflow else None
-    return CaseCreated(case_id=case.id, kind=case.kind, client_pseudonym=pseudonym)
+        summary = cases.opened(session, case)
+    return CaseCreated(case_id=case.id, kind=case.kind, client_pseudonym=summary.client_pseudonym)
 
 
 @router.post(f"{_CASES}/reports", status_code=status.HTTP_201_CREATED, response_model=CaseCreated)
@@ -117,9 +117,8 @@ def open_report(body: ReportIn, ctx: RequestContext, vault: VaultDep) -> CaseCre
             subjects=[(s.relation, _person(s)) for s in body.subjects],
             received_at=body.received_at,
         )
-        workflow = session.get(CaseWorkflow, case.id)
-        due = workflow.triage_due if workflow else None
-    return CaseCreated(case_id=case.id, kind=case.kind, triage_due=due)
+        summary = cases.opened(session, case)
+    return CaseCreated(case_id=case.id, kind=case.kind, triage_due=summary.triage_due)
 
 
 @router.get(f"{_CASES}/{{case_id}}", response_model=CaseViewOut)
@@ -154,7 +153,10 @@ def add_subject(case_id: CaseId, body: SubjectIn, ctx: RequestContext, vault: Va
 
 @router.post(f"{_CASES}/{{case_id}}/consents", status_code=status.HTTP_201_CREATED, response_model=Created)
 def record_consent(case_id: CaseId, body: ConsentIn, ctx: RequestContext, vault: VaultDep) -> Created:
-    return Created(id=subjects.record_consent(vault, ctx, case_id, scope=body.scope, given_by=body.given_by))
+    consent_id = subjects.record_consent(
+        vault, ctx, case_id, scope=body.scope, given_by=body.given_by, recipient_org_id=body.recipient_org_id
+    )
+    return Created(id=consent_id)
 
 
 @router.post(f"{_CASES}/{{case_id}}/consents/{{consent_id}}/withdraw", status_code=status.HTTP_204_NO_CONTENT)
@@ -245,6 +247,27 @@ def reidentify_client(
         pseudonym=found.pseudonym,
         cases=[LookupHitOut.model_validate(asdict(h)) for h in found.cases],
         subjects={k: [SubjectOut.model_validate(asdict(s)) for s in v] for k, v in found.subjects.items()},
+    )
+
+
+@router.post("/api/v1/reidentify/person", response_model=ReidentifyPersonOut)
+def reidentify_person(
+    body: ReidentifyPersonIn, _step_up: StepUpSession, ctx: RequestContext, vault: VaultDep
+) -> ReidentifyPersonOut:
+    """D3: identifiers (BSN and/or name + date of birth) → earlier professional advice about the person
+    (references, kinds, dates, teams); team leader only, with a reason and an explanation, recent step-up."""
+    found = lookup.reidentify_person(
+        vault,
+        ctx,
+        bsn=body.bsn,
+        name=body.name,
+        date_of_birth=body.date_of_birth,
+        reason=body.reason,
+        explanation=body.explanation,
+    )
+    return ReidentifyPersonOut(
+        reidentification_id=found.reidentification_id,
+        cases=[LookupHitOut.model_validate(asdict(h)) for h in found.cases],
     )
 
 

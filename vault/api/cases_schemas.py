@@ -161,6 +161,8 @@ class Created(BaseModel):
 class ConsentIn(_In):
     scope: ConsentScope
     given_by: Relation
+    # D9: a share_with_partner consent names the organisation it covers; no other scope does.
+    recipient_org_id: Uuid | None = None
 
 
 class ReasonIn(_In):
@@ -210,6 +212,7 @@ class LookupIn(_In):
 
 class LookupHitOut(BaseModel):
     case_id: str
+    reference: str = Field(description="VT-XXXX-XXXX, the reference people quote")
     kind: str
     team_id: str | None
     team_name: str | None
@@ -229,6 +232,22 @@ class ReidentifyOut(BaseModel):
     pseudonym: str
     cases: list[LookupHitOut]
     subjects: dict[str, list[SubjectOut]]
+
+
+class ReidentifyPersonIn(_In):
+    bsn: Bsn | None = None
+    name: Text255 | None = None
+    date_of_birth: date | None = None
+    reason: ReidentificationReason
+    explanation: Annotated[str, StringConstraints(min_length=10, max_length=2000)]
+
+    def __repr__(self) -> str:
+        return "ReidentifyPersonIn(***)"
+
+
+class ReidentifyPersonOut(BaseModel):
+    reidentification_id: str
+    cases: list[LookupHitOut]
 
 
 class CaseRowOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Disclosures to partners: creation (step-up), listing, revocation, extension; the partner inbox."""
+"""Disclosures to partners: creation (step-up), listing, revocation, extension; the partner inbox and
+retrieval history."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from vault.api.deps import RequestContext, StepUpSession, VaultDep
-from vault.api.documents import UUID_PATTERN, CaseId
 from vault.domain import Category
+from vault.http.deps import RequestContext, StepUpSession, VaultDep
+from vault.http.params import UUID_PATTERN, CaseId
 from vault.services import disclosures as service
+from vault.services import partner_view
 
 router = APIRouter(tags=["disclosures"])
 
@@ -24,7 +26,12 @@ class DisclosureIn(BaseModel):
     org_id: str = Field(pattern=UUID_PATTERN, max_length=36, description="Recipient organisation")
     purpose: str = Field(min_length=1, max_length=64)
     legal_basis: str = Field(min_length=1, max_length=64, description="A statutory code, or 'consent'")
-    consent_reference: str | None = Field(default=None, max_length=64)
+    consent_reference: str | None = Field(
+        default=None,
+        max_length=64,
+        description="With legal_basis 'consent': the id of the case's recorded share_with_partner consent "
+        "that names this recipient (D9)",
+    )
     categories: list[Category] = Field(default_factory=list, max_length=len(Category))
     document_ids: list[Annotated[str, StringConstraints(pattern=UUID_PATTERN, max_length=36)]] = Field(
         default_factory=list, max_length=200
@@ -32,6 +39,18 @@ class DisclosureIn(BaseModel):
     valid_days: int | None = Field(default=None, ge=1, le=3650)
     max_retrievals: int = Field(default=5, ge=1, le=service.MAX_RETRIEVALS)
     include_reporter_identity: bool = False
+    partner_title: str | None = Field(
+        default=None,
+        max_length=200,
+        description="D22: the title the partner sees instead of internal titles (free text, stored "
+        "encrypted, never logged); default: the categories and the date",
+    )
+    contact_name: str | None = Field(
+        default=None, max_length=128, description="D23: the Veilig Thuis contact for the warm handover"
+    )
+    contact_phone: str | None = Field(
+        default=None, max_length=32, pattern=r"^[0-9+() -]{6,32}$", description="D23: the contact's phone"
+    )
 
 
 class GrantOut(BaseModel):
@@ -73,7 +92,22 @@ class InboxDocument(BaseModel):
 
 class InboxItemOut(BaseModel):
     grant: GrantOut
+    reference: str = Field(description="The case reference both sides quote (VT-XXXX-XXXX)")
+    title: str | None = Field(description="The partner-facing title; null: categories and date")
+    retrievals_left: int
+    contact_name: str | None
+    contact_phone: str | None
     documents: list[InboxDocument]
+
+
+class RetrievalOut(BaseModel):
+    at: datetime
+    reference: str
+    title: str | None
+    categories: list[str]
+    disclosed_at: datetime | None
+    user: str
+    category: str | None
 
 
 class FeedbackOut(BaseModel):
@@ -100,6 +134,9 @@ async def create(
         valid_days=body.valid_days,
         max_retrievals=body.max_retrievals,
         include_reporter_identity=body.include_reporter_identity,
+        partner_title=body.partner_title,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
     )
     view = await anyio.to_thread.run_sync(partial(service.create_disclosure, vault, ctx, req))
     return GrantOut.of(view)
@@ -134,13 +171,38 @@ async def extend(
 
 @router.get("/api/v1/partner/inbox", summary="What was disclosed to the partner's organisation and is live")
 async def inbox(ctx: RequestContext, vault: VaultDep) -> list[InboxItemOut]:
-    items = await anyio.to_thread.run_sync(partial(service.partner_inbox, vault, ctx))
+    items = await anyio.to_thread.run_sync(partial(partner_view.partner_inbox, vault, ctx))
     return [
         InboxItemOut(
             grant=GrantOut.of(i.grant),
+            reference=i.reference,
+            title=i.title,
+            retrievals_left=i.retrievals_left,
+            contact_name=i.contact_name,
+            contact_phone=i.contact_phone,
             documents=[InboxDocument(document_id=d, category=c) for d, c in i.documents],
         )
         for i in items
+    ]
+
+
+@router.get(
+    "/api/v1/partner/retrievals",
+    summary="The partner organisation's own retrievals, newest first (audited as a read)",
+)
+async def retrievals(ctx: RequestContext, vault: VaultDep) -> list[RetrievalOut]:
+    history = await anyio.to_thread.run_sync(partial(partner_view.retrieval_history, vault, ctx))
+    return [
+        RetrievalOut(
+            at=r.at,
+            reference=r.reference,
+            title=r.title,
+            categories=list(r.categories),
+            disclosed_at=r.disclosed_at,
+            user=r.user,
+            category=r.category,
+        )
+        for r in history
     ]
 
 

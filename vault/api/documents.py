@@ -6,29 +6,29 @@ from functools import partial
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Header, Path, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from vault.api.deps import (
+from vault.auth import AuthConfig
+from vault.context import Context
+from vault.domain import Category
+from vault.http.deps import (
     BearerCredentials,
     RequestContext,
     VaultDep,
     bearer_token,
     verified_context_in,
 )
-from vault.api.streaming import SyncBody, content_disposition, decode_header_text, stream_batches
-from vault.auth import AuthConfig
-from vault.domain import Category
-from vault.errors import InvalidInput
-from vault.services.gate import AdmittedRead, admit_read, open_admitted, upload_document
+from vault.http.downloads import check_declared_size, download_headers
+from vault.http.params import UUID_PATTERN, CaseId, DocumentId
+from vault.http.streaming import SyncBody, decode_header_text, stream_batches
+from vault.services import watermark
+from vault.services.documents import upload_document
+from vault.services.gate import AdmittedRead, admit_read, open_admitted
 
 router = APIRouter(tags=["documents"])
-
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-CaseId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Case id (UUID)")]
-DocumentId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="Document id (UUID)")]
 
 # Up to this size a download is decrypted and verified whole on the event loop and sent in one
 # response (one segment or a few); larger ones stream from a worker thread.
@@ -64,11 +64,7 @@ async def upload(
     content_type: Annotated[str, Header(max_length=127)] = "application/octet-stream",
     document_id: Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)] = None,
 ) -> DocumentCreated:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > vault.settings.max_upload_bytes:
-        raise InvalidInput(
-            f"the document is larger than the limit of {vault.settings.max_upload_bytes} bytes"
-        )
+    check_declared_size(request, vault)
     title = decode_header_text(x_document_title, "X-Document-Title")
     filename = decode_header_text(x_document_filename, "X-Document-Filename")
     stored = await anyio.to_thread.run_sync(
@@ -94,7 +90,7 @@ async def upload(
 
 
 # The hot path. The session check, the decision and the audit entry run as one job of the group-commit
-# writer (`vault.services.transaction.GroupCommit`), so concurrent downloads share a transaction and
+# writer (`vault.transaction.GroupCommit`), so concurrent downloads share a transaction and
 # its durable commit; no byte is read before that commit. A small document is then decrypted and
 # verified whole and sent in one response; a large one streams.
 @router.get(
@@ -129,9 +125,9 @@ async def download(
     token = bearer_token(credentials)
     auth = AuthConfig.from_vault(vault)
 
-    def job(session: Session) -> AdmittedRead:
+    def job(session: Session) -> tuple[Context, AdmittedRead]:
         ctx = verified_context_in(session, request, vault, auth, token)
-        return admit_read(
+        return ctx, admit_read(
             session,
             vault,
             ctx,
@@ -141,13 +137,14 @@ async def download(
             grant_id=grant_id,
         )
 
-    admitted = await vault.group.run_async(job)
-    headers = {
-        "Content-Disposition": content_disposition(admitted.filename),
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "no-store",
-        "X-Document-Version": str(admitted.version),
-    }
+    ctx, admitted = await vault.group.run_async(job)
+    headers = download_headers(admitted.filename, version=admitted.version)
+    if watermark.applies(ctx, admitted.content_type, admitted.filename):
+        # A partner's PDF carries its recipient (docs/security.md); held whole, under a cap.
+        marked = await anyio.to_thread.run_sync(
+            lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
+        )
+        return Response(b"".join(marked.chunks), media_type=marked.content_type, headers=headers)
     if admitted.length <= INLINE_BYTES:
         opened = open_admitted(vault, admitted)
         return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)

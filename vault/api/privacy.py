@@ -12,17 +12,21 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, FastAPI, Path, Query, Response
+from pydantic import BaseModel, Field
 
-from vault.api.deps import RequestContext, StepUpSession, VaultDep
-from vault.audit.store import AuditSettings, PeriodicCheckpointer
+from vault.audit.bundle import dump_bundle
+from vault.audit.checkpoints import AuditSettings
+from vault.audit.queries import EntryFilter
+from vault.audit.schedule import PeriodicCheckpointer
 from vault.domain import Decision
 from vault.errors import InvalidInput
-from vault.repositories.audit import EntryFilter
+from vault.http.deps import RequestContext, StepUpSession, VaultDep
+from vault.http.downloads import download_headers
 from vault.services import audit_reports as service
+from vault.services import proof_bundles
 from vault.services.audit_reports import MAX_PAGE, ReviewOutcome
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 __all__ = ["router"]
 
@@ -111,7 +115,8 @@ def break_glass(
     unreviewed_only: bool = False,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """D20: every break-the-glass entry, newest first, with ``reviewed`` and the review."""
+    """D20: every emergency access (one actor, one case, one session, one justification), newest first,
+    with the written justification, the reads it covers, ``reviewed`` and the review."""
     with transaction(vault.db) as session:
         return service.break_glass_list(
             session, vault, ctx, before_seq=before_seq, limit=limit, unreviewed_only=unreviewed_only
@@ -119,7 +124,10 @@ def break_glass(
 
 
 class ReviewIn(BaseModel):
+    """The finding: a code the officer must choose (no default), and an optional comment."""
+
     outcome: ReviewOutcome
+    comment: Annotated[str | None, Field(max_length=service.MAX_COMMENT)] = None
 
 
 @router.post("/break-glass/{seq}/review")
@@ -130,16 +138,25 @@ def review(
     seq: Annotated[int, Path(ge=1, le=MAX_SEQ)],
     body: ReviewIn,
 ) -> dict[str, Any]:
-    """D20: record the finding (a code: justified, unjustified, needs_followup) once per entry."""
+    """D20: record the finding (justified, unjustified, needs_followup) and an optional comment, once
+    per emergency access; ``seq`` is the access's number (or any of its entries)."""
     with transaction(vault.db) as session:
-        return service.review_break_glass(session, vault, ctx, seq, body.outcome)
+        return service.review_break_glass(session, vault, ctx, seq, body.outcome, body.comment)
 
 
 @router.get("/integrity")
 def integrity(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
-    """Cheap status: latest checkpoint verified, the chain after it re-walked, and the last full verify."""
+    """Integrity status: ``ok`` only when the last full verification passed and the chain after the latest
+    checkpoint holds; ``state`` is ok / never_verified / verify_failed / broken."""
     with transaction(vault.db) as session:
         return service.integrity_view(session, vault, ctx)
+
+
+@router.post("/integrity/verify", status_code=202)
+def start_verification(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
+    """Start a full verification of the log in the background (one at a time; 409 while one runs).
+    Its progress is ``full_verify_job`` in ``GET /integrity``; its result ``last_full_verify``."""
+    return service.start_full_verification(vault, ctx)
 
 
 @router.get("/checkpoints/latest")
@@ -159,3 +176,32 @@ def inclusion_proof(
     """RFC 9162 inclusion proof of entry ``seq`` against the latest (or the given) checkpoint."""
     with transaction(vault.db) as session:
         return service.inclusion_proof_view(session, vault, ctx, seq, size=size)
+
+
+def _bundle_response(bundle: dict[str, Any], filename: str) -> Response:
+    # The canonical bytes, not a re-serialised dict: the verifier refuses any other spelling.
+    return Response(
+        dump_bundle(bundle),
+        media_type="application/json",
+        headers=download_headers(filename),
+    )
+
+
+@router.get("/entries/{seq}/bundle")
+def entry_bundle(
+    vault: VaultDep, ctx: RequestContext, seq: Annotated[int, Path(ge=1, le=MAX_SEQ)]
+) -> Response:
+    """Proof bundle of one entry: the entry, its inclusion proof, the cosigned checkpoint (one JSON file)."""
+    return _bundle_response(proof_bundles.entry_bundle(vault, ctx, seq), f"auditbewijs-{seq}.json")
+
+
+@router.get("/cases/{case_id}/access-report/bundle")
+def access_report_bundle(
+    vault: VaultDep,
+    ctx: RequestContext,
+    case_id: Annotated[str, Path(min_length=1, max_length=64)],
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+) -> Response:
+    """D15 with proof: the access report's entries (≤ 500 per bundle), each with its inclusion proof."""
+    bundle = proof_bundles.access_report_bundle(vault, ctx, case_id, after_seq=after_seq)
+    return _bundle_response(bundle, "toegangsrapport-bewijs.json")

@@ -13,11 +13,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from vault.api.deps import RequestContext, StepUpSession, VaultDep
-from vault.api.documents import UUID_PATTERN, CaseId, DocumentCreated
-from vault.api.streaming import SyncBody, decode_header_text
+from vault.api.documents import DocumentCreated
 from vault.errors import Forbidden, InvalidInput
-from vault.services import destruction, inzage, rights
+from vault.http.deps import RequestContext, StepUpSession, VaultDep
+from vault.http.params import UUID_PATTERN, CaseId
+from vault.http.streaming import SyncBody, decode_header_text
+from vault.services import destruction, inzage, inzage_review, rights
 from vault.services.retention import ExtensionReason as RetentionReason
 from vault.services.retention import extend_retention
 
@@ -67,10 +68,12 @@ async def request_destruction(
     return Created(id=rid)
 
 
-@router.get("/api/v1/destruction-requests", summary="D12: pending destruction requests and their deadlines")
+@router.get(
+    "/api/v1/destruction-requests",
+    summary="D12: pending destruction requests of the cases the caller may see, with their deadlines",
+)
 async def pending_destruction(ctx: RequestContext, vault: VaultDep) -> list[dict[str, Any]]:
-    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts"}:
-        raise Forbidden("only staff see destruction requests")
+    """Staff only; the cases of their teams and their assignments (audited with the count)."""
     items = await anyio.to_thread.run_sync(partial(destruction.pending_destruction_requests, vault, ctx))
     return [i.__dict__ for i in items]
 
@@ -117,9 +120,8 @@ async def certificate(
     vault: VaultDep,
     fmt: Annotated[Format, Query(alias="format")] = Format.json,
 ) -> Response:
-    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts", "privacy_officer"}:
-        raise Forbidden("only staff and the privacy officer see certificates")
-    cert = await anyio.to_thread.run_sync(partial(destruction.certificate_for, vault, case_id))
+    """For those who may see the case (its team, an assignee) and the privacy officer; audited."""
+    cert = await anyio.to_thread.run_sync(partial(destruction.read_certificate, vault, ctx, case_id))
     return _certificate_response(cert, fmt)
 
 
@@ -193,9 +195,17 @@ async def inzage_copy(
     _step_up: StepUpSession,
     vault: VaultDep,
     fmt: Annotated[Format, Query(alias="format")] = Format.json,
+    access_request: Annotated[
+        str | None,
+        Query(
+            pattern=UUID_PATTERN,
+            max_length=36,
+            description="D22: the access request this copy answers; its released free text is included",
+        ),
+    ] = None,
 ) -> Response:
     export = await anyio.to_thread.run_sync(
-        partial(inzage.export_for_subject, vault, ctx, case_id, subject_id)
+        partial(inzage.export_for_subject, vault, ctx, case_id, subject_id, access_request_id=access_request)
     )
     if fmt is Format.pdf:
         return Response(
@@ -260,10 +270,66 @@ async def access_complete(request_id: RequestId, ctx: RequestContext, vault: Vau
     )
 
 
-@router.get("/api/v1/access-requests", summary="D13: open inzage requests, earliest deadline first")
+class FreeTextItemOut(BaseModel):
+    item: str
+    kind: str
+    document_id: str
+    category: str
+    created_at: datetime
+    text: str
+    decision: inzage.ReviewDecision | None
+    decided_at: datetime | None
+    decided_by: str | None
+
+
+class FreeTextChoiceIn(BaseModel):
+    item: str = Field(max_length=100, description="kind:id, as listed (e.g. document_title:<document id>)")
+    decision: inzage.ReviewDecision
+
+
+class FreeTextReviewIn(BaseModel):
+    decisions: list[FreeTextChoiceIn] = Field(min_length=1, max_length=1000)
+
+
+class FreeTextReviewedOut(BaseModel):
+    item: str
+    decision: inzage.ReviewDecision
+    decided_at: datetime
+
+
+@router.get(
+    "/api/v1/access-requests/{request_id}/free-text",
+    summary="D22: the free-text items of the inzage copy (document titles) with their text and review",
+)
+async def free_text_items(
+    request_id: RequestId, ctx: RequestContext, vault: VaultDep
+) -> list[FreeTextItemOut]:
+    items = await anyio.to_thread.run_sync(partial(inzage_review.list_free_text, vault, ctx, request_id))
+    return [FreeTextItemOut(**i.__dict__) for i in items]
+
+
+@router.post(
+    "/api/v1/access-requests/{request_id}/free-text",
+    summary="D22: release (step-up) or withhold free-text items for the inzage copy; audited with ids",
+)
+async def free_text_review(
+    request_id: RequestId, body: FreeTextReviewIn, ctx: RequestContext, vault: VaultDep
+) -> list[FreeTextReviewedOut]:
+    choices = {c.item: c.decision for c in body.decisions}
+    if len(choices) != len(body.decisions):
+        raise InvalidInput("each item is named once")
+    done = await anyio.to_thread.run_sync(
+        partial(inzage_review.review_free_text, vault, ctx, request_id, choices)
+    )
+    return [FreeTextReviewedOut(item=d.item, decision=d.decision, decided_at=d.decided_at) for d in done]
+
+
+@router.get(
+    "/api/v1/access-requests",
+    summary="D13: open inzage requests of the cases the caller may see, earliest deadline first",
+)
 async def access_due(ctx: RequestContext, vault: VaultDep) -> list[dict[str, Any]]:
-    if ctx.role not in {"teamleider", "medewerker", "vertrouwensarts", "privacy_officer"}:
-        raise Forbidden("only staff and the privacy officer see access requests")
+    """Staff: their teams' and assigned cases; the privacy officer: all (audited with the count)."""
     return [
         _access_out(v)
         for v in await anyio.to_thread.run_sync(partial(rights.due_access_requests, vault, ctx))

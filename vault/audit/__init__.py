@@ -1,6 +1,6 @@
-"""The audit log: append (``record``), verify the chain, and (``merkle``/``checkpoint``) prove."""
+"""The audit log: append (``log.record``), its queries (``queries``), the chain walk, signed checkpoints
+(``note``, ``checkpoints``), full verification (``verification``) and proofs (``merkle``, ``proofs``)."""
 
 from vault.audit.log import record
-from vault.audit.verify import ChainReport, verify_chain
 
-__all__ = ["ChainReport", "record", "verify_chain"]
+__all__ = ["record"]

@@ -2,7 +2,7 @@
 
 entry_hash = SHA-256(canonical(entry)), where the canonical encoding covers every field except
 entry_hash itself — including seq and prev_hash, which links each entry to the one before. The
-32-byte entry hash is the Merkle leaf data (see ``vault.audit.store`` and docs/audit.md).
+32-byte entry hash is the Merkle leaf data (see ``vault.audit.checkpoints`` and docs/audit.md).
 """
 
 from __future__ import annotations

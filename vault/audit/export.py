@@ -2,27 +2,30 @@
 
 The export is audited first (``audit:log:exported``, committed) and then read from a read snapshot:
 an export that fails half-way has still been recorded, and the snapshot never blocks appends.
-The log holds ids and codes only, so an export holds no personal data either.
+The log holds ids and codes only, so an export holds no personal data either — except the privacy
+officer's export, which adds each emergency access's written justification (free text, D20).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
+from vault.audit import break_glass as emergency
+from vault.audit import queries as audit_repo
 from vault.audit.chain import format_time
 from vault.audit.log import record
+from vault.audit.queries import ENTRY_COLUMNS, EntryFilter
 from vault.context import Context
 from vault.domain import AuditTag
-from vault.repositories import audit as audit_repo
-from vault.repositories.audit import ENTRY_COLUMNS, EntryFilter
 from vault.runtime import Vault
 
-__all__ = ["ExportFormat", "export_entries", "json_value"]
+__all__ = ["JUSTIFICATION_COLUMNS", "CsvStyle", "ExportFormat", "export_entries", "json_value"]
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). Object ids
 # can come from a request (an unknown document id is logged as asked), so CSV cells are defused with
@@ -39,56 +42,118 @@ def json_value(value: Any) -> Any:
     return format_time(value) if isinstance(value, datetime) else value
 
 
-def _csv_cell(value: Any) -> str:
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a CSV export reads: the machine form by default (``,``, codes, canonical UTC times). The
+    privacy officer's web export passes a Dutch style (``vault.web.fg_reports.DUTCH_CSV``): ``;`` and
+    a byte-order mark for Dutch Excel, Dutch headers, labels for codes, local times."""
+
+    delimiter: str = ","
+    bom: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # column → code → label
+    yes_no: tuple[str, str] = ("true", "false")
+    time: Callable[[datetime], str] = format_time
+
+
+_MACHINE = CsvStyle()
+
+
+def _csv_cell(value: Any, style: CsvStyle = _MACHINE, column: str = "") -> str:
+    """One cell; a text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return style.yes_no[0] if value else style.yes_no[1]
     if isinstance(value, datetime):
-        return format_time(value)
+        return style.time(value)
     text = str(value)
+    text = style.labels.get(column, {}).get(text, text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _filter_details(filters: EntryFilter, fmt: ExportFormat) -> dict[str, str | bool | None]:
+def _filter_details(filters: EntryFilter, fmt: ExportFormat) -> dict[str, str | int | bool | None]:
     return {
         "format": fmt.value,
         "actor_filter": filters.actor_id,
         "tag_filter": filters.tag,
+        "cases_matched": None if filters.case_ids is None else len(filters.case_ids),
+        "actors_matched": None if filters.actor_ids is None else len(filters.actor_ids),
         "from": filters.since.isoformat() if filters.since else None,
         "to": filters.until.isoformat() if filters.until else None,
     }
 
 
-def _rows(vault: Vault, filters: EntryFilter) -> Iterator[dict[str, Any]]:
+def _one_case(filters: EntryFilter) -> str | None:
+    """The case an export is about (so it shows in that case's access report), if exactly one."""
+    if filters.case_id is not None:
+        return filters.case_id
+    return filters.case_ids[0] if filters.case_ids is not None and len(filters.case_ids) == 1 else None
+
+
+# With ``justifications`` (the privacy officer's export, D20): each break-the-glass entry's emergency
+# access number and its written justification, opened from ``break_glass_accesses`` — never from the
+# log, which holds ids only.
+JUSTIFICATION_COLUMNS = ("break_glass_access", "break_glass_justification")
+
+
+def _rows(vault: Vault, filters: EntryFilter, justifications: bool) -> Iterator[dict[str, Any]]:
     with audit_repo.read_snapshot(vault.db) as conn:
-        yield from audit_repo.iter_entry_rows(conn, filters)
+        if not justifications:
+            yield from audit_repo.iter_entry_rows(conn, filters)
+            return
+        opened: dict[int, str | None] = {}
+        for row in emergency.iter_export_rows(conn, filters):
+            sealed = row.pop("justification_enc")
+            access = row["break_glass_access"]
+            if access is None and row["break_glass"]:
+                access = row["break_glass_access"] = row["seq"]  # from before accesses were kept
+            if access is not None and access not in opened:
+                opened[access] = emergency.open_justification(vault, access, sealed)
+            row["break_glass_justification"] = opened.get(access) if access is not None else None
+            yield row
 
 
-def export_entries(vault: Vault, ctx: Context, filters: EntryFilter, fmt: ExportFormat, out: TextIO) -> int:
-    """Write every matching entry, oldest first, to ``out``; return how many were written."""
+def export_entries(
+    vault: Vault,
+    ctx: Context,
+    filters: EntryFilter,
+    fmt: ExportFormat,
+    out: TextIO,
+    *,
+    justifications: bool = False,
+    style: CsvStyle = _MACHINE,
+) -> int:
+    """Write every matching entry, oldest first, to ``out``; return how many were written.
+
+    ``justifications=True`` only for the privacy officer (the caller has authorised): break-the-glass
+    entries then carry their access number and written justification (``JUSTIFICATION_COLUMNS``).
+    ``style`` shapes the CSV (``CsvStyle``); JSON is always the faithful machine form."""
     with vault.db.session() as session:
         record(
             session,
             ctx,
             AuditTag.AUDIT_LOG_EXPORTED,
-            case_id=filters.case_id,
+            case_id=_one_case(filters),
             object_type="audit_log",
             purpose="audit-export",
-            details=_filter_details(filters, fmt),
+            details={**_filter_details(filters, fmt), "justifications": justifications},
         )
+    columns = (*ENTRY_COLUMNS, *JUSTIFICATION_COLUMNS) if justifications else ENTRY_COLUMNS
     count = 0
     if fmt is ExportFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(ENTRY_COLUMNS)
-        for row in _rows(vault, filters):
-            writer.writerow([_csv_cell(row[name]) for name in ENTRY_COLUMNS])
+        if style.bom:
+            out.write("\ufeff")
+        writer = csv.writer(out, delimiter=style.delimiter, lineterminator="\n")
+        writer.writerow([_csv_cell(style.headers.get(name, name)) for name in columns])
+        for row in _rows(vault, filters, justifications):
+            writer.writerow([_csv_cell(row[name], style, name) for name in columns])
             count += 1
         return count
     out.write("[")
-    for row in _rows(vault, filters):
+    for row in _rows(vault, filters, justifications):
         out.write(",\n" if count else "\n")
-        out.write(json.dumps({name: json_value(row[name]) for name in ENTRY_COLUMNS}, ensure_ascii=True))
+        out.write(json.dumps({name: json_value(row[name]) for name in columns}, ensure_ascii=True))
         count += 1
     out.write("\n]\n")
     return count

@@ -50,7 +50,7 @@ def _canonical_details(details: Mapping[str, DetailValue] | None) -> str:
 
 
 # One entry for ``record_many``: ``(ctx, tag, fields)``, ``fields`` being ``record``'s keyword arguments.
-AuditItem = tuple[Context, AuditTag | str, Mapping[str, Any]]
+AuditItem = tuple[Context, AuditTag, Mapping[str, Any]]
 
 _RECORD_KEYWORDS: Final = frozenset(
     {
@@ -70,7 +70,7 @@ _RECORD_KEYWORDS: Final = frozenset(
 
 def _entry_fields(
     ctx: Context,
-    tag: AuditTag | str,
+    tag: AuditTag,
     *,
     case_id: str | None = None,
     object_type: str | None = None,
@@ -84,6 +84,10 @@ def _entry_fields(
     details: Mapping[str, DetailValue] | None = None,
 ) -> dict[str, Any]:
     """Every field of an entry except ``seq``, ``prev_hash`` and ``entry_hash``; validates details."""
+    if not isinstance(tag, AuditTag):
+        # Tags are a closed list (each has a Dutch label and a place in the log review): a typo'd
+        # string would be an entry nobody can find.
+        raise InvalidInput("an audit tag must be an AuditTag member")
     return {
         "occurred_at": ctx.now(),
         "tag": str(tag),
@@ -181,7 +185,7 @@ def _chain_head(session: Session) -> tuple[int, str]:
 def record(
     session: Session,
     ctx: Context,
-    tag: AuditTag | str,
+    tag: AuditTag,
     *,
     case_id: str | None = None,
     object_type: str | None = None,

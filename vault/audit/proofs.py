@@ -19,12 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from vault.audit import queries as audit_repo
 from vault.audit.chain import entry_hash
+from vault.audit.checkpoints import CheckpointInfo, CheckpointSigner
 from vault.audit.merkle import HASH_SIZE, CompactRange, leaf_hash, verify_consistency, verify_inclusion
-from vault.audit.store import CheckpointInfo, CheckpointSigner
+from vault.audit.queries import LinkRow
 from vault.errors import Integrity, InvalidInput, NotFound
-from vault.repositories import audit as audit_repo
-from vault.repositories.audit import LinkRow
 from vault.runtime import Vault
 
 __all__ = [

@@ -1,14 +1,21 @@
 """Rate limits on failed authentication, kept in the database so they hold across workers and restarts.
 
-Per account: 5 failures in 5 minutes; per client address (a keyed hash): 10 in 5 minutes — separately
-for passwords and for second factors. The check comes before any work (hashing, code comparison); over
-the limit every attempt is refused, a correct one too, until the window has moved on.
+Failures count per account *and* client address (a keyed hash), so that someone who knows a username
+cannot lock its owner out from another address ("lockout as a weapon"); per client address across
+accounts (guessing many accounts from one place); and per account across every address, a ceiling far
+above the pair limit that bounds the guesses against one account per day — reaching it takes several
+addresses, refuses everyone (the owner too) and is reported to the administrators by the caller.
+``LIMITS`` holds the numbers, separately for passwords and for second factors; docs/security.md
+explains them. The check comes before any work (hashing, code comparison); over a limit every attempt
+is refused, a correct one too, until the window has moved on. A refused attempt is not counted.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,12 +25,15 @@ from sqlalchemy.orm import Session
 from vault.errors import RateLimited
 from vault.models.identity import AuthAttempt
 
-__all__ = ["ACCOUNT_LIMIT", "CLIENT_LIMIT", "WINDOW", "AttemptKind", "check_limits", "record_failure"]
-
-WINDOW = timedelta(minutes=5)
-ACCOUNT_LIMIT = 5
-CLIENT_LIMIT = 10
-_KEEP = timedelta(hours=1)
+__all__ = [
+    "LIMITS",
+    "AttemptKind",
+    "Limit",
+    "Scope",
+    "check_limits",
+    "exceeded",
+    "record_failure",
+]
 
 
 class AttemptKind(StrEnum):
@@ -31,46 +41,136 @@ class AttemptKind(StrEnum):
     SECOND_FACTOR = "second_factor"
 
 
-def _recent(session: Session, kind: AttemptKind, column: str, key: str, now: datetime) -> list[datetime]:
-    col = getattr(AuthAttempt, column)
-    rows = session.scalars(
-        select(AuthAttempt.occurred_at)
-        .where(AuthAttempt.kind == str(kind), col == key, AuthAttempt.occurred_at > now - WINDOW)
+class Scope(StrEnum):
+    """What a limit counts failures of."""
+
+    ACCOUNT_CLIENT = "account_client"  # one account from one client address
+    CLIENT = "client"  # one client address, whatever the account
+    ACCOUNT = "account"  # one account, whatever the address: the account-wide ceiling
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: Scope
+    failures: int
+    window: timedelta
+
+
+_MINUTES_5 = timedelta(minutes=5)
+_DAY = timedelta(hours=24)
+
+LIMITS: dict[AttemptKind, tuple[Limit, ...]] = {
+    AttemptKind.PASSWORD: (
+        Limit(Scope.ACCOUNT_CLIENT, 5, _MINUTES_5),
+        Limit(Scope.ACCOUNT_CLIENT, 20, _DAY),
+        Limit(Scope.CLIENT, 10, _MINUTES_5),
+        Limit(Scope.CLIENT, 200, _DAY),
+        Limit(Scope.ACCOUNT, 100, _DAY),
+    ),
+    # A stolen password is the precondition here, so the account-wide ceiling is lower.
+    AttemptKind.SECOND_FACTOR: (
+        Limit(Scope.ACCOUNT_CLIENT, 5, _MINUTES_5),
+        Limit(Scope.ACCOUNT_CLIENT, 10, _DAY),
+        Limit(Scope.CLIENT, 10, _MINUTES_5),
+        Limit(Scope.CLIENT, 50, _DAY),
+        Limit(Scope.ACCOUNT, 30, _DAY),
+    ),
+}
+# Kept a little longer than the longest window; older failures are deleted as new ones arrive.
+_KEEP = max(limit.window for limits in LIMITS.values() for limit in limits) + timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    occurred_at: datetime
+    client_key: str | None
+
+
+def _by_account(session: Session, kind: AttemptKind, account_key: str, since: datetime) -> list[_Failure]:
+    rows = session.execute(
+        select(AuthAttempt.occurred_at, AuthAttempt.client_key)
+        .where(
+            AuthAttempt.kind == str(kind),
+            AuthAttempt.account_key == account_key,
+            AuthAttempt.occurred_at > since,
+        )
         .order_by(AuthAttempt.occurred_at)
     ).all()
-    return list(rows)
+    return [_Failure(at, client) for at, client in rows]
 
 
-def _retry_after(times: list[datetime], limit: int, now: datetime) -> int | None:
-    if len(times) < limit:
-        return None
-    # The attempt that has to leave the window before one more is allowed.
-    frees_at = times[len(times) - limit] + WINDOW
-    return max(1, math.ceil((frees_at - now).total_seconds()))
+def _by_client(session: Session, kind: AttemptKind, client_key: str, since: datetime) -> list[datetime]:
+    return list(
+        session.scalars(
+            select(AuthAttempt.occurred_at)
+            .where(
+                AuthAttempt.kind == str(kind),
+                AuthAttempt.client_key == client_key,
+                AuthAttempt.occurred_at > since,
+            )
+            .order_by(AuthAttempt.occurred_at)
+        ).all()
+    )
+
+
+def _failures(
+    session: Session, kind: AttemptKind, *, account_key: str | None, client_key: str | None, now: datetime
+) -> dict[Scope, list[datetime]]:
+    """The failures within the longest window, per scope, oldest first (two indexed queries)."""
+    since = now - _KEEP
+    found: dict[Scope, list[datetime]] = {}
+    if account_key is not None:
+        rows = _by_account(session, kind, account_key, since)
+        found[Scope.ACCOUNT] = [r.occurred_at for r in rows]
+        # Without an address (a caller the server cannot place) the account's address-less failures
+        # form one pair of their own.
+        found[Scope.ACCOUNT_CLIENT] = [r.occurred_at for r in rows if r.client_key == client_key]
+    if client_key is not None:
+        found[Scope.CLIENT] = _by_client(session, kind, client_key, since)
+    return found
+
+
+def _in_window(times: Sequence[datetime], limit: Limit, now: datetime) -> list[datetime]:
+    return [t for t in times if t > now - limit.window]
+
+
+def exceeded(
+    session: Session, kind: AttemptKind, *, account_key: str | None, client_key: str | None, now: datetime
+) -> tuple[Limit, int] | None:
+    """The limit that refuses one more attempt now, with the seconds until it would allow one
+    (the longest wait when several refuse); None when every limit allows it."""
+    found = _failures(session, kind, account_key=account_key, client_key=client_key, now=now)
+    worst: tuple[Limit, int] | None = None
+    for limit in LIMITS[kind]:
+        times = _in_window(found.get(limit.scope, ()), limit, now)
+        if len(times) < limit.failures:
+            continue
+        # The failure that has to leave the window before one more is allowed.
+        frees_at = times[len(times) - limit.failures] + limit.window
+        wait = max(1, math.ceil((frees_at - now).total_seconds()))
+        if worst is None or wait > worst[1]:
+            worst = (limit, wait)
+    return worst
 
 
 def check_limits(
     session: Session, kind: AttemptKind, *, account_key: str | None, client_key: str | None, now: datetime
 ) -> None:
-    """Raise RateLimited (with Retry-After seconds) when the account or the client is over its limit."""
-    waits: list[int] = []
-    if account_key is not None:
-        wait = _retry_after(_recent(session, kind, "account_key", account_key, now), ACCOUNT_LIMIT, now)
-        if wait is not None:
-            waits.append(wait)
-    if client_key is not None:
-        wait = _retry_after(_recent(session, kind, "client_key", client_key, now), CLIENT_LIMIT, now)
-        if wait is not None:
-            waits.append(wait)
-    if waits:
-        raise RateLimited("too many failed attempts; try again later", retry_after=max(waits))
+    """Raise RateLimited (with Retry-After seconds) when any limit refuses one more attempt."""
+    refused = exceeded(session, kind, account_key=account_key, client_key=client_key, now=now)
+    if refused is not None:
+        raise RateLimited("too many failed attempts; try again later", retry_after=refused[1])
 
 
 def record_failure(
     session: Session, kind: AttemptKind, *, account_key: str | None, client_key: str | None, now: datetime
-) -> bool:
-    """Store one failure; True when it brought the account or the client to its limit (a lockout)."""
-    session.execute(delete(AuthAttempt).where(AuthAttempt.occurred_at < now - _KEEP))
+) -> list[Limit]:
+    """Store one failure; return the limits it has just reached (each is reported once, when reached)."""
+    session.execute(
+        delete(AuthAttempt).where(
+            AuthAttempt.kind.in_([str(k) for k in AttemptKind]), AuthAttempt.occurred_at < now - _KEEP
+        )
+    )
     session.add(
         AuthAttempt(
             id=str(uuid.uuid4()),
@@ -81,9 +181,9 @@ def record_failure(
         )
     )
     session.flush()
-    locked = False
-    if account_key is not None:
-        locked |= len(_recent(session, kind, "account_key", account_key, now)) == ACCOUNT_LIMIT
-    if client_key is not None:
-        locked |= len(_recent(session, kind, "client_key", client_key, now)) == CLIENT_LIMIT
-    return locked
+    found = _failures(session, kind, account_key=account_key, client_key=client_key, now=now)
+    return [
+        limit
+        for limit in LIMITS[kind]
+        if limit.scope in found and len(_in_window(found[limit.scope], limit, now)) == limit.failures
+    ]

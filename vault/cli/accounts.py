@@ -9,7 +9,7 @@ import typer
 from vault.auth import AuthConfig
 from vault.cli.common import opened_vault, operator_context
 from vault.services import accounts
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 team_app = typer.Typer(help="Teams of Veilig Thuis staff.", no_args_is_help=True)
 org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)

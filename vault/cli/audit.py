@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from vault.audit.checkpoints import CheckpointSigner, create_checkpoint
 from vault.audit.export import ExportFormat, export_entries
 from vault.audit.proofs import prove_consistency, prove_inclusion
-from vault.audit.store import CheckpointSigner, create_checkpoint, record_verification, verify_log
+from vault.audit.queries import EntryFilter
+from vault.audit.verification import record_verification, verify_log
 from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.errors import InvalidInput
-from vault.repositories.audit import EntryFilter
+from vault.logcontrole.engine import previous_day, run_review
 
 app = typer.Typer(help="The audit log: verify, checkpoint, prove, export.", no_args_is_help=True)
 
@@ -121,3 +123,47 @@ def export(
     finally:
         vault.close()
     typer.echo(f"exported {count} entries", err=True)
+
+
+@app.command("review")
+def review(
+    since: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the period (ISO 8601, inclusive; default: yesterday)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="End of the period (ISO 8601, exclusive).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """D21 logcontrole: review every access in the period and write findings (idempotent per period)."""
+    vault = opened_vault()
+    try:
+        ctx = operator_context(vault)
+        start, end = previous_day(ctx.now())
+        start = _when(since, "from") or start
+        end = _when(until, "to") or (start + timedelta(days=1) if since is not None else end)
+        if quiet:
+            result = run_review(vault, ctx, start, end)
+        else:
+            with typer.progressbar(length=1, label="logcontrole", file=sys.stderr) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = max(total, 1)
+                    bar.update(done - bar.pos)
+
+                result = run_review(vault, ctx, start, end, progress=progress)
+    finally:
+        vault.close()
+    typer.echo(
+        json.dumps(
+            {
+                "from": result.start.isoformat(),
+                "to": result.end.isoformat(),
+                "entries": result.entries,
+                "new": result.new,
+                "updated": result.updated,
+                "by_detector": result.by_detector,
+            }
+        )
+    )

@@ -1,71 +1,240 @@
-"""``vault keys …`` and ``vault blobs …``: key rotation and status, blob checks and sweeps."""
+"""``vault keys …`` and ``vault blobs …``: key epochs (status, rotate, destroy), provider migration,
+M-of-N split and recovery of the root key or the HSM backup key; blob checks and sweeps."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
 from vault.cli.common import echo_err, opened_vault, operator_context
+from vault.config import load_settings
 from vault.services import blobs as blob_service
-from vault.services import keyring
+from vault.services import key_recovery, keyring
 
 keys_app = typer.Typer(
-    help="Key-encryption keys: rotate, status, remove a retired version.", no_args_is_help=True
+    help="Key-encryption keys: status, rotate, destroy epochs, migrate, split, recover.", no_args_is_help=True
 )
 blobs_app = typer.Typer(
     help="Document blobs: check against the database, sweep orphans.", no_args_is_help=True
 )
 
 
+def _days(text: str) -> timedelta:
+    """``35d`` or ``35`` → 35 days."""
+    value = text.strip().lower().removesuffix("d")
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise typer.BadParameter("give a number of days, e.g. 35d")
+    return timedelta(days=int(value))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "-"
+
+
 @keys_app.command("status")
 def status() -> None:
-    """KEK versions and how many case keys each still wraps."""
+    """The key provider, every KEK epoch with its dates, and how many keys each still wraps."""
     vault = opened_vault()
     try:
         st = keyring.key_status(vault)
     finally:
         vault.close()
-    for version in st.versions:
-        mark = " (current)" if version == st.current_version else ""
-        typer.echo(f"version {version}{mark}: {st.keys_per_version.get(version, 0)} case keys")
+    typer.echo(f"provider: {st.provider}")
+    for e in st.epochs:
+        mark = " (current)" if e.version == st.current_version else ""
+        if e.destroyed_at:
+            state = f"destroyed {_when(e.destroyed_at)}"
+        elif e.retired_at:
+            state = f"retired {_when(e.retired_at)}, destroy after {_when(e.destroy_after)}"
+        else:
+            state = "in use"
+        where = "" if e.held else f" [held by former provider {e.provider}: remove it there]"
+        if e.destroyed_at:
+            where = ""
+        typer.echo(f"epoch {e.version}{mark}: {e.keys} keys, {state}{where}")
 
 
 @keys_app.command("rotate")
 def rotate(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Keys rewrapped per transaction.")] = 500,
+    retire_after: Annotated[
+        str | None,
+        typer.Option(help="Backup retention: destroy the old epoch this long after (e.g. 35d)."),
+    ] = None,
 ) -> None:
-    """Add a KEK version and rewrap every case key under it; rerun after an interruption to finish."""
+    """New KEK epoch, rewrap every key under it, destroy the epochs whose retention has passed.
+
+    Run it on a schedule; rerun after an interruption to finish."""
+    after = _days(retire_after) if retire_after else None
     vault = opened_vault()
     ctx = operator_context(vault)
     try:
         st = keyring.key_status(vault)
         pending = sum(n for v, n in st.keys_per_version.items() if v != st.current_version)
         if pending:
-            typer.echo(
-                f"resuming: {pending} case keys are not yet under version {st.current_version}", err=True
-            )
+            typer.echo(f"resuming: {pending} keys are not yet under version {st.current_version}", err=True)
         else:
-            version = keyring.rotate_kek(vault, ctx)
-            typer.echo(f"new KEK version {version}", err=True)
-        done = 0
-        for progress in keyring.rewrap_all(vault, ctx, batch_size=batch_size):
-            done = progress.done
-            typer.echo(f"rewrapped {progress.done}/{progress.total}", err=True)
-        typer.echo(f"all case keys under version {vault.keys.current_version()} ({done} rewrapped)")
+            version = keyring.rotate_kek(vault, ctx, retire_after=after)
+            typer.echo(f"new KEK epoch {version}", err=True)
+        done = _rewrap_with_progress(keyring.rewrap_all(vault, ctx, batch_size=batch_size))
+        typer.echo(f"all keys under epoch {vault.keys.current_version()} ({done} rewrapped)")
+        for version in keyring.destroy_due_epochs(vault, ctx):
+            typer.echo(f"epoch {version} destroyed (its backup retention has passed)")
     finally:
         vault.close()
 
 
+def _rewrap_with_progress(progress: Iterator[keyring.RotationProgress]) -> int:
+    """A progress bar on a terminal; ``rewrapped N/T`` lines otherwise (logs, scripts)."""
+    done = 0
+    if not sys.stderr.isatty():
+        for step in progress:
+            done = step.done
+            typer.echo(f"rewrapped {step.done}/{step.total}", err=True)
+        return done
+    first = next(progress, None)
+    if first is None:
+        return 0
+    with typer.progressbar(length=first.total, label="rewrapping", file=sys.stderr) as bar:
+        bar.update(first.done)
+        done = first.done
+        for step in progress:
+            bar.update(step.done - done)
+            done = step.done
+    return done
+
+
+@keys_app.command("destroy-due")
+def destroy_due() -> None:
+    """Destroy every retired epoch whose backup retention has passed (run daily)."""
+    vault = opened_vault()
+    try:
+        destroyed = keyring.destroy_due_epochs(vault, operator_context(vault))
+    finally:
+        vault.close()
+    typer.echo(f"destroyed epochs: {', '.join(map(str, destroyed)) or 'none due'}")
+
+
 @keys_app.command("remove-version")
 def remove_version(version: int) -> None:
-    """Remove a retired KEK version once no case key uses it."""
+    """Destroy a retired KEK epoch now, once no key uses it (before its scheduled date)."""
     vault = opened_vault()
     try:
         keyring.remove_kek_version(vault, operator_context(vault), version)
     finally:
         vault.close()
     typer.echo(f"KEK version {version} removed")
+
+
+@keys_app.command("migrate")
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="file:PATH[;root=PATH] | pkcs11[:token=…;label=…;module=…] | "
+            "openbao[:addr=…;mount=…;key=…]; the PIN or token comes from VAULT_PKCS11_PIN / "
+            "VAULT_OPENBAO_TOKEN.",
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Keys rewrapped per transaction.")] = 500,
+) -> None:
+    """Rewrap every case key and subkey under a new epoch in another key provider (resumable)."""
+    vault = opened_vault()
+    try:
+        target, described = keyring.migration_target(vault, to)
+        try:
+            ctx = operator_context(vault)
+            done = _rewrap_with_progress(keyring.migrate_keys(vault, ctx, target, batch_size=batch_size))
+        finally:
+            target.close()
+    finally:
+        vault.close()
+    typer.echo(f"{done} case keys now under {described}")
+    typer.echo(
+        f"next: set VAULT_KEY_PROVIDER={described.split(':')[0]} (and its settings) and restart; the old "
+        "provider's keys are retired and can be removed once the backup retention has passed"
+    )
+
+
+@keys_app.command("split")
+def split(
+    shares: Annotated[int, typer.Option(min=2, max=16, help="How many holders get a share.")] = 5,
+    threshold: Annotated[int, typer.Option(min=2, max=16, help="How many shares recover the key.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Keys rewrapped per transaction.")] = 500,
+) -> None:
+    """SLIP-39 shares, printed once, one per holder: of the root key (file provider) or of a new HSM
+    backup key (pkcs11: a new KEK epoch backed up to it; every key is rewrapped under it)."""
+    vault = opened_vault()
+    try:
+        ctx = operator_context(vault)
+        if vault.settings.key_provider == "pkcs11":
+            made = key_recovery.split_backup_key(vault, ctx, shares=shares, threshold=threshold)
+            result, what = made.shares, f"the HSM backup key (KEK epoch {made.version} is backed up to it)"
+        else:
+            result = key_recovery.split_root_key(vault, ctx, shares=shares, threshold=threshold)
+            what = "the root key"
+        typer.echo(f"{shares} shares, any {threshold} recover {what} (set {result.identifier}).")
+        typer.echo("Give each holder one share; they are not shown again.")
+        for number, words in enumerate(result.mnemonics, start=1):
+            typer.echo(f"\nshare {number} of {shares}:\n{words}")
+        if vault.settings.key_provider == "pkcs11":
+            done = _rewrap_with_progress(keyring.rewrap_all(vault, ctx, batch_size=batch_size))
+            typer.echo(f"all keys under epoch {vault.keys.current_version()} ({done} rewrapped)", err=True)
+    finally:
+        vault.close()
+
+
+def _read_shares() -> list[str]:
+    """Shares typed one by one (hidden) on a terminal; one per line on standard input otherwise."""
+    words: list[str] = []
+    if sys.stdin.isatty():
+        while not words or len(words) < key_recovery.shares_needed(words[0]):
+            words.append(typer.prompt(f"share {len(words) + 1} (words, hidden)", hide_input=True))
+        return words
+    for line in sys.stdin:
+        if line.strip():
+            words.append(line.strip())
+            if len(words) >= key_recovery.shares_needed(words[0]):
+                return words
+    if not words:
+        raise typer.BadParameter("no share on standard input (one share per line)")
+    return words  # too few: recovery refuses them with its own reason
+
+
+@keys_app.command("recover")
+def recover() -> None:
+    """Rebuild the root key file (file provider, the file must be missing) or put the KEKs back on a new,
+    empty token (pkcs11) from shares: typed one by one, or one per line on standard input."""
+    settings = load_settings()
+    words = _read_shares()
+    lost: list[int] = []
+    if settings.key_provider == "pkcs11":
+        hsm = key_recovery.restore_hsm_keys(settings, words)
+        identifier, indexes, lost = hsm.identifier, hsm.indexes, hsm.missing
+        what, restored = key_recovery.HSM_BACKUP_KEY, len(hsm.restored)
+        epochs = ", ".join(map(str, hsm.restored))
+        done = f"KEK epochs {epochs} imported into token {settings.pkcs11_token_label}"
+    else:
+        root = key_recovery.restore_root_key(settings, words)
+        identifier, indexes = root.identifier, root.indexes
+        what, restored = key_recovery.ROOT_KEY, None
+        done = f"root key restored to {settings.resolved_root_key_file}"
+    del words
+    vault = opened_vault()
+    try:
+        key_recovery.record_recovery(
+            vault, operator_context(vault), identifier, indexes, what=what, restored=restored
+        )
+    finally:
+        vault.close()
+    typer.echo(f"{done} from shares {', '.join(map(str, indexes))}")
+    if lost:
+        echo_err(f"epochs {', '.join(map(str, lost))} had no backup; keys still under them cannot be opened")
 
 
 @blobs_app.command("check")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Annotated
@@ -16,6 +17,7 @@ from vault.cli import cases as cases_cli
 from vault.cli import keys as keys_cli
 from vault.cli import policy as policy_cli
 from vault.cli import rights as rights_cli
+from vault.cli import witness as witness_cli
 from vault.cli.common import DEBUG, echo_err
 from vault.config import load_settings
 from vault.errors import ConfigError, VaultError
@@ -36,6 +38,7 @@ app.add_typer(policy_cli.app, name="policy")
 app.add_typer(cases_cli.cases_app, name="cases")
 app.add_typer(rights_cli.retention_app, name="retention")
 app.add_typer(rights_cli.rights_app, name="rights")
+app.add_typer(witness_cli.app, name="witness")
 
 
 def _version(value: bool) -> None:
@@ -91,7 +94,7 @@ def _run_server(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "vault.api.app:create_app",
+        "vault.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -117,7 +120,7 @@ def demo(
     settings = load_settings()
     vault = initialise(settings)
     try:
-        lines = load_demo(vault)
+        lines = load_demo(vault, qr=True)
     finally:
         vault.close()
     for line in lines:
@@ -131,6 +134,7 @@ _EXIT_CODES: dict[type[VaultError], int] = {ConfigError: 2}
 
 def main() -> None:
     """Run the CLI; domain errors print one line (no traceback unless --debug) and exit non-zero."""
+    os.umask(os.umask(0o077) | 0o077)  # everything written to VAULT_HOME is private (0600 / 0700)
     try:
         rv = app(standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -1,6 +1,9 @@
 """The vault's cryptography: the only package that imports ``cryptography``.
 
-- `keys`: key providers (versioned KEKs, purpose subkeys), `SecretKey`, `WrappedKey`.
+- `keys`: the KEK provider protocol, the keyring `Keys` (KEK epochs, wrapped purpose subkeys),
+  `SecretKey`, `WrappedKey`.
+- `filekeys`, `pkcs11`, `openbao`: the key providers (key file + root key, HSM, OpenBao transit);
+  `providers` chooses and opens one; `recovery`: SLIP-39 M-of-N shares of the root key.
 - `envelope`: per-case data keys (DEKs), wrapped under the KEK.
 - `stream`: the segmented streaming AEAD format for documents.
 - `fields`: encryption of personal fields bound to their table, column and row.

@@ -19,11 +19,15 @@ from vault.crypto.keys import SecretKey, SubkeyPurpose, length_prefixed
 from vault.errors import InvalidInput
 
 __all__ = [
+    "address_parts",
+    "blind_index_address",
     "blind_index_bsn",
     "blind_index_person",
     "normalise_bsn",
     "normalise_date",
+    "normalise_house_number",
     "normalise_name",
+    "normalise_postcode",
     "pseudonym_for_client",
 ]
 
@@ -37,6 +41,9 @@ _MAX_NAME_LENGTH = 512
 
 _LABEL_INDEX_BSN = b"vault/blind-index/v1/bsn"
 _LABEL_INDEX_PERSON = b"vault/blind-index/v1/person"
+_LABEL_INDEX_ADDRESS = b"vault/blind-index/v1/address"
+_POSTCODE = re.compile(r"\b([1-9][0-9]{3})\s?([A-Za-z]{2})\b")
+_HOUSE_NUMBER = re.compile(r"\b([0-9]{1,5})(?:\s?-?\s?([A-Za-z]{1,2}\b|[0-9]{1,4}\b))?")
 _LABEL_PSEUDONYM_BSN = b"vault/pseudonym/v1/bsn"
 _LABEL_PSEUDONYM_PERSON = b"vault/pseudonym/v1/person"
 PSEUDONYM_PREFIX = "ps_"
@@ -151,3 +158,44 @@ def pseudonym_for_client(
     else:
         raise InvalidInput("a pseudonym needs a BSN, or a name and a date of birth")
     return PSEUDONYM_PREFIX + base64.b32encode(mac[:20]).decode("ascii").lower()
+
+
+def normalise_postcode(value: str) -> str:
+    """A Dutch postcode as ``1234AB`` (four digits, not starting with 0, two letters)."""
+    match = _POSTCODE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise InvalidInput("postcode must be four digits and two letters")
+    return (match.group(1) + match.group(2)).upper()
+
+
+def normalise_house_number(value: str) -> str:
+    """House number with its addition, upper-case, no separators: ``12 a`` / ``12-A`` -> ``12A``."""
+    text = "".join(value.split()).replace("-", "").upper() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9]{1,5}[A-Z0-9]{0,4}", text):
+        raise InvalidInput("house number must start with digits")
+    return text
+
+
+def address_parts(address: str) -> tuple[str, str] | None:
+    """``(postcode, house number)`` found in a free-text Dutch address, or ``None``.
+
+    The house number is the first number before the postcode ("Straat 12a, 1234 AB Plaats").
+    """
+    postcode = _POSTCODE.search(address)
+    if postcode is None:
+        return None
+    number = _HOUSE_NUMBER.search(address[: postcode.start()])
+    if number is None:
+        return None
+    return normalise_postcode(postcode.group(0)), normalise_house_number(number.group(0))
+
+
+def blind_index_address(key: SecretKey, postcode: str, house_number: str) -> str:
+    """D21: lowercase hex HMAC of normalised postcode + house number under the blind-index key."""
+    return _mac(
+        key,
+        SubkeyPurpose.BLIND_INDEX,
+        _LABEL_INDEX_ADDRESS,
+        normalise_postcode(postcode),
+        normalise_house_number(house_number),
+    ).hex()

@@ -1,53 +1,63 @@
-"""Key providers: the key-encryption keys (KEKs) and the independent purpose subkeys.
+"""Key providers and the vault's keyring: versioned key-encryption keys (KEK epochs) and purpose subkeys.
 
-The KEK never leaves its provider: callers hand it a data key to wrap and get a `WrappedKey` back.
-`LocalFileKeyProvider` keeps the KEKs in a JSON file under ``VAULT_HOME`` (mode 0600). A PKCS#11 HSM or
-an external KMS implements the same `KeyProvider` protocol: ``wrap``/``unwrap`` become calls into the
-device, ``rotate`` creates a new key version there, and ``subkey`` returns keys the device releases (or
-the provider keeps them sealed under the KEK). Nothing outside this package sees a KEK.
+A *KEK provider* (`KekProvider`) holds one KEK per version ("epoch") and never hands it out: callers give
+it a key to wrap and get a `WrappedKey` back. Implementations: `vault.crypto.filekeys` (a key file whose
+KEKs are sealed under a root key), `vault.crypto.pkcs11` (non-extractable AES-256 keys in an HSM) and
+`vault.crypto.openbao` (an OpenBao / HashiCorp Vault transit key). `Keys` puts a provider together with
+the purpose subkeys, which are random, stored only wrapped by the provider (in the database) and unwrapped
+once at start-up; it is what the rest of the vault sees as ``vault.keys`` (the `KeyProvider` protocol).
 
-Wrapped-key blob (see docs/format.md): ``0x01 ‖ nonce(12) ‖ AES-256-GCM(KEK_v, dek, ad)`` with
+Errors: a wrapped key that is altered or presented for another case, purpose or version raises
+`Integrity` (opaque on purpose); a provider that cannot be reached during a request raises `Unavailable`;
+at start-up every provider problem is a `ConfigError` naming ``VAULT_KEY_PROVIDER``.
+
+Wrapped-key blob of the file and PKCS#11 providers (see docs/format.md):
+``0x01 ‖ nonce(12) ‖ AES-256-GCM(KEK_v, key, ad)`` with
 ``ad = b"vault/wrap/v1" ‖ lp(purpose) ‖ lp(context_id) ‖ u32be(v)`` and ``lp(x) = u32be(len(x)) ‖ x``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import json
-import os
 import secrets
-import stat
 import struct
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, NoReturn, Protocol, runtime_checkable
+from typing import NoReturn, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vault.errors import ConfigError, Conflict, Integrity, NotFound
+from vault.crypto.secret import Unprintable
+from vault.errors import ConfigError, Conflict, Integrity, NotFound, Unavailable
 
 __all__ = [
     "KEY_SIZE",
+    "SUBKEY_PURPOSE",
+    "KekProvider",
     "KeyProvider",
-    "LocalFileKeyProvider",
+    "Keys",
+    "RewrapItem",
     "SecretKey",
     "SubkeyPurpose",
     "WrappedKey",
     "length_prefixed",
+    "provider_error",
+    "seal",
+    "unseal",
+    "unwrap_batch",
+    "wrap_associated_data",
+    "wrap_batch",
 ]
 
 KEY_SIZE = 32
-_NONCE_SIZE = 12
-_TAG_SIZE = 16
-_WRAP_FORMAT = 1
+NONCE_SIZE = 12
+TAG_SIZE = 16
+WRAP_FORMAT = 1
 _WRAP_AD_LABEL = b"vault/wrap/v1"
-_FILE_FORMAT = "vault-keys/1"
-_SETTING = "VAULT_HOME"
+SUBKEY_PURPOSE = "subkey"
+_SETTING = "VAULT_KEY_PROVIDER"
 
 
 def length_prefixed(*parts: bytes) -> bytes:
@@ -55,7 +65,12 @@ def length_prefixed(*parts: bytes) -> bytes:
     return b"".join(struct.pack(">I", len(p)) + p for p in parts)
 
 
-class _Secret32:
+def provider_error(kind: str, problem: str) -> ConfigError:
+    """The one start-up error of a key provider: ``VAULT_KEY_PROVIDER: <kind>: <problem>``."""
+    return ConfigError(f"{_SETTING}: {kind}: {problem}")
+
+
+class _Secret32(Unprintable):
     """A 32-byte secret that never prints: repr and str are ``***``; it cannot be pickled."""
 
     __slots__ = ("_material",)
@@ -78,18 +93,6 @@ class _Secret32:
 
     def __delattr__(self, name: str) -> NoReturn:
         raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __repr__(self) -> str:
-        return "***"
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __format__(self, format_spec: str) -> str:
-        return "***"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be pickled")
 
     # Identity equality only (object default): a bytewise __eq__ would be a timing oracle.
     __hash__ = object.__hash__
@@ -120,7 +123,7 @@ class SecretKey(_Secret32):
 
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
-    """A key sealed under KEK ``version``. ``blob`` is safe to store beside the data."""
+    """A key sealed under KEK ``version`` (its epoch). ``blob`` is safe to store beside the data."""
 
     version: int
     blob: bytes
@@ -129,9 +132,66 @@ class WrappedKey:
         return f"WrappedKey(version={self.version}, blob=<{len(self.blob)} bytes>)"
 
 
+@dataclass(frozen=True, slots=True)
+class RewrapItem:
+    """One key to move to another KEK version: the wrapped key and what it is bound to."""
+
+    wrapped: WrappedKey
+    purpose: str
+    context_id: str
+
+
+def wrap_associated_data(purpose: str, context_id: str, version: int) -> bytes:
+    """Associated data binding a wrapped key to its purpose, context (case id) and KEK version."""
+    return (
+        _WRAP_AD_LABEL + length_prefixed(purpose.encode(), context_id.encode()) + struct.pack(">I", version)
+    )
+
+
+def seal(aead: AESGCM, key: bytes, ad: bytes) -> bytes:
+    """The wrapped-key blob ``0x01 ‖ nonce ‖ ciphertext‖tag`` under a software AES-GCM key."""
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    return bytes([WRAP_FORMAT]) + nonce + aead.encrypt(nonce, key, ad)
+
+
+def unseal(aead: AESGCM, blob: bytes, ad: bytes) -> bytes:
+    if len(blob) < 1 + NONCE_SIZE + TAG_SIZE or blob[0] != WRAP_FORMAT:
+        raise Integrity()
+    try:
+        return aead.decrypt(blob[1 : 1 + NONCE_SIZE], blob[1 + NONCE_SIZE :], ad)
+    except InvalidTag:
+        raise Integrity() from None
+
+
+@runtime_checkable
+class KekProvider(Protocol):
+    """Where the KEKs live. One KEK per version; the provider never releases one.
+
+    ``wrap``/``unwrap`` raise `Integrity` for an altered or misbound key and `Unavailable` when the
+    provider cannot be reached; ``describe`` names the provider without any secret."""
+
+    kind: str
+
+    def describe(self) -> str: ...
+
+    def versions(self) -> list[int]: ...
+
+    def create_version(self, version: int) -> None: ...
+
+    def destroy_version(self, version: int) -> None: ...
+
+    def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey: ...
+
+    def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes: ...
+
+    def rewrap_many(self, items: Sequence[RewrapItem], version: int) -> list[WrappedKey]: ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class KeyProvider(Protocol):
-    """Holds versioned KEKs and the purpose subkeys. Implementations: local file; later HSM or KMS."""
+    """What the vault uses (``vault.keys``): the current KEK version, wrapping, rotation, subkeys."""
 
     def current_version(self) -> int: ...
 
@@ -148,182 +208,61 @@ class KeyProvider(Protocol):
     def subkey(self, purpose: SubkeyPurpose) -> SecretKey: ...
 
 
-def wrap_associated_data(purpose: str, context_id: str, version: int) -> bytes:
-    """Associated data binding a wrapped key to its purpose, context and KEK version."""
-    return (
-        _WRAP_AD_LABEL + length_prefixed(purpose.encode(), context_id.encode()) + struct.pack(">I", version)
-    )
+def rewrap_by_unwrapping(
+    provider: KekProvider, items: Sequence[RewrapItem], version: int
+) -> list[WrappedKey]:
+    """The generic rewrap: unwrap under the old version, wrap under ``version``."""
+    out = []
+    for item in items:
+        raw = provider.unwrap(item.wrapped, purpose=item.purpose, context_id=item.context_id)
+        out.append(provider.wrap(raw, purpose=item.purpose, context_id=item.context_id, version=version))
+    return out
 
 
-def _config_error(path: Path, problem: str, hint: str = f"check {_SETTING}") -> ConfigError:
-    return ConfigError(f"key file {path} {problem}; {hint}")
+def unwrap_batch(provider: KekProvider, items: Sequence[RewrapItem]) -> list[bytes]:
+    """Unwrap many keys (one call where the provider batches: OpenBao's ``batch_input``)."""
+    many = getattr(provider, "unwrap_many", None)
+    if many is not None:
+        result: list[bytes] = many(items)
+        return result
+    return [provider.unwrap(i.wrapped, purpose=i.purpose, context_id=i.context_id) for i in items]
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+def wrap_batch(
+    provider: KekProvider, keys: Sequence[tuple[bytes, str, str]], version: int
+) -> list[WrappedKey]:
+    """Wrap many ``(key, purpose, context_id)`` under ``version`` (batched where the provider can)."""
+    many = getattr(provider, "wrap_many", None)
+    if many is not None:
+        result: list[WrappedKey] = many(keys, version)
+        return result
+    return [provider.wrap(k, purpose=p, context_id=c, version=version) for k, p, c in keys]
 
 
-def _unb64_key(text: object) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError("not a string")
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    if len(raw) != KEY_SIZE:
-        raise ValueError("wrong key length")
-    return raw
+class Keys:
+    """The vault's keyring: a `KekProvider` (current version = its highest) plus the purpose subkeys.
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_temp(path: Path, payload: bytes) -> Path:
-    """Write ``payload`` to a fresh 0600 temp file beside ``path`` (O_EXCL) and fsync it."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    os.close(fd)
-    return tmp
-
-
-class LocalFileKeyProvider:
-    """KEKs and subkeys in one JSON file (mode 0600) under ``VAULT_HOME``.
-
-    File: ``{"format": "vault-keys/1", "current": v, "keks": {"v": b64, ...}, "subkeys": {purpose: b64}}``.
-    Every change is written to a temp file, fsynced and renamed over the old file, then the directory is
-    fsynced, so a crash leaves either the old or the new file. One process should administer keys at a
-    time (rotation is serialised within a process by a lock; across processes by the CLI).
+    Subkeys are installed once at start-up from their wrapped form (`install_subkeys`); before that
+    ``subkey`` raises `Unavailable`. Rotation and version removal are serialised by a lock.
     """
 
-    def __init__(
-        self, path: Path, *, current: int, keks: dict[int, bytes], subkeys: dict[SubkeyPurpose, bytes]
-    ) -> None:
-        self._path = path
+    def __init__(self, provider: KekProvider) -> None:
+        self._provider = provider
         self._lock = threading.Lock()
-        self._current = current
-        self._keks = dict(keks)
-        self._aead = {v: AESGCM(k) for v, k in keks.items()}
-        self._subkeys = {p: SecretKey(k, purpose=p) for p, k in subkeys.items()}
+        self._subkeys: dict[SubkeyPurpose, SecretKey] = {}
+        versions = provider.versions()
+        if not versions:
+            raise provider_error(provider.kind, "holds no key-encryption key; run `vault init`")
+        self._current = max(versions)
 
     def __repr__(self) -> str:
-        return f"LocalFileKeyProvider(path={str(self._path)!r}, current={self._current}, keks=***)"
+        return f"Keys({self._provider.describe()}, current={self._current}, subkeys=***)"
 
     __str__ = __repr__
 
-    # -- construction -------------------------------------------------------------------------------
-
-    @classmethod
-    def create(cls, path: Path) -> LocalFileKeyProvider:
-        """Create a new key file with KEK version 1 and fresh subkeys. Refuses to overwrite a file."""
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise _config_error(path, "cannot be created: its directory does not exist")
-        provider = cls(
-            path,
-            current=1,
-            keks={1: secrets.token_bytes(KEY_SIZE)},
-            subkeys={p: secrets.token_bytes(KEY_SIZE) for p in SubkeyPurpose},
-        )
-        tmp = _write_temp(path, provider._serialise())
-        try:
-            # link() fails if the target exists: no window in which an existing key file is replaced.
-            os.link(tmp, path)
-        except FileExistsError:
-            raise _config_error(path, "already exists; refusing to overwrite it") from None
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        _fsync_dir(path.parent)
-        return provider
-
-    @classmethod
-    def open(cls, path: Path) -> LocalFileKeyProvider:
-        """Load a key file. ConfigError (naming VAULT_HOME) if it is missing, loose or malformed."""
-        path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            raise _config_error(path, "does not exist", f"set {_SETTING} or run `vault init`") from None
-        except OSError:
-            raise _config_error(path, "cannot be opened (is it a symlink or unreadable?)") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise _config_error(path, "is not a regular file")
-            if st.st_mode & 0o077:
-                raise _config_error(
-                    path,
-                    f"has loose permissions {stat.S_IMODE(st.st_mode):04o} (expected 0600)",
-                    f"run `chmod 600` on it, or set {_SETTING} to the right directory",
-                )
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                raw = handle.read(1 << 20)
-        finally:
-            os.close(fd)
-        try:
-            return cls._parse(path, raw)
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            # The parse error may quote file content (key material): drop it.
-            raise _config_error(path, "is malformed") from None
-
-    @classmethod
-    def _parse(cls, path: Path, raw: bytes) -> LocalFileKeyProvider:
-        doc: Any = json.loads(raw.decode("utf-8"))
-        if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
-            raise ValueError("unknown format")
-        current = doc["current"]
-        keks_doc = doc["keks"]
-        subkeys_doc = doc["subkeys"]
-        if (
-            not isinstance(current, int)
-            or not isinstance(keks_doc, dict)
-            or not isinstance(subkeys_doc, dict)
-        ):
-            raise ValueError("bad types")
-        keks: dict[int, bytes] = {}
-        for version_text, material in keks_doc.items():
-            version = int(version_text)
-            if version < 1 or str(version) != version_text:
-                raise ValueError("bad version")
-            keks[version] = _unb64_key(material)
-        if current not in keks:
-            raise ValueError("current version missing")
-        subkeys = {purpose: _unb64_key(subkeys_doc[purpose.value]) for purpose in SubkeyPurpose}
-        if len({*subkeys.values()}) != len(subkeys):
-            raise ValueError("subkeys must be independent")
-        return cls(path, current=current, keks=keks, subkeys=subkeys)
-
-    def _serialise(self, *, current: int | None = None, keks: dict[int, bytes] | None = None) -> bytes:
-        keks = self._keks if keks is None else keks
-        doc = {
-            "format": _FILE_FORMAT,
-            "current": self._current if current is None else current,
-            "keks": {str(v): _b64(k) for v, k in sorted(keks.items())},
-            "subkeys": {p.value: _b64(k.reveal()) for p, k in self._subkeys.items()},
-        }
-        return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
-
-    def _persist(self, current: int, keks: dict[int, bytes]) -> None:
-        tmp = _write_temp(self._path, self._serialise(current=current, keks=keks))
-        try:
-            os.replace(tmp, self._path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        _fsync_dir(self._path.parent)
+    @property
+    def provider(self) -> KekProvider:
+        return self._provider
 
     # -- KeyProvider --------------------------------------------------------------------------------
 
@@ -331,51 +270,76 @@ class LocalFileKeyProvider:
         return self._current
 
     def versions(self) -> list[int]:
-        return sorted(self._keks)
+        return self._provider.versions()
 
     def wrap(self, key: bytes, *, purpose: str, context_id: str) -> WrappedKey:
         if not purpose or not context_id:
             raise ValueError("purpose and context_id are required")
-        version = self._current
-        nonce = secrets.token_bytes(_NONCE_SIZE)
-        sealed = self._aead[version].encrypt(nonce, key, wrap_associated_data(purpose, context_id, version))
-        return WrappedKey(version=version, blob=bytes([_WRAP_FORMAT]) + nonce + sealed)
+        return self._provider.wrap(key, purpose=purpose, context_id=context_id, version=self._current)
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
-        blob = wrapped.blob
-        aead = self._aead.get(wrapped.version)
-        if aead is None or len(blob) < 1 + _NONCE_SIZE + _TAG_SIZE or blob[0] != _WRAP_FORMAT:
-            raise Integrity()
-        try:
-            return aead.decrypt(
-                blob[1 : 1 + _NONCE_SIZE],
-                blob[1 + _NONCE_SIZE :],
-                wrap_associated_data(purpose, context_id, wrapped.version),
-            )
-        except InvalidTag:
-            raise Integrity() from None
+        return self._provider.unwrap(wrapped, purpose=purpose, context_id=context_id)
+
+    def rewrap(self, items: Sequence[RewrapItem]) -> list[WrappedKey]:
+        """Move keys to the current version (in one provider call where the provider batches)."""
+        return self._provider.rewrap_many(items, self._current) if items else []
 
     def rotate(self) -> int:
+        """Create the next KEK version (a new epoch) in the provider and make it current."""
         with self._lock:
-            new_version = max(self._keks) + 1
-            keks = {**self._keks, new_version: secrets.token_bytes(KEY_SIZE)}
-            self._persist(new_version, keks)  # memory changes only once the file is durable
-            self._keks = keks
-            self._aead[new_version] = AESGCM(keks[new_version])
-            self._current = new_version
-            return new_version
+            version = max([self._current, *self._provider.versions()]) + 1
+            self._provider.create_version(version)
+            self._current = version
+            return version
 
     def remove_version(self, version: int) -> None:
-        """Forget a KEK version (after every key wrapped under it was rewrapped). Irreversible."""
+        """Destroy a KEK version (after every key wrapped under it was rewrapped). Irreversible."""
         with self._lock:
             if version == self._current:
                 raise Conflict("the current KEK version cannot be removed; rotate first")
-            if version not in self._keks:
+            if version not in self._provider.versions():
                 raise NotFound("no such KEK version")
-            keks = {v: k for v, k in self._keks.items() if v != version}
-            self._persist(self._current, keks)
-            self._keks = keks
-            del self._aead[version]
+            self._provider.destroy_version(version)
 
     def subkey(self, purpose: SubkeyPurpose) -> SecretKey:
-        return self._subkeys[SubkeyPurpose(purpose)]
+        try:
+            return self._subkeys[SubkeyPurpose(purpose)]
+        except KeyError:
+            raise Unavailable("the subkeys are not loaded; nothing was disclosed") from None
+
+    # -- subkeys ------------------------------------------------------------------------------------
+
+    def install_subkeys(self, wrapped: Mapping[str, WrappedKey]) -> None:
+        """Unwrap the stored subkeys; ConfigError when one is missing or does not open."""
+        subkeys: dict[SubkeyPurpose, SecretKey] = {}
+        for purpose in SubkeyPurpose:
+            item = wrapped.get(purpose.value)
+            if item is None:
+                raise provider_error(
+                    self._provider.kind, f"the {purpose.value} subkey is missing; run `vault init`"
+                )
+            try:
+                raw = self._provider.unwrap(item, purpose=SUBKEY_PURPOSE, context_id=purpose.value)
+            except Integrity:
+                raise provider_error(
+                    self._provider.kind,
+                    "the stored subkeys do not open with this provider's keys (wrong provider or keys?)",
+                ) from None
+            except Unavailable:
+                raise provider_error(
+                    self._provider.kind, "the provider failed while opening the subkeys"
+                ) from None
+            subkeys[purpose] = SecretKey(raw, purpose=purpose)
+        if len({k.reveal() for k in subkeys.values()}) != len(subkeys):
+            raise provider_error(self._provider.kind, "the subkeys are not independent")
+        self._subkeys = subkeys
+
+    def new_subkeys(self, missing: Sequence[SubkeyPurpose]) -> dict[str, WrappedKey]:
+        """Fresh random subkeys for ``missing`` purposes, wrapped under the current version."""
+        return {
+            p.value: self.wrap(secrets.token_bytes(KEY_SIZE), purpose=SUBKEY_PURPOSE, context_id=p.value)
+            for p in missing
+        }
+
+    def close(self) -> None:
+        self._provider.close()

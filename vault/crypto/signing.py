@@ -7,12 +7,13 @@ check the published Go ``sumdb/note`` example byte for byte.
 from __future__ import annotations
 
 import functools
-from typing import Final, NoReturn
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from vault.crypto.secret import Unprintable
 from vault.errors import InvalidInput
 
 __all__ = ["PUBLIC_KEY_SIZE", "SEED_SIZE", "SIGNATURE_SIZE", "SigningKey", "verify_signature"]
@@ -65,7 +66,7 @@ def _is_weak_public_key(public_key: bytes) -> bool:
     return point == (0, 1)  # 8·P is the identity: P lies in the small-order torsion subgroup
 
 
-class SigningKey:
+class SigningKey(Unprintable):
     """An Ed25519 private key built from its 32-byte seed. Never prints and cannot be pickled."""
 
     __slots__ = ("_private", "_public")
@@ -83,18 +84,6 @@ class SigningKey:
     def sign(self, msg: bytes) -> bytes:
         """The 64-byte Ed25519 signature of ``msg``."""
         return self._private.sign(msg)
-
-    def __repr__(self) -> str:
-        return "***"
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __format__(self, format_spec: str) -> str:
-        return "***"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("SigningKey cannot be pickled")
 
 
 def verify_signature(public_key: bytes, msg: bytes, sig: bytes) -> bool:

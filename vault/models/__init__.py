@@ -1,6 +1,13 @@
 """ORM models. Import every model module here so ``Base.metadata`` is complete for Alembic."""
 
-from vault.models.audit import AuditCheckpoint, AuditEntry, BreakGlassReview
+from vault.models.audit import (
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEntry,
+    BreakGlassAccess,
+    BreakGlassAccessEntry,
+    BreakGlassReview,
+)
 from vault.models.base import Base
 from vault.models.case import Case, CaseAssignment, CaseKey
 from vault.models.document import Document, DocumentVersion
@@ -15,30 +22,54 @@ from vault.models.identity import (
     TotpFactor,
     User,
 )
+from vault.models.keys import KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
+from vault.models.logcontrole import Finding, FindingEntry, StaffIndex
 from vault.models.meta import VaultMeta
-from vault.models.rights import AccessRequest, DestructionCertificate, DestructionRequest, RetentionExtension
+from vault.models.rights import (
+    AccessRequest,
+    DestructionCertificate,
+    DestructionRequest,
+    InzageItemReview,
+    RetentionExtension,
+)
 from vault.models.subject import Consent, ReporterIdentity, Subject
-from vault.models.workflow import CaseWorkflow, MonitoringCheck, OwnMotionApproval, OwnMotionConversion
+from vault.models.workflow import (
+    CaseWorkflow,
+    ClientReidentification,
+    MonitoringCheck,
+    OwnMotionApproval,
+    OwnMotionConversion,
+)
 
 __all__ = [
     "AccessRequest",
     "AuditCheckpoint",
+    "AuditCosignature",
     "AuditEntry",
     "AuthAttempt",
     "AuthSession",
     "Base",
+    "BreakGlassAccess",
+    "BreakGlassAccessEntry",
     "BreakGlassReview",
     "Case",
     "CaseAssignment",
     "CaseKey",
     "CaseWorkflow",
+    "ClientReidentification",
     "Consent",
     "DestructionCertificate",
     "DestructionRequest",
     "Document",
     "DocumentVersion",
+    "Finding",
+    "FindingEntry",
     "Grant",
     "GrantItem",
+    "InzageItemReview",
+    "KekBackup",
+    "KekBackupKey",
+    "KekEpoch",
     "MonitoringCheck",
     "Organisation",
     "OwnMotionApproval",
@@ -46,10 +77,12 @@ __all__ = [
     "RecoveryCode",
     "ReporterIdentity",
     "RetentionExtension",
+    "StaffIndex",
     "Subject",
     "Team",
     "TeamMembership",
     "TotpFactor",
     "User",
     "VaultMeta",
+    "WrappedSubkey",
 ]

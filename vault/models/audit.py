@@ -9,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
 
-__all__ = ["AuditCheckpoint", "AuditEntry", "BreakGlassReview"]
+__all__ = [
+    "AuditCheckpoint",
+    "AuditCosignature",
+    "AuditEntry",
+    "BreakGlassAccess",
+    "BreakGlassAccessEntry",
+    "BreakGlassReview",
+]
 
 
 class AuditEntry(Base):
@@ -63,10 +70,34 @@ class AuditCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
-class BreakGlassReview(Base):
-    """The privacy officer's review of one break-the-glass audit entry (D20); one review per entry.
+class AuditCosignature(Base):
+    """A witness's cosignature of one checkpoint (C2SP tlog-cosignature ``cosignature/v1``; append-only).
 
-    ``outcome`` is a `vault.services.audit_reports.ReviewOutcome` code, never free text.
+    ``line`` is the signature line as the witness returned it (checked before it was stored);
+    ``witness_key_id`` (hex) and ``witness_name`` say whose; ``timestamp`` is the witness's time.
+    """
+
+    __tablename__ = "audit_cosignatures"
+
+    checkpoint_size: Mapped[int] = mapped_column(
+        ForeignKey("audit_checkpoints.size"), primary_key=True, autoincrement=False
+    )
+    witness_key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    witness_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (Index("ix_audit_cosignatures_witness_key_id", "witness_key_id"),)
+
+
+class BreakGlassReview(Base):
+    """The privacy officer's review of one emergency access (D20); one review per access.
+
+    ``seq`` is the access's number: the sequence number of its first audit entry (an entry from
+    before emergency accesses were grouped is an access of its own). ``outcome`` is a
+    `vault.services.audit_reports.ReviewOutcome` code; ``comment_enc`` the officer's optional
+    comment, sealed like the justification (``vault.audit.break_glass``).
     """
 
     __tablename__ = "audit_break_glass_reviews"
@@ -75,3 +106,51 @@ class BreakGlassReview(Base):
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
     reviewer_id: Mapped[str] = mapped_column(String(64), nullable=False)
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    comment_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class BreakGlassAccess(Base):
+    """One emergency access (D20): the reads of one actor in one case, in one session, under one
+    justification. ``seq`` is the sequence number of its first audit entry (the access's number).
+
+    The written justification is free text that may name people: it never enters the audit log.
+    ``justification_enc`` holds it sealed under the FIELD_METADATA subkey, bound to this table,
+    column and row; ``justification_digest`` is a keyed hash of it, so that a later read with the
+    same text joins this access without decrypting anything. ``session_key`` is the session's id (or
+    ``request:<id>`` for a caller without a session, such as the command line).
+
+    No foreign key to ``audit_entries``: in a group commit the entries are inserted at the end of
+    the batch, after this row (same transaction either way).
+    """
+
+    __tablename__ = "break_glass_accesses"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    case_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    session_key: Mapped[str] = mapped_column(String(80), nullable=False)
+    justification_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    justification_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (
+        Index(
+            "ux_break_glass_accesses_grouping",
+            "actor_id",
+            "case_id",
+            "session_key",
+            "justification_digest",
+            unique=True,
+        ),
+    )
+
+
+class BreakGlassAccessEntry(Base):
+    """Which emergency access each break-the-glass audit entry belongs to (the first one included)."""
+
+    __tablename__ = "break_glass_access_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    access_seq: Mapped[int] = mapped_column(ForeignKey("break_glass_accesses.seq"), nullable=False)
+
+    __table_args__ = (Index("ix_break_glass_access_entries_access_seq", "access_seq", "seq"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
@@ -26,6 +26,9 @@ class Case(Base):
     last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     destroy_after: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # D11
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # D21: a protected dossier (a colleague's family, a public figure): every read by someone who is
+    # not its owner or assigned is a logcontrole finding. Set by a team leader or the privacy officer.
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_cases_team_id", "team_id"),

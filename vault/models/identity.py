@@ -18,6 +18,8 @@ __all__ = [
     "AuthAttempt",
     "AuthSession",
     "Organisation",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "RecoveryCode",
     "Team",
     "TeamMembership",
@@ -119,6 +121,9 @@ class AuthSession(Base):
     factor_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A role that must use a passkey, signed in with TOTP or a recovery code and no passkey yet: until
+    # then the session (still unverified) may only register a passkey (docs/security.md).
+    passkey_enrolment_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_auth_sessions_user_id", "user_id"),)
 
@@ -142,3 +147,53 @@ class AuthAttempt(Base):
         Index("ix_auth_attempts_kind_account_key_occurred_at", "kind", "account_key", "occurred_at"),
         Index("ix_auth_attempts_kind_client_key_occurred_at", "kind", "client_key", "occurred_at"),
     )
+
+
+class PasskeyCredential(Base):
+    """A passkey / security key (WebAuthn) of an account: a second factor beside TOTP.
+
+    ``credential_id`` is the authenticator's credential id (base64url), ``public_key`` its COSE public
+    key (not a secret). ``sign_count`` is the last counter seen: a response whose counter does not move
+    forward (when either is non-zero) marks the key ``suspect_at`` (a cloned authenticator) and is
+    refused. ``backup_eligible`` / ``backed_up`` are the BE/BS flags; BE cannot change for a
+    credential. Removed by the user or revoked by an administrator: ``revoked_at``, never deleted;
+    ``revocation_seen_at`` is when the user was told of an administrator's revocation.
+    """
+
+    __tablename__ = "passkey_credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    credential_id: Mapped[str] = mapped_column(String(1400), nullable=False, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    transports: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    backed_up: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    suspect_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    revoke_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    revocation_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_passkey_credentials_user_id", "user_id"),)
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge: bound to one session and one purpose (``register``, ``login``,
+    ``step_up``), short-lived, used at most once (``used_at`` set atomically)."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id"), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    challenge: Mapped[str] = mapped_column(String(128), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_passkey_challenges_session_id_purpose", "session_id", "purpose"),)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
 
-__all__ = ["AccessRequest", "DestructionCertificate", "DestructionRequest", "RetentionExtension"]
+__all__ = [
+    "AccessRequest",
+    "DestructionCertificate",
+    "DestructionRequest",
+    "InzageItemReview",
+    "RetentionExtension",
+]
 
 
 class DestructionRequest(Base):
@@ -78,3 +84,25 @@ class AccessRequest(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_access_requests_answer_by", "answer_by"),)
+
+
+class InzageItemReview(Base):
+    """D22: a staff decision on one free-text item (e.g. a document title) of an inzage copy.
+
+    Ids, a decision and the SHA-256 of the item's stored ciphertext only — never the text. A release
+    holds for exactly the reviewed text: if the stored value changes, the item is unreviewed again.
+    Kept with the access request when a case is destroyed (no content: the key is gone).
+    """
+
+    __tablename__ = "inzage_item_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    access_request_id: Mapped[str] = mapped_column(ForeignKey("access_requests.id"), nullable=False)
+    item_kind: Mapped[str] = mapped_column(String(32), nullable=False)  # document_title
+    item_ref: Mapped[str] = mapped_column(String(64), nullable=False)  # e.g. the document id
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)  # released | withheld
+    reviewed_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("access_request_id", "item_kind", "item_ref"),)

@@ -31,6 +31,8 @@ class Subject(Base):
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     bsn_index: Mapped[str | None] = mapped_column(String(64))
     person_index: Mapped[str | None] = mapped_column(String(64))
+    # D21 "own circle": keyed blind index of the address's postcode + house number (vault.crypto.index)
+    address_index: Mapped[str | None] = mapped_column(String(64))
     consent_id: Mapped[str | None] = mapped_column(ForeignKey("consents.id"))  # D2: help-seeker advice
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
@@ -39,6 +41,7 @@ class Subject(Base):
         Index("ix_subjects_case_id", "case_id"),
         Index("ix_subjects_bsn_index", "bsn_index"),
         Index("ix_subjects_person_index", "person_index"),
+        Index("ix_subjects_address_index", "address_index"),
     )
 
 
@@ -71,6 +74,8 @@ class Consent(Base):
     """A recorded consent (D2; also the consent reference a disclosure may rest on, D9).
 
     ``scope`` is a `vault.services.subjects.ConsentScope` value; ``given_by`` says whose consent it is.
+    A ``share_with_partner`` consent names the one organisation it allows sharing with
+    (``recipient_org_id``); a ``register_personal_data`` consent names none.
     """
 
     __tablename__ = "consents"
@@ -82,5 +87,6 @@ class Consent(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipient_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))  # D9
 
     __table_args__ = (Index("ix_consents_case_id", "case_id"),)

@@ -10,7 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
 
-__all__ = ["CaseWorkflow", "MonitoringCheck", "OwnMotionApproval", "OwnMotionConversion"]
+__all__ = [
+    "CaseWorkflow",
+    "ClientReidentification",
+    "MonitoringCheck",
+    "OwnMotionApproval",
+    "OwnMotionConversion",
+]
 
 
 class CaseWorkflow(Base):
@@ -20,7 +26,9 @@ class CaseWorkflow(Base):
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    client_pseudonym: Mapped[str | None] = mapped_column(String(64))  # D3
+    client_pseudonym: Mapped[str | None] = mapped_column(String(64))  # D3: BSN, else name + birth date
+    # D3: the name + date of birth pseudonym too, when the advice recorded a BSN *and* them.
+    client_pseudonym_name_dob: Mapped[str | None] = mapped_column(String(64))
     meldcode_step: Mapped[int | None] = mapped_column(Integer)  # D3: 1..5
     triage_due: Mapped[date | None] = mapped_column(Date)  # D5
     triage_outcome: Mapped[str | None] = mapped_column(String(40))  # D6: TriageOutcome
@@ -36,6 +44,7 @@ class CaseWorkflow(Base):
 
     __table_args__ = (
         Index("ix_case_workflows_client_pseudonym", "client_pseudonym"),
+        Index("ix_case_workflows_client_pseudonym_name_dob", "client_pseudonym_name_dob"),
         Index("ix_case_workflows_triage_due", "triage_due"),
         Index("ix_case_workflows_investigation_start_due", "investigation_start_due"),
         Index("ix_case_workflows_judgement_due", "judgement_due"),
@@ -88,3 +97,20 @@ class OwnMotionApproval(Base):
     approver_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     approver_role: Mapped[str] = mapped_column(String(32), nullable=False)
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ClientReidentification(Base):
+    """D3: a team leader re-identified an advice client. The reason code in clear; the typed
+    explanation sealed (FIELD_METADATA subkey, bound to this row); no identifier, no pseudonym."""
+
+    __tablename__ = "client_reidentifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    explanation_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    searched_by: Mapped[str] = mapped_column(String(16), nullable=False)  # bsn, name_dob, bsn+name_dob
+    matches: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (Index("ix_client_reidentifications_at", "at"),)

@@ -1,9 +1,12 @@
 """D9: the fixed, reviewable list of legal bases for a disclosure, and the recipient fit check.
 
 A disclosure names a basis code from ``policies/statutory_bases.csv``. A statutory code allows only
-the organisation types it lists; ``consent`` allows any recipient but needs a reference to the
-recorded consent. Anything else - unknown code, recipient type that does not fit, missing consent
-reference - is a deny that the caller audits. The list must be checked against the current text of
+the organisation types it lists; ``consent`` allows any recipient type but needs a reference to the
+recorded consent. This module knows no database: that the reference is the id of an unwithdrawn
+``share_with_partner`` consent of the case naming this very recipient is checked next, by
+``vault.services.subjects.check_sharing_consent`` (called from the disclosures service). Anything
+else - unknown code, recipient type that does not fit, missing consent reference - is a deny that
+the caller audits. The list must be checked against the current text of
 the law before release (see the file's header).
 """
 

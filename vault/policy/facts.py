@@ -85,6 +85,7 @@ class GrantFacts:
     retrievals_used: int
     max_retrievals: int
     reporter_identity_released: bool
+    legal_basis: str | None = None  # the grant's ground, recorded in the audit entry of each retrieval
 
 
 @dataclass(frozen=True, slots=True)

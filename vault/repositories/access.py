@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -177,21 +177,58 @@ def _facts(ctx: Context, row: Any) -> Facts:
     return actor, case, row.legal_basis
 
 
-def _grant_facts(session: Session, grant: Grant) -> GrantFacts:
-    items = session.execute(select(GrantItem.kind, GrantItem.ref).where(GrantItem.grant_id == grant.id)).all()
-    return GrantFacts(
-        grant_id=grant.id,
-        case_id=grant.case_id,
-        org_id=grant.org_id,
-        categories=frozenset(Category(ref) for kind, ref in items if kind == "category"),
-        document_ids=frozenset(ref for kind, ref in items if kind == "document"),
-        valid_from=grant.valid_from,
-        valid_until=grant.valid_until,
-        revoked=grant.revoked_at is not None,
-        retrievals_used=grant.retrievals_used,
-        max_retrievals=grant.max_retrievals,
-        reporter_identity_released=grant.reporter_identity_released,
+# A partner's grant on the case, with what it covers, in one prebuilt statement: the chosen grant (a
+# named one, or the live one covering the category or document that expires first) joined with its
+# items, one row per item. Building the select per call costs more than running it.
+_GRANT_COLUMNS: tuple[Any, ...] = (
+    Grant.id,
+    Grant.case_id,
+    Grant.org_id,
+    Grant.legal_basis,
+    Grant.valid_from,
+    Grant.valid_until,
+    Grant.revoked_at,
+    Grant.retrievals_used,
+    Grant.max_retrievals,
+    Grant.reporter_identity_released,
+    GrantItem.kind,
+    GrantItem.ref,
+)
+_OWN = and_(Grant.org_id == bindparam("org_id"), Grant.case_id == bindparam("case_id"))
+_LIVE = and_(
+    Grant.revoked_at.is_(None),
+    Grant.valid_from <= bindparam("now"),
+    Grant.valid_until > bindparam("now"),
+    Grant.retrievals_used < Grant.max_retrievals,
+)
+_COVERS_CATEGORY = and_(GrantItem.kind == "category", GrantItem.ref == bindparam("category"))
+_COVERS_DOCUMENT = and_(GrantItem.kind == "document", GrantItem.ref == bindparam("document_id"))
+
+
+def _grant_with_items(chosen: Select[Any]) -> Select[Any]:
+    return (
+        select(*_GRANT_COLUMNS)
+        .outerjoin(GrantItem, GrantItem.grant_id == Grant.id)
+        .where(Grant.id == chosen.scalar_subquery())
     )
+
+
+def _live_covering(covers: ColumnElement[bool]) -> Select[Any]:
+    return _grant_with_items(
+        select(Grant.id)
+        .where(_OWN, _LIVE, exists().where(and_(GrantItem.grant_id == Grant.id, covers)))
+        .order_by(Grant.valid_until)
+        .limit(1)
+    )
+
+
+_NAMED_GRANT = _grant_with_items(select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")))
+# Keyed by (a category is asked, a document is asked).
+_GRANT_FOR: dict[tuple[bool, bool], Select[Any]] = {
+    (True, False): _live_covering(_COVERS_CATEGORY),
+    (False, True): _live_covering(_COVERS_DOCUMENT),
+    (True, True): _live_covering(or_(_COVERS_CATEGORY, _COVERS_DOCUMENT)),
+}
 
 
 def find_grant(
@@ -209,28 +246,34 @@ def find_grant(
     With ``grant_id`` only that grant is considered (and returned even if expired or revoked, so the
     decision and its audit entry say why it was refused).
     """
-    stmt = select(Grant).where(Grant.org_id == org_id, Grant.case_id == case_id)
+    params: dict[str, Any] = {"org_id": org_id, "case_id": case_id}
     if grant_id is not None:
-        grant = session.scalars(stmt.where(Grant.id == grant_id)).first()
-        return None if grant is None else _grant_facts(session, grant)
-    covers = [and_(GrantItem.kind == "category", GrantItem.ref == str(category))] if category else []
-    if document_id:
-        covers.append(and_(GrantItem.kind == "document", GrantItem.ref == document_id))
-    if not covers:
+        stmt = _NAMED_GRANT
+        params["grant_id"] = grant_id
+    else:
+        found = _GRANT_FOR.get((category is not None, bool(document_id)))
+        if found is None:
+            return None
+        stmt = found
+        params.update(now=now, category=str(category) if category else None, document_id=document_id)
+    rows = session.connection().execute(stmt, params).all()
+    if not rows:
         return None
-    stmt = (
-        stmt.where(
-            Grant.revoked_at.is_(None),
-            Grant.valid_from <= now,
-            Grant.valid_until > now,
-            Grant.retrievals_used < Grant.max_retrievals,
-            exists().where(and_(GrantItem.grant_id == Grant.id, or_(*covers))),
-        )
-        .order_by(Grant.valid_until)
-        .limit(1)
+    first = rows[0]
+    return GrantFacts(
+        grant_id=first.id,
+        case_id=first.case_id,
+        org_id=first.org_id,
+        categories=frozenset(Category(r.ref) for r in rows if r.kind == "category"),
+        document_ids=frozenset(r.ref for r in rows if r.kind == "document"),
+        valid_from=first.valid_from,
+        valid_until=first.valid_until,
+        revoked=first.revoked_at is not None,
+        retrievals_used=first.retrievals_used,
+        max_retrievals=first.max_retrievals,
+        reporter_identity_released=first.reporter_identity_released,
+        legal_basis=first.legal_basis,
     )
-    grant = session.scalars(stmt).first()
-    return None if grant is None else _grant_facts(session, grant)
 
 
 def consume_retrieval(session: Session, grant_id: str) -> bool:

@@ -27,6 +27,7 @@ __all__ = [
     "monitoring_due",
     "my_cases",
     "triage_open",
+    "visible_cases",
 ]
 
 
@@ -69,6 +70,12 @@ def _visible(scope: Scope) -> ColumnElement[bool]:
         )
         clauses.append(and_(Case.kind == str(CaseKind.ADVICE_PROFESSIONAL), Case.owner_id == scope.user_id))
     return or_(*clauses) if clauses else false()
+
+
+def visible_cases(scope: Scope) -> ColumnElement[bool]:
+    """The work lists' visibility as a condition on ``Case``, for other lists of case-bound rows
+    (destruction and access requests) to join on."""
+    return _visible(scope)
 
 
 def _due_rows(session: Session, stmt: Select[str, str, date | None], scope: Scope, what: str) -> list[DueRow]:
@@ -173,13 +180,23 @@ def cases_by_index(
     return [CaseRow(*row) for row in rows]
 
 
-def cases_with_pseudonym(session: Session, pseudonym: str, limit: int = 200) -> list[CaseRow]:
-    """D3: live cases (advice, or advice converted into a report) carrying the client pseudonym."""
+def cases_with_pseudonym(session: Session, pseudonym: str | Sequence[str], limit: int = 200) -> list[CaseRow]:
+    """D3: live cases (advice, or advice converted into a report) carrying one of the client
+    pseudonyms, as their pseudonym or as the name + date of birth one beside a BSN one."""
+    wanted = [pseudonym] if isinstance(pseudonym, str) else list(pseudonym)
+    if not wanted:
+        return []
     rows = session.execute(
         select(Case.id, Case.kind, Case.team_id, Team.name, Case.created_at)
         .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
         .outerjoin(Team, Team.id == Case.team_id)
-        .where(CaseWorkflow.client_pseudonym == pseudonym, Case.destroyed_at.is_(None))
+        .where(
+            or_(
+                CaseWorkflow.client_pseudonym.in_(wanted),
+                CaseWorkflow.client_pseudonym_name_dob.in_(wanted),
+            ),
+            Case.destroyed_at.is_(None),
+        )
         .order_by(Case.created_at)
         .limit(limit)
     ).all()

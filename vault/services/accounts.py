@@ -10,29 +10,70 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.auth import AuthConfig, seal_secret
 from vault.context import Context
-from vault.domain import AuditTag, OrgType, Role
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.domain import AuditTag, Decision, OrgType, Role
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.models.identity import Organisation, Team, TeamMembership, TotpFactor, User
+from vault.repositories import access as access_repo
 from vault.repositories import identity as repo
+from vault.transaction import Refusal
 
 __all__ = [
     "NewAccount",
+    "change_membership",
+    "change_role",
     "create_organisation",
     "create_team",
     "create_user",
     "disable_user",
     "install_totp_secret",
     "normalise_username",
+    "require_administrator",
+    "require_step_up",
     "reset_second_factor",
 ]
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _MAX_NAME = 128
+# A local process without a session: the CLI operator (``vault user add``) or the demo/test loader.
+_LOCAL_ROLES = frozenset({"system", "operator"})
+STEP_UP_MINUTES = 5  # the default of ``settings.step_up_minutes``; the web passes the configured value
+
+
+def require_administrator(session: Session, ctx: Context, attempted: str) -> None:
+    """Administer accounts: a local process (no session), or an active administrator account whose
+    second factor is verified. Anyone else is refused (403) and the refusal is audited (ids only);
+    ``attempted`` is the tag (or ``admin:view``) of what was tried, recorded in the refusal."""
+    if ctx.session_id is None and ctx.role in _LOCAL_ROLES:
+        return
+    actor = access_repo.actor_facts(session, ctx)
+    if actor is not None and actor.role is Role.ADMIN and ctx.second_factor_verified:
+        return
+    record(
+        session,
+        ctx,
+        AuditTag.ADMIN_ACCESS_DENIED,
+        decision=Decision.DENY,
+        rule="p:admin-administer-only",
+        details={"attempted": str(attempted)},
+    )
+    raise Refusal(Forbidden("only an administrator may administer accounts"))
+
+
+def require_step_up(ctx: Context, minutes: int = STEP_UP_MINUTES) -> None:
+    """A session caller (the web) must have checked its second factor in the last ``minutes``."""
+    if ctx.session_id is not None and not ctx.stepped_up_within(minutes):
+        raise StepUpRequired("this action needs a recent second-factor check")
+
+
+def _not_self(ctx: Context, user: User, what: str) -> None:
+    if user.id == ctx.actor_id:
+        raise InvalidInput(f"an administrator cannot {what} their own account")
 
 
 @dataclass(frozen=True)
@@ -66,6 +107,7 @@ def _display_name(name: str, what: str) -> str:
 
 
 def create_team(session: Session, ctx: Context, name: str) -> Team:
+    require_administrator(session, ctx, AuditTag.ADMIN_TEAM_CREATED)
     clean = _display_name(name, "team")
     if repo.team_by_name(session, clean) is not None:
         raise Conflict("a team with this name already exists")
@@ -77,6 +119,7 @@ def create_team(session: Session, ctx: Context, name: str) -> Team:
 
 
 def create_organisation(session: Session, ctx: Context, name: str, org_type: str) -> Organisation:
+    require_administrator(session, ctx, AuditTag.ADMIN_ORG_CREATED)
     clean = _display_name(name, "organisation")
     try:
         kind = OrgType(org_type)
@@ -111,6 +154,7 @@ def create_user(
 ) -> NewAccount:
     """Create an account. Staff need a team, partners an organisation. The password (generated unless
     given, e.g. by the demo) is returned once; the user enrols TOTP at first login."""
+    require_administrator(session, ctx, AuditTag.ADMIN_USER_CREATED)
     name = normalise_username(username)
     try:
         kind = Role(role)
@@ -171,7 +215,9 @@ def _user(session: Session, username: str) -> User:
 
 def disable_user(session: Session, ctx: Context, username: str) -> User:
     """Disable an account and end all its sessions."""
+    require_administrator(session, ctx, AuditTag.ADMIN_USER_DISABLED)
     user = _user(session, username)
+    _not_self(ctx, user, "disable")
     now = ctx.now()
     if not user.disabled:
         user.disabled = True
@@ -189,9 +235,17 @@ def disable_user(session: Session, ctx: Context, username: str) -> User:
     return user
 
 
-def reset_second_factor(session: Session, ctx: Context, username: str) -> User:
-    """Remove the TOTP factor and recovery codes and end all sessions: the user enrols again."""
+def reset_second_factor(
+    session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
+) -> User:
+    """Remove the TOTP factor and recovery codes and end all sessions: the user enrols again.
+
+    From a session (the web) this needs a recent second-factor check of the administrator (step-up).
+    """
+    require_administrator(session, ctx, AuditTag.AUTH_TOTP_RESET)
+    require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
+    _not_self(ctx, user, "reset the second factor of")
     now = ctx.now()
     factor = repo.factor_for(session, user.id)
     if factor is not None:
@@ -216,6 +270,7 @@ def reset_second_factor(session: Session, ctx: Context, username: str) -> User:
 
 def install_totp_secret(session: Session, ctx: Context, auth: AuthConfig, user_id: str, secret: str) -> None:
     """Install an already-enrolled TOTP secret (the demo dataset; importing accounts). Audited."""
+    require_administrator(session, ctx, AuditTag.AUTH_TOTP_ENROLLED)
     if repo.factor_for(session, user_id) is not None:
         raise Conflict("this account already has a second factor")
     session.add(
@@ -244,6 +299,7 @@ def change_membership(session: Session, ctx: Context, *, team: str, username: st
 
     Returns False when nothing changed (already a member, or not one).
     """
+    require_administrator(session, ctx, AuditTag.ADMIN_MEMBERSHIP_CHANGED)
     team_row = repo.team_by_name(session, " ".join(team.split()))
     if team_row is None:
         raise NotFound("unknown team")
@@ -265,5 +321,44 @@ def change_membership(session: Session, ctx: Context, *, team: str, username: st
         object_type="user",
         object_id=user.id,
         details={"team_id": team_row.id, "change": "added" if member else "removed"},
+    )
+    return True
+
+
+def change_role(session: Session, ctx: Context, *, username: str, role: str) -> bool:
+    """Give an account another role; audited (old and new role codes). All its sessions end, so the
+    new role applies from the next login. Staff roles need a team, partners an organisation and no
+    team; only partner and professional accounts belong to an organisation. False: nothing changed."""
+    require_administrator(session, ctx, AuditTag.ADMIN_ROLE_CHANGED)
+    try:
+        kind = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role; choose one of: {', '.join(Role)}") from None
+    user = _user(session, username)
+    _not_self(ctx, user, "change the role of")
+    old = Role(user.role)
+    if kind is old:
+        return False
+    has_team = (
+        session.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)).first()
+        is not None
+    )
+    if kind.is_staff and not has_team:
+        raise InvalidInput(f"role {kind} needs a team; add the account to a team first")
+    if kind is Role.PARTNER and (user.org_id is None or has_team):
+        raise InvalidInput("a partner account needs an organisation and no team")
+    if user.org_id is not None and kind not in {Role.PARTNER, Role.PROFESSIONAL}:
+        raise InvalidInput("only partner and professional accounts belong to an organisation")
+    now = ctx.now()
+    user.role = str(kind)
+    ended = repo.end_sessions(session, user.id, now=now, reason="role_changed")
+    session.flush()
+    record(
+        session,
+        ctx,
+        AuditTag.ADMIN_ROLE_CHANGED,
+        object_type="user",
+        object_id=user.id,
+        details={"from": str(old), "to": str(kind), "sessions_ended": len(ended)},
     )
     return True

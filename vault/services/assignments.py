@@ -11,7 +11,7 @@ from vault.domain import Action, AuditTag, Role
 from vault.errors import InvalidInput, NotFound
 from vault.models import CaseAssignment, User
 from vault.runtime import Vault
-from vault.services.gate import AccessRequest, Admission, pass_gate
+from vault.services.gate import Admission, GateRequest, pass_gate
 
 __all__ = ["assign_case", "unassign_case"]
 
@@ -41,8 +41,8 @@ def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: b
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.ADMINISTER),
-        tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else "dossier:case:unassigned",
+        GateRequest(case_id, Action.ADMINISTER),
+        tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED,
         object_type="user",
         object_id=user_id,
         then=apply,

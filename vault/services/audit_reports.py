@@ -9,26 +9,30 @@ from the account tables; never case content and never anything decrypted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from vault.audit import break_glass as emergency
+from vault.audit import queries as audit_repo
+from vault.audit.checkpoints import latest_checkpoint
 from vault.audit.log import DetailValue, record
 from vault.audit.proofs import prove_inclusion
-from vault.audit.store import integrity_status, latest_checkpoint
+from vault.audit.queries import EntryFilter
+from vault.audit.verification import IntegrityState, integrity_status
 from vault.context import Context
 from vault.domain import Action, AuditTag
 from vault.domain import Decision as Effect
-from vault.errors import Conflict, Forbidden, NotFound
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import BreakGlassReview
 from vault.policy import Decision, DecisionContext, Target
 from vault.repositories import access as access_repo
-from vault.repositories import audit as audit_repo
-from vault.repositories.audit import EntryFilter
 from vault.runtime import Vault
-from vault.services.transaction import Refusal
+from vault.services.integrity_check import full_verification
+from vault.transaction import Refusal, transaction
+from vault.witness.client import cosigned_note, witness_status
 
 __all__ = [
     "MAX_PAGE",
@@ -41,6 +45,7 @@ __all__ = [
     "integrity_view",
     "review_break_glass",
     "search_log",
+    "start_full_verification",
 ]
 
 MAX_PAGE = 500
@@ -109,6 +114,8 @@ def _filter_details(filters: EntryFilter) -> dict[str, DetailValue]:
     return {
         "case_filter": filters.case_id,
         "actor_filter": filters.actor_id,
+        "cases_matched": None if filters.case_ids is None else len(filters.case_ids),
+        "actors_matched": None if filters.actor_ids is None else len(filters.actor_ids),
         "tag_filter": filters.tag,
         "decision_filter": filters.decision,
         "break_glass_filter": filters.break_glass,
@@ -160,6 +167,8 @@ class AccessLine:
     purpose: str | None
     rule: str | None
     break_glass: bool
+    break_glass_access: int | None = None  # D20: the emergency access this read belongs to
+    justification: str | None = None  # its written justification (opened for the privacy officer)
 
 
 def case_access_report(
@@ -190,6 +199,14 @@ def case_access_report(
         )
         for r in rows
     ]
+    accesses = emergency.accesses_of_entries(session, [line.seq for line in lines if line.break_glass])
+    justifications: dict[int, str | None] = {}
+    for index, line in enumerate(lines):
+        if line.seq in accesses:
+            access, sealed = accesses[line.seq]
+            if access not in justifications:
+                justifications[access] = emergency.open_justification(vault, access, sealed)
+            lines[index] = replace(line, break_glass_access=access, justification=justifications[access])
     _audit(
         session,
         ctx,
@@ -215,23 +232,37 @@ def break_glass_list(
     limit: int = 100,
     unreviewed_only: bool = False,
 ) -> dict[str, Any]:
-    """D20: every break-the-glass entry, newest first, with its review (if any)."""
+    """D20: every emergency access, newest first — who, which case, the written justification, each
+    read it covers — with its review (if any). See ``vault.audit.break_glass`` for what one access is."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_BREAK_GLASS_LISTED)
     limit = _page_limit(limit)
-    rows = audit_repo.break_glass_rows(
-        session, before_seq=before_seq, limit=limit, unreviewed_only=unreviewed_only
-    )
+    rows = emergency.access_rows(session, before_seq=before_seq, limit=limit, unreviewed_only=unreviewed_only)
+    reads = emergency.reads_of(session, [r["seq"] for r in rows])
     items = []
     for r in rows:
+        seq = r["seq"]
         review = r.pop("review_outcome")
         reviewer, reviewed_at = r.pop("reviewer_id"), r.pop("reviewed_at")
+        comment = r.pop("review_comment_enc")
+        justification = emergency.open_justification(vault, seq, r.pop("justification_enc"))
+        listed = reads[seq] or [{k: r[k] for k in ("seq", "occurred_at", "tag", "object_type", "object_id")}]
         items.append(
             {
                 **r,
+                "access": seq,
+                "justification": justification,
+                "reads": listed,
+                "read_count": len(listed),
+                "last_read_at": listed[-1]["occurred_at"],
                 "reviewed": review is not None,
                 "review": None
                 if review is None
-                else {"outcome": review, "reviewer_id": reviewer, "reviewed_at": reviewed_at},
+                else {
+                    "outcome": review,
+                    "comment": emergency.open_comment(vault, seq, comment),
+                    "reviewer_id": reviewer,
+                    "reviewed_at": reviewed_at,
+                },
             }
         )
     _audit(
@@ -239,23 +270,45 @@ def break_glass_list(
         ctx,
         decision,
         AuditTag.AUDIT_BREAK_GLASS_LISTED,
-        details={"unreviewed_only": unreviewed_only},
+        details={"unreviewed_only": unreviewed_only, "accesses": len(items)},
     )
     return {"entries": items, "next_before_seq": items[-1]["seq"] if len(items) == limit else None}
 
 
+MAX_COMMENT = 2000
+
+
 def review_break_glass(
-    session: Session, vault: Vault, ctx: Context, seq: int, outcome: ReviewOutcome
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    seq: int,
+    outcome: ReviewOutcome,
+    comment: str | None = None,
 ) -> dict[str, Any]:
-    """D20: record the privacy officer's finding on one break-the-glass entry (once)."""
+    """D20: record the privacy officer's finding on one emergency access (once), with an optional
+    comment (sealed like the justification; the audit entry says only that there is one).
+
+    ``seq`` is the access's number or any of its entries (resolved to the access)."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_BREAK_GLASS_REVIEWED)
-    entry = audit_repo.entry_by_seq(session, seq)
-    if entry is None or not entry["break_glass"]:
+    outcome = ReviewOutcome(outcome)
+    text = (comment or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"the comment may hold at most {MAX_COMMENT} characters")
+    access = emergency.access_seq_of(session, seq)
+    entry = None if access is None else audit_repo.entry_by_seq(session, access)
+    if access is None or entry is None:
         raise NotFound("no break-the-glass entry with this sequence number")
-    if audit_repo.review_for(session, seq) is not None:
-        raise Conflict("this break-the-glass entry was already reviewed")
+    if emergency.review_for(session, access) is not None:
+        raise Conflict("this emergency access was already reviewed")
     assert ctx.actor_id is not None  # authorise_audit refused anonymous callers
-    review = BreakGlassReview(seq=seq, outcome=outcome.value, reviewer_id=ctx.actor_id, reviewed_at=ctx.now())
+    review = BreakGlassReview(
+        seq=access,
+        outcome=outcome.value,
+        reviewer_id=ctx.actor_id,
+        reviewed_at=ctx.now(),
+        comment_enc=emergency.seal_comment(vault, access, text) if text else None,
+    )
     session.add(review)
     session.flush()
     _audit(
@@ -265,25 +318,41 @@ def review_break_glass(
         AuditTag.AUDIT_BREAK_GLASS_REVIEWED,
         case_id=entry["case_id"],
         object_type="audit_entry",
-        object_id=str(seq),
-        details={"outcome": outcome.value},
+        object_id=str(access),
+        details={"outcome": outcome.value, "commented": bool(text)},
     )
     return {
-        "seq": seq,
+        "seq": access,
+        "access": access,
         "outcome": review.outcome,
+        "comment": text or None,
         "reviewer_id": review.reviewer_id,
         "reviewed_at": review.reviewed_at,
     }
 
 
 def integrity_view(session: Session, vault: Vault, ctx: Context) -> dict[str, Any]:
-    """Cheap status: latest checkpoint checked, the chain after it re-walked, the last full verify."""
+    """Cheap status: latest checkpoint checked, the chain after it re-walked, the last full verify.
+
+    ``ok`` (green) only when the last full verification passed *and* the cheap check holds; ``state``
+    says which (``vault.audit.verification.IntegrityState``), ``chain_ok`` is the cheap check alone,
+    ``full_verify_job`` the privacy officer's background verification in this process."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_INTEGRITY_VIEWED)
     status = integrity_status(vault)
-    _audit(session, ctx, decision, AuditTag.AUDIT_INTEGRITY_VIEWED, details={"ok": status.ok})
+    state = status.state
+    _audit(
+        session,
+        ctx,
+        decision,
+        AuditTag.AUDIT_INTEGRITY_VIEWED,
+        details={"ok": status.ok, "state": state.value},
+    )
     cp = status.checkpoint
     return {
-        "ok": status.ok,
+        "ok": state is IntegrityState.OK,
+        "state": state.value,
+        "chain_ok": status.ok,
+        "full_verify_job": full_verification(vault).state().as_dict(),
         "entries": status.entries,
         "checked_from_seq": status.checked_from_seq,
         "first_bad_seq": status.first_bad_seq,
@@ -292,7 +361,23 @@ def integrity_view(session: Session, vault: Vault, ctx: Context) -> dict[str, An
         if cp is None
         else {"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "created_at": cp.created_at},
         "last_full_verify": status.last_full_verify,
+        # Which witnesses cosigned the latest checkpoint; a missing cosignature is named here.
+        "witnesses": witness_status(vault, cp),
     }
+
+
+def start_full_verification(vault: Vault, ctx: Context) -> dict[str, Any]:
+    """Start a full verification in the background (the privacy officer only; one at a time): audited
+    when started, its result recorded and audited when it ends (``record_verification``)."""
+    runner = full_verification(vault)
+    with transaction(vault.db) as session:
+        decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_LOG_VERIFY_STARTED)
+        if runner.running:
+            raise Conflict("a full verification is already running")
+        _audit(session, ctx, decision, AuditTag.AUDIT_LOG_VERIFY_STARTED)
+    if not runner.start(ctx):
+        raise Conflict("a full verification is already running")
+    return runner.state().as_dict()
 
 
 def checkpoint_view(session: Session, vault: Vault, ctx: Context) -> dict[str, Any]:
@@ -308,7 +393,13 @@ def checkpoint_view(session: Session, vault: Vault, ctx: Context) -> dict[str, A
         object_type="checkpoint",
         object_id=str(cp.size),
     )
-    return {"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "created_at": cp.created_at}
+    return {
+        "size": cp.size,
+        "root_hash": cp.root_hash,
+        "note": cp.note,
+        "cosigned_note": cosigned_note(vault, cp),
+        "created_at": cp.created_at,
+    }
 
 
 def inclusion_proof_view(

@@ -1,7 +1,8 @@
 """The case view: the case record, its people and its documents — every part through the gate.
 
 - the case record (kind, dates, deadlines, outcome, consents, document list, timeline of audit tags
-  and times) — READ on the case;
+  and times) — READ on the case; the timeline leaves out oversight (``audit:…`` tags: the privacy
+  officer's access reports, break-glass reviews …) for everyone but a privacy officer;
 - subjects, decrypted only under a decision for ``Category.SUBJECTS``;
 - document titles per category, only for categories the actor may read (no medical titles for a
   medewerker);
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category
+from vault.domain import Action, AuditTag, Category, Role
 from vault.errors import NotFound
 from vault.models import (
     AuditEntry,
@@ -32,9 +33,10 @@ from vault.models import (
     Subject,
 )
 from vault.runtime import Vault
-from vault.services.gate import AccessRequest, Admission, decrypt_case_field, pass_gate, would_allow
+from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate, would_allow
 
 __all__ = [
+    "OVERSIGHT_PREFIX",
     "CaseView",
     "ConsentEntry",
     "DocumentEntry",
@@ -44,10 +46,13 @@ __all__ = [
     "TimelineEntry",
     "read_reporter_identity",
     "read_subjects",
+    "sees_oversight",
     "view_case",
 ]
 
 _TIMELINE_LIMIT = 500
+# The privacy officer's oversight of the log: access reports, break-glass reviews, searches, proofs.
+OVERSIGHT_PREFIX = "audit:"
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ class CaseView:
     reporter: ReporterView | None = None  # only when asked for and allowed (D8)
 
 
-def _record(session: Session, case_id: str) -> CaseView:
+def _record(session: Session, case_id: str, *, oversight: bool) -> CaseView:
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
@@ -155,14 +160,14 @@ def _record(session: Session, case_id: str) -> CaseView:
             select(Document).where(Document.case_id == case_id).order_by(Document.created_at)
         )
     ]
+    entries = select(AuditEntry.occurred_at, AuditEntry.tag).where(AuditEntry.case_id == case_id)
+    if not oversight:
+        # The privacy officer's oversight (access reports, break-glass reviews, proofs …) would tip
+        # off a colleague under review: only privacy officers see it.
+        entries = entries.where(~AuditEntry.tag.startswith(OVERSIGHT_PREFIX, autoescape=True))
     timeline = [
         TimelineEntry(at, tag)
-        for at, tag in session.execute(
-            select(AuditEntry.occurred_at, AuditEntry.tag)
-            .where(AuditEntry.case_id == case_id)
-            .order_by(AuditEntry.seq)
-            .limit(_TIMELINE_LIMIT)
-        )
+        for at, tag in session.execute(entries.order_by(AuditEntry.seq).limit(_TIMELINE_LIMIT))
     ]
     has_reporter = session.get(ReporterIdentity, case_id) is not None
     return CaseView(
@@ -193,6 +198,11 @@ def _record(session: Session, case_id: str) -> CaseView:
     )
 
 
+def sees_oversight(ctx: Context) -> bool:
+    """Oversight events (tags ``audit:…``) are for privacy officers' eyes only."""
+    return ctx.role == str(Role.PRIVACY_OFFICER)
+
+
 def _open(admission: Admission, table: str, column: str, row_id: str, value: bytes | None) -> str | None:
     if value is None:
         return None
@@ -221,7 +231,7 @@ def read_subjects(
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(
+        GateRequest(
             case_id,
             Action.READ,
             category=Category.SUBJECTS,
@@ -254,7 +264,7 @@ def read_reporter_identity(vault: Vault, ctx: Context, case_id: str) -> Reporter
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.READ, category=Category.REPORTER_IDENTITY),
+        GateRequest(case_id, Action.READ, category=Category.REPORTER_IDENTITY),
         tag=AuditTag.DOSSIER_REPORTER_IDENTITY_READ,
         object_type="reporter_identity",
         object_id=case_id,
@@ -279,7 +289,7 @@ def _titles(
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(
+        GateRequest(
             case_id, Action.READ, category=category, break_glass_justification=break_glass_justification
         ),
         tag=AuditTag.DOSSIER_DOCUMENT_TITLES_READ,
@@ -301,17 +311,17 @@ def view_case(
     base = pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.READ, break_glass_justification=break_glass_justification),
+        GateRequest(case_id, Action.READ, break_glass_justification=break_glass_justification),
         tag=AuditTag.DOSSIER_CASE_READ,
         object_type="case",
         object_id=case_id,
-        then=lambda session, _admission: _record(session, case_id),
+        then=lambda session, _admission: _record(session, case_id, oversight=sees_oversight(ctx)),
     )
     subjects: list[SubjectView] | None = None
     if would_allow(
         vault,
         ctx,
-        AccessRequest(
+        GateRequest(
             case_id,
             Action.READ,
             category=Category.SUBJECTS,
@@ -321,7 +331,7 @@ def view_case(
         subjects = read_subjects(vault, ctx, case_id, break_glass_justification=break_glass_justification)
     titles: dict[str, str] = {}
     for category in sorted({Category(d.category) for d in base.documents}):
-        req = AccessRequest(
+        req = GateRequest(
             case_id, Action.READ, category=category, break_glass_justification=break_glass_justification
         )
         if would_allow(vault, ctx, req):

@@ -7,14 +7,15 @@
 - ``open_report``: a melding; the reporter's identity goes into its own sealed category (D8); the
   triage deadline is received + 5 Dutch working days (D5).
 Creation is authorised here (staff of the team; a professional for their own advice) and audited;
-later writes go through the gate (`vault.services.casework.gated_write`).
+later writes go through the gate (`vault.services.gate.gated_write`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,11 +28,11 @@ from vault.crypto.keys import SubkeyPurpose
 from vault.domain import AuditTag, CaseKind, Category, Role
 from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseWorkflow, Team, TeamMembership, User
+from vault.repositories.identity import team_by_name
 from vault.runtime import Vault
 from vault.services.calendar import triage_deadline
-from vault.services.casework import RuleRefused, gated_write
 from vault.services.documents import touch_case
-from vault.services.gate import Admission
+from vault.services.gate import Admission, RuleRefused, gated_write
 from vault.services.keyring import create_case_key
 from vault.services.retention import destroy_after_for
 from vault.services.subjects import (
@@ -45,13 +46,18 @@ from vault.services.subjects import (
 __all__ = [
     "DEFAULT_LEGAL_BASIS",
     "MELDCODE_STEPS",
+    "OpenedCase",
     "client_pseudonym",
+    "client_pseudonyms",
+    "intake_team",
     "open_case",
     "open_case_with_key",
     "open_help_seeker_advice",
     "open_professional_advice",
     "open_report",
+    "opened",
     "record_meldcode_step",
+    "set_client_pseudonyms",
 ]
 
 # D1: Veilig Thuis processes these data for its statutory tasks without consent.
@@ -97,7 +103,7 @@ def open_case_with_key(
     through the gate like any other read."""
     if team_id is not None and session.get(Team, team_id) is None:
         raise NotFound("no such team")
-    if kind is not CaseKind.ADVICE_PROFESSIONAL and team_id is None:
+    if team_id is None:
         raise InvalidInput("a case needs a responsible team")
     if not _may_open(session, ctx, team_id, kind, owner_id):
         raise Forbidden("only staff of the team may open a case for it")
@@ -162,6 +168,18 @@ def open_case(
     return case
 
 
+def intake_team(session: Session, vault: Vault) -> str | None:
+    """The team that receives what arrives without a team: ``VAULT_INTAKE_TEAM`` by name, else the
+    first team created; ``None`` when there is no such team."""
+    name = vault.settings.intake_team
+    team = (
+        team_by_name(session, name)
+        if name
+        else session.scalars(select(Team).order_by(Team.created_at, Team.name).limit(1)).first()
+    )
+    return team.id if team is not None else None
+
+
 def open_help_seeker_advice(session: Session, vault: Vault, ctx: Context, *, team_id: str) -> Case:
     """D2: an advice case for a help seeker; anonymous — it holds no identifying field."""
     return open_case(session, vault, ctx, kind=CaseKind.ADVICE_HELP_SEEKER, team_id=team_id)
@@ -176,6 +194,32 @@ def client_pseudonym(vault: Vault, client: PersonFields) -> str:
         name=client.name,
         date_of_birth=client.date_of_birth,
     )
+
+
+def client_pseudonyms(vault: Vault, client: PersonFields) -> dict[str, str]:
+    """D3: one keyed pseudonym per identifier kind given — ``bsn``, ``name_dob`` — so the client is
+    found later by whichever identifiers the team leader has. Identifying data without a complete
+    identifier (a name without a date of birth) is refused."""
+    client = client.checked()
+    key = vault.keys.subkey(SubkeyPurpose.PSEUDONYM)
+    found: dict[str, str] = {}
+    if client.bsn is not None:
+        found["bsn"] = pseudonym_for_client(key, bsn=client.bsn, name=None, date_of_birth=None)
+    if client.name is not None and client.date_of_birth is not None:
+        found["name_dob"] = pseudonym_for_client(
+            key, bsn=None, name=client.name, date_of_birth=client.date_of_birth
+        )
+    if client.identifying and not found:
+        raise InvalidInput("a pseudonym needs a BSN, or a name and a date of birth")
+    return found
+
+
+def set_client_pseudonyms(vault: Vault, workflow: CaseWorkflow, client: PersonFields | None) -> None:
+    """D3: the advice's client pseudonyms (the BSN one, else name + date of birth, as the client's
+    pseudonym; the name + date of birth one beside it when both were given). Identifiers are dropped."""
+    found = client_pseudonyms(vault, client) if client is not None else {}
+    workflow.client_pseudonym = found.get("bsn") or found.get("name_dob")
+    workflow.client_pseudonym_name_dob = found.get("name_dob") if "bsn" in found else None
 
 
 def open_professional_advice(
@@ -198,7 +242,14 @@ def open_professional_advice(
     owner = session.get(User, professional_id)
     if owner is None or owner.role != Role.PROFESSIONAL or owner.disabled:
         raise NotFound("no such professional")
-    pseudonym = client_pseudonym(vault, client) if client is not None and client.identifying else None
+    if team_id is None:
+        # Advice nobody's team holds would be visible to nobody but the professional: the intake
+        # team receives it, or it is refused.
+        team_id = intake_team(session, vault)
+        if team_id is None:
+            raise InvalidInput("no team can receive this advice: name a team, or configure VAULT_INTAKE_TEAM")
+    if client is not None:
+        client_pseudonyms(vault, client)  # refuse an incomplete client before opening anything
     case, workflow, _ = open_case_with_key(
         session,
         vault,
@@ -209,7 +260,7 @@ def open_professional_advice(
         owner_id=professional_id,
         received_at=None,
     )
-    workflow.client_pseudonym = pseudonym
+    set_client_pseudonyms(vault, workflow, client)
     workflow.meldcode_step = meldcode_step
     session.flush()
     return case
@@ -268,4 +319,25 @@ def record_meldcode_step(vault: Vault, ctx: Context, case_id: str, step: int) ->
         object_type="case",
         object_id=case_id,
         then=write,
+    )
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """What the caller of an ``open_*`` use case answers with: the case and the dates it started."""
+
+    case_id: str
+    kind: str
+    client_pseudonym: str | None
+    triage_due: date | None
+
+
+def opened(session: Session, case: Case) -> OpenedCase:
+    """The just-opened case's summary, read in the same transaction (its workflow row was added with it)."""
+    workflow = session.get(CaseWorkflow, case.id)
+    return OpenedCase(
+        case_id=case.id,
+        kind=case.kind,
+        client_pseudonym=workflow.client_pseudonym if workflow else None,
+        triage_due=workflow.triage_due if workflow else None,
     )

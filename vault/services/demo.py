@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
+import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
-from vault.auth import AuthConfig, new_secret, open_secret
+from vault.auth import AuthConfig, new_secret, open_secret, provisioning_uri
 from vault.context import Context
-from vault.domain import OrgType, Role
+from vault.domain import AuditTag, OrgType, Role
 from vault.errors import ConfigError
 from vault.models import AuditEntry, TotpFactor, User, VaultMeta
 from vault.runtime import Vault
@@ -35,8 +38,30 @@ DEMO_PARTNER_TYPES = (
 )
 
 
+# Dutch, recognisable organisation names (fictitious accounts; the "(DEMO)" mark stays).
+DEMO_ORG_NAMES = {
+    OrgType.LOCAL_TEAM: "Wijkteam Noord",
+    OrgType.CHILD_PROTECTION_BOARD: "Raad voor de Kinderbescherming",
+    OrgType.POLICE: "Politie Eenheid Midden-Nederland",
+    OrgType.PUBLIC_PROSECUTOR: "Openbaar Ministerie Midden-Nederland",
+    OrgType.PROBATION: "Reclassering Nederland",
+    OrgType.VICTIM_SUPPORT: "Slachtofferhulp Nederland",
+    OrgType.MUNICIPALITY: "Gemeente Utrecht",
+    OrgType.GP: "Huisartsenpraktijk De Linde",
+    OrgType.SCHOOL: "Basisschool De Regenboog",
+    OrgType.CARE_PROVIDER: "Jeugdzorgpraktijk Het Anker",
+}
+
+
 def _demo_org_name(org_type: OrgType) -> str:
-    return f"{org_type.value.replace('_', ' ').title()} (DEMO)"
+    return f"{DEMO_ORG_NAMES[org_type]} (DEMO)"
+
+
+def _terminal_qr(uri: str) -> list[str]:
+    """The enrolment URI as a QR code for the terminal: scan it with an authenticator app."""
+    out = io.StringIO()
+    segno.make(uri, error="m").terminal(out=out, compact=True)
+    return out.getvalue().rstrip("\n").split("\n")
 
 
 def _demo_username(role: Role) -> str:
@@ -63,7 +88,7 @@ def _create_identities(session: Session, ctx: Context, auth: AuthConfig) -> None
         accounts.install_totp_secret(session, ctx, auth, created.user_id, new_secret())
 
 
-def _login_lines(session: Session, auth: AuthConfig) -> list[str]:
+def _login_lines(session: Session, auth: AuthConfig, *, qr: bool) -> list[str]:
     lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}); TOTP secrets for an authenticator app:"]
     for role in Role:
         user = session.scalars(select(User).where(User.username == _demo_username(role))).first()
@@ -72,6 +97,8 @@ def _login_lines(session: Session, auth: AuthConfig) -> list[str]:
             continue
         secret = open_secret(auth.totp_key, user_id=user.id, sealed=factor.secret_sealed)
         lines.append(f"  {user.username:<24} role {role.value:<16} TOTP secret {secret}")
+        if qr:
+            lines.extend(_terminal_qr(provisioning_uri(secret, user.username)))
     return lines
 
 
@@ -83,8 +110,9 @@ def _holds_real_activity(vault: Vault) -> bool:
         return row is not None
 
 
-def load_demo(vault: Vault) -> list[str]:
-    """Load the demo dataset once; return the lines that tell a person how to log in."""
+def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
+    """Load the demo dataset once; return the lines that tell a person how to log in (with ``qr``:
+    each account's TOTP enrolment as a terminal QR code under its secret)."""
     with vault.db.session() as session:
         marked = session.get(VaultMeta, "dataset")
         is_demo = marked is not None and marked.value == "demo"
@@ -96,14 +124,15 @@ def load_demo(vault: Vault) -> list[str]:
         with vault.db.session() as session:
             ctx = Context.system(access_point="demo", clock=vault.clock)
             session.add(VaultMeta(key="dataset", value="demo"))
-            record(session, ctx, "system:demo:loaded")
+            record(session, ctx, AuditTag.SYSTEM_DEMO_LOADED)
             _create_identities(session, ctx, AuthConfig.from_vault(vault))
         # Cases, documents, a disclosure and a break-the-glass read, so every web page shows something.
         load_demo_cases(vault, DEMO_TEAM, _demo_org_name(OrgType.LOCAL_TEAM))
     with vault.db.session() as session:
-        logins = _login_lines(session, AuthConfig.from_vault(vault))
+        logins = _login_lines(session, AuthConfig.from_vault(vault), qr=qr)
     return [
         f"*** {DEMO_MARK} ***",
         *logins,
+        "Public forms (no login): report /melden, ask advice /advies",
         f"Serving on http://{vault.settings.host}:{vault.settings.port}",
     ]

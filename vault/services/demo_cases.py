@@ -18,7 +18,7 @@ from vault.models import Organisation, User
 from vault.runtime import Vault
 from vault.services import accounts, cases, disclosures, triage
 from vault.services.case_view import view_case
-from vault.services.gate import upload_document
+from vault.services.documents import upload_document
 from vault.services.subjects import PersonFields, Relation, ReporterFields
 
 __all__ = ["load_demo_cases"]

@@ -25,12 +25,16 @@ from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.crypto.keys import SubkeyPurpose
 from vault.crypto.signing import SigningKey, verify_signature
-from vault.domain import Action
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.domain import Action, AuditTag
+from vault.domain import Decision as Effect
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, VaultError
 from vault.models import Base, Case, DestructionCertificate, DestructionRequest, Document, DocumentVersion
+from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
-from vault.services.gate import AccessRequest, pass_gate
-from vault.services.keyring import shred_case
+from vault.services.gate import GateRequest, pass_gate
+from vault.services.keyring import CaseKeyEpoch, case_key_epoch, shred_case
+from vault.services.rights import list_scope
+from vault.transaction import Refusal, transaction
 
 __all__ = [
     "CertificateView",
@@ -41,6 +45,7 @@ __all__ = [
     "decide_destruction_request",
     "destroy_case",
     "pending_destruction_requests",
+    "read_certificate",
     "record_destruction_request",
     "sweep_expired",
     "verify_certificate",
@@ -132,6 +137,17 @@ def _signing_key(vault: Vault) -> SigningKey:
     return SigningKey(vault.keys.subkey(SubkeyPurpose.AUDIT_CHECKPOINT).reveal())
 
 
+def _backup_date(epoch: CaseKeyEpoch | None) -> str:
+    """The day from which no backup can decrypt the case: the destruction date of its key's epoch."""
+    if epoch is None:
+        return "no wrapped key was left"
+    if epoch.backups_unreadable_from is None:
+        return (
+            f"when KEK epoch {epoch.version} is destroyed (after the next rotation plus the backup retention)"
+        )
+    return epoch.backups_unreadable_from.date().isoformat()
+
+
 def destroy_case(
     vault: Vault, ctx: Context, case_id: str, *, reason: str, request_id: str | None = None
 ) -> CertificateView:
@@ -143,6 +159,7 @@ def destroy_case(
         case = session.get(Case, case_id)
         if case is None:
             raise NotFound("no such case")
+        epoch = case_key_epoch(session, case_id)
         keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
         if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
             case.destroyed_at = ctx.now()
@@ -162,6 +179,9 @@ def destroy_case(
                     "decided_by": ctx.actor_id,
                     "request_id": request_id,
                     "method": "crypto-shredding: the case's wrapped data key was erased",
+                    # Backups keep the wrapped key until its KEK epoch is destroyed (docs/security.md).
+                    "key_epoch": epoch.version if epoch else None,
+                    "backups_unreadable_from": _backup_date(epoch),
                 },
                 sort_keys=True,
                 separators=(",", ":"),
@@ -182,7 +202,7 @@ def destroy_case(
             record(
                 session,
                 ctx,
-                "dossier:case:certified",
+                AuditTag.DOSSIER_CASE_CERTIFIED,
                 case_id=case_id,
                 object_type="certificate",
                 object_id=cert_id,
@@ -196,12 +216,58 @@ def destroy_case(
 
 
 def certificate_for(vault: Vault, case_id: str) -> CertificateView:
+    """The certificate itself, unchecked and unaudited: for the CLI operator and for tests. Over HTTP
+    use ``read_certificate``."""
     with vault.db.session() as session:
-        cert = session.scalars(
-            select(DestructionCertificate).where(DestructionCertificate.case_id == case_id)
-        ).first()
+        cert = _certificate_row(session, case_id)
         if cert is None:
             raise NotFound("no destruction certificate for this case")
+        return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
+
+
+def _certificate_row(session: Session, case_id: str) -> DestructionCertificate | None:
+    return session.scalars(
+        select(DestructionCertificate).where(DestructionCertificate.case_id == case_id)
+    ).first()
+
+
+def read_certificate(vault: Vault, ctx: Context, case_id: str) -> CertificateView:
+    """The certificate for someone who may see the case (its team, an assignee, as the work lists) or
+    the privacy officer; audited (``rights:certificate:read``) in the same transaction. Anyone else
+    gets 404 (a role that sees no certificates: 403) and the attempt is audited; the read is refused
+    (503) when the entry cannot be written."""
+    with transaction(vault.db) as session:
+        refused: VaultError = NotFound("no destruction certificate for this case")
+        try:
+            scope = list_scope(session, ctx, privacy_officer=True)
+        except Forbidden as role_refused:
+            scope, refused = None, role_refused
+        visible = scope is not None and session.scalar(
+            select(Case.id).where(Case.id == case_id, cases_repo.visible_cases(scope))
+        )
+        cert = _certificate_row(session, case_id) if visible else None
+        if cert is None:
+            known = bool(visible) or session.get(Case, case_id) is not None
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_ACCESS_DENIED,
+                case_id=case_id if known else None,
+                object_type="certificate",
+                object_id=case_id if known else None,
+                decision=Effect.DENY,
+                rule="no-certificate" if visible else "case-not-visible" if scope else "role-not-allowed",
+                details={"attempted": str(AuditTag.RIGHTS_CERTIFICATE_READ)},
+            )
+            raise Refusal(refused)
+        record(
+            session,
+            ctx,
+            AuditTag.RIGHTS_CERTIFICATE_READ,
+            case_id=case_id,
+            object_type="certificate",
+            object_id=cert.id,
+        )
         return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
 
 
@@ -235,7 +301,7 @@ def record_destruction_request(vault: Vault, ctx: Context, case_id: str, *, rece
         record(
             session,
             ctx,
-            "rights:destruction:requested",
+            AuditTag.RIGHTS_DESTRUCTION_REQUESTED,
             case_id=case_id,
             object_type="destruction_request",
             object_id=req.id,
@@ -246,8 +312,8 @@ def record_destruction_request(vault: Vault, ctx: Context, case_id: str, *, rece
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.WRITE),
-        tag="rights:destruction:requested",
+        GateRequest(case_id, Action.WRITE),
+        tag=AuditTag.RIGHTS_DESTRUCTION_REQUESTED,
         object_type="case",
         object_id=case_id,
         then=add,
@@ -309,8 +375,8 @@ def decide_destruction_request(
     pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.ADMINISTER),
-        tag="rights:destruction:" + ("granted" if grant else "refused"),
+        GateRequest(case_id, Action.ADMINISTER),
+        tag=AuditTag.RIGHTS_DESTRUCTION_GRANTED if grant else AuditTag.RIGHTS_DESTRUCTION_REFUSED,
         object_type="destruction_request",
         object_id=request_id,
         then=decide,
@@ -331,13 +397,25 @@ class PendingRequest:
 
 
 def pending_destruction_requests(vault: Vault, ctx: Context) -> list[PendingRequest]:
+    """Pending requests of the cases the actor may see (as the work lists), earliest deadline first;
+    the listing is audited (``rights:destruction:listed``, with the count) in the same transaction."""
     today = ctx.now().date()
     with vault.db.session() as session:
+        scope = list_scope(session, ctx)
         rows = session.scalars(
             select(DestructionRequest)
-            .where(DestructionRequest.status == "pending")
-            .order_by(DestructionRequest.decide_by)
+            .join(Case, Case.id == DestructionRequest.case_id)
+            .where(DestructionRequest.status == "pending", cases_repo.visible_cases(scope))
+            .order_by(DestructionRequest.decide_by, DestructionRequest.id)
         ).all()
+        record(
+            session,
+            ctx,
+            AuditTag.RIGHTS_DESTRUCTION_LISTED,
+            object_type="list",
+            object_id="destruction_requests",
+            details={"count": len(rows)},
+        )
         return [
             PendingRequest(r.id, r.case_id, r.received_on, r.decide_by, r.decide_by < today) for r in rows
         ]
@@ -384,7 +462,7 @@ def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Itera
         yield SweepItem(case_id, deadline, n, len(ids))
     if not dry_run:
         with vault.db.session() as session:
-            record(session, ctx, "system:retention:swept", details={"destroyed": len(ids)})
+            record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})
 
 
 def certificate_pdf(cert: CertificateView) -> bytes:
@@ -401,6 +479,8 @@ def certificate_pdf(cert: CertificateView) -> bytes:
         "decided_by": "Besloten door (id)",
         "request_id": "Verzoek (id)",
         "method": "Methode",
+        "key_epoch": "Sleutelperiode (KEK-epoch)",
+        "backups_unreadable_from": "Back-ups onleesbaar vanaf",
     }
     rows = [(labels[k], str(fields.get(k) or "-")) for k in labels]
     return render_pdf(

@@ -1,47 +1,59 @@
-"""Disclosures to partners (D8, D9, D10): scoped grants, revocation, extension, the partner inbox.
+"""Disclosures to partners (D8, D9, D10, D22, D23): scoped grants, revocation, extension.
 
 A grant names parts of one case (categories and/or documents), one recipient organisation, one
 purpose and one legal basis (a statutory code whose organisation types fit the recipient, or
-consent with a reference), a validity window and a number of retrievals. Partners read granted
-documents through the gate; creating, extending and revoking grants are audited with stable ids,
-so "who could see this case on that day" can be answered from the log.
+consent: the id of a recorded, unwithdrawn ``share_with_partner`` consent of the case that names
+this recipient; withdrawing it revokes the grant), a validity window and a number of retrievals.
+Partners read granted documents through the gate; creating, extending and revoking grants are
+audited with stable ids, so "who could see this case on that day" can be answered from the log.
+What the partner sees of a grant (its inbox and history) is ``vault.services.partner_view``: a title
+staff chose for the partner (sealed under the case key, never logged) and the Veilig Thuis contact.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category, OrgType, Role
+from vault.crypto.fields import encrypt_text
+from vault.domain import Action, AuditTag, Category, OrgType
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
-from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
+from vault.models import Case, Consent, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
-from vault.services.gate import AccessRequest, decide, refusal
+from vault.services.gate import Admission, GateRequest, admit, decide, pass_gate, refusal
+from vault.services.subjects import ConsentScope, check_sharing_consent
 
 __all__ = [
+    "ConsentChoice",
+    "DisclosureRefused",
     "DisclosureRequest",
     "GrantView",
-    "InboxItem",
     "ReporterFeedback",
     "create_disclosure",
     "disclose_in_transaction",
     "extend_disclosure",
+    "grant_view",
     "list_case_disclosures",
-    "partner_inbox",
     "reporter_feedback",
     "revoke_disclosure",
+    "sharing_consents",
 ]
 
+T = TypeVar("T")
+
 MAX_RETRIEVALS = 100
+_PHONE = re.compile(r"[0-9+() -]{6,32}")
 _NEVER_DISCLOSED = frozenset({Category.MEDICAL})
 
 
@@ -57,6 +69,17 @@ class DisclosureRequest:
     valid_days: int | None = None
     max_retrievals: int = 5
     include_reporter_identity: bool = False
+    partner_title: str | None = None  # D22: typed for the partner; None = "categorie – datum"
+    contact_name: str | None = None  # D23: the disclosing worker, for the warm handover
+    contact_phone: str | None = None
+
+
+class DisclosureRefused(Forbidden):
+    """A D8/D9 refusal of a disclosure; ``rule`` (e.g. ``d9-consent-withdrawn``) lets a page explain it."""
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -75,7 +98,7 @@ class GrantView:
     revoked: bool
 
 
-def _view(session: Session, grant: Grant) -> GrantView:
+def grant_view(session: Session, grant: Grant) -> GrantView:
     items = session.execute(select(GrantItem.kind, GrantItem.ref).where(GrantItem.grant_id == grant.id)).all()
     return GrantView(
         id=grant.id,
@@ -107,6 +130,11 @@ def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
         raise InvalidInput("medical documents are never disclosed to partners")
     if Category.REPORTER_IDENTITY in req.categories and not req.include_reporter_identity:
         raise InvalidInput("the reporter's identity is only disclosed when asked for explicitly (D8)")
+    for text, limit in ((req.partner_title, 200), (req.contact_name, 128), (req.contact_phone, 32)):
+        if text is not None and (len(text) > limit or any(ord(ch) < 32 for ch in text)):
+            raise InvalidInput(f"a partner-facing title or contact is one line of at most {limit} characters")
+    if req.contact_phone and not _PHONE.fullmatch(req.contact_phone.strip()):
+        raise InvalidInput("the contact's phone number has 6 to 32 digits, spaces, +, -, ( or )")
     return days
 
 
@@ -149,16 +177,24 @@ def _evaluate(
     covered = set(req.categories) | doc_categories
     release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
     decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
+    if decision.allowed and (consent_id := _consent_id(req)) is not None:
+        decision = check_sharing_consent(
+            session, case_id=req.case_id, consent_id=consent_id, org_id=req.org_id
+        )
     if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
         decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
     if not decision.allowed:
-        return decision, Forbidden(f"disclosure refused: {decision.reason}"), release
+        return (
+            decision,
+            DisclosureRefused(f"disclosure refused: {decision.reason}", rule=decision.rule),
+            release,
+        )
     for category in sorted(covered):
         actor, case_facts, _grant, decision = decide(
             session,
             vault,
             ctx,
-            AccessRequest(
+            GateRequest(
                 req.case_id,
                 Action.DISCLOSE,
                 category=category,
@@ -171,8 +207,46 @@ def _evaluate(
     return decision, None, release
 
 
+def _consent_id(req: DisclosureRequest) -> str | None:
+    """The recorded consent a grant on a consent basis rests on (D9); ``None`` for a statutory basis."""
+    basis = default_legal_bases().get(req.legal_basis)
+    if basis is None or not basis.requires_consent_reference or req.consent_reference is None:
+        return None
+    return req.consent_reference.strip() or None
+
+
+def _seal_title(session: Session, vault: Vault, ctx: Context, grant: Grant, title: str) -> bytes:
+    """D22: the partner-facing title is free text, sealed under the case key like document titles. The
+    key comes through the gate's write door (the allow is audited by ``disclosure:grant:created``)."""
+
+    def seal(_session: Session, admission: Admission) -> bytes:
+        assert admission.dek is not None
+        return encrypt_text(
+            admission.dek, table="grants", column="partner_title", row_id=grant.id, value=title
+        )
+
+    return admit(
+        session,
+        vault,
+        ctx,
+        GateRequest(grant.case_id, Action.WRITE),
+        tag=AuditTag.DISCLOSURE_GRANT_CREATED,
+        object_type="grant",
+        object_id=grant.id,
+        then=seal,
+        audit_allow=False,
+    )
+
+
 def _insert(
-    session: Session, ctx: Context, req: DisclosureRequest, *, days: int, release: bool, rule: str
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    req: DisclosureRequest,
+    *,
+    days: int,
+    release: bool,
+    rule: str,
 ) -> GrantView:
     now = ctx.now()
     grant = Grant(
@@ -181,7 +255,7 @@ def _insert(
         org_id=req.org_id,
         purpose=req.purpose.strip(),
         legal_basis=req.legal_basis,
-        consent_reference=req.consent_reference,
+        consent_id=_consent_id(req),
         valid_from=now,
         valid_until=now + timedelta(days=days),
         max_retrievals=req.max_retrievals,
@@ -189,9 +263,13 @@ def _insert(
         reporter_identity_released=release,
         created_at=now,
         created_by=ctx.actor_id,
+        contact_name=(req.contact_name or "").strip() or None,
+        contact_phone=(req.contact_phone or "").strip() or None,
     )
     session.add(grant)
     session.flush()
+    if title := (req.partner_title or "").strip():
+        grant.partner_title_enc = _seal_title(session, vault, ctx, grant, title)
     session.add_all(
         [GrantItem(grant_id=grant.id, kind="category", ref=str(c)) for c in sorted(req.categories)]
         + [GrantItem(grant_id=grant.id, kind="document", ref=d) for d in sorted(req.document_ids)]
@@ -214,7 +292,7 @@ def _insert(
             "reporter_identity": release,
         },
     )
-    return _view(session, grant)
+    return grant_view(session, grant)
 
 
 def _known_basis(code: str) -> str:
@@ -246,7 +324,7 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
                 rule=decision.rule,
             )
         else:
-            view = _insert(session, ctx, req, days=days, release=release, rule=decision.rule)
+            view = _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
     if refused is not None:
         raise refused
     assert view is not None
@@ -265,7 +343,7 @@ def disclose_in_transaction(
     decision, refused, release = _evaluate(session, vault, ctx, req)
     if refused is not None:
         raise refused
-    return _insert(session, ctx, req, days=days, release=release, rule=decision.rule)
+    return _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
 
 
 def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str) -> Grant:
@@ -273,7 +351,7 @@ def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: st
     if grant is None:
         raise NotFound("no such disclosure")
     _actor, _case, _g, decision = decide(
-        session, vault, ctx, AccessRequest(grant.case_id, Action.DISCLOSE, category=None, purpose="manage")
+        session, vault, ctx, GateRequest(grant.case_id, Action.DISCLOSE, category=None, purpose="manage")
     )
     if not decision.allowed:
         raise NotFound("no such disclosure")
@@ -297,7 +375,7 @@ def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
                 details={"org_id": grant.org_id},
             )
         session.flush()
-        return _view(session, grant)
+        return grant_view(session, grant)
 
 
 def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
@@ -317,75 +395,70 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
         record(
             session,
             ctx,
-            "disclosure:grant:extended",
+            AuditTag.DISCLOSURE_GRANT_EXTENDED,
             case_id=grant.case_id,
             object_type="grant",
             object_id=grant.id,
             details={"org_id": grant.org_id, "days": days},
         )
         session.flush()
-        return _view(session, grant)
+        return grant_view(session, grant)
 
 
 def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[GrantView]:
-    with vault.db.session() as session:
-        _a, _c, _g, decision = decide(session, vault, ctx, AccessRequest(case_id, Action.READ, category=None))
-        if not decision.allowed:
-            raise NotFound("no such case")
-        grants = session.scalars(
-            select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at)
-        ).all()
-        return [_view(session, g) for g in grants]
+    """The case's disclosure register (recipients, bases, purposes): READ on the case, audited in the
+    same transaction (``disclosure:register:read``); no entry, no register (fail closed)."""
+
+    def grants(session: Session, _admission: Admission) -> list[GrantView]:
+        rows = session.scalars(select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at))
+        return [grant_view(session, g) for g in rows.all()]
+
+    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_REGISTER_READ, grants)
+
+
+def _read_case(
+    vault: Vault, ctx: Context, case_id: str, tag: AuditTag, then: Callable[[Session, Admission], T]
+) -> T:
+    """A read of case data through the gate: decided, audited under ``tag``, then ``then``."""
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ),
+        tag=tag,
+        object_type="case",
+        object_id=case_id,
+        then=then,
+    )
 
 
 @dataclass(frozen=True)
-class InboxItem:
-    grant: GrantView
-    documents: tuple[tuple[str, str], ...]  # (document id, category) reachable through this grant
+class ConsentChoice:
+    """A live consent of a case that a disclosure may rest on (D9): whose, for which organisation."""
+
+    consent_id: str
+    given_by: str
+    recipient_org_id: str
+    recorded_at: datetime
 
 
-def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
-    """What was disclosed to the actor's organisation and is still live: ids and categories only.
+def sharing_consents(vault: Vault, ctx: Context, case_id: str) -> list[ConsentChoice]:
+    """The case's unwithdrawn ``share_with_partner`` consents (for the share form); READ on the case,
+    audited (``disclosure:consents:listed``)."""
 
-    Listing reveals no content (titles and file names are read through the gate on retrieval).
-    """
-    if ctx.role != str(Role.PARTNER) or ctx.org_id is None or not ctx.second_factor_verified:
-        raise Forbidden("only a partner with a verified second factor has an inbox")
-    now = ctx.now()
-    items: list[InboxItem] = []
-    with vault.db.session() as session:
-        grants = session.scalars(
-            select(Grant)
+    def consents(session: Session, _admission: Admission) -> list[ConsentChoice]:
+        rows = session.scalars(
+            select(Consent)
             .where(
-                Grant.org_id == ctx.org_id,
-                Grant.revoked_at.is_(None),
-                Grant.valid_from <= now,
-                Grant.valid_until > now,
-                Grant.retrievals_used < Grant.max_retrievals,
+                Consent.case_id == case_id,
+                Consent.scope == str(ConsentScope.SHARE_WITH_PARTNER),
+                Consent.withdrawn_at.is_(None),
+                Consent.recipient_org_id.is_not(None),
             )
-            .order_by(Grant.created_at)
+            .order_by(Consent.recorded_at)
         ).all()
-        for grant in grants:
-            view = _view(session, grant)
-            cats = [c for c in view.categories if c != Category.MEDICAL]
-            docs = session.execute(
-                select(Document.id, Document.category)
-                .where(
-                    Document.case_id == grant.case_id,
-                    (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
-                )
-                .order_by(Document.created_at)
-            ).all()
-            items.append(InboxItem(view, tuple((d, c) for d, c in docs)))
-        record(
-            session,
-            ctx,
-            "disclosure:inbox:listed",
-            object_type="organisation",
-            object_id=ctx.org_id,
-            details={"grants": len(grants)},
-        )
-    return items
+        return [ConsentChoice(c.id, c.given_by, c.recipient_org_id or "", c.recorded_at) for c in rows]
+
+    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_CONSENTS_LISTED, consents)
 
 
 @dataclass(frozen=True)
@@ -397,10 +470,9 @@ class ReporterFeedback:
 
 
 def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedback:
-    with vault.db.session() as session:
-        _a, _c, _g, decision = decide(session, vault, ctx, AccessRequest(case_id, Action.READ))
-        if not decision.allowed:
-            raise NotFound("no such case")
+    """Terugkoppeling for the reporter: READ on the case, audited (``disclosure:feedback:prepared``)."""
+
+    def feedback(session: Session, _admission: Admission) -> ReporterFeedback:
         names: Sequence[str] = session.scalars(
             select(Organisation.name)
             .join(Grant, Grant.org_id == Organisation.id)
@@ -408,12 +480,6 @@ def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedb
             .distinct()
             .order_by(Organisation.name)
         ).all()
-        record(
-            session,
-            ctx,
-            "disclosure:feedback:prepared",
-            case_id=case_id,
-            object_type="case",
-            object_id=case_id,
-        )
         return ReporterFeedback(follow_up_started=bool(names), handed_to=tuple(names))
+
+    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_FEEDBACK_PREPARED, feedback)

@@ -22,12 +22,14 @@ from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.stream import encrypt_stream
-from vault.domain import Category
+from vault.domain import Action, AuditTag, Category
 from vault.errors import InvalidInput, NotFound
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
+from vault.services.gate import Admission, GateRequest, OpenedDocument, admit_read, open_admitted, pass_gate
 from vault.services.retention import destroy_after_for
 from vault.storage.blobs import new_blob_id
+from vault.transaction import transaction
 
 __all__ = [
     "SealedBlob",
@@ -35,8 +37,10 @@ __all__ = [
     "add_version",
     "check_content_type",
     "clean_name",
+    "read_document",
     "seal_to_blob",
     "touch_case",
+    "upload_document",
 ]
 
 log = structlog.get_logger(__name__)
@@ -189,3 +193,104 @@ def check_content_type(content_type: str) -> str:
     if len(content_type) > 127 or not content_type.isascii() or any(ord(c) < 32 for c in content_type):
         raise InvalidInput("content type is not valid")
     return content_type
+
+
+# --- Use cases: read and upload through the gate -------------------------------------------------
+
+
+def read_document(
+    vault: Vault,
+    ctx: Context,
+    document_id: str,
+    *,
+    version: int | None = None,
+    break_glass_justification: str | None = None,
+    purpose: str | None = None,
+    grant_id: str | None = None,
+) -> OpenedDocument:
+    """Open one document version for reading, through the gate: decided and audited in one
+    transaction that commits before this returns (``admit_read``), then opened (``open_admitted``)."""
+    with transaction(vault.db) as session:
+        admitted = admit_read(
+            session,
+            vault,
+            ctx,
+            document_id,
+            version=version,
+            break_glass_justification=break_glass_justification,
+            purpose=purpose,
+            grant_id=grant_id,
+        )
+    return open_admitted(vault, admitted)
+
+
+def upload_document(
+    vault: Vault,
+    ctx: Context,
+    *,
+    case_id: str,
+    category: Category,
+    title: str,
+    filename: str,
+    content_type: str,
+    chunks: Iterable[bytes],
+    document_id: str | None = None,
+    refers_to_id: str | None = None,
+) -> StoredVersion:
+    """Add a document (or a new version of one) through the gate.
+
+    1. WRITE is decided before any byte is accepted (a denial is audited and refused);
+    2. the stream is sealed into a durable blob outside any transaction;
+    3. WRITE is decided again, audited, and the version row added, in one short transaction.
+    If step 3 fails or is denied, the blob is removed (after a crash: swept as an orphan).
+    """
+    title = clean_name(title, "title")
+    filename = clean_name(filename, "file name")
+    content_type = check_content_type(content_type)
+    req = GateRequest(case_id, Action.WRITE, category=category, document_id=document_id)
+
+    def key_of(_session: Session, admission: Admission) -> DataKey:
+        assert admission.dek is not None
+        return admission.dek
+
+    dek = pass_gate(
+        vault,
+        ctx,
+        req,
+        tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+        object_type="document",
+        object_id=document_id,
+        then=key_of,
+        audit_allow=False,
+    )
+    sealed = seal_to_blob(vault, dek, chunks)
+
+    def reference(session: Session, admission: Admission) -> StoredVersion:
+        assert admission.dek is not None
+        return add_version(
+            session,
+            ctx,
+            admission.dek,
+            sealed,
+            case_id=case_id,
+            category=category,
+            title=title,
+            filename=filename,
+            content_type=content_type,
+            document_id=document_id,
+            refers_to_id=refers_to_id,
+        )
+
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            req,
+            tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+            object_type="document",
+            object_id=sealed.version_id,
+            then=reference,
+        )
+    except BaseException:
+        vault.blobs.delete(sealed.blob_id)
+        raise

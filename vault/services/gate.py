@@ -6,23 +6,38 @@ For every read of content, in this order and in one transaction:
 2. the policy decides for this actor, object, action and purpose (``vault.policy``);
 3. the audit entry recording the decision is written; only then is the key unwrapped and content
    read. The transaction commits before the first plaintext byte is returned.
-A denial is audited too, committed, and then refused. ``pass_gate`` runs this in a transaction of
-its own; ``admit`` (and ``admit_read`` for documents) run it inside the caller's transaction, such
-as a `GroupCommit` job, and raise a denial as ``Refusal`` so that its entry commits. Nothing else in
-the code decrypts case content (``tests/gate/test_one_gate.py`` proves it).
+A denial is audited too, committed, and then refused. Nothing else in the code decrypts case content
+(``tests/gate/test_one_gate.py`` proves it).
+
+The doors, and when to use which:
+
+- ``pass_gate(vault, ctx, GateRequest(...), then=...)`` — a read or change of one case in a transaction
+  of its own; ``then`` runs only when allowed, with the case key in its ``Admission``.
+- ``admit(session, ...)`` — the same inside the caller's transaction (a ``GroupCommit`` job); a denial
+  is raised as ``Refusal`` so that its audit entry commits.
+- ``admit_read`` then ``open_admitted`` — one document read (the hot path): decide and audit inside the
+  caller's transaction, open the content only after it committed.
+- ``gated_write`` — a write whose domain rules may still refuse (``RuleRefused``): the write rolls back
+  and the refusal is audited on its own, like a policy denial; ``refuse`` audits such a refusal.
+- ``decrypt_case_field`` — one personal field, inside ``then``; ``partner_title`` — a grant's title for
+  its own recipient organisation (the partner's listings audit themselves).
+- ``would_allow`` — a preview for a view (no audit entry, no key, no content); ``decide`` and
+  ``refusal`` — the bare decision and its error, for a caller that records the outcome itself in the
+  same transaction (a disclosure records ``disclosure:grant:denied``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.break_glass import note_emergency_access
 from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import decrypt_text
@@ -35,24 +50,26 @@ from vault.models import Case, Document, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
-from vault.services.documents import StoredVersion, add_version, check_content_type, clean_name, seal_to_blob
+from vault.services.file_names import neutral_filename, version_created_at
 from vault.services.keyring import unwrap_case_key
-from vault.services.transaction import Refusal, transaction
+from vault.transaction import Refusal, transaction
 
 __all__ = [
-    "AccessRequest",
     "Admission",
     "AdmittedRead",
+    "GateRequest",
     "OpenedDocument",
+    "RuleRefused",
     "admit",
     "admit_read",
     "decide",
     "decrypt_case_field",
+    "gated_write",
     "open_admitted",
+    "partner_title",
     "pass_gate",
-    "read_document",
     "refusal",
-    "upload_document",
+    "refuse",
     "would_allow",
 ]
 
@@ -60,7 +77,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class AccessRequest:
+class GateRequest:
     case_id: str
     action: Action
     category: Category | None = None
@@ -93,7 +110,7 @@ def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> 
 
 
 def decide(
-    session: Session, vault: Vault, ctx: Context, req: AccessRequest, facts: access_repo.Facts | None = None
+    session: Session, vault: Vault, ctx: Context, req: GateRequest, facts: access_repo.Facts | None = None
 ) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
     """Gather the facts (unless the caller read them already, in this transaction) and ask the
     policy; no audit entry, no key. Callers record the outcome."""
@@ -129,7 +146,7 @@ def decide(
     return actor, case, grant, decision
 
 
-def would_allow(vault: Vault, ctx: Context, req: AccessRequest) -> bool:
+def would_allow(vault: Vault, ctx: Context, req: GateRequest) -> bool:
     """Would the policy allow ``req``? A preview only: no audit entry, no key, no content.
 
     Lets a view skip the parts an actor may never see (e.g. medical titles for a medewerker)
@@ -144,9 +161,9 @@ def would_allow(vault: Vault, ctx: Context, req: AccessRequest) -> bool:
 def pass_gate(
     vault: Vault,
     ctx: Context,
-    req: AccessRequest,
+    req: GateRequest,
     *,
-    tag: AuditTag | str,
+    tag: AuditTag,
     object_type: str,
     object_id: str | None,
     then: Callable[[Session, Admission], T],
@@ -177,9 +194,9 @@ def admit(
     session: Session,
     vault: Vault,
     ctx: Context,
-    req: AccessRequest,
+    req: GateRequest,
     *,
-    tag: AuditTag | str,
+    tag: AuditTag,
     object_type: str,
     object_id: str | None,
     then: Callable[[Session, Admission], T],
@@ -204,7 +221,7 @@ def admit(
     if decision.allowed and grant is not None and not access_repo.consume_retrieval(session, grant.grant_id):
         decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
     if not decision.allowed or audit_allow:
-        record(
+        seq = record(
             session,
             ctx,
             tag if decision.allowed else AuditTag.DOSSIER_ACCESS_DENIED,
@@ -218,6 +235,9 @@ def admit(
             break_glass=decision.break_glass,
             details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None},
         )
+        if decision.allowed and decision.break_glass and case is not None:
+            # D20: the justification is sealed beside the entry (never in it), in this transaction.
+            note_emergency_access(session, vault, ctx, case.case_id, seq, req.break_glass_justification)
     if not decision.allowed or actor is None or case is None:
         raise Refusal(refused or refusal(actor, case, decision))
     dek = None
@@ -239,10 +259,8 @@ def _stepped_up(vault: Vault, ctx: Context) -> bool:
 
 def _legal_basis(session: Session, case: CaseFacts | None, grant: GrantFacts | None) -> str | None:
     """The ground of the access: the grant's legal basis for a partner, else the case's (D1)."""
-    if grant is not None:
-        row = session.get(Grant, grant.grant_id)
-        if row is not None:
-            return row.legal_basis
+    if grant is not None and grant.legal_basis is not None:
+        return grant.legal_basis
     if case is not None:
         known: dict[str, str | None] = session.info.get("case_legal_basis", {})
         if case.case_id in known:
@@ -276,7 +294,8 @@ _DOCUMENT = select(Document.case_id.label("document_case_id"), Document.category
 
 @dataclass(frozen=True)
 class AdmittedRead:
-    """What an allowed, audited read may open once its transaction has committed."""
+    """What an allowed, audited read may open once its transaction has committed. ``filename`` is
+    the uploader's for staff and a neutral one for a partner (D22, ``vault.services.file_names``)."""
 
     document_id: str
     category: Category
@@ -326,19 +345,25 @@ def admit_read(
         assert admission.dek is not None
         if doc.version_id is None:
             raise NotFound("no such document version")
+        filename = decrypt_text(
+            admission.dek,
+            table="document_versions",
+            column="filename",
+            row_id=doc.version_id,
+            value=doc.filename_enc,
+        )
+        if admission.grant is not None or not admission.actor.role.is_staff:
+            # D22: only staff see the uploader's file name (it often names a client); a partner
+            # gets a neutral one, so every download (API, web) carries it.
+            created = version_created_at(session, doc.version_id)
+            filename = neutral_filename(doc.document_case_id, category, created, doc.content_type, filename)
         return AdmittedRead(
             document_id=document_id,
             category=category,
             version=doc.version,
             version_id=doc.version_id,
             blob_id=doc.blob_id,
-            filename=decrypt_text(
-                admission.dek,
-                table="document_versions",
-                column="filename",
-                row_id=doc.version_id,
-                value=doc.filename_enc,
-            ),
+            filename=filename,
             content_type=doc.content_type,
             length=doc.plaintext_length,
             dek=admission.dek,
@@ -348,7 +373,7 @@ def admit_read(
         session,
         vault,
         ctx,
-        AccessRequest(
+        GateRequest(
             doc.document_case_id,
             Action.READ,
             category=category,
@@ -389,106 +414,78 @@ def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
     )
 
 
-def read_document(
-    vault: Vault,
-    ctx: Context,
-    document_id: str,
-    *,
-    version: int | None = None,
-    break_glass_justification: str | None = None,
-    purpose: str | None = None,
-    grant_id: str | None = None,
-) -> OpenedDocument:
-    """Open one document version for reading, through the gate: decided and audited in one
-    transaction that commits before this returns (``admit_read``), then opened (``open_admitted``)."""
-    with transaction(vault.db) as session:
-        admitted = admit_read(
-            session,
-            vault,
-            ctx,
-            document_id,
-            version=version,
-            break_glass_justification=break_glass_justification,
-            purpose=purpose,
-            grant_id=grant_id,
-        )
-    return open_admitted(vault, admitted)
-
-
-def upload_document(
-    vault: Vault,
-    ctx: Context,
-    *,
-    case_id: str,
-    category: Category,
-    title: str,
-    filename: str,
-    content_type: str,
-    chunks: Iterable[bytes],
-    document_id: str | None = None,
-    refers_to_id: str | None = None,
-) -> StoredVersion:
-    """Add a document (or a new version of one) through the gate.
-
-    1. WRITE is decided before any byte is accepted (a denial is audited and refused);
-    2. the stream is sealed into a durable blob outside any transaction;
-    3. WRITE is decided again, audited, and the version row added, in one short transaction.
-    If step 3 fails or is denied, the blob is removed (after a crash: swept as an orphan).
-    """
-    title = clean_name(title, "title")
-    filename = clean_name(filename, "file name")
-    content_type = check_content_type(content_type)
-    req = AccessRequest(case_id, Action.WRITE, category=category, document_id=document_id)
-
-    def key_of(_session: Session, admission: Admission) -> DataKey:
-        assert admission.dek is not None
-        return admission.dek
-
-    dek = pass_gate(
-        vault,
-        ctx,
-        req,
-        tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
-        object_type="document",
-        object_id=document_id,
-        then=key_of,
-        audit_allow=False,
-    )
-    sealed = seal_to_blob(vault, dek, chunks)
-
-    def reference(session: Session, admission: Admission) -> StoredVersion:
-        assert admission.dek is not None
-        return add_version(
-            session,
-            ctx,
-            admission.dek,
-            sealed,
-            case_id=case_id,
-            category=category,
-            title=title,
-            filename=filename,
-            content_type=content_type,
-            document_id=document_id,
-            refers_to_id=refers_to_id,
-        )
-
-    try:
-        return pass_gate(
-            vault,
-            ctx,
-            req,
-            tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
-            object_type="document",
-            object_id=sealed.version_id,
-            then=reference,
-        )
-    except BaseException:
-        vault.blobs.delete(sealed.blob_id)
-        raise
-
-
 def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id: str, value: bytes) -> str:
     """Decrypt one personal field of an admitted case (callers run inside ``pass_gate``'s ``then``)."""
     if admission.dek is None:
         raise Forbidden("this decision does not admit reading content")
     return decrypt_text(admission.dek, table=table, column=column, row_id=row_id, value=value)
+
+
+def partner_title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
+    """The title staff wrote for the recipient of ``grant`` (D22), for a verified partner of exactly that
+    organisation, read in its listing's audited transaction (no retrieval counted); else None."""
+    if grant.partner_title_enc is None or ctx.role != str(Role.PARTNER) or not ctx.second_factor_verified:
+        return None
+    if ctx.org_id != grant.org_id:
+        return None
+    dek = unwrap_case_key(session, vault.keys, grant.case_id)
+    return decrypt_text(
+        dek, table="grants", column="partner_title", row_id=grant.id, value=grant.partner_title_enc
+    )
+
+
+# --- The write door: a gated write whose domain rules may still refuse ----------------------------
+
+
+class RuleRefused(Exception):
+    """A domain rule refused the write; ``rule`` goes into the audit entry."""
+
+    def __init__(self, error: VaultError, rule: str) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.rule = rule
+
+
+def refuse(
+    vault: Vault, ctx: Context, error: VaultError, *, rule: str, attempted: AuditTag, case_id: str | None
+) -> NoReturn:
+    """Audit a refusal (ids and rule only) in its own transaction, then raise ``error``."""
+    with vault.db.session() as session:
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_ACCESS_DENIED,
+            case_id=case_id,
+            object_type="case",
+            object_id=case_id,
+            decision=Effect.DENY,
+            rule=rule,
+            details={"attempted": str(attempted)},
+        )
+    raise error
+
+
+def gated_write(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    category: Category | None,
+    tag: AuditTag,
+    object_type: str,
+    object_id: str | None,
+    then: Callable[[Session, Admission], T],
+    purpose: str | None = None,
+) -> T:
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            GateRequest(case_id, Action.WRITE, category=category, purpose=purpose),
+            tag=tag,
+            object_type=object_type,
+            object_id=object_id,
+            then=then,
+        )
+    except RuleRefused as refused:
+        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=case_id)

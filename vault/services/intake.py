@@ -1,7 +1,9 @@
 """Online intake: the public report and advice forms (docs/intake.md).
 
 A submission arrives without an account. It is admitted only after (in this order) a per-address
-rate limit, the honeypot and a proof of work that was never used before (``admit``); then
+flood ceiling, the honeypot and a proof of work that was never used before (``admit``); the proof's
+difficulty rises with the address's submissions in the last hour beyond a free allowance, so a school
+or a GP practice behind one address is slowed, not turned away (``required_bits``); then
 ``receive`` opens the case and seals everything the person wrote under the new case's key *before*
 anything is written: the reporter's identity in its own category (D8), the people involved as
 sealed subjects, the client of a professional's advice only as a keyed pseudonym (D3), and the
@@ -32,12 +34,17 @@ from vault.auth.keyed import keyed_hash
 from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.keys import SubkeyPurpose
-from vault.domain import AuditTag, CaseKind, Category
+from vault.domain import AuditTag, CaseKind, Category, reference_of
 from vault.errors import Unavailable
-from vault.models import AuthAttempt, Team
-from vault.repositories.identity import team_by_name
+from vault.models import AuthAttempt
 from vault.runtime import Vault
-from vault.services.cases import DEFAULT_LEGAL_BASIS, MELDCODE_STEPS, client_pseudonym, open_case_with_key
+from vault.services.cases import (
+    DEFAULT_LEGAL_BASIS,
+    MELDCODE_STEPS,
+    intake_team,
+    open_case_with_key,
+    set_client_pseudonyms,
+)
 from vault.services.documents import add_version, seal_to_blob
 from vault.services.pow import Challenge, PowRefused, issue_challenge, verify_solution
 from vault.services.subjects import (
@@ -63,7 +70,7 @@ __all__ = [
     "public_context",
     "receive",
     "receive_attachment",
-    "reference_of",
+    "required_bits",
 ]
 
 log = structlog.get_logger(__name__)
@@ -75,6 +82,10 @@ _CLIENT_LABEL = b"vault/intake/client-address/v1"
 _KIND_SUBMISSION = "intake"
 _KIND_CHALLENGE = "intake_pow"
 _WINDOW = timedelta(hours=1)
+# Beyond the free allowance each submission asks one more zero bit (twice the work), up to this many:
+# 16 + 6 bits is 64 times the base work, seconds on a laptop, under a minute on an old phone.
+EXTRA_BITS_CAP = 6
+_MAX_BITS = 32
 _REPLAY_LOCK = 0x56544B50  # PostgreSQL advisory lock for the replay check ("VTKP")
 
 
@@ -161,23 +172,33 @@ def public_context(vault: Vault, request_id: str) -> Context:
     )
 
 
-def reference_of(case_id: str) -> str:
-    """The reference a submitter quotes on the phone: the case id's first 8 characters, as staff see it."""
-    short = case_id.replace("-", "")[:8].upper()
-    return f"VT-{short[:4]}-{short[4:]}"
-
-
 def client_key(vault: Vault, address: str | None) -> str:
     """The client address as a keyed hash (never stored or logged in clear)."""
     return keyed_hash(vault.keys.subkey(SubkeyPurpose.SESSION), _CLIENT_LABEL, address or "unknown")
 
 
-def new_challenge(vault: Vault) -> Challenge:
+def required_bits(vault: Vault, earlier: int) -> int:
+    """The difficulty asked of an address with ``earlier`` submissions in the last hour: the base up to
+    the free allowance (``VAULT_INTAKE_LIMIT_PER_HOUR``), then one more bit per submission, capped."""
     settings = vault.settings
+    extra = min(EXTRA_BITS_CAP, max(0, earlier + 1 - settings.intake_limit_per_hour))
+    return min(_MAX_BITS, settings.intake_pow_bits + extra)
+
+
+def _earlier(vault: Vault, key: str) -> int:
+    now = vault.clock.now()
+    with vault.db.session() as session:
+        return _count(session, _KIND_SUBMISSION, "client_key", key, now - _WINDOW)
+
+
+def new_challenge(vault: Vault, client_address: str | None = None) -> Challenge:
+    """A challenge as hard as the address's next submission must be (reads, never writes)."""
+    settings = vault.settings
+    earlier = _earlier(vault, client_key(vault, client_address))
     return issue_challenge(
         vault.keys.subkey(SubkeyPurpose.SESSION),
         now=vault.clock.now(),
-        bits=settings.intake_pow_bits,
+        bits=required_bits(vault, earlier),
         ttl=timedelta(minutes=settings.intake_challenge_minutes),
     )
 
@@ -185,15 +206,10 @@ def new_challenge(vault: Vault) -> Challenge:
 def intake_team_id(vault: Vault) -> str:
     """The responsible team: ``VAULT_INTAKE_TEAM`` by name, else the first team created."""
     with vault.db.session() as session:
-        name = vault.settings.intake_team
-        team = (
-            team_by_name(session, name)
-            if name
-            else session.scalars(select(Team).order_by(Team.created_at, Team.name).limit(1)).first()
-        )
-        if team is None:
-            raise Unavailable("no intake team is configured")
-        return team.id
+        team_id = intake_team(session, vault)
+    if team_id is None:
+        raise Unavailable("no intake team is configured")
+    return team_id
 
 
 def _count(session: Session, kind: str, column: str, key: str, since: datetime) -> int:
@@ -207,10 +223,12 @@ def _count(session: Session, kind: str, column: str, key: str, since: datetime) 
 
 
 def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> None:
-    """Refuse (``IntakeRefused``) a burst, a filled honeypot, or a missing, wrong or replayed proof.
+    """Refuse (``IntakeRefused``) a flood, a filled honeypot, or a missing, too easy, wrong or replayed
+    proof.
 
-    Every attempt counts towards the address's limit, refused ones too. Two short transactions;
-    nothing of the submission's content is touched.
+    Every attempt counts towards the address's count, refused ones too: beyond the free allowance it
+    raises the difficulty asked (``required_bits``), at the ceiling every attempt is refused. Two
+    short transactions; nothing of the submission's content is touched.
     """
     now = vault.clock.now()
     key = client_key(vault, client_address)
@@ -222,11 +240,11 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
             )
         )
         recent = _count(session, _KIND_SUBMISSION, "client_key", key, now - _WINDOW)
-        if recent < vault.settings.intake_limit_per_hour:
+        if recent < vault.settings.intake_ceiling_per_hour:
             session.add(
                 AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_SUBMISSION, client_key=key, occurred_at=now)
             )
-    if recent >= vault.settings.intake_limit_per_hour:
+    if recent >= vault.settings.intake_ceiling_per_hour:
         raise IntakeRefused("rate_limited", retry_after=int(_WINDOW.total_seconds()))
     if honeypot.strip():
         raise IntakeRefused("honeypot")
@@ -236,10 +254,12 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
             token,
             counter,
             now=now,
-            min_bits=vault.settings.intake_pow_bits,
+            min_bits=required_bits(vault, recent),
         )
     except PowRefused as refused:
-        raise IntakeRefused(f"pow_{refused.reason}") from None
+        raise IntakeRefused(
+            "pow_harder" if refused.reason == "too_easy" else f"pow_{refused.reason}"
+        ) from None
     _burn(vault, challenge, now)
 
 
@@ -280,8 +300,7 @@ def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
             received_at=None,
         )
         workflow.meldcode_step = submission.meldcode_step
-        if client is not None and client.identifying:
-            workflow.client_pseudonym = client_pseudonym(vault, client)
+        set_client_pseudonyms(vault, workflow, client)
         if submission.reporter is not None:
             seal_reporter_identity(session, ctx, dek, case_id=case.id, reporter=submission.reporter)
         seal_subjects(session, vault, ctx, dek, case.id, subjects)

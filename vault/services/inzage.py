@@ -9,35 +9,134 @@ What it withholds, each with its reason: the reporter's identity (D8), every oth
 (their privacy), medical documents (only through the confidential doctor), and the content of
 documents, which may hold third parties' data and is handed over only after a staff member has
 reviewed it (Wmo 2015 art. 5.3.2). The subject's own statements are listed like other documents.
+
+Free text typed by staff can name people (D22): "Gesprek met buurvrouw <naam>" as a document title
+would put the reporter or a neighbour into the subject's copy (D8, D13). So every free-text item —
+today the document titles — enters the copy only when a staff member released it for the access
+request the copy answers (``inzage_item_reviews``, decided in ``vault.services.rights``); every other
+item is listed as withheld with its reason (not reviewed, or withheld after review). A release holds
+for the exact text reviewed: it is bound to the SHA-256 of the stored ciphertext. The access report's
+purpose column shows only the system's own purpose codes; anything else is withheld as free text.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.audit import queries as audit_repo
 from vault.context import Context
-from vault.domain import Action, Category
-from vault.errors import NotFound, StepUpRequired
-from vault.models import Case, Document, ReporterIdentity, Subject
-from vault.repositories import audit as audit_repo
+from vault.domain import Action, AuditTag, Category
+from vault.errors import InvalidInput, NotFound, StepUpRequired
+from vault.models import AccessRequest, Case, Document, InzageItemReview, ReporterIdentity, Subject
 from vault.runtime import Vault
-from vault.services.gate import AccessRequest, Admission, decrypt_case_field, pass_gate
+from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
+from vault.services.lookup import ReidentificationReason
 
-__all__ = ["InzageExport", "Withholding", "export_for_subject", "render_inzage_pdf"]
+__all__ = [
+    "NOT_REVIEWED",
+    "WITHHELD_AFTER_REVIEW",
+    "FreeTextKind",
+    "InzageExport",
+    "ReviewDecision",
+    "Withholding",
+    "copy_documents",
+    "effective_decision",
+    "export_for_subject",
+    "item_id",
+    "parse_item",
+    "render_inzage_pdf",
+    "review_state",
+    "stored_digest",
+]
 
 PURPOSE = "inzage (AVG art. 15, Wmo 2015 art. 5.3.2)"
 _REPORT_LIMIT = 5000
+
+NOT_REVIEWED = "vrije tekst, niet beoordeeld"
+WITHHELD_AFTER_REVIEW = "vrije tekst, achtergehouden na beoordeling"
+
+# The access report's purpose column: the system's own codes only (never text a person typed).
+_SYSTEM_PURPOSES = frozenset(
+    {PURPOSE, "audit-review", "audit-export", "manage", "step_up"} | {str(r) for r in ReidentificationReason}
+)
+
+
+class FreeTextKind(StrEnum):
+    """The kinds of free text an inzage copy can carry (D22)."""
+
+    DOCUMENT_TITLE = "document_title"
+
+
+class ReviewDecision(StrEnum):
+    RELEASED = "released"
+    WITHHELD = "withheld"
+
+
+def item_id(kind: FreeTextKind, ref: str) -> str:
+    """The id a review names an item by: ``document_title:<document id>``."""
+    return f"{kind}:{ref}"
+
+
+def parse_item(item: str) -> tuple[FreeTextKind, str]:
+    kind, _, ref = item.partition(":")
+    try:
+        parsed = FreeTextKind(kind)
+    except ValueError:
+        raise InvalidInput("unknown kind of free-text item") from None
+    if not ref or len(ref) > 64:
+        raise InvalidInput("a free-text item is named as kind:id")
+    return parsed, ref
+
+
+def stored_digest(value: bytes) -> str:
+    """What a review is bound to: the stored ciphertext's SHA-256 (reveals nothing of the text)."""
+    return hashlib.sha256(value).hexdigest()
+
+
+def copy_documents(session: Session, case_id: str) -> tuple[list[Document], list[Document]]:
+    """The documents an inzage copy lists, and the medical ones it withholds (the reporter's
+    identity is withheld as a whole)."""
+    listed: list[Document] = []
+    medical: list[Document] = []
+    for doc in session.scalars(
+        select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id)
+    ):
+        if doc.category == Category.MEDICAL:
+            medical.append(doc)
+        elif doc.category != Category.REPORTER_IDENTITY:
+            listed.append(doc)
+    return listed, medical
+
+
+def review_state(session: Session, access_request_id: str | None) -> dict[str, InzageItemReview]:
+    """The reviews recorded for one access request, by item id."""
+    if access_request_id is None:
+        return {}
+    rows = session.scalars(
+        select(InzageItemReview).where(InzageItemReview.access_request_id == access_request_id)
+    )
+    return {item_id(FreeTextKind(r.item_kind), r.item_ref): r for r in rows}
+
+
+def effective_decision(review: InzageItemReview | None, stored: bytes) -> ReviewDecision | None:
+    """The decision that holds for the text stored now: none if never reviewed or changed since."""
+    if review is None or review.reviewed_sha256 != stored_digest(stored):
+        return None
+    return ReviewDecision(review.decision)
 
 
 @dataclass(frozen=True)
 class Withholding:
     what: str
     reason: str
+    item: str | None = None  # a free-text item's id (``kind:ref``), for a reviewer to find it
 
 
 @dataclass(frozen=True)
@@ -60,7 +159,7 @@ class InzageExport:
             "subject": self.subject,
             "documents": self.documents,
             "access_report": self.access_report,
-            "withheld": [{"what": w.what, "reason": w.reason} for w in self.withheld],
+            "withheld": [{"what": w.what, "reason": w.reason, "item": w.item} for w in self.withheld],
         }
 
 
@@ -70,8 +169,39 @@ def _field(admission: Admission, column: str, row_id: str, value: bytes | None) 
     return decrypt_case_field(admission, table="subjects", column=column, row_id=row_id, value=value)
 
 
-def export_for_subject(vault: Vault, ctx: Context, case_id: str, subject_id: str) -> InzageExport:
-    """Build the inzage copy for one subject; audited as an export of that subject's data."""
+def _title(
+    admission: Admission, doc: Document, reviews: dict[str, InzageItemReview]
+) -> tuple[str | None, Withholding | None]:
+    """A document's title if released for this request, else the withholding that says why not."""
+    if not doc.title_enc:
+        return None, None
+    item = item_id(FreeTextKind.DOCUMENT_TITLE, doc.id)
+    decision = effective_decision(reviews.get(item), doc.title_enc)
+    if decision is ReviewDecision.RELEASED:
+        text = decrypt_case_field(
+            admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
+        )
+        return text, None
+    what = f"titel van het document van {doc.created_at:%d-%m-%Y} (categorie {doc.category})"
+    reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
+    return None, Withholding(what, reason, item)
+
+
+def _access_request(session: Session, request_id: str, case_id: str, subject_id: str) -> str:
+    row = session.get(AccessRequest, request_id)
+    if row is None or row.case_id != case_id or row.subject_id != subject_id:
+        raise NotFound("no such access request for this subject")
+    return row.id
+
+
+def export_for_subject(
+    vault: Vault, ctx: Context, case_id: str, subject_id: str, *, access_request_id: str | None = None
+) -> InzageExport:
+    """Build the inzage copy for one subject; audited as an export of that subject's data.
+
+    Free text enters the copy only as released by staff for ``access_request_id`` (the request this
+    copy answers); without it, every free-text item is withheld as not reviewed.
+    """
     if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("an inzage export needs a recent second-factor check")
 
@@ -98,31 +228,26 @@ def export_for_subject(vault: Vault, ctx: Context, case_id: str, subject_id: str
                     "the reporter's identity is protected (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3; D8)",
                 )
             )
+        request_id = (
+            _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
+        )
+        reviews = review_state(session, request_id)
+        listed, medical = copy_documents(session, case_id)
+        withheld.extend(
+            Withholding(f"medisch document {doc.id}", "medical data: inzage through the confidential doctor")
+            for doc in medical
+        )
         documents: list[dict[str, Any]] = []
-        for doc in session.scalars(
-            select(Document).where(Document.case_id == case_id).order_by(Document.created_at)
-        ):
-            if doc.category == Category.MEDICAL:
-                withheld.append(
-                    Withholding(
-                        f"medisch document {doc.id}", "medical data: inzage through the confidential doctor"
-                    )
-                )
-                continue
-            if doc.category == Category.REPORTER_IDENTITY:
-                continue  # covered by the reporter withholding above
-            title = (
-                decrypt_case_field(
-                    admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
-                )
-                if doc.title_enc
-                else None
-            )
+        for doc in listed:
+            title, withholding = _title(admission, doc, reviews)
+            if withholding is not None:
+                withheld.append(withholding)
             documents.append(
                 {
                     "document_id": doc.id,
                     "category": doc.category,
                     "title": title,
+                    "title_withheld": withholding.reason if withholding else None,
                     "created_at": doc.created_at.isoformat(),
                 }
             )
@@ -134,22 +259,11 @@ def export_for_subject(vault: Vault, ctx: Context, case_id: str, subject_id: str
                     "(Wmo 2015 art. 5.3.2 lid 1)",
                 )
             )
-        report = [
-            {
-                "at": r["occurred_at"].isoformat()
-                if isinstance(r["occurred_at"], datetime)
-                else str(r["occurred_at"]),
-                "who": r["actor_username"],
-                "role": r["actor_role"],
-                "organisation": r["actor_org_name"],
-                "action": r["tag"],
-                "ground": r["legal_basis"],
-                "purpose": r["purpose"],
-                "emergency": bool(r["break_glass"]),
-            }
-            for r in audit_repo.access_report_rows(session, case_id, after_seq=0, limit=_REPORT_LIMIT)
-            if r["decision"] == "allow"
-        ]
+        report, free_purposes = _access_report(session, case_id)
+        if free_purposes:
+            withheld.append(
+                Withholding(f"doel bij {free_purposes} regel(s) van het toegangsoverzicht", NOT_REVIEWED)
+            )
         return InzageExport(
             case_id=case_id,
             subject_id=subject_id,
@@ -174,12 +288,40 @@ def export_for_subject(vault: Vault, ctx: Context, case_id: str, subject_id: str
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.EXPORT, category=Category.SUBJECTS, purpose=PURPOSE),
-        tag="rights:inzage:exported",
+        GateRequest(case_id, Action.EXPORT, category=Category.SUBJECTS, purpose=PURPOSE),
+        tag=AuditTag.RIGHTS_INZAGE_EXPORTED,
         object_type="subject",
         object_id=subject_id,
         then=build,
     )
+
+
+def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]], int]:
+    """D15's report for the copy; a purpose that is not one of the system's codes is left out (it
+    could be text a person typed) and counted."""
+    report: list[dict[str, Any]] = []
+    free = 0
+    for r in audit_repo.access_report_rows(session, case_id, after_seq=0, limit=_REPORT_LIMIT):
+        if r["decision"] != "allow":
+            continue
+        purpose = r["purpose"]
+        if purpose is not None and purpose not in _SYSTEM_PURPOSES:
+            purpose = None
+            free += 1
+        at = r["occurred_at"]
+        report.append(
+            {
+                "at": at.isoformat() if isinstance(at, datetime) else str(at),
+                "who": r["actor_username"],
+                "role": r["actor_role"],
+                "organisation": r["actor_org_name"],
+                "action": r["tag"],
+                "ground": r["legal_basis"],
+                "purpose": purpose,
+                "emergency": bool(r["break_glass"]),
+            }
+        )
+    return report, free
 
 
 def render_inzage_pdf(export: InzageExport) -> bytes:
@@ -187,7 +329,13 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
     from vault.services.pdf import render_pdf
 
     subject = [(k, str(v or "-")) for k, v in export.subject.items()]
-    docs = [(f"{d['created_at'][:10]} · {d['category']}", d["title"] or "-") for d in export.documents]
+    docs = [
+        (
+            f"{d['created_at'][:10]} · {d['category']}",
+            d["title"] or f"[titel niet verstrekt: {d['title_withheld'] or 'geen titel'}]",
+        )
+        for d in export.documents
+    ]
     report = [
         (
             f"{a['at'][:16]} · {a['who'] or '-'} ({a['role'] or '-'}, {a['organisation'] or '-'})",

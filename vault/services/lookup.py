@@ -10,43 +10,58 @@ person. The answer holds case ids, kinds, team and creation date only: never con
 the roles in ``REIDENTIFY_ROLES`` (the team leader) may, with a reason from a fixed list; it is
 audited with the pseudonym and the reason code. Identifying data is shown only where a subject record
 exists in a case the actor may read, and then only through the gate.
+
+``reidentify_person``: "was this person the subject of earlier professional advice?" The team leader
+enters the identifiers they have (BSN and/or name + date of birth), a reason code and a typed
+explanation; the pseudonym of each identifier kind is derived and matched (an advice that recorded
+both carries both). The answer: references, kinds, dates and teams — never anyone's data. Recorded
+in ``client_reidentifications`` (code in clear, explanation sealed) and audited once per matched case
+(ids and codes only, not even the pseudonyms).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from vault.audit import record
+from vault.audit.sealed import seal
 from vault.context import Context
 from vault.crypto.index import blind_index_bsn, blind_index_person
 from vault.crypto.keys import SubkeyPurpose
-from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import Action, AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Forbidden, InvalidInput
+from vault.models import ClientReidentification
 from vault.policy import Actor
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
 from vault.services.calendar import local_date
 from vault.services.case_view import SubjectView, read_subjects
-from vault.services.gate import AccessRequest, would_allow
+from vault.services.cases import client_pseudonyms
+from vault.services.gate import GateRequest, would_allow
+from vault.services.subjects import PersonFields
 
 __all__ = [
     "REIDENTIFY_ROLES",
     "LookupHit",
+    "PersonReidentification",
     "Reidentification",
     "ReidentificationReason",
     "lookup_person",
     "reidentify_client",
+    "reidentify_person",
 ]
 
 # D3: who may turn a client pseudonym back into a person. The team leader: lifting a professional's
 # pseudonymisation is an organisational decision about the team's cases, not a medical one.
 REIDENTIFY_ROLES = frozenset({Role.TEAMLEIDER})
 _PSEUDONYM = re.compile(r"ps_[a-z2-7]{32}")
+_EXPLANATION_MIN, _EXPLANATION_MAX = 10, 2000
 
 
 class ReidentificationReason(StrEnum):
@@ -61,6 +76,7 @@ class ReidentificationReason(StrEnum):
 @dataclass(frozen=True)
 class LookupHit:
     case_id: str
+    reference: str  # VT-XXXX-XXXX, as people quote it
     kind: str
     team_id: str | None
     team_name: str | None
@@ -74,8 +90,29 @@ class Reidentification:
     subjects: dict[str, list[SubjectView]]  # case id -> subjects, only for cases the actor may read
 
 
+@dataclass(frozen=True)
+class PersonReidentification:
+    reidentification_id: str
+    cases: list[LookupHit]
+
+
+# D21: the lookup's entry names (up to) the first five matched case ids (ids only, within the
+# 200-character limit of a detail value), so the log review can tell whether work on a match followed.
+_MAX_LOGGED_MATCHES = 5
+
+
+def _matched_case_ids(rows: list[cases_repo.CaseRow]) -> str:
+    """The ids of the first matched cases, comma-separated, for the lookup's audit entry."""
+    return ",".join(r.case_id for r in rows[:_MAX_LOGGED_MATCHES])
+
+
 def _hits(rows: list[cases_repo.CaseRow]) -> list[LookupHit]:
-    return [LookupHit(r.case_id, r.kind, r.team_id, r.team_name, local_date(r.created_at)) for r in rows]
+    return [
+        LookupHit(
+            r.case_id, reference_of(r.case_id), r.kind, r.team_id, r.team_name, local_date(r.created_at)
+        )
+        for r in rows
+    ]
 
 
 def _denied(vault: Vault, ctx: Context, tag: AuditTag, rule: str, object_type: str) -> Forbidden:
@@ -129,7 +166,7 @@ def lookup_person(
                 ctx,
                 AuditTag.DOSSIER_PERSON_LOOKUP,
                 object_type="person",
-                details={"by": by, "matches": len(rows)},
+                details={"by": by, "matches": len(rows), "cases": _matched_case_ids(rows)},
             )
             return _hits(rows)
     raise _denied(vault, ctx, AuditTag.DOSSIER_PERSON_LOOKUP, "d19-staff-only", "person")
@@ -161,8 +198,78 @@ def reidentify_client(
         raise _denied(vault, ctx, AuditTag.DOSSIER_CLIENT_REIDENTIFIED, "d3-reidentify-role", "pseudonym")
     subjects: dict[str, list[SubjectView]] = {}
     for row in rows:
-        if would_allow(vault, ctx, AccessRequest(row.case_id, Action.READ, category=Category.SUBJECTS)):
+        if would_allow(vault, ctx, GateRequest(row.case_id, Action.READ, category=Category.SUBJECTS)):
             found = read_subjects(vault, ctx, row.case_id)
             if found:
                 subjects[row.case_id] = found
     return Reidentification(pseudonym, _hits(rows), subjects)
+
+
+def _seal_explanation(vault: Vault, row_id: str, explanation: str) -> bytes:
+    # Not a case's content (it may concern several cases, or none): sealed under the vault's
+    # metadata-field key, bound to its row, as other free-text reasons are bound to theirs.
+    return seal(
+        vault, table="client_reidentifications", column="explanation", row_id=row_id, text=explanation
+    )
+
+
+def reidentify_person(
+    vault: Vault,
+    ctx: Context,
+    *,
+    bsn: str | None = None,
+    name: str | None = None,
+    date_of_birth: date | None = None,
+    reason: ReidentificationReason,
+    explanation: str,
+) -> PersonReidentification:
+    """D3: the advice cases about this person, by each identifier kind given; team leader only."""
+    reason = ReidentificationReason(reason)
+    text = explanation.strip() if isinstance(explanation, str) else ""
+    if not _EXPLANATION_MIN <= len(text) <= _EXPLANATION_MAX:
+        raise InvalidInput(
+            f"explain why, in {_EXPLANATION_MIN} to {_EXPLANATION_MAX} characters (it is stored sealed)"
+        )
+    if bsn is None and (name is None or date_of_birth is None):
+        raise InvalidInput("re-identify by BSN, or by name and date of birth, or both")
+    complete = name is not None and date_of_birth is not None
+    pseudonyms = client_pseudonyms(
+        vault,
+        PersonFields(
+            bsn=bsn, name=name if complete else None, date_of_birth=date_of_birth if complete else None
+        ),
+    )
+    by = "+".join(sorted(pseudonyms))
+    with vault.db.session() as session:
+        actor = access_repo.actor_facts(session, ctx)
+        allowed = _staff(actor, ctx) and actor is not None and actor.role in REIDENTIFY_ROLES
+        if allowed:
+            row_id = str(uuid.uuid4())
+            rows = cases_repo.cases_with_pseudonym(session, list(pseudonyms.values()))
+            session.add(
+                ClientReidentification(
+                    id=row_id,
+                    actor_id=str(ctx.actor_id),
+                    at=ctx.now(),
+                    reason_code=str(reason),
+                    explanation_enc=_seal_explanation(vault, row_id, text),
+                    searched_by=by,
+                    matches=len(rows),
+                )
+            )
+            details: dict[str, str | int] = {"reason": str(reason), "by": by, "matches": len(rows)}
+            # One entry per matched case, so each case's access report (D15) shows it.
+            matched: list[str | None] = [r.case_id for r in rows]
+            for case_id in matched or [None]:
+                record(
+                    session,
+                    ctx,
+                    AuditTag.DOSSIER_CLIENT_REIDENTIFIED,
+                    case_id=case_id,
+                    object_type="reidentification",
+                    object_id=row_id,
+                    purpose=str(reason),
+                    details=details,
+                )
+            return PersonReidentification(row_id, _hits(rows))
+    raise _denied(vault, ctx, AuditTag.DOSSIER_CLIENT_REIDENTIFIED, "d3-reidentify-role", "person")

@@ -25,9 +25,8 @@ from vault.models import Case, CaseWorkflow, OwnMotionApproval, OwnMotionConvers
 from vault.policy import DecisionContext, Target
 from vault.runtime import Vault
 from vault.services.calendar import triage_deadline
-from vault.services.casework import RuleRefused, gated_write
 from vault.services.documents import touch_case
-from vault.services.gate import Admission, decrypt_case_field
+from vault.services.gate import Admission, RuleRefused, decrypt_case_field, gated_write
 
 __all__ = ["approve_own_motion", "convert_own_motion", "request_own_motion"]
 

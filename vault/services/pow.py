@@ -35,7 +35,8 @@ _MAX_COUNTER_DIGITS = 12
 
 
 class PowRefused(Exception):
-    """The proof of work is missing, forged, expired, too easy or wrong (``reason`` is a code)."""
+    """The proof of work is missing, forged (``invalid``), expired, too easy for what is asked now
+    (``too_easy``) or wrong (``reason`` is a code)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -96,7 +97,7 @@ def verify_solution(key: SecretKey, token: str, counter: str, *, now: datetime, 
     if now >= expires_at:
         raise PowRefused("expired")
     if bits < min_bits:
-        raise PowRefused("invalid")
+        raise PowRefused("too_easy")  # genuine, but this address must now bring a harder proof
     if leading_zero_bits(_work(token, counter)) < bits:
         raise PowRefused("wrong")
     return Challenge(token, expires_at, bits)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action
+from vault.domain import Action, AuditTag
 from vault.errors import InvalidInput
 from vault.models import Case, RetentionExtension
-
-if TYPE_CHECKING:
-    from vault.runtime import Vault
+from vault.runtime import Vault
+from vault.services.gate import GateRequest, pass_gate
 
 __all__ = ["RETENTION_YEARS", "ExtensionReason", "destroy_after_for", "extend_retention"]
 
@@ -64,13 +62,11 @@ def extend_retention(
         session.flush()
         return until
 
-    from vault.services.gate import AccessRequest, pass_gate  # the gate imports this module
-
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.ADMINISTER),
-        tag="rights:retention:extended",
+        GateRequest(case_id, Action.ADMINISTER),
+        tag=AuditTag.RIGHTS_RETENTION_EXTENDED,
         object_type="case",
         object_id=case_id,
         then=extend,

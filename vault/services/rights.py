@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 from vault import __version__
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, Category
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.domain import Action, AuditTag, Category, Role
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import AccessRequest as AccessRequestRow
-from vault.models import Document
+from vault.models import Case, Document
 from vault.policy import default_legal_bases
+from vault.repositories import access as access_repo
+from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
-from vault.services.documents import StoredVersion
-from vault.services.gate import AccessRequest, pass_gate, upload_document
+from vault.services.documents import StoredVersion, upload_document
+from vault.services.gate import GateRequest, pass_gate
 from vault.services.retention import RETENTION_YEARS
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "complete_access_request",
     "due_access_requests",
     "extend_access_request",
+    "list_scope",
     "processing_register",
     "record_access_request",
 ]
@@ -129,15 +132,15 @@ def record_access_request(
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.WRITE),
-        tag="rights:access:requested",
+        GateRequest(case_id, Action.WRITE),
+        tag=AuditTag.RIGHTS_ACCESS_REQUESTED,
         object_type="subject",
         object_id=subject_id,
         then=add,
     )
 
 
-def _update(vault: Vault, ctx: Context, request_id: str, tag: str, change: Any) -> AccessRequestView:
+def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: Any) -> AccessRequestView:
     with vault.db.session() as session:
         row = session.get(AccessRequestRow, request_id)
         if row is None:
@@ -156,7 +159,7 @@ def _update(vault: Vault, ctx: Context, request_id: str, tag: str, change: Any) 
     return pass_gate(
         vault,
         ctx,
-        AccessRequest(case_id, Action.WRITE),
+        GateRequest(case_id, Action.WRITE),
         tag=tag,
         object_type="access_request",
         object_id=request_id,
@@ -177,26 +180,52 @@ def extend_access_request(
         row.extension_code = str(reason)
         row.answer_by = row.answer_by + timedelta(weeks=weeks)
 
-    return _update(vault, ctx, request_id, "rights:access:extended", change)
+    return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_EXTENDED, change)
 
 
 def complete_access_request(vault: Vault, ctx: Context, request_id: str) -> AccessRequestView:
     def change(row: AccessRequestRow) -> None:
         row.completed_at = ctx.now()
 
-    return _update(vault, ctx, request_id, "rights:access:completed", change)
+    return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_COMPLETED, change)
+
+
+def list_scope(session: Session, ctx: Context, *, privacy_officer: bool = False) -> cases_repo.Scope:
+    """Whose case-bound requests a list shows: the cases the actor may see, as the work lists do (their
+    teams' cases and cases assigned to them); a CLI operator and (``privacy_officer``) the privacy
+    officer, who answers subjects' requests, see them all. Anyone else is refused."""
+    if ctx.role == "operator":
+        return cases_repo.Scope(None, frozenset(), everything=True)
+    actor = access_repo.actor_facts(session, ctx)
+    if actor is None or not actor.second_factor_verified:
+        raise Forbidden("lists of requests need a verified session")
+    if actor.role.is_staff:
+        return cases_repo.Scope(actor.id, actor.team_ids)
+    if privacy_officer and actor.role is Role.PRIVACY_OFFICER:
+        return cases_repo.Scope(None, frozenset(), everything=True)
+    raise Forbidden("only staff see these requests")
 
 
 def due_access_requests(vault: Vault, ctx: Context) -> list[AccessRequestView]:
-    """Open requests, earliest deadline first (ids and dates only)."""
+    """Open requests of the cases the actor may see, earliest deadline first (ids and dates only);
+    the listing is audited (``rights:access:listed``, with the count) in the same transaction."""
     today = ctx.now().date()
     with vault.db.session() as session:
+        scope = list_scope(session, ctx, privacy_officer=True)
         rows = session.scalars(
             select(AccessRequestRow)
-            .where(AccessRequestRow.completed_at.is_(None))
-            .order_by(AccessRequestRow.answer_by)
+            .join(Case, Case.id == AccessRequestRow.case_id)
+            .where(AccessRequestRow.completed_at.is_(None), cases_repo.visible_cases(scope))
+            .order_by(AccessRequestRow.answer_by, AccessRequestRow.id)
         ).all()
-        record(session, ctx, "rights:access:listed", details={"open": len(rows)})
+        record(
+            session,
+            ctx,
+            AuditTag.RIGHTS_ACCESS_LISTED,
+            object_type="list",
+            object_id="access_requests",
+            details={"count": len(rows)},
+        )
         return [_view(r, today) for r in rows]
 
 

@@ -16,31 +16,36 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.audit import record
 from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.index import (
+    address_parts,
+    blind_index_address,
     blind_index_bsn,
     blind_index_person,
     normalise_bsn,
     normalise_date,
     normalise_name,
 )
-from vault.crypto.keys import SubkeyPurpose
-from vault.domain import AuditTag, CaseKind, Category
+from vault.crypto.keys import SecretKey, SubkeyPurpose
+from vault.domain import AuditTag, CaseKind, Category, OrgType
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
-from vault.models import Case, Consent, ReporterIdentity, Subject
+from vault.models import Case, Consent, Grant, Organisation, ReporterIdentity, Subject
+from vault.policy import Decision
 from vault.runtime import Vault
-from vault.services.casework import RuleRefused, gated_write
 from vault.services.documents import touch_case
-from vault.services.gate import Admission
+from vault.services.gate import Admission, RuleRefused, gated_write
 
 __all__ = [
+    "CONSENT_WITHDRAWN",
     "ConsentScope",
     "PersonFields",
     "Relation",
     "ReporterFields",
     "add_subject",
+    "check_sharing_consent",
     "live_consent",
     "record_consent",
     "record_reporter_consent",
@@ -69,7 +74,10 @@ class Relation(StrEnum):
 
 class ConsentScope(StrEnum):
     REGISTER_PERSONAL_DATA = "register_personal_data"  # D2: seed 000
-    SHARE_WITH_PARTNER = "share_with_partner"  # D9: a disclosure resting on consent
+    SHARE_WITH_PARTNER = "share_with_partner"  # D9: names the one recipient organisation it covers
+
+
+CONSENT_WITHDRAWN = "consent-withdrawn"  # D9: the reason code of a grant revoked by a withdrawal
 
 
 def _clean(value: str | None, what: str, limit: int = _MAX_FIELD) -> str | None:
@@ -129,6 +137,12 @@ def _seal(dek: DataKey, table: str, column: str, row_id: str, value: str | None)
     )
 
 
+def _address_index(key: SecretKey, address: str | None) -> str | None:
+    """D21: blind index of the postcode + house number in a Dutch address (own-circle check)."""
+    parts = address_parts(address) if address else None
+    return blind_index_address(key, *parts) if parts else None
+
+
 def seal_subject(
     session: Session,
     vault: Vault,
@@ -157,6 +171,7 @@ def seal_subject(
             if fields.name and fields.date_of_birth
             else None
         ),
+        address_index=_address_index(key, fields.address),
     )
     dob = fields.date_of_birth.isoformat() if fields.date_of_birth else None
     subject.name_enc = _seal(dek, "subjects", "name", subject.id, fields.name)
@@ -275,15 +290,30 @@ def add_subject(
 
 
 def record_consent(
-    vault: Vault, ctx: Context, case_id: str, *, scope: ConsentScope, given_by: Relation
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    scope: ConsentScope,
+    given_by: Relation,
+    recipient_org_id: str | None = None,
 ) -> str:
     """Record a consent given in a conversation: who recorded it (the actor), when, and its scope.
 
-    The audit entry (the gate's) names the consent id; scope and giver are in the row."""
+    D9: a ``share_with_partner`` consent names the one organisation it allows sharing with (a person
+    consents to sharing with someone in particular); a ``register_personal_data`` consent names none.
+    The audit entry (the gate's) names the consent id; scope, giver and recipient are in the row."""
+    scope = ConsentScope(scope)
+    if (scope is ConsentScope.SHARE_WITH_PARTNER) != (recipient_org_id is not None):
+        raise InvalidInput("a consent to share names its recipient organisation; no other consent does")
     consent_id = str(uuid.uuid4())
 
     def write(session: Session, admission: Admission) -> str:
         case = _case(session, case_id)
+        if recipient_org_id is not None:
+            org = session.get(Organisation, recipient_org_id)
+            if org is None or org.org_type == OrgType.VEILIG_THUIS:
+                raise NotFound("no such recipient organisation")
         consent = Consent(
             id=consent_id,
             case_id=case_id,
@@ -291,6 +321,7 @@ def record_consent(
             given_by=str(given_by),
             recorded_at=ctx.now(),
             recorded_by=ctx.actor_id or "unknown",
+            recipient_org_id=recipient_org_id,
         )
         session.add(consent)
         touch_case(case, ctx)
@@ -310,7 +341,10 @@ def record_consent(
 
 
 def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) -> None:
-    """A consent can be withdrawn; data registered under it stays (deletion is a separate request, D12)."""
+    """A consent can be withdrawn; data registered under it stays (deletion is a separate request, D12).
+
+    D9: every disclosure (grant) resting on it is revoked in the same transaction, each with its own
+    ``disclosure:grant:revoked`` entry (grant id, reason code ``consent-withdrawn``; no personal data)."""
 
     def write(session: Session, admission: Admission) -> None:
         consent = session.get(Consent, consent_id)
@@ -319,6 +353,7 @@ def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) 
         if consent.withdrawn_at is not None:
             raise Conflict("this consent was already withdrawn")
         consent.withdrawn_at = ctx.now()
+        _revoke_grants_resting_on(session, ctx, consent)
         touch_case(_case(session, case_id), ctx)
 
     gated_write(
@@ -331,6 +366,44 @@ def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) 
         object_id=consent_id,
         then=write,
     )
+
+
+def _revoke_grants_resting_on(session: Session, ctx: Context, consent: Consent) -> None:
+    grants = session.scalars(
+        select(Grant)
+        .where(Grant.consent_id == consent.id, Grant.revoked_at.is_(None))
+        .order_by(Grant.created_at, Grant.id)
+    ).all()
+    for grant in grants:
+        grant.revoked_at = ctx.now()
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_GRANT_REVOKED,
+            case_id=grant.case_id,
+            object_type="grant",
+            object_id=grant.id,
+            rule="d9-consent-withdrawn",
+            details={"org_id": grant.org_id, "consent_id": consent.id, "reason": CONSENT_WITHDRAWN},
+        )
+    session.flush()
+
+
+def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, org_id: str) -> Decision:
+    """D9: does the recorded consent ``consent_id`` of this case allow sharing with ``org_id`` now?
+
+    It must be a consent of this case, of scope ``share_with_partner``, naming that organisation, and
+    not withdrawn. Fails closed; the rule names which condition failed."""
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.case_id != case_id:
+        return Decision(
+            False, "d9-consent-not-recorded", "the consent reference names no consent of this case"
+        )
+    if consent.scope != ConsentScope.SHARE_WITH_PARTNER or consent.recipient_org_id != org_id:
+        return Decision(False, "d9-consent-scope", "the recorded consent does not cover this recipient")
+    if consent.withdrawn_at is not None:
+        return Decision(False, "d9-consent-withdrawn", "the recorded consent was withdrawn")
+    return Decision(True, "d9-basis:consent", "a recorded consent covers sharing with this recipient")
 
 
 def _reporter(session: Session, case_id: str) -> ReporterIdentity:

@@ -30,10 +30,9 @@ from vault.services.calendar import (
     add_months,
     local_date,
 )
-from vault.services.casework import RuleRefused, gated_write
 from vault.services.disclosures import DisclosureRequest, disclose_in_transaction
 from vault.services.documents import touch_case
-from vault.services.gate import Admission
+from vault.services.gate import Admission, RuleRefused, gated_write
 
 __all__ = [
     "PARTNER_FOR_OUTCOME",

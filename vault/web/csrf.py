@@ -21,9 +21,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
-from vault.api.deps import AuthConfigDep, VaultDep, client_address
 from vault.auth import AuthConfig, keyed_hash
 from vault.errors import Forbidden
+from vault.http.deps import AuthConfigDep, VaultDep, client_address
 from vault.runtime import Vault
 from vault.web.session import WebActor, page_session, web_context, web_user
 

@@ -1,6 +1,6 @@
 """Errors on web pages: a Dutch message page (no traceback) with the API's status code.
 
-The API's handlers (``vault.api.errors``) stay the one mapping from domain error to status code; this
+The API's handlers (``vault.http.errors``) stay the one mapping from domain error to status code; this
 module wraps them: for a path under /api (or the health probes) the JSON answer is returned as is,
 for a page the same status is rendered as HTML. A missing or expired session becomes a redirect to
 the login page, an unverified one to the second-factor page, a missing step-up to the step-up page.

@@ -45,18 +45,35 @@ class NavItem:
 
 
 def nav_for(role: str | None) -> list[NavItem]:
+    """The role's menu; everyone who signs in also reaches their passkeys (second factors)."""
+    items = _role_nav(role)
+    return [*items, NavItem("/passkeys", "Passkeys")] if items else []
+
+
+def _role_nav(role: str | None) -> list[NavItem]:
     if role in STAFF:
-        return [NavItem("/", "Mijn werk")]
+        return [NavItem("/", "Mijn werk"), NavItem("/eigen-gegevens", "Eigen gegevens")]
     if role == Role.PARTNER:
-        return [NavItem("/partner", "Verstrekkingen")]
+        return [NavItem("/partner", "Verstrekkingen"), NavItem("/partner/geschiedenis", "Opgehaald")]
     if role == Role.PRIVACY_OFFICER:
         return [
             NavItem("/fg", "Overzicht"),
             NavItem("/fg/zoeken", "Auditlog zoeken"),
+            NavItem("/fg/medewerker", "Per medewerker"),
             NavItem("/fg/toegang", "Toegangsrapport"),
             NavItem("/fg/noodtoegang", "Noodtoegang beoordelen"),
+            NavItem("/fg/logcontrole", "Logcontrole"),
             NavItem("/fg/integriteit", "Integriteit"),
             NavItem("/fg/export", "Export"),
+        ]
+    if role == Role.ADMIN:
+        return [
+            NavItem("/beheer", "Gebruikers"),
+            NavItem("/beheer/teams", "Teams"),
+            NavItem("/beheer/organisaties", "Organisaties"),
+            NavItem("/beheer/sleutels", "Sleutels"),
+            NavItem("/beheer/opslag", "Opslag"),
+            NavItem("/beheer/beleid", "Beleid"),
         ]
     return []
 
@@ -66,6 +83,8 @@ def home_for(role: str | None) -> str:
         return "/partner"
     if role == Role.PRIVACY_OFFICER:
         return "/fg"
+    if role == Role.ADMIN:
+        return "/beheer"
     return "/"
 
 

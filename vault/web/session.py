@@ -2,7 +2,7 @@
 
 The cookie is HttpOnly, SameSite=Strict, Path=/ and Secure unless ``settings.cookie_secure`` is off
 (plain-HTTP local demo only); with Secure on it takes the ``__Host-`` prefix, so no other host or path
-can set it. The Context of a page is built exactly as ``vault.api.deps`` builds it, with
+can set it. The Context of a page is built exactly as ``vault.http.deps`` builds it, with
 ``access_point="web"`` and the session's ``factor_checked_at`` (step-up).
 """
 
@@ -14,14 +14,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from vault.api.deps import AuthConfigDep, VaultDep, client_address
 from vault.auth import AuthConfig
 from vault.context import Context
 from vault.errors import AuthFailed
+from vault.http.deps import AuthConfigDep, VaultDep, client_address
 from vault.runtime import Vault
 from vault.services import authentication
 from vault.services.authentication import SessionInfo
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 
 __all__ = [
     "ACCESS_POINT",
@@ -94,7 +94,7 @@ def anonymous_web_context(request: Request, vault: Vault) -> Context:
 
 
 def web_context(request: Request, vault: Vault, info: SessionInfo) -> Context:
-    """The same Context ``vault.api.deps`` builds for a Bearer caller, from the cookie's session."""
+    """The same Context ``vault.http.deps`` builds for a Bearer caller, from the cookie's session."""
     return Context(
         actor_id=info.user_id,
         role=info.role,

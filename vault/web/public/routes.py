@@ -16,9 +16,9 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from vault.api.deps import VaultDep, client_address
-from vault.api.streaming import SyncBody
-from vault.errors import Forbidden, InvalidInput, Unavailable
+from vault.errors import Forbidden, InsufficientStorage, InvalidInput, Unavailable
+from vault.http.deps import VaultDep, client_address
+from vault.http.streaming import SyncBody
 from vault.runtime import Vault
 from vault.services.intake import (
     Attachment,
@@ -56,6 +56,9 @@ _CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut
 MESSAGES = {
     "rate_limited": "Er zijn vanaf uw verbinding te veel formulieren verstuurd. "
     f"Probeer het over een uur opnieuw. {_CALL}",
+    "pow_harder": "Vanaf uw verbinding zijn het afgelopen uur veel formulieren verstuurd. Daarom vraagt de "
+    "beveiligingscontrole nu meer rekenwerk van uw apparaat. Verstuur het formulier nog eens; dat kan "
+    f"even duren. {_CALL}",
     "honeypot": f"Uw formulier kon niet worden verstuurd. {_CALL}",
     "pow_missing": "De beveiligingscontrole van het formulier is niet gelukt. "
     f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
@@ -80,6 +83,7 @@ _FORMS: dict[tuple[str, str], IntakeForm] = {
     ("advies", "burger"): IntakeForm.ADVICE_CITIZEN,
 }
 _TITLES = {"melden": "Melding doen", "advies": "Advies vragen"}
+_TOO_MANY = frozenset({"rate_limited", "pow_harder"})
 
 
 def _html(request: Request, vault: Vault, template: str, **values: Any) -> HTMLResponse:
@@ -115,16 +119,23 @@ def advice_start(request: Request, vault: VaultDep) -> HTMLResponse:
     return _html(request, vault, "public/choose.html", area="advies", title=_TITLES["advies"])
 
 
+@router.get("/wis-geschiedenis", response_class=HTMLResponse)
+def clear_history_help(request: Request, vault: VaultDep) -> HTMLResponse:
+    """How to remove these pages from the browser's history, per common browser (the quick exit cannot)."""
+    return _html(request, vault, "public/history.html", area="", title="Wis geschiedenis")
+
+
 @router.get("/formulier/uitdaging")
-def challenge(vault: VaultDep) -> JSONResponse:
-    """A fresh proof-of-work challenge (the page asks again after a refusal). Stateless: stores nothing."""
-    issued = new_challenge(vault)
+def challenge(request: Request, vault: VaultDep) -> JSONResponse:
+    """A fresh proof-of-work challenge, as hard as this address's next submission must be (the page
+    asks again after a refusal). Stores nothing."""
+    issued = new_challenge(vault, client_address(request))
     return _json({"challenge": issued.token, "bits": issued.bits}, 200)
 
 
 def _form_page(request: Request, vault: Vault, area: str, who: str) -> HTMLResponse:
     form = _FORMS[(area, who)]
-    issued = new_challenge(vault)
+    issued = new_challenge(vault, client_address(request))
     return _html(
         request,
         vault,
@@ -179,7 +190,7 @@ def _handle(
             honeypot=fields.get(f.HONEYPOT, ""),
         )
     except IntakeRefused as refused:
-        return _refused(refused.reason, 429 if refused.reason == "rate_limited" else 400, vault)
+        return _refused(refused.reason, 429 if refused.reason in _TOO_MANY else 400, vault)
     try:
         submission = f.parse_submission(form, fields)
     except f.FormProblem as problem:
@@ -197,8 +208,9 @@ def _handle(
         )
         try:
             receive_attachment(vault, ctx, receipt, attachment)
-        except InvalidInput:
-            log.warning("intake_attachment_failed", case_id=receipt.case_id)
+        except (InvalidInput, InsufficientStorage) as exc:
+            # The report itself is received and committed: say so, whatever kept the attachment out.
+            log.warning("intake_attachment_failed", case_id=receipt.case_id, error=type(exc).__name__)
             return _json(
                 {
                     "ok": True,

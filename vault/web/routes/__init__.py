@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from vault.web.routes.admin import router as admin_router
 from vault.web.routes.auth import router as auth_router
 from vault.web.routes.cases import router as cases_router
 from vault.web.routes.disclosures import router as disclosures_router
 from vault.web.routes.documents import router as documents_router
+from vault.web.routes.logcontrole import enrolment_router
+from vault.web.routes.logcontrole import router as logcontrole_router
 from vault.web.routes.partner import router as partner_router
+from vault.web.routes.passkeys import router as passkeys_router
 from vault.web.routes.privacy import router as privacy_router
 from vault.web.routes.start import router as start_router
 
@@ -16,10 +20,14 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
+    passkeys_router,
     start_router,
     cases_router,
     documents_router,
     disclosures_router,
     partner_router,
+    logcontrole_router,
+    enrolment_router,
     privacy_router,
+    admin_router,
 )

@@ -1,4 +1,6 @@
-"""Login, second factor (enrolment with an inline SVG QR code, code, recovery code), step-up, logout."""
+"""Login, second factor (enrolment with an inline SVG QR code, code, recovery code, passkey), step-up,
+logout. TOTP and recovery codes pass through the passkey role policy; the passkey pages and the
+script's JSON endpoints are in ``routes.passkeys``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from vault.api.deps import AuthConfigDep, VaultDep, client_address
 from vault.errors import AuthFailed, Conflict
+from vault.http.deps import AuthConfigDep, VaultDep, client_address
 from vault.services import authentication as authn
-from vault.services.authentication import IssuedSession
-from vault.services.transaction import transaction
+from vault.services.admin_views import factor_reset_pending
+from vault.services.authentication import IssuedSession, SessionInfo
+from vault.services.authentication.passkey_policy import PASSKEY_REQUIRED, check_code, step_up_with_code
+from vault.services.authentication.passkeys import PasskeyConfig
+from vault.transaction import transaction
 from vault.web.csrf import (
     LOGIN_NONCE_COOKIE,
     LoginForm,
@@ -24,6 +29,7 @@ from vault.web.csrf import (
     set_login_nonce,
 )
 from vault.web.render import home_for, page, see_other
+from vault.web.routes.passkeys import second_factor_choice
 from vault.web.session import (
     PageSession,
     WebUser,
@@ -39,7 +45,12 @@ _LOGIN_NOTICES = {
     "verlopen": "Uw sessie is verlopen omdat u een tijd niets heeft gedaan. Meld u opnieuw aan.",
     "uitgelogd": "U bent afgemeld.",
 }
+_FACTOR_RESET = (
+    "Een beheerder heeft uw tweede factor opnieuw ingesteld. Uw oude authenticator-app en herstelcodes "
+    "werken niet meer. Stel de tweede factor hieronder opnieuw in."
+)
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
+_PASSKEY_REQUIRED = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
 _WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
 
 
@@ -100,19 +111,58 @@ def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDe
 def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
     if info.second_factor_verified:
         return see_other(home_for(info.role))
+    choice = second_factor_choice(vault, info)
+    if choice.redirect:
+        return see_other(choice.redirect)
     template = "second_factor.html" if info.factor_active else "enrol_start.html"
-    return page(request, template, csrf=session_token(auth, info.session_id), error=None)
+    if info.factor_active and not choice.totp_allowed:
+        template = "passkey_login.html"
+    notice = None
+    if not info.factor_active:
+        with vault.db.session() as session:
+            if factor_reset_pending(session, info.user_id):
+                notice = _FACTOR_RESET
+    return page(
+        request,
+        template,
+        csrf=session_token(auth, info.session_id),
+        error=None,
+        notice=notice,
+        passkey=choice.passkey,
+        revoked=choice.revoked,
+    )
+
+
+def _second_factor_again(
+    request: Request, vault: VaultDep, info: SessionInfo, csrf: str, error: str
+) -> Response:
+    """The second-factor page again, with ``error`` (the passkey page for a role that needs one)."""
+    choice = second_factor_choice(vault, info)
+    template = "second_factor.html" if info.factor_active else "enrol_start.html"
+    if info.factor_active and not choice.totp_allowed:
+        template = "passkey_login.html"
+    return page(
+        request, template, csrf=csrf, error=error, passkey=choice.passkey, revoked=(), status_code=401
+    )
 
 
 def _after_second_factor(
-    vault: VaultDep, issued: IssuedSession, role: str, request: Request, csrf: str
+    vault: VaultDep,
+    issued: IssuedSession,
+    role: str,
+    request: Request,
+    csrf: str,
+    *,
+    enrolment_only: bool = False,
 ) -> Response:
+    # A role that needs a passkey and has none: the session may only add one (/passkeys).
+    after = "/passkeys" if enrolment_only else home_for(role)
     if issued.recovery_codes:
         response: Response = page(
-            request, "recovery_codes.html", csrf=csrf, codes=issued.recovery_codes, next=home_for(role)
+            request, "recovery_codes.html", csrf=csrf, codes=issued.recovery_codes, next=after
         )
     else:
-        response = see_other(home_for(role))
+        response = see_other(after)
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     return response
 
@@ -143,18 +193,21 @@ def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: Auth
     csrf = session_token(auth, actor.info.session_id)
     try:
         with transaction(vault.db) as session:
-            issued = authn.verify_totp(
+            checked = check_code(
                 session,
                 actor.ctx,
                 auth,
+                PasskeyConfig.from_settings(vault.settings),
                 actor.info,
                 code=form.text("code", limit=16),
                 client_address=actor.client,
             )
-    except AuthFailed:
-        template = "second_factor.html" if actor.info.factor_active else "enrol_start.html"
-        return page(request, template, csrf=csrf, error=_WRONG_CODE, status_code=401)
-    return _after_second_factor(vault, issued, actor.role, request, csrf)
+    except AuthFailed as exc:
+        error = _PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE
+        return _second_factor_again(request, vault, actor.info, csrf, error)
+    return _after_second_factor(
+        vault, checked.issued, actor.role, request, csrf, enrolment_only=checked.enrolment_only
+    )
 
 
 @router.post("/tweede-factor/herstelcode")
@@ -163,17 +216,21 @@ def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: 
     csrf = session_token(auth, actor.info.session_id)
     try:
         with transaction(vault.db) as session:
-            issued = authn.verify_recovery_code(
+            checked = check_code(
                 session,
                 actor.ctx,
                 auth,
+                PasskeyConfig.from_settings(vault.settings),
                 actor.info,
                 code=form.text("recovery_code", limit=32),
                 client_address=actor.client,
+                recovery=True,
             )
     except AuthFailed:
-        return page(request, "second_factor.html", csrf=csrf, error=_WRONG_CODE, status_code=401)
-    return _after_second_factor(vault, issued, actor.role, request, csrf)
+        return _second_factor_again(request, vault, actor.info, csrf, _WRONG_CODE)
+    return _after_second_factor(
+        vault, checked.issued, actor.role, request, csrf, enrolment_only=checked.enrolment_only
+    )
 
 
 def _local_path(value: str | None) -> str:
@@ -186,8 +243,17 @@ def _local_path(value: str | None) -> str:
 def step_up_page(
     request: Request, actor: WebUser, terug: Annotated[str | None, Query(max_length=200)] = None
 ) -> HTMLResponse:
-    """Step-up: re-enter a code before a disclosure, break-the-glass, review or export."""
-    return page(request, "step_up.html", actor=actor, back=_local_path(terug), error=None)
+    """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
+    choice = second_factor_choice(request.app.state.vault, actor.info)
+    return page(
+        request,
+        "step_up.html",
+        actor=actor,
+        back=_local_path(terug),
+        error=None,
+        passkey=choice.passkey,
+        totp_allowed=choice.totp_allowed,
+    )
 
 
 @router.post("/bevestigen")
@@ -196,16 +262,27 @@ def step_up(request: Request, form: VerifiedForm, vault: VaultDep, auth: AuthCon
     back = _local_path(form.text("terug", limit=200))
     try:
         with transaction(vault.db) as session:
-            issued = authn.step_up(
+            issued = step_up_with_code(
                 session,
                 actor.ctx,
                 auth,
+                PasskeyConfig.from_settings(vault.settings),
                 actor.info,
                 code=form.text("code", limit=16),
                 client_address=actor.client,
             )
-    except AuthFailed:
-        return page(request, "step_up.html", actor=actor, back=back, error=_WRONG_CODE, status_code=401)
+    except AuthFailed as exc:
+        choice = second_factor_choice(vault, actor.info)
+        return page(
+            request,
+            "step_up.html",
+            actor=actor,
+            back=back,
+            error=_PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE,
+            passkey=choice.passkey,
+            totp_allowed=choice.totp_allowed,
+            status_code=401,
+        )
     response = see_other(back)
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     return response

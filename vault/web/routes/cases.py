@@ -7,10 +7,10 @@ from collections import defaultdict
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from vault.api.deps import VaultDep
-from vault.api.documents import CaseId
 from vault.domain import Category
 from vault.errors import StepUpRequired
+from vault.http.deps import VaultDep
+from vault.http.params import CaseId
 from vault.services import disclosures
 from vault.services.case_view import CaseView, DocumentEntry, view_case
 from vault.services.directory import organisation_names, team_names, usernames

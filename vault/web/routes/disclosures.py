@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.api.deps import VaultDep
-from vault.api.documents import UUID_PATTERN, CaseId
 from vault.domain import Category
 from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.http.deps import VaultDep
+from vault.http.params import UUID_PATTERN, CaseId
 from vault.services import disclosures
 from vault.services.case_view import view_case
-from vault.services.directory import organisations
+from vault.services.directory import organisations, usernames
 from vault.web.csrf import VerifiedForm
 from vault.web.labels import LEGAL_BASES
 from vault.web.render import page, see_other
@@ -43,17 +43,27 @@ def _form(
 ) -> HTMLResponse:
     view = view_case(vault, actor.ctx, case_id)
     documents = [d for d in view.documents if d.title is not None and d.category != Category.MEDICAL]
+    orgs = organisations(vault)
+    names = {o.id: o.name for o in orgs}
     return page(
         request,
         "disclose.html",
         actor=actor,
         case_id=case_id,
-        organisations=organisations(vault),
+        organisations=orgs,
+        # D9: the live consents to share, each naming the one organisation it covers.
+        consents=[
+            (c, names.get(c.recipient_org_id, ""))
+            for c in disclosures.sharing_consents(vault, actor.ctx, case_id)
+        ],
         bases=_BASES,
         categories=_DISCLOSABLE,
         documents=documents,
         default_days=vault.settings.disclosure_default_days,
         max_days=vault.settings.disclosure_max_days,
+        # D23: the contact defaults to the worker who shares (accounts hold no phone number: typed).
+        contact_name=usernames(vault, [actor.info.user_id]).get(actor.info.user_id, ""),
+        today=actor.ctx.now(),
         error=error,
         status_code=status_code,
     )
@@ -88,6 +98,9 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
             consent_reference=form.text("consent_reference", limit=64) or None,
             valid_days=_int(form.text("valid_days", limit=5), vault.settings.disclosure_default_days),
             max_retrievals=_int(form.text("max_retrievals", limit=4), 5),
+            partner_title=form.text("partner_title", limit=200) or None,
+            contact_name=form.text("contact_name", limit=128) or None,
+            contact_phone=form.text("contact_phone", limit=32) or None,
         )
         disclosures.create_disclosure(vault, actor.ctx, req)
     except InvalidInput:
@@ -96,21 +109,39 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
             vault,
             actor,
             case_id,
-            error="Kies een organisatie, een doel, een grondslag en minstens één categorie of document. "
-            "Medische stukken en de identiteit van de melder worden nooit zo verstrekt.",
+            error="Kies een organisatie, een doel, een grondslag en minstens één categorie of document; "
+            "een telefoonnummer bestaat uit cijfers, spaties, +, - of haakjes. Medische stukken en de "
+            "identiteit van de melder worden nooit zo verstrekt.",
             status_code=400,
         )
-    except Forbidden:
+    except disclosures.DisclosureRefused as refused:
+        if not refused.rule.startswith("d9-consent"):
+            return _refused(request, vault, actor, case_id)
         return _form(
             request,
             vault,
             actor,
             case_id,
-            error="Deze verstrekking is geweigerd: de grondslag past niet bij deze ontvanger, of bij "
-            "toestemming ontbreekt de verwijzing naar de vastgelegde toestemming. De poging is vastgelegd.",
+            error="Deze verstrekking is geweigerd: er is geen geldige vastgelegde toestemming die delen met "
+            "deze organisatie dekt (de toestemming ontbreekt, geldt voor een andere ontvanger of is "
+            "ingetrokken). De poging is vastgelegd.",
             status_code=403,
         )
+    except Forbidden:
+        return _refused(request, vault, actor, case_id)
     return see_other(f"/zaken/{case_id}#verstrekkingen")
+
+
+def _refused(request: Request, vault: VaultDep, actor: WebActor, case_id: str) -> HTMLResponse:
+    return _form(
+        request,
+        vault,
+        actor,
+        case_id,
+        error="Deze verstrekking is geweigerd: de grondslag past niet bij deze ontvanger, of bij "
+        "toestemming ontbreekt de verwijzing naar de vastgelegde toestemming. De poging is vastgelegd.",
+        status_code=403,
+    )
 
 
 GrantPath = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]

@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
-from vault.api.deps import VaultDep
-from vault.api.documents import CaseId
+from vault.audit.bundle import dump_bundle
 from vault.audit.export import ExportFormat, export_entries
-from vault.domain import AuditTag, Decision
-from vault.errors import InvalidInput, StepUpRequired
-from vault.repositories.audit import EntryFilter
-from vault.services import audit_reports
+from vault.audit.queries import EntryFilter
+from vault.audit.search import case_ids_for_reference, user_ids_for_name
+from vault.domain import AuditTag, Decision, reference_of
+from vault.errors import Conflict, InvalidInput, StepUpRequired
+from vault.http.deps import VaultDep
+from vault.http.downloads import download_headers
+from vault.http.params import CaseId
+from vault.services import access_overview, audit_reports, proof_bundles
 from vault.services.audit_reports import ReviewOutcome
 from vault.services.directory import usernames
-from vault.services.transaction import transaction
+from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.labels import AMSTERDAM
+from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first, subject_overview_pdf
+from vault.web.labels import AMSTERDAM, OBJECT_TYPES, label
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser
 
@@ -41,78 +47,147 @@ def _step_up(vault: VaultDep, actor: WebActor) -> None:
 def overview(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     with transaction(vault.db) as session:
         integrity = audit_reports.integrity_view(session, vault, actor.ctx)
-        pending = audit_reports.break_glass_list(session, vault, actor.ctx, unreviewed_only=True, limit=100)
-    return page(request, "fg_overview.html", actor=actor, integrity=integrity, pending=pending["entries"])
+        pending = audit_reports.break_glass_list(
+            session, vault, actor.ctx, unreviewed_only=True, limit=audit_reports.MAX_PAGE
+        )
+    work = oldest_first(pending["entries"], vault.clock.now())
+    return page(
+        request,
+        "fg_overview.html",
+        actor=actor,
+        integrity=integrity,
+        pending=work,
+        names=_names(vault, work),
+        zaakref=reference_of,
+    )
 
 
-def _day_start(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("not a date") from None
-    return datetime.combine(day, time(0), tzinfo=AMSTERDAM)
+_FIELDS = ("zaak", "medewerker", "tag", "from", "to", "decision", "break_glass")
 
 
-def _filters(form: WebForm | None) -> EntryFilter:
+def _page_values(**values: Any) -> dict[str, Any]:
+    """What every page that lists entries needs besides its own values: references and Dutch labels."""
+    return {
+        "zaakref": reference_of,
+        "objectsoort": lambda c: label(OBJECT_TYPES, c),
+        "actions": action_choices(),
+        **values,
+    }
+
+
+def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
+    """The form's terms: dates as dd-mm-jjjj, an action code from the select (shown as words), the
+    decision and the break-glass flag; the case reference and username come back as typed, for
+    ``_resolve``. Raises ``InvalidInput`` (the page says which) on a bad date or unknown action."""
     if form is None:
-        return EntryFilter()
-    until = _day_start(form.text("to", limit=10))
+        return EntryFilter(), "", ""
+    until = day_start(form.text("to", limit=10))
     decision = form.text("decision", limit=8)
     flag = form.text("break_glass", limit=5)
-    return EntryFilter(
-        case_id=form.text("case_id", limit=64) or None,
-        actor_id=form.text("actor_id", limit=64) or None,
-        tag=form.text("tag", limit=64) or None,
-        since=_day_start(form.text("from", limit=10)),
+    tag = form.text("tag", limit=64)
+    if tag and tag not in {str(t) for t in AuditTag}:
+        raise InvalidInput("unknown action")
+    filters = EntryFilter(
+        tag=tag or None,
+        since=day_start(form.text("from", limit=10)),
         until=until + timedelta(days=1) if until else None,  # "to" is inclusive on the page
         break_glass=True if flag == "ja" else None,
         decision=decision if decision in {d.value for d in Decision} else None,
     )
+    return filters, form.text("zaak", limit=64), form.text("medewerker", limit=64)
+
+
+def _resolve(session: Session, filters: EntryFilter, zaak: str, medewerker: str) -> EntryFilter:
+    """Reference and username → the ids the log holds (``vault.audit.search``)."""
+    if zaak:
+        filters = replace(filters, case_ids=tuple(case_ids_for_reference(session, zaak)))
+    if medewerker:
+        filters = replace(filters, actor_ids=tuple(user_ids_for_name(session, medewerker)))
+    return filters
 
 
 def _names(vault: VaultDep, entries: list[dict[str, Any]]) -> dict[str, str]:
     return usernames(vault, [e.get("actor_id") for e in entries])
 
 
+_BAD_TERMS = (
+    "Controleer de zoektermen: een datum als dd-mm-jjjj, een zaaknummer als VT-XXXX-XXXX of het begin ervan."
+)
+
+
 @router.get("/zoeken")
 def search_form(request: Request, actor: WebUser) -> HTMLResponse:
-    return page(request, "fg_search.html", actor=actor, result=None, values={}, names={})
+    return page(request, "fg_search.html", actor=actor, **_page_values(result=None, values={}, names={}))
 
 
 @router.post("/zoeken")
 def search(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
-    """Search by POST: ids and dates stay out of URLs and access logs."""
+    """Search by POST: references, names and dates stay out of URLs and access logs."""
     actor = form.user
+    values = {k: form.text(k, limit=64) for k in _FIELDS}
     try:
-        filters = _filters(form)
+        filters, zaak, medewerker = _filters(form)
         after = int(form.text("after_seq", limit=12) or 0)
+        with transaction(vault.db) as session:
+            filters = _resolve(session, filters, zaak, medewerker)
     except (InvalidInput, ValueError):
         return page(
             request,
             "fg_search.html",
             actor=actor,
-            result=None,
-            values={},
-            names={},
-            error="Controleer de datums.",
             status_code=400,
+            **_page_values(result=None, values=values, names={}, error=_BAD_TERMS),
         )
     with transaction(vault.db) as session:
         result = audit_reports.search_log(session, vault, actor.ctx, filters, after_seq=after, limit=_PAGE)
-    values = {
-        k: form.text(k, limit=64)
-        for k in ("case_id", "actor_id", "tag", "from", "to", "decision", "break_glass")
-    }
     return page(
         request,
         "fg_search.html",
         actor=actor,
-        result=result,
-        values=values,
-        names=_names(vault, result["entries"]),
-        error=None,
+        **_page_values(result=result, values=values, names=_names(vault, result["entries"]), error=None),
+    )
+
+
+@router.get("/medewerker")
+def employee_form(request: Request, actor: WebUser) -> HTMLResponse:
+    return page(request, "fg_employee.html", actor=actor, **_page_values(result=None, values={}, names={}))
+
+
+@router.post("/medewerker")
+def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
+    """NEN 7513 §9: what one employee did, oldest first, over a period (printable)."""
+    actor = form.user
+    values = {k: form.text(k, limit=64) for k in ("medewerker", "from", "to")}
+    try:
+        filters, _, medewerker = _filters(form)
+        if not medewerker:
+            raise InvalidInput("no username")
+        with transaction(vault.db) as session:
+            ids = user_ids_for_name(session, medewerker, limit=2)
+    except (InvalidInput, ValueError):
+        ids = []
+    if len(ids) != 1:
+        error = (
+            "Deze gebruikersnaam past bij meer dan één medewerker: vul de hele gebruikersnaam in."
+            if len(ids) > 1
+            else "Vul een bestaande gebruikersnaam in en datums als dd-mm-jjjj."
+        )
+        return page(
+            request,
+            "fg_employee.html",
+            actor=actor,
+            status_code=400,
+            **_page_values(result=None, values=values, names={}, error=error),
+        )
+    filters = replace(filters, actor_ids=(ids[0],))
+    with transaction(vault.db) as session:
+        result = audit_reports.search_log(session, vault, actor.ctx, filters, limit=audit_reports.MAX_PAGE)
+    names = _names(vault, result["entries"]) or usernames(vault, ids)
+    return page(
+        request,
+        "fg_employee.html",
+        actor=actor,
+        **_page_values(result=result, values=values, names=names, person=names.get(ids[0], ""), error=None),
     )
 
 
@@ -122,17 +197,33 @@ def access_form(request: Request, actor: WebUser) -> HTMLResponse:
 
 
 @router.post("/toegang")
-def access_choose(request: Request, form: VerifiedForm) -> Response:
-    case_id = form.text("case_id", limit=64).lower()
-    if len(case_id) != 36:
-        return page(
-            request,
-            "fg_access_form.html",
-            actor=form.user,
-            status_code=400,
-            error="Vul een zaaknummer in (36 tekens, zoals het in de zaak staat).",
-        )
-    return see_other(f"/fg/toegang/{case_id}")
+def access_choose(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
+    """The reference (or its beginning) → the report; several matches → a choice by full reference."""
+    typed = form.text("zaak", limit=64)
+    try:
+        with transaction(vault.db) as session:
+            found = case_ids_for_reference(session, typed)
+    except InvalidInput:
+        found = None
+    if found is not None and len(found) == 1:
+        return see_other(f"/fg/toegang/{found[0]}")
+    error = (
+        "Vul een zaaknummer in zoals VT-AB12-CD34 (of het begin ervan)."
+        if found is None
+        else "Geen zaak met dit zaaknummer."
+        if not found
+        else None
+    )
+    return page(
+        request,
+        "fg_access_form.html",
+        actor=form.user,
+        status_code=400 if error else 200,
+        error=error,
+        typed=typed,
+        matches=found or [],
+        zaakref=reference_of,
+    )
 
 
 @router.get("/toegang/{case_id}")
@@ -140,50 +231,119 @@ def access_report(request: Request, case_id: CaseId, vault: VaultDep, actor: Web
     """D15: who accessed this case — name, role, organisation — when, what, on which ground."""
     with transaction(vault.db) as session:
         report = audit_reports.case_access_report(session, vault, actor.ctx, case_id)
-    return page(request, "fg_access.html", actor=actor, report=report)
+    return page(request, "fg_access.html", actor=actor, report=report, **_page_values())
 
 
-@router.get("/noodtoegang")
-def break_glass(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+@router.get("/toegang/{case_id}/pdf")
+def access_report_pdf(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
+    """D15 for the data subject: "wie heeft mijn dossier ingezien", reporter and refusals left out."""
+    with transaction(vault.db) as session:
+        overview = access_overview.subject_overview(session, vault, actor.ctx, case_id)
+    body = subject_overview_pdf(overview, vault.clock.now())
+    filename = f"wie-zag-mijn-dossier-{reference_of(case_id)}.pdf"
+    return Response(body, media_type="application/pdf", headers=download_headers(filename))
+
+
+def _bundle_download(bundle: dict[str, Any], filename: str) -> Response:
+    return Response(
+        dump_bundle(bundle),
+        media_type="application/json",
+        headers=download_headers(filename),
+    )
+
+
+@router.get("/toegang/{case_id}/bewijs")
+def access_report_bundle(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
+    """D15 with proof: the report's entries, their inclusion proofs and the cosigned checkpoint."""
+    bundle = proof_bundles.access_report_bundle(vault, actor.ctx, case_id)
+    return _bundle_download(bundle, "toegangsrapport-bewijs.json")
+
+
+@router.get("/bewijs/{seq}")
+def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep, actor: WebUser) -> Response:
+    """One audit entry with its proof, to keep and check later (tools/verify_bundle.py)."""
+    return _bundle_download(proof_bundles.entry_bundle(vault, actor.ctx, seq), f"auditbewijs-{seq}.json")
+
+
+def _break_glass_page(
+    request: Request, vault: VaultDep, actor: WebActor, *, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
     with transaction(vault.db) as session:
         listed = audit_reports.break_glass_list(session, vault, actor.ctx, limit=100)
     entries = listed["entries"]
+    people = entries + [e["review"] for e in entries if e["review"]]
     return page(
         request,
         "fg_break_glass.html",
         actor=actor,
         entries=entries,
-        names=_names(vault, entries),
+        names=usernames(vault, [e.get("actor_id") or e.get("reviewer_id") for e in people]),
         outcomes=list(ReviewOutcome),
+        zaakref=reference_of,
+        error=error,
+        status_code=status_code,
     )
+
+
+@router.get("/noodtoegang")
+def break_glass(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    """D20: every emergency access with its written justification and what it read."""
+    return _break_glass_page(request, vault, actor)
 
 
 @router.post("/noodtoegang")
 def review(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
-    """D20: record the finding on one break-the-glass access (needs a fresh second factor)."""
+    """D20: record the finding on one emergency access (needs a fresh second factor). The form has
+    no preset outcome: the privacy officer must choose one."""
     actor = form.user
     _step_up(vault, actor)
+    comment = form.text("comment", limit=audit_reports.MAX_COMMENT + 1)
     try:
         seq = int(form.text("seq", limit=12))
         outcome = ReviewOutcome(form.text("outcome", limit=20))
     except ValueError:
-        raise InvalidInput("choose an outcome") from None
+        return _break_glass_page(request, vault, actor, error="Kies een oordeel.", status_code=400)
+    if len(comment) > audit_reports.MAX_COMMENT:
+        return _break_glass_page(
+            request, vault, actor, error="De toelichting is te lang (hoogstens 2000 tekens).", status_code=400
+        )
     with transaction(vault.db) as session:
-        audit_reports.review_break_glass(session, vault, actor.ctx, seq, outcome)
+        audit_reports.review_break_glass(session, vault, actor.ctx, seq, outcome, comment or None)
     return see_other("/fg/noodtoegang")
+
+
+def _integrity_page(
+    request: Request, vault: VaultDep, actor: WebActor, *, notice: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    with transaction(vault.db) as session:
+        status = audit_reports.integrity_view(session, vault, actor.ctx)
+    return page(
+        request, "fg_integrity.html", actor=actor, integrity=status, notice=notice, status_code=status_code
+    )
 
 
 @router.get("/integriteit")
 def integrity(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    with transaction(vault.db) as session:
-        status = audit_reports.integrity_view(session, vault, actor.ctx)
-    return page(request, "fg_integrity.html", actor=actor, integrity=status)
+    return _integrity_page(request, vault, actor)
+
+
+@router.post("/integriteit/controle")
+def start_verification(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
+    """Start a full verification in the background; the integrity page shows its progress."""
+    actor = form.user
+    try:
+        audit_reports.start_full_verification(vault, actor.ctx)
+    except Conflict:
+        return _integrity_page(
+            request, vault, actor, notice="Er loopt al een volledige controle.", status_code=409
+        )
+    return see_other("/fg/integriteit")
 
 
 @router.get("/export")
 def export_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     _step_up(vault, actor)
-    return page(request, "fg_export.html", actor=actor, error=None)
+    return page(request, "fg_export.html", actor=actor, **_page_values(error=None, values={}))
 
 
 def _spooled(vault: VaultDep, actor: WebActor, filters: EntryFilter, fmt: ExportFormat) -> Iterator[bytes]:
@@ -191,7 +351,7 @@ def _spooled(vault: VaultDep, actor: WebActor, filters: EntryFilter, fmt: Export
     with transaction(vault.db) as session:
         audit_reports.authorise_audit(session, vault, actor.ctx, AuditTag.AUDIT_LOG_EXPORTED)
     spool = tempfile.SpooledTemporaryFile(max_size=_EXPORT_SPOOL, mode="w+", encoding="utf-8")  # noqa: SIM115
-    export_entries(vault, actor.ctx, filters, fmt, spool)  # type: ignore[arg-type]
+    export_entries(vault, actor.ctx, filters, fmt, spool, justifications=True, style=DUTCH_CSV)  # type: ignore[arg-type]
     spool.seek(0)
 
     def chunks() -> Iterator[bytes]:
@@ -207,10 +367,18 @@ def export(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
     _step_up(vault, actor)
     try:
-        filters = _filters(form)
+        filters, zaak, medewerker = _filters(form)
         fmt = ExportFormat(form.text("format", limit=4) or "csv")
+        with transaction(vault.db) as session:
+            filters = _resolve(session, filters, zaak, medewerker)
     except (InvalidInput, ValueError):
-        return page(request, "fg_export.html", actor=actor, error="Controleer de datums.", status_code=400)
+        return page(
+            request,
+            "fg_export.html",
+            actor=actor,
+            status_code=400,
+            **_page_values(error=_BAD_TERMS, values={k: form.text(k, limit=64) for k in _FIELDS}),
+        )
     body = _spooled(vault, actor, filters, fmt)
     stamp = vault.clock.now().astimezone(AMSTERDAM).strftime("%Y%m%d-%H%M")
     media = "text/csv; charset=utf-8" if fmt is ExportFormat.CSV else "application/json"

@@ -7,9 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from vault.api.deps import VaultDep
 from vault.domain import Role
 from vault.errors import InvalidInput
+from vault.http.deps import VaultDep
 from vault.services import lookup, worklists
 from vault.web.csrf import VerifiedForm
 from vault.web.render import STAFF, home_for, page, see_other

@@ -184,8 +184,12 @@
         receipt.focus();
         return;
       }
-      if (data.reason === "pow_expired" && !retried) {
+      if ((data.reason === "pow_expired" || data.reason === "pow_harder") && !retried) {
+        // Expired, or many forms from this connection: a fresh (possibly harder) challenge, sent again.
         retried = true;
+        if (data.reason === "pow_harder") {
+          status.textContent = "Extra beveiligingscontrole… Dit kan even duren. Sluit deze pagina niet.";
+        }
         renewWork(function () { whenSolved(send); });
         return;
       }

@@ -60,7 +60,8 @@
       401: "U bent niet meer aangemeld. Meld u opnieuw aan.",
       403: "U mag in deze categorie geen document toevoegen, of het formulier is verlopen. Laad de pagina opnieuw.",
       404: "Deze zaak bestaat niet of u heeft er geen toegang toe.",
-      413: "Het bestand is te groot."
+      413: "Het bestand is te groot.",
+      507: "Het document is niet opgeslagen: de opslag van de dossierkluis is bijna vol. Neem contact op met de beheerder en probeer het later opnieuw."
     };
     form.addEventListener("submit", function (event) {
       var file = form.elements.file.files[0];

@@ -1,0 +1,259 @@
+"""Issue 18, partner part: what a partner sees of a disclosure (D22, D23) and the copy it gets.
+
+A staff member shares with a partner-facing title and a contact; the partner's inbox shows the case
+reference, that title (never an internal title), the purpose, validity, retrievals left and the
+contact; the title is sealed under the case key and never written to the audit log. A partner's PDF
+carries its recipient on every page and in its metadata; staff get the stored bytes; other types are
+sent unchanged. The retrieval history lists the organisation's own retrievals only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import pikepdf
+import pytest
+from fastapi.testclient import TestClient
+from fpdf import FPDF
+from sqlalchemy import select
+
+from tests.helpers import ApiUser, api_user, team_id_of
+from vault.app import create_app
+from vault.context import Context, FrozenClock
+from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
+from vault.models import AuditEntry, Grant, User
+from vault.runtime import Vault
+from vault.services import watermark
+from vault.services.cases import open_case
+
+TEAM = "Team Partnerkopie"
+ORG = "Wijkteam Kopie-Oost"
+INTERNAL_TITLE = "Gesprek met buurvrouw Kanarie"
+PARTNER_TITLE = "Afspraken veiligheid, overdracht week 49"
+TITLE_WORDS = ("Afspraken", "overdracht week 49")
+
+
+def pdf_bytes(pages: int = 3) -> bytes:
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    pdf.set_font("Helvetica", size=12)
+    for n in range(pages):
+        pdf.add_page()
+        pdf.cell(0, 10, f"Pagina {n + 1} van het verslag")
+    return bytes(pdf.output())
+
+
+def marks_in(data: bytes) -> tuple[list[str], str | None, int]:
+    """The text shown by every page's content streams, the document information's mark, page count."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        shown: list[str] = []
+        for page in pdf.pages:
+            text = "".join(
+                bytes(instruction.operands[0]).decode("cp1252")
+                for instruction in pikepdf.parse_content_stream(page)
+                if isinstance(instruction, pikepdf.ContentStreamInstruction)
+                and instruction.operator == pikepdf.Operator("Tj")
+            )
+            shown.append(text)
+        info = pdf.docinfo.get("/VerstrektAan")
+        return shown, str(info) if info is not None else None, len(pdf.pages)
+
+
+@pytest.fixture
+def client(vault: Vault) -> Iterator[TestClient]:
+    with TestClient(create_app(vault)) as c:
+        yield c
+
+
+@pytest.fixture
+def shared(
+    client: TestClient, vault: Vault, clock: FrozenClock
+) -> tuple[ApiUser, ApiUser, str, dict[str, str], str]:
+    """A worker's PDF and text file, disclosed with a partner-facing title and a contact."""
+    worker = api_user(client, vault, clock, Role.MEDEWERKER, team=TEAM)
+    partner = api_user(client, vault, clock, Role.PARTNER, org=(ORG, OrgType.LOCAL_TEAM))
+    ctx = Context(
+        actor_id=worker.user_id,
+        role="medewerker",
+        access_point="test",
+        second_factor_verified=True,
+        clock=clock,
+    )
+    team_id = team_id_of(vault, TEAM)
+    with vault.db.session() as session:
+        case_id = open_case(session, vault, ctx, kind=CaseKind.REPORT, team_id=team_id).id
+    docs: dict[str, str] = {}
+    for kind, body, content_type in (
+        ("pdf", pdf_bytes(), "application/pdf"),
+        ("txt", b"platte tekst", "text/plain"),
+    ):
+        r = client.post(
+            f"/api/v1/cases/{case_id}/documents",
+            params={"category": str(Category.SAFETY_CONDITIONS)},
+            content=body,
+            headers={
+                **worker.headers,
+                "X-Document-Title": quote(INTERNAL_TITLE),
+                "X-Document-Filename": quote(f"verslag-kanarie.{kind}"),
+                "Content-Type": content_type,
+            },
+        )
+        assert r.status_code == 201, r.text
+        docs[kind] = r.json()["document_id"]
+    r = client.post(
+        f"/api/v1/cases/{case_id}/disclosures",
+        headers=worker.headers,
+        json={
+            "org_id": partner.org_id,
+            "purpose": "warme overdracht",
+            "legal_basis": "wmo-4.1.1-2-help",
+            "categories": ["safety_conditions"],
+            "max_retrievals": 10,
+            "partner_title": PARTNER_TITLE,
+            "contact_name": "Sanne de Vries",
+            "contact_phone": "030 123 45 67",
+        },
+    )
+    assert r.status_code == 201, r.text
+    return worker, partner, case_id, docs, r.json()["id"]
+
+
+def test_d22_d23_the_inbox_shows_reference_title_and_contact_never_internal_titles(
+    client: TestClient, vault: Vault, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    _worker, partner, case_id, _docs, grant_id = shared
+    r = client.get("/api/v1/partner/inbox", headers=partner.headers)
+    assert r.status_code == 200, r.text
+    [item] = r.json()
+    assert item["reference"] == reference_of(case_id)
+    assert item["title"] == PARTNER_TITLE
+    assert item["contact_name"] == "Sanne de Vries"
+    assert item["contact_phone"] == "030 123 45 67"
+    assert item["retrievals_left"] == 10
+    assert "Kanarie" not in r.text
+    assert "kanarie" not in r.text
+    # D22: the typed title is sealed under the case key and never written to the audit log.
+    with vault.db.session() as session:
+        grant = session.get(Grant, grant_id)
+        assert grant is not None
+        assert grant.partner_title_enc is not None
+        assert PARTNER_TITLE.encode() not in grant.partner_title_enc
+        details = " ".join(session.scalars(select(AuditEntry.details)).all())
+    for word in TITLE_WORDS:
+        assert word not in details
+
+
+def test_d22_a_contact_phone_that_is_not_a_number_is_refused(
+    client: TestClient, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    worker, partner, case_id, _docs, _grant = shared
+    r = client.post(
+        f"/api/v1/cases/{case_id}/disclosures",
+        headers=worker.headers,
+        json={
+            "org_id": partner.org_id,
+            "purpose": "warme overdracht",
+            "legal_basis": "wmo-4.1.1-2-help",
+            "categories": ["safety_conditions"],
+            "contact_phone": "bel maar <script>",
+        },
+    )
+    assert r.status_code in {400, 422}, r.text
+
+
+def test_a_partners_pdf_carries_its_recipient_staff_get_the_stored_bytes(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    worker, partner, case_id, docs, grant_id = shared
+    expected = watermark.mark_text(ORG, clock.now(), reference_of(case_id))
+    assert ORG in expected
+    assert reference_of(case_id) in expected
+    assert clock.now().astimezone(watermark._AMSTERDAM).strftime("%d-%m-%Y") in expected
+    r = client.get(
+        f"/api/v1/documents/{docs['pdf']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert r.status_code == 200, r.text
+    shown, info, pages = marks_in(r.content)
+    assert pages == 3
+    assert all(expected in text for text in shown), shown
+    assert info == expected
+    # Staff: the stored bytes, no mark.
+    r = client.get(f"/api/v1/documents/{docs['pdf']}/content", headers=worker.headers)
+    assert r.status_code == 200
+    assert r.content == pdf_bytes()
+    # Another type goes to the partner unchanged.
+    r = client.get(
+        f"/api/v1/documents/{docs['txt']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert r.status_code == 200
+    assert r.content == b"platte tekst"
+
+
+def test_the_mark_survives_inherited_resources_and_odd_page_boxes() -> None:
+    """A page whose resources come from the page tree and whose box does not start at 0,0 still gets
+    the line (the font is added to its own resources, the text placed inside its box)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(300, 400))
+    pdf.Root.Pages.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary())
+    pdf.pages[0].obj.MediaBox = pikepdf.Array([100, 100, 400, 500])
+    if "/Resources" in pdf.pages[0].obj:
+        del pdf.pages[0].obj["/Resources"]
+    out = io.BytesIO()
+    pdf.save(out)
+    text = watermark.mark_text(
+        "Org & Co (test)", datetime(2026, 12, 4, 12, 0, tzinfo=watermark._AMSTERDAM), "VT-0000-0000"
+    )
+    marked = watermark.mark_pdf(out.getvalue(), text)
+    shown, info, _ = marks_in(marked)
+    assert shown == [text]
+    assert info == text
+    with pikepdf.open(io.BytesIO(marked)) as again:
+        assert "/VTWatermerk" in again.pages[0].obj.Resources.Font
+
+
+def test_a_password_protected_or_oversized_pdf_is_refused_to_a_partner(
+    vault: Vault, clock: FrozenClock, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    from vault.errors import InvalidInput
+
+    locked = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf_bytes(1))) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(user="geheim", owner="geheim"))
+    with pytest.raises(InvalidInput):
+        watermark.mark_pdf(locked.getvalue(), "x")
+    with pytest.raises(InvalidInput):
+        watermark._collect(iter([b"%PDF" + b"0" * 10, b"0" * 10]), 16)
+
+
+def test_the_history_lists_the_organisations_retrievals_and_is_audited(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    worker, partner, case_id, docs, grant_id = shared
+    client.get(
+        f"/api/v1/documents/{docs['txt']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    client.get(f"/api/v1/documents/{docs['txt']}/content", headers=worker.headers)  # staff: not theirs
+    r = client.get("/api/v1/partner/retrievals", headers=partner.headers)
+    assert r.status_code == 200, r.text
+    [entry] = r.json()
+    assert entry["reference"] == reference_of(case_id)
+    assert entry["title"] == PARTNER_TITLE
+    assert entry["category"] == "safety_conditions"
+    with vault.db.session() as session:
+        user = session.get(User, partner.user_id)
+        assert user is not None
+        assert entry["user"] == user.username  # a name, not an id
+    assert partner.user_id not in r.text
+    assert client.get("/api/v1/partner/retrievals", headers=worker.headers).status_code == 403
+    with vault.db.session() as session:
+        tags = session.scalars(select(AuditEntry.tag).where(AuditEntry.actor_id == partner.user_id)).all()
+    assert str(AuditTag.DISCLOSURE_HISTORY_READ) in tags

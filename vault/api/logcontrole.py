@@ -1,0 +1,117 @@
+"""Logcontrole API (D21): the privacy officer's findings, an on-demand review, a staff member's own
+enrolment data and the protected flag of a case. See docs/api.md and docs/audit.md "Logcontrole"."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from vault.errors import InvalidInput
+from vault.http.deps import RequestContext, VaultDep
+from vault.http.params import CaseId
+from vault.logcontrole import service
+from vault.logcontrole.engine import previous_day
+from vault.logcontrole.store import FindingStatus
+from vault.transaction import transaction
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["logcontrole"])
+
+FindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/api/v1/audit/findings")
+def list_findings(
+    vault: VaultDep,
+    ctx: RequestContext,
+    status: FindingStatus | None = None,
+    detector: Annotated[str | None, Query(max_length=32)] = None,
+    person: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    with transaction(vault.db) as session:
+        rows = service.findings(
+            session, vault, ctx, status=status.value if status else None, detector=detector, actor_id=person
+        )
+    return {"findings": [asdict(r) for r in rows]}
+
+
+@router.get("/api/v1/audit/findings/{finding_id}")
+def get_finding(vault: VaultDep, ctx: RequestContext, finding_id: FindingId) -> dict[str, Any]:
+    with transaction(vault.db) as session:
+        return service.finding_detail(session, vault, ctx, finding_id)
+
+
+class StatusIn(BaseModel):
+    status: FindingStatus
+    comment: str | None = Field(default=None, max_length=service.MAX_COMMENT)
+
+
+@router.post("/api/v1/audit/findings/{finding_id}/status")
+def set_status(vault: VaultDep, ctx: RequestContext, finding_id: FindingId, body: StatusIn) -> dict[str, Any]:
+    with transaction(vault.db) as session:
+        row = service.set_finding_status(session, vault, ctx, finding_id, body.status.value, body.comment)
+    return asdict(row)
+
+
+class ReviewIn(BaseModel):
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+
+
+@router.post("/api/v1/audit/findings/review")
+def review_now(vault: VaultDep, ctx: RequestContext, body: ReviewIn) -> dict[str, Any]:
+    """Run the review now (default: the previous day); idempotent for a period."""
+    start, end = previous_day(ctx.now())
+    for value in (body.from_, body.to):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput("give times with a time zone (for example 2026-03-02T00:00:00Z)")
+    start = body.from_ or start
+    end = body.to or (start + timedelta(days=1) if body.from_ else end)
+    result = service.start_review(vault, ctx, start, end)
+    return asdict(result)
+
+
+class RelationIn(BaseModel):
+    bsn: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+
+
+class EnrolmentIn(BaseModel):
+    bsn: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+    postcode: str | None = Field(default=None, max_length=10)
+    house_number: str | None = Field(default=None, max_length=10)
+    relations: list[RelationIn] = Field(default_factory=list, max_length=20)
+
+
+@router.put("/api/v1/me/enrolment")
+def put_enrolment(vault: VaultDep, ctx: RequestContext, body: EnrolmentIn) -> dict[str, int]:
+    """A staff member's own data for the log review; stored only as keyed blind indexes."""
+    enrolment = service.Enrolment(
+        bsn=body.bsn,
+        name=body.name,
+        date_of_birth=body.date_of_birth,
+        postcode=body.postcode,
+        house_number=body.house_number,
+        relations=tuple(service.Relation(r.bsn, r.name, r.date_of_birth) for r in body.relations),
+    )
+    return {"indexes": service.record_enrolment(vault, ctx, enrolment)}
+
+
+class ProtectionIn(BaseModel):
+    protected: bool
+
+
+@router.put("/api/v1/cases/{case_id}/protection")
+def put_protection(
+    vault: VaultDep, ctx: RequestContext, case_id: CaseId, body: ProtectionIn
+) -> dict[str, Any]:
+    service.set_case_protected(vault, ctx, case_id, body.protected)
+    return {"case_id": case_id, "protected": body.protected}

@@ -1,0 +1,227 @@
+"""Emergency accesses (break-the-glass, D20): the written justification, sealed, and its grouping.
+
+An *emergency access* is what the privacy officer reviews: every break-the-glass read by **one
+actor, of one case, in one session, under the same justification text** (compared after trimming
+surrounding white space). A case page opened with break-the-glass reads the case, its subjects and
+its document titles (several audit entries); a download later in the same session with the same
+justification joins that access. Another session, another case or another text starts a new one.
+A caller without a session (the command line) groups by request. The access's number is the
+sequence number of its first audit entry; an older break-the-glass entry that has no access row
+(written before accesses were kept) counts as an access of its own, without a justification.
+
+The justification is free text that may name people, so it never enters the audit log: the entry
+holds ids only, and the text is sealed in ``break_glass_accesses`` in the same transaction as the
+entry (``vault.services.gate.admit``). Sealing: AES-256-GCM under the ``FIELD_METADATA`` subkey,
+bound to table, column and row (``vault.crypto.fields``), as other free-text reasons are. Only the
+privacy officer's views (``vault.services.audit_reports``) open it. The officer's review comment is
+sealed the same way, bound to ``audit_break_glass_reviews``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from vault.audit.queries import ENTRY_COLUMNS, EntryFilter, filtered_entries
+from vault.audit.sealed import open_sealed, seal
+from vault.auth.keyed import keyed_hash
+from vault.context import Context
+from vault.crypto.keys import SubkeyPurpose
+from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview
+from vault.runtime import Vault
+
+__all__ = [
+    "ACCESS_TABLE",
+    "REVIEW_TABLE",
+    "access_rows",
+    "access_seq_of",
+    "accesses_of_entries",
+    "iter_export_rows",
+    "note_emergency_access",
+    "open_comment",
+    "open_justification",
+    "reads_of",
+    "review_for",
+    "seal_comment",
+    "session_key",
+]
+
+ACCESS_TABLE: Final = "break_glass_accesses"
+REVIEW_TABLE: Final = "audit_break_glass_reviews"
+_DIGEST_LABEL: Final = b"vault/break-glass/justification/v1"
+
+
+def session_key(ctx: Context) -> str:
+    """What bounds one emergency access in time: the session, or the request when there is none."""
+    return ctx.session_id or f"request:{ctx.request_id}"
+
+
+def note_emergency_access(
+    session: Session, vault: Vault, ctx: Context, case_id: str, seq: int, justification: str | None
+) -> int:
+    """Attach the break-the-glass audit entry ``seq`` to its emergency access, starting one (with the
+    sealed justification) when this actor has none for this case, session and text. Runs in the
+    transaction that wrote the entry; returns the access's number."""
+    text = (justification or "").strip()
+    digest = keyed_hash(vault.keys.subkey(SubkeyPurpose.FIELD_METADATA), _DIGEST_LABEL, text)
+    actor_id = ctx.actor_id or "unknown"
+    key = session_key(ctx)
+    conn = session.connection()
+    access = conn.execute(
+        select(BreakGlassAccess.seq).where(
+            BreakGlassAccess.actor_id == actor_id,
+            BreakGlassAccess.case_id == case_id,
+            BreakGlassAccess.session_key == key,
+            BreakGlassAccess.justification_digest == digest,
+        )
+    ).scalar_one_or_none()
+    if access is None:
+        access = seq
+        sealed = seal(vault, table=ACCESS_TABLE, column="justification", row_id=str(seq), text=text)
+        conn.execute(
+            insert(BreakGlassAccess),
+            {
+                "seq": seq,
+                "actor_id": actor_id,
+                "case_id": case_id,
+                "session_key": key,
+                "justification_digest": digest,
+                "justification_enc": sealed,
+                "started_at": ctx.now(),
+            },
+        )
+    conn.execute(insert(BreakGlassAccessEntry), {"seq": seq, "access_seq": access})
+    return int(access)
+
+
+def open_justification(vault: Vault, access_seq: int, sealed: bytes | None) -> str | None:
+    return open_sealed(
+        vault, table=ACCESS_TABLE, column="justification", row_id=str(access_seq), sealed=sealed
+    )
+
+
+def seal_comment(vault: Vault, access_seq: int, comment: str) -> bytes:
+    return seal(vault, table=REVIEW_TABLE, column="comment", row_id=str(access_seq), text=comment)
+
+
+def open_comment(vault: Vault, access_seq: int, sealed: bytes | None) -> str | None:
+    return open_sealed(vault, table=REVIEW_TABLE, column="comment", row_id=str(access_seq), sealed=sealed)
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+_own = aliased(BreakGlassAccessEntry, name="own")
+
+
+def _is_access_start() -> Any:
+    """A break-the-glass entry that starts an access: the first of a grouped access, or one alone."""
+    return and_(AuditEntry.break_glass.is_(True), or_(_own.seq.is_(None), _own.access_seq == AuditEntry.seq))
+
+
+def access_rows(
+    session: Session, *, before_seq: int | None, limit: int, unreviewed_only: bool
+) -> list[dict[str, Any]]:
+    """D20: emergency accesses, newest first: the first entry's fields, the sealed justification and
+    the review (sealed comment included), if any."""
+    stmt = (
+        select(
+            *(getattr(AuditEntry, name) for name in ENTRY_COLUMNS),
+            BreakGlassAccess.justification_enc.label("justification_enc"),
+            BreakGlassReview.outcome.label("review_outcome"),
+            BreakGlassReview.comment_enc.label("review_comment_enc"),
+            BreakGlassReview.reviewer_id.label("reviewer_id"),
+            BreakGlassReview.reviewed_at.label("reviewed_at"),
+        )
+        .outerjoin(_own, _own.seq == AuditEntry.seq)
+        .outerjoin(BreakGlassAccess, BreakGlassAccess.seq == AuditEntry.seq)
+        .outerjoin(BreakGlassReview, BreakGlassReview.seq == AuditEntry.seq)
+        .where(_is_access_start())
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    if before_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    if unreviewed_only:
+        stmt = stmt.where(BreakGlassReview.seq.is_(None))
+    return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def reads_of(session: Session, access_seqs: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The audit entries (seq, time, tag, object) of each access, oldest first."""
+    wanted = sorted(set(access_seqs))
+    found: dict[int, list[dict[str, Any]]] = {seq: [] for seq in wanted}
+    if not wanted:
+        return found
+    stmt = (
+        select(
+            BreakGlassAccessEntry.access_seq,
+            AuditEntry.seq,
+            AuditEntry.occurred_at,
+            AuditEntry.tag,
+            AuditEntry.object_type,
+            AuditEntry.object_id,
+        )
+        .join(AuditEntry, AuditEntry.seq == BreakGlassAccessEntry.seq)
+        .where(BreakGlassAccessEntry.access_seq.in_(wanted))
+        .order_by(AuditEntry.seq)
+    )
+    for row in session.execute(stmt):
+        item = dict(row._mapping)
+        found[item.pop("access_seq")].append(item)
+    return found
+
+
+def access_seq_of(session: Session, seq: int) -> int | None:
+    """The number of the access that break-the-glass entry ``seq`` belongs to (None: not one)."""
+    row = session.execute(
+        select(AuditEntry.break_glass, _own.access_seq)
+        .outerjoin(_own, _own.seq == AuditEntry.seq)
+        .where(AuditEntry.seq == seq)
+    ).first()
+    if row is None or not row.break_glass:
+        return None
+    return int(row.access_seq) if row.access_seq is not None else seq
+
+
+def review_for(session: Session, access_seq: int) -> BreakGlassReview | None:
+    return session.get(BreakGlassReview, access_seq)
+
+
+def iter_export_rows(conn: Connection, filters: EntryFilter) -> Iterator[dict[str, Any]]:
+    """Every matching entry, oldest first, with its access number and sealed justification
+    (``None`` for other entries); streamed like ``queries.iter_entry_rows``."""
+    stmt = (
+        filtered_entries(filters)
+        .add_columns(
+            _own.access_seq.label("break_glass_access"),
+            BreakGlassAccess.justification_enc.label("justification_enc"),
+        )
+        .outerjoin(_own, _own.seq == AuditEntry.seq)
+        .outerjoin(BreakGlassAccess, BreakGlassAccess.seq == _own.access_seq)
+        .order_by(AuditEntry.seq)
+    )
+    for rows in conn.execution_options(yield_per=1000).execute(stmt).partitions():
+        for row in rows:
+            yield dict(row._mapping)
+
+
+def accesses_of_entries(session: Session, seqs: Iterable[int]) -> dict[int, tuple[int, bytes | None]]:
+    """For break-the-glass entries ``seqs``: their access number and its sealed justification (an
+    entry without an access row is an access of its own, without a justification)."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return {}
+    found: dict[int, tuple[int, bytes | None]] = {seq: (seq, None) for seq in wanted}
+    stmt = (
+        select(
+            BreakGlassAccessEntry.seq, BreakGlassAccessEntry.access_seq, BreakGlassAccess.justification_enc
+        )
+        .join(BreakGlassAccess, BreakGlassAccess.seq == BreakGlassAccessEntry.access_seq)
+        .where(BreakGlassAccessEntry.seq.in_(wanted))
+    )
+    for row in session.execute(stmt):
+        found[int(row.seq)] = (int(row.access_seq), row.justification_enc)
+    return found

@@ -1,0 +1,258 @@
+"""Full verification of the audit log, and the cheap integrity status shown to the privacy officer.
+
+``verify_log`` walks the whole log once: the hash chain (gaps, links, entry hashes) *and* the Merkle
+root at every stored checkpoint, whose signatures it checks first. An attacker who rewrites an entry
+and recomputes every later hash keeps the chain consistent but cannot re-sign the checkpoints.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+from vault.audit import queries
+from vault.audit.chain import GENESIS_HASH
+from vault.audit.checkpoints import CheckpointInfo, CheckpointSigner, trusted_state
+from vault.audit.log import record
+from vault.audit.merkle import CompactRange
+from vault.audit.note import Checkpoint
+from vault.audit.walk import Batches, ChainWalk, scan
+from vault.context import Context
+from vault.domain import AuditTag
+from vault.errors import Integrity
+from vault.models import AuditCheckpoint
+from vault.runtime import Vault
+
+__all__ = [
+    "LAST_VERIFY_KEY",
+    "IntegrityState",
+    "IntegrityStatus",
+    "LogReport",
+    "integrity_status",
+    "record_verification",
+    "verify_log",
+]
+
+LAST_VERIFY_KEY: Final = "audit.last_full_verify"
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """The outcome of a full verification. ``first_bad_seq`` names the first entry that fails the
+    chain; a checkpoint mismatch names the checkpoint and the narrowest range of entries that must
+    hold the first altered one (``suspect_from``..``suspect_to``)."""
+
+    ok: bool
+    entries: int
+    head_hash: str
+    checkpoints: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    bad_checkpoint: int | None = None
+    suspect_from: int | None = None
+    suspect_to: int | None = None
+
+    def message(self) -> str:
+        if self.ok:
+            return (
+                f"audit log intact: {self.entries} entries, {self.checkpoints} signed checkpoints, "
+                f"head {self.head_hash[:16]}"
+            )
+        if self.bad_checkpoint is not None:
+            where = (
+                f"; the first altered entry is between seq {self.suspect_from} and {self.suspect_to}"
+                if self.suspect_from is not None
+                else ""
+            )
+            return f"audit log does not match signed checkpoint {self.bad_checkpoint}: {self.reason}{where}"
+        return f"audit log broken at entry {self.first_bad_seq}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+            "bad_checkpoint": self.bad_checkpoint,
+            "suspect_from": self.suspect_from,
+            "suspect_to": self.suspect_to,
+        }
+
+
+def _subtree_heights(size: int) -> list[int]:
+    return [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
+
+
+def _locate(stored: bytes, recomputed: CompactRange, signed_root: bytes, floor: int) -> tuple[int, int]:
+    """Narrow the first altered entry using the stored subtree roots, if they hash to the signed root."""
+    lo, hi = floor, recomputed.size
+    try:
+        state = CompactRange.from_bytes(stored)
+    except Integrity:
+        return lo, hi
+    if state.size != recomputed.size or not hmac.compare_digest(state.root(), signed_root):
+        return lo, hi
+    offset = 0
+    for height, ours, theirs in zip(
+        _subtree_heights(state.size), recomputed.subtree_roots, state.subtree_roots, strict=True
+    ):
+        width = 1 << height
+        if not hmac.compare_digest(ours, theirs):
+            return max(lo, offset + 1), offset + width
+        offset += width
+    return lo, hi
+
+
+def _counted(batches: Iterable[list[Any]], progress: Callable[[int], None]) -> Iterator[list[Any]]:
+    done = 0
+    for batch in batches:
+        yield batch
+        done += len(batch)
+        progress(done)
+
+
+def verify_log(
+    vault: Vault, *, signer: CheckpointSigner | None = None, progress: Callable[[int], None] | None = None
+) -> LogReport:
+    """Recompute the chain and the Merkle root at every signed checkpoint, in one pass.
+
+    ``progress``, when given, is called with the number of entries read so far after each batch (the
+    privacy officer's background verification shows it)."""
+    signer = signer or CheckpointSigner.for_vault(vault)
+    # ``closing``: a report returned half-way closes the scan's cursor before its connection.
+    with (
+        queries.read_snapshot(vault.db) as conn,
+        closing(queries.iter_scan_batches(conn)) as scan,
+    ):
+        checkpoints = queries.all_checkpoints(conn)
+        signed: list[tuple[AuditCheckpoint, Checkpoint]] = []
+        for row in checkpoints:
+            try:
+                signed.append((row, signer.open(row)))
+            except Integrity as exc:
+                return LogReport(
+                    False, 0, GENESIS_HASH, len(checkpoints), reason=exc.message, bad_checkpoint=row.size
+                )
+        walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
+        rows = Batches(scan if progress is None else _counted(scan, progress))
+        good_floor = 1
+        for row, cp in signed:
+            if not walk.feed_full(rows, stop_at=cp.size):
+                break
+            if walk.state.size < cp.size:
+                return LogReport(
+                    False,
+                    walk.state.size,
+                    walk.prev,
+                    len(signed),
+                    first_bad_seq=walk.expected,
+                    reason=f"the log ends before signed checkpoint {cp.size}",
+                    bad_checkpoint=cp.size,
+                )
+            if not hmac.compare_digest(walk.state.root(), cp.root_hash):
+                lo, hi = _locate(row.tree_state, walk.state, cp.root_hash, good_floor)
+                return LogReport(
+                    False,
+                    walk.state.size,
+                    walk.prev,
+                    len(signed),
+                    reason="Merkle root differs from the signed root",
+                    bad_checkpoint=cp.size,
+                    suspect_from=lo,
+                    suspect_to=hi,
+                )
+            good_floor = cp.size + 1
+        else:
+            walk.feed_full(rows)
+    if walk.bad_seq is not None:
+        return LogReport(
+            False,
+            walk.expected - 1,
+            walk.prev,
+            len(signed),
+            first_bad_seq=walk.bad_seq,
+            reason=walk.bad_reason,
+        )
+    return LogReport(True, walk.state.size, walk.prev, len(signed))
+
+
+def record_verification(vault: Vault, ctx: Context, report: LogReport) -> None:
+    """Keep the result (for ``integrity_status``) and audit that a full verification ran."""
+    with vault.db.session() as session:
+        queries.set_meta(session, LAST_VERIFY_KEY, {**report.as_dict(), "at": ctx.now().isoformat()})
+        record(
+            session,
+            ctx,
+            AuditTag.AUDIT_LOG_VERIFIED,
+            object_type="audit_log",
+            details={
+                "ok": report.ok,
+                "entries": report.entries,
+                "first_bad_seq": report.first_bad_seq,
+                "bad_checkpoint": report.bad_checkpoint,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class IntegrityStatus:
+    """A cheap check: the latest checkpoint's signature and stored state, and the chain after it.
+
+    Entries at or below the checkpoint are covered by the last *full* verification
+    (``last_full_verify``, with its time) — not re-read here.
+    """
+
+    ok: bool
+    entries: int
+    checked_from_seq: int
+    first_bad_seq: int | None
+    reason: str | None
+    checkpoint: CheckpointInfo | None
+    last_full_verify: dict[str, Any] | None
+
+    @property
+    def state(self) -> IntegrityState:
+        """The overall state shown to the privacy officer. ``ok`` above is only the cheap check of
+        the tail; the log is *in order* only when that holds **and** the last full verification passed."""
+        if not self.ok:
+            return IntegrityState.BROKEN
+        if self.last_full_verify is None:
+            return IntegrityState.NEVER_VERIFIED
+        if self.last_full_verify.get("ok") is not True:
+            return IntegrityState.VERIFY_FAILED
+        return IntegrityState.OK
+
+
+class IntegrityState(StrEnum):
+    """Green only for ``OK``; ``NEVER_VERIFIED`` is a warning (amber); the other two are alarms."""
+
+    OK = "ok"
+    NEVER_VERIFIED = "never_verified"  # the tail checks out, but no full verification ever ran
+    VERIFY_FAILED = "verify_failed"  # the last full verification (``vault audit verify``) failed
+    BROKEN = "broken"  # the cheap check of the latest checkpoint and the tail after it fails
+
+
+def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) -> IntegrityStatus:
+    signer = signer or CheckpointSigner.for_vault(vault)
+    with queries.read_snapshot(vault.db) as conn:
+        row = queries.latest_checkpoint(conn)
+        head = queries.head_seq(conn)
+        last_full = queries.get_meta(conn, LAST_VERIFY_KEY)
+    info = None if row is None else CheckpointInfo.of(row)
+    start = 1 if row is None else row.size
+    try:
+        if row is not None:
+            state, prev = trusted_state(vault, signer, row)
+            walk = ChainWalk(state, prev, row.size + 1)
+            ok = walk.feed_full(Batches(scan(vault, row.size + 1, head)))
+        else:
+            walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
+            ok = walk.feed_full(Batches(scan(vault, 1, head)))
+    except Integrity as exc:
+        return IntegrityStatus(False, head, start, None, exc.message, info, last_full)
+    return IntegrityStatus(ok, head, start, walk.bad_seq, walk.bad_reason, info, last_full)

@@ -1,0 +1,268 @@
+"""The file key provider: KEKs in a key file, each sealed under a root key kept in another file.
+
+Key file (``VAULT_KEY_FILE``, mode 0600; see docs/format.md)::
+
+    {"format": "vault-keys/2", "root_check": b64(HMAC-SHA256(R, "vault/root-check/v1")[:16]),
+     "keks": {"<v>": b64(0x01 ‖ nonce ‖ AES-256-GCM(R, KEK_v, "vault/file-kek/v1" ‖ u32be(v)))}}
+
+Root key file (``VAULT_ROOT_KEY_FILE``, mode 0600): ``vault-root/1 <b64(R)>``. Neither file alone opens
+anything: the key file holds only sealed KEKs; the root key wraps nothing but the key file. The root key
+can be split into M-of-N shares (`vault.crypto.recovery`) and recovered from them.
+
+Every change of the key file is written to a temp file, fsynced and renamed over it, then the directory
+is fsynced, so a crash leaves the old or the new file. Destroying a version rewrites the file without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+import struct
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vault.crypto.keys import (
+    KEY_SIZE,
+    RewrapItem,
+    SecretKey,
+    WrappedKey,
+    provider_error,
+    rewrap_by_unwrapping,
+    seal,
+    unseal,
+    wrap_associated_data,
+)
+from vault.errors import Conflict, Integrity, NotFound
+from vault.files import fsync_dir
+
+__all__ = ["FileKeyProvider", "read_root_key", "write_root_key"]
+
+_FILE_FORMAT = "vault-keys/2"
+_ROOT_FORMAT = "vault-root/1"
+_KIND = "file"
+_KEK_AD = b"vault/file-kek/v1"
+_CHECK_LABEL = b"vault/root-check/v1"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _write_temp(path: Path, payload: bytes) -> Path:
+    """Write ``payload`` to a fresh 0600 temp file beside ``path`` (O_EXCL) and fsync it."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    os.close(fd)
+    return tmp
+
+
+def _create_exclusive(path: Path, payload: bytes, what: str) -> None:
+    if not path.parent.is_dir():
+        raise provider_error(_KIND, f"{what} {path} cannot be created: its directory does not exist")
+    tmp = _write_temp(path, payload)
+    try:
+        os.link(tmp, path)  # fails if the target exists: an existing file is never replaced
+    except FileExistsError:
+        raise provider_error(_KIND, f"{what} {path} already exists; refusing to overwrite it") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    fsync_dir(path.parent)
+
+
+def _replace(path: Path, payload: bytes) -> None:
+    tmp = _write_temp(path, payload)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def _read_private(path: Path, what: str, setting: str) -> bytes:
+    """Read a 0600 regular file (no symlink); ConfigError naming ``setting`` otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise provider_error(
+            _KIND, f"{what} {path} does not exist (set {setting}, or run `vault init`)"
+        ) from None
+    except OSError:
+        raise provider_error(
+            _KIND, f"{what} {path} cannot be opened (is it a symlink or unreadable?)"
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise provider_error(_KIND, f"{what} {path} is not a regular file")
+        if st.st_mode & 0o077:
+            raise provider_error(
+                _KIND,
+                f"{what} {path} has loose permissions {stat.S_IMODE(st.st_mode):04o} (expected 0600); "
+                "run `chmod 600` on it",
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(1 << 20)
+    finally:
+        os.close(fd)
+
+
+def write_root_key(path: Path, root: SecretKey) -> None:
+    """Create the root key file (mode 0600); refuses to overwrite one."""
+    _create_exclusive(Path(path), f"{_ROOT_FORMAT} {_b64(root.reveal())}\n".encode(), "root key file")
+
+
+def read_root_key(path: Path) -> SecretKey:
+    raw = _read_private(Path(path), "root key file", "VAULT_ROOT_KEY_FILE")
+    try:
+        label, text = raw.decode("ascii").split()
+        material = base64.b64decode(text.encode("ascii"), validate=True)
+        if label != _ROOT_FORMAT or len(material) != KEY_SIZE:
+            raise ValueError("bad root key")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise provider_error(_KIND, f"root key file {path} is malformed") from None
+    return SecretKey(material)
+
+
+def _root_check(root: SecretKey) -> str:
+    return _b64(hmac.new(root.reveal(), _CHECK_LABEL, hashlib.sha256).digest()[:16])
+
+
+def _kek_ad(version: int) -> bytes:
+    return _KEK_AD + struct.pack(">I", version)
+
+
+class FileKeyProvider:
+    """KEK versions sealed under a root key in one JSON key file (mode 0600)."""
+
+    kind = _KIND
+
+    def __init__(self, path: Path, root: SecretKey, keks: dict[int, bytes]) -> None:
+        self._path = Path(path)
+        self._root = root
+        self._root_aead = AESGCM(root.reveal())
+        self._lock = threading.Lock()
+        self._keks = dict(keks)
+        self._aead = {v: AESGCM(k) for v, k in keks.items()}
+
+    def __repr__(self) -> str:
+        return f"FileKeyProvider(path={str(self._path)!r}, keks=***)"
+
+    __str__ = __repr__
+
+    # -- construction -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, root: SecretKey, *, first_version: int | None = 1) -> FileKeyProvider:
+        """A new key file with one fresh KEK at ``first_version`` (none: empty, for a migration target).
+        Refuses to overwrite a file."""
+        keks = {} if first_version is None else {first_version: secrets.token_bytes(KEY_SIZE)}
+        provider = cls(path, root, keks)
+        _create_exclusive(provider._path, provider._serialise(provider._keks), "key file")
+        return provider
+
+    @classmethod
+    def open(cls, path: Path, root: SecretKey) -> FileKeyProvider:
+        """Load a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
+        path = Path(path)
+        raw = _read_private(path, "key file", "VAULT_KEY_FILE")
+        try:
+            doc: Any = json.loads(raw.decode("utf-8"))
+            if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
+                raise ValueError("unknown format")
+            check, keks_doc = doc["root_check"], doc["keks"]
+            if not isinstance(check, str) or not isinstance(keks_doc, dict):
+                raise ValueError("bad types")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise provider_error(_KIND, f"key file {path} is malformed") from None
+        if not hmac.compare_digest(check.encode(), _root_check(root).encode()):
+            raise provider_error(_KIND, f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}")
+        aead = AESGCM(root.reveal())
+        keks: dict[int, bytes] = {}
+        try:
+            for version_text, sealed in keks_doc.items():
+                version = int(version_text)
+                if version < 1 or str(version) != version_text or not isinstance(sealed, str):
+                    raise ValueError("bad version")
+                kek = unseal(aead, base64.b64decode(sealed.encode("ascii"), validate=True), _kek_ad(version))
+                if len(kek) != KEY_SIZE:
+                    raise ValueError("bad kek")
+                keks[version] = kek
+        except (ValueError, TypeError, binascii.Error, UnicodeEncodeError, Integrity):
+            raise provider_error(_KIND, f"key file {path} is malformed") from None
+        return cls(path, root, keks)
+
+    def _serialise(self, keks: dict[int, bytes]) -> bytes:
+        doc = {
+            "format": _FILE_FORMAT,
+            "root_check": _root_check(self._root),
+            "keks": {str(v): _b64(seal(self._root_aead, k, _kek_ad(v))) for v, k in sorted(keks.items())},
+        }
+        return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
+
+    # -- KekProvider --------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return f"file:{self._path}"
+
+    def versions(self) -> list[int]:
+        return sorted(self._keks)
+
+    def create_version(self, version: int) -> None:
+        with self._lock:
+            if version in self._keks:
+                raise Conflict("that KEK version exists already")
+            keks = {**self._keks, version: secrets.token_bytes(KEY_SIZE)}
+            _replace(self._path, self._serialise(keks))  # memory changes only once the file is durable
+            self._keks = keks
+            self._aead[version] = AESGCM(keks[version])
+
+    def destroy_version(self, version: int) -> None:
+        with self._lock:
+            if version not in self._keks:
+                raise NotFound("no such KEK version")
+            keks = {v: k for v, k in self._keks.items() if v != version}
+            _replace(self._path, self._serialise(keks))
+            self._keks = keks
+            del self._aead[version]
+
+    def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
+        aead = self._aead.get(version)
+        if aead is None:
+            raise NotFound("no such KEK version")
+        return WrappedKey(version, seal(aead, key, wrap_associated_data(purpose, context_id, version)))
+
+    def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
+        aead = self._aead.get(wrapped.version)
+        if aead is None:
+            raise Integrity()
+        return unseal(aead, wrapped.blob, wrap_associated_data(purpose, context_id, wrapped.version))
+
+    def rewrap_many(self, items: Sequence[RewrapItem], version: int) -> list[WrappedKey]:
+        return rewrap_by_unwrapping(self, items, version)
+
+    def close(self) -> None:
+        return None

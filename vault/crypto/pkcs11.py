@@ -1,0 +1,268 @@
+"""The PKCS#11 key provider: one non-extractable AES-256 KEK per version inside an HSM.
+
+Each KEK is a token object labelled ``<label>-<v>`` (CKA_SENSITIVE true, CKA_EXTRACTABLE false, usable
+only to encrypt and decrypt). Normally the token generates it. Once an HSM backup key exists
+(`vault keys split` with the pkcs11 provider), a new version is made in software instead, sealed to the
+backup key's public half (`vault.crypto.recovery.seal_kek_backup`; the caller stores the blob) and
+imported into the token with the same attributes; the software copy is zeroed (best effort: Python may
+hold transient copies until they are collected). `vault keys recover` imports the KEKs from their
+backups into a new token (`import_version`).
+
+A key is wrapped with CKM_AES_GCM inside the device; the blob has the same layout as the file
+provider's, ``0x01 ‖ nonce(12) ‖ ciphertext‖tag``, with the same associated data (purpose, case id,
+KEK version). Destroying a version destroys the token object.
+
+One logged-in session serves the process; calls are serialised by a lock (PKCS#11 sessions are not
+meant to be shared between threads). Tampered or misbound keys give `Integrity`; a device that fails
+or disappears mid-request gives `Unavailable`; start-up problems are one `ConfigError` line.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Sequence
+from typing import cast
+
+import pkcs11
+from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
+from pkcs11 import exceptions as p11
+from pkcs11.types import DecryptMixin, EncryptMixin
+
+from vault.crypto.keys import (
+    KEY_SIZE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    WRAP_FORMAT,
+    RewrapItem,
+    SecretKey,
+    WrappedKey,
+    provider_error,
+    rewrap_by_unwrapping,
+    wrap_associated_data,
+)
+from vault.crypto.recovery import new_kek_material, seal_kek_backup
+from vault.errors import Conflict, Integrity, NotFound, Unavailable
+
+__all__ = ["Pkcs11KeyProvider"]
+
+_KIND = "pkcs11"
+_LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,48}$")
+# Errors that mean the device, token or session went away: not the caller's data.
+_DEVICE_ERRORS = (
+    p11.DeviceError,
+    p11.DeviceMemory,
+    p11.DeviceRemoved,
+    p11.SessionClosed,
+    p11.SessionHandleInvalid,
+    p11.TokenNotPresent,
+    p11.UserNotLoggedIn,
+    p11.HostMemory,
+)
+# A KEK: sensitive, never extractable, usable only to encrypt and decrypt.
+_KEK_TEMPLATE = {
+    Attribute.TOKEN: True,
+    Attribute.PRIVATE: True,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+    Attribute.ENCRYPT: True,
+    Attribute.DECRYPT: True,
+    Attribute.WRAP: False,
+    Attribute.UNWRAP: False,
+    Attribute.SIGN: False,
+    Attribute.VERIFY: False,
+    Attribute.DERIVE: False,
+}
+
+
+class Pkcs11KeyProvider:
+    """KEK versions as non-extractable AES-256 secret keys on a PKCS#11 token."""
+
+    kind = _KIND
+
+    def __init__(self, session: pkcs11.Session, token_label: str, key_label: str) -> None:
+        self._session = session
+        self._token_label = token_label
+        self._label = key_label
+        self._lock = threading.Lock()
+        self._keys: dict[int, pkcs11.SecretKey] = {}
+        self._backup_public: bytes | None = None
+        self._backups: dict[int, bytes] = {}
+        self._load()
+
+    def __repr__(self) -> str:
+        return f"Pkcs11KeyProvider(token={self._token_label!r}, label={self._label!r})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def open(
+        cls, *, module: str, token_label: str, pin: str, key_label: str, create: bool = False
+    ) -> Pkcs11KeyProvider:
+        """Log in to the token; with ``create`` make KEK version 1 when the token holds none."""
+        if not _LABEL_RE.match(key_label):
+            raise provider_error(_KIND, "VAULT_PKCS11_KEY_LABEL may hold only letters, digits, '.', '_', '-'")
+        try:
+            lib = pkcs11.lib(module)
+        except (RuntimeError, OSError):
+            raise provider_error(_KIND, f"the PKCS#11 module {module} cannot be loaded") from None
+        try:
+            token = lib.get_token(token_label=token_label)
+        except (p11.NoSuchToken, p11.MultipleTokensReturned):
+            raise provider_error(_KIND, f"no single token labelled {token_label!r} is present") from None
+        except p11.PKCS11Error as exc:
+            raise provider_error(_KIND, f"the token cannot be found ({type(exc).__name__})") from None
+        try:
+            session = token.open(user_pin=pin, rw=True)
+        except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
+            raise provider_error(_KIND, "the token refused the PIN (VAULT_PKCS11_PIN)") from None
+        except p11.PinLocked:
+            raise provider_error(_KIND, "the token's PIN is locked") from None
+        except p11.PKCS11Error as exc:
+            raise provider_error(_KIND, f"cannot log in to the token ({type(exc).__name__})") from None
+        provider = cls(session, token_label, key_label)
+        if create and not provider.versions():
+            provider.create_version(1)
+        return provider
+
+    def _load(self) -> None:
+        pattern = re.compile(rf"^{re.escape(self._label)}-([1-9][0-9]{{0,8}})$")
+        keys: dict[int, pkcs11.SecretKey] = {}
+        with self._lock:
+            for obj in self._session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
+                match = pattern.match(str(obj[Attribute.LABEL]))
+                if match and isinstance(obj, pkcs11.SecretKey):
+                    keys[int(match.group(1))] = obj
+            self._keys = keys
+
+    # -- KekProvider --------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return f"pkcs11:token={self._token_label};label={self._label}"
+
+    def versions(self) -> list[int]:
+        return sorted(self._keys)
+
+    def key_object(self, version: int) -> pkcs11.SecretKey:
+        """The token object of a version (for attribute checks; its value never leaves the device)."""
+        try:
+            return self._keys[version]
+        except KeyError:
+            raise NotFound("no such KEK version") from None
+
+    def create_version(self, version: int) -> None:
+        with self._lock:
+            if version in self._keys:
+                raise Conflict("that KEK version exists already")
+            if self._backup_public is not None:
+                material = new_kek_material()
+                try:
+                    self._backups[version] = seal_kek_backup(self._backup_public, material, version)
+                    self._keys[version] = self._import(version, material)
+                finally:
+                    material[:] = bytes(KEY_SIZE)
+                return
+            try:
+                key = self._session.generate_key(
+                    KeyType.AES,
+                    256,
+                    label=f"{self._label}-{version}",
+                    store=True,
+                    template=_KEK_TEMPLATE,
+                )
+            except p11.PKCS11Error:
+                raise Unavailable("the HSM could not create a key") from None
+            self._keys[version] = key
+
+    # -- the HSM backup key (vault.crypto.recovery.KekBackupTarget) ---------------------------------
+
+    def back_up_new_versions(self, public_key: bytes | None) -> None:
+        """From now on make new versions in software and seal each to this backup key (None: stop)."""
+        with self._lock:
+            self._backup_public = public_key
+
+    def take_backup(self, version: int) -> bytes | None:
+        """The backup blob of a version this provider just created (once), or None."""
+        with self._lock:
+            return self._backups.pop(version, None)
+
+    def import_version(self, version: int, material: SecretKey) -> None:
+        """Put a KEK recovered from its backup on the token (a new, empty one) as version ``version``."""
+        with self._lock:
+            if version in self._keys:
+                raise Conflict("that KEK version exists already")
+            self._keys[version] = self._import(version, material.reveal())
+
+    def _import(self, version: int, material: bytes | bytearray) -> pkcs11.SecretKey:
+        try:
+            key = self._session.create_object(
+                {
+                    **_KEK_TEMPLATE,
+                    Attribute.CLASS: ObjectClass.SECRET_KEY,
+                    Attribute.KEY_TYPE: KeyType.AES,
+                    Attribute.LABEL: f"{self._label}-{version}",
+                    Attribute.VALUE: bytes(material),
+                }
+            )
+        except p11.PKCS11Error:
+            raise Unavailable("the HSM could not import a key") from None
+        return cast(pkcs11.SecretKey, key)
+
+    def destroy_version(self, version: int) -> None:
+        with self._lock:
+            key = self._keys.get(version)
+            if key is None:
+                raise NotFound("no such KEK version")
+            try:
+                key.destroy()
+            except p11.PKCS11Error:
+                raise Unavailable("the HSM could not destroy the key") from None
+            del self._keys[version]
+
+    def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
+        kek = self._keys.get(version)
+        if kek is None:
+            raise NotFound("no such KEK version")
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        params = GCMParams(nonce, wrap_associated_data(purpose, context_id, version), TAG_SIZE * 8)
+        try:
+            with self._lock:
+                sealed = cast(EncryptMixin, kek).encrypt(
+                    key, mechanism=Mechanism.AES_GCM, mechanism_param=params
+                )
+        except p11.PKCS11Error:
+            raise Unavailable("the key provider is unavailable; nothing was disclosed") from None
+        return WrappedKey(version, bytes([WRAP_FORMAT]) + nonce + cast(bytes, sealed))
+
+    def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
+        blob = wrapped.blob
+        kek = self._keys.get(wrapped.version)
+        if kek is None or len(blob) < 1 + NONCE_SIZE + TAG_SIZE or blob[0] != WRAP_FORMAT:
+            raise Integrity()
+        params = GCMParams(
+            blob[1 : 1 + NONCE_SIZE],
+            wrap_associated_data(purpose, context_id, wrapped.version),
+            TAG_SIZE * 8,
+        )
+        try:
+            with self._lock:
+                plain = cast(DecryptMixin, kek).decrypt(
+                    blob[1 + NONCE_SIZE :], mechanism=Mechanism.AES_GCM, mechanism_param=params
+                )
+                return cast(bytes, plain)
+        except _DEVICE_ERRORS:
+            raise Unavailable("the key provider is unavailable; nothing was disclosed") from None
+        except p11.PKCS11Error:
+            # SoftHSM reports a failed GCM tag as a generic error: opaque on purpose.
+            raise Integrity() from None
+
+    def rewrap_many(self, items: Sequence[RewrapItem], version: int) -> list[WrappedKey]:
+        return rewrap_by_unwrapping(self, items, version)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._session.close()
+            except p11.PKCS11Error:
+                return

@@ -1,0 +1,373 @@
+"""The ten detectors of the log review (D21), run together in one streamed pass over the entries.
+
+Per-detector state lives in dicts keyed by person, case or (person, day); a finding candidate is
+keyed by ``(detector, person, case, local day)`` and collects the sequence numbers of its evidence.
+Inputs: the entries' ids, tags, decisions and times (``vault.logcontrole.scan``), and the facts
+(``vault.logcontrole.facts``: teams, case owners/assignments, protected flags, closure dates, and
+blind-index matches of staff enrolment data against subjects). Nothing is decrypted.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from vault.logcontrole.facts import Facts
+from vault.logcontrole.scan import LOOKUP_TAG, READ_TAGS, ReviewRow, TimeCache
+from vault.logcontrole.settings import ReviewSettings
+
+__all__ = ["MAX_EVIDENCE", "Candidate", "Detector", "Review"]
+
+MAX_EVIDENCE: Final = 200
+_DAY: Final = 86_400
+
+
+class Detector(StrEnum):
+    OWN_CIRCLE = "own_circle"
+    COLLEAGUE = "colleague"
+    PROTECTED = "protected"
+    SPIKE = "spike"
+    VOLUME = "volume"
+    OFF_HOURS = "off_hours"
+    LOOKUP = "lookup"
+    BREAK_GLASS = "break_glass"
+    PROBING = "probing"
+    AFTER_CLOSURE = "after_closure"
+
+
+@dataclass
+class Candidate:
+    detector: Detector
+    actor: str  # "" when the finding has no one person (a spike)
+    case: str  # "" when it has no one case (volume, off hours, probing over many cases)
+    day: str
+    first_t: int
+    last_t: int
+    score: float = 0.0
+    reason: str = ""
+    seqs: list[int] = field(default_factory=list)
+
+    def add(self, seq: int, t: int) -> None:
+        if len(self.seqs) < MAX_EVIDENCE and (not self.seqs or self.seqs[-1] != seq):
+            self.seqs.append(seq)
+        self.first_t = min(self.first_t, t)
+        self.last_t = max(self.last_t, t)
+
+
+@dataclass
+class _Lookup:
+    seq: int
+    t: int
+    day: str
+    cases: frozenset[str]
+    other_teams_only: bool
+
+
+@dataclass
+class _Glass:
+    t: int
+    worked: bool = False
+
+
+def _p90(values: list[int]) -> float:
+    ordered = sorted(values)
+    return float(ordered[int(0.9 * (len(ordered) - 1))]) if ordered else 0.0
+
+
+def _median(values: Iterable[int | float]) -> float:
+    data = list(values)
+    return float(statistics.median(data)) if data else 0.0
+
+
+class Review:
+    """Feed batches of ``ReviewRow`` in seq order, then ``finish()`` for the candidates."""
+
+    def __init__(
+        self,
+        settings: ReviewSettings,
+        facts: Facts,
+        *,
+        start_t: int,
+        end_t: int,
+        horizon_t: int,
+        baseline: Iterable[tuple[str, str, int, int]],
+    ) -> None:
+        self.s = settings
+        self.facts = facts
+        self.start_t, self.end_t, self.horizon_t = start_t, end_t, horizon_t
+        self.times = TimeCache()
+        self.found: dict[tuple[Detector, str, str, str], Candidate] = {}
+        self.window = settings.work_window_hours * 3600
+        self._learn(baseline)
+        # (actor, day) -> [reads, time of the first, seqs of the first MAX_EVIDENCE...]
+        self.day_reads: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.off: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        # (actor, UTC hour) -> (cases read, local day, first time, first seqs)
+        self.hour_cases: dict[tuple[str, str], tuple[set[str], str, int, list[int]]] = {}
+        self.denials: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(dict)
+        self.spikes: dict[str, deque[tuple[int, str, int]]] = {}
+        self.spike_counts: dict[str, Counter[str]] = {}
+        self.lookups: dict[str, list[_Lookup]] = defaultdict(list)
+        self.glass: dict[tuple[str, str], _Glass] = {}
+
+    # --- baselines -------------------------------------------------------------------------------
+
+    def _learn(self, baseline: Iterable[tuple[str, str, int, int]]) -> None:
+        office = set(range(self.s.office_start_hour, self.s.office_end_hour))
+        hours: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+        days: dict[str, Counter[str]] = defaultdict(Counter)
+        busy: dict[str, list[int]] = defaultdict(list)
+        for actor, bucket, count, cases in baseline:
+            info = self.times.hour(bucket)
+            hours[actor][info.hour] += count
+            days[actor][info.day] += count
+            busy[actor].append(cases)
+        self.default_unusual = frozenset(h for h in range(24) if h not in office)
+        self.unusual: dict[str, frozenset[int]] = {}
+        for actor, histogram in hours.items():
+            total = sum(histogram)
+            if total < self.s.off_hours_min_history:
+                continue
+            usual = {h for h in range(24) if histogram[h] >= self.s.off_hours_usual_share * total}
+            self.unusual[actor] = frozenset(h for h in range(24) if h not in office and h not in usual)
+        self.own_median: dict[str, float] = {
+            actor: _median(per_day.values())
+            for actor, per_day in days.items()
+            if len(per_day) >= self.s.volume_min_history_days
+        }
+        # The team's baseline: the median of the medians of the person's peers (same team, same role),
+        # so that a team leader's long days do not raise the bar for the case workers.
+        by_peers: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for actor, per_day in days.items():
+            for group in self.facts.peer_groups(actor):
+                by_peers[group].append(_median(per_day.values()))
+        self.team_median = {group: float(statistics.median(values)) for group, values in by_peers.items()}
+        # Distinct cases in one hour: the person's busy hour (90th percentile of their hours) and peers'.
+        self.own_busy = {actor: _p90(values) for actor, values in busy.items()}
+        busy_peers: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for actor, value in self.own_busy.items():
+            for group in self.facts.peer_groups(actor):
+                busy_peers[group].append(value)
+        self.team_busy = {group: float(statistics.median(values)) for group, values in busy_peers.items()}
+
+    # --- the pass --------------------------------------------------------------------------------
+
+    def _flag(
+        self, detector: Detector, actor: str, case: str, day: str, seq: int, t: int, score: float, reason: str
+    ) -> Candidate:
+        key = (detector, actor, case, day)
+        found = self.found.get(key)
+        if found is None:
+            found = self.found[key] = Candidate(detector, actor, case, day, t, t)
+        found.add(seq, t)
+        found.score = max(found.score, score)
+        found.reason = reason
+        return found
+
+    def feed(self, rows: list[ReviewRow]) -> None:
+        times, cases, start_t, end_t = self.times, self.facts.cases, self.start_t, self.end_t
+        for seq, when, tag, actor, case, decision, glass, details in rows:
+            info, t = times.epoch(when)
+            if actor is None:
+                continue
+            allowed = decision == "allow"
+            if case is not None and allowed and not glass:
+                self._work(actor, case, t)
+            if t < start_t or t >= end_t:
+                continue  # before the period or lookahead: only resolves work
+            day = info.day
+            if tag == LOOKUP_TAG:
+                if allowed and details:
+                    self._lookup(actor, seq, t, day, details)
+                continue
+            if case is None:
+                continue
+            facts = cases.get(case)
+            is_read = tag in READ_TAGS
+            if not allowed:
+                self.denials[(actor, day)].setdefault(case, []).append((seq, t))
+                self._spike(case, actor, seq, t, day, facts.works_on(actor) if facts else False)
+                if facts is not None and actor in facts.circle:
+                    self._flag(Detector.OWN_CIRCLE, actor, case, day, seq, t, 3.0, "attempt")
+                continue
+            if not is_read:
+                continue
+            counts = self.day_reads[(actor, day)]
+            if counts:
+                counts[0] += 1
+            else:
+                counts.extend((1, t))
+            if len(counts) < MAX_EVIDENCE + 2:
+                counts.append(seq)
+            hour_key = (actor, when[:13])
+            in_hour = self.hour_cases.get(hour_key)
+            if in_hour is None:
+                in_hour = self.hour_cases[hour_key] = (set(), day, t, [])
+            in_hour[0].add(case)
+            if len(in_hour[3]) < MAX_EVIDENCE:
+                in_hour[3].append(seq)
+            if info.hour in self.unusual.get(actor, self.default_unusual):
+                self.off[(actor, day)].append((seq, t))
+            if facts is None:
+                continue
+            own = facts.works_on(actor)
+            self._spike(case, actor, seq, t, day, own)
+            if actor in facts.circle:
+                self._flag(Detector.OWN_CIRCLE, actor, case, day, seq, t, 3.0, "relation_or_address")
+            if facts.colleagues and not own:
+                reason = "own_dossier" if actor in facts.colleagues else "colleague_subject"
+                self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, reason)
+            if facts.protected and not own:
+                self._flag(Detector.PROTECTED, actor, case, day, seq, t, 3.0, "not_assigned")
+            if facts.closed_on is not None:
+                self._after_closure(facts.closed_on.toordinal(), facts.requests, actor, case, day, seq, t)
+            if glass:
+                self._break_glass(actor, case, day, seq, t)
+
+    def _work(self, actor: str, case: str, t: int) -> None:
+        pending = self.lookups.get(actor)
+        if pending:
+            self.lookups[actor] = [
+                lookup for lookup in pending if not (case in lookup.cases and t - lookup.t <= self.window)
+            ]
+        access = self.glass.get((actor, case))
+        if access is not None and 0 <= t - access.t <= self.window:
+            access.worked = True
+
+    def _lookup(self, actor: str, seq: int, t: int, day: str, details: str) -> None:
+        try:
+            ids = json.loads(details).get("cases") or ""
+        except (ValueError, AttributeError):
+            return
+        matched = frozenset(x for x in str(ids).split(",") if x)
+        if not matched:
+            return  # nothing found: nothing was revealed
+        teams = self.facts.team_of(actor)
+        other = all(
+            (facts := self.facts.cases.get(c)) is not None and facts.team_id not in teams for c in matched
+        )
+        self.lookups[actor].append(_Lookup(seq, t, day, matched, other))
+
+    def _spike(self, case: str, actor: str, seq: int, t: int, day: str, own: bool) -> None:
+        if own:
+            return
+        window = self.s.spike_window_minutes * 60
+        recent = self.spikes.get(case)
+        if recent is None:
+            recent = self.spikes[case] = deque()
+            self.spike_counts[case] = Counter()
+        counts = self.spike_counts[case]
+        recent.append((t, actor, seq))
+        counts[actor] += 1
+        while recent and t - recent[0][0] > window:
+            _, old, _ = recent.popleft()
+            counts[old] -= 1
+            if not counts[old]:
+                del counts[old]
+        if len(counts) >= self.s.spike_readers:
+            found = self._flag(
+                Detector.SPIKE, "", case, day, seq, t, 2.0 * len(counts) / self.s.spike_readers, "readers"
+            )
+            for when, _, old_seq in recent:
+                if old_seq not in found.seqs:
+                    found.add(old_seq, when)
+
+    def _after_closure(
+        self,
+        closed_ordinal: int,
+        requests: list[tuple[float, float | None]],
+        actor: str,
+        case: str,
+        day: str,
+        seq: int,
+        t: int,
+    ) -> None:
+        closed_t = (closed_ordinal - 719_163) * _DAY  # date.toordinal() of 1970-01-01 is 719163
+        if t - closed_t < self.s.closed_days * _DAY:
+            return
+        if any(received <= t and (done is None or done >= t) for received, done in requests):
+            return
+        self._flag(Detector.AFTER_CLOSURE, actor, case, day, seq, t, 2.0, "closed")
+
+    def _break_glass(self, actor: str, case: str, day: str, seq: int, t: int) -> None:
+        facts = self.facts.break_glass.get(seq)
+        score, reasons = 1.0, ["use"]
+        if facts is not None:
+            if facts.justification_chars < self.s.break_glass_short_chars:
+                score, reasons = score + 1.0, [*reasons, "short"]
+            if facts.repeated:
+                score, reasons = score + 1.0, [*reasons, "repeated"]
+        self.glass.setdefault((actor, case), _Glass(t))
+        self._flag(Detector.BREAK_GLASS, actor, case, day, seq, t, score, "+".join(reasons))
+
+    # --- the end of the pass ---------------------------------------------------------------------
+
+    def finish(self) -> list[Candidate]:
+        self._finish_volume()
+        for (actor, day), reads in self.off.items():
+            if len(reads) >= self.s.off_hours_min_reads:
+                for seq, t in reads:
+                    self._flag(Detector.OFF_HOURS, actor, "", day, seq, t, 1.0 + 0.1 * len(reads), "hours")
+        for (actor, day), per_case in self.denials.items():
+            total = sum(len(v) for v in per_case.values())
+            for case, denials in per_case.items():
+                if len(denials) >= self.s.probe_denials_one_case:
+                    for seq, t in denials:
+                        score = 1.0 + 0.2 * len(denials)
+                        self._flag(Detector.PROBING, actor, case, day, seq, t, score, "one_case")
+            if len(per_case) >= self.s.probe_denied_cases:
+                for denials in per_case.values():
+                    for seq, t in denials:
+                        self._flag(Detector.PROBING, actor, "", day, seq, t, 1.0 + 0.2 * total, "many_cases")
+        for actor, pending in self.lookups.items():
+            for lookup in pending:
+                if lookup.t + self.window > self.horizon_t:
+                    continue  # the work may still follow: a later review decides
+                score = 2.0 if lookup.other_teams_only else 1.0
+                reason = "other_teams" if lookup.other_teams_only else "no_work"
+                self._flag(Detector.LOOKUP, actor, "", lookup.day, lookup.seq, lookup.t, score, reason)
+        for candidate in self.found.values():
+            if candidate.detector is not Detector.BREAK_GLASS:
+                continue
+            access = self.glass.get((candidate.actor, candidate.case))
+            if access is not None and not access.worked and access.t + self.window <= self.horizon_t:
+                candidate.score += 1.0
+                candidate.reason += "+no_work"
+        return list(self.found.values())
+
+    def _finish_volume(self) -> None:
+        for (actor, day), counts in self.day_reads.items():
+            reads = counts[0]
+            if reads < self.s.volume_min_reads:
+                continue
+            groups = self.facts.peer_groups(actor)
+            team = max((self.team_median.get(g, 0.0) for g in groups), default=0.0)
+            bar = self.s.volume_factor * max(self.own_median.get(actor, 0.0), team)
+            if reads > bar:
+                t = counts[1]
+                score = 2.0 * reads / max(bar, 1.0)
+                found = self._flag(Detector.VOLUME, actor, "", day, counts[2], t, score, "reads")
+                for seq in counts[3:]:
+                    found.add(seq, t)
+        for (actor, _), (cases, day, t, seqs) in self.hour_cases.items():
+            if len(cases) < self.s.volume_min_cases_hour:
+                continue
+            groups = self.facts.peer_groups(actor)
+            team = max((self.team_busy.get(g, 0.0) for g in groups), default=0.0)
+            bar = self.s.volume_factor * max(self.own_busy.get(actor, 0.0), team)
+            if len(cases) > bar:
+                known = self.found.get((Detector.VOLUME, actor, "", day))
+                reason = (
+                    "reads+cases_per_hour"
+                    if known is not None and known.reason == "reads"
+                    else "cases_per_hour"
+                )
+                score = 2.0 * len(cases) / max(bar, 1.0)
+                found = self._flag(Detector.VOLUME, actor, "", day, seqs[0], t, score, reason)
+                for seq in seqs[1:]:
+                    found.add(seq, t)

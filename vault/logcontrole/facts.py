@@ -1,0 +1,163 @@
+"""What the detectors know besides the log: staff, teams, cases, blind-index matches, requests.
+
+Everything here is ids, flags, dates and keyed blind indexes; nothing is decrypted. Loaded once per
+review, a few set-based queries (never one query per audit entry).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, func, select
+
+from vault.models import (
+    AccessRequest,
+    BreakGlassAccess,
+    BreakGlassAccessEntry,
+    Case,
+    CaseAssignment,
+    CaseWorkflow,
+    DestructionRequest,
+    StaffIndex,
+    Subject,
+    TeamMembership,
+    User,
+)
+
+__all__ = ["CIRCLE_KINDS", "SELF_KINDS", "BreakGlassFacts", "CaseFacts", "Facts", "load_facts"]
+
+SELF_KINDS = ("self_bsn", "self_person")
+CIRCLE_KINDS = ("address", "relation_bsn", "relation_person")
+# AES-GCM field format (vault.crypto.fields): version byte + 12-byte nonce + 16-byte tag around the text.
+_SEAL_OVERHEAD = 1 + 12 + 16
+
+
+@dataclass
+class CaseFacts:
+    team_id: str | None
+    owner_id: str | None
+    protected: bool
+    closed_on: date | None
+    assigned: set[str] = field(default_factory=set)
+    colleagues: set[str] = field(default_factory=set)  # staff who are a subject of the case
+    circle: set[str] = field(default_factory=set)  # staff related to / living with a subject
+    # (received, completed or None) of access and destruction requests on the case, epoch seconds
+    requests: list[tuple[float, float | None]] = field(default_factory=list)
+
+    def works_on(self, user_id: str) -> bool:
+        return user_id == self.owner_id or user_id in self.assigned
+
+
+@dataclass(frozen=True)
+class BreakGlassFacts:
+    access_seq: int
+    justification_chars: int  # length of the sealed text, from the ciphertext length: nothing decrypted
+    repeated: bool  # the same text (keyed hash) was given for another emergency access
+
+
+@dataclass
+class Facts:
+    teams: dict[str, frozenset[str]]  # user id -> team ids
+    roles: dict[str, str]  # user id -> role
+    cases: dict[str, CaseFacts]
+    break_glass: dict[int, BreakGlassFacts]  # audit seq -> its emergency access
+
+    def team_of(self, user_id: str) -> frozenset[str]:
+        return self.teams.get(user_id, frozenset())
+
+    def peer_groups(self, user_id: str) -> list[tuple[str, str]]:
+        """(team, role) of each team the user is in: their peers for a baseline."""
+        role = self.roles.get(user_id, "")
+        return [(team, role) for team in self.team_of(user_id)]
+
+
+def _at_midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def load_facts(conn: Connection, first_seq: int, last_seq: int) -> Facts:
+    teams: dict[str, set[str]] = defaultdict(set)
+    for user_id, team_id in conn.execute(select(TeamMembership.user_id, TeamMembership.team_id)):
+        teams[user_id].add(team_id)
+    roles: dict[str, str] = {}
+    for user_id, role in conn.execute(select(User.id, User.role)):
+        teams.setdefault(user_id, set())
+        roles[user_id] = role
+
+    cases: dict[str, CaseFacts] = {}
+    rows = conn.execute(
+        select(
+            Case.id, Case.team_id, Case.owner_id, Case.protected, CaseWorkflow.investigation_ended_on
+        ).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+    )
+    for row in rows:
+        cases[row[0]] = CaseFacts(row[1], row[2], bool(row[3]), row[4])
+    for case_id, user_id in conn.execute(select(CaseAssignment.case_id, CaseAssignment.user_id)):
+        if case_id in cases:
+            cases[case_id].assigned.add(user_id)
+
+    # Blind-index matches of staff enrolment data against subjects (one join per index column).
+    matches = (
+        (Subject.bsn_index, ("self_bsn",), "colleagues"),
+        (Subject.person_index, ("self_person",), "colleagues"),
+        (Subject.bsn_index, ("relation_bsn",), "circle"),
+        (Subject.person_index, ("relation_person",), "circle"),
+        (Subject.address_index, ("address",), "circle"),
+    )
+    for column, kinds, target in matches:
+        query = (
+            select(Subject.case_id, StaffIndex.user_id)
+            .join(StaffIndex, StaffIndex.value == column)
+            .where(StaffIndex.kind.in_(kinds))
+        )
+        for case_id, user_id in conn.execute(query):
+            if case_id in cases:
+                getattr(cases[case_id], target).add(user_id)
+
+    for case_id, received_on, completed_at in conn.execute(
+        select(AccessRequest.case_id, AccessRequest.received_on, AccessRequest.completed_at)
+    ):
+        if case_id in cases:
+            cases[case_id].requests.append((_at_midnight(received_on), _epoch(completed_at)))
+    for case_id, received_on, decided_at in conn.execute(
+        select(DestructionRequest.case_id, DestructionRequest.received_on, DestructionRequest.decided_at)
+    ):
+        if case_id in cases:
+            cases[case_id].requests.append((_at_midnight(received_on), _epoch(decided_at)))
+
+    return Facts(
+        {k: frozenset(v) for k, v in teams.items()}, roles, cases, _break_glass(conn, first_seq, last_seq)
+    )
+
+
+def _break_glass(conn: Connection, first_seq: int, last_seq: int) -> dict[int, BreakGlassFacts]:
+    uses = dict(
+        conn.execute(
+            select(BreakGlassAccess.justification_digest, func.count()).group_by(
+                BreakGlassAccess.justification_digest
+            )
+        ).all()
+    )
+    query = (
+        select(
+            BreakGlassAccessEntry.seq,
+            BreakGlassAccess.seq,
+            func.length(BreakGlassAccess.justification_enc),
+            BreakGlassAccess.justification_digest,
+        )
+        .join(BreakGlassAccess, BreakGlassAccess.seq == BreakGlassAccessEntry.access_seq)
+        .where(BreakGlassAccessEntry.seq >= first_seq, BreakGlassAccessEntry.seq <= last_seq)
+    )
+    found: dict[int, BreakGlassFacts] = {}
+    for seq, access_seq, sealed_len, digest in conn.execute(query):
+        chars = max(0, int(sealed_len or 0) - _SEAL_OVERHEAD)
+        found[seq] = BreakGlassFacts(int(access_seq), chars, uses.get(digest, 0) > 1)
+    return found

@@ -1,0 +1,137 @@
+"""The audit-log reads of the review: period bounds, hourly read counts (baselines) and one streamed
+pass over the period's entries in seq order (raw driver rows in batches, as ``vault.audit.queries``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Final, cast
+
+from sqlalchemy import Connection, func, select
+
+from vault.domain import AuditTag
+from vault.models import AuditEntry
+from vault.services.calendar import NL_TZ
+
+__all__ = [
+    "LOOKUP_TAG",
+    "READ_TAGS",
+    "ReviewRow",
+    "TimeCache",
+    "head_time",
+    "hourly_reads",
+    "iter_review_batches",
+    "seq_bounds",
+]
+
+BATCH: Final = 10_000
+# Reads of a dossier: every dossier tag whose action is "read" (case, subjects, documents, titles...).
+READ_TAGS: Final = frozenset(
+    t.value for t in AuditTag if t.value.startswith("dossier:") and t.value.endswith(":read")
+)
+LOOKUP_TAG: Final = AuditTag.DOSSIER_PERSON_LOOKUP.value
+
+ReviewRow = tuple[int, str, str, str | None, str | None, str, Any, str | None]
+"""``(seq, 'YYYY-MM-DD HH:MM:SS' UTC, tag, actor_id, case_id, decision, break_glass, details)``;
+``details`` only for person lookups (else NULL)."""
+
+_ids = itertools.count(1)
+
+
+def _when(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+    return "substr(occurred_at, 1, 19)"
+
+
+def _raw(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace(":first", "%(first)s").replace(":last", "%(last)s")
+        cursor = dbapi.cursor(name=f"logcontrole_scan_{next(_ids)}")
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(BATCH):
+            yield cast("list[Any]", batch)
+    finally:
+        cursor.close()
+
+
+def seq_bounds(conn: Connection, start: datetime, end: datetime) -> tuple[int, int] | None:
+    """First and last seq of the entries with ``start <= occurred_at < end`` (None: no entries)."""
+    row = conn.execute(
+        select(func.min(AuditEntry.seq), func.max(AuditEntry.seq)).where(
+            AuditEntry.occurred_at >= start, AuditEntry.occurred_at < end
+        )
+    ).one()
+    return None if row[0] is None else (int(row[0]), int(row[1]))
+
+
+def head_time(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.max(AuditEntry.occurred_at))).scalar_one_or_none()
+
+
+def iter_review_batches(conn: Connection, first_seq: int, last_seq: int) -> Iterator[list[ReviewRow]]:
+    sql = (
+        f"SELECT seq, {_when(conn.dialect.name)}, tag, actor_id, case_id, decision, break_glass, "  # noqa: S608 - constants only
+        f"CASE WHEN tag = '{LOOKUP_TAG}' THEN details END FROM audit_entries "
+        "WHERE seq >= :first AND seq <= :last ORDER BY seq"
+    )
+    yield from _raw(conn, sql, {"first": first_seq, "last": last_seq})
+
+
+def hourly_reads(conn: Connection, first_seq: int, last_seq: int) -> Iterator[tuple[str, str, int, int]]:
+    """``(actor_id, 'YYYY-MM-DD HH' UTC, reads, distinct cases)``: the baselines of volume and usual
+    hours."""
+    hour = (
+        "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+        if conn.dialect.name == "postgresql"
+        else "substr(occurred_at, 1, 13)"
+    )
+    tags = ", ".join(f"'{t}'" for t in sorted(READ_TAGS))
+    sql = (
+        f"SELECT actor_id, {hour}, count(*), count(DISTINCT case_id) FROM audit_entries "  # noqa: S608 - constants only
+        f"WHERE seq >= :first AND seq <= :last AND decision = 'allow' AND actor_id IS NOT NULL "
+        f"AND tag IN ({tags}) GROUP BY 1, 2"
+    )
+    for batch in _raw(conn, sql, {"first": first_seq, "last": last_seq}):
+        for actor, bucket, count, cases in batch:
+            yield actor, bucket, int(count), int(cases)
+
+
+@dataclass(frozen=True, slots=True)
+class HourInfo:
+    epoch: int  # seconds since 1970 at the start of the UTC hour
+    day: str  # local (Europe/Amsterdam) calendar day, ISO
+    hour: int  # local hour 0..23
+
+
+class TimeCache:
+    """UTC hour text -> epoch and local day/hour; a handful of conversions per day of log."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, HourInfo] = {}
+
+    def hour(self, text: str) -> HourInfo:
+        key = text[:13]
+        info = self._cache.get(key)
+        if info is None:
+            moment = datetime(int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), tzinfo=UTC)
+            local = moment.astimezone(NL_TZ)
+            info = HourInfo(int(moment.timestamp()), local.date().isoformat(), local.hour)
+            self._cache[key] = info
+        return info
+
+    def epoch(self, text: str) -> tuple[HourInfo, int]:
+        info = self.hour(text)
+        return info, info.epoch + int(text[14:16]) * 60 + int(text[17:19])
+
+    @staticmethod
+    def local_day(moment: datetime) -> date:
+        return moment.astimezone(NL_TZ).date()

@@ -1,0 +1,285 @@
+"""Use cases around the log review (D21): the privacy officer's findings, staff enrolment data and
+the protected flag of a case. Every call is audited; findings are for the privacy officer only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from vault.audit import queries as audit_repo
+from vault.audit.log import record
+from vault.audit.proofs import prove_inclusion
+from vault.audit.sealed import open_sealed, seal
+from vault.context import Context
+from vault.crypto.index import blind_index_address, blind_index_bsn, blind_index_person
+from vault.crypto.keys import SubkeyPurpose
+from vault.domain import AuditTag, Role
+from vault.domain import Decision as Effect
+from vault.errors import Forbidden, InvalidInput, NotFound, VaultError
+from vault.logcontrole import store
+from vault.logcontrole.engine import Progress, ReviewResult, run_review
+from vault.logcontrole.store import FindingRow, FindingStatus
+from vault.models import Case, StaffIndex
+from vault.repositories import access as access_repo
+from vault.runtime import Vault
+from vault.services.audit_reports import authorise_audit
+from vault.transaction import Refusal, transaction
+
+__all__ = [
+    "MAX_COMMENT",
+    "Enrolment",
+    "Relation",
+    "finding_detail",
+    "findings",
+    "record_enrolment",
+    "set_case_protected",
+    "set_finding_status",
+    "start_review",
+]
+
+MAX_COMMENT: Final = 2000
+_TABLE: Final = "logcontrole_findings"
+MAX_PROOFS: Final = 5  # each proof is one pass over the log's hashes: the first few evidence entries
+
+
+def start_review(
+    vault: Vault, ctx: Context, start: datetime, end: datetime, progress: Progress | None = None
+) -> ReviewResult:
+    """The privacy officer's "review now": authorised, then ``run_review`` (which is audited)."""
+    with transaction(vault.db) as session:
+        authorise_audit(session, vault, ctx, AuditTag.AUDIT_REVIEW_RUN)
+    return run_review(vault, ctx, start, end, progress=progress)
+
+
+def findings(
+    session: Session,
+    vault: Vault,
+    ctx: Context,
+    *,
+    status: str | None = None,
+    detector: str | None = None,
+    actor_id: str | None = None,
+) -> list[FindingRow]:
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDINGS_LISTED)
+    if status is not None and status not in {s.value for s in FindingStatus}:
+        raise InvalidInput("unknown finding status")
+    rows = store.list_findings(session, status=status, detector=detector, actor_id=actor_id)
+    record(
+        session,
+        ctx,
+        AuditTag.AUDIT_FINDINGS_LISTED,
+        object_type="audit_finding",
+        purpose="audit-review",
+        rule=decision.rule,
+        details={"status": status, "detector": detector, "person": actor_id, "count": len(rows)},
+    )
+    return rows
+
+
+def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int) -> dict[str, Any]:
+    """A finding with its evidence: the audit entries, and inclusion proofs of the first few against
+    the latest signed checkpoint (``None`` for an entry that no checkpoint covers yet)."""
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDING_VIEWED)
+    found = store.finding(session, finding_id)
+    if found is None:
+        raise NotFound("no such finding")
+    seqs = store.evidence_of(session, finding_id)
+    entries = [e for e in (audit_repo.entry_by_seq(session, seq) for seq in seqs) if e is not None]
+    proofs: dict[int, dict[str, Any] | None] = {}
+    for seq in seqs[:MAX_PROOFS]:
+        try:
+            proof = prove_inclusion(vault, seq)
+        except (InvalidInput, NotFound):
+            proofs[seq] = None
+            continue
+        proofs[seq] = {k: v for k, v in proof.as_dict().items() if k != "entry"}
+    comment = open_sealed(
+        vault, table=_TABLE, column="comment", row_id=str(found.id), sealed=found.comment_enc
+    )
+    record(
+        session,
+        ctx,
+        AuditTag.AUDIT_FINDING_VIEWED,
+        case_id=found.case_key or None,
+        object_type="audit_finding",
+        object_id=str(finding_id),
+        purpose="audit-review",
+        rule=decision.rule,
+    )
+    return {
+        "finding": asdict(store.finding_row(found)),
+        "comment": comment,
+        "evidence": entries,
+        "proofs": proofs,
+    }
+
+
+def set_finding_status(
+    session: Session, vault: Vault, ctx: Context, finding_id: int, status: str, comment: str | None
+) -> FindingRow:
+    decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDING_STATUS_CHANGED)
+    try:
+        new_status = FindingStatus(status)
+    except ValueError:
+        raise InvalidInput("unknown finding status") from None
+    text = (comment or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"the comment may hold at most {MAX_COMMENT} characters")
+    found = store.finding(session, finding_id)
+    if found is None:
+        raise NotFound("no such finding")
+    found.status = new_status.value
+    found.status_by = ctx.actor_id
+    found.status_at = ctx.now()
+    if text:
+        found.comment_enc = seal(vault, table=_TABLE, column="comment", row_id=str(found.id), text=text)
+    session.flush()
+    record(
+        session,
+        ctx,
+        AuditTag.AUDIT_FINDING_STATUS_CHANGED,
+        case_id=found.case_key or None,
+        object_type="audit_finding",
+        object_id=str(finding_id),
+        purpose="audit-review",
+        rule=decision.rule,
+        details={"status": new_status.value, "commented": bool(text)},
+    )
+    return store.finding_row(found)
+
+
+# --- staff enrolment ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Relation:
+    """A declared relation: a BSN, or a name and date of birth. Never printed."""
+
+    bsn: str | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+
+    def __repr__(self) -> str:
+        return "Relation(***)"
+
+
+@dataclass(frozen=True, repr=False)
+class Enrolment:
+    """What a staff member records about themselves; every field optional. Never printed."""
+
+    bsn: str | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+    postcode: str | None = None
+    house_number: str | None = None
+    relations: tuple[Relation, ...] = ()
+
+    def __repr__(self) -> str:
+        return "Enrolment(***)"
+
+
+_MAX_RELATIONS: Final = 20
+
+
+def _indexes(vault: Vault, enrolment: Enrolment) -> set[tuple[str, str]]:
+    key = vault.keys.subkey(SubkeyPurpose.BLIND_INDEX)
+    found: set[tuple[str, str]] = set()
+    if enrolment.bsn:
+        found.add(("self_bsn", blind_index_bsn(key, enrolment.bsn)))
+    if enrolment.name and enrolment.date_of_birth:
+        found.add(("self_person", blind_index_person(key, enrolment.name, enrolment.date_of_birth)))
+    if bool(enrolment.postcode) != bool(enrolment.house_number):
+        raise InvalidInput("give both postcode and house number, or neither")
+    if enrolment.postcode and enrolment.house_number:
+        found.add(("address", blind_index_address(key, enrolment.postcode, enrolment.house_number)))
+    if len(enrolment.relations) > _MAX_RELATIONS:
+        raise InvalidInput(f"at most {_MAX_RELATIONS} relations")
+    for relation in enrolment.relations:
+        if relation.bsn:
+            found.add(("relation_bsn", blind_index_bsn(key, relation.bsn)))
+        elif relation.name and relation.date_of_birth:
+            found.add(("relation_person", blind_index_person(key, relation.name, relation.date_of_birth)))
+        else:
+            raise InvalidInput("a relation needs a BSN, or a name and a date of birth")
+    return found
+
+
+def record_enrolment(vault: Vault, ctx: Context, enrolment: Enrolment) -> int:
+    """A staff member records their own data (replacing what they gave before); only the keyed
+    blind indexes are stored. Returns how many indexes are kept; audited with that count only."""
+    indexes = _indexes(vault, enrolment)
+    with transaction(vault.db) as session:
+        actor = access_repo.actor_facts(session, ctx)
+        if actor is None or not actor.role.is_staff:
+            record(
+                session,
+                ctx,
+                AuditTag.AUTH_ENROLMENT_RECORDED,
+                object_type="user",
+                object_id=ctx.actor_id,
+                decision=Effect.DENY,
+                rule="d21-staff-only",
+            )
+            raise Refusal(Forbidden("only staff record enrolment data for the log review"))
+        session.execute(delete(StaffIndex).where(StaffIndex.user_id == actor.id))
+        if indexes:
+            session.execute(
+                insert(StaffIndex),
+                [
+                    {"user_id": actor.id, "kind": k, "value": v, "created_at": ctx.now()}
+                    for k, v in sorted(indexes)
+                ],
+            )
+        record(
+            session,
+            ctx,
+            AuditTag.AUTH_ENROLMENT_RECORDED,
+            object_type="user",
+            object_id=actor.id,
+            details={"indexes": len(indexes)},
+        )
+    return len(indexes)
+
+
+def set_case_protected(vault: Vault, ctx: Context, case_id: str, protected: bool) -> None:
+    """Mark a case protected (or not): a team leader of the case's team, or the privacy officer."""
+    with transaction(vault.db) as session:
+        actor = access_repo.actor_facts(session, ctx)
+        case = session.get(Case, case_id)
+        allowed = (
+            actor is not None
+            and case is not None
+            and (
+                actor.role is Role.PRIVACY_OFFICER
+                or (actor.role is Role.TEAMLEIDER and case.team_id in actor.team_ids)
+            )
+        )
+        if not allowed or case is None:
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_CASE_PROTECTION_CHANGED,
+                case_id=case_id if case is not None else None,
+                object_type="case",
+                decision=Effect.DENY,
+                rule="d21-teamleader-or-fg",
+            )
+            error: VaultError = (
+                NotFound("no such case") if case is None else Forbidden("only a team leader or the FG may")
+            )
+            raise Refusal(error)
+        case.protected = protected
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_CASE_PROTECTION_CHANGED,
+            case_id=case_id,
+            object_type="case",
+            object_id=case_id,
+            details={"protected": protected},
+        )

@@ -1,0 +1,46 @@
+"""Authentication use cases (D17): login, TOTP enrolment and verification, recovery codes, step-up,
+sessions and password change — ``sessions``, ``second_factor`` and ``passwords``, over ``common``.
+
+Refusals that must leave a trace (failed attempts for the rate limits, audit entries) raise
+``Refusal(error)``: run these use cases inside ``vault.transaction.transaction``, which commits the
+trace and then raises the error.
+"""
+
+from vault.services.authentication.common import Enrolment, IssuedSession, SessionInfo, SessionSummary
+from vault.services.authentication.passwords import change_password
+from vault.services.authentication.second_factor import (
+    enrol_totp,
+    regenerate_recovery_codes,
+    step_up,
+    verify_recovery_code,
+    verify_totp,
+)
+from vault.services.authentication.sessions import (
+    TOUCH_INTERVAL,
+    authenticate,
+    end_session,
+    list_sessions,
+    login,
+    logout,
+    require_step_up,
+)
+
+__all__ = [
+    "TOUCH_INTERVAL",
+    "Enrolment",
+    "IssuedSession",
+    "SessionInfo",
+    "SessionSummary",
+    "authenticate",
+    "change_password",
+    "end_session",
+    "enrol_totp",
+    "list_sessions",
+    "login",
+    "logout",
+    "regenerate_recovery_codes",
+    "require_step_up",
+    "step_up",
+    "verify_recovery_code",
+    "verify_totp",
+]

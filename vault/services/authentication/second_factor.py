@@ -1,0 +1,266 @@
+"""The second factor (D17): TOTP enrolment and verification, step-up, recovery codes (burned, not
+deleted)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.auth import (
+    AttemptKind,
+    AuthConfig,
+    CodeOutcome,
+    check_code,
+    hash_code,
+    new_code,
+    new_secret,
+    normalise_code,
+    open_secret,
+    provisioning_uri,
+    qr_svg,
+    seal_secret,
+)
+from vault.auth.recovery import CODES_PER_SET
+from vault.context import Context
+from vault.domain import AuditTag
+from vault.errors import AuthFailed, Conflict
+from vault.models.identity import RecoveryCode, TotpFactor
+from vault.repositories import identity as repo
+from vault.services.authentication.common import (
+    WRONG_CODE,
+    Attempt,
+    Enrolment,
+    IssuedSession,
+    SessionInfo,
+    acting_as,
+    active_user,
+    live_session_row,
+    mark_verified,
+)
+from vault.services.authentication.sessions import require_step_up
+
+
+def _issue_recovery_codes(session: Session, auth: AuthConfig, user_id: str, now: datetime) -> tuple[str, ...]:
+    repo.revoke_recovery_codes(session, user_id, now)
+    codes = tuple(new_code() for _ in range(CODES_PER_SET))
+    for code in codes:
+        normalised = normalise_code(code)
+        assert normalised is not None
+        session.add(
+            RecoveryCode(
+                id=str(uuid.uuid4()),
+                user_id=user_id,
+                code_hash=hash_code(auth.hash_key, normalised),
+                created_at=now,
+            )
+        )
+    session.flush()
+    return codes
+
+
+def enrol_totp(session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo) -> Enrolment:
+    """Start (or restart) TOTP enrolment: a fresh sealed secret, active only after its first code."""
+    user = active_user(session, info.user_id)
+    live_session_row(session, info)
+    factor = repo.factor_for(session, user.id)
+    if factor is not None and factor.active:
+        raise Conflict("a second factor is already active; an administrator can reset it")
+    secret = new_secret()
+    sealed = seal_secret(auth.totp_key, user_id=user.id, secret=secret)
+    if factor is None:
+        session.add(TotpFactor(user_id=user.id, secret_sealed=sealed, active=False, created_at=ctx.now()))
+    else:
+        factor.secret_sealed = sealed
+        factor.created_at = ctx.now()
+        factor.last_step = None
+    session.flush()
+    record(session, ctx, AuditTag.AUTH_TOTP_ENROLMENT_STARTED, object_type="user", object_id=user.id)
+    uri = provisioning_uri(secret, user.username)
+    return Enrolment(otpauth_uri=uri, qr_svg=qr_svg(uri))
+
+
+def _accept_step(session: Session, user_id: str, step: int) -> bool:
+    """Remember ``step`` as the last accepted one, atomically: False if a concurrent request beat us."""
+    result = session.execute(
+        update(TotpFactor)
+        .where(
+            TotpFactor.user_id == user_id, or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step)
+        )
+        .values(last_step=step)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def verify_totp(
+    session: Session,
+    ctx: Context,
+    auth: AuthConfig,
+    info: SessionInfo,
+    *,
+    code: str,
+    client_address: str | None,
+    purpose: str = "login",
+) -> IssuedSession:
+    """Check a TOTP code. The first correct code activates the factor (and issues recovery codes);
+    the session becomes verified and its token rotates. Replays are refused and audited."""
+    user = active_user(session, info.user_id)
+    row = live_session_row(session, info)
+    factor = repo.factor_for(session, user.id)
+    if factor is None:
+        raise Conflict("no second factor is enrolled; enrol first")
+    attempt = Attempt.begin(
+        session,
+        ctx,
+        auth,
+        AttemptKind.SECOND_FACTOR,
+        AuditTag.AUTH_TOTP_FAILED,
+        user_id=user.id,
+        client_address=client_address,
+    )
+    now = ctx.now()
+    secret = open_secret(auth.totp_key, user_id=user.id, sealed=factor.secret_sealed)
+    checked = check_code(secret, code, now=now, last_step=factor.last_step)
+    accepted = checked.outcome is CodeOutcome.ACCEPTED
+    if accepted:
+        assert checked.step is not None
+        accepted = _accept_step(session, user.id, checked.step)
+        if not accepted:
+            checked = dataclasses.replace(checked, outcome=CodeOutcome.REPLAYED)
+    if not accepted:
+        replay = checked.outcome is CodeOutcome.REPLAYED
+        raise attempt.refuse(
+            AuthFailed(WRONG_CODE),
+            {"purpose": purpose, "reason": "replayed" if replay else "wrong_code"},
+            tag=AuditTag.AUTH_TOTP_REPLAYED if replay else AuditTag.AUTH_TOTP_FAILED,
+        )
+    session.refresh(factor)
+    codes: tuple[str, ...] = ()
+    if not factor.active:
+        factor.active = True
+        factor.activated_at = now
+        codes = _issue_recovery_codes(session, auth, user.id, now)
+        ended = repo.end_sessions(
+            session, user.id, now=now, reason="second_factor_changed", keep_session_id=row.id
+        )
+        record(
+            session,
+            ctx,
+            AuditTag.AUTH_TOTP_ENROLLED,
+            object_type="user",
+            object_id=user.id,
+            details={"sessions_ended": len(ended)},
+        )
+    token = mark_verified(session, auth, row, now)
+    tag = AuditTag.AUTH_STEP_UP_OK if purpose == "step_up" else AuditTag.AUTH_TOTP_OK
+    record(
+        session,
+        acting_as(ctx, user, row.id, True),
+        tag,
+        object_type="session",
+        object_id=row.id,
+        details={"purpose": purpose},
+    )
+    return IssuedSession(row.id, token, row.expires_at, True, False, codes)
+
+
+def step_up(
+    session: Session,
+    ctx: Context,
+    auth: AuthConfig,
+    info: SessionInfo,
+    *,
+    code: str,
+    client_address: str | None,
+) -> IssuedSession:
+    """A fresh TOTP check on an active factor; rotates the token. Recovery codes do not step up."""
+    factor = repo.factor_for(session, info.user_id)
+    if factor is None or not factor.active:
+        raise Conflict("no active second factor; enrol first")
+    return verify_totp(session, ctx, auth, info, code=code, client_address=client_address, purpose="step_up")
+
+
+def verify_recovery_code(
+    session: Session,
+    ctx: Context,
+    auth: AuthConfig,
+    info: SessionInfo,
+    *,
+    code: str,
+    client_address: str | None,
+) -> IssuedSession:
+    """Pass the second factor with a recovery code; the code is burned (works exactly once)."""
+    user = active_user(session, info.user_id)
+    row = live_session_row(session, info)
+    factor = repo.factor_for(session, user.id)
+    if factor is None or not factor.active:
+        raise Conflict("no active second factor; enrol first")
+    attempt = Attempt.begin(
+        session,
+        ctx,
+        auth,
+        AttemptKind.SECOND_FACTOR,
+        AuditTag.AUTH_RECOVERY_FAILED,
+        user_id=user.id,
+        client_address=client_address,
+    )
+    now = ctx.now()
+    normalised = normalise_code(code)
+    found = repo.recovery_code_by_hash(session, hash_code(auth.hash_key, normalised)) if normalised else None
+    burned = False
+    if found is not None and found.user_id == user.id:
+        result = session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.id == found.id, RecoveryCode.used_at.is_(None), RecoveryCode.revoked_at.is_(None)
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        burned = int(getattr(result, "rowcount", 0) or 0) == 1
+    if not burned:
+        raise attempt.refuse(
+            AuthFailed(WRONG_CODE),
+            {"reason": "not_valid"},
+        )
+    assert found is not None
+    token = mark_verified(session, auth, row, now)
+    remaining = session.scalar(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None), RecoveryCode.revoked_at.is_(None)
+        )
+    )
+    record(
+        session,
+        acting_as(ctx, user, row.id, True),
+        AuditTag.AUTH_RECOVERY_USED,
+        object_type="recovery_code",
+        object_id=found.id,
+        details={"remaining": remaining},
+    )
+    return IssuedSession(row.id, token, row.expires_at, True, False)
+
+
+def regenerate_recovery_codes(
+    session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo
+) -> tuple[str, ...]:
+    """A new set of ten codes (needs step-up); the old set is revoked, not deleted."""
+    require_step_up(info, ctx, auth)
+    user = active_user(session, info.user_id)
+    codes = _issue_recovery_codes(session, auth, user.id, ctx.now())
+    record(
+        session,
+        ctx,
+        AuditTag.AUTH_RECOVERY_REGENERATED,
+        object_type="user",
+        object_id=user.id,
+        details={"codes": len(codes)},
+    )
+    return codes

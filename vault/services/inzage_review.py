@@ -1,0 +1,196 @@
+"""Review of the free text an inzage copy would carry (D8, D13, D22), per access request.
+
+A staff member who may work the case lists the free-text items of the copy (``list_free_text``: the
+text itself, so it can be judged) and releases or withholds each (``review_free_text``). Releasing
+needs a recent second-factor check, like the export; withholding never does (it is the safe way).
+Each decision is audited with ids only (the access request, the item's kind and id), never the text,
+and is bound to the exact stored text (see ``vault.services.inzage``). A completed request is closed:
+its decisions no longer change.
+
+These are the functions a review page calls; the export (``inzage.export_for_subject`` with the
+request's id) then shows the released items and lists every other one as withheld with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.domain import Action, AuditTag, Category
+from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
+from vault.models import AccessRequest, InzageItemReview
+from vault.runtime import Vault
+from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
+from vault.services.inzage import (
+    PURPOSE,
+    FreeTextKind,
+    ReviewDecision,
+    copy_documents,
+    effective_decision,
+    item_id,
+    parse_item,
+    review_state,
+    stored_digest,
+)
+
+__all__ = ["FreeTextItem", "ReviewedItem", "list_free_text", "review_free_text"]
+
+_MAX_CHOICES = 1000
+
+
+@dataclass(frozen=True)
+class FreeTextItem:
+    """One free-text item of the copy, for the reviewer (who may read it)."""
+
+    item: str  # ``document_title:<document id>``
+    kind: FreeTextKind
+    document_id: str
+    category: str
+    created_at: datetime
+    text: str = field(repr=False)
+    decision: ReviewDecision | None  # None: not reviewed, or the text changed since the review
+    decided_at: datetime | None
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
+class ReviewedItem:
+    item: str
+    decision: ReviewDecision
+    decided_at: datetime
+
+
+def _case_of(vault: Vault, request_id: str) -> str:
+    with vault.db.session() as session:
+        row = session.get(AccessRequest, request_id)
+        if row is None:
+            raise NotFound("no such access request")
+        return row.case_id
+
+
+def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeTextItem]:
+    """The free-text items of the copy for this request, with their text and current decision.
+
+    Admitted as the export is (the case's staff, a stated purpose), audited with the request's id.
+    """
+    case_id = _case_of(vault, request_id)
+
+    def build(session: Session, admission: Admission) -> list[FreeTextItem]:
+        reviews = review_state(session, request_id)
+        listed, _medical = copy_documents(session, case_id)
+        items: list[FreeTextItem] = []
+        for doc in listed:
+            if not doc.title_enc:
+                continue
+            item = item_id(FreeTextKind.DOCUMENT_TITLE, doc.id)
+            review = reviews.get(item)
+            decision = effective_decision(review, doc.title_enc)
+            items.append(
+                FreeTextItem(
+                    item=item,
+                    kind=FreeTextKind.DOCUMENT_TITLE,
+                    document_id=doc.id,
+                    category=doc.category,
+                    created_at=doc.created_at,
+                    text=decrypt_case_field(
+                        admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
+                    ),
+                    decision=decision,
+                    decided_at=review.decided_at if review and decision else None,
+                    decided_by=review.decided_by if review and decision else None,
+                )
+            )
+        return items
+
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.EXPORT, category=Category.SUBJECTS, purpose=PURPOSE),
+        tag=AuditTag.RIGHTS_INZAGE_ITEMS_LISTED,
+        object_type="access_request",
+        object_id=request_id,
+        then=build,
+    )
+
+
+def _parse_choices(
+    choices: Mapping[str, ReviewDecision | str],
+) -> dict[tuple[FreeTextKind, str], ReviewDecision]:
+    if not choices:
+        raise InvalidInput("name at least one free-text item to review")
+    if len(choices) > _MAX_CHOICES:
+        raise InvalidInput(f"review at most {_MAX_CHOICES} items at once")
+    parsed: dict[tuple[FreeTextKind, str], ReviewDecision] = {}
+    for item, decision in choices.items():
+        try:
+            parsed[parse_item(item)] = ReviewDecision(decision)
+        except ValueError:
+            raise InvalidInput("a decision is released or withheld") from None
+    return parsed
+
+
+def review_free_text(
+    vault: Vault, ctx: Context, request_id: str, choices: Mapping[str, ReviewDecision | str]
+) -> list[ReviewedItem]:
+    """Release or withhold free-text items of the copy for this request (a later decision replaces
+    an earlier one). Releasing needs a recent step-up. Audited per item with ids only."""
+    parsed = _parse_choices(choices)
+    releases = any(d is ReviewDecision.RELEASED for d in parsed.values())
+    if releases and ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("releasing free text into an inzage copy needs a recent second-factor check")
+    case_id = _case_of(vault, request_id)
+
+    def apply(session: Session, _admission: Admission) -> list[ReviewedItem]:
+        request = session.get(AccessRequest, request_id)
+        assert request is not None
+        if request.completed_at is not None:
+            raise Conflict("this access request was already answered; its review is closed")
+        documents = {doc.id: doc for doc in copy_documents(session, case_id)[0] if doc.title_enc}
+        reviews = review_state(session, request_id)
+        now = ctx.now()
+        done: list[ReviewedItem] = []
+        for (kind, ref), decision in sorted(parsed.items()):
+            doc = documents.get(ref)
+            if doc is None:
+                raise NotFound("no such free-text item in this inzage copy")
+            item = item_id(kind, ref)
+            row = reviews.get(item)
+            if row is None:
+                row = InzageItemReview(
+                    id=str(uuid.uuid4()), access_request_id=request_id, item_kind=str(kind), item_ref=ref
+                )
+                session.add(row)
+            row.decision = str(decision)
+            row.reviewed_sha256 = stored_digest(doc.title_enc)
+            row.decided_at = now
+            row.decided_by = ctx.actor_id
+            record(
+                session,
+                ctx,
+                AuditTag.RIGHTS_INZAGE_ITEM_RELEASED
+                if decision is ReviewDecision.RELEASED
+                else AuditTag.RIGHTS_INZAGE_ITEM_WITHHELD,
+                case_id=case_id,
+                object_type=str(kind),
+                object_id=ref,
+                details={"access_request_id": request_id},
+            )
+            done.append(ReviewedItem(item, decision, now))
+        session.flush()
+        return done
+
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.WRITE),
+        tag=AuditTag.RIGHTS_INZAGE_REVIEWED,
+        object_type="access_request",
+        object_id=request_id,
+        then=apply,
+    )

@@ -1,0 +1,264 @@
+"""M-of-N recovery with SLIP-39 shares: the file provider's root key and the HSM backup key (D18).
+
+File provider: `split_root_key` prints shares of the root key; `restore_root_key` rebuilds root.key.
+
+PKCS#11 provider: `split_backup_key` makes a new HSM backup key (an X25519 key pair, see
+`vault.crypto.recovery`), keeps only its public half, and makes a new KEK epoch whose KEK is backed up
+to it (every later epoch is too); the private half leaves only as shares. After the HSM is lost,
+`restore_hsm_keys` rebuilds the backup key from ``threshold`` shares, opens the backup of every live
+PKCS#11 epoch and imports those KEKs into a new, empty token under the configured label.
+
+Audited with the share set, share numbers and counts only, never the words (`record_split`,
+`record_recovery`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.config import Settings
+from vault.context import Context
+from vault.crypto.filekeys import FileKeyProvider, read_root_key, write_root_key
+from vault.crypto.keys import SecretKey
+from vault.crypto.providers import open_provider
+from vault.crypto.recovery import (
+    KekBackupTarget,
+    RecoveredRoot,
+    Shares,
+    new_backup_key,
+    open_kek_backup,
+    recover_backup_key,
+    recover_root,
+    share_threshold,
+    split_root,
+)
+from vault.db import Database
+from vault.domain import AuditTag
+from vault.errors import Conflict, Integrity, InvalidInput, Unavailable
+from vault.models import KekBackup, KekBackupKey
+from vault.repositories import keys as key_repo
+from vault.runtime import Vault, key_provider_spec
+from vault.services.keyring import retire_older
+
+__all__ = [
+    "HSM_BACKUP_KEY",
+    "ROOT_KEY",
+    "BackupSplit",
+    "HsmRecovery",
+    "record_recovery",
+    "record_split",
+    "restore_hsm_keys",
+    "restore_root_key",
+    "shares_needed",
+    "split_backup_key",
+    "split_root_key",
+]
+
+ROOT_KEY = "root_key"
+HSM_BACKUP_KEY = "hsm_backup_key"
+
+
+def shares_needed(first_share: str) -> int:
+    return share_threshold(first_share)
+
+
+# -- the file provider's root key ------------------------------------------------------------------
+
+
+def split_root_key(vault: Vault, ctx: Context, *, shares: int, threshold: int) -> Shares:
+    """SLIP-39 shares of the file provider's root key (shown once by the caller); audited."""
+    if vault.settings.key_provider != "file":
+        raise InvalidInput("split applies to the file provider's root key (VAULT_KEY_PROVIDER=file)")
+    result = split_root(
+        read_root_key(vault.settings.resolved_root_key_file), shares=shares, threshold=threshold
+    )
+    record_split(vault, ctx, result.identifier, shares, threshold)
+    return result
+
+
+def restore_root_key(settings: Settings, mnemonics: list[str]) -> RecoveredRoot:
+    """Rebuild the root key file from shares; refuses a root key that does not open the key file.
+    The caller audits with `record_recovery` once the vault opens again."""
+    root_file = settings.resolved_root_key_file
+    if root_file.exists():
+        raise InvalidInput(f"{root_file} exists; move it away first if it is really lost or damaged")
+    recovered = recover_root(mnemonics)
+    FileKeyProvider.open(settings.resolved_key_file, recovered.root).close()
+    write_root_key(root_file, recovered.root)
+    return recovered
+
+
+# -- the HSM backup key (PKCS#11) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupSplit:
+    shares: Shares
+    version: int  # the new epoch, the first one backed up to this backup key
+
+
+def split_backup_key(vault: Vault, ctx: Context, *, shares: int, threshold: int) -> BackupSplit:
+    """A new HSM backup key (the previous one is superseded) and a new epoch backed up to it.
+
+    The caller prints the shares once and then rewraps every key under the new epoch
+    (`keyring.rewrap_all`; `vault keys rotate` finishes an interrupted run)."""
+    provider = vault.keys.provider
+    if not isinstance(provider, KekBackupTarget):
+        raise InvalidInput("an HSM backup key applies to VAULT_KEY_PROVIDER=pkcs11")
+    backup = new_backup_key(shares=shares, threshold=threshold)
+    provider.back_up_new_versions(backup.public_key)
+    try:
+        version = vault.keys.rotate()
+        blob = provider.take_backup(version)
+    finally:
+        provider.back_up_new_versions(None)
+    if blob is None:
+        raise Unavailable("the HSM did not back up the new key; nothing was changed in the database")
+    retire_after = timedelta(days=vault.settings.key_retire_after_days)
+    with vault.db.session() as session:
+        now = ctx.now()
+        for old in session.scalars(select(KekBackupKey).where(KekBackupKey.superseded_at.is_(None))):
+            old.superseded_at = now
+        row = KekBackupKey(
+            public_key=backup.public_key,
+            share_set=backup.shares.identifier,
+            shares=shares,
+            threshold=threshold,
+            created_at=now,
+        )
+        session.add(row)
+        key_repo.ensure_epoch(session, version, provider.kind, now)
+        session.flush()
+        session.add(KekBackup(version=version, backup_key_id=row.id, blob=blob, created_at=now))
+        retire_older(session, version, now, retire_after)
+        record(
+            session,
+            ctx,
+            AuditTag.SYSTEM_KEYS_ROTATE,
+            object_type="kek",
+            object_id=str(version),
+            details={"retire_after_days": retire_after.days},
+        )
+        _audit_split(session, ctx, HSM_BACKUP_KEY, backup.shares.identifier, shares, threshold)
+    return BackupSplit(backup.shares, version)
+
+
+@dataclass(frozen=True)
+class HsmRecovery:
+    identifier: int  # the share set
+    indexes: list[int]  # the share numbers used
+    restored: list[int]  # the KEK versions imported into the token
+    missing: list[int]  # live PKCS#11 epochs without a backup under this key (their keys stay lost)
+
+
+def _backups_for(settings: Settings, public_key: bytes) -> tuple[dict[int, bytes], list[int], int]:
+    """(backup blob per version under this key, live PKCS#11 epochs, highest live epoch)."""
+    db = Database(settings.url)
+    try:
+        with db.session() as session:
+            key_id = session.scalar(select(KekBackupKey.id).where(KekBackupKey.public_key == public_key))
+            if key_id is None:
+                raise InvalidInput("these shares are not of this vault's HSM backup key")
+            blobs = {
+                int(b.version): bytes(b.blob)
+                for b in session.scalars(select(KekBackup).where(KekBackup.backup_key_id == key_id))
+            }
+            live = [e for e in key_repo.epochs(session) if e.destroyed_at is None]
+    finally:
+        db.dispose()
+    if not live:
+        raise InvalidInput("the vault has no live key epoch to recover")
+    return blobs, [e.version for e in live if e.provider == "pkcs11"], max(e.version for e in live)
+
+
+def restore_hsm_keys(settings: Settings, mnemonics: list[str]) -> HsmRecovery:
+    """Rebuild the HSM backup key from shares and import every live epoch's KEK into the configured,
+    empty token. Refuses a token that already holds KEKs under the label and a current epoch without a
+    backup. The caller audits with `record_recovery` once the vault opens again."""
+    if settings.key_provider != "pkcs11":
+        raise InvalidInput("HSM recovery applies to VAULT_KEY_PROVIDER=pkcs11")
+    recovered = recover_backup_key(mnemonics)
+    blobs, live, current = _backups_for(settings, recovered.public_key)
+    if current not in blobs:
+        raise InvalidInput(
+            f"the current epoch {current} has no backup under these shares (was `vault keys split` "
+            "run after it?); nothing was imported"
+        )
+    keks: list[tuple[int, SecretKey]] = []
+    for version in sorted(v for v in live if v in blobs):
+        try:
+            keks.append((version, open_kek_backup(recovered.private, blobs[version], version)))
+        except Integrity:
+            raise InvalidInput(f"the backup of epoch {version} does not open; nothing was imported") from None
+    provider = open_provider(key_provider_spec(settings), allow_empty=True)
+    try:
+        if provider.versions():
+            raise Conflict(
+                "the token already holds KEKs under VAULT_PKCS11_KEY_LABEL; recover onto a new, empty token"
+            )
+        assert isinstance(provider, KekBackupTarget)
+        try:
+            for version, material in keks:
+                provider.import_version(version, material)
+        except BaseException:
+            for version in provider.versions():  # leave the token as it was: empty
+                provider.destroy_version(version)
+            raise
+    finally:
+        provider.close()
+    return HsmRecovery(
+        recovered.identifier,
+        recovered.indexes,
+        [v for v, _ in keks],
+        sorted(v for v in live if v not in blobs),
+    )
+
+
+# -- audit -----------------------------------------------------------------------------------------
+
+
+def _audit_split(
+    session: Session, ctx: Context, what: str, identifier: int, shares: int, threshold: int
+) -> None:
+    record(
+        session,
+        ctx,
+        AuditTag.SYSTEM_KEYS_SPLIT,
+        object_type=what,
+        object_id=str(identifier),
+        details={"shares": shares, "threshold": threshold},
+    )
+
+
+def record_split(vault: Vault, ctx: Context, identifier: int, shares: int, threshold: int) -> None:
+    with vault.db.session() as session:
+        _audit_split(session, ctx, ROOT_KEY, identifier, shares, threshold)
+
+
+def record_recovery(
+    vault: Vault,
+    ctx: Context,
+    identifier: int,
+    indexes: list[int],
+    *,
+    what: str = ROOT_KEY,
+    restored: int | None = None,
+) -> None:
+    """Which shares were used (their numbers), never their words; for the HSM, how many KEKs."""
+    details: dict[str, str | int] = {"share_indexes": ",".join(map(str, indexes))}
+    if restored is not None:
+        details["restored_epochs"] = restored
+    with vault.db.session() as session:
+        record(
+            session,
+            ctx,
+            AuditTag.SYSTEM_KEYS_RECOVERED,
+            object_type=what,
+            object_id=str(identifier),
+            details=details,
+        )

@@ -1,0 +1,186 @@
+"""What a partner sees (D22, D23): the inbox of live disclosures and the organisation's retrievals.
+
+A partner sees each disclosure by the case reference both sides quote (VT-XXXX-XXXX), the title staff
+chose for the partner when sharing (``None`` here: the page shows the default "categorie – datum"),
+the purpose, validity, retrievals left and the Veilig Thuis contact for the warm handover. Never an
+internal document title, an original file name or an id a person would have to read. Both lists are
+audited reads (``disclosure:inbox:listed``, ``disclosure:history:read``) with ids only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.domain import AuditTag, Category, Role, reference_of
+from vault.domain import Decision as Effect
+from vault.errors import Destroyed, Forbidden
+from vault.models import AuditEntry, Document, Grant, User
+from vault.runtime import Vault
+from vault.services.disclosures import GrantView, grant_view
+from vault.services.gate import partner_title
+
+__all__ = ["HISTORY_LIMIT", "InboxItem", "Retrieval", "partner_inbox", "retrieval_history"]
+
+HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    grant: GrantView
+    reference: str  # VT-XXXX-XXXX (D23)
+    title: str | None  # typed by staff for the partner (D22); None: the default "categorie – datum"
+    contact_name: str | None  # the Veilig Thuis contact for the warm handover (D23)
+    contact_phone: str | None
+    documents: tuple[tuple[str, str], ...]  # (document id, category) reachable through this grant
+
+    @property
+    def retrievals_left(self) -> int:
+        return max(0, self.grant.max_retrievals - self.grant.retrievals_used)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One retrieval by the partner's organisation: when, under which disclosure, by whom."""
+
+    at: datetime
+    reference: str
+    title: str | None
+    categories: tuple[str, ...]
+    disclosed_at: datetime | None
+    user: str
+    category: str | None
+
+
+def _require_partner(ctx: Context) -> str:
+    if ctx.role != str(Role.PARTNER) or ctx.org_id is None or not ctx.second_factor_verified:
+        raise Forbidden("only a partner with a verified second factor sees its disclosures")
+    return ctx.org_id
+
+
+def _title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
+    try:
+        return partner_title(session, vault, ctx, grant)
+    except Destroyed:
+        return None  # the case was destroyed since: its key is gone, the default stands in
+
+
+def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
+    """What was disclosed to the actor's organisation and is still live; audited as one listing."""
+    org_id = _require_partner(ctx)
+    now = ctx.now()
+    items: list[InboxItem] = []
+    with vault.db.session() as session:
+        grants = session.scalars(
+            select(Grant)
+            .where(
+                Grant.org_id == org_id,
+                Grant.revoked_at.is_(None),
+                Grant.valid_from <= now,
+                Grant.valid_until > now,
+                Grant.retrievals_used < Grant.max_retrievals,
+            )
+            .order_by(Grant.created_at)
+        ).all()
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_INBOX_LISTED,
+            object_type="organisation",
+            object_id=org_id,
+            details={"grants": len(grants)},
+        )
+        for grant in grants:
+            view = grant_view(session, grant)
+            cats = [c for c in view.categories if c != Category.MEDICAL]
+            docs = session.execute(
+                select(Document.id, Document.category)
+                .where(
+                    Document.case_id == grant.case_id,
+                    (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
+                )
+                .order_by(Document.created_at)
+            ).all()
+            items.append(
+                InboxItem(
+                    grant=view,
+                    reference=reference_of(grant.case_id),
+                    title=_title(session, vault, ctx, grant),
+                    contact_name=grant.contact_name,
+                    contact_phone=grant.contact_phone,
+                    documents=tuple((d, c) for d, c in docs),
+                )
+            )
+    return items
+
+
+def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT) -> list[Retrieval]:
+    """The organisation's own retrievals, newest first, from the audit log (ids turned into names
+    here); audited as a read (``disclosure:history:read``)."""
+    org_id = _require_partner(ctx)
+    with vault.db.session() as session:
+        rows = session.execute(
+            select(AuditEntry.occurred_at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details)
+            .where(
+                AuditEntry.tag == str(AuditTag.DOSSIER_DOCUMENT_READ),
+                AuditEntry.decision == str(Effect.ALLOW),
+                AuditEntry.actor_org_id == org_id,
+            )
+            .order_by(AuditEntry.seq.desc())
+            .limit(limit)
+        ).all()
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_HISTORY_READ,
+            object_type="organisation",
+            object_id=org_id,
+            details={"entries": len(rows)},
+        )
+        grant_ids = {_grant_id(r.details) for r in rows} - {None}
+        grants = {
+            g.id: g
+            for g in session.scalars(select(Grant).where(Grant.id.in_(grant_ids), Grant.org_id == org_id))
+        }
+        users = _usernames(session, org_id, {r.actor_id for r in rows if r.actor_id})
+        doc_ids = {r.object_id for r in rows if r.object_id}
+        found = session.execute(select(Document.id, Document.category).where(Document.id.in_(doc_ids)))
+        categories: dict[str, str] = {row.id: row.category for row in found}
+        titles = {gid: _title(session, vault, ctx, g) for gid, g in grants.items()}
+        views = {gid: grant_view(session, g) for gid, g in grants.items()}
+        history: list[Retrieval] = []
+        for r in rows:
+            grant = grants.get(_grant_id(r.details) or "")
+            if grant is None:
+                continue  # not under a grant of this organisation: not theirs to see
+            history.append(
+                Retrieval(
+                    at=r.occurred_at,
+                    reference=reference_of(grant.case_id),
+                    title=titles[grant.id],
+                    categories=views[grant.id].categories,
+                    disclosed_at=grant.created_at,
+                    user=users.get(r.actor_id or "", "onbekende gebruiker"),
+                    category=categories.get(r.object_id or ""),
+                )
+            )
+    return history
+
+
+def _grant_id(details: str) -> str | None:
+    try:
+        value = json.loads(details or "{}").get("grant_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _usernames(session: Session, org_id: str, ids: set[str]) -> dict[str, str]:
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(ids), User.org_id == org_id))
+    return {row.id: row.username for row in rows}

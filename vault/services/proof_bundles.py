@@ -1,0 +1,87 @@
+"""The privacy officer's proof bundles: one audit entry, or a case's access report (D15), with proof.
+
+Order, so that nothing leaves unaudited and a refusal is recorded: (1) authorise (a refusal is audited
+and raised); (2) sign a checkpoint over the log as it is now and ask the witnesses to cosign it — the
+bundle then covers every entry it names, also the most recent ones; (3) build and check the proofs;
+(4) audit the issue (``audit:proof:issued``) and commit; only then is the bundle handed out.
+The bundle carries the cosignatures the witnesses gave; without the quorum it is still issued, and
+``published`` in the audit entry says so (the verifier then fails on the quorum, which is the point).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from vault.audit import queries as audit_repo
+from vault.audit.bundle import MAX_BUNDLE_ENTRIES, build_bundle
+from vault.audit.checkpoints import create_checkpoint
+from vault.audit.log import record
+from vault.context import Context
+from vault.domain import AuditTag
+from vault.errors import NotFound, VaultError
+from vault.runtime import Vault
+from vault.services.audit_reports import authorise_audit
+from vault.transaction import transaction
+from vault.witness.client import cosigned_note, publish_checkpoint
+
+__all__ = ["access_report_bundle", "entry_bundle"]
+
+log = structlog.get_logger(__name__)
+
+
+def _issue(
+    vault: Vault, ctx: Context, seqs: list[int], subject: dict[str, Any], *, case_id: str | None
+) -> dict[str, Any]:
+    info = create_checkpoint(vault)
+    try:
+        publication = publish_checkpoint(vault, info)
+        published = publication.published
+    except VaultError as exc:
+        log.error("audit_cosign_failed", error=type(exc).__name__)
+        published = False
+    bundle = build_bundle(vault, info, cosigned_note(vault, info), seqs, subject)
+    with transaction(vault.db) as session:
+        decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        record(
+            session,
+            ctx,
+            AuditTag.AUDIT_PROOF_ISSUED,
+            case_id=case_id,
+            object_type="case" if subject["kind"] == "access-report" else "audit_entry",
+            object_id=case_id if case_id is not None else str(subject.get("seq")),
+            purpose="audit-review",
+            rule=decision.rule,
+            details={
+                "bundle": subject["kind"],
+                "tree_size": info.size,
+                "entries": len(seqs),
+                "published": published,
+            },
+        )
+    return bundle
+
+
+def entry_bundle(vault: Vault, ctx: Context, seq: int) -> dict[str, Any]:
+    """The bundle of one audit entry (any entry the privacy officer can search or export)."""
+    with transaction(vault.db) as session:
+        authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        entry = audit_repo.entry_by_seq(session, seq)
+    if entry is None:
+        raise NotFound("no audit entry with this sequence number")
+    return _issue(vault, ctx, [seq], {"kind": "entry", "seq": seq}, case_id=entry["case_id"])
+
+
+def access_report_bundle(vault: Vault, ctx: Context, case_id: str, *, after_seq: int = 0) -> dict[str, Any]:
+    """D15: the entries of a case's access report (one page of at most 500), each with its proof.
+
+    A bundle proves that each entry it holds is in the log; it cannot prove that no entry about the
+    case was left out (that takes the whole export; see docs/audit.md).
+    """
+    with transaction(vault.db) as session:
+        authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        rows = audit_repo.access_report_rows(session, case_id, after_seq=after_seq, limit=MAX_BUNDLE_ENTRIES)
+    seqs = [row["seq"] for row in rows]
+    subject = {"kind": "access-report", "case_id": case_id}
+    return _issue(vault, ctx, seqs, subject, case_id=case_id)

@@ -1,0 +1,141 @@
+"""The privacy officer's pages, the parts that are no route: Dutch dates as typed (dd-mm-jjjj), the
+actions as a list of Dutch labels, the break-the-glass work list and the data subject's PDF (D15)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any
+
+from vault.audit.export import CsvStyle
+from vault.domain import AuditTag, reference_of
+from vault.errors import InvalidInput
+from vault.services.pdf import render_pdf
+from vault.web import labels
+from vault.web.labels import AMSTERDAM
+
+__all__ = ["DUTCH_CSV", "action_choices", "day_start", "oldest_first", "parse_day", "subject_overview_pdf"]
+
+# The privacy officer's web export: Dutch Excel opens ``;``-separated UTF-8 with a byte-order mark as
+# columns; headers and codes in Dutch, times local (dd-mm-jjjj uu:mm:ss). The API and CLI keep the
+# machine CSV (``,``, codes, UTC) and the JSON stays byte-faithful (docs/audit.md "Export").
+DUTCH_CSV = CsvStyle(
+    delimiter=";",
+    bom=True,
+    headers={
+        "seq": "Nummer",
+        "occurred_at": "Tijdstip",
+        "tag": "Handeling",
+        "actor_id": "Gebruiker (kenmerk)",
+        "actor_role": "Rol",
+        "actor_org_id": "Organisatie (kenmerk)",
+        "on_behalf_of": "Namens",
+        "access_point": "Toegangspunt",
+        "request_id": "Verzoek (kenmerk)",
+        "case_id": "Zaak (kenmerk)",
+        "object_type": "Soort object",
+        "object_id": "Object (kenmerk)",
+        "legal_basis": "Grondslag",
+        "purpose": "Doel",
+        "decision": "Besluit",
+        "rule": "Regel",
+        "break_glass": "Noodtoegang",
+        "details": "Details",
+        "prev_hash": "Vorige hash",
+        "entry_hash": "Hash",
+        "break_glass_access": "Nummer noodtoegang",
+        "break_glass_justification": "Onderbouwing noodtoegang",
+    },
+    labels={
+        "tag": labels.AUDIT_TAGS,
+        "actor_role": labels.ROLES,
+        "object_type": labels.OBJECT_TYPES,
+        "legal_basis": labels.LEGAL_BASES,
+        "decision": labels.DECISIONS,
+    },
+    yes_no=("ja", "nee"),
+    time=lambda t: t.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M:%S"),
+)
+
+_DUTCH_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+
+
+def parse_day(text: str) -> date | None:
+    """A day as people type it: ``31-01-2026`` (also ``31/1/2026``; ``2026-01-31`` from older forms)."""
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        match = _DUTCH_DATE.fullmatch(value)
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("a date looks like dd-mm-jjjj") from None
+
+
+def day_start(text: str) -> datetime | None:
+    """Midnight (Amsterdam) at the start of the typed day."""
+    day = parse_day(text)
+    return None if day is None else datetime.combine(day, time(0), tzinfo=AMSTERDAM)
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every audit tag as (code, Dutch label), ordered by label: the select shows words, never codes."""
+    return sorted(((str(t), labels.label(labels.AUDIT_TAGS, t)) for t in AuditTag), key=lambda c: c[1])
+
+
+def oldest_first(entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """D20 work list: unreviewed emergency accesses, oldest first, each with its age in whole days."""
+    listed = sorted(entries, key=lambda e: e["seq"])
+    today = now.astimezone(AMSTERDAM).date()
+    return [{**e, "age_days": (today - e["occurred_at"].astimezone(AMSTERDAM).date()).days} for e in listed]
+
+
+def _who(line: dict[str, Any]) -> str:
+    role = labels.label(labels.ROLES, line["role"]) if line["role"] else "onbekende rol"
+    organisation = line["organisation"] or "Veilig Thuis"
+    name = line["username"] or "het systeem (online formulier of automatische taak)"
+    return f"{name} ({role}, {organisation})"
+
+
+def subject_overview_pdf(overview: dict[str, Any], now: datetime) -> bytes:
+    """The data subject's "wie heeft mijn dossier ingezien" as a PDF, in Dutch."""
+    reference = reference_of(overview["case_id"])
+    rows = [
+        (
+            f"{labels.dutch_datetime(line['occurred_at'])} - {_who(line)}",
+            labels.label(labels.AUDIT_TAGS, line["action"])
+            + (
+                f" - grond: {labels.label(labels.LEGAL_BASES, line['legal_basis'])}"
+                if line["legal_basis"]
+                else ""
+            )
+            + (" - met noodtoegang" if line["break_glass"] else ""),
+        )
+        for line in overview["lines"]
+    ]
+    left_out = overview["left_out"]
+    withheld = [
+        (
+            "Handelingen van de melder",
+            f"{left_out['reporter']} regel(s). Wie een melding doet, blijft beschermd "
+            "(Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3).",
+        ),
+        (
+            "Geweigerde pogingen",
+            f"{left_out['refused']} regel(s). Daarbij is niets ingezien.",
+        ),
+        ("Doel van een inzage", "Niet vermeld: dat kan vrije tekst over andere personen bevatten."),
+    ]
+    if overview["truncated"]:
+        withheld.append(("Let op", "Dit overzicht is ingekort; vraag de functionaris om de rest."))
+    return render_pdf(
+        f"Wie heeft uw dossier ingezien - zaak {reference}",
+        [
+            ("Inzage en wijzigingen, oudste eerst (NEN 7513)", rows or [("", "Niemand.")]),
+            ("Niet in dit overzicht, met reden", withheld),
+        ],
+        footer=f"Veilig Thuis - zaak {reference} - gemaakt {labels.dutch_datetime(now)}",
+    )

@@ -1,0 +1,229 @@
+"""Logcontrole for the privacy officer (D21): the findings of the daily log review, one finding with
+its evidence and proofs, its status and a comment, a per-person view, and "review now"."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vault.domain import reference_of
+from vault.errors import InvalidInput
+from vault.http.deps import VaultDep
+from vault.logcontrole import service
+from vault.logcontrole.engine import previous_day
+from vault.logcontrole.store import FindingStatus
+from vault.services.directory import usernames
+from vault.transaction import transaction
+from vault.web.csrf import VerifiedForm
+from vault.web.render import page, see_other
+from vault.web.session import WebActor, WebUser
+
+router = APIRouter(prefix="/fg/logcontrole", include_in_schema=False)
+
+DETECTORS = {
+    "own_circle": "Eigen kring",
+    "colleague": "Dossier van een collega",
+    "protected": "Afgeschermd dossier",
+    "spike": "Veel lezers tegelijk",
+    "volume": "Ongewoon veel inzagen",
+    "off_hours": "Buiten de gewone uren",
+    "lookup": "Persoon opgezocht zonder vervolg",
+    "break_glass": "Noodtoegang",
+    "probing": "Herhaald geweigerd",
+    "after_closure": "Inzage lang na afsluiten",
+}
+STATUSES = {
+    FindingStatus.NEW.value: "Nieuw",
+    FindingStatus.IN_PROGRESS.value: "In behandeling",
+    FindingStatus.EXPLAINED.value: "Verklaard",
+    FindingStatus.ESCALATED.value: "Geëscaleerd",
+}
+REASONS = {
+    "use": "gebruikt",
+    "short": "korte onderbouwing",
+    "repeated": "onderbouwing letterlijk herhaald",
+    "no_work": "geen vervolgwerk",
+    "relation_or_address": "relatie of adres van een betrokkene",
+    "attempt": "poging, geweigerd",
+    "own_dossier": "eigen dossier",
+    "colleague_subject": "een collega is betrokkene",
+    "not_assigned": "niet toegewezen",
+    "readers": "veel verschillende lezers",
+    "reads": "aantal inzagen",
+    "hours": "tijdstip",
+    "other_teams": "alleen zaken van andere teams",
+    "one_case": "één zaak",
+    "many_cases": "veel zaken",
+    "closed": "zaak lang afgesloten, geen open verzoek",
+}
+FindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _labels() -> dict[str, Any]:
+    return {"detectors": DETECTORS, "statuses": STATUSES, "zaakref": reference_of, "reden": _reason}
+
+
+def _reason(code: str) -> str:
+    return ", ".join(REASONS.get(part, part) for part in code.split("+"))
+
+
+def _list_page(
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    *,
+    status: str | None,
+    person: str | None,
+    notice: str = "",
+) -> HTMLResponse:
+    with transaction(vault.db) as session:
+        rows = service.findings(session, vault, actor.ctx, status=status, actor_id=person)
+    names = usernames(vault, [r.actor_id for r in rows] + [person])
+    return page(
+        request,
+        "fg_findings.html",
+        actor=actor,
+        findings=rows,
+        names=names,
+        status=status or "",
+        person=person,
+        notice=notice,
+        **_labels(),
+    )
+
+
+@router.get("")
+def findings(
+    request: Request, vault: VaultDep, actor: WebUser, status: str | None = None, persoon: str | None = None
+) -> HTMLResponse:
+    chosen = status if status in STATUSES else None
+    person = persoon[:64] if persoon else None
+    return _list_page(request, vault, actor, status=chosen, person=person)
+
+
+@router.post("/controle")
+def review_now(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
+    """Review the previous day now (idempotent: a second run updates the same findings)."""
+    start, end = previous_day(form.user.ctx.now())
+    result = service.start_review(vault, form.user.ctx, start, end)
+    notice = (
+        f"Controle van {start:%d-%m-%Y} klaar: {result.new} nieuwe en "
+        f"{result.updated} bijgewerkte bevindingen."
+    )
+    return _list_page(request, vault, form.user, status=None, person=None, notice=notice)
+
+
+def _detail_page(
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    finding_id: int,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with transaction(vault.db) as session:
+        detail = service.finding_detail(session, vault, actor.ctx, finding_id)
+    found = detail["finding"]
+    names = usernames(
+        vault, [found["actor_id"], found["status_by"], *(e["actor_id"] for e in detail["evidence"])]
+    )
+    return page(
+        request,
+        "fg_finding.html",
+        actor=actor,
+        f=found,
+        comment=detail["comment"],
+        evidence=detail["evidence"],
+        proofs=detail["proofs"],
+        names=names,
+        error=error,
+        status_code=status_code,
+        **_labels(),
+    )
+
+
+@router.get("/{finding_id}")
+def finding(request: Request, vault: VaultDep, actor: WebUser, finding_id: FindingId) -> HTMLResponse:
+    return _detail_page(request, vault, actor, finding_id)
+
+
+@router.post("/{finding_id}")
+def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id: FindingId) -> Response:
+    status = form.text("status", limit=20)
+    comment = form.text("comment", limit=service.MAX_COMMENT + 1)
+    if status not in STATUSES:
+        return _detail_page(request, vault, form.user, finding_id, error="Kies een status.", status_code=400)
+    if len(comment) > service.MAX_COMMENT:
+        error = "De toelichting is te lang (hoogstens 2000 tekens)."
+        return _detail_page(request, vault, form.user, finding_id, error=error, status_code=400)
+    with transaction(vault.db) as session:
+        service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
+    return see_other(f"/fg/logcontrole/{finding_id}")
+
+
+# --- a staff member's own enrolment data (own circle, colleague's dossier) -----------------------
+
+enrolment_router = APIRouter(include_in_schema=False)
+
+_RELATION_ROWS = 3
+_ENROL_ERROR = (
+    "Controleer de gegevens: een BSN heeft 9 cijfers en klopt met de elfproef, een postcode is 4 cijfers "
+    "en 2 letters met een huisnummer erbij, en bij een naaste hoort een BSN of een naam met geboortedatum."
+)
+
+
+def _enrol_page(
+    request: Request, actor: WebActor, *, notice: str = "", error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    return page(
+        request,
+        "staff_enrolment.html",
+        actor=actor,
+        rows=range(1, _RELATION_ROWS + 1),
+        notice=notice,
+        error=error,
+        status_code=status_code,
+    )
+
+
+@enrolment_router.get("/eigen-gegevens")
+def enrolment_form(request: Request, actor: WebUser) -> HTMLResponse:
+    return _enrol_page(request, actor)
+
+
+def _date(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("not a date") from None
+
+
+@enrolment_router.post("/eigen-gegevens")
+def enrolment_save(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
+    """Stores only keyed blind indexes of what was typed; the values are never stored nor shown again."""
+    try:
+        relations = []
+        for i in range(1, _RELATION_ROWS + 1):
+            bsn, name = form.text(f"rel{i}_bsn", limit=20), form.text(f"rel{i}_name", limit=200)
+            born = _date(form.text(f"rel{i}_dob", limit=10))
+            if bsn or name or born:
+                relations.append(service.Relation(bsn or None, name or None, born))
+        enrolment = service.Enrolment(
+            bsn=form.text("bsn", limit=20) or None,
+            name=form.text("name", limit=200) or None,
+            date_of_birth=_date(form.text("dob", limit=10)),
+            postcode=form.text("postcode", limit=10) or None,
+            house_number=form.text("house_number", limit=10) or None,
+            relations=tuple(relations),
+        )
+        kept = service.record_enrolment(vault, form.user.ctx, enrolment)
+    except InvalidInput:
+        return _enrol_page(request, form.user, error=_ENROL_ERROR, status_code=400)
+    notice = f"Opgeslagen: {kept} versleutelde kenmerken. Wat u hebt ingevuld, is zelf niet bewaard."
+    return _enrol_page(request, form.user, notice=notice)

@@ -1,0 +1,78 @@
+"""The witness's own Ed25519 key: a file in the witness directory, created on first use (mode 0600).
+
+The file holds the cosigner name and the 32-byte seed (base64) as JSON. The key never leaves the
+file except as the verifier key (``name+keyid+base64(0x04 ‖ public key)``) that the witness publishes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Final
+
+from vault.audit.cosignature import cosigner_verifier_key
+from vault.crypto.signing import SEED_SIZE, SigningKey
+from vault.errors import ConfigError, InvalidInput
+
+__all__ = ["KEY_FILE", "WitnessKey", "load_or_create_key"]
+
+KEY_FILE: Final = "witness-key.json"
+
+
+class WitnessKey:
+    """The witness's name and signing key. Prints as its verifier key only."""
+
+    __slots__ = ("key", "name")
+
+    def __init__(self, name: str, key: SigningKey) -> None:
+        self.name = name
+        self.key = key
+
+    @property
+    def verifier_key(self) -> str:
+        return cosigner_verifier_key(self.name, self.key.public_key_bytes())
+
+    def __repr__(self) -> str:
+        return f"WitnessKey({self.verifier_key})"
+
+
+def _write_new(path: Path, name: str) -> None:
+    seed = secrets.token_bytes(SEED_SIZE)
+    data = json.dumps({"name": name, "seed": base64.b64encode(seed).decode("ascii")}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_or_create_key(directory: Path, name: str | None = None) -> WitnessKey:
+    """The key in ``directory``; created (mode 0600) under ``name`` when there is none yet."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / KEY_FILE
+    if not path.exists():
+        cosigner_verifier_key(name or "witness", b"\0" * 32)  # validates the name before writing
+        with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
+            _write_new(path, name or "witness")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} is readable by others; it must be mode 0600")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stored_name = data["name"]
+        seed = base64.b64decode(data["seed"], validate=True)
+        key = WitnessKey(stored_name, SigningKey(seed))
+        cosigner_verifier_key(stored_name, key.key.public_key_bytes())
+    except (ValueError, KeyError, TypeError, InvalidInput):
+        raise ConfigError(f"{path} is not a witness key file") from None
+    if name is not None and name != stored_name:
+        raise ConfigError(f"the witness key in {directory} is named {stored_name!r}, not {name!r}")
+    return key
