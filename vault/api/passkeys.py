@@ -19,6 +19,8 @@ from vault.api.passkey_schemas import (
     RequestOptionsOut,
     UserFactorsOut,
 )
+from vault.auth import AuthConfig
+from vault.context import Context
 from vault.http.deps import (
     AuthConfigDep,
     CurrentSession,
@@ -29,9 +31,10 @@ from vault.http.deps import (
     VerifiedSession,
     client_address,
 )
+from vault.runtime import Vault
 from vault.services.authentication import passkey_policy as policy
 from vault.services.authentication import passkeys
-from vault.services.authentication.common import IssuedSession
+from vault.services.authentication.common import IssuedSession, SessionInfo
 from vault.services.authentication.passkeys import PasskeyConfig, PasskeySummary
 from vault.transaction import transaction
 
@@ -97,13 +100,44 @@ def register(
     return _passkey_out(item)
 
 
+def _request_options(
+    vault: Vault, ctx: Context, cfg: PasskeyConfig, info: SessionInfo, purpose: str
+) -> RequestOptionsOut:
+    with transaction(vault.db) as session:
+        got = passkeys.begin_authentication(session, ctx, cfg, info, purpose=purpose)
+    return RequestOptionsOut(options=got.options, revoked_by_admin=list(got.revoked_by_admin))
+
+
+def _assertion(
+    vault: Vault,
+    ctx: Context,
+    auth: AuthConfig,
+    cfg: PasskeyConfig,
+    info: SessionInfo,
+    body: PasskeyAssertionIn,
+    request: Request,
+    purpose: str,
+) -> VerifiedOut:
+    """Sign-in and step-up alike: the assertion checked for ``purpose``; the token rotates."""
+    with transaction(vault.db) as session:
+        issued = passkeys.finish_authentication(
+            session,
+            ctx,
+            auth,
+            cfg,
+            info,
+            credential=body.credential,
+            purpose=purpose,
+            client_address=client_address(request),
+        )
+    return _verified(issued)
+
+
 @router.post("/passkeys/login/options", summary="Options to pass the second factor with a passkey")
 def login_options(
     info: CurrentSession, ctx: SessionContext, vault: VaultDep, cfg: PasskeyConfigDep
 ) -> RequestOptionsOut:
-    with transaction(vault.db) as session:
-        got = passkeys.begin_authentication(session, ctx, cfg, info, purpose="login")
-    return RequestOptionsOut(options=got.options, revoked_by_admin=list(got.revoked_by_admin))
+    return _request_options(vault, ctx, cfg, info, "login")
 
 
 @router.post("/passkeys/login", summary="Pass the second factor with a passkey assertion; rotates the token")
@@ -116,27 +150,14 @@ def login(
     auth: AuthConfigDep,
     cfg: PasskeyConfigDep,
 ) -> VerifiedOut:
-    with transaction(vault.db) as session:
-        issued = passkeys.finish_authentication(
-            session,
-            ctx,
-            auth,
-            cfg,
-            info,
-            credential=body.credential,
-            purpose="login",
-            client_address=client_address(request),
-        )
-    return _verified(issued)
+    return _assertion(vault, ctx, auth, cfg, info, body, request, "login")
 
 
 @router.post("/passkeys/step-up/options", summary="Options for a passkey step-up")
 def step_up_options(
     info: VerifiedSession, ctx: SessionContext, vault: VaultDep, cfg: PasskeyConfigDep
 ) -> RequestOptionsOut:
-    with transaction(vault.db) as session:
-        got = passkeys.begin_authentication(session, ctx, cfg, info, purpose="step_up")
-    return RequestOptionsOut(options=got.options, revoked_by_admin=list(got.revoked_by_admin))
+    return _request_options(vault, ctx, cfg, info, "step_up")
 
 
 @router.post("/passkeys/step-up", summary="Step-up with a passkey assertion; rotates the token")
@@ -149,18 +170,7 @@ def step_up(
     auth: AuthConfigDep,
     cfg: PasskeyConfigDep,
 ) -> VerifiedOut:
-    with transaction(vault.db) as session:
-        issued = passkeys.finish_authentication(
-            session,
-            ctx,
-            auth,
-            cfg,
-            info,
-            credential=body.credential,
-            purpose="step_up",
-            client_address=client_address(request),
-        )
-    return _verified(issued)
+    return _assertion(vault, ctx, auth, cfg, info, body, request, "step_up")
 
 
 @router.get("/passkeys", summary="The caller's passkeys")
