@@ -15,9 +15,11 @@ from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
 from vault.api.health import router as health_router
+from vault.api.journal import router as journal_router
 from vault.api.logcontrole import router as logcontrole_router
 from vault.api.privacy import router as privacy_router
 from vault.api.rights import router as rights_router
+from vault.api.workflow import router as workflow_router
 from vault.config import get_settings
 from vault.http.errors import ERROR_RESPONSES, install_error_handlers
 from vault.http.middleware import RequestContextMiddleware, SmallBodyLimitMiddleware
@@ -97,5 +99,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     app.include_router(logcontrole_router)
     app.include_router(privacy_router)
     app.include_router(cases_router)
+    app.include_router(workflow_router)
+    app.include_router(journal_router)
     install_web(app)  # the Dutch web pages over the same services (docs/web.md)
     return app

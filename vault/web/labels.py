@@ -11,12 +11,14 @@ __all__ = [
     "CATEGORIES",
     "DECISIONS",
     "LEGAL_BASES",
+    "NOTICES",
     "OBJECT_TYPES",
     "ORG_TYPES",
     "RELATIONS",
     "REVIEW_OUTCOMES",
     "ROLES",
     "TRIAGE_OUTCOMES",
+    "count_of",
     "dutch_date",
     "dutch_datetime",
     "label",
@@ -302,3 +304,15 @@ def dutch_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = _local(value).date()
     return value.strftime("%d-%m-%Y")
+
+
+# Confirmations shown once after a form post (``render.see_other(…, notice=key)``): fixed texts only.
+# Add a key here when a page confirms something new.
+NOTICES: dict[str, str] = {
+    "opgeslagen": "Opgeslagen.",
+}
+
+
+def count_of(n: int, singular: str, plural: str) -> str:
+    """Dutch singular/plural with the number: ``count_of(1, "zaak", "zaken")`` → "1 zaak"."""
+    return f"{n} {singular if n == 1 else plural}"

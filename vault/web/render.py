@@ -33,6 +33,7 @@ TEMPLATES.env.globals.update(
     relatie=lambda c: labels.label(labels.RELATIONS, c),
     beoordeling=lambda c: labels.label(labels.REVIEW_OUTCOMES, c),
     handeling=lambda c: labels.label(labels.AUDIT_TAGS, c),
+    aantal=labels.count_of,
 )
 
 STAFF = {Role.MEDEWERKER.value, Role.VERTROUWENSARTS.value, Role.TEAMLEIDER.value}
@@ -52,7 +53,14 @@ def nav_for(role: str | None) -> list[NavItem]:
 
 def _role_nav(role: str | None) -> list[NavItem]:
     if role in STAFF:
-        return [NavItem("/", "Mijn werk"), NavItem("/eigen-gegevens", "Eigen gegevens")]
+        items = [
+            NavItem("/", "Mijn werk"),
+            NavItem("/zaken/nieuw", "Nieuwe zaak"),
+            NavItem("/verzoeken", "Verzoeken"),
+        ]
+        if role == Role.TEAMLEIDER:
+            items.append(NavItem("/team", "Team"))
+        return [*items, NavItem("/eigen-gegevens", "Eigen gegevens")]
     if role == Role.PARTNER:
         return [NavItem("/partner", "Verstrekkingen"), NavItem("/partner/geschiedenis", "Opgehaald")]
     if role == Role.PRIVACY_OFFICER:
@@ -113,6 +121,7 @@ def page(
         "username": None,
         "idle_expiry": None,
         "idle_seconds": None,
+        "notice": labels.NOTICES.get(request.query_params.get("melding", "")),
     }
     if actor is not None:
         common["csrf_token"] = csrf or session_token(actor.auth, actor.info.session_id)
@@ -122,8 +131,16 @@ def page(
     return TEMPLATES.TemplateResponse(request, template, {**common, **values}, status_code=status_code)
 
 
-def see_other(path: str) -> RedirectResponse:
-    """After a form post: 303 to a local path (never an absolute or protocol-relative URL)."""
+def see_other(path: str, *, notice: str | None = None) -> RedirectResponse:
+    """After a form post: 303 to a local path (never an absolute or protocol-relative URL).
+
+    ``notice`` names a confirmation from ``labels.NOTICES`` that the next page shows once
+    (``?melding=…``: a fixed key, never text or data of the case).
+    """
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         path = "/"
+    if notice is not None:
+        if notice not in labels.NOTICES:
+            raise ValueError(f"unknown notice {notice!r}")
+        path += ("&" if "?" in path else "?") + f"melding={notice}"
     return RedirectResponse(path, status_code=303)

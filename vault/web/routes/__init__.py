@@ -6,15 +6,21 @@ from fastapi import APIRouter
 
 from vault.web.routes.admin import router as admin_router
 from vault.web.routes.auth import router as auth_router
+from vault.web.routes.caseload import router as caseload_router
 from vault.web.routes.cases import router as cases_router
 from vault.web.routes.disclosures import router as disclosures_router
 from vault.web.routes.documents import router as documents_router
+from vault.web.routes.journal import router as journal_router
 from vault.web.routes.logcontrole import enrolment_router
 from vault.web.routes.logcontrole import router as logcontrole_router
+from vault.web.routes.opening import router as opening_router
 from vault.web.routes.partner import router as partner_router
 from vault.web.routes.passkeys import router as passkeys_router
 from vault.web.routes.privacy import router as privacy_router
+from vault.web.routes.rights import router as rights_router
 from vault.web.routes.start import router as start_router
+from vault.web.routes.timeline import router as timeline_router
+from vault.web.routes.workflow import router as workflow_router
 
 __all__ = ["ROUTERS"]
 
@@ -22,6 +28,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     passkeys_router,
     start_router,
+    caseload_router,
+    # Before the case page: its /zaken/{reference} would take /zaken/nieuw and the like.
+    opening_router,
+    workflow_router,
+    journal_router,
+    rights_router,
+    timeline_router,
     cases_router,
     documents_router,
     disclosures_router,

@@ -2,59 +2,66 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Category
 from vault.errors import StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import CaseId
-from vault.services import disclosures
-from vault.services.case_view import CaseView, DocumentEntry, view_case
-from vault.services.directory import organisation_names, team_names, usernames
+from vault.runtime import Vault
+from vault.services.case_view import CaseView, view_case
+from vault.services.directory import team_names, usernames
 from vault.web.csrf import VerifiedForm
+from vault.web.references import resolve_case
 from vault.web.render import page
+from vault.web.routes import disclosures, documents, journal, rights, timeline, workflow
+from vault.web.routes.panels import Panel, PanelValues, collect
 from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
 
-_UPLOAD_CATEGORIES = [c for c in Category if c not in {Category.SUBJECTS, Category.REPORTER_IDENTITY}]
 _MAX_JUSTIFICATION = 1000
 
 
-def _by_category(documents: list[DocumentEntry]) -> list[tuple[str, list[DocumentEntry]]]:
-    groups: dict[str, list[DocumentEntry]] = defaultdict(list)
-    for doc in documents:
-        groups[doc.category].append(doc)
-    order = [str(c) for c in Category]
-    return sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+def people_panel(
+    request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool
+) -> PanelValues:
+    """The values of ``templates/case/_head.html`` and ``_people.html``."""
+    return {
+        "team": team_names(vault, [view.team_id]).get(view.team_id or ""),
+        "owner": usernames(vault, [view.owner_id]).get(view.owner_id or ""),
+    }
+
+
+PANELS: tuple[Panel, ...] = (
+    people_panel,
+    workflow.panel,
+    documents.panel,
+    disclosures.panel,
+    journal.panel,
+    rights.panel,
+    timeline.panel,
+)
 
 
 def _case_page(
-    request: Request, vault: VaultDep, actor: WebActor, view: CaseView, *, break_glass: bool
+    request: Request, vault: Vault, actor: WebActor, view: CaseView, *, break_glass: bool
 ) -> HTMLResponse:
-    grants = [] if break_glass else disclosures.list_case_disclosures(vault, actor.ctx, view.case_id)
-    return page(
-        request,
-        "case.html",
-        actor=actor,
-        case=view,
-        documents=_by_category(view.documents),
-        grants=grants,
-        organisations=organisation_names(vault, [g.org_id for g in grants] + [view.partner_org_id]),
-        team=team_names(vault, [view.team_id]).get(view.team_id or ""),
-        owner=usernames(vault, [view.owner_id]).get(view.owner_id or ""),
-        upload_categories=_UPLOAD_CATEGORIES,
-        break_glass=break_glass,
-        max_upload=vault.settings.max_upload_bytes,
-    )
+    values = collect(PANELS, request, vault, actor, view, break_glass)
+    return page(request, "case.html", actor=actor, case=view, break_glass=break_glass, **values)
 
 
 @router.get("/zaken/{case_id}")
-def case(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    return _case_page(request, vault, actor, view_case(vault, actor.ctx, case_id), break_glass=False)
+def case(
+    request: Request, case_id: Annotated[str, Path(max_length=64)], vault: VaultDep, actor: WebUser
+) -> Response:
+    """The case page; a reference (VT-XXXX-XXXX) or a short id resolves to it (``references``)."""
+    found = resolve_case(request, vault, actor, case_id)
+    if isinstance(found, Response):
+        return found
+    return _case_page(request, vault, actor, view_case(vault, actor.ctx, found), break_glass=False)
 
 
 @router.get("/zaken/{case_id}/noodtoegang")

@@ -11,12 +11,14 @@ from vault.domain import Category
 from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
+from vault.runtime import Vault
 from vault.services import disclosures
-from vault.services.case_view import view_case
-from vault.services.directory import organisations, usernames
+from vault.services.case_view import CaseView, view_case
+from vault.services.directory import organisation_names, organisations, usernames
 from vault.web.csrf import VerifiedForm
 from vault.web.labels import LEGAL_BASES
 from vault.web.render import page, see_other
+from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
@@ -25,6 +27,15 @@ _DISCLOSABLE = [
     c for c in Category if c not in {Category.MEDICAL, Category.REPORTER_IDENTITY, Category.SUBJECTS}
 ]
 _BASES = [code for code in LEGAL_BASES if code != "wmo-5.1.6"]
+
+
+def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
+    """The values of ``templates/case/_sharing.html`` (nothing of it in a break-the-glass view)."""
+    grants = [] if break_glass else disclosures.list_case_disclosures(vault, actor.ctx, view.case_id)
+    return {
+        "grants": grants,
+        "organisations": organisation_names(vault, [g.org_id for g in grants] + [view.partner_org_id]),
+    }
 
 
 def _require_step_up(vault: VaultDep, actor: WebActor) -> None:

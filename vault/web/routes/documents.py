@@ -6,6 +6,7 @@ memory and no plaintext touches the disk.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import partial
 from typing import Annotated
 
@@ -21,10 +22,12 @@ from vault.http.params import UUID_PATTERN, CaseId, DocumentId
 from vault.http.streaming import SyncBody, decode_header_text, stream_batches
 from vault.runtime import Vault
 from vault.services import watermark
+from vault.services.case_view import CaseView, DocumentEntry
 from vault.services.documents import StoredVersion, read_document, upload_document
 from vault.web.csrf import FIELD, check_origin, check_token, session_token, verified_header
 from vault.web.multipart import StreamedForm, boundary_of
 from vault.web.render import page, see_other
+from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser, page_session, web_user
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +40,26 @@ DISK_FULL_TEXT = (
     "is, blijft bewaard zodat iedereen dossiers kan blijven lezen en zich kan aanmelden. Neem contact "
     "op met de beheerder en probeer het later opnieuw."
 )
+
+
+_UPLOAD_CATEGORIES = [c for c in Category if c not in {Category.SUBJECTS, Category.REPORTER_IDENTITY}]
+
+
+def _by_category(documents: list[DocumentEntry]) -> list[tuple[str, list[DocumentEntry]]]:
+    groups: dict[str, list[DocumentEntry]] = defaultdict(list)
+    for doc in documents:
+        groups[doc.category].append(doc)
+    order = [str(c) for c in Category]
+    return sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+
+
+def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
+    """The values of ``templates/case/_documents.html``."""
+    return {
+        "documents": _by_category(view.documents),
+        "upload_categories": _UPLOAD_CATEGORIES,
+        "max_upload": vault.settings.max_upload_bytes,
+    }
 
 
 def _category(value: str) -> Category:
