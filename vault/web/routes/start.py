@@ -13,6 +13,7 @@ from vault.http.deps import VaultDep
 from vault.services import lookup, worklists
 from vault.web.csrf import VerifiedForm
 from vault.web.render import STAFF, home_for, page, see_other
+from vault.web.routes import workflow
 from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +41,7 @@ def _start(
         monitoring=worklists.monitoring_due(vault, actor.ctx, within_days=14) if staff else [],
         investigations=worklists.investigations_overdue(vault, actor.ctx) if staff else [],
         staff=staff,
+        **(workflow.start_values(vault, actor) if staff else {}),
         hits=hits,
         lookup_error=lookup_error,
     )

@@ -16,3 +16,8 @@ router = APIRouter(include_in_schema=False)
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
     """The values of ``templates/case/_workflow.html``."""
     return {}
+
+
+def start_values(vault: Vault, actor: WebActor) -> PanelValues:
+    """The values of ``templates/start/_workflow.html`` on the start page (e.g. approvals waiting)."""
+    return {}
