@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from vault import __version__
 from vault.api.auth import router as auth_router
+from vault.api.caseload import router as caseload_router
 from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
 from vault.api.documents import router as documents_router
@@ -98,6 +99,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     app.include_router(rights_router)
     app.include_router(logcontrole_router)
     app.include_router(privacy_router)
+    app.include_router(caseload_router)  # before cases: /api/v1/cases/{case_id}/timeline
     app.include_router(cases_router)
     app.include_router(workflow_router)
     app.include_router(journal_router)

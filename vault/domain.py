@@ -144,6 +144,8 @@ class AuditTag(StrEnum):
     # Cases and the Veilig Thuis way of working (D2–D8, D19)
     DOSSIER_SUBJECT_ADDED = "dossier:subject:added"
     DOSSIER_SUBJECT_READ = "dossier:subject:read"
+    DOSSIER_SUBJECT_CORRECTED = "dossier:subject:corrected"  # issue 17: re-sealed, indexes updated
+    DOSSIER_CONSENT_READ = "dossier:consent:read"  # issue 17: what a withdrawal would revoke
     DOSSIER_REPORTER_IDENTITY_RECORDED = "dossier:reporter-identity:recorded"
     DOSSIER_REPORTER_IDENTITY_READ = "dossier:reporter-identity:read"
     DOSSIER_REPORTER_IDENTITY_CONSENT = "dossier:reporter-identity:consent"
@@ -157,9 +159,20 @@ class AuditTag(StrEnum):
     DOSSIER_OWN_MOTION_REQUESTED = "dossier:own-motion:requested"
     DOSSIER_OWN_MOTION_APPROVED = "dossier:own-motion:approved"
     DOSSIER_OWN_MOTION_CONVERTED = "dossier:own-motion:converted"
+    # Issue 17 (H4): a monitoring moment postponed (D7); a pending conversion read for approval (D4)
+    DOSSIER_MONITORING_POSTPONED = "dossier:monitoring:postponed"
+    DOSSIER_OWN_MOTION_READ = "dossier:own-motion:read"
+    # Issue 17 (H5): journal notes (aantekeningen), sealed under the case key
+    DOSSIER_NOTE_ADDED = "dossier:note:added"
+    DOSSIER_NOTES_READ = "dossier:notes:read"
     DOSSIER_CLIENT_REIDENTIFIED = "dossier:client:reidentified"
     DOSSIER_DOCUMENT_TITLES_READ = "dossier:document-titles:read"
     DOSSIER_WORKLIST_VIEWED = "dossier:worklist:viewed"
+    # Issue 17 (H1): finding a case by reference, case lists with family names, caseload, timeline
+    DOSSIER_REFERENCE_SEARCHED = "dossier:reference:searched"
+    DOSSIER_FAMILY_NAME_READ = "dossier:family-name:read"
+    DOSSIER_CASELOAD_VIEWED = "dossier:caseload:viewed"
+    DOSSIER_TIMELINE_READ = "dossier:timeline:read"
     # Online intake through the public forms (docs/intake.md)
     INTAKE_SUBMISSION_RECEIVED = "intake:submission:received"
     INTAKE_ATTACHMENT_RECEIVED = "intake:attachment:received"
@@ -182,6 +195,8 @@ class AuditTag(StrEnum):
     # Reads of case data that are lists or registers (issue 16: every read is audited)
     DISCLOSURE_REGISTER_READ = "disclosure:register:read"
     DISCLOSURE_CONSENTS_LISTED = "disclosure:consents:listed"
+    # A disclosure held back: a live one to the same organisation already covers part of it (issue 17)
+    DISCLOSURE_GRANT_DUPLICATE_WARNED = "disclosure:grant:duplicate-warned"
     RIGHTS_DESTRUCTION_LISTED = "rights:destruction:listed"
     RIGHTS_CERTIFICATE_READ = "rights:certificate:read"
     # Inzage: staff review of free text before it enters a copy (D13, D22)
@@ -189,6 +204,8 @@ class AuditTag(StrEnum):
     RIGHTS_INZAGE_REVIEWED = "rights:inzage:reviewed"
     RIGHTS_INZAGE_ITEM_RELEASED = "rights:inzage:item-released"
     RIGHTS_INZAGE_ITEM_WITHHELD = "rights:inzage:item-withheld"
+    # Issue 17 (H6): the requests of one case read (the case page, a request's own page)
+    RIGHTS_REQUESTS_READ = "rights:requests:read"
     # Operations
     SYSTEM_DEMO_LOADED = "system:demo:loaded"
     SYSTEM_KEYS_REWRAPPED = "system:keys:rewrapped"

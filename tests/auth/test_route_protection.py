@@ -82,6 +82,7 @@ CHECKED_IN_BODY: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/api/v1/documents/{document_id}/content"),  # verified_context_in, per request
         ("POST", "/zaken/{case_id}/documenten"),  # web_user / verified_header before the stream
+        ("POST", "/zaken/{case_id}/documenten/{document_id}/zienswijze"),  # web_user before the stream
     }
 )
 # What a protected route depends on: the API's verified session, or the web's.

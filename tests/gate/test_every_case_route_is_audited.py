@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -229,6 +229,106 @@ def _convert(w: World) -> Call:
     return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/convert", case_id=advice)
 
 
+# H4: the case workflow pages and the postponement (D4, D6, D7, D11).
+def _open_monitoring(w: World) -> str:
+    _monitoring(w)
+    with w.vault.db.session() as session:
+        found = select(MonitoringCheck.id).where(MonitoringCheck.case_id == w.case_id)
+        check = session.scalars(found).first()
+    assert check is not None
+    return check
+
+
+def _postpone_form(w: World) -> dict[str, str]:
+    from datetime import timedelta
+
+    return {"reason": "family_unreachable", "until": str(_today(w) + timedelta(days=100))}
+
+
+def _web_on(call: Call, case_id: str) -> Call:
+    call.case_id = case_id
+    return call
+
+
+def _web_leader(w: World) -> WebUser:
+    return web_login(w.vault, w.clock, Role.TEAMLEIDER, team=TEAM)
+
+
+def _web_unassign(w: World) -> Call:
+    leader = _web_leader(w)
+    colleague = w.staff(Role.MEDEWERKER).actor_id
+    assert colleague is not None
+    leader_ctx = ctx_for(w.vault, leader.user_id, Role.TEAMLEIDER)
+    assignments.assign_case(w.vault, leader_ctx, w.case_id, colleague)
+    return w.web("POST", f"/zaken/{w.case_id}/toewijzing/{colleague}/beeindigen", leader, {})
+
+
+def _web_approve(w: World) -> Call:
+    advice, conversion = w.conversion()
+    url = f"/zaken/{advice}/ambtshalve/{conversion}/goedkeuren"
+    return _web_on(w.web("POST", url, w.web_worker, {}), advice)
+
+
+WORKFLOW_RECIPES: dict[tuple[str, str], Recipe] = {
+    ("POST", C + "/monitoring/{monitoring_id}/postpone"): lambda w: w.api(
+        "POST",
+        f"/api/v1/cases/{w.case_id}/monitoring/{_open_monitoring(w)}/postpone",
+        json=_postpone_form(w),
+    ),
+    ("GET", "/zaken/{case_id}/triage"): lambda w: w.web("GET", f"/zaken/{w.case_id}/triage", w.web_worker),
+    ("POST", "/zaken/{case_id}/triage"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/triage", w.web_worker, {"outcome": "investigation"}
+    ),
+    ("GET", "/zaken/{case_id}/onderzoek"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/onderzoek", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/onderzoek"): lambda w: (
+        triage.record_triage_outcome(w.vault, w.ctx, w.case_id, TriageOutcome.INVESTIGATION),
+        w.web("POST", f"/zaken/{w.case_id}/onderzoek", w.web_worker, {"started_on": str(_today(w))}),
+    )[1],
+    ("POST", "/zaken/{case_id}/monitoring/{monitoring_id}/gedaan"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/monitoring/{_open_monitoring(w)}/gedaan", w.web_worker, {}
+    ),
+    ("GET", "/zaken/{case_id}/monitoring/{monitoring_id}/uitstellen"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/monitoring/{_open_monitoring(w)}/uitstellen", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/monitoring/{monitoring_id}/uitstellen"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/monitoring/{_open_monitoring(w)}/uitstellen",
+        w.web_worker,
+        _postpone_form(w),
+    ),
+    ("GET", "/zaken/{case_id}/ambtshalve"): lambda w: (
+        lambda advice: _web_on(w.web("GET", f"/zaken/{advice}/ambtshalve", w.web_worker), advice)
+    )(w.advice_case()),
+    ("POST", "/zaken/{case_id}/ambtshalve"): lambda w: (
+        lambda advice: _web_on(
+            w.web("POST", f"/zaken/{advice}/ambtshalve", w.web_worker, {"reason": "Acuut risico, kind."}),
+            advice,
+        )
+    )(w.advice_case()),
+    ("POST", "/zaken/{case_id}/ambtshalve/{conversion_id}/goedkeuren"): _web_approve,
+    ("GET", "/zaken/{case_id}/toewijzing"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/toewijzing", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/toewijzing"): lambda w: (
+        lambda leader: w.web(
+            "POST", f"/zaken/{w.case_id}/toewijzing", leader, {"user_id": w.staff(Role.MEDEWERKER).actor_id}
+        )
+    )(_web_leader(w)),
+    ("POST", "/zaken/{case_id}/toewijzing/{user_id}/beeindigen"): _web_unassign,
+    ("GET", "/zaken/{case_id}/bewaartermijn"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/bewaartermijn", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/bewaartermijn"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/bewaartermijn",
+        _web_leader(w),
+        {"reason": "legal_proceedings", "until": "01-01-2050"},
+    ),
+}
+
+
 def _upload_headers(title: str = "Nieuw verslag") -> dict[str, str]:
     return {"X-Document-Title": title, "X-Document-Filename": "nieuw.txt", "Content-Type": "text/plain"}
 
@@ -250,6 +350,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             "purpose": "overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
             "categories": ["safety_conditions"],
+            "confirm_duplicate": True,  # the world's grant already covers the safety conditions
         },
     ),
     ("GET", C + "/disclosures"): lambda w: w.api("GET", f"/api/v1/cases/{w.case_id}/disclosures"),
@@ -322,6 +423,36 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     # The web pages.
     ("GET", "/zaken/{case_id}"): lambda w: w.web("GET", f"/zaken/{w.case_id}", w.web_worker),
+    # H2: the page after opening (reference, triage deadline, earlier advice).
+    ("GET", "/zaken/{case_id}/geopend"): lambda w: w.web("GET", f"/zaken/{w.case_id}/geopend", w.web_worker),
+    ("GET", "/zaken/{case_id}/eerder-advies"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/eerder-advies", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/eerder-advies"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/eerder-advies",
+        web_login(w.vault, w.clock, Role.TEAMLEIDER, team=TEAM),
+        {"explanation": "Melding over hetzelfde kind als eerder advies."},
+    ),
+    ("POST", C + "/earlier-advice"): lambda w: w.api(
+        "POST",
+        f"/api/v1/cases/{w.case_id}/earlier-advice",
+        w.leader,
+        json={"explanation": "Melding over hetzelfde kind als eerder advies."},
+    ),
+    # Journal notes (H5): API and pages.
+    ("POST", C + "/notes"): lambda w: w.api(
+        "POST", f"/api/v1/cases/{w.case_id}/notes", json={"text": "Notitie"}
+    ),
+    ("GET", C + "/notes"): lambda w: w.api("GET", f"/api/v1/cases/{w.case_id}/notes"),
+    # The timeline (H1): a gate read of the case.
+    ("GET", C + "/timeline"): lambda w: w.api("GET", f"/api/v1/cases/{w.case_id}/timeline"),
+    ("GET", "/zaken/{case_id}/aantekeningen/nieuw"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/aantekeningen/nieuw", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/aantekeningen"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/aantekeningen", w.web_worker, {"tekst": "Notitie"}
+    ),
     ("POST", "/zaken/{case_id}/noodtoegang"): lambda w: w.web(
         "POST", f"/zaken/{w.case_id}/noodtoegang", w.web_outsider, {"justification": JUSTIFICATION}
     ),
@@ -345,6 +476,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             "purpose": "overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
             "categories": "safety_conditions",
+            "toch_delen": "1",  # the world's grant already covers the safety conditions
         },
     ),
     ("GET", "/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken"): lambda w: w.web(
@@ -352,6 +484,15 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("POST", "/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken"): lambda w: w.web(
         "POST", f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/intrekken", w.web_worker, {}
+    ),
+    ("GET", "/zaken/{case_id}/verstrekkingen/{grant_id}/verlengen"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/verlengen", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/verstrekkingen/{grant_id}/verlengen"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/verlengen",
+        w.web_worker,
+        {"valid_until": (w.clock.now() + timedelta(days=3)).strftime("%d-%m-%Y")},
     ),
     ("GET", "/fg/toegang/{case_id}"): lambda w: w.web("GET", f"/fg/toegang/{w.case_id}", w.web_officer),
     ("GET", "/fg/toegang/{case_id}/bewijs"): lambda w: w.web(
@@ -361,6 +502,121 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "GET", f"/fg/toegang/{w.case_id}/pdf", w.web_officer
     ),
 }
+RECIPES.update(WORKFLOW_RECIPES)
+
+
+# H6: subjects' rights in the browser (requests, certificate, statement) and the case's request list.
+def _web_certificate(w: World, suffix: str) -> Call:
+    api_call = _destroyed(w)
+    page = w.web(
+        "GET",
+        api_call.url.replace("/api/v1/cases/", "/zaken/").replace(
+            "/certificate", "/vernietigingsverklaring" + suffix
+        ),
+        w.web_worker,
+    )
+    page.case_id = api_call.case_id
+    return page
+
+
+def _statement(w: World) -> Call:
+    return w.web(
+        "POST",
+        f"/zaken/{w.case_id}/documenten/{w.document_id}/zienswijze",
+        w.web_worker,
+        {"title": "Zienswijze", "text": "Zo is het niet gegaan."},
+        files={"file": ("", b"", "application/octet-stream")},
+    )
+
+
+RIGHTS_RECIPES: dict[tuple[str, str], Recipe] = {
+    ("GET", C + "/rights-requests"): lambda w: w.api("GET", f"/api/v1/cases/{w.case_id}/rights-requests"),
+    ("GET", "/zaken/{case_id}/inzageverzoek"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/inzageverzoek", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/inzageverzoek"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/inzageverzoek",
+        w.web_worker,
+        {"subject_id": w.subject_id, "received_on": "20-02-2026"},
+    ),
+    ("GET", "/zaken/{case_id}/vernietigingsverzoek"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/vernietigingsverzoek", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/vernietigingsverzoek"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/vernietigingsverzoek", w.web_worker, {"received_on": "20-02-2026"}
+    ),
+    ("GET", "/zaken/{case_id}/vernietigingsverklaring"): lambda w: _web_certificate(w, ""),
+    ("GET", "/zaken/{case_id}/vernietigingsverklaring.pdf"): lambda w: _web_certificate(w, ".pdf"),
+    ("GET", "/zaken/{case_id}/documenten/{document_id}/zienswijze"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/documenten/{w.document_id}/zienswijze", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/documenten/{document_id}/zienswijze"): _statement,
+}
+RECIPES.update(RIGHTS_RECIPES)
+
+
+# H3: people, consent and the reporter (D2, D8, D9) — API and browser.
+def _consent(w: World) -> str:
+    return subjects.record_consent(
+        w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.PARENT
+    )
+
+
+_PERSON = {"relation": "child", "name": "Kind Poortman", "date_of_birth": "01-03-2015"}
+PEOPLE_RECIPES: dict[tuple[str, str], Recipe] = {
+    ("PUT", C + "/subjects/{subject_id}"): lambda w: w.api(
+        "PUT",
+        f"/api/v1/cases/{w.case_id}/subjects/{w.subject_id}",
+        json={"relation": "child", "name": "Kind P."},
+    ),
+    ("GET", C + "/consents/{consent_id}/grants"): lambda w: w.api(
+        "GET", f"/api/v1/cases/{w.case_id}/consents/{_consent(w)}/grants"
+    ),
+    ("GET", "/zaken/{case_id}/betrokkenen/nieuw"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/betrokkenen/nieuw", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/betrokkenen"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/betrokkenen", w.web_worker, _PERSON
+    ),
+    ("GET", "/zaken/{case_id}/betrokkenen/{subject_id}/corrigeren"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/betrokkenen/{w.subject_id}/corrigeren", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/betrokkenen/{subject_id}/corrigeren"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/betrokkenen/{w.subject_id}/corrigeren", w.web_worker, _PERSON
+    ),
+    ("GET", "/zaken/{case_id}/toestemmingen/nieuw"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/toestemmingen/nieuw", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/toestemmingen"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/toestemmingen",
+        w.web_worker,
+        {"scope": "register_personal_data", "given_by": "parent"},
+    ),
+    ("GET", "/zaken/{case_id}/toestemmingen/{consent_id}/intrekken"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/toestemmingen/{_consent(w)}/intrekken", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/toestemmingen/{consent_id}/intrekken"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/toestemmingen/{_consent(w)}/intrekken", w.web_worker, {}
+    ),
+    ("POST", "/zaken/{case_id}/melder"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/melder", w.web_worker, {}
+    ),
+    ("GET", "/zaken/{case_id}/melder/toestemming"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/melder/toestemming", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/melder/toestemming"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/melder/toestemming", w.web_worker, {}
+    ),
+    ("GET", "/zaken/{case_id}/melder/vrijgeven"): lambda w: w.web(
+        "GET", f"/zaken/{w.case_id}/melder/vrijgeven", w.web_worker
+    ),
+    ("POST", "/zaken/{case_id}/melder/vrijgeven"): lambda w: w.web(
+        "POST", f"/zaken/{w.case_id}/melder/vrijgeven", w.web_worker, {"reason": "De school weet het al."}
+    ),
+}
+RECIPES.update(PEOPLE_RECIPES)
 # Routes with a case id that read nothing of the case, named with the reason.
 EXEMPT = {
     ("GET", "/zaken/{case_id}/noodtoegang"): "the break-the-glass form: it shows only the id the user typed",

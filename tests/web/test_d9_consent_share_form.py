@@ -37,23 +37,31 @@ def _ctx(vault: Vault, world: World) -> Context:
     )
 
 
-def _share(client: TestClient, world: World, token: str, consent_reference: str) -> int:
-    r = client.post(
-        f"/zaken/{world.case_id}/delen",
-        data={
-            "csrf_token": token,
-            "org_id": world.org_id,
-            "purpose": "steun",
-            "legal_basis": "consent",
-            "consent_reference": consent_reference,
-            "categories": "safety_conditions",
-            "valid_days": "7",
-            "max_retrievals": "2",
-        },
-        follow_redirects=False,
-    )
+def _share(
+    client: TestClient, world: World, token: str, consent_reference: str, *, anyway: bool = False
+) -> int:
+    data = {
+        "csrf_token": token,
+        "org_id": world.org_id,
+        "purpose": "steun",
+        "legal_basis": "consent",
+        "consent_reference": consent_reference,
+        "categories": "safety_conditions",
+        "valid_days": "7",
+        "max_retrievals": "2",
+    }
+    if anyway:
+        data["toch_delen"] = "1"
+    r = client.post(f"/zaken/{world.case_id}/delen", data=data, follow_redirects=False)
     if r.status_code == 403:
         assert "geen geldige vastgelegde toestemming" in r.text
+        # The one reason sits beside the consent field (no live consent is left to choose) and the rest
+        # of what was typed is kept.
+        assert 'id="consent_reference-fout"' in r.text
+        assert 'value="steun"' in r.text
+    if r.status_code == 409:  # the world already shares the safety conditions with this organisation
+        assert "Er loopt al een verstrekking" in r.text
+        assert "Toch delen" in r.text
     return int(r.status_code)
 
 
@@ -95,6 +103,7 @@ def test_d9_share_form_offers_live_consents_and_refuses_a_withdrawn_one_in_dutch
         given_by=Relation.PARENT,
         recipient_org_id=world.org_id,
     )
-    assert _share(worker_client, world, token, live) == 303
+    assert _share(worker_client, world, token, live) == 409
+    assert _share(worker_client, world, token, live, anyway=True) == 303
     with vault.db.session() as session:
         assert session.scalars(select(Grant.consent_id).where(Grant.consent_id.is_not(None))).all() == [live]

@@ -15,10 +15,12 @@ from tests.web.test_admin_routes import make_admin
 from tests.web.world import PASSWORD, World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
+from vault.domain import reference_of
 from vault.runtime import Vault
 from vault.web.errors import is_api_path
 from vault.web.routes import ROUTERS
 
+NO_REQUEST = "00000000-0000-4000-8000-000000000000"  # H6: a request id that does not exist
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -44,22 +46,81 @@ def _web_get_routes() -> set[str]:
     }
 
 
-def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenClock, world: World) -> None:
-    w = world
-    pages: dict[str, tuple[str, str, int]] = {
+def _h3_subject_of(vault: Vault, w: World) -> str:
+    from sqlalchemy import select
+
+    from vault.models import Subject
+
+    with vault.db.session() as session:
+        return session.scalars(select(Subject.id).where(Subject.case_id == w.case_id)).first() or ""
+
+
+def _h3_consent_of(vault: Vault, w: World) -> str:
+    from tests.web.world import _ctx
+    from vault.services.consents import record_consent
+    from vault.services.person_fields import ConsentScope, Relation
+
+    return record_consent(
+        vault,
+        _ctx(vault, w.worker),
+        w.case_id,
+        scope=ConsentScope.REGISTER_PERSONAL_DATA,
+        given_by=Relation.PARENT,
+    )
+
+
+def web_pages(vault: Vault, w: World) -> dict[str, tuple[str, str, int]]:
+    """Every web GET route: (who asks, a concrete path, the status expected). Also walked in the browser
+    by tests/web/test_every_page.py (phone width and axe-core)."""
+    return {
         # route template: (role, concrete path, expected status)
         "/login": ("anonymous", "/login", 200),
         "/tweede-factor": ("unverified", "/tweede-factor", 200),
         "/": ("worker", "/", 200),
+        # H1: the reference search box goes to the case; the team caseload refuses a medewerker (403 page).
+        "/zaken": ("worker", f"/zaken?zaaknummer={reference_of(w.case_id)}", 303),
+        "/team": ("worker", "/team", 403),
         "/bevestigen": ("worker", "/bevestigen?terug=/", 200),
         "/passkeys": ("worker", "/passkeys", 200),
         "/sessie/verleng": ("worker", "/sessie/verleng", 204),
         "/zaken/{case_id}": ("worker", f"/zaken/{w.case_id}", 200),
         "/zaken/{case_id}/noodtoegang": ("outsider", f"/zaken/{w.case_id}/noodtoegang", 200),
         "/zaken/{case_id}/delen": ("worker", f"/zaken/{w.case_id}/delen", 200),
+        # H3: people, consent, the reporter (D2, D8, D9)
+        "/zaken/{case_id}/betrokkenen/nieuw": ("worker", f"/zaken/{w.case_id}/betrokkenen/nieuw", 200),
+        "/zaken/{case_id}/betrokkenen/{subject_id}/corrigeren": (
+            "worker",
+            f"/zaken/{w.case_id}/betrokkenen/{_h3_subject_of(vault, w)}/corrigeren",
+            200,
+        ),
+        "/zaken/{case_id}/toestemmingen/nieuw": ("worker", f"/zaken/{w.case_id}/toestemmingen/nieuw", 200),
+        "/zaken/{case_id}/toestemmingen/{consent_id}/intrekken": (
+            "worker",
+            f"/zaken/{w.case_id}/toestemmingen/{_h3_consent_of(vault, w)}/intrekken",
+            200,
+        ),
+        "/zaken/{case_id}/melder/toestemming": ("worker", f"/zaken/{w.case_id}/melder/toestemming", 200),
+        "/zaken/{case_id}/melder/vrijgeven": ("worker", f"/zaken/{w.case_id}/melder/vrijgeven", 200),
+        # H4: the case workflow
+        "/zaken/{case_id}/triage": ("worker", f"/zaken/{w.case_id}/triage", 200),
+        "/zaken/{case_id}/onderzoek": ("worker", f"/zaken/{w.case_id}/onderzoek", 200),
+        "/zaken/{case_id}/monitoring/{monitoring_id}/uitstellen": (
+            "worker",
+            f"/zaken/{w.case_id}/monitoring/00000000-0000-4000-8000-000000000000/uitstellen",
+            404,  # no such monitoring moment
+        ),
+        "/zaken/{case_id}/ambtshalve": ("worker", f"/zaken/{w.case_id}/ambtshalve", 200),
+        "/zaken/{case_id}/toewijzing": ("worker", f"/zaken/{w.case_id}/toewijzing", 200),
+        "/zaken/{case_id}/bewaartermijn": ("worker", f"/zaken/{w.case_id}/bewaartermijn", 200),
+        "/zaken/{case_id}/aantekeningen/nieuw": ("worker", f"/zaken/{w.case_id}/aantekeningen/nieuw", 200),
         "/zaken/{case_id}/verstrekkingen/{grant_id}/intrekken": (
             "worker",
             f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/intrekken",
+            200,
+        ),
+        "/zaken/{case_id}/verstrekkingen/{grant_id}/verlengen": (
+            "worker",
+            f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/verlengen",
             200,
         ),
         "/documenten/{document_id}/inhoud": ("worker", f"/documenten/{w.granted_doc}/inhoud", 200),
@@ -72,6 +133,13 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         "/fg/noodtoegang": ("officer", "/fg/noodtoegang", 200),
         "/fg/logcontrole": ("officer", "/fg/logcontrole", 200),
         "/eigen-gegevens": ("worker", "/eigen-gegevens", 200),
+        # H2: opening a case
+        "/zaken/nieuw": ("worker", "/zaken/nieuw", 200),
+        "/zaken/nieuw/melding": ("worker", "/zaken/nieuw/melding", 200),
+        "/zaken/nieuw/advies-hulpvrager": ("worker", "/zaken/nieuw/advies-hulpvrager", 200),
+        "/zaken/nieuw/advies-professional": ("worker", "/zaken/nieuw/advies-professional", 200),
+        "/zaken/{case_id}/geopend": ("worker", f"/zaken/{w.case_id}/geopend", 200),
+        "/zaken/{case_id}/eerder-advies": ("worker", f"/zaken/{w.case_id}/eerder-advies", 200),
         "/fg/logcontrole/{finding_id}": ("officer", "/fg/logcontrole/1", 404),  # no finding yet
         "/fg/integriteit": ("officer", "/fg/integriteit", 200),
         "/fg/export": ("officer", "/fg/export", 200),
@@ -92,7 +160,54 @@ def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenCl
         "/beheer/sleutels": ("admin", "/beheer/sleutels", 200),
         "/beheer/opslag": ("admin", "/beheer/opslag", 200),
         "/beheer/beleid": ("admin", "/beheer/beleid", 200),
+        # H6: subjects' rights (no request exists in this world: a request's pages answer 404)
+        "/verzoeken": ("worker", "/verzoeken", 200),
+        "/zaken/{case_id}/inzageverzoek": ("worker", f"/zaken/{w.case_id}/inzageverzoek", 200),
+        "/zaken/{case_id}/vernietigingsverzoek": ("worker", f"/zaken/{w.case_id}/vernietigingsverzoek", 200),
+        "/zaken/{case_id}/documenten/{document_id}/zienswijze": (
+            "worker",
+            f"/zaken/{w.case_id}/documenten/{w.withheld_doc}/zienswijze",
+            200,
+        ),
+        "/zaken/{case_id}/vernietigingsverklaring": (
+            "worker",
+            f"/zaken/{w.case_id}/vernietigingsverklaring",
+            404,
+        ),
+        "/zaken/{case_id}/vernietigingsverklaring.pdf": (
+            "worker",
+            f"/zaken/{w.case_id}/vernietigingsverklaring.pdf",
+            404,
+        ),
+        "/inzageverzoeken/{request_id}": ("worker", f"/inzageverzoeken/{NO_REQUEST}", 404),
+        "/inzageverzoeken/{request_id}/verlengen": (
+            "worker",
+            f"/inzageverzoeken/{NO_REQUEST}/verlengen",
+            404,
+        ),
+        "/inzageverzoeken/{request_id}/beoordeling": (
+            "worker",
+            f"/inzageverzoeken/{NO_REQUEST}/beoordeling",
+            404,
+        ),
+        "/inzageverzoeken/{request_id}/kopie": ("worker", f"/inzageverzoeken/{NO_REQUEST}/kopie", 404),
+        "/inzageverzoeken/{request_id}/kopie.pdf": (
+            "worker",
+            f"/inzageverzoeken/{NO_REQUEST}/kopie.pdf",
+            404,
+        ),
+        "/vernietigingsverzoeken/{request_id}": ("worker", f"/vernietigingsverzoeken/{NO_REQUEST}", 404),
+        "/vernietigingsverzoeken/{request_id}/vernietigen": (
+            "worker",
+            f"/vernietigingsverzoeken/{NO_REQUEST}/vernietigen",
+            404,
+        ),
     }
+
+
+def test_every_web_page_sends_the_security_headers(vault: Vault, clock: FrozenClock, world: World) -> None:
+    w = world
+    pages = web_pages(vault, w)
     people = {"worker": w.worker, "outsider": w.outsider, "partner": w.partner, "officer": w.officer}
     people["admin"] = make_admin(vault)
     clients: dict[str, TestClient] = {}

@@ -24,6 +24,7 @@ from vault.api.cases_schemas import (
     HelpSeekerAdviceIn,
     InvestigationIn,
     InvestigationOut,
+    LinkAdviceIn,
     LookupHitOut,
     LookupIn,
     LookupOut,
@@ -36,6 +37,7 @@ from vault.api.cases_schemas import (
     ReidentifyPersonIn,
     ReidentifyPersonOut,
     ReportIn,
+    RestingGrantOut,
     SubjectIn,
     SubjectOut,
     TriageIn,
@@ -45,7 +47,7 @@ from vault.api.cases_schemas import (
 from vault.domain import Role
 from vault.errors import InvalidInput
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
-from vault.services import cases, lookup, own_motion, subjects, triage, worklists
+from vault.services import cases, consents, lookup, opening, own_motion, subjects, triage, worklists
 from vault.services.case_view import CaseView, view_case
 from vault.services.subjects import PersonFields, ReporterFields
 from vault.transaction import transaction
@@ -95,7 +97,10 @@ def open_professional_advice(body: ProfessionalAdviceIn, ctx: RequestContext, va
             client=_person(body.client) if body.client else None,
         )
         summary = cases.opened(session, case)
-    return CaseCreated(case_id=case.id, kind=case.kind, client_pseudonym=summary.client_pseudonym)
+    earlier = [LookupHitOut.model_validate(asdict(h)) for h in opening.earlier_advice(vault, ctx, case.id)]
+    return CaseCreated(
+        case_id=case.id, kind=case.kind, client_pseudonym=summary.client_pseudonym, earlier_advice=earlier
+    )
 
 
 @router.post(f"{_CASES}/reports", status_code=status.HTTP_201_CREATED, response_model=CaseCreated)
@@ -118,7 +123,12 @@ def open_report(body: ReportIn, ctx: RequestContext, vault: VaultDep) -> CaseCre
             received_at=body.received_at,
         )
         summary = cases.opened(session, case)
-    return CaseCreated(case_id=case.id, kind=case.kind, triage_due=summary.triage_due)
+    return CaseCreated(
+        case_id=case.id,
+        kind=case.kind,
+        triage_due=summary.triage_due,
+        earlier_advice_count=opening.advice_signal(vault, ctx, case.id),
+    )
 
 
 @router.get(f"{_CASES}/{{case_id}}", response_model=CaseViewOut)
@@ -151,12 +161,37 @@ def add_subject(case_id: CaseId, body: SubjectIn, ctx: RequestContext, vault: Va
     return Created(id=subject_id)
 
 
+@router.put(f"{_CASES}/{{case_id}}/subjects/{{subject_id}}", status_code=status.HTTP_204_NO_CONTENT)
+def correct_subject(
+    case_id: CaseId, subject_id: ObjectId, body: SubjectIn, ctx: RequestContext, vault: VaultDep
+) -> None:
+    """Correct a subject: the body replaces the recorded fields (re-sealed, indexes updated; D2, D3)."""
+    subjects.correct_subject(
+        vault,
+        ctx,
+        case_id,
+        subject_id,
+        relation=body.relation,
+        fields=_person(body),
+        consent_id=body.consent_id,
+    )
+
+
 @router.post(f"{_CASES}/{{case_id}}/consents", status_code=status.HTTP_201_CREATED, response_model=Created)
 def record_consent(case_id: CaseId, body: ConsentIn, ctx: RequestContext, vault: VaultDep) -> Created:
     consent_id = subjects.record_consent(
         vault, ctx, case_id, scope=body.scope, given_by=body.given_by, recipient_org_id=body.recipient_org_id
     )
     return Created(id=consent_id)
+
+
+@router.get(f"{_CASES}/{{case_id}}/consents/{{consent_id}}/grants", response_model=list[RestingGrantOut])
+def grants_resting_on_consent(
+    case_id: CaseId, consent_id: ObjectId, ctx: RequestContext, vault: VaultDep
+) -> list[RestingGrantOut]:
+    """D9: the live disclosures that withdrawing this consent would revoke."""
+    found = consents.grants_resting_on(vault, ctx, case_id, consent_id)
+    return [RestingGrantOut(grant_id=g.grant_id, org_id=g.org_id) for g in found]
 
 
 @router.post(f"{_CASES}/{{case_id}}/consents/{{consent_id}}/withdraw", status_code=status.HTTP_204_NO_CONTENT)
@@ -185,7 +220,15 @@ def record_meldcode_step(case_id: CaseId, body: MeldcodeStepIn, ctx: RequestCont
 @router.post(f"{_CASES}/{{case_id}}/triage", response_model=TriageOut)
 def record_triage(case_id: CaseId, body: TriageIn, ctx: RequestContext, vault: VaultDep) -> TriageOut:
     """D6: the triage outcome; a handover names the receiving partner organisation."""
-    done = triage.record_triage_outcome(vault, ctx, case_id, body.outcome, partner_org_id=body.partner_org_id)
+    done = triage.record_triage_outcome(
+        vault,
+        ctx,
+        case_id,
+        body.outcome,
+        partner_org_id=body.partner_org_id,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+    )
     return TriageOut.model_validate(asdict(done))
 
 
@@ -269,6 +312,15 @@ def reidentify_person(
         reidentification_id=found.reidentification_id,
         cases=[LookupHitOut.model_validate(asdict(h)) for h in found.cases],
     )
+
+
+@router.post(f"{_CASES}/{{case_id}}/earlier-advice", response_model=LookupOut)
+def link_report_to_advice(
+    case_id: CaseId, body: LinkAdviceIn, _step_up: StepUpSession, ctx: RequestContext, vault: VaultDep
+) -> LookupOut:
+    """D3: the advice cases about this report's subjects (team leader, reason link_report, step-up)."""
+    hits = opening.link_report_to_advice(vault, ctx, case_id, explanation=body.explanation)
+    return LookupOut(cases=[LookupHitOut.model_validate(asdict(h)) for h in hits])
 
 
 @router.get("/api/v1/worklists/my-cases", response_model=list[CaseRowOut])

@@ -67,11 +67,20 @@ class ReportIn(_In):
     subjects: list[SubjectIn] = Field(default_factory=list, max_length=50)
 
 
+class RestingGrantOut(BaseModel):
+    grant_id: str
+    org_id: str
+
+
 class CaseCreated(BaseModel):
     case_id: str
     kind: str
     triage_due: date | None = None
     client_pseudonym: str | None = None
+    # D3: a professional's advice: the other advice cases about the same client (staff only).
+    earlier_advice: list[LookupHitOut] | None = None
+    # D3/D19: a report: how many advice cases carry a subject's pseudonym (naming them: team leader).
+    earlier_advice_count: int | None = None
 
 
 class ViewIn(_In):
@@ -118,6 +127,8 @@ class MonitoringOut(BaseModel):
     months: int
     due_on: date
     done_at: datetime | None
+    postponed_from: date | None = None
+    postpone_reason: str | None = None
 
 
 class TimelineOut(BaseModel):
@@ -176,6 +187,8 @@ class MeldcodeStepIn(_In):
 class TriageIn(_In):
     outcome: TriageOutcome
     partner_org_id: Uuid | None = None
+    contact_name: str | None = Field(default=None, max_length=128)  # D23: the warm handover's contact
+    contact_phone: str | None = Field(default=None, max_length=32)
 
 
 class TriageOut(BaseModel):
@@ -248,6 +261,12 @@ class ReidentifyPersonIn(_In):
 class ReidentifyPersonOut(BaseModel):
     reidentification_id: str
     cases: list[LookupHitOut]
+
+
+class LinkAdviceIn(_In):
+    """D3: why the team leader links a report to earlier professional advice (stored sealed)."""
+
+    explanation: Annotated[str, StringConstraints(min_length=10, max_length=2000)]
 
 
 class CaseRowOut(BaseModel):

@@ -51,6 +51,11 @@ class DisclosureIn(BaseModel):
     contact_phone: str | None = Field(
         default=None, max_length=32, pattern=r"^[0-9+() -]{6,32}$", description="D23: the contact's phone"
     )
+    confirm_duplicate: bool = Field(
+        default=False,
+        description="Disclose although a live disclosure of this case to this organisation overlaps "
+        "(without it: 409 naming the existing disclosure)",
+    )
 
 
 class GrantOut(BaseModel):
@@ -137,6 +142,7 @@ async def create(
         partner_title=body.partner_title,
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
+        confirm_duplicate=body.confirm_duplicate,
     )
     view = await anyio.to_thread.run_sync(partial(service.create_disclosure, vault, ctx, req))
     return GrantOut.of(view)

@@ -18,7 +18,7 @@ from vault.errors import Forbidden, InvalidInput
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.http.streaming import SyncBody, decode_header_text
-from vault.services import destruction, inzage, inzage_review, rights
+from vault.services import destruction, inzage, inzage_review, request_views, rights
 from vault.services.retention import ExtensionReason as RetentionReason
 from vault.services.retention import extend_retention
 
@@ -334,6 +334,45 @@ async def access_due(ctx: RequestContext, vault: VaultDep) -> list[dict[str, Any
         _access_out(v)
         for v in await anyio.to_thread.run_sync(partial(rights.due_access_requests, vault, ctx))
     ]
+
+
+def _destruction_out(view: request_views.DestructionRequestView) -> dict[str, Any]:
+    return dict(view.__dict__)
+
+
+@router.get(
+    "/api/v1/cases/{case_id}/rights-requests",
+    summary="D12, D13: the case's access and destruction requests, newest first (ids and dates)",
+)
+async def case_rights_requests(case_id: CaseId, ctx: RequestContext, vault: VaultDep) -> dict[str, Any]:
+    found = await anyio.to_thread.run_sync(partial(request_views.case_requests, vault, ctx, case_id))
+    return {
+        "access_requests": [_access_out(v) for v in found.access],
+        "destruction_requests": [
+            {k: v for k, v in d.__dict__.items() if k != "refusal_note"} for d in found.destruction
+        ],
+    }
+
+
+@router.get("/api/v1/access-requests/{request_id}", summary="D13: one inzage request (ids and dates)")
+async def access_request_one(request_id: RequestId, ctx: RequestContext, vault: VaultDep) -> dict[str, Any]:
+    return _access_out(
+        await anyio.to_thread.run_sync(partial(request_views.read_access_request, vault, ctx, request_id))
+    )
+
+
+@router.get(
+    "/api/v1/destruction-requests/{request_id}",
+    summary="D12: one destruction request with its decision and refusal explanation",
+)
+async def destruction_request_one(
+    request_id: RequestId, ctx: RequestContext, vault: VaultDep
+) -> dict[str, Any]:
+    return _destruction_out(
+        await anyio.to_thread.run_sync(
+            partial(request_views.read_destruction_request, vault, ctx, request_id)
+        )
+    )
 
 
 @router.get("/api/v1/privacy/register", summary="The register of processing activities (AVG art. 30)")

@@ -22,6 +22,7 @@ from vault.models.identity import (
     TotpFactor,
     User,
 )
+from vault.models.journal import CaseNote
 from vault.models.keys import KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
 from vault.models.logcontrole import Finding, FindingEntry, StaffIndex
 from vault.models.meta import VaultMeta
@@ -55,6 +56,7 @@ __all__ = [
     "Case",
     "CaseAssignment",
     "CaseKey",
+    "CaseNote",
     "CaseWorkflow",
     "ClientReidentification",
     "Consent",

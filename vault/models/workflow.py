@@ -62,6 +62,11 @@ class MonitoringCheck(Base):
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[str | None] = mapped_column(String(64))
+    # D7: a postponed moment keeps its first due date; ``due_on`` is the new one (a reason code).
+    postponed_from: Mapped[date | None] = mapped_column(Date)
+    postpone_reason: Mapped[str | None] = mapped_column(String(32))
+    postponed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    postponed_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_monitoring_checks_due_on", "due_on"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,15 @@ from vault.models import (
 )
 from vault.policy import Actor, CaseFacts, GrantFacts
 
-__all__ = ["Facts", "actor_facts", "consume_retrieval", "decision_facts", "document_read_facts", "find_grant"]
+__all__ = [
+    "Facts",
+    "actor_facts",
+    "consume_retrieval",
+    "decision_facts",
+    "document_read_facts",
+    "find_grant",
+    "partner_decision_facts",
+]
 
 
 def actor_facts(session: Session, ctx: Context) -> Actor | None:
@@ -181,18 +190,18 @@ def _facts(ctx: Context, row: Any) -> Facts:
 # named one, or the live one covering the category or document that expires first) joined with its
 # items, one row per item. Building the select per call costs more than running it.
 _GRANT_COLUMNS: tuple[Any, ...] = (
-    Grant.id,
-    Grant.case_id,
-    Grant.org_id,
-    Grant.legal_basis,
+    Grant.id.label("grant_pk"),
+    Grant.case_id.label("grant_case_id"),
+    Grant.org_id.label("grant_org_id"),
+    Grant.legal_basis.label("grant_legal_basis"),
     Grant.valid_from,
     Grant.valid_until,
     Grant.revoked_at,
     Grant.retrievals_used,
     Grant.max_retrievals,
     Grant.reporter_identity_released,
-    GrantItem.kind,
-    GrantItem.ref,
+    GrantItem.kind.label("item_kind"),
+    GrantItem.ref.label("item_ref"),
 )
 _OWN = and_(Grant.org_id == bindparam("org_id"), Grant.case_id == bindparam("case_id"))
 _LIVE = and_(
@@ -213,22 +222,78 @@ def _grant_with_items(chosen: Select[Any]) -> Select[Any]:
     )
 
 
-def _live_covering(covers: ColumnElement[bool]) -> Select[Any]:
-    return _grant_with_items(
+def _partner_with_grants(grant_join: ColumnElement[bool]) -> Select[Any]:
+    """The decision facts, and the grants ``grant_join`` picks (of the actor's own organisation, as the
+    database has it) with their items: one row per item, or one row with no grant. No subquery: the
+    covering grant is chosen from these rows (``_chosen``), as ``_live_covering`` chooses it in SQL."""
+    columns: tuple[Any, ...] = (*_FACT_COLUMNS, *_GRANT_COLUMNS)
+    stmt: Select[Any] = (
+        select(*columns)
+        .select_from(User)
+        .outerjoin(Organisation, Organisation.id == User.org_id)
+        .outerjoin(Case, Case.id == bindparam("case_id"))
+        .outerjoin(
+            Grant, and_(Grant.org_id == User.org_id, Grant.case_id == bindparam("case_id"), grant_join)
+        )
+        .outerjoin(GrantItem, GrantItem.grant_id == Grant.id)
+        .where(User.id == bindparam("actor_id"))
+    )
+    return stmt
+
+
+def _live_covering(covers: ColumnElement[bool], own: ColumnElement[bool]) -> Select[Any]:
+    return (
         select(Grant.id)
-        .where(_OWN, _LIVE, exists().where(and_(GrantItem.grant_id == Grant.id, covers)))
+        .where(own, _LIVE, exists().where(and_(GrantItem.grant_id == Grant.id, covers)))
         .order_by(Grant.valid_until)
         .limit(1)
     )
 
 
-_NAMED_GRANT = _grant_with_items(select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")))
 # Keyed by (a category is asked, a document is asked).
-_GRANT_FOR: dict[tuple[bool, bool], Select[Any]] = {
-    (True, False): _live_covering(_COVERS_CATEGORY),
-    (False, True): _live_covering(_COVERS_DOCUMENT),
-    (True, True): _live_covering(or_(_COVERS_CATEGORY, _COVERS_DOCUMENT)),
+_COVERS: dict[tuple[bool, bool], ColumnElement[bool]] = {
+    (True, False): _COVERS_CATEGORY,
+    (False, True): _COVERS_DOCUMENT,
+    (True, True): or_(_COVERS_CATEGORY, _COVERS_DOCUMENT),
 }
+_NAMED_GRANT = _grant_with_items(select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")))
+_GRANT_FOR = {key: _grant_with_items(_live_covering(c, _OWN)) for key, c in _COVERS.items()}
+# The partner's own organisation read in the same statement: the grants join on the user's org_id.
+_PARTNER_NAMED = _partner_with_grants(Grant.id == bindparam("grant_id"))
+_PARTNER_LIVE = _partner_with_grants(_LIVE)
+
+
+def _grant_params(
+    category: Category | None, document_id: str | None, now: datetime, grant_id: str | None
+) -> tuple[tuple[bool, bool] | None, dict[str, Any]]:
+    """Which prebuilt grant statement answers the request (None: the named grant), and its values."""
+    if grant_id is not None:
+        return None, {"grant_id": grant_id}
+    return (category is not None, bool(document_id)), {
+        "now": now,
+        "category": str(category) if category else None,
+        "document_id": document_id,
+    }
+
+
+def _grant_facts(rows: Sequence[Any]) -> GrantFacts | None:
+    first = rows[0] if rows else None
+    if first is None or first.grant_pk is None:
+        return None
+    return GrantFacts(
+        grant_id=first.grant_pk,
+        case_id=first.grant_case_id,
+        org_id=first.grant_org_id,
+        categories=frozenset(Category(r.item_ref) for r in rows if r.item_kind == "category"),
+        document_ids=frozenset(r.item_ref for r in rows if r.item_kind == "document"),
+        valid_from=first.valid_from,
+        valid_until=first.valid_until,
+        revoked=first.revoked_at is not None,
+        retrievals_used=first.retrievals_used,
+        max_retrievals=first.max_retrievals,
+        reporter_identity_released=first.reporter_identity_released,
+        legal_basis=first.grant_legal_basis,
+    )
 
 
 def find_grant(
@@ -246,34 +311,57 @@ def find_grant(
     With ``grant_id`` only that grant is considered (and returned even if expired or revoked, so the
     decision and its audit entry say why it was refused).
     """
-    params: dict[str, Any] = {"org_id": org_id, "case_id": case_id}
-    if grant_id is not None:
-        stmt = _NAMED_GRANT
-        params["grant_id"] = grant_id
-    else:
-        found = _GRANT_FOR.get((category is not None, bool(document_id)))
-        if found is None:
-            return None
-        stmt = found
-        params.update(now=now, category=str(category) if category else None, document_id=document_id)
-    rows = session.connection().execute(stmt, params).all()
-    if not rows:
+    key, params = _grant_params(category, document_id, now, grant_id)
+    stmt = _NAMED_GRANT if key is None else _GRANT_FOR.get(key)
+    if stmt is None:
         return None
-    first = rows[0]
-    return GrantFacts(
-        grant_id=first.id,
-        case_id=first.case_id,
-        org_id=first.org_id,
-        categories=frozenset(Category(r.ref) for r in rows if r.kind == "category"),
-        document_ids=frozenset(r.ref for r in rows if r.kind == "document"),
-        valid_from=first.valid_from,
-        valid_until=first.valid_until,
-        revoked=first.revoked_at is not None,
-        retrievals_used=first.retrievals_used,
-        max_retrievals=first.max_retrievals,
-        reporter_identity_released=first.reporter_identity_released,
-        legal_basis=first.legal_basis,
-    )
+    params.update(org_id=org_id, case_id=case_id)
+    return _grant_facts(session.connection().execute(stmt, params).all())
+
+
+def _chosen(rows: Sequence[Any], category: Category | None, document_id: str | None) -> list[Any]:
+    """The rows of the live grant covering the category or document that expires first (as
+    ``_live_covering`` picks it in SQL)."""
+    covering = {
+        r.grant_pk: r.valid_until
+        for r in rows
+        if r.grant_pk is not None
+        and (
+            (category is not None and r.item_kind == "category" and r.item_ref == str(category))
+            or (document_id is not None and r.item_kind == "document" and r.item_ref == document_id)
+        )
+    }
+    if not covering:
+        return []
+    first = min(covering, key=lambda g: (covering[g], g))
+    return [r for r in rows if r.grant_pk == first]
+
+
+def partner_decision_facts(
+    session: Session,
+    ctx: Context,
+    case_id: str,
+    *,
+    category: Category | None,
+    document_id: str | None,
+    grant: str | None,
+) -> tuple[Facts, GrantFacts | None]:
+    """``decision_facts`` and ``find_grant`` for a partner in ONE query (a partner decision costs what
+    a staff decision costs). The grant is the actor's organisation's as the database has it; for an
+    account that turns out not to be a partner's, the grant is ignored."""
+    if ctx.actor_id is None or (grant is None and category is None and not document_id):
+        return decision_facts(session, ctx, case_id), None
+    params: dict[str, Any] = {"actor_id": ctx.actor_id, "case_id": case_id}
+    if grant is not None:
+        stmt, params["grant_id"] = _PARTNER_NAMED, grant
+    else:
+        stmt, params["now"] = _PARTNER_LIVE, ctx.now()
+    rows = session.connection().execute(stmt, params).all()
+    facts = _facts(ctx, rows[0] if rows else None)
+    actor = facts[0]
+    if actor is None or actor.role is not Role.PARTNER or actor.org_id is None:
+        return facts, None
+    return facts, _grant_facts(rows if grant is not None else _chosen(rows, category, document_id))
 
 
 def consume_retrieval(session: Session, grant_id: str) -> bool:

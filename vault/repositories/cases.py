@@ -1,34 +1,64 @@
-"""SQL for case work lists, the person lookup (D19) and pseudonym matches (D3).
+"""SQL for case work lists, case lists and the team caseload, case references, the person lookup
+(D19) and pseudonym matches (D3).
 
 Only ids, kinds, team names and dates come out of here — never a sealed field. Visibility for work
 lists is written once (``_visible``): the actor's teams, or cases assigned to them; ``None`` scope
 means the whole organisation (a CLI operator's overview of deadlines).
+
+Case references (``VT-XXXX-XXXX``, ``vault.domain.reference_of``) are the first 8 hex characters of
+the case id, so a reference prefix is a prefix of the id: resolved with a range on the primary key of
+``cases`` (``id >= p AND id < p || 'g'`` — every character after a hex prefix in an id is a hex digit
+or ``-``, all below ``g``), which both SQLite and PostgreSQL answer from the index.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from vault.domain import CaseKind
-from vault.models import Case, CaseAssignment, CaseWorkflow, MonitoringCheck, Subject, Team
+from vault.errors import InvalidInput
+from vault.models import (
+    Case,
+    CaseAssignment,
+    CaseWorkflow,
+    MonitoringCheck,
+    Subject,
+    Team,
+    TeamMembership,
+    User,
+)
 
 __all__ = [
+    "MAX_MATCHES",
+    "CaseListRow",
     "CaseRow",
     "DueRow",
+    "ReferenceMatch",
     "Scope",
+    "assignees",
+    "case_ids_for_reference",
+    "case_list",
     "cases_by_index",
     "cases_with_pseudonym",
     "investigations_overdue",
     "monitoring_due",
     "my_cases",
+    "reference_matches",
+    "reference_prefix",
+    "team_members",
     "triage_open",
     "visible_cases",
 ]
+
+MAX_MATCHES: Final = 50
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True)
@@ -207,3 +237,155 @@ def subject_ids(session: Session, case_id: str) -> Sequence[str]:
     return session.scalars(
         select(Subject.id).where(Subject.case_id == case_id).order_by(Subject.created_at)
     ).all()
+
+
+# --- Case references ------------------------------------------------------------------------------
+
+
+def reference_prefix(text: str) -> str:
+    """The id prefix a typed reference stands for: ``VT-AB12-CD34``, ``vt-ab12``, ``AB12CD`` → hex.
+
+    A full case id (36 characters, as in older links) is accepted as itself. Anything else — fewer
+    than 2 hex characters, other letters — is invalid input."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned.startswith("vt"):
+        cleaned = cleaned[2:]
+    digits = cleaned.replace("-", "")
+    if len(digits) == 32 and _HEX.fullmatch(digits) and len(cleaned) == 36:
+        return cleaned
+    if not 2 <= len(digits) <= 8 or not _HEX.fullmatch(digits):
+        raise InvalidInput("a case reference looks like VT-XXXX-XXXX (or its beginning)")
+    return digits
+
+
+def _reference_condition(prefix: str) -> ColumnElement[bool]:
+    if len(prefix) == 36:
+        return Case.id == prefix
+    return and_(Case.id >= prefix, Case.id < prefix + "g")
+
+
+def case_ids_for_reference(conn: Session | Connection, text: str, *, limit: int = MAX_MATCHES) -> list[str]:
+    """The ids of the cases whose reference starts with ``text`` (at most ``limit``, in id order);
+    every case, destroyed ones too (the privacy officer's search of the log)."""
+    stmt = select(Case.id).where(_reference_condition(reference_prefix(text))).order_by(Case.id).limit(limit)
+    return list(conn.execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class ReferenceMatch:
+    case_id: str
+    kind: str
+    team_name: str | None
+    created_at: datetime
+    destroyed: bool
+
+
+def reference_matches(
+    session: Session, scope: Scope, prefix: str, *, limit: int = MAX_MATCHES
+) -> list[ReferenceMatch]:
+    """The cases within ``scope`` whose id starts with ``prefix`` (``reference_prefix``'s answer)."""
+    rows = session.execute(
+        select(Case.id, Case.kind, Team.name, Case.created_at, Case.destroyed_at)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .where(_reference_condition(prefix), _visible(scope))
+        .order_by(Case.id)
+        .limit(limit)
+    ).all()
+    return [ReferenceMatch(c, k, t, at, gone is not None) for c, k, t, at, gone in rows]
+
+
+# --- Case lists and the team caseload -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseListRow:
+    """One live case with the workflow facts its status and next deadline are derived from."""
+
+    case_id: str
+    kind: str
+    team_id: str | None
+    team_name: str | None
+    created_at: datetime
+    triage_due: date | None
+    triage_outcome: str | None
+    investigation_start_due: date | None
+    investigation_started_on: date | None
+    judgement_due: date | None
+    investigation_ended_on: date | None
+    monitoring_due: date | None  # the earliest open monitoring moment
+    monitoring_open: int  # open monitoring moments
+    monitoring_total: int
+
+
+def case_list(
+    session: Session, scope: Scope, *, limit: int = 2000, offset: int = 0
+) -> tuple[int, list[CaseListRow]]:
+    """Live cases in ``scope``, newest first: how many there are, and one page of them."""
+    open_checks = (
+        select(
+            MonitoringCheck.case_id.label("case_id"),
+            func.min(MonitoringCheck.due_on).filter(MonitoringCheck.done_at.is_(None)).label("due"),
+            func.count(MonitoringCheck.id).filter(MonitoringCheck.done_at.is_(None)).label("open"),
+            func.count(MonitoringCheck.id).label("total"),
+        )
+        .group_by(MonitoringCheck.case_id)
+        .subquery()
+    )
+    where = (Case.destroyed_at.is_(None), _visible(scope))
+    total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.kind,
+            Case.team_id,
+            Team.name,
+            Case.created_at,
+            CaseWorkflow.triage_due,
+            CaseWorkflow.triage_outcome,
+            CaseWorkflow.investigation_start_due,
+            CaseWorkflow.investigation_started_on,
+            CaseWorkflow.judgement_due,
+            CaseWorkflow.investigation_ended_on,
+            open_checks.c.due,
+            func.coalesce(open_checks.c.open, 0),
+            func.coalesce(open_checks.c.total, 0),
+        )
+        .outerjoin(Team, Team.id == Case.team_id)
+        .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(open_checks, open_checks.c.case_id == Case.id)
+        .where(*where)
+        .order_by(Case.created_at.desc(), Case.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return int(total), [CaseListRow(*row) for row in rows]  # type: ignore[call-arg]
+
+
+def assignees(session: Session, case_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per case: its assigned staff as (user id, username), by username."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    if not case_ids:
+        return found
+    rows = session.execute(
+        select(CaseAssignment.case_id, User.id, User.username)
+        .join(User, User.id == CaseAssignment.user_id)
+        .where(CaseAssignment.case_id.in_(sorted(set(case_ids))))
+        .order_by(User.username)
+    ).all()
+    for case_id, user_id, username in rows:
+        found.setdefault(case_id, []).append((user_id, username))
+    return found
+
+
+def team_members(session: Session, team_ids: frozenset[str]) -> list[tuple[str, str, str]]:
+    """The enabled accounts of these teams as (user id, username, role), by username."""
+    if not team_ids:
+        return []
+    rows = session.execute(
+        select(User.id, User.username, User.role)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id.in_(sorted(team_ids)), User.disabled.is_(False))
+        .distinct()
+        .order_by(User.username)
+    ).all()
+    return [(u, n, r) for u, n, r in rows]

@@ -1,19 +1,42 @@
 """Case assignment: a scope besides team membership (a staff member of another team, or a named
 worker on the case). Decided by the team leader of the case's team; every change audited with
-stable ids, so "who could see this case on that day" can be answered from the log."""
+stable ids, so "who could see this case on that day" can be answered from the log.
+
+``case_assignees`` and ``assignable_staff`` serve the assignment form: ids, usernames and roles only
+(no case content), shown to whoever may read the case (the page that shows them audits that read);
+the candidates only to whoever may assign."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
 from vault.domain import Action, AuditTag, Role
-from vault.errors import InvalidInput, NotFound
-from vault.models import CaseAssignment, User
+from vault.errors import Forbidden, InvalidInput, NotFound
+from vault.models import Case, CaseAssignment, TeamMembership, User
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, pass_gate
+from vault.services.gate import Admission, GateRequest, pass_gate, would_allow
 
-__all__ = ["assign_case", "unassign_case"]
+__all__ = ["Assignee", "StaffMember", "assign_case", "assignable_staff", "case_assignees", "unassign_case"]
+
+
+@dataclass(frozen=True)
+class Assignee:
+    user_id: str
+    username: str
+    role: str
+    assigned_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user_id: str
+    username: str
+    role: str
 
 
 def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: bool) -> bool:
@@ -55,3 +78,32 @@ def assign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
 
 def unassign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
     return _change(vault, ctx, case_id, user_id, assign=False)
+
+
+def case_assignees(vault: Vault, ctx: Context, case_id: str) -> list[Assignee]:
+    """Who is assigned to the case, for whoever may read it (fails closed)."""
+    if not would_allow(vault, ctx, GateRequest(case_id, Action.READ)):
+        raise Forbidden("access refused")
+    with vault.db.session() as session:
+        rows = session.execute(
+            select(User.id, User.username, User.role, CaseAssignment.assigned_at)
+            .join(CaseAssignment, CaseAssignment.user_id == User.id)
+            .where(CaseAssignment.case_id == case_id)
+            .order_by(User.username)
+        ).all()
+    return [Assignee(*row) for row in rows]
+
+
+def assignable_staff(vault: Vault, ctx: Context, case_id: str) -> list[StaffMember]:
+    """The active staff of the case's team, for whoever may assign (the team leader); else empty."""
+    if not would_allow(vault, ctx, GateRequest(case_id, Action.ADMINISTER)):
+        return []
+    with vault.db.session() as session:
+        team_id = session.scalar(select(Case.team_id).where(Case.id == case_id))
+        rows = session.execute(
+            select(User.id, User.username, User.role)
+            .join(TeamMembership, TeamMembership.user_id == User.id)
+            .where(TeamMembership.team_id == team_id, User.disabled.is_(False))
+            .order_by(User.username)
+        ).all()
+    return [StaffMember(*row) for row in rows if Role(row[2]).is_staff]

@@ -81,6 +81,7 @@ class DocumentEntry:
     category: str
     created_at: datetime
     title: str | None = field(repr=False)  # None: withheld for this actor
+    refers_to_id: str | None = None  # D14: a statement names the document it answers
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class ConsentEntry:
     recorded_at: datetime
     recorded_by: str
     withdrawn_at: datetime | None
+    recipient_org_id: str | None = None  # D9: the one organisation a consent to share names
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class MonitoringEntry:
     months: int
     due_on: date
     done_at: datetime | None
+    postponed_from: date | None = None  # D7: the first due date of a postponed moment
+    postpone_reason: str | None = None  # a ``triage.PostponeReason`` code
 
 
 @dataclass(frozen=True)
@@ -143,19 +147,21 @@ def _record(session: Session, case_id: str, *, oversight: bool) -> CaseView:
         raise NotFound("no such case")
     wf = session.get(CaseWorkflow, case_id)
     consents = [
-        ConsentEntry(c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at)
+        ConsentEntry(
+            c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at, c.recipient_org_id
+        )
         for c in session.scalars(
             select(Consent).where(Consent.case_id == case_id).order_by(Consent.recorded_at)
         )
     ]
     monitoring = [
-        MonitoringEntry(m.id, m.months, m.due_on, m.done_at)
+        MonitoringEntry(m.id, m.months, m.due_on, m.done_at, m.postponed_from, m.postpone_reason)
         for m in session.scalars(
             select(MonitoringCheck).where(MonitoringCheck.case_id == case_id).order_by(MonitoringCheck.due_on)
         )
     ]
     documents = [
-        DocumentEntry(d.id, d.category, d.created_at, None)
+        DocumentEntry(d.id, d.category, d.created_at, None, d.refers_to_id)
         for d in session.scalars(
             select(Document).where(Document.case_id == case_id).order_by(Document.created_at)
         )
@@ -337,7 +343,7 @@ def view_case(
         if would_allow(vault, ctx, req):
             titles.update(_titles(vault, ctx, case_id, category, break_glass_justification))
     documents = [
-        DocumentEntry(d.document_id, d.category, d.created_at, titles.get(d.document_id))
+        DocumentEntry(d.document_id, d.category, d.created_at, titles.get(d.document_id), d.refers_to_id)
         for d in base.documents
     ]
     reporter = None

@@ -27,7 +27,7 @@ from vault.crypto.keys import SubkeyPurpose
 from vault.crypto.signing import SigningKey, verify_signature
 from vault.domain import Action, AuditTag
 from vault.domain import Decision as Effect
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, VaultError
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
 from vault.models import Base, Case, DestructionCertificate, DestructionRequest, Document, DocumentVersion
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
@@ -337,7 +337,11 @@ def decide_destruction_request(
     refusal_reason: RefusalReason | None = None,
     refusal_note: str | None = None,
 ) -> DecisionOutcome:
-    """Grant (destroy + certificate) or refuse (a reason from the fixed list plus free text)."""
+    """Grant (destroy + certificate) or refuse (a reason from the fixed list plus free text).
+
+    Both need a recent second-factor check (the API and the pages alike); a CLI operator has none."""
+    if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("a decision on a destruction request needs a recent second-factor check")
     with vault.db.session() as session:
         req = session.get(DestructionRequest, request_id)
         if req is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -28,16 +27,26 @@ from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, Category, OrgType
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
-from vault.models import Case, Consent, Document, Grant, GrantItem, Organisation, ReporterIdentity
+from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, admit, decide, pass_gate, refusal
-from vault.services.subjects import ConsentScope, check_sharing_consent
+from vault.services.disclosure_overlap import live_overlap
+from vault.services.disclosure_register import (
+    ConsentChoice,
+    ReporterFeedback,
+    read_case,
+    reporter_feedback,
+    sharing_consents,
+)
+from vault.services.gate import Admission, GateRequest, admit, decide, refusal
+from vault.services.subjects import check_sharing_consent
 
 __all__ = [
     "ConsentChoice",
+    "DisclosureInvalid",
     "DisclosureRefused",
     "DisclosureRequest",
+    "DuplicateDisclosure",
     "GrantView",
     "ReporterFeedback",
     "create_disclosure",
@@ -72,6 +81,15 @@ class DisclosureRequest:
     partner_title: str | None = None  # D22: typed for the partner; None = "categorie – datum"
     contact_name: str | None = None  # D23: the disclosing worker, for the warm handover
     contact_phone: str | None = None
+    confirm_duplicate: bool = False  # share although a live disclosure to this organisation overlaps
+
+
+class DisclosureInvalid(InvalidInput):
+    """A malformed disclosure request; ``field`` names the part of the request it concerns."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DisclosureRefused(Forbidden):
@@ -80,6 +98,17 @@ class DisclosureRefused(Forbidden):
     def __init__(self, message: str, *, rule: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class DuplicateDisclosure(Conflict):
+    """Held back: a live disclosure to the same organisation already covers part of it (``existing``)."""
+
+    def __init__(self, existing: GrantView) -> None:
+        super().__init__(
+            f"live disclosure {existing.id} to this organisation already covers part of this; "
+            "send confirm_duplicate to disclose anyway, or extend that one"
+        )
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -118,23 +147,32 @@ def grant_view(session: Session, grant: Grant) -> GrantView:
 
 def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
     if not req.categories and not req.document_ids:
-        raise InvalidInput("a disclosure names at least one category or document (D10)")
+        raise DisclosureInvalid("a disclosure names at least one category or document (D10)", field="parts")
     if not req.purpose.strip() or len(req.purpose) > 64:
-        raise InvalidInput("a disclosure states its purpose (1 to 64 characters)")
+        raise DisclosureInvalid("a disclosure states its purpose (1 to 64 characters)", field="purpose")
     if not 1 <= req.max_retrievals <= MAX_RETRIEVALS:
-        raise InvalidInput(f"max_retrievals must be 1 to {MAX_RETRIEVALS}")
+        raise DisclosureInvalid(f"max_retrievals must be 1 to {MAX_RETRIEVALS}", field="max_retrievals")
     days = vault.settings.disclosure_default_days if req.valid_days is None else req.valid_days
     if not 1 <= days <= vault.settings.disclosure_max_days:
-        raise InvalidInput(f"a disclosure is valid 1 to {vault.settings.disclosure_max_days} days")
+        raise DisclosureInvalid(
+            f"a disclosure is valid 1 to {vault.settings.disclosure_max_days} days", field="valid_days"
+        )
     if req.categories & _NEVER_DISCLOSED:
-        raise InvalidInput("medical documents are never disclosed to partners")
+        raise DisclosureInvalid("medical documents are never disclosed to partners", field="parts")
     if Category.REPORTER_IDENTITY in req.categories and not req.include_reporter_identity:
-        raise InvalidInput("the reporter's identity is only disclosed when asked for explicitly (D8)")
-    for text, limit in ((req.partner_title, 200), (req.contact_name, 128), (req.contact_phone, 32)):
+        raise DisclosureInvalid(
+            "the reporter's identity is only disclosed when asked for explicitly (D8)", field="parts"
+        )
+    lines = (("partner_title", req.partner_title, 200), ("contact_name", req.contact_name, 128))
+    for name, text, limit in (*lines, ("contact_phone", req.contact_phone, 32)):
         if text is not None and (len(text) > limit or any(ord(ch) < 32 for ch in text)):
-            raise InvalidInput(f"a partner-facing title or contact is one line of at most {limit} characters")
+            raise DisclosureInvalid(
+                f"a partner-facing title or contact is one line of at most {limit}", field=name
+            )
     if req.contact_phone and not _PHONE.fullmatch(req.contact_phone.strip()):
-        raise InvalidInput("the contact's phone number has 6 to 32 digits, spaces, +, -, ( or )")
+        raise DisclosureInvalid(
+            "the phone number has 6 to 32 digits, spaces, +, -, ( or )", field="contact_phone"
+        )
     return days
 
 
@@ -290,6 +328,7 @@ def _insert(
             "valid_days": days,
             "max_retrievals": req.max_retrievals,
             "reporter_identity": release,
+            "duplicate_confirmed": req.confirm_duplicate,
         },
     )
     return grant_view(session, grant)
@@ -304,6 +343,8 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
     """Create a grant after the policy (DISCLOSE on every covered category) and the D9 basis check.
 
     A refusal is audited (``disclosure:grant:denied``, with the rule) and raised; nothing is granted.
+    Unless ``confirm_duplicate``, a disclosure that would duplicate a live one to the same organisation
+    is held back (``disclosure:grant:duplicate-warned``) and raises ``DuplicateDisclosure``.
     """
     days = _check_shape(vault, req)
     _require_step_up(vault, ctx)
@@ -323,12 +364,36 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
                 decision=Effect.DENY,
                 rule=decision.rule,
             )
+        elif (twin := _twin(session, ctx, req)) is not None:
+            record(
+                session,
+                ctx,
+                AuditTag.DISCLOSURE_GRANT_DUPLICATE_WARNED,
+                case_id=req.case_id,
+                object_type="grant",
+                object_id=twin.id,
+                details={"org_id": req.org_id},
+            )
+            refused = DuplicateDisclosure(grant_view(session, twin))
         else:
             view = _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
     if refused is not None:
         raise refused
     assert view is not None
     return view
+
+
+def _twin(session: Session, ctx: Context, req: DisclosureRequest) -> Grant | None:
+    if req.confirm_duplicate:
+        return None
+    return live_overlap(
+        session,
+        case_id=req.case_id,
+        org_id=req.org_id,
+        categories=frozenset(str(c) for c in req.categories),
+        document_ids=req.document_ids,
+        now=ctx.now(),
+    )
 
 
 def disclose_in_transaction(
@@ -413,73 +478,4 @@ def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[Gran
         rows = session.scalars(select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at))
         return [grant_view(session, g) for g in rows.all()]
 
-    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_REGISTER_READ, grants)
-
-
-def _read_case(
-    vault: Vault, ctx: Context, case_id: str, tag: AuditTag, then: Callable[[Session, Admission], T]
-) -> T:
-    """A read of case data through the gate: decided, audited under ``tag``, then ``then``."""
-    return pass_gate(
-        vault,
-        ctx,
-        GateRequest(case_id, Action.READ),
-        tag=tag,
-        object_type="case",
-        object_id=case_id,
-        then=then,
-    )
-
-
-@dataclass(frozen=True)
-class ConsentChoice:
-    """A live consent of a case that a disclosure may rest on (D9): whose, for which organisation."""
-
-    consent_id: str
-    given_by: str
-    recipient_org_id: str
-    recorded_at: datetime
-
-
-def sharing_consents(vault: Vault, ctx: Context, case_id: str) -> list[ConsentChoice]:
-    """The case's unwithdrawn ``share_with_partner`` consents (for the share form); READ on the case,
-    audited (``disclosure:consents:listed``)."""
-
-    def consents(session: Session, _admission: Admission) -> list[ConsentChoice]:
-        rows = session.scalars(
-            select(Consent)
-            .where(
-                Consent.case_id == case_id,
-                Consent.scope == str(ConsentScope.SHARE_WITH_PARTNER),
-                Consent.withdrawn_at.is_(None),
-                Consent.recipient_org_id.is_not(None),
-            )
-            .order_by(Consent.recorded_at)
-        ).all()
-        return [ConsentChoice(c.id, c.given_by, c.recipient_org_id or "", c.recorded_at) for c in rows]
-
-    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_CONSENTS_LISTED, consents)
-
-
-@dataclass(frozen=True)
-class ReporterFeedback:
-    """Terugkoppeling: only whether follow-up started and to which organisations it went."""
-
-    follow_up_started: bool
-    handed_to: tuple[str, ...]
-
-
-def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedback:
-    """Terugkoppeling for the reporter: READ on the case, audited (``disclosure:feedback:prepared``)."""
-
-    def feedback(session: Session, _admission: Admission) -> ReporterFeedback:
-        names: Sequence[str] = session.scalars(
-            select(Organisation.name)
-            .join(Grant, Grant.org_id == Organisation.id)
-            .where(Grant.case_id == case_id)
-            .distinct()
-            .order_by(Organisation.name)
-        ).all()
-        return ReporterFeedback(follow_up_started=bool(names), handed_to=tuple(names))
-
-    return _read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_FEEDBACK_PREPARED, feedback)
+    return read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_REGISTER_READ, grants)

@@ -114,14 +114,20 @@ def decide(
 ) -> tuple[Actor | None, CaseFacts | None, GrantFacts | None, Decision]:
     """Gather the facts (unless the caller read them already, in this transaction) and ask the
     policy; no audit entry, no key. Callers record the outcome."""
+    # A session that says partner gets the grant in the same query (the database decides the role).
+    combined = facts is None and ctx.role == Role.PARTNER
+    grant = None
+    if combined:
+        facts, grant = access_repo.partner_decision_facts(
+            session, ctx, req.case_id, category=req.category, document_id=req.document_id, grant=req.grant_id
+        )
     actor, case, legal_basis = facts or access_repo.decision_facts(session, ctx, req.case_id)
     if actor is None:
         return None, None, None, Decision(False, "unknown-actor", "unknown or disabled account")
     if case is None:
         return actor, None, None, Decision(False, "no-such-case", "no such case")
     session.info.setdefault("case_legal_basis", {})[case.case_id] = legal_basis
-    grant = None
-    if actor.role is Role.PARTNER and actor.org_id is not None:
+    if not combined and actor.role is Role.PARTNER and actor.org_id is not None:
         grant = access_repo.find_grant(
             session,
             org_id=actor.org_id,

@@ -13,9 +13,11 @@ reviewed it (Wmo 2015 art. 5.3.2). The subject's own statements are listed like 
 Free text typed by staff can name people (D22): "Gesprek met buurvrouw <naam>" as a document title
 would put the reporter or a neighbour into the subject's copy (D8, D13). So every free-text item —
 today the document titles — enters the copy only when a staff member released it for the access
-request the copy answers (``inzage_item_reviews``, decided in ``vault.services.rights``); every other
+request the copy answers (``inzage_item_reviews``, decided in ``vault.services.inzage_review``); every other
 item is listed as withheld with its reason (not reviewed, or withheld after review). A release holds
-for the exact text reviewed: it is bound to the SHA-256 of the stored ciphertext. The access report's
+for the exact text reviewed: it is bound to the SHA-256 of the stored ciphertext. The case's journal
+notes (``vault.services.journal``) are free text too (kind ``note``): a released note is in the copy with
+its date; every other note is listed as withheld. The access report's
 purpose column shows only the system's own purpose codes; anything else is withheld as free text.
 """
 
@@ -37,6 +39,7 @@ from vault.errors import InvalidInput, NotFound, StepUpRequired
 from vault.models import AccessRequest, Case, Document, InzageItemReview, ReporterIdentity, Subject
 from vault.runtime import Vault
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
+from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
 from vault.services.lookup import ReidentificationReason
 
 __all__ = [
@@ -72,6 +75,7 @@ class FreeTextKind(StrEnum):
     """The kinds of free text an inzage copy can carry (D22)."""
 
     DOCUMENT_TITLE = "document_title"
+    NOTE = "note"  # a journal note (aantekening), vault.services.journal
 
 
 class ReviewDecision(StrEnum):
@@ -149,6 +153,7 @@ class InzageExport:
     documents: list[dict[str, Any]] = field(repr=False)
     access_report: list[dict[str, Any]]
     withheld: list[Withholding]
+    notes: list[dict[str, Any]] = field(default_factory=list, repr=False)  # released journal notes only
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +164,7 @@ class InzageExport:
             "subject": self.subject,
             "documents": self.documents,
             "access_report": self.access_report,
+            "notes": self.notes,
             "withheld": [{"what": w.what, "reason": w.reason, "item": w.item} for w in self.withheld],
         }
 
@@ -185,6 +191,27 @@ def _title(
     what = f"titel van het document van {doc.created_at:%d-%m-%Y} (categorie {doc.category})"
     reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
     return None, Withholding(what, reason, item)
+
+
+def _notes(
+    session: Session, admission: Admission, case_id: str, reviews: dict[str, InzageItemReview]
+) -> tuple[list[dict[str, Any]], list[Withholding]]:
+    """D22: the journal notes released for this request (text and date), and a withholding for each
+    other note (never its text)."""
+    released: list[dict[str, Any]] = []
+    withheld: list[Withholding] = []
+    for note in notes_of_case(session, case_id):
+        item = item_id(FreeTextKind.NOTE, note.id)
+        decision = effective_decision(reviews.get(item), note.text_enc)
+        if decision is ReviewDecision.RELEASED:
+            text = decrypt_case_field(
+                admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
+            )
+            released.append({"note_id": note.id, "created_at": note.created_at.isoformat(), "text": text})
+            continue
+        reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
+        withheld.append(Withholding(f"aantekening van {note.created_at:%d-%m-%Y}", reason, item))
+    return released, withheld
 
 
 def _access_request(session: Session, request_id: str, case_id: str, subject_id: str) -> str:
@@ -259,6 +286,8 @@ def export_for_subject(
                     "(Wmo 2015 art. 5.3.2 lid 1)",
                 )
             )
+        notes, notes_withheld = _notes(session, admission, case_id, reviews)
+        withheld.extend(notes_withheld)
         report, free_purposes = _access_report(session, case_id)
         if free_purposes:
             withheld.append(
@@ -283,6 +312,7 @@ def export_for_subject(
             documents=documents,
             access_report=report,
             withheld=withheld,
+            notes=notes,
         )
 
     return pass_gate(
@@ -343,12 +373,16 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
         )
         for a in export.access_report
     ]
+    notes = [
+        (f"{datetime.fromisoformat(n['created_at']):%d-%m-%Y %H:%M} UTC", n["text"]) for n in export.notes
+    ]
     withheld = [(w.what, w.reason) for w in export.withheld]
     return render_pdf(
         "Inzage in uw gegevens — Veilig Thuis",
         [
             ("Uw gegevens", subject),
             ("Documenten in het dossier", docs or [("", "geen")]),
+            ("Aantekeningen (na beoordeling verstrekt)", notes or [("", "geen")]),
             ("Wie heeft het dossier ingezien (NEN 7513)", report or [("", "geen")]),
             ("Niet verstrekt, met reden", withheld or [("", "niets")]),
         ],

@@ -7,6 +7,8 @@ Each decision is audited with ids only (the access request, the item's kind and 
 and is bound to the exact stored text (see ``vault.services.inzage``). A completed request is closed:
 its decisions no longer change.
 
+The items are the document titles and the case's journal notes (kind ``note``, D22).
+
 These are the functions a review page calls; the export (``inzage.export_for_subject`` with the
 request's id) then shows the released items and lists every other one as withheld with its reason.
 """
@@ -38,6 +40,7 @@ from vault.services.inzage import (
     review_state,
     stored_digest,
 )
+from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
 
 __all__ = ["FreeTextItem", "ReviewedItem", "list_free_text", "review_free_text"]
 
@@ -48,10 +51,10 @@ _MAX_CHOICES = 1000
 class FreeTextItem:
     """One free-text item of the copy, for the reviewer (who may read it)."""
 
-    item: str  # ``document_title:<document id>``
+    item: str  # ``document_title:<document id>`` or ``note:<note id>``
     kind: FreeTextKind
-    document_id: str
-    category: str
+    document_id: str  # the row the item names: the document's id, or the note's id for kind ``note``
+    category: str  # the document's category; "" for a note
     created_at: datetime
     text: str = field(repr=False)
     decision: ReviewDecision | None  # None: not reviewed, or the text changed since the review
@@ -106,6 +109,25 @@ def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeText
                     decided_by=review.decided_by if review and decision else None,
                 )
             )
+        for note in notes_of_case(session, case_id):
+            item = item_id(FreeTextKind.NOTE, note.id)
+            review = reviews.get(item)
+            decision = effective_decision(review, note.text_enc)
+            items.append(
+                FreeTextItem(
+                    item=item,
+                    kind=FreeTextKind.NOTE,
+                    document_id=note.id,
+                    category="",
+                    created_at=note.created_at,
+                    text=decrypt_case_field(
+                        admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
+                    ),
+                    decision=decision,
+                    decided_at=review.decided_at if review and decision else None,
+                    decided_by=review.decided_by if review and decision else None,
+                )
+            )
         return items
 
     return pass_gate(
@@ -151,13 +173,19 @@ def review_free_text(
         assert request is not None
         if request.completed_at is not None:
             raise Conflict("this access request was already answered; its review is closed")
-        documents = {doc.id: doc for doc in copy_documents(session, case_id)[0] if doc.title_enc}
+        # What each kind of item names, and its stored (sealed) text a decision is bound to.
+        stored: dict[FreeTextKind, dict[str, bytes]] = {
+            FreeTextKind.DOCUMENT_TITLE: {
+                doc.id: doc.title_enc for doc in copy_documents(session, case_id)[0] if doc.title_enc
+            },
+            FreeTextKind.NOTE: {note.id: note.text_enc for note in notes_of_case(session, case_id)},
+        }
         reviews = review_state(session, request_id)
         now = ctx.now()
         done: list[ReviewedItem] = []
         for (kind, ref), decision in sorted(parsed.items()):
-            doc = documents.get(ref)
-            if doc is None:
+            sealed = stored.get(kind, {}).get(ref)
+            if sealed is None:
                 raise NotFound("no such free-text item in this inzage copy")
             item = item_id(kind, ref)
             row = reviews.get(item)
@@ -167,7 +195,7 @@ def review_free_text(
                 )
                 session.add(row)
             row.decision = str(decision)
-            row.reviewed_sha256 = stored_digest(doc.title_enc)
+            row.reviewed_sha256 = stored_digest(sealed)
             row.decided_at = now
             row.decided_by = ctx.actor_id
             record(

@@ -7,28 +7,89 @@ help seeker's consent, decided multidisciplinary.
    discipline (their role) and is audited;
 3. ``convert_own_motion``: the conversion happens only when `PolicyEngine.decide_own_motion_conversion`
    allows it — two approvals by different people of different disciplines plus the recorded reason —
-   and is audited; otherwise the refusal is audited with the D4 rule that failed.
+   and is audited; otherwise the refusal is audited with the D4 rule that failed and raised as
+   ``ConversionRefused`` (a ``Forbidden`` naming that rule, so a page can say which one in Dutch).
+
+Reads: ``pending_conversion`` (the open conversion of a case, with its reason: audited) and
+``awaiting_my_approval`` (the work list "Wacht op uw goedkeuring": pending conversions in the actor's
+scope that the actor's discipline has not approved yet; audited as a work-list view).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.audit import record
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
-from vault.domain import AuditTag, CaseKind, Role
+from vault.domain import Action, AuditTag, CaseKind, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseWorkflow, OwnMotionApproval, OwnMotionConversion
 from vault.policy import DecisionContext, Target
+from vault.repositories import access as access_repo
+from vault.repositories.cases import Scope, visible_cases
 from vault.runtime import Vault
 from vault.services.calendar import triage_deadline
 from vault.services.documents import touch_case
-from vault.services.gate import Admission, RuleRefused, decrypt_case_field, gated_write
+from vault.services.gate import (
+    Admission,
+    GateRequest,
+    RuleRefused,
+    decrypt_case_field,
+    gated_write,
+    pass_gate,
+)
 
-__all__ = ["approve_own_motion", "convert_own_motion", "request_own_motion"]
+__all__ = [
+    "Approval",
+    "AwaitingApproval",
+    "ConversionRefused",
+    "PendingConversion",
+    "approve_own_motion",
+    "awaiting_my_approval",
+    "convert_own_motion",
+    "pending_conversion",
+    "request_own_motion",
+]
+
+
+class ConversionRefused(Forbidden):
+    """D4: the conversion was refused; ``rule`` names the D4 rule that failed (e.g. two disciplines)."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class Approval:
+    approver_id: str
+    role: str
+    approved_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingConversion:
+    conversion_id: str
+    case_id: str
+    reason: str
+    requested_at: datetime
+    requested_by: str
+    approvals: tuple[Approval, ...]
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    case_id: str
+    conversion_id: str
+    requested_at: datetime
+    approvals: int
+
 
 _ADVICE = {CaseKind.ADVICE_HELP_SEEKER, CaseKind.ADVICE_PROFESSIONAL}
 _MAX_REASON = 2000
@@ -161,7 +222,9 @@ def convert_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: 
             ),
         )
         if not decision.allowed:
-            raise RuleRefused(Forbidden(f"conversion refused: {decision.reason}"), decision.rule)
+            raise RuleRefused(
+                ConversionRefused(f"conversion refused: {decision.reason}", decision.rule), decision.rule
+            )
         case = session.get(Case, case_id)
         workflow = session.get(CaseWorkflow, case_id)
         assert case is not None
@@ -187,3 +250,87 @@ def convert_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: 
         object_id=conversion_id,
         then=write,
     )
+
+
+def pending_conversion(vault: Vault, ctx: Context, case_id: str) -> PendingConversion | None:
+    """The case's pending conversion with its reason and approvals, or None (a read: audited)."""
+
+    def read(session: Session, admission: Admission) -> PendingConversion | None:
+        row = session.scalars(
+            select(OwnMotionConversion).where(
+                OwnMotionConversion.case_id == case_id, OwnMotionConversion.status == "pending"
+            )
+        ).first()
+        if row is None:
+            return None
+        approvals = session.scalars(
+            select(OwnMotionApproval)
+            .where(OwnMotionApproval.conversion_id == row.id)
+            .order_by(OwnMotionApproval.approved_at)
+        )
+        reason = decrypt_case_field(
+            admission, table="own_motion_conversions", column="reason", row_id=row.id, value=row.reason_enc
+        )
+        return PendingConversion(
+            conversion_id=row.id,
+            case_id=case_id,
+            reason=reason,
+            requested_at=row.requested_at,
+            requested_by=row.requested_by,
+            approvals=tuple(Approval(a.approver_id, a.approver_role, a.approved_at) for a in approvals),
+        )
+
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ),
+        tag=AuditTag.DOSSIER_OWN_MOTION_READ,
+        object_type="case",
+        object_id=case_id,
+        then=read,
+    )
+
+
+def awaiting_my_approval(vault: Vault, ctx: Context) -> list[AwaitingApproval]:
+    """D4 work list: pending conversions of cases the actor works on (team or assignment) that the
+    actor has not approved and that no one of the actor's discipline has approved yet."""
+    with vault.db.session() as session:
+        actor = access_repo.actor_facts(session, ctx)
+        if actor is None or not actor.second_factor_verified or not actor.role.is_staff:
+            raise Forbidden("work lists are for staff")
+        same_discipline = (
+            select(OwnMotionApproval.conversion_id)
+            .where(OwnMotionApproval.approver_role == str(actor.role))
+            .scalar_subquery()
+        )
+        mine = (
+            select(OwnMotionApproval.conversion_id)
+            .where(OwnMotionApproval.approver_id == actor.id)
+            .scalar_subquery()
+        )
+        rows = session.execute(
+            select(OwnMotionConversion.case_id, OwnMotionConversion.id, OwnMotionConversion.requested_at)
+            .join(Case, Case.id == OwnMotionConversion.case_id)
+            .where(
+                OwnMotionConversion.status == "pending",
+                Case.destroyed_at.is_(None),
+                visible_cases(Scope(actor.id, actor.team_ids)),
+                OwnMotionConversion.id.not_in(same_discipline),
+                OwnMotionConversion.id.not_in(mine),
+            )
+            .order_by(OwnMotionConversion.requested_at)
+            .limit(200)
+        ).all()
+        items = [
+            AwaitingApproval(case_id, conversion_id, at, len(_approvals(session, conversion_id)))
+            for case_id, conversion_id, at in rows
+        ]
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_WORKLIST_VIEWED,
+            object_type="worklist",
+            object_id="own_motion_approvals",
+            details={"list": "own_motion_approvals", "count": len(items)},
+        )
+    return items

@@ -1,21 +1,33 @@
-"""Retention arithmetic (D11): destroy_after = last change + 20 years."""
+"""Retention arithmetic (D11): destroy_after = last change + 20 years; extensions with a reason code.
+
+``retention_of`` shows the current destruction date and the extensions (dates and codes only, no
+case content) to whoever may read the case; the page that shows it audits that read."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
 from vault.domain import Action, AuditTag
-from vault.errors import InvalidInput
+from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.models import Case, RetentionExtension
 from vault.runtime import Vault
-from vault.services.gate import GateRequest, pass_gate
+from vault.services.gate import GateRequest, pass_gate, would_allow
 
-__all__ = ["RETENTION_YEARS", "ExtensionReason", "destroy_after_for", "extend_retention"]
+__all__ = [
+    "RETENTION_YEARS",
+    "ExtensionReason",
+    "Retention",
+    "destroy_after_for",
+    "extend_retention",
+    "retention_of",
+]
 
 RETENTION_YEARS = 20  # Wmo 2015 art. 5.3.4 lid 2
 
@@ -71,3 +83,29 @@ def extend_retention(
         object_id=case_id,
         then=extend,
     )
+
+
+@dataclass(frozen=True)
+class Retention:
+    destroy_after: datetime
+    extensions: tuple[tuple[datetime, datetime, str], ...]  # (extended at, new date, reason code)
+
+
+def retention_of(vault: Vault, ctx: Context, case_id: str) -> Retention:
+    """The case's destruction date and its extensions, for whoever may read the case (fails closed)."""
+    if not would_allow(vault, ctx, GateRequest(case_id, Action.READ)):
+        raise Forbidden("access refused")
+    with vault.db.session() as session:
+        destroy_after = session.scalar(select(Case.destroy_after).where(Case.id == case_id))
+        if destroy_after is None:
+            raise NotFound("no such case")
+        rows = session.execute(
+            select(
+                RetentionExtension.extended_at,
+                RetentionExtension.destroy_after,
+                RetentionExtension.reason_code,
+            )
+            .where(RetentionExtension.case_id == case_id)
+            .order_by(RetentionExtension.extended_at)
+        ).all()
+    return Retention(destroy_after, tuple((a, b, c) for a, b, c in rows))

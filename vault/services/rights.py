@@ -31,6 +31,7 @@ from vault.services.retention import RETENTION_YEARS
 __all__ = [
     "AccessRequestView",
     "ExtensionReason",
+    "access_request_view",
     "add_statement",
     "complete_access_request",
     "due_access_requests",
@@ -107,6 +108,9 @@ def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
         row.completed_at is not None,
         row.completed_at is None and row.answer_by < today,
     )
+
+
+access_request_view = _view  # the view the case's request pages build (``vault.services.request_views``)
 
 
 def record_access_request(

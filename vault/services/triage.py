@@ -6,7 +6,9 @@
   this same function's transaction by the disclosures service (wired in by the lead).
 - ``record_investigation``: start (due within 5 days of the decision), end (judgement due within 10
   weeks of the decision); the end creates the monitoring moments at 3 and 12 months (D7).
-- ``complete_monitoring``: a monitoring moment done.
+- ``complete_monitoring``: a monitoring moment done; ``postpone_monitoring``: moved to a later date
+  with a reason from a fixed list (``PostponeReason``: no free text, so nothing personal is stored
+  beside it or reaches the audit entry).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,10 +38,13 @@ from vault.services.documents import touch_case
 from vault.services.gate import Admission, RuleRefused, gated_write
 
 __all__ = [
+    "MAX_POSTPONE_MONTHS",
     "PARTNER_FOR_OUTCOME",
+    "PostponeReason",
     "TriageRecorded",
     "complete_monitoring",
     "handover_disclosure",
+    "postpone_monitoring",
     "record_investigation",
     "record_triage_outcome",
 ]
@@ -84,10 +90,25 @@ _HANDOVER: dict[TriageOutcome, tuple[str, str, frozenset[Category]]] = {
 }
 
 
-def handover_disclosure(case_id: str, org_id: str, outcome: TriageOutcome) -> DisclosureRequest:
+def handover_disclosure(
+    case_id: str,
+    org_id: str,
+    outcome: TriageOutcome,
+    *,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+) -> DisclosureRequest:
+    """The disclosure a handover creates (also shown for confirmation before it is recorded);
+    ``contact_*`` name the Veilig Thuis worker the partner calls for the warm handover (D23)."""
     purpose, basis, categories = _HANDOVER[outcome]
     return DisclosureRequest(
-        case_id=case_id, org_id=org_id, purpose=purpose, legal_basis=basis, categories=categories
+        case_id=case_id,
+        org_id=org_id,
+        purpose=purpose,
+        legal_basis=basis,
+        categories=categories,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
     )
 
 
@@ -98,13 +119,16 @@ def record_triage_outcome(
     outcome: TriageOutcome,
     *,
     partner_org_id: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
 ) -> TriageRecorded:
     """D6: record the outcome of the safety assessment of a report (once).
 
     ``partner_org_id`` is required for a handover or a request to the child protection board and
     refused for the other outcomes; the organisation's type must fit the outcome. Such an outcome
     also creates the scoped disclosure to that organisation in the same transaction (which needs a
-    recent step-up, like every disclosure).
+    recent step-up, like every disclosure), naming ``contact_name``/``contact_phone`` as the Veilig
+    Thuis contact for the warm handover (D23).
     """
     outcome = TriageOutcome(outcome)
     allowed_types = PARTNER_FOR_OUTCOME.get(outcome)
@@ -142,9 +166,10 @@ def record_triage_outcome(
         if partner_org_id is not None:
             # D6: the handover (or the request to the board) is itself a scoped disclosure,
             # committed with the outcome or not at all.
-            disclose_in_transaction(
-                session, vault, ctx, handover_disclosure(case_id, partner_org_id, outcome)
+            handover = handover_disclosure(
+                case_id, partner_org_id, outcome, contact_name=contact_name, contact_phone=contact_phone
             )
+            disclose_in_transaction(session, vault, ctx, handover)
         return TriageRecorded(
             case_id=case_id,
             outcome=outcome,
@@ -248,6 +273,62 @@ def complete_monitoring(vault: Vault, ctx: Context, case_id: str, check_id: str)
         case_id,
         category=Category.INVESTIGATION,
         tag=AuditTag.DOSSIER_MONITORING_DONE,
+        object_type="monitoring",
+        object_id=check_id,
+        then=write,
+    )
+
+
+class PostponeReason(StrEnum):
+    """D7: why a monitoring moment moves (a fixed list: a code is never personal data)."""
+
+    FAMILY_UNREACHABLE = "family_unreachable"  # the family could not be reached
+    APPOINTMENT_MOVED = "appointment_moved"  # the family or a partner moved the appointment
+    HELP_RECENTLY_STARTED = "help_recently_started"  # help started late; checking now says too little
+    PARTNER_INFORMATION_PENDING = "partner_information_pending"  # waiting for a partner's information
+
+
+MAX_POSTPONE_MONTHS = 6  # one postponement moves a moment at most this far past its current date
+
+
+def postpone_monitoring(
+    vault: Vault, ctx: Context, case_id: str, check_id: str, *, until: date, reason: PostponeReason
+) -> date:
+    """D7: move an open monitoring moment to a later date, with a reason code (audited).
+
+    The new date lies after today and after the current due date, at most ``MAX_POSTPONE_MONTHS``
+    later; the first due date is kept (``postponed_from``). Returns the new due date.
+    """
+    reason = PostponeReason(reason)
+
+    def write(session: Session, admission: Admission) -> date:
+        check = session.scalars(
+            select(MonitoringCheck).where(MonitoringCheck.id == check_id, MonitoringCheck.case_id == case_id)
+        ).first()
+        if check is None:
+            raise NotFound("no such monitoring moment")
+        if check.done_at is not None:
+            raise Conflict("this monitoring moment was already done")
+        if until <= max(check.due_on, local_date(ctx.now())):
+            raise InvalidInput("a postponement moves the moment to a later date, after today")
+        if until > add_months(check.due_on, MAX_POSTPONE_MONTHS):
+            raise InvalidInput(f"one postponement adds at most {MAX_POSTPONE_MONTHS} months")
+        if check.postponed_from is None:
+            check.postponed_from = check.due_on
+        check.due_on = until
+        check.postpone_reason = str(reason)
+        check.postponed_at = ctx.now()
+        check.postponed_by = ctx.actor_id
+        case, _ = _workflow(session, case_id)
+        touch_case(case, ctx)
+        return until
+
+    return gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=Category.INVESTIGATION,
+        tag=AuditTag.DOSSIER_MONITORING_POSTPONED,
         object_type="monitoring",
         object_id=check_id,
         then=write,

@@ -30,6 +30,7 @@ __all__ = [
     "monitoring_due",
     "my_cases",
     "overdue",
+    "scope_of",
     "triage_due",
 ]
 
@@ -55,7 +56,9 @@ class DueItem:
     object_id: str | None = None
 
 
-def _scope(session: Session, ctx: Context, *, own_advice: bool = False) -> repo.Scope:
+def scope_of(session: Session, ctx: Context, *, own_advice: bool = False) -> repo.Scope:
+    """Whose cases ``ctx`` may list (the one visibility of every list: work lists, case lists,
+    finding a case by reference); raises ``Forbidden`` for anyone who lists no cases."""
     if ctx.role == "operator":
         return repo.Scope(None, frozenset(), everything=True)
     actor = access_repo.actor_facts(session, ctx)
@@ -94,7 +97,7 @@ def _horizon(today: date, within_days: int | None) -> date:
 def my_cases(vault: Vault, ctx: Context) -> list[repo.CaseRow]:
     """The actor's team cases and assigned cases (a professional: their own advice cases)."""
     with vault.db.session() as session:
-        rows = repo.my_cases(session, _scope(session, ctx, own_advice=True))
+        rows = repo.my_cases(session, scope_of(session, ctx, own_advice=True))
         _audit(session, ctx, Worklist.MY_CASES, len(rows))
     return rows
 
@@ -103,7 +106,7 @@ def triage_due(vault: Vault, ctx: Context, *, within_days: int | None = None) ->
     """D5: reports awaiting triage (overdue first); ``within_days`` limits to deadlines that soon."""
     today = local_date(ctx.now())
     with vault.db.session() as session:
-        rows = repo.triage_open(session, _scope(session, ctx), due_by=_horizon(today, within_days))
+        rows = repo.triage_open(session, scope_of(session, ctx), due_by=_horizon(today, within_days))
         _audit(session, ctx, Worklist.TRIAGE, len(rows))
     return _items(rows, today)
 
@@ -112,7 +115,7 @@ def investigations_overdue(vault: Vault, ctx: Context) -> list[DueItem]:
     """Investigations not started within 5 days, or without a judgement within 10 weeks."""
     today = local_date(ctx.now())
     with vault.db.session() as session:
-        rows = repo.investigations_overdue(session, _scope(session, ctx), today=today)
+        rows = repo.investigations_overdue(session, scope_of(session, ctx), today=today)
         _audit(session, ctx, Worklist.INVESTIGATIONS_OVERDUE, len(rows))
     return _items(rows, today)
 
@@ -121,7 +124,7 @@ def monitoring_due(vault: Vault, ctx: Context, *, within_days: int = 0) -> list[
     """D7: monitoring moments due today or earlier (or within ``within_days``), not yet done."""
     today = local_date(ctx.now())
     with vault.db.session() as session:
-        rows = repo.monitoring_due(session, _scope(session, ctx), due_by=_horizon(today, within_days))
+        rows = repo.monitoring_due(session, scope_of(session, ctx), due_by=_horizon(today, within_days))
         _audit(session, ctx, Worklist.MONITORING_DUE, len(rows))
     return _items(rows, today)
 
@@ -131,7 +134,7 @@ def overdue(vault: Vault, ctx: Context) -> list[DueItem]:
     today = local_date(ctx.now())
     yesterday = today - timedelta(days=1)
     with vault.db.session() as session:
-        scope = _scope(session, ctx)
+        scope = scope_of(session, ctx)
         rows = repo.triage_open(session, scope, due_by=yesterday)
         rows += repo.investigations_overdue(session, scope, today=today)
         rows += repo.monitoring_due(session, scope, due_by=yesterday)

@@ -113,6 +113,10 @@ OBJECT_TYPES = {
     "audit_log": "Auditlog",
     "blob_store": "Bestandsopslag",
     "case": "Zaak",
+    "case_list": "Zakenlijst",
+    "caseload": "Caseload van het team",
+    "reference": "Zaaknummer",
+    "timeline": "Tijdlijn",
     "certificate": "Vernietigingsverklaring",
     "checkpoint": "Controlepunt",
     "consent": "Toestemming",
@@ -120,6 +124,8 @@ OBJECT_TYPES = {
     "document": "Document",
     "document_title": "Documenttitel",
     "document_titles": "Documentenlijst",
+    "note": "Aantekening",
+    "notes": "Aantekeningen",
     "grant": "Verstrekking",
     "hsm_backup_key": "Reservesleutel",
     "kek": "Sleutel",
@@ -178,6 +184,8 @@ AUDIT_TAGS = {
     "dossier:case:certified": "Vernietiging van een zaak verklaard",
     "dossier:person:lookup": "Persoon opgezocht",
     "dossier:subject:added": "Betrokkene toegevoegd",
+    "dossier:subject:corrected": "Gegevens van een betrokkene gecorrigeerd",
+    "dossier:consent:read": "Toestemming bekeken (voor intrekken)",
     "dossier:reporter-identity:recorded": "Identiteit melder vastgelegd",
     "dossier:reporter-identity:read": "Identiteit melder ingezien",
     "dossier:reporter-identity:consent": "Toestemming melder vastgelegd",
@@ -191,8 +199,16 @@ AUDIT_TAGS = {
     "dossier:own-motion:requested": "Eigen initiatief aangevraagd",
     "dossier:own-motion:approved": "Eigen initiatief goedgekeurd",
     "dossier:own-motion:converted": "Advies omgezet in melding (eigen initiatief)",
+    "dossier:monitoring:postponed": "Monitoring uitgesteld",
+    "dossier:own-motion:read": "Verzoek om ambtshalve melding bekeken",
+    "dossier:note:added": "Aantekening toegevoegd",
+    "dossier:notes:read": "Aantekeningen gelezen",
     "dossier:client:reidentified": "Cliënt opnieuw geïdentificeerd",
     "dossier:worklist:viewed": "Werklijst bekeken",
+    "dossier:reference:searched": "Zaak gezocht op zaaknummer",
+    "dossier:family-name:read": "Achternaam getoond in een zakenlijst",
+    "dossier:caseload:viewed": "Caseload van het team bekeken",
+    "dossier:timeline:read": "Tijdlijn bekeken",
     # Subjects' rights
     "rights:access:requested": "Verzoek om inzage ontvangen",
     "rights:access:extended": "Termijn van een inzageverzoek verlengd",
@@ -231,6 +247,7 @@ AUDIT_TAGS = {
     "audit:access-report:viewed": "Toegangsrapport bekeken",
     "disclosure:register:read": "Verstrekkingen bekeken",
     "disclosure:consents:listed": "Toestemmingen voor delen bekeken",
+    "disclosure:grant:duplicate-warned": "Gewaarschuwd: er loopt al een gelijke verstrekking",
     "disclosure:history:read": "Ophaalgeschiedenis van een ketenpartner bekeken",
     "rights:destruction:listed": "Vernietigingsverzoeken bekeken",
     "rights:certificate:read": "Vernietigingsverklaring bekeken",
@@ -239,6 +256,7 @@ AUDIT_TAGS = {
     "rights:inzage:reviewed": "Vrije tekst voor inzage beoordeeld",
     "rights:inzage:item-released": "Vrije tekst vrijgegeven voor inzage",
     "rights:inzage:item-withheld": "Vrije tekst achtergehouden bij inzage",
+    "rights:requests:read": "Verzoeken van betrokkenen bekeken",
     "auth:account:lockout": "Aanmelden tijdelijk geblokkeerd vanaf één adres",
     "auth:account:ceiling-reached": "Account voor iedereen geblokkeerd (melding voor beheerders)",
     "audit:log:verify-started": "Volledige controle van het auditlog gestart",
@@ -306,10 +324,73 @@ def dutch_date(value: date | datetime | None) -> str:
     return value.strftime("%d-%m-%Y")
 
 
+# H1: case lists (vault.services.caseload) and the timeline's kinds (vault.services.timeline)
+CASE_STATUSES = {
+    "triage": "Triage",
+    "investigation": "Onderzoek",
+    "monitoring": "Monitoring",
+    "advice": "Advies",
+    "closed": "Afgesloten",
+}
+DEADLINES = {
+    "triage": "Triage",
+    "investigation_start": "Start onderzoek",
+    "judgement": "Oordeel onderzoek",
+    "monitoring": "Monitoring",
+}
+TIMELINE_KINDS = {
+    "inzage": "Inzage",
+    "wijziging": "Wijziging",
+    "verstrekking": "Verstrekking",
+    "toegang": "Geweigerde toegang",
+    "toezicht": "Toezicht (FG)",
+}
+
+
 # Confirmations shown once after a form post (``render.see_other(…, notice=key)``): fixed texts only.
 # Add a key here when a page confirms something new.
 NOTICES: dict[str, str] = {
     "opgeslagen": "Opgeslagen.",
+    # H3: people, consent, the reporter (D2, D8, D9)
+    "betrokkene-toegevoegd": "De betrokkene is toegevoegd.",
+    "betrokkene-gecorrigeerd": "De gegevens van de betrokkene zijn gecorrigeerd.",
+    "toestemming-vastgelegd": "De toestemming is vastgelegd.",
+    "toestemming-ingetrokken": "De toestemming is ingetrokken, en de verstrekkingen die erop rustten ook.",
+    "melder-toestemming": "De toestemming van de melder om de identiteit te verstrekken is vastgelegd.",
+    "melder-vrijgegeven": "De identiteit van de melder is vrijgegeven, met de reden.",
+    # H5: journal notes
+    "aantekening-toegevoegd": "De aantekening is toegevoegd en versleuteld bewaard.",
+    # H4: the case workflow
+    "triage-vastgelegd": "Het triagebesluit is vastgelegd.",
+    "overdracht-vastgelegd": (
+        "Het triagebesluit en de verstrekking aan de ontvangende organisatie zijn vastgelegd."
+    ),
+    "onderzoek-vastgelegd": "Het onderzoek is bijgewerkt.",
+    "monitoring-gedaan": "De monitoring is als uitgevoerd vastgelegd.",
+    "monitoring-uitgesteld": "De monitoring is uitgesteld naar de nieuwe datum.",
+    "ambtshalve-aangevraagd": "Het verzoek om een ambtshalve melding is vastgelegd.",
+    "ambtshalve-goedgekeurd": (
+        "Uw goedkeuring is vastgelegd. Er is nog een goedkeuring van een andere discipline nodig."
+    ),
+    "ambtshalve-omgezet": "De zaak is omgezet in een melding (ambtshalve). De triagetermijn loopt nu.",
+    "toegewezen": "De medewerker is aan de zaak toegewezen.",
+    "toewijzing-beeindigd": "De toewijzing is beëindigd.",
+    "bewaartermijn-verlengd": "De bewaartermijn is verlengd.",
+    "document-opgeslagen": "Het document is opgeslagen en versleuteld bewaard.",
+    "verstrekking-vastgelegd": "De verstrekking is vastgelegd. De ketenpartner kan nu ophalen wat u deelde.",
+    "verstrekking-ingetrokken": "De verstrekking is ingetrokken. De ketenpartner kan niets meer ophalen.",
+    "verstrekking-verlengd": "De verstrekking is verlengd.",
+    # H6: subjects' rights
+    "inzageverzoek-vastgelegd": "Het inzageverzoek is vastgelegd. Beantwoord het binnen vier weken.",
+    "vrije-tekst-beoordeeld": "Uw beoordeling van de vrije tekst is vastgelegd.",
+    "inzageverzoek-verlengd": "De termijn van het inzageverzoek is verlengd.",
+    "inzageverzoek-afgehandeld": "Het inzageverzoek is als beantwoord vastgelegd.",
+    "vernietigingsverzoek-vastgelegd": "Het vernietigingsverzoek is vastgelegd. Besluit binnen drie maanden.",
+    "vernietigingsverzoek-afgewezen": "Het vernietigingsverzoek is afgewezen. De reden is vastgelegd.",
+    "zaak-vernietigd": "De zaak is vernietigd. Hieronder staat de vernietigingsverklaring.",
+    "zienswijze-toegevoegd": (
+        "De zienswijze staat nu naast het document. Het document zelf is niet gewijzigd."
+    ),
 }
 
 

@@ -121,7 +121,7 @@ def page(
         "username": None,
         "idle_expiry": None,
         "idle_seconds": None,
-        "notice": labels.NOTICES.get(request.query_params.get("melding", "")),
+        "flash_notice": labels.NOTICES.get(request.query_params.get("melding", "")),
     }
     if actor is not None:
         common["csrf_token"] = csrf or session_token(actor.auth, actor.info.session_id)

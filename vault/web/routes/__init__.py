@@ -16,11 +16,14 @@ from vault.web.routes.logcontrole import router as logcontrole_router
 from vault.web.routes.opening import router as opening_router
 from vault.web.routes.partner import router as partner_router
 from vault.web.routes.passkeys import router as passkeys_router
+from vault.web.routes.people import router as people_router
 from vault.web.routes.privacy import router as privacy_router
 from vault.web.routes.rights import router as rights_router
+from vault.web.routes.rights_destruction import router as rights_destruction_router
 from vault.web.routes.start import router as start_router
 from vault.web.routes.timeline import router as timeline_router
 from vault.web.routes.workflow import router as workflow_router
+from vault.web.routes.workflow_case import router as workflow_case_router
 
 __all__ = ["ROUTERS"]
 
@@ -32,9 +35,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     # Before the case page: its /zaken/{reference} would take /zaken/nieuw and the like.
     opening_router,
     workflow_router,
+    workflow_case_router,
     journal_router,
     rights_router,
+    rights_destruction_router,
     timeline_router,
+    people_router,
     cases_router,
     documents_router,
     disclosures_router,

@@ -16,7 +16,7 @@ from vault.services.directory import team_names, usernames
 from vault.web.csrf import VerifiedForm
 from vault.web.references import resolve_case
 from vault.web.render import page
-from vault.web.routes import disclosures, documents, journal, rights, timeline, workflow
+from vault.web.routes import disclosures, documents, journal, people, rights, timeline, workflow
 from vault.web.routes.panels import Panel, PanelValues, collect
 from vault.web.session import WebActor, WebUser
 
@@ -28,10 +28,11 @@ _MAX_JUSTIFICATION = 1000
 def people_panel(
     request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool
 ) -> PanelValues:
-    """The values of ``templates/case/_head.html`` and ``_people.html``."""
+    """The values of ``templates/case/_head.html`` and ``_people.html`` (``vault.web.routes.people``)."""
     return {
         "team": team_names(vault, [view.team_id]).get(view.team_id or ""),
         "owner": usernames(vault, [view.owner_id]).get(view.owner_id or ""),
+        **people.panel(request, vault, actor, view, break_glass),
     }
 
 
@@ -54,9 +55,7 @@ def _case_page(
 
 
 @router.get("/zaken/{case_id}")
-def case(
-    request: Request, case_id: Annotated[str, Path(max_length=64)], vault: VaultDep, actor: WebUser
-) -> Response:
+def case(request: Request, case_id: Annotated[str, Path()], vault: VaultDep, actor: WebUser) -> Response:
     """The case page; a reference (VT-XXXX-XXXX) or a short id resolves to it (``references``)."""
     found = resolve_case(request, vault, actor, case_id)
     if isinstance(found, Response):
@@ -87,4 +86,6 @@ def break_glass(request: Request, case_id: CaseId, vault: VaultDep, form: Verifi
         # Ask for the code first; the gate would refuse (and audit a denial) otherwise.
         raise StepUpRequired("break-the-glass needs a recent second-factor check")
     view = view_case(vault, actor.ctx, case_id, break_glass_justification=justification)
+    # Panels that read more of the case (the journal's notes) read it under the same justification.
+    request.state.break_glass_justification = justification
     return _case_page(request, vault, actor, view, break_glass=True)

@@ -1,22 +1,34 @@
-"""Disclosure to a partner (D8–D10): a form behind a fresh second-factor check (step-up)."""
+"""Disclosure to a partner (D8–D10): a form behind a fresh second-factor check (step-up); revoking and
+extending a disclosure from the case page.
+
+The step-up is asked before the form is filled (``GET /zaken/{id}/delen`` sends an unconfirmed session to
+``/bevestigen`` and back). Should it lapse while the form is filled, the post is not lost: the form comes
+back with everything typed and a link that confirms in a new tab. After any refusal the form comes back
+with what was entered and the one reason named beside the field it concerns. A disclosure that would
+duplicate a live one to the same organisation is held back by the service; the page shows the live one
+and asks "Toch delen" (posts again with ``confirm_duplicate``) or "Bestaande verlengen".
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Category
-from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.domain import Category, reference_of
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
 from vault.services import disclosures
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
-from vault.web.csrf import VerifiedForm
-from vault.web.labels import LEGAL_BASES
+from vault.web.csrf import VerifiedForm, WebForm
+from vault.web.fg_reports import parse_day
+from vault.web.labels import AMSTERDAM, LEGAL_BASES
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser
@@ -27,6 +39,70 @@ _DISCLOSABLE = [
     c for c in Category if c not in {Category.MEDICAL, Category.REPORTER_IDENTITY, Category.SUBJECTS}
 ]
 _BASES = [code for code in LEGAL_BASES if code != "wmo-5.1.6"]
+_TEXTS = {
+    "org_id": 36,
+    "purpose": 64,
+    "legal_basis": 64,
+    "consent_reference": 64,
+    "valid_days": 5,
+    "max_retrievals": 4,
+    "partner_title": 200,
+    "contact_name": 128,
+    "contact_phone": 32,
+}
+_ATTEMPT = " De poging is vastgelegd."
+_CONSENT_REFUSED = (
+    "Er is geen geldige vastgelegde toestemming die delen met deze organisatie dekt (de toestemming "
+    "ontbreekt, geldt voor een andere ontvanger of is ingetrokken)."
+)
+# D8/D9 refusals by rule: the field it concerns and the reason in Dutch.
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "d9-recipient-not-allowed": (
+        "legal_basis",
+        "Deze grondslag past niet bij het soort organisatie dat u koos. Kies een andere grondslag of "
+        "een andere ontvanger.",
+    ),
+    "d9-unknown-basis": ("legal_basis", "Kies een grondslag uit de lijst."),
+    "d9-consent-reference-required": (
+        "consent_reference",
+        "Bij delen op basis van toestemming kiest u de vastgelegde toestemming waarop u deelt.",
+    ),
+    "d9-consent-not-recorded": ("consent_reference", _CONSENT_REFUSED),
+    "d9-consent-scope": ("consent_reference", _CONSENT_REFUSED),
+    "d9-consent-withdrawn": ("consent_reference", _CONSENT_REFUSED),
+    "d8-no-release": (
+        "reporter_identity",
+        "De identiteit van de melder mag alleen mee als de melder toestemming gaf, of als een "
+        "professionele melder is vrijgegeven met een reden (D8).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """The one reason a form was refused, and the field it concerns (None: the form as a whole)."""
+
+    field: str | None
+    text: str
+
+
+@dataclass
+class Entered:
+    """What the person entered on the share form, to show again after a refusal."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    document_ids: list[str] = field(default_factory=list)
+    reporter_identity: bool = False
+
+    @classmethod
+    def of(cls, form: WebForm) -> Entered:
+        return cls(
+            texts={name: form.text(name, limit=limit) for name, limit in _TEXTS.items()},
+            categories=[c for c in form.all("categories") if c in {str(d) for d in _DISCLOSABLE}],
+            document_ids=[d[:36] for d in form.all("document_ids")[:200]],
+            reporter_identity=form.text("reporter_identity", limit=2) == "1",
+        )
 
 
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
@@ -35,6 +111,7 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
     return {
         "grants": grants,
         "organisations": organisation_names(vault, [g.org_id for g in grants] + [view.partner_org_id]),
+        "sharing_now": actor.ctx.now(),
     }
 
 
@@ -49,18 +126,30 @@ def _form(
     actor: WebActor,
     case_id: str,
     *,
-    error: str | None = None,
+    entered: Entered | None = None,
+    error: FieldError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     view = view_case(vault, actor.ctx, case_id)
     documents = [d for d in view.documents if d.title is not None and d.category != Category.MEDICAL]
     orgs = organisations(vault)
     names = {o.id: o.name for o in orgs}
+    if entered is None:
+        # D23: the contact defaults to the worker who shares (accounts hold no phone number: typed).
+        contact = usernames(vault, [actor.info.user_id]).get(actor.info.user_id, "")
+        entered = Entered(
+            texts={
+                "valid_days": str(vault.settings.disclosure_default_days),
+                "max_retrievals": "5",
+                "contact_name": contact,
+            }
+        )
     return page(
         request,
         "disclose.html",
         actor=actor,
         case_id=case_id,
+        reference=reference_of(case_id),
         organisations=orgs,
         # D9: the live consents to share, each naming the one organisation it covers.
         consents=[
@@ -70,11 +159,10 @@ def _form(
         bases=_BASES,
         categories=_DISCLOSABLE,
         documents=documents,
-        default_days=vault.settings.disclosure_default_days,
+        has_reporter=view.has_reporter,
         max_days=vault.settings.disclosure_max_days,
-        # D23: the contact defaults to the worker who shares (accounts hold no phone number: typed).
-        contact_name=usernames(vault, [actor.info.user_id]).get(actor.info.user_id, ""),
         today=actor.ctx.now(),
+        entered=entered,
         error=error,
         status_code=status_code,
     )
@@ -86,72 +174,123 @@ def disclosure_form(request: Request, case_id: CaseId, vault: VaultDep, actor: W
     return _form(request, vault, actor, case_id)
 
 
-def _int(value: str, default: int) -> int:
+def _int(value: str, default: int, name: str) -> int:
     try:
         return int(value) if value else default
     except ValueError:
-        raise InvalidInput("not a number") from None
+        raise disclosures.DisclosureInvalid("not a number", field=name) from None
+
+
+def _request(vault: Vault, case_id: str, entered: Entered, *, confirm: bool) -> disclosures.DisclosureRequest:
+    texts = entered.texts
+    categories = {Category(c) for c in entered.categories}
+    if entered.reporter_identity:
+        categories.add(Category.REPORTER_IDENTITY)
+    return disclosures.DisclosureRequest(
+        case_id=case_id,
+        org_id=texts["org_id"],
+        purpose=texts["purpose"],
+        legal_basis=texts["legal_basis"],
+        categories=frozenset(categories),
+        document_ids=frozenset(entered.document_ids),
+        consent_reference=texts["consent_reference"] or None,
+        valid_days=_int(texts["valid_days"], vault.settings.disclosure_default_days, "valid_days"),
+        max_retrievals=_int(texts["max_retrievals"], 5, "max_retrievals"),
+        include_reporter_identity=entered.reporter_identity,
+        partner_title=texts["partner_title"] or None,
+        contact_name=texts["contact_name"] or None,
+        contact_phone=texts["contact_phone"] or None,
+        confirm_duplicate=confirm,
+    )
+
+
+def _invalid(vault: Vault, entered: Entered, name: str) -> FieldError:
+    """The Dutch reason for a malformed request, beside the field it concerns."""
+    if (
+        name == "parts"
+        and not entered.categories
+        and not entered.document_ids
+        and not entered.reporter_identity
+    ):
+        return FieldError("categories", "Kies minstens één categorie of document om te delen.")
+    reasons = {
+        "parts": ("categories", "Medische stukken worden nooit aan een ketenpartner verstrekt."),
+        "purpose": ("purpose", "Vul het doel in: waarvoor heeft de ontvanger dit nodig?"),
+        "valid_days": (
+            "valid_days",
+            f"Een verstrekking geldt 1 tot en met {vault.settings.disclosure_max_days} dagen.",
+        ),
+        "max_retrievals": (
+            "max_retrievals",
+            f"Kies hoe vaak de ontvanger mag ophalen: 1 tot en met {disclosures.MAX_RETRIEVALS} keer.",
+        ),
+        "partner_title": ("partner_title", "De titel is één regel van hoogstens 200 tekens."),
+        "contact_name": ("contact_name", "De naam is één regel van hoogstens 128 tekens."),
+        "contact_phone": (
+            "contact_phone",
+            "Een telefoonnummer bestaat uit 6 tot 32 cijfers, spaties, +, - of haakjes.",
+        ),
+    }
+    target, text = reasons.get(name, reasons["parts"])
+    return FieldError(target, text)
 
 
 @router.post("/zaken/{case_id}/delen")
 def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
-    _require_step_up(vault, actor)
+    entered = Entered.of(form)
+
+    def again(error: FieldError, status_code: int) -> HTMLResponse:
+        return _form(request, vault, actor, case_id, entered=entered, error=error, status_code=status_code)
+
+    if form.text("aanpassen", limit=2) == "1":  # back from the duplicate warning, to change the form
+        _require_step_up(vault, actor)
+        return _form(request, vault, actor, case_id, entered=entered)
+    if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
+        return again(FieldError("step_up", "Uw bevestiging met de tweede factor is verlopen."), 403)
+    if entered.texts["org_id"] not in {o.id for o in organisations(vault)}:
+        return again(FieldError("org_id", "Kies de organisatie waarmee u deelt."), 400)
     try:
-        categories = frozenset(Category(c) for c in form.all("categories") if c in set(_DISCLOSABLE))
-        req = disclosures.DisclosureRequest(
-            case_id=case_id,
-            org_id=form.text("org_id", limit=36),
-            purpose=form.text("purpose", limit=64),
-            legal_basis=form.text("legal_basis", limit=64),
-            categories=categories,
-            document_ids=frozenset(d[:36] for d in form.all("document_ids")[:200]),
-            consent_reference=form.text("consent_reference", limit=64) or None,
-            valid_days=_int(form.text("valid_days", limit=5), vault.settings.disclosure_default_days),
-            max_retrievals=_int(form.text("max_retrievals", limit=4), 5),
-            partner_title=form.text("partner_title", limit=200) or None,
-            contact_name=form.text("contact_name", limit=128) or None,
-            contact_phone=form.text("contact_phone", limit=32) or None,
+        disclosures.create_disclosure(
+            vault, actor.ctx, _request(vault, case_id, entered, confirm=form.text("toch_delen") == "1")
         )
-        disclosures.create_disclosure(vault, actor.ctx, req)
-    except InvalidInput:
-        return _form(
-            request,
-            vault,
-            actor,
-            case_id,
-            error="Kies een organisatie, een doel, een grondslag en minstens één categorie of document; "
-            "een telefoonnummer bestaat uit cijfers, spaties, +, - of haakjes. Medische stukken en de "
-            "identiteit van de melder worden nooit zo verstrekt.",
-            status_code=400,
-        )
+    except disclosures.DisclosureInvalid as invalid:
+        return again(_invalid(vault, entered, invalid.field), 400)
+    except disclosures.DuplicateDisclosure as duplicate:
+        return _duplicate(request, vault, actor, case_id, entered, duplicate.existing)
     except disclosures.DisclosureRefused as refused:
-        if not refused.rule.startswith("d9-consent"):
-            return _refused(request, vault, actor, case_id)
-        return _form(
-            request,
-            vault,
-            actor,
-            case_id,
-            error="Deze verstrekking is geweigerd: er is geen geldige vastgelegde toestemming die delen met "
-            "deze organisatie dekt (de toestemming ontbreekt, geldt voor een andere ontvanger of is "
-            "ingetrokken). De poging is vastgelegd.",
-            status_code=403,
+        target, text = _REFUSALS.get(
+            refused.rule, ("legal_basis", "Deze verstrekking is geweigerd op de grondslag.")
         )
+        return again(FieldError(target, text + _ATTEMPT), 403)
+    except InvalidInput:
+        return again(FieldError("categories", "Medische stukken worden nooit verstrekt." + _ATTEMPT), 400)
     except Forbidden:
-        return _refused(request, vault, actor, case_id)
-    return see_other(f"/zaken/{case_id}#verstrekkingen")
+        return again(
+            FieldError("categories", "U mag deze gegevens niet voor dit doel verstrekken." + _ATTEMPT), 403
+        )
+    return see_other(f"/zaken/{case_id}", notice="verstrekking-vastgelegd")
 
 
-def _refused(request: Request, vault: VaultDep, actor: WebActor, case_id: str) -> HTMLResponse:
-    return _form(
+def _duplicate(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    entered: Entered,
+    existing: disclosures.GrantView,
+) -> HTMLResponse:
+    """Held back: the live disclosure it would duplicate, and the choice (share anyway, or extend)."""
+    return page(
         request,
-        vault,
-        actor,
-        case_id,
-        error="Deze verstrekking is geweigerd: de grondslag past niet bij deze ontvanger, of bij "
-        "toestemming ontbreekt de verwijzing naar de vastgelegde toestemming. De poging is vastgelegd.",
-        status_code=403,
+        "disclose_duplicate.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        entered=entered,
+        existing=existing,
+        organisation=organisation_names(vault, [existing.org_id]).get(existing.org_id, ""),
+        status_code=409,
     )
 
 
@@ -172,14 +311,14 @@ def revoke_confirm(
     """Ask before revoking; revoking needs a recent second factor, like creating."""
     _require_step_up(vault, actor)
     grant = _grant_of_case(vault, actor, case_id, grant_id)
-    names = {o.id: o.name for o in organisations(vault)}
     return page(
         request,
         "revoke.html",
         actor=actor,
         case_id=case_id,
+        reference=reference_of(case_id),
         grant=grant,
-        organisation=names.get(grant.org_id, grant.org_id),
+        organisation=organisation_names(vault, [grant.org_id]).get(grant.org_id, grant.org_id),
     )
 
 
@@ -190,4 +329,79 @@ def revoke(case_id: CaseId, grant_id: GrantPath, vault: VaultDep, form: Verified
     _require_step_up(vault, actor)
     _grant_of_case(vault, actor, case_id, grant_id)
     disclosures.revoke_disclosure(vault, actor.ctx, grant_id)
-    return see_other(f"/zaken/{case_id}#verstrekkingen")
+    return see_other(f"/zaken/{case_id}", notice="verstrekking-ingetrokken")
+
+
+def _extend_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    grant: disclosures.GrantView,
+    *,
+    typed: str = "",
+    error: FieldError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = actor.ctx.now()
+    limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
+    today = now.astimezone(AMSTERDAM).date()
+    return page(
+        request,
+        "disclosure_extend.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        grant=grant,
+        organisation=organisation_names(vault, [grant.org_id]).get(grant.org_id, grant.org_id),
+        latest=today + timedelta(days=max((limit - now).days, 0)),
+        today=today,
+        typed=typed,
+        error=error,
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/verstrekkingen/{grant_id}/verlengen")
+def extend_form(
+    request: Request, case_id: CaseId, grant_id: GrantPath, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    """A new end date for a live disclosure, within the maximum counted from its start; step-up first."""
+    _require_step_up(vault, actor)
+    grant = _grant_of_case(vault, actor, case_id, grant_id)
+    return _extend_page(request, vault, actor, case_id, grant)
+
+
+@router.post("/zaken/{case_id}/verstrekkingen/{grant_id}/verlengen")
+def extend(
+    request: Request, case_id: CaseId, grant_id: GrantPath, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    """Extend through the same service as ``POST /api/v1/disclosures/{id}/extend`` (audited)."""
+    actor = form.user
+    _require_step_up(vault, actor)
+    grant = _grant_of_case(vault, actor, case_id, grant_id)
+    typed = form.text("valid_until", limit=10)
+    today = actor.ctx.now().astimezone(AMSTERDAM).date()
+
+    def again(text: str, status_code: int = 400) -> HTMLResponse:
+        error = FieldError("valid_until", text)
+        return _extend_page(
+            request, vault, actor, case_id, grant, typed=typed, error=error, status_code=status_code
+        )
+
+    try:
+        day = parse_day(typed)
+    except InvalidInput:
+        return again("Schrijf de datum als dd-mm-jjjj, bijvoorbeeld 31-01-2027.")
+    if day is None or day <= today:
+        return again("Kies een nieuwe einddatum na vandaag.")
+    try:
+        disclosures.extend_disclosure(vault, actor.ctx, grant_id, days=(day - today).days)
+    except Conflict:
+        return again("Een ingetrokken verstrekking kan niet worden verlengd.", 409)
+    except InvalidInput:
+        return again(
+            f"Een verstrekking geldt hoogstens {vault.settings.disclosure_max_days} dagen na de start. "
+            "Kies een eerdere datum."
+        )
+    return see_other(f"/zaken/{case_id}", notice="verstrekking-verlengd")

@@ -53,10 +53,31 @@ def _by_category(documents: list[DocumentEntry]) -> list[tuple[str, list[Documen
     return sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
 
 
+def _statements_beside(
+    documents: list[DocumentEntry],
+) -> tuple[list[DocumentEntry], dict[str, list[DocumentEntry]]]:
+    """D14: a statement (zienswijze) is shown under the document it answers, not in a group of its own.
+
+    A statement whose document is not in the list (none named) stays in the list, in its category.
+    """
+    listed = {d.document_id for d in documents}
+    beside: dict[str, list[DocumentEntry]] = defaultdict(list)
+    rest: list[DocumentEntry] = []
+    for doc in documents:
+        answers = doc.refers_to_id if doc.category == Category.STATEMENT else None
+        if answers is not None and answers in listed:
+            beside[answers].append(doc)
+        else:
+            rest.append(doc)
+    return rest, dict(beside)
+
+
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
     """The values of ``templates/case/_documents.html``."""
+    documents, statements = _statements_beside(view.documents)
     return {
-        "documents": _by_category(view.documents),
+        "documents": _by_category(documents),
+        "document_statements": statements,
         "upload_categories": _UPLOAD_CATEGORIES,
         "max_upload": vault.settings.max_upload_bytes,
     }
@@ -110,7 +131,7 @@ async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthC
                 text=DISK_FULL_TEXT,
                 status=507,
             )
-        return see_other(f"/zaken/{case_id}#documenten")
+        return see_other(f"/zaken/{case_id}", notice="document-opgeslagen")
     actor = verified_header(request, vault, auth)
     check_declared_size(request, vault)
     stored = await anyio.to_thread.run_sync(
@@ -129,7 +150,11 @@ async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthC
         )
     )
     return JSONResponse(
-        {"document_id": stored.document_id, "version": stored.version, "next": f"/zaken/{case_id}"},
+        {
+            "document_id": stored.document_id,
+            "version": stored.version,
+            "next": f"/zaken/{case_id}?melding=document-opgeslagen",
+        },
         status_code=201,
     )
 

@@ -1,18 +1,351 @@
-"""Subjects' rights in the browser: access requests to the inzage copy (D13, D22), destruction
-requests to the certificate (D12)."""
+"""Subjects' rights in the browser: the work list of requests, the case's rights panel, and an access
+request from intake to the inzage copy (D13, D22). Destruction and statements: ``rights_destruction``.
+
+Every rule lives in the services (``vault.services.rights``, ``inzage``, ``inzage_review``,
+``request_views``), which decide through the gate and audit as they do for the API; the pages only ask.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import date
+from typing import Annotated
 
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vault.domain import reference_of
+from vault.errors import Conflict, Forbidden, InvalidInput, StepUpRequired
+from vault.http.deps import VaultDep
+from vault.http.downloads import download_headers
+from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
-from vault.services.case_view import CaseView
+from vault.services import destruction, inzage, inzage_review, request_views, rights
+from vault.services.case_view import CaseView, SubjectView, read_subjects
+from vault.web.csrf import VerifiedForm
+from vault.web.fg_reports import parse_day
+from vault.web.labels import RELATIONS, label
+from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
-from vault.web.session import WebActor
+from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
 
+RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+
+EXTENSION_REASONS = {
+    "complex_request": "Het verzoek is ingewikkeld",
+    "many_requests": "Er zijn veel verzoeken tegelijk",
+    "third_party_consultation": "Anderen moeten eerst worden gehoord",
+}
+FREE_TEXT_KINDS = {
+    "document_title": "Titel van een document",
+    "note": "Aantekening",
+    "disclosure_purpose": "Doel van een verstrekking",
+}
+DECISIONS = {"released": "Vrijgegeven", "withheld": "Achtergehouden"}
+# D12 / Wmo 2015 art. 5.3.5: the fixed grounds of a refusal (``destruction.RefusalReason``).
+REFUSAL_REASONS = {
+    "substantial_interest_other": "Een aanmerkelijk belang van een ander dan de verzoeker",
+    "statutory_obligation": "Een wettelijk voorschrift verzet zich tegen vernietiging",
+    "not_the_data_subject": "De verzoeker is geen betrokkene van dit dossier",
+}
+
 
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
-    """The values of ``templates/case/_rights.html``."""
-    return {}
+    """The values of ``templates/case/_rights.html``: the case's requests (none in a break-the-glass
+    view, which offers no action)."""
+    found = None if break_glass else request_views.case_requests(vault, actor.ctx, view.case_id)
+    return {
+        "rights_access": found.access if found else [],
+        "rights_destruction": found.destruction if found else [],
+        "rights_subjects": {s.subject_id: s for s in view.subjects or []},
+        "rights_refusals": REFUSAL_REASONS,
+    }
+
+
+def subject_label(subject: SubjectView | None) -> str:
+    """How a page names a subject: the name, else the relation (never an id)."""
+    if subject is None:
+        return "betrokkene"
+    relation = label(RELATIONS, subject.relation)
+    return f"{subject.name} ({relation.lower()})" if subject.name else relation
+
+
+# --- The work list ----------------------------------------------------------------------------------
+
+
+@router.get("/verzoeken")
+def worklist(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    """D12, D13: open access requests and pending destruction requests, earliest deadline first."""
+    access = rights.due_access_requests(vault, actor.ctx)
+    try:
+        pending = destruction.pending_destruction_requests(vault, actor.ctx)
+    except Forbidden:  # the privacy officer answers access requests, not destruction requests
+        pending = []
+    return page(
+        request,
+        "rights_worklist.html",
+        actor=actor,
+        access=access,
+        pending=pending,
+        reference=reference_of,
+        today=actor.ctx.now().date(),
+    )
+
+
+# --- Recording an access request ------------------------------------------------------------------
+
+
+def _access_form(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    subjects = read_subjects(vault, actor.ctx, case_id)
+    return page(
+        request,
+        "rights_access_new.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        subjects=[(s.subject_id, subject_label(s)) for s in subjects],
+        values=values or {},
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/inzageverzoek")
+def access_request_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _access_form(request, vault, actor, case_id)
+
+
+def iso_day(value: object) -> date | None:
+    """A stored ISO day, for the ``datum`` filter (never an ISO date on a page); None if it is not one."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def received_on(text: str, today: date) -> tuple[date | None, str | None]:
+    """The day a request was received, as typed (dd-mm-jjjj or the browser's date), or the error."""
+    try:
+        day = parse_day(text)
+    except InvalidInput:
+        return None, "Vul de datum van ontvangst in als dd-mm-jjjj, bijvoorbeeld 03-02-2026."
+    if day is None:
+        return None, "Vul de datum in waarop het verzoek is ontvangen."
+    if day > today:
+        return None, "De datum van ontvangst kan niet in de toekomst liggen."
+    return day, None
+
+
+@router.post("/zaken/{case_id}/inzageverzoek")
+def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    actor = form.user
+    values = {
+        "subject_id": form.text("subject_id", limit=36),
+        "received_on": form.text("received_on", limit=20),
+    }
+    errors: dict[str, str] = {}
+    known = {s.subject_id for s in read_subjects(vault, actor.ctx, case_id)}
+    if values["subject_id"] not in known:
+        errors["subject_id"] = "Kies de betrokkene die om inzage vraagt."
+    day, problem = received_on(values["received_on"], actor.ctx.now().date())
+    if problem:
+        errors["received_on"] = problem
+    if errors or day is None:
+        return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
+    view = rights.record_access_request(
+        vault, actor.ctx, case_id, subject_id=values["subject_id"], received_on=day
+    )
+    return see_other(f"/inzageverzoeken/{view.id}", notice="inzageverzoek-vastgelegd")
+
+
+# --- One access request -----------------------------------------------------------------------------
+
+
+def _subject_of(vault: Vault, actor: WebActor, view: rights.AccessRequestView) -> str:
+    subjects = {s.subject_id: s for s in read_subjects(vault, actor.ctx, view.case_id)}
+    return subject_label(subjects.get(view.subject_id))
+
+
+@router.get("/inzageverzoeken/{request_id}")
+def access_request_page(
+    request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    view = request_views.read_access_request(vault, actor.ctx, request_id)
+    return page(
+        request,
+        "rights_access.html",
+        actor=actor,
+        req=view,
+        reference=reference_of(view.case_id),
+        subject=_subject_of(vault, actor, view),
+        extension=EXTENSION_REASONS.get(view.extension_code or "", ""),
+    )
+
+
+@router.post("/inzageverzoeken/{request_id}/afhandelen")
+def complete_access_request(request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
+    rights.complete_access_request(vault, form.user.ctx, request_id)
+    return see_other(f"/inzageverzoeken/{request_id}", notice="inzageverzoek-afgehandeld")
+
+
+def _extension_form(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    request_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = request_views.read_access_request(vault, actor.ctx, request_id)
+    return page(
+        request,
+        "rights_access_extend.html",
+        actor=actor,
+        req=view,
+        reference=reference_of(view.case_id),
+        reasons=EXTENSION_REASONS,
+        values=values or {"weeks": "4"},
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/inzageverzoeken/{request_id}/verlengen")
+def extension_form(request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _extension_form(request, vault, actor, request_id)
+
+
+@router.post("/inzageverzoeken/{request_id}/verlengen")
+def extend_access_request(
+    request: Request, request_id: RequestId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    actor = form.user
+    values = {"reason": form.text("reason", limit=64), "weeks": form.text("weeks", limit=4)}
+    errors: dict[str, str] = {}
+    if values["reason"] not in EXTENSION_REASONS:
+        errors["reason"] = "Kies de reden van de verlenging."
+    weeks = int(values["weeks"]) if values["weeks"].isdigit() else 0
+    if not 1 <= weeks <= 8:
+        errors["weeks"] = "Een verlenging is 1 tot en met 8 weken."
+    if not errors:
+        try:
+            rights.extend_access_request(
+                vault, actor.ctx, request_id, reason=rights.ExtensionReason(values["reason"]), weeks=weeks
+            )
+            return see_other(f"/inzageverzoeken/{request_id}", notice="inzageverzoek-verlengd")
+        except Conflict:
+            errors["reason"] = "Deze termijn is al eens verlengd of het verzoek is al beantwoord."
+    return _extension_form(request, vault, actor, request_id, values=values, errors=errors, status_code=400)
+
+
+# --- The per-item review of free text (D22) ---------------------------------------------------------
+
+
+def _require_step_up(vault: Vault, actor: WebActor, what: str) -> None:
+    # The service refuses a release without it; asking first keeps the reviewer's choices.
+    if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired(f"{what} needs a recent second-factor check")
+
+
+def _review_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    request_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = request_views.read_access_request(vault, actor.ctx, request_id)
+    items = inzage_review.list_free_text(vault, actor.ctx, request_id)
+    return page(
+        request,
+        "rights_review.html",
+        actor=actor,
+        req=view,
+        reference=reference_of(view.case_id),
+        items=items,
+        kinds=FREE_TEXT_KINDS,
+        decisions=DECISIONS,
+        not_reviewed=inzage.NOT_REVIEWED,
+        withheld_reason=inzage.WITHHELD_AFTER_REVIEW,
+        error=error,
+        status_code=status_code,
+    )
+
+
+@router.get("/inzageverzoeken/{request_id}/beoordeling")
+def review_form(request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _require_step_up(vault, actor, "releasing free text")
+    return _review_page(request, vault, actor, request_id)
+
+
+@router.post("/inzageverzoeken/{request_id}/beoordeling")
+def review(request: Request, request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
+    actor = form.user
+    choices = {
+        key[:100]: value
+        for key, value in form.fields.multi_items()
+        if ":" in key and isinstance(value, str) and value in DECISIONS
+    }
+    if not choices:
+        return _review_page(
+            request,
+            vault,
+            actor,
+            request_id,
+            error="Kies bij minstens één tekst of u die vrijgeeft of achterhoudt.",
+            status_code=400,
+        )
+    inzage_review.review_free_text(vault, actor.ctx, request_id, choices)
+    return see_other(f"/inzageverzoeken/{request_id}", notice="vrije-tekst-beoordeeld")
+
+
+# --- The inzage copy (D8, D13) ---------------------------------------------------------------------
+
+
+def _export(
+    vault: Vault, actor: WebActor, request_id: str
+) -> tuple[rights.AccessRequestView, inzage.InzageExport]:
+    view = request_views.read_access_request(vault, actor.ctx, request_id)
+    export = inzage.export_for_subject(
+        vault, actor.ctx, view.case_id, view.subject_id, access_request_id=request_id
+    )
+    return view, export
+
+
+@router.get("/inzageverzoeken/{request_id}/kopie")
+def inzage_copy(request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    """The copy as the subject gets it, with every withholding and its reason for the worker."""
+    view, export = _export(vault, actor, request_id)
+    return page(
+        request,
+        "rights_copy.html",
+        actor=actor,
+        req=view,
+        reference=reference_of(view.case_id),
+        export=export,
+        birth_date=iso_day(export.subject.get("date_of_birth")),
+    )
+
+
+@router.get("/inzageverzoeken/{request_id}/kopie.pdf")
+def inzage_pdf(request_id: RequestId, vault: VaultDep, actor: WebUser) -> Response:
+    view, export = _export(vault, actor, request_id)
+    return Response(
+        inzage.render_inzage_pdf(export),
+        media_type="application/pdf",
+        headers=download_headers(f"inzage-{reference_of(view.case_id)}.pdf"),
+    )

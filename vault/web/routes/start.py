@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from vault.domain import Role
+from vault.domain import Role, reference_of
 from vault.errors import InvalidInput
 from vault.http.deps import VaultDep
-from vault.services import lookup, worklists
+from vault.services import caseload, lookup, worklists
 from vault.web.csrf import VerifiedForm
 from vault.web.render import STAFF, home_for, page, see_other
 from vault.web.routes import workflow
+from vault.web.routes.caseload import list_values, page_number
 from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +37,7 @@ def _start(
         request,
         "start.html",
         actor=actor,
-        my_cases=worklists.my_cases(vault, actor.ctx),
+        my_cases=caseload.my_case_list(vault, actor.ctx, page=page_number(request, "zaken")),
         triage=worklists.triage_due(vault, actor.ctx) if staff else [],
         monitoring=worklists.monitoring_due(vault, actor.ctx, within_days=14) if staff else [],
         investigations=worklists.investigations_overdue(vault, actor.ctx) if staff else [],
@@ -44,7 +45,17 @@ def _start(
         **(workflow.start_values(vault, actor) if staff else {}),
         hits=hits,
         lookup_error=lookup_error,
+        zaaknummer=reference_of,
+        **list_values(),
     )
+
+
+def _typed_date(text: str) -> date:
+    """A typed date: dd-mm-jjjj, or the ISO value of the browser's date input."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return datetime.strptime(text, "%d-%m-%Y").date()
 
 
 @router.get("/")
@@ -60,7 +71,7 @@ def person_lookup(request: Request, vault: VaultDep, form: VerifiedForm) -> Resp
     name = form.text("name", limit=200) or None
     born_text = form.text("date_of_birth", limit=10)
     try:
-        born = date.fromisoformat(born_text) if born_text else None
+        born = _typed_date(born_text) if born_text else None
         hits = lookup.lookup_person(vault, actor.ctx, bsn=bsn, name=name, date_of_birth=born)
     except (ValueError, InvalidInput):
         return _start(

@@ -90,8 +90,12 @@
           status.textContent = "Het document is versleuteld opgeslagen.";
           var next = "";
           try { next = JSON.parse(xhr.responseText).next; } catch (err) { next = ""; }
-          window.location.assign((next && next.charAt(0) === "/" ? next : window.location.pathname) + "#documenten");
-          window.location.reload();
+          // The server names the page to show next, with its confirmation (?melding=…); a target that
+          // differs only in its #fragment would not load again by itself, so reload it then.
+          var target = next && next.charAt(0) === "/" ? next : window.location.pathname + "#documenten";
+          var here = window.location.pathname + window.location.search;
+          window.location.assign(target);
+          if (target.split("#")[0] === here) { window.location.reload(); }
         } else {
           barBox.hidden = true;
           status.textContent = messages[xhr.status] || "Het uploaden is mislukt. Er is niets opgeslagen.";

@@ -1,0 +1,103 @@
+"""Issue 17, sharing: a confirmation after every upload (the form without script), share and revoke,
+and a subject's statement (D14) shown under the document it answers. The audit log holds the upload,
+statement and revocation entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.web.pages import assert_accessible, assert_fits_a_phone
+from tests.web.test_browser import login
+from tests.web.world import World, _ctx, csrf_of, web_login
+from vault.app import create_app
+from vault.context import FrozenClock
+from vault.domain import AuditTag
+from vault.models import AuditEntry
+from vault.runtime import Vault
+from vault.services.rights import add_statement
+from vault.web.labels import NOTICES
+
+
+@pytest.fixture
+def worker_client(vault: Vault, clock: FrozenClock, world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(vault)) as client:
+        web_login(client, world.worker, clock)
+        yield client
+
+
+def _tags(vault: Vault, case_id: str) -> list[str]:
+    with vault.db.session() as session:
+        return list(session.scalars(select(AuditEntry.tag).where(AuditEntry.case_id == case_id)))
+
+
+def test_upload_without_script_lands_on_the_case_page_with_its_confirmation(
+    worker_client: TestClient, vault: Vault, world: World
+) -> None:
+    before = _tags(vault, world.case_id).count(str(AuditTag.DOSSIER_DOCUMENT_CREATED))
+    page = worker_client.get(f"/zaken/{world.case_id}")
+    answer = worker_client.post(
+        f"/zaken/{world.case_id}/documenten",
+        data={"csrf_token": csrf_of(page.text), "category": "report", "title": "Verslag huisbezoek"},
+        files={"file": ("verslag.txt", b"Huisbezoek afgelegd.\n", "text/plain")},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"].endswith("melding=document-opgeslagen")
+    shown = worker_client.get(answer.headers["location"])
+    assert NOTICES["document-opgeslagen"] in shown.text
+    assert "Verslag huisbezoek" in shown.text
+    assert _tags(vault, world.case_id).count(str(AuditTag.DOSSIER_DOCUMENT_CREATED)) == before + 1
+
+
+def test_revoke_lands_on_the_case_page_with_its_confirmation(
+    worker_client: TestClient, vault: Vault, world: World
+) -> None:
+    path = f"/zaken/{world.case_id}/verstrekkingen/{world.grant_id}/intrekken"
+    confirm = worker_client.get(path)
+    answer = worker_client.post(path, data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False)
+    assert answer.status_code == 303
+    shown = worker_client.get(answer.headers["location"])
+    assert NOTICES["verstrekking-ingetrokken"] in shown.text
+    assert str(AuditTag.DISCLOSURE_GRANT_REVOKED) in _tags(vault, world.case_id)
+
+
+def test_an_unknown_confirmation_key_shows_nothing(worker_client: TestClient, world: World) -> None:
+    shown = worker_client.get(f"/zaken/{world.case_id}?melding=%3Cscript%3E")
+    assert shown.status_code == 200
+    assert 'class="notice"' not in shown.text
+    assert "<script>" not in shown.text
+
+
+@pytest.mark.browser
+def test_d14_statement_is_shown_under_the_document_it_answers(
+    page: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock
+) -> None:
+    add_statement(
+        vault,
+        _ctx(vault, world.worker),
+        case_id=world.case_id,
+        refers_to_document_id=world.withheld_doc,
+        title="Reactie van moeder",
+        filename="reactie.txt",
+        content_type="text/plain",
+        chunks=[b"Ik ben het niet eens met het verslag.\n"],
+    )
+    login(page, live_server.url, world.worker, clock)
+    page.goto(f"{live_server.url}/zaken/{world.case_id}")
+    statements = page.locator("ul.statements")
+    assert statements.count() == 1
+    assert "Reactie van moeder" in statements.inner_text()
+    assert "Zienswijze van betrokkene" in statements.inner_text()
+    # Under the answered document, in the same list item — not a group of its own.
+    answered = page.locator("li", has=statements)
+    assert answered.count() == 1
+    assert "Gespreksverslag" in answered.inner_text()
+    assert "Veiligheidsvoorwaarden" not in answered.inner_text()
+    assert_accessible(page)
+    assert_fits_a_phone(page)
+    assert str(AuditTag.DOSSIER_DOCUMENT_CREATED) in _tags(vault, world.case_id)

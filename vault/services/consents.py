@@ -1,0 +1,203 @@
+"""Consents recorded in a conversation (D2, D9) and their withdrawal.
+
+A ``register_personal_data`` consent lets a help seeker's advice case hold identifying fields (D2); a
+``share_with_partner`` consent names the one organisation it allows sharing with (D9). Withdrawing a
+consent revokes every disclosure resting on it, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.context import Context
+from vault.domain import Action, AuditTag, OrgType
+from vault.errors import Conflict, InvalidInput, NotFound
+from vault.models import Case, Consent, Grant, Organisation
+from vault.policy import Decision
+from vault.runtime import Vault
+from vault.services.documents import touch_case
+from vault.services.gate import Admission, GateRequest, gated_write, pass_gate
+from vault.services.person_fields import CONSENT_WITHDRAWN, ConsentScope, Relation
+
+__all__ = [
+    "RestingGrant",
+    "check_sharing_consent",
+    "grants_resting_on",
+    "live_consent",
+    "record_consent",
+    "withdraw_consent",
+]
+
+
+def _case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def live_consent(
+    session: Session, case_id: str, scope: ConsentScope, consent_id: str | None = None
+) -> Consent | None:
+    stmt = select(Consent).where(
+        Consent.case_id == case_id, Consent.scope == str(scope), Consent.withdrawn_at.is_(None)
+    )
+    if consent_id is not None:
+        stmt = stmt.where(Consent.id == consent_id)
+    return session.scalars(stmt.order_by(Consent.recorded_at.desc()).limit(1)).first()
+
+
+def record_consent(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    scope: ConsentScope,
+    given_by: Relation,
+    recipient_org_id: str | None = None,
+) -> str:
+    """Record a consent given in a conversation: who recorded it (the actor), when, and its scope.
+
+    D9: a ``share_with_partner`` consent names the one organisation it allows sharing with (a person
+    consents to sharing with someone in particular); a ``register_personal_data`` consent names none.
+    The audit entry (the gate's) names the consent id; scope, giver and recipient are in the row."""
+    scope = ConsentScope(scope)
+    if (scope is ConsentScope.SHARE_WITH_PARTNER) != (recipient_org_id is not None):
+        raise InvalidInput("a consent to share names its recipient organisation; no other consent does")
+    consent_id = str(uuid.uuid4())
+
+    def write(session: Session, admission: Admission) -> str:
+        case = _case(session, case_id)
+        if recipient_org_id is not None:
+            org = session.get(Organisation, recipient_org_id)
+            if org is None or org.org_type == OrgType.VEILIG_THUIS:
+                raise NotFound("no such recipient organisation")
+        consent = Consent(
+            id=consent_id,
+            case_id=case_id,
+            scope=str(scope),
+            given_by=str(given_by),
+            recorded_at=ctx.now(),
+            recorded_by=ctx.actor_id or "unknown",
+            recipient_org_id=recipient_org_id,
+        )
+        session.add(consent)
+        touch_case(case, ctx)
+        session.flush()
+        return consent.id
+
+    return gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=None,
+        tag=AuditTag.DOSSIER_CONSENT_RECORDED,
+        object_type="consent",
+        object_id=consent_id,
+        then=write,
+    )
+
+
+def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) -> None:
+    """A consent can be withdrawn; data registered under it stays (deletion is a separate request, D12).
+
+    D9: every disclosure (grant) resting on it is revoked in the same transaction, each with its own
+    ``disclosure:grant:revoked`` entry (grant id, reason code ``consent-withdrawn``; no personal data)."""
+
+    def write(session: Session, admission: Admission) -> None:
+        consent = session.get(Consent, consent_id)
+        if consent is None or consent.case_id != case_id:
+            raise NotFound("no such consent")
+        if consent.withdrawn_at is not None:
+            raise Conflict("this consent was already withdrawn")
+        consent.withdrawn_at = ctx.now()
+        _revoke_grants_resting_on(session, ctx, consent)
+        touch_case(_case(session, case_id), ctx)
+
+    gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=None,
+        tag=AuditTag.DOSSIER_CONSENT_WITHDRAWN,
+        object_type="consent",
+        object_id=consent_id,
+        then=write,
+    )
+
+
+def _revoke_grants_resting_on(session: Session, ctx: Context, consent: Consent) -> None:
+    grants = session.scalars(
+        select(Grant)
+        .where(Grant.consent_id == consent.id, Grant.revoked_at.is_(None))
+        .order_by(Grant.created_at, Grant.id)
+    ).all()
+    for grant in grants:
+        grant.revoked_at = ctx.now()
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_GRANT_REVOKED,
+            case_id=grant.case_id,
+            object_type="grant",
+            object_id=grant.id,
+            rule="d9-consent-withdrawn",
+            details={"org_id": grant.org_id, "consent_id": consent.id, "reason": CONSENT_WITHDRAWN},
+        )
+    session.flush()
+
+
+def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, org_id: str) -> Decision:
+    """D9: does the recorded consent ``consent_id`` of this case allow sharing with ``org_id`` now?
+
+    It must be a consent of this case, of scope ``share_with_partner``, naming that organisation, and
+    not withdrawn. Fails closed; the rule names which condition failed."""
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.case_id != case_id:
+        return Decision(
+            False, "d9-consent-not-recorded", "the consent reference names no consent of this case"
+        )
+    if consent.scope != ConsentScope.SHARE_WITH_PARTNER or consent.recipient_org_id != org_id:
+        return Decision(False, "d9-consent-scope", "the recorded consent does not cover this recipient")
+    if consent.withdrawn_at is not None:
+        return Decision(False, "d9-consent-withdrawn", "the recorded consent was withdrawn")
+    return Decision(True, "d9-basis:consent", "a recorded consent covers sharing with this recipient")
+
+
+@dataclass(frozen=True)
+class RestingGrant:
+    """A live disclosure resting on a consent: withdrawing the consent revokes it (ids only)."""
+
+    grant_id: str
+    org_id: str
+
+
+def grants_resting_on(vault: Vault, ctx: Context, case_id: str, consent_id: str) -> list[RestingGrant]:
+    """D9: the live disclosures that withdrawing ``consent_id`` would revoke — shown before the
+    withdrawal is confirmed. A READ of the case through the gate (audited ``dossier:consent:read``)."""
+
+    def read(session: Session, admission: Admission) -> list[RestingGrant]:
+        consent = session.get(Consent, consent_id)
+        if consent is None or consent.case_id != case_id:
+            raise NotFound("no such consent")
+        rows = session.execute(
+            select(Grant.id, Grant.org_id)
+            .where(Grant.consent_id == consent_id, Grant.revoked_at.is_(None))
+            .order_by(Grant.created_at, Grant.id)
+        )
+        return [RestingGrant(grant_id, org_id) for grant_id, org_id in rows]
+
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ),
+        tag=AuditTag.DOSSIER_CONSENT_READ,
+        object_type="consent",
+        object_id=consent_id,
+        then=read,
+    )

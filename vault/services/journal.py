@@ -1,0 +1,220 @@
+"""Journal notes (aantekeningen) on a case: written and read by the case's staff, through the gate.
+
+- A note is free text (at most ``MAX_NOTE_LENGTH`` characters, line breaks kept) sealed under the case
+  DEK with associated data (``case_notes``, ``text``, note id), like every personal field (D18): moved
+  to another row or case, it no longer opens.
+- Writing is a gated WRITE on the case (``dossier:note:added``); reading is a gated READ
+  (``dossier:notes:read``), under break-the-glass too (read-only, flagged, D20). Only Veilig Thuis
+  staff write or read notes: a partner is refused by the policy (no browsing of the case record), and
+  a professional on their own advice case by this service (rule ``journal-staff-only``); both
+  refusals are audited. The audit entries carry ids only — never the text.
+- Append-only: nothing is overwritten or removed. A correction is a new note naming the note it
+  corrects (``corrects_id``); the page shows both. Only destruction of the whole case removes notes
+  (``vault.services.destruction`` removes every content table with a ``case_id``).
+- Notes can name people (D22): they enter an inzage copy only when released item by item
+  (``vault.services.inzage``, kind ``note``) and never reach a partner.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.crypto.fields import encrypt_text
+from vault.domain import Action, AuditTag
+from vault.errors import Forbidden, InvalidInput, NotFound
+from vault.models import Case, CaseNote, User
+from vault.runtime import Vault
+from vault.services.documents import touch_case
+from vault.services.gate import (
+    Admission,
+    GateRequest,
+    RuleRefused,
+    decrypt_case_field,
+    gated_write,
+    pass_gate,
+    refuse,
+)
+
+__all__ = [
+    "MAX_NOTE_LENGTH",
+    "NOTE_COLUMN",
+    "NOTE_TABLE",
+    "NoteText",
+    "NoteView",
+    "add_note",
+    "check_note_text",
+    "notes_of_case",
+    "read_notes",
+]
+
+MAX_NOTE_LENGTH = 10_000
+NOTE_TABLE = "case_notes"
+NOTE_COLUMN = "text"
+STAFF_ONLY = "journal-staff-only"
+
+# Control characters other than line feed and tab (a carriage return is turned into a line feed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+T = TypeVar("T")
+
+
+class NoteText(InvalidInput):
+    """The note's text was refused; ``reason`` is ``empty``, ``too_long`` or ``control`` (for a form)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class NoteView:
+    note_id: str
+    created_at: datetime
+    author_id: str | None
+    author: str | None  # the author's username (None: account no longer known)
+    corrects_id: str | None
+    text: str = field(repr=False)
+
+
+def check_note_text(text: str) -> str:
+    """The text as it is stored: line endings made ``\\n``, outer blank space removed. Raises
+    ``NoteText`` (never echoing the text)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise NoteText("empty", "a note needs text")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise NoteText("too_long", f"a note is at most {MAX_NOTE_LENGTH} characters")
+    if _CONTROL.search(text):
+        raise NoteText("control", "a note holds printable characters, line breaks and tabs only")
+    return text
+
+
+def _staff_only(admission: Admission) -> None:
+    if not admission.actor.role.is_staff:
+        raise RuleRefused(Forbidden("journal notes are written and read by Veilig Thuis staff"), STAFF_ONLY)
+
+
+def add_note(vault: Vault, ctx: Context, case_id: str, *, text: str, corrects_id: str | None = None) -> str:
+    """Add a note to the case (a gated WRITE, audited ``dossier:note:added`` with the note's id).
+
+    ``corrects_id`` names an earlier note of the same case that this one corrects (it stays as it is).
+    """
+    text = check_note_text(text)
+    if corrects_id is not None and not _UUID.match(corrects_id):
+        raise InvalidInput("corrects_id names a note by its id")
+    note_id = str(uuid.uuid4())
+
+    def write(session: Session, admission: Admission) -> str:
+        assert admission.dek is not None
+        _staff_only(admission)
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("no such case")
+        if corrects_id is not None:
+            earlier = session.get(CaseNote, corrects_id)
+            if earlier is None or earlier.case_id != case_id:
+                raise RuleRefused(NotFound("no such note in this case"), "journal-no-such-note")
+        session.add(
+            CaseNote(
+                id=note_id,
+                case_id=case_id,
+                text_enc=encrypt_text(
+                    admission.dek, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note_id, value=text
+                ),
+                created_at=ctx.now(),
+                created_by=ctx.actor_id,
+                corrects_id=corrects_id,
+            )
+        )
+        touch_case(case, ctx)
+        session.flush()
+        return note_id
+
+    return gated_write(
+        vault,
+        ctx,
+        case_id,
+        category=None,
+        tag=AuditTag.DOSSIER_NOTE_ADDED,
+        object_type="note",
+        object_id=note_id,
+        then=write,
+    )
+
+
+def notes_of_case(session: Session, case_id: str) -> list[CaseNote]:
+    """The case's note rows (sealed), oldest first: for callers inside their own gate decision."""
+    return list(
+        session.scalars(
+            select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.created_at, CaseNote.id)
+        )
+    )
+
+
+def _gated_read(
+    vault: Vault, ctx: Context, req: GateRequest, *, then: Callable[[Session, Admission], T]
+) -> T:
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            req,
+            tag=AuditTag.DOSSIER_NOTES_READ,
+            object_type="notes",
+            object_id=req.case_id,
+            then=then,
+        )
+    except RuleRefused as refused:
+        refuse(
+            vault,
+            ctx,
+            refused.error,
+            rule=refused.rule,
+            attempted=AuditTag.DOSSIER_NOTES_READ,
+            case_id=req.case_id,
+        )
+
+
+def read_notes(
+    vault: Vault, ctx: Context, case_id: str, *, break_glass_justification: str | None = None
+) -> list[NoteView]:
+    """The case's notes, newest first, decrypted under a READ decision (``dossier:notes:read``)."""
+
+    def decrypt(session: Session, admission: Admission) -> list[NoteView]:
+        _staff_only(admission)
+        rows = session.execute(
+            select(CaseNote, User.username)
+            .outerjoin(User, User.id == CaseNote.created_by)
+            .where(CaseNote.case_id == case_id)
+            .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
+        ).all()
+        return [
+            NoteView(
+                note_id=note.id,
+                created_at=note.created_at,
+                author_id=note.created_by,
+                author=username,
+                corrects_id=note.corrects_id,
+                text=decrypt_case_field(
+                    admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
+                ),
+            )
+            for note, username in rows
+        ]
+
+    return _gated_read(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ, break_glass_justification=break_glass_justification),
+        then=decrypt,
+    )

@@ -1,0 +1,98 @@
+"""The value types of the people in a case: how a subject relates to it, the scopes of a consent, a
+person's identifying fields and a reporter's (D2, D8), and the cleaning of one typed field.
+
+No database, no keys: the services of ``vault.services.subjects`` and ``vault.services.consents`` seal
+and store these; this module only says what a valid value is (errors never echo the value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from vault.crypto.index import normalise_bsn, normalise_date, normalise_name
+from vault.errors import InvalidInput
+
+__all__ = [
+    "CONSENT_WITHDRAWN",
+    "MAX_FIELD",
+    "ConsentScope",
+    "PersonFields",
+    "Relation",
+    "ReporterFields",
+    "clean_field",
+]
+
+MAX_FIELD = 255
+
+
+class Relation(StrEnum):
+    """How a subject relates to the case."""
+
+    HELP_SEEKER = "help_seeker"
+    CHILD = "child"
+    PARENT = "parent"
+    PARTNER = "partner"
+    HOUSEHOLD_MEMBER = "household_member"
+    ALLEGED_PERPETRATOR = "alleged_perpetrator"
+    OTHER = "other"
+
+
+class ConsentScope(StrEnum):
+    REGISTER_PERSONAL_DATA = "register_personal_data"  # D2: seed 000
+    SHARE_WITH_PARTNER = "share_with_partner"  # D9: names the one recipient organisation it covers
+
+
+CONSENT_WITHDRAWN = "consent-withdrawn"  # D9: the reason code of a grant revoked by a withdrawal
+
+
+def clean_field(value: str | None, what: str, limit: int = MAX_FIELD) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    if not value:
+        return None
+    if len(value) > limit or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"{what} must be at most {limit} printable characters")
+    return value
+
+
+@dataclass(frozen=True, repr=False)
+class PersonFields:
+    """A person's identifying fields; every one optional. Never printed (repr is ``***``)."""
+
+    name: str | None = None
+    bsn: str | None = None
+    date_of_birth: date | None = None
+    address: str | None = None
+
+    def __repr__(self) -> str:
+        return "PersonFields(***)"
+
+    @property
+    def identifying(self) -> bool:
+        return any(v is not None for v in (self.name, self.bsn, self.date_of_birth, self.address))
+
+    def checked(self) -> PersonFields:
+        """Cleaned copy; the BSN must pass the eleven-test (the error never echoes it)."""
+        name = clean_field(self.name, "name")
+        bsn = normalise_bsn(self.bsn) if self.bsn is not None and self.bsn.strip() else None
+        if name is not None:
+            normalise_name(name)
+        if self.date_of_birth is not None:
+            normalise_date(self.date_of_birth)
+        return PersonFields(name, bsn, self.date_of_birth, clean_field(self.address, "address"))
+
+
+@dataclass(frozen=True, repr=False)
+class ReporterFields:
+    """D8: who reports. ``professional``: a professional acting under the meldcode."""
+
+    name: str
+    professional: bool
+    contact: str | None = None
+    organisation: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ReporterFields(***, professional={self.professional})"

@@ -1,0 +1,484 @@
+"""People and consent on the case page: subjects added and corrected (D2, D3), consents recorded and
+withdrawn (D9), the reporter's identity shown on demand and its consent or release (D8).
+
+Every rule lives in the services (``vault.services.subjects``, ``vault.services.consents``); these
+pages parse the form, call the service, and after a refusal show the form again with what was typed
+and the one reason, on its field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vault.domain import Action, CaseKind, Category, OrgType, reference_of
+from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.http.deps import VaultDep
+from vault.http.params import UUID_PATTERN, CaseId
+from vault.runtime import Vault
+from vault.services import consents, subjects
+from vault.services.case_view import CaseView, SubjectView, read_reporter_identity, read_subjects, view_case
+from vault.services.directory import organisation_names, organisations
+from vault.services.gate import GateRequest, would_allow
+from vault.services.person_fields import ConsentScope, PersonFields, Relation
+from vault.web.csrf import VerifiedForm, WebForm
+from vault.web.fg_reports import parse_day
+from vault.web.render import page, see_other
+from vault.web.routes.panels import PanelValues
+from vault.web.session import WebActor, WebUser
+
+__all__ = ["CONSENT_SCOPES", "dutch_birth_date", "panel", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+ObjectId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+
+CONSENT_SCOPES = {
+    str(ConsentScope.REGISTER_PERSONAL_DATA): "Persoonsgegevens vastleggen",
+    str(ConsentScope.SHARE_WITH_PARTNER): "Delen met een ketenpartner",
+}
+_PERSON_FIELDS = ("name", "date_of_birth", "bsn", "address")
+_FIELD_ERRORS = {
+    "name": "Vul een naam in van hoogstens 255 tekens.",
+    "date_of_birth": "Vul de geboortedatum in als dd-mm-jjjj, bijvoorbeeld 01-03-2015.",
+    "bsn": "Dit is geen geldig BSN: een BSN heeft 9 cijfers en voldoet aan de elfproef.",
+    "address": "Vul een adres in van hoogstens 255 tekens.",
+    "relation": "Kies de rol van deze persoon in de zaak.",
+}
+_D2 = (
+    "Bij een adviesvraag van een hulpvrager legt u naam, geboortedatum, BSN of adres alleen vast met "
+    "toestemming van de hulpvrager (D2). Kies de vastgelegde toestemming, of leg die eerst vast."
+)
+_D3 = (
+    "Bij een adviesvraag van een professional staat de cliënt alleen onder een pseudoniem in het "
+    "dossier (D3); personen voegt u hier niet toe."
+)
+_SHARE_SCOPE = str(ConsentScope.SHARE_WITH_PARTNER)
+
+
+def dutch_birth_date(value: str | None) -> str | None:
+    """A stored birth date (ISO) as people write it: dd-mm-jjjj."""
+    if not value:
+        return None
+    year, month, day = value.split("-")
+    return f"{day}-{month}-{year}"
+
+
+def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
+    """The people values of ``templates/case/_head.html`` and ``_people.html`` (prefixed ``people_``).
+
+    The reporter's identity is never read here: the page offers "Melder tonen" instead (D8)."""
+    recipients = organisation_names(vault, [c.recipient_org_id for c in view.consents])
+    return {
+        "people_reference": reference_of(view.case_id),
+        "people_subjects": [
+            {"view": s, "born": dutch_birth_date(s.date_of_birth)} for s in (view.subjects or [])
+        ],
+        "people_consents": [
+            {
+                "entry": c,
+                "scope": CONSENT_SCOPES.get(c.scope, c.scope),
+                "recipient": recipients.get(c.recipient_org_id or ""),
+            }
+            for c in view.consents
+        ],
+        "people_actions": not break_glass,
+        "people_reporter_readable": view.has_reporter
+        and not break_glass
+        and would_allow(
+            vault, actor.ctx, GateRequest(view.case_id, Action.READ, category=Category.REPORTER_IDENTITY)
+        ),
+    }
+
+
+def _require_step_up(vault: VaultDep, actor: WebActor) -> None:
+    # Ask for the code before the form is filled in; the service refuses without it anyway.
+    if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("a decision about the reporter's identity needs a recent second-factor check")
+
+
+def _back(case_id: str, anchor: str, notice: str) -> Response:
+    """To the case page's section, with a confirmation (the fragment after the query, not inside it)."""
+    response = see_other(f"/zaken/{case_id}", notice=notice)
+    response.headers["location"] += f"#{anchor}"
+    return response
+
+
+# --- subjects ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SubjectForm:
+    values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    error_field: str | None = None
+
+
+def _values_of(subject: SubjectView | None) -> dict[str, str]:
+    if subject is None:
+        return {"relation": ""}
+    return {
+        "relation": subject.relation,
+        "name": subject.name or "",
+        "date_of_birth": dutch_birth_date(subject.date_of_birth) or "",
+        "bsn": subject.bsn or "",
+        "address": subject.address or "",
+    }
+
+
+def _subject_page(
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    view: CaseView,
+    form: _SubjectForm,
+    *,
+    subject_id: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    register = [
+        c for c in view.consents if c.scope == ConsentScope.REGISTER_PERSONAL_DATA and c.withdrawn_at is None
+    ]
+    return page(
+        request,
+        "subject_form.html",
+        actor=actor,
+        case_id=view.case_id,
+        reference=reference_of(view.case_id),
+        subject_id=subject_id,
+        relations=list(Relation),
+        help_seeker_advice=view.kind == CaseKind.ADVICE_HELP_SEEKER,
+        register_consents=register,
+        values=form.values,
+        error=form.error,
+        error_field=form.error_field,
+        status_code=status_code,
+    )
+
+
+def _typed(form: WebForm) -> dict[str, str]:
+    limits = {"relation": 32, "name": 300, "date_of_birth": 20, "bsn": 20, "address": 300, "consent_id": 36}
+    return {name: form.text(name, limit=limit) for name, limit in limits.items()}
+
+
+def _parse_person(values: dict[str, str]) -> tuple[Relation, PersonFields]:
+    """The typed person, each field checked on its own so a refusal names the one field; raises
+    ``_FieldError``."""
+    try:
+        relation = Relation(values["relation"])
+    except ValueError:
+        raise _FieldError("relation") from None
+    try:
+        born = parse_day(values["date_of_birth"])
+    except InvalidInput:
+        raise _FieldError("date_of_birth") from None
+    fields = PersonFields(
+        name=values["name"] or None,
+        bsn=values["bsn"] or None,
+        date_of_birth=born,
+        address=values["address"] or None,
+    )
+    for name in _PERSON_FIELDS:
+        try:
+            PersonFields(**{name: getattr(fields, name)}).checked()
+        except InvalidInput:
+            raise _FieldError(name) from None
+    return relation, fields
+
+
+class _FieldError(Exception):
+    def __init__(self, field_name: str, message: str | None = None) -> None:
+        super().__init__(field_name)
+        self.field_name = field_name
+        self.message = message or _FIELD_ERRORS[field_name]
+
+
+def _save_subject(
+    request: Request, vault: VaultDep, form: WebForm, case_id: str, subject_id: str | None
+) -> Response:
+    actor = form.user
+    typed = _typed(form)
+    try:
+        relation, fields = _parse_person(typed)
+        if subject_id is None:
+            subjects.add_subject(
+                vault,
+                actor.ctx,
+                case_id,
+                relation=relation,
+                fields=fields,
+                consent_id=typed["consent_id"] or None,
+            )
+        else:
+            subjects.correct_subject(
+                vault,
+                actor.ctx,
+                case_id,
+                subject_id,
+                relation=relation,
+                fields=fields,
+                consent_id=typed["consent_id"] or None,
+            )
+    except _FieldError as wrong:
+        failed = _SubjectForm(typed, wrong.message, wrong.field_name)
+        return _subject_page(
+            request,
+            vault,
+            actor,
+            view_case(vault, actor.ctx, case_id),
+            failed,
+            subject_id=subject_id,
+            status_code=400,
+        )
+    except subjects.ConsentRequired:
+        failed = _SubjectForm(typed, _D2, "consent_id")
+        return _subject_page(
+            request,
+            vault,
+            actor,
+            view_case(vault, actor.ctx, case_id),
+            failed,
+            subject_id=subject_id,
+            status_code=403,
+        )
+    except Forbidden as refused:
+        if "(D3)" not in refused.message:
+            raise
+        failed = _SubjectForm(typed, _D3, None)
+        return _subject_page(
+            request,
+            vault,
+            actor,
+            view_case(vault, actor.ctx, case_id),
+            failed,
+            subject_id=subject_id,
+            status_code=403,
+        )
+    notice = "betrokkene-toegevoegd" if subject_id is None else "betrokkene-gecorrigeerd"
+    return _back(case_id, "betrokkenen", notice)
+
+
+@router.get("/zaken/{case_id}/betrokkenen/nieuw")
+def subject_new(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _subject_page(request, vault, actor, view_case(vault, actor.ctx, case_id), _SubjectForm())
+
+
+@router.post("/zaken/{case_id}/betrokkenen")
+def subject_add(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    return _save_subject(request, vault, form, case_id, None)
+
+
+@router.get("/zaken/{case_id}/betrokkenen/{subject_id}/corrigeren")
+def subject_edit(
+    request: Request, case_id: CaseId, subject_id: ObjectId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    view = view_case(vault, actor.ctx, case_id)
+    found = [s for s in read_subjects(vault, actor.ctx, case_id) if s.subject_id == subject_id]
+    if not found:
+        raise NotFound("no such subject")
+    return _subject_page(
+        request, vault, actor, view, _SubjectForm(_values_of(found[0])), subject_id=subject_id
+    )
+
+
+@router.post("/zaken/{case_id}/betrokkenen/{subject_id}/corrigeren")
+def subject_correct(
+    request: Request, case_id: CaseId, subject_id: ObjectId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    return _save_subject(request, vault, form, case_id, subject_id)
+
+
+# --- consents ---------------------------------------------------------------------------------------
+
+
+def _consent_page(
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    case_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    error_field: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view_case(vault, actor.ctx, case_id)  # the form is of this case: the actor must be allowed to read it
+    recipients = [o for o in organisations(vault) if o.org_type != OrgType.VEILIG_THUIS]
+    return page(
+        request,
+        "consent_form.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        scopes=CONSENT_SCOPES,
+        relations=list(Relation),
+        recipients=recipients,
+        values=values or {},
+        error=error,
+        error_field=error_field,
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/toestemmingen/nieuw")
+def consent_new(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _consent_page(request, vault, actor, case_id)
+
+
+@router.post("/zaken/{case_id}/toestemmingen")
+def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    actor = form.user
+    typed = {
+        "scope": form.text("scope", limit=32),
+        "given_by": form.text("given_by", limit=32),
+        "recipient_org_id": form.text("recipient_org_id", limit=36),
+    }
+    problem: tuple[str, str] | None = None
+    if typed["scope"] not in CONSENT_SCOPES:
+        problem = ("scope", "Kies waarvoor de toestemming geldt.")
+    elif typed["given_by"] not in {str(r) for r in Relation}:
+        problem = ("given_by", "Kies wie de toestemming gaf.")
+    elif (typed["scope"] == _SHARE_SCOPE) != bool(typed["recipient_org_id"]):
+        problem = (
+            "recipient_org_id",
+            "Toestemming om te delen geldt voor één organisatie: kies die. Bij andere toestemming kiest u "
+            "geen organisatie.",
+        )
+    if problem is None:
+        try:
+            consents.record_consent(
+                vault,
+                actor.ctx,
+                case_id,
+                scope=ConsentScope(typed["scope"]),
+                given_by=Relation(typed["given_by"]),
+                recipient_org_id=typed["recipient_org_id"] or None,
+            )
+        except (InvalidInput, NotFound):
+            problem = ("recipient_org_id", "Kies een bestaande ketenpartner.")
+    if problem is not None:
+        return _consent_page(
+            request,
+            vault,
+            actor,
+            case_id,
+            values=typed,
+            error=problem[1],
+            error_field=problem[0],
+            status_code=400,
+        )
+    return _back(case_id, "toestemmingen", "toestemming-vastgelegd")
+
+
+@router.get("/zaken/{case_id}/toestemmingen/{consent_id}/intrekken")
+def consent_withdraw_confirm(
+    request: Request, case_id: CaseId, consent_id: ObjectId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    """Say first what a withdrawal does: the disclosures resting on the consent are revoked (D9)."""
+    resting = consents.grants_resting_on(vault, actor.ctx, case_id, consent_id)
+    view = view_case(vault, actor.ctx, case_id)
+    consent = next((c for c in view.consents if c.consent_id == consent_id), None)
+    if consent is None:
+        raise NotFound("no such consent")
+    names = organisation_names(vault, [g.org_id for g in resting] + [consent.recipient_org_id])
+    return page(
+        request,
+        "consent_withdraw.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        consent=consent,
+        scope_label=CONSENT_SCOPES.get(consent.scope, consent.scope),
+        recipient=names.get(consent.recipient_org_id or ""),
+        resting=[names.get(g.org_id, "een ketenpartner") for g in resting],
+    )
+
+
+@router.post("/zaken/{case_id}/toestemmingen/{consent_id}/intrekken")
+def consent_withdraw(case_id: CaseId, consent_id: ObjectId, vault: VaultDep, form: VerifiedForm) -> Response:
+    consents.withdraw_consent(vault, form.user.ctx, case_id, consent_id)
+    return _back(case_id, "toestemmingen", "toestemming-ingetrokken")
+
+
+# --- the reporter (D8) ------------------------------------------------------------------------------
+
+
+@router.post("/zaken/{case_id}/melder")
+def reporter_reveal(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
+    """D8: the reporter's identity on demand ("Melder tonen"): its own audited read, never by default."""
+    actor = form.user
+    reporter = read_reporter_identity(vault, actor.ctx, case_id)
+    if reporter is None:
+        raise NotFound("this case has no recorded reporter")
+    return page(
+        request,
+        "reporter_identity.html",
+        actor=actor,
+        case_id=case_id,
+        reference=reference_of(case_id),
+        reporter=reporter,
+    )
+
+
+def _reporter_confirm(
+    request: Request, vault: VaultDep, actor: WebActor, case_id: str, template: str, **values: Any
+) -> HTMLResponse:
+    _require_step_up(vault, actor)
+    view_case(vault, actor.ctx, case_id)  # audited read of the case the confirmation is about
+    return page(request, template, actor=actor, case_id=case_id, reference=reference_of(case_id), **values)
+
+
+@router.get("/zaken/{case_id}/melder/toestemming")
+def reporter_consent_confirm(
+    request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    return _reporter_confirm(request, vault, actor, case_id, "reporter_consent.html")
+
+
+@router.post("/zaken/{case_id}/melder/toestemming")
+def reporter_consent(case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """D8: the reporter agreed that their identity may be disclosed (step-up, after confirmation)."""
+    subjects.record_reporter_consent(vault, form.user.ctx, case_id)
+    return _back(case_id, "melder", "melder-toestemming")
+
+
+@router.get("/zaken/{case_id}/melder/vrijgeven")
+def reporter_release_confirm(
+    request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    return _reporter_confirm(request, vault, actor, case_id, "reporter_release.html", reason="", error=None)
+
+
+@router.post("/zaken/{case_id}/melder/vrijgeven")
+def reporter_release(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """D8: release a professional reporter's identity, with a reason (step-up, after confirmation)."""
+    actor = form.user
+    _require_step_up(vault, actor)
+    reason = form.text("reason", limit=1001)
+    error = None
+    try:
+        subjects.release_professional_reporter(vault, actor.ctx, case_id, reason=reason)
+    except InvalidInput:
+        error = "Schrijf een reden van 10 tot 1000 tekens."
+    except Forbidden as refused:
+        if "(D8)" not in refused.message:
+            raise
+        error = (
+            "De identiteit van een melder die geen professional is, geeft u alleen vrij met diens eigen "
+            "toestemming (D8). Leg die toestemming vast in plaats van een vrijgave."
+        )
+    if error is not None:
+        return _reporter_confirm(
+            request,
+            vault,
+            actor,
+            case_id,
+            "reporter_release.html",
+            reason=reason,
+            error=error,
+            status_code=400,
+        )
+    return _back(case_id, "melder", "melder-vrijgegeven")

@@ -1,0 +1,261 @@
+"""Case workflow pages, second part: own-motion conversion with two approvals of different disciplines
+(D4), assignment and reassignment, retention extension with a reason (D11).
+
+The rules live in the services (``own_motion``, ``assignments``, ``retention``), as for the API; a
+refusal is named here in Dutch beside its field."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vault.domain import reference_of
+from vault.errors import Conflict, InvalidInput, NotFound
+from vault.http.deps import VaultDep
+from vault.http.params import UUID_PATTERN, CaseId
+from vault.runtime import Vault
+from vault.services import assignments, own_motion, retention
+from vault.services.case_view import view_case
+from vault.services.directory import usernames
+from vault.web.csrf import VerifiedForm
+from vault.web.fg_reports import parse_day
+from vault.web.labels import AMSTERDAM
+from vault.web.render import page, see_other
+from vault.web.routes.workflow import RETENTION_REASONS, Errors
+from vault.web.session import WebActor, WebUser
+
+router = APIRouter(include_in_schema=False)
+
+ObjectId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+
+# D4 refusals named in Dutch (the rule ids come from the policy and the service).
+OWN_MOTION_REFUSALS = {
+    "d4-two-disciplines-required": "Nog niet omgezet: er is een goedkeuring nodig van twee medewerkers van "
+    "verschillende disciplines (bijvoorbeeld een medewerker en een vertrouwensarts). Een tweede "
+    "goedkeuring uit dezelfde discipline telt niet mee.",
+    "d4-reason-required": "Nog niet omgezet: de reden van de ambtshalve melding ontbreekt.",
+    "d4-invalid-approval": "Nog niet omgezet: een goedkeuring komt niet van een medewerker van Veilig Thuis.",
+    "already-approved": "U heeft dit verzoek al goedgekeurd. De tweede goedkeuring moet van een collega van "
+    "een andere discipline komen.",
+}
+
+
+# --- Own motion (D4) -------------------------------------------------------------------------------
+
+
+def _own_motion_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = view_case(vault, actor.ctx, case_id)
+    pending = own_motion.pending_conversion(vault, actor.ctx, case_id)
+    names = usernames(
+        vault, [pending.requested_by, *(a.approver_id for a in pending.approvals)] if pending else []
+    )
+    return page(
+        request,
+        "workflow_own_motion.html",
+        actor=actor,
+        case=view,
+        reference=reference_of(case_id),
+        pending=pending,
+        names=names,
+        approved_by_me=bool(pending and any(a.approver_id == actor.info.user_id for a in pending.approvals)),
+        values=values or {},
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/ambtshalve")
+def own_motion_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _own_motion_page(request, vault, actor, case_id)
+
+
+@router.post("/zaken/{case_id}/ambtshalve")
+def request_own_motion(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """D4: a staff member asks to convert the advice case, with the reason (sealed under the case key)."""
+    actor = form.user
+    values = {"reason": form.text("reason", limit=2100)}
+    errors: Errors = {}
+    try:
+        own_motion.request_own_motion(vault, actor.ctx, case_id, reason=values["reason"])
+    except Conflict:
+        errors["reason"] = "Voor deze zaak loopt al een verzoek om een ambtshalve melding."
+    except InvalidInput as refused:
+        errors["reason"] = (
+            "Alleen een adviesvraag kan worden omgezet in een melding."
+            if "advice" in refused.message
+            else "Schrijf de reden in 10 tot 2000 tekens: het hoge en acute risico en het "
+            "persoonlijke gesprek."
+        )
+    if errors:
+        return _own_motion_page(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
+    return see_other(f"/zaken/{case_id}/ambtshalve", notice="ambtshalve-aangevraagd")
+
+
+@router.post("/zaken/{case_id}/ambtshalve/{conversion_id}/goedkeuren")
+def approve_own_motion(
+    request: Request, case_id: CaseId, conversion_id: ObjectId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    """D4: one approval; once two disciplines approved, the conversion follows at once (the service
+    decides and audits, and names the rule that failed)."""
+    actor = form.user
+    try:
+        approvals = own_motion.approve_own_motion(vault, actor.ctx, case_id, conversion_id)
+    except Conflict:
+        return _own_motion_page(
+            request,
+            vault,
+            actor,
+            case_id,
+            errors={"approve": OWN_MOTION_REFUSALS["already-approved"]},
+            status_code=409,
+        )
+    if approvals < 2:
+        return see_other(f"/zaken/{case_id}/ambtshalve", notice="ambtshalve-goedgekeurd")
+    try:
+        own_motion.convert_own_motion(vault, actor.ctx, case_id, conversion_id)
+    except own_motion.ConversionRefused as refused:
+        text = OWN_MOTION_REFUSALS.get(
+            refused.rule, "Nog niet omgezet: de voorwaarden van D4 zijn niet vervuld."
+        )
+        return _own_motion_page(request, vault, actor, case_id, errors={"approve": text}, status_code=403)
+    return see_other(f"/zaken/{case_id}", notice="ambtshalve-omgezet")
+
+
+# --- Assignment ------------------------------------------------------------------------------------
+
+
+def _assignment_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    *,
+    errors: Errors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = view_case(vault, actor.ctx, case_id)
+    assigned = assignments.case_assignees(vault, actor.ctx, case_id)
+    taken = {a.user_id for a in assigned}
+    staff = assignments.assignable_staff(vault, actor.ctx, case_id)  # empty unless one may assign
+    return page(
+        request,
+        "workflow_assignment.html",
+        actor=actor,
+        case=view,
+        reference=reference_of(case_id),
+        assignees=assigned,
+        candidates=[s for s in staff if s.user_id not in taken],
+        may_assign=bool(staff),
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/toewijzing")
+def assignment_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _assignment_page(request, vault, actor, case_id)
+
+
+@router.post("/zaken/{case_id}/toewijzing")
+def assign(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """Assign a staff member (the team leader of the case's team decides; audited)."""
+    actor = form.user
+    user_id = form.text("user_id", limit=36)
+    candidates = {s.user_id for s in assignments.assignable_staff(vault, actor.ctx, case_id)}
+    errors: Errors = {}
+    if user_id not in candidates:
+        errors["user_id"] = "Kies een medewerker van het team."
+    else:
+        try:
+            if not assignments.assign_case(vault, actor.ctx, case_id, user_id):
+                errors["user_id"] = "Deze medewerker is al aan de zaak toegewezen."
+        except (InvalidInput, NotFound):
+            errors["user_id"] = "Alleen een actieve medewerker van Veilig Thuis kan worden toegewezen."
+    if errors:
+        return _assignment_page(request, vault, actor, case_id, errors=errors, status_code=400)
+    return see_other(f"/zaken/{case_id}/toewijzing", notice="toegewezen")
+
+
+@router.post("/zaken/{case_id}/toewijzing/{user_id}/beeindigen")
+def unassign(case_id: CaseId, user_id: ObjectId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """End an assignment; takes effect at once (audited)."""
+    if not assignments.unassign_case(vault, form.user.ctx, case_id, user_id):
+        raise Conflict("this staff member was not assigned")
+    return see_other(f"/zaken/{case_id}/toewijzing", notice="toewijzing-beeindigd")
+
+
+# --- Retention (D11) -------------------------------------------------------------------------------
+
+
+def _retention_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    case_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = view_case(vault, actor.ctx, case_id)
+    return page(
+        request,
+        "workflow_retention.html",
+        actor=actor,
+        case=view,
+        reference=reference_of(case_id),
+        kept=retention.retention_of(vault, actor.ctx, case_id),
+        reasons=RETENTION_REASONS,
+        values=values or {},
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/zaken/{case_id}/bewaartermijn")
+def retention_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    return _retention_page(request, vault, actor, case_id)
+
+
+@router.post("/zaken/{case_id}/bewaartermijn")
+def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """D11: keep the case longer, with a reason from the fixed list (the team leader decides; audited)."""
+    actor = form.user
+    values = {"until": form.text("until", limit=10), "reason": form.text("reason", limit=40)}
+    errors: Errors = {}
+    if values["reason"] not in RETENTION_REASONS:
+        errors["reason"] = "Kies de reden om de zaak langer te bewaren."
+    try:
+        day = parse_day(values["until"])
+        if day is None:
+            errors["until"] = "Vul de nieuwe vernietigingsdatum in als dd-mm-jjjj."
+    except InvalidInput:
+        day = None
+        errors["until"] = "Vul een datum in als dd-mm-jjjj, bijvoorbeeld 01-01-2050."
+    if not errors and day is not None:
+        until = datetime.combine(day, time(0, 0), tzinfo=AMSTERDAM)
+        try:
+            retention.extend_retention(
+                vault, actor.ctx, case_id, until=until, reason=retention.ExtensionReason(values["reason"])
+            )
+        except InvalidInput as refused:
+            errors["until"] = (
+                "Eén verlenging voegt hoogstens 20 jaar toe."
+                if "20 years" in refused.message
+                else "De nieuwe datum ligt na de huidige vernietigingsdatum."
+            )
+    if errors:
+        return _retention_page(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
+    return see_other(f"/zaken/{case_id}", notice="bewaartermijn-verlengd")
