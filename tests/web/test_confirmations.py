@@ -21,6 +21,7 @@ from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.rights import add_statement
 from vault.web.labels import NOTICES
+from vault.web.render import see_other
 
 
 @pytest.fixture
@@ -101,3 +102,13 @@ def test_d14_statement_is_shown_under_the_document_it_answers(
     assert_accessible(page)
     assert_fits_a_phone(page)
     assert str(AuditTag.DOSSIER_DOCUMENT_CREATED) in _tags(vault, world.case_id)
+
+
+def test_the_confirmation_key_goes_before_the_fragment_and_is_a_known_one() -> None:
+    assert see_other("/zaken/x#melder", notice="opgeslagen").headers["location"] == (
+        "/zaken/x?melding=opgeslagen#melder"
+    )
+    assert see_other("/a?b=1", notice="opgeslagen").headers["location"] == "/a?b=1&melding=opgeslagen"
+    assert see_other("//elders.example/", notice="opgeslagen").headers["location"] == "/?melding=opgeslagen"
+    with pytest.raises(ValueError, match="unknown notice"):
+        see_other("/", notice="<script>")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from vault.audit import queries as audit_repo
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category
+from vault.domain import Action, AuditTag, Category, reference_of
 from vault.errors import InvalidInput, NotFound, StepUpRequired
 from vault.models import AccessRequest, Case, Document, InzageItemReview, ReporterIdentity, Subject
 from vault.runtime import Vault
@@ -386,8 +386,5 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
             ("Wie heeft het dossier ingezien (NEN 7513)", report or [("", "geen")]),
             ("Niet verstrekt, met reden", withheld or [("", "niets")]),
         ],
-        footer=(
-            f"Zaak {export.case_id} · betrokkene {export.subject_id} · "
-            f"gemaakt {export.generated_at:%d-%m-%Y %H:%M} UTC"
-        ),
+        footer=(f"Zaak {reference_of(export.case_id)} · gemaakt {export.generated_at:%d-%m-%Y %H:%M} UTC"),
     )

@@ -142,5 +142,6 @@ def see_other(path: str, *, notice: str | None = None) -> RedirectResponse:
     if notice is not None:
         if notice not in labels.NOTICES:
             raise ValueError(f"unknown notice {notice!r}")
-        path += ("&" if "?" in path else "?") + f"melding={notice}"
+        path, hash_mark, fragment = path.partition("#")
+        path += ("&" if "?" in path else "?") + f"melding={notice}" + hash_mark + fragment
     return RedirectResponse(path, status_code=303)

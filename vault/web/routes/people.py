@@ -424,9 +424,17 @@ def reporter_reveal(request: Request, case_id: CaseId, vault: VaultDep, form: Ve
 
 
 def _reporter_confirm(
-    request: Request, vault: VaultDep, actor: WebActor, case_id: str, template: str, **values: Any
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    case_id: str,
+    template: str,
+    *,
+    step_up: bool,
+    **values: Any,
 ) -> HTMLResponse:
-    _require_step_up(vault, actor)
+    if step_up:  # asked before the form, as the service will demand it when the form is sent
+        _require_step_up(vault, actor)
     view_case(vault, actor.ctx, case_id)  # audited read of the case the confirmation is about
     return page(request, template, actor=actor, case_id=case_id, reference=reference_of(case_id), **values)
 
@@ -435,12 +443,13 @@ def _reporter_confirm(
 def reporter_consent_confirm(
     request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser
 ) -> HTMLResponse:
-    return _reporter_confirm(request, vault, actor, case_id, "reporter_consent.html")
+    # Recording a consent the reporter gave needs no step-up, here as in the API (as any consent).
+    return _reporter_confirm(request, vault, actor, case_id, "reporter_consent.html", step_up=False)
 
 
 @router.post("/zaken/{case_id}/melder/toestemming")
 def reporter_consent(case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
-    """D8: the reporter agreed that their identity may be disclosed (step-up, after confirmation)."""
+    """D8: the reporter agreed that their identity may be disclosed (after a confirmation)."""
     subjects.record_reporter_consent(vault, form.user.ctx, case_id)
     return _back(case_id, "melder", "melder-toestemming")
 
@@ -449,7 +458,9 @@ def reporter_consent(case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Re
 def reporter_release_confirm(
     request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser
 ) -> HTMLResponse:
-    return _reporter_confirm(request, vault, actor, case_id, "reporter_release.html", reason="", error=None)
+    return _reporter_confirm(
+        request, vault, actor, case_id, "reporter_release.html", step_up=True, reason="", error=None
+    )
 
 
 @router.post("/zaken/{case_id}/melder/vrijgeven")
@@ -477,6 +488,7 @@ def reporter_release(request: Request, case_id: CaseId, vault: VaultDep, form: V
             actor,
             case_id,
             "reporter_release.html",
+            step_up=True,
             reason=reason,
             error=error,
             status_code=400,
