@@ -1,10 +1,12 @@
 """Issue 17: every page a person uses — every web GET route, as the role that uses it (the map in
-``test_page_headers.web_pages``) — fits a 375 px phone without sideways scrolling and passes axe-core
-without a serious or critical violation, in headless Chromium. Error pages (403, 404) count: people
-see them too. Downloads (PDF, documents, proof bundles) are no pages and are left out."""
+``test_page_headers.web_pages``) — fits a 375 px phone without sideways scrolling, passes axe-core
+without a serious or critical violation and shows no id where people need a reference they can
+quote, in headless Chromium. Error pages (403, 404) count: people see them too. Downloads (PDF,
+documents, proof bundles) are no pages and are left out."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from vault.runtime import Vault
 
 pytestmark = pytest.mark.browser
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DOWNLOADS = ("/inhoud", ".pdf", "/pdf", "/bewijs")
 SIGNED_IN = ("worker", "outsider", "partner", "officer", "admin")
 
@@ -52,6 +55,9 @@ def test_every_page_fits_a_phone_and_passes_axe(
                 overflow = sideways_overflow(page)
                 if overflow:
                     problems.append(f"{template} ({role}): {overflow} px too wide at 375 px")
+                shown = UUID.findall(page.inner_text("body"))
+                if shown:
+                    problems.append(f"{template} ({role}): shows an id instead of a reference: {shown[:2]}")
                 violations = axe_violations(page)
                 if violations:
                     problems.append(f"{template} ({role}): axe {violations}")
