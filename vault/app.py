@@ -14,6 +14,7 @@ from vault.api.auth import router as auth_router
 from vault.api.caseload import router as caseload_router
 from vault.api.cases import router as cases_router
 from vault.api.disclosures import router as disclosures_router
+from vault.api.documents import DOWNLOAD_PATH, download
 from vault.api.documents import router as documents_router
 from vault.api.health import router as health_router
 from vault.api.journal import router as journal_router
@@ -23,7 +24,7 @@ from vault.api.rights import router as rights_router
 from vault.api.workflow import router as workflow_router
 from vault.config import get_settings
 from vault.http.errors import ERROR_RESPONSES, install_error_handlers
-from vault.http.middleware import RequestContextMiddleware, SmallBodyLimitMiddleware
+from vault.http.middleware import HotRoute, RequestContextMiddleware, SmallBodyLimitMiddleware
 from vault.logging import configure_logging
 from vault.runtime import Vault, open_vault
 from vault.web import install_web
@@ -90,6 +91,8 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     app.state.vault = vault
     install_error_handlers(app)
     app.add_middleware(SmallBodyLimitMiddleware)
+    # The download, the hot path: its endpoint called without the router (docs/architecture.md).
+    app.add_middleware(HotRoute, pattern=DOWNLOAD_PATH, endpoint=download, handlers=app.exception_handlers)
     app.add_middleware(RequestContextMiddleware)
     # Routes are matched in order: the busiest (document downloads) first.
     app.include_router(documents_router)

@@ -81,6 +81,7 @@ BEFORE_SECOND_FACTOR: frozenset[tuple[str, str]] = frozenset(
 CHECKED_IN_BODY: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/api/v1/documents/{document_id}/content"),  # verified_context_in, per request
+        ("GET", "/documenten/{document_id}/inhoud"),  # web_actor_in, in the download's own job
         ("POST", "/zaken/{case_id}/documenten"),  # web_user / verified_header before the stream
         ("POST", "/zaken/{case_id}/documenten/{document_id}/zienswijze"),  # web_user before the stream
     }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -14,25 +16,17 @@ from sqlalchemy.orm import Session
 from vault.auth import AuthConfig
 from vault.context import Context
 from vault.domain import Category
-from vault.http.deps import (
-    BearerCredentials,
-    RequestContext,
-    VaultDep,
-    bearer_token,
-    verified_context_in,
-)
-from vault.http.downloads import check_declared_size, download_headers
-from vault.http.params import UUID_PATTERN, CaseId, DocumentId
-from vault.http.streaming import SyncBody, decode_header_text, stream_batches
-from vault.services import watermark
+from vault.http.deps import RequestContext, VaultDep, bearer_in_header, verified_context_in
+from vault.http.downloads import admitted_response, check_declared_size
+from vault.http.params import UUID_PATTERN, CaseId
+from vault.http.streaming import SyncBody, decode_header_text
+from vault.repositories.access import read_facts_of
+from vault.runtime import Vault
+from vault.services.authentication import session_token_hash
 from vault.services.documents import upload_document
-from vault.services.gate import AdmittedRead, admit_read, open_admitted
+from vault.services.gate import AdmittedRead, admit_read
 
 router = APIRouter(tags=["documents"])
-
-# Up to this size a download is decrypted and verified whole on the event loop and sent in one
-# response (one segment or a few); larger ones stream from a worker thread.
-INLINE_BYTES = 256 * 1024
 
 
 class DocumentCreated(BaseModel):
@@ -89,14 +83,86 @@ async def upload(
     )
 
 
-# The hot path. The session check, the decision and the audit entry run as one job of the group-commit
-# writer (`vault.transaction.GroupCommit`), so concurrent downloads share a transaction and
-# its durable commit; no byte is read before that commit. A small document is then decrypted and
-# verified whole and sent in one response; a large one streams.
+# The hot path: a plain endpoint (its parameters are read here and declared in the schema below, so
+# FastAPI's dependency and validation machinery is not run per request; measured in
+# docs/architecture.md). The session check, the decision and the audit entry run as one job of the
+# group-commit writer (`vault.transaction.GroupCommit`), so concurrent downloads share a transaction
+# and its durable commit; no byte is read before that commit.
+_UUID = re.compile(UUID_PATTERN)
+DOWNLOAD_PATH = re.compile(r"^/api/v1/documents/(?P<document_id>[^/]+)/content$")
+_MAX_VERSION = 1_000_000
+_DOWNLOAD_SCHEMA: dict[str, Any] = {
+    "security": [{"HTTPBearer": []}],
+    "parameters": [
+        {
+            "name": "document_id",
+            "in": "path",
+            "required": True,
+            "description": "Document id (UUID)",
+            "schema": {"type": "string", "pattern": UUID_PATTERN, "maxLength": 36},
+        },
+        {
+            "name": "version",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_VERSION},
+        },
+        {
+            "name": "grant_id",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "pattern": UUID_PATTERN, "maxLength": 36},
+        },
+        {
+            "name": "x-break-glass-justification",
+            "in": "header",
+            "required": False,
+            "description": "D20: justification, UTF-8 percent-encoded",
+            "schema": {"type": "string", "maxLength": 2048},
+        },
+    ],
+}
+
+
+def _download_parameters(request: Request) -> tuple[str, int | None, str | None, str | None]:
+    """(document id, version, grant id, justification), checked as the schema above declares; 422
+    names the parameter and the problem, never the value (as FastAPI's own validation does)."""
+    problems: list[dict[str, Any]] = []
+
+    def problem(where: str, name: str, msg: str) -> None:
+        problems.append({"loc": (where, name), "msg": msg, "type": "value_error"})
+
+    document_id = request.path_params["document_id"]
+    if len(document_id) > 36 or not _UUID.match(document_id):
+        problem("path", "document_id", "should be a document id (UUID)")
+    version: int | None = None
+    raw_version = request.query_params.get("version")
+    if raw_version is not None:
+        stripped = raw_version.strip()
+        if len(stripped) > 7 or not stripped.isascii() or not stripped.isdigit():
+            problem("query", "version", "should be a valid integer")
+        elif not 1 <= int(stripped) <= _MAX_VERSION:
+            problem("query", "version", f"should be between 1 and {_MAX_VERSION}")
+        else:
+            version = int(stripped)
+    grant_id = request.query_params.get("grant_id")
+    if grant_id is not None and (len(grant_id) > 36 or not _UUID.match(grant_id)):
+        problem("query", "grant_id", "should be a grant id (UUID)")
+    justification = request.headers.get("x-break-glass-justification")
+    if justification is not None and len(justification) > 2048:
+        problem("header", "x-break-glass-justification", "should have at most 2048 characters")
+    if problems:
+        raise RequestValidationError(problems)
+    if justification:
+        justification = decode_header_text(justification, "X-Break-Glass-Justification", limit=1000)
+    return document_id, version, grant_id, justification or None
+
+
 @router.get(
     "/api/v1/documents/{document_id}/content",
     summary="Download a document version, streamed; audited before the first byte",
     response_class=StreamingResponse,
+    openapi_extra=_DOWNLOAD_SCHEMA,
     responses={
         # The bytes come with the version's own content type (text/plain, application/pdf, …).
         200: {
@@ -104,29 +170,20 @@ async def upload(
             "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         },
         404: {"description": "not found"},
+        422: {
+            "description": "Validation Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+        },
     },
 )
-async def download(
-    document_id: DocumentId,
-    request: Request,
-    vault: VaultDep,
-    credentials: BearerCredentials,
-    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-    grant_id: Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)] = None,
-    x_break_glass_justification: Annotated[
-        str | None, Header(max_length=2048, description="D20: justification, UTF-8 percent-encoded")
-    ] = None,
-) -> Response:
-    justification = (
-        decode_header_text(x_break_glass_justification, "X-Break-Glass-Justification", limit=1000)
-        if x_break_glass_justification
-        else None
-    )
-    token = bearer_token(credentials)
+async def download(request: Request) -> Response:
+    document_id, version, grant_id, justification = _download_parameters(request)
+    vault: Vault = request.app.state.vault
     auth = AuthConfig.from_vault(vault)
+    token_hash = session_token_hash(auth, bearer_in_header(request.headers.get("authorization")))
 
     def job(session: Session) -> tuple[Context, AdmittedRead]:
-        ctx = verified_context_in(session, request, vault, auth, token)
+        ctx, row = verified_context_in(session, request, vault, auth, token_hash, document_id, version)
         return ctx, admit_read(
             session,
             vault,
@@ -135,19 +192,8 @@ async def download(
             version=version,
             break_glass_justification=justification,
             grant_id=grant_id,
+            read_facts=read_facts_of(ctx, row),
         )
 
     ctx, admitted = await vault.group.run_async(job)
-    headers = download_headers(admitted.filename, version=admitted.version)
-    if watermark.applies(ctx, admitted.content_type, admitted.filename):
-        # A partner's PDF carries its recipient (docs/security.md); held whole, under a cap.
-        marked = await anyio.to_thread.run_sync(
-            lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
-        )
-        return Response(b"".join(marked.chunks), media_type=marked.content_type, headers=headers)
-    if admitted.length <= INLINE_BYTES:
-        opened = open_admitted(vault, admitted)
-        return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)
-    opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
-    headers["Content-Length"] = str(opened.length)
-    return StreamingResponse(stream_batches(opened.chunks), media_type=opened.content_type, headers=headers)
+    return await admitted_response(vault, ctx, admitted)

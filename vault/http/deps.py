@@ -7,15 +7,17 @@ is not verified (D17). Only the routes under /api/v1/auth take the weaker `curre
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from vault.auth import AuthConfig
 from vault.context import Context
 from vault.errors import AuthFailed
+from vault.repositories import access
 from vault.runtime import Vault
 from vault.services import authentication
 from vault.services.authentication import SessionInfo
@@ -31,6 +33,7 @@ __all__ = [
     "VaultDep",
     "VerifiedSession",
     "anonymous_context",
+    "bearer_in_header",
     "bearer_token",
     "client_address",
     "current_session",
@@ -39,6 +42,7 @@ __all__ = [
     "request_context",
     "require_step_up",
     "session_context",
+    "session_read_in",
     "verified_actor",
     "verified_context_in",
 ]
@@ -84,6 +88,15 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthFailed("a valid session token is required")
     return credentials.credentials
+
+
+def bearer_in_header(authorization: str | None) -> str:
+    """``bearer_token`` for a route that reads its ``Authorization`` header itself (the hot path):
+    parsed as ``HTTPBearer`` parses it."""
+    scheme, param = get_authorization_scheme_param(authorization)
+    if not param:
+        raise AuthFailed("a valid session token is required")
+    return bearer_token(HTTPAuthorizationCredentials(scheme=scheme, credentials=param))
 
 
 def current_session(
@@ -139,19 +152,37 @@ def request_context(request: Request, vault: VaultDep, info: VerifiedSession) ->
     return _context_for(request, vault, info)
 
 
-def verified_context_in(
-    session: Session, request: Request, vault: Vault, auth: AuthConfig, token: str
-) -> Context:
-    """``request_context`` inside the caller's transaction, for a route that checks the session in
-    the same `GroupCommit` job as its gate decision (the download). Refusals are raised as
-    ``Refusal`` so that a job's trace (an expired session ended and audited) commits."""
+def session_read_in(
+    session: Session, ctx: Context, auth: AuthConfig, token_hash: str, document_id: str, version: int | None
+) -> tuple[SessionInfo, Any]:
+    """The download's session check and its gate facts from ONE statement
+    (``access.session_document_read``), inside the caller's ``GroupCommit`` job: the live session
+    (any second-factor state) and the row ``gate.admit_read`` takes as its facts. A refused session
+    is raised as ``Refusal`` so that its trace (an expired session ended and audited) commits."""
+    row = access.session_document_read(session, token_hash, document_id, version)
     try:
-        info = verified_actor(
-            authentication.authenticate(session, anonymous_context(request, vault), auth, token)
-        )
+        return authentication.check_session(session, ctx, auth, row), row
     except AuthFailed as exc:
         raise Refusal(exc) from None
-    return _context_for(request, vault, info)
+
+
+def verified_context_in(
+    session: Session,
+    request: Request,
+    vault: Vault,
+    auth: AuthConfig,
+    token_hash: str,
+    document_id: str,
+    version: int | None,
+) -> tuple[Context, Any]:
+    """``request_context`` for the API's download, with its facts row (``session_read_in``); a
+    session whose second factor is not verified is refused (D17) before any decision."""
+    info, row = session_read_in(
+        session, anonymous_context(request, vault), auth, token_hash, document_id, version
+    )
+    if not info.second_factor_verified:
+        raise Refusal(AuthFailed("this session has not passed its second factor"))
+    return _context_for(request, vault, info), row
 
 
 RequestContext = Annotated[Context, Depends(request_context)]

@@ -1,15 +1,43 @@
-"""Document responses, the same for the API and the web pages: the headers every download carries and
-the declared-size check every upload makes before reading a byte."""
+"""Document responses, the same for the API and the web pages: the response of an admitted read, the
+headers every download carries and the declared-size check every upload makes before reading a byte."""
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
 
+from vault.context import Context
 from vault.errors import InvalidInput
-from vault.http.streaming import content_disposition
+from vault.http.streaming import content_disposition, stream_batches
 from vault.runtime import Vault
+from vault.services import watermark
+from vault.services.gate import AdmittedRead, open_admitted
 
-__all__ = ["check_declared_size", "download_headers"]
+__all__ = ["INLINE_BYTES", "admitted_response", "check_declared_size", "download_headers"]
+
+# Up to this size a download is decrypted and verified whole on the event loop and sent in one
+# response (one segment or a few); larger ones stream from a worker thread.
+INLINE_BYTES = 256 * 1024
+
+
+async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) -> Response:
+    """The bytes of a read whose admission and audit entry have committed (``gate.admit_read`` in a
+    ``GroupCommit`` job): a partner's PDF marked with its recipient, a small document whole, a large
+    one streamed. The header and first segment are verified before the response starts."""
+    headers = download_headers(admitted.filename, version=admitted.version)
+    if watermark.applies(ctx, admitted.content_type, admitted.filename):
+        # A partner's PDF carries its recipient (docs/security.md); held whole, under a cap.
+        marked = await anyio.to_thread.run_sync(
+            lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
+        )
+        return Response(b"".join(marked.chunks), media_type=marked.content_type, headers=headers)
+    if admitted.length <= INLINE_BYTES:
+        opened = open_admitted(vault, admitted)
+        return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)
+    opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
+    headers["Content-Length"] = str(opened.length)
+    return StreamingResponse(stream_batches(opened.chunks), media_type=opened.content_type, headers=headers)
 
 
 def download_headers(

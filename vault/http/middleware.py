@@ -1,16 +1,24 @@
-"""Pure-ASGI middleware: a request id per request, and security headers on every response."""
+"""Pure-ASGI middleware: a request id per request, security headers on every response, the small-body
+limit, and the shortcut to the one hot route."""
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vault.context import new_request_id
 
-__all__ = ["MAX_SMALL_BODY_BYTES", "RequestContextMiddleware", "SmallBodyLimitMiddleware"]
+__all__ = ["MAX_SMALL_BODY_BYTES", "HotRoute", "RequestContextMiddleware", "SmallBodyLimitMiddleware"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Bodies that are read whole into memory (JSON models, urlencoded forms) stop here; the largest real
 # one (a case with 50 subjects) is a few tens of KiB. Streamed uploads have their own limit.
@@ -128,3 +136,43 @@ def _header(scope: Scope, name: bytes) -> str | None:
             decoded: str = value.decode("latin-1")
             return decoded
     return None
+
+
+class HotRoute:
+    """Serve ``GET`` requests on one path pattern by calling its endpoint directly: no router walk, no
+    dependency machinery, no exception-middleware layers (measured in docs/architecture.md, "The
+    download"). The endpoint is the same function the app registers for that path (for the schema
+    and every other method), and a raised error is answered by the app's own exception handlers, so
+    what a client sees is the same either way. Sits inside ``RequestContextMiddleware`` (request id,
+    security headers); a GET has no body, so the body limit has nothing to count.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        pattern: re.Pattern[str],
+        endpoint: Endpoint,
+        handlers: Mapping[Any, Callable[[Request, Any], Response | Awaitable[Response]]],
+    ) -> None:
+        self.app = app
+        self._pattern = pattern
+        self._endpoint = endpoint
+        self._handlers = handlers  # the app's dict, read per error (the web layer wraps its entries)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = self._pattern.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        scope["path_params"] = match.groupdict()
+        request = Request(scope, receive, send)
+        try:
+            response = await self._endpoint(request)
+        except Exception as exc:
+            handler = next((self._handlers[k] for k in type(exc).__mro__ if k in self._handlers), None)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
+        await response(scope, receive, send)

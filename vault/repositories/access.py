@@ -11,8 +11,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from vault.context import Context
+from vault.db import Prebuilt
 from vault.domain import CaseKind, Category, OrgType, Role
 from vault.models import (
+    AuthSession,
     Case,
     CaseAssignment,
     CaseKey,
@@ -22,6 +24,7 @@ from vault.models import (
     GrantItem,
     Organisation,
     TeamMembership,
+    TotpFactor,
     User,
 )
 from vault.policy import Actor, CaseFacts, GrantFacts
@@ -34,6 +37,8 @@ __all__ = [
     "document_read_facts",
     "find_grant",
     "partner_decision_facts",
+    "read_facts_of",
+    "session_document_read",
 ]
 
 
@@ -61,15 +66,16 @@ def actor_facts(session: Session, ctx: Context) -> Actor | None:
     )
 
 
-# Built once: constructing this select costs ten times more than running it.
+# Built once: constructing this select costs ten times more than running it. Correlated with the
+# acting user's row (``User``) and the case of the statements below.
 _IN_TEAM = (
     select(TeamMembership.user_id)
-    .where(TeamMembership.user_id == bindparam("actor_id"), TeamMembership.team_id == Case.team_id)
+    .where(TeamMembership.user_id == User.id, TeamMembership.team_id == Case.team_id)
     .exists()
 )
 _ASSIGNED = (
     select(CaseAssignment.user_id)
-    .where(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == bindparam("actor_id"))
+    .where(CaseAssignment.case_id == Case.id, CaseAssignment.user_id == User.id)
     .exists()
 )
 _FACT_COLUMNS = (
@@ -101,31 +107,30 @@ _LATEST = (
 )
 # A document read: the same facts, reached through the document, with what the read opens once it
 # is allowed (the version and the case's wrapped key) — one query instead of four.
+_READ_COLUMNS = (
+    *_FACT_COLUMNS,
+    Document.case_id.label("document_case_id"),
+    Document.category,
+    DocumentVersion.id.label("version_id"),
+    DocumentVersion.version,
+    DocumentVersion.blob_id,
+    DocumentVersion.filename_enc,
+    DocumentVersion.content_type,
+    DocumentVersion.plaintext_length,
+    CaseKey.kek_version,
+    CaseKey.wrapped,
+)
+_READ_VERSION = and_(
+    DocumentVersion.document_id == Document.id,
+    DocumentVersion.version == func.coalesce(bindparam("version", type_=Integer), _LATEST),
+)
 _DOCUMENT_READ_FACTS = (
-    select(
-        *_FACT_COLUMNS,
-        Document.case_id.label("document_case_id"),
-        Document.category,
-        DocumentVersion.id.label("version_id"),
-        DocumentVersion.version,
-        DocumentVersion.blob_id,
-        DocumentVersion.filename_enc,
-        DocumentVersion.content_type,
-        DocumentVersion.plaintext_length,
-        CaseKey.kek_version,
-        CaseKey.wrapped,
-    )
+    select(*_READ_COLUMNS)
     .select_from(User)
     .outerjoin(Organisation, Organisation.id == User.org_id)
     .outerjoin(Document, Document.id == bindparam("document_id"))
     .outerjoin(Case, Case.id == Document.case_id)
-    .outerjoin(
-        DocumentVersion,
-        and_(
-            DocumentVersion.document_id == Document.id,
-            DocumentVersion.version == func.coalesce(bindparam("version", type_=Integer), _LATEST),
-        ),
-    )
+    .outerjoin(DocumentVersion, _READ_VERSION)
     .outerjoin(CaseKey, CaseKey.case_id == Case.id)
     .where(User.id == bindparam("actor_id"))
 )
@@ -156,10 +161,50 @@ def document_read_facts(
     if ctx.actor_id is None:
         return (None, None, None), None
     params = {"actor_id": ctx.actor_id, "document_id": document_id, "version": version}
-    row: Any = session.connection().execute(_DOCUMENT_READ_FACTS, params).first()
+    return read_facts_of(ctx, session.connection().execute(_DOCUMENT_READ_FACTS, params).first())
+
+
+def read_facts_of(ctx: Context, row: Any) -> tuple[Facts, Any]:
+    """``document_read_facts``'s answer from its row, or from a ``session_document_read`` row (the
+    same columns) once the session in it has been checked and ``ctx`` built from it."""
     if row is None or row.document_case_id is None:
-        return _facts(ctx, None if row is None else row), None
+        return _facts(ctx, row), None
     return _facts(ctx, row), row
+
+
+# The download's one statement: the session by its token's hash, with its user and second factor (the
+# columns of the session check, ``vault.services.authentication.check_session``), and everything
+# ``_DOCUMENT_READ_FACTS`` reads for that user. A driver-level prebuilt statement (``vault.db``).
+_SESSION_DOCUMENT_READ = Prebuilt(
+    select(
+        AuthSession.id.label("session_id"),
+        AuthSession.user_id,
+        AuthSession.ended_at,
+        AuthSession.last_seen_at,
+        AuthSession.expires_at,
+        AuthSession.second_factor_verified,
+        AuthSession.factor_checked_at,
+        TotpFactor.active.label("factor_active"),
+        *_READ_COLUMNS,
+    )
+    .select_from(AuthSession)
+    .outerjoin(User, User.id == AuthSession.user_id)
+    .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)
+    .outerjoin(Organisation, Organisation.id == User.org_id)
+    .outerjoin(Document, Document.id == bindparam("document_id"))
+    .outerjoin(Case, Case.id == Document.case_id)
+    .outerjoin(DocumentVersion, _READ_VERSION)
+    .outerjoin(CaseKey, CaseKey.case_id == Case.id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
+def session_document_read(session: Session, token_hash: str, document_id: str, version: int | None) -> Any:
+    """The session behind ``token_hash`` and the facts of reading ``document_id`` as its user, in ONE
+    statement (the download; ``read_facts_of`` turns the row into ``document_read_facts``'s answer).
+    None when no session has that token."""
+    params = {"token_hash": token_hash, "document_id": document_id, "version": version}
+    return _SESSION_DOCUMENT_READ.first(session, params)
 
 
 def _facts(ctx: Context, row: Any) -> Facts:

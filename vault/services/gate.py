@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -324,10 +324,12 @@ def admit_read(
     break_glass_justification: str | None = None,
     purpose: str | None = None,
     grant_id: str | None = None,
+    read_facts: tuple[access_repo.Facts, Any] | None = None,
 ) -> AdmittedRead:
     """Decide and audit one document read in the caller's transaction; a refusal is recorded and
-    raised as ``Refusal``. Nothing may be opened before the transaction has committed."""
-    facts, doc = access_repo.document_read_facts(session, ctx, document_id, version)
+    raised as ``Refusal``. Nothing may be opened before the transaction has committed. ``read_facts``:
+    ``document_read_facts``'s answer when the caller read it with the session (the download)."""
+    facts, doc = read_facts or access_repo.document_read_facts(session, ctx, document_id, version)
     if doc is None:
         doc = session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
     if doc is None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from vault.auth import AuthConfig
 from vault.context import Context
 from vault.errors import AuthFailed
-from vault.http.deps import AuthConfigDep, VaultDep, client_address
+from vault.http.deps import AuthConfigDep, VaultDep, client_address, session_read_in
 from vault.runtime import Vault
 from vault.services import authentication
 from vault.services.authentication import SessionInfo
@@ -34,8 +35,10 @@ __all__ = [
     "clear_session_cookie",
     "cookie_name",
     "idle_expiry",
+    "login_required",
     "page_session",
     "set_session_cookie",
+    "web_actor_in",
     "web_context",
     "web_user",
 ]
@@ -114,6 +117,25 @@ def idle_expiry(vault: Vault, info: SessionInfo) -> datetime:
     return min(idle, info.expires_at)
 
 
+def web_actor_in(
+    session: Session, request: Request, vault: Vault, auth: AuthConfig, token_hash: str, document_id: str
+) -> tuple[WebActor, Any]:
+    """``web_user`` for the download, inside its ``GroupCommit`` job, with its facts row (the API's
+    ``session_read_in``: the session and the gate's facts in one statement). No live session is
+    refused as ``Refusal(AuthFailed)`` (an expired session's end and its audit entry commit); the
+    route turns it into ``LoginRequired``, and an unverified second factor into
+    ``SecondFactorRequired``."""
+    info, row = session_read_in(
+        session, anonymous_web_context(request, vault), auth, token_hash, document_id, None
+    )
+    return WebActor(info, web_context(request, vault, info), auth, client_address(request)), row
+
+
+def login_required(exc: AuthFailed) -> LoginRequired:
+    """The redirect to the login page for a refused session (``page_session``, ``web_actor_in``)."""
+    return LoginRequired("expired" if "expired" in exc.message else "")
+
+
 def page_session(request: Request, vault: VaultDep, auth: AuthConfigDep) -> SessionInfo:
     """The cookie's live session (any second-factor state), else ``LoginRequired``."""
     token = request.cookies.get(cookie_name(vault))
@@ -124,7 +146,7 @@ def page_session(request: Request, vault: VaultDep, auth: AuthConfigDep) -> Sess
         with transaction(vault.db) as session:
             return authentication.authenticate(session, ctx, auth, token)
     except AuthFailed as exc:
-        raise LoginRequired("expired" if "expired" in exc.message else "") from None
+        raise login_required(exc) from None
 
 
 PageSession = Annotated[SessionInfo, Depends(page_session)]

@@ -18,11 +18,13 @@ from vault.services.authentication.second_factor import (
 from vault.services.authentication.sessions import (
     TOUCH_INTERVAL,
     authenticate,
+    check_session,
     end_session,
     list_sessions,
     login,
     logout,
     require_step_up,
+    session_token_hash,
 )
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "SessionSummary",
     "authenticate",
     "change_password",
+    "check_session",
     "end_session",
     "enrol_totp",
     "list_sessions",
@@ -40,6 +43,7 @@ __all__ = [
     "logout",
     "regenerate_recovery_codes",
     "require_step_up",
+    "session_token_hash",
     "step_up",
     "verify_recovery_code",
     "verify_totp",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -107,7 +108,7 @@ TOUCH_INTERVAL = timedelta(seconds=30)
 # second factor (building a select per call costs more than running it).
 _SESSION_LOOKUP = (
     select(
-        AuthSession.id,
+        AuthSession.id.label("session_id"),
         AuthSession.user_id,
         AuthSession.ended_at,
         AuthSession.last_seen_at,
@@ -128,15 +129,22 @@ _TOUCH = (
 )
 
 
-def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -> SessionInfo:
-    """A bearer token → its live session (and touch it), or AuthFailed. An expired session is ended."""
+def session_token_hash(auth: AuthConfig, token: str) -> str:
+    """The keyed hash a session is looked up by; AuthFailed for a token no session can have."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise AuthFailed("a valid session token is required")
-    row = (
-        session.connection()
-        .execute(_SESSION_LOOKUP, {"token_hash": hash_token(auth.hash_key, token)})
-        .first()
-    )
+    return hash_token(auth.hash_key, token)
+
+
+def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -> SessionInfo:
+    """A bearer token → its live session (and touch it), or AuthFailed. An expired session is ended."""
+    params = {"token_hash": session_token_hash(auth, token)}
+    return check_session(session, ctx, auth, session.connection().execute(_SESSION_LOOKUP, params).first())
+
+
+def check_session(session: Session, ctx: Context, auth: AuthConfig, row: Any) -> SessionInfo:
+    """``authenticate`` on a row already read: ``_SESSION_LOOKUP``'s columns, or a statement that
+    reads them with more (the download's, ``vault.repositories.access.session_document_read``)."""
     if row is None or row.ended_at is not None:
         raise AuthFailed("a valid session token is required")
     now = ctx.now()
@@ -146,7 +154,7 @@ def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -
     if row.role is None or row.disabled:
         reason = "user_disabled"
     if reason is not None:
-        stored = session.get(AuthSession, row.id)
+        stored = session.get(AuthSession, row.session_id)
         user = session.get(User, row.user_id)
         assert stored is not None
         stored.ended_at = now
@@ -154,19 +162,19 @@ def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -
         session.flush()
         record(
             session,
-            acting_as(ctx, user, row.id) if user is not None else ctx,
+            acting_as(ctx, user, row.session_id) if user is not None else ctx,
             AuditTag.AUTH_SESSION_ENDED,
             object_type="session",
-            object_id=row.id,
+            object_id=row.session_id,
             details={"reason": reason},
         )
         raise Refusal(AuthFailed("the session has expired; log in again"))
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         # Touch at most every TOUCH_INTERVAL: a durable write per request would cost every read a
         # commit. The idle timeout may then end a session up to that much early, never late.
-        session.connection().execute(_TOUCH, {"session_id": row.id, "now": now})
+        session.connection().execute(_TOUCH, {"session_id": row.session_id, "now": now})
     return SessionInfo(
-        session_id=row.id,
+        session_id=row.session_id,
         user_id=row.user_id,
         role=row.role,
         org_id=row.org_id,

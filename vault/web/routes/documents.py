@@ -1,7 +1,7 @@
 """Upload (script: raw body with progress; without script: a streamed multipart form) and download.
 
-Both go through the gate (``upload_document``, ``read_document``), streamed: nothing is held whole in
-memory and no plaintext touches the disk.
+Both go through the gate (``upload_document``; the download as the API's, ``gate.admit_read`` in a
+group-commit job), streamed: nothing is held whole in memory and no plaintext touches the disk.
 """
 
 from __future__ import annotations
@@ -12,23 +12,35 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from vault.domain import Category
-from vault.errors import InsufficientStorage, InvalidInput
+from vault.errors import AuthFailed, InsufficientStorage, InvalidInput
 from vault.http.deps import AuthConfigDep, VaultDep
-from vault.http.downloads import check_declared_size, download_headers
+from vault.http.downloads import admitted_response, check_declared_size
 from vault.http.params import UUID_PATTERN, CaseId, DocumentId
-from vault.http.streaming import SyncBody, decode_header_text, stream_batches
+from vault.http.streaming import SyncBody, decode_header_text
+from vault.repositories.access import read_facts_of
 from vault.runtime import Vault
-from vault.services import watermark
+from vault.services.authentication import session_token_hash
 from vault.services.case_view import CaseView, DocumentEntry
-from vault.services.documents import StoredVersion, read_document, upload_document
+from vault.services.documents import StoredVersion, upload_document
+from vault.services.gate import AdmittedRead, admit_read
 from vault.web.csrf import FIELD, check_origin, check_token, session_token, verified_header
 from vault.web.multipart import StreamedForm, boundary_of
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
-from vault.web.session import WebActor, WebUser, page_session, web_user
+from vault.web.session import (
+    LoginRequired,
+    SecondFactorRequired,
+    WebActor,
+    cookie_name,
+    login_required,
+    page_session,
+    web_actor_in,
+    web_user,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -162,19 +174,40 @@ async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthC
 @router.get("/documenten/{document_id}/inhoud")
 async def download(
     document_id: DocumentId,
+    request: Request,
     vault: VaultDep,
-    actor: WebUser,
+    auth: AuthConfigDep,
     verstrekking: Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)] = None,
-) -> StreamingResponse:
-    """Download through the gate; a partner names the disclosure (grant) it retrieves under."""
-    opened = await anyio.to_thread.run_sync(
-        partial(read_document, vault, actor.ctx, document_id, grant_id=verstrekking)
-    )
-    if watermark.applies(actor.ctx, opened.content_type, opened.filename):
-        # A partner's PDF carries its recipient (docs/security.md); held whole, under a cap.
-        opened = await anyio.to_thread.run_sync(watermark.recipient_copy, vault, actor.ctx, opened)
-    return StreamingResponse(
-        stream_batches(opened.chunks),
-        media_type=opened.content_type,
-        headers=download_headers(opened.filename, length=opened.length),
-    )
+) -> Response:
+    """Download through the gate; a partner names the disclosure (grant) it retrieves under. The
+    session check, the decision and the audit entry are one job of the group-commit writer, as the
+    API's download (``vault.api.documents.download``)."""
+    token = request.cookies.get(cookie_name(vault))
+    if not token:
+        raise LoginRequired()
+    try:
+        token_hash = session_token_hash(auth, token)
+    except AuthFailed as exc:
+        raise login_required(exc) from None
+    actors: list[WebActor] = []
+
+    def job(session: Session) -> AdmittedRead | None:
+        actor, row = web_actor_in(session, request, vault, auth, token_hash, document_id)
+        actors[:] = [actor]
+        if not actor.info.second_factor_verified:
+            return None  # D17: nothing decided or read; the page for the second factor
+        facts = read_facts_of(actor.ctx, row)
+        return admit_read(session, vault, actor.ctx, document_id, grant_id=verstrekking, read_facts=facts)
+
+    try:
+        admitted = await vault.group.run_async(job)
+    except AuthFailed as exc:
+        if not actors:  # the session, not the gate, refused
+            raise login_required(exc) from None
+        raise
+    finally:
+        if actors:
+            request.state.web_actor = actors[0]  # the error page shows the menu of the logged-in user
+    if admitted is None:
+        raise SecondFactorRequired()
+    return await admitted_response(vault, actors[0].ctx, admitted)
