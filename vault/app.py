@@ -87,6 +87,9 @@ def create_app(vault: Vault | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,  # every status an operation can answer, in the schema
         docs_url=None,
         redoc_url=None,
+        # The vault sends no telemetry: a global OpenTelemetry provider in the process would otherwise
+        # receive request paths (document ids); and the check costs every request (architecture.md).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.vault = vault
     install_error_handlers(app)

@@ -103,7 +103,7 @@ class _Plan:
     positions: tuple[str, ...] | None  # bind names in order (positional drivers), else named
     compiled: Any
     binders: dict[str, Callable[[Any], Any]]
-    readers: tuple[Callable[[Any], Any] | None, ...]
+    readers: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, its type's conversion)
     row: Any  # a namedtuple class: rows read as attributes, like SQLAlchemy's
 
 
@@ -131,7 +131,11 @@ class Prebuilt:
             positions=tuple(compiled.positiontup or ()) if compiled.positional else None,
             compiled=compiled,
             binders=binders,
-            readers=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+            readers=tuple(
+                (i, read)
+                for i, c in enumerate(columns)
+                if (read := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+            ),
             row=namedtuple("Row", [c.key for c in columns]),  # type: ignore[misc]
         )
         self._plans[dialect.name] = plan
@@ -156,9 +160,10 @@ class Prebuilt:
             cursor.close()
         if found is None:
             return None
-        return plan.row(
-            *(v if read is None else read(v) for read, v in zip(plan.readers, found, strict=True))
-        )
+        columns = list(found)
+        for index, read in plan.readers:
+            columns[index] = read(columns[index])
+        return plan.row(*columns)
 
 
 class Database:

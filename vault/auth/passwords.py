@@ -59,10 +59,15 @@ class PasswordHashing:
     _dummies: dict[str, str] = {}  # noqa: RUF012 — per-profile dummy hash, computed once per process
     _dummy_lock = threading.Lock()
 
+    _hashers: dict[str, PasswordHasher] = {}  # noqa: RUF012 — one per profile (its parameters are fixed)
+
     def __init__(self, profile: HashingProfile) -> None:
         self.profile = profile
-        params = _FAST_INSECURE if profile == "fast_insecure_for_tests" else RFC_9106_LOW_MEMORY
-        self._hasher = PasswordHasher.from_parameters(params)
+        hasher = self._hashers.get(profile)
+        if hasher is None:
+            params = _FAST_INSECURE if profile == "fast_insecure_for_tests" else RFC_9106_LOW_MEMORY
+            hasher = self._hashers[profile] = PasswordHasher.from_parameters(params)
+        self._hasher = hasher
 
     def __repr__(self) -> str:
         return f"PasswordHashing(profile={self.profile!r})"
