@@ -143,6 +143,13 @@ class Prebuilt:
 
     def first(self, session: Session, params: Mapping[str, Any]) -> Any | None:
         """The first row (attributes by column key), or None."""
+        rows = self._run(session, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        return self._run(session, params, one=False)
+
+    def _run(self, session: Session, params: Mapping[str, Any], *, one: bool) -> list[Any]:
         connection = session.connection()
         dialect = connection.dialect
         plan = self._plans.get(dialect.name) or self._plan(dialect)
@@ -152,18 +159,25 @@ class Prebuilt:
         arguments = values if plan.positions is None else tuple(values[n] for n in plan.positions)
         cursor = connection.connection.cursor()
         try:
+            if connection.dispatch.before_cursor_execute:  # listeners see it (tests count statements)
+                connection.dispatch.before_cursor_execute(
+                    connection, cursor, plan.sql, arguments, None, False
+                )
             cursor.execute(plan.sql, arguments)
-            found = cursor.fetchone()
+            found = [cursor.fetchone()] if one else cursor.fetchall()
         except dialect.loaded_dbapi.Error:
             raise Unavailable("the database is unavailable; nothing was stored or disclosed") from None
         finally:
             cursor.close()
-        if found is None:
-            return None
-        columns = list(found)
-        for index, read in plan.readers:
-            columns[index] = read(columns[index])
-        return plan.row(*columns)
+        rows = []
+        for values_of_row in found:
+            if values_of_row is None:
+                continue
+            columns = list(values_of_row)
+            for index, read in plan.readers:
+                columns[index] = read(columns[index])
+            rows.append(plan.row(*columns))
+        return rows
 
 
 class Database:

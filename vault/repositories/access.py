@@ -92,7 +92,7 @@ _FACT_COLUMNS = (
     _IN_TEAM.label("in_team"),
     _ASSIGNED.label("assigned"),
 )
-_DECISION_FACTS = (
+_DECISION_FACTS = Prebuilt(
     select(*_FACT_COLUMNS)
     .select_from(User)
     .outerjoin(Organisation, Organisation.id == User.org_id)
@@ -146,10 +146,7 @@ def decision_facts(session: Session, ctx: Context, case_id: str) -> Facts:
     """
     if ctx.actor_id is None:
         return None, None, None
-    row = (
-        session.connection().execute(_DECISION_FACTS, {"actor_id": ctx.actor_id, "case_id": case_id}).first()
-    )
-    return _facts(ctx, row)
+    return _facts(ctx, _DECISION_FACTS.first(session, {"actor_id": ctx.actor_id, "case_id": case_id}))
 
 
 def document_read_facts(
@@ -304,8 +301,8 @@ _COVERS: dict[tuple[bool, bool], ColumnElement[bool]] = {
 _NAMED_GRANT = _grant_with_items(select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")))
 _GRANT_FOR = {key: _grant_with_items(_live_covering(c, _OWN)) for key, c in _COVERS.items()}
 # The partner's own organisation read in the same statement: the grants join on the user's org_id.
-_PARTNER_NAMED = _partner_with_grants(Grant.id == bindparam("grant_id"))
-_PARTNER_LIVE = _partner_with_grants(_LIVE)
+_PARTNER_NAMED = Prebuilt(_partner_with_grants(Grant.id == bindparam("grant_id")))
+_PARTNER_LIVE = Prebuilt(_partner_with_grants(_LIVE))
 
 
 def _grant_params(
@@ -401,7 +398,7 @@ def partner_decision_facts(
         stmt, params["grant_id"] = _PARTNER_NAMED, grant
     else:
         stmt, params["now"] = _PARTNER_LIVE, ctx.now()
-    rows = session.connection().execute(stmt, params).all()
+    rows = stmt.all(session, params)
     facts = _facts(ctx, rows[0] if rows else None)
     actor = facts[0]
     if actor is None or actor.role is not Role.PARTNER or actor.org_id is None:
