@@ -28,6 +28,7 @@ from vault.models import (
     User,
 )
 from vault.policy import Actor, CaseFacts, GrantFacts
+from vault.repositories.identity import SESSION_CHECK_COLUMNS
 
 __all__ = [
     "Facts",
@@ -173,17 +174,7 @@ def read_facts_of(ctx: Context, row: Any) -> tuple[Facts, Any]:
 # columns of the session check, ``vault.services.authentication.check_session``), and everything
 # ``_DOCUMENT_READ_FACTS`` reads for that user. A driver-level prebuilt statement (``vault.db``).
 _SESSION_DOCUMENT_READ = Prebuilt(
-    select(
-        AuthSession.id.label("session_id"),
-        AuthSession.user_id,
-        AuthSession.ended_at,
-        AuthSession.last_seen_at,
-        AuthSession.expires_at,
-        AuthSession.second_factor_verified,
-        AuthSession.factor_checked_at,
-        TotpFactor.active.label("factor_active"),
-        *_READ_COLUMNS,
-    )
+    select(*SESSION_CHECK_COLUMNS, *_READ_COLUMNS)
     .select_from(AuthSession)
     .outerjoin(User, User.id == AuthSession.user_id)
     .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)

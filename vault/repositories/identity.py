@@ -19,6 +19,7 @@ from vault.models.identity import (
 )
 
 __all__ = [
+    "SESSION_CHECK_COLUMNS",
     "active_sessions",
     "end_sessions",
     "factor_for",
@@ -30,6 +31,21 @@ __all__ = [
     "team_ids_for",
     "user_by_username",
 ]
+
+
+# What the per-request session check reads (``vault.services.authentication.check_session``), from
+# ``auth_sessions`` joined with ``totp_factors`` on its user; the user's role, organisation and
+# disabled flag come with it (the statements that read these add ``users``).
+SESSION_CHECK_COLUMNS = (
+    AuthSession.id.label("session_id"),
+    AuthSession.user_id,
+    AuthSession.ended_at,
+    AuthSession.last_seen_at,
+    AuthSession.expires_at,
+    AuthSession.second_factor_verified,
+    AuthSession.factor_checked_at,
+    TotpFactor.active.label("factor_active"),
+)
 
 
 def user_by_username(session: Session, username: str) -> User | None:

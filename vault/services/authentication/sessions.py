@@ -107,19 +107,7 @@ TOUCH_INTERVAL = timedelta(seconds=30)
 # The session check runs on every request: one prebuilt, indexed query for the session, its user and
 # second factor (building a select per call costs more than running it).
 _SESSION_LOOKUP = (
-    select(
-        AuthSession.id.label("session_id"),
-        AuthSession.user_id,
-        AuthSession.ended_at,
-        AuthSession.last_seen_at,
-        AuthSession.expires_at,
-        AuthSession.second_factor_verified,
-        AuthSession.factor_checked_at,
-        User.role,
-        User.org_id,
-        User.disabled,
-        TotpFactor.active.label("factor_active"),
-    )
+    select(*repo.SESSION_CHECK_COLUMNS, User.role, User.org_id, User.disabled)
     .outerjoin(User, User.id == AuthSession.user_id)
     .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
