@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -55,20 +55,37 @@ def transaction(db: Database) -> Iterator[Session]:
 @dataclass
 class _Job(Generic[T]):
     run: Callable[[Session], T]
-    done: Future[T] = field(default_factory=Future)
+    # A thread's caller waits on a concurrent future; an event loop's on a future of its own loop
+    # (set directly when the batch ran on that loop, with no wake-up through the loop's pipe).
+    done: Future[T] | asyncio.Future[T]
 
 
 _STOP: Final = object()
 
 
-def _settle(done: Future[Any], result: Any, error: BaseException | None) -> None:
+def _settle(done: Future[Any] | asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     """Hand over an outcome, unless the caller gave up (timed out, or the client went away); its
     job ran all the same, so a denial or a read is in the audit log even then."""
+    if isinstance(done, asyncio.Future):
+        loop = done.get_loop()
+        if _running_loop() is not loop:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, done, result, error)
+            return
+        if done.done():
+            return
     with contextlib.suppress(InvalidStateError):
         if error is None:
             done.set_result(result)
         else:
             done.set_exception(error)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 # A job's outcome: its result, or the error its caller gets (a recorded refusal).
@@ -128,9 +145,9 @@ class GroupCommit:
     def submit(self, job: Callable[[Session], T]) -> Future[T]:
         """Queue ``job`` for the writer thread; the future holds its outcome once committed."""
         self._check_open()
-        item = _Job(job)
-        self._queue.put(item)
-        return item.done
+        done: Future[T] = Future()
+        self._queue.put(_Job(job, done))
+        return done
 
     def run(self, job: Callable[[Session], T]) -> T:
         """``submit`` and wait (from a worker thread)."""
@@ -141,19 +158,20 @@ class GroupCommit:
 
     async def run_async(self, job: Callable[[Session], T]) -> T:
         """Run ``job`` in the next batch and await its outcome (from the event loop)."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        item = _Job(job, waiter)
         if self._inline:
-            self._check_open()
-            item = _Job(job)
             with self._loop_lock:
                 self._loop_jobs.append(item)
                 schedule, self._loop_scheduled = not self._loop_scheduled, True
             if schedule:
-                asyncio.get_running_loop().call_soon(self._run_on_loop, 0)
-            done = item.done
+                loop.call_soon(self._run_on_loop, 0)
         else:
-            done = self.submit(job)
+            self._queue.put(item)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(done), self._timeout)
+            return await asyncio.wait_for(waiter, self._timeout)
         except TimeoutError:
             raise Unavailable("the database did not confirm in time; nothing was disclosed") from None
 
