@@ -7,26 +7,25 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import column, select, table
 
-from tests.helpers import ApiUser, api_user, team_id_of, upload
+from tests.helpers import ApiUser, api_user, ctx_for, new_case, team_id_of, upload
 from vault.app import create_app
 from vault.auth import AuthConfig
-from vault.context import Context, FrozenClock
+from vault.context import FrozenClock
 from vault.db import Prebuilt
-from vault.domain import AuditTag, CaseKind, Role
+from vault.domain import AuditTag, Role
 from vault.errors import Unavailable
 from vault.http.middleware import HotRoute
 from vault.models import AuditEntry
 from vault.repositories.access import _SESSION_DOCUMENT_READ, session_document_read
 from vault.runtime import Vault
 from vault.services.authentication import session_token_hash
-from vault.services.cases import open_case
 from vault.web.session import cookie_name
 
 TEAM = "Team Noord"
@@ -47,22 +46,13 @@ def worker(client: TestClient, vault: Vault, clock: FrozenClock) -> ApiUser:
 
 @pytest.fixture
 def document(vault: Vault, worker: ApiUser) -> str:
-    ctx = Context(
-        actor_id=worker.user_id,
-        role="medewerker",
-        access_point="test",
-        second_factor_verified=True,
-        clock=vault.clock,
-    )
-    team_id = team_id_of(vault, TEAM)
-    with vault.db.session() as session:
-        case_id = open_case(session, vault, ctx, kind=CaseKind.REPORT, team_id=team_id).id
-    return upload(vault, ctx, case_id, BODY)
+    ctx = ctx_for(vault, worker.user_id, Role.MEDEWERKER)
+    return upload(vault, ctx, new_case(vault, ctx, team_id_of(vault, TEAM)), BODY)
 
 
 def _router_only(vault: Vault) -> FastAPI:
     app = create_app(vault)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not HotRoute]
+    app.user_middleware = [m for m in app.user_middleware if cast(object, m.cls) is not HotRoute]
     return app
 
 
@@ -179,6 +169,7 @@ def test_the_prebuilt_statement_reads_rows_as_sqlalchemy_does(
             assert tuple(row) == tuple(expected)
             assert row._fields == tuple(expected._fields)
         assert session_document_read(session, "0" * 64, document, None) is None
+    assert expected is not None
     assert isinstance(row.expires_at.tzinfo, type(expected.expires_at.tzinfo))
     assert row.second_factor_verified is True
 

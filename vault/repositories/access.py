@@ -125,15 +125,21 @@ _READ_VERSION = and_(
     DocumentVersion.document_id == Document.id,
     DocumentVersion.version == func.coalesce(bindparam("version", type_=Integer), _LATEST),
 )
-_DOCUMENT_READ_FACTS = (
-    select(*_READ_COLUMNS)
-    .select_from(User)
-    .outerjoin(Organisation, Organisation.id == User.org_id)
-    .outerjoin(Document, Document.id == bindparam("document_id"))
-    .outerjoin(Case, Case.id == Document.case_id)
-    .outerjoin(DocumentVersion, _READ_VERSION)
-    .outerjoin(CaseKey, CaseKey.case_id == Case.id)
-    .where(User.id == bindparam("actor_id"))
+
+
+def _read_joins(users: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """From the acting user's row to the document, its case, the version and the case's key."""
+    return (
+        users.outerjoin(Organisation, Organisation.id == User.org_id)
+        .outerjoin(Document, Document.id == bindparam("document_id"))
+        .outerjoin(Case, Case.id == Document.case_id)
+        .outerjoin(DocumentVersion, _READ_VERSION)
+        .outerjoin(CaseKey, CaseKey.case_id == Case.id)
+    )
+
+
+_DOCUMENT_READ_FACTS = _read_joins(select(*_READ_COLUMNS).select_from(User)).where(
+    User.id == bindparam("actor_id")
 )
 
 Facts = tuple[Actor | None, CaseFacts | None, str | None]
@@ -174,16 +180,12 @@ def read_facts_of(ctx: Context, row: Any) -> tuple[Facts, Any]:
 # columns of the session check, ``vault.services.authentication.check_session``), and everything
 # ``_DOCUMENT_READ_FACTS`` reads for that user. A driver-level prebuilt statement (``vault.db``).
 _SESSION_DOCUMENT_READ = Prebuilt(
-    select(*SESSION_CHECK_COLUMNS, *_READ_COLUMNS)
-    .select_from(AuthSession)
-    .outerjoin(User, User.id == AuthSession.user_id)
-    .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)
-    .outerjoin(Organisation, Organisation.id == User.org_id)
-    .outerjoin(Document, Document.id == bindparam("document_id"))
-    .outerjoin(Case, Case.id == Document.case_id)
-    .outerjoin(DocumentVersion, _READ_VERSION)
-    .outerjoin(CaseKey, CaseKey.case_id == Case.id)
-    .where(AuthSession.token_hash == bindparam("token_hash"))
+    _read_joins(
+        select(*SESSION_CHECK_COLUMNS, *_READ_COLUMNS)
+        .select_from(AuthSession)
+        .outerjoin(User, User.id == AuthSession.user_id)
+        .outerjoin(TotpFactor, TotpFactor.user_id == AuthSession.user_id)
+    ).where(AuthSession.token_hash == bindparam("token_hash"))
 )
 
 
