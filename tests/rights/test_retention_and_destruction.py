@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from tests.audit.oracle import verify_chain
 from tests.helpers import ctx_for, make_team, make_user, new_case, upload
 from vault.context import Context, FrozenClock
-from vault.domain import Category, Role
+from vault.domain import AuditTag, Category, Role
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
-from vault.models import Case, CaseKey, DestructionRequest, Document, DocumentVersion
+from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services import destruction, rights
 from vault.services.documents import read_document
@@ -98,8 +98,13 @@ def test_d11_sweep_at_20_years_destroys_exactly_the_expired_cases(
             b"".join(read_document(vault, _fresh(vault, worker), docs[kept]).chunks)
             == f"inhoud {kept}".encode()
         )
-    cert = destruction.certificate_for(vault, expired)
+    cert = destruction.certificate_for(vault, operator, expired)
     assert destruction.verify_certificate(vault, cert)
+    with vault.db.session() as session:  # the operator's read is audited like any other
+        read = session.scalars(
+            select(AuditEntry).where(AuditEntry.tag == str(AuditTag.RIGHTS_CERTIFICATE_READ))
+        ).all()
+    assert [(e.actor_id, e.actor_role, e.object_id) for e in read] == [("os:tester", "operator", cert.id)]
     body = json.loads(cert.body)
     assert (body["case_id"], body["reason"], body["keys_erased"]) == (expired, "retention_expired", 1)
     assert list(destruction.sweep_expired(vault, operator)) == []  # idempotent
@@ -117,7 +122,7 @@ def test_d11_interrupted_destruction_is_finished_by_the_next_sweep(
     assert _doc_rows(vault, case_id) == 1
     assert [i.case_id for i in destruction.sweep_expired(vault, operator)] == [case_id]
     assert _doc_rows(vault, case_id) == 0
-    assert destruction.verify_certificate(vault, destruction.certificate_for(vault, case_id))
+    assert destruction.verify_certificate(vault, destruction.certificate_for(vault, operator, case_id))
 
 
 def test_tampered_certificate_does_not_verify(vault: Vault, team: str, worker: Context) -> None:

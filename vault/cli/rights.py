@@ -55,7 +55,7 @@ def certificate(
     """The signed destruction certificate of a case, as JSON or PDF."""
     vault = opened_vault()
     try:
-        cert = destruction.certificate_for(vault, case_id)
+        cert = destruction.certificate_for(vault, operator_context(vault), case_id)
         if not destruction.verify_certificate(vault, cert):
             typer.echo("error: the certificate's signature does not verify", err=True)
             raise typer.Exit(1)

@@ -215,13 +215,22 @@ def destroy_case(
     return view
 
 
-def certificate_for(vault: Vault, case_id: str) -> CertificateView:
-    """The certificate itself, unchecked and unaudited: for the CLI operator and for tests. Over HTTP
-    use ``read_certificate``."""
+def certificate_for(vault: Vault, ctx: Context, case_id: str) -> CertificateView:
+    """The certificate for the operator at the machine (``vault retention certificate``): no scope
+    check (the operator holds the database anyway), but audited like every read of it
+    (``rights:certificate:read``, in the same transaction). Over HTTP use ``read_certificate``."""
     with vault.db.session() as session:
         cert = _certificate_row(session, case_id)
         if cert is None:
             raise NotFound("no destruction certificate for this case")
+        record(
+            session,
+            ctx,
+            AuditTag.RIGHTS_CERTIFICATE_READ,
+            case_id=case_id,
+            object_type="certificate",
+            object_id=cert.id,
+        )
         return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
 
 
