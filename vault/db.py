@@ -110,7 +110,8 @@ class _Plan:
 class Prebuilt:
     """A hot read statement compiled once per dialect and run on the driver's own cursor, in the
     caller's transaction. SQLAlchemy's per-execute machinery costs ~35 µs, ten times the indexed
-    query itself (docs/architecture.md, "The download"); only the download's statement uses this.
+    query itself (docs/architecture.md, "The download"); the download's statement and the decision
+    facts use this.
     Values are converted by the columns' own types, so rows read as they do through SQLAlchemy; a
     driver error is the same refusal ``Database.session`` gives (503, nothing stored)."""
 
