@@ -217,21 +217,25 @@ def destroy_case(
 
 def certificate_for(vault: Vault, ctx: Context, case_id: str) -> CertificateView:
     """The certificate for the operator at the machine (``vault retention certificate``): no scope
-    check (the operator holds the database anyway), but audited like every read of it
-    (``rights:certificate:read``, in the same transaction). Over HTTP use ``read_certificate``."""
+    check (the operator holds the database), audited as every read. Over HTTP: ``read_certificate``."""
     with vault.db.session() as session:
         cert = _certificate_row(session, case_id)
         if cert is None:
             raise NotFound("no destruction certificate for this case")
-        record(
-            session,
-            ctx,
-            AuditTag.RIGHTS_CERTIFICATE_READ,
-            case_id=case_id,
-            object_type="certificate",
-            object_id=cert.id,
-        )
-        return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
+        return _audited_read(session, ctx, cert)
+
+
+def _audited_read(session: Session, ctx: Context, cert: DestructionCertificate) -> CertificateView:
+    """The certificate, its read audited in the caller's transaction (``rights:certificate:read``)."""
+    record(
+        session,
+        ctx,
+        AuditTag.RIGHTS_CERTIFICATE_READ,
+        case_id=cert.case_id,
+        object_type="certificate",
+        object_id=cert.id,
+    )
+    return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
 
 
 def _certificate_row(session: Session, case_id: str) -> DestructionCertificate | None:
@@ -269,15 +273,7 @@ def read_certificate(vault: Vault, ctx: Context, case_id: str) -> CertificateVie
                 details={"attempted": str(AuditTag.RIGHTS_CERTIFICATE_READ)},
             )
             raise Refusal(refused)
-        record(
-            session,
-            ctx,
-            AuditTag.RIGHTS_CERTIFICATE_READ,
-            case_id=case_id,
-            object_type="certificate",
-            object_id=cert.id,
-        )
-        return CertificateView(cert.id, cert.case_id, cert.body, cert.signature)
+        return _audited_read(session, ctx, cert)
 
 
 def verify_certificate(vault: Vault, cert: CertificateView) -> bool:
