@@ -62,7 +62,7 @@ def _answer(client: TestClient, path: str, headers: dict[str, str]) -> tuple[Any
     return r.status_code, r.content, kept
 
 
-def test_the_shortcut_answers_every_request_as_the_router_would(
+def test_d16_d17_the_shortcut_answers_every_request_as_the_router_would(
     vault: Vault, client: TestClient, worker: ApiUser, document: str
 ) -> None:
     path = f"/api/v1/documents/{document}/content"
@@ -194,7 +194,7 @@ def _entries(vault: Vault, tag: AuditTag) -> list[AuditEntry]:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.tag == str(tag))))
 
 
-def test_web_download_reads_through_the_gate_with_its_audit_entry(
+def test_d16_web_download_reads_through_the_gate_with_its_audit_entry(
     vault: Vault, worker: ApiUser, document: str
 ) -> None:
     with _browser(vault, worker.token) as browser:
@@ -203,10 +203,12 @@ def test_web_download_reads_through_the_gate_with_its_audit_entry(
     assert r.content == BODY
     assert r.headers["content-security-policy"].startswith("sandbox")
     reads = [e for e in _entries(vault, AuditTag.DOSSIER_DOCUMENT_READ) if e.object_id == document]
-    assert [e.access_point for e in reads] == ["web"]
+    assert [(e.access_point, e.actor_id, e.actor_role) for e in reads] == [
+        ("web", worker.user_id, "medewerker")
+    ]
 
 
-def test_web_download_of_an_unknown_document_is_a_dutch_page_with_the_menu(
+def test_d16_web_download_of_an_unknown_document_is_audited_and_a_dutch_page_with_the_menu(
     vault: Vault, worker: ApiUser
 ) -> None:
     with _browser(vault, worker.token) as browser:
