@@ -257,3 +257,25 @@ def test_the_history_lists_the_organisations_retrievals_and_is_audited(
     with vault.db.session() as session:
         tags = session.scalars(select(AuditEntry.tag).where(AuditEntry.actor_id == partner.user_id)).all()
     assert str(AuditTag.DISCLOSURE_HISTORY_READ) in tags
+
+
+def test_d22_a_revoked_disclosure_stays_in_the_history_without_its_title(
+    client: TestClient, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    """The organisation keeps the record of what it retrieved (reference, category, when), but the title
+    staff typed for it is no longer shown once the disclosure is revoked: a disclosure sent to the wrong
+    partner stops disclosing."""
+    worker, partner, case_id, docs, grant_id = shared
+    client.get(
+        f"/api/v1/documents/{docs['txt']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    r = client.post(f"/api/v1/disclosures/{grant_id}/revoke", headers=worker.headers)
+    assert r.status_code == 200, r.text
+    r = client.get("/api/v1/partner/retrievals", headers=partner.headers)
+    assert r.status_code == 200, r.text
+    [entry] = r.json()
+    assert entry["reference"] == reference_of(case_id)
+    assert entry["category"] == "safety_conditions"
+    assert entry["title"] is None
+    for word in TITLE_WORDS:
+        assert word not in r.text

@@ -108,7 +108,7 @@ class InboxItemOut(BaseModel):
 class RetrievalOut(BaseModel):
     at: datetime
     reference: str
-    title: str | None
+    title: str | None = Field(description="The partner-facing title; null: none, or the grant is revoked")
     categories: list[str]
     disclosed_at: datetime | None
     user: str

@@ -431,10 +431,10 @@ def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id:
 
 def partner_title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
     """The title staff wrote for the recipient of ``grant`` (D22), for a verified partner of exactly that
-    organisation, read in its listing's audited transaction (no retrieval counted); else None."""
+    organisation while the grant is not revoked, read in its listing's audited transaction; else None."""
     if grant.partner_title_enc is None or ctx.role != str(Role.PARTNER) or not ctx.second_factor_verified:
         return None
-    if ctx.org_id != grant.org_id:
+    if ctx.org_id != grant.org_id or grant.revoked_at is not None:
         return None
     dek = unwrap_case_key(session, vault.keys, grant.case_id)
     return decrypt_text(
