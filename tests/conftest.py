@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from vault import migrate
+from vault.app import create_app
 from vault.config import Settings
 from vault.context import Context, FrozenClock
 from vault.db import Database
@@ -124,6 +126,13 @@ def vault(settings: Settings, clock: FrozenClock) -> Iterator[Vault]:
     v = initialise(settings, clock=clock)
     yield v
     v.close()
+
+
+@pytest.fixture
+def client(vault: Vault) -> Iterator[TestClient]:
+    """The app over ``vault`` through Starlette's test client (lifespan run: the group commit starts)."""
+    with TestClient(create_app(vault)) as c:
+        yield c
 
 
 @pytest.fixture

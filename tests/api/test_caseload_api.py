@@ -3,24 +3,14 @@ reference search, team caseload (team leader only) and the case timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import api_user, make_team
-from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role, reference_of
 from vault.models import AuditEntry, Team
 from vault.runtime import Vault
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def test_case_list_reference_caseload_and_timeline_over_http(

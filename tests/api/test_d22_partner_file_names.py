@@ -4,7 +4,6 @@ extension. Staff get the original."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,6 @@ from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, create_account, team_id_of
 from tests.web.world import Person, web_login
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, Category, OrgType, Role, reference_of
 from vault.models import DocumentVersion
@@ -25,12 +23,6 @@ from vault.services.file_names import safe_extension
 TEAM = "Team Bestandsnamen"
 ORIGINAL = "Verslag familie Kanarie-Jansen.pdf"
 ORIGINAL_PARTS = ("verslag", "familie", "kanarie", "jansen")
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _person(vault: Vault, role: Role, **where: object) -> Person:

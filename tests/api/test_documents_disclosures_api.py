@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -11,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
 from vault.models import AuditEntry
@@ -20,12 +18,6 @@ from vault.services.cases import open_case
 
 TEAM = "Team Noord"
 CANARY_REPORTER = "Kanarie Melder Bakker"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ driver-level statement reads rows as SQLAlchemy does; the web download goes thro
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -31,12 +30,6 @@ from vault.web.session import cookie_name
 TEAM = "Team Noord"
 BODY = b"verslag huisbezoek\n" * 40
 MISSING = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@ the same gate decisions, audit entries and refusals as the web pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, ctx_for, team_id_of
-from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag, OrgType, Role
 from vault.models import AuditEntry
@@ -21,12 +18,6 @@ from vault.services.subjects import ReporterFields
 
 TEAM = "Team Noord"
 NOTE = "Kanarie: moeder belde terug.\nAfspraak donderdag."
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ sent unchanged. The retrieval history lists the organisation's own retrievals on
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -21,7 +20,6 @@ from fpdf import FPDF
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
 from vault.models import AuditEntry, Grant, User
@@ -60,12 +58,6 @@ def marks_in(data: bytes) -> tuple[list[str], str | None, int]:
             shown.append(text)
         info = pdf.docinfo.get("/VerstrektAan")
         return shown, str(info) if info is not None else None, len(pdf.pages)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ access-request deadlines; the register; and D8: reporter identity disclosed only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import OrgType, Role
 from vault.runtime import Vault
@@ -25,12 +23,6 @@ from vault.services.subjects import (
 
 TEAM = "Team West"
 REPORTER = "Kanarie Buurvrouw Smit"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

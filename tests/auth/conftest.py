@@ -3,7 +3,6 @@ real key file, and the FrozenClock as the only double."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
@@ -11,7 +10,6 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from vault.app import create_app
 from vault.auth import AuthConfig
 from vault.context import Context, FrozenClock
 from vault.domain import Role
@@ -35,12 +33,6 @@ class Account:
 @pytest.fixture
 def auth(vault: Vault) -> AuthConfig:
     return AuthConfig.from_vault(vault)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def bearer(token: str | None) -> dict[str, str]:

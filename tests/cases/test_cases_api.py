@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.auth.conftest import bearer, enrol_and_verify, new_account
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import Role
 from vault.models import AuditEntry, Team
 from vault.runtime import Vault
 
 CANARY = "Zwaluw Melderkanarie"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _team(vault: Vault) -> str:

@@ -7,14 +7,12 @@ Real HTTP (TestClient), real accounts with TOTP, real database and crypto; the c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, make_org, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
 from vault.domain import Decision as Effect
@@ -24,12 +22,6 @@ from vault.services.cases import open_case
 
 TEAM = "Team Oost"
 FREE_TEXT_REFERENCE = "toestemming moeder 12-3"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

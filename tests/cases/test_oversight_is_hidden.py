@@ -5,15 +5,12 @@ the access report (D15), which does list the oversight."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import ApiUser, api_user
 from tests.robustness.conftest import TEAM, open_team_case
 from tests.robustness.support import web_login
-from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role
 from vault.runtime import Vault
@@ -21,12 +18,6 @@ from vault.web.labels import AUDIT_TAGS
 
 ORDINARY = str(AuditTag.DOSSIER_CASE_READ)
 OVERSIGHT = str(AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

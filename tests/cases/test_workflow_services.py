@@ -4,7 +4,6 @@ and the reads behind the assignment and retention pages (D11)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -12,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import api_user, ctx_for, make_org, make_team, make_user, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, OrgType, Role, TriageOutcome
 from vault.errors import Conflict, Forbidden, InvalidInput
@@ -193,12 +191,6 @@ def test_assignment_and_retention_reads_fail_closed(vault: Vault) -> None:
         assignments.case_assignees(vault, outsider, case_id)
     with pytest.raises(Forbidden):
         retention.retention_of(vault, outsider, case_id)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def test_api_postpone_worklist_and_handover_contact(

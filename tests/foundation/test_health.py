@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from vault.app import create_app
 from vault.runtime import Vault
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:

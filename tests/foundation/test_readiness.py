@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from vault.api import health
-from vault.app import create_app
 from vault.audit.queries import get_meta
 from vault.context import FrozenClock
 from vault.models import AuditEntry
@@ -23,12 +20,6 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql
 """
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _refuse(vault: Vault, name: str, table: str, event: str, when: str | None = None) -> None:

@@ -9,7 +9,7 @@ refuses every INSERT into ``audit_entries`` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -630,12 +630,6 @@ def test_every_case_route_has_a_recipe(vault: Vault) -> None:
         if "{case_id}" in path or "{document_id}" in path
     }
     assert taking_an_id == set(RECIPES) | set(EXEMPT)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _entries(vault: Vault) -> int:

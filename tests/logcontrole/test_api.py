@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import api_user
-from vault.app import create_app
 from vault.audit.checkpoints import create_checkpoint
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Decision, Role
@@ -18,12 +15,6 @@ from vault.models import AuditEntry, Finding, StaffIndex
 from vault.runtime import Vault
 
 BSN = "111222333"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _denials(vault: Vault, user_id: str, case_id: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, ctx_for, make_org, make_team, make_user, team_id_of, upload
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, OrgType, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
@@ -216,12 +214,6 @@ def test_d22_only_staff_of_the_case_review_and_only_while_the_request_is_open(
 # --- over HTTP --------------------------------------------------------------------------------------
 
 TEAM = "Team Inzage"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: FrozenClock) -> None:

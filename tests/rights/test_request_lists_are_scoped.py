@@ -6,14 +6,12 @@ the privacy officer, and every read of it is audited (D12, D13, D15, D16)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, ctx_for, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Role
 from vault.models import AuditEntry
@@ -23,12 +21,6 @@ from vault.services.cases import open_case
 
 NORTH = "Team Noord"
 SOUTH = "Team Zuid"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, OrgType, Role
 from vault.runtime import Vault
 from vault.services.cases import open_case
 
 TEAM = "Team Robuust"
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ and `vault blobs check / sweep` over the bucket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,7 +10,6 @@ from tests.helpers import api_user
 from tests.robustness.conftest import TEAM, open_team_case
 from tests.robustness.support import cli, put_doc
 from tests.s3 import SeaweedS3, incomplete_uploads, s3_settings
-from vault.app import create_app
 from vault.config import Settings
 from vault.context import FrozenClock
 from vault.domain import Role
@@ -25,12 +22,6 @@ from vault.storage.s3 import S3BlobStore, make_client
 @pytest.fixture
 def settings(settings: Settings, seaweedfs: SeaweedS3) -> Settings:
     return s3_settings(settings, seaweedfs)
-
-
-@pytest.fixture
-def client(vault: Vault) -> Iterator[TestClient]:
-    with TestClient(create_app(vault)) as c:
-        yield c
 
 
 def _dead_endpoint() -> str:
