@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from vault.domain import AuditTag
 from vault.models import AuditEntry
 from vault.models.identity import PasskeyCredential
 from vault.runtime import Vault
+from vault.web.labels import AMSTERDAM
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +123,24 @@ def test_register_sign_in_step_up_and_remove_a_passkey(
     page.wait_for_url(f"{base}/passkeys")
     assert AuditTag.AUTH_STEP_UP_OK in tags(vault)
 
+    # D17, nothing lost: a form sent after the step-up went stale is carried through the passkey
+    # step-up and sent on by the script with what was typed.
+    extend = f"{base}/zaken/{world.case_id}/verstrekkingen/{world.grant_id}/verlengen"
+    page.goto(extend)
+    day = (clock.now() + timedelta(days=20)).astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+    page.get_by_label("Nieuwe einddatum (dd-mm-jjjj)").fill(day)
+    clock.advance(minutes=6)
+    page.get_by_role("button", name="Verlengen").click()
+    page.wait_for_url(f"{base}/bevestigen**")
+    assert "Wat u had ingevuld is bewaard" in page.inner_text("main")
+    check_page(page)
+    page.get_by_role("button", name="Bevestigen met passkey").click()
+    page.wait_for_url(f"{base}/zaken/{world.case_id}**")
+    assert tags(vault).count(AuditTag.AUTH_STEP_UP_OK) == 2
+    assert AuditTag.DISCLOSURE_GRANT_EXTENDED in tags(vault)
+
     # Remove it (the step-up is fresh).
+    page.goto(f"{base}/passkeys")
     page.get_by_role("button", name="Passkey Laptop werk verwijderen").click()
     page.wait_for_url(f"{base}/passkeys?verwijderd=1")
     page.get_by_text("U heeft nog geen passkey.").wait_for()

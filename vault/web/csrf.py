@@ -170,6 +170,7 @@ async def verified_form(request: Request, vault: VaultDep, auth: AuthConfigDep) 
     fields = await _fields(request)
     given = fields.get(FIELD)
     check_token(session_token(auth, info.session_id), given if isinstance(given, str) else None)
+    request.state.verified_fields = fields  # a step-up asked for now carries them (``vault.web.errors``)
     return WebForm(fields, actor)
 
 

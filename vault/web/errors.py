@@ -3,7 +3,8 @@
 The API's handlers (``vault.http.errors``) stay the one mapping from domain error to status code; this
 module wraps them: for a path under /api (or the health probes) the JSON answer is returned as is,
 for a page the same status is rendered as HTML. A missing or expired session becomes a redirect to
-the login page, an unverified one to the second-factor page, a missing step-up to the step-up page.
+the login page, an unverified one to the second-factor page, a missing step-up to the step-up page (a
+form's typed fields carried through it).
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ def _html(original: Handler) -> Handler:
         if is_api_path(request.url.path):
             return await original(request, exc)
         if isinstance(exc, errors.StepUpRequired):
-            # Forms that need a step-up post to the path of their own page: come back to it.
+            # Forms that need a step-up post to the path of their own page: come back to it. A checked
+            # form goes there with a 307, so the browser re-sends what was typed and the step-up page
+            # carries it along (``routes.auth``); nothing is lost, nothing is kept on the server.
             target = quote(request.url.path, safe="/")
+            if request.method == "POST" and getattr(request.state, "verified_fields", None) is not None:
+                return RedirectResponse(f"/bevestigen?terug={target}&mee=true", status_code=307)
             return RedirectResponse(f"/bevestigen?terug={target}", status_code=303)
         answer = await original(request, exc)
         status = answer.status_code

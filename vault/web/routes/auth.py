@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vault.errors import AuthFailed, Conflict
 from vault.http.deps import AuthConfigDep, VaultDep, client_address
+from vault.runtime import Vault
 from vault.services import authentication as authn
 from vault.services.admin_views import factor_reset_pending
 from vault.services.authentication import IssuedSession, SessionInfo
@@ -19,6 +20,7 @@ from vault.services.authentication.passkey_policy import PASSKEY_REQUIRED, check
 from vault.services.authentication.passkeys import PasskeyConfig
 from vault.transaction import transaction
 from vault.web.csrf import (
+    FIELD,
     LOGIN_NONCE_COOKIE,
     LoginForm,
     SessionForm,
@@ -32,6 +34,7 @@ from vault.web.render import home_for, page, see_other
 from vault.web.routes.passkeys import second_factor_choice
 from vault.web.session import (
     PageSession,
+    WebActor,
     WebUser,
     anonymous_web_context,
     clear_session_cookie,
@@ -239,27 +242,68 @@ def _local_path(value: str | None) -> str:
     return value
 
 
-@router.get("/bevestigen")
-def step_up_page(
-    request: Request, actor: WebUser, terug: Annotated[str | None, Query(max_length=200)] = None
+# A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
+# here with a 307, body and all): its fields ride along as hidden ``mee.``-prefixed inputs and come
+# back on a page that sends them on with one click. Nothing typed is lost; nothing is stored.
+CARRIED = "mee."
+
+
+def step_up_prompt(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    *,
+    back: str,
+    carried: list[tuple[str, str]],
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
-    choice = second_factor_choice(request.app.state.vault, actor.info)
+    choice = second_factor_choice(vault, actor.info)
     return page(
         request,
         "step_up.html",
         actor=actor,
-        back=_local_path(terug),
-        error=None,
+        back=back,
+        error=error,
         passkey=choice.passkey,
         totp_allowed=choice.totp_allowed,
+        carried=carried,
+        carried_prefix=CARRIED,
+        status_code=status_code,
     )
 
 
+@router.get("/bevestigen")
+def step_up_page(
+    request: Request,
+    vault: VaultDep,
+    actor: WebUser,
+    terug: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
+    return step_up_prompt(request, vault, actor, back=_local_path(terug), carried=[])
+
+
 @router.post("/bevestigen")
-def step_up(request: Request, form: VerifiedForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+def step_up(
+    request: Request,
+    form: VerifiedForm,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+    terug: Annotated[str | None, Query(max_length=200)] = None,
+    mee: Annotated[bool, Query()] = False,
+) -> Response:
     actor = form.user
+    if mee:  # the form that asked for it, re-sent by the browser: ask, and carry its fields along
+        kept = [(name, value) for name, value in form.fields.multi_items() if name != FIELD]
+        text = [(name, value) for name, value in kept if isinstance(value, str)]
+        return step_up_prompt(request, vault, actor, back=_local_path(terug), carried=text)
     back = _local_path(form.text("terug", limit=200))
+    carried = [
+        (name.removeprefix(CARRIED), value)
+        for name, value in form.fields.multi_items()
+        if name.startswith(CARRIED) and isinstance(value, str)
+    ]
     try:
         with transaction(vault.db) as session:
             issued = step_up_with_code(
@@ -272,18 +316,12 @@ def step_up(request: Request, form: VerifiedForm, vault: VaultDep, auth: AuthCon
                 client_address=actor.client,
             )
     except AuthFailed as exc:
-        choice = second_factor_choice(vault, actor.info)
-        return page(
-            request,
-            "step_up.html",
-            actor=actor,
-            back=back,
-            error=_PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE,
-            passkey=choice.passkey,
-            totp_allowed=choice.totp_allowed,
-            status_code=401,
-        )
-    response = see_other(back)
+        error = _PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE
+        return step_up_prompt(request, vault, actor, back=back, carried=carried, error=error, status_code=401)
+    if carried:
+        response: Response = page(request, "step_up_resume.html", actor=actor, back=back, carried=carried)
+    else:
+        response = see_other(back)
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     return response
 

@@ -80,6 +80,12 @@
       }).then(function (credential) {
         return post("/passkeys/aanmelden", { credential: credential.toJSON(), doel: doel, terug: terug });
       }).then(function (data) {
+        // A form that asked for this step-up is sent on with what was typed before it.
+        var resume = document.getElementById("step-up-resume");
+        if (resume && doel === "step_up") {
+          resume.submit();
+          return;
+        }
         window.location.assign(data.next);
       }).catch(function (error) {
         say(explain(error));
