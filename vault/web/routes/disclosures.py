@@ -246,8 +246,7 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
     if form.text("aanpassen", limit=2) == "1":  # back from the duplicate warning, to change the form
         _require_step_up(vault, actor)
         return _form(request, vault, actor, case_id, entered=entered)
-    if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
-        return again(FieldError("step_up", "Uw bevestiging met de tweede factor is verlopen."), 403)
+    _require_step_up(vault, actor)  # lapsed while typing: the step-up carries the form (vault.web.errors)
     if entered.texts["org_id"] not in {o.id for o in organisations(vault)}:
         return again(FieldError("org_id", "Kies de organisatie waarmee u deelt."), 400)
     try:
