@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from tests.audit.oracle import verify_chain
 from vault.audit import record
+from vault.audit.bundle import MAX_BUNDLE_ENTRIES, prove_inclusions
 from vault.audit.chain import CANONICAL_FIELDS, GENESIS_HASH, canonical_bytes, entry_hash
 from vault.audit.checkpoints import KEY_NAME, CheckpointSigner, create_checkpoint
 from vault.audit.merkle import (
@@ -32,7 +33,7 @@ from vault.audit.schedule import PeriodicCheckpointer
 from vault.audit.verification import integrity_status, verify_log
 from vault.context import Context
 from vault.domain import AuditTag
-from vault.errors import Integrity
+from vault.errors import Integrity, InvalidInput
 from vault.models import AuditCheckpoint, AuditEntry
 from vault.runtime import Vault
 
@@ -279,6 +280,26 @@ def test_inclusion_and_consistency_proofs_verify_against_signed_checkpoints(
     assert prove_inclusion(vault, 3, size=old.size).path == inclusion_proof(leaves, 2, old.size)
     cons = prove_consistency(vault, old.size)
     assert cons.path == consistency_proof(leaves, old.size, new.size)
+
+
+def test_d21_proofs_of_many_entries_from_one_pass_equal_the_single_proofs(
+    vault: Vault, system_ctx: Context
+) -> None:
+    assert prove_inclusions(vault, [1, 2]) == {1: None, 2: None}  # no checkpoint yet
+    _append(vault, system_ctx, 21)
+    info = create_checkpoint(vault)
+    _append(vault, system_ctx, 2)  # after the checkpoint: not covered yet
+    leaves = _all_leaves(vault)
+    seqs = [1, 2, 7, 8, 16, 17, info.size, info.size + 1]
+    proofs = prove_inclusions(vault, seqs)
+    assert proofs[info.size + 1] is None
+    for seq in seqs[:-1]:
+        proof = proofs[seq]
+        assert proof is not None
+        assert proof.path == inclusion_proof(leaves, seq - 1, info.size) == prove_inclusion(vault, seq).path
+        assert proof.as_dict() == prove_inclusion(vault, seq).as_dict()
+    with pytest.raises(InvalidInput):
+        prove_inclusions(vault, range(1, MAX_BUNDLE_ENTRIES + 2))
 
 
 def test_streamed_proof_ranges_match_the_merkle_module_for_every_small_tree() -> None:

@@ -23,19 +23,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from vault.audit import queries
 from vault.audit.chain import entry_hash
-from vault.audit.checkpoints import CheckpointInfo
+from vault.audit.checkpoints import CheckpointInfo, CheckpointSigner
 from vault.audit.export import json_value
 from vault.audit.merkle import leaf_hash, node_hash, verify_inclusion
-from vault.audit.proofs import inclusion_ranges
+from vault.audit.proofs import InclusionProof, inclusion_ranges, signed_checkpoint
 from vault.audit.queries import ENTRY_COLUMNS
-from vault.errors import Integrity, InvalidInput
+from vault.errors import Integrity, InvalidInput, NotFound
 from vault.runtime import Vault
 
-__all__ = ["BUNDLE_FORMAT", "MAX_BUNDLE_ENTRIES", "build_bundle", "dump_bundle", "subtree_roots"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "MAX_BUNDLE_ENTRIES",
+    "build_bundle",
+    "dump_bundle",
+    "prove_inclusions",
+    "subtree_roots",
+]
 
 BUNDLE_FORMAT: Final = "vault-audit-proof-bundle/v1"
 MAX_BUNDLE_ENTRIES: Final = 500
@@ -110,32 +118,55 @@ def build_bundle(
         raise InvalidInput(f"a bundle holds at most {MAX_BUNDLE_ENTRIES} entries")
     if seqs and not 1 <= seqs[0] <= seqs[-1] <= checkpoint.size:
         raise InvalidInput(f"every entry must be covered by checkpoint {checkpoint.size}")
+    items = [
+        {
+            "entry": {name: json_value(entry[name]) for name in ENTRY_COLUMNS},
+            "leaf_index": seq - 1,
+            "inclusion_proof": [_b64(p) for p in path],
+        }
+        for seq, entry, _leaf, path in _proved(vault, checkpoint, bytes.fromhex(checkpoint.root_hash), seqs)
+    ]
+    return {"format": BUNDLE_FORMAT, "subject": subject, "checkpoint": note, "entries": items}
+
+
+def _proved(
+    vault: Vault, checkpoint: CheckpointInfo, root: bytes, seqs: list[int]
+) -> Iterator[tuple[int, dict[str, Any], bytes, list[bytes]]]:
+    """``(seq, entry, leaf hash, audit path)`` of each of ``seqs`` (all covered by ``checkpoint``),
+    the paths from one pass; every entry checked against its hash and every path against ``root``."""
     plans = {seq: inclusion_ranges(seq - 1, checkpoint.size) for seq in seqs}
     roots = subtree_roots(vault, checkpoint.size, {r for plan in plans.values() for r in plan})
-    root = bytes.fromhex(checkpoint.root_hash)
-    items = []
     with queries.read_snapshot(vault.db) as conn:
         for seq in seqs:
             entry = queries.entry_by_seq(conn, seq)
             path = [roots[r] for r in plans[seq]]
-            if (
-                entry is None
-                or entry_hash(entry) != entry["entry_hash"]
-                or not verify_inclusion(
-                    leaf_hash(bytes.fromhex(entry["entry_hash"])), seq - 1, checkpoint.size, path, root
-                )
-            ):
+            leaf = b""
+            if entry is not None and entry_hash(entry) == entry["entry_hash"]:
+                leaf = leaf_hash(bytes.fromhex(entry["entry_hash"]))
+            if entry is None or not leaf or not verify_inclusion(leaf, seq - 1, checkpoint.size, path, root):
                 raise Integrity(
                     f"entry {seq} does not match checkpoint {checkpoint.size}; run `vault audit verify`"
                 )
-            items.append(
-                {
-                    "entry": {name: json_value(entry[name]) for name in ENTRY_COLUMNS},
-                    "leaf_index": seq - 1,
-                    "inclusion_proof": [_b64(p) for p in path],
-                }
-            )
-    return {"format": BUNDLE_FORMAT, "subject": subject, "checkpoint": note, "entries": items}
+            yield seq, entry, leaf, path
+
+
+def prove_inclusions(vault: Vault, seqs: Iterable[int]) -> dict[int, InclusionProof | None]:
+    """Inclusion proofs of ``seqs`` (at most ``MAX_BUNDLE_ENTRIES``) against the latest signed
+    checkpoint, from one pass over the log; None for an entry no checkpoint covers yet."""
+    wanted = sorted(set(seqs))
+    if len(wanted) > MAX_BUNDLE_ENTRIES:
+        raise InvalidInput(f"at most {MAX_BUNDLE_ENTRIES} proofs at a time")
+    proofs: dict[int, InclusionProof | None] = dict.fromkeys(wanted)
+    try:
+        info, root = signed_checkpoint(vault, CheckpointSigner.for_vault(vault), None)
+    except NotFound:
+        return proofs
+    covered = [seq for seq in wanted if 1 <= seq <= info.size]
+    if not covered:
+        return proofs
+    for seq, entry, leaf, path in _proved(vault, info, root, covered):
+        proofs[seq] = InclusionProof(seq, seq - 1, leaf, info.size, path, info, entry)
+    return proofs
 
 
 def dump_bundle(bundle: dict[str, Any]) -> str:

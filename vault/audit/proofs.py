@@ -164,7 +164,10 @@ class ConsistencyProof:
         }
 
 
-def _checkpoint(vault: Vault, signer: CheckpointSigner, size: int | None) -> tuple[CheckpointInfo, bytes]:
+def signed_checkpoint(
+    vault: Vault, signer: CheckpointSigner, size: int | None
+) -> tuple[CheckpointInfo, bytes]:
+    """The checkpoint of ``size`` (None: the latest) and its root, its signature checked."""
     with audit_repo.read_snapshot(vault.db) as conn:
         row = audit_repo.latest_checkpoint(conn) if size is None else audit_repo.checkpoint_at(conn, size)
     if row is None:
@@ -176,7 +179,7 @@ def _checkpoint(vault: Vault, signer: CheckpointSigner, size: int | None) -> tup
 def prove_inclusion(vault: Vault, seq: int, *, size: int | None = None) -> InclusionProof:
     """Proof that entry ``seq`` is leaf ``seq - 1`` of the checkpoint of ``size`` (default: latest)."""
     signer = CheckpointSigner.for_vault(vault)
-    info, root = _checkpoint(vault, signer, size)
+    info, root = signed_checkpoint(vault, signer, size)
     if not 1 <= seq <= info.size:
         raise InvalidInput(f"entry {seq} is not covered by checkpoint {info.size}; create a newer checkpoint")
     ranges = inclusion_ranges(seq - 1, info.size)
@@ -208,8 +211,8 @@ def prove_inclusion(vault: Vault, seq: int, *, size: int | None = None) -> Inclu
 def prove_consistency(vault: Vault, old_size: int, new_size: int | None = None) -> ConsistencyProof:
     """Proof that checkpoint ``old_size`` is a prefix of checkpoint ``new_size`` (default: latest)."""
     signer = CheckpointSigner.for_vault(vault)
-    old, old_root = _checkpoint(vault, signer, old_size)
-    new, new_root = _checkpoint(vault, signer, new_size)
+    old, old_root = signed_checkpoint(vault, signer, old_size)
+    new, new_root = signed_checkpoint(vault, signer, new_size)
     if old.size > new.size:
         raise InvalidInput("the old checkpoint must not be larger than the new one")
     ranges = consistency_ranges(old.size, new.size)

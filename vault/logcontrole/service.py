@@ -12,8 +12,8 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from vault.audit import queries as audit_repo
+from vault.audit.bundle import MAX_BUNDLE_ENTRIES, prove_inclusions
 from vault.audit.log import record
-from vault.audit.proofs import prove_inclusion
 from vault.audit.sealed import open_sealed, seal
 from vault.context import Context
 from vault.crypto.index import blind_index_address, blind_index_bsn, blind_index_person
@@ -44,7 +44,7 @@ __all__ = [
 
 MAX_COMMENT: Final = 2000
 _TABLE: Final = "logcontrole_findings"
-MAX_PROOFS: Final = 5  # each proof is one pass over the log's hashes: the first few evidence entries
+MAX_PROOFS: Final = MAX_BUNDLE_ENTRIES  # proofs of the evidence, all from one pass over the log
 
 
 def start_review(
@@ -90,14 +90,10 @@ def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int
         raise NotFound("no such finding")
     seqs = store.evidence_of(session, finding_id)
     entries = [e for e in (audit_repo.entry_by_seq(session, seq) for seq in seqs) if e is not None]
-    proofs: dict[int, dict[str, Any] | None] = {}
-    for seq in seqs[:MAX_PROOFS]:
-        try:
-            proof = prove_inclusion(vault, seq)
-        except (InvalidInput, NotFound):
-            proofs[seq] = None
-            continue
-        proofs[seq] = {k: v for k, v in proof.as_dict().items() if k != "entry"}
+    proofs = {
+        seq: None if proof is None else proof.as_dict()
+        for seq, proof in prove_inclusions(vault, seqs[:MAX_PROOFS]).items()
+    }
     comment = open_sealed(
         vault, table=_TABLE, column="comment", row_id=str(found.id), sealed=found.comment_enc
     )
