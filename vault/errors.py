@@ -25,12 +25,17 @@ __all__ = [
 
 
 class VaultError(Exception):
-    """Base of every domain error. ``str(err)`` is safe to show to a client or operator."""
+    """Base of every domain error. ``str(err)`` is safe to show to a client or operator.
+
+    ``rule`` names the rule that refused (``d8-consent-only``, ``postpone-too-far`` …) for a caller
+    that answers each rule in its own words (the Dutch pages); the English message is never matched.
+    """
 
     code = "error"
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, rule: str | None = None) -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
+        self.rule = rule
 
     @property
     def message(self) -> str:

@@ -122,10 +122,11 @@ def test_d3_professional_advice_owned_by_the_professional_client_only_pseudonymi
     with pytest.raises(InvalidInput):
         cases.record_meldcode_step(vault, pctx, first, 6)
     # The client can never be added by name to the professional's advice.
-    with pytest.raises(Forbidden, match="pseudonym"):
+    with pytest.raises(Forbidden, match="pseudonym") as refused:
         subjects.add_subject(
             vault, ctx, first, relation=Relation.CHILD, fields=PersonFields(name="Jan de Vries")
         )
+    assert refused.value.rule == "d3-pseudonym-only"
     with vault.db.session() as session:
         assert session.scalars(select(Subject).where(Subject.case_id.in_([first, second]))).all() == []
     # Another professional sees neither.
@@ -220,10 +221,11 @@ def test_d4_own_motion_conversion_needs_two_disciplines_and_a_reason(vault: Vaul
 
 def test_d4_a_report_cannot_be_converted_and_outsiders_cannot_approve(vault: Vault, staff: Staff) -> None:
     wctx = staff.ctx(vault, staff.worker)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         own_motion.request_own_motion(
             vault, wctx, _report(vault, wctx, staff.team), reason="Acuut hoog risico"
         )
+    assert refused.value.rule == "d4-not-advice"
     case_id = _advice(vault, wctx, staff.team)
     conversion = own_motion.request_own_motion(
         vault, wctx, case_id, reason="Acuut hoog risico voor het gezin"
@@ -310,8 +312,9 @@ def test_d7_investigation_deadlines_and_monitoring_after_3_and_12_months(
 ) -> None:
     ctx = staff.ctx(vault, staff.worker)
     case_id = _report(vault, ctx, staff.team)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         triage.record_investigation(vault, ctx, case_id, started_on=date(2026, 3, 2))
+    assert refused.value.rule == "d7-no-inv"  # the rule a page answers in Dutch, never the English text
     recorded = triage.record_triage_outcome(vault, ctx, case_id, TriageOutcome.INVESTIGATION)
     assert (recorded.investigation_start_due, recorded.judgement_due) == (date(2026, 3, 7), date(2026, 5, 11))
     clock.advance(days=6)  # Sunday 8 March: the start is overdue
@@ -322,8 +325,9 @@ def test_d7_investigation_deadlines_and_monitoring_after_3_and_12_months(
     assert worklists.investigations_overdue(vault, ctx) == []
     clock.set(clock.now() + timedelta(weeks=10))  # 17 May: no judgement yet
     assert [i.what for i in worklists.investigations_overdue(vault, ctx)] == ["judgement"]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         triage.record_investigation(vault, ctx, case_id, ended_on=date(2026, 3, 1))
+    assert refused.value.rule == "d7-end-range"
     created = triage.record_investigation(vault, ctx, case_id, ended_on=date(2026, 5, 15))
     assert created == [date(2026, 8, 15), date(2027, 5, 15)]
     assert worklists.investigations_overdue(vault, ctx) == []
@@ -391,10 +395,11 @@ def test_d8_reporter_identity_only_under_its_own_category(vault: Vault, staff: S
 def test_d8_consent_and_professional_release_are_recorded(vault: Vault, staff: Staff) -> None:
     ctx = staff.ctx(vault, staff.worker)
     case_id = _report(vault, ctx, staff.team)
-    with pytest.raises(Forbidden, match="consent"):
+    with pytest.raises(Forbidden, match="consent") as refused:
         subjects.release_professional_reporter(
             vault, ctx, case_id, reason="Politie heeft melder nodig als getuige"
         )
+    assert refused.value.rule == "d8-consent-only"
     subjects.record_reporter_consent(vault, ctx, case_id)
     reporter = view_case(vault, ctx, case_id, include_reporter_identity=True).reporter
     assert reporter is not None

@@ -63,7 +63,7 @@ def test_d7_postponement_moves_the_date_keeps_the_first_and_audits_no_reason_tex
         triage.postpone_monitoring(
             vault, ctx, case_id, checks[3], until=first, reason=triage.PostponeReason.FAMILY_UNREACHABLE
         )
-    with pytest.raises(InvalidInput):  # more than six months at once
+    with pytest.raises(InvalidInput) as refused:  # more than six months at once
         triage.postpone_monitoring(
             vault,
             ctx,
@@ -72,6 +72,7 @@ def test_d7_postponement_moves_the_date_keeps_the_first_and_audits_no_reason_tex
             until=add_months(first, 6) + timedelta(days=1),
             reason=triage.PostponeReason.FAMILY_UNREACHABLE,
         )
+    assert refused.value.rule == "postpone-too-far"
     with pytest.raises(ValueError, match="is not a valid PostponeReason"):  # only a code of the fixed list
         triage.postpone_monitoring(vault, ctx, case_id, checks[3], until=first, reason="de moeder is ziek")  # type: ignore[arg-type]
     new = triage.postpone_monitoring(

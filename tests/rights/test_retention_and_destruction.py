@@ -293,6 +293,15 @@ def test_retention_extension_needs_the_team_leader_and_a_later_date(
             until=datetime(2030, 1, 1, tzinfo=UTC),
             reason=ExtensionReason.STATUTORY_OBLIGATION,
         )
+    with pytest.raises(InvalidInput) as refused:  # one extension adds at most 20 years
+        extend_retention(
+            vault,
+            leader,
+            case_id,
+            until=datetime(2100, 1, 1, tzinfo=UTC),
+            reason=ExtensionReason.STATUTORY_OBLIGATION,
+        )
+    assert refused.value.rule == "retention-too-long"  # the page's words follow the rule
 
 
 def test_register_of_processing_activities_lists_bases_and_retention() -> None:

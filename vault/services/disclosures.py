@@ -95,9 +95,10 @@ class DisclosureInvalid(InvalidInput):
 class DisclosureRefused(Forbidden):
     """A D8/D9 refusal of a disclosure; ``rule`` (e.g. ``d9-consent-withdrawn``) lets a page explain it."""
 
+    rule: str
+
     def __init__(self, message: str, *, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
+        super().__init__(message, rule=rule)
 
 
 class DuplicateDisclosure(Conflict):

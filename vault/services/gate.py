@@ -450,6 +450,7 @@ class RuleRefused(Exception):
 
     def __init__(self, error: VaultError, rule: str) -> None:
         super().__init__(error.message)
+        error.rule = rule  # the caller that gets ``error`` can tell the rule (vault.errors)
         self.error = error
         self.rule = rule
 

@@ -61,9 +61,10 @@ __all__ = [
 class ConversionRefused(Forbidden):
     """D4: the conversion was refused; ``rule`` names the D4 rule that failed (e.g. two disciplines)."""
 
+    rule: str
+
     def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
+        super().__init__(message, rule=rule)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def extend_retention(
         if until <= case.destroy_after:
             raise InvalidInput("an extension must move the destruction date later")
         if until > case.destroy_after.replace(year=case.destroy_after.year + 20):
-            raise InvalidInput("one extension may add at most 20 years")
+            raise InvalidInput("one extension may add at most 20 years", rule="retention-too-long")
         session.add(
             RetentionExtension(
                 id=str(uuid.uuid4()),

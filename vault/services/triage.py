@@ -205,7 +205,7 @@ def record_investigation(
     Returns the monitoring due dates created (empty unless ``ended_on`` was recorded now).
     """
     if started_on is None and ended_on is None:
-        raise InvalidInput("give the start or the end of the investigation")
+        raise InvalidInput("give the start or the end of the investigation", rule="d7-start-or-end")
 
     def write(session: Session, admission: Admission) -> list[date]:
         case, workflow = _workflow(session, case_id)
@@ -218,18 +218,22 @@ def record_investigation(
         created: list[date] = []
         if started_on is not None:
             if workflow.investigation_started_on is not None:
-                raise Conflict("the start of the investigation was already recorded")
+                raise Conflict(
+                    "the start of the investigation was already recorded", rule="d7-start-recorded"
+                )
             if not decided <= started_on <= today:
-                raise InvalidInput("the investigation starts between the decision and today")
+                raise InvalidInput(
+                    "the investigation starts between the decision and today", rule="d7-start-range"
+                )
             workflow.investigation_started_on = started_on
         if ended_on is not None:
             start = workflow.investigation_started_on
             if start is None:
-                raise InvalidInput("record the start of the investigation first")
+                raise InvalidInput("record the start of the investigation first", rule="d7-start-first")
             if workflow.investigation_ended_on is not None:
-                raise Conflict("the end of the investigation was already recorded")
+                raise Conflict("the end of the investigation was already recorded", rule="d7-end-recorded")
             if not start <= ended_on <= today:
-                raise InvalidInput("the investigation ends between its start and today")
+                raise InvalidInput("the investigation ends between its start and today", rule="d7-end-range")
             workflow.investigation_ended_on = ended_on
             for months in MONITORING_MONTHS:
                 due = add_months(ended_on, months)
@@ -312,7 +316,9 @@ def postpone_monitoring(
         if until <= max(check.due_on, local_date(ctx.now())):
             raise InvalidInput("a postponement moves the moment to a later date, after today")
         if until > add_months(check.due_on, MAX_POSTPONE_MONTHS):
-            raise InvalidInput(f"one postponement adds at most {MAX_POSTPONE_MONTHS} months")
+            raise InvalidInput(
+                f"one postponement adds at most {MAX_POSTPONE_MONTHS} months", rule="postpone-too-far"
+            )
         if check.postponed_from is None:
             check.postponed_from = check.due_on
         check.due_on = until

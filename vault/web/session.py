@@ -133,7 +133,7 @@ def web_actor_in(
 
 def login_required(exc: AuthFailed) -> LoginRequired:
     """The redirect to the login page for a refused session (``page_session``, ``web_actor_in``)."""
-    return LoginRequired("expired" if "expired" in exc.message else "")
+    return LoginRequired("expired" if exc.rule == "session-expired" else "")
 
 
 def page_session(request: Request, vault: VaultDep, auth: AuthConfigDep) -> SessionInfo:

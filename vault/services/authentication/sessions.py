@@ -156,7 +156,7 @@ def check_session(session: Session, ctx: Context, auth: AuthConfig, row: Any) ->
             object_id=row.session_id,
             details={"reason": reason},
         )
-        raise Refusal(AuthFailed("the session has expired; log in again"))
+        raise Refusal(AuthFailed("the session has expired; log in again", rule="session-expired"))
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         # Touch at most every TOUCH_INTERVAL: a durable write per request would cost every read a
         # commit. The idle timeout may then end a session up to that much early, never late.

@@ -245,7 +245,7 @@ def _save_subject(
             status_code=403,
         )
     except Forbidden as refused:
-        if "(D3)" not in refused.message:
+        if refused.rule != "d3-pseudonym-only":
             raise
         failed = _SubjectForm(typed, _D3, None)
         return _subject_page(
@@ -475,7 +475,7 @@ def reporter_release(request: Request, case_id: CaseId, vault: VaultDep, form: V
     except InvalidInput:
         error = "Schrijf een reden van 10 tot 1000 tekens."
     except Forbidden as refused:
-        if "(D8)" not in refused.message:
+        if refused.rule != "d8-consent-only":
             raise
         error = (
             "De identiteit van een melder die geen professional is, geeft u alleen vrij met diens eigen "

@@ -185,7 +185,7 @@ def record_triage(request: Request, case_id: CaseId, vault: VaultDep, form: Veri
         field = getattr(refused, "field", "outcome")
         errors[field if field in values else "outcome"] = (
             "Alleen een melding wordt getriageerd."
-            if "report" in refused.message
+            if refused.rule == "d6-not-a-report"
             else "Dit besluit kon niet worden vastgelegd: controleer de uitkomst, de organisatie en het "
             "telefoonnummer."
         )
@@ -273,15 +273,15 @@ def _day(values: dict[str, str], name: str, errors: Errors) -> date | None:
         return None
 
 
-_INVESTIGATION_REFUSALS = (
-    ("record the start", "ended_on", "Leg eerst de start van het onderzoek vast."),
-    ("start of the investigation was already", "started_on", "De start van het onderzoek is al vastgelegd."),
-    ("end of the investigation was already", "ended_on", "Het einde van het onderzoek is al vastgelegd."),
-    ("starts between", "started_on", "De start ligt tussen het triagebesluit en vandaag."),
-    ("ends between", "ended_on", "Het einde ligt tussen de start van het onderzoek en vandaag."),
-    ("not an investigation", "started_on", "De triage van deze zaak heeft niet tot een onderzoek geleid."),
-    ("give the start or the end", "started_on", "Vul de start of het einde van het onderzoek in."),
-)
+_INVESTIGATION_REFUSALS = {  # rule → (field, text)
+    "d7-start-first": ("ended_on", "Leg eerst de start van het onderzoek vast."),
+    "d7-start-recorded": ("started_on", "De start van het onderzoek is al vastgelegd."),
+    "d7-end-recorded": ("ended_on", "Het einde van het onderzoek is al vastgelegd."),
+    "d7-start-range": ("started_on", "De start ligt tussen het triagebesluit en vandaag."),
+    "d7-end-range": ("ended_on", "Het einde ligt tussen de start van het onderzoek en vandaag."),
+    "d7-no-inv": ("started_on", "De triage van deze zaak heeft niet tot een onderzoek geleid."),
+    "d7-start-or-end": ("started_on", "Vul de start of het einde van het onderzoek in."),
+}
 
 
 @router.post("/zaken/{case_id}/onderzoek")
@@ -294,9 +294,8 @@ def record_investigation(request: Request, case_id: CaseId, vault: VaultDep, for
         try:
             triage.record_investigation(vault, actor.ctx, case_id, started_on=started, ended_on=ended)
         except (InvalidInput, Conflict) as refused:
-            field, text = next(
-                ((f, t) for key, f, t in _INVESTIGATION_REFUSALS if key in refused.message),
-                ("started_on", "Dit kon niet worden vastgelegd. Controleer de data."),
+            field, text = _INVESTIGATION_REFUSALS.get(
+                refused.rule or "", ("started_on", "Dit kon niet worden vastgelegd. Controleer de data.")
             )
             errors[field] = text
     if errors:
@@ -380,7 +379,7 @@ def postpone(
         except InvalidInput as refused:
             errors["until"] = (
                 f"Uitstellen kan met hoogstens {triage.MAX_POSTPONE_MONTHS} maanden tegelijk."
-                if "at most" in refused.message
+                if refused.rule == "postpone-too-far"
                 else "De nieuwe datum ligt na vandaag en na de huidige datum van de monitoring."
             )
     if errors:

@@ -94,7 +94,7 @@ def request_own_motion(request: Request, case_id: CaseId, vault: VaultDep, form:
     except InvalidInput as refused:
         errors["reason"] = (
             "Alleen een adviesvraag kan worden omgezet in een melding."
-            if "advice" in refused.message
+            if refused.rule == "d4-not-advice"
             else "Schrijf de reden in 10 tot 2000 tekens: het hoge en acute risico en het "
             "persoonlijke gesprek."
         )
@@ -253,7 +253,7 @@ def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: V
         except InvalidInput as refused:
             errors["until"] = (
                 "Eén verlenging voegt hoogstens 20 jaar toe."
-                if "20 years" in refused.message
+                if refused.rule == "retention-too-long"
                 else "De nieuwe datum ligt na de huidige vernietigingsdatum."
             )
     if errors:
