@@ -13,8 +13,8 @@ from tests.robustness.conftest import TEAM, open_team_case
 from tests.robustness.support import web_login
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role
+from vault.labels import AUDIT_TAGS
 from vault.runtime import Vault
-from vault.web.labels import AUDIT_TAGS
 
 ORDINARY = str(AuditTag.DOSSIER_CASE_READ)
 OVERSIGHT = str(AuditTag.AUDIT_ACCESS_REPORT_VIEWED)

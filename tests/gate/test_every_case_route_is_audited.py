@@ -691,7 +691,7 @@ def test_d16_case_route_is_audited_and_fails_closed_without_the_audit_log(
 
 def test_the_tags_of_audited_reads_have_a_dutch_label() -> None:
     from vault.domain import AuditTag
-    from vault.web.labels import AUDIT_TAGS
+    from vault.labels import AUDIT_TAGS
 
     for tag in (
         AuditTag.DISCLOSURE_REGISTER_READ,

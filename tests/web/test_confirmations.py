@@ -17,10 +17,10 @@ from tests.web.world import World, _ctx, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag
+from vault.labels import NOTICES
 from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.rights import add_statement
-from vault.web.labels import NOTICES
 from vault.web.render import see_other
 
 

@@ -19,9 +19,9 @@ from tests.web.test_fg_labels import pdf_text
 from tests.web.world import CANARY_CHILD, World
 from vault.context import Context, FrozenClock
 from vault.domain import Role, reference_of
+from vault.labels import AMSTERDAM
 from vault.runtime import Vault
 from vault.services.case_view import view_case
-from vault.web.labels import AMSTERDAM
 
 pytestmark = pytest.mark.browser
 

@@ -18,20 +18,20 @@ from vault.audit.search import case_ids_for_reference, reference_prefix, user_id
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Role, reference_of
 from vault.errors import InvalidInput
+from vault.labels import AUDIT_TAGS, OBJECT_TYPES
 from vault.runtime import Vault
 from vault.services.access_overview import subject_overview
 from vault.services.inzage import FreeTextKind
 from vault.services.key_recovery import HSM_BACKUP_KEY, ROOT_KEY
 from vault.transaction import transaction
 from vault.web.fg_reports import DUTCH_CSV, parse_day, subject_overview_pdf
-from vault.web.labels import AUDIT_TAGS, OBJECT_TYPES
 
 VAULT = Path(__file__).resolve().parents[2] / "vault"
 
 
 def test_every_audit_tag_has_a_dutch_label() -> None:
     missing = [str(t) for t in AuditTag if str(t) not in AUDIT_TAGS]
-    assert not missing, f"audit tags without a Dutch label in vault/web/labels.py: {missing}"
+    assert not missing, f"audit tags without a Dutch label in vault/labels.py: {missing}"
     assert all(label and label != code for code, label in AUDIT_TAGS.items())
 
 
@@ -52,7 +52,7 @@ def test_every_object_type_has_a_dutch_label() -> None:
     used = _object_types_in_source() | {str(k) for k in FreeTextKind} | {ROOT_KEY, HSM_BACKUP_KEY}
     assert len(used) > 20  # the scan found the record calls
     missing = sorted(used - set(OBJECT_TYPES))
-    assert not missing, f"object types without a Dutch label in vault/web/labels.py: {missing}"
+    assert not missing, f"object types without a Dutch label in vault/labels.py: {missing}"
 
 
 def test_reference_and_username_resolve_to_ids(vault: Vault, world: World) -> None:

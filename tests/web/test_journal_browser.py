@@ -16,10 +16,10 @@ from tests.web.test_browser import login
 from tests.web.world import World
 from vault.context import FrozenClock
 from vault.domain import AuditTag
+from vault.labels import dutch_datetime
 from vault.models import AuditEntry, CaseNote
 from vault.runtime import Vault
 from vault.services.journal import MAX_NOTE_LENGTH
-from vault.web.labels import dutch_datetime
 
 pytestmark = pytest.mark.browser
 

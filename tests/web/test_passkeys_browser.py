@@ -23,10 +23,10 @@ from tests.web.world import PASSWORD, Person, World
 from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag
+from vault.labels import AMSTERDAM
 from vault.models import AuditEntry
 from vault.models.identity import PasskeyCredential
 from vault.runtime import Vault
-from vault.web.labels import AMSTERDAM
 
 pytestmark = pytest.mark.browser
 

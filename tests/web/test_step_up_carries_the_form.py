@@ -20,10 +20,10 @@ from tests.web.world import World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role
+from vault.labels import AMSTERDAM
 from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.disclosures import list_case_disclosures
-from vault.web.labels import AMSTERDAM
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 

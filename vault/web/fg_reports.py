@@ -7,12 +7,12 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from vault import labels
 from vault.audit.export import CsvStyle
 from vault.domain import AuditTag, reference_of
 from vault.errors import InvalidInput
+from vault.labels import AMSTERDAM
 from vault.services.pdf import render_pdf
-from vault.web import labels
-from vault.web.labels import AMSTERDAM
 
 __all__ = ["DUTCH_CSV", "action_choices", "day_start", "oldest_first", "parse_day", "subject_overview_pdf"]
 

@@ -10,10 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from vault import labels
 from vault.domain import Role
 from vault.runtime import Vault
 from vault.services.directory import is_demo, usernames
-from vault.web import labels
 from vault.web.csrf import session_token
 from vault.web.session import WebActor, idle_expiry
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from vault import labels
 from vault.http.deps import VaultDep
 from vault.services import caseload
-from vault.web import labels
 from vault.web.references import resolve_case
 from vault.web.render import page, see_other
 from vault.web.session import WebUser

@@ -22,13 +22,13 @@ from vault.domain import Category, reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
+from vault.labels import AMSTERDAM, LEGAL_BASES
 from vault.runtime import Vault
 from vault.services import disclosures
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
-from vault.web.labels import AMSTERDAM, LEGAL_BASES
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser

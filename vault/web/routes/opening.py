@@ -20,6 +20,7 @@ from vault.domain import CaseKind, reference_of
 from vault.errors import InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import CaseId
+from vault.labels import RELATIONS
 from vault.services import cases, lookup, opening, subjects
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
@@ -27,7 +28,6 @@ from vault.services.subjects import PersonFields, Relation, ReporterFields
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
-from vault.web.labels import RELATIONS
 from vault.web.public.fields import MELDCODE_STEPS
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser

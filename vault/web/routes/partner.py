@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from vault.http.deps import VaultDep
+from vault.labels import CATEGORIES, dutch_date, label
 from vault.services import partner_view
-from vault.web.labels import CATEGORIES, dutch_date, label
 from vault.web.public.routes import PHONE
 from vault.web.render import page
 from vault.web.session import WebUser

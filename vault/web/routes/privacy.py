@@ -22,13 +22,13 @@ from vault.errors import Conflict, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.downloads import download_headers
 from vault.http.params import CaseId
+from vault.labels import AMSTERDAM, OBJECT_TYPES, label
 from vault.services import access_overview, audit_reports, proof_bundles
 from vault.services.audit_reports import ReviewOutcome
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first, subject_overview_pdf
-from vault.web.labels import AMSTERDAM, OBJECT_TYPES, label
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser
 

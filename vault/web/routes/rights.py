@@ -18,12 +18,12 @@ from vault.errors import Conflict, Forbidden, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.downloads import download_headers
 from vault.http.params import UUID_PATTERN, CaseId
+from vault.labels import RELATIONS, label
 from vault.runtime import Vault
 from vault.services import destruction, inzage, inzage_review, request_views, rights
 from vault.services.case_view import CaseView, SubjectView, read_subjects
 from vault.web.csrf import VerifiedForm
 from vault.web.fg_reports import parse_day
-from vault.web.labels import RELATIONS, label
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser

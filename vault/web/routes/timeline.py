@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from vault import labels
 from vault.runtime import Vault
 from vault.services import timeline
 from vault.services.case_view import CaseView, sees_oversight
-from vault.web import labels
 from vault.web.routes.caseload import page_number
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor

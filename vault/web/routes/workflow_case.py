@@ -16,13 +16,13 @@ from vault.domain import reference_of
 from vault.errors import Conflict, InvalidInput, NotFound
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
+from vault.labels import AMSTERDAM
 from vault.runtime import Vault
 from vault.services import assignments, own_motion, retention
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
 from vault.web.csrf import VerifiedForm
 from vault.web.fg_reports import parse_day
-from vault.web.labels import AMSTERDAM
 from vault.web.render import page, see_other
 from vault.web.routes.workflow import RETENTION_REASONS, Errors
 from vault.web.session import WebActor, WebUser

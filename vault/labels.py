@@ -1,4 +1,7 @@
-"""Dutch labels for the codes the services return (roles, categories, outcomes, audit tags)."""
+"""Dutch labels for the codes the services return (roles, categories, outcomes, audit tags).
+
+In the lowest layer: the pages use them, and so do the documents a person receives (the inzage copy).
+"""
 
 from __future__ import annotations
 
