@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
 
 from tests.helpers import ctx_for, make_team, make_user, upload
-from vault.domain import Category, Role
+from tests.rights.test_inzage_free_text import pdf_text
+from vault.domain import Category, Role, reference_of
 from vault.errors import Forbidden, NotFound, StepUpRequired
 from vault.runtime import Vault
 from vault.services.cases import open_report
-from vault.services.inzage import export_for_subject, render_inzage_pdf
+from vault.services.inzage import (
+    CONTENTS_AFTER_REVIEW,
+    MEDICAL_VIA_DOCTOR,
+    OTHER_PERSONS,
+    REPORTER_PROTECTED,
+    export_for_subject,
+    render_inzage_pdf,
+)
 from vault.services.subjects import PersonFields, Relation, ReporterFields, add_subject
 
 REPORTER = "Kanarie Melder Visser"
@@ -63,7 +72,7 @@ def test_d13_inzage_withholds_reporter_and_other_persons_with_reasons(
         assert canary not in text
     reasons = {w["what"]: w["reason"] for w in data["withheld"]}
     assert "identiteit van de melder" in reasons
-    assert "gegevens van 1 andere betrokkene(n)" in reasons
+    assert reasons["gegevens van 1 andere betrokkene"] == OTHER_PERSONS
     assert "inhoud van de documenten" in reasons
     assert all(reason.strip() for reason in reasons.values())
     # D22: a title is free text; without a staff release for an access request it is withheld.
@@ -74,6 +83,46 @@ def test_d13_inzage_withholds_reporter_and_other_persons_with_reasons(
     assert pdf.startswith(b"%PDF")
     assert REPORTER.encode() not in pdf
     assert MOTHER.encode() not in pdf
+
+
+def test_d13_the_copy_a_person_receives_reads_in_dutch_without_ids_or_codes(
+    vault: Vault, setting: tuple[str, str, str, object]
+) -> None:
+    """The reasons, the subject's fields, categories, roles, actions and times are Dutch words; the
+    case is named by its reference; no id (a medical document included) and no internal code."""
+    case_id, child, team, worker = setting
+    doctor = ctx_for(vault, make_user(vault, Role.VERTROUWENSARTS, teams=[team]), Role.VERTROUWENSARTS)
+    upload(vault, doctor, case_id, b"uitslag", category=Category.MEDICAL, title="Uitslag huisarts")
+    export = export_for_subject(vault, worker, case_id, child)  # type: ignore[arg-type]
+    reasons = {w.reason for w in export.withheld}
+    assert {OTHER_PERSONS, REPORTER_PROTECTED, MEDICAL_VIA_DOCTOR, CONTENTS_AFTER_REVIEW} <= reasons
+    text = pdf_text(render_inzage_pdf(export))
+    for dutch in (
+        "Relatie",
+        "Kind",
+        "Geboortedatum",
+        "01-04-2016",
+        "Naam",
+        "Medewerker",
+        "Nederlandse tijd",
+        "medisch document van",
+    ):
+        assert dutch in text, dutch
+    assert reference_of(case_id) in text
+    ids = {case_id, child, *(d["document_id"] for d in export.documents)}
+    for raw in (
+        *ids,
+        "dossier:",
+        "safety_conditions",
+        "(medewerker,",
+        " child",
+        "UTC",
+        "2016-04-01",
+        "privacy of",
+        "the reporter",
+    ):
+        assert raw not in text, raw
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)  # no id of any kind
 
 
 def test_d13_inzage_needs_step_up_and_a_team_member(

@@ -24,14 +24,16 @@ purpose column shows only the system's own purpose codes; anything else is withh
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault import labels
 from vault.audit import queries as audit_repo
 from vault.context import Context
 from vault.domain import Action, AuditTag, Category, reference_of
@@ -64,6 +66,14 @@ _REPORT_LIMIT = 5000
 
 NOT_REVIEWED = "vrije tekst, niet beoordeeld"
 WITHHELD_AFTER_REVIEW = "vrije tekst, achtergehouden na beoordeling"
+# The other reasons a copy names (D13), in the words of the person who receives it.
+OTHER_PERSONS = "privacy van anderen (AVG art. 15 lid 4; Wmo 2015 art. 5.3.2 lid 1)"
+REPORTER_PROTECTED = "de identiteit van de melder is beschermd (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3)"
+MEDICAL_VIA_DOCTOR = "medische gegevens: inzage via de vertrouwensarts"
+CONTENTS_AFTER_REVIEW = (
+    "kan gegevens van anderen bevatten; een kopie volgt na beoordeling door een medewerker "
+    "(Wmo 2015 art. 5.3.2 lid 1)"
+)
 
 # The access report's purpose column: the system's own codes only (never text a person typed).
 _SYSTEM_PURPOSES = frozenset(
@@ -188,7 +198,8 @@ def _title(
             admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
         )
         return text, None
-    what = f"titel van het document van {doc.created_at:%d-%m-%Y} (categorie {doc.category})"
+    category = labels.label(labels.CATEGORIES, doc.category).lower()
+    what = f"titel van het document van {labels.dutch_date(doc.created_at)} (categorie {category})"
     reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
     return None, Withholding(what, reason, item)
 
@@ -210,7 +221,7 @@ def _notes(
             released.append({"note_id": note.id, "created_at": note.created_at.isoformat(), "text": text})
             continue
         reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
-        withheld.append(Withholding(f"aantekening van {note.created_at:%d-%m-%Y}", reason, item))
+        withheld.append(Withholding(f"aantekening van {labels.dutch_date(note.created_at)}", reason, item))
     return released, withheld
 
 
@@ -244,24 +255,19 @@ def export_for_subject(
         if others:
             withheld.append(
                 Withholding(
-                    f"gegevens van {len(others)} andere betrokkene(n)",
-                    "privacy of other persons (AVG art. 15(4); Wmo 2015 art. 5.3.2 lid 1)",
+                    f"gegevens van {labels.count_of(len(others), 'andere betrokkene', 'andere betrokkenen')}",
+                    OTHER_PERSONS,
                 )
             )
         if session.get(ReporterIdentity, case_id) is not None:
-            withheld.append(
-                Withholding(
-                    "identiteit van de melder",
-                    "the reporter's identity is protected (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3; D8)",
-                )
-            )
+            withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
         request_id = (
             _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
         )
         reviews = review_state(session, request_id)
         listed, medical = copy_documents(session, case_id)
         withheld.extend(
-            Withholding(f"medisch document {doc.id}", "medical data: inzage through the confidential doctor")
+            Withholding(f"medisch document van {labels.dutch_date(doc.created_at)}", MEDICAL_VIA_DOCTOR)
             for doc in medical
         )
         documents: list[dict[str, Any]] = []
@@ -279,19 +285,16 @@ def export_for_subject(
                 }
             )
         if documents:
-            withheld.append(
-                Withholding(
-                    "inhoud van de documenten",
-                    "may hold third parties' data; a copy follows after review by a staff member "
-                    "(Wmo 2015 art. 5.3.2 lid 1)",
-                )
-            )
+            withheld.append(Withholding("inhoud van de documenten", CONTENTS_AFTER_REVIEW))
         notes, notes_withheld = _notes(session, admission, case_id, reviews)
         withheld.extend(notes_withheld)
         report, free_purposes = _access_report(session, case_id)
         if free_purposes:
             withheld.append(
-                Withholding(f"doel bij {free_purposes} regel(s) van het toegangsoverzicht", NOT_REVIEWED)
+                Withholding(
+                    f"doel bij {labels.count_of(free_purposes, 'regel', 'regels')} van het toegangsoverzicht",
+                    NOT_REVIEWED,
+                )
             )
         return InzageExport(
             case_id=case_id,
@@ -354,28 +357,39 @@ def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]]
     return report, free
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SUBJECT_FIELDS = (("relation", "Relatie"), ("name", "Naam"), ("bsn", "BSN"))
+_SUBJECT_FIELDS_AFTER = (("date_of_birth", "Geboortedatum"), ("address", "Adres"))
+
+
 def render_inzage_pdf(export: InzageExport) -> bytes:
-    """A readable PDF of the inzage copy (Dutch headings, the same content as the JSON)."""
+    """A readable PDF of the inzage copy: the same content as the JSON, every code in Dutch words,
+    times in Dutch time, the case by its reference (no ids)."""
     from vault.services.pdf import render_pdf
 
-    subject = [(k, str(v or "-")) for k, v in export.subject.items()]
+    values = dict(export.subject, relation=labels.label(labels.RELATIONS, export.subject.get("relation")))
+    born = values.get("date_of_birth")
+    if isinstance(born, str) and _ISO_DAY.fullmatch(born):
+        values["date_of_birth"] = labels.dutch_date(date.fromisoformat(born))
+    subject = [(name, str(values.get(key) or "-")) for key, name in _SUBJECT_FIELDS + _SUBJECT_FIELDS_AFTER]
     docs = [
         (
-            f"{d['created_at'][:10]} · {d['category']}",
+            f"{labels.dutch_datetime(d['created_at'])} · {labels.label(labels.CATEGORIES, d['category'])}",
             d["title"] or f"[titel niet verstrekt: {d['title_withheld'] or 'geen titel'}]",
         )
         for d in export.documents
     ]
     report = [
         (
-            f"{a['at'][:16]} · {a['who'] or '-'} ({a['role'] or '-'}, {a['organisation'] or '-'})",
-            f"{a['action']} — grond: {a['ground'] or '-'}" + (" — NOODTOEGANG" if a["emergency"] else ""),
+            f"{labels.dutch_datetime(a['at'])} · {a['who'] or '-'} "
+            f"({labels.label(labels.ROLES, a['role']) if a['role'] else '-'}, {a['organisation'] or '-'})",
+            labels.label(labels.AUDIT_TAGS, a["action"])
+            + (f" — grond: {labels.label(labels.LEGAL_BASES, a['ground'])}" if a["ground"] else "")
+            + (" — NOODTOEGANG" if a["emergency"] else ""),
         )
         for a in export.access_report
     ]
-    notes = [
-        (f"{datetime.fromisoformat(n['created_at']):%d-%m-%Y %H:%M} UTC", n["text"]) for n in export.notes
-    ]
+    notes = [(labels.dutch_datetime(n["created_at"]), n["text"]) for n in export.notes]
     withheld = [(w.what, w.reason) for w in export.withheld]
     return render_pdf(
         "Inzage in uw gegevens — Veilig Thuis",
@@ -386,5 +400,8 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
             ("Wie heeft het dossier ingezien (NEN 7513)", report or [("", "geen")]),
             ("Niet verstrekt, met reden", withheld or [("", "niets")]),
         ],
-        footer=(f"Zaak {reference_of(export.case_id)} · gemaakt {export.generated_at:%d-%m-%Y %H:%M} UTC"),
+        footer=(
+            f"Zaak {reference_of(export.case_id)} · gemaakt {labels.dutch_datetime(export.generated_at)} "
+            "(Nederlandse tijd)"
+        ),
     )

@@ -1,20 +1,55 @@
 """Readable PDF renderings (destruction certificates, inzage exports) with fpdf2.
 
-Only the core PDF fonts are used (no font files to ship), so text is limited to Latin-1; anything
-outside it is replaced rather than dropped silently.
+Only the core PDF fonts are used (no font files to ship), so text is limited to Latin-1. Anything
+outside it is written as its closest Latin-1 letters rather than dropped: typographic dashes and quotes
+as their plain forms, a letter with a mark outside Latin-1 as the bare letter (Turkish, Polish and
+other names stay readable: "Şükrü Yılmaz" → "Sükrü Yilmaz"); only what has no such form becomes "?".
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from fpdf import FPDF
 
-__all__ = ["render_pdf"]
+__all__ = ["latin1", "render_pdf"]
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", errors="replace").decode("latin-1")
+_PLAIN = str.maketrans(
+    {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u2022": "\u00b7",
+        "\u20ac": "EUR",
+        "\u0131": "i",  # dotless i (Turkish)
+        "\u0141": "L",
+        "\u0142": "l",
+        "\u0110": "D",
+        "\u0111": "d",
+        "\u0126": "H",
+        "\u0127": "h",
+    }
+)
+
+
+def latin1(text: str) -> str:
+    """``text`` in Latin-1: unchanged where it fits, else its closest letters, "?" as the last resort."""
+    out: list[str] = []
+    for char in text.translate(_PLAIN):
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        bare = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if ord(c) < 256 and not unicodedata.combining(c)
+        )
+        out.append(bare or "?")
+    return "".join(out)
 
 
 def render_pdf(
@@ -23,21 +58,21 @@ def render_pdf(
     """A simple document: a title, then sections of label/value rows."""
     pdf = FPDF(format="A4")
     pdf.set_creator("Veilig Thuis dossier vault")
-    pdf.set_title(_latin1(title))
+    pdf.set_title(latin1(title))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 9, _latin1(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, latin1(title), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     for heading, rows in sections:
         pdf.set_font("Helvetica", "B", 12)
-        pdf.multi_cell(0, 7, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, latin1(heading), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 10)
         for label, value in rows:
             pdf.set_font("Helvetica", "B", 10)
-            pdf.multi_cell(0, 5, _latin1(label), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, latin1(label), new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", "", 10)
-            pdf.multi_cell(0, 5, _latin1(value) or "-", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, latin1(value) or "-", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, _latin1(footer), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4, latin1(footer), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
