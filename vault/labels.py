@@ -12,6 +12,7 @@ __all__ = [
     "AUDIT_TAGS",
     "CASE_KINDS",
     "CATEGORIES",
+    "CERTIFICATE_REASONS",
     "DECISIONS",
     "LEGAL_BASES",
     "NOTICES",
@@ -152,6 +153,12 @@ OBJECT_TYPES = {
 }
 
 DECISIONS = {"allow": "Toegestaan", "deny": "Geweigerd"}
+
+# D11, D12: why a case was destroyed (the destruction certificate's ``reason``)
+CERTIFICATE_REASONS = {
+    "request_granted": "Verzoek om vernietiging toegewezen",
+    "retention_expired": "Bewaartermijn verstreken",
+}
 
 AUDIT_TAGS = {
     # Start-up, keys and operations

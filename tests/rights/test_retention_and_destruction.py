@@ -14,14 +14,16 @@ from sqlalchemy import func, select
 
 from tests.audit.oracle import verify_chain
 from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.rights.test_inzage_free_text import pdf_text
 from vault.context import Context, FrozenClock
-from vault.domain import AuditTag, Category, Role
+from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
 from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services import destruction, rights
 from vault.services.documents import read_document
 from vault.services.keyring import shred_case
+from vault.services.pdf import certificate_pdf
 from vault.services.retention import ExtensionReason, extend_retention
 
 
@@ -134,7 +136,14 @@ def test_tampered_certificate_does_not_verify(vault: Vault, team: str, worker: C
     )
     assert destruction.verify_certificate(vault, cert)
     assert not destruction.verify_certificate(vault, forged)
-    assert destruction.certificate_pdf(cert).startswith(b"%PDF")
+    pdf = certificate_pdf(cert)
+    assert pdf.startswith(b"%PDF")
+    # D12: the PDF a person keeps names the case by its reference, in Dutch words and time, no ids.
+    text = pdf_text(pdf)
+    for dutch in (reference_of(case_id), "Bewaartermijn verstreken", "Nederlandse tijd", "crypto-shredding"):
+        assert dutch in text, dutch
+    for raw in (case_id, cert.id, "retention_expired", "operator", "os:tester", "when KEK epoch"):
+        assert raw not in text, raw
 
 
 def test_d12_refusal_needs_a_reason_and_a_grant_yields_a_certificate(

@@ -19,6 +19,7 @@ from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.http.streaming import SyncBody, decode_header_text
 from vault.services import destruction, inzage, inzage_review, request_views, rights
+from vault.services.pdf import certificate_pdf
 from vault.services.retention import ExtensionReason as RetentionReason
 from vault.services.retention import extend_retention
 
@@ -49,7 +50,7 @@ class Created(BaseModel):
 
 def _certificate_response(cert: destruction.CertificateView, fmt: Format) -> Response:
     if fmt is Format.pdf:
-        return Response(destruction.certificate_pdf(cert), media_type="application/pdf")
+        return Response(certificate_pdf(cert), media_type="application/pdf")
     body = {"body": json.loads(cert.body), "signature": cert.signature}
     return Response(json.dumps(body, sort_keys=True), media_type="application/json")
 

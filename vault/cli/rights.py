@@ -11,6 +11,7 @@ import typer
 
 from vault.cli.common import opened_vault, operator_context
 from vault.services import destruction
+from vault.services.pdf import certificate_pdf
 from vault.services.rights import processing_register
 
 retention_app = typer.Typer(help="Retention (D11): sweep expired cases, certificates.", no_args_is_help=True)
@@ -62,7 +63,7 @@ def certificate(
     finally:
         vault.close()
     if fmt is CertificateFormat.pdf:
-        data = destruction.certificate_pdf(cert)
+        data = certificate_pdf(cert)
         if output is None:
             typer.echo("error: a PDF needs --output FILE", err=True)
             raise typer.Exit(2)

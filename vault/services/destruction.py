@@ -472,28 +472,3 @@ def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Itera
     if not dry_run:
         with vault.db.session() as session:
             record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})
-
-
-def certificate_pdf(cert: CertificateView) -> bytes:
-    """The certificate as a readable PDF (the signed JSON body is the authoritative form)."""
-    from vault.services.pdf import render_pdf
-
-    fields = json.loads(cert.body)
-    labels = {
-        "certificate_id": "Certificaat",
-        "case_id": "Zaak",
-        "destroyed_at": "Vernietigd op (UTC)",
-        "reason": "Grond",
-        "keys_erased": "Gewiste sleutels",
-        "decided_by": "Besloten door (id)",
-        "request_id": "Verzoek (id)",
-        "method": "Methode",
-        "key_epoch": "Sleutelperiode (KEK-epoch)",
-        "backups_unreadable_from": "Back-ups onleesbaar vanaf",
-    }
-    rows = [(labels[k], str(fields.get(k) or "-")) for k in labels]
-    return render_pdf(
-        "Vernietigingsverklaring dossier",
-        [("Gegevens", rows), ("Handtekening (Ed25519, base64)", [("", cert.signature)])],
-        footer="De ondertekende JSON-versie van deze verklaring is leidend. Geen persoonsgegevens.",
-    )

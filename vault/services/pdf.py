@@ -8,12 +8,21 @@ other names stay readable: "Şükrü Yılmaz" → "Sükrü Yilmaz"); only what h
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
-__all__ = ["latin1", "render_pdf"]
+from vault import labels
+from vault.domain import reference_of
+
+if TYPE_CHECKING:
+    from vault.services.destruction import CertificateView
+
+__all__ = ["certificate_pdf", "latin1", "render_pdf"]
 
 
 _PLAIN = str.maketrans(
@@ -76,3 +85,34 @@ def render_pdf(
     pdf.set_font("Helvetica", "I", 8)
     pdf.multi_cell(0, 4, latin1(footer), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def certificate_pdf(cert: CertificateView) -> bytes:
+    """A destruction certificate as a readable PDF in Dutch: the case by its reference, Dutch time,
+    the ground in words. The signed JSON body (with its ids) is the authoritative form."""
+    body = json.loads(cert.body)
+    backups, epoch = body.get("backups_unreadable_from"), body.get("key_epoch")
+    if isinstance(backups, str) and len(backups) == 10 and backups[4] == "-":
+        backups = labels.dutch_date(date.fromisoformat(backups))
+    elif epoch is not None:
+        backups = (
+            f"zodra sleutelperiode {epoch} is vernietigd (na de volgende sleutelwissel en back-uptermijn)"
+        )
+    else:
+        backups = "direct: er was geen sleutel meer"
+    rows = [
+        ("Zaak", reference_of(body["case_id"])),
+        ("Vernietigd op", f"{labels.dutch_datetime(body.get('destroyed_at'))} (Nederlandse tijd)"),
+        ("Grond", labels.CERTIFICATE_REASONS.get(str(body.get("reason")), "Vernietiging")),
+        ("Gewiste sleutels", str(body.get("keys_erased") or 0)),
+        (
+            "Methode",
+            "crypto-shredding: de sleutel van het dossier is gewist; niemand kan de inhoud nog lezen",
+        ),
+        ("Back-ups onleesbaar vanaf", backups),
+    ]
+    return render_pdf(
+        "Vernietigingsverklaring dossier",
+        [("Gegevens", rows), ("Handtekening (Ed25519, base64)", [("", cert.signature)])],
+        footer="De ondertekende JSON-versie van deze verklaring is leidend. Geen persoonsgegevens.",
+    )

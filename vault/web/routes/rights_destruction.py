@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from vault import labels
 from vault.domain import Action, Category, reference_of
 from vault.errors import InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import AuthConfigDep, VaultDep
@@ -26,6 +27,7 @@ from vault.runtime import Vault
 from vault.services import destruction, request_views
 from vault.services.case_view import DocumentEntry, view_case
 from vault.services.gate import GateRequest, would_allow
+from vault.services.pdf import certificate_pdf as certificate_pdf_of
 from vault.services.rights import add_statement
 from vault.web.csrf import FIELD, VerifiedForm, check_origin, check_token, session_token
 from vault.web.multipart import FormLimits, StreamedForm, boundary_of
@@ -39,11 +41,6 @@ RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 _STATEMENT_FORM = FormLimits(
     max_fields=6, max_field_bytes=20_000, max_fields_total=24_000, file_required=False
 )
-CERTIFICATE_REASONS = {
-    "request_granted": "Verzoek om vernietiging toegewezen",
-    "retention_expired": "Bewaartermijn verstreken",
-}
-
 # --- Recording a destruction request -----------------------------------------------------------------
 
 
@@ -205,7 +202,7 @@ def certificate(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUs
         case_id=case_id,
         reference=reference_of(case_id),
         body=body,
-        reason=CERTIFICATE_REASONS.get(str(body.get("reason")), "Vernietiging"),
+        reason=labels.CERTIFICATE_REASONS.get(str(body.get("reason")), "Vernietiging"),
         signature_valid=destruction.verify_certificate(vault, cert),
         backups_from=iso_day(body.get("backups_unreadable_from")),
     )
@@ -215,7 +212,7 @@ def certificate(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUs
 def certificate_pdf(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
     cert = destruction.read_certificate(vault, actor.ctx, case_id)
     return Response(
-        destruction.certificate_pdf(cert),
+        certificate_pdf_of(cert),
         media_type="application/pdf",
         headers=download_headers(f"vernietigingsverklaring-{reference_of(case_id)}.pdf"),
     )
