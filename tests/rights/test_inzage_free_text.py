@@ -23,8 +23,11 @@ from vault.runtime import Vault
 from vault.services.cases import open_report
 from vault.services.inzage import (
     NOT_REVIEWED,
+    OTHER_PERSONS,
+    REPORTER_PROTECTED,
     WITHHELD_AFTER_REVIEW,
     ReviewDecision,
+    WithholdingGround,
     export_for_subject,
     render_inzage_pdf,
 )
@@ -184,6 +187,43 @@ def test_d22_d13_a_withheld_item_carries_its_reason(vault: Vault, setting: Setti
     assert PLAIN_TITLE not in _copy(vault, s, s.request_id)[1]
 
 
+def test_d13_a_withheld_item_names_the_ground_the_reviewer_chose(vault: Vault, setting: Setting) -> None:
+    """D13: every withholding has a reason; a reviewer who says why (another person's privacy, the
+    reporter's protection) has that ground in the copy, and the audit entry carries only its code."""
+    s = setting
+    review_free_text(
+        vault,
+        s.worker,
+        s.request_id,
+        {s.neighbour_item: ReviewDecision.WITHHELD, s.plain_item: ReviewDecision.WITHHELD},
+        {s.neighbour_item: WithholdingGround.REPORTER},
+    )
+    data, _text, pdf = _copy(vault, s, s.request_id)
+    reasons = {w["item"]: w["reason"] for w in data["withheld"]}
+    assert reasons[s.neighbour_item] == f"{WITHHELD_AFTER_REVIEW}: {REPORTER_PROTECTED}"
+    assert reasons[s.plain_item] == WITHHELD_AFTER_REVIEW  # no ground given: the general reason
+    assert REPORTER_PROTECTED in pdf
+    items = {i.item: i.ground for i in list_free_text(vault, s.worker, s.request_id)}
+    assert items == {s.neighbour_item: WithholdingGround.REPORTER, s.plain_item: None}
+    with vault.db.session() as session:
+        details = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.tag == str(AuditTag.RIGHTS_INZAGE_ITEM_WITHHELD))
+        ).all()
+    assert sorted(json.loads(d).get("ground", "-") for d in details) == ["-", "reporter"]
+    # A ground only with a withheld item, only one of the list; nothing changes on a refusal.
+    with pytest.raises(InvalidInput):
+        review_free_text(
+            vault, s.worker, s.request_id, {s.plain_item: "released"}, {s.plain_item: "other_persons"}
+        )
+    with pytest.raises(InvalidInput):
+        review_free_text(vault, s.worker, s.request_id, {s.plain_item: "withheld"}, {s.plain_item: "buren"})
+    with pytest.raises(InvalidInput):
+        review_free_text(
+            vault, s.worker, s.request_id, {s.plain_item: "withheld"}, {s.neighbour_item: "reporter"}
+        )
+    assert {i.item: i.ground for i in list_free_text(vault, s.worker, s.request_id)} == items
+
+
 def test_d22_only_staff_of_the_case_review_and_only_while_the_request_is_open(
     vault: Vault, setting: Setting
 ) -> None:
@@ -259,3 +299,22 @@ def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: 
     pdf = client.get(copy_url, params={"access_request": request_id, "format": "pdf"}, headers=worker.headers)
     assert NEIGHBOUR_TITLE in pdf_text(pdf.content)
     assert NEIGHBOUR not in client.get(copy_url, headers=worker.headers).text
+    # D13 over HTTP: withheld with a ground; a ground with a release is refused (4xx, nothing changed).
+    item = f"document_title:{doc}"
+    refused = client.post(
+        f"/api/v1/access-requests/{request_id}/free-text",
+        headers=worker.headers,
+        json={"decisions": [{"item": item, "decision": "released", "ground": "reporter"}]},
+    )
+    assert refused.status_code == 400, refused.text
+    r = client.post(
+        f"/api/v1/access-requests/{request_id}/free-text",
+        headers=worker.headers,
+        json={"decisions": [{"item": item, "decision": "withheld", "ground": "other_persons"}]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()[0]["ground"] == "other_persons"
+    listed = client.get(f"/api/v1/access-requests/{request_id}/free-text", headers=worker.headers).json()
+    assert [(i["decision"], i["ground"]) for i in listed] == [("withheld", "other_persons")]
+    copy = client.get(copy_url, params={"access_request": request_id}, headers=worker.headers).json()
+    assert copy["documents"][0]["title_withheld"] == f"{WITHHELD_AFTER_REVIEW}: {OTHER_PERSONS}"

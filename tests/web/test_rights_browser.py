@@ -87,7 +87,7 @@ def test_d13_d22_an_access_request_to_its_inzage_copy(
     released = page.locator("fieldset", has_text=RELEASED_TITLE)
     released.get_by_label("Vrijgeven").check()
     withheld = page.locator("fieldset", has_text=WITHHELD_TITLE)
-    withheld.get_by_label("Achterhouden").check()
+    withheld.get_by_label("Achterhouden: privacy van anderen").check()  # D13: with its ground
     page.get_by_role("button", name="Beoordeling vastleggen").click()
     page.wait_for_url(f"{request_url}?melding=vrije-tekst-beoordeeld")
     assert "Uw beoordeling van de vrije tekst is vastgelegd" in page.locator("[role=status]").inner_text()
@@ -98,7 +98,7 @@ def test_d13_d22_an_access_request_to_its_inzage_copy(
     content = page.content()
     assert "identiteit van de melder" in content
     assert "andere betrokkene" not in content  # the world's case has one subject
-    assert "achtergehouden na beoordeling" in content
+    assert "achtergehouden na beoordeling: privacy van anderen" in content
     assert REPORTER_NAME not in content
     check(page)
     with page.expect_download() as download_info:
@@ -111,6 +111,7 @@ def test_d13_d22_an_access_request_to_its_inzage_copy(
     assert REPORTER_NAME not in pdf
     assert CANARY_CHILD in pdf  # the subject's own data
     assert "identiteit van de melder" in pdf
+    assert "achtergehouden na beoordeling: privacy van anderen" in pdf
 
     # Mark answered.
     page.goto(request_url)

@@ -281,11 +281,15 @@ class FreeTextItemOut(BaseModel):
     decision: inzage.ReviewDecision | None
     decided_at: datetime | None
     decided_by: str | None
+    ground: inzage.WithholdingGround | None = Field(description="D13: why it was withheld, if given")
 
 
 class FreeTextChoiceIn(BaseModel):
     item: str = Field(max_length=100, description="kind:id, as listed (e.g. document_title:<document id>)")
     decision: inzage.ReviewDecision
+    ground: inzage.WithholdingGround | None = Field(
+        default=None, description="D13: only with withheld; the copy names it as the reason"
+    )
 
 
 class FreeTextReviewIn(BaseModel):
@@ -296,6 +300,7 @@ class FreeTextReviewedOut(BaseModel):
     item: str
     decision: inzage.ReviewDecision
     decided_at: datetime
+    ground: inzage.WithholdingGround | None
 
 
 @router.get(
@@ -319,10 +324,14 @@ async def free_text_review(
     choices = {c.item: c.decision for c in body.decisions}
     if len(choices) != len(body.decisions):
         raise InvalidInput("each item is named once")
+    grounds = {c.item: c.ground for c in body.decisions if c.ground is not None}
     done = await anyio.to_thread.run_sync(
-        partial(inzage_review.review_free_text, vault, ctx, request_id, choices)
+        partial(inzage_review.review_free_text, vault, ctx, request_id, choices, grounds)
     )
-    return [FreeTextReviewedOut(item=d.item, decision=d.decision, decided_at=d.decided_at) for d in done]
+    return [
+        FreeTextReviewedOut(item=d.item, decision=d.decision, decided_at=d.decided_at, ground=d.ground)
+        for d in done
+    ]
 
 
 @router.get(

@@ -101,6 +101,7 @@ class InzageItemReview(Base):
     item_kind: Mapped[str] = mapped_column(String(32), nullable=False)  # document_title
     item_ref: Mapped[str] = mapped_column(String(64), nullable=False)  # e.g. the document id
     decision: Mapped[str] = mapped_column(String(16), nullable=False)  # released | withheld
+    withheld_ground: Mapped[str | None] = mapped_column(String(32))  # WithholdingGround, or none given
     reviewed_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     decided_by: Mapped[str | None] = mapped_column(String(64))

@@ -51,6 +51,7 @@ __all__ = [
     "InzageExport",
     "ReviewDecision",
     "Withholding",
+    "WithholdingGround",
     "copy_documents",
     "effective_decision",
     "export_for_subject",
@@ -59,6 +60,7 @@ __all__ = [
     "render_inzage_pdf",
     "review_state",
     "stored_digest",
+    "withheld_reason",
 ]
 
 PURPOSE = "inzage (AVG art. 15, Wmo 2015 art. 5.3.2)"
@@ -91,6 +93,13 @@ class FreeTextKind(StrEnum):
 class ReviewDecision(StrEnum):
     RELEASED = "released"
     WITHHELD = "withheld"
+
+
+class WithholdingGround(StrEnum):
+    """D13: why a reviewer withheld a free-text item (none: the general reason)."""
+
+    OTHER_PERSONS = "other_persons"
+    REPORTER = "reporter"
 
 
 def item_id(kind: FreeTextKind, ref: str) -> str:
@@ -137,6 +146,15 @@ def review_state(session: Session, access_request_id: str | None) -> dict[str, I
         select(InzageItemReview).where(InzageItemReview.access_request_id == access_request_id)
     )
     return {item_id(FreeTextKind(r.item_kind), r.item_ref): r for r in rows}
+
+
+def withheld_reason(review: InzageItemReview | None, decision: ReviewDecision | None) -> str:
+    """The reason a copy gives for a free-text item it leaves out (D13: every withholding has one)."""
+    if decision is not ReviewDecision.WITHHELD or review is None:
+        return NOT_REVIEWED
+    ground = {WithholdingGround.OTHER_PERSONS: OTHER_PERSONS, WithholdingGround.REPORTER: REPORTER_PROTECTED}
+    given = ground.get(WithholdingGround(review.withheld_ground)) if review.withheld_ground else None
+    return f"{WITHHELD_AFTER_REVIEW}: {given}" if given else WITHHELD_AFTER_REVIEW
 
 
 def effective_decision(review: InzageItemReview | None, stored: bytes) -> ReviewDecision | None:
@@ -192,7 +210,8 @@ def _title(
     if not doc.title_enc:
         return None, None
     item = item_id(FreeTextKind.DOCUMENT_TITLE, doc.id)
-    decision = effective_decision(reviews.get(item), doc.title_enc)
+    review = reviews.get(item)
+    decision = effective_decision(review, doc.title_enc)
     if decision is ReviewDecision.RELEASED:
         text = decrypt_case_field(
             admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
@@ -200,8 +219,7 @@ def _title(
         return text, None
     category = labels.label(labels.CATEGORIES, doc.category).lower()
     what = f"titel van het document van {labels.dutch_date(doc.created_at)} (categorie {category})"
-    reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
-    return None, Withholding(what, reason, item)
+    return None, Withholding(what, withheld_reason(review, decision), item)
 
 
 def _notes(
@@ -213,15 +231,16 @@ def _notes(
     withheld: list[Withholding] = []
     for note in notes_of_case(session, case_id):
         item = item_id(FreeTextKind.NOTE, note.id)
-        decision = effective_decision(reviews.get(item), note.text_enc)
+        review = reviews.get(item)
+        decision = effective_decision(review, note.text_enc)
         if decision is ReviewDecision.RELEASED:
             text = decrypt_case_field(
                 admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
             )
             released.append({"note_id": note.id, "created_at": note.created_at.isoformat(), "text": text})
             continue
-        reason = WITHHELD_AFTER_REVIEW if decision is ReviewDecision.WITHHELD else NOT_REVIEWED
-        withheld.append(Withholding(f"aantekening van {labels.dutch_date(note.created_at)}", reason, item))
+        what = f"aantekening van {labels.dutch_date(note.created_at)}"
+        withheld.append(Withholding(what, withheld_reason(review, decision), item))
     return released, withheld
 
 

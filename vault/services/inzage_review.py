@@ -33,6 +33,7 @@ from vault.services.inzage import (
     PURPOSE,
     FreeTextKind,
     ReviewDecision,
+    WithholdingGround,
     copy_documents,
     effective_decision,
     item_id,
@@ -60,6 +61,7 @@ class FreeTextItem:
     decision: ReviewDecision | None  # None: not reviewed, or the text changed since the review
     decided_at: datetime | None
     decided_by: str | None
+    ground: WithholdingGround | None = None  # why it was withheld, when the reviewer said
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class ReviewedItem:
     item: str
     decision: ReviewDecision
     decided_at: datetime
+    ground: WithholdingGround | None = None
+
+
+def _ground_of(review: InzageItemReview | None, decision: ReviewDecision | None) -> WithholdingGround | None:
+    if review is None or decision is not ReviewDecision.WITHHELD or not review.withheld_ground:
+        return None
+    return WithholdingGround(review.withheld_ground)
 
 
 def _case_of(vault: Vault, request_id: str) -> str:
@@ -107,6 +116,7 @@ def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeText
                     decision=decision,
                     decided_at=review.decided_at if review and decision else None,
                     decided_by=review.decided_by if review and decision else None,
+                    ground=_ground_of(review, decision),
                 )
             )
         for note in notes_of_case(session, case_id):
@@ -126,6 +136,7 @@ def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeText
                     decision=decision,
                     decided_at=review.decided_at if review and decision else None,
                     decided_by=review.decided_by if review and decision else None,
+                    ground=_ground_of(review, decision),
                 )
             )
         return items
@@ -141,29 +152,43 @@ def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeText
     )
 
 
+_Choice = tuple[ReviewDecision, WithholdingGround | None]
+
+
 def _parse_choices(
-    choices: Mapping[str, ReviewDecision | str],
-) -> dict[tuple[FreeTextKind, str], ReviewDecision]:
+    choices: Mapping[str, ReviewDecision | str], grounds: Mapping[str, WithholdingGround | str]
+) -> dict[tuple[FreeTextKind, str], _Choice]:
     if not choices:
         raise InvalidInput("name at least one free-text item to review")
     if len(choices) > _MAX_CHOICES:
         raise InvalidInput(f"review at most {_MAX_CHOICES} items at once")
-    parsed: dict[tuple[FreeTextKind, str], ReviewDecision] = {}
+    if set(grounds) - set(choices):
+        raise InvalidInput("a ground is given only with a decision on the same item")
+    parsed: dict[tuple[FreeTextKind, str], _Choice] = {}
     for item, decision in choices.items():
         try:
-            parsed[parse_item(item)] = ReviewDecision(decision)
+            chosen = ReviewDecision(decision)
+            ground = WithholdingGround(grounds[item]) if item in grounds else None
         except ValueError:
-            raise InvalidInput("a decision is released or withheld") from None
+            raise InvalidInput("a decision is released or withheld, a ground one of the listed") from None
+        if ground is not None and chosen is not ReviewDecision.WITHHELD:
+            raise InvalidInput("a ground is given only for a withheld item")
+        parsed[parse_item(item)] = (chosen, ground)
     return parsed
 
 
 def review_free_text(
-    vault: Vault, ctx: Context, request_id: str, choices: Mapping[str, ReviewDecision | str]
+    vault: Vault,
+    ctx: Context,
+    request_id: str,
+    choices: Mapping[str, ReviewDecision | str],
+    grounds: Mapping[str, WithholdingGround | str] | None = None,
 ) -> list[ReviewedItem]:
     """Release or withhold free-text items of the copy for this request (a later decision replaces
-    an earlier one). Releasing needs a recent step-up. Audited per item with ids only."""
-    parsed = _parse_choices(choices)
-    releases = any(d is ReviewDecision.RELEASED for d in parsed.values())
+    an earlier one), a withheld one with its ground if given (D13: the copy names it). Releasing needs
+    a recent step-up. Audited per item with ids and codes only."""
+    parsed = _parse_choices(choices, grounds or {})
+    releases = any(d is ReviewDecision.RELEASED for d, _ground in parsed.values())
     if releases and ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("releasing free text into an inzage copy needs a recent second-factor check")
     case_id = _case_of(vault, request_id)
@@ -183,7 +208,7 @@ def review_free_text(
         reviews = review_state(session, request_id)
         now = ctx.now()
         done: list[ReviewedItem] = []
-        for (kind, ref), decision in sorted(parsed.items()):
+        for (kind, ref), (decision, ground) in sorted(parsed.items()):
             sealed = stored.get(kind, {}).get(ref)
             if sealed is None:
                 raise NotFound("no such free-text item in this inzage copy")
@@ -195,6 +220,7 @@ def review_free_text(
                 )
                 session.add(row)
             row.decision = str(decision)
+            row.withheld_ground = str(ground) if ground else None
             row.reviewed_sha256 = stored_digest(sealed)
             row.decided_at = now
             row.decided_by = ctx.actor_id
@@ -207,9 +233,9 @@ def review_free_text(
                 case_id=case_id,
                 object_type=str(kind),
                 object_id=ref,
-                details={"access_request_id": request_id},
+                details={"access_request_id": request_id} | ({"ground": str(ground)} if ground else {}),
             )
-            done.append(ReviewedItem(item, decision, now))
+            done.append(ReviewedItem(item, decision, now, ground))
         session.flush()
         return done
 

@@ -43,6 +43,13 @@ FREE_TEXT_KINDS = {
     "disclosure_purpose": "Doel van een verstrekking",
 }
 DECISIONS = {"released": "Vrijgegeven", "withheld": "Achtergehouden"}
+# D13: the choices of the review form: release, or withhold with its ground (the copy names it).
+REVIEW_CHOICES = {
+    "released": "Vrijgeven",
+    "withheld:other_persons": "Achterhouden: privacy van anderen",
+    "withheld:reporter": "Achterhouden: bescherming van de melder",
+    "withheld": "Achterhouden om een andere reden",
+}
 # D12 / Wmo 2015 art. 5.3.5: the fixed grounds of a refusal (``destruction.RefusalReason``).
 REFUSAL_REASONS = {
     "substantial_interest_other": "Een aanmerkelijk belang van een ander dan de verzoeker",
@@ -279,6 +286,7 @@ def _review_page(
         items=items,
         kinds=FREE_TEXT_KINDS,
         decisions=DECISIONS,
+        choices=REVIEW_CHOICES,
         not_reviewed=inzage.NOT_REVIEWED,
         withheld_reason=inzage.WITHHELD_AFTER_REVIEW,
         error=error,
@@ -295,11 +303,13 @@ def review_form(request: Request, request_id: RequestId, vault: VaultDep, actor:
 @router.post("/inzageverzoeken/{request_id}/beoordeling")
 def review(request: Request, request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
-    choices = {
+    picked = {
         key[:100]: value
         for key, value in form.fields.multi_items()
-        if ":" in key and isinstance(value, str) and value in DECISIONS
+        if ":" in key and isinstance(value, str) and value in REVIEW_CHOICES
     }
+    choices = {item: value.partition(":")[0] for item, value in picked.items()}
+    grounds = {item: value.partition(":")[2] for item, value in picked.items() if ":" in value}
     if not choices:
         return _review_page(
             request,
@@ -309,7 +319,7 @@ def review(request: Request, request_id: RequestId, vault: VaultDep, form: Verif
             error="Kies bij minstens één tekst of u die vrijgeeft of achterhoudt.",
             status_code=400,
         )
-    inzage_review.review_free_text(vault, actor.ctx, request_id, choices)
+    inzage_review.review_free_text(vault, actor.ctx, request_id, choices, grounds)
     return see_other(f"/inzageverzoeken/{request_id}", notice="vrije-tekst-beoordeeld")
 
 
