@@ -11,7 +11,7 @@ from vault.services.pdf import latin1, render_pdf
 
 
 @given(st.text())
-def test_the_result_is_always_latin1_and_stable(text: str) -> None:
+def test_d13_the_result_is_always_latin1_and_stable(text: str) -> None:
     plain = latin1(text)
     plain.encode("latin-1")  # never raises
     assert latin1(plain) == plain
@@ -19,11 +19,11 @@ def test_the_result_is_always_latin1_and_stable(text: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=255)))
-def test_latin1_text_is_unchanged(text: str) -> None:
+def test_d13_latin1_text_is_unchanged(text: str) -> None:
     assert latin1(text) == text
 
 
-def test_names_from_outside_latin1_stay_readable() -> None:
+def test_d13_names_from_outside_latin1_stay_readable() -> None:
     assert latin1("Şükrü Yılmaz") == "Sükrü Yilmaz"
     assert latin1("Łukasz Wałęsa") == "Lukasz Walesa"
     assert latin1("Zoë Ñandú") == "Zoë Ñandú"
@@ -31,7 +31,7 @@ def test_names_from_outside_latin1_stay_readable() -> None:
     assert latin1("王") == "?"  # no Latin form: marked, not dropped
 
 
-def test_the_pdf_shows_the_readable_form() -> None:
+def test_d13_the_pdf_shows_the_readable_form() -> None:
     text = pdf_text(render_pdf("Inzage — kopie", [("Uw gegevens", [("Naam", "Şükrü Yılmaz")])], footer="x"))
     assert "Inzage - kopie" in text
     assert "Sükrü Yilmaz" in text

@@ -124,3 +124,18 @@ def test_d17_a_step_up_asked_by_a_link_carries_nothing(
     assert r.headers["location"] == f"/bevestigen?terug={path}"
     asked = worker_client.get(r.headers["location"])
     assert {name for name, _ in _hidden(asked.text)} == {"csrf_token", "terug"}
+
+
+def test_d17_carried_values_are_escaped(
+    worker_client: TestClient, vault: Vault, world: World, clock: FrozenClock
+) -> None:
+    """What rides along is text in an attribute, never markup of the page."""
+    path = f"/zaken/{world.case_id}/verstrekkingen/{world.grant_id}/verlengen"
+    token = csrf_of(worker_client.get(f"/zaken/{world.case_id}").text)
+    typed = '"><b id="x">'
+    asked = worker_client.post(
+        f"/bevestigen?terug={path}&mee=true", data={"csrf_token": token, "valid_until": typed}
+    )
+    assert asked.status_code == 200
+    assert typed not in asked.text
+    assert ("mee.valid_until", typed) in _hidden(asked.text)  # the same text, escaped
