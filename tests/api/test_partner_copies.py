@@ -22,6 +22,7 @@ from sqlalchemy import select
 from tests.helpers import ApiUser, api_user, team_id_of
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
+from vault.labels import AMSTERDAM
 from vault.models import AuditEntry, Grant, User
 from vault.runtime import Vault
 from vault.services import watermark
@@ -166,7 +167,7 @@ def test_a_partners_pdf_carries_its_recipient_staff_get_the_stored_bytes(
     expected = watermark.mark_text(ORG, clock.now(), reference_of(case_id))
     assert ORG in expected
     assert reference_of(case_id) in expected
-    assert clock.now().astimezone(watermark._AMSTERDAM).strftime("%d-%m-%Y") in expected
+    assert clock.now().astimezone(AMSTERDAM).strftime("%d-%m-%Y") in expected
     r = client.get(
         f"/api/v1/documents/{docs['pdf']}/content", params={"grant_id": grant_id}, headers=partner.headers
     )
@@ -199,7 +200,7 @@ def test_the_mark_survives_inherited_resources_and_odd_page_boxes() -> None:
     out = io.BytesIO()
     pdf.save(out)
     text = watermark.mark_text(
-        "Org & Co (test)", datetime(2026, 12, 4, 12, 0, tzinfo=watermark._AMSTERDAM), "VT-0000-0000"
+        "Org & Co (test)", datetime(2026, 12, 4, 12, 0, tzinfo=AMSTERDAM), "VT-0000-0000"
     )
     marked = watermark.mark_pdf(out.getvalue(), text)
     shown, info, _ = marks_in(marked)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
+
+from vault.labels import AMSTERDAM
 
 __all__ = [
     "INVESTIGATION_JUDGEMENT_WEEKS",
@@ -37,7 +38,7 @@ __all__ = [
     "triage_deadline",
 ]
 
-NL_TZ = ZoneInfo("Europe/Amsterdam")
+NL_TZ = AMSTERDAM  # one zone for the whole vault (vault.labels)
 TRIAGE_WORKING_DAYS = 5  # D5, seed 001
 INVESTIGATION_START_DAYS = 5  # calendar days after the decision to investigate
 INVESTIGATION_JUDGEMENT_WEEKS = 10  # after the decision to investigate

@@ -11,16 +11,15 @@ web) and the partner's inbox name a document the same way.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.labels import AMSTERDAM
 from vault.models import DocumentVersion
 
 __all__ = ["SAFE_EXTENSIONS", "neutral_filename", "safe_extension", "version_created_at"]
 
-_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # Content type → extension; the values are the allow-list.
 _BY_CONTENT_TYPE = {
@@ -67,7 +66,7 @@ def neutral_filename(
     # Imported here: intake imports the document services, which import the gate, which uses this.
     from vault.domain import reference_of
 
-    day = created_at.astimezone(_AMSTERDAM).date().isoformat()
+    day = created_at.astimezone(AMSTERDAM).date().isoformat()
     stem = f"{reference_of(case_id)}_{_CATEGORY_WORDS.get(str(category), 'document')}_{day}"
     ext = safe_extension(content_type, original_name)
     return f"{stem}.{ext}" if ext else stem

@@ -19,7 +19,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
@@ -27,6 +26,7 @@ from pikepdf import Dictionary, Name, Pdf
 from vault.context import Context
 from vault.domain import Role, reference_of
 from vault.errors import InvalidInput, NotFound
+from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation
 from vault.runtime import Vault
 from vault.services.gate import OpenedDocument
@@ -34,7 +34,6 @@ from vault.services.gate import OpenedDocument
 __all__ = ["MAX_PDF_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
 
 MAX_PDF_BYTES = 50 * 1024 * 1024
-_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 _FONT = Name("/VTWatermerk")
 _FONT_SIZE = 7.0
 _MARGIN = 12.0
@@ -50,7 +49,7 @@ def applies(ctx: Context, content_type: str, filename: str) -> bool:
 
 
 def mark_text(organisation: str, when: datetime, reference: str) -> str:
-    day = when.astimezone(_AMSTERDAM).strftime("%d-%m-%Y")
+    day = when.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
     return f"Verstrekt aan {organisation} op {day}, kenmerk {reference}, niet verder verspreiden"
 
 
