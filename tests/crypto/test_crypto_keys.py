@@ -103,10 +103,24 @@ def test_malformed_key_file_is_a_config_error_without_key_material(
         text = json.dumps(doc)
     key_path.write_text(text)
     key_path.chmod(0o600)
-    with pytest.raises(ConfigError, match="malformed") as err:
+    expected = "malformed"
+    if damage == "wrong format":
+        expected = "has format vault-keys/1; this vault reads vault-keys/2"
+    with pytest.raises(ConfigError, match=expected) as err:
         FileKeyProvider.open(key_path, root)
     assert err.value.__cause__ is None
     assert base64.b64encode(provider._keks[1]).decode()[:12] not in str(err.value)
+
+
+def test_a_key_file_format_that_is_not_ours_is_not_echoed(
+    key_path: Path, provider: FileKeyProvider, root: SecretKey
+) -> None:
+    doc = json.loads(key_path.read_text())
+    doc["format"] = "vault-keys/1 Jansen"
+    key_path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match="malformed") as err:
+        FileKeyProvider.open(key_path, root)
+    assert "Jansen" not in str(err.value)
 
 
 def test_root_key_file_round_trip_and_refusals(tmp_path: Path, root: SecretKey) -> None:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import stat
 import struct
@@ -49,6 +50,7 @@ from vault.files import fsync_dir
 __all__ = ["FileKeyProvider", "read_root_key", "write_root_key"]
 
 _FILE_FORMAT = "vault-keys/2"
+_OTHER_FORMAT = re.compile(r"vault-keys/[0-9]{1,4}")  # named in the refusal; any other value is not echoed
 _ROOT_FORMAT = "vault-root/1"
 _KIND = "file"
 _KEK_AD = b"vault/file-kek/v1"
@@ -191,7 +193,12 @@ class FileKeyProvider:
         raw = _read_private(path, "key file", "VAULT_KEY_FILE")
         try:
             doc: Any = json.loads(raw.decode("utf-8"))
-            if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
+            found = doc.get("format") if isinstance(doc, dict) else None
+            if isinstance(found, str) and _OTHER_FORMAT.fullmatch(found) and found != _FILE_FORMAT:
+                raise provider_error(
+                    _KIND, f"key file {path} has format {found}; this vault reads {_FILE_FORMAT} only"
+                )
+            if found != _FILE_FORMAT:
                 raise ValueError("unknown format")
             check, keks_doc = doc["root_check"], doc["keks"]
             if not isinstance(check, str) or not isinstance(keks_doc, dict):
