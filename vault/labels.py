@@ -14,11 +14,15 @@ __all__ = [
     "CATEGORIES",
     "CERTIFICATE_REASONS",
     "DECISIONS",
+    "EXTENSION_REASONS",
+    "FREE_TEXT_KINDS",
     "LEGAL_BASES",
     "NOTICES",
     "OBJECT_TYPES",
     "ORG_TYPES",
+    "REFUSAL_REASONS",
     "RELATIONS",
+    "REVIEW_DECISIONS",
     "REVIEW_OUTCOMES",
     "ROLES",
     "TRIAGE_OUTCOMES",
@@ -158,6 +162,22 @@ DECISIONS = {"allow": "Toegestaan", "deny": "Geweigerd"}
 CERTIFICATE_REASONS = {
     "request_granted": "Verzoek om vernietiging toegewezen",
     "retention_expired": "Bewaartermijn verstreken",
+}
+
+# vault.services.rights.ExtensionReason: why an access request's deadline was extended (D12).
+EXTENSION_REASONS = {
+    "complex_request": "Het verzoek is ingewikkeld",
+    "many_requests": "Er zijn veel verzoeken tegelijk",
+    "third_party_consultation": "Anderen moeten eerst worden gehoord",
+}
+# vault.services.inzage.FreeTextKind / ReviewDecision: the free-text items reviewed for a copy (D13).
+FREE_TEXT_KINDS = {"document_title": "Titel van een document", "note": "Aantekening"}
+REVIEW_DECISIONS = {"released": "Vrijgegeven", "withheld": "Achtergehouden"}
+# vault.services.destruction.RefusalReason (D12 / Wmo 2015 art. 5.3.5): the fixed grounds of a refusal.
+REFUSAL_REASONS = {
+    "substantial_interest_other": "Een aanmerkelijk belang van een ander dan de verzoeker",
+    "statutory_obligation": "Een wettelijk voorschrift verzet zich tegen vernietiging",
+    "not_the_data_subject": "De verzoeker is geen betrokkene van dit dossier",
 }
 
 AUDIT_TAGS = {

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ast
 import re
 import zlib
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
 
 from tests.web.world import World, _person
+from vault import labels
 from vault.audit.export import CsvStyle, _csv_cell
 from vault.audit.log import record
 from vault.audit.search import case_ids_for_reference, reference_prefix, user_ids_for_name
@@ -21,8 +23,10 @@ from vault.errors import InvalidInput
 from vault.labels import AUDIT_TAGS, OBJECT_TYPES
 from vault.runtime import Vault
 from vault.services.access_overview import subject_overview
-from vault.services.inzage import FreeTextKind
+from vault.services.destruction import RefusalReason
+from vault.services.inzage import FreeTextKind, ReviewDecision
 from vault.services.key_recovery import HSM_BACKUP_KEY, ROOT_KEY
+from vault.services.rights import ExtensionReason
 from vault.transaction import transaction
 from vault.web.fg_reports import DUTCH_CSV, parse_day, subject_overview_pdf
 
@@ -33,6 +37,20 @@ def test_every_audit_tag_has_a_dutch_label() -> None:
     missing = [str(t) for t in AuditTag if str(t) not in AUDIT_TAGS]
     assert not missing, f"audit tags without a Dutch label in vault/labels.py: {missing}"
     assert all(label and label != code for code, label in AUDIT_TAGS.items())
+
+
+@pytest.mark.parametrize(
+    ("codes", "table"),
+    [
+        (ExtensionReason, "EXTENSION_REASONS"),
+        (FreeTextKind, "FREE_TEXT_KINDS"),
+        (ReviewDecision, "REVIEW_DECISIONS"),
+        (RefusalReason, "REFUSAL_REASONS"),
+    ],
+)
+def test_d12_d13_every_rights_code_has_exactly_one_dutch_label(codes: type[StrEnum], table: str) -> None:
+    """The rights pages offer and check these codes by their labels: one per code, none extra."""
+    assert set(getattr(labels, table)) == {str(c) for c in codes}
 
 
 def _object_types_in_source() -> set[str]:

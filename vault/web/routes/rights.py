@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from vault import labels
 from vault.domain import reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
@@ -32,29 +33,12 @@ router = APIRouter(include_in_schema=False)
 
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 
-EXTENSION_REASONS = {
-    "complex_request": "Het verzoek is ingewikkeld",
-    "many_requests": "Er zijn veel verzoeken tegelijk",
-    "third_party_consultation": "Anderen moeten eerst worden gehoord",
-}
-FREE_TEXT_KINDS = {
-    "document_title": "Titel van een document",
-    "note": "Aantekening",
-    "disclosure_purpose": "Doel van een verstrekking",
-}
-DECISIONS = {"released": "Vrijgegeven", "withheld": "Achtergehouden"}
 # D13: the choices of the review form: release, or withhold with its ground (the copy names it).
 REVIEW_CHOICES = {
     "released": "Vrijgeven",
     "withheld:other_persons": "Achterhouden: privacy van anderen",
     "withheld:reporter": "Achterhouden: bescherming van de melder",
     "withheld": "Achterhouden om een andere reden",
-}
-# D12 / Wmo 2015 art. 5.3.5: the fixed grounds of a refusal (``destruction.RefusalReason``).
-REFUSAL_REASONS = {
-    "substantial_interest_other": "Een aanmerkelijk belang van een ander dan de verzoeker",
-    "statutory_obligation": "Een wettelijk voorschrift verzet zich tegen vernietiging",
-    "not_the_data_subject": "De verzoeker is geen betrokkene van dit dossier",
 }
 
 
@@ -66,7 +50,7 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
         "rights_access": found.access if found else [],
         "rights_destruction": found.destruction if found else [],
         "rights_subjects": {s.subject_id: s for s in view.subjects or []},
-        "rights_refusals": REFUSAL_REASONS,
+        "rights_refusals": labels.REFUSAL_REASONS,
     }
 
 
@@ -195,7 +179,7 @@ def access_request_page(
         req=view,
         reference=reference_of(view.case_id),
         subject=_subject_of(vault, actor, view),
-        extension=EXTENSION_REASONS.get(view.extension_code or "", ""),
+        extension=labels.EXTENSION_REASONS.get(view.extension_code or "", ""),
     )
 
 
@@ -222,7 +206,7 @@ def _extension_form(
         actor=actor,
         req=view,
         reference=reference_of(view.case_id),
-        reasons=EXTENSION_REASONS,
+        reasons=labels.EXTENSION_REASONS,
         values=values or {"weeks": "4"},
         errors=errors or {},
         status_code=status_code,
@@ -241,7 +225,7 @@ def extend_access_request(
     actor = form.user
     values = {"reason": form.text("reason", limit=64), "weeks": form.text("weeks", limit=4)}
     errors: dict[str, str] = {}
-    if values["reason"] not in EXTENSION_REASONS:
+    if values["reason"] not in labels.EXTENSION_REASONS:
         errors["reason"] = "Kies de reden van de verlenging."
     weeks = int(values["weeks"]) if values["weeks"].isdigit() else 0
     if not 1 <= weeks <= 8:
@@ -284,8 +268,8 @@ def _review_page(
         req=view,
         reference=reference_of(view.case_id),
         items=items,
-        kinds=FREE_TEXT_KINDS,
-        decisions=DECISIONS,
+        kinds=labels.FREE_TEXT_KINDS,
+        decisions=labels.REVIEW_DECISIONS,
         choices=REVIEW_CHOICES,
         not_reviewed=inzage.NOT_REVIEWED,
         withheld_reason=inzage.WITHHELD_AFTER_REVIEW,

@@ -32,7 +32,7 @@ from vault.services.rights import add_statement
 from vault.web.csrf import FIELD, VerifiedForm, check_origin, check_token, session_token
 from vault.web.multipart import FormLimits, StreamedForm, boundary_of
 from vault.web.render import page, see_other
-from vault.web.routes.rights import REFUSAL_REASONS, iso_day, received_on
+from vault.web.routes.rights import iso_day, received_on
 from vault.web.session import WebActor, WebUser, page_session, web_user
 
 router = APIRouter(include_in_schema=False)
@@ -112,7 +112,7 @@ def _decision_page(
         # A preview only (no audit, no key): the service decides again when the form is sent.
         may_decide=view.status == "pending"
         and would_allow(vault, actor.ctx, GateRequest(view.case_id, Action.ADMINISTER)),
-        reasons=REFUSAL_REASONS,
+        reasons=labels.REFUSAL_REASONS,
         values=values or {},
         errors=errors or {},
         status_code=status_code,
@@ -142,7 +142,7 @@ def decide(request: Request, request_id: RequestId, vault: VaultDep, form: Verif
     if values["decision"] != "refuse":
         errors["decision"] = "Kies of u het verzoek toewijst of afwijst."
     else:
-        if values["refusal_reason"] not in REFUSAL_REASONS:
+        if values["refusal_reason"] not in labels.REFUSAL_REASONS:
             errors["refusal_reason"] = "Kies de reden van de afwijzing uit de lijst."
         if not values["refusal_note"]:
             errors["refusal_note"] = "Licht de afwijzing toe; de verzoeker heeft recht op de reden."
