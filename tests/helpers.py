@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyotp
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from vault.context import Context, FrozenClock
 from vault.domain import CaseKind, Category, OrgType, Role
@@ -190,3 +192,8 @@ def team_id_of(vault: Vault, name: str) -> str:
         team = team_by_name(session, name)
         assert team is not None
         return team.id
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text a reader sees on a PDF's pages (pypdf, through the embedded font's Unicode map)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)

@@ -8,8 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.helpers import ctx_for, make_team, make_user, upload
-from tests.rights.test_inzage_free_text import pdf_text
+from tests.helpers import ctx_for, make_team, make_user, pdf_text, upload
 from vault.domain import Category, Role, reference_of
 from vault.errors import Forbidden, NotFound, StepUpRequired
 from vault.runtime import Vault

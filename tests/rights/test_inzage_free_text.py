@@ -4,8 +4,6 @@ member released it for the access request the copy answers; otherwise it is with
 from __future__ import annotations
 
 import json
-import re
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import ApiUser, api_user, ctx_for, make_org, make_team, make_user, team_id_of, upload
+from tests.helpers import (
+    ApiUser,
+    api_user,
+    ctx_for,
+    make_org,
+    make_team,
+    make_user,
+    pdf_text,
+    team_id_of,
+    upload,
+)
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, OrgType, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
@@ -39,19 +47,6 @@ NEIGHBOUR = "Kanarie Buurvrouw Terpstra"
 NEIGHBOUR_TITLE = f"Gesprek met buurvrouw {NEIGHBOUR}"
 PLAIN_TITLE = "Verslag huisbezoek"
 CHILD = "Sam Terpstra"
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text drawn in an fpdf2 PDF: its (compressed) content streams' string operands."""
-    shown: list[str] = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
-        try:
-            content = zlib.decompress(match.group(1))
-        except zlib.error:
-            content = match.group(1)
-        for text in re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content):
-            shown.append(re.sub(rb"\\(.)", rb"\1", text).decode("latin-1"))
-    return "\n".join(shown)
 
 
 @dataclass(frozen=True)

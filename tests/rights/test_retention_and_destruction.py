@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.audit.oracle import verify_chain
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
-from tests.rights.test_inzage_free_text import pdf_text
+from tests.helpers import ctx_for, make_team, make_user, new_case, pdf_text, upload
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import select, text, update
 from structlog.testing import capture_logs
 
-from tests.helpers import ctx_for, make_org, make_team, make_user
-from tests.rights.test_inzage_free_text import pdf_text
+from tests.helpers import ctx_for, make_org, make_team, make_user, pdf_text
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType, Role
 from vault.errors import Forbidden, Integrity, InvalidInput, NotFound

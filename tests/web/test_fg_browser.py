@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import pdf_text
 from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
-from tests.web.test_fg_labels import pdf_text
 from tests.web.world import CANARY_CHILD, World
 from vault.context import Context, FrozenClock
 from vault.domain import Role, reference_of

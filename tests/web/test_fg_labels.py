@@ -5,13 +5,12 @@ overview (D15) leaves the reporter out."""
 from __future__ import annotations
 
 import ast
-import re
-import zlib
 from enum import StrEnum
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import pdf_text
 from tests.web.world import World, _person
 from vault import labels
 from vault.audit.export import CsvStyle, _csv_cell
@@ -102,19 +101,6 @@ def test_dates_are_typed_dutch() -> None:
     assert parse_day("") is None
     with pytest.raises(InvalidInput):
         parse_day("31-02-2026")
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text shown on the pages (fpdf2 compresses its streams)."""
-    shown: list[str] = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
-        try:
-            content = zlib.decompress(match.group(1))
-        except zlib.error:
-            content = match.group(1)
-        for text in re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", content):
-            shown.append(re.sub(rb"\\(.)", rb"\1", text).decode("latin-1"))
-    return "\n".join(shown)
 
 
 def test_d15_subject_overview_leaves_the_reporting_professional_out(

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.helpers import pdf_text
 from tests.web.pages import assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
-from tests.web.test_fg_labels import pdf_text
 from tests.web.world import CANARY_CHILD, World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock

@@ -1,19 +1,23 @@
 """Readable PDF renderings (destruction certificates, inzage exports) with fpdf2.
 
-Only the core PDF fonts are used (no font files to ship), so text is limited to Latin-1. Anything
-outside it is written as its closest Latin-1 letters rather than dropped: typographic dashes and quotes
-as their plain forms, a letter with a mark outside Latin-1 as the bare letter (Turkish, Polish and
-other names stay readable: "Şükrü Yılmaz" → "Sükrü Yilmaz"); only what has no such form becomes "?".
+Text is set in DejaVu Sans, embedded (subset per document) from ``vault/fonts`` with its licence, and
+shaped by HarfBuzz: names in Latin with any diacritics, Greek, Cyrillic, Armenian, Georgian, Hebrew and
+Arabic print as written, right-to-left scripts in their order and Arabic letters joined. A character the
+font lacks (Chinese, for one) is written as its base letter where it has one, else "?": marked, never
+silently dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from vault import labels
@@ -22,40 +26,31 @@ from vault.domain import reference_of
 if TYPE_CHECKING:
     from vault.services.destruction import CertificateView
 
-__all__ = ["certificate_pdf", "latin1", "render_pdf"]
+__all__ = ["certificate_pdf", "printable", "render_pdf"]
+
+_FONTS = Path(__file__).resolve().parents[1] / "fonts"
+_FACES = {"": _FONTS / "DejaVuSans.ttf", "B": _FONTS / "DejaVuSans-Bold.ttf"}
+_FAMILY = "DejaVuSans"
 
 
-_PLAIN = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u2022": "\u00b7",
-        "\u20ac": "EUR",
-        "\u0131": "i",  # dotless i (Turkish)
-        "\u0141": "L",
-        "\u0142": "l",
-        "\u0110": "D",
-        "\u0111": "d",
-        "\u0126": "H",
-        "\u0127": "h",
-    }
-)
+@functools.cache
+def _drawable() -> frozenset[str]:
+    """The characters every embedded face draws (the fonts are static files: read once per process)."""
+    faces = [set(TTFont(path, lazy=True).getBestCmap()) for path in _FACES.values()]
+    return frozenset(chr(c) for c in set.intersection(*faces) if unicodedata.category(chr(c)) != "Cc")
 
 
-def latin1(text: str) -> str:
-    """``text`` in Latin-1: unchanged where it fits, else its closest letters, "?" as the last resort."""
+def printable(text: str) -> str:
+    """``text`` as the PDF can draw it: unchanged where the font has it, else the base letters of each
+    missing character, "?" as the last resort; line breaks stay, other control characters become "?"."""
+    drawable = _drawable()
     out: list[str] = []
-    for char in text.translate(_PLAIN):
-        if ord(char) < 256:
+    for char in text:
+        if char in drawable or char == "\n":
             out.append(char)
             continue
         bare = "".join(
-            c for c in unicodedata.normalize("NFKD", char) if ord(c) < 256 and not unicodedata.combining(c)
+            c for c in unicodedata.normalize("NFKD", char) if c in drawable and not unicodedata.combining(c)
         )
         out.append(bare or "?")
     return "".join(out)
@@ -66,24 +61,26 @@ def render_pdf(
 ) -> bytes:
     """A simple document: a title, then sections of label/value rows."""
     pdf = FPDF(format="A4")
+    for style, path in _FACES.items():
+        pdf.add_font(_FAMILY, style, path)
+    pdf.set_text_shaping(True)
     pdf.set_creator("Veilig Thuis dossier vault")
-    pdf.set_title(latin1(title))
+    pdf.set_title(printable(title))
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 9, latin1(title), new_x="LMARGIN", new_y="NEXT")
+
+    def write(style: str, size: int, height: int, text: str) -> None:
+        pdf.set_font(_FAMILY, style, size)
+        pdf.multi_cell(0, height, printable(text), new_x="LMARGIN", new_y="NEXT")
+
+    write("B", 16, 9, title)
     pdf.ln(2)
     for heading, rows in sections:
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.multi_cell(0, 7, latin1(heading), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
+        write("B", 12, 7, heading)
         for label, value in rows:
-            pdf.set_font("Helvetica", "B", 10)
-            pdf.multi_cell(0, 5, latin1(label), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Helvetica", "", 10)
-            pdf.multi_cell(0, 5, latin1(value) or "-", new_x="LMARGIN", new_y="NEXT")
+            write("B", 10, 5, label)
+            write("", 10, 5, value or "-")
         pdf.ln(3)
-    pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, latin1(footer), new_x="LMARGIN", new_y="NEXT")
+    write("", 8, 4, footer)
     return bytes(pdf.output())
 
 
