@@ -187,7 +187,8 @@ class Database:
     def __init__(self, url: URL | str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = make_url(url) if isinstance(url, str) else url
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # A driver error's text never repeats the statement's values (it can reach a log or a traceback).
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:

@@ -7,10 +7,12 @@ any value that looks like a BSN, a TOTP code, an e-mail address or a long token.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -87,10 +89,33 @@ def _drop_exception_text(
     return event_dict
 
 
+class _LibraryRecords(logging.Formatter):
+    """Other libraries' records (uvicorn, SQLAlchemy, asyncio) as our JSON lines: the message
+    scrubbed, an exception by its type only. Uvicorn logs every exception that reaches it ("Exception
+    in ASGI application") with its traceback, whose text can hold a driver's DETAIL line or a
+    statement's parameters: the traceback is never written."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage().strip()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        event: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": message,
+        }
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            event["exception_type"] = type(exc).__name__
+        return json.dumps(redact(None, record.levelname, event), default=str)
+
+
 def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
-    """JSON lines on stderr. Idempotent."""
+    """JSON lines on stderr, ours (structlog) and other libraries' alike. Idempotent."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_LibraryRecords())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -11,20 +11,27 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import httpx
 import pyotp
 import pytest
 import structlog
+import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 
 from tests.helpers import API_PASSWORD, ApiUser, api_user, create_account
-from tests.robustness.support import csrf_of
+from tests.robustness.support import csrf_of, free_port
+from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import OrgType, Role
 from vault.logging import REDACTED, configure_logging, redact
 from vault.runtime import Vault
+from vault.services import worklists
 
 CANARY_NAME = "Kanarie Pieternella Vogelzang"
 CANARY_BSN = "111222333"
@@ -207,3 +214,52 @@ def test_a_logged_exception_keeps_only_its_type(log_buffer: io.StringIO) -> None
     assert "ValueError" in out
     assert CANARY_BSN not in out
     assert CANARY_NAME not in out
+
+
+def test_an_unexpected_error_under_uvicorn_logs_no_row_values(
+    log_buffer: io.StringIO, vault: Vault, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uvicorn logs every exception that reaches it with its traceback; a database error's text holds
+    the driver's DETAIL line and, unless hidden, the statement's values. None of it may be written."""
+    username, _, _, secret = create_account(vault, Role.MEDEWERKER, team="Team Robuust")
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise IntegrityError(
+            "INSERT INTO users (username, password_hash) VALUES (%(username)s, %(password_hash)s)",
+            {"username": CANARY_NAME, "password_hash": "$argon2id$kanarie"},
+            Exception(f"duplicate key\nDETAIL:  Key (username)=({CANARY_NAME}) already exists."),
+            hide_parameters=vault.db.engine.hide_parameters,
+        )
+
+    monkeypatch.setattr(worklists, "my_cases", failing)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(vault), host="127.0.0.1", port=free_port(), log_config=None, access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{server.config.port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            token = http.post("/api/v1/auth/login", json={"username": username, "password": API_PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['token']}"}
+            code = pyotp.TOTP(secret).at(clock.now())
+            verified = http.post("/api/v1/auth/totp/verify", headers=headers, json={"code": code})
+            headers = {"Authorization": f"Bearer {verified.json()['token']}"}
+            answer = http.get("/api/v1/worklists/my-cases", headers=headers)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert answer.status_code == 500
+    assert CANARY_NAME not in answer.text
+    out = log_buffer.getvalue()
+    assert "IntegrityError" in out  # the failure is logged, by its type
+    for secret_text in (CANARY_NAME, "argon2", "DETAIL", "Traceback", "INSERT INTO"):
+        assert secret_text not in out, secret_text
+    for line in out.splitlines():
+        json.loads(line)  # every line, uvicorn's too, is one JSON object
