@@ -7,12 +7,17 @@ import re
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.helpers import ctx_for, make_team, make_user, pdf_text, upload
-from vault.domain import Category, Role, reference_of
+from tests.helpers import ctx_for, make_org, make_team, make_user, new_case, pdf_text, upload
+from vault.context import Context
+from vault.domain import Category, OrgType, Role, reference_of
 from vault.errors import Forbidden, NotFound, StepUpRequired
+from vault.models import AuditEntry, User
 from vault.runtime import Vault
-from vault.services.cases import open_report
+from vault.services import access_overview, own_motion
+from vault.services.case_view import view_case
+from vault.services.cases import open_professional_advice, open_report
 from vault.services.inzage import (
     CONTENTS_AFTER_REVIEW,
     MEDICAL_VIA_DOCTOR,
@@ -27,6 +32,7 @@ REPORTER = "Kanarie Melder Visser"
 MOTHER = "Kanarie Moeder de Groot"
 MOTHER_BSN = "111222333"
 CHILD = "Sam de Groot"
+PRACTICE = "Huisartsenpraktijk Kanarie"
 
 
 @pytest.fixture
@@ -80,8 +86,10 @@ def test_d13_inzage_withholds_reporter_and_other_persons_with_reasons(
     assert any(a["action"] == "dossier:subject:added" for a in data["access_report"])  # D15 included
     pdf = render_inzage_pdf(export)
     assert pdf.startswith(b"%PDF")
-    assert REPORTER.encode() not in pdf
-    assert MOTHER.encode() not in pdf
+    shown = pdf_text(pdf)
+    assert CHILD in shown  # the reader sees the text, so the checks below can fail
+    assert REPORTER not in shown
+    assert MOTHER not in shown
 
 
 def test_d13_the_copy_a_person_receives_reads_in_dutch_without_ids_or_codes(
@@ -139,3 +147,89 @@ def test_d13_inzage_needs_step_up_and_a_team_member(
     officer = ctx_for(vault, make_user(vault, Role.PRIVACY_OFFICER), Role.PRIVACY_OFFICER)
     with pytest.raises((Forbidden, NotFound)):
         export_for_subject(vault, officer, case_id, child)
+
+
+def _professional_advice_converted(vault: Vault) -> tuple[str, str, str, Context]:
+    """An advice a professional asked (D3) that Veilig Thuis converted to a report (D4): the
+    professional is its reporter. Returns the case, a child subject, the professional's username
+    and a team member."""
+    team = make_team(vault)
+    org = make_org(vault, OrgType.LOCAL_TEAM, PRACTICE)
+    professional_id = make_user(vault, Role.PROFESSIONAL, org_id=org)
+    professional = ctx_for(vault, professional_id, Role.PROFESSIONAL, org_id=org)
+    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    doctor = ctx_for(vault, make_user(vault, Role.VERTROUWENSARTS, teams=[team]), Role.VERTROUWENSARTS)
+    with vault.db.session() as session:
+        case_id = open_professional_advice(
+            session, vault, professional, professional_id=professional_id, meldcode_step=2, team_id=team
+        ).id
+        username = session.get(User, professional_id).username  # type: ignore[union-attr]
+    view_case(vault, professional, case_id)
+    conversion = own_motion.request_own_motion(
+        vault, worker, case_id, reason="Acuut hoog risico voor het kind"
+    )
+    own_motion.approve_own_motion(vault, worker, case_id, conversion)
+    own_motion.approve_own_motion(vault, doctor, case_id, conversion)
+    own_motion.convert_own_motion(vault, worker, case_id, conversion)
+    child = add_subject(
+        vault,
+        worker,
+        case_id,
+        relation=Relation.CHILD,
+        fields=PersonFields(name=CHILD, date_of_birth=date(2015, 1, 1)),
+    )
+    return case_id, child, username, worker
+
+
+def test_d8_d13_the_copy_leaves_the_reporting_professional_out_of_its_access_report(vault: Vault) -> None:
+    case_id, child, username, worker = _professional_advice_converted(vault)
+    outsider = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[make_team(vault)]), Role.MEDEWERKER)
+    with pytest.raises(Forbidden):
+        view_case(vault, outsider, case_id)  # a refused attempt: nothing seen
+    export = export_for_subject(vault, worker, case_id, child)
+    text = json.dumps(export.as_dict(), ensure_ascii=False)
+    assert username not in text
+    assert PRACTICE not in text
+    assert all(a["role"] != Role.PROFESSIONAL for a in export.access_report)
+    assert export.access_report  # the staff's own entries stay
+    reasons = {w.what: w.reason for w in export.withheld}
+    reporter_lines = [what for what in reasons if what.startswith("handelingen van de melder")]
+    assert reporter_lines
+    assert reasons[reporter_lines[0]] == REPORTER_PROTECTED
+    assert any(what.startswith("geweigerde pogingen: 1 regel") for what in reasons)
+    shown = pdf_text(render_inzage_pdf(export))
+    assert CHILD in shown
+    assert username not in shown
+    assert PRACTICE not in shown
+
+
+def test_d13_d15_the_copy_holds_every_access_of_a_busy_case(
+    vault: Vault, setting: tuple[str, str, str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read page by page: the newest access is in the copy however many came before it."""
+    case_id, child, team, worker = setting
+    monkeypatch.setattr(access_overview, "_PAGE", 3)
+    doctor = ctx_for(vault, make_user(vault, Role.VERTROUWENSARTS, teams=[team]), Role.VERTROUWENSARTS)
+    for _ in range(4):
+        view_case(vault, worker, case_id)  # type: ignore[arg-type]
+    view_case(vault, doctor, case_id)
+    export = export_for_subject(vault, worker, case_id, child)  # type: ignore[arg-type]
+    with vault.db.session() as session:
+        allowed = session.scalar(
+            select(func.count()).where(AuditEntry.case_id == case_id, AuditEntry.decision == "allow")
+        )
+    assert allowed is not None
+    assert allowed > 9  # more than three pages
+    assert len(export.access_report) == allowed  # every one, the copy's own entry (written first) too
+    assert export.access_report[-2]["role"] == Role.VERTROUWENSARTS  # the newest read, then the copy
+
+
+def test_d13_a_reporter_identity_document_is_withheld_with_its_reason(vault: Vault) -> None:
+    team = make_team(vault)
+    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    case_id = new_case(vault, worker, team)  # no reporter recorded: only the document names one
+    child = add_subject(vault, worker, case_id, relation=Relation.CHILD, fields=PersonFields(name=CHILD))
+    upload(vault, worker, case_id, REPORTER.encode(), category=Category.REPORTER_IDENTITY, title="Melder")
+    export = export_for_subject(vault, worker, case_id, child)
+    assert export.documents == []
+    assert {w.what: w.reason for w in export.withheld}["identiteit van de melder"] == REPORTER_PROTECTED

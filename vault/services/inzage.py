@@ -23,6 +23,7 @@ purpose column shows only the system's own purpose codes; anything else is withh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -30,16 +31,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vault import labels
-from vault.audit import queries as audit_repo
 from vault.context import Context
 from vault.domain import Action, AuditTag, Category, reference_of
 from vault.errors import InvalidInput, NotFound, StepUpRequired
 from vault.models import AccessRequest, Case, Document, InzageItemReview, ReporterIdentity, Subject
 from vault.runtime import Vault
+from vault.services.access_overview import subject_report
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
 from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
 from vault.services.lookup import ReidentificationReason
@@ -64,7 +65,6 @@ __all__ = [
 ]
 
 PURPOSE = "inzage (AVG art. 15, Wmo 2015 art. 5.3.2)"
-_REPORT_LIMIT = 5000
 
 NOT_REVIEWED = "vrije tekst, niet beoordeeld"
 WITHHELD_AFTER_REVIEW = "vrije tekst, achtergehouden na beoordeling"
@@ -72,6 +72,7 @@ WITHHELD_AFTER_REVIEW = "vrije tekst, achtergehouden na beoordeling"
 OTHER_PERSONS = "privacy van anderen (AVG art. 15 lid 4; Wmo 2015 art. 5.3.2 lid 1)"
 REPORTER_PROTECTED = "de identiteit van de melder is beschermd (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3)"
 MEDICAL_VIA_DOCTOR = "medische gegevens: inzage via de vertrouwensarts"
+NOTHING_SEEN = "daarbij is niets ingezien; een poging kan iemand noemen die geen medewerker is"
 CONTENTS_AFTER_REVIEW = (
     "kan gegevens van anderen bevatten; een kopie volgt na beoordeling door een medewerker "
     "(Wmo 2015 art. 5.3.2 lid 1)"
@@ -278,7 +279,12 @@ def export_for_subject(
                     OTHER_PERSONS,
                 )
             )
-        if session.get(ReporterIdentity, case_id) is not None:
+        reporter_documents = session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.case_id == case_id, Document.category == Category.REPORTER_IDENTITY)
+        )
+        if session.get(ReporterIdentity, case_id) is not None or reporter_documents:
             withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
         request_id = (
             _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
@@ -307,13 +313,25 @@ def export_for_subject(
             withheld.append(Withholding("inhoud van de documenten", CONTENTS_AFTER_REVIEW))
         notes, notes_withheld = _notes(session, admission, case_id, reviews)
         withheld.extend(notes_withheld)
-        report, free_purposes = _access_report(session, case_id)
-        if free_purposes:
+        report, left_out, free_purposes = _access_report(session, case_id)
+        lines = functools.partial(labels.count_of, singular="regel", plural="regels")
+        if left_out["reporter"]:
             withheld.append(
                 Withholding(
-                    f"doel bij {labels.count_of(free_purposes, 'regel', 'regels')} van het toegangsoverzicht",
-                    NOT_REVIEWED,
+                    f"handelingen van de melder: {lines(left_out['reporter'])} van het toegangsoverzicht",
+                    REPORTER_PROTECTED,
                 )
+            )
+        if left_out["refused"]:
+            withheld.append(
+                Withholding(
+                    f"geweigerde pogingen: {lines(left_out['refused'])} van het toegangsoverzicht",
+                    NOTHING_SEEN,
+                )
+            )
+        if free_purposes:
+            withheld.append(
+                Withholding(f"doel bij {lines(free_purposes)} van het toegangsoverzicht", NOT_REVIEWED)
             )
         return InzageExport(
             case_id=case_id,
@@ -348,14 +366,14 @@ def export_for_subject(
     )
 
 
-def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]], int]:
-    """D15's report for the copy; a purpose that is not one of the system's codes is left out (it
-    could be text a person typed) and counted."""
+def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]], dict[str, int], int]:
+    """D15's report for the copy: every entry the data subject may see (the reporter's own entries
+    and refused attempts are left out and counted, as in the privacy officer's overview); a purpose
+    that is not one of the system's codes is left out (it could be text a person typed) and counted."""
     report: list[dict[str, Any]] = []
     free = 0
-    for r in audit_repo.access_report_rows(session, case_id, after_seq=0, limit=_REPORT_LIMIT):
-        if r["decision"] != "allow":
-            continue
+    seen = subject_report(session, case_id)
+    for r in seen.rows:
         purpose = r["purpose"]
         if purpose is not None and purpose not in _SYSTEM_PURPOSES:
             purpose = None
@@ -373,7 +391,7 @@ def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]]
                 "emergency": bool(r["break_glass"]),
             }
         )
-    return report, free
+    return report, seen.left_out, free
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

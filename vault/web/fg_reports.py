@@ -129,8 +129,6 @@ def subject_overview_pdf(overview: dict[str, Any], now: datetime) -> bytes:
         ),
         ("Doel van een inzage", "Niet vermeld: dat kan vrije tekst over andere personen bevatten."),
     ]
-    if overview["truncated"]:
-        withheld.append(("Let op", "Dit overzicht is ingekort; vraag de functionaris om de rest."))
     return render_pdf(
         f"Wie heeft uw dossier ingezien - zaak {reference}",
         [
