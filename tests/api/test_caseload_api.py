@@ -3,12 +3,14 @@ reference search, team caseload (team leader only) and the case timeline."""
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.helpers import api_user, make_team
 from vault.context import FrozenClock
-from vault.domain import AuditTag, Role, reference_of
+from vault.domain import AuditTag, OrgType, Role, reference_of
 from vault.models import AuditEntry, Team
 from vault.runtime import Vault
 
@@ -65,3 +67,28 @@ def test_case_list_reference_caseload_and_timeline_over_http(
         tags = set(session.scalars(select(AuditEntry.tag).where(AuditEntry.actor_id == worker.user_id)))
     assert {str(AuditTag.DOSSIER_FAMILY_NAME_READ), str(AuditTag.DOSSIER_REFERENCE_SEARCHED)} <= tags
     assert {str(AuditTag.DOSSIER_CASELOAD_VIEWED), str(AuditTag.DOSSIER_TIMELINE_READ)} <= tags
+
+
+def test_d16_a_refused_list_is_audited_with_its_rule(
+    client: TestClient, vault: Vault, clock: FrozenClock
+) -> None:
+    """Lists show no content, but a refused attempt is an access attempt all the same (D16)."""
+    partner = api_user(client, vault, clock, Role.PARTNER, org=("Lokaal team Lijst", OrgType.LOCAL_TEAM))
+    professional = api_user(client, vault, clock, Role.PROFESSIONAL, org=("Praktijk Lijst", OrgType.OTHER))
+    attempts = [
+        (partner, "/api/v1/worklists/triage", AuditTag.DOSSIER_WORKLIST_VIEWED),
+        (partner, "/api/v1/worklists/cases", AuditTag.DOSSIER_WORKLIST_VIEWED),
+        (partner, "/api/v1/case-references/VT-1234", AuditTag.DOSSIER_REFERENCE_SEARCHED),
+        (professional, "/api/v1/worklists/monitoring-due", AuditTag.DOSSIER_WORKLIST_VIEWED),
+    ]
+    for user, path, attempted in attempts:
+        with vault.db.session() as session:
+            before = session.scalar(select(func.max(AuditEntry.seq))) or 0
+        r = client.get(path, headers=user.headers)
+        assert r.status_code == 403, (path, r.text)
+        with vault.db.session() as session:
+            added = session.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
+        assert [(e.tag, e.decision, e.rule, e.actor_id) for e in added] == [
+            (AuditTag.DOSSIER_ACCESS_DENIED, "deny", "list-staff-only", user.user_id)
+        ], path
+        assert json.loads(added[0].details or "{}") == {"attempted": str(attempted)}

@@ -276,7 +276,7 @@ def my_case_list(vault: Vault, ctx: Context, *, page: int = 1) -> CasePage:
     """The actor's cases (the work lists' scope), newest first, one page of ``PER_PAGE``; audited as
     the ``my_cases`` work list, plus one ``dossier:family-name:read`` per name shown."""
     with transaction(vault.db) as session:
-        scope = scope_of(session, ctx, own_advice=True)
+        scope = scope_of(session, ctx, AuditTag.DOSSIER_WORKLIST_VIEWED, own_advice=True)
         total, _ = repo.case_list(session, scope, limit=0)
         page, pages = _pages(total, page)
         _, rows = repo.case_list(session, scope, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
@@ -349,7 +349,8 @@ def find_by_reference(vault: Vault, ctx: Context, text: str) -> list[ReferenceMa
     if len(prefix.replace("-", "")) < _MIN_REFERENCE_DIGITS:
         raise InvalidInput("a case reference has at least 4 characters after VT-")
     with transaction(vault.db) as session:
-        found = repo.reference_matches(session, scope_of(session, ctx, own_advice=True), prefix)
+        scope = scope_of(session, ctx, AuditTag.DOSSIER_REFERENCE_SEARCHED, own_advice=True)
+        found = repo.reference_matches(session, scope, prefix)
         record(
             session,
             ctx,
