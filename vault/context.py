@@ -6,7 +6,7 @@ Services take a ``Context``, never an HTTP request, so the CLI audits exactly as
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -69,6 +69,11 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def for_subject(self, subject_id: str) -> Context:
+        """The same actor handling a data subject's request (inzage, an access request): its audit
+        entries name the subject as "on whose behalf" (D16; an id, ``subject:<id>``)."""
+        return replace(self, on_behalf_of=f"subject:{subject_id[:56]}")  # fits the column (64)
 
     def stepped_up_within(self, minutes: int) -> bool:
         """True when the second factor was checked in the last ``minutes`` minutes."""

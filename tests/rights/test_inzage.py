@@ -15,7 +15,7 @@ from vault.domain import Category, OrgType, Role, reference_of
 from vault.errors import Forbidden, NotFound, StepUpRequired
 from vault.models import AuditEntry, User
 from vault.runtime import Vault
-from vault.services import access_overview, own_motion
+from vault.services import access_overview, own_motion, rights
 from vault.services.case_view import view_case
 from vault.services.cases import open_professional_advice, open_report
 from vault.services.inzage import (
@@ -233,3 +233,27 @@ def test_d13_a_reporter_identity_document_is_withheld_with_its_reason(vault: Vau
     export = export_for_subject(vault, worker, case_id, child)
     assert export.documents == []
     assert {w.what: w.reason for w in export.withheld}["identiteit van de melder"] == REPORTER_PROTECTED
+
+
+def test_d16_entries_of_a_subjects_request_name_the_subject_on_whose_behalf(
+    vault: Vault, setting: tuple[str, str, str, object]
+) -> None:
+    case_id, child, _team, worker = setting
+    request = rights.record_access_request(
+        vault,
+        worker,  # type: ignore[arg-type]
+        case_id,
+        subject_id=child,
+        received_on=date(2026, 1, 5),
+    )
+    export_for_subject(vault, worker, case_id, child, access_request_id=request.id)  # type: ignore[arg-type]
+    rights.complete_access_request(vault, worker, request.id)  # type: ignore[arg-type]
+    view_case(vault, worker, case_id)  # type: ignore[arg-type]
+    with vault.db.session() as session:
+        entries = {
+            e.tag: e.on_behalf_of
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id))
+        }
+    for tag in ("rights:access:requested", "rights:inzage:exported", "rights:access:completed"):
+        assert entries[tag] == f"subject:{child}", tag
+    assert entries["dossier:case:read"] is None  # the staff's own work is on nobody's behalf

@@ -262,6 +262,7 @@ def export_for_subject(
     """
     if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("an inzage export needs a recent second-factor check")
+    ctx = ctx.for_subject(subject_id)
 
     def build(session: Session, admission: Admission) -> InzageExport:
         case = session.get(Case, case_id)

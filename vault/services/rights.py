@@ -119,6 +119,7 @@ def record_access_request(
     """D13: record an inzage request; the subject is informed within four weeks."""
     if received_on > ctx.now().date():
         raise InvalidInput("the date received cannot lie in the future")
+    ctx = ctx.for_subject(subject_id)
 
     def add(session: Session, _admission: object) -> AccessRequestView:
         row = AccessRequestRow(
@@ -150,6 +151,7 @@ def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: 
         if row is None:
             raise NotFound("no such access request")
         case_id = row.case_id
+        ctx = ctx.for_subject(row.subject_id)
 
     def apply(session: Session, _admission: object) -> AccessRequestView:
         current = session.get(AccessRequestRow, request_id)
