@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         description="Free space (MiB) kept on the disks of the blob store and the SQLite database for a "
         "day of audit entries: below it uploads are refused (507), reads and logins go on. 0 turns it off.",
     )
+    logcontrole_review_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=1440,
+        description="How often the server reviews the days of the last week whose access review (D21) is "
+        "not complete, the first time one period after start; 0 turns the server's review off "
+        '(docs/audit.md "Logcontrole").',
+    )
     # -- document store (docs/deployment.md) --
     blob_store: str | None = Field(
         default=None,
@@ -235,6 +243,18 @@ class Settings(BaseSettings):
     @property
     def resolved_root_key_file(self) -> Path:
         return (self.root_key_file or self.resolved_home / "root.key").expanduser().resolve()
+
+    @property
+    def root_key_beside_data(self) -> bool:
+        """D18: the file provider's root key lies in VAULT_HOME or beside the SQLite file, so that one
+        copy of that folder (a backup, a stolen disk) holds the data and the key that opens it."""
+        if self.key_provider != "file":
+            return False
+        folder = self.resolved_root_key_file.parent
+        places = {self.resolved_home}
+        if self.url.get_backend_name() == "sqlite" and self.url.database:
+            places.add(Path(self.url.database).expanduser().resolve().parent)
+        return any(folder == place or place in folder.parents for place in places)
 
     @property
     def blob_dir(self) -> Path:

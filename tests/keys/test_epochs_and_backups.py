@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tests.helpers import ctx_for, make_team, make_user, new_case, upload
 from tests.keys.conftest import PROVIDERS
+from tests.robustness.support import running_server
 from vault.config import Settings
 from vault.context import FrozenClock
 from vault.crypto.envelope import DEK_PURPOSE
@@ -23,7 +24,7 @@ from vault.crypto.keys import SUBKEY_PURPOSE, SecretKey, SubkeyPurpose, WrappedK
 from vault.domain import Role
 from vault.errors import ConfigError, Integrity
 from vault.models import CaseKey, WrappedSubkey
-from vault.runtime import open_vault
+from vault.runtime import Vault, open_vault
 from vault.services import keyring
 from vault.services.destruction import destroy_case
 from vault.services.setup import initialise
@@ -144,3 +145,28 @@ def test_d18_home_copied_without_the_root_key_decrypts_nothing(tmp_path: Path, c
                 fresh.keys.unwrap(WrappedKey(version, bytes(blob)), purpose=purpose, context_id=context)
     finally:
         fresh.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "beside"),
+    [
+        ({}, True),  # the demo's default: VAULT_HOME/root.key
+        ({"root_key_file": "{home}/keys/root.key"}, True),  # a folder inside VAULT_HOME
+        ({"root_key_file": "{db}/root.key", "database_url": "sqlite:///{db}/vault.db"}, True),
+        ({"root_key_file": "{other}/root.key"}, False),
+        ({"key_provider": "openbao"}, False),
+    ],
+)
+def test_d18_a_root_key_beside_the_data_is_named(
+    tmp_path: Path, settings: dict[str, str], beside: bool
+) -> None:
+    places = {"home": tmp_path / "home", "db": tmp_path / "db", "other": tmp_path / "elsewhere"}
+    values = {k: v.format(**places) for k, v in settings.items()}
+    assert Settings(home=places["home"], **values).root_key_beside_data is beside  # type: ignore[arg-type]
+
+
+def test_d18_serve_warns_when_the_root_key_lies_beside_the_data(vault: Vault, tmp_path: Path) -> None:
+    assert vault.settings.root_key_beside_data
+    with running_server(vault, tmp_path) as server:
+        pass
+    assert "the root key file (VAULT_ROOT_KEY_FILE) lies beside the data" in server.stderr_text

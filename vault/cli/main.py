@@ -87,6 +87,13 @@ def serve(
             "worker, or use PostgreSQL)",
             err=True,
         )
+    if settings.root_key_beside_data:
+        typer.echo(
+            "warning: the root key file (VAULT_ROOT_KEY_FILE) lies beside the data in VAULT_HOME: one copy "
+            "of that folder opens every dossier. Keep it elsewhere (another disk, not in backups of "
+            "VAULT_HOME), or use the pkcs11 or openbao key provider (docs/security.md)",
+            err=True,
+        )
     _run_server(host or settings.host, port or settings.port, workers)
 
 
