@@ -22,6 +22,7 @@ __all__ = [
     "ORG_TYPES",
     "REFUSAL_REASONS",
     "RELATIONS",
+    "REQUESTERS",
     "REVIEW_DECISIONS",
     "REVIEW_OUTCOMES",
     "ROLES",
@@ -173,6 +174,8 @@ EXTENSION_REASONS = {
 # vault.services.inzage.FreeTextKind / ReviewDecision: the free-text items reviewed for a copy (D13).
 FREE_TEXT_KINDS = {"document_title": "Titel van een document", "note": "Aantekening"}
 REVIEW_DECISIONS = {"released": "Vrijgegeven", "withheld": "Achtergehouden"}
+# vault.services.rights.RequestedBy: who asked for inzage (D13: a child under 12 through a representative).
+REQUESTERS = {"subject": "De betrokkene zelf", "representative": "Een wettelijk vertegenwoordiger"}
 # vault.services.destruction.RefusalReason (D12 / Wmo 2015 art. 5.3.5): the fixed grounds of a refusal.
 REFUSAL_REASONS = {
     "substantial_interest_other": "Een aanmerkelijk belang van een ander dan de verzoeker",

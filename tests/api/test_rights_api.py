@@ -121,7 +121,20 @@ def test_d13_inzage_and_access_request_over_http(
     )
     assert r.status_code == 201
     assert r.json()["answer_by"] == "2026-03-29"
+    assert r.json()["requested_by"] == "subject"
     request_id = r.json()["id"]
+    for body, status in (
+        ({"requested_by": "representative"}, 201),  # D13: a legal representative asks
+        ({"requested_by": "buurman"}, 422),
+        ({"subject_id": "00000000-0000-4000-8000-000000000000"}, 404),  # not a subject of this case
+    ):
+        answer = client.post(
+            f"/api/v1/cases/{case_id}/access-requests",
+            headers=worker.headers,
+            json={"subject_id": child, "received_on": "2026-03-01", **body},
+        )
+        assert answer.status_code == status, answer.text
+        assert "buurman" not in answer.text
     r = client.post(
         f"/api/v1/access-requests/{request_id}/extend",
         headers=worker.headers,
@@ -189,6 +202,8 @@ def test_d8_reporter_identity_reaches_a_partner_only_after_consent(
         "org_id": partner.org_id,
         "purpose": "verzoek tot onderzoek",
         "legal_basis": "wmo-4.1.1-2-rvdk",
+        "contact_name": "Marieke de Vries",  # D23
+        "contact_phone": "030 123 45 67",
         "categories": ["reporter_identity"],
         "include_reporter_identity": True,
     }

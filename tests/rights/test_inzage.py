@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import ctx_for, make_org, make_team, make_user, new_case, pdf_text, upload
+from vault import labels
 from vault.context import Context
 from vault.domain import Category, OrgType, Role, reference_of
-from vault.errors import Forbidden, NotFound, StepUpRequired
-from vault.models import AuditEntry, User
+from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.models import AccessRequest, AuditEntry, User
 from vault.runtime import Vault
 from vault.services import access_overview, own_motion, rights
 from vault.services.case_view import view_case
@@ -245,6 +247,7 @@ def test_d16_entries_of_a_subjects_request_name_the_subject_on_whose_behalf(
         case_id,
         subject_id=child,
         received_on=date(2026, 1, 5),
+        requested_by=rights.RequestedBy.REPRESENTATIVE,  # the child is 9
     )
     export_for_subject(vault, worker, case_id, child, access_request_id=request.id)  # type: ignore[arg-type]
     rights.complete_access_request(vault, worker, request.id)  # type: ignore[arg-type]
@@ -257,3 +260,77 @@ def test_d16_entries_of_a_subjects_request_name_the_subject_on_whose_behalf(
     for tag in ("rights:access:requested", "rights:inzage:exported", "rights:access:completed"):
         assert entries[tag] == f"subject:{child}", tag
     assert entries["dossier:case:read"] is None  # the staff's own work is on nobody's behalf
+
+
+@pytest.mark.parametrize(
+    ("years", "days_to_birthday", "requested_by", "allowed"),
+    [
+        (9, 0, rights.RequestedBy.SUBJECT, False),
+        (9, 0, rights.RequestedBy.REPRESENTATIVE, True),
+        (12, 1, rights.RequestedBy.SUBJECT, False),  # 12 tomorrow
+        (12, 0, rights.RequestedBy.SUBJECT, True),  # 12 today
+    ],
+)
+def test_d13_a_child_under_12_asks_through_a_legal_representative(
+    vault: Vault,
+    setting: tuple[str, str, str, object],
+    years: int,
+    days_to_birthday: int,
+    requested_by: rights.RequestedBy,
+    allowed: bool,
+) -> None:
+    case_id, _child, _team, worker = setting
+    today = vault.clock.now().date()
+    birthday = today + timedelta(days=days_to_birthday)
+    born = birthday.replace(year=birthday.year - years)
+    child = add_subject(
+        vault,
+        worker,  # type: ignore[arg-type]
+        case_id,
+        relation=Relation.CHILD,
+        fields=PersonFields(name="Kim", date_of_birth=born),
+    )
+    ask = functools.partial(
+        rights.record_access_request,
+        vault,
+        worker,  # type: ignore[arg-type]
+        case_id,
+        subject_id=child,
+        received_on=today,
+        requested_by=requested_by,
+    )
+    if not allowed:
+        with pytest.raises(InvalidInput) as refused:
+            ask()
+        assert refused.value.rule == "d13-under-12-via-representative"
+        with vault.db.session() as session:
+            denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+            assert session.scalars(select(AccessRequest)).first() is None  # nothing recorded
+        assert (denial.tag, denial.rule, denial.case_id) == (
+            "dossier:access:denied",
+            "d13-under-12-via-representative",
+            case_id,
+        )
+        return
+    request = ask()
+    assert request.requested_by == requested_by
+    export = export_for_subject(vault, worker, case_id, child, access_request_id=request.id)  # type: ignore[arg-type]
+    assert export.case["requested_by"] == requested_by
+    shown = pdf_text(render_inzage_pdf(export))
+    assert f"Gevraagd door\n{labels.REQUESTERS[requested_by]}" in shown
+
+
+def test_d13_an_access_request_names_a_subject_of_its_own_case(
+    vault: Vault, setting: tuple[str, str, str, object]
+) -> None:
+    _case_id, child, team, worker = setting
+    other_case = new_case(vault, worker, team)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        rights.record_access_request(
+            vault,
+            worker,  # type: ignore[arg-type]
+            other_case,
+            subject_id=child,
+            received_on=date(2026, 1, 5),
+            requested_by=rights.RequestedBy.REPRESENTATIVE,
+        )

@@ -3,6 +3,7 @@ D22), in headless Chromium; and the form rules of the access-request pages (Test
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import pdf_text
+from tests.helpers import ctx_for, pdf_text
 from tests.web.pages import assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
 from tests.web.world import CANARY_CHILD, World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
-from vault.domain import AuditTag, reference_of
+from vault.domain import AuditTag, Role, reference_of
 from vault.models import AccessRequest, AuditEntry
 from vault.runtime import Vault
+from vault.services.subjects import PersonFields, Relation, add_subject
 
 REPORTER_NAME = "Kanarie Melder"  # the world's reporter (D8: never in the copy)
 RELEASED_TITLE = "Veiligheidsvoorwaarden"
@@ -273,3 +275,32 @@ def test_d14_statement_form_refuses_what_is_not_a_form_and_another_case_s_docume
     assert r.status_code == 400
     other = f"/zaken/{world.case_id}/documenten/00000000-0000-4000-8000-000000000000/zienswijze"
     assert worker.get(other).status_code == 404
+
+
+def test_d13_the_form_asks_who_requests_and_sends_a_child_under_12_to_a_representative(
+    worker: TestClient, vault: Vault, world: World
+) -> None:
+    ctx = ctx_for(vault, world.worker.user_id, Role.MEDEWERKER)
+    born = vault.clock.now().date() - timedelta(days=8 * 366)
+    child = add_subject(
+        vault,
+        ctx,
+        world.case_id,
+        relation=Relation.CHILD,
+        fields=PersonFields(name="Kim", date_of_birth=born),
+    )
+    path = f"/zaken/{world.case_id}/inzageverzoek"
+    form = {"subject_id": child, "received_on": "20-02-2026", "requested_by": "subject"}
+    r = _post(worker, path, form)
+    assert r.status_code == 400
+    assert "jonger dan 12 jaar: een wettelijk vertegenwoordiger" in r.text
+    assert 'aria-describedby="requested_by-fout"' in r.text
+    assert 'value="20-02-2026"' in r.text  # the input is kept
+    assert 'href="#requested_by"' in r.text  # the summary leads to the question
+    with vault.db.session() as session:
+        assert session.scalars(select(AccessRequest.id)).first() is None
+    assert _post(worker, path, {**form, "requested_by": "grootouder"}).status_code == 400
+    r = _post(worker, path, {**form, "requested_by": "representative"})
+    assert r.status_code == 303, r.text
+    with vault.db.session() as session:
+        assert session.scalars(select(AccessRequest.requested_by)).one() == "representative"

@@ -220,6 +220,7 @@ async def inzage_copy(
 class AccessRequestIn(BaseModel):
     subject_id: str = Field(pattern=UUID_PATTERN, max_length=36)
     received_on: date
+    requested_by: rights.RequestedBy = rights.RequestedBy.SUBJECT  # D13: under 12 via a representative
 
 
 class AccessExtensionIn(BaseModel):
@@ -247,6 +248,7 @@ async def access_request(
             case_id,
             subject_id=body.subject_id,
             received_on=body.received_on,
+            requested_by=body.requested_by,
         )
     )
     return _access_out(view)

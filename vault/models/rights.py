@@ -82,6 +82,8 @@ class AccessRequest(Base):
     extension_code: Mapped[str | None] = mapped_column(String(32))
     recorded_by: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # "subject" or "representative" (vault.services.rights.RequestedBy)
+    requested_by: Mapped[str] = mapped_column(String(16), nullable=False, server_default="subject")
 
     __table_args__ = (Index("ix_access_requests_answer_by", "answer_by"),)
 

@@ -245,11 +245,11 @@ def _notes(
     return released, withheld
 
 
-def _access_request(session: Session, request_id: str, case_id: str, subject_id: str) -> str:
+def _access_request(session: Session, request_id: str, case_id: str, subject_id: str) -> AccessRequest:
     row = session.get(AccessRequest, request_id)
     if row is None or row.case_id != case_id or row.subject_id != subject_id:
         raise NotFound("no such access request for this subject")
-    return row.id
+    return row
 
 
 def export_for_subject(
@@ -287,10 +287,10 @@ def export_for_subject(
         )
         if session.get(ReporterIdentity, case_id) is not None or reporter_documents:
             withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
-        request_id = (
+        request = (
             _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
         )
-        reviews = review_state(session, request_id)
+        reviews = review_state(session, request.id if request else None)
         listed, medical = copy_documents(session, case_id)
         withheld.extend(
             Withholding(f"medisch document van {labels.dutch_date(doc.created_at)}", MEDICAL_VIA_DOCTOR)
@@ -342,6 +342,8 @@ def export_for_subject(
                 "kind": case.kind,
                 "created_at": case.created_at.isoformat(),
                 "legal_basis": case.legal_basis,
+                # D13: who asked (a child under 12 through a legal representative); None without a request
+                "requested_by": request.requested_by if request else None,
             },
             subject={
                 "relation": subject.relation,
@@ -429,10 +431,12 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
     ]
     notes = [(labels.dutch_datetime(n["created_at"]), n["text"]) for n in export.notes]
     withheld = [(w.what, w.reason) for w in export.withheld]
+    requester = export.case.get("requested_by")
+    request = [("Gevraagd door", labels.label(labels.REQUESTERS, requester))] if requester else []
     return render_pdf(
         "Inzage in uw gegevens — Veilig Thuis",
         [
-            ("Uw gegevens", subject),
+            ("Uw gegevens", request + subject),
             ("Documenten in het dossier", docs or [("", "geen")]),
             ("Aantekeningen (na beoordeling verstrekt)", notes or [("", "geen")]),
             ("Wie heeft het dossier ingezien (NEN 7513)", report or [("", "geen")]),

@@ -19,18 +19,26 @@ from vault.context import Context
 from vault.domain import Action, AuditTag, Category, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import AccessRequest as AccessRequestRow
-from vault.models import Case, Document
+from vault.models import Case, Document, Subject
 from vault.policy import default_legal_bases
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
 from vault.services.documents import StoredVersion, upload_document
-from vault.services.gate import GateRequest, pass_gate
+from vault.services.gate import (
+    Admission,
+    GateRequest,
+    RuleRefused,
+    decrypt_case_field,
+    gated_write,
+    pass_gate,
+)
 from vault.services.retention import RETENTION_YEARS
 
 __all__ = [
     "AccessRequestView",
     "ExtensionReason",
+    "RequestedBy",
     "access_request_view",
     "add_statement",
     "complete_access_request",
@@ -43,6 +51,15 @@ __all__ = [
 
 ANSWER_WITHIN = timedelta(weeks=4)
 MAX_EXTENSION = timedelta(weeks=8)
+REPRESENTED_BELOW_AGE = 12  # D13: a child under 12 exercises the right through a legal representative
+
+
+class RequestedBy(StrEnum):
+    """Who asked for inzage: the data subject, or their legal representative (parent with authority,
+    guardian)."""
+
+    SUBJECT = "subject"
+    REPRESENTATIVE = "representative"
 
 
 def add_statement(
@@ -95,6 +112,7 @@ class AccessRequestView:
     extension_code: str | None
     completed: bool
     overdue: bool
+    requested_by: str = RequestedBy.SUBJECT
 
 
 def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
@@ -107,21 +125,50 @@ def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
         row.extension_code,
         row.completed_at is not None,
         row.completed_at is None and row.answer_by < today,
+        row.requested_by,
     )
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 access_request_view = _view  # the view the case's request pages build (``vault.services.request_views``)
 
 
 def record_access_request(
-    vault: Vault, ctx: Context, case_id: str, *, subject_id: str, received_on: date
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    subject_id: str,
+    received_on: date,
+    requested_by: RequestedBy = RequestedBy.SUBJECT,
 ) -> AccessRequestView:
-    """D13: record an inzage request; the subject is informed within four weeks."""
+    """D13: record an inzage request; the subject is informed within four weeks. A child under 12 (on
+    the day the request came in, by the recorded date of birth) asks through a legal representative:
+    a request in the child's own name is refused (rule ``d13-under-12-via-representative``, audited)."""
     if received_on > ctx.now().date():
         raise InvalidInput("the date received cannot lie in the future")
     ctx = ctx.for_subject(subject_id)
 
-    def add(session: Session, _admission: object) -> AccessRequestView:
+    def add(session: Session, admission: Admission) -> AccessRequestView:
+        subject = session.get(Subject, subject_id)
+        if subject is None or subject.case_id != case_id:
+            raise NotFound("no such subject in this case")
+        if requested_by is RequestedBy.SUBJECT and subject.date_of_birth_enc is not None:
+            born = decrypt_case_field(
+                admission,
+                table="subjects",
+                column="date_of_birth",
+                row_id=subject.id,
+                value=subject.date_of_birth_enc,
+            )
+            if _age_on(date.fromisoformat(born), received_on) < REPRESENTED_BELOW_AGE:
+                raise RuleRefused(
+                    InvalidInput("a child under 12 asks for inzage through a legal representative"),
+                    "d13-under-12-via-representative",
+                )
         row = AccessRequestRow(
             id=str(uuid.uuid4()),
             case_id=case_id,
@@ -129,15 +176,17 @@ def record_access_request(
             received_on=received_on,
             answer_by=received_on + ANSWER_WITHIN,
             recorded_by=ctx.actor_id,
+            requested_by=str(requested_by),
         )
         session.add(row)
         session.flush()
         return _view(row, ctx.now().date())
 
-    return pass_gate(
+    return gated_write(
         vault,
         ctx,
-        GateRequest(case_id, Action.WRITE),
+        case_id,
+        category=None,
         tag=AuditTag.RIGHTS_ACCESS_REQUESTED,
         object_type="subject",
         object_id=subject_id,

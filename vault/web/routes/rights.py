@@ -31,6 +31,8 @@ from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
 
+UNDER_12 = "d13-under-12-via-representative"
+
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 
 # D13: the choices of the review form: release, or withhold with its ground (the copy names it).
@@ -105,6 +107,7 @@ def _access_form(
         case_id=case_id,
         reference=reference_of(case_id),
         subjects=[(s.subject_id, subject_label(s)) for s in subjects],
+        requesters=labels.REQUESTERS,
         values=values or {},
         errors=errors or {},
         status_code=status_code,
@@ -143,8 +146,11 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
     values = {
         "subject_id": form.text("subject_id", limit=36),
         "received_on": form.text("received_on", limit=20),
+        "requested_by": form.text("requested_by", limit=16) or str(rights.RequestedBy.SUBJECT),
     }
     errors: dict[str, str] = {}
+    if values["requested_by"] not in labels.REQUESTERS:
+        errors["requested_by"] = "Kies wie het verzoek doet."
     known = {s.subject_id for s in read_subjects(vault, actor.ctx, case_id)}
     if values["subject_id"] not in known:
         errors["subject_id"] = "Kies de betrokkene die om inzage vraagt."
@@ -153,9 +159,23 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
         errors["received_on"] = problem
     if errors or day is None:
         return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
-    view = rights.record_access_request(
-        vault, actor.ctx, case_id, subject_id=values["subject_id"], received_on=day
-    )
+    try:
+        view = rights.record_access_request(
+            vault,
+            actor.ctx,
+            case_id,
+            subject_id=values["subject_id"],
+            received_on=day,
+            requested_by=rights.RequestedBy(values["requested_by"]),
+        )
+    except InvalidInput as refused:
+        if refused.rule != UNDER_12:
+            raise
+        errors["requested_by"] = (
+            "Deze betrokkene is jonger dan 12 jaar: een wettelijk vertegenwoordiger (ouder met gezag of "
+            "voogd) doet het verzoek."
+        )
+        return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
     return see_other(f"/inzageverzoeken/{view.id}", notice="inzageverzoek-vastgelegd")
 
 
