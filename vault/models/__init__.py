@@ -37,6 +37,7 @@ from vault.models.subject import Consent, ReporterIdentity, Subject
 from vault.models.workflow import (
     CaseWorkflow,
     ClientReidentification,
+    ClientReidentificationMatch,
     MonitoringCheck,
     OwnMotionApproval,
     OwnMotionConversion,
@@ -59,6 +60,7 @@ __all__ = [
     "CaseNote",
     "CaseWorkflow",
     "ClientReidentification",
+    "ClientReidentificationMatch",
     "Consent",
     "DestructionCertificate",
     "DestructionRequest",

@@ -13,6 +13,7 @@ from vault.models.base import Base, UTCDateTime
 __all__ = [
     "CaseWorkflow",
     "ClientReidentification",
+    "ClientReidentificationMatch",
     "MonitoringCheck",
     "OwnMotionApproval",
     "OwnMotionConversion",
@@ -106,7 +107,8 @@ class OwnMotionApproval(Base):
 
 class ClientReidentification(Base):
     """D3: a team leader re-identified an advice client. The reason code in clear; the typed
-    explanation sealed (FIELD_METADATA subkey, bound to this row); no identifier, no pseudonym."""
+    explanation sealed (FIELD_METADATA subkey, bound to this row); no identifier, no pseudonym.
+    D11: the explanation is erased (NULL) once every case it matched is destroyed."""
 
     __tablename__ = "client_reidentifications"
 
@@ -114,8 +116,25 @@ class ClientReidentification(Base):
     actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
-    explanation_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    explanation_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     searched_by: Mapped[str] = mapped_column(String(16), nullable=False)  # bsn, name_dob, bsn+name_dob
     matches: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __table_args__ = (Index("ix_client_reidentifications_at", "at"),)
+
+
+class ClientReidentificationMatch(Base):
+    """D3/D11: a case a re-identification matched (ids only, as in its audit entries), so that the
+    explanation can be erased when the last of them is destroyed (``lookup.forget_reidentifications``).
+
+    Kept when the case is destroyed, like the audit entries that name it: the column is deliberately
+    not called ``case_id``, which destruction takes for a row of the case's content and deletes."""
+
+    __tablename__ = "client_reidentification_matches"
+
+    reidentification_id: Mapped[str] = mapped_column(
+        ForeignKey("client_reidentifications.id"), primary_key=True
+    )
+    matched_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_client_reidentification_matches_matched_case_id", "matched_case_id"),)

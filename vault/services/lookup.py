@@ -4,19 +4,27 @@
 index is computed from the query and matched with one indexed query; no dossier is decrypted. Only
 staff with a verified second factor may look up; every lookup is audited (tag
 ``dossier:person:lookup``) with how it searched and how many cases matched — nothing derived from the
-person. The answer holds case ids, kinds, team and creation date only: never content.
+person: once on each matched case (D15: the case's access report shows who found it), then once
+without a case naming the first matched ids for the log review (D21). The answer holds case ids,
+kinds, team and creation date only: never content.
 
 ``reidentify_client``: given a client pseudonym (one-way), find the advice cases that carry it. Only
 the roles in ``REIDENTIFY_ROLES`` (the team leader) may, with a reason from a fixed list; it is
-audited with the pseudonym and the reason code. Identifying data is shown only where a subject record
-exists in a case the actor may read, and then only through the gate.
+audited with the pseudonym and the reason code once per matched case (once without a case when
+nothing matched). Identifying data is shown only where a subject record exists in a case the actor
+may read, and then only through the gate.
 
 ``reidentify_person``: "was this person the subject of earlier professional advice?" The team leader
 enters the identifiers they have (BSN and/or name + date of birth), a reason code and a typed
 explanation; the pseudonym of each identifier kind is derived and matched (an advice that recorded
 both carries both). The answer: references, kinds, dates and teams — never anyone's data. Recorded
-in ``client_reidentifications`` (code in clear, explanation sealed) and audited once per matched case
-(ids and codes only, not even the pseudonyms).
+in ``client_reidentifications`` (code in clear, explanation sealed) with the matched case ids in
+``client_reidentification_matches``, and audited once per matched case (ids and codes only, not even
+the pseudonyms).
+
+``forget_reidentifications``: D11 for that record. The explanation may name the person, so it lives no
+longer than the cases it concerns: destroying a case erases the explanation of every
+re-identification whose matched cases are then all destroyed (who, when, code and ids stay).
 """
 
 from __future__ import annotations
@@ -26,8 +34,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import record_many
 from vault.audit.sealed import seal
 from vault.context import Context
 from vault.crypto.index import blind_index_bsn, blind_index_person
@@ -35,7 +48,7 @@ from vault.crypto.keys import SubkeyPurpose
 from vault.domain import Action, AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Forbidden, InvalidInput
-from vault.models import ClientReidentification
+from vault.models import Case, ClientReidentification, ClientReidentificationMatch
 from vault.policy import Actor
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
@@ -52,6 +65,7 @@ __all__ = [
     "PersonReidentification",
     "Reidentification",
     "ReidentificationReason",
+    "forget_reidentifications",
     "lookup_person",
     "reidentify_client",
     "reidentify_person",
@@ -104,6 +118,13 @@ _MAX_LOGGED_MATCHES = 5
 def _matched_case_ids(rows: list[cases_repo.CaseRow]) -> str:
     """The ids of the first matched cases, comma-separated, for the lookup's audit entry."""
     return ",".join(r.case_id for r in rows[:_MAX_LOGGED_MATCHES])
+
+
+def _audit_each_case(
+    session: Session, ctx: Context, tag: AuditTag, case_ids: list[str | None], **fields: Any
+) -> None:
+    """D15: the same entry once on each case (one batch: a lookup may match up to 200 cases)."""
+    record_many(session, [(ctx, tag, {"case_id": case_id, **fields}) for case_id in case_ids])
 
 
 def _hits(rows: list[cases_repo.CaseRow]) -> list[LookupHit]:
@@ -161,6 +182,17 @@ def lookup_person(
         actor = access_repo.actor_facts(session, ctx)
         if _staff(actor, ctx):
             rows = cases_repo.cases_by_index(session, bsn_index=bsn_index, person_index=person_index)
+            # D15: an entry on each matched case, so its access report shows who found it. Written
+            # before the entry the log review reads (D21, ``details.cases``): that review counts any
+            # entry on a case as work on it, and work after the lookup would close it unflagged.
+            _audit_each_case(
+                session,
+                ctx,
+                AuditTag.DOSSIER_PERSON_LOOKUP,
+                [r.case_id for r in rows],
+                object_type="person",
+                details={"by": by, "matches": len(rows)},
+            )
             record(
                 session,
                 ctx,
@@ -185,10 +217,12 @@ def reidentify_client(
         rows: list[cases_repo.CaseRow] = []
         if allowed:
             rows = cases_repo.cases_with_pseudonym(session, pseudonym)
-            record(
+            # One entry per matched case, so each case's access report (D15) shows it.
+            _audit_each_case(
                 session,
                 ctx,
                 AuditTag.DOSSIER_CLIENT_REIDENTIFIED,
+                [r.case_id for r in rows] or [None],
                 object_type="pseudonym",
                 object_id=pseudonym,
                 purpose=str(reason),
@@ -206,8 +240,9 @@ def reidentify_client(
 
 
 def _seal_explanation(vault: Vault, row_id: str, explanation: str) -> bytes:
-    # Not a case's content (it may concern several cases, or none): sealed under the vault's
-    # metadata-field key, bound to its row, as other free-text reasons are bound to theirs.
+    # Not one case's content (it may concern several cases, or none): sealed under the vault's
+    # metadata-field key, bound to its row, as other free-text reasons are bound to theirs. It is
+    # erased when the cases it matched are destroyed (``forget_reidentifications``, D11).
     return seal(
         vault, table="client_reidentifications", column="explanation", row_id=row_id, text=explanation
     )
@@ -257,19 +292,56 @@ def reidentify_person(
                     matches=len(rows),
                 )
             )
-            details: dict[str, str | int] = {"reason": str(reason), "by": by, "matches": len(rows)}
+            session.flush()  # the record before its matches (foreign key)
+            session.add_all(
+                ClientReidentificationMatch(reidentification_id=row_id, matched_case_id=r.case_id)
+                for r in rows
+            )
             # One entry per matched case, so each case's access report (D15) shows it.
-            matched: list[str | None] = [r.case_id for r in rows]
-            for case_id in matched or [None]:
-                record(
-                    session,
-                    ctx,
-                    AuditTag.DOSSIER_CLIENT_REIDENTIFIED,
-                    case_id=case_id,
-                    object_type="reidentification",
-                    object_id=row_id,
-                    purpose=str(reason),
-                    details=details,
-                )
+            _audit_each_case(
+                session,
+                ctx,
+                AuditTag.DOSSIER_CLIENT_REIDENTIFIED,
+                [r.case_id for r in rows] or [None],
+                object_type="reidentification",
+                object_id=row_id,
+                purpose=str(reason),
+                details={"reason": str(reason), "by": by, "matches": len(rows)},
+            )
             return PersonReidentification(row_id, _hits(rows))
     raise _denied(vault, ctx, AuditTag.DOSSIER_CLIENT_REIDENTIFIED, "d3-reidentify-role", "person")
+
+
+def forget_reidentifications(session: Session, case_id: str) -> list[str]:
+    """D11: the case is being destroyed; erase the sealed explanation of every re-identification that
+    matched it and matches no live case besides. Returns the ids of the records whose explanation was
+    erased.
+
+    Call inside the destruction's transaction (``destruction.destroy_case``). The case counts as
+    destroyed whether or not its ``destroyed_at`` is set yet; rerun, nothing more happens. The record
+    stays — who, when, reason code, identifier kinds, the matched case ids — as its audit entries do.
+    A re-identification that matched no case is about no case and is not touched here.
+    """
+    match = ClientReidentificationMatch
+    of_case = select(match.reidentification_id).where(match.matched_case_id == case_id)
+    live_elsewhere = (
+        select(match.reidentification_id)
+        .join(Case, Case.id == match.matched_case_id)
+        .where(Case.id != case_id, Case.destroyed_at.is_(None))
+    )
+    ids = list(
+        session.scalars(
+            select(ClientReidentification.id).where(
+                ClientReidentification.id.in_(of_case),
+                ClientReidentification.id.not_in(live_elsewhere),
+                ClientReidentification.explanation_enc.is_not(None),
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            update(ClientReidentification)
+            .where(ClientReidentification.id.in_(ids))
+            .values(explanation_enc=None)
+        )
+    return ids
