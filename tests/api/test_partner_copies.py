@@ -10,6 +10,7 @@ sent unchanged. The retrieval history lists the organisation's own retrievals on
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -22,10 +23,11 @@ from sqlalchemy import select
 from tests.helpers import ApiUser, api_user, team_id_of
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
+from vault.errors import Forbidden
 from vault.labels import AMSTERDAM
 from vault.models import AuditEntry, Grant, User
 from vault.runtime import Vault
-from vault.services import watermark
+from vault.services import destruction, partner_view, watermark
 from vault.services.cases import open_case
 
 TEAM = "Team Partnerkopie"
@@ -151,6 +153,7 @@ def test_d22_a_contact_phone_that_is_not_a_number_is_refused(
             "purpose": "warme overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
             "categories": ["safety_conditions"],
+            "contact_name": "Sanne de Vries",
             "contact_phone": "bel maar <script>",
         },
     )
@@ -272,3 +275,72 @@ def test_d22_a_revoked_disclosure_stays_in_the_history_without_its_title(
     assert entry["title"] is None
     for word in TITLE_WORDS:
         assert word not in r.text
+
+
+def test_d11_d22_a_destroyed_cases_disclosure_leaves_the_inbox_and_stays_in_the_history(
+    client: TestClient, vault: Vault, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    """The partner keeps the record of what it retrieved (reference, category, when); the disclosure
+    itself, its purpose and its contact are gone with the case."""
+    _worker, partner, case_id, docs, grant_id = shared
+    client.get(
+        f"/api/v1/documents/{docs['txt']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
+    destruction.destroy_case(vault, operator, case_id, reason="retention_expired")
+    r = client.get("/api/v1/partner/inbox", headers=partner.headers)
+    assert (r.status_code, r.json()) == (200, [])
+    r = client.get("/api/v1/partner/retrievals", headers=partner.headers)
+    assert r.status_code == 200, r.text
+    [entry] = r.json()
+    assert entry["reference"] == reference_of(case_id)
+    assert (entry["category"], entry["categories"]) == ("safety_conditions", ["safety_conditions"])
+    assert entry["title"] is None
+    assert entry["disclosed_at"] is not None
+    for typed in (*TITLE_WORDS, "warme overdracht", "Sanne de Vries", "030 123 45 67"):
+        assert typed not in r.text
+
+
+def test_d16_a_refused_partner_listing_is_audited_with_its_rule(
+    client: TestClient, vault: Vault, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    worker, _partner, _case_id, _docs, _grant_id = shared
+    assert client.get("/api/v1/partner/inbox", headers=worker.headers).status_code == 403
+    assert client.get("/api/v1/partner/retrievals", headers=worker.headers).status_code == 403
+    with vault.db.session() as session:
+        denied = session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED), AuditEntry.actor_id == worker.user_id
+            )
+            .order_by(AuditEntry.seq)
+        ).all()
+    inbox, history = str(AuditTag.DISCLOSURE_INBOX_LISTED), str(AuditTag.DISCLOSURE_HISTORY_READ)
+    assert [(e.decision, e.rule, e.case_id, e.object_id) for e in denied] == [
+        ("deny", "list-partner-only", None, inbox),
+        ("deny", "list-partner-only", None, history),
+    ]
+    assert [json.loads(e.details) for e in denied] == [{"attempted": inbox}, {"attempted": history}]
+
+
+def test_d17_a_partner_without_a_verified_second_factor_is_refused_and_that_is_audited(
+    vault: Vault, clock: FrozenClock, shared: tuple[ApiUser, ApiUser, str, dict[str, str], str]
+) -> None:
+    _worker, partner, _case_id, _docs, _grant_id = shared
+    unverified = Context(
+        actor_id=partner.user_id, role="partner", access_point="test", org_id=partner.org_id, clock=clock
+    )
+    with pytest.raises(Forbidden) as refused:
+        partner_view.partner_inbox(vault, unverified)
+    assert refused.value.rule == "d17-second-factor"
+    with vault.db.session() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED), AuditEntry.actor_id == partner.user_id
+            )
+        ).all()
+    assert (entry.rule, entry.case_id, entry.object_id) == (
+        "d17-second-factor",
+        None,
+        str(AuditTag.DISCLOSURE_INBOX_LISTED),
+    )

@@ -40,12 +40,13 @@ from vault.services.inzage import (
     render_inzage_pdf,
 )
 from vault.services.inzage_review import list_free_text, review_free_text
-from vault.services.rights import complete_access_request, record_access_request
+from vault.services.rights import RequestedBy, complete_access_request, record_access_request
 from vault.services.subjects import PersonFields, Relation, ReporterFields, add_subject
 
 NEIGHBOUR = "Kanarie Buurvrouw Terpstra"
 NEIGHBOUR_TITLE = f"Gesprek met buurvrouw {NEIGHBOUR}"
 PLAIN_TITLE = "Verslag huisbezoek"
+BY_PARENT = RequestedBy.REPRESENTATIVE  # the child is under 12 (D13)
 CHILD = "Sam Terpstra"
 
 
@@ -85,7 +86,9 @@ def setting(vault: Vault) -> Setting:
     )
     neighbour_doc = upload(vault, worker, case_id, b"verslag", title=NEIGHBOUR_TITLE)
     plain_doc = upload(vault, worker, case_id, b"huisbezoek", title=PLAIN_TITLE)
-    request = record_access_request(vault, worker, case_id, subject_id=child, received_on=date(2026, 1, 2))
+    request = record_access_request(
+        vault, worker, case_id, subject_id=child, received_on=date(2026, 1, 2), requested_by=BY_PARENT
+    )
     return Setting(case_id, child, team, worker, neighbour_doc, plain_doc, request.id)
 
 
@@ -122,7 +125,12 @@ def test_d22_d8_a_title_naming_a_neighbour_never_enters_the_copy_until_released(
     for other in (
         None,
         record_access_request(
-            vault, s.worker, s.case_id, subject_id=s.child, received_on=date(2026, 2, 1)
+            vault,
+            s.worker,
+            s.case_id,
+            subject_id=s.child,
+            received_on=date(2026, 2, 1),
+            requested_by=BY_PARENT,
         ).id,
     ):
         _data, text, pdf = _copy(vault, s, other)

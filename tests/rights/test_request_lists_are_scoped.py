@@ -18,6 +18,7 @@ from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services import destruction
 from vault.services.cases import open_case
+from vault.services.subjects import PersonFields, Relation, add_subject
 
 NORTH = "Team Noord"
 SOUTH = "Team Zuid"
@@ -55,17 +56,19 @@ def _entries(vault: Vault, tag: AuditTag, actor: ApiUser) -> list[AuditEntry]:
         return list(rows)
 
 
-def _requests(client: TestClient, user: ApiUser, case_id: str) -> None:
+def _requests(client: TestClient, vault: Vault, user: ApiUser, case_id: str) -> None:
     r = client.post(
         f"/api/v1/cases/{case_id}/destruction-requests",
         headers=user.headers,
         json={"received_on": "2026-02-20"},
     )
     assert r.status_code == 201, r.text
+    ctx = ctx_for(vault, user.user_id, Role.MEDEWERKER)
+    subject = add_subject(vault, ctx, case_id, relation=Relation.PARENT, fields=PersonFields(name="Ouder"))
     r = client.post(
         f"/api/v1/cases/{case_id}/access-requests",
         headers=user.headers,
-        json={"subject_id": "00000000-0000-4000-8000-0000000000aa", "received_on": "2026-02-20"},
+        json={"subject_id": subject, "received_on": "2026-02-20"},
     )
     assert r.status_code == 201, r.text
 
@@ -74,8 +77,8 @@ def test_d12_destruction_requests_list_only_the_callers_cases_and_is_audited(
     client: TestClient, vault: Vault, north: ApiUser, south: ApiUser
 ) -> None:
     north_case, south_case = _case(vault, north, NORTH), _case(vault, south, SOUTH)
-    _requests(client, north, north_case)
-    _requests(client, south, south_case)
+    _requests(client, vault, north, north_case)
+    _requests(client, vault, south, south_case)
 
     r = client.get("/api/v1/destruction-requests", headers=south.headers)
     assert r.status_code == 200, r.text
@@ -94,8 +97,8 @@ def test_d13_access_requests_list_only_the_callers_cases_the_privacy_officer_see
     client: TestClient, vault: Vault, north: ApiUser, south: ApiUser, officer: ApiUser
 ) -> None:
     north_case, south_case = _case(vault, north, NORTH), _case(vault, south, SOUTH)
-    _requests(client, north, north_case)
-    _requests(client, south, south_case)
+    _requests(client, vault, north, north_case)
+    _requests(client, vault, south, south_case)
 
     r = client.get("/api/v1/access-requests", headers=south.headers)
     assert r.status_code == 200, r.text
@@ -117,7 +120,7 @@ def test_d12_an_assigned_colleague_outside_the_team_sees_the_request(
     client: TestClient, vault: Vault, clock: FrozenClock, north: ApiUser, south: ApiUser
 ) -> None:
     north_case = _case(vault, north, NORTH)
-    _requests(client, north, north_case)
+    _requests(client, vault, north, north_case)
     leader = api_user(client, vault, clock, Role.TEAMLEIDER, team=NORTH)
     r = client.put(f"/api/v1/cases/{north_case}/assignments/{south.user_id}", headers=leader.headers)
     assert r.status_code == 200, r.text

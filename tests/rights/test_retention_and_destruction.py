@@ -19,11 +19,12 @@ from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
 from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
-from vault.services import destruction, rights
+from vault.services import destruction, rights, sweep
 from vault.services.documents import read_document
 from vault.services.keyring import shred_case
 from vault.services.pdf import certificate_pdf
 from vault.services.retention import ExtensionReason, extend_retention
+from vault.services.subjects import PersonFields, Relation, add_subject
 
 
 @pytest.fixture
@@ -82,9 +83,9 @@ def test_d11_sweep_at_20_years_destroys_exactly_the_expired_cases(
     )
     clock.set(datetime(2046, 3, 3, tzinfo=UTC))  # 20 years and a day after the cases were opened
     operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
-    assert [i.case_id for i in destruction.sweep_expired(vault, operator, dry_run=True)] == [expired]
+    assert [i.case_id for i in sweep.sweep_expired(vault, operator, dry_run=True)] == [expired]
     assert _doc_rows(vault, expired) == 1  # a dry run changes nothing
-    assert [i.case_id for i in destruction.sweep_expired(vault, operator)] == [expired]
+    assert [i.case_id for i in sweep.sweep_expired(vault, operator)] == [expired]
 
     with pytest.raises(Destroyed):
         read_document(vault, _fresh(vault, worker), docs[expired])
@@ -108,7 +109,7 @@ def test_d11_sweep_at_20_years_destroys_exactly_the_expired_cases(
     assert [(e.actor_id, e.actor_role, e.object_id) for e in read] == [("os:tester", "operator", cert.id)]
     body = json.loads(cert.body)
     assert (body["case_id"], body["reason"], body["keys_erased"]) == (expired, "retention_expired", 1)
-    assert list(destruction.sweep_expired(vault, operator)) == []  # idempotent
+    assert list(sweep.sweep_expired(vault, operator)) == []  # idempotent
 
 
 def test_d11_interrupted_destruction_is_finished_by_the_next_sweep(
@@ -121,7 +122,7 @@ def test_d11_interrupted_destruction_is_finished_by_the_next_sweep(
     with vault.db.session() as session:  # the key was erased, then the process died
         shred_case(session, operator, case_id)
     assert _doc_rows(vault, case_id) == 1
-    assert [i.case_id for i in destruction.sweep_expired(vault, operator)] == [case_id]
+    assert [i.case_id for i in sweep.sweep_expired(vault, operator)] == [case_id]
     assert _doc_rows(vault, case_id) == 0
     assert destruction.verify_certificate(vault, destruction.certificate_for(vault, operator, case_id))
 
@@ -261,7 +262,10 @@ def test_d13_access_request_deadline_and_one_extension(
     vault: Vault, clock: FrozenClock, team: str, worker: Context
 ) -> None:
     case_id = new_case(vault, worker, team)
-    req = rights.record_access_request(vault, worker, case_id, subject_id="s-1", received_on=date(2026, 2, 2))
+    subject = add_subject(vault, worker, case_id, relation=Relation.PARENT, fields=PersonFields(name="Ouder"))
+    req = rights.record_access_request(
+        vault, worker, case_id, subject_id=subject, received_on=date(2026, 2, 2)
+    )
     assert (req.answer_by, req.overdue) == (date(2026, 3, 2), False)
     clock.advance(days=1)
     assert rights.due_access_requests(vault, worker)[0].overdue is True
@@ -328,3 +332,79 @@ def test_cli_sweep_destroys_a_long_expired_case(vault: Vault, clock: FrozenClock
     cert = subprocess.run([*cmd, "certificate", case_id], env=env, capture_output=True, text=True, timeout=60)
     assert cert.returncode == 0, cert.stderr
     assert json.loads(cert.stdout)["body"]["case_id"] == case_id
+
+
+def test_d12_a_granted_request_commits_with_its_destruction_or_not_at_all(
+    vault: Vault, team: str, worker: Context, leader: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while destroying (here: signing the certificate, the last step) leaves the request
+    pending and the case whole; granting it again destroys the case."""
+    case_id = new_case(vault, worker, team)
+    doc = upload(vault, worker, case_id, b"nog leesbaar")
+    request_id = destruction.record_destruction_request(vault, worker, case_id, received_on=date(2026, 3, 1))
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(destruction, "_signing_key", interrupted)
+    with pytest.raises(RuntimeError):
+        destruction.decide_destruction_request(vault, leader, request_id, grant=True)
+    monkeypatch.undo()
+    with vault.db.session() as session:
+        row = session.get(DestructionRequest, request_id)
+        assert row is not None
+        assert (row.status, row.decided_at) == ("pending", None)
+        assert session.get(Case, case_id).destroyed_at is None  # type: ignore[union-attr]
+        assert session.get(CaseKey, case_id) is not None
+        granted = session.scalars(
+            select(AuditEntry).where(AuditEntry.tag == str(AuditTag.RIGHTS_DESTRUCTION_GRANTED))
+        ).all()
+        assert granted == []  # the gate's entry rolled back with the decision
+    assert [p.request_id for p in destruction.pending_destruction_requests(vault, leader)] == [request_id]
+    assert b"".join(read_document(vault, worker, doc).chunks) == b"nog leesbaar"
+
+    outcome = destruction.decide_destruction_request(vault, leader, request_id, grant=True)
+    assert outcome.certificate is not None
+    assert destruction.verify_certificate(vault, outcome.certificate)
+    assert json.loads(outcome.certificate.body)["request_id"] == request_id
+    with vault.db.session() as session:
+        assert session.get(DestructionRequest, request_id).status == "granted"  # type: ignore[union-attr]
+        assert session.get(CaseKey, case_id) is None
+        assert verify_chain(session).ok
+    with pytest.raises(Destroyed):
+        read_document(vault, worker, doc)
+    assert destruction.pending_destruction_requests(vault, leader) == []
+
+
+def test_d12_a_request_granted_but_left_undestroyed_is_finished_by_granting_it_again(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context, leader: Context
+) -> None:
+    """A request granted by a version that committed the decision apart from the destruction, whose
+    destruction then failed: granting it again destroys the case; after that it is decided."""
+    case_id = new_case(vault, worker, team)
+    request_id = destruction.record_destruction_request(vault, worker, case_id, received_on=date(2026, 3, 1))
+    decided_at = clock.now()
+    with vault.db.session() as session:
+        row = session.get(DestructionRequest, request_id)
+        assert row is not None
+        row.status, row.decided_at, row.decided_by = "granted", decided_at, leader.actor_id
+    with pytest.raises(Conflict):  # a granted request is never turned into a refusal
+        destruction.decide_destruction_request(
+            vault,
+            leader,
+            request_id,
+            grant=False,
+            refusal_reason=destruction.RefusalReason.STATUTORY_OBLIGATION,
+            refusal_note="toelichting",
+        )
+    clock.advance(days=1)
+    outcome = destruction.decide_destruction_request(vault, _fresh(vault, leader), request_id, grant=True)
+    assert outcome.certificate is not None
+    assert json.loads(outcome.certificate.body)["request_id"] == request_id
+    with vault.db.session() as session:
+        row = session.get(DestructionRequest, request_id)
+        assert row is not None
+        assert (row.status, row.decided_at) == ("granted", decided_at)  # the decision keeps its date
+        assert session.get(Case, case_id).destroyed_at is not None  # type: ignore[union-attr]
+    with pytest.raises(Conflict):
+        destruction.decide_destruction_request(vault, _fresh(vault, leader), request_id, grant=True)

@@ -33,7 +33,7 @@ from vault.services.inzage import (
 )
 from vault.services.inzage_review import list_free_text, review_free_text
 from vault.services.journal import MAX_NOTE_LENGTH, NoteText, add_note, check_note_text, read_notes
-from vault.services.rights import record_access_request
+from vault.services.rights import RequestedBy, record_access_request
 from vault.services.subjects import PersonFields, Relation, ReporterFields
 
 NOTE = "Kanarie: gesprek met buurvrouw Jansen.\nZij zag de vader op 3 maart."
@@ -174,6 +174,8 @@ def test_partner_never_reads_or_writes_notes_and_the_refusal_is_audited(
         vault,
         setting.worker,
         disclosures.DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=setting.case_id,
             org_id=org,
             purpose="overdracht",
@@ -320,7 +322,12 @@ def test_d22_an_unreviewed_note_is_not_in_the_inzage_copy_and_a_released_one_is(
     clock.advance(seconds=60)
     withheld = add_note(vault, s.worker, s.case_id, text=SECOND)
     request = record_access_request(
-        vault, s.worker, s.case_id, subject_id=s.child_id, received_on=date(2026, 3, 1)
+        vault,
+        s.worker,
+        s.case_id,
+        subject_id=s.child_id,
+        received_on=date(2026, 3, 1),
+        requested_by=RequestedBy.REPRESENTATIVE,  # a child under 12 (D13)
     )
 
     def copy() -> tuple[dict[str, Any], str, str]:

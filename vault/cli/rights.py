@@ -13,6 +13,7 @@ from vault.cli.common import opened_vault, operator_context
 from vault.services import destruction
 from vault.services.pdf import certificate_pdf
 from vault.services.rights import processing_register
+from vault.services.sweep import sweep_expired
 
 retention_app = typer.Typer(help="Retention (D11): sweep expired cases, certificates.", no_args_is_help=True)
 rights_app = typer.Typer(
@@ -34,7 +35,7 @@ def sweep(
     ctx = operator_context(vault)
     count = 0
     try:
-        for item in destruction.sweep_expired(vault, ctx, dry_run=dry_run):
+        for item in sweep_expired(vault, ctx, dry_run=dry_run):
             count = item.total
             verb = "would destroy" if dry_run else "destroyed"
             typer.echo(

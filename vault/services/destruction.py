@@ -3,8 +3,8 @@ destruction requests with their three-month deadline, and the 20-year retention 
 
 Destroying a case erases its wrapped data key (nothing can decrypt it afterwards), removes its
 content rows where possible, and keeps only what proves the destruction and who could see the case:
-the case row (ids and times), the certificate, requests, extensions, grants and assignments, and
-the audit log, whose chain still verifies.
+the case row (ids and times), the certificate, requests, extensions, grants (revoked, the text a
+person typed in them blanked) and assignments, and the audit log, whose chain still verifies.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import Table, delete, select, update
@@ -28,26 +27,33 @@ from vault.crypto.signing import SigningKey, verify_signature
 from vault.domain import Action, AuditTag
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
-from vault.models import Base, Case, DestructionCertificate, DestructionRequest, Document, DocumentVersion
+from vault.models import (
+    Base,
+    Case,
+    DestructionCertificate,
+    DestructionRequest,
+    Document,
+    DocumentVersion,
+    Grant,
+)
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
+from vault.services.calendar import add_months
 from vault.services.gate import GateRequest, pass_gate
 from vault.services.keyring import CaseKeyEpoch, case_key_epoch, shred_case
+from vault.services.lookup import forget_reidentifications
 from vault.services.rights import list_scope
 from vault.transaction import Refusal, transaction
 
 __all__ = [
     "CertificateView",
     "RefusalReason",
-    "SweepItem",
-    "add_months",
     "certificate_for",
     "decide_destruction_request",
     "destroy_case",
     "pending_destruction_requests",
     "read_certificate",
     "record_destruction_request",
-    "sweep_expired",
     "verify_certificate",
 ]
 
@@ -77,18 +83,6 @@ class RefusalReason(StrEnum):
     SUBSTANTIAL_INTEREST_OTHER = "substantial_interest_other"  # another person's substantial interest
     STATUTORY_OBLIGATION = "statutory_obligation"  # a statutory rule forbids destruction
     NOT_THE_DATA_SUBJECT = "not_the_data_subject"  # the requester is not a person the dossier is about
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    for candidate in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise ValueError("unreachable")
 
 
 def _content_tables() -> list[tuple[Table, list[tuple[Table, str, str]]]]:
@@ -156,63 +150,106 @@ def destroy_case(
     Idempotent: rerun after an interruption it finishes what is left and returns the certificate.
     """
     with vault.db.session() as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise NotFound("no such case")
-        epoch = case_key_epoch(session, case_id)
-        keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
-        if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
-            case.destroyed_at = ctx.now()
-        blob_ids = _remove_content(session, case_id)
-        cert = session.scalars(
-            select(DestructionCertificate).where(DestructionCertificate.case_id == case_id)
-        ).first()
-        if cert is None:
-            cert_id = str(uuid.uuid4())
-            body = json.dumps(
-                {
-                    "certificate_id": cert_id,
-                    "case_id": case_id,
-                    "destroyed_at": case.destroyed_at.isoformat(),
-                    "reason": reason,
-                    "keys_erased": keys_erased,
-                    "decided_by": ctx.actor_id,
-                    "request_id": request_id,
-                    "method": "crypto-shredding: the case's wrapped data key was erased",
-                    # Backups keep the wrapped key until its KEK epoch is destroyed (docs/security.md).
-                    "key_epoch": epoch.version if epoch else None,
-                    "backups_unreadable_from": _backup_date(epoch),
-                },
-                sort_keys=True,
-                separators=(",", ":"),
-            )
-            signature = base64.b64encode(_signing_key(vault).sign(body.encode())).decode()
-            cert = DestructionCertificate(
-                id=cert_id,
-                case_id=case_id,
-                destroyed_at=case.destroyed_at,
-                reason=reason,
-                keys_erased=keys_erased,
-                decided_by=ctx.actor_id,
-                request_id=request_id,
-                body=body,
-                signature=signature,
-            )
-            session.add(cert)
-            record(
-                session,
-                ctx,
-                AuditTag.DOSSIER_CASE_CERTIFIED,
-                case_id=case_id,
-                object_type="certificate",
-                object_id=cert_id,
-                details={"reason": reason},
-            )
-        view = CertificateView(cert.id, case_id, cert.body, cert.signature)
+        view, blob_ids = _destroy_in(session, vault, ctx, case_id, reason=reason, request_id=request_id)
+    _after_commit(vault, blob_ids)
+    return view
+
+
+def _after_commit(vault: Vault, blob_ids: list[str]) -> None:
     for blob_id in blob_ids:
         vault.blobs.delete(blob_id)
     vault.db.scrub_erased()
-    return view
+
+
+def _close_grants(session: Session, ctx: Context, case_id: str) -> None:
+    """D11/D12, D22: the case's disclosures end with it. The grant rows stay (ids, organisation,
+    categories, dates: the partner's retrieval history and the audit log point at them), revoked, with
+    the text a person typed (purpose, legacy consent reference, contact) blanked and the partner title's
+    ciphertext wiped; each revocation audited (ids only)."""
+    live = session.execute(
+        select(Grant.id, Grant.org_id).where(Grant.case_id == case_id, Grant.revoked_at.is_(None))
+    ).all()
+    for grant_id, org_id in live:
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_GRANT_REVOKED,
+            case_id=case_id,
+            object_type="grant",
+            object_id=grant_id,
+            rule="d11-case-destroyed",
+            details={"org_id": org_id, "reason": "case-destroyed"},
+        )
+    of_case = Grant.case_id == case_id
+    session.execute(update(Grant).where(of_case, Grant.revoked_at.is_(None)).values(revoked_at=ctx.now()))
+    # purpose is NOT NULL: the empty string stands for "blanked at destruction".
+    session.execute(
+        update(Grant)
+        .where(of_case)
+        .values(
+            purpose="", consent_reference=None, contact_name=None, contact_phone=None, partner_title_enc=None
+        )
+    )
+
+
+def _destroy_in(
+    session: Session, vault: Vault, ctx: Context, case_id: str, *, reason: str, request_id: str | None
+) -> tuple[CertificateView, list[str]]:
+    """``destroy_case`` in the caller's transaction; returns the certificate and the blob ids to remove
+    once that transaction has committed."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    epoch = case_key_epoch(session, case_id)
+    keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
+    if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
+        case.destroyed_at = ctx.now()
+    blob_ids = _remove_content(session, case_id)
+    _close_grants(session, ctx, case_id)
+    forget_reidentifications(session, case_id)  # D11: an explanation outlives no matched case
+    cert = _certificate_row(session, case_id)
+    if cert is None:
+        cert_id = str(uuid.uuid4())
+        body = json.dumps(
+            {
+                "certificate_id": cert_id,
+                "case_id": case_id,
+                "destroyed_at": case.destroyed_at.isoformat(),
+                "reason": reason,
+                "keys_erased": keys_erased,
+                "decided_by": ctx.actor_id,
+                "request_id": request_id,
+                "method": "crypto-shredding: the case's wrapped data key was erased",
+                # Backups keep the wrapped key until its KEK epoch is destroyed (docs/security.md).
+                "key_epoch": epoch.version if epoch else None,
+                "backups_unreadable_from": _backup_date(epoch),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        signature = base64.b64encode(_signing_key(vault).sign(body.encode())).decode()
+        cert = DestructionCertificate(
+            id=cert_id,
+            case_id=case_id,
+            destroyed_at=case.destroyed_at,
+            reason=reason,
+            keys_erased=keys_erased,
+            decided_by=ctx.actor_id,
+            request_id=request_id,
+            body=body,
+            signature=signature,
+        )
+        session.add(cert)
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_CASE_CERTIFIED,
+            case_id=case_id,
+            object_type="certificate",
+            object_id=cert_id,
+            details={"reason": reason},
+        )
+    return CertificateView(cert.id, case_id, cert.body, cert.signature), blob_ids
 
 
 def certificate_for(vault: Vault, ctx: Context, case_id: str) -> CertificateView:
@@ -344,6 +381,9 @@ def decide_destruction_request(
 ) -> DecisionOutcome:
     """Grant (destroy + certificate) or refuse (a reason from the fixed list plus free text).
 
+    A grant commits with the destruction it orders (D12): the decision, the key erasure, the removal
+    and the certificate are one transaction, so a granted request never leaves a live case behind. A
+    request granted but left undestroyed (by a version before that) is finished by granting it again.
     Both need a recent second-factor check (the API and the pages alike); a CLI operator has none."""
     if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("a decision on a destruction request needs a recent second-factor check")
@@ -352,19 +392,23 @@ def decide_destruction_request(
         if req is None:
             raise NotFound("no such destruction request")
         case_id, status = req.case_id, req.status
-    if status != "pending":
+        unfinished = _unfinished(session, req)
+    if status != "pending" and not (grant and unfinished):
         raise Conflict("this request was already decided")
     if not grant and (refusal_reason is None or not (refusal_note or "").strip()):
         raise InvalidInput("a refusal needs a reason from the list and an explanation")
     if grant and (refusal_reason is not None or refusal_note):
         raise InvalidInput("a granted request has no refusal reason")
 
-    def decide(session: Session, admission: object) -> None:
+    def decide(session: Session, admission: object) -> tuple[CertificateView | None, list[str]]:
         row = session.get(DestructionRequest, request_id)
         assert row is not None
-        row.status = "granted" if grant else "refused"
-        row.decided_at = ctx.now()
-        row.decided_by = ctx.actor_id
+        if row.status != "pending" and not (grant and _unfinished(session, row)):
+            raise Conflict("this request was already decided")  # decided meanwhile
+        if row.status == "pending":
+            row.status = "granted" if grant else "refused"
+            row.decided_at = ctx.now()
+            row.decided_by = ctx.actor_id
         if not grant:
             assert refusal_reason is not None
             assert refusal_note is not None
@@ -379,9 +423,12 @@ def decide_destruction_request(
                 value=refusal_note.strip(),
             )
         session.flush()
+        if not grant:
+            return None, []
+        return _destroy_in(session, vault, ctx, case_id, reason="request_granted", request_id=request_id)
 
     # ADMINISTER on the case record: the team leader of the case's team decides.
-    pass_gate(
+    certificate, blob_ids = pass_gate(
         vault,
         ctx,
         GateRequest(case_id, Action.ADMINISTER),
@@ -390,10 +437,14 @@ def decide_destruction_request(
         object_id=request_id,
         then=decide,
     )
-    certificate = (
-        destroy_case(vault, ctx, case_id, reason="request_granted", request_id=request_id) if grant else None
-    )
+    if grant:
+        _after_commit(vault, blob_ids)
     return DecisionOutcome(request_id, "granted" if grant else "refused", certificate)
+
+
+def _unfinished(session: Session, req: DestructionRequest) -> bool:
+    """Granted, yet the case has no destruction certificate."""
+    return req.status == "granted" and _certificate_row(session, req.case_id) is None
 
 
 @dataclass(frozen=True)
@@ -428,47 +479,3 @@ def pending_destruction_requests(vault: Vault, ctx: Context) -> list[PendingRequ
         return [
             PendingRequest(r.id, r.case_id, r.received_on, r.decide_by, r.decide_by < today) for r in rows
         ]
-
-
-# --- The 20-year sweep (D11) ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepItem:
-    case_id: str
-    destroy_after: datetime
-    done: int
-    total: int
-
-
-def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(Case.id)
-                .where(Case.destroy_after <= now)
-                .where(
-                    Case.destroyed_at.is_(None)
-                    | ~select(DestructionCertificate.id)
-                    .where(DestructionCertificate.case_id == Case.id)
-                    .exists()
-                )
-                .order_by(Case.destroy_after, Case.id)
-            )
-        )
-
-
-def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Iterator[SweepItem]:
-    """Destroy every case past its retention deadline, one transaction per case; safe to rerun."""
-    ids = expired_case_ids(vault, ctx.now())
-    for n, case_id in enumerate(ids, start=1):
-        with vault.db.session() as session:
-            case = session.get(Case, case_id)
-            assert case is not None
-            deadline = case.destroy_after
-        if not dry_run:
-            destroy_case(vault, ctx, case_id, reason="retention_expired")
-        yield SweepItem(case_id, deadline, n, len(ids))
-    if not dry_run:
-        with vault.db.session() as session:
-            record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})

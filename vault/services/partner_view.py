@@ -4,7 +4,10 @@ A partner sees each disclosure by the case reference both sides quote (VT-XXXX-X
 chose for the partner when sharing (``None`` here: the page shows the default "categorie – datum"),
 the purpose, validity, retrievals left and the Veilig Thuis contact for the warm handover. Never an
 internal document title, an original file name or an id a person would have to read. Both lists are
-audited reads (``disclosure:inbox:listed``, ``disclosure:history:read``) with ids only.
+audited reads (``disclosure:inbox:listed``, ``disclosure:history:read``) with ids only; anyone but a
+partner with a verified second factor is refused, and that is audited too (``dossier:access:denied``).
+A destroyed case's disclosures leave the inbox; the history keeps its retrievals (reference, category,
+date).
 """
 
 from __future__ import annotations
@@ -21,14 +24,18 @@ from vault.context import Context
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden
-from vault.models import AuditEntry, Document, Grant, User
+from vault.models import AuditEntry, Case, Document, Grant, User
+from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.disclosures import GrantView, grant_view
 from vault.services.gate import partner_title
+from vault.services.worklists import refuse_listing
+from vault.transaction import transaction
 
 __all__ = ["HISTORY_LIMIT", "InboxItem", "Retrieval", "partner_inbox", "retrieval_history"]
 
 HISTORY_LIMIT = 200
+_PARTNERS_ONLY = "only a partner with a verified second factor sees its disclosures"
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,16 @@ class Retrieval:
     category: str | None
 
 
-def _require_partner(ctx: Context) -> str:
-    if ctx.role != str(Role.PARTNER) or ctx.org_id is None or not ctx.second_factor_verified:
-        raise Forbidden("only a partner with a verified second factor sees its disclosures")
-    return ctx.org_id
+def _partner_org(session: Session, ctx: Context, attempted: AuditTag) -> str:
+    """The organisation of the acting partner (as the database has it) with a verified second factor.
+    Anyone else is refused: the denial of ``attempted`` (ids and rule only) is recorded in the caller's
+    ``transaction``, which commits it and then raises."""
+    actor = access_repo.actor_facts(session, ctx)
+    if actor is None or not actor.second_factor_verified:
+        refuse_listing(session, ctx, attempted, Forbidden(_PARTNERS_ONLY), "d17-second-factor")
+    if actor.role is not Role.PARTNER or actor.org_id is None:
+        refuse_listing(session, ctx, attempted, Forbidden(_PARTNERS_ONLY), "list-partner-only")
+    return actor.org_id
 
 
 def _title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
@@ -72,14 +85,17 @@ def _title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | 
 
 
 def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
-    """What was disclosed to the actor's organisation and is still live; audited as one listing."""
-    org_id = _require_partner(ctx)
+    """What was disclosed to the actor's organisation and is still live (its case not destroyed);
+    audited as one listing."""
     now = ctx.now()
     items: list[InboxItem] = []
-    with vault.db.session() as session:
+    with transaction(vault.db) as session:
+        org_id = _partner_org(session, ctx, AuditTag.DISCLOSURE_INBOX_LISTED)
         grants = session.scalars(
             select(Grant)
+            .join(Case, Case.id == Grant.case_id)
             .where(
+                Case.destroyed_at.is_(None),
                 Grant.org_id == org_id,
                 Grant.revoked_at.is_(None),
                 Grant.valid_from <= now,
@@ -123,8 +139,8 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
 def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT) -> list[Retrieval]:
     """The organisation's own retrievals, newest first, from the audit log (ids turned into names
     here); audited as a read (``disclosure:history:read``)."""
-    org_id = _require_partner(ctx)
-    with vault.db.session() as session:
+    with transaction(vault.db) as session:
+        org_id = _partner_org(session, ctx, AuditTag.DISCLOSURE_HISTORY_READ)
         rows = session.execute(
             select(AuditEntry.occurred_at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details)
             .where(

@@ -1,0 +1,60 @@
+"""The 20-year retention sweep (D11): every case past its ``destroy_after`` is destroyed by erasing its
+key (``destruction.destroy_case``), one transaction per case; safe to rerun."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from vault.audit import record
+from vault.context import Context
+from vault.domain import AuditTag
+from vault.models import Case, DestructionCertificate
+from vault.runtime import Vault
+from vault.services.destruction import destroy_case
+
+__all__ = ["SweepItem", "expired_case_ids", "sweep_expired"]
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    case_id: str
+    destroy_after: datetime
+    done: int
+    total: int
+
+
+def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
+    with vault.db.session() as session:
+        return list(
+            session.scalars(
+                select(Case.id)
+                .where(Case.destroy_after <= now)
+                .where(
+                    Case.destroyed_at.is_(None)
+                    | ~select(DestructionCertificate.id)
+                    .where(DestructionCertificate.case_id == Case.id)
+                    .exists()
+                )
+                .order_by(Case.destroy_after, Case.id)
+            )
+        )
+
+
+def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Iterator[SweepItem]:
+    """Destroy every case past its retention deadline, one transaction per case; safe to rerun."""
+    ids = expired_case_ids(vault, ctx.now())
+    for n, case_id in enumerate(ids, start=1):
+        with vault.db.session() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            deadline = case.destroy_after
+        if not dry_run:
+            destroy_case(vault, ctx, case_id, reason="retention_expired")
+        yield SweepItem(case_id, deadline, n, len(ids))
+    if not dry_run:
+        with vault.db.session() as session:
+            record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})
