@@ -163,7 +163,7 @@ def test_d12_certificate_only_for_who_may_see_the_case_and_every_read_is_audited
     assert len(_entries(vault, AuditTag.RIGHTS_CERTIFICATE_READ, north)) == 2
 
 
-def test_request_lists_and_certificate_refuse_a_partner(
+def test_d16_request_lists_and_certificate_refuse_a_partner_and_audit_it(
     client: TestClient, vault: Vault, clock: FrozenClock, north: ApiUser
 ) -> None:
     from vault.domain import OrgType
@@ -173,3 +173,9 @@ def test_request_lists_and_certificate_refuse_a_partner(
     assert client.get("/api/v1/destruction-requests", headers=partner.headers).status_code == 403
     assert client.get("/api/v1/access-requests", headers=partner.headers).status_code == 403
     assert client.get(f"/api/v1/cases/{case_id}/certificate", headers=partner.headers).status_code == 403
+    denials = _entries(vault, AuditTag.DOSSIER_ACCESS_DENIED, partner)
+    assert [(json.loads(d.details)["attempted"], d.rule) for d in denials] == [
+        (AuditTag.RIGHTS_DESTRUCTION_LISTED, "list-staff-only"),
+        (AuditTag.RIGHTS_ACCESS_LISTED, "list-staff-only"),
+        (AuditTag.RIGHTS_CERTIFICATE_READ, "role-not-allowed"),
+    ]

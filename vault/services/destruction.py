@@ -42,7 +42,7 @@ from vault.services.calendar import add_months
 from vault.services.gate import GateRequest, pass_gate
 from vault.services.keyring import CaseKeyEpoch, case_key_epoch, shred_case
 from vault.services.lookup import forget_reidentifications
-from vault.services.rights import list_scope
+from vault.services.rights import list_scope, request_scope
 from vault.transaction import Refusal, transaction
 
 __all__ = [
@@ -288,10 +288,9 @@ def read_certificate(vault: Vault, ctx: Context, case_id: str) -> CertificateVie
     (503) when the entry cannot be written."""
     with transaction(vault.db) as session:
         refused: VaultError = NotFound("no destruction certificate for this case")
-        try:
-            scope = list_scope(session, ctx, privacy_officer=True)
-        except Forbidden as role_refused:
-            scope, refused = None, role_refused
+        scope, _rule = request_scope(session, ctx, privacy_officer=True)
+        if scope is None:
+            refused = Forbidden("only staff see destruction certificates")
         visible = scope is not None and session.scalar(
             select(Case.id).where(Case.id == case_id, cases_repo.visible_cases(scope))
         )
@@ -460,8 +459,8 @@ def pending_destruction_requests(vault: Vault, ctx: Context) -> list[PendingRequ
     """Pending requests of the cases the actor may see (as the work lists), earliest deadline first;
     the listing is audited (``rights:destruction:listed``, with the count) in the same transaction."""
     today = ctx.now().date()
-    with vault.db.session() as session:
-        scope = list_scope(session, ctx)
+    with transaction(vault.db) as session:
+        scope = list_scope(session, ctx, AuditTag.RIGHTS_DESTRUCTION_LISTED)
         rows = session.scalars(
             select(DestructionRequest)
             .join(Case, Case.id == DestructionRequest.case_id)

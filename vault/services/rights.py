@@ -34,6 +34,8 @@ from vault.services.gate import (
     pass_gate,
 )
 from vault.services.retention import RETENTION_YEARS
+from vault.services.worklists import refuse_listing
+from vault.transaction import transaction
 
 __all__ = [
     "AccessRequestView",
@@ -47,6 +49,7 @@ __all__ = [
     "list_scope",
     "processing_register",
     "record_access_request",
+    "request_scope",
 ]
 
 ANSWER_WITHIN = timedelta(weeks=4)
@@ -245,28 +248,42 @@ def complete_access_request(vault: Vault, ctx: Context, request_id: str) -> Acce
     return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_COMPLETED, change)
 
 
-def list_scope(session: Session, ctx: Context, *, privacy_officer: bool = False) -> cases_repo.Scope:
-    """Whose case-bound requests a list shows: the cases the actor may see, as the work lists do (their
-    teams' cases and cases assigned to them); a CLI operator and (``privacy_officer``) the privacy
-    officer, who answers subjects' requests, see them all. Anyone else is refused."""
+def request_scope(
+    session: Session, ctx: Context, *, privacy_officer: bool = False
+) -> tuple[cases_repo.Scope | None, str]:
+    """Whose case-bound requests the actor sees: the cases the actor may see, as the work lists do
+    (their teams' cases and cases assigned to them); a CLI operator and (``privacy_officer``) the
+    privacy officer, who answers subjects' requests, see them all. None for anyone else, with the rule
+    that refuses them."""
     if ctx.role == "operator":
-        return cases_repo.Scope(None, frozenset(), everything=True)
+        return cases_repo.Scope(None, frozenset(), everything=True), ""
     actor = access_repo.actor_facts(session, ctx)
     if actor is None or not actor.second_factor_verified:
-        raise Forbidden("lists of requests need a verified session")
+        return None, "d17-second-factor"
     if actor.role.is_staff:
-        return cases_repo.Scope(actor.id, actor.team_ids)
+        return cases_repo.Scope(actor.id, actor.team_ids), ""
     if privacy_officer and actor.role is Role.PRIVACY_OFFICER:
-        return cases_repo.Scope(None, frozenset(), everything=True)
-    raise Forbidden("only staff see these requests")
+        return cases_repo.Scope(None, frozenset(), everything=True), ""
+    return None, "list-staff-only"
+
+
+def list_scope(
+    session: Session, ctx: Context, attempted: AuditTag, *, privacy_officer: bool = False
+) -> cases_repo.Scope:
+    """``request_scope`` for a list; anyone who sees no requests is refused, the denial of ``attempted``
+    recorded in the caller's ``transaction``, which commits it and raises."""
+    scope, rule = request_scope(session, ctx, privacy_officer=privacy_officer)
+    if scope is None:
+        refuse_listing(session, ctx, attempted, Forbidden("only staff see these requests"), rule)
+    return scope
 
 
 def due_access_requests(vault: Vault, ctx: Context) -> list[AccessRequestView]:
     """Open requests of the cases the actor may see, earliest deadline first (ids and dates only);
     the listing is audited (``rights:access:listed``, with the count) in the same transaction."""
     today = ctx.now().date()
-    with vault.db.session() as session:
-        scope = list_scope(session, ctx, privacy_officer=True)
+    with transaction(vault.db) as session:
+        scope = list_scope(session, ctx, AuditTag.RIGHTS_ACCESS_LISTED, privacy_officer=True)
         rows = session.scalars(
             select(AccessRequestRow)
             .join(Case, Case.id == AccessRequestRow.case_id)
