@@ -12,9 +12,10 @@ from sqlalchemy import select, text, update
 
 from tests.audit.oracle import verify_chain
 from tests.helpers import ctx_for, make_org, make_team, make_user, new_case, upload
+from vault import migrate
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType, Role
-from vault.models import AuditEntry, Grant, GrantItem
+from vault.models import AuditEntry, Case, Grant, GrantItem
 from vault.runtime import Vault
 from vault.services import destruction, partner_view
 from vault.services.disclosures import DisclosureRequest, create_disclosure, revoke_disclosure
@@ -131,3 +132,29 @@ def test_d11_a_destroyed_cases_grant_left_live_by_an_earlier_version_is_not_in_t
         )
     partner = ctx_for(vault, make_user(vault, Role.PARTNER, org_id=org), Role.PARTNER, org_id=org)
     assert partner_view.partner_inbox(vault, partner) == []
+
+
+def test_d11_migration_closes_the_grants_of_cases_destroyed_before(
+    vault: Vault, team: str, worker: Context
+) -> None:
+    """A case destroyed by an earlier version kept its grants live, with their purpose in clear."""
+    case_id = new_case(vault, worker, team)
+    upload(vault, worker, case_id, b"afspraken", category=Category.SAFETY_CONDITIONS)
+    grant_id = _share(vault, worker, case_id, make_org(vault, OrgType.LOCAL_TEAM), Category.SAFETY_CONDITIONS)
+    destroyed_at = vault.clock.now()
+    with vault.db.session() as session:  # as an earlier version left it
+        case = session.get(Case, case_id)
+        assert case is not None
+        case.destroyed_at = destroyed_at
+    migrate.downgrade(vault.db.engine, "0021")
+    migrate.upgrade(vault.db.engine)
+    with vault.db.session() as session:
+        grant = session.get(Grant, grant_id)
+        assert grant is not None
+        assert grant.revoked_at == destroyed_at
+        assert (grant.purpose, grant.contact_name, grant.contact_phone, grant.partner_title_enc) == (
+            "",
+            None,
+            None,
+            None,
+        )
