@@ -66,6 +66,8 @@ def shared(client: TestClient, vault: Vault, clock: FrozenClock) -> tuple[ApiUse
             "org_id": partner.org_id,
             "purpose": "warme overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
+            "contact_name": "Marieke de Vries",  # D23
+            "contact_phone": "030 123 45 67",
             "categories": ["safety_conditions"],
             "max_retrievals": 10,
         },

@@ -260,6 +260,9 @@ def test_d5_report_gets_a_triage_deadline_and_overdue_reports_are_listed(
     assert worklists.triage_due(vault, ctx) == []
 
 
+CONTACT = {"contact_name": "Marieke de Vries", "contact_phone": "030 123 45 67"}  # D23
+
+
 def test_d6_outcome_is_enumerated_and_a_handover_names_a_fitting_partner(vault: Vault, staff: Staff) -> None:
     ctx = staff.ctx(vault, staff.worker)
     case_id = _report(vault, ctx, staff.team)
@@ -276,7 +279,7 @@ def test_d6_outcome_is_enumerated_and_a_handover_names_a_fitting_partner(vault: 
             vault, ctx, case_id, TriageOutcome.HANDOVER_LOCAL_TEAM, partner_org_id=police
         )
     done = triage.record_triage_outcome(
-        vault, ctx, case_id, TriageOutcome.HANDOVER_LOCAL_TEAM, partner_org_id=local_team
+        vault, ctx, case_id, TriageOutcome.HANDOVER_LOCAL_TEAM, partner_org_id=local_team, **CONTACT
     )
     assert done.on_time is True
     assert done.partner_org_id == local_team
@@ -297,12 +300,12 @@ def test_d6_outcome_is_enumerated_and_a_handover_names_a_fitting_partner(vault: 
     stale = ctx_for(vault, staff.worker, Role.MEDEWERKER, stepped_up=False)
     with pytest.raises(StepUpRequired):  # a handover discloses: without step-up nothing is recorded
         triage.record_triage_outcome(
-            vault, stale, other, TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD, partner_org_id=board
+            vault, stale, other, TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD, partner_org_id=board, **CONTACT
         )
     assert view_case(vault, ctx, other).triage_outcome is None
     assert list_case_disclosures(vault, ctx, other) == []
     triage.record_triage_outcome(
-        vault, ctx, other, TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD, partner_org_id=board
+        vault, ctx, other, TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD, partner_org_id=board, **CONTACT
     )
     assert [g.legal_basis for g in list_case_disclosures(vault, ctx, other)] == ["wmo-4.1.1-2-rvdk"]
 

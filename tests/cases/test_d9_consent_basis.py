@@ -86,6 +86,8 @@ def _disclose(
         "org_id": org_id,
         "purpose": "steun in de familie",
         "legal_basis": "consent",
+        "contact_name": "Marieke de Vries",  # D23
+        "contact_phone": "030 123 45 67",
         "categories": ["safety_conditions"],
         **extra,
     }

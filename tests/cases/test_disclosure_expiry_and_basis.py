@@ -58,6 +58,8 @@ def local_team(vault: Vault) -> str:
 
 def _request(case_id: str, org_id: str, valid_days: int | None) -> DisclosureRequest:
     return DisclosureRequest(
+        contact_name="Marieke de Vries",  # D23
+        contact_phone="030 123 45 67",
         case_id=case_id,
         org_id=org_id,
         purpose="warme overdracht",

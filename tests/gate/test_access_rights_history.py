@@ -87,6 +87,8 @@ def test_access_right_changes_are_audited_and_replayable(vault: Vault) -> None:
         vault,
         ctx_for(vault, anna, Role.MEDEWERKER),
         DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=case_id,
             org_id=org,
             purpose="overdracht",
@@ -131,6 +133,8 @@ def test_d16_disclosure_entries_hold_codes_not_typed_text(vault: Vault) -> None:
         vault,
         worker,
         DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=case_id,
             org_id=org,
             purpose=typed,
@@ -143,6 +147,8 @@ def test_d16_disclosure_entries_hold_codes_not_typed_text(vault: Vault) -> None:
             vault,
             worker,
             DisclosureRequest(
+                contact_name="Marieke de Vries",  # D23
+                contact_phone="030 123 45 67",
                 case_id=case_id,
                 org_id=org,
                 purpose=typed,

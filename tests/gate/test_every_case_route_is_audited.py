@@ -93,6 +93,8 @@ class World:
             vault,
             ctx,
             disclosures.DisclosureRequest(
+                contact_name="Marieke de Vries",  # D23
+                contact_phone="030 123 45 67",
                 case_id=self.case_id,
                 org_id=self.org_id,
                 purpose=PURPOSE,
@@ -349,6 +351,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             "org_id": w.org_id,
             "purpose": "overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
+            "contact_name": "Marieke de Vries",  # D23
+            "contact_phone": "030 123 45 67",
             "categories": ["safety_conditions"],
             "confirm_duplicate": True,  # the world's grant already covers the safety conditions
         },
@@ -475,6 +479,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             "org_id": w.org_id,
             "purpose": "overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
+            "contact_name": "Marieke de Vries",  # D23
+            "contact_phone": "030 123 45 67",
             "categories": "safety_conditions",
             "toch_delen": "1",  # the world's grant already covers the safety conditions
         },

@@ -27,6 +27,8 @@ def _shared(vault: Vault) -> tuple[str, str, str, str]:
         vault,
         worker,
         DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=case_id,
             org_id=org,
             purpose="overdracht",

@@ -90,6 +90,8 @@ def _discloser(
                         "org_id": org_id,
                         "purpose": "warme overdracht",
                         "legal_basis": "wmo-4.1.1-2-help",
+                        "contact_name": "Marieke de Vries",  # D23
+                        "contact_phone": "030 123 45 67",
                         "categories": ["safety_conditions"],
                     },
                 )

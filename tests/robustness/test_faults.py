@@ -227,6 +227,8 @@ def test_fail_closed_when_the_audit_log_refuses_every_content_route_answers_503(
             "org_id": local_team.org_id,
             "purpose": "warme overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
+            "contact_name": "Marieke de Vries",  # D23
+            "contact_phone": "030 123 45 67",
             "categories": ["safety_conditions"],
         },
     )
@@ -256,6 +258,8 @@ def test_fail_closed_when_the_audit_log_refuses_every_content_route_answers_503(
                     "org_id": local_team.org_id,
                     "purpose": "overdracht",
                     "legal_basis": "wmo-4.1.1-2-help",
+                    "contact_name": "Marieke de Vries",  # D23
+                    "contact_phone": "030 123 45 67",
                     "categories": ["safety_conditions"],
                 },
             ),

@@ -102,6 +102,8 @@ def test_no_canary_in_the_logs_of_login_totp_upload_disclosure_lookup_and_web_lo
             "org_id": partner.org_id,
             "purpose": "warme overdracht",
             "legal_basis": "wmo-4.1.1-2-help",
+            "contact_name": "Marieke de Vries",  # D23
+            "contact_phone": "030 123 45 67",
             "categories": ["safety_conditions"],
         },
     )

@@ -117,6 +117,7 @@ def test_staff_login_open_case_upload_download_and_disclose(
     page.get_by_label("Doel").fill("overdracht verslag")
     page.get_by_label("Grondslag").select_option("wmo-4.1.1-2-help")
     page.get_by_label("Verslag huisbezoek").check()
+    page.get_by_label("Telefoonnummer van de contactpersoon").fill("030 123 45 67")  # D23
     page.screenshot(path=str(screenshots / "06-delen.png"), full_page=True)
     page.get_by_role("button", name="Verstrekking vastleggen").click()
     page.wait_for_url(f"{base}/zaken/{world.case_id}**")

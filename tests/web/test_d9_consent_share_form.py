@@ -45,6 +45,8 @@ def _share(
         "org_id": world.org_id,
         "purpose": "steun",
         "legal_basis": "consent",
+        "contact_name": "Marieke de Vries",  # D23
+        "contact_phone": "030 123 45 67",
         "consent_reference": consent_reference,
         "categories": "safety_conditions",
         "valid_days": "7",

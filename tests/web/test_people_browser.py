@@ -124,6 +124,8 @@ def test_d9_consent_recorded_then_withdrawn_revokes_the_disclosure_resting_on_it
         vault,
         _ctx(vault, world.worker),
         disclosures.DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=world.case_id,
             org_id=world.org_id,
             purpose="gesprek met gezin",

@@ -138,6 +138,7 @@ def test_duplicate_of_a_live_disclosure_is_shared_only_after_toch_delen(
     page.get_by_label("Doel").fill("tweede overdracht")
     page.get_by_label("Grondslag").select_option("wmo-4.1.1-2-help")
     page.get_by_label("Veiligheidsvoorwaarden", exact=True).check()  # the world shares these already
+    page.get_by_label("Telefoonnummer van de contactpersoon").fill(PHONE_NUMBER)  # D23
     page.get_by_role("button", name="Verstrekking vastleggen").click()
     page.wait_for_load_state()
 

@@ -122,6 +122,8 @@ def build_world(vault: Vault) -> World:
         vault,
         ctx,
         disclosures.DisclosureRequest(
+            contact_name="Marieke de Vries",  # D23
+            contact_phone="030 123 45 67",
             case_id=case_id,
             org_id=org_id,
             purpose="warme overdracht",

@@ -9,13 +9,14 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Path, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from vault.domain import Category
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.services import disclosures as service
 from vault.services import partner_view
+from vault.services.disclosure_rules import CONTACT_NAME_MAX, CONTACT_PHONE_MAX, plausible_phone
 
 router = APIRouter(tags=["disclosures"])
 
@@ -45,17 +46,36 @@ class DisclosureIn(BaseModel):
         description="D22: the title the partner sees instead of internal titles (free text, stored "
         "encrypted, never logged); default: the categories and the date",
     )
-    contact_name: str | None = Field(
-        default=None, max_length=128, description="D23: the Veilig Thuis contact for the warm handover"
+    contact_name: str = Field(
+        min_length=1,
+        max_length=CONTACT_NAME_MAX,
+        description="D23 (required): the Veilig Thuis contact the partner calls for the warm handover",
     )
-    contact_phone: str | None = Field(
-        default=None, max_length=32, pattern=r"^[0-9+() -]{6,32}$", description="D23: the contact's phone"
+    contact_phone: str = Field(
+        min_length=1,
+        max_length=CONTACT_PHONE_MAX,
+        description="D23 (required): the contact's phone number: 8 to 15 digits, an optional leading +, "
+        "spaces, hyphens and parentheses",
     )
     confirm_duplicate: bool = Field(
         default=False,
         description="Disclose although a live disclosure of this case to this organisation overlaps "
         "(without it: 409 naming the existing disclosure)",
     )
+
+    @field_validator("contact_name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        if not any(ch.isalpha() for ch in value) or any(ord(ch) < 32 for ch in value):
+            raise ValueError("name the Veilig Thuis contact (D23), on one line")
+        return value
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _a_phone(cls, value: str) -> str:
+        if not plausible_phone(value):
+            raise ValueError("8 to 15 digits, an optional leading +, spaces, hyphens or parentheses (D23)")
+        return value
 
 
 class GrantOut(BaseModel):

@@ -114,6 +114,8 @@ def load_demo_cases(vault: Vault, team_name: str, partner_org_name: str) -> None
             purpose="warme overdracht (DEMO)",
             legal_basis="wmo-4.1.1-2-help",
             categories=frozenset({Category.SAFETY_CONDITIONS}),
+            contact_name="Medewerker DEMO Veilig Thuis",  # D23: whom the partner calls
+            contact_phone="030-1234567",
         ),
     )
     triage.record_triage_outcome(vault, worker, case_ids[0], TriageOutcome.INVESTIGATION)

@@ -8,13 +8,13 @@ Partners read granted documents through the gate; creating, extending and revoki
 audited with stable ids, so "who could see this case on that day" can be answered from the log.
 What the partner sees of a grant (its inbox and history) is ``vault.services.partner_view``: a title
 staff chose for the partner (sealed under the case key, never logged) and the Veilig Thuis contact.
+The contact (D23) and the municipality's basis (D9) are checked by ``disclosure_rules``.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -26,7 +26,7 @@ from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, Category, OrgType
 from vault.domain import Decision as Effect
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
 from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
@@ -38,7 +38,14 @@ from vault.services.disclosure_register import (
     reporter_feedback,
     sharing_consents,
 )
-from vault.services.gate import Admission, GateRequest, admit, decide, refusal
+from vault.services.disclosure_rules import (
+    CONTACT_NAME_MAX,
+    CONTACT_PHONE_MAX,
+    MUNICIPALITY_BASIS,
+    board_asked,
+    contact_problem,
+)
+from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal
 from vault.services.subjects import check_sharing_consent
 
 __all__ = [
@@ -62,7 +69,6 @@ __all__ = [
 T = TypeVar("T")
 
 MAX_RETRIEVALS = 100
-_PHONE = re.compile(r"[0-9+() -]{6,32}")
 _NEVER_DISCLOSED = frozenset({Category.MEDICAL})
 
 
@@ -79,16 +85,17 @@ class DisclosureRequest:
     max_retrievals: int = 5
     include_reporter_identity: bool = False
     partner_title: str | None = None  # D22: typed for the partner; None = "categorie – datum"
-    contact_name: str | None = None  # D23: the disclosing worker, for the warm handover
-    contact_phone: str | None = None
     confirm_duplicate: bool = False  # share although a live disclosure to this organisation overlaps
+    # D23: the Veilig Thuis contact the partner calls for the warm handover; required, no default.
+    contact_name: str = field(kw_only=True)
+    contact_phone: str = field(kw_only=True)
 
 
 class DisclosureInvalid(InvalidInput):
     """A malformed disclosure request; ``field`` names the part of the request it concerns."""
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, field: str, rule: str | None = None) -> None:
+        super().__init__(message, rule=rule)
         self.field = field
 
 
@@ -164,16 +171,19 @@ def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
         raise DisclosureInvalid(
             "the reporter's identity is only disclosed when asked for explicitly (D8)", field="parts"
         )
-    lines = (("partner_title", req.partner_title, 200), ("contact_name", req.contact_name, 128))
-    for name, text, limit in (*lines, ("contact_phone", req.contact_phone, 32)):
+    lines = (
+        ("partner_title", req.partner_title, 200),
+        ("contact_name", req.contact_name, CONTACT_NAME_MAX),
+        ("contact_phone", req.contact_phone, CONTACT_PHONE_MAX),
+    )
+    for name, text, limit in lines:
         if text is not None and (len(text) > limit or any(ord(ch) < 32 for ch in text)):
             raise DisclosureInvalid(
                 f"a partner-facing title or contact is one line of at most {limit}", field=name
             )
-    if req.contact_phone and not _PHONE.fullmatch(req.contact_phone.strip()):
-        raise DisclosureInvalid(
-            "the phone number has 6 to 32 digits, spaces, +, -, ( or )", field="contact_phone"
-        )
+    problem = contact_problem(req.contact_name, req.contact_phone)
+    if problem is not None:
+        raise DisclosureInvalid(problem.message, field=problem.field, rule=problem.rule)
     return days
 
 
@@ -195,7 +205,7 @@ def _reporter_release_recorded(session: Session, case_id: str) -> bool:
 
 def _evaluate(
     session: Session, vault: Vault, ctx: Context, req: DisclosureRequest
-) -> tuple[Decision, Exception | None, bool]:
+) -> tuple[Decision, VaultError | None, bool]:
     """Every check of a disclosure: D9 basis for the recipient's type, D8 release, DISCLOSE per category."""
     org = session.get(Organisation, req.org_id)
     case = session.get(Case, req.case_id)
@@ -216,6 +226,12 @@ def _evaluate(
     covered = set(req.categories) | doc_categories
     release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
     decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
+    if decision.allowed and req.legal_basis == MUNICIPALITY_BASIS and not board_asked(session, ctx, case.id):
+        decision = Decision(
+            allowed=False,
+            rule="d9-rvdk-not-asked",
+            reason="the child protection board is not asked to investigate this case",
+        )
     if decision.allowed and (consent_id := _consent_id(req)) is not None:
         decision = check_sharing_consent(
             session, case_id=req.case_id, consent_id=consent_id, org_id=req.org_id
@@ -302,8 +318,8 @@ def _insert(
         reporter_identity_released=release,
         created_at=now,
         created_by=ctx.actor_id,
-        contact_name=(req.contact_name or "").strip() or None,
-        contact_phone=(req.contact_phone or "").strip() or None,
+        contact_name=req.contact_name.strip(),
+        contact_phone=req.contact_phone.strip(),
     )
     session.add(grant)
     session.flush()
@@ -402,13 +418,14 @@ def disclose_in_transaction(
 ) -> GrantView:
     """The same disclosure inside the caller's transaction (e.g. a triage handover, D6).
 
-    A refusal raises, so the caller's whole change rolls back with it.
+    A refusal raises, so the caller's whole change rolls back with it; a D8/D9 or policy refusal is
+    raised as ``RuleRefused``, so the caller's gated write audits it with its rule after the rollback.
     """
     days = _check_shape(vault, req)
     _require_step_up(vault, ctx)
     decision, refused, release = _evaluate(session, vault, ctx, req)
     if refused is not None:
-        raise refused
+        raise RuleRefused(refused, decision.rule)
     return _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
 
 

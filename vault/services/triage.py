@@ -107,8 +107,9 @@ def handover_disclosure(
         purpose=purpose,
         legal_basis=basis,
         categories=categories,
-        contact_name=contact_name,
-        contact_phone=contact_phone,
+        # D23: no contact is no contact: the disclosures service refuses it (``d23-contact-required``).
+        contact_name=contact_name or "",
+        contact_phone=contact_phone or "",
     )
 
 

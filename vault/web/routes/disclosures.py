@@ -70,6 +70,12 @@ _REFUSALS: dict[str, tuple[str, str]] = {
     "d9-consent-not-recorded": ("consent_reference", _CONSENT_REFUSED),
     "d9-consent-scope": ("consent_reference", _CONSENT_REFUSED),
     "d9-consent-withdrawn": ("consent_reference", _CONSENT_REFUSED),
+    "d9-rvdk-not-asked": (
+        "legal_basis",
+        "Op deze grondslag deelt u alleen met de gemeente als de Raad voor de Kinderbescherming is "
+        "gevraagd een onderzoek te doen: de triage-uitkomst is een verzoek aan de Raad, of er loopt een "
+        "verstrekking aan de Raad. Kies een andere grondslag.",
+    ),
     "d8-no-release": (
         "reporter_identity",
         "De identiteit van de melder mag alleen mee als de melder toestemming gaf, of als een "
@@ -198,14 +204,24 @@ def _request(vault: Vault, case_id: str, entered: Entered, *, confirm: bool) -> 
         max_retrievals=_int(texts["max_retrievals"], 5, "max_retrievals"),
         include_reporter_identity=entered.reporter_identity,
         partner_title=texts["partner_title"] or None,
-        contact_name=texts["contact_name"] or None,
-        contact_phone=texts["contact_phone"] or None,
+        contact_name=texts["contact_name"],
+        contact_phone=texts["contact_phone"],
         confirm_duplicate=confirm,
     )
 
 
-def _invalid(vault: Vault, entered: Entered, name: str) -> FieldError:
+def _invalid(vault: Vault, entered: Entered, invalid: disclosures.DisclosureInvalid) -> FieldError:
     """The Dutch reason for a malformed request, beside the field it concerns."""
+    name = invalid.field
+    if invalid.rule == "d23-contact-required":
+        return FieldError(
+            name,
+            "Vul het telefoonnummer van de contactpersoon in: de ketenpartner belt dit nummer voor de "
+            "warme overdracht."
+            if name == "contact_phone"
+            else "Noem de contactpersoon bij Veilig Thuis: de ketenpartner belt deze persoon voor de "
+            "warme overdracht.",
+        )
     if (
         name == "parts"
         and not entered.categories
@@ -228,7 +244,8 @@ def _invalid(vault: Vault, entered: Entered, name: str) -> FieldError:
         "contact_name": ("contact_name", "De naam is één regel van hoogstens 128 tekens."),
         "contact_phone": (
             "contact_phone",
-            "Een telefoonnummer bestaat uit 6 tot 32 cijfers, spaties, +, - of haakjes.",
+            "Een telefoonnummer heeft 8 tot 15 cijfers, met eventueel een + aan het begin, spaties, "
+            "streepjes of haakjes, bijvoorbeeld 030 123 45 67.",
         ),
     }
     target, text = reasons.get(name, reasons["parts"])
@@ -254,7 +271,7 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
             vault, actor.ctx, _request(vault, case_id, entered, confirm=form.text("toch_delen") == "1")
         )
     except disclosures.DisclosureInvalid as invalid:
-        return again(_invalid(vault, entered, invalid.field), 400)
+        return again(_invalid(vault, entered, invalid), 400)
     except disclosures.DuplicateDisclosure as duplicate:
         return _duplicate(request, vault, actor, case_id, entered, duplicate.existing)
     except disclosures.DisclosureRefused as refused:

@@ -7,7 +7,6 @@ its field. Each page reads the case through ``view_case`` (an audited read)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from vault.services import assignments, own_motion, retention, triage
 from vault.services.calendar import local_date
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
+from vault.services.disclosure_rules import plausible_phone
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
@@ -45,7 +45,6 @@ RETENTION_REASONS = {
     "statutory_obligation": "Een andere wet verplicht tot langer bewaren",
     "subject_interest": "Op verzoek of in het belang van de betrokkene",
 }
-_PHONE = re.compile(r"[0-9+() \-]{6,32}")
 
 
 def _today(actor: WebActor) -> date:
@@ -149,10 +148,18 @@ def _triage_errors(form: WebForm, vault: Vault) -> tuple[dict[str, str], Errors]
         errors["partner_org_id"] = "Kies de organisatie die de zaak ontvangt."
     elif OrgType(types[values["partner_org_id"]]) not in allowed:
         errors["partner_org_id"] = "Deze organisatie past niet bij deze uitkomst. Kies een andere."
-    if not values["contact_name"]:
+    # D23: the partner gets a person and a number to call; the disclosures service checks the same.
+    if not any(ch.isalpha() for ch in values["contact_name"]):
         errors["contact_name"] = "Noem de contactpersoon bij Veilig Thuis voor de warme overdracht."
-    if values["contact_phone"] and not _PHONE.fullmatch(values["contact_phone"]):
-        errors["contact_phone"] = "Een telefoonnummer bestaat uit 6 tot 32 cijfers, spaties, +, - of haakjes."
+    if not values["contact_phone"].strip():
+        errors["contact_phone"] = (
+            "Vul het telefoonnummer van de contactpersoon in: de ketenpartner belt dit nummer."
+        )
+    elif not plausible_phone(values["contact_phone"]):
+        errors["contact_phone"] = (
+            "Een telefoonnummer heeft 8 tot 15 cijfers, met eventueel een + aan het begin, spaties, "
+            "streepjes of haakjes, bijvoorbeeld 030 123 45 67."
+        )
     return values, errors
 
 

@@ -1,0 +1,103 @@
+"""Two rules a disclosure must meet besides the policy's decision (``vault.services.disclosures``).
+
+- D23: it names the Veilig Thuis contact for the warm handover, a person and a phone number a partner
+  can dial (the triage form and the API check the same number).
+- D9: the statutory basis for the municipality (``wmo-4.1.1-2-rvdk-municipality``) holds only while the
+  child protection board is asked to investigate the case.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.context import Context
+from vault.domain import OrgType, TriageOutcome
+from vault.models import CaseWorkflow, Grant, Organisation
+
+__all__ = [
+    "CONTACT_NAME_MAX",
+    "CONTACT_PHONE_MAX",
+    "MUNICIPALITY_BASIS",
+    "ContactProblem",
+    "board_asked",
+    "contact_problem",
+    "plausible_phone",
+]
+
+CONTACT_NAME_MAX = 128
+CONTACT_PHONE_MAX = 32
+PHONE_DIGITS = (8, 15)  # 0800-2000 has 8; E.164 allows at most 15
+# An optional leading +, then digits with spaces, hyphens and parentheses between them, ending in a digit.
+_PHONE = re.compile(r"\+?[0-9(][0-9() -]*[0-9]")
+MUNICIPALITY_BASIS = "wmo-4.1.1-2-rvdk-municipality"
+
+
+@dataclass(frozen=True)
+class ContactProblem:
+    message: str  # names the field, never the value
+    field: str
+    rule: str
+
+
+def plausible_phone(text: str) -> bool:
+    """D23: a phone number a partner can dial: digits with an optional leading +, spaces, hyphens and
+    balanced parentheses (``+31 (0)30 123 45 67``), 8 to 15 digits, at most 32 characters."""
+    number = text.strip()
+    digits = sum(ch.isdigit() for ch in number)
+    return (
+        len(number) <= CONTACT_PHONE_MAX
+        and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
+        and _PHONE.fullmatch(number) is not None
+        and number.count("(") == number.count(")") <= 1
+        and number.find("(") <= number.find(")")
+    )
+
+
+def contact_problem(name: str | None, phone: str | None) -> ContactProblem | None:
+    """D23: what is wrong with a disclosure's Veilig Thuis contact, or None."""
+    if name is None or not any(ch.isalpha() for ch in name):
+        return ContactProblem(
+            "a disclosure names the Veilig Thuis contact for the warm handover (D23): contact_name",
+            field="contact_name",
+            rule="d23-contact-required",
+        )
+    if phone is None or not phone.strip():
+        return ContactProblem(
+            "a disclosure names the Veilig Thuis contact's phone number (D23): contact_phone",
+            field="contact_phone",
+            rule="d23-contact-required",
+        )
+    if not plausible_phone(phone):
+        return ContactProblem(
+            "contact_phone: 8 to 15 digits, with an optional leading +, spaces, hyphens or parentheses",
+            field="contact_phone",
+            rule="d23-contact-phone",
+        )
+    return None
+
+
+def board_asked(session: Session, ctx: Context, case_id: str) -> bool:
+    """D9: is the child protection board asked to investigate the case? The triage outcome is the
+    request to the board, or a disclosure to an organisation of the board's type is live (not revoked,
+    not expired). A grant used up still shows the request; a revoked or expired one does not."""
+    workflow = session.get(CaseWorkflow, case_id)
+    if workflow is not None and workflow.triage_outcome == TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD:
+        return True
+    now = ctx.now()
+    live_to_board = (
+        select(Grant.id)
+        .join(Organisation, Organisation.id == Grant.org_id)
+        .where(
+            Grant.case_id == case_id,
+            Organisation.org_type == OrgType.CHILD_PROTECTION_BOARD,
+            Grant.revoked_at.is_(None),
+            Grant.valid_from <= now,
+            Grant.valid_until > now,
+        )
+        .limit(1)
+    )
+    return session.execute(live_to_board).first() is not None
