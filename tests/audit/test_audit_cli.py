@@ -13,13 +13,15 @@ from vault.context import Context
 from vault.domain import AuditTag
 from vault.runtime import Vault
 
+CASE = "c0ffee00-0000-4000-8000-000000000001"  # a case id is a UUID: the export filter refuses anything else
+
 
 def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
     vault: Vault, system_ctx: Context, tmp_path: Path, database_url: str
 ) -> None:
     for i in range(5):
         with vault.db.session() as session:
-            record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, case_id="case-1", object_id=f"o{i}")
+            record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, case_id=CASE, object_id=f"o{i}")
     env = _env(vault.settings.resolved_home, database_url)
 
     done = run_cli(["audit", "checkpoint"], env)
@@ -31,7 +33,7 @@ def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
     assert json.loads(proof.stdout)["tree_size"] == 6
 
     out = tmp_path / "case-1.json"
-    exported = run_cli(["audit", "export", "--case", "case-1", "--format", "json", "--output", str(out)], env)
+    exported = run_cli(["audit", "export", "--case", CASE, "--format", "json", "--output", str(out)], env)
     assert exported.returncode == 0, exported.stderr
     exported_entries = json.loads(out.read_text())
     assert len(exported_entries) == 6  # the five, and the export's own entry, committed before it ran

@@ -23,6 +23,13 @@ from vault.domain import AuditTag, Decision, OrgType, Role
 from vault.models import AuditEntry
 from vault.runtime import Vault
 
+# Search and export terms are ids of the log (UUIDs), never free text.
+ACTOR_A = "a0000000-0000-4000-8000-00000000000a"
+ACTOR_B = "b0000000-0000-4000-8000-00000000000b"
+WORKER = "c0000000-0000-4000-8000-00000000000c"
+CASE_1 = "11111111-0000-4000-8000-000000000001"
+CASE_2 = "22222222-0000-4000-8000-000000000002"
+
 
 def _entry(vault: Vault, ctx: Context, **fields: object) -> int:
     with vault.db.session() as session:
@@ -39,36 +46,36 @@ def _tags(vault: Vault) -> list[str]:
 
 
 def test_d16_export_filters_by_case_actor_and_time_in_csv_and_json(vault: Vault, clock: FrozenClock) -> None:
-    a, b = _actor(vault, "actor-a", Role.MEDEWERKER), _actor(vault, "actor-b", Role.MEDEWERKER)
-    _entry(vault, a, case_id="case-1", object_type="document", object_id="d1", legal_basis="wmo")
+    a, b = _actor(vault, ACTOR_A, Role.MEDEWERKER), _actor(vault, ACTOR_B, Role.MEDEWERKER)
+    _entry(vault, a, case_id=CASE_1, object_type="document", object_id="d1", legal_basis="wmo")
     clock.advance(hours=1)
-    _entry(vault, b, case_id="case-1", object_type="document", object_id="=cmd|calc")
-    _entry(vault, a, case_id="case-2")
+    _entry(vault, b, case_id=CASE_1, object_type="document", object_id="=cmd|calc")
+    _entry(vault, a, case_id=CASE_2)
     clock.advance(hours=1)
-    _entry(vault, a, case_id="case-1", break_glass=True)
+    _entry(vault, a, case_id=CASE_1, break_glass=True)
     operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=clock)
     start = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
     out = io.StringIO()
-    n = export_entries(vault, operator, EntryFilter(case_id="case-1", since=start), ExportFormat.CSV, out)
+    n = export_entries(vault, operator, EntryFilter(case_id=CASE_1, since=start), ExportFormat.CSV, out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert n == len(rows) == 3
     assert tuple(rows[0]) == ENTRY_COLUMNS
     # two entries in the window, and the export's own entry (about case-1, committed before it ran)
-    assert [r["actor_id"] for r in rows] == ["actor-b", "actor-a", "os:tester"]
+    assert [r["actor_id"] for r in rows] == [ACTOR_B, ACTOR_A, "os:tester"]
     assert rows[0]["object_id"] == "'=cmd|calc"  # CSV injection defused
 
     out = io.StringIO()
     n = export_entries(
         vault,
         operator,
-        EntryFilter(actor_id="actor-a", until=start + timedelta(hours=1)),
+        EntryFilter(actor_id=ACTOR_A, until=start + timedelta(hours=1)),
         ExportFormat.JSON,
         out,
     )
     data = json.loads(out.getvalue())
     assert n == len(data) == 2
-    assert {d["case_id"] for d in data} == {"case-1", "case-2"}
+    assert {d["case_id"] for d in data} == {CASE_1, CASE_2}
     assert set(data[0]) == set(ENTRY_COLUMNS)
     assert data[0]["occurred_at"].endswith("Z")
     assert _tags(vault).count("audit:log:exported") == 2  # the export is itself audited
@@ -229,21 +236,23 @@ def test_d20_break_glass_entries_are_listed_newest_first_and_reviewed_once(
 def test_privacy_officer_searches_pages_proves_and_sees_log_data_only(
     client: TestClient, vault: Vault, system_ctx: Context, clock: FrozenClock
 ) -> None:
-    ctx = _actor(vault, "w-1", Role.MEDEWERKER)
+    ctx = _actor(vault, WORKER, Role.MEDEWERKER)
     for i in range(5):
-        _entry(vault, ctx, case_id="case-1", object_id=f"doc-{i}")
-    _entry(vault, ctx, case_id="case-1", decision=Decision.DENY, tag=AuditTag.DOSSIER_ACCESS_DENIED)
+        _entry(vault, ctx, case_id=CASE_1, object_id=f"doc-{i}")
+    _entry(vault, ctx, case_id=CASE_1, decision=Decision.DENY, tag=AuditTag.DOSSIER_ACCESS_DENIED)
     officer = _verified(client, vault, system_ctx, clock, "fg", Role.PRIVACY_OFFICER)
     headers = bearer(officer.token)
 
-    page = client.get("/api/v1/audit/entries?case_id=case-1&limit=3", headers=headers).json()
+    page = client.get(f"/api/v1/audit/entries?case_id={CASE_1}&limit=3", headers=headers).json()
     assert [e["object_id"] for e in page["entries"]] == ["doc-0", "doc-1", "doc-2"]
     rest = client.get(
-        f"/api/v1/audit/entries?case_id=case-1&after_seq={page['next_after_seq']}", headers=headers
+        f"/api/v1/audit/entries?case_id={CASE_1}&after_seq={page['next_after_seq']}", headers=headers
     ).json()
     assert len(rest["entries"]) == 3
     assert rest["next_after_seq"] is None
-    denied = client.get("/api/v1/audit/entries?decision=deny&actor_id=w-1", headers=headers).json()["entries"]
+    denied = client.get(f"/api/v1/audit/entries?decision=deny&actor_id={WORKER}", headers=headers).json()[
+        "entries"
+    ]
     assert [e["tag"] for e in denied] == ["dossier:access:denied"]
     assert client.get("/api/v1/audit/entries?limit=501", headers=headers).status_code == 422
     for entry in page["entries"]:

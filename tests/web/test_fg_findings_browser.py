@@ -112,3 +112,29 @@ def test_d21_staff_member_records_own_data_only_indexes_kept(
     with vault.db.session() as session:
         kinds = sorted(session.scalars(select(StaffIndex.kind)).all())
     assert kinds == ["address", "relation_bsn"]
+
+
+def test_d21_officer_is_warned_of_days_without_review_and_reviews_them(
+    browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock, screenshots: Path
+) -> None:
+    clock.advance(days=3)  # the vault began three days ago; nothing has been reviewed since
+    context = browser.new_context(locale="nl-NL", viewport=PHONE)
+    try:
+        page = context.new_page()
+        base = live_server.url
+        login(page, base, world.officer, clock)
+        page.goto(base + "/fg/logcontrole")
+        warning = page.locator("#unreviewed-days")
+        assert warning.is_visible()
+        assert "02-03-2026, 03-03-2026 en 04-03-2026" in warning.inner_text()
+        assert_fits_a_phone(page)
+        assert_accessible(page)
+        page.screenshot(path=str(screenshots / "43-fg-logcontrole-niet-gecontroleerd.png"), full_page=True)
+        warning.get_by_role("button", name="Ontbrekende dagen nu controleren").click()
+        page.wait_for_load_state()
+        assert "Controle van 02-03-2026 tot 05-03-2026 klaar" in page.locator("#review-notice").inner_text()
+        assert page.locator("#unreviewed-days").count() == 0
+        assert_fits_a_phone(page)
+        assert_accessible(page)
+    finally:
+        context.close()

@@ -10,10 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from vault.audit.export import ACTOR_ID_PATTERN
 from vault.errors import InvalidInput
 from vault.http.deps import RequestContext, VaultDep
 from vault.http.params import CaseId
 from vault.logcontrole import service
+from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import previous_day
 from vault.logcontrole.store import FindingStatus
 from vault.transaction import transaction
@@ -30,12 +32,19 @@ def list_findings(
     vault: VaultDep,
     ctx: RequestContext,
     status: FindingStatus | None = None,
-    detector: Annotated[str | None, Query(max_length=32)] = None,
-    person: Annotated[str | None, Query(max_length=64)] = None,
+    detector: Detector | None = None,
+    person: Annotated[str | None, Query(pattern=ACTOR_ID_PATTERN, max_length=64)] = None,
 ) -> dict[str, Any]:
+    """Findings, newest day first; the filters are codes and ids (422 otherwise, nothing recorded):
+    they are audited with the listing."""
     with transaction(vault.db) as session:
         rows = service.findings(
-            session, vault, ctx, status=status.value if status else None, detector=detector, actor_id=person
+            session,
+            vault,
+            ctx,
+            status=status.value if status else None,
+            detector=detector.value if detector else None,
+            actor_id=person,
         )
     return {"findings": [asdict(r) for r in rows]}
 

@@ -2,7 +2,8 @@
 
 Every route needs a verified session (``RequestContext``), decides through the policy (only the
 privacy officer may AUDIT) and is itself audited; the break-glass review also needs a recent step-up.
-The router's lifespan runs the periodic checkpointer (``VAULT_AUDIT_CHECKPOINT_MINUTES``).
+The router's lifespan runs the periodic checkpointer (``VAULT_AUDIT_CHECKPOINT_MINUTES``) and the
+daily access review (D21, ``VAULT_LOGCONTROLE_REVIEW_MINUTES``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from pydantic import BaseModel, Field
 
 from vault.audit.bundle import dump_bundle
 from vault.audit.checkpoints import AuditSettings
+from vault.audit.export import ACTOR_ID_PATTERN
 from vault.audit.queries import EntryFilter
 from vault.audit.schedule import PeriodicCheckpointer
-from vault.domain import Decision
+from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.downloads import download_headers
+from vault.http.params import UUID_PATTERN
+from vault.logcontrole.daily import DailyReview
 from vault.services import audit_reports as service
 from vault.services import proof_bundles
 from vault.services.audit_reports import MAX_PAGE, ReviewOutcome
@@ -40,16 +44,32 @@ async def _checkpoints(app: FastAPI) -> AsyncIterator[None]:
             app.state.vault, minutes=settings.checkpoint_minutes, on_start=settings.checkpoint_on_start
         )
         worker.start()
+    review_minutes = app.state.vault.settings.logcontrole_review_minutes
+    reviewer = DailyReview(app.state.vault, minutes=review_minutes) if review_minutes > 0 else None
+    if reviewer is not None:
+        reviewer.start()
     try:
         yield
     finally:
         if worker is not None:
             worker.stop()
+        if reviewer is not None:
+            reviewer.stop()
 
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_checkpoints)
 
-Id = Annotated[str, Query(min_length=1, max_length=64)]
+# Search terms are ids and codes of the log, checked before the route runs (422 naming the parameter,
+# never its value): the search is audited with its terms, so free text must never get that far.
+CaseFilter = Annotated[str, Query(pattern=UUID_PATTERN, max_length=36, description="Case id (UUID)")]
+ActorFilter = Annotated[
+    str,
+    Query(
+        pattern=ACTOR_ID_PATTERN,
+        max_length=64,
+        description="Actor id: a UUID, system, public_form, os:<account>",
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 # Sequence numbers are BIGINT: a larger number is refused as invalid input, never sent to the database
 # (SQLite raised OverflowError → 500 before this bound).
@@ -70,9 +90,9 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 def search_entries(
     vault: VaultDep,
     ctx: RequestContext,
-    case_id: Id | None = None,
-    actor_id: Id | None = None,
-    tag: Id | None = None,
+    case_id: CaseFilter | None = None,
+    actor_id: ActorFilter | None = None,
+    tag: AuditTag | None = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
     break_glass: bool | None = None,
@@ -84,7 +104,7 @@ def search_entries(
     filters = EntryFilter(
         case_id=case_id,
         actor_id=actor_id,
-        tag=tag,
+        tag=tag.value if tag else None,
         since=_aware(from_, "from"),
         until=_aware(to, "to"),
         break_glass=break_glass,

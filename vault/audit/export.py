@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +23,33 @@ from vault.audit.chain import format_time
 from vault.audit.log import record
 from vault.audit.queries import ENTRY_COLUMNS, EntryFilter
 from vault.context import Context
-from vault.domain import AuditTag
+from vault.domain import AuditTag, Decision
+from vault.errors import InvalidInput
 from vault.runtime import Vault
 
-__all__ = ["JUSTIFICATION_COLUMNS", "CsvStyle", "ExportFormat", "export_entries", "json_value"]
+__all__ = [
+    "ACTOR_ID_PATTERN",
+    "CASE_ID_PATTERN",
+    "JUSTIFICATION_COLUMNS",
+    "CsvStyle",
+    "ExportFormat",
+    "check_filter_terms",
+    "export_entries",
+    "json_value",
+]
+
+# The ids the log holds, and nothing else, may be searched for: a search or export records its terms
+# (``audit:log:searched``, ``audit:log:exported``), and the log is permanent, so a name or a phone
+# number typed as a term would stay in it for good (D16: no plaintext personal data in an entry).
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CASE_ID_PATTERN = rf"^{_UUID}$"
+# An actor is an account (UUID), the vault itself (``Context.system``), the public forms
+# (``vault.services.intake``) or a CLI operator under their OS account name (``operator_context``).
+ACTOR_ID_PATTERN = rf"^(?:{_UUID}|system|public_form|os:[A-Za-z0-9._-]{{1,61}})$"
+_CASE_ID = re.compile(CASE_ID_PATTERN)
+_ACTOR_ID = re.compile(ACTOR_ID_PATTERN)
+_TAGS = frozenset(str(tag) for tag in AuditTag)
+_DECISIONS = frozenset(str(d) for d in Decision)
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). Object ids
 # can come from a request (an unknown document id is logged as asked), so CSV cells are defused with
@@ -70,6 +94,20 @@ def _csv_cell(value: Any, style: CsvStyle = _MACHINE, column: str = "") -> str:
     text = str(value)
     text = style.labels.get(column, {}).get(text, text)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def check_filter_terms(filters: EntryFilter) -> None:
+    """Refuse a search or export term that is not an id or code of the log, before anything is
+    recorded: a case id is a UUID, an actor id one of the forms above, a tag an ``AuditTag``. The
+    message names the term, never the value."""
+    if filters.case_id is not None and not _CASE_ID.fullmatch(filters.case_id):
+        raise InvalidInput("case_id: give a case id (a UUID)")
+    if filters.actor_id is not None and not _ACTOR_ID.fullmatch(filters.actor_id):
+        raise InvalidInput("actor_id: give an actor id (a UUID, system, public_form or os:<account>)")
+    if filters.tag is not None and filters.tag not in _TAGS:
+        raise InvalidInput("tag: give an action tag of the log (for example dossier:case:read)")
+    if filters.decision is not None and filters.decision not in _DECISIONS:
+        raise InvalidInput("decision: give allow or deny")
 
 
 def _filter_details(filters: EntryFilter, fmt: ExportFormat) -> dict[str, str | int | bool | None]:
@@ -128,7 +166,9 @@ def export_entries(
 
     ``justifications=True`` only for the privacy officer (the caller has authorised): break-the-glass
     entries then carry their access number and written justification (``JUSTIFICATION_COLUMNS``).
-    ``style`` shapes the CSV (``CsvStyle``); JSON is always the faithful machine form."""
+    ``style`` shapes the CSV (``CsvStyle``); JSON is always the faithful machine form. A term that
+    is not an id or code of the log is refused (``check_filter_terms``) with nothing recorded."""
+    check_filter_terms(filters)
     with vault.db.session() as session:
         record(
             session,

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from vault.audit.checkpoints import CheckpointSigner, create_checkpoint
-from vault.audit.export import ExportFormat, export_entries
+from vault.audit.export import ExportFormat, check_filter_terms, export_entries
 from vault.audit.proofs import prove_consistency, prove_inclusion
 from vault.audit.queries import EntryFilter
 from vault.audit.verification import record_verification, verify_log
@@ -100,18 +100,27 @@ def _when(value: str | None, name: str) -> datetime | None:
 
 @app.command("export")
 def export(
-    case: Annotated[str | None, typer.Option("--case", help="Only entries about this case id.")] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="Only entries by this actor id.")] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only entries about this case id (a UUID).")
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor", help="Only entries by this actor id (a UUID, system, public_form, os:<account>)."
+        ),
+    ] = None,
     since: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601, inclusive).")] = None,
     until: Annotated[str | None, typer.Option("--to", help="Until this time (ISO 8601, exclusive).")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only entries with this action tag.")] = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.CSV,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
-    """Export entries with every NEN 7513 field, streamed; the export itself is audited."""
+    """Export entries with every NEN 7513 field, streamed; the export itself is audited with its terms,
+    so a term that is not an id or code of the log is refused first (nothing recorded, no file made)."""
     filters = EntryFilter(
         case_id=case, actor_id=actor, tag=tag, since=_when(since, "from"), until=_when(until, "to")
     )
+    check_filter_terms(filters)
     vault = opened_vault()
     try:
         ctx = operator_context(vault)

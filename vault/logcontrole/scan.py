@@ -5,12 +5,14 @@ pass over the period's entries in seq order (raw driver rows in batches, as ``va
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
 
 from vault.domain import AuditTag
 from vault.models import AuditEntry
@@ -20,10 +22,13 @@ __all__ = [
     "LOOKUP_TAG",
     "READ_TAGS",
     "ReviewRow",
+    "ReviewRun",
     "TimeCache",
+    "first_time",
     "head_time",
     "hourly_reads",
     "iter_review_batches",
+    "review_runs",
     "seq_bounds",
 ]
 
@@ -75,6 +80,53 @@ def seq_bounds(conn: Connection, start: datetime, end: datetime) -> tuple[int, i
 
 def head_time(conn: Connection) -> datetime | None:
     return conn.execute(select(func.max(AuditEntry.occurred_at))).scalar_one_or_none()
+
+
+def first_time(conn: Connection) -> datetime | None:
+    """When the log began (the vault's first entry); None for an empty log."""
+    return conn.execute(select(func.min(AuditEntry.occurred_at))).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRun:
+    """One review that ran (its ``audit:review:run`` entry): when, from where, over which period."""
+
+    seq: int
+    at: datetime
+    access_point: str
+    start: datetime
+    end: datetime
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def review_runs(conn: Connection | Session, since: datetime) -> list[ReviewRun]:
+    """The reviews that ran at or after ``since``, oldest first; the log is the record of which days
+    were reviewed (by the server, the CLI or the privacy officer's button)."""
+    rows = conn.execute(
+        select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.access_point, AuditEntry.details)
+        .where(
+            AuditEntry.tag == AuditTag.AUDIT_REVIEW_RUN.value,
+            AuditEntry.decision == "allow",
+            AuditEntry.occurred_at >= since,
+        )
+        .order_by(AuditEntry.seq)
+    )
+    runs = []
+    for seq, at, access_point, details in rows:
+        period = json.loads(details or "{}")
+        start, end = _moment(period.get("from")), _moment(period.get("to"))
+        if start is not None and end is not None:
+            runs.append(ReviewRun(int(seq), at, access_point, start, end))
+    return runs
 
 
 def iter_review_batches(conn: Connection, first_seq: int, last_seq: int) -> Iterator[list[ReviewRow]]:

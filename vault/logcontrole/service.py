@@ -4,6 +4,7 @@ the protected flag of a case. Every call is audited; findings are for the privac
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from vault.audit import queries as audit_repo
 from vault.audit.bundle import MAX_BUNDLE_ENTRIES, prove_inclusions
+from vault.audit.export import ACTOR_ID_PATTERN
 from vault.audit.log import record
 from vault.audit.sealed import open_sealed, seal
 from vault.context import Context
@@ -22,6 +24,7 @@ from vault.domain import AuditTag, Role
 from vault.domain import Decision as Effect
 from vault.errors import Forbidden, InvalidInput, NotFound, VaultError
 from vault.logcontrole import store
+from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import Progress, ReviewResult, run_review
 from vault.logcontrole.store import FindingRow, FindingStatus
 from vault.models import Case, StaffIndex
@@ -45,6 +48,8 @@ __all__ = [
 MAX_COMMENT: Final = 2000
 _TABLE: Final = "logcontrole_findings"
 MAX_PROOFS: Final = MAX_BUNDLE_ENTRIES  # proofs of the evidence, all from one pass over the log
+_ACTOR_ID: Final = re.compile(ACTOR_ID_PATTERN)
+_DETECTORS: Final = frozenset(str(d) for d in Detector)
 
 
 def start_review(
@@ -65,9 +70,15 @@ def findings(
     detector: str | None = None,
     actor_id: str | None = None,
 ) -> list[FindingRow]:
+    """The findings (newest day first). The role is checked first; the filters are codes and ids,
+    checked before the listing is recorded with them (free text would stay in the log for good)."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDINGS_LISTED)
     if status is not None and status not in {s.value for s in FindingStatus}:
-        raise InvalidInput("unknown finding status")
+        raise InvalidInput("status: unknown finding status")
+    if detector is not None and detector not in _DETECTORS:
+        raise InvalidInput("detector: unknown detector")
+    if actor_id is not None and not _ACTOR_ID.fullmatch(actor_id):
+        raise InvalidInput("person: give an actor id (a UUID, system, public_form or os:<account>)")
     rows = store.list_findings(session, status=status, detector=detector, actor_id=actor_id)
     record(
         session,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from vault.audit import break_glass as emergency
 from vault.audit import queries as audit_repo
 from vault.audit.checkpoints import latest_checkpoint
+from vault.audit.export import check_filter_terms
 from vault.audit.log import DetailValue, record
 from vault.audit.proofs import prove_inclusion
 from vault.audit.queries import EntryFilter
@@ -43,6 +44,7 @@ __all__ = [
     "checkpoint_view",
     "inclusion_proof_view",
     "integrity_view",
+    "require_privacy_officer",
     "review_break_glass",
     "search_log",
     "start_full_verification",
@@ -78,8 +80,16 @@ def authorise_audit(session: Session, vault: Vault, ctx: Context, attempted: Aud
             rule=decision.rule,
             details={"attempted": str(attempted)},
         )
-        raise Refusal(Forbidden("only the privacy officer may read the audit log"))
+        raise Refusal(Forbidden("only the privacy officer may read the audit log", rule=decision.rule))
     return decision
+
+
+def require_privacy_officer(vault: Vault, ctx: Context, attempted: AuditTag) -> None:
+    """``authorise_audit`` in a transaction of its own, for a page that must refuse anyone else before
+    it reads what was submitted: a typed reference or username is resolved over every case and
+    account, so checking it first would tell a stranger what exists. The refusal is committed."""
+    with transaction(vault.db) as session:
+        authorise_audit(session, vault, ctx, attempted)
 
 
 def _audit(
@@ -133,8 +143,12 @@ def search_log(
     after_seq: int = 0,
     limit: int = 100,
 ) -> dict[str, Any]:
-    """One page of matching entries (oldest first, ``seq > after_seq``) and the cursor for the next."""
+    """One page of matching entries (oldest first, ``seq > after_seq``) and the cursor for the next.
+
+    The role is checked first (a refusal is audited, whatever the terms); then a term that is not an
+    id or code of the log is refused before anything is recorded (``check_filter_terms``)."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_LOG_SEARCHED)
+    check_filter_terms(filters)
     limit = _page_limit(limit)
     entries = audit_repo.search_entries(session, filters, after_seq=after_seq, limit=limit)
     _audit(

@@ -3,18 +3,20 @@ its evidence and proofs, its status and a comment, a per-person view, and "revie
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import reference_of
+from vault.domain import AuditTag, reference_of
 from vault.errors import InvalidInput
 from vault.http.deps import VaultDep
 from vault.logcontrole import service
+from vault.logcontrole.daily import unreviewed_days
 from vault.logcontrole.engine import previous_day
 from vault.logcontrole.store import FindingStatus
+from vault.services.audit_reports import require_privacy_officer
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm
@@ -91,6 +93,7 @@ def _list_page(
         status=status or "",
         person=person,
         notice=notice,
+        unreviewed=unreviewed_days(vault, actor.ctx.now()),  # D21: a day the daily review missed
         **_labels(),
     )
 
@@ -106,13 +109,19 @@ def findings(
 
 @router.post("/controle")
 def review_now(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
-    """Review the previous day now (idempotent: a second run updates the same findings)."""
-    start, end = previous_day(form.user.ctx.now())
-    result = service.start_review(vault, form.user.ctx, start, end)
-    notice = (
-        f"Controle van {start:%d-%m-%Y} klaar: {result.new} nieuwe en "
-        f"{result.updated} bijgewerkte bevindingen."
+    """Review the previous day now, or (``ontbrekend``) every day since the first one of the last week
+    that no review covered (idempotent: a second run updates the same findings)."""
+    ctx = form.user.ctx
+    require_privacy_officer(vault, ctx, AuditTag.AUDIT_REVIEW_RUN)  # the role before what was posted
+    start, end = previous_day(ctx.now())
+    missing = unreviewed_days(vault, ctx.now()) if form.text("ontbrekend", limit=2) == "ja" else []
+    if missing:
+        start = datetime.combine(missing[0], time(), tzinfo=UTC)
+    result = service.start_review(vault, ctx, start, end)
+    period = (
+        f"{start:%d-%m-%Y}" if end - start <= timedelta(days=1) else f"{start:%d-%m-%Y} tot {end:%d-%m-%Y}"
     )
+    notice = f"Controle van {period} klaar: {result.new} nieuwe en {result.updated} bijgewerkte bevindingen."
     return _list_page(request, vault, form.user, status=None, person=None, notice=notice)
 
 
@@ -153,6 +162,7 @@ def finding(request: Request, vault: VaultDep, actor: WebUser, finding_id: Findi
 
 @router.post("/{finding_id}")
 def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id: FindingId) -> Response:
+    require_privacy_officer(vault, form.user.ctx, AuditTag.AUDIT_FINDING_STATUS_CHANGED)
     status = form.text("status", limit=20)
     comment = form.text("comment", limit=service.MAX_COMMENT + 1)
     if status not in STATUSES:

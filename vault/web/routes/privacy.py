@@ -43,6 +43,12 @@ def _step_up(vault: VaultDep, actor: WebActor) -> None:
         raise StepUpRequired("this action needs a recent second-factor check")
 
 
+def _officer_only(vault: VaultDep, actor: WebActor, attempted: AuditTag) -> None:
+    """The role check, first in every handler: anyone else gets the same audited 403 page whatever they
+    typed (no oracle of which cases or accounts exist); records nothing for the privacy officer."""
+    audit_reports.require_privacy_officer(vault, actor.ctx, attempted)
+
+
 @router.get("")
 def overview(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     with transaction(vault.db) as session:
@@ -116,7 +122,8 @@ _BAD_TERMS = (
 
 
 @router.get("/zoeken")
-def search_form(request: Request, actor: WebUser) -> HTMLResponse:
+def search_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_SEARCHED)
     return page(request, "fg_search.html", actor=actor, **_page_values(result=None, values={}, names={}))
 
 
@@ -124,6 +131,7 @@ def search_form(request: Request, actor: WebUser) -> HTMLResponse:
 def search(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
     """Search by POST: references, names and dates stay out of URLs and access logs."""
     actor = form.user
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_SEARCHED)
     values = {k: form.text(k, limit=64) for k in _FIELDS}
     try:
         filters, zaak, medewerker = _filters(form)
@@ -149,7 +157,8 @@ def search(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespons
 
 
 @router.get("/medewerker")
-def employee_form(request: Request, actor: WebUser) -> HTMLResponse:
+def employee_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_SEARCHED)
     return page(request, "fg_employee.html", actor=actor, **_page_values(result=None, values={}, names={}))
 
 
@@ -157,6 +166,7 @@ def employee_form(request: Request, actor: WebUser) -> HTMLResponse:
 def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
     """NEN 7513 §9: what one employee did, oldest first, over a period (printable)."""
     actor = form.user
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_SEARCHED)
     values = {k: form.text(k, limit=64) for k in ("medewerker", "from", "to")}
     try:
         filters, _, medewerker = _filters(form)
@@ -192,13 +202,16 @@ def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespo
 
 
 @router.get("/toegang")
-def access_form(request: Request, actor: WebUser) -> HTMLResponse:
+def access_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _officer_only(vault, actor, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
     return page(request, "fg_access_form.html", actor=actor, error=None)
 
 
 @router.post("/toegang")
 def access_choose(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
-    """The reference (or its beginning) → the report; several matches → a choice by full reference."""
+    """The reference (or its beginning) → the report; several matches → a choice by full reference.
+    The privacy officer only: the reference is resolved over every case."""
+    _officer_only(vault, form.user, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
     typed = form.text("zaak", limit=64)
     try:
         with transaction(vault.db) as session:
@@ -296,6 +309,7 @@ def review(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
     """D20: record the finding on one emergency access (needs a fresh second factor). The form has
     no preset outcome: the privacy officer must choose one."""
     actor = form.user
+    _officer_only(vault, actor, AuditTag.AUDIT_BREAK_GLASS_REVIEWED)
     _step_up(vault, actor)
     comment = form.text("comment", limit=audit_reports.MAX_COMMENT + 1)
     try:
@@ -342,6 +356,7 @@ def start_verification(request: Request, vault: VaultDep, form: VerifiedForm) ->
 
 @router.get("/export")
 def export_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_EXPORTED)
     _step_up(vault, actor)
     return page(request, "fg_export.html", actor=actor, **_page_values(error=None, values={}))
 
@@ -365,6 +380,7 @@ def _spooled(vault: VaultDep, actor: WebActor, filters: EntryFilter, fmt: Export
 @router.post("/export")
 def export(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
+    _officer_only(vault, actor, AuditTag.AUDIT_LOG_EXPORTED)
     _step_up(vault, actor)
     try:
         filters, zaak, medewerker = _filters(form)
