@@ -70,6 +70,19 @@ def test_d16_free_text_search_terms_are_refused_with_nothing_recorded(
     assert typed not in _all_text(vault)
 
 
+@pytest.mark.parametrize("suffix", ["access-report", "access-report/bundle"])
+def test_d16_a_case_access_report_is_asked_by_case_id_not_by_name(
+    client: TestClient, vault: Vault, clock: FrozenClock, suffix: str
+) -> None:
+    fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
+    before = _count(vault)
+    r = client.get(f"/api/v1/audit/cases/{NAME}/{suffix}", headers=fg.headers)
+    assert r.status_code == 422
+    assert NAME not in r.text
+    assert _count(vault) == before
+    assert NAME not in _all_text(vault)
+
+
 def test_d16_ids_and_codes_are_searched_and_recorded_as_given(
     client: TestClient, vault: Vault, clock: FrozenClock
 ) -> None:

@@ -32,6 +32,8 @@ from vault.runtime import Vault
 Start = Callable[..., WitnessProcess]
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_bundle.py"
 
+CASE = "c0ffee00-0000-4000-8000-000000000001"
+
 
 def _tool() -> ModuleType:
     spec = importlib.util.spec_from_file_location("verify_bundle_under_test", TOOL)
@@ -57,13 +59,13 @@ def _keys(vault: Vault, witnesses: list[WitnessProcess]) -> tuple[str, list[str]
 def test_d15_bundles_of_an_entry_and_an_access_report_verify_and_any_changed_byte_fails(
     vault: Vault, clock: FrozenClock, witnessed: list[WitnessProcess]
 ) -> None:
-    append(vault, 5, case_id="case-1")
+    append(vault, 5, case_id=CASE)
     append(vault, 3, case_id="case-2")
-    append(vault, 2, case_id="case-1")
+    append(vault, 2, case_id=CASE)
     client = TestClient(create_app(vault))
     officer = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
     entry = client.get("/api/v1/audit/entries/3/bundle", headers=officer.headers)
-    report = client.get("/api/v1/audit/cases/case-1/access-report/bundle", headers=officer.headers)
+    report = client.get(f"/api/v1/audit/cases/{CASE}/access-report/bundle", headers=officer.headers)
     assert entry.status_code == report.status_code == 200, (entry.text, report.text)
     assert "attachment" in report.headers["content-disposition"]
     tool = _tool()
@@ -184,7 +186,7 @@ def test_d16_only_the_privacy_officer_gets_a_bundle_and_a_refusal_is_audited(
     append(vault, 3)
     client = TestClient(create_app(vault))
     worker = api_user(client, vault, clock, Role.ADMIN)
-    for path in ("/api/v1/audit/entries/2/bundle", "/api/v1/audit/cases/case-1/access-report/bundle"):
+    for path in ("/api/v1/audit/entries/2/bundle", f"/api/v1/audit/cases/{CASE}/access-report/bundle"):
         r = client.get(path, headers=worker.headers)
         assert r.status_code == 403, r.text
         assert "entries" not in r.text

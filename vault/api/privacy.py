@@ -25,7 +25,7 @@ from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.downloads import download_headers
-from vault.http.params import UUID_PATTERN
+from vault.http.params import UUID_PATTERN, CaseId
 from vault.logcontrole.daily import DailyReview
 from vault.services import audit_reports as service
 from vault.services import proof_bundles
@@ -118,7 +118,7 @@ def search_entries(
 def access_report(
     vault: VaultDep,
     ctx: RequestContext,
-    case_id: Annotated[str, Path(min_length=1, max_length=64)],
+    case_id: CaseId,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Limit = MAX_PAGE,
 ) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def entry_bundle(
 def access_report_bundle(
     vault: VaultDep,
     ctx: RequestContext,
-    case_id: Annotated[str, Path(min_length=1, max_length=64)],
+    case_id: CaseId,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
 ) -> Response:
     """D15 with proof: the access report's entries (≤ 500 per bundle), each with its inclusion proof."""
