@@ -122,6 +122,9 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
     # uvicorn's access log would print URLs and client addresses in its own format: keep ours only.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at start are not news
+    # fontTools (fpdf2's font subsetting) names the glyphs of every PDF at INFO: the letters of the
+    # names in an inzage copy. Its warnings are enough.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -265,3 +265,13 @@ def test_an_unexpected_error_under_uvicorn_logs_no_row_values(
         assert secret_text not in out, secret_text
     for line in out.splitlines():
         json.loads(line)  # every line, uvicorn's too, is one JSON object
+
+
+def test_a_pdf_of_a_copy_logs_nothing_of_its_text(log_buffer: io.StringIO) -> None:
+    """The PDF's font is subset to the letters of the text: the library doing it must not log them."""
+    from vault.services.pdf import render_pdf
+
+    render_pdf("Inzage", [("Uw gegevens", [("Naam", "Şükrü Çelik")])], footer="x")
+    out = log_buffer.getvalue()
+    for trace in ("Scedilla", "udieresis", "Ccedilla", "Glyph"):
+        assert trace not in out
