@@ -203,6 +203,9 @@ def test_d13_extension_once_with_a_reason_and_at_most_eight_weeks(
     assert r.status_code == 400
     assert "Kies de reden" in r.text
     assert "1 tot en met 8 weken" in r.text
+    r = _post(worker, path, {"reason": "complex_request", "weeks": "²"})  # a digit to isdigit(), not to int()
+    assert r.status_code == 400
+    assert "1 tot en met 8 weken" in r.text
     r = _post(worker, path, {"reason": "complex_request", "weeks": "4"})
     assert r.status_code == 303
     assert r.headers["location"].endswith("melding=inzageverzoek-verlengd")
@@ -304,3 +307,13 @@ def test_d13_the_form_asks_who_requests_and_sends_a_child_under_12_to_a_represen
     assert r.status_code == 303, r.text
     with vault.db.session() as session:
         assert session.scalars(select(AccessRequest.requested_by)).one() == "representative"
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "１", "-1", "9" * 40])
+def test_a_page_number_that_is_no_plain_number_shows_the_first_page(
+    worker: TestClient, world: World, number: str
+) -> None:
+    """Superscript, Arabic-Indic and full-width digits pass ``str.isdigit`` but not ``int``: page 1."""
+    r = worker.get(f"/zaken/{world.case_id}", params={"tijdlijn": number})
+    assert r.status_code == 200
+    assert worker.get("/", params={"zaken": number}).status_code == 200

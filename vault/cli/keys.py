@@ -26,7 +26,7 @@ blobs_app = typer.Typer(
 def _days(text: str) -> timedelta:
     """``35d`` or ``35`` → 35 days."""
     value = text.strip().lower().removesuffix("d")
-    if not value.isdigit() or not 1 <= int(value) <= 3650:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 3650:
         raise typer.BadParameter("give a number of days, e.g. 35d")
     return timedelta(days=int(value))
 

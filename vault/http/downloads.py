@@ -60,7 +60,12 @@ def download_headers(
 def check_declared_size(request: Request, vault: Vault) -> None:
     """Refuse an upload whose ``Content-Length`` is over the limit before any byte is read."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > vault.settings.max_upload_bytes:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > vault.settings.max_upload_bytes
+    ):
         raise InvalidInput(
             f"the document is larger than the limit of {vault.settings.max_upload_bytes} bytes"
         )

@@ -101,7 +101,12 @@ class SmallBodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_SMALL_BODY_BYTES:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > MAX_SMALL_BODY_BYTES
+        ):
 
             async def refuse() -> Message:
                 raise HTTPException(413, f"the request body is larger than {MAX_SMALL_BODY_BYTES} bytes")

@@ -47,7 +47,7 @@ def plausible_phone(text: str) -> bool:
     """D23: a phone number a partner can dial: digits with an optional leading +, spaces, hyphens and
     balanced parentheses (``+31 (0)30 123 45 67``), 8 to 15 digits, at most 32 characters."""
     number = text.strip()
-    digits = sum(ch.isdigit() for ch in number)
+    digits = sum(ch in "0123456789" for ch in number)
     return (
         len(number) <= CONTACT_PHONE_MAX
         and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]

@@ -164,7 +164,10 @@ class _Asker:
                 return WitnessResult(name, kid, False, f"unreachable ({type(exc).__name__})")
             if status == 409 and attempt == 0:
                 reported = answer.strip()
-                if not reported.isdigit() or not 0 <= int(reported) <= self.info.size:
+                if (
+                    not (reported.isascii() and reported.isdigit())
+                    or not 0 <= int(reported) <= self.info.size
+                ):
                     reason = "witness holds a checkpoint the vault cannot extend"
                     return WitnessResult(name, kid, False, reason)
                 old = int(reported)

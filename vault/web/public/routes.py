@@ -245,7 +245,7 @@ async def _submit(request: Request, vault: Vault, area: str, who: str) -> Respon
     except Forbidden:
         return _refused("origin", 403, vault)
     declared = request.headers.get("content-length", "")
-    if not declared.isdigit():
+    if not (declared.isascii() and declared.isdigit()):
         return _refused("too_large", 411, vault)
     if int(declared) > vault.settings.intake_max_bytes:
         return _refused("too_large", 413, vault)

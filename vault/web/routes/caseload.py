@@ -24,7 +24,7 @@ __all__ = ["list_values", "page_number", "router"]
 def page_number(request: Request, name: str) -> int:
     """A page number from the query (``?zaken=2``); anything else is page 1 (never a 422)."""
     text = request.query_params.get(name, "")
-    return int(text) if text.isdigit() and len(text) <= 6 else 1
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 1
 
 
 def list_values() -> dict[str, Any]:

@@ -247,7 +247,7 @@ def extend_access_request(
     errors: dict[str, str] = {}
     if values["reason"] not in labels.EXTENSION_REASONS:
         errors["reason"] = "Kies de reden van de verlenging."
-    weeks = int(values["weeks"]) if values["weeks"].isdigit() else 0
+    weeks = int(values["weeks"]) if values["weeks"].isascii() and values["weeks"].isdigit() else 0
     if not 1 <= weeks <= 8:
         errors["weeks"] = "Een verlenging is 1 tot en met 8 weken."
     if not errors:
