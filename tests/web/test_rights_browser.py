@@ -17,8 +17,8 @@ from tests.web.test_browser import login
 from tests.web.world import CANARY_CHILD, World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
-from vault.domain import AuditTag, Role, reference_of
-from vault.models import AccessRequest, AuditEntry
+from vault.domain import AuditTag, Category, Role, reference_of
+from vault.models import AccessRequest, AuditEntry, Document
 from vault.runtime import Vault
 from vault.services.subjects import PersonFields, Relation, add_subject
 
@@ -317,3 +317,34 @@ def test_a_page_number_that_is_no_plain_number_shows_the_first_page(
     r = worker.get(f"/zaken/{world.case_id}", params={"tijdlijn": number})
     assert r.status_code == 200
     assert worker.get("/", params={"zaken": number}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("title", "upload", "field"),
+    [
+        ("Mijn\tkant", None, "title"),
+        ("Mijn \u202ekant", None, "title"),
+        ("T" * 256, None, "title"),
+        ("Mijn kant", ("brief\u202etxt.exe", b"brief", "text/plain"), "file"),
+    ],
+)
+def test_d14_a_statement_with_a_bad_title_or_file_name_keeps_what_was_typed(
+    worker: TestClient, vault: Vault, world: World, title: str, upload: Any, field: str
+) -> None:
+    path = f"/zaken/{world.case_id}/documenten/{world.withheld_doc}/zienswijze"
+    token = csrf_of(worker.get(path).text)
+    typed = "" if upload else "Zo is het niet gegaan, schreef de moeder."
+    r = worker.post(
+        path,
+        data={"csrf_token": token, "title": title, "text": typed},
+        files={"file": upload or ("", b"", "application/octet-stream")},
+    )
+    assert r.status_code == 400
+    assert f'aria-invalid="true" aria-describedby="{field}-fout' in r.text
+    if typed:
+        assert typed in r.text  # the typed statement is still in the form
+    with vault.db.session() as session:
+        assert (
+            session.scalars(select(Document.id).where(Document.category == Category.STATEMENT)).first()
+            is None
+        )

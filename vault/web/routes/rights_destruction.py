@@ -26,6 +26,7 @@ from vault.http.streaming import SyncBody
 from vault.runtime import Vault
 from vault.services import destruction, request_views
 from vault.services.case_view import DocumentEntry, view_case
+from vault.services.documents import clean_name
 from vault.services.gate import GateRequest, would_allow
 from vault.services.pdf import certificate_pdf as certificate_pdf_of
 from vault.services.rights import add_statement
@@ -269,8 +270,20 @@ def _store_statement(
     """Worker thread: the fields (CSRF token first), then the file or the typed text; the errors."""
     form.read_fields()
     check_token(session_token(actor.auth, actor.info.session_id), form.fields.get(FIELD))
-    title = form.fields.get("title", "").strip()[:255] or "Zienswijze"
     text = form.fields.get("text", "").strip()
+    try:
+        title = clean_name(form.fields.get("title", "").strip() or "Zienswijze", "title")
+    except InvalidInput:
+        form.drain()
+        return {"title": "Een titel is ten hoogste 255 tekens op één regel, zonder tabs of stuurtekens."}
+    if form.has_file:
+        try:
+            clean_name(form.filename or "zienswijze", "file name")
+        except InvalidInput:
+            form.drain()
+            return {
+                "file": "De naam van het bestand is te lang of bevat stuurtekens; geef het een andere naam."
+            }
     if form.has_file and text:
         form.drain()
         return {"text": "Typ de zienswijze óf kies een bestand, niet allebei."}
@@ -312,7 +325,7 @@ async def add_statement_page(
         partial(_store_statement, vault, actor, case_id, document_id, form)
     )
     if errors:
-        values = {"title": form.fields.get("title", "")[:255], "text": form.fields.get("text", "")}
+        values = {"title": form.fields.get("title", "")[:1000], "text": form.fields.get("text", "")}
         return await anyio.to_thread.run_sync(
             partial(
                 _statement_form,
