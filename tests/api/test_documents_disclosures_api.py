@@ -151,6 +151,15 @@ def test_upload_refuses_bad_metadata_and_oversized_bodies(
     )
     assert r.status_code == 400
     assert "limit" in r.json()["detail"]
+    for not_a_document, reason in (("subjects", "not a document category"), ("statement", "D14")):
+        r = client.post(
+            f"/api/v1/cases/{case_id}/documents",
+            params={"category": not_a_document},
+            content=b"x",
+            headers={**base, "X-Document-Title": "t"},
+        )
+        assert r.status_code == 400, not_a_document
+        assert reason in r.json()["detail"]
     assert list(vault.blobs.list_blobs()) == []
 
 

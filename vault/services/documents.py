@@ -244,6 +244,10 @@ def upload_document(
     3. WRITE is decided again, audited, and the version row added, in one short transaction.
     If step 3 fails or is denied, the blob is removed (after a crash: swept as an orphan).
     """
+    if category is Category.SUBJECTS:
+        raise InvalidInput("subjects is not a document category: subjects are added as people")
+    if category is Category.STATEMENT and document_id is None and refers_to_id is None:
+        raise InvalidInput("a statement names the document it answers: add it as a statement (D14)")
     title = clean_name(title, "title")
     filename = clean_name(filename, "file name")
     content_type = check_content_type(content_type)

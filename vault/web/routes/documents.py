@@ -54,7 +54,10 @@ DISK_FULL_TEXT = (
 )
 
 
-_UPLOAD_CATEGORIES = [c for c in Category if c not in {Category.SUBJECTS, Category.REPORTER_IDENTITY}]
+# Not on the upload form: people (subjects), the reporter (their own record, D8) and statements (the
+# statement form beside the document they answer, D14).
+_NOT_UPLOADED = frozenset({Category.SUBJECTS, Category.REPORTER_IDENTITY, Category.STATEMENT})
+_UPLOAD_CATEGORIES = [c for c in Category if c not in _NOT_UPLOADED]
 
 
 def _by_category(documents: list[DocumentEntry]) -> list[tuple[str, list[DocumentEntry]]]:
@@ -100,7 +103,7 @@ def _category(value: str) -> Category:
         category = Category(value)
     except ValueError:
         raise InvalidInput("unknown document category") from None
-    if category in {Category.SUBJECTS, Category.REPORTER_IDENTITY}:
+    if category in _NOT_UPLOADED:
         raise InvalidInput("this category is not a document category")
     return category
 
