@@ -19,6 +19,7 @@ __all__ = [
     "POW_COUNTER",
     "POW_TOKEN",
     "REPORTER_RELATIONS",
+    "SUBJECT_NAME_UNUSABLE",
     "SUBJECT_ROLES",
     "FormProblem",
     "parse_submission",
@@ -56,6 +57,10 @@ CHILDREN = (("ja", "Ja"), ("nee", "Nee"), ("onbekend", "Weet ik niet"))
 
 _SHORT = 200
 _LONG = 10_000
+
+SUBJECT_NAME_UNUSABLE = (
+    "Naam van de betrokkene: vul een naam in, of laat het veld leeg als u de naam niet weet."
+)
 
 
 class FormProblem(Exception):
@@ -114,6 +119,20 @@ def _label(options: tuple[tuple[str, str], ...], value: str) -> str:
     return dict(options).get(value, "")
 
 
+def _role_label(value: str) -> str:
+    return next((text for v, text, _ in SUBJECT_ROLES if v == value), "")
+
+
+def _usable_name(value: str) -> bool:
+    """A name the person index can match on: the service's own check (letters or digits remain after
+    normalisation), so "?", "-", "..." or an emoji are refused here with a Dutch problem, not there."""
+    try:
+        PersonFields(name=value).checked()
+    except InvalidInput:
+        return False
+    return True
+
+
 def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
     """The checked submission, or ``FormProblem`` listing what to fix."""
     r = _Reader(fields, [])
@@ -169,11 +188,20 @@ def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
             tuple(v for v, _, _ in SUBJECT_ROLES),
             required=True,
         )
+        # Optional: a neighbour often does not know the child's name. A placeholder ("?", "onbekend")
+        # would become a subject whose blind index matches every other placeholder (D19).
+        name = r.text("betrokkene_naam", "Naam van de betrokkene")
+        if name and not _usable_name(name):
+            r.problems.append(SUBJECT_NAME_UNUSABLE)
+            name = ""
         person = PersonFields(
-            name=r.text("betrokkene_naam", "Naam van de betrokkene", required=True) or None,
+            name=name or None,
             date_of_birth=r.day("betrokkene_geboortedatum", "Geboortedatum van de betrokkene"),
             address=r.text("betrokkene_adres", "Adres van de betrokkene") or None,
         )
+        if role:
+            # Kept in the answers too, so "who" is not lost when nothing identifying was given.
+            answers.append(("Over wie maakt u zich zorgen?", _role_label(role)))
         relation_of = {value: rel for value, _, rel in SUBJECT_ROLES}
         if role and person.identifying:
             subjects = ((relation_of[role], person),)

@@ -16,7 +16,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from vault.errors import Forbidden, InsufficientStorage, InvalidInput, Unavailable
+from vault.errors import Forbidden, InvalidInput, Unavailable
 from vault.http.deps import VaultDep, client_address
 from vault.http.streaming import SyncBody
 from vault.runtime import Vault
@@ -35,7 +35,7 @@ from vault.web.multipart import PUBLIC_FORM, StreamedForm, boundary_of
 from vault.web.public import fields as f
 from vault.web.render import TEMPLATES
 
-__all__ = ["PUBLIC_HEADERS", "router"]
+__all__ = ["PUBLIC_HEADERS", "SERVICE_PROBLEM", "router"]
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -72,9 +72,16 @@ MESSAGES = {
     "too_large": "Uw formulier met bijlage is te groot (maximaal {limit} MB). Kies een kleiner bestand "
     f"of verstuur het formulier zonder bijlage. {_CALL}",
     "invalid": f"Uw formulier kon niet worden gelezen. Laad de pagina opnieuw. {_CALL}",
+    # Said instead of "invalid" when the answers name what to fix (reloading would empty the form).
+    "check_answers": "Controleer het formulier. Pas aan wat hieronder staat; wat u al heeft ingevuld, "
+    f"blijft staan. {_CALL}",
     "unavailable": f"Het formulier werkt op dit moment niet. {_CALL}",
     "origin": f"Dit formulier kan alleen vanaf de website van Veilig Thuis worden verstuurd. {_CALL}",
 }
+SERVICE_PROBLEM = (
+    "Een naam, datum of adres kon niet worden verwerkt. Controleer wat u heeft ingevuld, "
+    "of laat een gegeven dat u niet zeker weet leeg."
+)
 
 _FORMS: dict[tuple[str, str], IntakeForm] = {
     ("melden", "professional"): IntakeForm.REPORT_PROFESSIONAL,
@@ -96,13 +103,15 @@ def _json(body: dict[str, Any], status: int) -> JSONResponse:
 
 
 def _refused(reason: str, status: int, vault: Vault, problems: list[str] | None = None) -> JSONResponse:
+    """The refusal the page's script shows: a Dutch message and, when the answers need fixing, the
+    problems (each names a field, never a value)."""
     limit = vault.settings.intake_max_bytes // (1024 * 1024) or 1
     log.info("intake_refused", reason=reason)
     return _json(
         {
             "ok": False,
             "reason": reason,
-            "message": MESSAGES[reason].format(limit=limit),
+            "message": MESSAGES["check_answers" if problems else reason].format(limit=limit),
             "problems": problems or [],
         },
         status,
@@ -175,9 +184,28 @@ def advice_citizen(request: Request, vault: VaultDep) -> HTMLResponse:
 def _handle(
     vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
 ) -> JSONResponse:
-    """Worker thread: fields, admission (limits, honeypot, proof of work), the case, the attachment."""
+    """Worker thread: every answer is the JSON the page's script reads, never the generic HTML page.
+
+    ``_receive`` stores nothing before the body is read and checked, and answers the reference once
+    the case is committed whatever happens after; so a failure that reaches here stored nothing.
+    """
+    try:
+        return _receive(vault, form, body, address, request_id)
+    except Exception as exc:  # noqa: BLE001 — the script shows only JSON; the person must learn to call
+        log.error("intake_failed", error=type(exc).__name__)
+        return _refused("unavailable", 503 if isinstance(exc, Unavailable) else 500, vault)
+
+
+def _receive(
+    vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
+) -> JSONResponse:
+    """Fields, admission (limits, honeypot, proof of work), the case, the attachment."""
     try:
         body.read_fields()
+        if not body.has_file:
+            # Without an attachment the rest of the body (the browser's empty file input) is small:
+            # read and check it all before anything is stored, so a malformed body stores nothing.
+            body.drain()
     except InvalidInput:
         return _refused("invalid", 400, vault)
     fields = body.fields
@@ -198,32 +226,36 @@ def _handle(
     ctx = public_context(vault, request_id)
     try:
         receipt = receive(vault, ctx, submission)
+    except InvalidInput:
+        # A value the fields above let through but the service refuses: say what to check.
+        return _refused("invalid", 400, vault, [SERVICE_PROBLEM])
     except Unavailable:
         return _refused("unavailable", 503, vault)
-    if body.has_file:
+    if not body.has_file:
+        return _json({"ok": True, "reference": receipt.reference, "attachment": False}, 201)
+    # The attachment is sealed under the new case's key as it streams, outside any transaction (a slow
+    # client must not hold the write lock), so the case is committed before its bytes are read. From
+    # here on the report is stored: whatever keeps the attachment out, the answer carries the reference.
+    try:
         attachment = Attachment(
             filename=_safe_filename(body.filename or ""),
             content_type=_safe_content_type(body.content_type),
             chunks=body.file_chunks(),
         )
-        try:
-            receive_attachment(vault, ctx, receipt, attachment)
-        except (InvalidInput, InsufficientStorage) as exc:
-            # The report itself is received and committed: say so, whatever kept the attachment out.
-            log.warning("intake_attachment_failed", case_id=receipt.case_id, error=type(exc).__name__)
-            return _json(
-                {
-                    "ok": True,
-                    "reference": receipt.reference,
-                    "attachment": False,
-                    "message": "Uw formulier is ontvangen, maar de bijlage niet. "
-                    f"Noem uw referentienummer als u ons belt: {PHONE}.",
-                },
-                201,
-            )
-    else:
-        body.drain()
-    return _json({"ok": True, "reference": receipt.reference, "attachment": body.has_file}, 201)
+        receive_attachment(vault, ctx, receipt, attachment)
+    except Exception as exc:  # noqa: BLE001 — stored is stored: the person needs the reference
+        log.warning("intake_attachment_failed", case_id=receipt.case_id, error=type(exc).__name__)
+        return _json(
+            {
+                "ok": True,
+                "reference": receipt.reference,
+                "attachment": False,
+                "message": "Uw formulier is ontvangen, maar de bijlage niet. "
+                f"Noem uw referentienummer als u ons belt: {PHONE}.",
+            },
+            201,
+        )
+    return _json({"ok": True, "reference": receipt.reference, "attachment": True}, 201)
 
 
 def _safe_filename(name: str) -> str:
