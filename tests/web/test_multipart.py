@@ -75,6 +75,36 @@ def test_truncated_body_is_refused() -> None:
         b"".join(form.file_chunks())
 
 
+@given(st.data())
+def test_a_body_cut_before_its_closing_boundary_is_refused(data: st.DataObject) -> None:
+    """Fields alone (no file) or fields and a file: any cut before the closing ``--boundary--`` is
+    refused once the rest is read, so a garbled tail never passes for a whole form."""
+    with_file = data.draw(st.booleans())
+    parts = [_part("title", b"Verslag"), _part("text", b"Zo ging het.")]
+    if with_file:
+        parts.append(_part("file", b"inhoud" * 20, "v.txt"))
+    whole = b"".join(_body(*parts))
+    cut = data.draw(st.integers(min_value=0, max_value=whole.rindex(b"--" + B + b"--") + len(B) + 3))
+    with pytest.raises(InvalidInput):
+        _read_all(StreamedForm(B, [whole[:cut]], PUBLIC_FORM))
+
+
+def _read_all(form: StreamedForm) -> None:
+    form.read_fields()
+    if form.has_file:
+        b"".join(form.file_chunks())
+    form.drain()
+
+
+def test_a_whole_body_passes_with_or_without_the_last_line_break() -> None:
+    whole = b"".join(_body(_part("title", b"Verslag")))
+    for body in (whole, whole[:-2]):
+        form = StreamedForm(B, [body], PUBLIC_FORM)
+        form.read_fields()
+        form.drain()
+        assert form.fields == {"title": "Verslag"}
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "multipart/form-data", "multipart/form-data; boundary=" + "a" * 300]
 )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from vault.errors import InvalidInput
 
@@ -172,6 +172,9 @@ class StreamedForm:
         self.drain()
 
     def drain(self) -> None:
-        """Read (and check) the rest of the body, keeping nothing."""
+        """Read (and check) the rest of the body, keeping nothing. A body that ends before the closing
+        boundary was cut off or garbled: refused, whatever its fields said."""
         for _ in iter(self._feed, False):
             self._pending.clear()
+        if self._parser.state != MultipartState.END:
+            raise InvalidInput("the form is incomplete")
