@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vault.domain import TriageOutcome
+from vault.http.dates import Day, Moment
 from vault.services.lookup import ReidentificationReason
 from vault.services.subjects import ConsentScope, Relation
 
@@ -27,7 +28,7 @@ class _In(BaseModel):
 class Person(_In):
     name: Text255 | None = None
     bsn: Bsn | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     address: Text255 | None = None
 
     def __repr__(self) -> str:
@@ -62,7 +63,7 @@ class SubjectIn(Person):
 
 class ReportIn(_In):
     team_id: Uuid
-    received_at: datetime | None = None
+    received_at: Moment | None = None
     reporter: ReporterIn
     subjects: list[SubjectIn] = Field(default_factory=list, max_length=50)
 
@@ -202,8 +203,8 @@ class TriageOut(BaseModel):
 
 
 class InvestigationIn(_In):
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class InvestigationOut(BaseModel):
@@ -217,7 +218,7 @@ class ApprovalsOut(BaseModel):
 class LookupIn(_In):
     bsn: Bsn | None = None
     name: Text255 | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
 
     def __repr__(self) -> str:
         return "LookupIn(***)"
@@ -250,7 +251,7 @@ class ReidentifyOut(BaseModel):
 class ReidentifyPersonIn(_In):
     bsn: Bsn | None = None
     name: Text255 | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     reason: ReidentificationReason
     explanation: Annotated[str, StringConstraints(min_length=10, max_length=2000)]
 

@@ -4,7 +4,7 @@ statements, inzage exports, access-request deadlines and the AVG art. 30 registe
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from vault.api.documents import DocumentCreated
 from vault.errors import Forbidden, InvalidInput
+from vault.http.dates import Day, Moment
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.http.streaming import SyncBody, decode_header_text
@@ -35,7 +36,7 @@ class Format(StrEnum):
 
 
 class DestructionRequestIn(BaseModel):
-    received_on: date
+    received_on: Day
 
 
 class DestructionDecisionIn(BaseModel):
@@ -127,7 +128,7 @@ async def certificate(
 
 
 class RetentionIn(BaseModel):
-    until: datetime
+    until: Moment
     reason: RetentionReason
 
 
@@ -137,8 +138,6 @@ class RetentionIn(BaseModel):
 async def retention(
     case_id: CaseId, body: RetentionIn, ctx: RequestContext, vault: VaultDep
 ) -> dict[str, str]:
-    if body.until.tzinfo is None:
-        raise InvalidInput("until needs a time zone")
     until = await anyio.to_thread.run_sync(
         partial(extend_retention, vault, ctx, case_id, until=body.until, reason=body.reason)
     )
@@ -219,7 +218,7 @@ async def inzage_copy(
 
 class AccessRequestIn(BaseModel):
     subject_id: str = Field(pattern=UUID_PATTERN, max_length=36)
-    received_on: date
+    received_on: Day
     requested_by: rights.RequestedBy = rights.RequestedBy.SUBJECT  # D13: under 12 via a representative
 
 

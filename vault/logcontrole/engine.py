@@ -28,6 +28,7 @@ from vault.logcontrole.settings import ReviewSettings
 from vault.logcontrole.store import write_candidates
 from vault.models import AuditEntry
 from vault.runtime import Vault
+from vault.services.calendar import check_date
 
 __all__ = ["Progress", "ReviewResult", "previous_day", "run_review"]
 
@@ -66,8 +67,10 @@ def run_review(
     settings: ReviewSettings | None = None,
     progress: Progress | None = None,
 ) -> ReviewResult:
-    """Review the entries with ``start <= occurred_at < end``; idempotent for a period."""
-    start, end = _aware(start), _aware(end)
+    """Review the entries with ``start <= occurred_at < end``; idempotent for a period. A naive time
+    is UTC; a year outside the calendar's range is refused (the look-ahead and baseline would step
+    past the ends of Python's dates)."""
+    start, end = check_date(_aware(start), "from"), check_date(_aware(end), "to")
     if end <= start:
         raise InvalidInput("the end of the period must come after its start")
     if end - start > timedelta(days=_MAX_DAYS):

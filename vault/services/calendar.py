@@ -20,19 +20,27 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Final, TypeVar
 
 import holidays
 
+from vault.errors import InvalidInput
 from vault.labels import AMSTERDAM
 
 __all__ = [
+    "DATE_RANGE_PROBLEM",
+    "EARLIEST_YEAR",
     "INVESTIGATION_JUDGEMENT_WEEKS",
     "INVESTIGATION_START_DAYS",
+    "LATEST_YEAR",
     "MONITORING_MONTHS",
     "NL_TZ",
+    "TIME_ZONE_PROBLEM",
     "TRIAGE_WORKING_DAYS",
     "add_months",
     "add_working_days",
+    "check_date",
+    "date_problem",
     "is_working_day",
     "local_date",
     "triage_deadline",
@@ -43,6 +51,17 @@ TRIAGE_WORKING_DAYS = 5  # D5, seed 001
 INVESTIGATION_START_DAYS = 5  # calendar days after the decision to investigate
 INVESTIGATION_JUDGEMENT_WEEKS = 10  # after the decision to investigate
 MONITORING_MONTHS = (3, 12)  # D7, seed 001: after the end of the investigation
+
+# The one rule for every date and time the vault takes from outside (API, web forms, CLI): a year in
+# this range. Python's dates end at the years 1 and 9999, and a time zone, a day added for an
+# inclusive end or a review's look-ahead would step past them (OverflowError); no date the vault
+# works with lies anywhere near either end.
+EARLIEST_YEAR: Final = 1900
+LATEST_YEAR: Final = 2999
+DATE_RANGE_PROBLEM: Final = f"give a date in the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+TIME_ZONE_PROBLEM: Final = "give a time zone (for example 2026-03-02T09:00:00Z)"
+
+_D = TypeVar("_D", bound=date)
 
 _SKIPPED_NAMES = frozenset(
     {
@@ -82,6 +101,26 @@ def add_working_days(start: date, count: int) -> date:
         if is_working_day(day):
             count -= 1
     return day
+
+
+def date_problem(value: date) -> str | None:
+    """What is wrong with a date or time from outside (never the value itself), or None: a time needs
+    a time zone, and either needs a year from ``EARLIEST_YEAR`` to ``LATEST_YEAR``."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return TIME_ZONE_PROBLEM
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return DATE_RANGE_PROBLEM
+    return None
+
+
+def check_date(value: _D, name: str) -> _D:
+    """``value`` if ``date_problem`` finds nothing; else ``InvalidInput`` naming ``name`` (rule
+    ``date-out-of-range`` or ``date-needs-time-zone``), never the value."""
+    problem = date_problem(value)
+    if problem is not None:
+        rule = "date-needs-time-zone" if problem == TIME_ZONE_PROBLEM else "date-out-of-range"
+        raise InvalidInput(f"{name}: {problem}", rule=rule)
+    return value
 
 
 def local_date(moment: datetime) -> date:

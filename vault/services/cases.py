@@ -30,7 +30,7 @@ from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseWorkflow, Team, TeamMembership, User
 from vault.repositories.identity import team_by_name
 from vault.runtime import Vault
-from vault.services.calendar import triage_deadline
+from vault.services.calendar import check_date, triage_deadline
 from vault.services.documents import touch_case
 from vault.services.gate import Admission, RuleRefused, gated_write
 from vault.services.keyring import create_case_key
@@ -108,9 +108,9 @@ def open_case_with_key(
     if not _may_open(session, ctx, team_id, kind, owner_id):
         raise Forbidden("only staff of the team may open a case for it")
     now = ctx.now()
-    received = received_at or now
-    if received.tzinfo is None or received > now:
-        raise InvalidInput("received_at must be an aware time, not in the future")
+    received = now if received_at is None else check_date(received_at, "received_at")
+    if received > now:
+        raise InvalidInput("received_at: the time received cannot lie in the future")
     case = Case(
         id=str(uuid.uuid4()),
         kind=str(kind),

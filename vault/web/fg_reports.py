@@ -12,9 +12,19 @@ from vault.audit.export import CsvStyle
 from vault.domain import AuditTag, reference_of
 from vault.errors import InvalidInput
 from vault.labels import AMSTERDAM
+from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR, date_problem
 from vault.services.pdf import render_pdf
 
-__all__ = ["DUTCH_CSV", "action_choices", "day_start", "oldest_first", "parse_day", "subject_overview_pdf"]
+__all__ = [
+    "BAD_DAY",
+    "DAY_OUT_OF_RANGE",
+    "DUTCH_CSV",
+    "action_choices",
+    "day_start",
+    "oldest_first",
+    "parse_day",
+    "subject_overview_pdf",
+]
 
 # The privacy officer's web export: Dutch Excel opens ``;``-separated UTF-8 with a byte-order mark as
 # columns; headers and codes in Dutch, times local (dd-mm-jjjj uu:mm:ss). The API and CLI keep the
@@ -58,10 +68,16 @@ DUTCH_CSV = CsvStyle(
 )
 
 _DUTCH_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+BAD_DAY = "Vul een datum in als dd-mm-jjjj, bijvoorbeeld 03-02-2026."
+DAY_OUT_OF_RANGE = f"Vul een datum in met een jaartal van {EARLIEST_YEAR} tot en met {LATEST_YEAR}."
 
 
 def parse_day(text: str) -> date | None:
-    """A day as people type it: ``31-01-2026`` (also ``31/1/2026``; ``2026-01-31`` from older forms)."""
+    """A day as people type it: ``31-01-2026`` (also ``31/1/2026``; ``2026-01-31`` from older forms).
+
+    Every web form's date goes through here: a day that is no date, or whose year lies outside
+    ``EARLIEST_YEAR``..``LATEST_YEAR`` (``vault.services.calendar``), raises ``InvalidInput`` with a
+    Dutch message (rule ``date-out-of-range`` for the year), which the page shows by the field."""
     value = text.strip()
     if not value:
         return None
@@ -69,10 +85,14 @@ def parse_day(text: str) -> date | None:
         match = _DUTCH_DATE.fullmatch(value)
         if match:
             day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
-        return date.fromisoformat(value)
+            parsed = date(year, month, day)
+        else:
+            parsed = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput("a date looks like dd-mm-jjjj") from None
+        raise InvalidInput(BAD_DAY) from None
+    if date_problem(parsed) is not None:
+        raise InvalidInput(DAY_OUT_OF_RANGE, rule="date-out-of-range")
+    return parsed
 
 
 def day_start(text: str) -> datetime | None:

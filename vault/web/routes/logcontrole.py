@@ -3,7 +3,7 @@ its evidence and proofs, its status and a comment, a per-person view, and "revie
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -17,9 +17,11 @@ from vault.logcontrole.daily import unreviewed_days
 from vault.logcontrole.engine import previous_day
 from vault.logcontrole.store import FindingStatus
 from vault.services.audit_reports import require_privacy_officer
+from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm
+from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser
 
@@ -182,7 +184,8 @@ enrolment_router = APIRouter(include_in_schema=False)
 _RELATION_ROWS = 3
 _ENROL_ERROR = (
     "Controleer de gegevens: een BSN heeft 9 cijfers en klopt met de elfproef, een postcode is 4 cijfers "
-    "en 2 letters met een huisnummer erbij, en bij een naaste hoort een BSN of een naam met geboortedatum."
+    f"en 2 letters met een huisnummer erbij, een geboortedatum heeft een jaartal van {EARLIEST_YEAR} tot en "
+    f"met {LATEST_YEAR}, en bij een naaste hoort een BSN of een naam met geboortedatum."
 )
 
 
@@ -205,15 +208,6 @@ def enrolment_form(request: Request, actor: WebUser) -> HTMLResponse:
     return _enrol_page(request, actor)
 
 
-def _date(text: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("not a date") from None
-
-
 @enrolment_router.post("/eigen-gegevens")
 def enrolment_save(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
     """Stores only keyed blind indexes of what was typed; the values are never stored nor shown again."""
@@ -221,13 +215,13 @@ def enrolment_save(request: Request, vault: VaultDep, form: VerifiedForm) -> HTM
         relations = []
         for i in range(1, _RELATION_ROWS + 1):
             bsn, name = form.text(f"rel{i}_bsn", limit=20), form.text(f"rel{i}_name", limit=200)
-            born = _date(form.text(f"rel{i}_dob", limit=10))
+            born = parse_day(form.text(f"rel{i}_dob", limit=10))
             if bsn or name or born:
                 relations.append(service.Relation(bsn or None, name or None, born))
         enrolment = service.Enrolment(
             bsn=form.text("bsn", limit=20) or None,
             name=form.text("name", limit=200) or None,
-            date_of_birth=_date(form.text("dob", limit=10)),
+            date_of_birth=parse_day(form.text("dob", limit=10)),
             postcode=form.text("postcode", limit=10) or None,
             house_number=form.text("house_number", limit=10) or None,
             relations=tuple(relations),

@@ -25,6 +25,7 @@ from vault.http.params import CaseId
 from vault.labels import AMSTERDAM, OBJECT_TYPES, label
 from vault.services import access_overview, audit_reports, proof_bundles
 from vault.services.audit_reports import ReviewOutcome
+from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
@@ -84,7 +85,9 @@ def _page_values(**values: Any) -> dict[str, Any]:
 def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
     """The form's terms: dates as dd-mm-jjjj, an action code from the select (shown as words), the
     decision and the break-glass flag; the case reference and username come back as typed, for
-    ``_resolve``. Raises ``InvalidInput`` (the page says which) on a bad date or unknown action."""
+    ``_resolve``. Raises ``InvalidInput`` (the page says which) on a bad date or unknown action; a
+    year outside the calendar's range is refused by ``parse_day``, so the inclusive "to" (one day
+    added) never steps past the last date Python knows."""
     if form is None:
         return EntryFilter(), "", ""
     until = day_start(form.text("to", limit=10))
@@ -116,9 +119,8 @@ def _names(vault: VaultDep, entries: list[dict[str, Any]]) -> dict[str, str]:
     return usernames(vault, [e.get("actor_id") for e in entries])
 
 
-_BAD_TERMS = (
-    "Controleer de zoektermen: een datum als dd-mm-jjjj, een zaaknummer als VT-XXXX-XXXX of het begin ervan."
-)
+_DATES = f"datums als dd-mm-jjjj (jaartal {EARLIEST_YEAR} tot en met {LATEST_YEAR})"
+_BAD_TERMS = f"Controleer de zoektermen: {_DATES}, een zaaknummer als VT-XXXX-XXXX of het begin ervan."
 
 
 @router.get("/zoeken")
@@ -180,7 +182,7 @@ def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespo
         error = (
             "Deze gebruikersnaam past bij meer dan één medewerker: vul de hele gebruikersnaam in."
             if len(ids) > 1
-            else "Vul een bestaande gebruikersnaam in en datums als dd-mm-jjjj."
+            else f"Vul een bestaande gebruikersnaam in en {_DATES}."
         )
         return page(
             request,
