@@ -85,7 +85,7 @@ def test_d16_export_filters_by_case_actor_and_time_in_csv_and_json(vault: Vault,
 
 ROUTES = [
     ("get", "/api/v1/audit/entries"),
-    ("get", "/api/v1/audit/cases/case-1/access-report"),
+    ("get", f"/api/v1/audit/cases/{CASE_1}/access-report"),
     ("get", "/api/v1/audit/break-glass"),
     ("post", "/api/v1/audit/break-glass/1/review"),
     ("get", "/api/v1/audit/integrity"),
@@ -138,7 +138,7 @@ def test_d15_access_report_names_who_when_what_and_on_which_ground(
     _entry(
         vault,
         _actor(vault, worker, Role.MEDEWERKER),
-        case_id="case-1",
+        case_id=CASE_1,
         object_type="document",
         object_id="doc-1",
         legal_basis="wmo-2015-4.1.1",
@@ -148,7 +148,7 @@ def test_d15_access_report_names_who_when_what_and_on_which_ground(
     _entry(
         vault,
         _actor(vault, partner, Role.PARTNER, org),
-        case_id="case-1",
+        case_id=CASE_1,
         object_type="document",
         object_id="doc-2",
         legal_basis="consent",
@@ -158,7 +158,7 @@ def test_d15_access_report_names_who_when_what_and_on_which_ground(
     _entry(
         vault,
         _actor(vault, worker, Role.MEDEWERKER),
-        case_id="case-1",
+        case_id=CASE_1,
         tag=AuditTag.DOSSIER_CASE_READ,
         break_glass=True,
         rule="p:break-glass-read",
@@ -166,7 +166,7 @@ def test_d15_access_report_names_who_when_what_and_on_which_ground(
     _entry(vault, _actor(vault, worker, Role.MEDEWERKER), case_id="case-other")
     officer = _verified(client, vault, system_ctx, clock, "fg", Role.PRIVACY_OFFICER)
 
-    r = client.get("/api/v1/audit/cases/case-1/access-report", headers=bearer(officer.token))
+    r = client.get(f"/api/v1/audit/cases/{CASE_1}/access-report", headers=bearer(officer.token))
     assert r.status_code == 200, r.text
     lines = r.json()["accesses"]
     assert len(lines) == 3
@@ -187,7 +187,7 @@ def test_d15_access_report_names_who_when_what_and_on_which_ground(
     assert all("occurred_at" in line for line in lines)
     # The names were looked up now: the log itself holds ids only.
     with vault.db.session() as session:
-        stored = session.scalars(select(AuditEntry).where(AuditEntry.case_id == "case-1")).all()
+        stored = session.scalars(select(AuditEntry).where(AuditEntry.case_id == CASE_1)).all()
     assert all("Politie" not in str(e.details) and e.actor_id in {worker, partner} for e in stored[:3])
     assert _tags(vault)[-1] == "audit:access-report:viewed"
 
@@ -196,8 +196,8 @@ def test_d20_break_glass_entries_are_listed_newest_first_and_reviewed_once(
     client: TestClient, vault: Vault, system_ctx: Context, clock: FrozenClock
 ) -> None:
     ctx = _actor(vault, "w-1", Role.MEDEWERKER)
-    first = _entry(vault, ctx, case_id="case-1", break_glass=True)
-    _entry(vault, ctx, case_id="case-1")
+    first = _entry(vault, ctx, case_id=CASE_1, break_glass=True)
+    _entry(vault, ctx, case_id=CASE_1)
     second = _entry(vault, ctx, case_id="case-2", break_glass=True)
     officer = _verified(client, vault, system_ctx, clock, "fg", Role.PRIVACY_OFFICER)
     headers = bearer(officer.token)

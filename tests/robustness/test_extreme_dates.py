@@ -279,10 +279,16 @@ def test_run_review_refuses_extreme_periods(vault: Vault, start: datetime, end: 
     assert refused.value.rule == "date-out-of-range"
 
 
-def test_cli_review_refuses_extreme_periods(vault: Vault) -> None:
-    done = cli(
-        vault, "audit", "review", "--quiet", "--from", "9999-12-30T00:00:00Z", "--to", "9999-12-31T00:00:00Z"
-    )
+@pytest.mark.parametrize(
+    "period",
+    [
+        ("--from", "9999-12-30T00:00:00Z", "--to", "9999-12-31T00:00:00Z"),
+        ("--from", "9999-12-31T00:00:00Z"),  # the CLI's own "one day" after it
+        ("--from", "0001-01-01T00:00:00+14:00"),
+    ],
+)
+def test_cli_review_refuses_extreme_periods(vault: Vault, period: tuple[str, ...]) -> None:
+    done = cli(vault, "audit", "review", "--quiet", *period)
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
     assert "1900" in done.stderr

@@ -18,6 +18,7 @@ from vault.audit.verification import record_verification, verify_log
 from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.errors import InvalidInput
 from vault.logcontrole.engine import previous_day, run_review
+from vault.services.calendar import check_date
 
 app = typer.Typer(help="The audit log: verify, checkpoint, prove, export.", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def _when(value: str | None, name: str) -> datetime | None:
         raise InvalidInput(f"--{name}: not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"--{name}: give a time zone, for example 2026-03-02T09:00:00+01:00 or …Z")
-    return parsed
+    return check_date(parsed, f"--{name}")  # years 1900 to 2999, as everywhere
 
 
 @app.command("export")
