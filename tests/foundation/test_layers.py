@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parents[2] / "vault"
 
 # Lowest first. The longest matching prefix decides a module's layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("vault", "vault.errors", "vault.files", "vault.domain", "vault.logging", "vault.config", "vault.labels"),
+    (
+        "vault",
+        "vault.errors",
+        "vault.files",
+        "vault.domain",
+        "vault.logging",
+        "vault.config",
+        "vault.labels",
+        "vault.periodic",
+    ),
     ("vault.crypto", "vault.models", "vault.db", "vault.context", "vault.migrate"),
     (
         "vault.policy",

@@ -14,7 +14,6 @@ become completable since: an idle log does not grow.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
@@ -22,10 +21,10 @@ import structlog
 
 from vault.audit.queries import head_seq, read_snapshot
 from vault.context import Context
-from vault.errors import InvalidInput
 from vault.logcontrole.engine import ReviewResult, run_review
 from vault.logcontrole.scan import ReviewRun, first_time, review_runs
 from vault.logcontrole.settings import ReviewSettings
+from vault.periodic import Periodic
 from vault.runtime import Vault
 
 __all__ = [
@@ -101,18 +100,16 @@ def pending_period(
     return start, now
 
 
-class DailyReview:
+class DailyReview(Periodic):
     """A daemon thread that runs ``run_once`` every ``minutes`` minutes (the first one a period after
     start). A failure is logged by its type only and retried at the next period; it never ends the
     thread, nor the server."""
 
+    thread_name = "logcontrole-review"
+
     def __init__(self, vault: Vault, *, minutes: float) -> None:
-        if minutes <= 0:
-            raise InvalidInput("the review period must be positive")
+        super().__init__(minutes=minutes)
         self._vault = vault
-        self._interval = minutes * 60.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> ReviewResult | None:
         """Review the pending period (``pending_period``); None when there was nothing to do or the
@@ -128,22 +125,3 @@ class DailyReview:
         except Exception as exc:  # noqa: BLE001 - a background task must survive and say why
             log.error("logcontrole_review_failed", error=type(exc).__name__)
             return None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.run_once()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="logcontrole-review", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
