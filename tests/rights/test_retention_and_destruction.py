@@ -19,7 +19,7 @@ from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
 from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
-from vault.services import destruction, rights, sweep
+from vault.services import destruction, lookup, rights, sweep
 from vault.services.documents import read_document
 from vault.services.keyring import shred_case
 from vault.services.pdf import certificate_pdf
@@ -319,6 +319,14 @@ def test_cli_sweep_destroys_a_long_expired_case(vault: Vault, clock: FrozenClock
     clock.set(datetime(2001, 5, 1, tzinfo=UTC))  # opened in 2001: expired since 2021 in real time
     worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
     case_id = new_case(vault, worker, team)
+    leader_2001 = ctx_for(vault, make_user(vault, Role.TEAMLEIDER, teams=[team]), Role.TEAMLEIDER)
+    lookup.reidentify_person(  # D11: about nobody in the vault; its explanation goes after a year
+        vault,
+        leader_2001,
+        bsn="111222333",
+        reason=lookup.ReidentificationReason.ACUTE_SAFETY,
+        explanation="Niemand bekend onder dit nummer",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
     env.update(
         VAULT_HOME=str(vault.settings.home), VAULT_DATABASE_URL=vault.settings.url.render_as_string(False)
@@ -327,8 +335,11 @@ def test_cli_sweep_destroys_a_long_expired_case(vault: Vault, clock: FrozenClock
     dry = subprocess.run([*cmd, "sweep", "--dry-run"], env=env, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     assert f"would destroy case {case_id}" in dry.stdout
+    swept = "1 re-identification explanation(s) without a matching case, over a year old,"
+    assert f"{swept} due for erasure" in dry.stdout
     real = subprocess.run([*cmd, "sweep"], env=env, capture_output=True, text=True, timeout=60)
     assert real.returncode == 0, real.stderr
+    assert f"{swept} erased" in real.stdout
     cert = subprocess.run([*cmd, "certificate", case_id], env=env, capture_output=True, text=True, timeout=60)
     assert cert.returncode == 0, cert.stderr
     assert json.loads(cert.stdout)["body"]["case_id"] == case_id

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from tests.helpers import ctx_for, make_org, make_team, make_user
 from vault import migrate
 from vault.audit.sealed import open_sealed
-from vault.context import Context
+from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, OrgType, Role
 from vault.models import AuditEntry, Case, CaseWorkflow, ClientReidentification, ClientReidentificationMatch
 from vault.runtime import Vault
-from vault.services import cases, destruction, lookup
+from vault.services import cases, destruction, lookup, sweep
 from vault.services.access_overview import subject_overview
 from vault.services.audit_reports import case_access_report
 from vault.services.subjects import PersonFields, Relation, ReporterFields
@@ -262,3 +262,37 @@ def test_d11_migration_links_earlier_reidentifications_and_erases_those_of_destr
     assert _matches(vault) == {(about_child, first), (about_child, second), (about_other, other)}
     assert _explanation(vault, about_child) is None
     assert _explanation(vault, about_other) == EXPLANATION
+
+
+def test_d11_the_explanation_of_a_reidentification_that_matched_nothing_is_erased_after_a_year(
+    vault: Vault, clock: FrozenClock
+) -> None:
+    """It concerns no case, so no destruction ends it: the retention sweep erases it a year on."""
+    *_, about_child, about_other = _two_advice_and_one_other(vault)
+    team = make_team(vault)
+    leader = _staff(vault, Role.TEAMLEIDER, team)
+    nobody = lookup.reidentify_person(
+        vault, leader, bsn="111222333", reason=REASON, explanation=EXPLANATION
+    ).reidentification_id
+    operator = Context(actor_id="os:test", role="operator", access_point="cli", clock=vault.clock)
+
+    clock.advance(days=365)  # the year is not over: the log review and a complaint can still read it
+    assert sweep.sweep_unmatched_explanations(vault, operator) == 0
+    assert _explanation(vault, nobody) == EXPLANATION
+
+    clock.advance(days=2)
+    assert sweep.sweep_unmatched_explanations(vault, operator, dry_run=True) == 1
+    assert _explanation(vault, nobody) == EXPLANATION  # a dry run erases nothing
+    assert sweep.sweep_unmatched_explanations(vault, operator) == 1
+    assert _explanation(vault, nobody) is None
+    assert sweep.sweep_unmatched_explanations(vault, operator) == 0  # rerun: nothing more
+    # Those that matched live cases stay as long as their cases do.
+    assert _explanation(vault, about_child) == _explanation(vault, about_other) == EXPLANATION
+    with vault.db.session() as session:
+        kept = session.get(ClientReidentification, nobody)
+        assert kept is not None
+        assert (kept.reason_code, kept.matches) == (str(REASON), 0)
+        swept = session.scalars(
+            select(AuditEntry).where(AuditEntry.tag == str(AuditTag.SYSTEM_RETENTION_SWEPT))
+        ).all()
+    assert [json.loads(e.details) for e in swept] == [{"reidentification_explanations_erased": 1}]

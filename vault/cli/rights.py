@@ -13,7 +13,7 @@ from vault.cli.common import opened_vault, operator_context
 from vault.services import destruction
 from vault.services.pdf import certificate_pdf
 from vault.services.rights import processing_register
-from vault.services.sweep import sweep_expired
+from vault.services.sweep import sweep_expired, sweep_unmatched_explanations
 
 retention_app = typer.Typer(help="Retention (D11): sweep expired cases, certificates.", no_args_is_help=True)
 rights_app = typer.Typer(
@@ -30,7 +30,8 @@ class CertificateFormat(StrEnum):
 def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be destroyed.")] = False,
 ) -> None:
-    """Destroy every case past its retention deadline (keys erased, content removed); safe to rerun."""
+    """Destroy every case past its retention deadline (keys erased, content removed), and erase the
+    explanations of re-identifications that matched no case after a year; safe to rerun."""
     vault = opened_vault()
     ctx = operator_context(vault)
     count = 0
@@ -41,9 +42,14 @@ def sweep(
             typer.echo(
                 f"[{item.done}/{item.total}] {verb} case {item.case_id} (due {item.destroy_after:%Y-%m-%d})"
             )
+        erased = sweep_unmatched_explanations(vault, ctx, dry_run=dry_run)
     finally:
         vault.close()
     typer.echo(f"{count} expired cases {'found' if dry_run else 'destroyed'}")
+    typer.echo(
+        f"{erased} re-identification explanation(s) without a matching case, over a year old, "
+        f"{'due for erasure' if dry_run else 'erased'}"
+    )
 
 
 @retention_app.command("certificate")

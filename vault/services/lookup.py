@@ -25,6 +25,9 @@ the pseudonyms).
 ``forget_reidentifications``: D11 for that record. The explanation may name the person, so it lives no
 longer than the cases it concerns: destroying a case erases the explanation of every
 re-identification whose matched cases are then all destroyed (who, when, code and ids stay).
+``forget_unmatched_reidentifications``: a re-identification that matched no case concerns no case, so
+its explanation is kept ``UNMATCHED_EXPLANATION_KEPT`` (a year: the daily log review and a complaint
+about the search in that time can read it), then erased by the retention sweep.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -61,11 +64,13 @@ from vault.services.subjects import PersonFields
 
 __all__ = [
     "REIDENTIFY_ROLES",
+    "UNMATCHED_EXPLANATION_KEPT",
     "LookupHit",
     "PersonReidentification",
     "Reidentification",
     "ReidentificationReason",
     "forget_reidentifications",
+    "forget_unmatched_reidentifications",
     "lookup_person",
     "reidentify_client",
     "reidentify_person",
@@ -345,3 +350,25 @@ def forget_reidentifications(session: Session, case_id: str) -> list[str]:
             .values(explanation_enc=None)
         )
     return ids
+
+
+UNMATCHED_EXPLANATION_KEPT = timedelta(days=366)
+
+
+def forget_unmatched_reidentifications(session: Session, now: datetime, *, dry_run: bool = False) -> int:
+    """D11: erase the sealed explanation of every re-identification that matched no case and is older
+    than ``UNMATCHED_EXPLANATION_KEPT``; returns how many (``dry_run``: how many would be). The record
+    stays — who, when, reason code, identifier kinds, no matches — as its audit entry does."""
+    due = (
+        ClientReidentification.matches == 0,
+        ClientReidentification.at <= now - UNMATCHED_EXPLANATION_KEPT,
+        ClientReidentification.explanation_enc.is_not(None),
+    )
+    ids = list(session.scalars(select(ClientReidentification.id).where(*due)))
+    if ids and not dry_run:
+        session.execute(
+            update(ClientReidentification)
+            .where(ClientReidentification.id.in_(ids))
+            .values(explanation_enc=None)
+        )
+    return len(ids)

@@ -1,5 +1,7 @@
-"""The 20-year retention sweep (D11): every case past its ``destroy_after`` is destroyed by erasing its
-key (``destruction.destroy_case``), one transaction per case; safe to rerun."""
+"""The retention sweep (D11): every case past its ``destroy_after`` is destroyed by erasing its key
+(``destruction.destroy_case``), one transaction per case; then the explanations of re-identifications
+that matched no case are erased after a year (``lookup.forget_unmatched_reidentifications``). Safe to
+rerun."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from vault.domain import AuditTag
 from vault.models import Case, DestructionCertificate
 from vault.runtime import Vault
 from vault.services.destruction import destroy_case
+from vault.services.lookup import forget_unmatched_reidentifications
 
-__all__ = ["SweepItem", "expired_case_ids", "sweep_expired"]
+__all__ = ["SweepItem", "expired_case_ids", "sweep_expired", "sweep_unmatched_explanations"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,18 @@ def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Itera
     if not dry_run:
         with vault.db.session() as session:
             record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})
+
+
+def sweep_unmatched_explanations(vault: Vault, ctx: Context, *, dry_run: bool = False) -> int:
+    """Erase the explanations of re-identifications that matched no case, once a year old; returns
+    how many (``dry_run``: how many would be)."""
+    with vault.db.session() as session:
+        erased = forget_unmatched_reidentifications(session, ctx.now(), dry_run=dry_run)
+        if erased and not dry_run:
+            record(
+                session,
+                ctx,
+                AuditTag.SYSTEM_RETENTION_SWEPT,
+                details={"reidentification_explanations_erased": erased},
+            )
+    return erased
