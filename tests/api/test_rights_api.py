@@ -117,14 +117,15 @@ def test_d13_inzage_and_access_request_over_http(
     r = client.post(
         f"/api/v1/cases/{case_id}/access-requests",
         headers=worker.headers,
-        json={"subject_id": child, "received_on": "2026-03-01"},
+        json={"subject_id": child, "received_on": "2026-03-01", "requested_by": "representative"},
     )
     assert r.status_code == 201
     assert r.json()["answer_by"] == "2026-03-29"
-    assert r.json()["requested_by"] == "subject"
+    assert r.json()["requested_by"] == "representative"
     request_id = r.json()["id"]
     for body, status in (
         ({"requested_by": "representative"}, 201),  # D13: a legal representative asks
+        ({}, 400),  # D13: a child whose date of birth is not recorded does not ask in its own name
         ({"requested_by": "buurman"}, 422),
         ({"subject_id": "00000000-0000-4000-8000-000000000000"}, 404),  # not a subject of this case
     ):

@@ -387,7 +387,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", C + "/access-requests"): lambda w: w.api(
         "POST",
         f"/api/v1/cases/{w.case_id}/access-requests",
-        json={"subject_id": w.subject_id, "received_on": "2026-02-20"},
+        json={"subject_id": w.subject_id, "received_on": "2026-02-20", "requested_by": "representative"},
     ),
     ("GET", "/api/v1/audit/cases/{case_id}/access-report"): lambda w: w.api(
         "GET", f"/api/v1/audit/cases/{w.case_id}/access-report", w.officer
@@ -544,7 +544,7 @@ RIGHTS_RECIPES: dict[tuple[str, str], Recipe] = {
         "POST",
         f"/zaken/{w.case_id}/inzageverzoek",
         w.web_worker,
-        {"subject_id": w.subject_id, "received_on": "20-02-2026"},
+        {"subject_id": w.subject_id, "received_on": "20-02-2026", "requested_by": "representative"},
     ),
     ("GET", "/zaken/{case_id}/vernietigingsverzoek"): lambda w: w.web(
         "GET", f"/zaken/{w.case_id}/vernietigingsverzoek", w.web_worker

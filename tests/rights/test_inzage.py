@@ -320,6 +320,48 @@ def test_d13_a_child_under_12_asks_through_a_legal_representative(
     assert f"Gevraagd door\n{labels.REQUESTERS[requested_by]}" in shown
 
 
+@pytest.mark.parametrize(
+    ("relation", "requested_by", "refused"),
+    [
+        (Relation.CHILD, rights.RequestedBy.SUBJECT, True),  # may be under 12: the date of birth first
+        (Relation.CHILD, rights.RequestedBy.REPRESENTATIVE, False),
+        (Relation.PARENT, rights.RequestedBy.SUBJECT, False),  # an adult by relation
+    ],
+)
+def test_d13_a_child_without_a_recorded_date_of_birth_does_not_ask_in_its_own_name(
+    vault: Vault,
+    setting: tuple[str, str, str, object],
+    relation: Relation,
+    requested_by: rights.RequestedBy,
+    refused: bool,
+) -> None:
+    case_id, _child, _team, worker = setting
+    subject = add_subject(vault, worker, case_id, relation=relation, fields=PersonFields(name="Kim"))  # type: ignore[arg-type]
+    ask = functools.partial(
+        rights.record_access_request,
+        vault,
+        worker,  # type: ignore[arg-type]
+        case_id,
+        subject_id=subject,
+        received_on=vault.clock.now().date(),
+        requested_by=requested_by,
+    )
+    if not refused:
+        assert ask().requested_by == requested_by
+        return
+    with pytest.raises(InvalidInput) as refusal:
+        ask()
+    assert refusal.value.rule == rights.AGE_UNKNOWN_RULE
+    with vault.db.session() as session:
+        denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+        assert session.scalars(select(AccessRequest)).first() is None  # nothing recorded
+    assert (denial.tag, denial.rule, denial.case_id) == (
+        "dossier:access:denied",
+        "d13-child-age-unknown",
+        case_id,
+    )
+
+
 def test_d13_an_access_request_names_a_subject_of_its_own_case(
     vault: Vault, setting: tuple[str, str, str, object]
 ) -> None:

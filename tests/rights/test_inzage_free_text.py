@@ -272,7 +272,7 @@ def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: 
     r = client.post(
         f"/api/v1/cases/{case_id}/access-requests",
         headers=worker.headers,
-        json={"subject_id": child, "received_on": "2026-01-02"},
+        json={"subject_id": child, "received_on": "2026-01-02", "requested_by": BY_PARENT},
     )
     request_id = r.json()["id"]
     copy_url = f"/api/v1/cases/{case_id}/subjects/{child}/inzage"

@@ -65,6 +65,14 @@ def test_d13_d22_an_access_request_to_its_inzage_copy(
     check(page)
     field.fill("20-02-2026")
     page.get_by_role("button", name="Inzageverzoek vastleggen").click()
+    # The child's date of birth is not recorded: it may be under 12, so not in its own name (D13).
+    who = page.locator("#requested_by")
+    assert who.get_attribute("aria-describedby") == "requested_by-fout"
+    assert "geboortedatum van dit kind is niet vastgelegd" in page.locator("#requested_by-fout").inner_text()
+    assert field.input_value() == "20-02-2026"  # the typed date is kept
+    check(page)
+    page.get_by_label("Een wettelijk vertegenwoordiger").check()
+    page.get_by_role("button", name="Inzageverzoek vastleggen").click()
     page.wait_for_url(f"{base}/inzageverzoeken/**")
     assert "Het inzageverzoek is vastgelegd" in page.locator("[role=status]").inner_text()
     assert "20-03-2026" in page.content()  # answer within four weeks, dd-mm-jjjj
@@ -155,7 +163,9 @@ def _post(client: TestClient, path: str, data: dict[str, str]) -> Any:
 def _request(vault: Vault, world: World, client: TestClient) -> str:
     subject = _subject_id(vault, world)
     r = _post(
-        client, f"/zaken/{world.case_id}/inzageverzoek", {"subject_id": subject, "received_on": "2026-02-20"}
+        client,
+        f"/zaken/{world.case_id}/inzageverzoek",
+        {"subject_id": subject, "received_on": "2026-02-20", "requested_by": "representative"},
     )
     assert r.status_code == 303, r.text
     with vault.db.session() as session:

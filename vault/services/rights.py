@@ -34,6 +34,7 @@ from vault.services.gate import (
     pass_gate,
 )
 from vault.services.retention import RETENTION_YEARS
+from vault.services.subjects import Relation
 from vault.services.worklists import refuse_listing
 from vault.transaction import transaction
 
@@ -55,6 +56,9 @@ __all__ = [
 ANSWER_WITHIN = timedelta(weeks=4)
 MAX_EXTENSION = timedelta(weeks=8)
 REPRESENTED_BELOW_AGE = 12  # D13: a child under 12 exercises the right through a legal representative
+UNDER_12_RULE = "d13-under-12-via-representative"
+# D13: a child whose date of birth is not recorded may be under 12: their own request waits for it.
+AGE_UNKNOWN_RULE = "d13-child-age-unknown"
 
 
 class RequestedBy(StrEnum):
@@ -139,6 +143,33 @@ def _age_on(born: date, day: date) -> int:
 access_request_view = _view  # the view the case's request pages build (``vault.services.request_views``)
 
 
+def _check_own_request(admission: Admission, subject: Subject, received_on: date) -> None:
+    """D13: a child under 12 on the day the request came in asks through a legal representative; a
+    child whose date of birth is not recorded may be under 12, so their own request waits for it."""
+    if subject.date_of_birth_enc is None:
+        if subject.relation == Relation.CHILD:
+            raise RuleRefused(
+                InvalidInput(
+                    "the child's age is unknown: record the date of birth first, or record the "
+                    "request as made by a legal representative"
+                ),
+                AGE_UNKNOWN_RULE,
+            )
+        return
+    born = decrypt_case_field(
+        admission,
+        table="subjects",
+        column="date_of_birth",
+        row_id=subject.id,
+        value=subject.date_of_birth_enc,
+    )
+    if _age_on(date.fromisoformat(born), received_on) < REPRESENTED_BELOW_AGE:
+        raise RuleRefused(
+            InvalidInput("a child under 12 asks for inzage through a legal representative"),
+            UNDER_12_RULE,
+        )
+
+
 def record_access_request(
     vault: Vault,
     ctx: Context,
@@ -150,7 +181,8 @@ def record_access_request(
 ) -> AccessRequestView:
     """D13: record an inzage request; the subject is informed within four weeks. A child under 12 (on
     the day the request came in, by the recorded date of birth) asks through a legal representative:
-    a request in the child's own name is refused (rule ``d13-under-12-via-representative``, audited)."""
+    a request in the child's own name is refused (rule ``d13-under-12-via-representative``, audited),
+    and so is one of a child whose date of birth is not recorded (``d13-child-age-unknown``)."""
     if received_on > ctx.now().date():
         raise InvalidInput("the date received cannot lie in the future")
     ctx = ctx.for_subject(subject_id)
@@ -159,19 +191,8 @@ def record_access_request(
         subject = session.get(Subject, subject_id)
         if subject is None or subject.case_id != case_id:
             raise NotFound("no such subject in this case")
-        if requested_by is RequestedBy.SUBJECT and subject.date_of_birth_enc is not None:
-            born = decrypt_case_field(
-                admission,
-                table="subjects",
-                column="date_of_birth",
-                row_id=subject.id,
-                value=subject.date_of_birth_enc,
-            )
-            if _age_on(date.fromisoformat(born), received_on) < REPRESENTED_BELOW_AGE:
-                raise RuleRefused(
-                    InvalidInput("a child under 12 asks for inzage through a legal representative"),
-                    "d13-under-12-via-representative",
-                )
+        if requested_by is RequestedBy.SUBJECT:
+            _check_own_request(admission, subject, received_on)
         row = AccessRequestRow(
             id=str(uuid.uuid4()),
             case_id=case_id,

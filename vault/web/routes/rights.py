@@ -31,7 +31,17 @@ from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
 
-UNDER_12 = "d13-under-12-via-representative"
+# D13: why a request in the subject's own name is refused, by the service's rule.
+AGE_REFUSALS = {
+    rights.UNDER_12_RULE: (
+        "Deze betrokkene is jonger dan 12 jaar: een wettelijk vertegenwoordiger (ouder met gezag of "
+        "voogd) doet het verzoek."
+    ),
+    rights.AGE_UNKNOWN_RULE: (
+        "De geboortedatum van dit kind is niet vastgelegd, dus het kan jonger zijn dan 12 jaar. Leg "
+        "eerst de geboortedatum vast, of kies de wettelijk vertegenwoordiger."
+    ),
+}
 
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 
@@ -169,12 +179,9 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
             requested_by=rights.RequestedBy(values["requested_by"]),
         )
     except InvalidInput as refused:
-        if refused.rule != UNDER_12:
+        if refused.rule not in AGE_REFUSALS:
             raise
-        errors["requested_by"] = (
-            "Deze betrokkene is jonger dan 12 jaar: een wettelijk vertegenwoordiger (ouder met gezag of "
-            "voogd) doet het verzoek."
-        )
+        errors["requested_by"] = AGE_REFUSALS[refused.rule]
         return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
     return see_other(f"/inzageverzoeken/{view.id}", notice="inzageverzoek-vastgelegd")
 
