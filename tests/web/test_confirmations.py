@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.web.pages import assert_accessible, assert_fits_a_phone
@@ -21,7 +24,7 @@ from vault.labels import NOTICES
 from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.rights import add_statement
-from vault.web.render import see_other
+from vault.web.render import local_path, see_other
 
 
 @pytest.fixture
@@ -112,3 +115,29 @@ def test_the_confirmation_key_goes_before_the_fragment_and_is_a_known_one() -> N
     assert see_other("//elders.example/", notice="opgeslagen").headers["location"] == "/?melding=opgeslagen"
     with pytest.raises(ValueError, match="unknown notice"):
         see_other("/", notice="<script>")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "//elders.example/",
+        "/\t/elders.example/",
+        "/\n/elders.example",
+        "/\\elders.example",
+        "https://elders.example/",
+    ],
+)
+def test_a_redirect_target_from_a_request_never_leads_off_the_site(hostile: str) -> None:
+    assert local_path(hostile) == "/"
+    assert local_path("/zaken/x?b=1#melder") == "/zaken/x?b=1#melder"
+
+
+@given(st.text(max_size=40))
+def test_whatever_is_asked_the_redirect_stays_on_this_origin(value: str) -> None:
+    """Read as a browser does (tabs and line breaks dropped, ``\\`` as ``/``), the target is a path of
+    this origin."""
+    target = local_path(value)
+    as_read = target.translate({9: None, 10: None, 13: None}).replace("\\", "/")
+    parts = urlsplit(urljoin("https://vault.example/zaken/", as_read))
+    assert (parts.scheme, parts.netloc) == ("https", "vault.example")
+    assert target == "/" or target == value

@@ -131,14 +131,29 @@ def page(
     return TEMPLATES.TemplateResponse(request, template, {**common, **values}, status_code=status_code)
 
 
+def local_path(value: object, *, limit: int = 200) -> str:
+    """``value`` if it is a path on this site, else ``/``: it starts with one ``/`` and holds no space,
+    control character or ``\\`` (browsers drop tabs and line breaks and read ``\\`` as ``/``, so
+    ``/\\t/evil.example`` would lead off the site); at most ``limit`` characters. For every redirect
+    target that came from a request (``terug``) and for ``see_other``."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= limit
+        or not value.startswith("/")
+        or value.startswith("//")
+        or any(c <= " " or c == "\x7f" or c == "\\" for c in value)
+    ):
+        return "/"
+    return value
+
+
 def see_other(path: str, *, notice: str | None = None) -> RedirectResponse:
     """After a form post: 303 to a local path (never an absolute or protocol-relative URL).
 
     ``notice`` names a confirmation from ``labels.NOTICES`` that the next page shows once
     (``?melding=…``: a fixed key, never text or data of the case).
     """
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        path = "/"
+    path = local_path(path, limit=4096)
     if notice is not None:
         if notice not in labels.NOTICES:
             raise ValueError(f"unknown notice {notice!r}")

@@ -30,7 +30,7 @@ from vault.web.csrf import (
     session_token,
     set_login_nonce,
 )
-from vault.web.render import home_for, page, see_other
+from vault.web.render import home_for, local_path, page, see_other
 from vault.web.routes.passkeys import second_factor_choice
 from vault.web.session import (
     PageSession,
@@ -236,12 +236,6 @@ def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: 
     )
 
 
-def _local_path(value: str | None) -> str:
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
 # A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
 # here with a 307, body and all): its fields ride along as hidden ``mee.``-prefixed inputs and come
 # back on a page that sends them on with one click. Nothing typed is lost; nothing is stored.
@@ -281,7 +275,7 @@ def step_up_page(
     terug: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
-    return step_up_prompt(request, vault, actor, back=_local_path(terug), carried=[])
+    return step_up_prompt(request, vault, actor, back=local_path(terug), carried=[])
 
 
 @router.post("/bevestigen")
@@ -297,8 +291,8 @@ def step_up(
     if mee:  # the form that asked for it, re-sent by the browser: ask, and carry its fields along
         kept = [(name, value) for name, value in form.fields.multi_items() if name != FIELD]
         text = [(name, value) for name, value in kept if isinstance(value, str)]
-        return step_up_prompt(request, vault, actor, back=_local_path(terug), carried=text)
-    back = _local_path(form.text("terug", limit=200))
+        return step_up_prompt(request, vault, actor, back=local_path(terug), carried=text)
+    back = local_path(form.text("terug", limit=200))
     carried = [
         (name.removeprefix(CARRIED), value)
         for name, value in form.fields.multi_items()

@@ -24,7 +24,7 @@ from vault.services.authentication.common import SessionInfo
 from vault.services.authentication.passkeys import PasskeyConfig
 from vault.transaction import transaction
 from vault.web.csrf import HEADER, VerifiedForm, check_origin, check_token, session_token
-from vault.web.render import home_for, page, see_other
+from vault.web.render import home_for, local_path, page, see_other
 from vault.web.session import PageSession, WebActor, page_session, set_session_cookie, web_context
 
 __all__ = ["SecondFactorChoice", "router", "second_factor_choice"]
@@ -47,12 +47,6 @@ _MESSAGES: list[tuple[type[VaultError], str]] = [
 
 def _config(vault: Vault) -> PasskeyConfig:
     return PasskeyConfig.from_settings(vault.settings)
-
-
-def _local_path(value: object) -> str:
-    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value[:200]
 
 
 def _fout(exc: VaultError) -> JSONResponse:
@@ -224,7 +218,7 @@ async def sign_in(request: Request, vault: VaultDep, auth: AuthConfigDep) -> JSO
             )
     except VaultError as exc:
         return _fout(exc)
-    target = _local_path(call.body.get("terug")) if purpose == "step_up" else home_for(call.info.role)
+    target = local_path(call.body.get("terug")) if purpose == "step_up" else home_for(call.info.role)
     response = JSONResponse({"next": target})
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     return response

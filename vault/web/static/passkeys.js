@@ -46,6 +46,12 @@
     return (error && error.message) || "Er ging iets mis. Probeer het opnieuw.";
   }
 
+  // Only ever to a page of this site, whatever the server answered (it checks ``terug`` too).
+  function go(next) {
+    var target = new URL(next, window.location.href);
+    window.location.assign(target.origin === window.location.origin ? target.href : "/");
+  }
+
   function busy(button, on) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); }
 
   if (registerButton) {
@@ -60,7 +66,7 @@
         return post("/passkeys/registratie", { credential: credential.toJSON(), naam: name ? name.value : "" });
       }).then(function (data) {
         say("De passkey is toegevoegd.");
-        window.location.assign(data.next);
+        go(data.next);
       }).catch(function (error) {
         say(explain(error));
         busy(registerButton, false);
@@ -86,7 +92,7 @@
           resume.submit();
           return;
         }
-        window.location.assign(data.next);
+        go(data.next);
       }).catch(function (error) {
         say(explain(error));
         busy(signInButton, false);
