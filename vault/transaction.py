@@ -23,7 +23,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from vault.audit.log import batched_appends
+from vault.audit.log import batched_appends, hold_chain
 from vault.db import Database
 from vault.errors import Unavailable, VaultError
 
@@ -189,6 +189,8 @@ class GroupCommit:
     def _run_batch(self, batch: list[_Job[Any]], *, wait: bool = True) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
         with self._db.session(wait=wait) as session, batched_appends(session):
+            # The batch's jobs are gate decisions: the chain lock before any of them reads facts.
+            hold_chain(session)
             for job in batch:
                 try:
                     outcomes.append((job.run(session), None))

@@ -8,6 +8,7 @@ RFC 5737); the FrozenClock is the only double. The numbers are ``vault.auth.rate
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -17,12 +18,15 @@ from structlog.testing import capture_logs
 
 from tests.auth.conftest import Account, bearer, totp_now
 from vault.app import create_app
+from vault.auth import AuthConfig
 from vault.auth.ratelimit import AttemptKind
-from vault.context import FrozenClock
+from vault.context import Context, FrozenClock
 from vault.domain import AuditTag
+from vault.errors import AuthFailed, RateLimited
 from vault.models import AuditEntry
 from vault.models.identity import AuthAttempt
 from vault.runtime import Vault
+from vault.transaction import transaction
 
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.20"
@@ -202,3 +206,61 @@ def test_d17_second_factor_account_wide_ceiling_refuses_even_the_owner_and_is_re
     assert _totp(at[OWNER], verified_anna.token, totp_now(verified_anna.secret, clock)) == 429
     (entry,) = _entries(vault, AuditTag.AUTH_ACCOUNT_CEILING)
     assert json.loads(entry.details)["kind"] == "second_factor"
+
+
+@pytest.mark.parametrize("kind", ["password", "second_factor"])
+def test_d17_parallel_guesses_count_one_by_one(
+    vault: Vault, anna: Account, auth: AuthConfig, system_ctx: Context, kind: str
+) -> None:
+    """Guesses sent at once are checked one after the other: no more than the limit are tried, the
+    rest are refused (on PostgreSQL they all read the count before any added to it)."""
+    from vault.services.authentication import second_factor, sessions
+
+    if kind == "second_factor":
+        with transaction(vault.db) as session:
+            issued = sessions.login(
+                session,
+                system_ctx,
+                auth,
+                username=anna.username,
+                password=anna.password,
+                client_address=OWNER,
+            )
+            second_factor.enrol_totp(
+                session, system_ctx, auth, sessions.authenticate(session, system_ctx, auth, issued.token)
+            )
+        token = issued.token
+    guesses = 16
+    start = threading.Barrier(guesses)
+    outcomes: list[str] = []
+
+    def guess() -> None:
+        start.wait(10)
+        try:
+            with transaction(vault.db) as session:
+                if kind == "password":
+                    sessions.login(
+                        session,
+                        system_ctx,
+                        auth,
+                        username=anna.username,
+                        password=WRONG,
+                        client_address=ATTACKER,
+                    )
+                else:
+                    info = sessions.authenticate(session, system_ctx, auth, token)
+                    second_factor.verify_totp(
+                        session, system_ctx, auth, info, code="000000", client_address=ATTACKER
+                    )
+        except RateLimited:
+            outcomes.append("refused")
+        except AuthFailed:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess) for _ in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    limit = PASSWORD_PAIR if kind == "password" else FACTOR_PAIR
+    assert sorted(outcomes) == ["checked"] * limit + ["refused"] * (guesses - limit)

@@ -21,10 +21,12 @@ from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document
 from vault.runtime import Vault
 from vault.services import destruction, lookup, rights, sweep
 from vault.services.documents import read_document
+from vault.services.gate import admit_read, open_admitted
 from vault.services.keyring import shred_case
 from vault.services.pdf import certificate_pdf
 from vault.services.retention import ExtensionReason, extend_retention
 from vault.services.subjects import PersonFields, Relation, add_subject
+from vault.transaction import transaction
 
 
 @pytest.fixture
@@ -419,3 +421,18 @@ def test_d12_a_request_granted_but_left_undestroyed_is_finished_by_granting_it_a
         assert session.get(Case, case_id).destroyed_at is not None  # type: ignore[union-attr]
     with pytest.raises(Conflict):
         destruction.decide_destruction_request(vault, _fresh(vault, leader), request_id, grant=True)
+
+
+def test_d11_a_read_admitted_just_before_the_destruction_finds_the_case_destroyed_not_damaged(
+    vault: Vault, team: str, worker: Context
+) -> None:
+    """Its entry precedes the destruction's; the content is gone by the time it opens: 410, not an
+    integrity alarm."""
+    case_id = new_case(vault, worker, team)
+    doc = upload(vault, worker, case_id, b"verslag")
+    with transaction(vault.db) as session:
+        admitted = admit_read(session, vault, worker, doc)
+    operator = Context(actor_id="os:test", role="operator", access_point="cli", clock=vault.clock)
+    destruction.destroy_case(vault, operator, case_id, reason="retention_expired")
+    with pytest.raises(Destroyed):
+        open_admitted(vault, admitted)

@@ -24,7 +24,16 @@ from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput, Unavailable
 from vault.models.audit import AuditEntry
 
-__all__ = ["AUDIT_LOCK_KEY", "AuditItem", "DetailValue", "batched_appends", "record", "record_many"]
+__all__ = [
+    "AUDIT_LOCK_KEY",
+    "AuditItem",
+    "DetailValue",
+    "batched_appends",
+    "hold_chain",
+    "holds_chain",
+    "record",
+    "record_many",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -180,6 +189,28 @@ def _chain_head(session: Session) -> tuple[int, str]:
     if cached is not None and cached[0] is _innermost(session):
         return int(cached[1]), str(cached[2])
     return _lock_and_head(session)
+
+
+def holds_chain(session: Session) -> bool:
+    """Whether this transaction (or savepoint) holds the chain lock already."""
+    cached = session.info.get(_HEAD_KEY)
+    return cached is not None and cached[0] is _innermost(session)
+
+
+def hold_chain(session: Session) -> None:
+    """Take the chain lock now, before reading the facts a decision rests on (PostgreSQL).
+
+    Every change of those facts (a case destroyed, a team membership ended, an account disabled, a
+    grant revoked) records its audit entry, so it holds the chain lock from then until it commits.
+    A decision whose facts are read while holding the lock therefore sees every such change that
+    comes before its own entry in the chain, and none after: the log's order is the order of the
+    facts. Read before the lock, the facts could predate a change whose entry precedes the read's
+    (a destroyed case read after its certificate). On SQLite every transaction is ``BEGIN
+    IMMEDIATE`` and holds the database already: nothing to do. Idempotent within a transaction."""
+    if session.get_bind().dialect.name != "postgresql" or holds_chain(session):
+        return
+    seq, prev = _lock_and_head(session)
+    session.info[_HEAD_KEY] = (_innermost(session), seq, prev)
 
 
 def record(

@@ -8,10 +8,18 @@ addresses, refuses everyone (the owner too) and is reported to the administrator
 ``LIMITS`` holds the numbers, separately for passwords and for second factors; docs/security.md
 explains them. The check comes before any work (hashing, code comparison); over a limit every attempt
 is refused, a correct one too, until the window has moved on. A refused attempt is not counted.
+
+Attempts on one account, and attempts from one address, take turns (``take_turn``): the count, the
+work and the failure it adds are one step, so parallel guesses cannot all read the count before any
+of them adds to it. On SQLite every transaction already has the database to itself (``BEGIN
+IMMEDIATE``); on PostgreSQL each attempt holds transaction-scoped advisory locks, the account's before
+the address's, always taken before the transaction's first audit entry (the chain lock), so no two
+attempts can wait on each other in a cycle.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from collections.abc import Sequence
@@ -19,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from vault.errors import RateLimited
@@ -33,6 +41,7 @@ __all__ = [
     "check_limits",
     "exceeded",
     "record_failure",
+    "take_turn",
 ]
 
 
@@ -187,3 +196,26 @@ def record_failure(
         for limit in LIMITS[kind]
         if limit.scope in found and len(_in_window(found[limit.scope], limit, now)) == limit.failures
     ]
+
+
+# pg_advisory_xact_lock(int4, int4): a key space of its own, apart from the one-key locks (audit chain,
+# intake replay). The class is "VTAU"; the object a 32-bit hash of the scope and key (two keys that
+# share a hash merely take turns).
+_TURN_CLASS = 0x56544155
+_TURN = text("SELECT pg_advisory_xact_lock(:class_id, :object_id)")
+
+
+def _turn_key(scope: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{scope}:{key}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def take_turn(session: Session, *, account_key: str, client_key: str | None) -> None:
+    """Wait until no other attempt on this account, or from this address, is between its check and
+    its commit (PostgreSQL; SQLite's transactions already take turns). Call before ``exceeded`` and
+    before anything in the transaction records an audit entry."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = [("account", account_key)] + ([("client", client_key)] if client_key is not None else [])
+    for scope, key in keys:
+        session.execute(_TURN, {"class_id": _TURN_CLASS, "object_id": _turn_key(scope, key)})

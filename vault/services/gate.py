@@ -1,8 +1,11 @@
 """The gate: the one place where dossier content leaves the vault (ARCHITECTURE "The one rule").
 
 For every read of content, in this order and in one transaction:
-1. the actor's facts are read (an unknown or disabled account is refused); the decision includes the
-   second-factor requirement (D17) and, for break-the-glass, a recent step-up;
+1. the audit chain's lock is taken (``hold_chain``: on PostgreSQL; SQLite's transactions hold the
+   database), then the actor's facts are read, so that no change recorded before this read's entry
+   (a destruction, an ended membership, a disabled account) is missing from them; an unknown or
+   disabled account is refused; the decision includes the second-factor requirement (D17) and, for
+   break-the-glass, a recent step-up;
 2. the policy decides for this actor, object, action and purpose (``vault.policy``);
 3. the audit entry recording the decision is written; only then is the key unwrapped and content
    read. The transaction commits before the first plaintext byte is returned.
@@ -38,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.audit.break_glass import note_emergency_access
+from vault.audit.log import hold_chain, holds_chain
 from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import decrypt_text
@@ -214,11 +218,16 @@ def admit(
 
     A denial is recorded and then raised as ``Refusal(error)``, so that the denial's audit entry
     commits and the caller gets the error after it. ``facts`` and ``wrapped_key``: what the caller
-    read already in this transaction (a document read gets both in one query); the key is still
-    unwrapped only after the decision and its audit entry.
+    read already in this transaction (a document read gets both in one query), after taking the
+    chain lock (``hold_chain``; a `GroupCommit` batch takes it first); the key is still unwrapped
+    only after the decision and its audit entry.
     """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
+    if facts is None:
+        hold_chain(session)  # before the facts (step 1)
+    elif not holds_chain(session) and session.get_bind().dialect.name == "postgresql":
+        raise RuntimeError("facts passed to the gate must be read while holding the chain lock")
     actor, case, grant, decision = decide(session, vault, ctx, req, facts)
     refused: VaultError | None = None
     if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
@@ -304,6 +313,7 @@ class AdmittedRead:
     the uploader's for staff and a neutral one for a partner (D22, ``vault.services.file_names``)."""
 
     document_id: str
+    case_id: str
     category: Category
     version: int
     version_id: str
@@ -329,6 +339,8 @@ def admit_read(
     """Decide and audit one document read in the caller's transaction; a refusal is recorded and
     raised as ``Refusal``. Nothing may be opened before the transaction has committed. ``read_facts``:
     ``document_read_facts``'s answer when the caller read it with the session (the download)."""
+    if read_facts is None:
+        hold_chain(session)  # before the facts (step 1)
     facts, doc = read_facts or access_repo.document_read_facts(session, ctx, document_id, version)
     if doc is None:
         doc = session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
@@ -367,6 +379,7 @@ def admit_read(
             filename = neutral_filename(doc.document_case_id, category, created, doc.content_type, filename)
         return AdmittedRead(
             document_id=document_id,
+            case_id=doc.document_case_id,
             category=category,
             version=doc.version,
             version_id=doc.version_id,
@@ -399,6 +412,11 @@ def admit_read(
     )
 
 
+def _destroyed_since(vault: Vault, case_id: str) -> bool:
+    with vault.db.session() as session:
+        return session.scalar(select(Case.destroyed_at).where(Case.id == case_id)) is not None
+
+
 def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
     """Start reading an admitted document (after its audit entry committed). The header and first
     segment are decrypted and verified here, so a wrong key or a tampered start fails before any
@@ -407,6 +425,10 @@ def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
     try:
         ciphertext = vault.blobs.iter_chunks(admitted.blob_id)
     except NotFound:
+        # A read admitted just before its case's destruction committed finds the content removed:
+        # that is the destruction, not damage (no integrity alarm).
+        if _destroyed_since(vault, admitted.case_id):
+            raise Destroyed("this case was destroyed; its content can no longer be read") from None
         raise Integrity("the document's stored content is missing; run `vault blobs check`") from None
     plaintext = decrypt_stream(admitted.dek, admitted.version_id, ciphertext)
     first = next(plaintext, b"")

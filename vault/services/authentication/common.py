@@ -18,9 +18,10 @@ import structlog
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import holds_chain
 from vault.auth import AttemptKind, AuthConfig, hash_token, new_token
 from vault.auth.keyed import LABEL_CLIENT, keyed_hash
-from vault.auth.ratelimit import Scope, exceeded, record_failure
+from vault.auth.ratelimit import Scope, exceeded, record_failure, take_turn
 from vault.context import Context
 from vault.domain import AuditTag, Decision
 from vault.errors import AuthFailed, RateLimited
@@ -152,6 +153,10 @@ class Attempt:
         key = account_key or user_id
         assert key is not None
         attempt = cls(session, ctx, kind, tag, key, client_key(auth, client_address), user_id)
+        # Turns before the chain lock, always (``vault.auth.ratelimit``): no cycle of waits.
+        if holds_chain(session):
+            raise RuntimeError("an attempt takes its turn before the transaction's first audit entry")
+        take_turn(session, account_key=attempt.account_key, client_key=attempt.client_key)
         attempt.check()
         return attempt
 
