@@ -52,3 +52,33 @@ def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
     broken = run_cli(["audit", "verify"], env)
     assert broken.returncode == 1
     assert "entry 4" in broken.stderr
+
+
+def _entries(vault: Vault) -> int:
+    with vault.db.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM audit_entries")).scalar_one())
+
+
+def test_export_output_refused_in_one_line_nothing_recorded_nothing_overwritten(
+    vault: Vault, tmp_path: Path, database_url: str
+) -> None:
+    env = _env(vault.settings.resolved_home, database_url)
+    existing = tmp_path / "earlier-export.json"
+    existing.write_text("an earlier export\n")
+    before = _entries(vault)
+    for target, message in (
+        (existing, f"--output: {existing} exists, not overwritten"),
+        (
+            tmp_path / "no" / "such" / "x.json",
+            f"--output: the folder {tmp_path / 'no' / 'such'} does not exist",
+        ),
+        (existing / "x.json", f"--output: {existing} is not a folder"),
+    ):
+        refused = run_cli(["audit", "export", "--format", "json", "--output", str(target)], env)
+        assert refused.returncode == 1, refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines() == [f"error: {message}"]
+        assert refused.stdout == ""
+    assert existing.read_text() == "an earlier export\n"
+    assert not (tmp_path / "no").exists()
+    assert _entries(vault) == before, "a refused export is not recorded as an export"

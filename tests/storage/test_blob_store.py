@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -277,6 +279,72 @@ def test_s3_crash_mid_upload_is_invisible_and_swept_after_the_grace_period(s3: S
     time.sleep(1.1)  # the server records the start with one-second precision
     assert s3.sweep_temp(older_than_seconds=0) == 1
     assert leftovers(s3) == []
+
+
+def _part_times(s3: S3BlobStore, key: str, upload_id: str) -> list[float]:
+    """The server's LastModified of each part sent so far (one-second precision)."""
+    answer = s3._client.list_parts(Bucket=s3.location.bucket, Key=key, UploadId=upload_id)
+    return [part["LastModified"].timestamp() for part in answer.get("Parts", [])]
+
+
+def _wait_for_parts(s3: S3BlobStore, key: str, count: int) -> tuple[str, list[float]]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for upload_key, upload_id, _ in s3.incomplete_uploads():
+            if upload_key == key and len(times := _part_times(s3, key, upload_id)) >= count:
+                return upload_id, times
+        time.sleep(0.05)
+    raise AssertionError(f"the upload never sent part {count}")
+
+
+def test_s3_sweep_spares_an_upload_still_sending_parts_and_aborts_abandoned_ones(s3: S3BlobStore) -> None:
+    """The grace period counts from an upload's newest part (without parts: from its start), not from its
+    start: a slow upload that outlasts the grace period is not cut off, one a crash left is aborted."""
+    bucket, client = s3.location.bucket, s3._client
+    crashed = s3._key(new_blob_id())  # a crash after one part
+    crashed_upload = client.create_multipart_upload(Bucket=bucket, Key=crashed)["UploadId"]
+    client.upload_part(Bucket=bucket, Key=crashed, UploadId=crashed_upload, PartNumber=1, Body=b"x" * 100)
+    never_sent = s3._key(new_blob_id())  # a crash before the first part
+    client.create_multipart_upload(Bucket=bucket, Key=never_sent)
+
+    blob_id = new_blob_id()
+    key = s3._key(blob_id)
+    data = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"the end"]
+    resume = [threading.Event(), threading.Event()]
+
+    def slow_client() -> Iterator[bytes]:  # part 1, a stall, part 2, a stall, the rest
+        yield data[0]
+        resume[0].wait(120)
+        yield data[1]
+        resume[1].wait(120)
+        yield data[2]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        uploading = pool.submit(s3.put, blob_id, slow_client())
+        try:
+            _, (first,) = _wait_for_parts(s3, key, 1)
+            time.sleep(1.1)  # the server records times to the second: part 2 lands in a later second
+            resume[0].set()
+            upload_id, (_, second) = _wait_for_parts(s3, key, 2)
+            assert second > first
+            fresh = s3._key(new_blob_id())  # just started, no part yet: may be about to send one
+            fresh_upload = client.create_multipart_upload(Bucket=bucket, Key=fresh)["UploadId"]
+
+            # A grace period that ends between the slow upload's parts: it started (and sent part 1, like
+            # the crashed upload) longer ago than that, but its newest part is more recent.
+            cutoff = (first + second) / 2
+            assert s3.sweep_temp(older_than_seconds=time.time() - cutoff) == 2
+            assert sorted(k for k, _, _ in s3.incomplete_uploads()) == sorted([key, fresh])
+            assert s3._last_activity(crashed, crashed_upload, 0.0) is None, "aborted: the upload is gone"
+            assert s3._last_activity(key, upload_id, 0.0) == second
+        finally:
+            for event in resume:
+                event.set()
+        info = uploading.result(timeout=120)  # the sweep did not cut it off
+    assert info == BlobInfo(length=10 * MiB + 7, sha256=hashlib.sha256(b"".join(data)).hexdigest())
+    assert b"".join(s3.iter_chunks(blob_id)) == b"".join(data)
+    client.abort_multipart_upload(Bucket=bucket, Key=fresh, UploadId=fresh_upload)
+    assert leftovers(s3) == [f"{blob_id[:2]}/{blob_id}"]
 
 
 def test_s3_list_blobs_skips_foreign_objects_and_other_prefixes(

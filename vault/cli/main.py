@@ -7,7 +7,6 @@ import sys
 import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from vault import __version__
@@ -140,24 +139,23 @@ _EXIT_CODES: dict[type[VaultError], int] = {ConfigError: 2}
 
 
 def main() -> None:
-    """Run the CLI; domain errors print one line (no traceback unless --debug) and exit non-zero."""
+    """Run the CLI; domain errors print one line (no traceback unless --debug) and exit non-zero.
+
+    Usage errors (an unknown command, a bad option value) are left to typer's standalone mode: it prints
+    its usage message and exits 2, whatever copy of click this typer version raises them from (typer 0.29
+    bundles its own as ``typer._click``; catching the ``click`` package's exceptions here missed them all).
+    ``typer.Exit`` becomes its exit code, Ctrl-C and an aborted prompt end as typer ends them. Commands
+    signal failure by raising, never by returning a value (standalone mode ignores what they return).
+    """
     os.umask(os.umask(0o077) | 0o077)  # everything written to VAULT_HOME is private (0600 / 0700)
     try:
-        rv = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        echo_err("aborted")
-        sys.exit(130)
+        app(standalone_mode=True)
     except VaultError as exc:
         if DEBUG["enabled"]:
             traceback.print_exc()
         echo_err(exc.message)
         sys.exit(_EXIT_CODES.get(type(exc), 1))
-    sys.exit(rv if isinstance(rv, int) else 0)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ ever receives ciphertext. Objects are named ``<prefix><id[:2]>/<id>``.
   upload with a few parts in flight, so memory stays flat at any size. Both are conditional
   (``If-None-Match: *``): an existing blob is never overwritten (``Conflict``). A multipart upload
   becomes visible only when completed, so a crash mid-upload leaves nothing visible; a failure aborts it,
-  and ``sweep_temp`` aborts the ones a crash left behind once older than the grace period.
+  and ``sweep_temp`` aborts the ones a crash left behind: those whose newest part (or, without parts, whose
+  start) is older than the grace period. An upload still sending parts is never cut off, however long.
 - An unreachable bucket, wrong credentials or a server error become ``Unavailable`` (503) with a message
   that names nothing (no bucket, endpoint or key).
 
@@ -47,6 +48,7 @@ _PART_SIZE = 8 << 20  # S3 minimum is 5 MiB (except the last part)
 _PARTS_IN_FLIGHT = 3
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _CONFLICT_CODES = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
+_GONE_UPLOAD_CODES = frozenset({"404", "NoSuchUpload", "NotFound"})
 _UNREACHABLE = "the document store cannot be reached"
 
 
@@ -312,9 +314,37 @@ class S3BlobStore:
             for upload in page.get("Uploads", []):
                 yield upload["Key"], upload["UploadId"], upload["Initiated"].timestamp()
 
+    def _last_activity(self, key: str, upload_id: str, started: float) -> float | None:
+        """When an incomplete upload last made progress: its newest part, or its start when it has none.
+
+        Seconds since the epoch; ``None`` when the upload is gone (completed or aborted meanwhile).
+        """
+        paginator = self._client.get_paginator("list_parts")
+        pages = paginator.paginate(Bucket=self._location.bucket, Key=key, UploadId=upload_id)
+        newest = started
+        try:
+            for page in _guarded(pages, gone=_GONE_UPLOAD_CODES):
+                for part in page.get("Parts", []):
+                    newest = max(newest, part["LastModified"].timestamp())
+        except _Gone:
+            return None
+        return newest
+
     def sweep_temp(self, older_than_seconds: float) -> int:
+        """Abort the multipart uploads that made no progress for the grace period (a crash left them).
+
+        An upload still being written is spared however long it takes: only one whose newest part (or,
+        without parts, whose start) is older than the grace period counts as abandoned. Returns how many
+        were aborted.
+        """
         cutoff = time.time() - older_than_seconds
-        stale = [(key, upload) for key, upload, started in self.incomplete_uploads() if started <= cutoff]
+        stale = []
+        for key, upload, started in list(self.incomplete_uploads()):
+            if started > cutoff:
+                continue  # started within the grace period: every part is newer still
+            last = self._last_activity(key, upload, started)
+            if last is not None and last <= cutoff:
+                stale.append((key, upload))
         for key, upload in stale:
             self._abort(key, upload)
         return len(stale)
@@ -333,8 +363,13 @@ def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _guarded(pages: Iterable[_T]) -> Iterator[_T]:
-    """Iterate a paginator; transport and server failures become ``Unavailable``."""
+class _Gone(Exception):
+    """What a listing was about no longer exists (``_guarded`` with ``gone``)."""
+
+
+def _guarded(pages: Iterable[_T], *, gone: frozenset[str] = frozenset()) -> Iterator[_T]:
+    """Iterate a paginator; transport and server failures become ``Unavailable``, codes in ``gone``
+    raise ``_Gone``."""
     iterator = iter(pages)
     while True:
         try:
@@ -344,5 +379,7 @@ def _guarded(pages: Iterable[_T]) -> Iterator[_T]:
         except Exception as exc:
             if not _is_boto_error(exc):
                 raise
+            if _error_code(exc) in gone:
+                raise _Gone from None
             raise _unavailable("") from None
         yield page
