@@ -19,6 +19,7 @@ __all__ = [
     "NotFound",
     "RateLimited",
     "StepUpRequired",
+    "TooLarge",
     "Unavailable",
     "VaultError",
 ]
@@ -80,6 +81,12 @@ class InvalidInput(VaultError):
     """The request is malformed or violates a rule."""
 
     code = "invalid_input"
+
+
+class TooLarge(InvalidInput):
+    """The upload is larger than the configured limit (HTTP 413)."""
+
+    code = "too_large"
 
 
 class Conflict(VaultError):

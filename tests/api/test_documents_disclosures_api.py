@@ -149,7 +149,8 @@ def test_upload_refuses_bad_metadata_and_oversized_bodies(
         content=b"x",
         headers={**base, "X-Document-Title": "t", "Content-Length": str(too_big)},
     )
-    assert r.status_code == 400
+    assert r.status_code == 413
+    assert r.json()["error"] == "too_large"
     assert "limit" in r.json()["detail"]
     for not_a_document, reason in (("subjects", "not a document category"), ("statement", "D14")):
         r = client.post(

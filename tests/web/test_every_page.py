@@ -15,15 +15,20 @@ from tests.web.pages import PHONE, axe_violations, sideways_overflow
 from tests.web.test_admin_routes import make_admin
 from tests.web.test_browser import login
 from tests.web.test_page_headers import web_pages
-from tests.web.world import World
+from tests.web.world import World, _person
+from vault import labels
 from vault.context import FrozenClock
+from vault.domain import Role
 from vault.runtime import Vault
 
 pytestmark = pytest.mark.browser
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DOWNLOADS = ("/inhoud", ".pdf", "/pdf", "/bewijs")
-SIGNED_IN = ("worker", "outsider", "partner", "officer", "admin")
+SIGNED_IN = ("worker", "outsider", "partner", "officer", "admin", "long")
+# Usernames may be 64 characters; the longest role label is the privacy officer's. The header (name,
+# role, "Afmelden") must still fit at 375 px: this person walks the officer's pages.
+LONG_NAME = "functionaris-gegevensbescherming.regio-utrecht-west.vervanger2ab"
 
 
 def test_every_page_fits_a_phone_and_passes_axe(
@@ -36,7 +41,11 @@ def test_every_page_fits_a_phone_and_passes_axe(
         "partner": world.partner,
         "officer": world.officer,
         "admin": make_admin(vault),
+        "long": _person(vault, LONG_NAME, Role.PRIVACY_OFFICER),
     }
+    assert len(LONG_NAME) == 64
+    longest = max((labels.ROLES[str(r)] for r in Role), key=len)
+    assert labels.ROLES[str(Role.PRIVACY_OFFICER)] == longest
     base = live_server.url
     problems: list[str] = []
     walked = 0
@@ -47,7 +56,11 @@ def test_every_page_fits_a_phone_and_passes_axe(
         try:
             login(page, base, people[role], clock)
             for template, (who, path, status) in sorted(pages.items()):
-                if who != role or status == 204 or any(mark in template for mark in DOWNLOADS):
+                if (
+                    who != (role if role != "long" else "officer")
+                    or status == 204
+                    or any(mark in template for mark in DOWNLOADS)
+                ):
                     continue
                 clock.advance(seconds=1)  # keep the session fresh, never idle
                 page.goto(f"{base}{path}")

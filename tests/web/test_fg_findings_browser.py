@@ -103,7 +103,9 @@ def test_d21_staff_member_records_own_data_only_indexes_kept(
         page.locator("#rel1_bsn").fill("123")  # not a BSN: a Dutch error, nothing replaced
         page.get_by_role("button", name="Opslaan").click()
         page.wait_for_load_state()
-        assert "elfproef" in page.locator("#enrol-error").inner_text()
+        assert "elfproef" in page.locator("#rel1_bsn-fout").inner_text()
+        assert page.locator("#rel1_bsn").get_attribute("aria-invalid") == "true"
+        assert page.locator("#rel1_bsn").input_value() == "123"  # what was typed is kept
         assert_fits_a_phone(page)
         assert_accessible(page)
         page.screenshot(path=str(screenshots / "42-eigen-gegevens-telefoon.png"), full_page=True)

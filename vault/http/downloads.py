@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from vault.context import Context
-from vault.errors import InvalidInput
+from vault.errors import TooLarge
 from vault.http.streaming import content_disposition, stream_batches
 from vault.runtime import Vault
 from vault.services import watermark
@@ -66,6 +66,4 @@ def check_declared_size(request: Request, vault: Vault) -> None:
         and declared.isdigit()
         and int(declared) > vault.settings.max_upload_bytes
     ):
-        raise InvalidInput(
-            f"the document is larger than the limit of {vault.settings.max_upload_bytes} bytes"
-        )
+        raise TooLarge(f"the document is larger than the limit of {vault.settings.max_upload_bytes} bytes")

@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 STATUS_BY_ERROR: dict[type[errors.VaultError], int] = {
     errors.InvalidInput: 400,
+    errors.TooLarge: 413,
     errors.AuthFailed: 401,
     errors.StepUpRequired: 401,
     errors.Forbidden: 403,

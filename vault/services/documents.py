@@ -23,7 +23,7 @@ from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.stream import encrypt_stream
 from vault.domain import Action, AuditTag, Category
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services.gate import Admission, GateRequest, OpenedDocument, admit_read, open_admitted, pass_gate
@@ -68,7 +68,7 @@ class _SizeLimit:
         for chunk in self._chunks:
             self.length += len(chunk)
             if self.length > self._limit:
-                raise InvalidInput(f"the document is larger than the limit of {self._limit} bytes")
+                raise TooLarge(f"the document is larger than the limit of {self._limit} bytes")
             yield chunk
 
 

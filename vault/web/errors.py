@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from vault import errors
 from vault.web.csrf import CsrfRefused
@@ -96,10 +100,61 @@ def _html(original: Handler) -> Handler:
     return handle
 
 
+def _other_method_route(request: Request) -> bool:
+    """Another page route has this very path with other methods (``POST /fg/logcontrole/controle``),
+    while the route that matched took a segment of it for an id (``GET /fg/logcontrole/{finding_id}``)."""
+    from vault.web.routes import ROUTERS  # the page routes import this module's neighbours
+
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    matched = {route.path for route in routes if route.matches(request.scope)[0] == Match.FULL}
+    return any(
+        route.matches(request.scope)[0] == Match.PARTIAL and route.path not in matched for route in routes
+    )
+
+
+async def _answer(request: Request, exc: Exception) -> Response:
+    """``exc`` as the app answers it on a page (the wrapped handler of its class)."""
+    handlers = request.app.exception_handlers
+    handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
+    answer: Response = await handler(request, exc)
+    return answer
+
+
+def _validation(original: Handler) -> Handler:
+    """A page's request that fails validation in its path or query string was reached by a link (cut
+    off, mistyped, or an old one), not by a form: the path answers 404 "Niet gevonden" (405 when the
+    path belongs to a route of other methods), a query parameter that is not valid is left out (303 to
+    the same page without it: ``/login?reden=…`` shows the login page). A form's body keeps 422. The
+    API keeps its JSON 422."""
+    html = _html(original)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if is_api_path(request.url.path) or not isinstance(exc, RequestValidationError):
+            return await html(request, exc)
+        places = [tuple(err.get("loc", ())) for err in exc.errors()]
+        if places and all(loc[:1] == ("path",) for loc in places):
+            if _other_method_route(request):
+                return await _answer(request, StarletteHTTPException(405))
+            return await _answer(request, errors.NotFound("no such page"))
+        if request.method in {"GET", "HEAD"} and places and all(loc[:1] == ("query",) for loc in places):
+            refused = {str(loc[1]) for loc in places if len(loc) > 1}
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k not in refused]
+            if len(kept) < len(request.query_params.multi_items()):
+                return RedirectResponse(
+                    request.url.path + (f"?{urlencode(kept)}" if kept else ""), status_code=303
+                )
+            return await _answer(request, errors.NotFound("no such page"))
+        return await html(request, exc)
+
+    return handle
+
+
 def install_web_errors(app: FastAPI) -> None:
     """Wrap the API's handlers (HTML for pages) and turn the session signals into redirects."""
     for key, handler in list(app.exception_handlers.items()):
-        if isinstance(key, type) and issubclass(key, Exception) and "WebSocket" not in key.__name__:
+        if key is RequestValidationError:
+            app.exception_handlers[key] = _validation(handler)  # type: ignore[arg-type]
+        elif isinstance(key, type) and issubclass(key, Exception) and "WebSocket" not in key.__name__:
             app.exception_handlers[key] = _html(handler)  # type: ignore[arg-type]
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,32 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 
 from vault.errors import InvalidInput
 
-__all__ = ["PUBLIC_FORM", "STAFF_UPLOAD", "FormLimits", "StreamedForm", "boundary_of"]
+__all__ = [
+    "PUBLIC_FORM",
+    "STAFF_UPLOAD",
+    "FieldTooLong",
+    "FormLimits",
+    "StreamedForm",
+    "boundary_of",
+    "bytes_for",
+]
+
+
+def bytes_for(characters: int) -> int:
+    """The most bytes a field of ``characters`` characters can take as a browser sends it: UTF-8 is at
+    most 4 bytes a character, and a line break (1 character in ``maxlength`` and in the form's own
+    check) is sent as CRLF, 2 bytes. A byte limit this generous never refuses text within the character
+    limit, so the form's character check decides and names the field (the bound still holds)."""
+    return 4 * characters + characters
+
+
+class FieldTooLong(InvalidInput):
+    """A text field (or all fields together) went over the reader's byte bound. ``field`` is the
+    field's name in the form (a name, never a value), so the form can say which field is too long."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__("a form field is too long")
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -29,10 +54,15 @@ class FormLimits:
     max_header_bytes: int = 1024
 
 
-STAFF_UPLOAD = FormLimits(max_fields=10, max_field_bytes=4096, max_fields_total=16 * 1024, file_required=True)
-# The public forms: more and longer fields; an empty file input (filename="") means no attachment.
+# The upload form: a title of at most 255 characters, a category and the token (the form itself may
+# allow a missing file and say so on the field, ``routes.documents``).
+STAFF_UPLOAD = FormLimits(
+    max_fields=10, max_field_bytes=bytes_for(1024), max_fields_total=16 * 1024, file_required=True
+)
+# The public forms: more and longer fields (the longest is 10,000 characters, ``public.fields``); an
+# empty file input (filename="") means no attachment.
 PUBLIC_FORM = FormLimits(
-    max_fields=40, max_field_bytes=20_000, max_fields_total=64 * 1024, file_required=False
+    max_fields=40, max_field_bytes=bytes_for(10_000), max_fields_total=128 * 1024, file_required=False
 )
 
 
@@ -125,7 +155,7 @@ class StreamedForm:
         self._buffer += data[start:end]
         self._total += end - start
         if len(self._buffer) > self.limits.max_field_bytes or self._total > self.limits.max_fields_total:
-            raise InvalidInput("a form field is too long")
+            raise FieldTooLong(self._name)
 
     def _part_end(self) -> None:
         if self._in_file:

@@ -6,7 +6,7 @@ Problems are reported in Dutch and never echo what was typed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from vault.errors import InvalidInput
@@ -22,6 +22,7 @@ __all__ = [
     "SUBJECT_NAME_UNUSABLE",
     "SUBJECT_ROLES",
     "FormProblem",
+    "field_too_long",
     "parse_submission",
 ]
 
@@ -63,29 +64,61 @@ SUBJECT_NAME_UNUSABLE = (
 )
 
 
-class FormProblem(Exception):
-    """The answers cannot be accepted; ``problems`` are Dutch sentences naming fields, never values."""
+# The free-text fields of the forms: their labels and character limits (``maxlength`` on the page).
+_TEXT_FIELDS: dict[str, tuple[str, int]] = {
+    "zorgen": ("Waar maakt u zich zorgen over", _LONG),
+    "naam": ("Uw naam", _SHORT),
+    "beroep": ("Uw beroep", _SHORT),
+    "organisatie": ("Uw organisatie", _SHORT),
+    "contact": ("Uw telefoonnummer of e-mailadres", _SHORT),
+    "betrokkene_naam": ("Naam van de betrokkene", _SHORT),
+    "betrokkene_adres": ("Adres van de betrokkene", _SHORT),
+    "client_naam": ("Naam van uw cliënt", _SHORT),
+    "client_bsn": ("BSN van uw cliënt", 20),
+}
 
-    def __init__(self, problems: list[str]) -> None:
+
+class FormProblem(Exception):
+    """The answers cannot be accepted; ``problems`` are Dutch sentences naming fields, never values,
+    and ``fields`` the id of the field each one is about (``None``: the form as a whole), so the page
+    can mark the field and link the sentence to it."""
+
+    def __init__(self, problems: list[str], fields: list[str | None] | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.fields: list[str | None] = fields if fields is not None else [None for _ in problems]
+
+
+def field_too_long(name: str) -> FormProblem:
+    """The problem for a field the multipart reader stopped reading (over its byte bound, so over the
+    field's character limit too): named as the form's own check names it."""
+    label, limit = _TEXT_FIELDS.get(name, ("Een van de velden", _LONG))
+    return FormProblem(
+        [f"{label} is te lang (maximaal {limit} tekens)."], [name if name in _TEXT_FIELDS else None]
+    )
 
 
 @dataclass
 class _Reader:
     fields: Mapping[str, str]
     problems: list[str]
+    named: list[str | None] = field(default_factory=list)
+
+    def problem(self, name: str | None, text: str) -> None:
+        self.problems.append(text)
+        self.named.append(name)
 
     def text(self, name: str, label: str, *, required: bool = False, limit: int = _SHORT) -> str:
-        raw = self.fields.get(name, "")
+        # A browser sends a line break as CRLF; it counts as one character, as ``maxlength`` counts it.
+        raw = self.fields.get(name, "").replace("\r\n", "\n")
         value = raw.strip() if limit == _LONG else " ".join(raw.split())
         if required and not value:
-            self.problems.append(f"Vul in: {label}.")
+            self.problem(name, f"Vul in: {label}.")
         elif len(value) > limit:
-            self.problems.append(f"{label} is te lang (maximaal {limit} tekens).")
+            self.problem(name, f"{label} is te lang (maximaal {limit} tekens).")
             return ""
         elif limit != _LONG and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            self.problems.append(f"{label} bevat tekens die niet zijn toegestaan.")
+            self.problem(name, f"{label} bevat tekens die niet zijn toegestaan.")
             return ""
         return value
 
@@ -93,10 +126,10 @@ class _Reader:
         value = self.fields.get(name, "").strip()
         if not value:
             if required:
-                self.problems.append(f"Kies: {label}.")
+                self.problem(name, f"Kies: {label}.")
             return ""
         if value not in options:
-            self.problems.append(f"Kies een geldige waarde bij: {label}.")
+            self.problem(name, f"Kies een geldige waarde bij: {label}.")
             return ""
         return value
 
@@ -107,10 +140,10 @@ class _Reader:
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
-            self.problems.append(f"{label} is geen geldige datum.")
+            self.problem(name, f"{label} is geen geldige datum.")
             return None
         if not date(1900, 1, 1) <= parsed <= date.today():
-            self.problems.append(f"{label} is geen geldige datum.")
+            self.problem(name, f"{label} is geen geldige datum.")
             return None
         return parsed
 
@@ -192,7 +225,7 @@ def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
         # would become a subject whose blind index matches every other placeholder (D19).
         name = r.text("betrokkene_naam", "Naam van de betrokkene")
         if name and not _usable_name(name):
-            r.problems.append(SUBJECT_NAME_UNUSABLE)
+            r.problem("betrokkene_naam", SUBJECT_NAME_UNUSABLE)
             name = ""
         person = PersonFields(
             name=name or None,
@@ -212,14 +245,20 @@ def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
             date_of_birth=r.day("client_geboortedatum", "Geboortedatum van uw cliënt"),
         )
         if client.bsn is None and (client.name is None) != (client.date_of_birth is None):
-            r.problems.append("Vul bij uw cliënt het BSN in, of naam én geboortedatum, of niets.")
+            r.problem(
+                "client_geboortedatum" if client.name is not None else "client_naam",
+                "Vul bij uw cliënt het BSN in, of naam én geboortedatum, of niets.",
+            )
         try:
             client = client.checked()
         except InvalidInput:
-            r.problems.append("Het BSN of de naam van uw cliënt is niet geldig.")
+            r.problem(
+                "client_bsn" if client.bsn else "client_naam",
+                "Het BSN of de naam van uw cliënt is niet geldig.",
+            )
 
     if r.problems:
-        raise FormProblem(r.problems)
+        raise FormProblem(r.problems, r.named)
     answers.append(("Waar maakt u zich zorgen over?", concern))
     if children:
         answers.append(("Zijn er kinderen bij betrokken?", _label(CHILDREN, children)))

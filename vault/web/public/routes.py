@@ -31,7 +31,7 @@ from vault.services.intake import (
     receive_attachment,
 )
 from vault.web.csrf import check_origin
-from vault.web.multipart import PUBLIC_FORM, StreamedForm, boundary_of
+from vault.web.multipart import PUBLIC_FORM, FieldTooLong, StreamedForm, boundary_of
 from vault.web.public import fields as f
 from vault.web.render import TEMPLATES
 
@@ -102,20 +102,33 @@ def _json(body: dict[str, Any], status: int) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=PUBLIC_HEADERS)
 
 
-def _refused(reason: str, status: int, vault: Vault, problems: list[str] | None = None) -> JSONResponse:
+def _refused(
+    reason: str,
+    status: int,
+    vault: Vault,
+    problems: list[str] | None = None,
+    fields: list[str | None] | None = None,
+) -> JSONResponse:
     """The refusal the page's script shows: a Dutch message and, when the answers need fixing, the
-    problems (each names a field, never a value)."""
+    problems (each names a field, never a value) with, for each, the id of its field (or null), so the
+    script marks the field and links the problem to it."""
     limit = vault.settings.intake_max_bytes // (1024 * 1024) or 1
     log.info("intake_refused", reason=reason)
+    problems = problems or []
     return _json(
         {
             "ok": False,
             "reason": reason,
             "message": MESSAGES["check_answers" if problems else reason].format(limit=limit),
-            "problems": problems or [],
+            "problems": problems,
+            "fields": fields if fields is not None else [None for _ in problems],
         },
         status,
     )
+
+
+def _form_refused(problem: f.FormProblem, vault: Vault) -> JSONResponse:
+    return _refused("invalid", 400, vault, problem.problems, problem.fields)
 
 
 @router.get("/melden", response_class=HTMLResponse)
@@ -206,6 +219,10 @@ def _receive(
             # Without an attachment the rest of the body (the browser's empty file input) is small:
             # read and check it all before anything is stored, so a malformed body stores nothing.
             body.drain()
+    except FieldTooLong as too_long:
+        # Over the reader's byte bound, which is generous for the field's character limit: the same
+        # "… is te lang" the form's own check gives, so the person shortens it and loses nothing.
+        return _form_refused(f.field_too_long(too_long.field), vault)
     except InvalidInput:
         return _refused("invalid", 400, vault)
     fields = body.fields
@@ -222,7 +239,7 @@ def _receive(
     try:
         submission = f.parse_submission(form, fields)
     except f.FormProblem as problem:
-        return _refused("invalid", 400, vault, problem.problems)
+        return _form_refused(problem, vault)
     ctx = public_context(vault, request_id)
     try:
         receipt = receive(vault, ctx, submission)

@@ -7,16 +7,17 @@ group-commit job), streamed: nothing is held whole in memory and no plaintext to
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from functools import partial
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from vault.domain import Category
-from vault.errors import AuthFailed, InsufficientStorage, InvalidInput
+from vault.domain import Category, reference_of
+from vault.errors import AuthFailed, InsufficientStorage, InvalidInput, TooLarge
 from vault.http.deps import AuthConfigDep, VaultDep
 from vault.http.downloads import admitted_response, check_declared_size
 from vault.http.params import UUID_PATTERN, CaseId, DocumentId
@@ -25,10 +26,10 @@ from vault.repositories.access import read_facts_of
 from vault.runtime import Vault
 from vault.services.authentication import session_token_hash
 from vault.services.case_view import CaseView, DocumentEntry
-from vault.services.documents import StoredVersion, upload_document
+from vault.services.documents import clean_name, upload_document
 from vault.services.gate import AdmittedRead, admit_read
 from vault.web.csrf import FIELD, check_origin, check_token, session_token, verified_header
-from vault.web.multipart import StreamedForm, boundary_of
+from vault.web.multipart import STAFF_UPLOAD, FieldTooLong, StreamedForm, boundary_of
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import (
@@ -108,19 +109,105 @@ def _category(value: str) -> Category:
     return category
 
 
-def _upload_form(vault: Vault, actor: WebActor, case_id: str, form: StreamedForm) -> StoredVersion:
-    """Worker thread: the fields first (CSRF token checked before any file byte is read), then the file."""
-    form.read_fields()
+# Refusals of the upload form without script, shown beside their field (``document_upload.html``).
+TITLE_ERROR = "Een titel is ten hoogste 255 tekens op één regel, zonder tabs of stuurtekens."
+FILE_NAME_ERROR = "De naam van het bestand is te lang of bevat stuurtekens; geef het een andere naam."
+UPLOAD_FORM = replace(STAFF_UPLOAD, file_required=False)  # a missing file is said on the field
+
+Refusal = tuple[dict[str, str], int]
+
+
+def megabytes(limit: int) -> str:
+    """A byte limit in MB as people read it: "2048", "0,1"."""
+    text = f"{limit / (1024 * 1024):.1f}".replace(".", ",")
+    return text.removesuffix(",0")
+
+
+def too_large_error(vault: Vault) -> str:
+    limit = megabytes(vault.settings.max_upload_bytes)
+    return f"Het bestand is groter dan {limit} MB. Kies een kleiner bestand."
+
+
+def declared_too_large(request: Request, vault: Vault) -> bool:
+    """``check_declared_size`` as a question: the form answers it beside the file field."""
+    try:
+        check_declared_size(request, vault)
+    except TooLarge:
+        return True
+    return False
+
+
+def _upload_form(
+    vault: Vault, actor: WebActor, case_id: str, form: StreamedForm, too_large: bool
+) -> Refusal | None:
+    """Worker thread: the fields first (CSRF token checked before any file byte is read), then the file.
+    A refusal the person can fix is returned (field errors, status) so the form comes back with what
+    was typed; nothing is stored then."""
+    try:
+        form.read_fields()
+    except FieldTooLong as exc:
+        if exc.field != "title":
+            raise
+        return {"title": TITLE_ERROR}, 400
     check_token(session_token(actor.auth, actor.info.session_id), form.fields.get(FIELD))
-    return upload_document(
-        vault,
-        actor.ctx,
+    errors: dict[str, str] = {}
+    try:
+        category = _category(form.fields.get("category", ""))
+    except InvalidInput:
+        errors["category"] = "Kies een categorie uit de lijst."
+    title = form.fields.get("title", "").strip()
+    try:
+        clean_name(title or "document", "title")
+    except InvalidInput:
+        errors["title"] = TITLE_ERROR
+    if not form.has_file:
+        errors["file"] = "Kies een bestand."
+    elif too_large:
+        # Refused before any byte of the file is read (the body is not drained: it may be gigabytes).
+        errors["file"] = too_large_error(vault)
+        return errors, 413
+    else:
+        try:
+            clean_name(form.filename or "document", "file name")
+        except InvalidInput:
+            errors["file"] = FILE_NAME_ERROR
+    if errors:
+        form.drain()
+        return errors, 400
+    try:
+        upload_document(
+            vault,
+            actor.ctx,
+            case_id=case_id,
+            category=category,
+            title=title or (form.filename or "document"),
+            filename=form.filename or "document",
+            content_type=form.content_type,
+            chunks=form.file_chunks(),
+        )
+    except TooLarge:
+        # A body without (or with a wrong) Content-Length, stopped while it streamed.
+        return {"file": too_large_error(vault)}, 413
+    return None
+
+
+def _upload_page(
+    request: Request, vault: Vault, actor: WebActor, case_id: str, form: StreamedForm, refusal: Refusal
+) -> HTMLResponse:
+    errors, status = refusal
+    values = {"title": form.fields.get("title", "")[:1000], "category": form.fields.get("category", "")[:50]}
+    return page(
+        request,
+        "document_upload.html",
+        actor=actor,
         case_id=case_id,
-        category=_category(form.fields.get("category", "")),
-        title=form.fields.get("title", "").strip() or (form.filename or "document"),
-        filename=form.filename or "document",
-        content_type=form.content_type,
-        chunks=form.file_chunks(),
+        reference=reference_of(case_id),
+        upload_categories=_UPLOAD_CATEGORIES,
+        max_upload=vault.settings.max_upload_bytes,
+        values=values,
+        errors=errors,
+        too_large=status == 413,
+        status_code=status,
     )
 
 
@@ -132,10 +219,12 @@ async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthC
         check_origin(request)
         info = page_session(request, vault, auth)
         actor = web_user(request, vault, auth, info)
-        check_declared_size(request, vault)
-        form = StreamedForm(boundary_of(content_type), SyncBody(request.stream()))
+        too_large = declared_too_large(request, vault)
+        form = StreamedForm(boundary_of(content_type), SyncBody(request.stream()), UPLOAD_FORM)
         try:
-            await anyio.to_thread.run_sync(partial(_upload_form, vault, actor, case_id, form))
+            refusal = await anyio.to_thread.run_sync(
+                partial(_upload_form, vault, actor, case_id, form, too_large)
+            )
         except InsufficientStorage:
             return page(
                 request,
@@ -146,6 +235,8 @@ async def upload(case_id: CaseId, request: Request, vault: VaultDep, auth: AuthC
                 text=DISK_FULL_TEXT,
                 status=507,
             )
+        if refusal is not None:
+            return _upload_page(request, vault, actor, case_id, form, refusal)
         return see_other(f"/zaken/{case_id}", notice="document-opgeslagen")
     actor = verified_header(request, vault, auth)
     check_declared_size(request, vault)

@@ -3,7 +3,8 @@ its evidence and proofs, its status and a comment, a per-person view, and "revie
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +20,7 @@ from vault.logcontrole.store import FindingStatus
 from vault.services.audit_reports import require_privacy_officer
 from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
+from vault.services.person_fields import PersonFields
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm
 from vault.web.fg_reports import parse_day
@@ -133,7 +135,8 @@ def _detail_page(
     actor: WebActor,
     finding_id: int,
     *,
-    error: str = "",
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     with transaction(vault.db) as session:
@@ -151,7 +154,8 @@ def _detail_page(
         evidence=detail["evidence"],
         proofs=detail["proofs"],
         names=names,
-        error=error,
+        errors=errors or {},
+        values=values or {},
         status_code=status_code,
         **_labels(),
     )
@@ -167,11 +171,17 @@ def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id
     require_privacy_officer(vault, form.user.ctx, AuditTag.AUDIT_FINDING_STATUS_CHANGED)
     status = form.text("status", limit=20)
     comment = form.text("comment", limit=service.MAX_COMMENT + 1)
+    errors: dict[str, str] = {}
     if status not in STATUSES:
-        return _detail_page(request, vault, form.user, finding_id, error="Kies een status.", status_code=400)
+        errors["status"] = "Kies een status."
     if len(comment) > service.MAX_COMMENT:
-        error = "De toelichting is te lang (hoogstens 2000 tekens)."
-        return _detail_page(request, vault, form.user, finding_id, error=error, status_code=400)
+        errors["comment"] = "De toelichting is te lang (hoogstens 2000 tekens)."
+    if errors:
+        # The form again with what was typed (the comment, a valid status) and each error by its field.
+        values = {"status": status if status in STATUSES else "", "comment": comment}
+        return _detail_page(
+            request, vault, form.user, finding_id, errors=errors, values=values, status_code=400
+        )
     with transaction(vault.db) as session:
         service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
     return see_other(f"/fg/logcontrole/{finding_id}")
@@ -189,8 +199,28 @@ _ENROL_ERROR = (
 )
 
 
+_BSN_ERROR = "Een BSN heeft 9 cijfers en klopt met de elfproef."
+_POSTCODE = re.compile(r"[1-9][0-9]{3}\s?[A-Za-z]{2}")
+_HOUSE_NUMBER = re.compile(r"[0-9]{1,5}(\s?-?\s?[A-Za-z0-9]{1,4})?")
+_ENROL_FIELDS = (
+    "bsn",
+    "name",
+    "dob",
+    "postcode",
+    "house_number",
+    *(f"rel{i}_{part}" for i in range(1, _RELATION_ROWS + 1) for part in ("bsn", "name", "dob")),
+)
+
+
 def _enrol_page(
-    request: Request, actor: WebActor, *, notice: str = "", error: str = "", status_code: int = 200
+    request: Request,
+    actor: WebActor,
+    *,
+    notice: str = "",
+    error: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     return page(
         request,
@@ -199,6 +229,8 @@ def _enrol_page(
         rows=range(1, _RELATION_ROWS + 1),
         notice=notice,
         error=error,
+        values=values or {},
+        errors=errors or {},
         status_code=status_code,
     )
 
@@ -208,26 +240,74 @@ def enrolment_form(request: Request, actor: WebUser) -> HTMLResponse:
     return _enrol_page(request, actor)
 
 
+def _bsn_error(value: str) -> str | None:
+    try:
+        PersonFields(bsn=value).checked()
+    except InvalidInput:
+        return _BSN_ERROR
+    return None
+
+
+def _enrol_errors(values: dict[str, str]) -> tuple[dict[str, str], dict[str, date | None]]:
+    """Each field's own problem (by its field, in Dutch), and the dates as read."""
+    errors: dict[str, str] = {}
+    days: dict[str, date | None] = {}
+    for name in ("dob", *(f"rel{i}_dob" for i in range(1, _RELATION_ROWS + 1))):
+        try:
+            days[name] = parse_day(values[name])
+        except InvalidInput as exc:
+            errors[name] = exc.message
+            days[name] = None
+    for name in ("bsn", *(f"rel{i}_bsn" for i in range(1, _RELATION_ROWS + 1))):
+        problem = _bsn_error(values[name]) if values[name] else None
+        if problem:
+            errors[name] = problem
+    if values["postcode"] and not _POSTCODE.fullmatch(values["postcode"]):
+        errors["postcode"] = "Een postcode is 4 cijfers en 2 letters, bijvoorbeeld 3511 AB."
+    if values["house_number"] and not _HOUSE_NUMBER.fullmatch(values["house_number"]):
+        errors["house_number"] = "Een huisnummer begint met cijfers, bijvoorbeeld 12 of 12A."
+    if values["postcode"] and not values["house_number"]:
+        errors.setdefault("house_number", "Vul bij de postcode ook het huisnummer in.")
+    if values["house_number"] and not values["postcode"]:
+        errors.setdefault("postcode", "Vul bij het huisnummer ook de postcode in.")
+    for i in range(1, _RELATION_ROWS + 1):
+        bsn, name, born = values[f"rel{i}_bsn"], values[f"rel{i}_name"], values[f"rel{i}_dob"]
+        if bsn or not (name or born):
+            continue
+        if not name:
+            errors.setdefault(
+                f"rel{i}_name", f"Naaste {i}: vul een BSN in, of een naam bij de geboortedatum."
+            )
+        elif not born:
+            errors.setdefault(f"rel{i}_dob", f"Naaste {i}: vul een BSN in, of een geboortedatum bij de naam.")
+    return errors, days
+
+
 @enrolment_router.post("/eigen-gegevens")
 def enrolment_save(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
-    """Stores only keyed blind indexes of what was typed; the values are never stored nor shown again."""
+    """Stores only keyed blind indexes of what was typed; the values are never stored nor shown again
+    (after a refusal the form shows what was typed, so nothing has to be typed twice)."""
+    limits = {"name": 200, **{f"rel{i}_name": 200 for i in range(1, _RELATION_ROWS + 1)}}
+    values = {name: form.text(name, limit=limits.get(name, 20)) for name in _ENROL_FIELDS}
+    errors, days = _enrol_errors(values)
+    if errors:
+        return _enrol_page(request, form.user, values=values, errors=errors, status_code=400)
+    relations = []
+    for i in range(1, _RELATION_ROWS + 1):
+        bsn, name, born = values[f"rel{i}_bsn"], values[f"rel{i}_name"], days[f"rel{i}_dob"]
+        if bsn or name or born:
+            relations.append(service.Relation(bsn or None, name or None, born))
+    enrolment = service.Enrolment(
+        bsn=values["bsn"] or None,
+        name=values["name"] or None,
+        date_of_birth=days["dob"],
+        postcode=values["postcode"] or None,
+        house_number=values["house_number"] or None,
+        relations=tuple(relations),
+    )
     try:
-        relations = []
-        for i in range(1, _RELATION_ROWS + 1):
-            bsn, name = form.text(f"rel{i}_bsn", limit=20), form.text(f"rel{i}_name", limit=200)
-            born = parse_day(form.text(f"rel{i}_dob", limit=10))
-            if bsn or name or born:
-                relations.append(service.Relation(bsn or None, name or None, born))
-        enrolment = service.Enrolment(
-            bsn=form.text("bsn", limit=20) or None,
-            name=form.text("name", limit=200) or None,
-            date_of_birth=parse_day(form.text("dob", limit=10)),
-            postcode=form.text("postcode", limit=10) or None,
-            house_number=form.text("house_number", limit=10) or None,
-            relations=tuple(relations),
-        )
         kept = service.record_enrolment(vault, form.user.ctx, enrolment)
     except InvalidInput:
-        return _enrol_page(request, form.user, error=_ENROL_ERROR, status_code=400)
+        return _enrol_page(request, form.user, error=_ENROL_ERROR, values=values, status_code=400)
     notice = f"Opgeslagen: {kept} versleutelde kenmerken. Wat u hebt ingevuld, is zelf niet bewaard."
     return _enrol_page(request, form.user, notice=notice)

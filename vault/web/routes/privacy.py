@@ -281,8 +281,17 @@ def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep,
 
 
 def _break_glass_page(
-    request: Request, vault: VaultDep, actor: WebActor, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    vault: VaultDep,
+    actor: WebActor,
+    *,
+    seq: int | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
+    """The D20 review list; after a refusal, the form of the access that was sent (``seq``) carries
+    the error by its field and what was typed (the comment, a chosen verdict)."""
     with transaction(vault.db) as session:
         listed = audit_reports.break_glass_list(session, vault, actor.ctx, limit=100)
     entries = listed["entries"]
@@ -295,7 +304,9 @@ def _break_glass_page(
         names=usernames(vault, [e.get("actor_id") or e.get("reviewer_id") for e in people]),
         outcomes=list(ReviewOutcome),
         zaakref=reference_of,
-        error=error,
+        refused_seq=seq,
+        errors=errors or {},
+        values=values or {},
         status_code=status_code,
     )
 
@@ -314,14 +325,21 @@ def review(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
     _officer_only(vault, actor, AuditTag.AUDIT_BREAK_GLASS_REVIEWED)
     _step_up(vault, actor)
     comment = form.text("comment", limit=audit_reports.MAX_COMMENT + 1)
-    try:
-        seq = int(form.text("seq", limit=12))
-        outcome = ReviewOutcome(form.text("outcome", limit=20))
-    except ValueError:
-        return _break_glass_page(request, vault, actor, error="Kies een oordeel.", status_code=400)
+    seq_text = form.text("seq", limit=12)
+    seq = int(seq_text) if seq_text.isascii() and seq_text.isdigit() else None
+    outcome_text = form.text("outcome", limit=20)
+    outcome = next((o for o in ReviewOutcome if o.value == outcome_text), None)
+    errors: dict[str, str] = {}
+    if outcome is None:
+        errors["outcome"] = "Kies een oordeel."
     if len(comment) > audit_reports.MAX_COMMENT:
+        errors["comment"] = "De toelichting is te lang (hoogstens 2000 tekens)."
+    if seq is None:
+        errors = {"seq": "Deze noodtoegang is niet gevonden. Laad de pagina opnieuw."}
+    if seq is None or errors or outcome is None:
+        values = {"comment": comment, "outcome": outcome.value if outcome else ""}
         return _break_glass_page(
-            request, vault, actor, error="De toelichting is te lang (hoogstens 2000 tekens).", status_code=400
+            request, vault, actor, seq=seq, errors=errors, values=values, status_code=400
         )
     with transaction(vault.db) as session:
         audit_reports.review_break_glass(session, vault, actor.ctx, seq, outcome, comment or None)

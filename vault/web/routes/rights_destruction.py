@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from vault import labels
 from vault.domain import Action, Category, reference_of
-from vault.errors import InvalidInput, NotFound, StepUpRequired
+from vault.errors import InvalidInput, NotFound, StepUpRequired, TooLarge
 from vault.http.deps import AuthConfigDep, VaultDep
-from vault.http.downloads import check_declared_size, download_headers
+from vault.http.downloads import download_headers
 from vault.http.params import UUID_PATTERN, CaseId, DocumentId
 from vault.http.streaming import SyncBody
 from vault.runtime import Vault
@@ -31,16 +31,32 @@ from vault.services.gate import GateRequest, would_allow
 from vault.services.pdf import certificate_pdf as certificate_pdf_of
 from vault.services.rights import add_statement
 from vault.web.csrf import FIELD, VerifiedForm, check_origin, check_token, session_token
-from vault.web.multipart import FormLimits, StreamedForm, boundary_of
+from vault.web.multipart import FieldTooLong, FormLimits, StreamedForm, boundary_of, bytes_for
 from vault.web.render import page, see_other
+from vault.web.routes.documents import (
+    FILE_NAME_ERROR,
+    TITLE_ERROR,
+    Refusal,
+    declared_too_large,
+    too_large_error,
+)
 from vault.web.routes.rights import iso_day, received_on
 from vault.web.session import WebActor, WebUser, page_session, web_user
 
 router = APIRouter(include_in_schema=False)
 
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
+STATEMENT_MAX = 20_000  # characters of a typed statement (the textarea's maxlength)
+# Byte bounds generous enough for the character limits (``bytes_for``): the form checks those itself.
 _STATEMENT_FORM = FormLimits(
-    max_fields=6, max_field_bytes=20_000, max_fields_total=24_000, file_required=False
+    max_fields=6,
+    max_field_bytes=bytes_for(STATEMENT_MAX),
+    max_fields_total=bytes_for(STATEMENT_MAX) + 8 * 1024,
+    file_required=False,
+)
+_TITLE_ERROR = TITLE_ERROR
+_TEXT_TOO_LONG = (
+    "De zienswijze is te lang: ten hoogste 20.000 tekens. Maak de tekst korter of kies een bestand."
 )
 # --- Recording a destruction request -----------------------------------------------------------------
 
@@ -253,6 +269,7 @@ def _statement_form(
         document=_answered(vault, actor, case_id, document_id),
         values=values or {"title": "Zienswijze"},
         errors=errors or {},
+        too_large=status_code == 413,
         status_code=status_code,
     )
 
@@ -265,47 +282,61 @@ def statement_form(
 
 
 def _store_statement(
-    vault: Vault, actor: WebActor, case_id: str, document_id: str, form: StreamedForm
-) -> dict[str, str] | None:
-    """Worker thread: the fields (CSRF token first), then the file or the typed text; the errors."""
-    form.read_fields()
+    vault: Vault, actor: WebActor, case_id: str, document_id: str, form: StreamedForm, too_large: bool
+) -> Refusal | None:
+    """Worker thread: the fields (CSRF token first), then the file or the typed text; the errors and
+    the status to answer them with."""
+    try:
+        form.read_fields()
+    except FieldTooLong as exc:
+        if exc.field not in {"title", "text"}:
+            raise
+        return {exc.field: _TITLE_ERROR if exc.field == "title" else _TEXT_TOO_LONG}, 400
     check_token(session_token(actor.auth, actor.info.session_id), form.fields.get(FIELD))
-    text = form.fields.get("text", "").strip()
+    # A browser sends each line break as CRLF; ``maxlength`` (and this check) count it as one.
+    text = form.fields.get("text", "").replace("\r\n", "\n").strip()
     try:
         title = clean_name(form.fields.get("title", "").strip() or "Zienswijze", "title")
     except InvalidInput:
         form.drain()
-        return {"title": "Een titel is ten hoogste 255 tekens op één regel, zonder tabs of stuurtekens."}
+        return {"title": _TITLE_ERROR}, 400
+    if len(text) > STATEMENT_MAX:
+        form.drain()
+        return {"text": _TEXT_TOO_LONG}, 400
     if form.has_file:
         try:
             clean_name(form.filename or "zienswijze", "file name")
         except InvalidInput:
             form.drain()
-            return {
-                "file": "De naam van het bestand is te lang of bevat stuurtekens; geef het een andere naam."
-            }
+            return {"file": FILE_NAME_ERROR}, 400
     if form.has_file and text:
         form.drain()
-        return {"text": "Typ de zienswijze óf kies een bestand, niet allebei."}
+        return {"text": "Typ de zienswijze óf kies een bestand, niet allebei."}, 400
     if not form.has_file and not text:
         form.drain()
-        return {"text": "Typ de zienswijze van de betrokkene of kies een bestand."}
+        return {"text": "Typ de zienswijze van de betrokkene of kies een bestand."}, 400
+    if form.has_file and too_large:
+        # Refused before any byte of the file is read (not drained: it may be gigabytes).
+        return {"file": too_large_error(vault)}, 413
     if form.has_file:
         chunks: Any = form.file_chunks()
         filename, content_type = form.filename or "zienswijze", form.content_type
     else:
         form.drain()
         chunks, filename, content_type = [text.encode()], "zienswijze.txt", "text/plain; charset=utf-8"
-    add_statement(
-        vault,
-        actor.ctx,
-        case_id=case_id,
-        refers_to_document_id=document_id,
-        title=title,
-        filename=filename,
-        content_type=content_type,
-        chunks=chunks,
-    )
+    try:
+        add_statement(
+            vault,
+            actor.ctx,
+            case_id=case_id,
+            refers_to_document_id=document_id,
+            title=title,
+            filename=filename,
+            content_type=content_type,
+            chunks=chunks,
+        )
+    except TooLarge:
+        return {"file": too_large_error(vault)}, 413
     return None
 
 
@@ -317,14 +348,15 @@ async def add_statement_page(
     check_origin(request)
     info = page_session(request, vault, auth)
     actor = web_user(request, vault, auth, info)
-    check_declared_size(request, vault)
+    too_large = declared_too_large(request, vault)
     form = StreamedForm(
         boundary_of(request.headers.get("content-type", "")), SyncBody(request.stream()), _STATEMENT_FORM
     )
-    errors = await anyio.to_thread.run_sync(
-        partial(_store_statement, vault, actor, case_id, document_id, form)
+    refusal = await anyio.to_thread.run_sync(
+        partial(_store_statement, vault, actor, case_id, document_id, form, too_large)
     )
-    if errors:
+    if refusal:
+        errors, status = refusal
         values = {"title": form.fields.get("title", "")[:1000], "text": form.fields.get("text", "")}
         return await anyio.to_thread.run_sync(
             partial(
@@ -336,7 +368,7 @@ async def add_statement_page(
                 document_id,
                 values=values,
                 errors=errors,
-                status_code=400,
+                status_code=status,
             )
         )
     return see_other(f"/zaken/{case_id}#documenten", notice="zienswijze-toegevoegd")

@@ -11,6 +11,7 @@ from vault.domain import Role, reference_of
 from vault.errors import InvalidInput
 from vault.http.deps import VaultDep
 from vault.services import caseload, lookup, worklists
+from vault.services.person_fields import PersonFields
 from vault.web.csrf import VerifiedForm
 from vault.web.render import STAFF, home_for, page, see_other
 from vault.web.routes import workflow
@@ -26,7 +27,9 @@ def _start(
     actor: WebActor,
     *,
     hits: list[lookup.LookupHit] | None = None,
-    lookup_error: str | None = None,
+    lookup_errors: dict[str, str] | None = None,
+    lookup_values: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     if actor.role not in STAFF and actor.role != Role.PROFESSIONAL:
         if home_for(actor.role) != "/":
@@ -44,8 +47,10 @@ def _start(
         staff=staff,
         **(workflow.start_values(vault, actor) if staff else {}),
         hits=hits,
-        lookup_error=lookup_error,
+        lookup_errors=lookup_errors or {},
+        lookup_values=lookup_values or {},
         zaaknummer=reference_of,
+        status_code=status_code,
         **list_values(),
     )
 
@@ -63,21 +68,52 @@ def start(request: Request, vault: VaultDep, actor: WebUser) -> Response:
     return _start(request, vault, actor)
 
 
+def _lookup_errors(bsn: str, name: str, born_text: str) -> tuple[dict[str, str], date | None]:
+    """Each field's own problem, named by its field (D19: by BSN, or by name and date of birth)."""
+    errors: dict[str, str] = {}
+    born: date | None = None
+    if born_text:
+        try:
+            born = _typed_date(born_text)
+        except ValueError:
+            errors["date_of_birth"] = "Vul een geldige geboortedatum in (dd-mm-jjjj)."
+    if bsn:
+        try:
+            PersonFields(bsn=bsn).checked()
+        except InvalidInput:
+            errors["bsn"] = "Een BSN heeft 9 cijfers en voldoet aan de elfproef."
+    elif name and not born_text:
+        errors["date_of_birth"] = "Vul ook de geboortedatum in, of zoek op BSN."
+    elif born_text and not name:
+        errors["name"] = "Vul ook de naam in, of zoek op BSN."
+    elif not name:
+        errors["bsn"] = "Vul een BSN in, of naam én geboortedatum."
+    if name and "name" not in errors:
+        try:
+            PersonFields(name=name).checked()
+        except InvalidInput:
+            errors["name"] = "Vul een naam in met letters, ten hoogste 200 tekens."
+    return errors, born
+
+
 @router.post("/zoeken")
 def person_lookup(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
-    """D19: was this person known before? By POST, so no BSN or name ever lands in a URL or log."""
+    """D19: was this person known before? By POST, so no BSN or name ever lands in a URL or log. A
+    refusal (400) shows the form again with what was typed and the reason beside its field."""
     actor = form.user
-    bsn = form.text("bsn", limit=20) or None
-    name = form.text("name", limit=200) or None
-    born_text = form.text("date_of_birth", limit=10)
-    try:
-        born = _typed_date(born_text) if born_text else None
-        hits = lookup.lookup_person(vault, actor.ctx, bsn=bsn, name=name, date_of_birth=born)
-    except (ValueError, InvalidInput):
-        return _start(
-            request,
-            vault,
-            actor,
-            lookup_error="Zoek op BSN, of op naam én geboortedatum (een geldig BSN voldoet aan de elfproef).",
-        )
-    return _start(request, vault, actor, hits=hits)
+    values = {
+        "bsn": form.text("bsn", limit=20),
+        "name": form.text("name", limit=200),
+        "date_of_birth": form.text("date_of_birth", limit=10),
+    }
+    errors, born = _lookup_errors(values["bsn"], values["name"], values["date_of_birth"])
+    if not errors:
+        try:
+            hits = lookup.lookup_person(
+                vault, actor.ctx, bsn=values["bsn"] or None, name=values["name"] or None, date_of_birth=born
+            )
+        except InvalidInput:
+            errors = {"bsn": "Zoek op BSN, of op naam én geboortedatum."}
+        else:
+            return _start(request, vault, actor, hits=hits)
+    return _start(request, vault, actor, lookup_errors=errors, lookup_values=values, status_code=400)

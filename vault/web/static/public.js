@@ -124,7 +124,26 @@
   }
   startWork(form.getAttribute("data-challenge"), parseInt(form.getAttribute("data-bits"), 10));
 
-  function show(message, problems) {
+  // Fields marked by the last refusal: aria-invalid and aria-describedby to their problem in the
+  // status box, where each problem links to its field (as the staff forms' error summary does).
+  var marked = [];
+  function clearMarks() {
+    marked.forEach(function (field) {
+      field.removeAttribute("aria-invalid");
+      var before = field.getAttribute("data-described-by");
+      if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
+      field.removeAttribute("data-described-by");
+    });
+    marked = [];
+  }
+  function fieldFor(id) {
+    if (!id) { return null; }
+    var field = document.getElementById(id);
+    return field && form.contains(field) ? field : null;
+  }
+
+  function show(message, problems, fields) {
+    clearMarks();
     status.textContent = "";
     status.className = "status problem";
     var p = document.createElement("p");
@@ -132,9 +151,27 @@
     status.appendChild(p);
     if (problems && problems.length) {
       var ul = document.createElement("ul");
-      problems.forEach(function (text) {
+      problems.forEach(function (text, i) {
         var li = document.createElement("li");
-        li.textContent = text;
+        var field = fieldFor(fields && fields[i]);
+        if (field) {
+          var id = "fout-" + field.id;
+          if (!document.getElementById(id)) { li.id = id; }
+          var link = document.createElement("a");
+          link.href = "#" + field.id;
+          link.textContent = text;
+          link.addEventListener("click", function (event) { event.preventDefault(); field.focus(); });
+          li.appendChild(link);
+          if (marked.indexOf(field) === -1) {
+            var before = field.getAttribute("aria-describedby");
+            if (before) { field.setAttribute("data-described-by", before); }
+            field.setAttribute("aria-invalid", "true");
+            field.setAttribute("aria-describedby", id + (before ? " " + before : ""));
+            marked.push(field);
+          }
+        } else {
+          li.textContent = text;
+        }
         ul.appendChild(li);
       });
       status.appendChild(ul);
@@ -146,18 +183,21 @@
 
   function localProblems() {
     var problems = [];
+    var fields = [];
     Array.prototype.forEach.call(form.querySelectorAll("[required]"), function (field) {
       if (!field.value.trim()) {
         var label = form.querySelector("label[for='" + field.id + "']");
         problems.push("Vul in: " + (label ? label.textContent.trim() : field.name) + ".");
+        fields.push(field.id);
       }
     });
     var file = form.querySelector("input[type=file]");
     var max = parseInt(form.getAttribute("data-max-bytes"), 10);
     if (file && file.files && file.files[0] && file.files[0].size > max - 100000) {
       problems.push("De bijlage is te groot (maximaal " + form.getAttribute("data-max-mb") + " MB).");
+      fields.push(file.id);
     }
-    return problems;
+    return { problems: problems, fields: fields };
   }
 
   var retried = false;
@@ -171,6 +211,7 @@
       return r.json().catch(function () { return { ok: false, message: "" }; });
     }).then(function (data) {
       if (data.ok) {
+        clearMarks();
         form.reset();
         form.hidden = true;
         var receipt = document.getElementById("receipt");
@@ -195,7 +236,7 @@
       }
       button.disabled = false;
       show(data.message || "Uw formulier kon niet worden verstuurd. Bel Veilig Thuis gratis op 0800-2000.",
-           data.problems);
+           data.problems, data.fields);
       renewWork(null);
     }).catch(function () {
       button.disabled = false;
@@ -206,9 +247,10 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var problems = localProblems();
-    if (problems.length) { show("Controleer het formulier:", problems); return; }
+    var local = localProblems();
+    if (local.problems.length) { show("Controleer het formulier:", local.problems, local.fields); return; }
     button.disabled = true;
+    clearMarks();
     status.className = "status";
     status.textContent = "Bezig met versturen…";
     retried = false;
