@@ -68,17 +68,19 @@ def rotate(
 ) -> None:
     """New KEK epoch, rewrap every key under it, destroy the epochs whose retention has passed.
 
-    Run it on a schedule; rerun after an interruption to finish."""
+    Run it on a schedule; rerun after an interruption to finish (with the same --retire-after)."""
     after = _days(retire_after) if retire_after else None
     vault = opened_vault()
     ctx = operator_context(vault)
     try:
         st = keyring.key_status(vault)
         pending = sum(n for v, n in st.keys_per_version.items() if v != st.current_version)
-        if pending:
-            typer.echo(f"resuming: {pending} keys are not yet under version {st.current_version}", err=True)
+        version, resumed = keyring.start_rotation(vault, ctx, retire_after=after)
+        if resumed:
+            typer.echo(
+                f"resuming the rotation to epoch {version}: {pending} keys are not yet under it", err=True
+            )
         else:
-            version = keyring.rotate_kek(vault, ctx, retire_after=after)
             typer.echo(f"new KEK epoch {version}", err=True)
         done = _rewrap_with_progress(keyring.rewrap_all(vault, ctx, batch_size=batch_size))
         typer.echo(f"all keys under epoch {vault.keys.current_version()} ({done} rewrapped)")

@@ -11,6 +11,8 @@ can be split into M-of-N shares (`vault.crypto.recovery`) and recovered from the
 
 Every change of the key file is written to a temp file, fsynced and renamed over it, then the directory
 is fsynced, so a crash leaves the old or the new file. Destroying a version rewrites the file without it.
+A change starts from the file as it is on disk (another process may have rotated since this one loaded
+it), and `reload` picks up such changes in a running process (`vault.crypto.keys.Keys`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from vault.crypto.keys import (
     unseal,
     wrap_associated_data,
 )
-from vault.errors import Conflict, Integrity, NotFound
+from vault.errors import ConfigError, Conflict, Integrity, NotFound, Unavailable
 from vault.files import fsync_dir
 
 __all__ = ["FileKeyProvider", "read_root_key", "write_root_key"]
@@ -157,6 +159,41 @@ def _kek_ad(version: int) -> bytes:
     return _KEK_AD + struct.pack(">I", version)
 
 
+def _read_keks(path: Path, root: SecretKey) -> dict[int, bytes]:
+    """The KEKs of a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
+    raw = _read_private(path, "key file", "VAULT_KEY_FILE")
+    try:
+        doc: Any = json.loads(raw.decode("utf-8"))
+        found = doc.get("format") if isinstance(doc, dict) else None
+        if isinstance(found, str) and _OTHER_FORMAT.fullmatch(found) and found != _FILE_FORMAT:
+            raise provider_error(
+                _KIND, f"key file {path} has format {found}; this vault reads {_FILE_FORMAT} only"
+            )
+        if found != _FILE_FORMAT:
+            raise ValueError("unknown format")
+        check, keks_doc = doc["root_check"], doc["keks"]
+        if not isinstance(check, str) or not isinstance(keks_doc, dict):
+            raise ValueError("bad types")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise provider_error(_KIND, f"key file {path} is malformed") from None
+    if not hmac.compare_digest(check.encode(), _root_check(root).encode()):
+        raise provider_error(_KIND, f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}")
+    aead = AESGCM(root.reveal())
+    keks: dict[int, bytes] = {}
+    try:
+        for version_text, sealed in keks_doc.items():
+            version = int(version_text)
+            if version < 1 or str(version) != version_text or not isinstance(sealed, str):
+                raise ValueError("bad version")
+            kek = unseal(aead, base64.b64decode(sealed.encode("ascii"), validate=True), _kek_ad(version))
+            if len(kek) != KEY_SIZE:
+                raise ValueError("bad kek")
+            keks[version] = kek
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError, Integrity):
+        raise provider_error(_KIND, f"key file {path} is malformed") from None
+    return keks
+
+
 class FileKeyProvider:
     """KEK versions sealed under a root key in one JSON key file (mode 0600)."""
 
@@ -190,37 +227,7 @@ class FileKeyProvider:
     def open(cls, path: Path, root: SecretKey) -> FileKeyProvider:
         """Load a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
         path = Path(path)
-        raw = _read_private(path, "key file", "VAULT_KEY_FILE")
-        try:
-            doc: Any = json.loads(raw.decode("utf-8"))
-            found = doc.get("format") if isinstance(doc, dict) else None
-            if isinstance(found, str) and _OTHER_FORMAT.fullmatch(found) and found != _FILE_FORMAT:
-                raise provider_error(
-                    _KIND, f"key file {path} has format {found}; this vault reads {_FILE_FORMAT} only"
-                )
-            if found != _FILE_FORMAT:
-                raise ValueError("unknown format")
-            check, keks_doc = doc["root_check"], doc["keks"]
-            if not isinstance(check, str) or not isinstance(keks_doc, dict):
-                raise ValueError("bad types")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise provider_error(_KIND, f"key file {path} is malformed") from None
-        if not hmac.compare_digest(check.encode(), _root_check(root).encode()):
-            raise provider_error(_KIND, f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}")
-        aead = AESGCM(root.reveal())
-        keks: dict[int, bytes] = {}
-        try:
-            for version_text, sealed in keks_doc.items():
-                version = int(version_text)
-                if version < 1 or str(version) != version_text or not isinstance(sealed, str):
-                    raise ValueError("bad version")
-                kek = unseal(aead, base64.b64decode(sealed.encode("ascii"), validate=True), _kek_ad(version))
-                if len(kek) != KEY_SIZE:
-                    raise ValueError("bad kek")
-                keks[version] = kek
-        except (ValueError, TypeError, binascii.Error, UnicodeEncodeError, Integrity):
-            raise provider_error(_KIND, f"key file {path} is malformed") from None
-        return cls(path, root, keks)
+        return cls(path, root, _read_keks(path, root))
 
     def _serialise(self, keks: dict[int, bytes]) -> bytes:
         doc = {
@@ -240,21 +247,39 @@ class FileKeyProvider:
 
     def create_version(self, version: int) -> None:
         with self._lock:
+            self._load_locked()  # the file as it is now: never drop a version made elsewhere
             if version in self._keks:
                 raise Conflict("that KEK version exists already")
             keks = {**self._keks, version: secrets.token_bytes(KEY_SIZE)}
             _replace(self._path, self._serialise(keks))  # memory changes only once the file is durable
-            self._keks = keks
-            self._aead[version] = AESGCM(keks[version])
+            self._set(keks)
 
     def destroy_version(self, version: int) -> None:
         with self._lock:
+            self._load_locked()
             if version not in self._keks:
                 raise NotFound("no such KEK version")
             keks = {v: k for v, k in self._keks.items() if v != version}
             _replace(self._path, self._serialise(keks))
-            self._keks = keks
-            del self._aead[version]
+            self._set(keks)
+
+    def reload(self) -> None:
+        """Read the key file again: versions another process created or destroyed since."""
+        with self._lock:
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        try:
+            keks = _read_keks(self._path, self._root)
+        except ConfigError:
+            raise Unavailable(
+                "the key file cannot be read again (VAULT_KEY_FILE); nothing was stored or disclosed"
+            ) from None
+        self._set(keks)
+
+    def _set(self, keks: dict[int, bytes]) -> None:
+        self._keks = keks
+        self._aead = {v: AESGCM(k) for v, k in keks.items()}
 
     def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
         aead = self._aead.get(version)

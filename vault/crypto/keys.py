@@ -186,6 +186,11 @@ class KekProvider(Protocol):
 
     def rewrap_many(self, items: Sequence[RewrapItem], version: int) -> list[WrappedKey]: ...
 
+    def reload(self) -> None:
+        """Pick up versions another process created or destroyed since this one loaded its keys
+        (`Unavailable` when the keys cannot be read again; the ones already loaded stay usable)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -197,7 +202,9 @@ class KeyProvider(Protocol):
 
     def versions(self) -> list[int]: ...
 
-    def wrap(self, key: bytes, *, purpose: str, context_id: str) -> WrappedKey: ...
+    def wrap(
+        self, key: bytes, *, purpose: str, context_id: str, version: int | None = None
+    ) -> WrappedKey: ...
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes: ...
 
@@ -244,6 +251,13 @@ class Keys:
 
     Subkeys are installed once at start-up from their wrapped form (`install_subkeys`); before that
     ``subkey`` raises `Unavailable`. Rotation and version removal are serialised by a lock.
+
+    Other processes rotate too (``vault keys rotate`` beside a running server): the epoch a new case
+    key goes under is the one the *database* names current, read by `vault.services.keyring` in the
+    transaction that stores the key and passed here as ``wrap(version=…)``. A version newer than any
+    this process has seen, on wrap or unwrap, makes the keyring reload the provider's keys once; a
+    version the provider does not hold even then fails closed (`Unavailable`), never falling back to
+    another epoch.
     """
 
     def __init__(self, provider: KekProvider) -> None:
@@ -254,6 +268,7 @@ class Keys:
         if not versions:
             raise provider_error(provider.kind, "holds no key-encryption key; run `vault init`")
         self._current = max(versions)
+        self._seen = self._current  # the highest version this process has seen in the provider
 
     def __repr__(self) -> str:
         return f"Keys({self._provider.describe()}, current={self._current}, subkeys=***)"
@@ -272,24 +287,50 @@ class Keys:
     def versions(self) -> list[int]:
         return self._provider.versions()
 
-    def wrap(self, key: bytes, *, purpose: str, context_id: str) -> WrappedKey:
+    def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int | None = None) -> WrappedKey:
+        """Wrap ``key`` under ``version`` (the epoch the database names current; default: this
+        keyring's current version). A version newer than this process has seen reloads the provider
+        first; one the provider does not hold is refused with `Unavailable` (nothing is wrapped)."""
         if not purpose or not context_id:
             raise ValueError("purpose and context_id are required")
-        return self._provider.wrap(key, purpose=purpose, context_id=context_id, version=self._current)
+        target = self._current if version is None else version
+        if target > self._seen:
+            self.reload()
+        try:
+            wrapped = self._provider.wrap(key, purpose=purpose, context_id=context_id, version=target)
+        except NotFound:
+            raise Unavailable(
+                f"KEK epoch {target} is current but {self._provider.describe()} does not hold it "
+                "(restart with the key provider that holds it); nothing was stored"
+            ) from None
+        if target > self._current:
+            with self._lock:
+                self._current = max(self._current, target)
+        return wrapped
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
+        if wrapped.version > self._seen:  # rewrapped by another process under a newer epoch
+            self.reload()
         return self._provider.unwrap(wrapped, purpose=purpose, context_id=context_id)
+
+    def reload(self) -> None:
+        """Reload the provider's keys (versions created or destroyed by another process)."""
+        with self._lock:
+            self._provider.reload()
+            self._seen = max([self._seen, *self._provider.versions()])
 
     def rewrap(self, items: Sequence[RewrapItem]) -> list[WrappedKey]:
         """Move keys to the current version (in one provider call where the provider batches)."""
         return self._provider.rewrap_many(items, self._current) if items else []
 
     def rotate(self) -> int:
-        """Create the next KEK version (a new epoch) in the provider and make it current."""
+        """Create the next KEK version (a new epoch) in the provider and make it current. The
+        provider's keys are reloaded first, so a version another process made is never reused."""
         with self._lock:
-            version = max([self._current, *self._provider.versions()]) + 1
+            self._provider.reload()
+            version = max([self._current, self._seen, *self._provider.versions()]) + 1
             self._provider.create_version(version)
-            self._current = version
+            self._current = self._seen = version
             return version
 
     def remove_version(self, version: int) -> None:

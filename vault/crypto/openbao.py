@@ -259,5 +259,9 @@ class OpenBaoKeyProvider:
             raise Unavailable("the key provider answered unexpectedly; nothing was disclosed")
         return out
 
+    def reload(self) -> None:
+        """Nothing to do: every call asks OpenBao, which holds the versions."""
+        return None
+
     def close(self) -> None:
         self._client.close()

@@ -260,6 +260,13 @@ class Pkcs11KeyProvider:
     def rewrap_many(self, items: Sequence[RewrapItem], version: int) -> list[WrappedKey]:
         return rewrap_by_unwrapping(self, items, version)
 
+    def reload(self) -> None:
+        """Find the token's KEK objects again: versions another process created or destroyed since."""
+        try:
+            self._load()
+        except p11.PKCS11Error:
+            raise Unavailable("the key provider is unavailable; nothing was stored or disclosed") from None
+
     def close(self) -> None:
         with self._lock:
             try:

@@ -13,15 +13,18 @@ The contact (D23) and the municipality's basis (D9) are checked by ``disclosure_
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import hold_chain
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, Category, OrgType
@@ -356,18 +359,58 @@ def _known_basis(code: str) -> str:
     return code if code in default_legal_bases().codes else "unknown"
 
 
+# Concurrency of disclosures (PostgreSQL at READ COMMITTED; on SQLite every transaction is
+# BEGIN IMMEDIATE, one writer at a time, so none of this is needed there):
+#
+# * Creating: the duplicate check (``_twin``) and the insert are serialised per case by a
+#   transaction-scoped advisory lock (``_lock_case_disclosures``), so of N identical disclosures sent
+#   at once exactly one is created and the others see it and are held back. Lock order: the case's
+#   disclosure lock is the FIRST statement of ``create_disclosure``'s transaction, before anything
+#   records an audit entry (which takes the audit log's global advisory lock, ``vault.audit``). So it
+#   is always "case disclosure lock, then audit lock", and no transaction ever holds the audit lock
+#   while waiting for a case disclosure lock: nothing else takes it. A triage handover
+#   (``disclose_in_transaction``) does not take it: its gated write has recorded its entry (holds the
+#   audit lock) already, and it never checks for duplicates, so serialising it buys nothing.
+#   The two-key form of the advisory lock is a key space of its own: it never meets the audit lock's
+#   or the intake's one-key locks.
+#   After the case lock, the audit chain's lock (``hold_chain``), before the facts are read: a consent
+#   withdrawn or a case destroyed just before is seen (both record an entry, so they hold the chain
+#   until they commit, and close the grants they find; a grant created behind them must see them).
+# * Revoking and extending change a grant with one conditional UPDATE ``… WHERE revoked_at IS NULL``
+#   (like ``access.consume_retrieval``): its row count decides, so a revoked grant is never extended
+#   and a grant is revoked (and audited) once. Lock order: the audit chain first (``hold_chain`` in
+#   ``_manageable_grant``, before the facts), then the grant's row — as a partner's retrieval (the
+#   gate holds the chain before ``consume_retrieval``), a destruction and a consent withdrawal (both
+#   record, then close grants) take them; so none of these can wait for another in a cycle.
+_CASE_DISCLOSURE_LOCK = 0x56544453  # "VTDS": the first key of pg_advisory_xact_lock(int, int)
+_PG_CASE_LOCK = sql_text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))")
+
+
+def _lock_case_disclosures(session: Session, case_id: str) -> None:
+    """PostgreSQL: hold the case's disclosure lock until the transaction ends (see above). Two cases
+    whose ids hash alike only share a lock, which costs waiting, never correctness."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(case_id.encode()).digest()[:4], "big", signed=True)
+    session.execute(_PG_CASE_LOCK, {"space": _CASE_DISCLOSURE_LOCK, "key": key})
+
+
 def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:
     """Create a grant after the policy (DISCLOSE on every covered category) and the D9 basis check.
 
     A refusal is audited (``disclosure:grant:denied``, with the rule) and raised; nothing is granted.
     Unless ``confirm_duplicate``, a disclosure that would duplicate a live one to the same organisation
-    is held back (``disclosure:grant:duplicate-warned``) and raises ``DuplicateDisclosure``.
+    is held back (``disclosure:grant:duplicate-warned``) and raises ``DuplicateDisclosure``; the check
+    and the insert are serialised per case, so sent several times at once it is created once.
     """
     days = _check_shape(vault, req)
     _require_step_up(vault, ctx)
     refused: Exception | None = None
     view: GrantView | None = None
     with vault.db.session() as session:
+        # First, before any audit entry of this transaction: the lock order is case, then audit log.
+        _lock_case_disclosures(session, req.case_id)
+        hold_chain(session)  # then the audit chain, before the facts (see above)
         decision, refused, release = _evaluate(session, vault, ctx, req)
         if refused is not None:
             record(
@@ -430,6 +473,7 @@ def disclose_in_transaction(
 
 
 def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str) -> Grant:
+    hold_chain(session)  # the audit chain before the facts and the grant's row (see above)
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound("no such disclosure")
@@ -441,13 +485,29 @@ def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: st
     return grant
 
 
+def _update_live_grant(session: Session, grant: Grant, **values: object) -> bool:
+    """Set ``values`` on the grant only while it is not revoked; True when it did. One conditional
+    UPDATE (it waits for a concurrent change of the row and checks the condition again), then the row
+    is read afresh, so the answer shows what was committed and never an earlier read."""
+    result: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
+        update(Grant)
+        .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(grant)
+    return (result.rowcount or 0) == 1
+
+
 def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
-    """Revocation takes effect at once: the next retrieval is refused."""
+    """Revocation takes effect at once: the next retrieval is refused.
+
+    Idempotent: revoking a revoked grant (also at the same moment from another session) answers the
+    revoked grant and changes nothing; only the revocation that changed the row is audited."""
     _require_step_up(vault, ctx)
     with vault.db.session() as session:
         grant = _manageable_grant(session, vault, ctx, grant_id)
-        if grant.revoked_at is None:
-            grant.revoked_at = ctx.now()
+        if grant.revoked_at is None and _update_live_grant(session, grant, revoked_at=ctx.now()):
             record(
                 session,
                 ctx,
@@ -457,24 +517,28 @@ def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
                 object_id=grant.id,
                 details={"org_id": grant.org_id},
             )
-        session.flush()
         return grant_view(session, grant)
 
 
+_REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
+
+
 def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
-    """Extend a live grant; never beyond the maximum validity counted from its start."""
+    """Extend a live grant; never beyond the maximum validity counted from its start. A grant revoked
+    before the extension (also by a revocation committed while this one was deciding) is refused."""
     _require_step_up(vault, ctx)
     with vault.db.session() as session:
         grant = _manageable_grant(session, vault, ctx, grant_id)
         if grant.revoked_at is not None:
-            raise Conflict("a revoked disclosure cannot be extended")
+            raise Conflict(_REVOKED_NOT_EXTENDED)
         new_until = ctx.now() + timedelta(days=days)
         limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
         if days < 1 or new_until > limit:
             raise InvalidInput(
                 f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
             )
-        grant.valid_until = new_until
+        if not _update_live_grant(session, grant, valid_until=new_until):
+            raise Conflict(_REVOKED_NOT_EXTENDED)
         record(
             session,
             ctx,
@@ -484,7 +548,6 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
             object_id=grant.id,
             details={"org_id": grant.org_id, "days": days},
         )
-        session.flush()
         return grant_view(session, grant)
 
 

@@ -10,16 +10,17 @@ key, but under an epoch no key of the vault opens any more.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import hold_chain
 from vault.context import Context
-from vault.crypto.envelope import DEK_PURPOSE, DataKey, new_data_key, unwrap_data_key, wrap_data_key
+from vault.crypto.envelope import DEK_PURPOSE, DataKey, new_data_key, unwrap_data_key
 from vault.crypto.keys import (
     SUBKEY_PURPOSE,
     KekProvider,
@@ -32,8 +33,8 @@ from vault.crypto.keys import (
 from vault.crypto.providers import open_provider, parse_target
 from vault.crypto.recovery import KekBackupTarget
 from vault.domain import AuditTag
-from vault.errors import Conflict, Destroyed, NotFound
-from vault.models import Case, CaseKey, KekBackup, KekBackupKey, KekEpoch
+from vault.errors import Conflict, Destroyed, NotFound, Unavailable
+from vault.models import AuditEntry, Case, CaseKey, KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
 from vault.repositories import keys as key_repo
 from vault.runtime import Vault, key_provider_spec
 
@@ -55,20 +56,59 @@ __all__ = [
     "rewrap_all",
     "rotate_kek",
     "shred_case",
+    "start_rotation",
     "store_backup",
+    "unfinished_rotation",
     "unwrap_case_key",
+    "wrapping_epoch",
 ]
 
 
 def create_case_key(session: Session, ctx: Context, keys: KeyProvider, case_id: str) -> DataKey:
-    """A fresh random 256-bit DEK for the case, stored only wrapped."""
+    """A fresh random 256-bit DEK for the case, stored only wrapped, under the epoch the database
+    names current (`wrapping_epoch`), never the one this process happened to load at start-up."""
     dek = new_data_key()
-    wrapped = wrap_data_key(keys, dek, case_id=case_id)
+    # Lock order (PostgreSQL): the audit chain first, then the epoch row — as rotation and epoch
+    # destruction take them (``_lock_epochs``), so neither can wait for the other in a cycle.
+    hold_chain(session)
+    version = wrapping_epoch(session)
+    wrapped = keys.wrap(dek.reveal(), purpose=DEK_PURPOSE, context_id=case_id, version=version)
     session.add(
         CaseKey(case_id=case_id, kek_version=wrapped.version, wrapped=wrapped.blob, created_at=ctx.now())
     )
     session.flush()
     return dek
+
+
+_NEWEST_EPOCH = (
+    select(KekEpoch.version, KekEpoch.retired_at, KekEpoch.destroyed_at)
+    .order_by(KekEpoch.version.desc())
+    .limit(1)
+    .with_for_update(read=True)
+)
+
+
+def wrapping_epoch(session: Session) -> int:
+    """The KEK epoch a new key must be wrapped under: the newest in ``kek_epochs``, read in the
+    caller's transaction (the one that stores the key).
+
+    Ordering against rotation and destruction: on PostgreSQL the row is locked FOR SHARE until the
+    transaction ends, so retiring the epoch (rotation) or destroying it waits until the new key is
+    committed, and then sees it (rotation's rewrap moves it, destruction refuses). A rotation that
+    committed while this waited leaves the locked row retired: read again (a new snapshot) and take the
+    newer epoch. On SQLite every transaction is ``BEGIN IMMEDIATE``: they run one after another.
+    Fails closed (`Unavailable`) when the newest epoch is retired or destroyed, or none is recorded."""
+    for _ in range(3):
+        row = session.execute(_NEWEST_EPOCH).first()
+        if row is None:
+            raise Unavailable("no KEK epoch is recorded in the database (`vault init`); nothing was stored")
+        version, retired, destroyed = int(row.version), row.retired_at, row.destroyed_at
+        if retired is None and destroyed is None:
+            return version
+    raise Unavailable(
+        f"KEK epoch {version}, the newest in the database, is {'destroyed' if destroyed else 'retired'}: "
+        "no new key is wrapped under it (finish `vault keys rotate`); nothing was stored"
+    )
 
 
 _CASE_KEY = (
@@ -173,25 +213,58 @@ class RotationProgress:
     version: int
 
 
+def _lock_epochs(session: Session) -> Sequence[KekEpoch]:
+    """Every epoch row, fresh and (PostgreSQL) locked FOR UPDATE until the transaction ends: a
+    transaction wrapping a new key under one of them (`wrapping_epoch`) finishes first. The audit
+    chain's lock comes first (``hold_chain``), as in ``create_case_key``. (A rewrap batch locks its
+    epoch row FOR SHARE without the chain: it records nothing, so it never waits for the chain.)"""
+    hold_chain(session)
+    stmt = (
+        select(KekEpoch)
+        .order_by(KekEpoch.version)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(stmt).all()
+
+
 def retire_older(session: Session, current: int, now: datetime, retire_after: timedelta) -> None:
-    for epoch in key_repo.epochs(session):
+    for epoch in _lock_epochs(session):
         if epoch.version != current and epoch.retired_at is None and epoch.destroyed_at is None:
             epoch.retired_at = now
             epoch.destroy_after = now + retire_after
+    session.flush()
 
 
-def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = None) -> int:
-    """Add a KEK epoch, make it current and schedule the older ones for destruction after
-    ``retire_after`` (default VAULT_KEY_RETIRE_AFTER_DAYS). Keys are rewrapped by ``rewrap_all``."""
-    retire_after = retire_after or timedelta(days=vault.settings.key_retire_after_days)
-    with vault.db.session() as session:
-        backup_key = arm_backup(session, vault.keys.provider)
-    version = vault.keys.rotate()
-    with vault.db.session() as session:
-        now = ctx.now()
-        key_repo.ensure_epoch(session, version, vault.keys.provider.kind, now)
-        store_backup(session, vault.keys.provider, version, backup_key, now)
-        retire_older(session, version, now, retire_after)
+def _newest_epoch(session: Session) -> int | None:
+    return session.scalar(select(func.max(KekEpoch.version)))
+
+
+def _rotation_recorded(session: Session, version: int) -> bool:
+    stmt = select(AuditEntry.seq).where(
+        AuditEntry.tag == AuditTag.SYSTEM_KEYS_ROTATE.value,
+        AuditEntry.object_type == "kek",
+        AuditEntry.object_id == str(version),
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _complete_rotation(
+    session: Session,
+    ctx: Context,
+    provider: KekProvider,
+    version: int,
+    retire_after: timedelta,
+    backup_key: int | None,
+) -> None:
+    """The database half of a rotation to ``version``, idempotent: its epoch row, its HSM backup,
+    the older epochs retired (destroyed ``retire_after`` later) and one ``system:keys:rotate`` entry.
+    The epoch rows are locked before the audit lock is taken (the order new case keys take them)."""
+    now = ctx.now()
+    key_repo.ensure_epoch(session, version, provider.kind, now)
+    store_backup(session, provider, version, backup_key, now)
+    retire_older(session, version, now, retire_after)
+    if not _rotation_recorded(session, version):
         record(
             session,
             ctx,
@@ -200,17 +273,89 @@ def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = N
             object_id=str(version),
             details={"retire_after_days": retire_after.days},
         )
+
+
+def _retire_after(vault: Vault, retire_after: timedelta | None) -> timedelta:
+    return retire_after or timedelta(days=vault.settings.key_retire_after_days)
+
+
+def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = None) -> int:
+    """Add a KEK epoch, make it current and schedule the older ones for destruction after
+    ``retire_after`` (default VAULT_KEY_RETIRE_AFTER_DAYS). Keys are rewrapped by ``rewrap_all``.
+
+    Two steps: the provider makes the KEK, then one transaction records it. Killed in between, the
+    rerun (`start_rotation`) completes the second step exactly as this would have."""
+    retire_after = _retire_after(vault, retire_after)
+    _check_provider_is_current(vault)
+    with vault.db.session() as session:
+        backup_key = arm_backup(session, vault.keys.provider)
+    version = vault.keys.rotate()
+    with vault.db.session() as session:
+        _complete_rotation(session, ctx, vault.keys.provider, version, retire_after, backup_key)
     return version
+
+
+def _check_provider_is_current(vault: Vault) -> None:
+    with vault.db.session() as session:
+        newest = _newest_epoch(session)
+    if newest is not None and newest > vault.keys.current_version():
+        raise Conflict(
+            f"the database's current KEK epoch {newest} is not held by {vault.keys.provider.describe()} "
+            "(after `vault keys migrate`, set VAULT_KEY_PROVIDER to the new provider)"
+        )
+
+
+def unfinished_rotation(vault: Vault) -> int | None:
+    """The epoch of a rotation that did not finish (None when there is none): the provider's current
+    version while an older epoch is neither retired nor destroyed, it has no epoch row, or keys are
+    still wrapped under an older epoch."""
+    current = vault.keys.current_version()
+    with vault.db.session() as session:
+        epochs = key_repo.epochs(session)
+        counts = key_repo.count_by_version(session, subkeys=True)
+    versions = {e.version for e in epochs}
+    open_older = any(e.version != current and e.retired_at is None and e.destroyed_at is None for e in epochs)
+    pending = any(n for v, n in counts.items() if v != current)
+    return current if open_older or pending or current not in versions else None
+
+
+def start_rotation(vault: Vault, ctx: Context, *, retire_after: timedelta | None = None) -> tuple[int, bool]:
+    """The first step of ``vault keys rotate``: complete an interrupted rotation (``True``) exactly as
+    `rotate_kek` would have (epoch row, older epochs retired with ``retire_after``, the audit entry),
+    or add a new epoch (``False``). Then ``rewrap_all``.
+
+    An interrupted rotation whose new KEK missed its HSM backup (the backup lives in memory until the
+    epoch row is written) is not completed: a new epoch, backed up, replaces it."""
+    _check_provider_is_current(vault)
+    version = unfinished_rotation(vault)
+    if version is None:
+        return rotate_kek(vault, ctx, retire_after=retire_after), False
+    with vault.db.session() as session:
+        backup_key = current_backup_key(session)
+        unbacked = (
+            isinstance(vault.keys.provider, KekBackupTarget)
+            and backup_key is not None
+            and session.scalar(select(KekBackup.version).where(KekBackup.version == version)) is None
+        )
+    if unbacked:
+        return rotate_kek(vault, ctx, retire_after=retire_after), False
+    with vault.db.session() as session:
+        _complete_rotation(
+            session, ctx, vault.keys.provider, version, _retire_after(vault, retire_after), None
+        )
+    return version, True
 
 
 def rewrap_all(vault: Vault, ctx: Context, *, batch_size: int = 500) -> Generator[RotationProgress]:
     """Rewrap every subkey and case key not under the current KEK, one committed batch at a time.
 
     Interrupted at any point, a rerun picks up what is left: each row is either still under its old
-    version (readable) or under the new one. Document ciphertext is never touched.
+    version (readable) or under the new one. Document ciphertext is never touched. Each batch checks
+    that its version is still the database's current epoch (another rotation may have moved on).
     """
     current = vault.keys.current_version()
     with vault.db.session() as session:
+        _still_current(session, current)
         counts = key_repo.count_by_version(session)
         for sub in key_repo.subkeys_not_at_version(session, current):
             (new,) = vault.keys.rewrap(
@@ -221,6 +366,7 @@ def rewrap_all(vault: Vault, ctx: Context, *, batch_size: int = 500) -> Generato
     done = 0
     while True:
         with vault.db.session() as session:
+            _still_current(session, current)
             batch = key_repo.keys_not_at_version(session, current, batch_size)
             items = [RewrapItem(WrappedKey(r.kek_version, r.wrapped), DEK_PURPOSE, r.case_id) for r in batch]
             for row, new in zip(batch, vault.keys.rewrap(items), strict=True):
@@ -241,11 +387,39 @@ def rewrap_all(vault: Vault, ctx: Context, *, batch_size: int = 500) -> Generato
         )
 
 
+def _still_current(session: Session, version: int) -> None:
+    newest = wrapping_epoch(session)
+    if newest != version:
+        raise Conflict(f"KEK epoch {newest} is current now, not {version}; run `vault keys rotate` again")
+
+
+def _keys_under(session: Session, version: int) -> int:
+    return sum(
+        session.scalar(select(func.count()).select_from(model).where(model.kek_version == version)) or 0
+        for model in (CaseKey, WrappedSubkey)
+    )
+
+
 def _destroy(vault: Vault, ctx: Context, session: Session, version: int) -> None:
+    """Destroy epoch ``version`` in the provider and record it, refusing (`Conflict`) while it is the
+    current epoch or any key is wrapped under it — checked in this transaction, after its row is
+    locked (PostgreSQL: FOR UPDATE; a transaction wrapping a new key under it commits first and is
+    counted; SQLite: BEGIN IMMEDIATE), so a key wrapped meanwhile can never end up under a destroyed
+    KEK."""
+    locked = {e.version: e for e in _lock_epochs(session)}
+    newest = max(locked, default=None)
+    if version == vault.keys.current_version() or newest is None or version >= newest:
+        raise Conflict(f"KEK epoch {version} is the current one; rotate first")
+    in_use = _keys_under(session, version)
+    if in_use:
+        raise Conflict(f"KEK version {version} still wraps {in_use} keys; run `vault keys rotate` first")
+    now = ctx.now()
     vault.keys.remove_version(version)
     session.execute(delete(KekBackup).where(KekBackup.version == version))  # its HSM backup goes too
-    epoch = key_repo.ensure_epoch(session, version, vault.keys.provider.kind, ctx.now())
-    epoch.destroyed_at = ctx.now()
+    epoch = locked.get(version) or key_repo.ensure_epoch(
+        session, version, vault.keys.provider.kind, ctx.now()
+    )
+    epoch.destroyed_at = now
     record(session, ctx, AuditTag.SYSTEM_KEYS_EPOCH_DESTROYED, object_type="kek", object_id=str(version))
 
 
@@ -254,28 +428,33 @@ def remove_kek_version(vault: Vault, ctx: Context, version: int) -> None:
     if version == vault.keys.current_version():
         raise Conflict("the current KEK version cannot be removed")
     with vault.db.session() as session:
-        in_use = key_repo.count_by_version(session, subkeys=True).get(version, 0)
-        if in_use:
-            raise Conflict(f"KEK version {version} still wraps {in_use} keys; run `vault keys rotate` first")
         _destroy(vault, ctx, session, version)
         record(session, ctx, AuditTag.SYSTEM_KEYS_REMOVED, object_type="kek", object_id=str(version))
 
 
 def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
-    """Destroy every retired epoch whose date has come and that wraps no live key (oldest first).
-    Epochs held by a former provider are left to remove there (``vault keys status`` lists them)."""
+    """Destroy every retired epoch whose date has come and that wraps no live key (oldest first), each
+    in its own transaction. An epoch that still wraps keys (a rotation not yet finished) is left for
+    the next run. Epochs held by a former provider are left to remove there (``vault keys status``
+    lists them)."""
     destroyed = []
     held = set(vault.keys.versions())
     with vault.db.session() as session:
-        counts = key_repo.count_by_version(session, subkeys=True)
-        for epoch in key_repo.epochs(session):
-            due = epoch.destroy_after is not None and epoch.destroy_after <= ctx.now()
-            if not due or epoch.destroyed_at is not None or epoch.version not in held:
-                continue
-            if counts.get(epoch.version, 0) or epoch.version == vault.keys.current_version():
-                continue
-            _destroy(vault, ctx, session, epoch.version)
-            destroyed.append(epoch.version)
+        due = [
+            e.version
+            for e in key_repo.epochs(session)
+            if e.destroy_after is not None
+            and e.destroy_after <= ctx.now()
+            and e.destroyed_at is None
+            and e.version in held
+        ]
+    for version in due:
+        try:
+            with vault.db.session() as session:
+                _destroy(vault, ctx, session, version)
+        except Conflict:
+            continue
+        destroyed.append(version)
     return destroyed
 
 
