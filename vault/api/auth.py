@@ -33,9 +33,16 @@ from vault.http.deps import (
     VerifiedSession,
     anonymous_context,
     client_address,
+    unverified_refusal,
 )
+from vault.repositories import identity as repo
 from vault.services import authentication as authn
-from vault.services.authentication import IssuedSession
+from vault.services.authentication import (
+    IssuedSession,
+    SessionInfo,
+    password_change_pending,
+    password_change_required,
+)
 from vault.services.authentication.passkey_policy import check_code, step_up_with_code
 from vault.transaction import transaction
 
@@ -44,7 +51,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 AnonymousContext = Annotated[Context, Depends(anonymous_context)]
 
 
-def _verified_out(issued: IssuedSession, enrolment_only: bool = False) -> VerifiedOut:
+def _verified_out(
+    issued: IssuedSession, enrolment_only: bool = False, *, change_required: bool = False
+) -> VerifiedOut:
     return VerifiedOut(
         token=issued.token,
         session_id=issued.session_id,
@@ -52,6 +61,7 @@ def _verified_out(issued: IssuedSession, enrolment_only: bool = False) -> Verifi
         second_factor_verified=issued.second_factor_verified,
         recovery_codes=list(issued.recovery_codes),
         passkey_enrolment_only=enrolment_only,
+        password_change_required=change_required,
     )
 
 
@@ -68,12 +78,15 @@ def login(
             password=body.password,
             client_address=client_address(request),
         )
+        user = repo.user_by_username(session, body.username.strip().lower())
+        change_required = user is not None and user.password_change_required
     return LoginOut(
         token=issued.token,
         session_id=issued.session_id,
         expires_at=issued.expires_at,
         second_factor_verified=False,
         enrolment_required=issued.enrolment_required,
+        password_change_required=change_required,
     )
 
 
@@ -100,7 +113,8 @@ def totp_verify(
         checked = check_code(
             session, ctx, auth, cfg, info, code=body.code, client_address=client_address(request)
         )
-    return _verified_out(checked.issued, checked.enrolment_only)
+        change_required = password_change_required(session, info.user_id)
+    return _verified_out(checked.issued, checked.enrolment_only, change_required=change_required)
 
 
 @router.post("/recovery/verify", summary="Pass the second factor with a recovery code (burned on use)")
@@ -124,7 +138,8 @@ def recovery_verify(
             client_address=client_address(request),
             recovery=True,
         )
-    return _verified_out(checked.issued, checked.enrolment_only)
+        change_required = password_change_required(session, info.user_id)
+    return _verified_out(checked.issued, checked.enrolment_only, change_required=change_required)
 
 
 @router.post("/recovery/regenerate", summary="A new set of recovery codes (needs step-up); revokes the old")
@@ -174,11 +189,22 @@ def end_session(session_id: str, info: VerifiedSession, ctx: SessionContext, vau
     return Response(status_code=204)
 
 
+def password_change_session(info: CurrentSession) -> SessionInfo:
+    """A verified session, or one held until its user replaces a generated password (the only route
+    such a session reaches besides logout); any other is refused before the body is read (401)."""
+    if not info.second_factor_verified and not password_change_pending(info):
+        raise unverified_refusal(info)
+    return info
+
+
+PasswordChangeSession = Annotated[SessionInfo, Depends(password_change_session)]
+
+
 @router.post("/password", summary="Change the password; ends every other session")
 def change_password(
     body: PasswordChangeIn,
     request: Request,
-    info: VerifiedSession,
+    info: PasswordChangeSession,
     ctx: SessionContext,
     vault: VaultDep,
     auth: AuthConfigDep,

@@ -45,6 +45,11 @@ class LoginOut(BaseModel):
     expires_at: datetime
     second_factor_verified: bool
     enrolment_required: bool = Field(description="True until a TOTP factor has been activated.")
+    password_change_required: bool = Field(
+        default=False,
+        description="The password was generated (shown once to an administrator): after the second factor "
+        "every route but POST /api/v1/auth/password (and logout) answers 403 until it is changed.",
+    )
 
 
 class SecondFactorIn(_In):
@@ -63,6 +68,11 @@ class VerifiedOut(BaseModel):
         default=False,
         description="A role that needs a passkey and has none: the session stays unverified and may only "
         "register a passkey (POST /api/v1/auth/passkeys/register/options), then sign in with it.",
+    )
+    password_change_required: bool = Field(
+        default=False,
+        description="The account's password was generated: every route but POST /api/v1/auth/password "
+        "(and logout) answers 403 until the user has chosen their own.",
     )
 
 

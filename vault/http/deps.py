@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from vault.auth import AuthConfig
 from vault.context import Context
-from vault.errors import AuthFailed
+from vault.errors import AuthFailed, Forbidden
 from vault.repositories import access
 from vault.runtime import Vault
 from vault.services import authentication
@@ -43,6 +43,7 @@ __all__ = [
     "require_step_up",
     "session_context",
     "session_read_in",
+    "unverified_refusal",
     "verified_actor",
     "verified_context_in",
 ]
@@ -113,10 +114,20 @@ def current_session(
 CurrentSession = Annotated[SessionInfo, Depends(current_session)]
 
 
+def unverified_refusal(info: SessionInfo) -> AuthFailed | Forbidden:
+    """Why a session that is not verified is refused: 401 before its second factor; 403 with the
+    reason for one held until its user replaces a generated password (only ``POST
+    /api/v1/auth/password`` and logout answer it)."""
+    if authentication.password_change_pending(info):
+        return Forbidden(authentication.PASSWORD_CHANGE_REQUIRED, rule="password-change-required")
+    return AuthFailed("this session has not passed its second factor")
+
+
 def verified_actor(info: CurrentSession) -> SessionInfo:
-    """The session must have passed its second factor (D17); otherwise 401."""
+    """The session must have passed its second factor (D17); otherwise 401 (403 while its user must
+    still change a generated password)."""
     if not info.second_factor_verified:
-        raise AuthFailed("this session has not passed its second factor")
+        raise unverified_refusal(info)
     return info
 
 
@@ -181,7 +192,7 @@ def verified_context_in(
         session, anonymous_context(request, vault), auth, token_hash, document_id, version
     )
     if not info.second_factor_verified:
-        raise Refusal(AuthFailed("this session has not passed its second factor"))
+        raise Refusal(unverified_refusal(info))
     return _context_for(request, vault, info), row
 
 

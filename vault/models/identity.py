@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
@@ -48,7 +48,12 @@ class Organisation(Base):
 
 
 class User(Base):
-    """An account. ``role`` is a `vault.domain.Role` value; partners carry ``org_id``."""
+    """An account. ``role`` is a `vault.domain.Role` value; partners carry ``org_id``.
+
+    ``password_change_required``: the password was generated (``vault user add``, the administrator's
+    "Nieuw account") and seen by someone else; after password and second factor the user's session is
+    held until they choose their own (docs/security.md "Initial passwords").
+    """
 
     __tablename__ = "users"
 
@@ -61,6 +66,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    password_change_required: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
     __table_args__ = (Index("ix_users_org_id", "org_id"),)
 

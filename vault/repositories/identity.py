@@ -34,8 +34,9 @@ __all__ = [
 
 
 # What the per-request session check reads (``vault.services.authentication.check_session``), from
-# ``auth_sessions`` joined with ``totp_factors`` on its user; the user's role, organisation and
-# disabled flag come with it (the statements that read these add ``users``).
+# ``auth_sessions`` joined with ``totp_factors`` and ``users`` on its user; the user's role,
+# organisation and disabled flag come with it (the statements that read these add ``users``; every one
+# joins it, ``password_change_required`` is read from it here).
 SESSION_CHECK_COLUMNS = (
     AuthSession.id.label("session_id"),
     AuthSession.user_id,
@@ -45,6 +46,7 @@ SESSION_CHECK_COLUMNS = (
     AuthSession.second_factor_verified,
     AuthSession.factor_checked_at,
     TotpFactor.active.label("factor_active"),
+    User.password_change_required,
 )
 
 

@@ -1,6 +1,10 @@
 """Account administration: teams, organisations, users, disabling, second-factor reset.
 
 Use cases take a Context and a Session; they flush, never commit. Every change is audited with ids only.
+What grants or takes away access — creating an account, its role, its teams, disabling it, resetting its
+second factor — needs a recent second-factor check of an administrator with a session (step-up,
+``require_step_up``): a stolen or left-open session alone cannot make a lasting account of its own. The
+operator's CLI (a local process, no session) needs none.
 """
 
 from __future__ import annotations
@@ -66,8 +70,13 @@ def require_administrator(session: Session, ctx: Context, attempted: str) -> Non
 
 
 def require_step_up(ctx: Context, minutes: int = STEP_UP_MINUTES) -> None:
-    """A session caller (the web) must have checked its second factor in the last ``minutes``."""
-    if ctx.session_id is not None and not ctx.stepped_up_within(minutes):
+    """An administrator acting through a session (the web, the API) must have checked their second
+    factor in the last ``minutes`` (``VAULT_STEP_UP_MINUTES``); else ``StepUpRequired`` (401, the web
+    asks for a code and carries the form). A local process without a session — the CLI operator, the
+    demo or test loader — needs none."""
+    if ctx.session_id is None and ctx.role in _LOCAL_ROLES:
+        return
+    if not ctx.stepped_up_within(minutes):
         raise StepUpRequired("this action needs a recent second-factor check")
 
 
@@ -151,10 +160,16 @@ def create_user(
     team: str | None = None,
     org: str | None = None,
     password: str | None = None,
+    step_up_minutes: int = STEP_UP_MINUTES,
 ) -> NewAccount:
     """Create an account. Staff need a team, partners an organisation. The password (generated unless
-    given, e.g. by the demo) is returned once; the user enrols TOTP at first login."""
+    given, e.g. by the demo) is returned once; the user enrols TOTP at first login, and replaces a
+    generated password by one of their own before anything else (``password_change_required``).
+
+    From a session (the web) this needs a recent second-factor check of the administrator (step-up).
+    """
     require_administrator(session, ctx, AuditTag.ADMIN_USER_CREATED)
+    require_step_up(ctx, step_up_minutes)
     name = normalise_username(username)
     try:
         kind = Role(role)
@@ -185,6 +200,7 @@ def create_user(
         password_hash=auth.hashing.hash(initial),
         disabled=False,
         created_at=ctx.now(),
+        password_change_required=password is None,
     )
     session.add(user)
     session.flush()
@@ -201,6 +217,7 @@ def create_user(
             "role": str(kind),
             "team_id": team_row.id if team_row else None,
             "org_id": org_row.id if org_row else None,
+            "password_change_required": password is None,
         },
     )
     return NewAccount(user_id=user.id, username=name, role=kind, initial_password=initial)
@@ -213,9 +230,12 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def disable_user(session: Session, ctx: Context, username: str) -> User:
-    """Disable an account and end all its sessions."""
+def disable_user(
+    session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
+) -> User:
+    """Disable an account and end all its sessions. From a session: step-up."""
     require_administrator(session, ctx, AuditTag.ADMIN_USER_DISABLED)
+    require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
     _not_self(ctx, user, "disable")
     now = ctx.now()
@@ -294,12 +314,22 @@ def install_totp_secret(session: Session, ctx: Context, auth: AuthConfig, user_i
     )
 
 
-def change_membership(session: Session, ctx: Context, *, team: str, username: str, member: bool) -> bool:
+def change_membership(
+    session: Session,
+    ctx: Context,
+    *,
+    team: str,
+    username: str,
+    member: bool,
+    step_up_minutes: int = STEP_UP_MINUTES,
+) -> bool:
     """Add a staff member to a team or remove them; audited with stable ids (who could see what).
+    Membership grants access to the team's cases: from a session, step-up.
 
     Returns False when nothing changed (already a member, or not one).
     """
     require_administrator(session, ctx, AuditTag.ADMIN_MEMBERSHIP_CHANGED)
+    require_step_up(ctx, step_up_minutes)
     team_row = repo.team_by_name(session, " ".join(team.split()))
     if team_row is None:
         raise NotFound("unknown team")
@@ -325,11 +355,15 @@ def change_membership(session: Session, ctx: Context, *, team: str, username: st
     return True
 
 
-def change_role(session: Session, ctx: Context, *, username: str, role: str) -> bool:
+def change_role(
+    session: Session, ctx: Context, *, username: str, role: str, step_up_minutes: int = STEP_UP_MINUTES
+) -> bool:
     """Give an account another role; audited (old and new role codes). All its sessions end, so the
     new role applies from the next login. Staff roles need a team, partners an organisation and no
-    team; only partner and professional accounts belong to an organisation. False: nothing changed."""
+    team; only partner and professional accounts belong to an organisation. False: nothing changed.
+    From a session: step-up."""
     require_administrator(session, ctx, AuditTag.ADMIN_ROLE_CHANGED)
+    require_step_up(ctx, step_up_minutes)
     try:
         kind = Role(role)
     except ValueError:

@@ -7,7 +7,12 @@ trace and then raises the error.
 """
 
 from vault.services.authentication.common import Enrolment, IssuedSession, SessionInfo, SessionSummary
-from vault.services.authentication.passwords import change_password
+from vault.services.authentication.passwords import (
+    PASSWORD_CHANGE_REQUIRED,
+    change_password,
+    password_change_pending,
+    password_change_required,
+)
 from vault.services.authentication.second_factor import (
     enrol_totp,
     regenerate_recovery_codes,
@@ -28,6 +33,7 @@ from vault.services.authentication.sessions import (
 )
 
 __all__ = [
+    "PASSWORD_CHANGE_REQUIRED",
     "TOUCH_INTERVAL",
     "Enrolment",
     "IssuedSession",
@@ -41,6 +47,8 @@ __all__ = [
     "list_sessions",
     "login",
     "logout",
+    "password_change_pending",
+    "password_change_required",
     "regenerate_recovery_codes",
     "require_step_up",
     "session_token_hash",

@@ -132,7 +132,13 @@ def authenticate(session: Session, ctx: Context, auth: AuthConfig, token: str) -
 
 def check_session(session: Session, ctx: Context, auth: AuthConfig, row: Any) -> SessionInfo:
     """``authenticate`` on a row already read: ``_SESSION_LOOKUP``'s columns, or a statement that
-    reads them with more (the download's, ``vault.repositories.access.session_document_read``)."""
+    reads them with more (the download's, ``vault.repositories.access.session_document_read``).
+
+    A session that passed its second factor while its user must still replace a generated password
+    is *held*: it is answered as not verified (so no content route, page or gate admits it, D17),
+    with the time of its factor check kept — ``passwords.password_change_pending`` tells it apart from
+    a session that has not passed its second factor (whose ``factor_checked_at`` is always None here).
+    """
     if row is None or row.ended_at is not None:
         raise AuthFailed("a valid session token is required")
     now = ctx.now()
@@ -161,14 +167,16 @@ def check_session(session: Session, ctx: Context, auth: AuthConfig, row: Any) ->
         # Touch at most every TOUCH_INTERVAL: a durable write per request would cost every read a
         # commit. The idle timeout may then end a session up to that much early, never late.
         session.connection().execute(_TOUCH, {"session_id": row.session_id, "now": now})
+    verified = bool(row.second_factor_verified)
+    held = verified and bool(row.password_change_required)
     return SessionInfo(
         session_id=row.session_id,
         user_id=row.user_id,
         role=row.role,
         org_id=row.org_id,
-        second_factor_verified=row.second_factor_verified,
+        second_factor_verified=verified and not held,
         factor_active=bool(row.factor_active),
-        factor_checked_at=row.factor_checked_at,
+        factor_checked_at=row.factor_checked_at if verified else None,
         expires_at=row.expires_at,
     )
 

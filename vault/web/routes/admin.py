@@ -1,6 +1,10 @@
 """The administrator (issue 18): accounts, teams, organisations, key status, blob-store check, policy
 status. Never case content. Every page and action calls a service that refuses anyone but an
-administrator (``accounts.require_administrator``); paths carry ids, pages show names."""
+administrator (``accounts.require_administrator``); paths carry ids, pages show names.
+
+Creating an account, changing its role or teams, disabling it and resetting its second factor need a
+recent step-up (the services check it, ``accounts.require_step_up``): a form sent when it has lapsed is
+carried through the step-up page (``vault.web.errors``) and sent on with one click."""
 
 from __future__ import annotations
 
@@ -94,6 +98,8 @@ def _new_user_form(
 
 @router.get("/gebruikers/nieuw")
 def new_user_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    """The step-up is asked before the form is filled (a lapse while typing carries the form)."""
+    accounts.require_step_up(actor.ctx, vault.settings.step_up_minutes)
     return _new_user_form(request, vault, actor)
 
 
@@ -127,6 +133,7 @@ def create_user(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRe
                     role=values["role"],
                     team=values["team"] or None,
                     org=values["org"] or None,
+                    step_up_minutes=vault.settings.step_up_minutes,
                 )
         except Conflict:
             errors["username"] = "Deze gebruikersnaam is al in gebruik. Kies een andere."
@@ -185,7 +192,13 @@ def change_role(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
     role = form.text("role", limit=32)
     try:
         with transaction(vault.db) as session:
-            changed = accounts.change_role(session, actor.ctx, username=username, role=role)
+            changed = accounts.change_role(
+                session,
+                actor.ctx,
+                username=username,
+                role=role,
+                step_up_minutes=vault.settings.step_up_minutes,
+            )
     except InvalidInput:
         error = (
             "Deze rol kan niet: medewerkers, vertrouwensartsen en teamleiders horen bij een team, een "
@@ -204,7 +217,12 @@ def change_team(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
     try:
         with transaction(vault.db) as session:
             changed = accounts.change_membership(
-                session, actor.ctx, team=team, username=username, member=member
+                session,
+                actor.ctx,
+                team=team,
+                username=username,
+                member=member,
+                step_up_minutes=vault.settings.step_up_minutes,
             )
     except (InvalidInput, NotFound):
         error = "Kies een team. Alleen medewerkers, vertrouwensartsen en teamleiders horen bij een team."
@@ -219,7 +237,9 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
     username = _username(vault, actor, user_id)
     try:
         with transaction(vault.db) as session:
-            accounts.disable_user(session, actor.ctx, username)
+            accounts.disable_user(
+                session, actor.ctx, username, step_up_minutes=vault.settings.step_up_minutes
+            )
     except InvalidInput:
         error = "U kunt uw eigen account niet uitschakelen."
         return _user_page(request, vault, actor, user_id, errors={"disable": error}, status_code=400)

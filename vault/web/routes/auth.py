@@ -1,6 +1,10 @@
 """Login, second factor (enrolment with an inline SVG QR code, code, recovery code, passkey), step-up,
-logout. TOTP and recovery codes pass through the passkey role policy; the passkey pages and the
-script's JSON endpoints are in ``routes.passkeys``."""
+password change, logout. TOTP and recovery codes pass through the passkey role policy; the passkey
+pages and the script's JSON endpoints are in ``routes.passkeys``.
+
+An account whose password was generated (``password_change_required``) is sent to "Wachtwoord
+wijzigen" after its second factor; until it has chosen its own password its session is held
+(``authentication.password_change_pending``): every other page sends it back there."""
 
 from __future__ import annotations
 
@@ -10,12 +14,19 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from vault.errors import AuthFailed, Conflict
+from vault.auth import MAX_PASSWORD_BYTES
+from vault.auth.passwords import MIN_PASSWORD_LENGTH
+from vault.errors import AuthFailed, Conflict, InvalidInput, RateLimited
 from vault.http.deps import AuthConfigDep, VaultDep, client_address
 from vault.runtime import Vault
 from vault.services import authentication as authn
 from vault.services.admin_views import factor_reset_pending
-from vault.services.authentication import IssuedSession, SessionInfo
+from vault.services.authentication import (
+    IssuedSession,
+    SessionInfo,
+    password_change_pending,
+    password_change_required,
+)
 from vault.services.authentication.passkey_policy import PASSKEY_REQUIRED, check_code, step_up_with_code
 from vault.services.authentication.passkeys import PasskeyConfig
 from vault.transaction import transaction
@@ -55,6 +66,7 @@ _FACTOR_RESET = (
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
 _PASSKEY_REQUIRED = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
 _WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
+PASSWORD_PAGE = "/wachtwoord"  # noqa: S105 - a path
 
 
 def _login_page(
@@ -114,6 +126,8 @@ def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDe
 def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
     if info.second_factor_verified:
         return see_other(home_for(info.role))
+    if password_change_pending(info):  # factor passed; a generated password to replace first
+        return see_other(PASSWORD_PAGE)
     choice = second_factor_choice(vault, info)
     if choice.redirect:
         return see_other(choice.redirect)
@@ -156,10 +170,16 @@ def _after_second_factor(
     request: Request,
     csrf: str,
     *,
+    user_id: str,
     enrolment_only: bool = False,
 ) -> Response:
-    # A role that needs a passkey and has none: the session may only add one (/passkeys).
+    # A role that needs a passkey and has none: the session may only add one (/passkeys). A generated
+    # password is replaced before anything else (the session is held until then).
     after = "/passkeys" if enrolment_only else home_for(role)
+    if not enrolment_only:
+        with vault.db.session() as session:
+            if password_change_required(session, user_id):
+                after = PASSWORD_PAGE
     if issued.recovery_codes:
         response: Response = page(
             request, "recovery_codes.html", csrf=csrf, codes=issued.recovery_codes, next=after
@@ -209,7 +229,13 @@ def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: Auth
         error = _PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE
         return _second_factor_again(request, vault, actor.info, csrf, error)
     return _after_second_factor(
-        vault, checked.issued, actor.role, request, csrf, enrolment_only=checked.enrolment_only
+        vault,
+        checked.issued,
+        actor.role,
+        request,
+        csrf,
+        user_id=actor.info.user_id,
+        enrolment_only=checked.enrolment_only,
     )
 
 
@@ -232,7 +258,13 @@ def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: 
     except AuthFailed:
         return _second_factor_again(request, vault, actor.info, csrf, _WRONG_CODE)
     return _after_second_factor(
-        vault, checked.issued, actor.role, request, csrf, enrolment_only=checked.enrolment_only
+        vault,
+        checked.issued,
+        actor.role,
+        request,
+        csrf,
+        user_id=actor.info.user_id,
+        enrolment_only=checked.enrolment_only,
     )
 
 
@@ -318,6 +350,128 @@ def step_up(
         response = see_other(back)
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     return response
+
+
+# -- password change ----------------------------------------------------------------------------------
+# Every signed-in staff member (the link in the header), and the one page a held session reaches: an
+# account with a generated password after its second factor (``password_change_pending``). Passwords are
+# never written back into the form, logged or audited.
+
+_PW_CURRENT_EMPTY = "Vul uw huidige wachtwoord in."
+_PW_CURRENT_WRONG = "Het huidige wachtwoord is niet juist. Controleer het en probeer het opnieuw."
+_PW_TOO_SHORT = f"Kies een nieuw wachtwoord van minstens {MIN_PASSWORD_LENGTH} tekens."
+_PW_TOO_LONG = f"Het nieuwe wachtwoord is te lang: hoogstens {MAX_PASSWORD_BYTES} tekens."
+_PW_SAME = "Kies een nieuw wachtwoord dat anders is dan uw huidige wachtwoord."
+_PW_DIFFERENT = "De twee nieuwe wachtwoorden zijn niet gelijk. Typ hetzelfde nieuwe wachtwoord twee keer."
+_PW_RATE_LIMITED = (
+    "Te veel pogingen met een onjuist wachtwoord. Wacht enkele minuten en probeer het dan opnieuw."
+)
+
+
+def _may_change_password(info: SessionInfo) -> bool:
+    return info.second_factor_verified or password_change_pending(info)
+
+
+def _password_page(
+    request: Request,
+    vault: Vault,
+    auth: AuthConfigDep,
+    info: SessionInfo,
+    *,
+    errors: dict[str, str] | None = None,
+    done: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    held = password_change_pending(info)
+    actor = None
+    if not held:  # a held session gets no menu: it reaches nothing else
+        actor = WebActor(info, web_context(request, vault, info), auth, client_address(request))
+    return page(
+        request,
+        "password_change.html",
+        actor=actor,
+        csrf=session_token(auth, info.session_id),
+        held=held,
+        errors=errors or {},
+        done=done,
+        home=home_for(info.role),
+        min_length=MIN_PASSWORD_LENGTH,
+        status_code=status_code,
+    )
+
+
+@router.get(PASSWORD_PAGE)
+def password_page(
+    request: Request,
+    vault: VaultDep,
+    auth: AuthConfigDep,
+    info: PageSession,
+    gewijzigd: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    """ "Wachtwoord wijzigen": current password, the new one twice."""
+    if not _may_change_password(info):
+        return see_other("/tweede-factor")
+    return _password_page(request, vault, auth, info, done=gewijzigd == "ja" and info.second_factor_verified)
+
+
+def _password_errors(current: str, new: str, again: str) -> dict[str, str]:
+    """The form's own checks, in Dutch, per field (the service checks the same again)."""
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = _PW_CURRENT_EMPTY
+    elif len(current.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        errors["current_password"] = _PW_CURRENT_WRONG
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = _PW_TOO_SHORT
+    elif len(new.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        errors["new_password"] = _PW_TOO_LONG
+    elif new == current:
+        errors["new_password"] = _PW_SAME
+    elif again != new:
+        errors["new_password_again"] = _PW_DIFFERENT
+    return errors
+
+
+@router.post(PASSWORD_PAGE)
+def change_password(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    """``authentication.change_password``: the current password checked under the login's rate limits,
+    every other session ended, audited (``auth:password:changed`` / ``…:change-failed``)."""
+    actor = form.user
+    info = actor.info
+    if not _may_change_password(info):
+        return see_other("/tweede-factor")
+
+    def typed(name: str) -> str:
+        value = form.fields.get(name)
+        return value if isinstance(value, str) else ""
+
+    current, new = typed("current_password"), typed("new_password")
+    errors = _password_errors(current, new, typed("new_password_again"))
+    if errors:
+        return _password_page(request, vault, auth, info, errors=errors, status_code=400)
+    try:
+        with transaction(vault.db) as session:
+            authn.change_password(
+                session,
+                actor.ctx,
+                auth,
+                info,
+                current_password=current,
+                new_password=new,
+                client_address=actor.client,
+            )
+    except AuthFailed:
+        errors = {"current_password": _PW_CURRENT_WRONG}
+        return _password_page(request, vault, auth, info, errors=errors, status_code=401)
+    except RateLimited as exc:
+        errors = {"current_password": _PW_RATE_LIMITED}
+        response = _password_page(request, vault, auth, info, errors=errors, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except InvalidInput:  # the service's rules, should the form's checks ever fall behind them
+        errors = {"new_password": _PW_TOO_SHORT}
+        return _password_page(request, vault, auth, info, errors=errors, status_code=400)
+    return see_other(f"{PASSWORD_PAGE}?gewijzigd=ja")
 
 
 @router.post("/uitloggen")
