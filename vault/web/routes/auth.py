@@ -66,6 +66,9 @@ _FACTOR_RESET = (
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
 _PASSKEY_REQUIRED = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
 _WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
+_WRONG_RECOVERY_CODE = (
+    "Deze herstelcode is niet juist of al gebruikt. Controleer de code, of gebruik een andere herstelcode."
+)
 PASSWORD_PAGE = "/wachtwoord"  # noqa: S105 - a path
 
 
@@ -76,6 +79,7 @@ def _login_page(
     *,
     error: str | None = None,
     notice: str | None = None,
+    username: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     nonce = new_login_nonce()
@@ -86,6 +90,7 @@ def _login_page(
         status_code=status_code,
         error=error,
         notice=notice,
+        typed_username=username,
     )
     set_login_nonce(response, vault, nonce)
     return response
@@ -104,18 +109,19 @@ def login_page(
 @router.post("/login")
 def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
     ctx = anonymous_web_context(request, vault)
+    username = form.text("username", limit=64)
     try:
         with transaction(vault.db) as session:
             issued = authn.login(
                 session,
                 ctx,
                 auth,
-                username=form.text("username", limit=64),
+                username=username,
                 password=str(form.fields.get("password") or "")[:1024],
                 client_address=client_address(request),
             )
-    except AuthFailed:
-        return _login_page(request, vault, auth, error=_WRONG_LOGIN, status_code=401)
+    except AuthFailed:  # the name typed stays (never the password); the same for any account
+        return _login_page(request, vault, auth, error=_WRONG_LOGIN, username=username, status_code=401)
     response = see_other("/tweede-factor")
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/")
@@ -151,15 +157,23 @@ def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, i
 
 
 def _second_factor_again(
-    request: Request, vault: VaultDep, info: SessionInfo, csrf: str, error: str
+    request: Request, vault: VaultDep, info: SessionInfo, csrf: str, error: str, *, field: str = "code"
 ) -> Response:
-    """The second-factor page again, with ``error`` (the passkey page for a role that needs one)."""
+    """The second-factor page again, with ``error`` on ``field`` (``code``, or ``recovery_code``: its
+    section open) — the passkey page for a role that needs one."""
     choice = second_factor_choice(vault, info)
     template = "second_factor.html" if info.factor_active else "enrol_start.html"
     if info.factor_active and not choice.totp_allowed:
         template = "passkey_login.html"
     return page(
-        request, template, csrf=csrf, error=error, passkey=choice.passkey, revoked=(), status_code=401
+        request,
+        template,
+        csrf=csrf,
+        error=error,
+        error_field=field,
+        passkey=choice.passkey,
+        revoked=(),
+        status_code=401,
     )
 
 
@@ -255,8 +269,12 @@ def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: 
                 client_address=actor.client,
                 recovery=True,
             )
-    except AuthFailed:
-        return _second_factor_again(request, vault, actor.info, csrf, _WRONG_CODE)
+    except AuthFailed as exc:
+        if exc.message == PASSKEY_REQUIRED:
+            return _second_factor_again(request, vault, actor.info, csrf, _PASSKEY_REQUIRED)
+        return _second_factor_again(
+            request, vault, actor.info, csrf, _WRONG_RECOVERY_CODE, field="recovery_code"
+        )
     return _after_second_factor(
         vault,
         checked.issued,
