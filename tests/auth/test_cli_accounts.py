@@ -56,6 +56,7 @@ def test_user_admin_commands(tmp_path: Path, database_url: str) -> None:
     added = _run(["user", "add", "piet", "--role", "medewerker", "--team", "Team Zuid"], env)
     assert added.returncode == 0, added.stderr
     password = added.stdout.split("initial password (shown once): ")[1].split()[0]
+    assert "replaces this password" in added.stdout  # D17: the generated password is for once only
     partner = _run(["user", "add", "pol", "--role", "partner", "--org", "Politie Zuid"], env)
     assert partner.returncode == 0, partner.stderr
 

@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.auth.conftest import Account, bearer, enrol_and_verify, login, new_account, totp_now
 from vault.auth import AuthConfig
@@ -30,7 +30,7 @@ from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Role
 from vault.errors import AuthFailed
 from vault.models import AuditEntry
-from vault.models.identity import PasskeyChallenge, PasskeyCredential
+from vault.models.identity import PasskeyChallenge, PasskeyCredential, User
 from vault.runtime import Vault
 from vault.services.authentication import passkeys
 from vault.services.authentication.passkeys import PasskeyConfig
@@ -674,3 +674,19 @@ def test_no_challenge_or_key_material_in_the_audit_log(
     assert challenges
     for secret_ish in [*challenges, cred.credential_id, b64(cred.public_key)]:
         assert secret_ish not in details
+
+
+def test_d17_a_passkey_sign_in_tells_a_user_with_a_generated_password_to_change_it(
+    client: TestClient, verified_anna: Account, key: SoftKey, vault: Vault
+) -> None:
+    register(client, verified_anna, key)
+    with vault.db.session() as session:  # as if an administrator had generated her password
+        session.execute(
+            update(User).where(User.id == verified_anna.user_id).values(password_change_required=True)
+        )
+    r = passkey_login(client, verified_anna, key)
+    assert r.status_code == 200, r.text
+    assert r.json()["password_change_required"] is True
+    held = client.get("/api/v1/auth/sessions", headers=bearer(r.json()["token"]))
+    assert held.status_code == 403
+    assert "/api/v1/auth/password" in held.text

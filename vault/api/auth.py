@@ -38,7 +38,6 @@ from vault.http.deps import (
 from vault.repositories import identity as repo
 from vault.services import authentication as authn
 from vault.services.authentication import (
-    IssuedSession,
     SessionInfo,
     password_change_pending,
     password_change_required,
@@ -49,20 +48,6 @@ from vault.transaction import transaction
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 AnonymousContext = Annotated[Context, Depends(anonymous_context)]
-
-
-def _verified_out(
-    issued: IssuedSession, enrolment_only: bool = False, *, change_required: bool = False
-) -> VerifiedOut:
-    return VerifiedOut(
-        token=issued.token,
-        session_id=issued.session_id,
-        expires_at=issued.expires_at,
-        second_factor_verified=issued.second_factor_verified,
-        recovery_codes=list(issued.recovery_codes),
-        passkey_enrolment_only=enrolment_only,
-        password_change_required=change_required,
-    )
 
 
 @router.post("/login", summary="Password → a session whose second factor is not yet verified")
@@ -114,7 +99,9 @@ def totp_verify(
             session, ctx, auth, cfg, info, code=body.code, client_address=client_address(request)
         )
         change_required = password_change_required(session, info.user_id)
-    return _verified_out(checked.issued, checked.enrolment_only, change_required=change_required)
+    return VerifiedOut.of(
+        checked.issued, enrolment_only=checked.enrolment_only, change_required=change_required
+    )
 
 
 @router.post("/recovery/verify", summary="Pass the second factor with a recovery code (burned on use)")
@@ -139,7 +126,9 @@ def recovery_verify(
             recovery=True,
         )
         change_required = password_change_required(session, info.user_id)
-    return _verified_out(checked.issued, checked.enrolment_only, change_required=change_required)
+    return VerifiedOut.of(
+        checked.issued, enrolment_only=checked.enrolment_only, change_required=change_required
+    )
 
 
 @router.post("/recovery/regenerate", summary="A new set of recovery codes (needs step-up); revokes the old")
@@ -165,7 +154,7 @@ def step_up(
         issued = step_up_with_code(
             session, ctx, auth, cfg, info, code=body.code, client_address=client_address(request)
         )
-    return _verified_out(issued)
+    return VerifiedOut.of(issued)
 
 
 @router.post("/logout", status_code=204, summary="End this session server-side")

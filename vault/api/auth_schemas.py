@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vault.auth.passwords import MAX_PASSWORD_BYTES
+from vault.services.authentication.common import IssuedSession
 
 __all__ = [
     "EnrolmentOut",
@@ -74,6 +75,20 @@ class VerifiedOut(BaseModel):
         description="The account's password was generated: every route but POST /api/v1/auth/password "
         "(and logout) answers 403 until the user has chosen their own.",
     )
+
+    @classmethod
+    def of(
+        cls, issued: IssuedSession, *, enrolment_only: bool = False, change_required: bool = False
+    ) -> VerifiedOut:
+        return cls(
+            token=issued.token,
+            session_id=issued.session_id,
+            expires_at=issued.expires_at,
+            second_factor_verified=issued.second_factor_verified,
+            recovery_codes=list(issued.recovery_codes),
+            passkey_enrolment_only=enrolment_only,
+            password_change_required=change_required,
+        )
 
 
 class EnrolmentOut(BaseModel):

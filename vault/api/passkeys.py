@@ -33,8 +33,8 @@ from vault.http.deps import (
 )
 from vault.runtime import Vault
 from vault.services.authentication import passkey_policy as policy
-from vault.services.authentication import passkeys
-from vault.services.authentication.common import IssuedSession, SessionInfo
+from vault.services.authentication import passkeys, password_change_required
+from vault.services.authentication.common import SessionInfo
 from vault.services.authentication.passkeys import PasskeyConfig, PasskeySummary
 from vault.transaction import transaction
 
@@ -58,15 +58,6 @@ def _passkey_out(item: PasskeySummary) -> PasskeyOut:
         backed_up=item.backed_up,
         suspect=item.suspect,
         transports=list(item.transports),
-    )
-
-
-def _verified(issued: IssuedSession) -> VerifiedOut:
-    return VerifiedOut(
-        token=issued.token,
-        session_id=issued.session_id,
-        expires_at=issued.expires_at,
-        second_factor_verified=issued.second_factor_verified,
     )
 
 
@@ -130,7 +121,8 @@ def _assertion(
             purpose=purpose,
             client_address=client_address(request),
         )
-    return _verified(issued)
+        change_required = password_change_required(session, info.user_id)
+    return VerifiedOut.of(issued, change_required=change_required)
 
 
 @router.post("/passkeys/login/options", summary="Options to pass the second factor with a passkey")

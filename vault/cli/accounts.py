@@ -97,7 +97,7 @@ def user_add(
         vault.close()
     typer.echo(f"user created: {created.username} ({created.role}) id {created.user_id}")
     typer.echo(f"initial password (shown once): {created.initial_password}")
-    typer.echo("at first login the user must enrol a TOTP authenticator app")
+    typer.echo("at first login the user enrols a TOTP authenticator app and replaces this password")
 
 
 @user_app.command("disable")
