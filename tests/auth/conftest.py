@@ -80,8 +80,9 @@ def login(client: TestClient, account: Account) -> dict[str, object]:
     return body
 
 
-def enrol_and_verify(client: TestClient, account: Account, clock: FrozenClock) -> None:
-    """Log in, enrol TOTP, verify the first code: the account's session is verified."""
+def enrol_and_verify(client: TestClient, account: Account, clock: FrozenClock) -> dict[str, object]:
+    """Log in, enrol TOTP, verify the first code: the account's session is verified (or held, for a
+    generated password). Returns the answer to the code."""
     login(client, account)
     r = client.post("/api/v1/auth/totp/enrol", headers=bearer(account.token))
     assert r.status_code == 200, r.text
@@ -95,6 +96,8 @@ def enrol_and_verify(client: TestClient, account: Account, clock: FrozenClock) -
     assert r.status_code == 200, r.text
     account.token = r.json()["token"]
     account.recovery_codes = tuple(r.json()["recovery_codes"])
+    answer: dict[str, object] = r.json()
+    return answer
 
 
 @pytest.fixture

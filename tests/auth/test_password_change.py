@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import parse_qs, urlparse
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.auth.conftest import Account, bearer, login, totp_now
+from tests.auth.conftest import Account, bearer, enrol_and_verify, login, totp_now
 from vault.auth import AuthConfig
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Role
@@ -57,19 +56,8 @@ def _details(entry: AuditEntry) -> dict[str, object]:
 
 def _second_factor(client: TestClient, account: Account, clock: FrozenClock) -> dict[str, object]:
     """Password, TOTP enrolment and the first code through the API; the answer of the code."""
-    body = login(client, account)
-    assert body["password_change_required"] is True
-    r = client.post("/api/v1/auth/totp/enrol", headers=bearer(account.token))
-    account.secret = parse_qs(urlparse(r.json()["otpauth_uri"]).query)["secret"][0]
-    r = client.post(
-        "/api/v1/auth/totp/verify",
-        headers=bearer(account.token),
-        json={"code": totp_now(account.secret, clock)},
-    )
-    assert r.status_code == 200, r.text
-    account.token = r.json()["token"]
+    answer = enrol_and_verify(client, account, clock)
     clock.advance(seconds=30)
-    answer: dict[str, object] = r.json()
     return answer
 
 

@@ -224,10 +224,14 @@ def enrol(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfig
     )
 
 
-@router.post("/tweede-factor")
-def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+def _checked_code(
+    request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep, *, recovery: bool
+) -> Response:
+    """A TOTP code (field ``code``) or a recovery code (field ``recovery_code``): passed, the next page;
+    refused, the second-factor page with the error on the field that was used."""
     actor = form.user
     csrf = session_token(auth, actor.info.session_id)
+    field = "recovery_code" if recovery else "code"
     try:
         with transaction(vault.db) as session:
             checked = check_code(
@@ -236,45 +240,15 @@ def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: Auth
                 auth,
                 PasskeyConfig.from_settings(vault.settings),
                 actor.info,
-                code=form.text("code", limit=16),
+                code=form.text(field, limit=32 if recovery else 16),
                 client_address=actor.client,
-            )
-    except AuthFailed as exc:
-        error = _PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE
-        return _second_factor_again(request, vault, actor.info, csrf, error)
-    return _after_second_factor(
-        vault,
-        checked.issued,
-        actor.role,
-        request,
-        csrf,
-        user_id=actor.info.user_id,
-        enrolment_only=checked.enrolment_only,
-    )
-
-
-@router.post("/tweede-factor/herstelcode")
-def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
-    actor = form.user
-    csrf = session_token(auth, actor.info.session_id)
-    try:
-        with transaction(vault.db) as session:
-            checked = check_code(
-                session,
-                actor.ctx,
-                auth,
-                PasskeyConfig.from_settings(vault.settings),
-                actor.info,
-                code=form.text("recovery_code", limit=32),
-                client_address=actor.client,
-                recovery=True,
+                recovery=recovery,
             )
     except AuthFailed as exc:
         if exc.message == PASSKEY_REQUIRED:
             return _second_factor_again(request, vault, actor.info, csrf, _PASSKEY_REQUIRED)
-        return _second_factor_again(
-            request, vault, actor.info, csrf, _WRONG_RECOVERY_CODE, field="recovery_code"
-        )
+        error = _WRONG_RECOVERY_CODE if recovery else _WRONG_CODE
+        return _second_factor_again(request, vault, actor.info, csrf, error, field=field)
     return _after_second_factor(
         vault,
         checked.issued,
@@ -284,6 +258,16 @@ def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: 
         user_id=actor.info.user_id,
         enrolment_only=checked.enrolment_only,
     )
+
+
+@router.post("/tweede-factor")
+def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    return _checked_code(request, form, vault, auth, recovery=False)
+
+
+@router.post("/tweede-factor/herstelcode")
+def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
+    return _checked_code(request, form, vault, auth, recovery=True)
 
 
 # A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
