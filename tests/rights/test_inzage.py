@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -262,6 +263,17 @@ def test_d16_entries_of_a_subjects_request_name_the_subject_on_whose_behalf(
     assert entries["dossier:case:read"] is None  # the staff's own work is on nobody's behalf
 
 
+def _refused_and_audited(vault: Vault, ask: Callable[[], object], rule: str, case_id: str) -> None:
+    """The request is refused with ``rule``, nothing is recorded, and the refusal is audited."""
+    with pytest.raises(InvalidInput) as refused:
+        ask()
+    assert refused.value.rule == rule
+    with vault.db.session() as session:
+        denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+        assert session.scalars(select(AccessRequest)).first() is None  # nothing recorded
+    assert (denial.tag, denial.rule, denial.case_id) == ("dossier:access:denied", rule, case_id)
+
+
 @pytest.mark.parametrize(
     ("years", "days_to_birthday", "requested_by", "allowed"),
     [
@@ -300,17 +312,7 @@ def test_d13_a_child_under_12_asks_through_a_legal_representative(
         requested_by=requested_by,
     )
     if not allowed:
-        with pytest.raises(InvalidInput) as refused:
-            ask()
-        assert refused.value.rule == "d13-under-12-via-representative"
-        with vault.db.session() as session:
-            denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
-            assert session.scalars(select(AccessRequest)).first() is None  # nothing recorded
-        assert (denial.tag, denial.rule, denial.case_id) == (
-            "dossier:access:denied",
-            "d13-under-12-via-representative",
-            case_id,
-        )
+        _refused_and_audited(vault, ask, "d13-under-12-via-representative", case_id)
         return
     request = ask()
     assert request.requested_by == requested_by
@@ -349,17 +351,7 @@ def test_d13_a_child_without_a_recorded_date_of_birth_does_not_ask_in_its_own_na
     if not refused:
         assert ask().requested_by == requested_by
         return
-    with pytest.raises(InvalidInput) as refusal:
-        ask()
-    assert refusal.value.rule == rights.AGE_UNKNOWN_RULE
-    with vault.db.session() as session:
-        denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
-        assert session.scalars(select(AccessRequest)).first() is None  # nothing recorded
-    assert (denial.tag, denial.rule, denial.case_id) == (
-        "dossier:access:denied",
-        "d13-child-age-unknown",
-        case_id,
-    )
+    _refused_and_audited(vault, ask, "d13-child-age-unknown", case_id)
 
 
 def test_d13_an_access_request_names_a_subject_of_its_own_case(
