@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from structlog.testing import capture_logs
 
 from tests.helpers import ctx_for, make_team, make_user, new_case, upload
 from tests.keys.conftest import PROVIDERS
@@ -255,7 +256,11 @@ def test_d18_d11_an_epoch_is_not_destroyed_while_a_key_is_wrapped_under_it(
     with pytest.raises(Conflict, match=r"still wraps \d+ keys"):
         keyring.remove_kek_version(operator, op, 1)
     clock.advance(days=2)
-    assert keyring.destroy_due_epochs(operator, op) == []
+    with capture_logs() as logs:
+        assert keyring.destroy_due_epochs(operator, op) == []
+    assert {"event": "kek_epoch_destruction_postponed", "version": 1, "reason": "keys_still_wrapped"} in [
+        {k: v for k, v in line.items() if k != "log_level"} for line in logs
+    ]  # said, not silent
     with pytest.raises(Conflict, match="current"):
         keyring.remove_kek_version(server, op, 2)  # the database's current epoch, whatever a process holds
     assert _epochs(server)[1].destroyed_at is None

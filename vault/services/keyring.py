@@ -14,6 +14,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,8 @@ from vault.errors import Conflict, Destroyed, NotFound, Unavailable
 from vault.models import AuditEntry, Case, CaseKey, KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
 from vault.repositories import keys as key_repo
 from vault.runtime import Vault, key_provider_spec
+
+log = structlog.get_logger(__name__)
 
 __all__ = [
     "CaseKeyEpoch",
@@ -453,6 +456,8 @@ def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
             with vault.db.session() as session:
                 _destroy(vault, ctx, session, version)
         except Conflict:
+            # Said, not silent: the epoch is past its date and still holds keys (ids only).
+            log.warning("kek_epoch_destruction_postponed", version=version, reason="keys_still_wrapped")
             continue
         destroyed.append(version)
     return destroyed
