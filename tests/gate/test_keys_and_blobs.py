@@ -20,7 +20,7 @@ from vault.context import Context
 from vault.domain import CaseKind, Category, Role
 from vault.models import CaseKey, DocumentVersion
 from vault.runtime import Vault, open_vault
-from vault.services import keyring
+from vault.services import key_admin, keyring
 from vault.services.blobs import sweep_orphans
 from vault.services.cases import open_case
 from vault.services.documents import read_document
@@ -60,7 +60,7 @@ def test_d18_rotation_rewraps_every_key_and_leaves_ciphertext_identical(
     progress = list(keyring.rewrap_all(vault, ctx, batch_size=2))
     assert new == old + 1
     assert progress[-1].done == 5
-    assert keyring.key_status(vault).keys_per_version == {old: 0, new: 5}
+    assert key_admin.key_status(vault).keys_per_version == {old: 0, new: 5}
     assert _blob_hashes(vault) == before
     for i, doc in enumerate(docs):
         assert b"".join(read_document(vault, ctx, doc).chunks) == f"dossier {i}".encode() * 5000

@@ -25,7 +25,7 @@ from vault.domain import Role
 from vault.errors import ConfigError, Integrity
 from vault.models import CaseKey, WrappedSubkey
 from vault.runtime import Vault, open_vault
-from vault.services import keyring
+from vault.services import key_admin, keyring
 from vault.services.destruction import destroy_case
 from vault.services.setup import initialise
 
@@ -53,7 +53,7 @@ def test_d12_backup_taken_before_destruction_cannot_decrypt_once_its_epoch_is_de
 
         keyring.rotate_kek(vault, ctx, retire_after=timedelta(days=35))
         list(keyring.rewrap_all(vault, ctx))
-        epoch1 = next(e for e in keyring.key_status(vault).epochs if e.version == 1)
+        epoch1 = next(e for e in key_admin.key_status(vault).epochs if e.version == 1)
         assert epoch1.destroy_after == clock.now() + timedelta(days=35)
         clock.advance(days=10)
         assert keyring.destroy_due_epochs(vault, ctx) == []
@@ -71,7 +71,7 @@ def test_d12_backup_taken_before_destruction_cannot_decrypt_once_its_epoch_is_de
         # The live case that was rewrapped stays readable; its old backup copy does not.
         with pytest.raises(Integrity):
             vault.keys.unwrap(backup[kept], purpose=DEK_PURPOSE, context_id=kept)
-        status = keyring.key_status(vault)
+        status = key_admin.key_status(vault)
         assert [(e.version, e.destroyed_at is not None) for e in status.epochs] == [(1, True), (2, False)]
     finally:
         vault.close()

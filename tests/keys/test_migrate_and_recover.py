@@ -23,7 +23,7 @@ from vault.domain import AuditTag, Role
 from vault.errors import InvalidInput
 from vault.models import AuditEntry, CaseKey
 from vault.runtime import key_provider_spec, open_vault
-from vault.services import key_recovery, keyring
+from vault.services import key_admin, key_recovery
 from vault.services.documents import read_document
 from vault.services.setup import initialise
 
@@ -44,7 +44,7 @@ def test_d18_migrate_file_to_pkcs11_to_openbao_to_file_resumes_and_keeps_everyth
     ):
         spec = key_provider_spec(target_settings)
         target = open_provider(spec, allow_empty=True)
-        interrupted = keyring.migrate_keys(vault, ctx, target, batch_size=1)
+        interrupted = key_admin.migrate_keys(vault, ctx, target, batch_size=1)
         assert next(interrupted).done == 1
         interrupted.close()  # stopped after the first committed batch
         target.close()
@@ -52,7 +52,7 @@ def test_d18_migrate_file_to_pkcs11_to_openbao_to_file_resumes_and_keeps_everyth
             assert sorted(set(session.scalars(select(CaseKey.kek_version)))) == [version - 1, version]
         target = open_provider(spec, allow_empty=True)
         assert target.versions() == [version]
-        rest = list(keyring.migrate_keys(vault, ctx, target, batch_size=1))
+        rest = list(key_admin.migrate_keys(vault, ctx, target, batch_size=1))
         target.close()
         assert [p.done for p in rest] == [1, 2]
         vault.close()
@@ -63,7 +63,7 @@ def test_d18_migrate_file_to_pkcs11_to_openbao_to_file_resumes_and_keeps_everyth
         for i, doc in enumerate(docs):
             assert b"".join(read_document(vault, ctx, doc).chunks) == f"dossier {i}".encode()
     try:
-        status = keyring.key_status(vault)
+        status = key_admin.key_status(vault)
         assert [(e.version, e.provider, e.held) for e in status.epochs] == [
             (1, "file", False),
             (2, "pkcs11", False),

@@ -13,7 +13,7 @@ import typer
 from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.config import load_settings
 from vault.services import blobs as blob_service
-from vault.services import key_recovery, keyring
+from vault.services import key_admin, key_recovery, keyring
 
 keys_app = typer.Typer(
     help="Key-encryption keys: status, rotate, destroy epochs, migrate, split, recover.", no_args_is_help=True
@@ -40,7 +40,7 @@ def status() -> None:
     """The key provider, every KEK epoch with its dates, and how many keys each still wraps."""
     vault = opened_vault()
     try:
-        st = keyring.key_status(vault)
+        st = key_admin.key_status(vault)
     finally:
         vault.close()
     typer.echo(f"provider: {st.provider}")
@@ -73,7 +73,7 @@ def rotate(
     vault = opened_vault()
     ctx = operator_context(vault)
     try:
-        st = keyring.key_status(vault)
+        st = key_admin.key_status(vault)
         pending = sum(n for v, n in st.keys_per_version.items() if v != st.current_version)
         version, resumed = keyring.start_rotation(vault, ctx, retire_after=after)
         if resumed:
@@ -148,10 +148,10 @@ def migrate(
     """Rewrap every case key and subkey under a new epoch in another key provider (resumable)."""
     vault = opened_vault()
     try:
-        target, described = keyring.migration_target(vault, to)
+        target, described = key_admin.migration_target(vault, to)
         try:
             ctx = operator_context(vault)
-            done = _rewrap_with_progress(keyring.migrate_keys(vault, ctx, target, batch_size=batch_size))
+            done = _rewrap_with_progress(key_admin.migrate_keys(vault, ctx, target, batch_size=batch_size))
         finally:
             target.close()
     finally:

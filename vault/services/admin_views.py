@@ -20,7 +20,7 @@ from vault.domain import AuditTag, OrgType, Role
 from vault.errors import ConfigError, NotFound
 from vault.models import AuditEntry, Organisation, Team, TeamMembership, TotpFactor, User
 from vault.runtime import Vault
-from vault.services import keyring
+from vault.services import key_admin
 from vault.services.accounts import require_administrator
 from vault.services.blobs import BlobProblem, check_blobs
 from vault.services.policy_admin import check_policy_files
@@ -158,7 +158,7 @@ def factor_reset_pending(session: Session, user_id: str) -> bool:
 
 @dataclass(frozen=True)
 class KeyOverview:
-    status: keyring.KeyStatus
+    status: key_admin.KeyStatus
     to_rewrap: int  # keys still wrapped under an older version (rotation progress)
     total: int
 
@@ -167,7 +167,7 @@ def key_overview(vault: Vault, ctx: Context) -> KeyOverview:
     """``vault keys status`` for the administrator: versions, epochs and destruction dates; no keys."""
     with transaction(vault.db) as session:
         require_administrator(session, ctx, _VIEWED)
-    status = keyring.key_status(vault)
+    status = key_admin.key_status(vault)
     total = sum(e.keys for e in status.epochs)
     current = sum(e.keys for e in status.epochs if e.version == status.current_version)
     return KeyOverview(status, total - current, total)

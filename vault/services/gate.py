@@ -31,8 +31,7 @@ The doors, and when to use which:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from itertools import chain
 from typing import Any, NoReturn, TypeVar
 
@@ -43,7 +42,6 @@ from vault.audit import record
 from vault.audit.break_glass import note_emergency_access
 from vault.audit.log import hold_chain, holds_chain
 from vault.context import Context
-from vault.crypto.envelope import DataKey
 from vault.crypto.fields import decrypt_text
 from vault.crypto.keys import WrappedKey
 from vault.crypto.stream import decrypt_stream
@@ -55,6 +53,7 @@ from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.file_names import neutral_filename, version_created_at
+from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
 from vault.transaction import Refusal, transaction
 
@@ -78,29 +77,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class GateRequest:
-    case_id: str
-    action: Action
-    category: Category | None = None
-    document_id: str | None = None
-    break_glass_justification: str | None = None
-    purpose: str | None = None
-    grant_id: str | None = None
-    reporter_identity_release: bool = False
-
-
-@dataclass(frozen=True)
-class Admission:
-    """An allowed request, with what the decision rested on."""
-
-    decision: Decision
-    actor: Actor
-    case: CaseFacts
-    grant: GrantFacts | None
-    dek: DataKey | None = field(default=None, repr=False)
 
 
 def refusal(actor: Actor | None, case: CaseFacts | None, decision: Decision) -> VaultError:
@@ -288,40 +264,11 @@ def _legal_basis(session: Session, case: CaseFacts | None, grant: GrantFacts | N
 # --- Documents -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenedDocument:
-    document_id: str
-    version: int
-    version_id: str
-    category: Category
-    filename: str
-    content_type: str
-    length: int
-    chunks: Iterator[bytes] = field(repr=False)
-
-
 # For a caller the facts query finds no account for (so no row): the document alone, to record the
 # denial against the right case.
 _DOCUMENT = select(Document.case_id.label("document_case_id"), Document.category).where(
     Document.id == bindparam("document_id")
 )
-
-
-@dataclass(frozen=True)
-class AdmittedRead:
-    """What an allowed, audited read may open once its transaction has committed. ``filename`` is
-    the uploader's for staff and a neutral one for a partner (D22, ``vault.services.file_names``)."""
-
-    document_id: str
-    case_id: str
-    category: Category
-    version: int
-    version_id: str
-    blob_id: str
-    filename: str
-    content_type: str
-    length: int
-    dek: DataKey = field(repr=False)
 
 
 def admit_read(
@@ -465,16 +412,6 @@ def partner_title(session: Session, vault: Vault, ctx: Context, grant: Grant) ->
 
 
 # --- The write door: a gated write whose domain rules may still refuse ----------------------------
-
-
-class RuleRefused(Exception):
-    """A domain rule refused the write; ``rule`` goes into the audit entry."""
-
-    def __init__(self, error: VaultError, rule: str) -> None:
-        super().__init__(error.message)
-        error.rule = rule  # the caller that gets ``error`` can tell the rule (vault.errors)
-        self.error = error
-        self.rule = rule
 
 
 def refuse(

@@ -1,5 +1,6 @@
-"""Case data keys and KEK epochs: creation, unwrapping, rotation, epoch destruction, migration between
-key providers and crypto-shredding (D11, D12, D18).
+"""Case data keys and KEK epochs: creation, unwrapping, rotation, epoch destruction and crypto-shredding
+(D11, D12, D18); the operator's status view and the migration between key providers are in
+``vault.services.key_admin``.
 
 Epochs: every KEK version is an epoch (table ``kek_epochs``). Rotation makes a new epoch current,
 rewraps every live case key and subkey under it and retires the older epochs, each scheduled for
@@ -28,32 +29,24 @@ from vault.crypto.keys import (
     KeyProvider,
     RewrapItem,
     WrappedKey,
-    unwrap_batch,
-    wrap_batch,
 )
-from vault.crypto.providers import open_provider, parse_target
 from vault.crypto.recovery import KekBackupTarget
 from vault.domain import AuditTag
 from vault.errors import Conflict, Destroyed, NotFound, Unavailable
 from vault.models import AuditEntry, Case, CaseKey, KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
 from vault.repositories import keys as key_repo
-from vault.runtime import Vault, key_provider_spec
+from vault.runtime import Vault
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
     "CaseKeyEpoch",
-    "EpochStatus",
-    "KeyStatus",
     "RotationProgress",
     "arm_backup",
     "case_key_epoch",
     "create_case_key",
     "current_backup_key",
     "destroy_due_epochs",
-    "key_status",
-    "migrate_keys",
-    "migration_target",
     "remove_kek_version",
     "retire_older",
     "rewrap_all",
@@ -137,57 +130,6 @@ def unwrap_case_key(
 
 
 # -- status ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EpochStatus:
-    version: int
-    provider: str
-    created_at: datetime | None
-    retired_at: datetime | None
-    destroy_after: datetime | None
-    destroyed_at: datetime | None
-    keys: int
-    held: bool  # the configured provider still holds this KEK
-
-
-@dataclass(frozen=True)
-class KeyStatus:
-    current_version: int
-    versions: list[int]
-    keys_per_version: dict[int, int]
-    provider: str
-    epochs: list[EpochStatus]
-
-
-def key_status(vault: Vault) -> KeyStatus:
-    versions = vault.keys.versions()
-    with vault.db.session() as session:
-        counts = key_repo.count_by_version(session)
-        all_keys = key_repo.count_by_version(session, subkeys=True)
-        rows = {e.version: e for e in key_repo.epochs(session)}
-    epochs = []
-    for version in sorted({*rows, *versions}):
-        row = rows.get(version)
-        epochs.append(
-            EpochStatus(
-                version,
-                row.provider if row else vault.keys.provider.kind,
-                row.created_at if row else None,
-                row.retired_at if row else None,
-                row.destroy_after if row else None,
-                row.destroyed_at if row else None,
-                all_keys.get(version, 0),
-                version in versions,
-            )
-        )
-    return KeyStatus(
-        vault.keys.current_version(),
-        versions,
-        {v: counts.get(v, 0) for v in versions},
-        vault.keys.provider.describe(),
-        epochs,
-    )
 
 
 @dataclass(frozen=True)
@@ -463,74 +405,6 @@ def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
     return destroyed
 
 
-# -- migration between providers -------------------------------------------------------------------
-
-
-def migrate_keys(
-    vault: Vault, ctx: Context, target: KekProvider, *, batch_size: int = 500
-) -> Generator[RotationProgress]:
-    """Rewrap every subkey and case key from the configured provider to ``target`` under a new epoch.
-
-    The new epoch's version is one above every version the vault knows; a rerun finds it in the target
-    and continues with the keys not yet under it. The old epochs are retired (destroyed in their old
-    provider by the operator once the backup retention has passed)."""
-    with vault.db.session() as session:
-        known = {e.version for e in key_repo.epochs(session)} | set(vault.keys.versions())
-        counts = key_repo.count_by_version(session)
-    target_versions = target.versions()
-    if target_versions and max(target_versions) >= max(known):
-        version = max(target_versions)  # resuming a migration to this target
-    elif target_versions:
-        raise Conflict("the target provider already holds other KEK versions; use a fresh key or token")
-    else:
-        version = max(known) + 1
-        with vault.db.session() as session:
-            backup_key = arm_backup(session, target)
-        target.create_version(version)
-        with vault.db.session() as session:
-            key_repo.ensure_epoch(session, version, target.kind, ctx.now())
-            store_backup(session, target, version, backup_key, ctx.now())
-    retire_after = timedelta(days=vault.settings.key_retire_after_days)
-    with vault.db.session() as session:
-        now = ctx.now()
-        key_repo.ensure_epoch(session, version, target.kind, now)
-        retire_older(session, version, now, retire_after)
-        subs = key_repo.subkeys_not_at_version(session, version)
-        items = [RewrapItem(WrappedKey(s.kek_version, s.wrapped), SUBKEY_PURPOSE, s.purpose) for s in subs]
-        for sub, new in zip(subs, _move(vault, target, items, version), strict=True):
-            sub.kek_version, sub.wrapped = new.version, new.blob
-    total = sum(n for v, n in counts.items() if v != version)
-    done = 0
-    while True:
-        with vault.db.session() as session:
-            batch = key_repo.keys_not_at_version(session, version, batch_size)
-            items = [RewrapItem(WrappedKey(r.kek_version, r.wrapped), DEK_PURPOSE, r.case_id) for r in batch]
-            for row, new in zip(batch, _move(vault, target, items, version), strict=True):
-                row.kek_version, row.wrapped = new.version, new.blob
-        if not batch:
-            break
-        done += len(batch)
-        yield RotationProgress(done, max(total, done), version)
-    with vault.db.session() as session:
-        record(
-            session,
-            ctx,
-            AuditTag.SYSTEM_KEYS_MIGRATED,
-            object_type="kek",
-            object_id=str(version),
-            details={"to": target.kind, "from": vault.keys.provider.kind, "rewrapped": done},
-        )
-
-
-def _move(vault: Vault, target: KekProvider, items: list[RewrapItem], version: int) -> list[WrappedKey]:
-    if not items:
-        return []
-    raws = unwrap_batch(vault.keys.provider, items)
-    return wrap_batch(
-        target, [(raw, i.purpose, i.context_id) for raw, i in zip(raws, items, strict=True)], version
-    )
-
-
 # -- HSM backups of new PKCS#11 KEK versions (vault.services.key_recovery makes the backup key) ------
 
 
@@ -565,15 +439,6 @@ def store_backup(
     if blob is not None:
         session.add(KekBackup(version=version, backup_key_id=backup_key, blob=blob, created_at=now))
         session.flush()
-
-
-# -- migration target ------------------------------------------------------------------------------
-
-
-def migration_target(vault: Vault, to: str) -> tuple[KekProvider, str]:
-    """Open the provider named by ``--to`` (empty is fine: the migration creates its epoch)."""
-    spec = parse_target(to, key_provider_spec(vault.settings))
-    return open_provider(spec, allow_empty=True), spec.describe()
 
 
 # -- crypto-shredding ------------------------------------------------------------------------------
