@@ -22,7 +22,7 @@ from starlette.routing import Match
 
 from vault import errors
 from vault.web.csrf import CsrfRefused
-from vault.web.render import page
+from vault.web.render import local_path, page
 from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
 
 __all__ = ["install_web_errors", "is_api_path"]
@@ -140,9 +140,8 @@ def _validation(original: Handler) -> Handler:
             refused = {str(loc[1]) for loc in places if len(loc) > 1}
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in refused]
             if len(kept) < len(request.query_params.multi_items()):
-                return RedirectResponse(
-                    request.url.path + (f"?{urlencode(kept)}" if kept else ""), status_code=303
-                )
+                back = request.url.path + (f"?{urlencode(kept)}" if kept else "")
+                return RedirectResponse(local_path(back, limit=4096), status_code=303)
             return await _answer(request, errors.NotFound("no such page"))
         return await html(request, exc)
 
