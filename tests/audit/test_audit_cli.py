@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.foundation.test_cli import _env, run_cli
@@ -82,3 +85,40 @@ def test_export_output_refused_in_one_line_nothing_recorded_nothing_overwritten(
     assert existing.read_text() == "an earlier export\n"
     assert not (tmp_path / "no").exists()
     assert _entries(vault) == before, "a refused export is not recorded as an export"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that fills up. Mounting needs root (as CI runs); elsewhere the test skips."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_an_export_that_fails_halfway_leaves_no_partial_file(
+    vault: Vault, system_ctx: Context, small_disk: Path, database_url: str
+) -> None:
+    """A disk that fills up halfway ends in one line, and the half-written export is removed: a
+    truncated export must not be mistaken for the whole log."""
+    with vault.db.session() as session:
+        for i in range(300):
+            record(session, system_ctx, AuditTag.SYSTEM_READINESS_PROBE, case_id=CASE, object_id=f"o{i}")
+    env = _env(vault.settings.resolved_home, database_url)
+    out = small_disk / "export.json"
+    failed = run_cli(["audit", "export", "--format", "json", "--output", str(out)], env)
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stderr.splitlines() == [
+        f"error: --output: writing {out} failed (No space left on device); removed"
+    ]
+    assert list(small_disk.iterdir()) == []

@@ -145,7 +145,14 @@ def export(
             count = export_entries(vault, ctx, filters, fmt, sys.stdout)
         else:
             with _create_output(output) as out:  # before the export is recorded: a refusal records nothing
-                count = export_entries(vault, ctx, filters, fmt, out)
+                try:
+                    count = export_entries(vault, ctx, filters, fmt, out)
+                except BaseException as exc:
+                    output.unlink(missing_ok=True)  # ours (made with "x"): no partial export is left behind
+                    if isinstance(exc, OSError):  # a full disk, a size limit: one line, not a traceback
+                        reason = exc.strerror or type(exc).__name__
+                        raise InvalidInput(f"--output: writing {output} failed ({reason}); removed") from None
+                    raise
     finally:
         vault.close()
     typer.echo(f"exported {count} entries", err=True)
