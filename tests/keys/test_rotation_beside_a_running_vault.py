@@ -31,7 +31,7 @@ from vault.errors import Conflict, Unavailable
 from vault.models import AuditEntry, Case, KekEpoch
 from vault.repositories.keys import case_key_version
 from vault.runtime import Vault, open_vault
-from vault.services import keyring
+from vault.services import key_admin, keyring
 from vault.services.cases import DEFAULT_LEGAL_BASIS
 from vault.services.documents import read_document
 from vault.services.setup import initialise
@@ -370,3 +370,41 @@ def test_d16_d11_completing_a_killed_rotation_is_idempotent_and_keeps_the_retire
             assert len(keyring.unwrap_case_key(session, vault.keys, case_id).reveal()) == 32
     finally:
         vault.close()
+
+
+# -- two key commands at once ----------------------------------------------------------------------
+
+
+def test_d18_a_second_key_command_while_one_runs_is_refused_and_changes_nothing(
+    server: Vault, clock: FrozenClock
+) -> None:
+    """Two rotations at once would each make a KEK of the same version in the provider (the file
+    provider's last writer wins, and keys rewrapped under the lost one are lost). While one ``vault
+    keys`` command changes keys, every other is refused at once, across processes."""
+    team, ctx = _staff(server)
+    doc = upload(server, ctx, new_case(server, ctx, team), b"dossier")
+    with server.db.session() as session:
+        entries_before = session.scalar(select(func.count()).select_from(AuditEntry))
+    with key_admin.key_changes(server):  # an operator's `vault keys rotate`, still running
+        for args in (
+            ("rotate",),
+            ("destroy-due",),
+            ("remove-version", "1"),
+            ("split",),
+            ("migrate", "--to", f"file:{server.settings.home}/other-keys.json"),
+        ):
+            refused = _cli(server, "keys", *args)
+            assert refused.returncode == 1, (args, refused.stderr)
+            assert refused.stderr.splitlines() == [
+                "error: another `vault keys` command is changing the keys; run it again when that one "
+                "has finished"
+            ], args
+        assert _cli(server, "keys", "status").returncode == 0, "reading the status is not a change"
+    assert set(_epochs(server)) == {1}
+    with server.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == entries_before
+    assert not (server.settings.home / "other-keys.json").exists()
+    rotated = _cli(server, "keys", "rotate")  # the first one has finished: the next one runs
+    assert rotated.returncode == 0, rotated.stderr
+    assert set(_epochs(server)) == {1, 2}
+    assert _read(server, ctx, doc) == b"dossier"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 
 from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.config import load_settings
+from vault.runtime import Vault
 from vault.services import blobs as blob_service
 from vault.services import key_admin, key_recovery, keyring
 
@@ -33,6 +35,17 @@ def _days(text: str) -> timedelta:
 
 def _when(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else "-"
+
+
+@contextmanager
+def _changing_keys() -> Iterator[Vault]:
+    """The opened vault, with the right to change its keys: one such command at a time."""
+    vault = opened_vault()
+    try:
+        with key_admin.key_changes(vault):
+            yield vault
+    finally:
+        vault.close()
 
 
 @keys_app.command("status")
@@ -70,9 +83,8 @@ def rotate(
 
     Run it on a schedule; rerun after an interruption to finish (with the same --retire-after)."""
     after = _days(retire_after) if retire_after else None
-    vault = opened_vault()
-    ctx = operator_context(vault)
-    try:
+    with _changing_keys() as vault:
+        ctx = operator_context(vault)
         st = key_admin.key_status(vault)
         pending = sum(n for v, n in st.keys_per_version.items() if v != st.current_version)
         version, resumed = keyring.start_rotation(vault, ctx, retire_after=after)
@@ -86,8 +98,6 @@ def rotate(
         typer.echo(f"all keys under epoch {vault.keys.current_version()} ({done} rewrapped)")
         for version in keyring.destroy_due_epochs(vault, ctx):
             typer.echo(f"epoch {version} destroyed (its backup retention has passed)")
-    finally:
-        vault.close()
 
 
 def _rewrap_with_progress(progress: Iterator[keyring.RotationProgress]) -> int:
@@ -113,22 +123,16 @@ def _rewrap_with_progress(progress: Iterator[keyring.RotationProgress]) -> int:
 @keys_app.command("destroy-due")
 def destroy_due() -> None:
     """Destroy every retired epoch whose backup retention has passed (run daily)."""
-    vault = opened_vault()
-    try:
+    with _changing_keys() as vault:
         destroyed = keyring.destroy_due_epochs(vault, operator_context(vault))
-    finally:
-        vault.close()
     typer.echo(f"destroyed epochs: {', '.join(map(str, destroyed)) or 'none due'}")
 
 
 @keys_app.command("remove-version")
 def remove_version(version: int) -> None:
     """Destroy a retired KEK epoch now, once no key uses it (before its scheduled date)."""
-    vault = opened_vault()
-    try:
+    with _changing_keys() as vault:
         keyring.remove_kek_version(vault, operator_context(vault), version)
-    finally:
-        vault.close()
     typer.echo(f"KEK version {version} removed")
 
 
@@ -146,16 +150,14 @@ def migrate(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Keys rewrapped per transaction.")] = 500,
 ) -> None:
     """Rewrap every case key and subkey under a new epoch in another key provider (resumable)."""
-    vault = opened_vault()
-    try:
+    with _changing_keys() as vault:
         target, described = key_admin.migration_target(vault, to)
         try:
             ctx = operator_context(vault)
-            done = _rewrap_with_progress(key_admin.migrate_keys(vault, ctx, target, batch_size=batch_size))
+            moving = key_admin.migrate_keys(vault, ctx, target, batch_size=batch_size)
+            done = _rewrap_with_progress(moving)
         finally:
             target.close()
-    finally:
-        vault.close()
     typer.echo(f"{done} case keys now under {described}")
     typer.echo(
         f"next: set VAULT_KEY_PROVIDER={described.split(':')[0]} (and its settings) and restart; the old "
@@ -171,12 +173,12 @@ def split(
 ) -> None:
     """SLIP-39 shares, printed once, one per holder: of the root key (file provider) or of a new HSM
     backup key (pkcs11: a new KEK epoch backed up to it; every key is rewrapped under it)."""
-    vault = opened_vault()
-    try:
+    with _changing_keys() as vault:
         ctx = operator_context(vault)
         if vault.settings.key_provider == "pkcs11":
             made = key_recovery.split_backup_key(vault, ctx, shares=shares, threshold=threshold)
-            result, what = made.shares, f"the HSM backup key (KEK epoch {made.version} is backed up to it)"
+            what = f"the HSM backup key (KEK epoch {made.version} is backed up to it)"
+            result = made.shares
         else:
             result = key_recovery.split_root_key(vault, ctx, shares=shares, threshold=threshold)
             what = "the root key"
@@ -186,9 +188,8 @@ def split(
             typer.echo(f"\nshare {number} of {shares}:\n{words}")
         if vault.settings.key_provider == "pkcs11":
             done = _rewrap_with_progress(keyring.rewrap_all(vault, ctx, batch_size=batch_size))
-            typer.echo(f"all keys under epoch {vault.keys.current_version()} ({done} rewrapped)", err=True)
-    finally:
-        vault.close()
+            current = vault.keys.current_version()
+            typer.echo(f"all keys under epoch {current} ({done} rewrapped)", err=True)
 
 
 def _read_shares() -> list[str]:

@@ -4,9 +4,13 @@ it moves, without its hot paths."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import fcntl
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy import text
 
 from vault.audit import record
 from vault.context import Context
@@ -19,7 +23,40 @@ from vault.repositories import keys as key_repo
 from vault.runtime import Vault, key_provider_spec
 from vault.services.keyring import RotationProgress, arm_backup, retire_older, store_backup
 
-__all__ = ["EpochStatus", "KeyStatus", "key_status", "migrate_keys", "migration_target"]
+__all__ = ["EpochStatus", "KeyStatus", "key_changes", "key_status", "migrate_keys", "migration_target"]
+
+# pg_try_advisory_lock(int4, int4), session-scoped: "VTKE", a key space of its own (see ratelimit).
+_KEY_CHANGE_CLASS = 0x56544B45
+_PG_TRY = text("SELECT pg_try_advisory_lock(:class_id, 0)")
+_PG_RELEASE = text("SELECT pg_advisory_unlock(:class_id, 0)")
+_BUSY = "another `vault keys` command is changing the keys; run it again when that one has finished"
+
+
+@contextmanager
+def key_changes(vault: Vault) -> Iterator[None]:
+    """Only one ``vault keys`` command that changes keys (rotate, split, migrate, destroy an epoch) at a
+    time, across processes and machines; a second one is refused at once (``Conflict``) and changes
+    nothing. Two at once would each make a KEK of the same version in the provider, or rewrap against
+    each other. PostgreSQL: a session-scoped advisory lock on a connection of its own, held to the end.
+    SQLite (one machine): an exclusive ``flock`` on ``keys.lock`` in VAULT_HOME."""
+    if vault.db.is_sqlite:
+        path = vault.settings.resolved_home / "keys.lock"
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Conflict(_BUSY) from None
+            yield  # the lock ends when the file closes, also when the process dies
+        return
+    with vault.db.engine.connect() as conn:
+        if not conn.execute(_PG_TRY, {"class_id": _KEY_CHANGE_CLASS}).scalar_one():
+            raise Conflict(_BUSY)
+        conn.commit()  # the lock is the session's, not the transaction's; no transaction stays open
+        try:
+            yield
+        finally:
+            conn.execute(_PG_RELEASE, {"class_id": _KEY_CHANGE_CLASS})
+            conn.commit()
 
 
 @dataclass(frozen=True)
