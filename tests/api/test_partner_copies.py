@@ -344,3 +344,149 @@ def test_d17_a_partner_without_a_verified_second_factor_is_refused_and_that_is_a
         None,
         str(AuditTag.DISCLOSURE_INBOX_LISTED),
     )
+
+
+REPORTER = "Zwaantje Markeer"
+
+
+def _upload(
+    client: TestClient, worker: ApiUser, case_id: str, body: bytes, document_id: str | None = None
+) -> str:
+    r = client.post(
+        f"/api/v1/cases/{case_id}/documents",
+        params={
+            "category": str(Category.SAFETY_CONDITIONS),
+            **({"document_id": document_id} if document_id else {}),
+        },
+        content=body,
+        headers={
+            **worker.headers,
+            "X-Document-Title": quote("Veiligheidsafspraken"),
+            "X-Document-Filename": quote("afspraken.txt"),
+            "Content-Type": "text/plain",
+        },
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["document_id"])
+
+
+def test_d8_a_partner_reads_the_latest_version_only_never_the_one_redacted_before_sharing(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    """A worker redacts the reporter's name by uploading a new version, then shares the document. The
+    partner gets that version; asking for the first (``?version=1``) is a 404, audited as a denial."""
+    worker, partner, case_id, _docs, grant_id = shared
+    doc = _upload(
+        client, worker, case_id, f"Melding door buurvrouw {REPORTER}: vader slaapt elders.".encode()
+    )
+    clock.advance(seconds=30)
+    _upload(client, worker, case_id, b"Afspraken: vader slaapt elders.", document_id=doc)
+    latest = client.get(
+        f"/api/v1/documents/{doc}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert latest.status_code == 200, latest.text
+    assert latest.content == b"Afspraken: vader slaapt elders."
+    for version in ("2", "1", "3"):
+        r = client.get(
+            f"/api/v1/documents/{doc}/content",
+            params={"grant_id": grant_id, "version": version},
+            headers=partner.headers,
+        )
+        if version == "2":  # the latest, named: the same read
+            assert r.status_code == 200, r.text
+            continue
+        assert r.status_code == 404, r.text
+        assert REPORTER not in r.text
+    with vault.db.session() as session:
+        denied = session.scalars(
+            select(AuditEntry).where(AuditEntry.object_id == doc, AuditEntry.rule == "d8-latest-version-only")
+        ).all()
+    assert [e.tag for e in denied] == [str(AuditTag.DOSSIER_ACCESS_DENIED)] * 2
+    assert all(e.actor_id == partner.user_id and e.case_id == case_id for e in denied)
+    # Staff still read every version (the history is theirs).
+    first = client.get(f"/api/v1/documents/{doc}/content", params={"version": "1"}, headers=worker.headers)
+    assert first.status_code == 200
+    assert REPORTER.encode() in first.content
+
+
+def _pdf_that_talks_about_itself() -> bytes:
+    """A PDF whose title, author, keywords, XMP, attachment and comment all name the reporter."""
+    pdf = FPDF()
+    pdf.set_title(f"Gesprek met buurvrouw {REPORTER} (melder)")
+    pdf.set_author(REPORTER)
+    pdf.set_keywords(f"melder {REPORTER}")
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(0, 10, "Afspraken veiligheid")
+    with pikepdf.open(io.BytesIO(bytes(pdf.output()))) as doc:
+        with doc.open_metadata() as meta:
+            meta["dc:creator"] = [REPORTER]
+        attachment = pikepdf.AttachedFileSpec(doc, f"Origineel van {REPORTER}".encode(), description=REPORTER)
+        doc.attachments["origineel.txt"] = attachment
+        comment = pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Text,
+            Rect=[10, 10, 30, 30],
+            T=pikepdf.String(REPORTER),
+            Contents=pikepdf.String(f"navragen bij {REPORTER}"),
+        )
+        doc.pages[0].obj.Annots = doc.make_indirect(pikepdf.Array([doc.make_indirect(comment)]))
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+def _readable(data: bytes) -> bytes:
+    """Every object of a PDF, streams decoded: what anyone who opens the file can read from it."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        out = io.BytesIO()
+        pdf.save(
+            out,
+            qdf=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            stream_decode_level=pikepdf.StreamDecodeLevel.all,
+        )
+        return out.getvalue()
+
+
+def test_d22_a_partners_pdf_keeps_its_pages_and_nothing_it_says_about_itself(
+    client: TestClient,
+    vault: Vault,
+    clock: FrozenClock,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    worker, partner, case_id, _docs, grant_id = shared
+    original = _pdf_that_talks_about_itself()
+    assert REPORTER.encode() in _readable(original)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/documents",
+        params={"category": str(Category.SAFETY_CONDITIONS)},
+        content=original,
+        headers={
+            **worker.headers,
+            "X-Document-Title": quote("Afspraken"),
+            "X-Document-Filename": quote("afspraken.pdf"),
+            "Content-Type": "application/pdf",
+        },
+    )
+    assert r.status_code == 201, r.text
+    doc = r.json()["document_id"]
+    copy = client.get(
+        f"/api/v1/documents/{doc}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert copy.status_code == 200, copy.text
+    assert REPORTER.encode() not in _readable(copy.content)
+    shown, info, pages = marks_in(copy.content)
+    assert pages == 1
+    assert "Afspraken veiligheid" in shown[0]
+    assert info == watermark.mark_text(ORG, clock.now(), reference_of(case_id))
+    with pikepdf.open(io.BytesIO(copy.content)) as pdf:
+        assert set(pdf.docinfo.keys()) == {"/Subject", "/VerstrektAan"}
+        assert len(pdf.attachments) == 0
+        assert "/Metadata" not in pdf.Root
+    # Staff keep the stored bytes, metadata and all.
+    staff = client.get(f"/api/v1/documents/{doc}/content", headers=worker.headers)
+    assert staff.content == original

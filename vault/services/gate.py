@@ -35,7 +35,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -48,7 +48,7 @@ from vault.crypto.stream import decrypt_stream
 from vault.domain import Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
-from vault.models import Case, Document, Grant
+from vault.models import Case, Document, DocumentVersion, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
@@ -305,6 +305,9 @@ def admit_read(
         )
         raise Refusal(NotFound("no such case or document"))
     category = Category(doc.category)
+    actor = facts[0]
+    if version is not None and actor is not None and not actor.role.is_staff:
+        _only_the_latest_version(session, ctx, doc.document_case_id, document_id, version)
     # Read with the facts (absent when the fallback lookup found the document).
     wrapped = WrappedKey(version=doc.kek_version, blob=doc.wrapped) if facts[1] and doc.wrapped else None
 
@@ -357,6 +360,33 @@ def admit_read(
         facts=facts,
         wrapped_key=wrapped,
     )
+
+
+# D8: what was shared is the document as it stands. A partner (any role outside the staff) reads its
+# latest version only: an earlier one may hold what was redacted before sharing (a reporter's name).
+_LATEST_VERSION = select(func.max(DocumentVersion.version)).where(
+    DocumentVersion.document_id == bindparam("document_id")
+)
+
+
+def _only_the_latest_version(
+    session: Session, ctx: Context, case_id: str, document_id: str, version: int
+) -> None:
+    latest = session.scalar(_LATEST_VERSION, {"document_id": document_id})
+    if version == latest:
+        return
+    record(
+        session,
+        ctx,
+        AuditTag.DOSSIER_ACCESS_DENIED,
+        case_id=case_id,
+        object_type="document",
+        object_id=document_id,
+        decision=Effect.DENY,
+        rule="d8-latest-version-only",
+        details={"attempted": str(AuditTag.DOSSIER_DOCUMENT_READ), "version": version},
+    )
+    raise Refusal(NotFound("no such document version"))
 
 
 def _destroyed_since(vault: Vault, case_id: str) -> bool:

@@ -5,7 +5,9 @@ never for staff), a PDF is collected whole (at most ``MAX_PDF_BYTES``), and ever
 "Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder verspreiden" drawn at its
 foot in a content stream of its own (the page's content is wrapped in q/Q so its graphics state cannot
 hide the line), and the same text goes into the document information (``/Subject`` and
-``/VerstrektAan``). A leaked copy thereby names its recipient. Other file types are sent as they are.
+``/VerstrektAan``). A leaked copy thereby names its recipient. Everything else the PDF says about
+itself (document information, XMP, attachments, comments' authors and text) is removed from the
+partner's copy (``_strip_metadata``, D22). Other file types are sent as they are.
 
 A PDF over the cap, or a password-protected one, is refused to a partner (``InvalidInput`` → 400 with
 the reason) rather than sent without the mark; the retrieval was counted and audited by then, like any
@@ -86,6 +88,48 @@ def _add_font(page: pikepdf.Page, font: pikepdf.Object) -> None:
     fonts[_FONT] = font
 
 
+# Annotations that carry their author in /T (a comment's name); a form field's /T is its field name.
+_MARKUP = frozenset(
+    Name(n)
+    for n in (
+        "/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Highlight",
+        "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/FileAttachment", "/Sound",
+    )
+)  # fmt: skip
+
+
+def _strip_metadata(pdf: Pdf) -> None:
+    """What a PDF says about itself beyond its pages, gone from a partner's copy (D22): the document
+    information (Title, Author, Keywords … often name a client, the reporter or the writer), the XMP
+    metadata, attached files (an attachment may be the unredacted original) and comments' authors.
+    The pages are unchanged."""
+    for key in list(pdf.docinfo.keys()):
+        del pdf.docinfo[key]
+    root = pdf.Root
+    for key in ("/Metadata", "/AF", "/PieceInfo"):
+        if key in root:
+            del root[key]
+    names = root.get("/Names")
+    if isinstance(names, Dictionary) and "/EmbeddedFiles" in names:
+        del names["/EmbeddedFiles"]
+    for page in pdf.pages:
+        for key in ("/Metadata", "/PieceInfo"):
+            if key in page.obj:
+                del page.obj[key]
+        annotations = page.obj.get("/Annots")
+        if not isinstance(annotations, pikepdf.Array):
+            continue
+        for annotation in list(annotations):
+            if not isinstance(annotation, Dictionary) or annotation.get("/Subtype") not in _MARKUP:
+                continue
+            if annotation.get("/Subtype") == Name("/FileAttachment"):
+                annotations.remove(annotation)
+                continue
+            for key in ("/T", "/RC", "/Contents", "/Popup"):
+                if key in annotation:
+                    del annotation[key]
+
+
 def mark_pdf(data: bytes, text: str) -> bytes:
     """``data`` with ``text`` at the foot of every page and in the document information."""
     try:
@@ -116,6 +160,7 @@ def mark_pdf(data: bytes, text: str) -> bytes:
             _add_font(page, font)
             page.contents_add(save, prepend=True)
             page.contents_add(marks[key], prepend=False)
+        _strip_metadata(pdf)
         pdf.docinfo[Name.Subject] = text
         pdf.docinfo[Name("/VerstrektAan")] = text
         out = io.BytesIO()
