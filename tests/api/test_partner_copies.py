@@ -490,3 +490,26 @@ def test_d22_a_partners_pdf_keeps_its_pages_and_nothing_it_says_about_itself(
     # Staff keep the stored bytes, metadata and all.
     staff = client.get(f"/api/v1/documents/{doc}/content", headers=worker.headers)
     assert staff.content == original
+
+
+def test_d15_d16_the_partners_inbox_and_history_are_on_each_cases_access_report(
+    client: TestClient,
+    vault: Vault,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    """The inbox and the history show a case's reference, partner title and purpose: each listing is
+    recorded on every case it shows (one entry per disclosure), not only on the organisation."""
+    _worker, partner, case_id, docs, grant_id = shared
+    assert client.get("/api/v1/partner/inbox", headers=partner.headers).status_code == 200
+    client.get(
+        f"/api/v1/documents/{docs['txt']}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert client.get("/api/v1/partner/retrievals", headers=partner.headers).status_code == 200
+    with vault.db.session() as session:
+        on_case = session.execute(
+            select(AuditEntry.tag, AuditEntry.object_type, AuditEntry.object_id)
+            .where(AuditEntry.case_id == case_id, AuditEntry.actor_id == partner.user_id)
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert (str(AuditTag.DISCLOSURE_INBOX_LISTED), "grant", grant_id) in on_case
+    assert (str(AuditTag.DISCLOSURE_HISTORY_READ), "grant", grant_id) in on_case

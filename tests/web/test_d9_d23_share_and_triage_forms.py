@@ -167,3 +167,16 @@ def test_d9_every_rule_the_share_form_explains_is_raised_by_a_service_or_the_pol
     )
     assert "d9-rvdk-not-asked" in _REFUSALS
     assert [rule for rule in _REFUSALS if f'"{rule}"' not in raising] == []
+
+
+def test_d22_the_purpose_is_asked_among_what_the_partner_sees_with_the_warning_to_name_no_one(
+    worker_client: TestClient, world: World
+) -> None:
+    """The partner reads the purpose on its inbox, so the form asks for it beside the partner-facing
+    title, under the same warning, not among the internal fields."""
+    html = worker_client.get(f"/zaken/{world.case_id}/delen").text
+    seen = html.index("<legend>Wat de ketenpartner ziet</legend>")
+    end = html.index("</fieldset>", seen)
+    assert seen < html.index('id="purpose"') < end
+    assert 'aria-describedby="purpose-hint"' in html
+    assert "De ketenpartner ziet dit doel bij wat u deelt. Noem geen namen." in html

@@ -25,7 +25,11 @@ GrantId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36, description="
 
 class DisclosureIn(BaseModel):
     org_id: str = Field(pattern=UUID_PATTERN, max_length=36, description="Recipient organisation")
-    purpose: str = Field(min_length=1, max_length=64)
+    purpose: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Why this is shared; the partner sees it with the disclosure (D22): name no one",
+    )
     legal_basis: str = Field(min_length=1, max_length=64, description="A statutory code, or 'consent'")
     consent_reference: str | None = Field(
         default=None,

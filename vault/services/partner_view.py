@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import record_many
 from vault.context import Context
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
@@ -84,9 +85,16 @@ def _title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | 
         return None  # the case was destroyed since: its key is gone, the default stands in
 
 
+def _on_each_case(session: Session, ctx: Context, tag: AuditTag, grants: list[Grant]) -> None:
+    """D15: a listing shows each case's reference, partner title and purpose, so it is on each case's
+    access report too (one entry per disclosure shown, in one batch), besides the organisation's."""
+    items = [(ctx, tag, {"case_id": g.case_id, "object_type": "grant", "object_id": g.id}) for g in grants]
+    record_many(session, items)
+
+
 def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
     """What was disclosed to the actor's organisation and is still live (its case not destroyed);
-    audited as one listing."""
+    audited as one listing of the organisation and on each case shown."""
     now = ctx.now()
     items: list[InboxItem] = []
     with transaction(vault.db) as session:
@@ -112,6 +120,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
             object_id=org_id,
             details={"grants": len(grants)},
         )
+        _on_each_case(session, ctx, AuditTag.DISCLOSURE_INBOX_LISTED, list(grants))
         for grant in grants:
             view = grant_view(session, grant)
             cats = [c for c in view.categories if c != Category.MEDICAL]
@@ -168,6 +177,7 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
         doc_ids = {r.object_id for r in rows if r.object_id}
         found = session.execute(select(Document.id, Document.category).where(Document.id.in_(doc_ids)))
         categories: dict[str, str] = {row.id: row.category for row in found}
+        _on_each_case(session, ctx, AuditTag.DISCLOSURE_HISTORY_READ, list(grants.values()))
         titles = {gid: _title(session, vault, ctx, g) for gid, g in grants.items()}
         views = {gid: grant_view(session, g) for gid, g in grants.items()}
         history: list[Retrieval] = []
