@@ -240,6 +240,8 @@ class AuditTag(StrEnum):
     AUDIT_FINDINGS_LISTED = "audit:findings:listed"
     AUDIT_FINDING_VIEWED = "audit:finding:viewed"
     AUDIT_FINDING_STATUS_CHANGED = "audit:finding:status-changed"
+    # The privacy officer marked a case protected (or not): oversight, hidden from staff (D21).
+    AUDIT_CASE_PROTECTION_CHANGED = "audit:case:protection-changed"
     DOSSIER_CASE_PROTECTION_CHANGED = "dossier:case:protection-changed"
     AUTH_ENROLMENT_RECORDED = "auth:enrolment:recorded"
 

@@ -323,6 +323,7 @@ AUDIT_TAGS = {
     "audit:finding:viewed": "Bevinding van de logcontrole geopend",
     "audit:finding:status-changed": "Status van een bevinding gewijzigd",
     "dossier:case:protection-changed": "Afscherming van een dossier gewijzigd",
+    "audit:case:protection-changed": "Afscherming van een dossier gewijzigd door de FG",
     "auth:enrolment:recorded": "Eigen gegevens voor de logcontrole vastgelegd",
 }
 

@@ -96,3 +96,43 @@ def test_d21_enrolment_api_stores_only_indexes(client: TestClient, vault: Vault,
     assert len(values) == 3
     assert all(BSN not in v for v in values)
     assert all(BSN not in d and "1234" not in d for d in details)
+
+
+def test_d21_the_officers_protection_of_a_case_is_oversight_hidden_from_the_staffs_timeline(
+    client: TestClient, vault: Vault, clock: FrozenClock
+) -> None:
+    """Marking a case protected is how the privacy officer watches it: staff on the case must not read
+    that in its timeline (it would tip off a colleague under review). A team leader's own marking is
+    the team's business and stays in the timeline."""
+    from tests.helpers import team_id_of
+
+    fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
+    worker = api_user(client, vault, clock, Role.MEDEWERKER, team="team-afscherming")
+    leader = api_user(client, vault, clock, Role.TEAMLEIDER, team="team-afscherming")
+    r = client.post(
+        "/api/v1/cases/reports",
+        headers=worker.headers,
+        json={
+            "team_id": team_id_of(vault, "team-afscherming"),
+            "reporter": {"name": "Buurvrouw", "professional": False},
+            "subjects": [],
+        },
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+
+    def staff_sees() -> list[str]:
+        timeline = client.get(f"/api/v1/cases/{case_id}/timeline", headers=worker.headers)
+        assert timeline.status_code == 200, timeline.text
+        return [line["tag"] for line in timeline.json()["lines"]]
+
+    put = client.put(f"/api/v1/cases/{case_id}/protection", headers=fg.headers, json={"protected": True})
+    assert put.status_code == 200, put.text
+    seen = staff_sees()
+    assert not any("protection" in tag for tag in seen), seen
+    with vault.db.session() as session:
+        tags = session.scalars(select(AuditEntry.tag).where(AuditEntry.case_id == case_id)).all()
+    assert "audit:case:protection-changed" in tags  # recorded all the same, as oversight
+    put = client.put(f"/api/v1/cases/{case_id}/protection", headers=leader.headers, json={"protected": False})
+    assert put.status_code == 200, put.text
+    assert "dossier:case:protection-changed" in staff_sees()

@@ -284,7 +284,11 @@ def set_case_protected(vault: Vault, ctx: Context, case_id: str, protected: bool
         record(
             session,
             ctx,
-            AuditTag.DOSSIER_CASE_PROTECTION_CHANGED,
+            # The officer's change is oversight, left out of the staff's timeline (it would tip off a
+            # colleague under review); a team leader's is the team's own business.
+            AuditTag.AUDIT_CASE_PROTECTION_CHANGED
+            if actor is not None and actor.role is Role.PRIVACY_OFFICER
+            else AuditTag.DOSSIER_CASE_PROTECTION_CHANGED,
             case_id=case_id,
             object_type="case",
             object_id=case_id,
