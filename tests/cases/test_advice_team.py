@@ -70,3 +70,23 @@ def test_d3_professional_advice_is_refused_with_a_reason_when_no_team_can_receiv
         )
     with vault.db.session() as session:
         assert session.query(Case).count() == 0
+
+
+def test_d3_the_professional_sees_no_names_of_the_staff_assigned_to_their_advice(
+    vault: Vault, staff: Staff
+) -> None:
+    """The professional who asked may read their advice case, but the names of Veilig Thuis staff on
+    it are not theirs (the timeline shows them roles only); staff see who is assigned."""
+    from vault.services import assignments
+
+    pro = _professional(vault)
+    pctx = ctx_for(vault, pro, Role.PROFESSIONAL)
+    with vault.db.session() as session:
+        case_id = cases.open_professional_advice(
+            session, vault, pctx, professional_id=pro, meldcode_step=1, team_id=staff.team
+        ).id
+    assert assignments.assign_case(vault, staff.ctx(vault, staff.leader), case_id, staff.worker)
+    assert [
+        a.user_id for a in assignments.case_assignees(vault, staff.ctx(vault, staff.worker2), case_id)
+    ] == [staff.worker]
+    assert assignments.case_assignees(vault, pctx, case_id) == []

@@ -81,9 +81,12 @@ def unassign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> boo
 
 
 def case_assignees(vault: Vault, ctx: Context, case_id: str) -> list[Assignee]:
-    """Who is assigned to the case, for whoever may read it (fails closed)."""
+    """Who is assigned to the case, for staff who may read it (fails closed). Anyone else who may read
+    it (a professional on their own advice case) gets no names, as in the timeline."""
     if not would_allow(vault, ctx, GateRequest(case_id, Action.READ)):
         raise Forbidden("access refused")
+    if ctx.role not in {str(r) for r in Role if r.is_staff}:
+        return []
     with vault.db.session() as session:
         rows = session.execute(
             select(User.id, User.username, User.role, CaseAssignment.assigned_at)
