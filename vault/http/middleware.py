@@ -76,10 +76,15 @@ class RequestContextMiddleware:
 # Routes that stream their body chunk by chunk (and enforce VAULT_MAX_UPLOAD_BYTES themselves). Every
 # other body is read whole by the framework or the form parser. Multipart bodies are always streamed
 # (the upload form, the public intake forms) and have their own limits.
+# The routes that read their body as a stream, each bounding it itself (an upload's declared size and
+# VAULT_MAX_UPLOAD_BYTES; the multipart forms' per-field limits, ``vault.web.multipart``). Only these
+# paths are exempt from the small-body limit; a content type says nothing about where a body goes.
 STREAMED_UPLOAD_PATHS = (
     re.compile(r"^/api/v1/cases/[^/]+/documents$"),
     re.compile(r"^/api/v1/cases/[^/]+/statements$"),
     re.compile(r"^/zaken/[^/]+/documenten$"),
+    re.compile(r"^/zaken/[^/]+/documenten/[^/]+/zienswijze$"),
+    re.compile(r"^/(?:melden|advies)/(?:professional|burger)$"),
 )
 
 
@@ -128,9 +133,6 @@ class SmallBodyLimitMiddleware:
 
 
 def _streamed(scope: Scope) -> bool:
-    content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
-    if content_type == "multipart/form-data":
-        return True
     path = scope.get("path", "")
     return any(pattern.match(path) for pattern in STREAMED_UPLOAD_PATHS)
 
