@@ -13,8 +13,11 @@ witness's verifier key (``vault witness key``), obtained from the witness's oper
 vault; ``--quorum`` (default: all given witnesses) is how many of them must have cosigned.
 
 What is checked (see docs/audit.md):
+* the keys: a small-order or non-canonical Ed25519 key is refused (exit 2), since a forged signature
+  verifies under it; the same witness key given twice is refused too;
 * the checkpoint note: every signature line is by a given key and verifies (Ed25519 signed-note for
-  the log, C2SP ``cosignature/v1`` for witnesses), the log signed it, the quorum of witnesses cosigned;
+  the log, C2SP ``cosignature/v1`` for witnesses), the log signed it, the quorum of witnesses cosigned
+  (counted by name and key id: two witnesses may share a name);
 * bundle: the file is in its one canonical JSON form; each entry's hash is recomputed from its fields
   (``vault-audit-v1`` canonical encoding) and its RFC 9162 inclusion proof leads to the signed root;
 * export: entries 1..n, the hash chain, each entry hash, and the Merkle root of the first ``size``
@@ -62,6 +65,10 @@ GENESIS_HASH = "0" * 64
 _SIG_PREFIX = "\u2014 "
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,19})")
+# Curve25519's field prime and the twisted Edwards constant d = -121665/121666 (RFC 8032 section 5.1).
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 
 
 class Failed(Exception):
@@ -69,6 +76,39 @@ class Failed(Exception):
 
 
 # --- keys and signatures ----------------------------------------------------------------------------
+
+
+def _edwards_double(x: int, y: int) -> tuple[int, int]:
+    t = _D * x * x * y * y % _P
+    return 2 * x * y * pow(1 + t, _P - 2, _P) % _P, (y * y + x * x) * pow(1 - t, _P - 2, _P) % _P
+
+
+def key_fault(public: bytes) -> str | None:
+    """Why ``public`` is no usable Ed25519 public key, or None: the vault's check, without the vault.
+
+    OpenSSL accepts small-order keys, and for those one forged signature (e.g. R the identity, S = 0)
+    verifies for every message; ``vault/crypto/signing.py`` refuses them, and so does this tool.
+    """
+    encoded = int.from_bytes(public, "little")
+    y, sign = encoded & ((1 << 255) - 1), encoded >> 255
+    if len(public) != 32 or y >= _P:
+        return "non-canonical"
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if v * x * x % _P != u:
+        x = x * _SQRT_M1 % _P
+        if v * x * x % _P != u:
+            return "not a curve point"
+    if x == 0 and sign:
+        return "non-canonical"
+    for _ in range(3):
+        x, y = _edwards_double(x, y)
+    return "small-order" if (x, y) == (0, 1) else None  # 8·P is the identity: a torsion point
+
+
+def is_weak_public_key(public: bytes) -> bool:
+    """True for a non-canonical, undecodable or small-order key (as the vault's check)."""
+    return key_fault(public) is not None
 
 
 class Key:
@@ -85,8 +125,20 @@ class Key:
         self.key_id = hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + self.public).digest()[:4]
         if self.key_id.hex() != hex_id:
             raise ValueError(f"verifier key id does not match its name and key: {vkey!r}")
+        # A key that is no curve point verifies nothing (as in the vault); a weak one would verify forgeries.
+        fault = key_fault(self.public)
+        if fault in ("small-order", "non-canonical"):
+            raise ValueError(f"verifier key is a weak Ed25519 key ({fault}): {vkey!r}")
+        self._usable = fault is None
+
+    @property
+    def label(self) -> str:
+        """``name (key <id>)``: a witness as the quorum counts it (two may share a name)."""
+        return f"{self.name} (key {self.key_id.hex()})"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        if not self._usable:
+            return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
         except (InvalidSignature, ValueError):
@@ -104,14 +156,39 @@ def _b64decode(text: str) -> bytes:
     return raw
 
 
+def same_witness_twice(witnesses: list[Key]) -> str | None:
+    """The witness given twice (same name and key id), or None.
+
+    A cosignature line names its signer only by name and key id, so two such keys cannot be told
+    apart and would count twice toward the quorum.
+    """
+    seen: set[tuple[str, bytes]] = set()
+    for witness in witnesses:
+        if (witness.name, witness.key_id) in seen:
+            return witness.label
+        seen.add((witness.name, witness.key_id))
+    return None
+
+
 def check_note(
     note: str, log_key: Key, witnesses: list[Key], quorum: int
 ) -> tuple[str, int, bytes, list[str]]:
-    """(origin, size, root, names of witnesses that cosigned) of a checkpoint note, or ``Failed``."""
+    """(origin, size, root, witnesses that cosigned) of a checkpoint note, or ``Failed``.
+
+    The quorum counts witnesses by name *and* key id: independent witnesses may share a name (the
+    default of ``vault witness key`` is ``witness``).
+    """
+    twice = same_witness_twice(witnesses)
+    if twice is not None:
+        raise Failed(f"witness {twice} is given twice (same name and key id); give each witness once")
     if not isinstance(note, str) or "\n\n" not in note or not note.endswith("\n"):
         raise Failed("checkpoint note is malformed")
     split = note.index("\n\n")
     text, block = note[: split + 1], note[split + 2 :]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Failed("checkpoint note is not valid text") from None
     lines = text[:-1].split("\n")
     if len(lines) < 3 or any(line == "" for line in lines):
         raise Failed("checkpoint is malformed")
@@ -122,7 +199,7 @@ def check_note(
     if len(root) != 32:
         raise Failed("checkpoint root hash is malformed")
     log_signed = False
-    cosigned: set[str] = set()
+    cosigned: set[tuple[str, bytes]] = set()
     for line in block[:-1].split("\n"):
         if not line.startswith(_SIG_PREFIX):
             raise Failed("checkpoint has a malformed signature line")
@@ -142,15 +219,17 @@ def check_note(
         message = f"cosignature/v1\ntime {timestamp}\n".encode() + text.encode()
         if not 0 < timestamp < 2**63 or not witness.verify(message, blob[12:]):
             raise Failed(f"cosignature by {name} does not verify")
-        cosigned.add(witness.name)
+        cosigned.add((witness.name, witness.key_id))
     if not log_signed:
         raise Failed("checkpoint is not signed by the log's key")
+    shared = {w.name for w in witnesses if sum(v.name == w.name for v in witnesses) > 1}
+    labels = {(w.name, w.key_id): w.label if w.name in shared else w.name for w in witnesses}
     if len(cosigned) < quorum:
-        missing = sorted({w.name for w in witnesses} - cosigned)
+        missing = sorted(label for ident, label in labels.items() if ident not in cosigned)
         raise Failed(
             f"only {len(cosigned)} of {quorum} required witness cosignatures; missing: {', '.join(missing)}"
         )
-    return origin, int(size_text), root, sorted(cosigned)
+    return origin, int(size_text), root, sorted(labels[ident] for ident in cosigned)
 
 
 # --- entries and Merkle proofs ------------------------------------------------------------------------
@@ -243,9 +322,12 @@ def verify_bundle(raw: bytes, log_key: Key, witnesses: list[Key], quorum: int, o
     try:
         text = raw.decode("utf-8")
         bundle = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
+        canonical = json.dumps(bundle, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+    except RecursionError:
+        raise Failed("bundle is nested too deeply") from None
+    except (UnicodeError, ValueError):
         raise Failed("bundle is not valid JSON") from None
-    if text != json.dumps(bundle, sort_keys=True, indent=1, ensure_ascii=True) + "\n":
+    if text != canonical:
         raise Failed("bundle is not in its canonical form (altered)")
     if not isinstance(bundle, dict) or set(bundle) != {"format", "subject", "checkpoint", "entries"}:
         raise Failed("bundle does not have the expected fields")
@@ -297,7 +379,9 @@ def verify_export(
         raise Failed(f"checkpoint is of log {cp_origin!r}, not {origin!r}")
     try:
         entries = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
+    except RecursionError:
+        raise Failed("export is nested too deeply") from None
+    except (UnicodeError, ValueError):
         raise Failed("export is not valid JSON") from None
     if not isinstance(entries, list):
         raise Failed("export is not a JSON array of entries")
@@ -324,6 +408,19 @@ def verify_export(
     )
 
 
+def _verify(args: argparse.Namespace, log_key: Key, witnesses: list[Key], quorum: int) -> str:
+    if args.bundle is not None:
+        with open(args.bundle, "rb") as handle:
+            return verify_bundle(handle.read(), log_key, witnesses, quorum, args.origin)
+    with open(args.export, "rb") as handle, open(args.checkpoint, "rb") as cp:
+        raw, raw_note = handle.read(), cp.read()
+    try:
+        note = raw_note.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failed("checkpoint file is not UTF-8 text") from None
+    return verify_export(raw, note, log_key, witnesses, quorum, args.origin)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify a vault audit proof bundle or export offline.")
     parser.add_argument("bundle", nargs="?", help="proof bundle (JSON)")
@@ -346,18 +443,19 @@ def main(argv: list[str] | None = None) -> int:
         args.checkpoint is not None
     ):
         parser.error("give either BUNDLE, or --export with --checkpoint")
+    twice = same_witness_twice(witnesses)
+    if twice is not None:
+        parser.error(f"--witness {twice} is given twice (same name and key id); give each witness once")
     try:
-        if args.bundle is not None:
-            with open(args.bundle, "rb") as handle:
-                message = verify_bundle(handle.read(), log_key, witnesses, quorum, args.origin)
-        else:
-            with open(args.export, "rb") as handle, open(args.checkpoint, encoding="utf-8", newline="") as cp:
-                message = verify_export(handle.read(), cp.read(), log_key, witnesses, quorum, args.origin)
+        message = _verify(args, log_key, witnesses, quorum)
     except Failed as exc:
         sys.stderr.write(f"FAILED: {exc}\n")
         return 1
     except OSError as exc:
-        sys.stderr.write(f"FAILED: cannot read input: {exc.strerror}\n")
+        sys.stderr.write(f"FAILED: cannot read input: {exc.strerror or type(exc).__name__}\n")
+        return 1
+    except (RecursionError, ValueError) as exc:  # fail closed, in one line, on input nobody foresaw
+        sys.stderr.write(f"FAILED: malformed input ({type(exc).__name__})\n")
         return 1
     sys.stdout.write(message + "\n")
     return 0

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Final, TextIO
 
 import typer
 
@@ -21,6 +21,10 @@ from vault.logcontrole.engine import previous_day, run_review
 from vault.services.calendar import check_date
 
 app = typer.Typer(help="The audit log: verify, checkpoint, prove, export.", no_args_is_help=True)
+
+# The largest sequence number or tree size there can be (a signed 64-bit id, as the API's MAX_SEQ); a
+# larger value is typer's usage error (exit 2), not an OverflowError from the database driver.
+MAX_SEQ: Final = 2**63 - 1
 
 
 @app.command("verify")
@@ -64,12 +68,15 @@ def key() -> None:
 
 @app.command("prove")
 def prove(
-    seq: Annotated[int | None, typer.Option("--seq", min=1, help="Entry to prove included.")] = None,
+    seq: Annotated[
+        int | None, typer.Option("--seq", min=1, max=MAX_SEQ, help="Entry to prove included.")
+    ] = None,
     size: Annotated[
-        int | None, typer.Option("--size", min=1, help="Checkpoint size (default: latest).")
+        int | None, typer.Option("--size", min=1, max=MAX_SEQ, help="Checkpoint size (default: latest).")
     ] = None,
     old_size: Annotated[
-        int | None, typer.Option("--from-size", min=1, help="Prove this checkpoint consistent with --size.")
+        int | None,
+        typer.Option("--from-size", min=1, max=MAX_SEQ, help="Prove this checkpoint consistent with --size."),
     ] = None,
 ) -> None:
     """Print an inclusion proof (--seq) or a consistency proof (--from-size) as JSON."""

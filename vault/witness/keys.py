@@ -57,16 +57,23 @@ def _write_new(path: Path, name: str) -> None:
 
 def load_or_create_key(directory: Path, name: str | None = None) -> WitnessKey:
     """The key in ``directory``; created (mode 0600) under ``name`` when there is none yet."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / KEY_FILE
-    if not path.exists():
-        cosigner_verifier_key(name or "witness", b"\0" * 32)  # validates the name before writing
-        with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
-            _write_new(path, name or "witness")
-    if path.stat().st_mode & 0o077:
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            cosigner_verifier_key(name or "witness", b"\0" * 32)  # validates the name before writing
+            with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
+                _write_new(path, name or "witness")
+        mode = path.stat().st_mode
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:  # one line naming the folder, not a traceback
+        raise ConfigError(f"--dir: cannot use {directory} ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a witness key file") from None
+    if mode & 0o077:
         raise ConfigError(f"{path} is readable by others; it must be mode 0600")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(content)
         stored_name = data["name"]
         seed = base64.b64decode(data["seed"], validate=True)
         key = WitnessKey(stored_name, SigningKey(seed))

@@ -5,6 +5,10 @@ the log's key (403), ``old <= size`` (400), ``old`` equal to the size last cosig
 that size), the empty tree's root at size 0 and an empty proof from 0 (422), the RFC 6962 consistency
 proof from the recorded root, or equal roots at equal sizes (422). Only then is the new record
 persisted and the cosignature returned. A fork or a rollback is therefore never cosigned.
+
+The record (served to monitors on ``GET /<sha256(origin)>/checkpoint``) holds only what the witness
+checked: the checkpoint body, the log's signature lines (each verified) and the witness's own line.
+Other lines of a posted note are dropped, so nobody can make the witness serve a line it never checked.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from typing import Final
 
 import structlog
 
-from vault.audit.cosignature import ALG_ED25519, VerifierKey, cosign, parse_verifier_key
+from vault.audit.cosignature import (
+    ALG_ED25519,
+    VerifierKey,
+    cosign,
+    find_cosignature,
+    parse_verifier_key,
+)
 from vault.audit.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from vault.audit.note import open_note, parse_checkpoint_body
 from vault.errors import Integrity, InvalidInput
@@ -35,6 +45,7 @@ MAX_BODY: Final = 64 * 1024
 _MAX_PROOF_LINES: Final = 63
 _OLD_LINE: Final = re.compile(r"old (0|[1-9][0-9]{0,19})")
 SIZE_CONTENT_TYPE: Final = "text/x.tlog.size"
+_SIG_PREFIX: Final = "\u2014 "  # signed-note signature lines: U+2014 EM DASH, then a space
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,7 @@ class Witness:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.key = key
+        self._own_key = parse_verifier_key(key.verifier_key)
         self.state = state
         self.logs = {known.origin: known for known in logs}
         self._clock = clock
@@ -125,18 +137,57 @@ class Witness:
                 return Answer(422, "consistency proof does not verify\n")
             timestamp = max(1, int(self._clock()))
             line = cosign(checkpoint_text, self.key.name, self.key.key, timestamp)
-            new.append(LogRecord(cp.size, cp.root_hash, note + line))
+            log_lines = _lines_by(note[len(checkpoint_text) + 1 :], known.key)
+            new.append(LogRecord(cp.size, cp.root_hash, f"{checkpoint_text}\n{log_lines}{line}"))
         log.info("witness_cosigned", origin_hash=_origin_hash(origin), size=cp.size)
         return Answer(200, line)
 
     def latest(self, origin_hash: str) -> Answer:
         """``GET /<sha256(origin) hex>/checkpoint``: the latest cosigned checkpoint, or 404."""
-        for origin in self.logs:
+        for origin, known in self.logs.items():
             if _origin_hash(origin) == origin_hash:
                 record = self.state.get(origin)
                 if record is not None:
-                    return Answer(200, record.note)
+                    return Answer(200, self._checked_note(record.note, known.key))
         return Answer(404, "no checkpoint cosigned for that log\n")
+
+    def _checked_note(self, note: str, log_key: VerifierKey) -> str:
+        """``note`` with only the log's lines and our own verifying ones.
+
+        Records are stored that way; this also cleans a record written by an older witness that kept
+        the posted note verbatim (whose log lines it had verified, but not the other lines).
+        """
+        text, _, block = note.partition("\n\n")
+        text += "\n"
+        own = [
+            line for line in _split_lines(block) if _is_by(line, self._own_key) and self._verifies(line, text)
+        ]
+        return f"{text}\n{_lines_by(block, log_key)}{''.join(own)}"
+
+    def _verifies(self, line: str, text: str) -> bool:
+        try:
+            return find_cosignature([line], text, self._own_key) is not None
+        except (Integrity, InvalidInput):
+            return False
+
+
+def _split_lines(block: str) -> list[str]:
+    return [line + "\n" for line in block.split("\n") if line]
+
+
+def _is_by(line: str, key: VerifierKey) -> bool:
+    """Whether a signature line names ``key`` (its name and key id); says nothing of its signature."""
+    name, _, encoded = line.removeprefix(_SIG_PREFIX).rstrip("\n").partition(" ")
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return line.startswith(_SIG_PREFIX) and name == key.name and blob[:4] == key.key_id
+
+
+def _lines_by(block: str, key: VerifierKey) -> str:
+    """The lines of a signature block that name ``key``: ``open_note`` verified every one of them."""
+    return "".join(line for line in _split_lines(block) if _is_by(line, key))
 
 
 def _consistent(current: LogRecord, size: int, root: bytes, proof: list[bytes]) -> bool:
