@@ -5,6 +5,7 @@ Nothing secret lives here: keys are in the key provider, never in settings or th
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For/-Proto `vault serve` believes (comma-separated "
+        "addresses or networks); empty: none, every client is the address that connects.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cookie_secure: bool = Field(default=True, description="Set false only for the plain-HTTP local demo.")
     session_idle_minutes: int = Field(default=15, ge=1, le=240)
@@ -185,6 +191,18 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite and postgresql are supported")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Addresses or networks only: ``*`` would let every client choose its own rate-limit key."""
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {item[:64]!r}") from None
+        return ",".join(items)
 
     @field_validator("blob_store")
     @classmethod

@@ -91,13 +91,16 @@ class LiveServer:
         return self.stderr_path.read_text(errors="replace")
 
 
-def start_server(vault: Vault, log_dir: Path, *, port: int | None = None, name: str = "server") -> LiveServer:
+def start_server(
+    vault: Vault, log_dir: Path, *, port: int | None = None, name: str = "server", **env: str
+) -> LiveServer:
+    """``vault serve`` on 127.0.0.1 in its own process; ``env``: settings beside the vault's own."""
     port = port or free_port()
     stderr_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
     with stderr_path.open("wb") as err:
         proc = subprocess.Popen(
             [*VAULT_CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=vault_env(vault),
+            env=vault_env(vault, **env),
             stdout=subprocess.DEVNULL,
             stderr=err,
         )

@@ -18,7 +18,7 @@ from vault.cli import policy as policy_cli
 from vault.cli import rights as rights_cli
 from vault.cli import witness as witness_cli
 from vault.cli.common import DEBUG, echo_err
-from vault.config import load_settings
+from vault.config import Settings, load_settings
 from vault.errors import ConfigError, VaultError
 
 app = typer.Typer(
@@ -70,7 +70,7 @@ def init() -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default VAULT_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default VAULT_PORT).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default VAULT_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the API and web UI (uvicorn with httptools + uvloop)."""
@@ -93,18 +93,24 @@ def serve(
             "VAULT_HOME), or use the pkcs11 or openbao key provider (docs/security.md)",
             err=True,
         )
-    _run_server(host or settings.host, port or settings.port, workers)
+    _run_server(settings, host, port, workers)
 
 
-def _run_server(host: str, port: int, workers: int) -> None:
+def _run_server(settings: Settings, host: str | None, port: int | None, workers: int) -> None:
+    """uvicorn, believing X-Forwarded-For only from the proxies named in VAULT_FORWARDED_ALLOW_IPS
+    (uvicorn by default believes 127.0.0.1: a local proxy passing a client's header on would let the
+    client choose the address its rate limits count under)."""
     import uvicorn
 
+    proxies = settings.forwarded_allow_ips
     uvicorn.run(
         "vault.app:create_app",
         factory=True,
-        host=host,
-        port=port,
+        host=host or settings.host,
+        port=port or settings.port,
         workers=workers,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         loop="uvloop",
         http="httptools",
         access_log=False,
@@ -116,7 +122,7 @@ def _run_server(host: str, port: int, workers: int) -> None:
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data, do not serve.")] = False,
 ) -> None:
     """Initialise, load the clearly marked DEMO dataset, print how to log in, and serve."""
@@ -132,7 +138,7 @@ def demo(
     for line in lines:
         typer.echo(line)
     if not no_serve:
-        _run_server(host or settings.host, port or settings.port, 1)
+        _run_server(settings, host, port, 1)
 
 
 _EXIT_CODES: dict[type[VaultError], int] = {ConfigError: 2}
