@@ -55,6 +55,12 @@ _PATTERNS = (
 )
 
 
+# An event's name as the code writes it (``kek_epoch_destruction_postponed``): snake_case words. Left
+# as it is (the token pattern would mask any name of 24 characters or more); a secret has no such form
+# (hex, base32 and base64 tokens have no underscores between lowercase words).
+_EVENT_NAME = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
+
+
 def _scrub(value: str) -> str:
     for pattern in _PATTERNS:
         value = pattern.sub(REDACTED, value)
@@ -66,6 +72,8 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
         value = event_dict[key]
         if key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key):
             event_dict[key] = REDACTED
+        elif key == "event" and isinstance(value, str) and _EVENT_NAME.fullmatch(value):
+            continue
         elif isinstance(value, str) and key not in {"timestamp", "level", "logger"}:
             event_dict[key] = _scrub(value) if key not in {"request_id", "case_id", "actor_id"} else value
         elif not isinstance(value, str | int | float | bool | type(None)):
