@@ -314,3 +314,28 @@ def test_a_failure_before_the_case_is_committed_is_answered_in_json_and_stores_n
     assert "0800-2000" in r.json()["message"]
     assert CANARY not in r.text
     assert _counts(vault) == before
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["\u0635\u0648\u0631\u0629\u200f.jpg", "scan\u0085.pdf", "a\u202egpj.exe"],
+    ids=["right-to-left-mark", "c1-control", "bidi-override"],
+)
+def test_an_attachment_whose_name_holds_a_control_character_is_kept_under_a_cleaned_name(
+    client: TestClient, vault: Vault, filename: str
+) -> None:
+    """A right-to-left mark in an Arabic file name, or a control character from an old system, used to
+    pass the form and be refused by the document store after the upload: the evidence was dropped.
+    The characters are now dropped from the name instead, and the attachment is kept."""
+    before = _counts(vault)
+    issued = client.get("/formulier/uitdaging").json()
+    solved = {"uitdaging": issued["challenge"], "teller": solve(issued["challenge"], issued["bits"])}
+    r = client.post(
+        "/melden/burger",
+        data={**CITIZEN_REPORT, **solved},
+        files={"bijlage": (filename, b"\xff\xd8" + b"x" * 5000, "image/jpeg")},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["attachment"] is True, r.json()
+    cases, documents, _, _ = _counts(vault)
+    assert (cases, documents) == (before[0] + 1, before[1] + 2)  # the answers and the attachment

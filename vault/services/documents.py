@@ -75,6 +75,12 @@ class _SizeLimit:
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def without_controls(value: str) -> str:
+    """``value`` without what ``clean_name`` refuses: control characters (C0, DEL, C1) and bidi
+    controls. For a name nobody can be asked to retype (a public form's attachment)."""
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
+
+
 def clean_name(value: str, what: str) -> str:
     """Titles and file names: 1–255 characters, no control characters, no path separators."""
     value = value.strip()

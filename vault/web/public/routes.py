@@ -20,6 +20,7 @@ from vault.errors import Forbidden, InvalidInput, Unavailable
 from vault.http.deps import VaultDep, client_address
 from vault.http.streaming import SyncBody
 from vault.runtime import Vault
+from vault.services.documents import without_controls
 from vault.services.intake import (
     Attachment,
     IntakeForm,
@@ -277,7 +278,9 @@ def _receive(
 
 def _safe_filename(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in name if ord(ch) >= 32 and ord(ch) != 127).strip()
+    # What the stored name may not hold is dropped here, not refused after the upload: the attachment
+    # would be lost (a right-to-left mark in an Arabic name, a C1 control from an old system).
+    cleaned = without_controls(name).strip()
     return cleaned[:200] or "bijlage"
 
 
