@@ -345,6 +345,39 @@ def test_cli_sweep_destroys_a_long_expired_case(vault: Vault, clock: FrozenClock
     cert = subprocess.run([*cmd, "certificate", case_id], env=env, capture_output=True, text=True, timeout=60)
     assert cert.returncode == 0, cert.stderr
     assert json.loads(cert.stdout)["body"]["case_id"] == case_id
+    # --output: a new file, or one line naming why not; an existing file is never overwritten.
+    out = vault.settings.home / "certificaat.pdf"
+    made = [*cmd, "certificate", case_id, "--format", "pdf", "--output", str(out)]
+    assert subprocess.run(made, env=env, capture_output=True, timeout=60).returncode == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    for target, reason in (
+        (out, f"{out} exists, not overwritten"),
+        (
+            vault.settings.home / "nergens" / "c.json",
+            f"the folder {vault.settings.home / 'nergens'} does not exist",
+        ),
+        (vault.settings.home, f"{vault.settings.home} exists, not overwritten"),
+    ):
+        refused = subprocess.run(
+            [*cmd, "certificate", case_id, "--output", str(target)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.splitlines() == [f"error: --output: {reason}"]
+    assert out.read_bytes().startswith(b"%PDF")
+    unknown = vault.settings.home / "onbekend.json"
+    refused = subprocess.run(
+        [*cmd, "certificate", "00000000-0000-4000-8000-000000000000", "--output", str(unknown)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert not unknown.exists(), "a refused certificate leaves no file behind"
 
 
 def test_d12_a_granted_request_commits_with_its_destruction_or_not_at_all(

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Final, TextIO
+from typing import Annotated, Final
 
 import typer
 
@@ -15,7 +15,7 @@ from vault.audit.export import ExportFormat, check_filter_terms, export_entries
 from vault.audit.proofs import prove_consistency, prove_inclusion
 from vault.audit.queries import EntryFilter
 from vault.audit.verification import record_verification, verify_log
-from vault.cli.common import echo_err, opened_vault, operator_context
+from vault.cli.common import create_output, echo_err, opened_vault, operator_context
 from vault.errors import InvalidInput
 from vault.logcontrole.engine import previous_day, run_review
 from vault.services.calendar import check_date
@@ -106,22 +106,6 @@ def _when(value: str | None, name: str) -> datetime | None:
     return check_date(parsed, f"--{name}")  # years 1900 to 2999, as everywhere
 
 
-def _create_output(path: Path) -> TextIO:
-    """A new file for ``--output``; an existing one is never overwritten (one line, not a traceback)."""
-    try:
-        return path.open("x", encoding="utf-8", newline="")
-    except FileExistsError:
-        raise InvalidInput(f"--output: {path} exists, not overwritten") from None
-    except FileNotFoundError:
-        raise InvalidInput(f"--output: the folder {path.parent} does not exist") from None
-    except NotADirectoryError:
-        raise InvalidInput(f"--output: {path.parent} is not a folder") from None
-    except PermissionError:
-        raise InvalidInput(f"--output: no permission to create {path}") from None
-    except OSError as exc:
-        raise InvalidInput(f"--output: cannot create {path} ({exc.strerror or type(exc).__name__})") from None
-
-
 @app.command("export")
 def export(
     case: Annotated[
@@ -151,7 +135,7 @@ def export(
         if output is None:
             count = export_entries(vault, ctx, filters, fmt, sys.stdout)
         else:
-            with _create_output(output) as out:  # before the export is recorded: a refusal records nothing
+            with create_output(output) as out:  # before the export is recorded: a refusal records nothing
                 try:
                     count = export_entries(vault, ctx, filters, fmt, out)
                 except BaseException as exc:

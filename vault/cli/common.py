@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
+from typing import IO, Any, BinaryIO, TextIO, cast
 
 import typer
 
 from vault.config import load_settings
 from vault.context import Context
+from vault.errors import InvalidInput
 from vault.runtime import Vault, open_vault
 
 __all__ = ["DEBUG", "echo_err", "opened_vault", "operator_context"]
@@ -35,3 +38,29 @@ def operator_context(vault: Vault, access_point: str = "cli") -> Context:
         access_point=access_point,
         clock=vault.clock,
     )
+
+
+def create_output(path: Path) -> TextIO:
+    """A new text file for ``--output``; an existing one is never overwritten (one line, not a
+    traceback). The caller removes it when writing fails halfway: no partial file stays."""
+    return cast(TextIO, _create(path, "x"))
+
+
+def create_binary_output(path: Path) -> BinaryIO:
+    """``create_output`` for bytes (a PDF)."""
+    return cast(BinaryIO, _create(path, "xb"))
+
+
+def _create(path: Path, mode: str) -> IO[Any]:
+    try:
+        return path.open(mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "")
+    except FileExistsError:
+        raise InvalidInput(f"--output: {path} exists, not overwritten") from None
+    except FileNotFoundError:
+        raise InvalidInput(f"--output: the folder {path.parent} does not exist") from None
+    except NotADirectoryError:
+        raise InvalidInput(f"--output: {path.parent} is not a folder") from None
+    except PermissionError:
+        raise InvalidInput(f"--output: no permission to create {path}") from None
+    except OSError as exc:
+        raise InvalidInput(f"--output: cannot create {path} ({exc.strerror or type(exc).__name__})") from None

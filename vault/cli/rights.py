@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vault.cli.common import opened_vault, operator_context
+from vault.cli.common import create_binary_output, opened_vault, operator_context
 from vault.services import destruction
 from vault.services.pdf import certificate_pdf
 from vault.services.rights import processing_register
@@ -61,26 +62,36 @@ def certificate(
     ] = None,
 ) -> None:
     """The signed destruction certificate of a case, as JSON or PDF."""
-    vault = opened_vault()
+    if fmt is CertificateFormat.pdf and output is None:
+        typer.echo("error: a PDF needs --output FILE", err=True)
+        raise typer.Exit(2)
+    out = create_binary_output(output) if output else None  # refused before anything is read
     try:
-        cert = destruction.certificate_for(vault, operator_context(vault), case_id)
-        if not destruction.verify_certificate(vault, cert):
-            typer.echo("error: the certificate's signature does not verify", err=True)
-            raise typer.Exit(1)
+        vault = opened_vault()
+        try:
+            cert = destruction.certificate_for(vault, operator_context(vault), case_id)
+            if not destruction.verify_certificate(vault, cert):
+                typer.echo("error: the certificate's signature does not verify", err=True)
+                raise typer.Exit(1)
+        finally:
+            vault.close()
+        if fmt is CertificateFormat.pdf:
+            data = certificate_pdf(cert)
+        else:
+            body = {"body": json.loads(cert.body), "signature": cert.signature}
+            data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+        if out is None:
+            sys.stdout.write(data.decode())
+        else:
+            out.write(data)
+    except BaseException:
+        if out is not None and output is not None:
+            out.close()
+            output.unlink(missing_ok=True)  # ours (made with "x"): nothing half-written stays
+        raise
     finally:
-        vault.close()
-    if fmt is CertificateFormat.pdf:
-        data = certificate_pdf(cert)
-        if output is None:
-            typer.echo("error: a PDF needs --output FILE", err=True)
-            raise typer.Exit(2)
-        output.write_bytes(data)
-        return
-    text = json.dumps({"body": json.loads(cert.body), "signature": cert.signature}, indent=2, sort_keys=True)
-    if output is None:
-        typer.echo(text)
-    else:
-        output.write_text(text + "\n")
+        if out is not None:
+            out.close()
 
 
 @rights_app.command("register")
