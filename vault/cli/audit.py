@@ -53,7 +53,7 @@ def checkpoint() -> None:
         vault.close()
     typer.echo(info.note, nl=False)
     if not info.created:
-        echo_err(f"no new entries since checkpoint {info.size}; printed that one")
+        typer.echo(f"note: no new entries since checkpoint {info.size}; printed that one", err=True)
 
 
 @app.command("key")
