@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=15, ge=1, le=240)
     session_absolute_hours: int = Field(default=8, ge=1, le=24)
     step_up_minutes: int = Field(default=5, ge=1, le=60)
+    generated_password_days: int = Field(
+        default=7, ge=1, le=90, description="How long a generated password (new account, reset) signs in."
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     disclosure_default_days: int = Field(default=30, ge=1)
     disclosure_max_days: int = Field(default=365, ge=1)

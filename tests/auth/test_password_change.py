@@ -191,3 +191,76 @@ def test_d17_the_cli_account_is_marked_too(vault: Vault) -> None:
             session, ctx, auth, username="cli", role="medewerker", team="Team Test"
         )
     assert _flag(vault, created.user_id) is True
+
+
+def test_d17_a_generated_password_signs_in_for_a_week_only_and_a_reset_gives_a_new_one(
+    client: TestClient, vault: Vault, system_ctx: Context, clock: FrozenClock
+) -> None:
+    """An account that never signed in used to keep its generated password for ever. It now signs in
+    for VAULT_GENERATED_PASSWORD_DAYS (7); after that the one who types it is told to ask for a new one
+    (only they learn it expired: a wrong password still gets the one answer). The administrator's (or
+    operator's) reset gives a new generated password, ends the account's sessions, and is audited with
+    ids only; a password the user chose does not expire."""
+    account = _generated(vault, system_ctx)
+    assert vault.settings.generated_password_days == 7
+    clock.advance(days=7)
+    expired = client.post(
+        "/api/v1/auth/login", json={"username": account.username, "password": account.password}
+    )
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+    wrong = client.post("/api/v1/auth/login", json={"username": account.username, "password": "fout" * 4})
+    assert wrong.json()["detail"] == "wrong username or password"
+    (refused, _) = _entries(vault, AuditTag.AUTH_LOGIN_FAILED)
+    assert _details(refused)["reason"] == "generated_password_expired"
+
+    auth = AuthConfig.from_vault(vault)
+    with transaction(vault.db) as session:
+        reset = accounts.reset_password(session, system_ctx, auth, account.username)
+    assert reset.initial_password != account.password
+    (entry,) = _entries(vault, AuditTag.ADMIN_USER_PASSWORD_RESET)
+    assert entry.object_id == account.user_id
+    assert reset.initial_password not in json.dumps(entry.details)
+    old = client.post("/api/v1/auth/login", json={"username": account.username, "password": account.password})
+    assert old.json()["detail"] == "wrong username or password"
+    fresh = Account(account.user_id, account.username, reset.initial_password)
+    assert _second_factor(client, fresh, clock)["password_change_required"] is True
+    r = client.post(
+        "/api/v1/auth/password",
+        headers=bearer(fresh.token),
+        json={"current_password": fresh.password, "new_password": NEW_PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    clock.advance(days=30)  # a chosen password does not expire
+    r = client.post("/api/v1/auth/login", json={"username": account.username, "password": NEW_PASSWORD})
+    assert r.status_code == 200, r.text
+
+
+def test_d17_a_reset_from_a_session_needs_an_administrator_stepped_up_for_another_account(
+    vault: Vault, system_ctx: Context, clock: FrozenClock
+) -> None:
+    import pytest
+
+    from tests.helpers import ctx_for, make_user
+    from vault.errors import Forbidden, InvalidInput, StepUpRequired
+
+    account = _generated(vault, system_ctx)
+    auth = AuthConfig.from_vault(vault)
+    admin = make_user(vault, Role.ADMIN)
+    stale = Context(
+        actor_id=admin, role=str(Role.ADMIN), access_point="test", second_factor_verified=True, clock=clock
+    )
+    stepped = ctx_for(vault, admin, Role.ADMIN)
+    with vault.db.session() as session:
+        own_name = session.get(User, admin).username  # type: ignore[union-attr]
+    for ctx, target, error in (
+        (ctx_for(vault, make_user(vault, Role.MEDEWERKER), Role.MEDEWERKER), account.username, Forbidden),
+        (stale, account.username, StepUpRequired),
+        (stepped, own_name, InvalidInput),  # their own: through "Wachtwoord wijzigen"
+    ):
+        with pytest.raises(error), transaction(vault.db) as session:
+            accounts.reset_password(session, ctx, auth, target)
+    assert _entries(vault, AuditTag.ADMIN_USER_PASSWORD_RESET) == []
+    with transaction(vault.db) as session:
+        accounts.reset_password(session, stepped, auth, account.username)
+    assert len(_entries(vault, AuditTag.ADMIN_USER_PASSWORD_RESET)) == 1

@@ -159,3 +159,45 @@ def test_administrator_creates_an_account_resets_a_factor_and_checks_the_vault(
     wpage.locator("#rc-title").wait_for()
     assert _entries(vault, AuditTag.AUTH_TOTP_ENROLLED, world.worker.user_id) == 2  # installed, re-enrolled
     worker.close()
+
+
+def test_d17_administrator_gives_a_new_password_and_an_expired_one_is_explained(
+    browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock
+) -> None:
+    """A forgotten password: the administrator makes a new generated one (shown once, sessions end).
+    It signs in for VAULT_GENERATED_PASSWORD_DAYS; after that, whoever types it is told to ask for a
+    new one instead of "wrong password". Every page passes axe-core and fits a phone."""
+    base = live_server.url
+    admin: Person = make_admin(vault)
+    context = browser.new_context(locale="nl-NL", viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    _login(page, base, admin.username, PASSWORD)
+    page.get_by_label("Code van 6 cijfers").fill(admin.code(clock))
+    page.get_by_role("button", name="Aanmelden", exact=True).click()
+    page.wait_for_url(f"{base}/beheer")
+    page.goto(f"{base}/beheer/gebruikers/{world.worker.user_id}")
+    page.get_by_role("link", name="Nieuw beginwachtwoord").click()
+    page.get_by_role("heading", name=f"Nieuw beginwachtwoord voor {world.worker.username}").wait_for()
+    _checked(page)
+    page.get_by_role("button", name="Nieuw beginwachtwoord maken").click()
+    page.get_by_role("heading", name="Nieuw beginwachtwoord", exact=True).wait_for()
+    _checked(page)
+    password = page.locator("#initial-password").inner_text().strip()
+    assert len(password) >= 20
+    assert "werkt 7 dagen" in page.inner_text("main")
+    assert _entries(vault, AuditTag.ADMIN_USER_PASSWORD_RESET, world.worker.user_id) == 1
+    context.close()
+
+    clock.advance(days=7)
+    late = browser.new_context(locale="nl-NL", viewport={"width": 375, "height": 800})
+    lpage = late.new_page()
+    lpage.goto(f"{base}/login")
+    lpage.get_by_label("Gebruikersnaam").fill(world.worker.username)
+    lpage.get_by_label("Wachtwoord").fill(password)
+    lpage.get_by_role("button", name="Volgende").click()
+    assert "Dit beginwachtwoord is verlopen" in lpage.inner_text("main")
+    _checked(lpage)
+    lpage.get_by_label("Wachtwoord").fill(PASSWORD)  # the old one ended with the reset
+    lpage.get_by_role("button", name="Volgende").click()
+    assert "De gebruikersnaam of het wachtwoord is onjuist." in lpage.inner_text("main")
+    late.close()

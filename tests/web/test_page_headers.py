@@ -156,6 +156,11 @@ def web_pages(vault: Vault, w: World) -> dict[str, tuple[str, str, int]]:
             f"/beheer/gebruikers/{w.worker.user_id}/tweede-factor",
             200,
         ),
+        "/beheer/gebruikers/{user_id}/wachtwoord": (
+            "admin",
+            f"/beheer/gebruikers/{w.worker.user_id}/wachtwoord",
+            200,
+        ),
         "/beheer/teams": ("admin", "/beheer/teams", 200),
         "/beheer/organisaties": ("admin", "/beheer/organisaties", 200),
         "/beheer/sleutels": ("admin", "/beheer/sleutels", 200),

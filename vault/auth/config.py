@@ -21,6 +21,7 @@ class AuthConfig:
     idle_minutes: int = 15
     absolute_hours: int = 8
     step_up_minutes: int = 5
+    generated_password_days: int = 7
 
     @classmethod
     def from_vault(cls, vault: Vault) -> AuthConfig:
@@ -32,4 +33,5 @@ class AuthConfig:
             idle_minutes=s.session_idle_minutes,
             absolute_hours=s.session_absolute_hours,
             step_up_minutes=s.step_up_minutes,
+            generated_password_days=s.generated_password_days,
         )

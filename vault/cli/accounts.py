@@ -112,6 +112,23 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -
     typer.echo(f"user disabled: {user.id}; all sessions ended")
 
 
+@user_app.command("reset-password")
+def user_reset_password(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """A new one-time password for a forgotten or expired one; all sessions end. Printed once."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            reset = accounts.reset_password(
+                session, operator_context(vault), AuthConfig.from_vault(vault), username
+            )
+        days = vault.settings.generated_password_days
+    finally:
+        vault.close()
+    typer.echo(f"password reset: {reset.user_id}; all sessions ended")
+    typer.echo(f"new password (shown once): {reset.initial_password}")
+    typer.echo(f"it signs in for {days} days; at that sign-in the user chooses their own")
+
+
 @user_app.command("reset-2fa")
 def user_reset_2fa(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Remove the user's TOTP factor and recovery codes and end all sessions; they enrol again."""

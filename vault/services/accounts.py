@@ -255,6 +255,34 @@ def disable_user(
     return user
 
 
+def reset_password(
+    session: Session, ctx: Context, auth: AuthConfig, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
+) -> NewAccount:
+    """A forgotten or expired password: a new generated one, shown once, to be replaced at the next
+    sign-in (``password_change_required``) within ``generated_password_days``. Every session of the
+    account ends. From a session: an administrator's, stepped up, for another account."""
+    require_administrator(session, ctx, AuditTag.ADMIN_USER_PASSWORD_RESET)
+    require_step_up(ctx, step_up_minutes)
+    user = _user(session, username)
+    _not_self(ctx, user, "reset the password of")
+    now = ctx.now()
+    generated = secrets.token_urlsafe(18)
+    user.password_hash = auth.hashing.hash(generated)
+    user.password_change_required = True
+    user.password_changed_at = now  # when the generated password was made: its expiry counts from here
+    ended = repo.end_sessions(session, user.id, now=now, reason="password_reset")
+    session.flush()
+    record(
+        session,
+        ctx,
+        AuditTag.ADMIN_USER_PASSWORD_RESET,
+        object_type="user",
+        object_id=user.id,
+        details={"sessions_ended": len(ended)},
+    )
+    return NewAccount(user.id, user.username, Role(user.role), initial_password=generated)
+
+
 def reset_second_factor(
     session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
 ) -> User:

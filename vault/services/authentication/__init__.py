@@ -21,6 +21,7 @@ from vault.services.authentication.second_factor import (
     verify_totp,
 )
 from vault.services.authentication.sessions import (
+    GENERATED_PASSWORD_EXPIRED,
     TOUCH_INTERVAL,
     authenticate,
     check_session,
@@ -33,6 +34,7 @@ from vault.services.authentication.sessions import (
 )
 
 __all__ = [
+    "GENERATED_PASSWORD_EXPIRED",
     "PASSWORD_CHANGE_REQUIRED",
     "TOUCH_INTERVAL",
     "Enrolment",

@@ -4,7 +4,7 @@ user's own list of sessions."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -37,6 +37,15 @@ from vault.services.authentication.common import (
 from vault.transaction import Refusal
 
 _WRONG_LOGIN = "wrong username or password"
+# Said only to whoever typed the right password: an administrator can give a new one.
+GENERATED_PASSWORD_EXPIRED = "this generated password has expired; ask an administrator for a new one"  # noqa: S105
+
+
+def generated_password_expired(user: User, auth: AuthConfig, now: datetime) -> bool:
+    """A generated password (``password_change_required``) signs in for ``generated_password_days``
+    after it was made (``password_changed_at`` at a reset, else the account's creation)."""
+    made = user.password_changed_at or user.created_at
+    return user.password_change_required and now >= made + timedelta(days=auth.generated_password_days)
 
 
 def login(
@@ -74,16 +83,16 @@ def login(
         reason = "wrong_password"
     elif user.disabled:
         reason = "disabled"
+    elif generated_password_expired(user, auth, ctx.now()):
+        reason = "generated_password_expired"
     else:
         reason = ""
     if reason:
         details: dict[str, str | int | bool | None] = {"reason": reason}
         if user is None:
             details["account"] = account_key  # a keyed hash: correlates attempts, reveals no name
-        raise attempt.refuse(
-            AuthFailed(_WRONG_LOGIN),
-            details,
-        )
+        message = GENERATED_PASSWORD_EXPIRED if reason == "generated_password_expired" else _WRONG_LOGIN
+        raise attempt.refuse(AuthFailed(message), details)
     assert user is not None
     if auth.hashing.needs_rehash(user.password_hash):
         user.password_hash = auth.hashing.hash(password)

@@ -141,7 +141,8 @@ def create_user(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRe
             errors["role"] = "Deze combinatie van rol, team en organisatie is niet mogelijk."
     if errors:
         return _new_user_form(request, vault, actor, values=values, errors=errors, status_code=400)
-    return page(request, "admin_user_created.html", actor=actor, created=created)
+    days = vault.settings.generated_password_days
+    return page(request, "admin_user_created.html", actor=actor, created=created, reset=False, days=days)
 
 
 def _user_page(
@@ -264,6 +265,41 @@ def reset(user_id: UserId, vault: VaultDep, form: VerifiedForm) -> Response:
             session, actor.ctx, username, step_up_minutes=vault.settings.step_up_minutes
         )
     return see_other(f"/beheer/gebruikers/{user_id}?gedaan=reset")
+
+
+@router.get("/gebruikers/{user_id}/wachtwoord")
+def password_confirm(request: Request, user_id: UserId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    """Ask before giving a new password; that needs a recent step-up of the administrator."""
+    accounts.require_step_up(actor.ctx, vault.settings.step_up_minutes)
+    with transaction(vault.db) as session:
+        row = admin_views.account(session, actor.ctx, user_id)
+    return page(
+        request,
+        "admin_password.html",
+        actor=actor,
+        user=row,
+        is_self=row.id == actor.info.user_id,
+        days=vault.settings.generated_password_days,
+    )
+
+
+@router.post("/gebruikers/{user_id}/wachtwoord")
+def password_reset(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """A new one-time password, shown once on the answer (as for a new account); sessions end."""
+    actor = form.user
+    username = _username(vault, actor, user_id)
+    with transaction(vault.db) as session:
+        reset = accounts.reset_password(
+            session, actor.ctx, actor.auth, username, step_up_minutes=vault.settings.step_up_minutes
+        )
+    return page(
+        request,
+        "admin_user_created.html",
+        actor=actor,
+        created=reset,
+        reset=True,
+        days=vault.settings.generated_password_days,
+    )
 
 
 @router.post("/gebruikers/{user_id}/passkeys/{passkey_id}/intrekken")

@@ -64,6 +64,10 @@ _FACTOR_RESET = (
     "werken niet meer. Stel de tweede factor hieronder opnieuw in."
 )
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
+_FIRST_LOGIN_EXPIRED = (
+    "Dit beginwachtwoord is verlopen. Vraag uw beheerder om een nieuw wachtwoord; "
+    "daarmee meldt u zich aan en kiest u meteen een eigen wachtwoord."
+)
 _PASSKEY_REQUIRED = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
 _WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
 _WRONG_RECOVERY_CODE = (
@@ -120,8 +124,10 @@ def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDe
                 password=str(form.fields.get("password") or "")[:1024],
                 client_address=client_address(request),
             )
-    except AuthFailed:  # the name typed stays (never the password); the same for any account
-        return _login_page(request, vault, auth, error=_WRONG_LOGIN, username=username, status_code=401)
+    except AuthFailed as exc:  # the name typed stays (never the password); the same for any account
+        expired = exc.message == authn.GENERATED_PASSWORD_EXPIRED  # said only after the right password
+        error = _FIRST_LOGIN_EXPIRED if expired else _WRONG_LOGIN
+        return _login_page(request, vault, auth, error=error, username=username, status_code=401)
     response = see_other("/tweede-factor")
     set_session_cookie(response, vault, issued.token, issued.expires_at)
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/")
