@@ -90,3 +90,46 @@ def test_d3_the_professional_sees_no_names_of_the_staff_assigned_to_their_advice
         a.user_id for a in assignments.case_assignees(vault, staff.ctx(vault, staff.worker2), case_id)
     ] == [staff.worker]
     assert assignments.case_assignees(vault, pctx, case_id) == []
+
+
+def test_d3_the_professional_does_not_read_whom_veilig_thuis_shared_their_advice_case_with(
+    vault: Vault, staff: Staff
+) -> None:
+    """The disclosure register (recipients, purposes, bases) is Veilig Thuis's own processing: the
+    professional who asked advice is refused it, and the refusal is audited; staff read it."""
+    import pytest
+    from sqlalchemy import select
+
+    from vault.domain import Category
+    from vault.errors import Forbidden
+    from vault.models import AuditEntry
+    from vault.services import disclosures
+
+    pro = _professional(vault)
+    pctx = ctx_for(vault, pro, Role.PROFESSIONAL)
+    with vault.db.session() as session:
+        case_id = cases.open_professional_advice(
+            session, vault, pctx, professional_id=pro, meldcode_step=1, team_id=staff.team
+        ).id
+    worker = staff.ctx(vault, staff.worker)
+    shared = disclosures.create_disclosure(
+        vault,
+        worker,
+        disclosures.DisclosureRequest(
+            case_id=case_id,
+            org_id=make_org(vault, OrgType.LOCAL_TEAM),
+            purpose="warme overdracht",
+            legal_basis="wmo-4.1.1-2-help",
+            categories=frozenset({Category.CORRESPONDENCE}),
+            contact_name="Sanne de Vries",
+            contact_phone="030 123 45 67",
+        ),
+    )
+    assert [g.id for g in disclosures.list_case_disclosures(vault, worker, case_id)] == [shared.id]
+    with pytest.raises(Forbidden):
+        disclosures.list_case_disclosures(vault, pctx, case_id)
+    with vault.db.session() as session:
+        refused = session.scalars(
+            select(AuditEntry.rule).where(AuditEntry.actor_id == pro, AuditEntry.case_id == case_id)
+        ).all()
+    assert "d3-register-staff-only" in refused

@@ -26,9 +26,9 @@ from vault.audit import record
 from vault.audit.log import hold_chain
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
-from vault.domain import Action, AuditTag, Category, OrgType
+from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
-from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired, VaultError
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
 from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
@@ -55,7 +55,7 @@ from vault.services.disclosure_rules import (
     board_asked,
     contact_problem,
 )
-from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal
+from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal, refuse
 from vault.services.subjects import check_sharing_consent
 
 __all__ = [
@@ -479,7 +479,18 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
 
 def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[GrantView]:
     """The case's disclosure register (recipients, bases, purposes): READ on the case, audited in the
-    same transaction (``disclosure:register:read``); no entry, no register (fail closed)."""
+    same transaction (``disclosure:register:read``); no entry, no register (fail closed). Staff only:
+    the professional who asked advice reads the advice case, not whom Veilig Thuis shared it with and
+    why (D3; refused and audited, rule ``d3-register-staff-only``)."""
+    if not ctx.role or not Role(ctx.role).is_staff:
+        refuse(
+            vault,
+            ctx,
+            Forbidden("the disclosure register is for Veilig Thuis staff"),
+            rule="d3-register-staff-only",
+            attempted=AuditTag.DISCLOSURE_REGISTER_READ,
+            case_id=case_id,
+        )
 
     def grants(session: Session, _admission: Admission) -> list[GrantView]:
         rows = session.scalars(select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at))

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Category, reference_of
+from vault.domain import Category, Role, reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
@@ -112,9 +112,12 @@ class Entered:
 
 
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
-    """The values of ``templates/case/_sharing.html`` (nothing of it in a break-the-glass view)."""
-    grants = [] if break_glass else disclosures.list_case_disclosures(vault, actor.ctx, view.case_id)
+    """The values of ``templates/case/_sharing.html`` (nothing of it in a break-the-glass view, and
+    only for staff: a professional's advice case shows no register, D3)."""
+    shown = Role(actor.role).is_staff and not break_glass
+    grants = disclosures.list_case_disclosures(vault, actor.ctx, view.case_id) if shown else []
     return {
+        "sharing_shown": shown,
         "grants": grants,
         "organisations": organisation_names(vault, [g.org_id for g in grants] + [view.partner_org_id]),
         "sharing_now": actor.ctx.now(),
