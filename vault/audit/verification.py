@@ -2,7 +2,9 @@
 
 ``verify_log`` walks the whole log once: the hash chain (gaps, links, entry hashes) *and* the Merkle
 root at every stored checkpoint, whose signatures it checks first. An attacker who rewrites an entry
-and recomputes every later hash keeps the chain consistent but cannot re-sign the checkpoints.
+and recomputes every later hash keeps the chain consistent but cannot re-sign the checkpoints — and
+one who holds the vault's key and re-signs them cannot redo the witnesses' cosignatures: every stored
+cosignature must still verify over its checkpoint's note as stored now.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
+
+from sqlalchemy.engine import Connection
 
 from vault.audit import queries
 from vault.audit.chain import GENESIS_HASH
@@ -26,6 +30,12 @@ from vault.domain import AuditTag
 from vault.errors import Integrity
 from vault.models import AuditCheckpoint
 from vault.runtime import Vault
+from vault.witness.client import (
+    WitnessEndpoint,
+    configured_witnesses,
+    rewritten_after_witnessing,
+    stored_cosignatures,
+)
 
 __all__ = [
     "LAST_VERIFY_KEY",
@@ -116,14 +126,25 @@ def _counted(batches: Iterable[list[Any]], progress: Callable[[int], None]) -> I
         progress(done)
 
 
+def _unwitnessed(conn: Connection, row: AuditCheckpoint, witnesses: list[WitnessEndpoint]) -> str | None:
+    """Why the stored cosignatures of checkpoint ``row`` do not hold, or None when they all verify."""
+    if not witnesses:
+        return None
+    broken = stored_cosignatures(conn, row.size, row.note, witnesses).broken
+    return None if not broken else rewritten_after_witnessing(broken[0].key.name, row.size)
+
+
 def verify_log(
     vault: Vault, *, signer: CheckpointSigner | None = None, progress: Callable[[int], None] | None = None
 ) -> LogReport:
     """Recompute the chain and the Merkle root at every signed checkpoint, in one pass.
 
     ``progress``, when given, is called with the number of entries read so far after each batch (the
-    privacy officer's background verification shows it)."""
+    privacy officer's background verification shows it). A stored cosignature of a configured
+    witness that no longer verifies over its checkpoint fails the verification at that checkpoint:
+    the log was rewritten (and re-signed with the vault's own key) after it was witnessed."""
     signer = signer or CheckpointSigner.for_vault(vault)
+    witnesses = configured_witnesses()
     # ``closing``: a report returned half-way closes the scan's cursor before its connection.
     with (
         queries.read_snapshot(vault.db) as conn,
@@ -138,6 +159,8 @@ def verify_log(
                 return LogReport(
                     False, 0, GENESIS_HASH, len(checkpoints), reason=exc.message, bad_checkpoint=row.size
                 )
+        # Checked before the scan starts (its cursor then has the connection to itself).
+        unwitnessed = {row.size: _unwitnessed(conn, row, witnesses) for row, _ in signed}
         walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
         rows = Batches(scan if progress is None else _counted(scan, progress))
         good_floor = 1
@@ -165,6 +188,15 @@ def verify_log(
                     bad_checkpoint=cp.size,
                     suspect_from=lo,
                     suspect_to=hi,
+                )
+            if unwitnessed[cp.size] is not None:
+                return LogReport(
+                    False,
+                    walk.state.size,
+                    walk.prev,
+                    len(signed),
+                    reason=unwitnessed[cp.size],
+                    bad_checkpoint=cp.size,
                 )
             good_floor = cp.size + 1
         else:
@@ -201,7 +233,8 @@ def record_verification(vault: Vault, ctx: Context, report: LogReport) -> None:
 
 @dataclass(frozen=True)
 class IntegrityStatus:
-    """A cheap check: the latest checkpoint's signature and stored state, and the chain after it.
+    """A cheap check: the latest checkpoint's signature, stored state and stored cosignatures, and the
+    chain after it.
 
     Entries at or below the checkpoint are covered by the last *full* verification
     (``last_full_verify``, with its time) — not re-read here.
@@ -243,8 +276,11 @@ def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) ->
         row = queries.latest_checkpoint(conn)
         head = queries.head_seq(conn)
         last_full = queries.get_meta(conn, LAST_VERIFY_KEY)
+        unwitnessed = None if row is None else _unwitnessed(conn, row, configured_witnesses())
     info = None if row is None else CheckpointInfo.of(row)
     start = 1 if row is None else row.size
+    if unwitnessed is not None:
+        return IntegrityStatus(False, head, start, None, unwitnessed, info, last_full)
     try:
         if row is not None:
             state, prev = trusted_state(vault, signer, row)

@@ -6,17 +6,22 @@ bundle then covers every entry it names, also the most recent ones; (3) build an
 (4) audit the issue (``audit:proof:issued``) and commit; only then is the bundle handed out.
 The bundle carries the cosignatures the witnesses gave; without the quorum it is still issued, and
 ``published`` in the audit entry says so (the verifier then fails on the quorum, which is the point).
+
+A witness cosigns only forward. When the server's periodic checkpointer signs and publishes a larger
+checkpoint between (2)'s signing and asking, the witnesses hold that larger size and cannot cosign the
+bundle's: the vault then signs again over the log as it is (a checkpoint that covers every entry of the
+bundle as well) and asks again, a few times, before it settles for a bundle without the quorum.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
 from vault.audit import queries as audit_repo
 from vault.audit.bundle import MAX_BUNDLE_ENTRIES, build_bundle
-from vault.audit.checkpoints import create_checkpoint
+from vault.audit.checkpoints import CheckpointInfo, create_checkpoint
 from vault.audit.log import record
 from vault.context import Context
 from vault.domain import AuditTag
@@ -30,17 +35,30 @@ __all__ = ["access_report_bundle", "entry_bundle"]
 
 log = structlog.get_logger(__name__)
 
+# Each retry follows a checkpoint the witnesses cosigned meanwhile; more than a few in a row means
+# something else is wrong, and the bundle goes out with what it has (``published`` says so).
+_PUBLISH_ATTEMPTS: Final = 3
+
+
+def _published_checkpoint(vault: Vault) -> tuple[CheckpointInfo, bool]:
+    """A checkpoint over the log as it is now, and whether the witnesses' quorum cosigned it."""
+    for _ in range(_PUBLISH_ATTEMPTS):
+        info = create_checkpoint(vault)
+        try:
+            publication = publish_checkpoint(vault, info)
+        except VaultError as exc:
+            log.error("audit_cosign_failed", error=type(exc).__name__)
+            return info, False
+        if publication.published or not publication.witnesses_ahead:
+            return info, publication.published
+        log.info("audit_bundle_checkpoint_overtaken", size=info.size)
+    return info, False
+
 
 def _issue(
     vault: Vault, ctx: Context, seqs: list[int], subject: dict[str, Any], *, case_id: str | None
 ) -> dict[str, Any]:
-    info = create_checkpoint(vault)
-    try:
-        publication = publish_checkpoint(vault, info)
-        published = publication.published
-    except VaultError as exc:
-        log.error("audit_cosign_failed", error=type(exc).__name__)
-        published = False
+    info, published = _published_checkpoint(vault)
     bundle = build_bundle(vault, info, cosigned_note(vault, info), seqs, subject)
     with transaction(vault.db) as session:
         decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)

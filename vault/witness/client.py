@@ -4,27 +4,41 @@ Witnesses are configured in ``VAULT_AUDIT_WITNESSES``: entries ``<witness vkey> 
 separated by commas or newlines, e.g. ``fg.example/witness+1a2b3c4d+BK…= http://127.0.0.1:7380``.
 For each witness the vault sends ``old <size it last cosigned>``, the RFC 6962 consistency proof
 from there, and the checkpoint note (C2SP tlog-witness); a 409 names the witness's size and the
-vault retries once from that size. A returned cosignature is verified against the configured key
-before it is stored. A checkpoint counts as *published* once ``VAULT_AUDIT_WITNESS_QUORUM``
-(default: a majority) of the configured witnesses cosigned it; the integrity status names the
-witnesses whose cosignature is missing.
+vault retries once from that size, never from below the size that witness last cosigned (a witness
+that lost its record is reported, not re-based). A returned cosignature is verified against the
+configured key, in canonical base64, before it is stored. A checkpoint counts as *published* once
+``VAULT_AUDIT_WITNESS_QUORUM`` (default: a majority) of the configured witnesses cosigned it, counting
+only stored cosignatures that verify over the checkpoint note as stored now. The timeout
+(``VAULT_AUDIT_WITNESS_TIMEOUT_SECONDS``) bounds each request as a whole, not each socket operation.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
+import socket
 import threading
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+import time
+import urllib.parse
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import structlog
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from vault.audit import queries
 from vault.audit.checkpoints import AuditSettings, CheckpointInfo, create_checkpoint, latest_checkpoint
-from vault.audit.cosignature import ALG_COSIGNATURE_V1, VerifierKey, find_cosignature, parse_verifier_key
+from vault.audit.cosignature import (
+    ALG_COSIGNATURE_V1,
+    VerifierKey,
+    cosignature_verifies,
+    find_cosignature,
+    parse_verifier_key,
+)
 from vault.audit.cosignature import signature_lines as parse_signature_lines
 from vault.audit.proofs import prove_consistency
 from vault.errors import ConfigError, Integrity, InvalidInput, VaultError
@@ -34,6 +48,7 @@ from vault.witness import store
 
 __all__ = [
     "Publication",
+    "StoredCosignatures",
     "WitnessEndpoint",
     "WitnessResult",
     "configured_witnesses",
@@ -41,12 +56,17 @@ __all__ = [
     "publish_checkpoint",
     "publish_latest",
     "required_quorum",
+    "stored_cosignatures",
     "witness_status",
 ]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RESPONSE = 64 * 1024
+_MAX_RESPONSE: Final = 64 * 1024
+_CHUNK: Final = 4096
+# Per witness: the last time it reported a size below the one it cosigned (its record lost or rolled
+# back), kept in ``vault_meta`` so that the integrity status shows it.
+_ALERT_KEY: Final = "audit.witness_alert."
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +115,8 @@ class WitnessResult:
     key_id: str
     cosigned: bool
     reason: str | None = None
+    ahead: bool = False  # it cosigned a larger checkpoint: sign a newer one and ask again
+    pending: bool = False  # still answering when the quorum was in (stored if it arrives in time)
 
 
 @dataclass(frozen=True)
@@ -115,24 +137,84 @@ class Publication:
     def published(self) -> bool:
         return bool(self.results) and len(self.cosigned) >= self.quorum
 
+    @property
+    def witnesses_ahead(self) -> bool:
+        return any(r.ahead for r in self.results)
+
 
 def _text_of(note: str) -> str:
     return note[: note.index("\n\n") + 1]
 
 
-def _post(url: str, body: bytes, timeout: float) -> tuple[int, str]:
-    request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked in configured_witnesses
-        url, data=body, method="POST", headers={"Content-Type": "text/plain; charset=utf-8"}
+def rewritten_after_witnessing(name: str, size: int) -> str:
+    """The reason given for a stored cosignature that no longer verifies over its checkpoint."""
+    return (
+        f"the stored cosignature by {name} does not verify over checkpoint {size}: "
+        "the log was rewritten after it was witnessed"
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read(_MAX_RESPONSE).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(_MAX_RESPONSE).decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class StoredCosignatures:
+    """The stored cosignatures of one checkpoint, checked against its note *as stored now*: a row
+    that no longer verifies (``broken``) is never counted — the log was rewritten after it."""
+
+    size: int
+    valid: dict[str, AuditCosignature]  # by witness key id
+    broken: list[WitnessEndpoint]
+
+
+def stored_cosignatures(
+    conn: Connection, size: int, note: str, witnesses: Iterable[WitnessEndpoint]
+) -> StoredCosignatures:
+    """Check the stored cosignatures of checkpoint ``size`` against its stored ``note`` (rows by
+    witnesses no longer configured are left out: without their key nothing can be said of them)."""
+    by_id = {e.key_id: e for e in witnesses}
+    text = _text_of(note)
+    valid: dict[str, AuditCosignature] = {}
+    broken: list[WitnessEndpoint] = []
+    for row in store.cosignatures_at(conn, size):
+        endpoint = by_id.get(row.witness_key_id)
+        if endpoint is None:
+            continue
+        if cosignature_verifies(row.line, text, endpoint.key):
+            valid[row.witness_key_id] = row
+        else:
+            broken.append(endpoint)
+    return StoredCosignatures(size, valid, broken)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no complete answer before the deadline")
+    return left
+
+
+def _exchange(
+    conn: http.client.HTTPConnection, sock: socket.socket, path: str, body: bytes, deadline: float
+) -> tuple[int, str]:
+    """One request on a connected ``conn``; every socket operation gets only the time that is left,
+    and the answer is read in chunks, so a witness that drips its answer cannot hold it open."""
+    sock.settimeout(_left(deadline))
+    conn.request("POST", path, body=body, headers={"Content-Type": "text/plain; charset=utf-8"})
+    sock.settimeout(_left(deadline))
+    response = conn.getresponse()
+    received = bytearray()
+    while len(received) < _MAX_RESPONSE:
+        sock.settimeout(_left(deadline))
+        chunk = response.read1(min(_CHUNK, _MAX_RESPONSE - len(received)))
+        if not chunk:
+            break
+        received += chunk
+    return response.status, bytes(received).decode("utf-8", "replace")
 
 
 class _Asker:
-    """One publication round: proofs computed once per old size, answers collected per witness."""
+    """One publication round: proofs computed once per old size, answers collected per witness.
+
+    Each request has its own deadline (the timeout); the round's deadline (two of them: one retry
+    after a 409) cuts every connection still open then, whether or not anyone still waits for it."""
 
     def __init__(self, vault: Vault, info: CheckpointInfo, timeout: float) -> None:
         self.vault = vault
@@ -141,7 +223,8 @@ class _Asker:
         self.timeout = timeout
         self._proofs: dict[int, list[bytes]] = {}
         self._lock = threading.Lock()
-        self.rows: list[AuditCosignature] = []
+        self._open: set[socket.socket] = set()
+        self._cut = False
 
     def proof(self, old: int) -> list[bytes]:
         if old in (0, self.info.size):
@@ -151,56 +234,144 @@ class _Asker:
                 self._proofs[old] = prove_consistency(self.vault, old, self.info.size).path
             return self._proofs[old]
 
+    def cut(self) -> None:
+        """The round's deadline passed: shut every connection still open (wakes a blocked read)."""
+        with self._lock:
+            self._cut = True
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def post(self, url: str, body: bytes) -> tuple[int, str]:
+        """POST ``body`` to ``url``; ``TimeoutError`` unless the whole answer is in within the timeout."""
+        deadline = time.monotonic() + self.timeout
+        parts = urllib.parse.urlsplit(url)
+        if parts.hostname is None:
+            raise ValueError("witness URL without a host")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = kind(parts.hostname, parts.port, timeout=_left(deadline))
+        try:
+            conn.connect()
+            sock = conn.sock
+            with self._lock:
+                if self._cut:
+                    raise TimeoutError("the round's deadline passed")
+                self._open.add(sock)
+            try:
+                return _exchange(conn, sock, path, body, deadline)
+            finally:
+                with self._lock:
+                    self._open.discard(sock)
+        finally:
+            conn.close()
+
     def ask(self, endpoint: WitnessEndpoint, old: int) -> WitnessResult:
         name, kid = endpoint.key.name, endpoint.key_id
+        cosigned_before = old  # the size this witness last cosigned, from the stored cosignatures
         if old > self.info.size:
-            return WitnessResult(name, kid, False, f"witness cosigned a larger checkpoint ({old})")
+            return WitnessResult(name, kid, False, f"witness cosigned a larger checkpoint ({old})", True)
         for attempt in range(2):
-            lines = "".join(f"{_b64(h)}\n" for h in self.proof(old))
+            try:
+                lines = "".join(f"{base64.b64encode(h).decode()}\n" for h in self.proof(old))
+            except VaultError:
+                return WitnessResult(name, kid, False, f"no consistency proof from size {old}")
             body = f"old {old}\n{lines}\n{self.info.note}".encode()
             try:
-                status, answer = _post(endpoint.url + "/add-checkpoint", body, self.timeout)
-            except (OSError, ValueError) as exc:
+                status, answer = self.post(endpoint.url + "/add-checkpoint", body)
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                if self._cut or isinstance(exc, TimeoutError):
+                    return WitnessResult(name, kid, False, "no complete answer within the timeout")
                 return WitnessResult(name, kid, False, f"unreachable ({type(exc).__name__})")
             if status == 409 and attempt == 0:
                 reported = answer.strip()
-                if (
-                    not (reported.isascii() and reported.isdigit())
-                    or not 0 <= int(reported) <= self.info.size
-                ):
-                    reason = "witness holds a checkpoint the vault cannot extend"
-                    return WitnessResult(name, kid, False, reason)
-                old = int(reported)
-                try:
-                    self.proof(old)
-                except VaultError:
-                    return WitnessResult(name, kid, False, f"no consistency proof from size {old}")
+                if not (reported.isascii() and reported.isdigit()):
+                    return WitnessResult(name, kid, False, "witness answered 409 without a size")
+                size = int(reported)
+                if size > self.info.size:
+                    reason = f"witness holds a larger checkpoint ({size})"
+                    return WitnessResult(name, kid, False, reason, ahead=True)
+                if size < cosigned_before:
+                    return self._lost_record(endpoint, size, cosigned_before)
+                old = size
                 continue
             if status != 200:
                 return WitnessResult(name, kid, False, f"refused (HTTP {status})")
-            try:
-                found = find_cosignature(parse_signature_lines(answer), self.text, endpoint.key)
-            except Integrity:
-                found = None
-            if found is None:
-                return WitnessResult(name, kid, False, "answer holds no valid cosignature")
-            with self._lock:
-                self.rows.append(
-                    AuditCosignature(
-                        checkpoint_size=self.info.size,
-                        witness_key_id=kid,
-                        witness_name=name,
-                        timestamp=found.timestamp,
-                        line=found.line,
-                        received_at=self.vault.clock.now(),
-                    )
-                )
-            return WitnessResult(name, kid, True)
+            return self._accept(endpoint, answer)
         return WitnessResult(name, kid, False, "witness kept answering 409")
 
+    def _accept(self, endpoint: WitnessEndpoint, answer: str) -> WitnessResult:
+        """Verify the witness's answer (key, signature, canonical spelling) and store it at once."""
+        name, kid = endpoint.key.name, endpoint.key_id
+        try:
+            found = find_cosignature(parse_signature_lines(answer), self.text, endpoint.key)
+        except Integrity as exc:
+            # Refused, never stored: the table is append-only, a bad line would stay for good.
+            return WitnessResult(name, kid, False, f"answer refused: {exc.message}")
+        if found is None:
+            return WitnessResult(name, kid, False, "answer holds no cosignature by this witness")
+        row = AuditCosignature(
+            checkpoint_size=self.info.size,
+            witness_key_id=kid,
+            witness_name=name,
+            timestamp=found.timestamp,
+            line=found.line,
+            received_at=self.vault.clock.now(),
+        )
+        store.add_cosignatures(self.vault.db, [row])
+        return WitnessResult(name, kid, True)
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+    def _lost_record(self, endpoint: WitnessEndpoint, reported: int, cosigned: int) -> WitnessResult:
+        """A witness naming a size below the one it cosigned lost (or rolled back) its record, the
+        very thing that lets it detect a fork: reported, never re-based (docs/audit.md)."""
+        name, kid = endpoint.key.name, endpoint.key_id
+        log.warning("audit_witness_record_lost", witness=name, size=reported, cosigned=cosigned)
+        now = self.vault.clock.now().isoformat()
+        alert = {"reported_size": reported, "cosigned_size": cosigned, "at": now}
+        with contextlib.suppress(IntegrityError), self.vault.db.session() as session:
+            queries.set_meta(session, _ALERT_KEY + kid, alert)  # (a race with another worker: same alert)
+        reason = (
+            f"witness reports size {reported}, below the size {cosigned} it cosigned: "
+            "its record was lost or rolled back (not re-based)"
+        )
+        return WitnessResult(name, kid, False, reason)
+
+    def ask_all(
+        self, todo: list[WitnessEndpoint], olds: dict[str, int], wanted: int
+    ) -> dict[str, WitnessResult]:
+        """Ask ``todo`` in parallel; stop waiting once ``wanted`` more cosigned or at the deadline."""
+        if not todo:
+            return {}
+        budget = 2 * self.timeout
+        deadline = time.monotonic() + budget
+        timer = threading.Timer(budget, self.cut)
+        timer.daemon = True
+        timer.start()
+        pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="witness")
+        futures: dict[Future[WitnessResult], WitnessEndpoint] = {
+            pool.submit(self.ask, e, olds[e.key_id]): e for e in todo
+        }
+        answers: dict[str, WitnessResult] = {}
+        pending = set(futures)
+        try:
+            while pending and sum(r.cosigned for r in answers.values()) < wanted:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+                for future in done:
+                    answers[futures[future].key_id] = future.result()
+        finally:
+            # Never wait for the others here: a slow witness must not hold publication.
+            pool.shutdown(wait=False, cancel_futures=True)
+            if not pending:
+                timer.cancel()
+        quorum_in = sum(r.cosigned for r in answers.values()) >= wanted
+        why = "still answering when the quorum was in" if quorum_in else "no answer within the timeout"
+        for e in (futures[future] for future in pending):
+            answers[e.key_id] = WitnessResult(e.key.name, e.key_id, False, why, pending=quorum_in)
+        return answers
 
 
 def publish_checkpoint(
@@ -211,30 +382,35 @@ def publish_checkpoint(
     quorum: int | None = None,
     timeout: float | None = None,
 ) -> Publication:
-    """Ask every witness (in parallel) to cosign ``info``; store the cosignatures that verify."""
+    """Ask every witness (in parallel) to cosign ``info``; store the cosignatures that verify.
+
+    Returns once the quorum cosigned, or every witness answered, or the round's deadline passed."""
     settings = AuditSettings()
     endpoints = configured_witnesses(settings) if witnesses is None else witnesses
     need = required_quorum(len(endpoints), settings) if quorum is None else quorum
     if not endpoints:
         return Publication(info.size, need)
     with queries.read_snapshot(vault.db) as conn:
-        have = {row.witness_key_id for row in store.cosignatures_at(conn, info.size)}
+        stored = stored_cosignatures(conn, info.size, info.note, endpoints)
         olds = {e.key_id: store.last_cosigned_size(conn, e.key_id) for e in endpoints}
+    broken = {e.key_id for e in stored.broken}
     asker = _Asker(vault, info, timeout or settings.witness_timeout_seconds)
-    todo = [e for e in endpoints if e.key_id not in have]
-    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
-        asked = list(pool.map(lambda e: asker.ask(e, olds[e.key_id]), todo))
-    answers = {e.key_id: result for e, result in zip(todo, asked, strict=True)}
-    store.add_cosignatures(vault.db, asker.rows)
-    results = [
-        WitnessResult(e.key.name, e.key_id, True) if e.key_id in have else answers[e.key_id]
-        for e in endpoints
-    ]
+    todo = [e for e in endpoints if e.key_id not in stored.valid and e.key_id not in broken]
+    answers = asker.ask_all(todo, olds, need - len(stored.valid))
+    results: list[WitnessResult] = []
+    for e in endpoints:
+        if e.key_id in stored.valid:
+            results.append(WitnessResult(e.key.name, e.key_id, True))
+        elif e.key_id in broken:
+            reason = rewritten_after_witnessing(e.key.name, info.size)
+            log.error("audit_cosignature_broken", witness=e.key.name, key_id=e.key_id, size=info.size)
+            results.append(WitnessResult(e.key.name, e.key_id, False, reason))
+        else:
+            results.append(answers[e.key_id])
     for result in results:
         if not result.cosigned:
-            log.warning(
-                "audit_cosignature_missing", witness=result.name, size=info.size, reason=result.reason
-            )
+            report = log.info if result.pending else log.warning
+            report("audit_cosignature_missing", witness=result.name, size=info.size, reason=result.reason)
     return Publication(info.size, need, results)
 
 
@@ -244,33 +420,65 @@ def publish_latest(vault: Vault) -> Publication:
 
 
 def cosigned_note(vault: Vault, info: CheckpointInfo, witnesses: list[WitnessEndpoint] | None = None) -> str:
-    """The checkpoint note with the stored cosignatures of the configured witnesses appended."""
-    keys = {e.key_id for e in (configured_witnesses() if witnesses is None else witnesses)}
+    """The checkpoint note with the stored cosignatures of the configured witnesses appended (only
+    those that verify over it)."""
+    endpoints = configured_witnesses() if witnesses is None else witnesses
     with queries.read_snapshot(vault.db) as conn:
-        rows = [r for r in store.cosignatures_at(conn, info.size) if r.witness_key_id in keys]
-    return info.note + "".join(r.line for r in rows)
+        stored = stored_cosignatures(conn, info.size, info.note, endpoints)
+    return info.note + "".join(row.line for row in stored.valid.values())
+
+
+def _published_size(conn: Connection, endpoints: list[WitnessEndpoint], quorum: int) -> int | None:
+    """The largest checkpoint with the quorum of stored cosignatures — if they verify over its note."""
+    size = store.published_sizes(conn, [e.key_id for e in endpoints], quorum)
+    if size is None:
+        return None
+    row = queries.checkpoint_at(conn, size)
+    if row is None or len(stored_cosignatures(conn, size, row.note, endpoints).valid) < quorum:
+        return None
+    return size
+
+
+def _alert_problem(alert: dict[str, Any] | None, last_cosigned: int) -> str | None:
+    """A refused re-base, while the witness has not cosigned anything after it."""
+    if not alert or int(alert.get("cosigned_size", -1)) < last_cosigned:
+        return None
+    return (
+        f"reported size {alert.get('reported_size')} below the size {alert.get('cosigned_size')} it "
+        f"cosigned ({alert.get('at')}): its record was lost or rolled back"
+    )
 
 
 def witness_status(vault: Vault, info: CheckpointInfo | None = None) -> dict[str, Any]:
-    """For the integrity status: which witnesses cosigned the latest checkpoint, which did not."""
+    """For the integrity status: which witnesses cosigned the latest checkpoint, which did not, and
+    each one's ``problem`` (a stored cosignature that no longer verifies, a lost record)."""
     endpoints = configured_witnesses()
     quorum = required_quorum(len(endpoints))
     info = info or latest_checkpoint(vault)
-    key_ids = [e.key_id for e in endpoints]
     with queries.read_snapshot(vault.db) as conn:
-        stored = {} if info is None else {r.witness_key_id: r for r in store.cosignatures_at(conn, info.size)}
+        empty = StoredCosignatures(0, {}, [])
+        stored = empty if info is None else stored_cosignatures(conn, info.size, info.note, endpoints)
         last = {e.key_id: store.last_cosigned_size(conn, e.key_id) for e in endpoints}
-        published_size = store.published_sizes(conn, key_ids, quorum)
-    witnesses = [
-        {
-            "name": e.key.name,
-            "key_id": e.key_id,
-            "cosigned": e.key_id in stored,
-            "last_cosigned_size": last[e.key_id] or None,
-            "cosigned_at": stored[e.key_id].timestamp if e.key_id in stored else None,
-        }
-        for e in endpoints
-    ]
+        alerts = {e.key_id: queries.get_meta(conn, _ALERT_KEY + e.key_id) for e in endpoints}
+        published_size = _published_size(conn, endpoints, quorum) if endpoints else None
+    broken = {e.key_id for e in stored.broken}
+    witnesses = []
+    for e in endpoints:
+        row = stored.valid.get(e.key_id)
+        lost = _alert_problem(alerts[e.key_id], last[e.key_id])
+        kind = "rewritten" if e.key_id in broken else "record_lost" if lost else None  # for the Dutch page
+        problem = rewritten_after_witnessing(e.key.name, stored.size) if e.key_id in broken else lost
+        witnesses.append(
+            {
+                "name": e.key.name,
+                "key_id": e.key_id,
+                "cosigned": row is not None,
+                "last_cosigned_size": last[e.key_id] or None,
+                "cosigned_at": None if row is None else row.timestamp,
+                "problem": problem,
+                "problem_kind": kind,
+            }
+        )
     cosigned = sum(1 for w in witnesses if w["cosigned"])
     return {
         "configured": bool(endpoints),
@@ -280,4 +488,5 @@ def witness_status(vault: Vault, info: CheckpointInfo | None = None) -> dict[str
         "published_size": published_size,
         "witnesses": witnesses,
         "missing_cosignatures": [w["name"] for w in witnesses if not w["cosigned"]],
+        "problems": [f"{w['name']}: {w['problem']}" for w in witnesses if w["problem"]],
     }
