@@ -1,4 +1,8 @@
-"""Run Alembic migrations programmatically (used by ``vault init``, readiness and tests)."""
+"""Run Alembic migrations programmatically (used by ``vault init``, readiness and tests).
+
+A database whose revision this release does not know was migrated by a newer release (a node rolled
+back in a rolling upgrade): every entry point refuses it with one line (`ConfigError`), never with
+advice to run ``vault init`` here, which could not downgrade to a revision it has no script for."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from vault.errors import ConfigError
 
 __all__ = ["current_revision", "downgrade", "head_revision", "is_at_head", "upgrade"]
 
@@ -35,6 +41,7 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with conn.begin():
+                _refuse_unknown(_revision_of(conn))
                 cfg.attributes["connection"] = conn
                 step(cfg)
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
@@ -56,10 +63,29 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+def _revision_of(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _refuse_unknown(revision: str | None) -> None:
+    """`ConfigError` when ``revision`` is none of this release's migrations."""
+    if revision is None:
+        return
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if revision not in known:
+        shown = "".join(c for c in revision[:64] if c.isprintable())
+        raise ConfigError(
+            f"the database was migrated by a newer release of the vault (revision {shown}); run that release"
+        )
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision_of(conn)
 
 
 def is_at_head(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    """Whether the schema is this release's latest; `ConfigError` when a newer release migrated it."""
+    revision = current_revision(engine)
+    _refuse_unknown(revision)
+    return revision == head_revision()

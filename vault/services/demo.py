@@ -18,9 +18,10 @@ from vault.runtime import Vault
 from vault.services import accounts
 from vault.services.demo_cases import load_demo_cases
 
-__all__ = ["DEMO_MARK", "load_demo"]
+__all__ = ["DEMO_COMPLETE", "DEMO_MARK", "load_demo"]
 
 DEMO_MARK = "DEMO — fictitious data, not for real cases"
+DEMO_COMPLETE = "demo_complete"  # vault_meta: every part of the dataset is there (written last)
 DEMO_TEAM = "Team Noord (DEMO)"
 # A published, fictitious password: the demo never loads into a database that holds real data.
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105
@@ -112,10 +113,15 @@ def _holds_real_activity(vault: Vault) -> bool:
 
 def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
     """Load the demo dataset once; return the lines that tell a person how to log in (with ``qr``:
-    each account's TOTP enrolment as a terminal QR code under its secret)."""
+    each account's TOTP enrolment as a terminal QR code under its secret).
+
+    The "this is demo data" mark commits with the accounts; the cases come after, and the mark that
+    they are all there last (``DEMO_COMPLETE``). A run killed in between is completed by the next
+    (`load_demo_cases` makes only what is missing); a complete dataset is left as it is."""
     with vault.db.session() as session:
         marked = session.get(VaultMeta, "dataset")
         is_demo = marked is not None and marked.value == "demo"
+        complete = session.get(VaultMeta, DEMO_COMPLETE) is not None
     if not is_demo:
         if _holds_real_activity(vault):
             raise ConfigError(
@@ -126,8 +132,11 @@ def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
             session.add(VaultMeta(key="dataset", value="demo"))
             record(session, ctx, AuditTag.SYSTEM_DEMO_LOADED)
             _create_identities(session, ctx, AuthConfig.from_vault(vault))
+    if not complete:
         # Cases, documents, a disclosure and a break-the-glass read, so every web page shows something.
         load_demo_cases(vault, DEMO_TEAM, _demo_org_name(OrgType.LOCAL_TEAM))
+        with vault.db.session() as session:
+            session.merge(VaultMeta(key=DEMO_COMPLETE, value="complete"))
     with vault.db.session() as session:
         logins = _login_lines(session, AuthConfig.from_vault(vault), qr=qr)
     return [

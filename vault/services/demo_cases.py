@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from vault.context import Context
 from vault.domain import CaseKind, Category, Role, TriageOutcome
-from vault.models import Organisation, User
+from vault.models import BreakGlassAccess, Case, CaseWorkflow, Document, Grant, Organisation, User
+from vault.repositories.identity import team_by_name
 from vault.runtime import Vault
 from vault.services import accounts, cases, disclosures, triage
 from vault.services.case_view import view_case
@@ -47,27 +48,45 @@ def _actor(vault: Vault, username: str) -> Context:
         )
 
 
-def _team_id(vault: Vault, name: str) -> str:
-    from vault.repositories.identity import team_by_name
-
+def _team_id(vault: Vault, name: str) -> str | None:
     with vault.db.session() as session:
         team = team_by_name(session, name)
-        assert team is not None
-        return team.id
+        return None if team is None else team.id
 
 
 def _text(title: str) -> bytes:
     return (f"{title}\n\nDit is een fictief document voor de demonstratie van de dossierkluis.\n").encode()
 
 
-def load_demo_cases(vault: Vault, team_name: str, partner_org_name: str) -> None:
-    """Three reports for ``team_name`` (one overdue for triage), one for another team, documents, a
-    disclosure to ``partner_org_name`` and one break-the-glass read by the demo team leader."""
-    worker = _actor(vault, f"demo-{Role.MEDEWERKER.value}")
-    leader = _actor(vault, f"demo-{Role.TEAMLEIDER.value}")
-    system = Context.system(access_point="demo", clock=vault.clock)
+# -- what a run killed part-way already made (read from what the database keeps in clear) ----------
+
+
+def _first_cases(vault: Vault, team_id: str, count: int) -> list[str]:
+    """The team's first ``count`` cases (the demo's, made before anyone could use the demo), in the
+    order they were received."""
+    first = select(Case.id).where(Case.team_id == team_id).order_by(Case.created_at, Case.id).limit(count)
+    stmt = (
+        select(CaseWorkflow.case_id)
+        .where(CaseWorkflow.case_id.in_(first.scalar_subquery()))
+        .order_by(CaseWorkflow.received_at)
+    )
+    with vault.db.session() as session:
+        return list(session.scalars(stmt))
+
+
+def _categories_of(vault: Vault, case_id: str) -> set[str]:
+    with vault.db.session() as session:
+        return set(session.scalars(select(Document.category).where(Document.case_id == case_id)))
+
+
+def _exists(vault: Vault, stmt: Select[str]) -> bool:
+    with vault.db.session() as session:
+        return session.scalar(stmt.limit(1)) is not None
+
+
+def _open_reports(vault: Vault, worker: Context, team_id: str) -> list[str]:
+    """Three reports, one transaction: a killed run left all of them or none."""
     now = vault.clock.now()
-    team_id = _team_id(vault, team_name)
     people = [
         (Relation.CHILD, PersonFields(name="Sanne DEMO Jansen", date_of_birth=date(2015, 4, 12))),
         (Relation.PARENT, PersonFields(name="Peter DEMO Jansen", date_of_birth=date(1984, 9, 3))),
@@ -90,8 +109,27 @@ def load_demo_cases(vault: Vault, team_name: str, partner_org_name: str) -> None
                 received_at=now - timedelta(days=days_ago),
             )
             case_ids.append(case.id)
-    main = case_ids[1]
+    return case_ids
+
+
+def load_demo_cases(vault: Vault, team_name: str, partner_org_name: str) -> None:
+    """Three reports for ``team_name`` (one overdue for triage), one for another team, documents, a
+    disclosure to ``partner_org_name`` and one break-the-glass read by the demo team leader.
+
+    Resumable: after a run killed part-way, the next makes only what is missing (each part is one
+    committed transaction, found again by its team, category, organisation, triage outcome or
+    emergency access); `vault.services.demo` marks the dataset complete after this returns."""
+    worker = _actor(vault, f"demo-{Role.MEDEWERKER.value}")
+    leader = _actor(vault, f"demo-{Role.TEAMLEIDER.value}")
+    system = Context.system(access_point="demo", clock=vault.clock)
+    team_id = _team_id(vault, team_name)
+    assert team_id is not None
+    reports = _first_cases(vault, team_id, 3) or _open_reports(vault, worker, team_id)
+    triaged, main = reports[0], reports[1]
+    made = _categories_of(vault, main)
     for category, title, filename in _DOCUMENTS:
+        if category.value in made:
+            continue
         upload_document(
             vault,
             worker,
@@ -105,26 +143,41 @@ def load_demo_cases(vault: Vault, team_name: str, partner_org_name: str) -> None
     with vault.db.session() as session:
         org = session.scalars(select(Organisation).where(Organisation.name == partner_org_name)).one()
         org_id = org.id
-    disclosures.create_disclosure(
-        vault,
-        worker,
-        disclosures.DisclosureRequest(
-            case_id=main,
-            org_id=org_id,
-            purpose="warme overdracht (DEMO)",
-            legal_basis="wmo-4.1.1-2-help",
-            categories=frozenset({Category.SAFETY_CONDITIONS}),
-            contact_name="Medewerker DEMO Veilig Thuis",  # D23: whom the partner calls
-            contact_phone="030-1234567",
-        ),
+    if not _exists(vault, select(Grant.id).where(Grant.case_id == main, Grant.org_id == org_id)):
+        disclosures.create_disclosure(
+            vault,
+            worker,
+            disclosures.DisclosureRequest(
+                case_id=main,
+                org_id=org_id,
+                purpose="warme overdracht (DEMO)",
+                legal_basis="wmo-4.1.1-2-help",
+                categories=frozenset({Category.SAFETY_CONDITIONS}),
+                contact_name="Medewerker DEMO Veilig Thuis",  # D23: whom the partner calls
+                contact_phone="030-1234567",
+            ),
+        )
+    decided = select(CaseWorkflow.case_id).where(
+        CaseWorkflow.case_id == triaged, CaseWorkflow.triage_outcome.is_not(None)
     )
-    triage.record_triage_outcome(vault, worker, case_ids[0], TriageOutcome.INVESTIGATION)
+    if not _exists(vault, decided):
+        triage.record_triage_outcome(vault, worker, triaged, TriageOutcome.INVESTIGATION)
     # A case of another team, read once with break-the-glass by the team leader (D20 review list).
-    with vault.db.session() as session:
-        accounts.create_team(session, system, OTHER_TEAM)
     other_team = _team_id(vault, OTHER_TEAM)
-    with vault.db.session() as session:
-        other = cases.open_case(session, vault, system, kind=CaseKind.REPORT, team_id=other_team).id
-    view_case(
-        vault, leader, other, break_glass_justification="DEMO: acute zorg om een kind, team Zuid onbereikbaar"
+    if other_team is None:
+        with vault.db.session() as session:
+            other_team = accounts.create_team(session, system, OTHER_TEAM).id
+    others = _first_cases(vault, other_team, 1)
+    if not others:
+        with vault.db.session() as session:
+            others = [cases.open_case(session, vault, system, kind=CaseKind.REPORT, team_id=other_team).id]
+    read = select(BreakGlassAccess.case_id).where(
+        BreakGlassAccess.actor_id == leader.actor_id, BreakGlassAccess.case_id == others[0]
     )
+    if not _exists(vault, read):
+        view_case(
+            vault,
+            leader,
+            others[0],
+            break_glass_justification="DEMO: acute zorg om een kind, team Zuid onbereikbaar",
+        )

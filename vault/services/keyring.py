@@ -345,31 +345,60 @@ def _keys_under(session: Session, version: int) -> int:
     )
 
 
+def _held_by_former_provider(session: Session, vault: Vault, epoch: KekEpoch) -> bool:
+    """Whether an epoch the configured provider does not hold lives on in a provider the vault left
+    (`vault keys migrate`: every epoch below a migration's epoch, or one another kind made); there it
+    must be removed. Any other epoch the provider lacks was destroyed in it by a run killed before its
+    transaction committed."""
+    if epoch.provider != vault.keys.provider.kind:
+        return True
+    migrated = session.scalars(
+        select(AuditEntry.object_id).where(
+            AuditEntry.tag == AuditTag.SYSTEM_KEYS_MIGRATED.value, AuditEntry.object_type == "kek"
+        )
+    )
+    return any(to is not None and to.isdigit() and int(to) > epoch.version for to in migrated)
+
+
 def _destroy(vault: Vault, ctx: Context, session: Session, version: int) -> None:
     """Destroy epoch ``version`` in the provider and record it, refusing (`Conflict`) while it is the
     current epoch or any key is wrapped under it — checked in this transaction, after its row is
     locked (PostgreSQL: FOR UPDATE; a transaction wrapping a new key under it commits first and is
     counted; SQLite: BEGIN IMMEDIATE), so a key wrapped meanwhile can never end up under a destroyed
-    KEK."""
+    KEK.
+
+    The provider's KEK goes before this transaction commits: killed in between, the epoch is gone
+    from the provider but not recorded. The rerun finds it absent (and not held by a former provider)
+    and completes the record — destroyed, its backup deleted, audited — after the same checks."""
     locked = {e.version: e for e in _lock_epochs(session)}
     newest = max(locked, default=None)
+    held = version in vault.keys.versions()
+    epoch = locked.get(version)
+    if epoch is None and not held:
+        raise NotFound(f"KEK epoch {version} does not exist")
+    if epoch is not None and epoch.destroyed_at is not None:
+        raise Conflict(f"KEK epoch {version} was destroyed already")
     if version == vault.keys.current_version() or newest is None or version >= newest:
         raise Conflict(f"KEK epoch {version} is the current one; rotate first")
     in_use = _keys_under(session, version)
     if in_use:
         raise Conflict(f"KEK version {version} still wraps {in_use} keys; run `vault keys rotate` first")
     now = ctx.now()
-    vault.keys.remove_version(version)
+    if held:
+        vault.keys.remove_version(version)
+    elif epoch is not None and _held_by_former_provider(session, vault, epoch):
+        raise Conflict(
+            f"KEK epoch {version} is held by the former provider {epoch.provider}: remove it there"
+        )
     session.execute(delete(KekBackup).where(KekBackup.version == version))  # its HSM backup goes too
-    epoch = locked.get(version) or key_repo.ensure_epoch(
-        session, version, vault.keys.provider.kind, ctx.now()
-    )
+    epoch = epoch or key_repo.ensure_epoch(session, version, vault.keys.provider.kind, now)
     epoch.destroyed_at = now
     record(session, ctx, AuditTag.SYSTEM_KEYS_EPOCH_DESTROYED, object_type="kek", object_id=str(version))
 
 
 def remove_kek_version(vault: Vault, ctx: Context, version: int) -> None:
-    """Destroy a retired KEK epoch now (before its date) once no key uses it."""
+    """Destroy a retired KEK epoch now (before its date) once no key uses it; a rerun after a crash
+    completes it (`_destroy`)."""
     if version == vault.keys.current_version():
         raise Conflict("the current KEK version cannot be removed")
     with vault.db.session() as session:
@@ -379,9 +408,9 @@ def remove_kek_version(vault: Vault, ctx: Context, version: int) -> None:
 
 def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
     """Destroy every retired epoch whose date has come and that wraps no live key (oldest first), each
-    in its own transaction. An epoch that still wraps keys (a rotation not yet finished) is left for
-    the next run. Epochs held by a former provider are left to remove there (``vault keys status``
-    lists them)."""
+    in its own transaction; one a killed run already removed from the provider is recorded now. An
+    epoch that still wraps keys (a rotation not yet finished) is left for the next run. Epochs held
+    by a former provider are left to remove there (``vault keys status`` lists them)."""
     destroyed = []
     held = set(vault.keys.versions())
     with vault.db.session() as session:
@@ -391,7 +420,7 @@ def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
             if e.destroy_after is not None
             and e.destroy_after <= ctx.now()
             and e.destroyed_at is None
-            and e.version in held
+            and (e.version in held or not _held_by_former_provider(session, vault, e))
         ]
     for version in due:
         try:
