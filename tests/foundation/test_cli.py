@@ -146,5 +146,6 @@ def test_demo_loads_once_and_is_marked(tmp_path: Path, database_url: str) -> Non
     first = run_cli(["demo", "--no-serve"], env)
     assert first.returncode == 0, first.stderr
     assert "DEMO" in first.stdout
+    assert "Serving on" not in first.stdout  # it does not serve, so it does not say so
     second = run_cli(["demo", "--no-serve"], env)
     assert second.returncode == 0, second.stderr

@@ -138,6 +138,7 @@ def demo(
     for line in lines:
         typer.echo(line)
     if not no_serve:
+        typer.echo(f"Serving on http://{host or settings.host}:{port or settings.port}")
         _run_server(settings, host, port, 1)
 
 

@@ -143,5 +143,4 @@ def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
         f"*** {DEMO_MARK} ***",
         *logins,
         "Public forms (no login): report /melden, ask advice /advies",
-        f"Serving on http://{vault.settings.host}:{vault.settings.port}",
     ]
