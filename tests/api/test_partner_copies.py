@@ -350,7 +350,14 @@ REPORTER = "Zwaantje Markeer"
 
 
 def _upload(
-    client: TestClient, worker: ApiUser, case_id: str, body: bytes, document_id: str | None = None
+    client: TestClient,
+    worker: ApiUser,
+    case_id: str,
+    body: bytes,
+    document_id: str | None = None,
+    *,
+    filename: str = "afspraken.txt",
+    content_type: str = "text/plain",
 ) -> str:
     r = client.post(
         f"/api/v1/cases/{case_id}/documents",
@@ -362,8 +369,8 @@ def _upload(
         headers={
             **worker.headers,
             "X-Document-Title": quote("Veiligheidsafspraken"),
-            "X-Document-Filename": quote("afspraken.txt"),
-            "Content-Type": "text/plain",
+            "X-Document-Filename": quote(filename),
+            "Content-Type": content_type,
         },
     )
     assert r.status_code == 201, r.text
@@ -461,19 +468,7 @@ def test_d22_a_partners_pdf_keeps_its_pages_and_nothing_it_says_about_itself(
     worker, partner, case_id, _docs, grant_id = shared
     original = _pdf_that_talks_about_itself()
     assert REPORTER.encode() in _readable(original)
-    r = client.post(
-        f"/api/v1/cases/{case_id}/documents",
-        params={"category": str(Category.SAFETY_CONDITIONS)},
-        content=original,
-        headers={
-            **worker.headers,
-            "X-Document-Title": quote("Afspraken"),
-            "X-Document-Filename": quote("afspraken.pdf"),
-            "Content-Type": "application/pdf",
-        },
-    )
-    assert r.status_code == 201, r.text
-    doc = r.json()["document_id"]
+    doc = _upload(client, worker, case_id, original, filename="afspraken.pdf", content_type="application/pdf")
     copy = client.get(
         f"/api/v1/documents/{doc}/content", params={"grant_id": grant_id}, headers=partner.headers
     )

@@ -10,7 +10,7 @@ import pytest
 
 from tests.cases.conftest import Staff
 from tests.helpers import ctx_for, make_org, make_team, make_user
-from vault.context import FrozenClock
+from vault.context import Context, FrozenClock
 from vault.domain import OrgType, Role
 from vault.errors import InvalidInput
 from vault.models import Case
@@ -72,6 +72,17 @@ def test_d3_professional_advice_is_refused_with_a_reason_when_no_team_can_receiv
         assert session.query(Case).count() == 0
 
 
+def _advice_case(vault: Vault, staff: Staff) -> tuple[str, Context, str]:
+    """A professional, their context, and the advice case they opened with the staff's team."""
+    pro = _professional(vault)
+    pctx = ctx_for(vault, pro, Role.PROFESSIONAL)
+    with vault.db.session() as session:
+        case_id = cases.open_professional_advice(
+            session, vault, pctx, professional_id=pro, meldcode_step=1, team_id=staff.team
+        ).id
+    return pro, pctx, case_id
+
+
 def test_d3_the_professional_sees_no_names_of_the_staff_assigned_to_their_advice(
     vault: Vault, staff: Staff
 ) -> None:
@@ -79,12 +90,7 @@ def test_d3_the_professional_sees_no_names_of_the_staff_assigned_to_their_advice
     it are not theirs (the timeline shows them roles only); staff see who is assigned."""
     from vault.services import assignments
 
-    pro = _professional(vault)
-    pctx = ctx_for(vault, pro, Role.PROFESSIONAL)
-    with vault.db.session() as session:
-        case_id = cases.open_professional_advice(
-            session, vault, pctx, professional_id=pro, meldcode_step=1, team_id=staff.team
-        ).id
+    _pro, pctx, case_id = _advice_case(vault, staff)
     assert assignments.assign_case(vault, staff.ctx(vault, staff.leader), case_id, staff.worker)
     assert [
         a.user_id for a in assignments.case_assignees(vault, staff.ctx(vault, staff.worker2), case_id)
@@ -105,12 +111,7 @@ def test_d3_the_professional_does_not_read_whom_veilig_thuis_shared_their_advice
     from vault.models import AuditEntry
     from vault.services import disclosures
 
-    pro = _professional(vault)
-    pctx = ctx_for(vault, pro, Role.PROFESSIONAL)
-    with vault.db.session() as session:
-        case_id = cases.open_professional_advice(
-            session, vault, pctx, professional_id=pro, meldcode_step=1, team_id=staff.team
-        ).id
+    pro, pctx, case_id = _advice_case(vault, staff)
     worker = staff.ctx(vault, staff.worker)
     shared = disclosures.create_disclosure(
         vault,
