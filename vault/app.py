@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from vault import __version__
@@ -31,6 +33,8 @@ from vault.web import install_web
 
 __all__ = ["create_app"]
 
+log = structlog.get_logger(__name__)
+
 
 def _serve_policy_reloads(vault: Vault) -> None:
     """SIGHUP (``vault policy reload``) rebuilds the policy engine and swaps it in; off the loop."""
@@ -39,7 +43,7 @@ def _serve_policy_reloads(vault: Vault) -> None:
 
     from vault.context import Context
     from vault.errors import ConfigError
-    from vault.services.policy_admin import reload_policy, write_pidfile
+    from vault.services.policy_admin import reload_policy
 
     loop = asyncio.get_running_loop()
 
@@ -48,11 +52,41 @@ def _serve_policy_reloads(vault: Vault) -> None:
         with contextlib.suppress(ConfigError):
             reload_policy(vault, Context.system(access_point="sighup", clock=vault.clock))
 
-    try:
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        # Not the main thread (tests) or no signals on this platform: no reloads, nothing else lost.
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
-    except (NotImplementedError, RuntimeError, ValueError):
-        return  # not the main thread (tests) or no signals on this platform
-    write_pidfile(vault.settings.resolved_home)
+
+
+def _claim_home(vault: Vault) -> None:
+    """Be the one server of VAULT_HOME (``server.pid``), or refuse to start.
+
+    The pid recorded is the process ``vault policy reload`` must signal: this one, or — in a uvicorn
+    worker (``--workers N``) — the supervisor, which restarts its workers on SIGHUP and is shared by
+    all of them. A worker that is refused exits with uvicorn's start-up failure code, so the supervisor
+    stops instead of starting it again and again; a single server's refusal reaches the CLI, which
+    prints it on one line.
+    """
+    import multiprocessing
+    import os
+
+    from vault.errors import Conflict
+    from vault.services.policy_admin import claim_pidfile, remove_pidfile
+
+    home = vault.settings.resolved_home
+    worker = multiprocessing.parent_process() is not None
+    try:
+        claim_pidfile(home, os.getppid() if worker else os.getpid())
+    except Conflict as refused:
+        vault.close()
+        if not worker:
+            raise
+        from uvicorn.config import STARTUP_FAILURE
+
+        log.error("serve_refused", reason=refused.message)
+        raise SystemExit(STARTUP_FAILURE) from None
+    # The lifespan's end removes the pid file; this covers a start that fails before the lifespan runs.
+    # Either way it goes only while it names this process, never when it names another server.
+    atexit.register(remove_pidfile, home)
 
 
 def create_app(vault: Vault | None = None) -> FastAPI:
@@ -62,6 +96,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
         settings = get_settings()
         configure_logging(settings.log_level)
         vault = open_vault(settings)
+        _claim_home(vault)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +111,8 @@ def create_app(vault: Vault | None = None) -> FastAPI:
         if owns_vault:
             from vault.services.policy_admin import remove_pidfile
 
+            # Here, not at exit: after a graceful stop uvicorn raises the SIGTERM again, and the
+            # signal ends the process without running exit handlers.
             remove_pidfile(app.state.vault.settings.resolved_home)
             app.state.vault.close()
 

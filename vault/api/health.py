@@ -16,7 +16,8 @@ audit entry could be written **and reach the disk**. The probe
 Any failure answers 503 with ``reasons`` — stable codes for the load balancer and the operator:
 ``database_unreachable``, ``migrations_pending``, ``audit_not_writable``, ``heartbeat_not_durable``,
 ``disk_low``, ``blob_store_unreachable`` (the document store — the S3 bucket — does not answer).
-No driver message is returned (it could echo parameters).
+No driver message is returned (it could echo parameters). Both answer ``HEAD`` as well as ``GET`` (a
+load balancer's probe): the same checks, the status and headers without the body.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ HEARTBEAT_KEY: Final = "readiness.heartbeat"
 READY_MIN_FREE_BYTES = 64 * 1024 * 1024
 
 
+# Load balancers often probe with HEAD; uvicorn sends the status and headers without the body. Each
+# probe is a documented GET route and a twin for GET and HEAD outside the schema (registered after it, so
+# it only ever answers HEAD): FastAPI would document one route's HEAD as a duplicate of its GET operation.
+PROBE_METHODS: Final = ["GET", "HEAD"]
+
+
+@router.api_route("/healthz", methods=PROBE_METHODS, include_in_schema=False)
 @router.get("/healthz", summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
     return {"status": "alive"}
@@ -94,6 +102,7 @@ def _disk_ok(vault: Vault) -> bool:
         return False
 
 
+@router.api_route("/readyz", methods=PROBE_METHODS, include_in_schema=False)
 @router.get(
     "/readyz",
     summary="Readiness: database reachable, schema at head, an audit entry can be written durably",

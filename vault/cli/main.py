@@ -102,21 +102,30 @@ def _run_server(settings: Settings, host: str | None, port: int | None, workers:
     client choose the address its rate limits count under)."""
     import uvicorn
 
+    from vault.services.policy_admin import claim_pidfile, remove_pidfile
+
+    home = settings.resolved_home
+    # The one server of this home: refused here (one line, exit 1) before a port is bound, with any
+    # number of workers; the workers' own claims then name this process and change nothing.
+    claim_pidfile(home, os.getpid())
     proxies = settings.forwarded_allow_ips
-    uvicorn.run(
-        "vault.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "vault.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+        )
+    finally:
+        remove_pidfile(home)
 
 
 @app.command()

@@ -2,12 +2,21 @@
 
 A running server reloads on SIGHUP (``vault policy reload`` sends it); a reload that fails to
 parse keeps the old engine in place. Every reload is audited.
+
+The pid file (``VAULT_HOME/server.pid``) names the one server of a VAULT_HOME: the process that
+``vault serve`` runs (with ``--workers N``, uvicorn's supervisor, which restarts its workers on SIGHUP).
+A second server on the same home is refused while the recorded process is a live vault server; a
+stale file (a dead process, or a pid reused by something else) is replaced. Claims and removals hold
+an ``flock`` on VAULT_HOME, so two servers starting at once cannot both win.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
@@ -15,12 +24,13 @@ import structlog
 from vault.audit import record
 from vault.context import Context
 from vault.domain import AuditTag
-from vault.errors import ConfigError
+from vault.errors import ConfigError, Conflict
 from vault.policy import DEFAULT_MODEL_PATH, DEFAULT_POLICY_PATH, PolicyEngine
 from vault.runtime import Vault
 
 __all__ = [
     "check_policy_files",
+    "claim_pidfile",
     "pidfile",
     "reload_policy",
     "remove_pidfile",
@@ -56,29 +66,92 @@ def pidfile(vault_home: Path) -> Path:
     return vault_home / "server.pid"
 
 
+# The commands that serve a vault: ``vault serve`` and ``vault demo`` (which serves after loading).
+_SERVING_COMMANDS = frozenset({b"serve", b"demo"})
+
+
+def _is_vault_server(pid: int) -> bool:
+    """Whether ``pid`` is a live ``vault serve`` / ``vault demo`` (or uvicorn on the vault's factory).
+
+    Read from /proc: a recycled pid, a zombie (empty command line) or another ``vault`` command — even
+    ``vault witness serve`` — is no server of this home."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if any(b"vault.app:create_app" in arg for arg in args):
+        return True
+    for index, arg in enumerate(args):
+        if arg == b"vault.cli.main" or os.path.basename(arg) == b"vault":
+            command = next((a for a in args[index + 1 :] if a and not a.startswith(b"-")), None)
+            return command in _SERVING_COMMANDS
+    return False
+
+
+def _recorded_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def _home_locked(vault_home: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the VAULT_HOME directory while the pid file is read and changed."""
+    fd = os.open(vault_home, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def claim_pidfile(vault_home: Path, server_pid: int) -> None:
+    """Record ``server_pid`` as the server of this VAULT_HOME, or refuse (``Conflict``) while the pid
+    file names another live vault server; nothing is written then. Claiming again for the pid already
+    recorded (each worker of one supervisor) changes nothing."""
+    path = pidfile(vault_home)
+    with _home_locked(vault_home):
+        holder = _recorded_pid(path)
+        if holder == server_pid:
+            return
+        if holder is not None and _is_vault_server(holder):
+            raise Conflict(
+                f"another vault server (pid {holder}) already serves {vault_home}; stop it first, "
+                "or give this one a VAULT_HOME of its own"
+            )
+        # Written beside and renamed into place: `vault policy reload` never reads half a file.
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{server_pid}\n")
+        os.replace(temporary, path)
+
+
 def write_pidfile(vault_home: Path) -> None:
-    pidfile(vault_home).write_text(f"{os.getpid()}\n")
+    """Record this process as the server of VAULT_HOME (see ``claim_pidfile``)."""
+    claim_pidfile(vault_home, os.getpid())
 
 
 def signal_servers(vault_home: Path) -> int | None:
     """Send SIGHUP to the server recorded in VAULT_HOME; its pid, or None when none runs."""
-    path = pidfile(vault_home)
+    pid = _recorded_pid(pidfile(vault_home))
+    # A stale file must never make us signal an unrelated process that reused the pid.
+    if pid is None or not _is_vault_server(pid):
+        return None
     try:
-        pid = int(path.read_text().strip())
-        # A stale file must never make us signal an unrelated process that reused the pid.
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if b"vault" not in cmdline and b"uvicorn" not in cmdline:
-            return None
         os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError):
+    except OSError:
         return None
     return pid
 
 
 def remove_pidfile(vault_home: Path) -> None:
+    """Remove the pid file if it still names this process: never another server's claim."""
     path = pidfile(vault_home)
     try:
-        if int(path.read_text().strip()) == os.getpid():
-            path.unlink()
-    except (OSError, ValueError):
+        with _home_locked(vault_home):
+            if _recorded_pid(path) == os.getpid():
+                path.unlink()
+    except OSError:
         pass
