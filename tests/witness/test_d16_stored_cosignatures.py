@@ -27,15 +27,13 @@ from types import ModuleType
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
 from structlog.testing import capture_logs
 
 from tests.helpers import api_user
 from tests.witness.conftest import WitnessProcess, log_entry
-from tests.witness.helpers import append, checkpoint_after, post
+from tests.witness.helpers import append, checkpoint_after, post, rewrite_and_resign
 from vault.app import create_app
 from vault.audit import queries
-from vault.audit.chain import CANONICAL_FIELDS, GENESIS_HASH, entry_hash
 from vault.audit.checkpoints import AuditSettings, CheckpointSigner, create_checkpoint
 from vault.audit.cosignature import (
     cosign,
@@ -44,13 +42,11 @@ from vault.audit.cosignature import (
     find_cosignature,
     parse_verifier_key,
 )
-from vault.audit.merkle import CompactRange, leaf_hash
 from vault.audit.verification import integrity_status, verify_log
 from vault.context import FrozenClock
 from vault.crypto.signing import SigningKey
 from vault.domain import Role
 from vault.errors import Integrity
-from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.witness import store
 from vault.witness.client import cosigned_note, publish_checkpoint, witness_status
@@ -78,43 +74,6 @@ def _tool() -> ModuleType:
 # --- a rewritten log, re-signed with the vault's own key -------------------------------------------
 
 
-def _drop_update_triggers(vault: Vault) -> None:
-    with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update_delete ON audit_checkpoints")
-
-
-def _rewrite_and_resign(vault: Vault, seq: int, size: int) -> str:
-    """The database owner who also holds the vault's key: change entry ``seq``, recompute every later
-    hash and link, and re-sign checkpoint ``size`` in place. Returns the new note."""
-    _drop_update_triggers(vault)
-    with vault.db.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_entries SET case_id = 'case-other' WHERE seq = :s"), {"s": seq})
-    with vault.db.session() as session:
-        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
-        prev, updates = GENESIS_HASH, []
-        for e in entries:
-            fields = {name: getattr(e, name) for name in CANONICAL_FIELDS}
-            fields["prev_hash"] = prev
-            prev = entry_hash(fields)
-            updates.append({"s": e.seq, "p": fields["prev_hash"], "h": prev})
-    hashes = [bytes.fromhex(u["h"]) for u in updates[:size]]
-    state = CompactRange.from_leaf_hashes([leaf_hash(h) for h in hashes])
-    note = CheckpointSigner.for_vault(vault).sign(size, state.root())
-    with vault.db.engine.begin() as conn:
-        for u in updates:
-            conn.execute(text("UPDATE audit_entries SET prev_hash = :p, entry_hash = :h WHERE seq = :s"), u)
-        conn.execute(
-            text("UPDATE audit_checkpoints SET note = :n, root_hash = :r, tree_state = :t WHERE size = :s"),
-            {"n": note, "r": state.root().hex(), "t": state.to_bytes(), "s": size},
-        )
-    return note
-
-
 def test_d16_log_rewritten_and_resigned_after_it_was_witnessed_fails_verify_and_is_not_published(
     vault: Vault, start_witness: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,7 +84,7 @@ def test_d16_log_rewritten_and_resigned_after_it_was_witnessed_fails_verify_and_
     assert verify_log(vault).ok
     assert witness_status(vault)["published_size"] == info.size
 
-    note = _rewrite_and_resign(vault, 3, info.size)
+    note = rewrite_and_resign(vault, 3, info.size)
     resigned = create_checkpoint(vault)  # the vault itself finds nothing wrong with the re-signed row
     assert (resigned.size, resigned.note) == (info.size, note)
 
