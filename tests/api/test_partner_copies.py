@@ -21,6 +21,9 @@ from fpdf import FPDF
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, team_id_of
+from tests.services.test_image_copy import MAKER as REPORTER_PHOTO
+from tests.services.test_image_copy import jpeg_with_everything
+from tests.services.test_office_copy import DOCX
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
 from vault.errors import Forbidden
@@ -29,6 +32,8 @@ from vault.models import AuditEntry, Grant, User
 from vault.runtime import Vault
 from vault.services import destruction, partner_view, watermark
 from vault.services.cases import open_case
+from vault.services.image_copy import strip_jpeg
+from vault.services.office_copy import strip_office
 
 TEAM = "Team Partnerkopie"
 ORG = "Wijkteam Kopie-Oost"
@@ -485,6 +490,41 @@ def test_d22_a_partners_pdf_keeps_its_pages_and_nothing_it_says_about_itself(
     # Staff keep the stored bytes, metadata and all.
     staff = client.get(f"/api/v1/documents/{doc}/content", headers=worker.headers)
     assert staff.content == original
+
+
+def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_with_the_reason(
+    client: TestClient,
+    vault: Vault,
+    shared: tuple[ApiUser, ApiUser, str, dict[str, str], str],
+) -> None:
+    worker, partner, case_id, _docs, grant_id = shared
+    original = jpeg_with_everything()
+    assert REPORTER_PHOTO.encode() in original
+    photo = _upload(client, worker, case_id, original, filename="letsel.jpg", content_type="image/jpeg")
+    url = f"/api/v1/documents/{photo}/content"
+    copy = client.get(url, params={"grant_id": grant_id}, headers=partner.headers)
+    assert copy.status_code == 200, copy.text
+    assert copy.headers["content-type"] == "image/jpeg"
+    assert REPORTER_PHOTO.encode() not in copy.content
+    assert copy.content == strip_jpeg(original)
+    assert client.get(url, headers=worker.headers).content == original  # staff: the stored bytes
+
+    # A Word file stored under a name and type that say nothing: its bytes decide, and it is cleaned.
+    word = _upload(client, worker, case_id, DOCX, filename="verslag", content_type="application/octet-stream")
+    cleaned = client.get(
+        f"/api/v1/documents/{word}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert cleaned.status_code == 200, cleaned.text
+    assert cleaned.content == strip_office(DOCX, limit=watermark.MAX_COPY_BYTES)
+    assert cleaned.content != DOCX  # what was cleaned is checked entry by entry in tests/services
+
+    heic = _upload(client, worker, case_id, b"\x00\x00\x00\x18ftypheic", filename="letsel.heic",
+                   content_type="application/octet-stream")  # fmt: skip
+    refused = client.get(
+        f"/api/v1/documents/{heic}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert refused.status_code == 400
+    assert "share it as PDF, JPEG or PNG" in refused.text
 
 
 def test_d15_d16_the_partners_inbox_and_history_are_on_each_cases_access_report(

@@ -23,19 +23,20 @@ INLINE_BYTES = 256 * 1024
 
 async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) -> Response:
     """The bytes of a read whose admission and audit entry have committed (``gate.admit_read`` in a
-    ``GroupCommit`` job): a partner's PDF marked with its recipient, a small document whole, a large
-    one streamed. The header and first segment are verified before the response starts."""
+    ``GroupCommit`` job): a partner's copy (``watermark.recipient_copy``), a small document whole, a
+    large one streamed. The header and first segment are verified before the response starts."""
     headers = download_headers(admitted.filename, version=admitted.version)
-    if watermark.applies(ctx, admitted.content_type, admitted.filename):
-        # A partner's PDF carries its recipient (docs/security.md); held whole, under a cap.
-        marked = await anyio.to_thread.run_sync(
+    if watermark.applies(ctx):
+        # A partner's copy: a PDF carries its recipient, a photo or Office file goes without what it
+        # says about its maker, a kind that cannot be cleaned is refused (docs/security.md).
+        opened = await anyio.to_thread.run_sync(
             lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
         )
-        return Response(b"".join(marked.chunks), media_type=marked.content_type, headers=headers)
-    if admitted.length <= INLINE_BYTES:
+    elif admitted.length <= INLINE_BYTES:
         opened = open_admitted(vault, admitted)
         return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)
-    opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
+    else:
+        opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
     headers["Content-Length"] = str(opened.length)
     return StreamingResponse(stream_batches(opened.chunks), media_type=opened.content_type, headers=headers)
 

@@ -1,18 +1,30 @@
-"""Partner copies carry their recipient: a per-recipient watermark on every page of a partner's PDF.
+"""Partner copies carry their recipient and nothing the file says about itself (D8, D22).
 
 After the audited admission (``gate.admit_read``) and only for a partner (a read that rests on a grant;
-never for staff), a PDF is collected whole (at most ``MAX_PDF_BYTES``), and every page gets one line
-"Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder verspreiden" drawn at its
-foot in a content stream of its own (the page's content is wrapped in q/Q so its graphics state cannot
-hide the line), and the same text goes into the document information (``/Subject`` and
-``/VerstrektAan``). A leaked copy thereby names its recipient. Everything else the PDF says about
-itself (document information, XMP, attachments, comments' authors and text) is removed from the
-partner's copy (``_strip_metadata``, D22). Other file types are sent as they are.
+never for staff), the first bytes of every document are looked at — the bytes decide, not the content
+type or name an uploader gave — and a document of a kind that can hide who made it is collected whole
+(at most ``MAX_COPY_BYTES``); the partner gets a copy:
 
-A PDF over the cap, or a password-protected one, is refused to a partner (``InvalidInput`` → 400 with
-the reason) rather than sent without the mark; the retrieval was counted and audited by then, like any
-other retrieval. Bytes labelled PDF that qpdf cannot open even with its repairs are no PDF a reader
-could show: they are sent as they are, like any other type.
+* a PDF gets one line "Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder
+  verspreiden" at the foot of every page, in a content stream of its own (the page's content is
+  wrapped in q/Q so its graphics state cannot hide the line), and the same text in the document
+  information (``/Subject`` and ``/VerstrektAan``): a leaked copy names its recipient. Everything else
+  the PDF says about itself (document information, XMP, attachments, comments' authors and text) is
+  removed (``_strip_metadata``);
+* a JPEG or PNG photo loses its EXIF (the place it was taken, the device, the maker), XMP, IPTC,
+  comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
+* a Word, Excel or PowerPoint file loses its properties (author, last editor, company), comments,
+  the people list and tracked changes (accepted), its thumbnail (``vault.services.office_copy``);
+* a kind that carries its maker or place and that this vault cannot clean is refused to a partner
+  with the reason, share it as PDF, JPEG or PNG: HEIC/AVIF photos and MP4/MOV video, TIFF and camera
+  raw, WebP, GIF, JPEG XL, MP3 with its tags, Word/Excel 97–2003 and encrypted Office files, and any
+  ZIP that is not an Office Open XML file (OpenDocument included).
+
+Everything else (plain text, CSV …) is sent as it is. A document over the cap, a password-protected
+PDF, or a photo or Office file that is not well formed is refused (``InvalidInput`` → 400 with the
+reason) rather than sent unmarked or uncleaned; the retrieval was counted and audited by then, like
+any other retrieval. Bytes labelled PDF that qpdf cannot open even with its repairs are no PDF a reader
+could show: they are sent as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
@@ -31,23 +44,58 @@ from vault.errors import InvalidInput, NotFound
 from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation
 from vault.runtime import Vault
+from vault.services import image_copy, office_copy
 from vault.services.gate import OpenedDocument
 
-__all__ = ["MAX_PDF_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
+__all__ = ["COPY_REFUSED", "MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
 
-MAX_PDF_BYTES = 50 * 1024 * 1024
+MAX_COPY_BYTES = 50 * 1024 * 1024
+COPY_REFUSED = "d22-partner-copy-refused"  # the rule of every refusal below
 _FONT = Name("/VTWatermerk")
 _FONT_SIZE = 7.0
 _MARGIN = 12.0
 
 
-def applies(ctx: Context, content_type: str, filename: str) -> bool:
-    """A partner's PDF (by content type, or by the neutral name's extension, which the gate derived
-    from the original name when the content type said nothing)."""
-    if ctx.role != str(Role.PARTNER):
-        return False
+_SNIFF_BYTES = 4096
+_PDF_HEADER_WITHIN = 1024  # where a reader looks for "%PDF-"
+_UNCLEANABLE = (
+    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),  # OLE: Word/Excel 97–2003, an encrypted Office file
+    (4, b"ftyp"),  # ISO media: HEIC/HEIF/AVIF photos, MP4/MOV video (with the place it was filmed)
+    (0, b"II*\x00"), (0, b"MM\x00*"),  # TIFF and camera raw
+    (0, b"RIFF"),  # WebP, AVI, WAV
+    (0, b"GIF8"),
+    (0, b"ID3"),  # MP3 with its tags
+    (0, b"\xff\x0a"), (4, b"JXL "),  # JPEG XL
+)  # fmt: skip
+
+
+def _kind(head: bytes, content_type: str, filename: str) -> str | None:
+    """What a partner's copy of a document that starts with ``head`` needs: ``pdf``, ``jpeg``,
+    ``png``, ``office`` (any ZIP: an Office Open XML file is cleaned, any other package refused by
+    ``office_copy``), ``refuse`` (a kind that carries its maker or place and that this vault cannot
+    clean), or None (sent as it is). The bytes decide, not the labels an uploader chose; a PDF is
+    also tried when only its label says PDF (``mark_pdf`` sends what qpdf cannot open as it is)."""
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/pdf" or filename.lower().endswith(".pdf")
+    if (
+        b"%PDF-" in head[:_PDF_HEADER_WITHIN]
+        or media == "application/pdf"
+        or filename.lower().endswith(".pdf")
+    ):
+        return "pdf"
+    if head.startswith(image_copy.JPEG_SIGNATURE):
+        return "jpeg"
+    if head.startswith(image_copy.PNG_SIGNATURE):
+        return "png"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "office"
+    if any(head[at : at + len(magic)] == magic for at, magic in _UNCLEANABLE):
+        return "refuse"
+    return None
+
+
+def applies(ctx: Context) -> bool:
+    """A partner: every document it retrieves is looked at before it goes (``recipient_copy``)."""
+    return ctx.role == str(Role.PARTNER)
 
 
 def mark_text(organisation: str, when: datetime, reference: str) -> str:
@@ -173,22 +221,61 @@ def _collect(chunks: Iterator[bytes], limit: int) -> bytes:
     for chunk in chunks:
         buffer += chunk
         if len(buffer) > limit:
-            raise InvalidInput(f"a PDF for a partner is at most {limit} bytes")
+            raise InvalidInput(f"a document for a partner is at most {limit} bytes")
     return bytes(buffer)
 
 
 def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> OpenedDocument:
     """The partner's copy of an opened (admitted, audited) document: a PDF watermarked for the
-    actor's organisation; anything else, and anything for staff, unchanged. Runs in a worker thread."""
-    if not applies(ctx, opened.content_type, opened.filename):
+    actor's organisation, a photo or Office file cleaned, a kind that cannot be cleaned refused;
+    anything else, and anything for staff, unchanged (and still streamed). Runs in a worker thread.
+    A refusal is an ``InvalidInput`` with the rule ``COPY_REFUSED`` (the partner's page says it in
+    Dutch)."""
+    if not applies(ctx):
         return opened
-    if opened.length > MAX_PDF_BYTES:
-        raise InvalidInput(f"a PDF for a partner is at most {MAX_PDF_BYTES} bytes")
+    head, chunks = _peek(opened.chunks, _SNIFF_BYTES)
+    opened = replace(opened, chunks=chunks)
+    kind = _kind(head, opened.content_type, opened.filename)
+    if kind is None:
+        return opened
+    try:
+        copy = _copy(vault, ctx, opened, kind)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, rule=COPY_REFUSED) from None
+    return replace(opened, length=len(copy), chunks=iter([copy]))
+
+
+def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``size`` bytes (fewer at the end), and all the chunks again, those read included."""
+    taken: list[bytes] = []
+    seen = 0
+    for chunk in chunks:
+        taken.append(chunk)
+        seen += len(chunk)
+        if seen >= size:
+            break
+    return b"".join(taken)[:size], chain(taken, chunks)
+
+
+def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> bytes:
+    if kind == "refuse":
+        raise InvalidInput(
+            "this kind of file can carry its maker and place and cannot be cleaned for a partner: "
+            "share it as PDF, JPEG or PNG"
+        )
+    if opened.length > MAX_COPY_BYTES:
+        raise InvalidInput(f"a document for a partner is at most {MAX_COPY_BYTES} bytes")
+    data = _collect(opened.chunks, MAX_COPY_BYTES)
+    if kind == "jpeg":
+        return image_copy.strip_jpeg(data)
+    if kind == "png":
+        return image_copy.strip_png(data)
+    if kind == "office":
+        return office_copy.strip_office(data, limit=MAX_COPY_BYTES)
     with vault.db.session() as session:
         org = session.get(Organisation, ctx.org_id) if ctx.org_id else None
         doc = session.get(Document, opened.document_id)
         if org is None or doc is None:
             raise NotFound("no such case or document")
         text = mark_text(org.name, ctx.now(), reference_of(doc.case_id))
-    marked = mark_pdf(_collect(opened.chunks, MAX_PDF_BYTES), text)
-    return replace(opened, length=len(marked), chunks=iter([marked]))
+    return mark_pdf(data, text)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from vault import errors
+from vault.services.watermark import COPY_REFUSED
 from vault.web.csrf import CsrfRefused
 from vault.web.render import local_path, page
 from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
@@ -51,6 +52,12 @@ _CSRF_MESSAGE = (
     "Dit verzoek kwam niet van een pagina van de dossierkluis, of het formulier is verlopen. "
     "Er is niets gewijzigd. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
 )
+_COPY_REFUSED_MESSAGE = (
+    "Dit document kan niet worden verstrekt",
+    "Dit bestand kan gegevens over de maker, de plaats of eerdere versies bevatten die niet voor u "
+    "bedoeld zijn, en de dossierkluis kan die er niet uit halen. Vraag uw contactpersoon bij Veilig "
+    "Thuis om het als PDF, JPEG of PNG te delen. Deze poging is vastgelegd en telt als ophaling.",
+)
 _CASE_PATH = re.compile(r"^/zaken/([0-9a-f-]{36})(/|$)")
 
 
@@ -72,7 +79,12 @@ def _html(original: Handler) -> Handler:
             return RedirectResponse(f"/bevestigen?terug={target}", status_code=303)
         answer = await original(request, exc)
         status = answer.status_code
-        title, text = _CSRF_MESSAGE if isinstance(exc, CsrfRefused) else _MESSAGES.get(status, _MESSAGES[500])
+        if isinstance(exc, CsrfRefused):
+            title, text = _CSRF_MESSAGE
+        elif isinstance(exc, errors.InvalidInput) and exc.rule == COPY_REFUSED:
+            title, text = _COPY_REFUSED_MESSAGE
+        else:
+            title, text = _MESSAGES.get(status, _MESSAGES[500])
         actor = getattr(request.state, "web_actor", None)
         match = _CASE_PATH.match(request.url.path)
         offer_break_glass = (

@@ -1,0 +1,51 @@
+"""A partner's download on the web pages gets the same cleaned copy as the API's (D8, D22), and a file
+the vault cannot clean is refused with a Dutch page that says what to ask for instead."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.services.test_image_copy import MAKER, jpeg_with_everything
+from tests.web.world import World, _ctx, web_login
+from vault.app import create_app
+from vault.context import FrozenClock
+from vault.domain import Category
+from vault.runtime import Vault
+from vault.services.documents import upload_document
+from vault.services.image_copy import strip_jpeg
+
+
+def _put(vault: Vault, world: World, filename: str, content_type: str, data: bytes) -> str:
+    return upload_document(
+        vault,
+        _ctx(vault, world.worker),
+        case_id=world.case_id,
+        category=Category.SAFETY_CONDITIONS,  # the category the world's disclosure covers
+        title="Foto van de kamer",
+        filename=filename,
+        content_type=content_type,
+        chunks=[data],
+    ).document_id
+
+
+def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_refused_in_dutch(
+    vault: Vault, world: World, clock: FrozenClock
+) -> None:
+    photo = jpeg_with_everything()
+    photo_id = _put(vault, world, "kamer.jpg", "image/jpeg", photo)
+    tiff_id = _put(vault, world, "kamer.tiff", "image/tiff", b"II*\x00" + MAKER.encode())
+    web = TestClient(create_app(vault))
+    web_login(web, world.partner, clock)
+
+    copy = web.get(f"/documenten/{photo_id}/inhoud", params={"verstrekking": world.grant_id})
+    assert copy.status_code == 200
+    assert copy.content == strip_jpeg(photo)
+    assert MAKER.encode() not in copy.content
+
+    refused = web.get(f"/documenten/{tiff_id}/inhoud", params={"verstrekking": world.grant_id})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Dit document kan niet worden verstrekt" in refused.text
+    assert "als PDF, JPEG of PNG te delen" in refused.text
+    assert "share it as" not in refused.text  # the English reason is the API's
+    assert MAKER not in refused.text

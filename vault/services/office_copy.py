@@ -1,0 +1,486 @@
+"""A partner's copy of a Word, Excel or PowerPoint file (Office Open XML): the visible content, without
+what the file says about its makers.
+
+The PDF counterpart is ``watermark._strip_metadata``. An Office file carries more: the author and
+"last modified by", the company, comment authors and comment text, tracked deletions (a name
+"removed" with track changes on is still in the file), the list of reviewers with their e-mail
+addresses, custom properties and a thumbnail that may show an earlier, unredacted first page. Free
+text written by staff can name people (D22) and a leaked reporter's name can put a family in danger
+(D8), so ``strip_office`` rewrites the package for a partner:
+
+- ``docProps``: core properties become an empty ``cp:coreProperties``; of the extended properties
+  only ``Application``, ``AppVersion`` and ``DocSecurity`` stay (``Company``, ``Manager``,
+  ``Template``, ``TitlesOfParts``, ``HLinks`` … go); custom properties are emptied; thumbnails
+  (``docProps/thumbnail.*`` and any other target of a thumbnail relationship only) are dropped with
+  their relationships and ``Override`` entries (``Default`` entries stay).
+- Word, in every part (headers, footnotes, glossary too): tracked changes are accepted (deletions,
+  moved-away text, runs with deleted text, formatting/numbering/section/table change records and
+  their range markers go; ``w:ins``/``w:moveTo`` are unwrapped). ``w:author`` becomes "Auteur" (a
+  neutral name, as Word's own "remove personal information" writes), ``w:initials`` empty,
+  ``w:date``/``w16du:dateUtc``/``w:ed`` go. Comment anchors and references go; the comment, people
+  (e-mail addresses) and comment-extension parts keep only their root element. Document variables
+  and the attached template (its path names the writer's Windows account) go.
+- Excel: cell comments keep ``<authors/><commentList/>``; threaded comments and persons keep their
+  root; the shared-workbook revision log (``xl/revisions``: user names and overwritten values) is
+  dropped; ``fileSharing/@userName`` and ``x15ac:absPath`` (the folder it was saved in) go.
+- PowerPoint: comment authors, comments and (modern) authors keep their root only.
+- Everywhere: XML comments and processing instructions; Office packages embedded in the file (a
+  chart's workbook) get the same treatment, two levels deep at most.
+
+- Pictures in the document: a JPEG or PNG loses its EXIF (camera, GPS), XMP, comments and text
+  like any photo a partner gets (``vault.services.image_copy``); one that is not well formed makes
+  the whole file refused. Embedded OLE objects (``.bin``: an old Word file, macros) cannot be
+  cleaned: a package holding one is refused.
+
+Not removed, because it is the content: the text and layout, footnotes, hidden text, hidden rows,
+sheets and slides, speaker notes, external links. Pictures in other formats (EMF, WMF, GIF …) are
+kept as they are; so are legacy VML drawings and ``customXml`` items (bound content controls read
+them).
+The output is a new ZIP: the entries in their order (directory entries left out),
+``[Content_Types].xml`` first, all deflated, dated 1980-01-01, no comment, no extra fields.
+
+Refused with ``InvalidInput`` (a reason safe to show, never file content): bytes that are no ZIP (a
+password-protected Office file is an OLE compound file, so it is refused too), encrypted entries,
+no ``[Content_Types].xml``, duplicate, absolute or ``..`` entry names, backslashes, more than
+``MAX_ENTRIES`` entries, an entry or the total unpacked size over ``limit`` (declared and counted
+while reading: a zip bomb lies about its size), compression other than stored/deflated, and XML that
+is not well-formed or has a DTD (no place in OOXML; entity expansion). Nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator, MutableMapping
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; see _Element
+
+from vault.errors import InvalidInput
+from vault.services import image_copy
+
+__all__ = ["MAX_ENTRIES", "strip_office"]
+
+MAX_ENTRIES = 10_000
+NEUTRAL_AUTHOR = "Auteur"
+_MAX_NESTING = 2
+_CHUNK = 64 * 1024
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_CONTENT_TYPES = "[content_types].xml"
+
+
+class _Element(Protocol):
+    """The part of lxml's element API this module uses, typed (lxml has no stubs installed)."""
+
+    tag: Any  # str for elements; a factory function for comments and processing instructions
+    text: str | None
+    tail: str | None
+    attrib: MutableMapping[str, str]
+    nsmap: dict[str | None, str]
+
+    def __iter__(self) -> Iterator[_Element]: ...
+    def __len__(self) -> int: ...
+    def iter(self, *tags: Any) -> Iterator[_Element]: ...
+    def getparent(self) -> _Element | None: ...
+    def getprevious(self) -> _Element | None: ...
+    def index(self, child: _Element) -> int: ...
+    def insert(self, index: int, element: _Element) -> None: ...
+    def remove(self, element: _Element) -> None: ...
+    def getroottree(self) -> Any: ...
+
+
+_EXTENSIONS = frozenset((
+    "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm",
+    "pptx", "pptm", "potx", "potm", "ppsx", "ppsm",
+))  # fmt: skip
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _has_office_extension(name: str) -> bool:
+    return "." in name and name.rsplit(".", 1)[1].strip().lower() in _EXTENSIONS
+
+
+# --- namespaces and what goes ---------------------------------------------------------------------
+
+_OX, _PURL = "http://schemas.openxmlformats.org/", "http://purl.oclc.org/ooxml/"  # transitional, strict
+_W = (_OX + "wordprocessingml/2006/main", _PURL + "wordprocessingml/main")
+_S = (_OX + "spreadsheetml/2006/main", _PURL + "spreadsheetml/main")
+_P = (_OX + "presentationml/2006/main", _PURL + "presentationml/main")
+_CP = _OX + "package/2006/metadata/core-properties"
+_APP = (_OX + "officeDocument/2006/extended-properties", _PURL + "officeDocument/extendedProperties")
+_CUSTOM = (_OX + "officeDocument/2006/custom-properties", _PURL + "officeDocument/customProperties")
+_RELS = _OX + "package/2006/relationships"
+_TYPES = _OX + "package/2006/content-types"
+_MC_IGNORABLE = "{" + _OX + "markup-compatibility/2006}Ignorable"
+_W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
+_W16DU_DATE = "{http://schemas.microsoft.com/office/word/2023/wordml/word16du}dateUtc"
+_X18TC = "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"
+_P188 = "http://schemas.microsoft.com/office/powerpoint/2018/8/main"
+_X15AC_ABSPATH = "{http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac}absPath"
+_CORE_NSMAP = {
+    "cp": _CP,
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcmitype": "http://purl.org/dc/dcmitype/",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+
+
+def _tags(namespaces: tuple[str, ...], *names: str) -> frozenset[str]:
+    return frozenset(f"{{{ns}}}{name}" for ns in namespaces for name in names)
+
+
+# Accepting tracked changes: what was deleted or moved away, and every record of an earlier state.
+_W_DROP = _tags(
+    _W, "del", "moveFrom", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange", "tblPrExChange",
+    "trPrChange", "tcPrChange", "tblGridChange", "numberingChange",
+    "moveFromRangeStart", "moveFromRangeEnd", "moveToRangeStart", "moveToRangeEnd",
+    "customXmlDelRangeStart", "customXmlDelRangeEnd", "customXmlInsRangeStart", "customXmlInsRangeEnd",
+    "customXmlMoveFromRangeStart", "customXmlMoveFromRangeEnd",
+    "customXmlMoveToRangeStart", "customXmlMoveToRangeEnd",
+    "commentRangeStart", "commentRangeEnd", "docVars", "attachedTemplate",
+) | {_X15AC_ABSPATH}  # fmt: skip
+_W_UNWRAP = _tags(_W, "ins", "moveTo")
+_W_DELETED_TEXT = _tags(_W, "delText", "delInstrText")
+_W_COMMENT_REF = _tags(_W, "commentReference")
+_W_RUN = _tags(_W, "r")
+_W_RUN_PROPS = _tags(_W, "rPr")
+_W_AUTHOR = _tags(_W, "author")
+_W_INITIALS = _tags(_W, "initials")
+_DROP_ATTRIBUTES = _tags(_W, "date", "ed") | {_W16DU_DATE}
+_FILE_SHARING = _tags(_S, "fileSharing")
+
+_CORE = f"{{{_CP}}}coreProperties"
+_APP_ROOT = _tags(_APP, "Properties")
+_APP_KEPT = frozenset({"Application", "AppVersion", "DocSecurity"})
+_SHEET_COMMENTS = _tags(_S, "comments")
+_EMPTIED_ROOTS = (
+    _tags(_CUSTOM, "Properties")
+    | _SHEET_COMMENTS
+    | _tags(_W, "comments")
+    | _tags((_W15,), "commentsEx", "people")
+    | {
+        "{http://schemas.microsoft.com/office/word/2016/wordml/cid}commentsIds",
+        "{http://schemas.microsoft.com/office/word/2018/wordml/cex}commentsExtensible",
+    }
+    | _tags((_X18TC,), "ThreadedComments", "personList")
+    | _tags(_P, "cmAuthorLst", "cmLst")
+    | _tags((_P188,), "authorLst", "cmLst")
+)
+_EMPTIED_NAMES = re.compile(
+    r"docprops/custom\.xml|word/(?:comments[a-z]*|people)\.xml|xl/comments[^/]*\.xml"
+    r"|xl/(?:threadedcomments|persons|comments)/[^/]+\.xml|ppt/(?:commentauthors|authors)\.xml"
+    r"|ppt/comments/[^/]+\.xml"
+)
+_DROPPED_NAMES = re.compile(r"docprops/thumbnail\.[^/]+|xl/revisions/.+")
+_DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate"})  # the last segment of the type
+
+_REFUSED = "the file is not an Office Open XML package"
+_BROKEN = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,  # UnicodeDecodeError of an entry name, a negative seek …
+    NotImplementedError,
+    RuntimeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    etree.LxmlError,
+)
+
+
+# --- the package ----------------------------------------------------------------------------------
+
+
+def strip_office(data: bytes, *, limit: int) -> bytes:
+    """The partner's copy of an Office Open XML package (see the module docstring); ``InvalidInput``
+    when the bytes are not a package this module can safely rewrite."""
+    if len(data) > limit:
+        raise InvalidInput(f"an Office file for a partner is at most {limit} bytes")
+    try:
+        return _rewrite(data, limit, depth=0)
+    except _BROKEN:
+        raise InvalidInput(_REFUSED) from None
+
+
+def _rewrite(data: bytes, limit: int, *, depth: int) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = _checked_entries(archive, limit)
+        parts = _read_parts(archive, entries, limit)
+    dropped = _dropped_parts(parts)
+    cleaned: list[tuple[str, bytes]] = []
+    for name, body in parts.items():
+        if name.lower() in dropped or name.endswith("/"):
+            continue  # a directory entry holds nothing; Office never writes one
+        cleaned.append((name, _clean_part(name, body, dropped, limit, depth)))
+    cleaned.sort(key=lambda part: part[0].lower() != _CONTENT_TYPES)  # stable: the rest keep their order
+    return _write(cleaned)
+
+
+def _safe_name(name: str) -> bool:
+    if not name or "\\" in name or ".." in name or name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return False
+    if any(ord(c) < 32 for c in name):
+        return False
+    return all(segment not in ("", ".") for segment in name.removesuffix("/").split("/"))
+
+
+def _checked_entries(archive: zipfile.ZipFile, limit: int) -> list[zipfile.ZipInfo]:
+    entries = archive.infolist()
+    if len(entries) > MAX_ENTRIES:
+        raise InvalidInput(f"an Office package has at most {MAX_ENTRIES} entries")
+    seen: set[str] = set()
+    declared = 0
+    for entry in entries:
+        if not _safe_name(entry.filename):
+            raise InvalidInput("the Office package has an unsafe entry name")
+        if entry.filename.lower() in seen:  # part names are compared case-insensitively
+            raise InvalidInput("the Office package has duplicate entries")
+        seen.add(entry.filename.lower())
+        if entry.flag_bits & 0x1:
+            raise InvalidInput("an encrypted Office file cannot be cleaned for a partner")
+        if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise InvalidInput("the Office package uses an unsupported compression")
+        declared += entry.file_size
+        if entry.file_size > limit or declared > limit:
+            raise InvalidInput(f"an Office file for a partner is at most {limit} bytes unpacked")
+    if _CONTENT_TYPES not in seen:
+        raise InvalidInput(_REFUSED)
+    return entries
+
+
+def _read_parts(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> dict[str, bytes]:
+    """Every entry's bytes, counted as they inflate: at most its declared size and ``limit`` in all."""
+    parts: dict[str, bytes] = {}
+    budget = limit
+    for entry in entries:
+        body = bytearray()
+        with archive.open(entry) as stream:
+            while chunk := stream.read(_CHUNK):
+                body += chunk
+                if len(body) > entry.file_size or len(body) > budget:
+                    raise InvalidInput(f"an Office file for a partner is at most {limit} bytes unpacked")
+        budget -= len(body)
+        parts[entry.filename] = bytes(body)
+    return parts
+
+
+def _write(parts: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, body in parts:
+            entry = zipfile.ZipInfo(name, date_time=_EPOCH)  # the original's times stay behind
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, body)
+    return buffer.getvalue()
+
+
+def _clean_part(name: str, body: bytes, dropped: frozenset[str], limit: int, depth: int) -> bytes:
+    lower = name.lower()
+    if lower.endswith((".xml", ".rels")):
+        return _serialise(_clean_xml(lower, _parse(body), dropped))
+    if _has_office_extension(lower):  # an embedded workbook, document or presentation
+        if depth + 1 > _MAX_NESTING:
+            raise InvalidInput("the Office package nests packages too deeply")
+        return _rewrite(body, limit, depth=depth + 1)
+    if body.startswith(image_copy.JPEG_SIGNATURE):
+        return image_copy.strip_jpeg(body)  # a photo in the document: its place and maker go too
+    if body.startswith(image_copy.PNG_SIGNATURE):
+        return image_copy.strip_png(body)
+    if body.startswith(_OLE):  # an embedded old Word/Excel file or macros: nothing here could clean them
+        raise InvalidInput("an Office file with embedded objects or macros cannot be cleaned for a partner")
+    return body
+
+
+# --- relationships and dropped parts --------------------------------------------------------------
+
+
+def _relationships(root: _Element) -> Iterator[_Element]:
+    return root.iter(f"{{{_RELS}}}Relationship")
+
+
+def _target(rels_name: str, relationship: _Element) -> str | None:
+    """The part a relationship points at (lower case, no leading slash); None for an external one."""
+    target = relationship.attrib.get("Target")
+    if target is None or relationship.attrib.get("TargetMode", "Internal") == "External":
+        return None
+    source_folder = posixpath.dirname(posixpath.dirname(rels_name))  # x/_rels/y.rels → x
+    path = unquote(target.split("#", 1)[0])
+    joined = path if path.startswith("/") else posixpath.join("/", source_folder, path)
+    return posixpath.normpath(joined).lstrip("/").lower()
+
+
+def _kind(relationship: _Element) -> str:
+    return relationship.attrib.get("Type", "").rsplit("/", 1)[-1]
+
+
+def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
+    """Thumbnails and Excel's revision log, with their own relationship parts. A thumbnail
+    relationship's target goes unless another relationship also shows it in the document."""
+    dropped = {name.lower() for name in parts if _DROPPED_NAMES.fullmatch(name.lower())}
+    thumbnails: set[str] = set()
+    shown: set[str] = set()
+    for name, body in parts.items():
+        if not name.lower().endswith(".rels"):
+            continue
+        for relationship in _relationships(_parse(body)):
+            target = _target(name.lower(), relationship)
+            if target is not None:
+                (thumbnails if _kind(relationship) == "thumbnail" else shown).add(target)
+    dropped |= thumbnails - shown
+    own_rels = {
+        posixpath.join(posixpath.dirname(p), "_rels", posixpath.basename(p) + ".rels") for p in dropped
+    }
+    return frozenset(dropped | own_rels)
+
+
+def _clean_relationships(rels_name: str, root: _Element, dropped: frozenset[str]) -> None:
+    for relationship in list(_relationships(root)):
+        if _kind(relationship) in _DROPPED_RELATIONSHIPS or _target(rels_name, relationship) in dropped:
+            _remove(relationship)
+
+
+def _clean_content_types(root: _Element, dropped: frozenset[str]) -> None:
+    for override in list(root.iter(f"{{{_TYPES}}}Override")):
+        if unquote(override.attrib.get("PartName", "")).lstrip("/").lower() in dropped:
+            _remove(override)
+
+
+# --- XML ------------------------------------------------------------------------------------------
+
+
+def _parse(body: bytes) -> _Element:
+    parser = etree.XMLParser(  # one per call: lxml parsers are not shared between threads
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=False
+    )
+    try:
+        root: _Element = etree.fromstring(body, parser)
+    except etree.LxmlError:
+        raise InvalidInput("the Office package has a part that is not well-formed XML") from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise InvalidInput("the Office package has a part with a DTD")
+    return root
+
+
+def _serialise(root: _Element) -> bytes:
+    # The root alone: comments and processing instructions beside it stay behind.
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return out
+
+
+def _clean_xml(lower_name: str, root: _Element, dropped: frozenset[str]) -> _Element:
+    if lower_name.endswith(".rels"):
+        _clean_relationships(lower_name, root, dropped)
+        return root
+    if lower_name == _CONTENT_TYPES:
+        _clean_content_types(root, dropped)
+        return root
+    if root.tag == _CORE or lower_name == "docprops/core.xml":
+        empty: _Element = etree.Element(_CORE, nsmap=_CORE_NSMAP)
+        return empty
+    if root.tag in _APP_ROOT or lower_name == "docprops/app.xml":
+        _keep_application_only(root)
+    elif root.tag in _EMPTIED_ROOTS or _EMPTIED_NAMES.fullmatch(lower_name):
+        _empty(root)
+    _drop_comments_and_instructions(root)
+    _accept_tracked_changes(root)
+    _drop_comment_anchors(root)
+    _neutralise_attributes(root)
+    return root
+
+
+def _keep_application_only(root: _Element) -> None:
+    for child in list(root):
+        if not isinstance(child.tag, str) or etree.QName(child).localname not in _APP_KEPT:
+            _remove(child)
+
+
+def _empty(root: _Element) -> None:
+    """Only the root stays (with its namespaces and ``mc:Ignorable``, which name prefixes, not people);
+    an Excel comments part keeps the two lists its schema requires, both empty."""
+    for child in list(root):
+        root.remove(child)
+    root.text = None
+    for key in [k for k in root.attrib if k != _MC_IGNORABLE]:
+        del root.attrib[key]
+    if root.tag in _SHEET_COMMENTS:
+        namespace = etree.QName(root).namespace
+        etree.SubElement(root, f"{{{namespace}}}authors")
+        etree.SubElement(root, f"{{{namespace}}}commentList")
+
+
+def _drop_comments_and_instructions(root: _Element) -> None:
+    for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        _remove(node)
+
+
+def _accept_tracked_changes(root: _Element) -> None:
+    for element in list(root.iter(*_W_DELETED_TEXT)):
+        parent = element.getparent()  # a run (w:r, or m:r in an equation) holding deleted text goes
+        _remove(parent if parent is not None and etree.QName(parent).localname == "r" else element)
+    for element in list(root.iter(*_W_DROP)):
+        _remove(element)
+    for element in list(root.iter(*_W_UNWRAP)):
+        _unwrap(element)
+
+
+def _drop_comment_anchors(root: _Element) -> None:
+    for reference in list(root.iter(*_W_COMMENT_REF)):
+        run = reference.getparent()
+        _remove(reference)
+        if run is not None and run.tag in _W_RUN and all(child.tag in _W_RUN_PROPS for child in run):
+            _remove(run)
+
+
+def _neutralise_attributes(root: _Element) -> None:
+    for element in root.iter(etree.Element):
+        for key in list(element.attrib):
+            if key in _W_AUTHOR:
+                element.attrib[key] = NEUTRAL_AUTHOR
+            elif key in _W_INITIALS:
+                element.attrib[key] = ""
+            elif key in _DROP_ATTRIBUTES:
+                del element.attrib[key]
+        if element.tag in _FILE_SHARING:
+            element.attrib.pop("userName", None)
+
+
+def _text_before(element: _Element, text: str | None) -> None:
+    """Mixed content stays where it was when ``element`` goes."""
+    if not text:
+        return
+    previous, parent = element.getprevious(), element.getparent()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+    elif parent is not None:
+        parent.text = (parent.text or "") + text
+
+
+def _remove(element: _Element) -> None:
+    parent = element.getparent()
+    if parent is None:  # the root itself: what it holds goes, the part stays well-formed
+        _empty(element)
+        return
+    _text_before(element, element.tail)
+    parent.remove(element)
+
+
+def _unwrap(element: _Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return  # an inserted root is kept as it is; its author is neutralised like any other
+    _text_before(element, element.text)
+    index = parent.index(element)
+    for offset, child in enumerate(list(element)):
+        parent.insert(index + offset, child)
+    _remove(element)
