@@ -679,3 +679,9 @@ def test_d8_a_picture_in_the_document_loses_its_maker_and_an_embedded_ole_object
     assert "cannot be cleaned" in _refusal(broken)
     ole = _with("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 Jan Melder")
     assert "embedded objects or macros" in _refusal(ole)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as inner:
+        inner.writestr("notities.txt", "Jan Melder")
+    assert "not an Office Open XML package" in _refusal(
+        _with("word/embeddings/bijlage.bin", zipped.getvalue())
+    )

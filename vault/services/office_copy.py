@@ -25,7 +25,8 @@ text written by staff can name people (D22) and a leaked reporter's name can put
   dropped; ``fileSharing/@userName`` and ``x15ac:absPath`` (the folder it was saved in) go.
 - PowerPoint: comment authors, comments and (modern) authors keep their root only.
 - Everywhere: XML comments and processing instructions; Office packages embedded in the file (a
-  chart's workbook) get the same treatment, two levels deep at most.
+  chart's workbook) get the same treatment, two levels deep at most; an embedded ZIP that is no Office
+  package (a zipped attachment, an OpenDocument file) makes the whole file refused.
 
 - Pictures in the document: a JPEG or PNG loses its EXIF (camera, GPS), XMP, comments and text
   like any photo a partner gets (``vault.services.image_copy``); one that is not well formed makes
@@ -288,7 +289,7 @@ def _clean_part(name: str, body: bytes, dropped: frozenset[str], limit: int, dep
     lower = name.lower()
     if lower.endswith((".xml", ".rels")):
         return _serialise(_clean_xml(lower, _parse(body), dropped))
-    if _has_office_extension(lower):  # an embedded workbook, document or presentation
+    if _has_office_extension(lower) or body.startswith(b"PK\x03\x04"):  # an embedded package
         if depth + 1 > _MAX_NESTING:
             raise InvalidInput("the Office package nests packages too deeply")
         return _rewrite(body, limit, depth=depth + 1)
