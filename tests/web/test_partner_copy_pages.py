@@ -37,6 +37,9 @@ def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_
     web = TestClient(create_app(vault))
     web_login(web, world.partner, clock)
 
+    inbox = web.get("/partner")
+    assert "zonder de verborgen gegevens over maker, plaats en eerdere versies" in inbox.text
+
     copy = web.get(f"/documenten/{photo_id}/inhoud", params={"verstrekking": world.grant_id})
     assert copy.status_code == 200
     assert copy.content == strip_jpeg(photo)
