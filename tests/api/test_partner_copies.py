@@ -18,7 +18,7 @@ import pikepdf
 import pytest
 from fastapi.testclient import TestClient
 from fpdf import FPDF
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.helpers import ApiUser, api_user, team_id_of
 from tests.services.test_image_copy import MAKER as REPORTER_PHOTO
@@ -28,7 +28,7 @@ from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
 from vault.errors import Forbidden
 from vault.labels import AMSTERDAM
-from vault.models import AuditEntry, Grant, User
+from vault.models import AuditEntry, DocumentVersion, Grant, User
 from vault.runtime import Vault
 from vault.services import destruction, partner_view, watermark
 from vault.services.cases import open_case
@@ -518,13 +518,43 @@ def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_wit
     assert cleaned.content == strip_office(DOCX, limit=watermark.MAX_COPY_BYTES)
     assert cleaned.content != DOCX  # what was cleaned is checked entry by entry in tests/services
 
+    # A HEIC photo cannot be cleaned: the gate refuses it before it counts a retrieval, and says so.
     heic = _upload(client, worker, case_id, b"\x00\x00\x00\x18ftypheic", filename="letsel.heic",
                    content_type="application/octet-stream")  # fmt: skip
-    refused = client.get(
-        f"/api/v1/documents/{heic}/content", params={"grant_id": grant_id}, headers=partner.headers
-    )
-    assert refused.status_code == 400
-    assert "share it as PDF, JPEG or PNG" in refused.text
+    used = _retrievals_used(vault, grant_id)
+    heic_url = f"/api/v1/documents/{heic}/content"
+    for _ in range(3):  # trying again costs nothing either
+        refused = client.get(heic_url, params={"grant_id": grant_id}, headers=partner.headers)
+        assert refused.status_code == 400
+        assert "share it as PDF, JPEG or PNG" in refused.text
+    assert _retrievals_used(vault, grant_id) == used
+    with vault.db.session() as session:
+        denials = session.scalars(
+            select(AuditEntry.rule).where(
+                AuditEntry.object_id == heic, AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED)
+            )
+        ).all()
+    assert denials == ["d22-partner-copy-refused"] * 3
+    (item,) = client.get("/api/v1/partner/inbox", headers=partner.headers).json()
+    retrievable = {d["document_id"]: d["retrievable"] for d in item["documents"]}
+    assert (retrievable[heic], retrievable[photo], retrievable[word]) == (False, True, True)
+    assert client.get(heic_url, headers=worker.headers).status_code == 200  # staff read it as it is
+
+    # A version stored before its kind was recorded is told from its bytes when opened: still refused.
+    with vault.db.session() as session:
+        session.execute(
+            update(DocumentVersion).where(DocumentVersion.document_id == heic).values(copy_kind=None)
+        )
+    legacy = client.get(heic_url, params={"grant_id": grant_id}, headers=partner.headers)
+    assert legacy.status_code == 400
+    assert "share it as PDF, JPEG or PNG" in legacy.text
+
+
+def _retrievals_used(vault: Vault, grant_id: str) -> int:
+    with vault.db.session() as session:
+        used = session.scalar(select(Grant.retrievals_used).where(Grant.id == grant_id))
+    assert used is not None
+    return used
 
 
 def test_d15_d16_the_partners_inbox_and_history_are_on_each_cases_access_report(

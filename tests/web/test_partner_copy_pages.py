@@ -1,11 +1,18 @@
 """A partner's download on the web pages gets the same cleaned copy as the API's (D8, D22), and a file
-the vault cannot clean is refused with a Dutch page that says what to ask for instead."""
+the vault cannot clean is refused with a Dutch page that says what to ask for instead; the inbox
+offers no link to it (checked on a phone, with axe-core)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.services.test_image_copy import MAKER, jpeg_with_everything
+from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone
+from tests.web.test_browser import login
 from tests.web.world import World, _ctx, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
@@ -39,6 +46,9 @@ def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_
 
     inbox = web.get("/partner")
     assert "zonder de verborgen gegevens over maker, plaats en eerdere versies" in inbox.text
+    assert f"/documenten/{photo_id}/inhoud" in inbox.text
+    assert f"/documenten/{tiff_id}/inhoud" not in inbox.text  # no link to what would be refused
+    assert "Niet op te halen" in inbox.text
 
     copy = web.get(f"/documenten/{photo_id}/inhoud", params={"verstrekking": world.grant_id})
     assert copy.status_code == 200
@@ -52,3 +62,22 @@ def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_
     assert "als PDF, JPEG of PNG te delen" in refused.text
     assert "share it as" not in refused.text  # the English reason is the API's
     assert MAKER not in refused.text
+
+
+@pytest.mark.browser
+def test_d22_the_inbox_on_a_phone_says_which_document_cannot_be_retrieved(
+    browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock, screenshots: Path
+) -> None:
+    _put(vault, world, "IMG_0001.HEIC", "image/heic", b"\x00\x00\x00\x18ftypheic" + MAKER.encode())
+    context = browser.new_context(locale="nl-NL", viewport=PHONE)
+    try:
+        page = context.new_page()
+        login(page, live_server.url, world.partner, clock)
+        assert page.get_by_role("cell", name="Niet op te halen", exact=True).is_visible()
+        assert page.get_by_text("Vraag uw contactpersoon om het als pdf, jpeg of png te delen").is_visible()
+        assert page.get_by_role("link", name="Ophalen").count() == 1  # the world's text document only
+        assert_fits_a_phone(page)
+        assert_accessible(page)
+        page.screenshot(path=str(screenshots / "36-partner-niet-op-te-halen.png"), full_page=True)
+    finally:
+        context.close()

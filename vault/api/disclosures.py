@@ -117,6 +117,10 @@ class GrantOut(BaseModel):
 class InboxDocument(BaseModel):
     document_id: str
     category: str
+    retrievable: bool = Field(
+        description="false: a kind of file that cannot be cleaned for a partner (HEIC, video, TIFF …); "
+        "retrieving it is refused without counting: ask the contact to share it as PDF, JPEG or PNG"
+    )
 
 
 class InboxItemOut(BaseModel):
@@ -210,7 +214,7 @@ async def inbox(ctx: RequestContext, vault: VaultDep) -> list[InboxItemOut]:
             retrievals_left=i.retrievals_left,
             contact_name=i.contact_name,
             contact_phone=i.contact_phone,
-            documents=[InboxDocument(document_id=d, category=c) for d, c in i.documents],
+            documents=[InboxDocument(document_id=d, category=c, retrievable=r) for d, c, r in i.documents],
         )
         for i in items
     ]

@@ -43,6 +43,9 @@ class DocumentVersion(Base):
     ciphertext_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # What a partner's copy needs, told from the first bytes at upload (``services.copy_kind``); None
+    # for a version stored before (told from its bytes when a partner opens it).
+    copy_kind: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         UniqueConstraint("document_id", "version", name="uq_document_versions_document_version"),

@@ -118,6 +118,7 @@ _READ_COLUMNS = (
     DocumentVersion.filename_enc,
     DocumentVersion.content_type,
     DocumentVersion.plaintext_length,
+    DocumentVersion.copy_kind,
     CaseKey.kek_version,
     CaseKey.wrapped,
 )

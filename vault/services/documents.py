@@ -26,6 +26,7 @@ from vault.domain import Action, AuditTag, Category
 from vault.errors import InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
+from vault.services.copy_kind import Head, copy_kind
 from vault.services.gate import Admission, GateRequest, OpenedDocument, admit_read, open_admitted, pass_gate
 from vault.services.retention import destroy_after_for
 from vault.storage.blobs import new_blob_id
@@ -108,6 +109,7 @@ class SealedBlob:
     plaintext_length: int
     ciphertext_length: int
     ciphertext_sha256: str
+    head: bytes = b""  # the first plaintext bytes (``copy_kind.HEAD_BYTES``): what the version is
 
 
 def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedBlob:
@@ -118,8 +120,9 @@ def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedB
     version_id = str(uuid.uuid4())
     blob_id = new_blob_id()
     limited = _SizeLimit(chunks, vault.settings.max_upload_bytes)
-    info = vault.blobs.put(blob_id, encrypt_stream(dek, version_id, limited))
-    return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256)
+    head = Head(limited)
+    info = vault.blobs.put(blob_id, encrypt_stream(dek, version_id, head))
+    return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256, head.head)
 
 
 def add_version(
@@ -187,6 +190,7 @@ def add_version(
             ciphertext_sha256=sealed.ciphertext_sha256,
             created_at=ctx.now(),
             created_by=ctx.actor_id,
+            copy_kind=copy_kind(sealed.head, content_type, filename),
         )
     )
     touch_case(case, ctx)

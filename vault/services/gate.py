@@ -52,6 +52,8 @@ from vault.models import Case, Document, DocumentVersion, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
+from vault.services.copy_kind import COPY_REFUSED, REFUSE
+from vault.services.copy_kind import refused as refused_copy
 from vault.services.file_names import neutral_filename, version_created_at
 from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
@@ -189,6 +191,7 @@ def admit(
     audit_allow: bool = True,
     facts: access_repo.Facts | None = None,
     wrapped_key: WrappedKey | None = None,
+    copy_refused: bool = False,
 ) -> T:
     """``pass_gate`` inside the caller's transaction (a `transaction` or a `GroupCommit` job).
 
@@ -196,7 +199,9 @@ def admit(
     commits and the caller gets the error after it. ``facts`` and ``wrapped_key``: what the caller
     read already in this transaction (a document read gets both in one query), after taking the
     chain lock (``hold_chain``; a `GroupCommit` batch takes it first); the key is still unwrapped
-    only after the decision and its audit entry.
+    only after the decision and its audit entry. ``copy_refused``: the document is of a kind a
+    partner's copy cannot be cleaned of (``copy_kind``); a read under a grant that the policy allows
+    is then refused, audited with rule ``d22-partner-copy-refused``, before it counts a retrieval.
     """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
@@ -209,6 +214,10 @@ def admit(
     if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
         decision = Decision(False, "step-up-required", "break-the-glass needs a recent second-factor check")
         refused = StepUpRequired("break-the-glass needs a second-factor check within the last minutes")
+    if decision.allowed and grant is not None and copy_refused:
+        # D8, D22: a kind a partner's copy cannot be cleaned of; refused before a retrieval counts.
+        decision = Decision(False, COPY_REFUSED, "this kind of file cannot be cleaned for a partner")
+        refused = refused_copy()
     if decision.allowed and grant is not None and not access_repo.consume_retrieval(session, grant.grant_id):
         decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
     if not decision.allowed or audit_allow:
@@ -359,6 +368,7 @@ def admit_read(
         then=open_version,
         facts=facts,
         wrapped_key=wrapped,
+        copy_refused=getattr(doc, "copy_kind", None) == REFUSE,  # (the fallback row has no version)
     )
 
 

@@ -25,9 +25,10 @@ from vault.context import Context
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden
-from vault.models import AuditEntry, Case, Document, Grant, User
+from vault.models import AuditEntry, Case, Document, DocumentVersion, Grant, User
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
+from vault.services.copy_kind import REFUSE
 from vault.services.disclosures import GrantView, grant_view
 from vault.services.gate import partner_title
 from vault.services.worklists import refuse_listing
@@ -39,6 +40,16 @@ HISTORY_LIMIT = 200
 _PARTNERS_ONLY = "only a partner with a verified second factor sees its disclosures"
 
 
+# The kind of a document's latest version: the one a partner reads (D8).
+_LATEST_COPY_KIND = (
+    select(DocumentVersion.copy_kind)
+    .where(DocumentVersion.document_id == Document.id)
+    .order_by(DocumentVersion.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+
+
 @dataclass(frozen=True)
 class InboxItem:
     grant: GrantView
@@ -46,7 +57,9 @@ class InboxItem:
     title: str | None  # typed by staff for the partner (D22); None: the default "categorie – datum"
     contact_name: str | None  # the Veilig Thuis contact for the warm handover (D23)
     contact_phone: str | None
-    documents: tuple[tuple[str, str], ...]  # (document id, category) reachable through this grant
+    # (document id, category, retrievable) reachable through this grant; not retrievable: its latest
+    # version is of a kind a partner's copy cannot be cleaned of (``copy_kind``), the gate refuses it
+    documents: tuple[tuple[str, str, bool], ...]
 
     @property
     def retrievals_left(self) -> int:
@@ -125,7 +138,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
             view = grant_view(session, grant)
             cats = [c for c in view.categories if c != Category.MEDICAL]
             docs = session.execute(
-                select(Document.id, Document.category)
+                select(Document.id, Document.category, _LATEST_COPY_KIND)
                 .where(
                     Document.case_id == grant.case_id,
                     (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
@@ -139,7 +152,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
                     title=_title(session, vault, ctx, grant),
                     contact_name=grant.contact_name,
                     contact_phone=grant.contact_phone,
-                    documents=tuple((d, c) for d, c in docs),
+                    documents=tuple((d, c, kind != REFUSE) for d, c, kind in docs),
                 )
             )
     return items

@@ -1,9 +1,9 @@
 """Partner copies carry their recipient and nothing the file says about itself (D8, D22).
 
 After the audited admission (``gate.admit_read``) and only for a partner (a read that rests on a grant;
-never for staff), the first bytes of every document are looked at — the bytes decide, not the content
-type or name an uploader gave — and a document of a kind that can hide who made it is collected whole
-(at most ``MAX_COPY_BYTES``); the partner gets a copy:
+never for staff), the first bytes of every document are looked at (``copy_kind``: the bytes decide, not
+the content type or name an uploader gave) and a document of a kind that can hide who made it is
+collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
 
 * a PDF gets one line "Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder
   verspreiden" at the foot of every page, in a content stream of its own (the page's content is
@@ -17,8 +17,9 @@ type or name an uploader gave — and a document of a kind that can hide who mad
   the people list and tracked changes (accepted), its thumbnail (``vault.services.office_copy``);
 * a kind that carries its maker or place and that this vault cannot clean is refused to a partner
   with the reason, share it as PDF, JPEG or PNG: HEIC/AVIF photos and MP4/MOV video, TIFF and camera
-  raw, WebP, GIF, JPEG XL, MP3 with its tags, Word/Excel 97–2003 and encrypted Office files, and any
-  ZIP that is not an Office Open XML file (OpenDocument included).
+  raw, WebP, GIF, JPEG XL, MP3 with its tags, Word/Excel 97–2003 and encrypted Office files (the gate
+  refuses these before a retrieval counts, by the kind recorded at upload; here only a version stored
+  before that), and any ZIP that is not an Office Open XML file (OpenDocument included).
 
 Everything else (plain text, CSV …) is sent as it is. A document over the cap, a password-protected
 PDF, or a photo or Office file that is not well formed is refused (``InvalidInput`` → 400 with the
@@ -45,52 +46,15 @@ from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation
 from vault.runtime import Vault
 from vault.services import image_copy, office_copy
+from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, copy_kind, refused
 from vault.services.gate import OpenedDocument
 
-__all__ = ["COPY_REFUSED", "MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
+__all__ = ["MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
 
 MAX_COPY_BYTES = 50 * 1024 * 1024
-COPY_REFUSED = "d22-partner-copy-refused"  # the rule of every refusal below
 _FONT = Name("/VTWatermerk")
 _FONT_SIZE = 7.0
 _MARGIN = 12.0
-
-
-_SNIFF_BYTES = 4096
-_PDF_HEADER_WITHIN = 1024  # where a reader looks for "%PDF-"
-_UNCLEANABLE = (
-    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),  # OLE: Word/Excel 97–2003, an encrypted Office file
-    (4, b"ftyp"),  # ISO media: HEIC/HEIF/AVIF photos, MP4/MOV video (with the place it was filmed)
-    (0, b"II*\x00"), (0, b"MM\x00*"),  # TIFF and camera raw
-    (0, b"RIFF"),  # WebP, AVI, WAV
-    (0, b"GIF8"),
-    (0, b"ID3"),  # MP3 with its tags
-    (0, b"\xff\x0a"), (4, b"JXL "),  # JPEG XL
-)  # fmt: skip
-
-
-def _kind(head: bytes, content_type: str, filename: str) -> str | None:
-    """What a partner's copy of a document that starts with ``head`` needs: ``pdf``, ``jpeg``,
-    ``png``, ``office`` (any ZIP: an Office Open XML file is cleaned, any other package refused by
-    ``office_copy``), ``refuse`` (a kind that carries its maker or place and that this vault cannot
-    clean), or None (sent as it is). The bytes decide, not the labels an uploader chose; a PDF is
-    also tried when only its label says PDF (``mark_pdf`` sends what qpdf cannot open as it is)."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    if (
-        b"%PDF-" in head[:_PDF_HEADER_WITHIN]
-        or media == "application/pdf"
-        or filename.lower().endswith(".pdf")
-    ):
-        return "pdf"
-    if head.startswith(image_copy.JPEG_SIGNATURE):
-        return "jpeg"
-    if head.startswith(image_copy.PNG_SIGNATURE):
-        return "png"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "office"
-    if any(head[at : at + len(magic)] == magic for at, magic in _UNCLEANABLE):
-        return "refuse"
-    return None
 
 
 def applies(ctx: Context) -> bool:
@@ -233,9 +197,9 @@ def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> Opened
     Dutch)."""
     if not applies(ctx):
         return opened
-    head, chunks = _peek(opened.chunks, _SNIFF_BYTES)
+    head, chunks = _peek(opened.chunks, HEAD_BYTES)
     opened = replace(opened, chunks=chunks)
-    kind = _kind(head, opened.content_type, opened.filename)
+    kind = copy_kind(head, opened.content_type, opened.filename)
     if kind is None:
         return opened
     try:
@@ -258,11 +222,8 @@ def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
 
 
 def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> bytes:
-    if kind == "refuse":
-        raise InvalidInput(
-            "this kind of file can carry its maker and place and cannot be cleaned for a partner: "
-            "share it as PDF, JPEG or PNG"
-        )
+    if kind == REFUSE:  # a version stored before its kind was recorded (the gate refuses the others)
+        raise refused()
     if opened.length > MAX_COPY_BYTES:
         raise InvalidInput(f"a document for a partner is at most {MAX_COPY_BYTES} bytes")
     data = _collect(opened.chunks, MAX_COPY_BYTES)

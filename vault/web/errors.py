@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from vault import errors
-from vault.services.watermark import COPY_REFUSED
+from vault.services.copy_kind import COPY_REFUSED
 from vault.web.csrf import CsrfRefused
 from vault.web.render import local_path, page
 from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
@@ -56,7 +56,7 @@ _COPY_REFUSED_MESSAGE = (
     "Dit document kan niet worden verstrekt",
     "Dit bestand kan gegevens over de maker, de plaats of eerdere versies bevatten die niet voor u "
     "bedoeld zijn, en de dossierkluis kan die er niet uit halen. Vraag uw contactpersoon bij Veilig "
-    "Thuis om het als PDF, JPEG of PNG te delen. Deze poging is vastgelegd en telt als ophaling.",
+    "Thuis om het als PDF, JPEG of PNG te delen. Deze poging is vastgelegd.",
 )
 _CASE_PATH = re.compile(r"^/zaken/([0-9a-f-]{36})(/|$)")
 
