@@ -55,6 +55,13 @@ def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_
     assert copy.content == strip_jpeg(photo)
     assert MAKER.encode() not in copy.content
 
+    # The staff member who shares sees which document a partner will not be able to retrieve.
+    staff = TestClient(create_app(vault))
+    web_login(staff, world.worker, clock)
+    form = staff.get(f"/zaken/{world.case_id}/delen")
+    assert form.status_code == 200
+    assert form.text.count("niet op te halen door een ketenpartner") == 1
+
     refused = web.get(f"/documenten/{tiff_id}/inhoud", params={"verstrekking": world.grant_id})
     assert refused.status_code == 400
     assert refused.headers["content-type"].startswith("text/html")
@@ -65,7 +72,7 @@ def test_d8_d22_the_partner_page_download_is_cleaned_and_an_uncleanable_file_is_
 
 
 @pytest.mark.browser
-def test_d22_the_inbox_on_a_phone_says_which_document_cannot_be_retrieved(
+def test_d22_the_inbox_and_the_share_form_on_a_phone_say_which_document_cannot_be_retrieved(
     browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock, screenshots: Path
 ) -> None:
     _put(vault, world, "IMG_0001.HEIC", "image/heic", b"\x00\x00\x00\x18ftypheic" + MAKER.encode())
@@ -81,3 +88,13 @@ def test_d22_the_inbox_on_a_phone_says_which_document_cannot_be_retrieved(
         page.screenshot(path=str(screenshots / "36-partner-niet-op-te-halen.png"), full_page=True)
     finally:
         context.close()
+    staff = browser.new_context(locale="nl-NL", viewport=PHONE)
+    try:
+        page = staff.new_page()
+        login(page, live_server.url, world.worker, clock)
+        page.goto(f"{live_server.url}/zaken/{world.case_id}/delen")
+        assert page.get_by_text("niet op te halen door een ketenpartner").is_visible()
+        assert_fits_a_phone(page)
+        assert_accessible(page)
+    finally:
+        staff.close()

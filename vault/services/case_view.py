@@ -33,6 +33,7 @@ from vault.models import (
     Subject,
 )
 from vault.runtime import Vault
+from vault.services.copy_kind import LATEST_COPY_KIND, REFUSE
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate, would_allow
 
 __all__ = [
@@ -82,6 +83,7 @@ class DocumentEntry:
     created_at: datetime
     title: str | None = field(repr=False)  # None: withheld for this actor
     refers_to_id: str | None = None  # D14: a statement names the document it answers
+    not_for_partners: bool = False  # D22: its latest version is of a kind no partner's copy is made of
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,11 @@ def _record(session: Session, case_id: str, *, oversight: bool) -> CaseView:
         )
     ]
     documents = [
-        DocumentEntry(d.id, d.category, d.created_at, None, d.refers_to_id)
-        for d in session.scalars(
-            select(Document).where(Document.case_id == case_id).order_by(Document.created_at)
+        DocumentEntry(d.id, d.category, d.created_at, None, d.refers_to_id, kind == REFUSE)
+        for d, kind in session.execute(
+            select(Document, LATEST_COPY_KIND)
+            .where(Document.case_id == case_id)
+            .order_by(Document.created_at)
         )
     ]
     entries = select(AuditEntry.occurred_at, AuditEntry.tag).where(AuditEntry.case_id == case_id)
@@ -342,10 +346,7 @@ def view_case(
         )
         if would_allow(vault, ctx, req):
             titles.update(_titles(vault, ctx, case_id, category, break_glass_justification))
-    documents = [
-        DocumentEntry(d.document_id, d.category, d.created_at, titles.get(d.document_id), d.refers_to_id)
-        for d in base.documents
-    ]
+    documents = [replace(d, title=titles.get(d.document_id)) for d in base.documents]
     reporter = None
     if include_reporter_identity and base.has_reporter:
         reporter = read_reporter_identity(vault, ctx, case_id)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from sqlalchemy import select
+
 from vault.errors import InvalidInput
+from vault.models import Document, DocumentVersion
 from vault.services.image_copy import JPEG_SIGNATURE, PNG_SIGNATURE
 
-__all__ = ["COPY_REFUSED", "HEAD_BYTES", "REFUSE", "Head", "copy_kind", "refused"]
+__all__ = ["COPY_REFUSED", "HEAD_BYTES", "LATEST_COPY_KIND", "REFUSE", "Head", "copy_kind", "refused"]
 
 HEAD_BYTES = 4096
 REFUSE = "refuse"
@@ -33,6 +36,17 @@ _UNCLEANABLE = (
     (0, b"ID3"),  # MP3 with its tags
     (0, b"\xff\x0a"), (4, b"JXL "),  # JPEG XL
 )  # fmt: skip
+
+
+# The recorded kind of a document's latest version — the one a partner reads (D8) — beside a
+# ``Document`` row: which documents the inbox and the share form mark as not for a partner.
+LATEST_COPY_KIND = (
+    select(DocumentVersion.copy_kind)
+    .where(DocumentVersion.document_id == Document.id)
+    .order_by(DocumentVersion.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def copy_kind(head: bytes, content_type: str, filename: str) -> str | None:

@@ -25,10 +25,10 @@ from vault.context import Context
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden
-from vault.models import AuditEntry, Case, Document, DocumentVersion, Grant, User
+from vault.models import AuditEntry, Case, Document, Grant, User
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
-from vault.services.copy_kind import REFUSE
+from vault.services.copy_kind import LATEST_COPY_KIND, REFUSE
 from vault.services.disclosures import GrantView, grant_view
 from vault.services.gate import partner_title
 from vault.services.worklists import refuse_listing
@@ -38,16 +38,6 @@ __all__ = ["HISTORY_LIMIT", "InboxItem", "Retrieval", "partner_inbox", "retrieva
 
 HISTORY_LIMIT = 200
 _PARTNERS_ONLY = "only a partner with a verified second factor sees its disclosures"
-
-
-# The kind of a document's latest version: the one a partner reads (D8).
-_LATEST_COPY_KIND = (
-    select(DocumentVersion.copy_kind)
-    .where(DocumentVersion.document_id == Document.id)
-    .order_by(DocumentVersion.version.desc())
-    .limit(1)
-    .scalar_subquery()
-)
 
 
 @dataclass(frozen=True)
@@ -138,7 +128,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
             view = grant_view(session, grant)
             cats = [c for c in view.categories if c != Category.MEDICAL]
             docs = session.execute(
-                select(Document.id, Document.category, _LATEST_COPY_KIND)
+                select(Document.id, Document.category, LATEST_COPY_KIND)
                 .where(
                     Document.case_id == grant.case_id,
                     (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
