@@ -93,6 +93,9 @@ def _discloser(
                         "contact_name": "Marieke de Vries",  # D23
                         "contact_phone": "030 123 45 67",
                         "categories": ["safety_conditions"],
+                        # Each one on purpose: without this, the second is held back as a duplicate
+                        # (409) and the test would wait its whole deadline for three grants.
+                        "confirm_duplicate": True,
                     },
                 )
             except httpx.TransportError:
@@ -147,6 +150,7 @@ def test_sigkill_during_concurrent_uploads_and_disclosures_leaves_a_consistent_v
     finally:
         server.stop()
     assert len(out.acknowledged) >= 12, "the kill should come after some acknowledged uploads"
+    assert len(out.grants) >= 3, "the kill should come after some acknowledged disclosures"
     assert out.errors > 0, "the kill should interrupt requests in flight"
 
     # Restart (recovery happens on open), then the operator's checks.
