@@ -28,6 +28,8 @@ from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, Head, cop
         (b"RIFF\x00\x00\x00\x00WEBP", "image/webp", "x.webp", REFUSE),
         (b"GIF89a", "image/gif", "x.gif", REFUSE),
         (b"ID3\x04", "audio/mpeg", "gesprek.mp3", REFUSE),
+        (b"\x00\x00\x00\x18ftypheic", "application/pdf", "x.pdf", REFUSE),  # a label never beats the bytes
+        (b"\xff\xd8\xff\xe1", "application/pdf", "x.pdf", "jpeg"),
         (b"platte tekst", "image/heic", "x.heic", None),  # labels alone never refuse what is text
         (b"", "application/octet-stream", "", None),
     ],

@@ -52,11 +52,7 @@ LATEST_COPY_KIND = (
 def copy_kind(head: bytes, content_type: str, filename: str) -> str | None:
     """The kind of a document that starts with ``head`` (its first ``HEAD_BYTES``); see above."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if (
-        b"%PDF-" in head[:_PDF_HEADER_WITHIN]
-        or media == "application/pdf"
-        or filename.lower().endswith(".pdf")
-    ):
+    if b"%PDF-" in head[:_PDF_HEADER_WITHIN]:
         return "pdf"
     if head.startswith(JPEG_SIGNATURE):
         return "jpeg"
@@ -66,6 +62,8 @@ def copy_kind(head: bytes, content_type: str, filename: str) -> str | None:
         return "office"
     if any(head[at : at + len(magic)] == magic for at, magic in _UNCLEANABLE):
         return REFUSE
+    if media == "application/pdf" or filename.lower().endswith(".pdf"):
+        return "pdf"  # the label alone, after the bytes: a HEIC named .pdf is still refused
     return None
 
 
