@@ -12,7 +12,7 @@ import zlib
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from vault.errors import InvalidInput
 from vault.services.image_copy import strip_jpeg, strip_png
@@ -88,12 +88,12 @@ def test_d8_d22_a_photos_place_maker_caption_and_comment_never_reach_a_partner()
     copy = strip_jpeg(original)
     for canary in CANARIES:
         assert canary not in copy, canary
-    assert b"Exif" not in copy
+    assert copy.count(b"Exif") == 1
     assert b"adobe:ns:meta" not in copy
     assert copy.endswith(b"\xff\xd9")
     assert _pixels(copy) == _pixels(original)  # byte for byte the same scans: the same picture
     with Image.open(io.BytesIO(copy)) as image:
-        assert dict(image.getexif()) == {}
+        assert dict(image.getexif()) == {0x0112: 6}  # the orientation alone: it still shows upright
         assert "comment" not in image.info
         assert image.info.get("icc_profile")  # the colour profile stays: the colours stay
 
@@ -128,15 +128,108 @@ def test_d8_d22_a_pngs_text_exif_and_unknown_chunks_never_reach_a_partner() -> N
     original = png_with_everything() + CAPTION.encode()
     assert MAKER.encode() in original
     copy = strip_png(original)
-    for canary in (MAKER.encode(), CAPTION.encode(), SOFTWARE.encode(), b"eXIf", b"vtPp"):
+    for canary in (MAKER.encode(), CAPTION.encode(), SOFTWARE.encode(), b"vtPp"):
         assert canary not in copy, canary
     assert zlib.compress(CAPTION.encode()) not in copy
     assert copy.endswith(_chunk(b"IEND", b""))
     assert _pixels(copy) == _pixels(original)
     with Image.open(io.BytesIO(copy)) as image:
         assert not image.info.get("Author")
-        assert dict(image.getexif()) == {}
+        assert dict(image.getexif()) == {0x0112: 6}
     assert strip_png(copy) == copy
+
+
+def _exif_only(**tags: int) -> Image.Exif:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[int(tag[1:], 16)] = value
+    return exif
+
+
+@pytest.mark.parametrize("turn", range(1, 9))
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_d22_a_phone_photo_keeps_its_orientation_and_nothing_else_of_its_exif(kind: str, turn: int) -> None:
+    exif = _exif()
+    exif[0x0112] = turn
+    out = io.BytesIO()
+    _picture().save(out, kind, exif=exif)
+    copy = (strip_jpeg if kind == "JPEG" else strip_png)(out.getvalue())
+    with Image.open(io.BytesIO(copy)) as image:
+        assert dict(image.getexif()) == ({} if turn == 1 else {0x0112: turn})  # 1 is upright: nothing
+        shown = ImageOps.exif_transpose(image)
+    with Image.open(out) as image:
+        assert shown.size == ImageOps.exif_transpose(image).size
+    for canary in CANARIES:
+        assert canary not in copy
+
+
+@pytest.mark.parametrize(
+    "exif",
+    [
+        _exif_only(x0112=9),  # no such orientation
+        _exif_only(x0110=1),  # a model, no orientation
+    ],
+)
+def test_d22_exif_without_a_valid_orientation_leaves_nothing(exif: Image.Exif) -> None:
+    out = io.BytesIO()
+    _picture().save(out, "JPEG", exif=exif)
+    copy = strip_jpeg(out.getvalue())
+    assert b"Exif" not in copy
+    assert _pixels(copy) == _pixels(out.getvalue())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tiff=st.binary(max_size=96),
+    prefix=st.sampled_from([b"", b"II*\x00", b"MM\x00*", b"MM\x00*\x00\x00\x00\x08"]),
+)
+def test_d22_any_exif_body_gives_a_clean_copy_with_at_most_the_orientation(
+    tiff: bytes, prefix: bytes
+) -> None:
+    plain = io.BytesIO()
+    _picture().save(plain, "JPEG")
+    original = _with_segment(plain.getvalue(), 0xE1, b"Exif\x00\x00" + prefix + tiff)
+    copy = strip_jpeg(original)
+    assert strip_jpeg(copy) == copy
+    with Image.open(io.BytesIO(copy)) as image:
+        assert set(image.getexif()) <= {0x0112}
+    if b"Exif" in copy:
+        assert len(copy) == len(plain.getvalue()) + 2 + 2 + 6 + 26  # marker, length, header, one tag
+
+
+_ENTRY = st.tuples(
+    st.sampled_from([0x0112, 0x013B, 0x010E, 0x8825, 0x0110]),  # orientation, artist, caption, GPS, model
+    st.sampled_from([1, 2, 3, 4]),  # byte, ascii, short, long
+    st.integers(0, 3),
+    st.integers(0, 0xFFFF),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    order=st.sampled_from(["<", ">"]),
+    entries=st.lists(_ENTRY, max_size=6),
+    which=st.sampled_from(["jpeg", "png"]),
+)
+def test_d22_the_orientation_kept_is_the_one_the_exif_held(
+    order: str, entries: list[tuple[int, int, int, int]], which: str
+) -> None:
+    tiff = (b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "IH", 8, len(entries))
+    tiff += b"".join(struct.pack(order + "HHIHH", *entry, 0) for entry in entries) + b"\x00" * 4
+    tiff += CAPTION.encode()
+    first = next((entry for entry in entries if entry[0] == 0x0112), None)
+    expected = {} if first is None or first[1:3] != (3, 1) or not 2 <= first[3] <= 8 else {0x0112: first[3]}
+    plain = io.BytesIO()
+    _picture().save(plain, which.upper())
+    if which == "jpeg":
+        copy = strip_jpeg(_with_segment(plain.getvalue(), 0xE1, b"Exif\x00\x00" + tiff))
+    else:
+        png = plain.getvalue()
+        at = png.index(b"IDAT") - 4
+        copy = strip_png(png[:at] + _chunk(b"eXIf", tiff) + png[at:])
+    assert CAPTION.encode() not in copy
+    with Image.open(io.BytesIO(copy)) as image:
+        assert dict(image.getexif()) == expected
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ the maker. The partner receives the picture and nothing of that. The pixels are 
   picture is kept (tables, frame and scan headers, the entropy-coded data, ``JFIF`` without its
   thumbnail, the colour profile ``ICC_PROFILE`` and ``Adobe``'s colour transform); every other APPn
   segment (EXIF, XMP, IPTC, ``MPF`` with its second pictures, ``JFXX`` thumbnails …) and every comment
-  goes, and so does anything after the end-of-image marker. The EXIF orientation goes with the rest,
-  so a photo taken upright on a phone may show on its side.
+  goes, and so does anything after the end-of-image marker. Of the EXIF only the orientation stays, in
+  a segment of its own writing (one tag, nothing else copied), so a photo taken upright on a phone
+  still shows upright.
 * PNG: the critical chunks and the ancillary chunks that change how the picture looks (transparency,
   gamma, chromaticity, colour profile, significant bits, background, pixel size, palette histogram,
   animation, HDR) are kept; text (``tEXt``, ``zTXt``, ``iTXt``), ``eXIf``, ``tIME`` and every
-  ancillary chunk this module does not know go, and so does anything after ``IEND``.
+  ancillary chunk this module does not know go, and so does anything after ``IEND``; an ``eXIf``
+  with an orientation is replaced by one of this module's writing that holds the orientation alone.
 
 Bytes that are not a well-formed JPEG or PNG as far as this walk can tell are refused
 (``InvalidInput``): a copy this module could not clean is not sent.
@@ -24,6 +26,7 @@ Bytes that are not a well-formed JPEG or PNG as far as this walk can tell are re
 from __future__ import annotations
 
 import struct
+import zlib
 
 from vault.errors import InvalidInput
 
@@ -34,7 +37,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _SOS, _EOI = 0xDA, 0xD9
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RST0–7 carry no length
-_APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
+_APP0, _APP1, _APP2, _APP14, _COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
 _APPS = range(0xE0, 0xF0)
 _JFIF_HEADER = 14  # identifier (5), version (2), units (1), density (4), thumbnail size (2)
 
@@ -52,8 +55,48 @@ def _refuse(what: str) -> InvalidInput:
     return InvalidInput(f"this {what} cannot be cleaned for a partner: it is not well formed")
 
 
-def _kept_app(marker: int, body: bytes) -> bytes | None:
-    """The APPn segment body a partner's copy keeps (``JFIF`` without its thumbnail), or None."""
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION = 0x0112  # TIFF tag; the value 1 is upright, 2–8 a mirror or turn the viewer must apply
+_SHORT = 3
+
+
+def _orientation(tiff: bytes) -> int | None:
+    """The orientation (2–8) in the first directory of an EXIF TIFF structure, or None.
+
+    Only this one tag is read, within the structure's bounds; anything malformed reads as None.
+    """
+    if tiff[:4] == b"II*\x00":
+        order = "<"
+    elif tiff[:4] == b"MM\x00*":
+        order = ">"
+    else:
+        return None
+    if len(tiff) < 8:
+        return None
+    (directory,) = struct.unpack(order + "I", tiff[4:8])
+    if directory + 2 > len(tiff):
+        return None
+    (count,) = struct.unpack(order + "H", tiff[directory : directory + 2])
+    for at in range(directory + 2, directory + 2 + 12 * count, 12):
+        if at + 12 > len(tiff):
+            return None
+        tag, kind, n, value = struct.unpack(order + "HHIH", tiff[at : at + 10])
+        if tag == _ORIENTATION:
+            return value if kind == _SHORT and n == 1 and 2 <= value <= 8 else None
+    return None
+
+
+def _orientation_tiff(value: int) -> bytes:
+    """An EXIF TIFF structure that holds ``value`` as its orientation and nothing else."""
+    return b"MM\x00*" + struct.pack(">IHHHIHHI", 8, 1, _ORIENTATION, _SHORT, 1, value, 0, 0)
+
+
+def _kept_app(marker: int, body: bytes, *, first_exif: bool) -> bytes | None:
+    """The APPn segment body a partner's copy keeps (``JFIF`` without its thumbnail, the first EXIF's
+    orientation alone), or None."""
+    if marker == _APP1 and body.startswith(_EXIF_HEADER) and first_exif:
+        turn = _orientation(body[len(_EXIF_HEADER) :])
+        return None if turn is None else _EXIF_HEADER + _orientation_tiff(turn)
     if marker == _APP0 and body.startswith(b"JFIF\x00") and len(body) >= _JFIF_HEADER:
         return body[: _JFIF_HEADER - 2] + b"\x00\x00"  # no thumbnail
     if marker == _APP2 and body.startswith(b"ICC_PROFILE\x00"):
@@ -81,7 +124,7 @@ def strip_jpeg(data: bytes) -> bytes:
     if not data.startswith(JPEG_SIGNATURE):
         raise _refuse("JPEG")
     out = bytearray(JPEG_SIGNATURE)
-    pos, frames = 2, 0
+    pos, frames, exif_seen = 2, 0, False
     while True:
         if pos + 1 >= len(data) or data[pos] != 0xFF:
             raise _refuse("JPEG")
@@ -105,7 +148,8 @@ def strip_jpeg(data: bytes) -> bytes:
             raise _refuse("JPEG")
         body = data[pos + 4 : end]
         if marker in _APPS:
-            kept = _kept_app(marker, body)
+            kept = _kept_app(marker, body, first_exif=not exif_seen)
+            exif_seen |= marker == _APP1 and body.startswith(_EXIF_HEADER)
             if kept is not None:
                 out += bytes((0xFF, marker)) + struct.pack(">H", len(kept) + 2) + kept
         elif marker != _COM:
@@ -125,7 +169,7 @@ def strip_png(data: bytes) -> bytes:
     if not data.startswith(PNG_SIGNATURE):
         raise _refuse("PNG")
     out = bytearray(PNG_SIGNATURE)
-    pos, first = len(PNG_SIGNATURE), True
+    pos, first, exif_seen = len(PNG_SIGNATURE), True, False
     while True:
         if pos + 12 > len(data):
             raise _refuse("PNG")
@@ -139,6 +183,12 @@ def strip_png(data: bytes) -> bytes:
         critical = kind[:1].isupper()
         if kind in _PNG_KEEP:
             out += data[pos:end]
+        elif kind == b"eXIf" and not exif_seen:
+            exif_seen = True
+            turn = _orientation(data[pos + 8 : end - 4])
+            if turn is not None:
+                body = kind + _orientation_tiff(turn)
+                out += struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
         elif critical:
             raise _refuse("PNG")  # a chunk a viewer must understand and this module does not know
         if kind == b"IEND":
