@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -197,3 +202,26 @@ def team_id_of(vault: Vault, name: str) -> str:
 def pdf_text(pdf: bytes) -> str:
     """The text a reader sees on a PDF's pages (pypdf, through the embedded font's Unicode map)."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def database_bytes(vault: Vault) -> bytes:
+    """Everything the database holds as stored: SQLite's file and WAL as they are, or a ``pg_dump``.
+
+    For canary scans (D18): no personal datum may appear in what an operator or a backup sees.
+    """
+    if vault.db.is_sqlite:
+        vault.db.dispose()  # let SQLite checkpoint nothing away: read the file and the WAL as they are
+        db_file = Path(vault.settings.url.database or "")
+        return b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+    bindir = os.environ.get("VAULT_TEST_PG_BINDIR", "")
+    pg_dump = shutil.which("pg_dump", path=bindir or None) or shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.fail("pg_dump not found: the PostgreSQL canary scan needs it")
+    url = vault.settings.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    command = [pg_dump, "--dbname", url, "--format", "plain"]
+    return subprocess.run(command, capture_output=True, timeout=120, check=True).stdout
+
+
+def blob_bytes(vault: Vault) -> bytes:
+    """Every blob file's bytes, for the same canary scans."""
+    return b"".join(p.read_bytes() for p in vault.settings.blob_dir.rglob("*") if p.is_file())

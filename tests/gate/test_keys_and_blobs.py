@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.helpers import blob_bytes, ctx_for, database_bytes, make_team, make_user, new_case, upload
 from vault.context import Context
 from vault.domain import CaseKind, Category, Role
 from vault.models import CaseKey, DocumentVersion
@@ -218,24 +217,8 @@ CANARY_FILE = "kanarie-verslag-bsn-123456782.pdf"
 CANARY_TEXT = b"Kanarie inhoud: Pietje Puk woont op de Kanariestraat 12"
 
 
-def _dump(vault: Vault, tmp_path: Path) -> bytes:
-    if vault.db.is_sqlite:
-        vault.db.dispose()  # let SQLite checkpoint nothing away: read the file and the WAL as they are
-        db_file = Path(vault.settings.url.database or "")
-        return b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
-    bindir = os.environ.get("VAULT_TEST_PG_BINDIR", "")
-    pg_dump = shutil.which("pg_dump", path=bindir or None) or shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.fail("pg_dump not found: the PostgreSQL canary scan needs it")
-    url = vault.settings.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    out = subprocess.run(
-        [pg_dump, "--dbname", url, "--format", "plain"], capture_output=True, timeout=120, check=True
-    )
-    return out.stdout
-
-
 def test_d18_canary_never_appears_in_the_database_or_blob_files(
-    vault: Vault, staff: tuple[str, Context], tmp_path: Path
+    vault: Vault, staff: tuple[str, Context]
 ) -> None:
     team, ctx = staff
     case_id = new_case(vault, ctx, team)
@@ -251,8 +234,7 @@ def test_d18_canary_never_appears_in_the_database_or_blob_files(
         content_type="application/pdf",
         chunks=[CANARY_TEXT * 100],
     )
-    raw = _dump(vault, tmp_path)
-    blobs = b"".join(p.read_bytes() for p in vault.settings.blob_dir.rglob("*") if p.is_file())
+    raw, blobs = database_bytes(vault), blob_bytes(vault)
     assert len(raw) > 1000
     assert len(blobs) > len(CANARY_TEXT) * 100
     for canary in (CANARY_TITLE.encode(), CANARY_FILE.encode(), CANARY_TEXT, b"123456782", b"Pietje Puk"):

@@ -4,15 +4,13 @@ canary scan (logs, database, blob files). Screenshots: artifacts/screenshots/int
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.helpers import blob_bytes, database_bytes
 from tests.intake.conftest import NEUTRAL_TITLE
 from tests.web.world import TEAM, World
 from vault.context import Context
@@ -49,25 +47,6 @@ def _ctx(vault: Vault, person: Any) -> Context:
         factor_checked_at=vault.clock.now(),
         clock=vault.clock,
     )
-
-
-def _dump(vault: Vault) -> bytes:
-    if vault.db.is_sqlite:
-        vault.db.dispose()
-        db_file = Path(vault.settings.url.database or "")
-        return b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
-    bindir = os.environ.get("VAULT_TEST_PG_BINDIR", "")
-    pg_dump = shutil.which("pg_dump", path=bindir or None) or shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.fail("pg_dump not found: the PostgreSQL canary scan needs it")
-    url = vault.settings.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(
-        [pg_dump, "--dbname", url, "--format", "plain"], capture_output=True, timeout=120, check=True
-    ).stdout
-
-
-def _blobs(vault: Vault) -> bytes:
-    return b"".join(p.read_bytes() for p in vault.settings.blob_dir.rglob("*") if p.is_file())
 
 
 def _intake_cases(vault: Vault, world: World) -> list[tuple[str, str]]:
@@ -204,7 +183,7 @@ def test_professional_report_and_anonymous_advice_reach_only_the_intake_team(
 
     # --- Canaries: never in the application log, the database in clear, or the blob files --------
     log_text = app_log.getvalue()
-    dump, blobs = _dump(vault), _blobs(vault)
+    dump, blobs = database_bytes(vault), blob_bytes(vault)
     canaries = [*CANARIES.values(), ADVICE_CANARY, ATTACHMENT_CANARY.decode(), "KanarieBestandsnaam"]
     for canary in canaries:
         assert canary not in log_text, f"{canary} in the log"
