@@ -46,6 +46,13 @@ CANARIES = (
     "Karin Keten", "karin.keten@example.nl", "vermoedelijk dronken", "kketen", "Keten Jeugdzorg BV",
     "Dorpsweg 3", "Piet Presentator", "piet@example.nl", "moeder belde huilend",
 )  # fmt: skip
+# What SharePoint, OneDrive or Teams leave in a file's custom XML data: the library's person columns.
+SHAREPOINT_CANARIES = (
+    "Sanne Schuilplaats",
+    "sanne.schuilplaats@example.nl",
+    "sschuilplaats",
+    "Opvang Dukdalf",
+)
 THUMBNAIL = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 first page: Pietje Puk, Kanariestraat 12 \xff\xd9"
 IMAGE = png_with_everything()  # a real picture with its maker in text and EXIF
 
@@ -320,10 +327,81 @@ def _pptx_parts() -> dict[str, str | bytes]:
     }
 
 
+CUSTOM_XML_TYPES = (REL + "customXml", REL + "customXmlProps",
+                    "http://purl.oclc.org/ooxml/officeDocument/relationships/customXml")  # fmt: skip
+STORE_ITEM = "{6B3C1E8A-0F1D-4C2B-9E55-3A7D2C1B0E11}"
+SP_PROPERTIES = "http://schemas.microsoft.com/office/2006/metadata/properties"
+SP_COLUMNS = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"  # a library's columns live in a namespace of its own
+
+
+def _with_custom_xml(parts: dict[str, str | bytes], rels_name: str) -> dict[str, str | bytes]:
+    """``parts`` as a document library leaves them: its columns in ``customXml/item1.xml`` (with its
+    properties part), related from the main part; a second item where no tool looks for it, related with
+    the strict type; an item nothing relates to; and a relationship to an item outside the file."""
+    folder = rels_name.split("/", 1)[0]
+    relationships = (
+        '<Relationship Id="rId90" Type="{0}" Target="../customXml/item1.xml"/>'
+        '<Relationship Id="rId91" Type="{2}" Target="lijstdata/item2.xml"/>'
+        '<Relationship Id="rId92" Type="{0}" TargetMode="External"'
+        ' Target="https://dukdalf.sharepoint.com/sites/sschuilplaats/item.xml"/>'
+    ).format(*CUSTOM_XML_TYPES)
+    override = '<Override PartName="/customXml/itemProps1.xml"'
+    override += ' ContentType="application/vnd.openxmlformats-officedocument.customXmlProperties+xml"/>'
+    person = (
+        "<UserInfo><DisplayName>Sanne Schuilplaats</DisplayName><AccountId>12</AccountId>"
+        "<AccountType/></UserInfo>"
+    )
+    return {
+        **parts,
+        "[Content_Types].xml": str(parts["[Content_Types].xml"]).replace("</Types>", override + "</Types>"),
+        rels_name: str(parts[rels_name]).replace("</Relationships>", relationships + "</Relationships>"),
+        "customXml/item1.xml": HEAD + f'<p:properties xmlns:p="{SP_PROPERTIES}"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><documentManagement>'
+        f'<Behandelaar xmlns="{SP_COLUMNS}">{person}</Behandelaar>'
+        f'<Contact xmlns="{SP_COLUMNS}">sanne.schuilplaats@example.nl</Contact>'
+        f'<Organisatie xmlns="{SP_COLUMNS}">Opvang Dukdalf</Organisatie></documentManagement></p:properties>',
+        "customXml/itemProps1.xml": HEAD + '<ds:datastoreItem ds:itemID="' + STORE_ITEM + '" xmlns:ds='
+        '"http://schemas.openxmlformats.org/officeDocument/2006/customXml"><ds:schemaRefs>'
+        f'<ds:schemaRef ds:uri="{SP_PROPERTIES}"/><ds:schemaRef ds:uri="{SP_COLUMNS}"/>'
+        "</ds:schemaRefs></ds:datastoreItem>",
+        "customXml/_rels/item1.xml.rels": _rels(("rId1", "customXmlProps", "itemProps1.xml")),
+        f"{folder}/lijstdata/item2.xml": HEAD + "<gebruiker>i:0#.w|zorg\\sschuilplaats</gebruiker>",
+        "customXml/item3.xml": HEAD + "<achtergelaten>Sanne Schuilplaats</achtergelaten>",
+    }
+
+
+def _bound_docx_parts() -> dict[str, str | bytes]:
+    """The docx with two content controls bound to the library's columns: one as Word 2007 binds it,
+    one as Word 2013 does (``w15:dataBinding``); both show "Zichtbaar"."""
+    binding = (
+        f"w:prefixMappings=\"xmlns:ns0='{SP_PROPERTIES}' xmlns:ns1='{SP_COLUMNS}'\""
+        ' w:xpath="/ns0:properties[1]/documentManagement[1]/ns1:Behandelaar[1]/ns1:UserInfo[1]'
+        f'/ns1:DisplayName[1]" w:storeItemID="{STORE_ITEM}"'
+    )
+    controls = (
+        f'<w:sdt><w:sdtPr><w:alias w:val="Behandelaar"/><w:id w:val="11"/><w:dataBinding {binding}/>'
+        "</w:sdtPr><w:sdtContent><w:p><w:r><w:t>Zichtbaar</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+        f'<w:p><w:sdt><w:sdtPr><w:id w:val="12"/><w15:dataBinding xmlns:w15="{W15}" {binding}/>'
+        "</w:sdtPr><w:sdtContent><w:r><w:t>Zichtbaar</w:t></w:r></w:sdtContent></w:sdt></w:p><w:sectPr/>"
+    )
+    parts = _docx_parts()
+    parts["word/document.xml"] = str(parts["word/document.xml"]).replace("<w:sectPr/>", controls)
+    return _with_custom_xml(parts, "word/_rels/document.xml.rels")
+
+
 DOCX = _package(_docx_parts())
 XLSX = _package(_xlsx_parts())
 PPTX = _package(_pptx_parts())
-PACKAGES = pytest.mark.parametrize("original", [DOCX, XLSX, PPTX], ids=["docx", "xlsx", "pptx"])
+CUSTOM_XML = {
+    "docx": _package(_bound_docx_parts()),
+    "xlsx": _package(_with_custom_xml(_xlsx_parts(), "xl/_rels/workbook.xml.rels")),
+    "pptx": _package(_with_custom_xml(_pptx_parts(), "ppt/_rels/presentation.xml.rels")),
+}
+PACKAGES = pytest.mark.parametrize(
+    "original",
+    [DOCX, XLSX, PPTX, *CUSTOM_XML.values()],
+    ids=["docx", "xlsx", "pptx", *(f"{kind}-custom-xml" for kind in CUSTOM_XML)],
+)
 
 
 def _entries(data: bytes) -> dict[str, bytes]:
@@ -348,7 +426,7 @@ def _xml(data: bytes, name: str) -> etree._Element:
 
 
 def _leaks(text: str) -> list[str]:
-    return [canary for canary in CANARIES if canary.lower() in text.lower()]
+    return [canary for canary in (*CANARIES, *SHAREPOINT_CANARIES) if canary.lower() in text.lower()]
 
 
 # --- what the partner's copy says ----------------------------------------------------------------
@@ -453,6 +531,50 @@ def test_d22_the_thumbnail_goes_with_its_relationship_and_override() -> None:
     assert b"thumbnail" not in copy["_rels/.rels"]
     assert b"/docProps/thumbnail.jpeg" not in copy["[Content_Types].xml"]
     assert b'Extension="jpeg"' in copy["[Content_Types].xml"]  # a Default stays
+
+
+@pytest.mark.parametrize("kind", CUSTOM_XML)
+def test_d8_d22_custom_xml_data_goes_with_its_relationships_and_overrides(kind: str) -> None:
+    original = CUSTOM_XML[kind]
+    assert set(_leaks(_all_text(original))) >= set(SHAREPOINT_CANARIES)
+    copy = strip_office(original, limit=LIMIT)
+    entries = _entries(copy)
+    assert _leaks(_all_text(copy)) == []
+    assert not [name for name in entries if "customxml/" in name.lower() or "lijstdata/" in name]
+    types = [
+        rel.get("Type")
+        for name, body in entries.items()
+        if name.endswith(".rels")
+        for rel in etree.fromstring(body).iter(f"{{{PKG_RELS}}}Relationship")
+    ]
+    assert types
+    assert [t for t in types if t in CUSTOM_XML_TYPES] == []
+    content_types = entries["[Content_Types].xml"]
+    assert b"customXml" not in content_types
+    assert b'Extension="xml"' in content_types  # a Default stays
+    names = {name.lower() for name in entries}
+    assert [t for t in _internal_targets(entries) if t[1].lower() not in names] == []
+    assert strip_office(copy, limit=LIMIT) == copy
+
+
+def test_d8_d22_bound_content_controls_lose_their_binding_and_keep_their_text() -> None:
+    copy = strip_office(CUSTOM_XML["docx"], limit=LIMIT)
+    document = _xml(copy, "word/document.xml")
+    assert document.findall(".//w:dataBinding", NS) == []
+    assert document.findall(".//w15:dataBinding", NS) == []
+    assert STORE_ITEM.encode() not in _entries(copy)["word/document.xml"]
+    assert [t.text for t in document.findall(".//w:sdtContent//w:t", NS)] == ["Zichtbaar", "Zichtbaar"]
+    assert document.find(".//w:sdtPr/w:alias", NS) is not None  # the content control itself stays
+
+
+def test_a_custom_xml_relationship_to_the_content_types_does_not_unmake_the_package() -> None:
+    rels = str(_docx_parts()["word/_rels/document.xml.rels"]).replace(
+        "</Relationships>",
+        f'<Relationship Id="rId9" Type="{REL}customXml" Target="../[Content_Types].xml"/></Relationships>',
+    )
+    copy = strip_office(_with("word/_rels/document.xml.rels", rels), limit=LIMIT)
+    assert b"customXml" not in _entries(copy)["word/_rels/document.xml.rels"]
+    assert strip_office(copy, limit=LIMIT) == copy
 
 
 def _internal_targets(entries: dict[str, bytes]) -> list[tuple[str, str]]:

@@ -13,6 +13,11 @@ text written by staff can name people (D22) and a leaked reporter's name can put
   ``Template``, ``TitlesOfParts``, ``HLinks`` … go); custom properties are emptied; thumbnails
   (``docProps/thumbnail.*`` and any other target of a thumbnail relationship only) are dropped with
   their relationships and ``Override`` entries (``Default`` entries stay).
+- Custom XML data, as Word's Document Inspector removes it: a file that passed through SharePoint,
+  OneDrive or Teams keeps the library's columns there (person fields: display names, account ids,
+  e-mail addresses). Everything under ``customXml/`` and every target of a ``customXml`` or
+  ``customXmlProps`` relationship (any namespace) goes the way thumbnails go, and so do Word's
+  ``w:dataBinding``/``w15:dataBinding`` that read it; a bound content control keeps its text.
 - Word, in every part (headers, footnotes, glossary too): tracked changes are accepted (deletions,
   moved-away text, runs with deleted text, formatting/numbering/section/table change records and
   their range markers go; ``w:ins``/``w:moveTo`` are unwrapped). ``w:author`` becomes "Auteur" (a
@@ -34,9 +39,9 @@ text written by staff can name people (D22) and a leaked reporter's name can put
   cleaned: a package holding one is refused.
 
 Not removed, because it is the content: the text and layout, footnotes, hidden text, hidden rows,
-sheets and slides, speaker notes, external links. Pictures in other formats (EMF, WMF, GIF …) are
-kept as they are; so are legacy VML drawings and ``customXml`` items (bound content controls read
-them).
+sheets and slides, speaker notes, external links, Excel's XML maps (``xl/xmlMaps.xml``: a schema and
+where its elements go in the cells, no data). Pictures in other formats (EMF, WMF, GIF …) are kept as
+they are; so are legacy VML drawings.
 The output is a new ZIP: the entries in their order (directory entries left out),
 ``[Content_Types].xml`` first, all deflated, dated 1980-01-01, no comment, no extra fields.
 
@@ -136,7 +141,8 @@ def _tags(namespaces: tuple[str, ...], *names: str) -> frozenset[str]:
     return frozenset(f"{{{ns}}}{name}" for ns in namespaces for name in names)
 
 
-# Accepting tracked changes: what was deleted or moved away, and every record of an earlier state.
+# Accepting tracked changes: what was deleted or moved away, and every record of an earlier state;
+# and the bindings to custom XML data, which goes.
 _W_DROP = _tags(
     _W, "del", "moveFrom", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange", "tblPrExChange",
     "trPrChange", "tcPrChange", "tblGridChange", "numberingChange",
@@ -144,8 +150,8 @@ _W_DROP = _tags(
     "customXmlDelRangeStart", "customXmlDelRangeEnd", "customXmlInsRangeStart", "customXmlInsRangeEnd",
     "customXmlMoveFromRangeStart", "customXmlMoveFromRangeEnd",
     "customXmlMoveToRangeStart", "customXmlMoveToRangeEnd",
-    "commentRangeStart", "commentRangeEnd", "docVars", "attachedTemplate",
-) | {_X15AC_ABSPATH}  # fmt: skip
+    "commentRangeStart", "commentRangeEnd", "docVars", "attachedTemplate", "dataBinding",
+) | _tags((_W15,), "dataBinding") | {_X15AC_ABSPATH}  # fmt: skip
 _W_UNWRAP = _tags(_W, "ins", "moveTo")
 _W_DELETED_TEXT = _tags(_W, "delText", "delInstrText")
 _W_COMMENT_REF = _tags(_W, "commentReference")
@@ -178,8 +184,9 @@ _EMPTIED_NAMES = re.compile(
     r"|xl/(?:threadedcomments|persons|comments)/[^/]+\.xml|ppt/(?:commentauthors|authors)\.xml"
     r"|ppt/comments/[^/]+\.xml"
 )
-_DROPPED_NAMES = re.compile(r"docprops/thumbnail\.[^/]+|xl/revisions/.+")
-_DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate"})  # the last segment of the type
+_DROPPED_NAMES = re.compile(r"docprops/thumbnail\.[^/]+|xl/revisions/.+|customxml/.+")
+_CUSTOM_XML = frozenset({"customXml", "customXmlProps"})  # the last segment of the type, as below
+_DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate"}) | _CUSTOM_XML
 
 _REFUSED = "the file is not an Office Open XML package"
 _BROKEN = (
@@ -325,8 +332,8 @@ def _kind(relationship: _Element) -> str:
 
 
 def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
-    """Thumbnails and Excel's revision log, with their own relationship parts. A thumbnail
-    relationship's target goes unless another relationship also shows it in the document."""
+    """Thumbnails, custom XML data and Excel's revision log, with their own relationship parts. A
+    thumbnail relationship's target goes unless another relationship also shows it in the document."""
     dropped = {name.lower() for name in parts if _DROPPED_NAMES.fullmatch(name.lower())}
     thumbnails: set[str] = set()
     shown: set[str] = set()
@@ -335,13 +342,15 @@ def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
             continue
         for relationship in _relationships(_parse(body)):
             target = _target(name.lower(), relationship)
-            if target is not None:
+            if target is not None and _kind(relationship) in _CUSTOM_XML:
+                dropped.add(target)
+            elif target is not None:
                 (thumbnails if _kind(relationship) == "thumbnail" else shown).add(target)
     dropped |= thumbnails - shown
     own_rels = {
         posixpath.join(posixpath.dirname(p), "_rels", posixpath.basename(p) + ".rels") for p in dropped
     }
-    return frozenset(dropped | own_rels)
+    return frozenset(dropped | own_rels) - {_CONTENT_TYPES}  # a relationship cannot unmake the package
 
 
 def _clean_relationships(rels_name: str, root: _Element, dropped: frozenset[str]) -> None:
