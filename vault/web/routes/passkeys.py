@@ -79,7 +79,7 @@ async def _json_call(request: Request, vault: Vault, auth: AuthConfigDep) -> _Ca
         raise InvalidInput("the request is too large")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting exhausts the parser's recursion, not a 500
         raise InvalidInput("the request is not JSON") from None
     if not isinstance(body, dict):
         raise InvalidInput("the request is not a JSON object")
