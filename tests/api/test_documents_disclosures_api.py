@@ -234,6 +234,56 @@ def test_d10_partner_reaches_exactly_the_granted_documents(
     assert client.get("/api/v1/partner/inbox", headers=local_team.headers).json() == []
 
 
+def test_d16_d21_revoking_or_extending_another_teams_disclosure_is_refused_and_audited(
+    client: TestClient, vault: Vault, worker: ApiUser, case_id: str, local_team: ApiUser, clock: FrozenClock
+) -> None:
+    """A colleague of another team trying to revoke or extend a disclosure, or one that does not
+    exist, gets 404 and leaves a denial (ids and rule only): the log review sees the probing."""
+    status, grant = disclose(
+        client,
+        worker,
+        case_id,
+        org_id=local_team.org_id,
+        purpose="warme overdracht",
+        legal_basis="wmo-4.1.1-2-help",
+        categories=["safety_conditions"],
+        max_retrievals=3,
+    )
+    assert status == 201, grant
+    outsider = api_user(client, vault, clock, Role.MEDEWERKER, team="Team Zuid")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    attempts = [
+        (f"/api/v1/disclosures/{grant['id']}/revoke", None),
+        (f"/api/v1/disclosures/{grant['id']}/extend", {"days": 30}),
+        (f"/api/v1/disclosures/{unknown}/revoke", None),
+    ]
+    for path, body in attempts:
+        r = client.post(path, headers=outsider.headers, json=body)
+        assert r.status_code == 404, (path, r.text)
+    with vault.db.session() as session:
+        denials = session.execute(
+            select(AuditEntry.case_id, AuditEntry.object_id, AuditEntry.rule, AuditEntry.details)
+            .where(AuditEntry.actor_id == outsider.user_id, AuditEntry.tag == AuditTag.DOSSIER_ACCESS_DENIED)
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert [(d.case_id, d.object_id) for d in denials] == [
+        (case_id, grant["id"]),
+        (case_id, grant["id"]),
+        (None, unknown),
+    ]
+    assert denials[2].rule == "no-such-grant"
+    assert [d.details for d in denials] == [
+        '{"attempted":"disclosure:grant:revoked"}',
+        '{"attempted":"disclosure:grant:extended"}',
+        '{"attempted":"disclosure:grant:revoked"}',
+    ]
+    # Nothing changed: the case's own worker still sees the grant live, unextended.
+    register = client.get(f"/api/v1/cases/{case_id}/disclosures", headers=worker.headers).json()
+    assert [(g["id"], g["revoked"], g["valid_until"]) for g in register] == [
+        (grant["id"], False, grant["valid_until"])
+    ]
+
+
 def test_d9_expired_and_used_up_grants_are_refused(
     client: TestClient, vault: Vault, worker: ApiUser, case_id: str, local_team: ApiUser, clock: FrozenClock
 ) -> None:

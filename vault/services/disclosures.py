@@ -18,7 +18,7 @@ import uuid
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -28,10 +28,11 @@ from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
+from vault.errors import Forbidden, InvalidInput, NotFound, VaultError
 from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
 from vault.policy import Decision, check_legal_basis, default_legal_bases
 from vault.runtime import Vault
+from vault.services.disclosure_changes import extend_disclosure, require_step_up, revoke_disclosure
 from vault.services.disclosure_overlap import live_overlap
 from vault.services.disclosure_register import (
     ConsentChoice,
@@ -114,11 +115,6 @@ def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
     if problem is not None:
         raise DisclosureInvalid(problem.message, field=problem.field, rule=problem.rule)
     return days
-
-
-def _require_step_up(vault: Vault, ctx: Context) -> None:
-    if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
-        raise StepUpRequired("creating or changing a disclosure needs a recent second-factor check")
 
 
 def _reporter_release_recorded(session: Session, case_id: str) -> bool:
@@ -305,7 +301,7 @@ def _known_basis(code: str) -> str:
 # * Revoking and extending change a grant with one conditional UPDATE ``… WHERE revoked_at IS NULL``
 #   (like ``access.consume_retrieval``): its row count decides, so a revoked grant is never extended
 #   and a grant is revoked (and audited) once. Lock order: the audit chain first (``hold_chain`` in
-#   ``_manageable_grant``, before the facts), then the grant's row — as a partner's retrieval (the
+#   ``disclosure_changes``, before the facts), then the grant's row — as a partner's retrieval (the
 #   gate holds the chain before ``consume_retrieval``), a destruction and a consent withdrawal (both
 #   record, then close grants) take them; so none of these can wait for another in a cycle.
 _CASE_DISCLOSURE_LOCK = 0x56544453  # "VTDS": the first key of pg_advisory_xact_lock(int, int)
@@ -330,7 +326,7 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
     and the insert are serialised per case, so sent several times at once it is created once.
     """
     days = _check_shape(vault, req)
-    _require_step_up(vault, ctx)
+    require_step_up(vault, ctx)
     refused: Exception | None = None
     view: GrantView | None = None
     with vault.db.session() as session:
@@ -391,90 +387,11 @@ def disclose_in_transaction(
     raised as ``RuleRefused``, so the caller's gated write audits it with its rule after the rollback.
     """
     days = _check_shape(vault, req)
-    _require_step_up(vault, ctx)
+    require_step_up(vault, ctx)
     decision, refused, release = _evaluate(session, vault, ctx, req)
     if refused is not None:
         raise RuleRefused(refused, decision.rule)
     return _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
-
-
-def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str) -> Grant:
-    hold_chain(session)  # the audit chain before the facts and the grant's row (see above)
-    grant = session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound("no such disclosure")
-    _actor, _case, _g, decision = decide(
-        session, vault, ctx, GateRequest(grant.case_id, Action.DISCLOSE, category=None, purpose="manage")
-    )
-    if not decision.allowed:
-        raise NotFound("no such disclosure")
-    return grant
-
-
-def _update_live_grant(session: Session, grant: Grant, **values: object) -> bool:
-    """Set ``values`` on the grant only while it is not revoked; True when it did. One conditional
-    UPDATE (it waits for a concurrent change of the row and checks the condition again), then the row
-    is read afresh, so the answer shows what was committed and never an earlier read."""
-    result: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
-        update(Grant)
-        .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(grant)
-    return (result.rowcount or 0) == 1
-
-
-def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
-    """Revocation takes effect at once: the next retrieval is refused.
-
-    Idempotent: revoking a revoked grant (also at the same moment from another session) answers the
-    revoked grant and changes nothing; only the revocation that changed the row is audited."""
-    _require_step_up(vault, ctx)
-    with vault.db.session() as session:
-        grant = _manageable_grant(session, vault, ctx, grant_id)
-        if grant.revoked_at is None and _update_live_grant(session, grant, revoked_at=ctx.now()):
-            record(
-                session,
-                ctx,
-                AuditTag.DISCLOSURE_GRANT_REVOKED,
-                case_id=grant.case_id,
-                object_type="grant",
-                object_id=grant.id,
-                details={"org_id": grant.org_id},
-            )
-        return grant_view(session, grant)
-
-
-_REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
-
-
-def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
-    """Extend a live grant; never beyond the maximum validity counted from its start. A grant revoked
-    before the extension (also by a revocation committed while this one was deciding) is refused."""
-    _require_step_up(vault, ctx)
-    with vault.db.session() as session:
-        grant = _manageable_grant(session, vault, ctx, grant_id)
-        if grant.revoked_at is not None:
-            raise Conflict(_REVOKED_NOT_EXTENDED)
-        new_until = ctx.now() + timedelta(days=days)
-        limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
-        if days < 1 or new_until > limit:
-            raise InvalidInput(
-                f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
-            )
-        if not _update_live_grant(session, grant, valid_until=new_until):
-            raise Conflict(_REVOKED_NOT_EXTENDED)
-        record(
-            session,
-            ctx,
-            AuditTag.DISCLOSURE_GRANT_EXTENDED,
-            case_id=grant.case_id,
-            object_type="grant",
-            object_id=grant.id,
-            details={"org_id": grant.org_id, "days": days},
-        )
-        return grant_view(session, grant)
 
 
 def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[GrantView]:

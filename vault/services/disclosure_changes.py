@@ -1,0 +1,132 @@
+"""Changing a disclosure after it was made: revoking it (at once) and extending it (never beyond the
+maximum validity from its start). Both need a recent second-factor check and the same right as
+making one (DISCLOSE on the case); a refusal, and an attempt on a disclosure that does not exist, is
+audited as a denial (ids and rule only) before the caller gets 404 (D16, D21: someone trying other
+teams' disclosures shows in the log review like any other probing).
+
+Lock order and the conditional ``UPDATE … WHERE revoked_at IS NULL``: see ``disclosures``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NoReturn
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import Session
+
+from vault.audit import record
+from vault.audit.log import hold_chain
+from vault.context import Context
+from vault.domain import Action, AuditTag
+from vault.domain import Decision as Effect
+from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
+from vault.models import Grant
+from vault.runtime import Vault
+from vault.services.disclosure_requests import GrantView, grant_view
+from vault.services.gate import GateRequest, decide
+from vault.transaction import Refusal, transaction
+
+__all__ = ["extend_disclosure", "require_step_up", "revoke_disclosure"]
+
+_REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
+
+
+def require_step_up(vault: Vault, ctx: Context) -> None:
+    if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("creating or changing a disclosure needs a recent second-factor check")
+
+
+def _refused(
+    session: Session, ctx: Context, grant_id: str, *, case_id: str | None, rule: str, tag: AuditTag
+) -> NoReturn:
+    """Record the refused change (ids and rule only); ``transaction`` commits it, then the caller
+    gets 404, as for a disclosure that does not exist (a 403 would confirm it does)."""
+    record(
+        session,
+        ctx,
+        AuditTag.DOSSIER_ACCESS_DENIED,
+        case_id=case_id,
+        object_type="grant",
+        object_id=grant_id[:64],
+        decision=Effect.DENY,
+        rule=rule,
+        details={"attempted": str(tag)},
+    )
+    raise Refusal(NotFound("no such disclosure"))
+
+
+def _manageable_grant(session: Session, vault: Vault, ctx: Context, grant_id: str, tag: AuditTag) -> Grant:
+    hold_chain(session)  # the audit chain before the facts and the grant's row (see ``disclosures``)
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        _refused(session, ctx, grant_id, case_id=None, rule="no-such-grant", tag=tag)
+    _actor, _case, _g, decision = decide(
+        session, vault, ctx, GateRequest(grant.case_id, Action.DISCLOSE, category=None, purpose="manage")
+    )
+    if not decision.allowed:
+        _refused(session, ctx, grant.id, case_id=grant.case_id, rule=decision.rule, tag=tag)
+    return grant
+
+
+def _update_live_grant(session: Session, grant: Grant, **values: object) -> bool:
+    """Set ``values`` on the grant only while it is not revoked; True when it did. One conditional
+    UPDATE (it waits for a concurrent change of the row and checks the condition again), then the row
+    is read afresh, so the answer shows what was committed and never an earlier read."""
+    result: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
+        update(Grant)
+        .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(grant)
+    return (result.rowcount or 0) == 1
+
+
+def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
+    """Revocation takes effect at once: the next retrieval is refused.
+
+    Idempotent: revoking a revoked grant (also at the same moment from another session) answers the
+    revoked grant and changes nothing; only the revocation that changed the row is audited."""
+    require_step_up(vault, ctx)
+    with transaction(vault.db) as session:
+        grant = _manageable_grant(session, vault, ctx, grant_id, AuditTag.DISCLOSURE_GRANT_REVOKED)
+        if grant.revoked_at is None and _update_live_grant(session, grant, revoked_at=ctx.now()):
+            record(
+                session,
+                ctx,
+                AuditTag.DISCLOSURE_GRANT_REVOKED,
+                case_id=grant.case_id,
+                object_type="grant",
+                object_id=grant.id,
+                details={"org_id": grant.org_id},
+            )
+        return grant_view(session, grant)
+
+
+def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
+    """Extend a live grant; never beyond the maximum validity counted from its start. A grant revoked
+    before the extension (also by a revocation committed while this one was deciding) is refused."""
+    require_step_up(vault, ctx)
+    with transaction(vault.db) as session:
+        grant = _manageable_grant(session, vault, ctx, grant_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)
+        if grant.revoked_at is not None:
+            raise Conflict(_REVOKED_NOT_EXTENDED)
+        new_until = ctx.now() + timedelta(days=days)
+        limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
+        if days < 1 or new_until > limit:
+            raise InvalidInput(
+                f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
+            )
+        if not _update_live_grant(session, grant, valid_until=new_until):
+            raise Conflict(_REVOKED_NOT_EXTENDED)
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_GRANT_EXTENDED,
+            case_id=grant.case_id,
+            object_type="grant",
+            object_id=grant.id,
+            details={"org_id": grant.org_id, "days": days},
+        )
+        return grant_view(session, grant)
