@@ -9,8 +9,8 @@ collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
   verspreiden" at the foot of every page, in a content stream of its own (the page's content is
   wrapped in q/Q so its graphics state cannot hide the line), and the same text in the document
   information (``/Subject`` and ``/VerstrektAan``): a leaked copy names its recipient. Everything else
-  the PDF says about itself (document information, XMP, attachments, comments' authors and text) is
-  removed (``_strip_metadata``);
+  the PDF says about itself (document information, XMP, attachments, comments' authors and text, a
+  placed photo's EXIF) is removed (``_strip_metadata``);
 * a JPEG or PNG photo loses its EXIF (the place it was taken, the device, the maker), XMP, IPTC,
   comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
 * a Word, Excel or PowerPoint file loses its properties (author, last editor, company), comments,
@@ -113,8 +113,9 @@ _MARKUP = frozenset(
 def _strip_metadata(pdf: Pdf) -> None:
     """What a PDF says about itself beyond its pages, gone from a partner's copy (D22): the document
     information (Title, Author, Keywords … often name a client, the reporter or the writer), the XMP
-    metadata, attached files (an attachment may be the unredacted original) and comments' authors.
-    The pages are unchanged."""
+    metadata (the document's, a page's, a picture's), attached files (an attachment may be the
+    unredacted original), comments' authors, and what a photo placed on a page says about itself. The
+    pages are unchanged."""
     for key in list(pdf.docinfo.keys()):
         del pdf.docinfo[key]
     root = pdf.Root
@@ -124,10 +125,8 @@ def _strip_metadata(pdf: Pdf) -> None:
     names = root.get("/Names")
     if isinstance(names, Dictionary) and "/EmbeddedFiles" in names:
         del names["/EmbeddedFiles"]
+    _clean_pictures(pdf)
     for page in pdf.pages:
-        for key in ("/Metadata", "/PieceInfo"):
-            if key in page.obj:
-                del page.obj[key]
         annotations = page.obj.get("/Annots")
         if not isinstance(annotations, pikepdf.Array):
             continue
@@ -140,6 +139,42 @@ def _strip_metadata(pdf: Pdf) -> None:
             for key in ("/T", "/RC", "/Contents", "/Popup"):
                 if key in annotation:
                     del annotation[key]
+
+
+def _clean_pictures(pdf: Pdf) -> None:
+    """Every object's own XMP and private application data go (``/Metadata``, ``/PieceInfo``: a
+    page's, a picture's, a form's). A photo placed in a PDF keeps its JPEG bytes whole, EXIF (GPS,
+    device, maker), XMP and comments included: each JPEG picture loses them as a photo sent on its
+    own does (``image_copy.strip_jpeg``; its pixels unchanged). A picture it cannot clean makes the
+    copy refused."""
+    for obj in pdf.objects:
+        if not isinstance(obj, Dictionary | pikepdf.Stream):
+            continue
+        for key in ("/Metadata", "/PieceInfo"):
+            if key in obj:
+                del obj[key]
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != Name.Image:
+            continue
+        filters = obj.get("/Filter")
+        chain_of = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+        if not chain_of or chain_of[-1] != Name.DCTDecode:
+            continue
+        parms = obj.get("/DecodeParms")
+        each = list(parms) if isinstance(parms, pikepdf.Array) else [parms] * len(chain_of)
+        jpeg = obj.read_raw_bytes()
+        if len(chain_of) > 1:  # the JPEG wrapped in general-purpose filters (Flate …): unwrap it
+            outer = pikepdf.Stream(pdf, jpeg)
+            outer.Filter = pikepdf.Array(chain_of[:-1])
+            if isinstance(parms, pikepdf.Array):
+                outer.DecodeParms = pikepdf.Array(each[:-1])
+            try:
+                jpeg = outer.read_bytes()
+            except pikepdf.PdfError:
+                raise InvalidInput("a picture in this PDF cannot be cleaned for a partner") from None
+        cleaned = image_copy.strip_jpeg(jpeg)
+        if len(chain_of) > 1 or cleaned != jpeg:
+            last = each[-1] if each and isinstance(each[-1], Dictionary) else None
+            obj.write(cleaned, filter=Name.DCTDecode, decode_parms=last)
 
 
 def mark_pdf(data: bytes, text: str) -> bytes:
