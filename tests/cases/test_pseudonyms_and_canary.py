@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tests.cases.conftest import Staff
-from tests.gate.test_keys_and_blobs import _dump
-from tests.helpers import ctx_for, make_user
+from tests.helpers import ctx_for, database_bytes, make_user
 from vault.crypto.index import blind_index_bsn
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import Role
@@ -58,9 +56,7 @@ def test_d3_different_persons_differ_and_the_pseudonym_key_is_not_the_index_key(
     assert a.startswith("ps_")
 
 
-def test_d8_canary_reporter_never_in_view_lookup_or_raw_database(
-    vault: Vault, staff: Staff, tmp_path: Path
-) -> None:
+def test_d8_canary_reporter_never_in_view_lookup_or_raw_database(vault: Vault, staff: Staff) -> None:
     ctx = staff.ctx(vault, staff.worker)
     with vault.db.session() as session:
         case_id = cases.open_report(
@@ -84,7 +80,7 @@ def test_d8_canary_reporter_never_in_view_lookup_or_raw_database(
     hits = lookup.lookup_person(vault, ctx, bsn="123456782")
     assert [h.case_id for h in hits] == [case_id]
     assert CANARY not in repr(hits)
-    raw = _dump(vault, tmp_path)
+    raw = database_bytes(vault)
     assert len(raw) > 1000
     for canary in (CANARY, CANARY_CONTACT, "Pietje Puk", "123456782", "2016-05-01"):
         assert canary.encode() not in raw
