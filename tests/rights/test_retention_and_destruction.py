@@ -7,13 +7,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.audit.oracle import verify_chain
-from tests.helpers import ctx_for, make_team, make_user, new_case, pdf_text, upload
+from tests.helpers import api_user, ctx_for, make_team, make_user, new_case, pdf_text, team_id_of, upload
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
@@ -269,8 +271,9 @@ def test_d13_access_request_deadline_and_one_extension(
         vault, worker, case_id, subject_id=subject, received_on=date(2026, 2, 2)
     )
     assert (req.answer_by, req.overdue) == (date(2026, 3, 2), False)
-    clock.advance(days=1)
-    assert rights.due_access_requests(vault, worker)[0].overdue is True
+    # Extended on the last day of the term, the person told within it (AVG art. 12(3)).
+    while worker.now().date() < req.answer_by:
+        clock.advance(days=1)
     extended = rights.extend_access_request(
         vault, worker, req.id, reason=rights.ExtensionReason.COMPLEX_REQUEST, weeks=8
     )
@@ -285,6 +288,30 @@ def test_d13_access_request_deadline_and_one_extension(
         )
     assert rights.complete_access_request(vault, worker, req.id).completed is True
     assert rights.due_access_requests(vault, worker) == []
+
+
+def test_d13_an_overdue_access_request_cannot_be_extended_after_the_fact(
+    vault: Vault, clock: FrozenClock, team: str, worker: Context
+) -> None:
+    """Extending a request whose term has passed would turn a late answer into a timely one and take
+    it off the overdue list the privacy officer watches: refused, the request stays overdue."""
+    case_id = new_case(vault, worker, team)
+    subject = add_subject(vault, worker, case_id, relation=Relation.PARENT, fields=PersonFields(name="Ouder"))
+    req = rights.record_access_request(
+        vault,
+        worker,
+        case_id,
+        subject_id=subject,
+        received_on=worker.now().date() - timedelta(weeks=4, days=1),
+    )
+    assert req.overdue
+    with pytest.raises(Conflict) as refused:
+        rights.extend_access_request(
+            vault, worker, req.id, reason=rights.ExtensionReason.COMPLEX_REQUEST, weeks=8
+        )
+    assert refused.value.rule == rights.EXTENSION_AFTER_TERM
+    (listed,) = rights.due_access_requests(vault, worker)
+    assert (listed.id, listed.overdue, listed.answer_by) == (req.id, True, req.answer_by)
 
 
 def test_retention_extension_needs_the_team_leader_and_a_later_date(
@@ -307,6 +334,59 @@ def test_retention_extension_needs_the_team_leader_and_a_later_date(
             )
         if rule is not None:
             assert refused.value.rule == rule
+
+
+def test_d11_one_extension_adds_at_most_20_years_also_from_29_february(
+    vault: Vault, team: str, worker: Context, leader: Context
+) -> None:
+    """From 29 February 2080 the furthest date is 28 February 2100 (no leap year), not a crash."""
+    case_id = new_case(vault, worker, team)
+    for year in (2060, 2080):
+        extend_retention(
+            vault,
+            leader,
+            case_id,
+            until=datetime(year, 2, 29, 12, tzinfo=UTC),
+            reason=ExtensionReason.LEGAL_PROCEEDINGS,
+        )
+    with pytest.raises(InvalidInput) as refused:
+        extend_retention(
+            vault,
+            leader,
+            case_id,
+            until=datetime(2100, 2, 28, 12, 0, 1, tzinfo=UTC),
+            reason=ExtensionReason.LEGAL_PROCEEDINGS,
+        )
+    assert refused.value.rule == "retention-too-long"
+    furthest = datetime(2100, 2, 28, 12, tzinfo=UTC)
+    assert (
+        extend_retention(vault, leader, case_id, until=furthest, reason=ExtensionReason.LEGAL_PROCEEDINGS)
+        == furthest
+    )
+
+
+def test_d11_api_extends_retention_from_29_february_to_28_february(
+    client: TestClient, vault: Vault, clock: FrozenClock
+) -> None:
+    leader = api_user(client, vault, clock, Role.TEAMLEIDER, team="Team D11")
+    team = team_id_of(vault, "Team D11")
+    case_id = new_case(
+        vault, ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER), team
+    )
+
+    def extend(until: str) -> httpx.Response:
+        return client.post(
+            f"/api/v1/cases/{case_id}/retention",
+            headers=leader.headers,
+            json={"until": until, "reason": "legal_proceedings"},
+        )
+
+    for until in ("2060-02-29T12:00:00Z", "2080-02-29T12:00:00Z"):
+        assert extend(until).status_code == 200
+    assert extend("2100-03-01T00:00:00Z").status_code == 400  # more than 20 years: refused, not a 500
+    r = extend("2100-02-28T12:00:00Z")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"destroy_after": "2100-02-28T12:00:00+00:00"}
 
 
 def test_register_of_processing_activities_lists_bases_and_retention() -> None:

@@ -204,6 +204,25 @@ def test_d13_access_request_form_names_the_one_reason_and_keeps_the_input(
         assert session.scalars(select(AccessRequest.id)).first() is None
 
 
+def test_d13_an_overdue_request_is_not_extended_and_the_page_says_why(
+    worker: TestClient, vault: Vault, world: World
+) -> None:
+    received = (vault.clock.now().date() - timedelta(weeks=5)).isoformat()  # the 4-week term is over
+    r = _post(
+        worker,
+        f"/zaken/{world.case_id}/inzageverzoek",
+        {"subject_id": _subject_id(vault, world), "received_on": received, "requested_by": "representative"},
+    )
+    assert r.status_code == 303, r.text
+    with vault.db.session() as session:
+        request_id = str(session.scalars(select(AccessRequest.id)).one())
+    r = _post(worker, f"/inzageverzoeken/{request_id}/verlengen", {"reason": "complex_request", "weeks": "4"})
+    assert r.status_code == 400
+    assert "De termijn is al verstreken" in r.text
+    with vault.db.session() as session:
+        assert session.get(AccessRequest, request_id).extension_code is None  # type: ignore[union-attr]
+
+
 def test_d13_extension_once_with_a_reason_and_at_most_eight_weeks(
     worker: TestClient, vault: Vault, world: World
 ) -> None:

@@ -246,16 +246,25 @@ def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: 
     )
 
 
+EXTENSION_AFTER_TERM = "d13-extension-after-term"
+
+
 def extend_access_request(
     vault: Vault, ctx: Context, request_id: str, *, reason: ExtensionReason, weeks: int
 ) -> AccessRequestView:
-    """Extend the answer deadline once, by at most eight weeks, with a reason."""
+    """Extend the answer deadline once, by at most eight weeks, with a reason, while the first term
+    runs: the person must be told of an extension within it (AVG art. 12(3)), so a request already
+    overdue stays overdue (rule ``d13-extension-after-term``)."""
     if not 1 <= weeks <= MAX_EXTENSION.days // 7:
         raise InvalidInput("an extension is 1 to 8 weeks")
 
     def change(row: AccessRequestRow) -> None:
         if row.extension_code is not None:
             raise Conflict("the deadline was already extended once")
+        if ctx.now().date() > row.answer_by:
+            raise Conflict(
+                "the term to answer has passed: an extension is given within it", rule=EXTENSION_AFTER_TERM
+            )
         row.extension_code = str(reason)
         row.answer_by = row.answer_by + timedelta(weeks=weeks)
 

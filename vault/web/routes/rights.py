@@ -263,8 +263,13 @@ def extend_access_request(
                 vault, actor.ctx, request_id, reason=rights.ExtensionReason(values["reason"]), weeks=weeks
             )
             return see_other(f"/inzageverzoeken/{request_id}", notice="inzageverzoek-verlengd")
-        except Conflict:
-            errors["reason"] = "Deze termijn is al eens verlengd of het verzoek is al beantwoord."
+        except Conflict as exc:
+            errors["reason"] = (
+                "De termijn is al verstreken. Een verlenging moet binnen de termijn worden gemeld; "
+                "beantwoord het verzoek zo snel mogelijk."
+                if exc.rule == rights.EXTENSION_AFTER_TERM
+                else "Deze termijn is al eens verlengd of het verzoek is al beantwoord."
+            )
     return _extension_form(request, vault, actor, request_id, values=values, errors=errors, status_code=400)
 
 
