@@ -18,7 +18,7 @@ from tests.audit.oracle import verify_chain
 from tests.helpers import api_user, ctx_for, make_team, make_user, new_case, pdf_text, team_id_of, upload
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, Role, reference_of
-from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput
+from vault.errors import Conflict, Destroyed, Forbidden, InvalidInput, NotFound, VaultError
 from vault.models import AuditEntry, Case, CaseKey, DestructionRequest, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services import destruction, lookup, rights, sweep
@@ -502,6 +502,82 @@ def test_d12_a_granted_request_commits_with_its_destruction_or_not_at_all(
     assert destruction.pending_destruction_requests(vault, leader) == []
 
 
+def test_d16_d21_probing_another_teams_case_through_its_requests_tells_nothing_and_is_audited(
+    vault: Vault, team: str, worker: Context, leader: Context
+) -> None:
+    """Someone the gate does not allow gets the same audited denial whatever the facts behind it: a
+    statement on a document or on a statement of the case (D14), a decision on a pending request or
+    on one already decided (D12). Before, the facts were checked first, unaudited (400, 404, 409)."""
+    other = make_team(vault)
+    outsider = ctx_for(vault, make_user(vault, Role.TEAMLEIDER, teams=[other]), Role.TEAMLEIDER)
+    case_id = new_case(vault, worker, team)
+    doc = upload(vault, worker, case_id, b"verslag")
+    statement = rights.add_statement(
+        vault, worker, case_id=case_id, refers_to_document_id=doc, title="Zienswijze",
+        filename="z.txt", content_type="text/plain", chunks=[b"mijn kant"],
+    ).document_id  # fmt: skip
+    today = worker.now().date()
+    decided = destruction.record_destruction_request(vault, worker, case_id, received_on=today)
+    destruction.decide_destruction_request(
+        vault, leader, decided, grant=False,
+        refusal_reason=destruction.RefusalReason.STATUTORY_OBLIGATION, refusal_note="wettelijke plicht",
+    )  # fmt: skip
+    pending = destruction.record_destruction_request(vault, worker, case_id, received_on=today)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    attempts = {
+        "statement on a document": lambda: rights.add_statement(
+            vault, outsider, case_id=case_id, refers_to_document_id=doc, title="t", filename="f.txt",
+            content_type="text/plain", chunks=[b"x"],
+        ),
+        "statement on a statement": lambda: rights.add_statement(
+            vault, outsider, case_id=case_id, refers_to_document_id=statement, title="t", filename="f.txt",
+            content_type="text/plain", chunks=[b"x"],
+        ),
+        "statement on no document": lambda: rights.add_statement(
+            vault, outsider, case_id=case_id, refers_to_document_id=unknown, title="t", filename="f.txt",
+            content_type="text/plain", chunks=[b"x"],
+        ),
+        "decision on a decided request": lambda: destruction.decide_destruction_request(
+            vault, outsider, decided, grant=True
+        ),
+        "decision on a pending request": lambda: destruction.decide_destruction_request(
+            vault, outsider, pending, grant=True
+        ),
+    }  # fmt: skip
+    answers = {}
+    for name, attempt in attempts.items():
+        before = _denials(vault, outsider)
+        with pytest.raises(VaultError) as refused:
+            attempt()
+        answers[name] = (type(refused.value).__name__, _denials(vault, outsider) - before)
+    assert set(answers.values()) == {("Forbidden", 1)}, answers
+    # The case's own staff still get the reasons.
+    with pytest.raises(InvalidInput):
+        rights.add_statement(
+            vault, worker, case_id=case_id, refers_to_document_id=statement, title="t", filename="f.txt",
+            content_type="text/plain", chunks=[b"x"],
+        )  # fmt: skip
+    with pytest.raises(NotFound):
+        rights.add_statement(
+            vault, worker, case_id=case_id, refers_to_document_id=unknown, title="t", filename="f.txt",
+            content_type="text/plain", chunks=[b"x"],
+        )  # fmt: skip
+    with pytest.raises(Conflict):
+        destruction.decide_destruction_request(vault, leader, decided, grant=True)
+
+
+def _denials(vault: Vault, ctx: Context) -> int:
+    with vault.db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.actor_id == ctx.actor_id, AuditEntry.decision == "deny")
+            )
+            or 0
+        )
+
+
 def test_d12_a_request_granted_but_left_undestroyed_is_finished_by_granting_it_again(
     vault: Vault, clock: FrozenClock, team: str, worker: Context, leader: Context
 ) -> None:
@@ -532,7 +608,7 @@ def test_d12_a_request_granted_but_left_undestroyed_is_finished_by_granting_it_a
         assert row is not None
         assert (row.status, row.decided_at) == ("granted", decided_at)  # the decision keeps its date
         assert session.get(Case, case_id).destroyed_at is not None  # type: ignore[union-attr]
-    with pytest.raises(Conflict):
+    with pytest.raises(Destroyed):  # the gate answers first: the case is gone
         destruction.decide_destruction_request(vault, _fresh(vault, leader), request_id, grant=True)
 
 

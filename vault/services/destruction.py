@@ -390,10 +390,9 @@ def decide_destruction_request(
         req = session.get(DestructionRequest, request_id)
         if req is None:
             raise NotFound("no such destruction request")
-        case_id, status = req.case_id, req.status
-        unfinished = _unfinished(session, req)
-    if status != "pending" and not (grant and unfinished):
-        raise Conflict("this request was already decided")
+        case_id = req.case_id
+    # Whether it was decided already is told only to whom the gate allows the decision (in ``decide``
+    # below): anyone else gets the gate's audited denial, whatever the request's state.
     if not grant and (refusal_reason is None or not (refusal_note or "").strip()):
         raise InvalidInput("a refusal needs a reason from the list and an explanation")
     if grant and (refusal_reason is not None or refusal_note):
@@ -403,7 +402,7 @@ def decide_destruction_request(
         row = session.get(DestructionRequest, request_id)
         assert row is not None
         if row.status != "pending" and not (grant and _unfinished(session, row)):
-            raise Conflict("this request was already decided")  # decided meanwhile
+            raise Conflict("this request was already decided")
         if row.status == "pending":
             row.status = "granted" if grant else "refused"
             row.decided_at = ctx.now()

@@ -125,6 +125,17 @@ def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedB
     return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256, head.head)
 
 
+def _check_answered(session: Session, case_id: str, refers_to_id: str) -> None:
+    """D14: the document a statement answers is in the same case and is no statement itself. Checked
+    only after the gate allowed the write, so someone who may not write to the case learns nothing
+    about its documents (their attempt is the gate's audited denial)."""
+    original = session.get(Document, refers_to_id)
+    if original is None or original.case_id != case_id:
+        raise NotFound("no such document in this case")
+    if original.category == Category.STATEMENT:
+        raise InvalidInput("a statement answers a document, not another statement")
+
+
 def add_version(
     session: Session,
     ctx: Context,
@@ -146,9 +157,7 @@ def add_version(
     if case is None:
         raise NotFound("no such case")
     if refers_to_id is not None:
-        original = session.get(Document, refers_to_id)
-        if original is None or original.case_id != case_id:
-            raise NotFound("no such document in this case")
+        _check_answered(session, case_id, refers_to_id)
     if document_id is None:
         document = Document(
             id=str(uuid.uuid4()),
@@ -263,8 +272,10 @@ def upload_document(
     content_type = check_content_type(content_type)
     req = GateRequest(case_id, Action.WRITE, category=category, document_id=document_id)
 
-    def key_of(_session: Session, admission: Admission) -> DataKey:
+    def key_of(session: Session, admission: Admission) -> DataKey:
         assert admission.dek is not None
+        if refers_to_id is not None:  # only once the gate allowed it: nothing to probe (D14)
+            _check_answered(session, case_id, refers_to_id)
         return admission.dek
 
     dek = pass_gate(

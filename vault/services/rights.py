@@ -19,7 +19,7 @@ from vault.context import Context
 from vault.domain import Action, AuditTag, Category, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import AccessRequest as AccessRequestRow
-from vault.models import Case, Document, Subject
+from vault.models import Case, Subject
 from vault.policy import default_legal_bases
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
@@ -82,14 +82,10 @@ def add_statement(
 ) -> StoredVersion:
     """D14: a subject's own view, appended as a statement document that names the original.
 
-    The original document and its versions are never touched.
+    The original document and its versions are never touched. The answered document is checked
+    after the gate allowed the write (``documents._check_answered``): a refusal tells nothing about
+    the case's documents and is audited.
     """
-    with vault.db.session() as session:
-        original = session.get(Document, refers_to_document_id)
-        if original is None or original.case_id != case_id:
-            raise NotFound("no such document in this case")
-        if original.category == Category.STATEMENT:
-            raise InvalidInput("a statement answers a document, not another statement")
     return upload_document(
         vault,
         ctx,
