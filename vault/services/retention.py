@@ -32,11 +32,15 @@ __all__ = [
 RETENTION_YEARS = 20  # Wmo 2015 art. 5.3.4 lid 2
 
 
-def destroy_after_for(last_change: datetime) -> datetime:
+def _years_later(moment: datetime, years: int) -> datetime:
     try:
-        return last_change.replace(year=last_change.year + RETENTION_YEARS)
+        return moment.replace(year=moment.year + years)
     except ValueError:  # 29 February in a year that has none: the day before
-        return last_change.replace(year=last_change.year + RETENTION_YEARS, day=28)
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def destroy_after_for(last_change: datetime) -> datetime:
+    return _years_later(last_change, RETENTION_YEARS)
 
 
 class ExtensionReason(StrEnum):
@@ -57,7 +61,7 @@ def extend_retention(
         assert case is not None
         if until <= case.destroy_after:
             raise InvalidInput("an extension must move the destruction date later")
-        if until > case.destroy_after.replace(year=case.destroy_after.year + 20):
+        if until > _years_later(case.destroy_after, 20):
             raise InvalidInput("one extension may add at most 20 years", rule="retention-too-long")
         session.add(
             RetentionExtension(
