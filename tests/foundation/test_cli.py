@@ -19,10 +19,14 @@ from vault.models import AuditEntry
 VAULT = [sys.executable, "-m", "vault.cli.main"]
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 120, stdout: int = subprocess.PIPE
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
     full_env.update(env)
-    return subprocess.run([*VAULT, *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*VAULT, *args], env=full_env, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=timeout
+    )
 
 
 def _env(home: Path, url: str) -> dict[str, str]:
@@ -149,3 +153,59 @@ def test_demo_loads_once_and_is_marked(tmp_path: Path, database_url: str) -> Non
     assert "Serving on" not in first.stdout  # it does not serve, so it does not say so
     second = run_cli(["demo", "--no-serve"], env)
     assert second.returncode == 0, second.stderr
+
+
+# "1": a write fails inside the command; "": the output waits in Python's buffer until main() flushes it.
+BUFFERING = pytest.mark.parametrize("unbuffered", ["1", ""], ids=["unbuffered", "buffered"])
+
+
+def _destroyed_case(settings: Settings) -> str:
+    """An initialised vault with one destroyed case: ``retention certificate`` has something to write."""
+    from tests.helpers import ctx_for, make_team, make_user, new_case
+    from vault.cli.common import operator_context
+    from vault.domain import Role
+    from vault.services.destruction import destroy_case
+    from vault.services.setup import initialise
+
+    vault = initialise(settings)
+    try:
+        team = make_team(vault)
+        worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+        case_id = new_case(vault, worker, team)
+        destroy_case(vault, operator_context(vault), case_id, reason="retention_expired")
+    finally:
+        vault.close()
+    return case_id
+
+
+@BUFFERING
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_on_stdout_is_one_line_not_a_traceback(
+    settings: Settings, database_url: str, unbuffered: str
+) -> None:
+    case_id = _destroyed_case(settings)
+    env = {**_env(settings.home, database_url), "PYTHONUNBUFFERED": unbuffered}
+    for args in (["rights", "register"], ["audit", "export"], ["retention", "certificate", case_id]):
+        with open("/dev/full", "w") as full:
+            proc = run_cli(args, env, stdout=full.fileno())
+        _one_line_error(proc, "writing the output failed (No space left on device)")
+
+
+@BUFFERING
+def test_a_closed_pipe_on_stdout_ends_the_command_without_a_traceback(
+    settings: Settings, database_url: str, unbuffered: str
+) -> None:
+    case_id = _destroyed_case(settings)
+    env = {**_env(settings.home, database_url), "PYTHONUNBUFFERED": unbuffered}
+    for args in (["audit", "export"], ["retention", "certificate", case_id]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the command writes: every write meets EPIPE
+        try:
+            proc = run_cli(args, env, stdout=write_end)
+        finally:
+            os.close(write_end)
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "Exception ignored" not in proc.stderr  # the interpreter's flush at exit
+        # typer ends a closed pipe met inside the command silently; main()'s flush says so in one line
+        assert proc.stderr in ("", "error: writing the output failed (Broken pipe)\n")

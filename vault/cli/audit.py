@@ -134,6 +134,7 @@ def export(
         ctx = operator_context(vault)
         if output is None:
             count = export_entries(vault, ctx, filters, fmt, sys.stdout)
+            sys.stdout.flush()  # written before it is called exported (a failure: one line from main())
         else:
             with create_output(output) as out:  # before the export is recorded: a refusal records nothing
                 try:

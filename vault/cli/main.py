@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -165,13 +166,34 @@ def main() -> None:
     """
     os.umask(os.umask(0o077) | 0o077)  # everything written to VAULT_HOME is private (0600 / 0700)
     try:
-        app(standalone_mode=True)
+        try:
+            app(standalone_mode=True)
+        finally:
+            sys.stdout.flush()  # output still buffered fails here, not in the interpreter's flush at exit
     except VaultError as exc:
         if DEBUG["enabled"]:
             traceback.print_exc()
         echo_err(exc.message)
         sys.exit(_EXIT_CODES.get(type(exc), 1))
+    except OSError as exc:
+        if exc.filename is not None:  # not the output (writing a stream names no file): a traceback
+            raise
+        _output_failed(exc)
     sys.exit(0)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """Standard output could not be written (a full disk, a closed pipe): one line, exit 1. typer ends a
+    closed pipe met inside a command itself (exit 1, silently); this is what is left, a full disk and a
+    pipe closed before the buffered output reached it. The line names the OS's reason, never the output.
+    What is still buffered goes to devnull, so the interpreter's flush at exit fails no second time (the
+    advice on SIGPIPE in Python's ``signal`` documentation)."""
+    if DEBUG["enabled"]:
+        traceback.print_exc()
+    echo_err(f"writing the output failed ({exc.strerror or type(exc).__name__})")
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(1)
 
 
 if __name__ == "__main__":
