@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.web.test_browser import login
-from tests.web.test_rights_browser import _tags, check
+from tests.web.test_rights_browser import _subject_id, _tags, check
 from tests.web.world import CANARY_CHILD, TEAM, World, _person, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
@@ -199,6 +199,29 @@ def test_d12_a_case_worker_sees_the_request_but_only_the_team_leader_decides(
         assert r.status_code == 403
     with vault.db.session() as session:
         assert session.scalars(select(DestructionRequest.status)).one() == "pending"
+
+
+def test_d13_granting_while_an_access_request_is_open_says_to_answer_it_first(
+    world: World, vault: Vault, leader: TestClient
+) -> None:
+    request_id = _destruction_request(leader, world, vault)
+    r = _post(
+        leader,
+        f"/zaken/{world.case_id}/inzageverzoek",
+        {
+            "subject_id": _subject_id(vault, world),
+            "received_on": "2026-02-20",
+            "requested_by": "representative",
+        },
+    )
+    assert r.status_code == 303, r.text
+    r = _post(leader, f"/vernietigingsverzoeken/{request_id}/vernietigen", {})
+    assert r.status_code == 409
+    assert "Eerst het inzageverzoek afhandelen" in r.text
+    assert "Er is niets vernietigd." in r.text
+    with vault.db.session() as session:
+        assert session.scalars(select(DestructionRequest.status)).one() == "pending"
+        assert session.get(Case, world.case_id).destroyed_at is None  # type: ignore[union-attr]
 
 
 def test_d14_a_statement_typed_or_uploaded_is_added_beside_the_document(

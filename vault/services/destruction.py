@@ -34,11 +34,15 @@ from vault.models import (
     DestructionRequest,
     Document,
     DocumentVersion,
-    Grant,
 )
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
 from vault.services.calendar import add_months
+from vault.services.destruction_ends import (
+    answer_destruction_requests,
+    close_grants,
+    refuse_while_access_is_asked,
+)
 from vault.services.gate import GateRequest, pass_gate
 from vault.services.keyring import CaseKeyEpoch, case_key_epoch, shred_case
 from vault.services.lookup import forget_reidentifications
@@ -161,37 +165,6 @@ def _after_commit(vault: Vault, blob_ids: list[str]) -> None:
     vault.db.scrub_erased()
 
 
-def _close_grants(session: Session, ctx: Context, case_id: str) -> None:
-    """D11/D12, D22: the case's disclosures end with it. The grant rows stay (ids, organisation,
-    categories, dates: the partner's retrieval history and the audit log point at them), revoked, with
-    the text a person typed (purpose, legacy consent reference, contact) blanked and the partner title's
-    ciphertext wiped; each revocation audited (ids only)."""
-    live = session.execute(
-        select(Grant.id, Grant.org_id).where(Grant.case_id == case_id, Grant.revoked_at.is_(None))
-    ).all()
-    for grant_id, org_id in live:
-        record(
-            session,
-            ctx,
-            AuditTag.DISCLOSURE_GRANT_REVOKED,
-            case_id=case_id,
-            object_type="grant",
-            object_id=grant_id,
-            rule="d11-case-destroyed",
-            details={"org_id": org_id, "reason": "case-destroyed"},
-        )
-    of_case = Grant.case_id == case_id
-    session.execute(update(Grant).where(of_case, Grant.revoked_at.is_(None)).values(revoked_at=ctx.now()))
-    # purpose is NOT NULL: the empty string stands for "blanked at destruction".
-    session.execute(
-        update(Grant)
-        .where(of_case)
-        .values(
-            purpose="", consent_reference=None, contact_name=None, contact_phone=None, partner_title_enc=None
-        )
-    )
-
-
 def _destroy_in(
     session: Session, vault: Vault, ctx: Context, case_id: str, *, reason: str, request_id: str | None
 ) -> tuple[CertificateView, list[str]]:
@@ -200,12 +173,15 @@ def _destroy_in(
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
+    if case.destroyed_at is None:
+        refuse_while_access_is_asked(session, case_id)
     epoch = case_key_epoch(session, case_id)
     keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
     if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
         case.destroyed_at = ctx.now()
     blob_ids = _remove_content(session, case_id)
-    _close_grants(session, ctx, case_id)
+    close_grants(session, ctx, case_id)
+    answer_destruction_requests(session, ctx, case_id)
     forget_reidentifications(session, case_id)  # D11: an explanation outlives no matched case
     cert = _certificate_row(session, case_id)
     if cert is None:

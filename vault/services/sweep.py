@@ -17,6 +17,7 @@ from vault.domain import AuditTag
 from vault.models import Case, DestructionCertificate
 from vault.runtime import Vault
 from vault.services.destruction import destroy_case
+from vault.services.destruction_ends import access_is_asked
 from vault.services.lookup import forget_unmatched_reidentifications
 
 __all__ = ["SweepItem", "expired_case_ids", "sweep_expired", "sweep_unmatched_explanations"]
@@ -28,6 +29,7 @@ class SweepItem:
     destroy_after: datetime
     done: int
     total: int
+    waits: bool = False  # passed over: an access request about the case is open (answer it first)
 
 
 def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
@@ -48,19 +50,24 @@ def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
 
 
 def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Iterator[SweepItem]:
-    """Destroy every case past its retention deadline, one transaction per case; safe to rerun."""
+    """Destroy every case past its retention deadline, one transaction per case; safe to rerun. A case
+    with an open access request waits for its answer (``destruction_ends``): the next sweep takes it."""
     ids = expired_case_ids(vault, ctx.now())
+    waiting = 0
     for n, case_id in enumerate(ids, start=1):
         with vault.db.session() as session:
             case = session.get(Case, case_id)
             assert case is not None
             deadline = case.destroy_after
-        if not dry_run:
+            waits = case.destroyed_at is None and access_is_asked(session, case_id)
+        if not dry_run and not waits:
             destroy_case(vault, ctx, case_id, reason="retention_expired")
-        yield SweepItem(case_id, deadline, n, len(ids))
+        waiting += waits
+        yield SweepItem(case_id, deadline, n, len(ids), waits)
     if not dry_run:
         with vault.db.session() as session:
-            record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details={"destroyed": len(ids)})
+            details = {"destroyed": len(ids) - waiting, "waiting": waiting}
+            record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details=details)
 
 
 def sweep_unmatched_explanations(vault: Vault, ctx: Context, *, dry_run: bool = False) -> int:

@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from vault import errors
 from vault.services.copy_kind import COPY_REFUSED
+from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
 from vault.web.csrf import CsrfRefused
 from vault.web.render import local_path, page
 from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
@@ -58,6 +59,15 @@ _COPY_REFUSED_MESSAGE = (
     "bedoeld zijn, en de dossierkluis kan die er niet uit halen. Vraag uw contactpersoon bij Veilig "
     "Thuis om het als PDF, JPEG of PNG te delen. Deze poging is vastgelegd.",
 )
+# A refusal whose rule the page answers in its own words.
+_RULE_MESSAGES = {
+    COPY_REFUSED: _COPY_REFUSED_MESSAGE,
+    ACCESS_REQUEST_OPEN: (
+        "Eerst het inzageverzoek afhandelen",
+        "Over deze zaak loopt een inzageverzoek dat nog niet is afgehandeld. Handel dat eerst af: "
+        "na de vernietiging kan het niet meer worden beantwoord. Er is niets vernietigd.",
+    ),
+}
 _CASE_PATH = re.compile(r"^/zaken/([0-9a-f-]{36})(/|$)")
 
 
@@ -81,8 +91,8 @@ def _html(original: Handler) -> Handler:
         status = answer.status_code
         if isinstance(exc, CsrfRefused):
             title, text = _CSRF_MESSAGE
-        elif isinstance(exc, errors.InvalidInput) and exc.rule == COPY_REFUSED:
-            title, text = _COPY_REFUSED_MESSAGE
+        elif isinstance(exc, errors.VaultError) and exc.rule in _RULE_MESSAGES:
+            title, text = _RULE_MESSAGES[exc.rule]
         else:
             title, text = _MESSAGES.get(status, _MESSAGES[500])
         actor = getattr(request.state, "web_actor", None)
