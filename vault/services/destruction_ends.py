@@ -25,6 +25,7 @@ from vault.models import AccessRequest, DestructionRequest, Grant
 
 __all__ = [
     "ACCESS_REQUEST_OPEN",
+    "access_is_asked",
     "answer_destruction_requests",
     "close_grants",
     "refuse_while_access_is_asked",
