@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 from sqlalchemy import select, text, update
 
 from tests.audit.oracle import verify_chain
-from tests.helpers import ctx_for, make_org, make_team, make_user, new_case, upload
+from tests.helpers import ctx_for, make_org, make_user, new_case, upload
 from vault import migrate
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType, Role
@@ -21,16 +20,6 @@ from vault.services import destruction, partner_view
 from vault.services.disclosures import DisclosureRequest, create_disclosure, revoke_disclosure
 
 CANARY = "Kanarie"  # a family name staff typed into the disclosure's free-text fields
-
-
-@pytest.fixture
-def team(vault: Vault) -> str:
-    return make_team(vault)
-
-
-@pytest.fixture
-def worker(vault: Vault, team: str) -> Context:
-    return ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
 
 
 def _share(vault: Vault, worker: Context, case_id: str, org_id: str, category: Category) -> str:

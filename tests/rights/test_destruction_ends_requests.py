@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.helpers import ctx_for, new_case, upload
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Role
 from vault.errors import Conflict
@@ -20,21 +20,6 @@ from vault.runtime import Vault
 from vault.services import destruction, rights, sweep
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
 from vault.services.subjects import PersonFields, Relation, add_subject
-
-
-@pytest.fixture
-def team(vault: Vault) -> str:
-    return make_team(vault)
-
-
-@pytest.fixture
-def worker(vault: Vault, team: str) -> Context:
-    return ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-
-
-@pytest.fixture
-def leader(vault: Vault, team: str) -> Context:
-    return ctx_for(vault, make_user(vault, Role.TEAMLEIDER, teams=[team]), Role.TEAMLEIDER)
 
 
 def _access_request(vault: Vault, worker: Context, case_id: str) -> str:

@@ -31,21 +31,6 @@ from vault.services.subjects import PersonFields, Relation, add_subject
 from vault.transaction import transaction
 
 
-@pytest.fixture
-def team(vault: Vault) -> str:
-    return make_team(vault)
-
-
-@pytest.fixture
-def worker(vault: Vault, team: str) -> Context:
-    return ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-
-
-@pytest.fixture
-def leader(vault: Vault, team: str) -> Context:
-    return ctx_for(vault, make_user(vault, Role.TEAMLEIDER, teams=[team]), Role.TEAMLEIDER)
-
-
 def _fresh(vault: Vault, ctx: Context) -> Context:
     """The same actor, stepped up at the clock's current time."""
     return ctx_for(vault, ctx.actor_id or "", Role(ctx.role))
