@@ -14,10 +14,11 @@ from sqlalchemy import select
 from vault.audit import record
 from vault.context import Context
 from vault.domain import AuditTag
+from vault.errors import Conflict
 from vault.models import Case, DestructionCertificate
 from vault.runtime import Vault
 from vault.services.destruction import destroy_case
-from vault.services.destruction_ends import access_is_asked
+from vault.services.destruction_ends import ACCESS_REQUEST_OPEN, access_is_asked
 from vault.services.lookup import forget_unmatched_reidentifications
 
 __all__ = ["SweepItem", "expired_case_ids", "sweep_expired", "sweep_unmatched_explanations"]
@@ -61,7 +62,12 @@ def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Itera
             deadline = case.destroy_after
             waits = case.destroyed_at is None and access_is_asked(session, case_id)
         if not dry_run and not waits:
-            destroy_case(vault, ctx, case_id, reason="retention_expired")
+            try:
+                destroy_case(vault, ctx, case_id, reason="retention_expired")
+            except Conflict as exc:  # a request recorded since: the destruction refused, nothing changed
+                if exc.rule != ACCESS_REQUEST_OPEN:
+                    raise
+                waits = True
         waiting += waits
         yield SweepItem(case_id, deadline, n, len(ids), waits)
     if not dry_run:
