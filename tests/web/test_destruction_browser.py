@@ -3,12 +3,14 @@ headless Chromium; the refusal with a reason from the list, and a statement besi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.helpers import ctx_for
 from tests.web.test_browser import login
 from tests.web.test_rights_browser import _subject_id, _tags, check
 from tests.web.world import CANARY_CHILD, TEAM, World, _person, csrf_of, web_login
@@ -17,6 +19,7 @@ from vault.context import FrozenClock
 from vault.domain import AuditTag, Category, Role, reference_of
 from vault.models import Case, DestructionRequest, Document, DocumentVersion, Subject
 from vault.runtime import Vault
+from vault.services import destruction, rights
 
 
 @pytest.mark.browser
@@ -103,6 +106,50 @@ def test_d12_a_destruction_request_to_its_certificate(
         assert str(tag) in tags, tag
     assert tags.index(AuditTag.RIGHTS_DESTRUCTION_REQUESTED) < tags.index(AuditTag.RIGHTS_DESTRUCTION_GRANTED)
     assert tags.index(AuditTag.RIGHTS_DESTRUCTION_GRANTED) < tags.index(AuditTag.DOSSIER_CASE_DESTROYED)
+
+
+@pytest.mark.browser
+def test_d13_the_pages_that_refuse_a_destruction_or_a_late_extension_say_why_on_a_phone(
+    page: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock
+) -> None:
+    """The two refusals the review added, as a person sees them: granting while an access request is
+    open (the error page), extending an overdue access request (the form), each at 375 px with axe-core."""
+    base = live_server.url
+    leader = _person(vault, "teamleider.noord", Role.TEAMLEIDER, team=TEAM)
+    ctx = ctx_for(vault, leader.user_id, Role.TEAMLEIDER)
+    today = ctx.now().date()
+    request_id = destruction.record_destruction_request(vault, ctx, world.case_id, received_on=today)
+    subject = _subject_id(vault, world)
+    overdue = rights.record_access_request(
+        vault,
+        ctx,
+        world.case_id,
+        subject_id=subject,
+        received_on=today - timedelta(weeks=5),
+        requested_by=rights.RequestedBy.REPRESENTATIVE,
+    )
+    login(page, base, leader, clock)
+
+    page.goto(f"{base}/vernietigingsverzoeken/{request_id}")
+    page.get_by_label("Toewijzen: het dossier wordt vernietigd").check()
+    page.get_by_role("button", name="Besluit vastleggen").click()
+    page.wait_for_url(f"{base}/vernietigingsverzoeken/{request_id}/vernietigen")
+    page.get_by_role("button", name="Verzoek toewijzen en zaak definitief vernietigen").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Eerst het inzageverzoek afhandelen").count() == 1
+    assert "Er is niets vernietigd." in page.content()
+    check(page)
+
+    page.goto(f"{base}/inzageverzoeken/{overdue.id}/verlengen")
+    page.get_by_label("Reden").select_option("complex_request")
+    page.get_by_label("Aantal weken (1 tot en met 8)").fill("4")
+    page.get_by_role("button", name="Termijn verlengen").click()
+    page.wait_for_load_state()
+    assert "De termijn is al verstreken" in page.content()
+    check(page)
+    with vault.db.session() as session:
+        assert session.scalars(select(DestructionRequest.status)).one() == "pending"
+        assert session.get(Case, world.case_id).destroyed_at is None  # type: ignore[union-attr]
 
 
 # --- Without a browser ------------------------------------------------------------------------------
