@@ -87,7 +87,7 @@ def test_d8_d22_a_photo_in_a_pdf_loses_its_place_maker_and_xmp_and_keeps_its_pix
         assert pikepdf.PdfImage(picture).as_pil_image().getexif().get(0x0112) == 6  # upright, as the photo
 
 
-def test_a_pdf_whose_picture_cannot_be_cleaned_is_refused_not_sent() -> None:
+def test_d8_d22_a_pdf_whose_picture_cannot_be_cleaned_is_refused_not_sent() -> None:
     pdf = FPDF()
     pdf.add_page()
     pdf.image(io.BytesIO(jpeg_with_everything()), x=10, y=30, w=60)
