@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.api.test_partner_copies import pdf_bytes
 from tests.helpers import ApiUser, api_user, create_account, team_id_of
 from tests.web.world import Person, web_login
 from vault.context import Context, FrozenClock
@@ -49,7 +50,7 @@ def shared(client: TestClient, vault: Vault, clock: FrozenClock) -> tuple[ApiUse
     r = client.post(
         f"/api/v1/cases/{case_id}/documents",
         params={"category": str(Category.SAFETY_CONDITIONS)},
-        content=b"%PDF-1.4 veiligheidsvoorwaarden",
+        content=pdf_bytes(1),
         headers={
             **worker.headers,
             "X-Document-Title": quote("Voorwaarden"),

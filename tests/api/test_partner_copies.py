@@ -3,8 +3,9 @@
 A staff member shares with a partner-facing title and a contact; the partner's inbox shows the case
 reference, that title (never an internal title), the purpose, validity, retrievals left and the
 contact; the title is sealed under the case key and never written to the audit log. A partner's PDF
-carries its recipient on every page and in its metadata; staff get the stored bytes; other types are
-sent unchanged. The retrieval history lists the organisation's own retrievals only.
+carries its recipient on every page and in its metadata; staff get the stored bytes; plain text is
+sent unchanged, a kind the vault cannot clean is refused. The retrieval history lists the
+organisation's own retrievals only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fpdf import FPDF
 from sqlalchemy import select, update
 
 from tests.helpers import ApiUser, api_user, team_id_of
+from tests.services.test_copy_kind import jpeg2000_with_place
 from tests.services.test_image_copy import MAKER as REPORTER_PHOTO
 from tests.services.test_image_copy import jpeg_with_everything
 from tests.services.test_office_copy import DOCX
@@ -228,6 +230,8 @@ def test_a_password_protected_or_oversized_pdf_is_refused_to_a_partner(
         pdf.save(locked, encryption=pikepdf.Encryption(user="geheim", owner="geheim"))
     with pytest.raises(InvalidInput):
         watermark.mark_pdf(locked.getvalue(), "x")
+    with pytest.raises(InvalidInput, match="cannot be opened"):  # D22: never sent as it is, unmarked
+        watermark.mark_pdf(b"%PDF-1.7\n" + b"\x00\xff" * 64, "x")
     with pytest.raises(InvalidInput):
         watermark._collect(iter([b"%PDF" + b"0" * 10, b"0" * 10]), 16)
 
@@ -539,6 +543,27 @@ def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_wit
     retrievable = {d["document_id"]: d["retrievable"] for d in item["documents"]}
     assert (retrievable[heic], retrievable[photo], retrievable[word]) == (False, True, True)
     assert client.get(heic_url, headers=worker.headers).status_code == 200  # staff read it as it is
+
+    # D22: so is every kind it does not clean, listed or not: a JPEG 2000 photo with its place in XMP,
+    # an RTF letter with its author; plain text in UTF-16 goes as it is.
+    for body, name in (
+        (jpeg2000_with_place(), "letsel.jpg"),
+        (b"{\\rtf1{\\info{\\author J. Kanarie}}}", "brief.txt"),
+    ):
+        other = _upload(client, worker, case_id, body, filename=name, content_type="image/jpeg")
+        refused = client.get(
+            f"/api/v1/documents/{other}/content", params={"grant_id": grant_id}, headers=partner.headers
+        )
+        assert refused.status_code == 400
+        assert "share it as PDF, JPEG or PNG" in refused.text
+    assert _retrievals_used(vault, grant_id) == used
+    notitie = "Notitie van het gesprek, café".encode("utf-16")
+    text = _upload(client, worker, case_id, notitie, filename="notitie.txt", content_type="text/plain")
+    as_is = client.get(
+        f"/api/v1/documents/{text}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert as_is.status_code == 200, as_is.text
+    assert as_is.content == notitie
 
     # A version stored before its kind was recorded is told from its bytes when opened: still refused.
     with vault.db.session() as session:

@@ -1,22 +1,39 @@
 """What a partner's copy of a document needs is told from its first bytes, not from the labels an
-uploader chose (D8, D22); an upload keeps those first bytes however its chunks fall."""
+uploader chose (D8, D22); only plain text goes out unchanged, every kind the vault does not clean is
+refused, listed or not; an upload keeps those first bytes however its chunks fall."""
 
 from __future__ import annotations
+
+import io
+import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, Head, copy_kind, refused
 
+GPS = b"<exif:GPSLatitude>52,22.1N</exif:GPSLatitude><dc:creator>J. Kanarie</dc:creator>"
+XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")  # the JPEG 2000 XMP box's UUID
+
+
+def jpeg2000_with_place() -> bytes:
+    """A JPEG 2000 photo (JP2 boxes) that carries its maker and place in an XMP box."""
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(out, "JPEG2000")
+    body = XMP_UUID + GPS
+    return out.getvalue() + struct.pack(">I", 8 + len(body)) + b"uuid" + body
+
 
 @pytest.mark.parametrize(
-    ("head", "content_type", "filename", "kind"),
+    ("head", "content_type", "filename", "kind"),  # the labels an uploader gave, which never decide
     [
         (b"%PDF-1.7\n", "application/octet-stream", "x", "pdf"),
         (b"\n" * 900 + b"%PDF-1.4", "text/plain", "x.txt", "pdf"),  # a reader looks in the first KiB
-        (b"platte tekst", "application/pdf", "x", "pdf"),  # the label alone: tried, sent as is if no PDF
-        (b"platte tekst", "text/plain", "verslag.PDF", "pdf"),
+        (b"\n" * 2000 + b"%PDF-1.4", "text/plain", "x.txt", "pdf"),  # qpdf further: never sent as text
+        (b"\x00\x01binary", "application/pdf", "verslag.pdf", REFUSE),  # no PDF without its header
+        (b"platte tekst", "application/pdf", "verslag.pdf", None),  # text is text, whatever its label
         (b"\xff\xd8\xff\xe1", "application/octet-stream", "foto", "jpeg"),
         (b"\xff\xd8\xff\xe0", "image/png", "foto.png", "jpeg"),  # the bytes decide
         (b"\x89PNG\r\n\x1a\n", "image/jpeg", "foto.jpg", "png"),
@@ -26,10 +43,41 @@ from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, Head, cop
         (b"\x00\x00\x00\x20ftypqt  ", "video/quicktime", "film.mov", REFUSE),
         (b"II*\x00", "image/tiff", "scan.tif", REFUSE),
         (b"RIFF\x00\x00\x00\x00WEBP", "image/webp", "x.webp", REFUSE),
-        (b"GIF89a", "image/gif", "x.gif", REFUSE),
-        (b"ID3\x04", "audio/mpeg", "gesprek.mp3", REFUSE),
+        (b"GIF89a\x10\x00", "image/gif", "x.gif", REFUSE),
+        (b"ID3\x04\x00", "audio/mpeg", "gesprek.mp3", REFUSE),
         (b"\x00\x00\x00\x18ftypheic", "application/pdf", "x.pdf", REFUSE),  # a label never beats the bytes
         (b"\xff\xd8\xff\xe1", "application/pdf", "x.pdf", "jpeg"),
+        # D22: no list decides; every kind the vault does not clean is refused, whatever its name.
+        (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "image/jp2", "letsel.jp2", REFUSE),  # JPEG 2000: XMP, GeoJP2
+        (b"\xffO\xffQ\x00/", "application/octet-stream", "x.j2k", REFUSE),  # its bare codestream: comments
+        (b"8BPS\x00\x01\x00\x00", "image/vnd.adobe.photoshop", "x.psd", REFUSE),  # EXIF, XMP, IPTC
+        (b"BM6\x00\x00\x00", "image/bmp", "x.bmp", REFUSE),
+        (b"\x1f\x8b\x08\x00", "application/gzip", "x.gz", REFUSE),
+        (b"\xfd7zXZ\x00", "application/octet-stream", "x", REFUSE),
+        # Text a program shows rendered, hiding part of it.
+        (b"{\\rtf1\\ansi{\\info{\\author J. Kanarie}}", "application/rtf", "brief.rtf", REFUSE),
+        (b"\xef\xbb\xbf  {\\RTF1", "text/plain", "x.txt", REFUSE),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%For: J. Kanarie", "application/postscript", "x.eps", REFUSE),
+        (b"<!DOCTYPE html><meta name=author content='J. Kanarie'>", "text/html", "x.htm", REFUSE),
+        (b"\n  <svg xmlns='http://www.w3.org/2000/svg'><metadata>", "image/svg+xml", "x.svg", REFUSE),
+        (b"<?xml version='1.0'?><bericht/>", "text/xml", "x.xml", REFUSE),
+        (
+            b"Received: from x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed",
+            "message/rfc822",
+            "mail.eml",
+            REFUSE,
+        ),
+        (b"From: a@b.nl\nContent-Type:multipart/related", "text/plain", "x.mht", REFUSE),
+        # Plain text goes as it is: UTF-8, Windows-1252, UTF-16 with its byte-order mark.
+        (b"Gesprek met de school, 3 december.\r\n\tAfspraken:\f\x1a", "text/plain", "x.txt", None),
+        ("Caf\u00e9 \u20ac 12 \U0001f642".encode(), "text/plain", "x.txt", None),
+        ("Caf\u00e9 \u2013 notitie".encode("cp1252"), "text/plain", "x.txt", None),
+        (b"\xff\xfe" + "Notitie \u00e9".encode("utf-16-le"), "text/plain", "x.txt", None),
+        (b"\xfe\xff" + "Notitie".encode("utf-16-be") + b"\x00", "text/plain", "x.txt", None),  # cut mid-unit
+        (b"\xff\xfe" + "ok \U0001f642".encode("utf-16-le")[:-2], "text/plain", "x.txt", None),  # pair cut
+        (b"\xff\xfe" + "<html>".encode("utf-16-le"), "text/plain", "x.txt", REFUSE),
+        (b"\xff\xfe\x00\xd8\x41\x00" + b"x" * 8, "text/plain", "x.txt", REFUSE),  # a lone surrogate: no text
+        (b"naam;telefoon\nA;0612345678\n", "text/csv", "lijst.csv", None),
         (b"platte tekst", "image/heic", "x.heic", None),  # labels alone never refuse what is text
         (b"", "application/octet-stream", "", None),
     ],
@@ -37,7 +85,38 @@ from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, Head, cop
 def test_d22_the_first_bytes_decide_the_kind(
     head: bytes, content_type: str, filename: str, kind: str
 ) -> None:
-    assert copy_kind(head, content_type, filename) == kind
+    assert copy_kind(head) == kind
+
+
+def test_d22_a_jpeg_2000_photo_with_its_place_is_refused() -> None:
+    photo = jpeg2000_with_place()
+    assert GPS in photo
+    assert copy_kind(photo[:HEAD_BYTES]) == REFUSE
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=400).filter(
+    lambda t: not t.lstrip().startswith(("<", "%!", "{\\rtf", "{\\RTF", "\ufeff")) and "%PDF-" not in t
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, st.sampled_from(["utf-8", "utf-16"]))
+def test_d22_plain_text_goes_as_it_is(text: str, codec: str) -> None:
+    data = text.encode(codec)  # Python's utf-16 writes its byte-order mark
+    assert copy_kind(data) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=HEAD_BYTES), st.integers(0, HEAD_BYTES), st.sampled_from(b"\x00\x01\x08\x0e\x1b\x7f")
+)
+def test_d22_bytes_with_a_control_character_are_never_sent_as_they_are(
+    data: bytes, at: int, control: int
+) -> None:
+    head = (data[:at] + bytes([control]) + data[at:])[:HEAD_BYTES]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or control not in head:
+        return  # UTF-16 is told by its code units, not its bytes
+    assert copy_kind(head) is not None
 
 
 def test_the_refusal_names_its_rule_and_what_to_share_instead() -> None:

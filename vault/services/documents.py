@@ -199,7 +199,7 @@ def add_version(
             ciphertext_sha256=sealed.ciphertext_sha256,
             created_at=ctx.now(),
             created_by=ctx.actor_id,
-            copy_kind=copy_kind(sealed.head, content_type, filename),
+            copy_kind=copy_kind(sealed.head),
         )
     )
     touch_case(case, ctx)

@@ -15,17 +15,16 @@ collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
   comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
 * a Word, Excel or PowerPoint file loses its properties (author, last editor, company), comments,
   the people list and tracked changes (accepted), its thumbnail (``vault.services.office_copy``);
-* a kind that carries its maker or place and that this vault cannot clean is refused to a partner
-  with the reason, share it as PDF, JPEG or PNG: HEIC/AVIF photos and MP4/MOV video, TIFF and camera
-  raw, WebP, GIF, JPEG XL, MP3 with its tags, Word/Excel 97–2003 and encrypted Office files (the gate
+* any other kind is refused to a partner with the reason, share it as PDF, JPEG or PNG
+  (``copy_kind``): one that carries its maker or place where a reader does not see it, and that this
+  vault cannot clean (HEIC, JPEG 2000, TIFF, video, Word 97–2003, RTF, HTML, e-mail …; the gate
   refuses these before a retrieval counts, by the kind recorded at upload; here only a version stored
   before that), and any ZIP that is not an Office Open XML file (OpenDocument included).
 
-Everything else (plain text, CSV …) is sent as it is. A document over the cap, a password-protected
-PDF, or a photo or Office file that is not well formed is refused (``InvalidInput`` → 400 with the
-reason) rather than sent unmarked or uncleaned; the retrieval was counted and audited by then, like
-any other retrieval. Bytes labelled PDF that qpdf cannot open even with its repairs are no PDF a reader
-could show: they are sent as they are.
+Plain text is sent as it is. A document over the cap, a password-protected PDF, a PDF that qpdf
+cannot open even with its repairs, or a photo or Office file that is not well formed is refused
+(``InvalidInput`` → 400 with the reason) rather than sent unmarked or uncleaned; the retrieval was
+counted and audited by then, like any other retrieval.
 """
 
 from __future__ import annotations
@@ -183,8 +182,10 @@ def mark_pdf(data: bytes, text: str) -> bytes:
         pdf = Pdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
         raise InvalidInput("a password-protected PDF cannot carry its recipient") from None
-    except (pikepdf.PdfError, ValueError):
-        return data  # not a PDF any reader could open (qpdf repairs what can be): no page to mark
+    except (pikepdf.PdfError, ValueError):  # qpdf repairs what can be: this cannot carry its recipient
+        raise InvalidInput(
+            "this PDF cannot be opened to carry its recipient: share it again as PDF"
+        ) from None
     with pdf:
         font = pdf.make_indirect(
             Dictionary(
@@ -234,7 +235,7 @@ def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> Opened
         return opened
     head, chunks = _peek(opened.chunks, HEAD_BYTES)
     opened = replace(opened, chunks=chunks)
-    kind = copy_kind(head, opened.content_type, opened.filename)
+    kind = copy_kind(head)
     if kind is None:
         return opened
     try:
