@@ -15,7 +15,7 @@ from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.config import load_settings
 from vault.runtime import Vault
 from vault.services import blobs as blob_service
-from vault.services import key_admin, key_recovery, keyring
+from vault.services import kek_backups, key_admin, key_recovery, keyring
 
 keys_app = typer.Typer(
     help="Key-encryption keys: status, rotate, destroy epochs, migrate, split, recover.", no_args_is_help=True
@@ -54,6 +54,7 @@ def status() -> None:
     vault = opened_vault()
     try:
         st = key_admin.key_status(vault)
+        backup = kek_backups.backup_key_status(vault)
     finally:
         vault.close()
     typer.echo(f"provider: {st.provider}")
@@ -69,6 +70,8 @@ def status() -> None:
         if e.destroyed_at:
             where = ""
         typer.echo(f"epoch {e.version}{mark}: {e.keys} keys, {state}{where}")
+    if backup is not None:
+        typer.echo(backup)
 
 
 @keys_app.command("rotate")
@@ -81,7 +84,9 @@ def rotate(
 ) -> None:
     """New KEK epoch, rewrap every key under it, destroy the epochs whose retention has passed.
 
-    Run it on a schedule; rerun after an interruption to finish (with the same --retire-after)."""
+    Run it on a schedule; rerun after an interruption to finish (with the same --retire-after). With
+    pkcs11, refused (one line, nothing changed) while the HSM backup key is not authenticated by the
+    token: run `vault keys split` for a new one."""
     after = _days(retire_after) if retire_after else None
     with _changing_keys() as vault:
         ctx = operator_context(vault)
@@ -212,13 +217,15 @@ def _read_shares() -> list[str]:
 @keys_app.command("recover")
 def recover() -> None:
     """Rebuild the root key file (file provider, the file must be missing) or put the KEKs back on a new,
-    empty token (pkcs11) from shares: typed one by one, or one per line on standard input."""
+    empty token (pkcs11) from shares: typed one by one, or one per line on standard input. Each KEK is
+    imported only after it opened the keys stored under its epoch; one that does not stops it all."""
     settings = load_settings()
     words = _read_shares()
     lost: list[int] = []
+    unchecked: list[int] = []
     if settings.key_provider == "pkcs11":
         hsm = key_recovery.restore_hsm_keys(settings, words)
-        identifier, indexes, lost = hsm.identifier, hsm.indexes, hsm.missing
+        identifier, indexes, lost, unchecked = hsm.identifier, hsm.indexes, hsm.missing, hsm.unchecked
         what, restored = key_recovery.HSM_BACKUP_KEY, len(hsm.restored)
         epochs = ", ".join(map(str, hsm.restored))
         done = f"KEK epochs {epochs} imported into token {settings.pkcs11_token_label}"
@@ -238,6 +245,12 @@ def recover() -> None:
     typer.echo(f"{done} from shares {', '.join(map(str, indexes))}")
     if lost:
         echo_err(f"epochs {', '.join(map(str, lost))} had no backup; keys still under them cannot be opened")
+    if unchecked:
+        typer.echo(
+            f"epochs {', '.join(map(str, unchecked))} wrap no key (nothing to check their backups against): "
+            "not imported",
+            err=True,
+        )
 
 
 @blobs_app.command("check")

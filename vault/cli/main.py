@@ -80,7 +80,12 @@ def serve(
     settings = load_settings()
     vault = open_vault(settings)  # refuse early, with a one-line error, if not initialised
     sqlite = vault.db.is_sqlite
+    from vault.services.kek_backups import backup_key_status
+
+    backups = backup_key_status(vault)
     vault.close()
+    if backups is not None and "NOT authenticated" in backups:
+        typer.echo(f"warning: {backups}", err=True)
     if sqlite and workers > 1:
         typer.echo(
             "warning: SQLite has one writer: several workers wait on each other (serve SQLite with one "

@@ -5,8 +5,11 @@ only to encrypt and decrypt). Normally the token generates it. Once an HSM backu
 (`vault keys split` with the pkcs11 provider), a new version is made in software instead, sealed to the
 backup key's public half (`vault.crypto.recovery.seal_kek_backup`; the caller stores the blob) and
 imported into the token with the same attributes; the software copy is zeroed (best effort: Python may
-hold transient copies until they are collected). `vault keys recover` imports the KEKs from their
-backups into a new token (`import_version`).
+hold transient copies until they are collected). The backup key is trusted only when the token
+verifies its tag: an HMAC-SHA256 under ``<label>-backup-auth``, a sensitive, non-extractable secret
+made in the token by `vault keys split` and usable only to sign and verify
+(`back_up_new_versions`). `vault keys recover` imports the KEKs from their backups into a new token
+(`import_version`).
 
 A key is wrapped with CKM_AES_GCM inside the device; the blob has the same layout as the file
 provider's, ``0x01 ‖ nonce(12) ‖ ciphertext‖tag``, with the same associated data (purpose, case id,
@@ -28,7 +31,7 @@ from typing import cast
 import pkcs11
 from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11
-from pkcs11.types import DecryptMixin, EncryptMixin
+from pkcs11.types import DecryptMixin, EncryptMixin, SignMixin, VerifyMixin
 
 from vault.crypto.keys import (
     KEY_SIZE,
@@ -42,7 +45,12 @@ from vault.crypto.keys import (
     rewrap_by_unwrapping,
     wrap_associated_data,
 )
-from vault.crypto.recovery import new_kek_material, seal_kek_backup
+from vault.crypto.recovery import (
+    BackupKeyNotAuthenticated,
+    BackupKeyRecord,
+    new_kek_material,
+    seal_kek_backup,
+)
 from vault.errors import Conflict, Integrity, NotFound, Unavailable
 
 __all__ = ["Pkcs11KeyProvider"]
@@ -74,6 +82,36 @@ _KEK_TEMPLATE = {
     Attribute.VERIFY: False,
     Attribute.DERIVE: False,
 }
+# The key that authenticates HSM backup keys: sensitive, never extractable, only signs and verifies.
+_BACKUP_AUTH_TEMPLATE = {
+    **_KEK_TEMPLATE,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.SIGN: True,
+    Attribute.VERIFY: True,
+}
+_BACKUP_AUTH_SUFFIX = "-backup-auth"
+_NOT_AUTHENTICATED = (
+    "the HSM backup key in the database (share set {share_set}) is not authenticated by this token: made "
+    "before backup keys were authenticated, by another token, or written into the database by someone "
+    "else. No KEK is backed up to it and nothing was changed; run `vault keys split` for a new backup key"
+)
+
+
+class _UnfitKek(Exception):
+    """A token object labelled as a KEK that could leave the token (extractable, not sensitive, not AES)."""
+
+
+def _fit_kek(obj: pkcs11.SecretKey) -> bool:
+    """A KEK the vault adopts: AES, sensitive, never extractable (made by the token or imported so)."""
+    try:
+        return (
+            obj[Attribute.KEY_TYPE] == KeyType.AES
+            and obj[Attribute.SENSITIVE] is True
+            and obj[Attribute.EXTRACTABLE] is False
+        )
+    except p11.PKCS11Error:  # an attribute the token will not tell: not adopted
+        return False
 
 
 class Pkcs11KeyProvider:
@@ -87,9 +125,13 @@ class Pkcs11KeyProvider:
         self._label = key_label
         self._lock = threading.Lock()
         self._keys: dict[int, pkcs11.SecretKey] = {}
-        self._backup_public: bytes | None = None
+        self._backup_public: bytes | None = None  # set only once the token verified its tag
         self._backups: dict[int, bytes] = {}
-        self._load()
+        try:
+            self._load()
+        except _UnfitKek as unfit:
+            self.close()
+            raise provider_error(_KIND, str(unfit)) from None
 
     def __repr__(self) -> str:
         return f"Pkcs11KeyProvider(token={self._token_label!r}, label={self._label!r})"
@@ -127,12 +169,19 @@ class Pkcs11KeyProvider:
         return provider
 
     def _load(self) -> None:
+        """The token's KEK objects; ``_UnfitKek`` if one of them could leave the token."""
         pattern = re.compile(rf"^{re.escape(self._label)}-([1-9][0-9]{{0,8}})$")
         keys: dict[int, pkcs11.SecretKey] = {}
         with self._lock:
             for obj in self._session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
-                match = pattern.match(str(obj[Attribute.LABEL]))
+                label = str(obj[Attribute.LABEL])
+                match = pattern.match(label)
                 if match and isinstance(obj, pkcs11.SecretKey):
+                    if not _fit_kek(obj):
+                        raise _UnfitKek(
+                            f"the token object {label} is not a sensitive, non-extractable AES key: a KEK "
+                            "must never leave the token; remove or relabel it (the vault makes its own)"
+                        )
                     keys[int(match.group(1))] = obj
             self._keys = keys
 
@@ -177,10 +226,64 @@ class Pkcs11KeyProvider:
 
     # -- the HSM backup key (vault.crypto.recovery.KekBackupTarget) ---------------------------------
 
-    def back_up_new_versions(self, public_key: bytes | None) -> None:
-        """From now on make new versions in software and seal each to this backup key (None: stop)."""
+    def back_up_new_versions(self, record: BackupKeyRecord | None) -> None:
+        """From now on make new versions in software and seal each to this backup key (None: stop).
+        Refuses (`BackupKeyNotAuthenticated`) a backup key whose tag this token does not verify; new
+        versions are then made in the token, never sealed to it."""
         with self._lock:
-            self._backup_public = public_key
+            self._backup_public = None
+        if record is None:
+            return
+        if not self.backup_key_is_authentic(record):
+            raise BackupKeyNotAuthenticated(_NOT_AUTHENTICATED.format(share_set=record.share_set))
+        with self._lock:
+            self._backup_public = record.public_key
+
+    def backup_key_is_authentic(self, record: BackupKeyRecord) -> bool:
+        """Whether this token's backup-authentication key verifies the record's tag."""
+        if record.tag is None:
+            return False
+        try:
+            statement = record.statement()
+        except Integrity:
+            return False
+        with self._lock:
+            try:
+                key = self._backup_auth_key()
+                return key is not None and bool(
+                    cast(VerifyMixin, key).verify(statement, record.tag, mechanism=Mechanism.SHA256_HMAC)
+                )
+            except _DEVICE_ERRORS:
+                raise Unavailable("the HSM could not check the backup key; nothing was changed") from None
+            except p11.PKCS11Error:
+                return False
+
+    def authenticate_backup_key(self, statement: bytes) -> bytes:
+        """The token's tag over a backup key's statement (making the authentication key first)."""
+        with self._lock:
+            try:
+                key = self._backup_auth_key() or self._session.generate_key(
+                    KeyType.GENERIC_SECRET,
+                    256,
+                    label=self._label + _BACKUP_AUTH_SUFFIX,
+                    store=True,
+                    template=_BACKUP_AUTH_TEMPLATE,
+                )
+                return cast(SignMixin, key).sign(statement, mechanism=Mechanism.SHA256_HMAC)
+            except p11.PKCS11Error:
+                raise Unavailable(
+                    "the HSM could not authenticate the backup key; nothing was changed"
+                ) from None
+
+    def _backup_auth_key(self) -> pkcs11.SecretKey | None:
+        found = [
+            obj
+            for obj in self._session.get_objects(
+                {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self._label + _BACKUP_AUTH_SUFFIX}
+            )
+            if isinstance(obj, pkcs11.SecretKey)
+        ]
+        return found[0] if len(found) == 1 else None
 
     def take_backup(self, version: int) -> bytes | None:
         """The backup blob of a version this provider just created (once), or None."""
@@ -264,6 +367,8 @@ class Pkcs11KeyProvider:
         """Find the token's KEK objects again: versions another process created or destroyed since."""
         try:
             self._load()
+        except _UnfitKek as unfit:
+            raise Unavailable(f"{unfit}; nothing was stored or disclosed") from None
         except p11.PKCS11Error:
             raise Unavailable("the key provider is unavailable; nothing was stored or disclosed") from None
 

@@ -9,6 +9,14 @@ sensitive, non-extractable key and dropped. The backup blob (see docs/format.md)
 ``0x01 ‖ ephemeral X25519 public key(32) ‖ nonce(12) ‖ AES-256-GCM(k, KEK, ad)`` with
 ``k = HKDF-SHA256(X25519(e, B), salt = E ‖ B, info = "vault/kek-backup/v1")`` and
 ``ad = "kek-backup" ‖ u32be(version)``.
+
+The public half is authenticated by the token, not by the database: `vault keys split` has the token
+compute an HMAC (a sensitive, non-extractable key made inside it) over the backup key's statement
+(`BackupKeyRecord.statement`: row id, share set, counts, public key), stored beside the public key.
+A KEK is sealed only to a backup key whose tag the token verifies (`KekBackupTarget`); a row someone
+wrote into the database gets no tag the token accepts. A recovered KEK is imported only after it
+opened what the database stores under its epoch (`check_recovered_kek`): a backup is sealed to a
+public key, so anyone who can write the database could have made it.
 """
 
 from __future__ import annotations
@@ -28,16 +36,27 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from shamir_mnemonic.share import Share
 
-from vault.crypto.keys import KEY_SIZE, NONCE_SIZE, TAG_SIZE, SecretKey
-from vault.errors import Integrity, InvalidInput
+from vault.crypto.keys import (
+    KEY_SIZE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    RewrapItem,
+    SecretKey,
+    unseal,
+    wrap_associated_data,
+)
+from vault.errors import Conflict, Integrity, InvalidInput
 
 __all__ = [
     "BACKUP_FORMAT",
     "BackupKey",
+    "BackupKeyNotAuthenticated",
+    "BackupKeyRecord",
     "KekBackupTarget",
     "RecoveredBackupKey",
     "RecoveredRoot",
     "Shares",
+    "check_recovered_kek",
     "new_backup_key",
     "new_kek_material",
     "open_kek_backup",
@@ -53,6 +72,7 @@ BACKUP_FORMAT = 1
 _BACKUP_AD = b"kek-backup"
 _BACKUP_INFO = b"vault/kek-backup/v1"
 _PUBLIC_SIZE = 32
+_STATEMENT_LABEL = b"vault/kek-backup-key/v1"
 
 
 @dataclass(frozen=True)
@@ -91,11 +111,48 @@ class RecoveredBackupKey:
     indexes: list[int]
 
 
+@dataclass(frozen=True)
+class BackupKeyRecord:
+    """An HSM backup key as the database stores it; ``tag`` is the token's HMAC over `statement`
+    (None: made before backup keys were authenticated)."""
+
+    key_id: int
+    public_key: bytes
+    share_set: int
+    shares: int
+    threshold: int
+    tag: bytes | None
+
+    def __repr__(self) -> str:
+        return f"BackupKeyRecord(key_id={self.key_id}, share_set={self.share_set}, public_key=<…>, tag=<…>)"
+
+    def statement(self) -> bytes:
+        """What the token's tag covers: the row id, share set, counts and the public key."""
+        if len(self.public_key) != _PUBLIC_SIZE:
+            raise Integrity()
+        numbers = (self.key_id, self.share_set, self.shares, self.threshold)
+        if not all(0 <= n < 2**32 for n in numbers):
+            raise Integrity()
+        return _STATEMENT_LABEL + struct.pack(">IIII", *numbers) + self.public_key
+
+
+class BackupKeyNotAuthenticated(Conflict):
+    """The HSM backup key in the database is not one this token authenticated: nothing is sealed to it."""
+
+
 @runtime_checkable
 class KekBackupTarget(Protocol):
-    """A KEK provider whose new versions can be backed up to an HSM backup key (PKCS#11)."""
+    """A KEK provider whose new versions can be backed up to an HSM backup key (PKCS#11).
 
-    def back_up_new_versions(self, public_key: bytes | None) -> None: ...
+    ``back_up_new_versions`` accepts a backup key only when the token verifies its tag (else
+    `BackupKeyNotAuthenticated`, and new versions are made in the token, not backed up);
+    ``authenticate_backup_key`` makes that tag (`vault keys split`, `vault keys recover`)."""
+
+    def authenticate_backup_key(self, statement: bytes) -> bytes: ...
+
+    def backup_key_is_authentic(self, record: BackupKeyRecord) -> bool: ...
+
+    def back_up_new_versions(self, record: BackupKeyRecord | None) -> None: ...
 
     def take_backup(self, version: int) -> bytes | None: ...
 
@@ -204,3 +261,14 @@ def open_kek_backup(backup_key: SecretKey, blob: bytes, version: int) -> SecretK
         return SecretKey(aead.decrypt(blob[1 + _PUBLIC_SIZE : head], blob[head:], _backup_ad(version)))
     except (InvalidTag, ValueError):
         raise Integrity() from None
+
+
+def check_recovered_kek(material: SecretKey, stored: Sequence[RewrapItem]) -> None:
+    """Returns when the recovered KEK opens every wrapped key given (stored under its epoch, with the
+    associated data of normal use); `Integrity` otherwise, and when nothing is given to check."""
+    if not stored:
+        raise Integrity()
+    aead = AESGCM(material.reveal())
+    for item in stored:
+        ad = wrap_associated_data(item.purpose, item.context_id, item.wrapped.version)
+        unseal(aead, item.wrapped.blob, ad)

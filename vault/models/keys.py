@@ -49,7 +49,9 @@ class WrappedSubkey(Base):
 class KekBackupKey(Base):
     """An HSM backup key (``vault keys split`` with the pkcs11 provider): its X25519 public half; the
     private half exists only as ``shares`` SLIP-39 shares of set ``share_set``, ``threshold`` of which
-    rebuild it. The newest one not ``superseded_at`` receives the backups of new KEK versions."""
+    rebuild it. The newest one not ``superseded_at`` receives the backups of new KEK versions, once the
+    token verifies ``tag`` (its HMAC over the row's statement, `vault.crypto.recovery.BackupKeyRecord`;
+    null for keys made before backup keys were authenticated: they are refused)."""
 
     __tablename__ = "kek_backup_keys"
 
@@ -60,6 +62,7 @@ class KekBackupKey(Base):
     threshold: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class KekBackup(Base):

@@ -6,7 +6,11 @@ PKCS#11 provider: `split_backup_key` makes a new HSM backup key (an X25519 key p
 `vault.crypto.recovery`), keeps only its public half, and makes a new KEK epoch whose KEK is backed up
 to it (every later epoch is too); the private half leaves only as shares. After the HSM is lost,
 `restore_hsm_keys` rebuilds the backup key from ``threshold`` shares, opens the backup of every live
-PKCS#11 epoch and imports those KEKs into a new, empty token under the configured label.
+PKCS#11 epoch, checks each KEK against the keys stored under its epoch and imports those KEKs into a
+new, empty token under the configured label (and has that token authenticate the backup key).
+
+The token authenticates the backup key (`vault.services.kek_backups`): `split_backup_key` has it tag
+the new row before any KEK is sealed to it.
 
 Audited with the share set, share numbers and counts only, never the words (`record_split`,
 `record_recovery`).
@@ -17,19 +21,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.config import Settings
 from vault.context import Context
+from vault.crypto.envelope import DEK_PURPOSE
 from vault.crypto.filekeys import FileKeyProvider, read_root_key, write_root_key
-from vault.crypto.keys import SecretKey
+from vault.crypto.keys import SUBKEY_PURPOSE, RewrapItem, SecretKey, WrappedKey
 from vault.crypto.providers import open_provider
 from vault.crypto.recovery import (
     KekBackupTarget,
     RecoveredRoot,
     Shares,
+    check_recovered_kek,
     new_backup_key,
     open_kek_backup,
     recover_backup_key,
@@ -40,9 +46,10 @@ from vault.crypto.recovery import (
 from vault.db import Database
 from vault.domain import AuditTag
 from vault.errors import Conflict, Integrity, InvalidInput, Unavailable
-from vault.models import KekBackup, KekBackupKey
+from vault.models import CaseKey, KekBackup, KekBackupKey, WrappedSubkey
 from vault.repositories import keys as key_repo
 from vault.runtime import Vault, key_provider_spec
+from vault.services.kek_backups import backup_key_record
 from vault.services.keyring import retire_older
 
 __all__ = [
@@ -105,20 +112,14 @@ class BackupSplit:
 def split_backup_key(vault: Vault, ctx: Context, *, shares: int, threshold: int) -> BackupSplit:
     """A new HSM backup key (the previous one is superseded) and a new epoch backed up to it.
 
+    One transaction: the new row, its tag made by the token (over the row's id, share set, counts and
+    public key), the new KEK sealed to it, its epoch and backup; nothing is stored when any step fails.
     The caller prints the shares once and then rewraps every key under the new epoch
     (`keyring.rewrap_all`; `vault keys rotate` finishes an interrupted run)."""
     provider = vault.keys.provider
     if not isinstance(provider, KekBackupTarget):
         raise InvalidInput("an HSM backup key applies to VAULT_KEY_PROVIDER=pkcs11")
     backup = new_backup_key(shares=shares, threshold=threshold)
-    provider.back_up_new_versions(backup.public_key)
-    try:
-        version = vault.keys.rotate()
-        blob = provider.take_backup(version)
-    finally:
-        provider.back_up_new_versions(None)
-    if blob is None:
-        raise Unavailable("the HSM did not back up the new key; nothing was changed in the database")
     retire_after = timedelta(days=vault.settings.key_retire_after_days)
     with vault.db.session() as session:
         now = ctx.now()
@@ -132,6 +133,16 @@ def split_backup_key(vault: Vault, ctx: Context, *, shares: int, threshold: int)
             created_at=now,
         )
         session.add(row)
+        session.flush()
+        row.tag = provider.authenticate_backup_key(backup_key_record(row).statement())
+        provider.back_up_new_versions(backup_key_record(row))
+        try:
+            version = vault.keys.rotate()
+            blob = provider.take_backup(version)
+        finally:
+            provider.back_up_new_versions(None)
+        if blob is None:
+            raise Unavailable("the HSM did not back up the new key; nothing was changed in the database")
         key_repo.ensure_epoch(session, version, provider.kind, now)
         session.flush()
         session.add(KekBackup(version=version, backup_key_id=row.id, blob=blob, created_at=now))
@@ -154,10 +165,38 @@ class HsmRecovery:
     indexes: list[int]  # the share numbers used
     restored: list[int]  # the KEK versions imported into the token
     missing: list[int]  # live PKCS#11 epochs without a backup under this key (their keys stay lost)
+    unchecked: list[int]  # older epochs that wrap no key (nothing to check them against): not imported
 
 
-def _backups_for(settings: Settings, public_key: bytes) -> tuple[dict[int, bytes], list[int], int]:
-    """(backup blob per version under this key, live PKCS#11 epochs, highest live epoch)."""
+# How many case keys, picked at random, each recovered KEK must open (besides every subkey under it).
+_CASE_KEYS_CHECKED = 256
+
+
+@dataclass(frozen=True)
+class _Stored:
+    key_id: int
+    blobs: dict[int, bytes]  # backup blob per version under this key
+    live: list[int]  # live PKCS#11 epochs
+    current: int  # the highest live epoch
+    wrapped: dict[int, list[RewrapItem]]  # per backed-up epoch: keys stored under it, to check its KEK
+
+
+def _wrapped_under(session: Session, version: int) -> list[RewrapItem]:
+    """Every subkey under ``version`` and a random sample of its case keys, as normal use binds them."""
+    subkeys = session.scalars(select(WrappedSubkey).where(WrappedSubkey.kek_version == version))
+    case_keys = session.scalars(
+        select(CaseKey)
+        .where(CaseKey.kek_version == version)
+        .order_by(func.random())
+        .limit(_CASE_KEYS_CHECKED)
+    )
+    return [
+        *(RewrapItem(WrappedKey(version, bytes(s.wrapped)), SUBKEY_PURPOSE, s.purpose) for s in subkeys),
+        *(RewrapItem(WrappedKey(version, bytes(c.wrapped)), DEK_PURPOSE, c.case_id) for c in case_keys),
+    ]
+
+
+def _stored_for(settings: Settings, public_key: bytes) -> _Stored:
     db = Database(settings.url)
     try:
         with db.session() as session:
@@ -169,32 +208,75 @@ def _backups_for(settings: Settings, public_key: bytes) -> tuple[dict[int, bytes
                 for b in session.scalars(select(KekBackup).where(KekBackup.backup_key_id == key_id))
             }
             live = [e for e in key_repo.epochs(session) if e.destroyed_at is None]
+            wrapped = {v: _wrapped_under(session, v) for v in blobs}
     finally:
         db.dispose()
     if not live:
         raise InvalidInput("the vault has no live key epoch to recover")
-    return blobs, [e.version for e in live if e.provider == "pkcs11"], max(e.version for e in live)
+    pkcs11_live = [e.version for e in live if e.provider == "pkcs11"]
+    return _Stored(key_id, blobs, pkcs11_live, max(e.version for e in live), wrapped)
+
+
+def _checked_keks(recovered: SecretKey, stored: _Stored) -> tuple[list[tuple[int, SecretKey]], list[int]]:
+    """(the KEKs to import, the older epochs left out because nothing is stored under them).
+
+    A backup is sealed to a public key: anyone who can write the database can make one. So each KEK
+    is imported only after it opened every subkey and a sample of the case keys stored under its
+    epoch; one that does not stops the whole recovery (`InvalidInput`, nothing imported)."""
+    keks: list[tuple[int, SecretKey]] = []
+    unchecked: list[int] = []
+    for version in sorted(v for v in stored.live if v in stored.blobs):
+        try:
+            material = open_kek_backup(recovered, stored.blobs[version], version)
+        except Integrity:
+            raise InvalidInput(f"the backup of epoch {version} does not open; nothing was imported") from None
+        if not stored.wrapped[version]:
+            if version == stored.current:
+                raise InvalidInput(
+                    f"the current epoch {version} wraps no key to check its backup against (finish "
+                    "`vault keys rotate` first?); nothing was imported"
+                )
+            unchecked.append(version)  # no key needs it; an unchecked KEK is never imported
+            continue
+        try:
+            check_recovered_kek(material, stored.wrapped[version])
+        except Integrity:
+            raise InvalidInput(
+                f"the backup of epoch {version} does not open the keys stored under that epoch (a forged "
+                "or altered backup, or altered keys); nothing was imported"
+            ) from None
+        keks.append((version, material))
+    return keks, unchecked
+
+
+def _authenticate_in_new_token(settings: Settings, provider: KekBackupTarget, key_id: int) -> None:
+    """The recovered backup key, proven by the shares, gets a tag from the new token (which lacks the
+    lost token's authentication key), so rotations back up to it again."""
+    db = Database(settings.url)
+    try:
+        with db.session() as session:
+            row = session.get(KekBackupKey, key_id)
+            if row is not None:
+                row.tag = provider.authenticate_backup_key(backup_key_record(row).statement())
+    finally:
+        db.dispose()
 
 
 def restore_hsm_keys(settings: Settings, mnemonics: list[str]) -> HsmRecovery:
-    """Rebuild the HSM backup key from shares and import every live epoch's KEK into the configured,
-    empty token. Refuses a token that already holds KEKs under the label and a current epoch without a
-    backup. The caller audits with `record_recovery` once the vault opens again."""
+    """Rebuild the HSM backup key from shares and import every live epoch's KEK, each checked against
+    the keys stored under its epoch, into the configured, empty token. Refuses a token that already
+    holds KEKs under the label, a current epoch without a backup, and a KEK that does not open what is
+    stored under its epoch. The caller audits with `record_recovery` once the vault opens again."""
     if settings.key_provider != "pkcs11":
         raise InvalidInput("HSM recovery applies to VAULT_KEY_PROVIDER=pkcs11")
     recovered = recover_backup_key(mnemonics)
-    blobs, live, current = _backups_for(settings, recovered.public_key)
-    if current not in blobs:
+    stored = _stored_for(settings, recovered.public_key)
+    if stored.current not in stored.blobs:
         raise InvalidInput(
-            f"the current epoch {current} has no backup under these shares (was `vault keys split` "
+            f"the current epoch {stored.current} has no backup under these shares (was `vault keys split` "
             "run after it?); nothing was imported"
         )
-    keks: list[tuple[int, SecretKey]] = []
-    for version in sorted(v for v in live if v in blobs):
-        try:
-            keks.append((version, open_kek_backup(recovered.private, blobs[version], version)))
-        except Integrity:
-            raise InvalidInput(f"the backup of epoch {version} does not open; nothing was imported") from None
+    keks, unchecked = _checked_keks(recovered.private, stored)
     provider = open_provider(key_provider_spec(settings), allow_empty=True)
     try:
         if provider.versions():
@@ -205,6 +287,7 @@ def restore_hsm_keys(settings: Settings, mnemonics: list[str]) -> HsmRecovery:
         try:
             for version, material in keks:
                 provider.import_version(version, material)
+            _authenticate_in_new_token(settings, provider, stored.key_id)
         except BaseException:
             for version in provider.versions():  # leave the token as it was: empty
                 provider.destroy_version(version)
@@ -215,7 +298,8 @@ def restore_hsm_keys(settings: Settings, mnemonics: list[str]) -> HsmRecovery:
         recovered.identifier,
         recovered.indexes,
         [v for v, _ in keks],
-        sorted(v for v in live if v not in blobs),
+        sorted(v for v in stored.live if v not in stored.blobs),
+        unchecked,
     )
 
 
