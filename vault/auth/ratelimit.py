@@ -42,6 +42,7 @@ __all__ = [
     "exceeded",
     "record_failure",
     "take_turn",
+    "take_turn_on",
 ]
 
 
@@ -214,8 +215,14 @@ def take_turn(session: Session, *, account_key: str, client_key: str | None) -> 
     """Wait until no other attempt on this account, or from this address, is between its check and
     its commit (PostgreSQL; SQLite's transactions already take turns). Call before ``exceeded`` and
     before anything in the transaction records an audit entry."""
+    take_turn_on(session, "account", account_key)
+    if client_key is not None:
+        take_turn_on(session, "client", client_key)
+
+
+def take_turn_on(session: Session, scope: str, key: str) -> None:
+    """The same turn for another counted limit (``scope`` names it, e.g. the public forms' flood
+    ceiling per address): a transaction-scoped lock on PostgreSQL, nothing on SQLite."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = [("account", account_key)] + ([("client", client_key)] if client_key is not None else [])
-    for scope, key in keys:
-        session.execute(_TURN, {"class_id": _TURN_CLASS, "object_id": _turn_key(scope, key)})
+    session.execute(_TURN, {"class_id": _TURN_CLASS, "object_id": _turn_key(scope, key)})

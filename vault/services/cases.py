@@ -97,10 +97,12 @@ def open_case_with_key(
     legal_basis: str,
     owner_id: str | None,
     received_at: datetime | None,
+    dek: DataKey | None = None,
 ) -> tuple[Case, CaseWorkflow, DataKey]:
     """Open a case and hand back its new data key, for writers that seal content into the case they
     open in the same transaction (the report and intake paths). The key only encrypts: reading goes
-    through the gate like any other read."""
+    through the gate like any other read. ``dek``: a key made before the transaction, under which
+    the caller already sealed a blob (``keyring.create_case_key``)."""
     if team_id is not None and session.get(Team, team_id) is None:
         raise NotFound("no such team")
     if team_id is None:
@@ -129,7 +131,7 @@ def open_case_with_key(
         triage_due=triage_deadline(received) if kind is CaseKind.REPORT else None,
     )
     session.add(workflow)
-    dek = create_case_key(session, ctx, vault.keys, case.id)
+    dek = create_case_key(session, ctx, vault.keys, case.id, dek)
     record(
         session,
         ctx,

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.auth.keyed import keyed_hash
+from vault.auth.ratelimit import take_turn_on
 from vault.context import Context
-from vault.crypto.envelope import DataKey
+from vault.crypto.envelope import DataKey, new_data_key
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import AuditTag, CaseKind, Category, reference_of
 from vault.errors import Unavailable
@@ -227,12 +228,15 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
     proof.
 
     Every attempt counts towards the address's count, refused ones too: beyond the free allowance it
-    raises the difficulty asked (``required_bits``), at the ceiling every attempt is refused. Two
+    raises the difficulty asked (``required_bits``), at the ceiling every attempt is refused. The
+    address's attempts take turns (``take_turn_on``: on PostgreSQL a transaction-scoped lock; SQLite's
+    transactions already do), so parallel attempts cannot all read the same count and all pass. Two
     short transactions; nothing of the submission's content is touched.
     """
     now = vault.clock.now()
     key = client_key(vault, client_address)
     with vault.db.session() as session:
+        take_turn_on(session, "intake-client", key)
         session.execute(
             delete(AuthAttempt).where(
                 AuthAttempt.kind.in_([_KIND_SUBMISSION, _KIND_CHALLENGE]),
@@ -279,7 +283,13 @@ def _burn(vault: Vault, challenge: Challenge, now: datetime) -> None:
 
 
 def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
-    """Open the case and seal the submission under its new key, in one transaction; audited."""
+    """Open the case and seal the submission under its new key, in one transaction; audited.
+
+    The case's data key is made first and the answers are sealed into a blob under it *before* the
+    transaction (which takes the audit chain's lock, on SQLite the write lock), so a slow blob store
+    holds up no other audited action; the transaction references the blob, and a transaction that
+    fails deletes it: nothing of a failed submission stays.
+    """
     team_id = intake_team_id(vault)
     form = submission.form
     if submission.meldcode_step is not None and submission.meldcode_step not in MELDCODE_STEPS:
@@ -288,45 +298,51 @@ def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
     subjects = [(relation, person.checked()) for relation, person in submission.subjects]
     if form is IntakeForm.ADVICE_CITIZEN and (submission.reporter is not None or subjects or client):
         raise ValueError("a citizen's advice request is anonymous (D2)")
-    with vault.db.session() as session:
-        case, workflow, dek = open_case_with_key(
-            session,
-            vault,
-            ctx,
-            kind=form.case_kind,
-            team_id=team_id,
-            legal_basis=DEFAULT_LEGAL_BASIS,
-            owner_id=None,
-            received_at=None,
-        )
-        workflow.meldcode_step = submission.meldcode_step
-        set_client_pseudonyms(vault, workflow, client)
-        if submission.reporter is not None:
-            seal_reporter_identity(session, ctx, dek, case_id=case.id, reporter=submission.reporter)
-        seal_subjects(session, vault, ctx, dek, case.id, subjects)
-        sealed = seal_to_blob(vault, dek, [submission.narrative()])
-        add_version(
-            session,
-            ctx,
-            dek,
-            sealed,
-            case_id=case.id,
-            category=Category.REPORT if form.is_report else Category.ADVICE,
-            title="Melding via het meldformulier" if form.is_report else "Adviesvraag via het formulier",
-            filename="meldformulier.txt" if form.is_report else "adviesformulier.txt",
-            content_type="text/plain; charset=utf-8",
-        )
-        record(
-            session,
-            ctx,
-            AuditTag.INTAKE_SUBMISSION_RECEIVED,
-            case_id=case.id,
-            object_type="case",
-            object_id=case.id,
-            legal_basis=DEFAULT_LEGAL_BASIS,
-            details={"form": str(form), "kind": str(form.case_kind), "subjects": len(subjects)},
-        )
-        case_id = case.id
+    dek = new_data_key()
+    sealed = seal_to_blob(vault, dek, [submission.narrative()])
+    try:
+        with vault.db.session() as session:
+            case, workflow, _ = open_case_with_key(
+                session,
+                vault,
+                ctx,
+                kind=form.case_kind,
+                team_id=team_id,
+                legal_basis=DEFAULT_LEGAL_BASIS,
+                owner_id=None,
+                received_at=None,
+                dek=dek,
+            )
+            workflow.meldcode_step = submission.meldcode_step
+            set_client_pseudonyms(vault, workflow, client)
+            if submission.reporter is not None:
+                seal_reporter_identity(session, ctx, dek, case_id=case.id, reporter=submission.reporter)
+            seal_subjects(session, vault, ctx, dek, case.id, subjects)
+            add_version(
+                session,
+                ctx,
+                dek,
+                sealed,
+                case_id=case.id,
+                category=Category.REPORT if form.is_report else Category.ADVICE,
+                title="Melding via het meldformulier" if form.is_report else "Adviesvraag via het formulier",
+                filename="meldformulier.txt" if form.is_report else "adviesformulier.txt",
+                content_type="text/plain; charset=utf-8",
+            )
+            record(
+                session,
+                ctx,
+                AuditTag.INTAKE_SUBMISSION_RECEIVED,
+                case_id=case.id,
+                object_type="case",
+                object_id=case.id,
+                legal_basis=DEFAULT_LEGAL_BASIS,
+                details={"form": str(form), "kind": str(form.case_kind), "subjects": len(subjects)},
+            )
+            case_id = case.id
+    except BaseException:
+        vault.blobs.delete(sealed.blob_id)
+        raise
     log.info("intake_received", case_id=case_id, form=str(form))
     return Receipt(case_id, reference_of(case_id), dek)
 

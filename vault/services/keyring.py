@@ -1,6 +1,7 @@
 """Case data keys and KEK epochs: creation, unwrapping, rotation, epoch destruction and crypto-shredding
 (D11, D12, D18); the operator's status view and the migration between key providers are in
-``vault.services.key_admin``.
+``vault.services.key_admin``, the HSM backup of each new epoch (only to a backup key the token
+authenticates) in ``vault.services.kek_backups``.
 
 Epochs: every KEK version is an epoch (table ``kek_epochs``). Rotation makes a new epoch current,
 rewraps every live case key and subkey under it and retires the older epochs, each scheduled for
@@ -33,9 +34,10 @@ from vault.crypto.keys import (
 from vault.crypto.recovery import KekBackupTarget
 from vault.domain import AuditTag
 from vault.errors import Conflict, Destroyed, NotFound, Unavailable
-from vault.models import AuditEntry, Case, CaseKey, KekBackup, KekBackupKey, KekEpoch, WrappedSubkey
+from vault.models import AuditEntry, Case, CaseKey, KekBackup, KekEpoch, WrappedSubkey
 from vault.repositories import keys as key_repo
 from vault.runtime import Vault
+from vault.services.kek_backups import arm_backup, current_backup_key, store_backup
 
 log = structlog.get_logger(__name__)
 
@@ -60,10 +62,14 @@ __all__ = [
 ]
 
 
-def create_case_key(session: Session, ctx: Context, keys: KeyProvider, case_id: str) -> DataKey:
+def create_case_key(
+    session: Session, ctx: Context, keys: KeyProvider, case_id: str, dek: DataKey | None = None
+) -> DataKey:
     """A fresh random 256-bit DEK for the case, stored only wrapped, under the epoch the database
-    names current (`wrapping_epoch`), never the one this process happened to load at start-up."""
-    dek = new_data_key()
+    names current (`wrapping_epoch`), never the one this process happened to load at start-up.
+    ``dek``: one made (``new_data_key``) just before the transaction, so content could be sealed
+    into a blob under it outside the transaction (the public forms)."""
+    dek = new_data_key() if dek is None else dek
     # Lock order (PostgreSQL): the audit chain first, then the epoch row — as rotation and epoch
     # destruction take them (``_lock_epochs``), so neither can wait for the other in a cycle.
     hold_chain(session)
@@ -229,7 +235,8 @@ def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = N
     ``retire_after`` (default VAULT_KEY_RETIRE_AFTER_DAYS). Keys are rewrapped by ``rewrap_all``.
 
     Two steps: the provider makes the KEK, then one transaction records it. Killed in between, the
-    rerun (`start_rotation`) completes the second step exactly as this would have."""
+    rerun (`start_rotation`) completes the second step exactly as this would have. Before either, an
+    HSM backup key the token does not authenticate stops it (`kek_backups.arm_backup`)."""
     retire_after = _retire_after(vault, retire_after)
     _check_provider_is_current(vault)
     with vault.db.session() as session:
@@ -432,42 +439,6 @@ def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
             continue
         destroyed.append(version)
     return destroyed
-
-
-# -- HSM backups of new PKCS#11 KEK versions (vault.services.key_recovery makes the backup key) ------
-
-
-def current_backup_key(session: Session) -> KekBackupKey | None:
-    """The HSM backup key that receives the backups of new KEK versions (the newest not superseded)."""
-    stmt = (
-        select(KekBackupKey)
-        .where(KekBackupKey.superseded_at.is_(None))
-        .order_by(KekBackupKey.id.desc())
-        .limit(1)
-    )
-    return session.scalars(stmt).first()
-
-
-def arm_backup(session: Session, provider: KekProvider) -> int | None:
-    """Make the provider back up the versions it creates next to the current backup key (a PKCS#11
-    provider once `vault keys split` made one); returns that key's id, None when there is none."""
-    if not isinstance(provider, KekBackupTarget):
-        return None
-    key = current_backup_key(session)
-    provider.back_up_new_versions(key.public_key if key else None)
-    return key.id if key else None
-
-
-def store_backup(
-    session: Session, provider: KekProvider, version: int, backup_key: int | None, now: datetime
-) -> None:
-    """Store the backup blob the provider made for ``version`` (after its epoch row exists)."""
-    if backup_key is None or not isinstance(provider, KekBackupTarget):
-        return
-    blob = provider.take_backup(version)
-    if blob is not None:
-        session.add(KekBackup(version=version, backup_key_id=backup_key, blob=blob, created_at=now))
-        session.flush()
 
 
 # -- crypto-shredding ------------------------------------------------------------------------------

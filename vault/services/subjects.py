@@ -32,6 +32,7 @@ from vault.services.documents import touch_case
 from vault.services.gate import Admission, RuleRefused, gated_write
 from vault.services.person_fields import (
     CONSENT_WITHDRAWN,
+    MAX_FIELD,
     ConsentScope,
     PersonFields,
     Relation,
@@ -41,6 +42,7 @@ from vault.services.person_fields import (
 
 __all__ = [
     "CONSENT_WITHDRAWN",
+    "REPORTER_ORGANISATION_LIMIT",
     "ConsentRequired",
     "ConsentScope",
     "PersonFields",
@@ -119,6 +121,11 @@ def seal_subject(
     return subject
 
 
+# The reporter's ``organisation`` column holds a professional's organisation *and* profession
+# ("organisation (profession)", the public form) or a citizen's relation: room for two full fields.
+REPORTER_ORGANISATION_LIMIT = 2 * MAX_FIELD + len(" ()")
+
+
 def seal_reporter_identity(
     session: Session, ctx: Context, dek: DataKey, *, case_id: str, reporter: ReporterFields
 ) -> ReporterIdentity:
@@ -138,7 +145,7 @@ def seal_reporter_identity(
             "reporter_identities",
             "organisation",
             case_id,
-            clean_field(reporter.organisation, "organisation"),
+            clean_field(reporter.organisation, "organisation", REPORTER_ORGANISATION_LIMIT),
         ),
         consent_to_disclose=False,
         created_at=ctx.now(),

@@ -189,7 +189,9 @@ def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
             required=True,
         )
         step = int(step_value) if step_value else None
-        # D8: the professional's identity (name, contact, organisation and profession) is sealed apart.
+        # D8: the professional's identity (name, contact, organisation and profession) is sealed apart;
+        # organisation and profession share one column, which holds both at their full length
+        # (``subjects.REPORTER_ORGANISATION_LIMIT``; tests/intake/test_intake_professional_fields.py).
         reporter = ReporterFields(
             name=name, professional=True, contact=contact, organisation=f"{organisation} ({profession})"
         )

@@ -4,6 +4,12 @@ Every public response sends ``Cache-Control: no-store``, ``Referrer-Policy: no-r
 strict Content-Security-Policy (own scripts and styles only, no third party), and sets no cookie.
 The form is sent by the page's script (which computes the proof of work) and answered with JSON:
 a reference number, or a Dutch explanation of what to do. Nothing the person wrote is echoed.
+
+Anonymous bodies never take the worker threads staff pages need: the form's fields are read on the
+event loop, each chunk within ``BODY_IDLE_SECONDS`` and the whole body by ``BODY_DEADLINE_SECONDS``
+(else 408, nothing stored); the sync work then runs on the public forms' own small thread limiters,
+one for the fields and the case, one for attachments, so a trickling attachment cannot hold up a
+report either (docs/intake.md "Slow and stalled bodies").
 """
 
 from __future__ import annotations
@@ -13,18 +19,22 @@ from typing import Any
 
 import anyio.to_thread
 import structlog
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from vault.errors import Forbidden, InvalidInput, Unavailable
 from vault.http.deps import VaultDep, client_address
-from vault.http.streaming import SyncBody
+from vault.http.streaming import BodyTimedOut, SyncBody
 from vault.runtime import Vault
 from vault.services.documents import without_controls
 from vault.services.intake import (
     Attachment,
     IntakeForm,
     IntakeRefused,
+    Receipt,
     admit,
     new_challenge,
     public_context,
@@ -36,7 +46,15 @@ from vault.web.multipart import PUBLIC_FORM, FieldTooLong, StreamedForm, boundar
 from vault.web.public import fields as f
 from vault.web.render import TEMPLATES
 
-__all__ = ["PUBLIC_HEADERS", "SERVICE_PROBLEM", "router"]
+__all__ = [
+    "ATTACHMENT_THREADS",
+    "BODY_DEADLINE_SECONDS",
+    "BODY_IDLE_SECONDS",
+    "FORM_THREADS",
+    "PUBLIC_HEADERS",
+    "SERVICE_PROBLEM",
+    "router",
+]
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -51,6 +69,22 @@ PUBLIC_HEADERS = {
     ),
     "X-Robots-Tag": "noindex",
 }
+
+# A person on a poor mobile link still sends 10 MiB well within the deadline; a client that sends
+# nothing for the idle timeout has stalled (or is holding the connection on purpose).
+BODY_IDLE_SECONDS = 30.0
+BODY_DEADLINE_SECONDS = 600.0
+# Worker threads of the public forms, apart from anyio's shared 40 that every sync staff route uses.
+FORM_THREADS = 6
+ATTACHMENT_THREADS = 4
+# Read on the event loop before any thread is taken: every text field (128 KiB together) with room
+# for the parts' headers; the attachment, last in the form, streams from a thread.
+_PREFETCH_BYTES = 256 * 1024
+_LIMITERS: dict[str, RunVar[CapacityLimiter]] = {
+    "form": RunVar("vault_public_form_threads"),
+    "attachment": RunVar("vault_public_attachment_threads"),
+}
+_LIMITS = {"form": FORM_THREADS, "attachment": ATTACHMENT_THREADS}
 
 PHONE = "0800-2000"
 _CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut gevaar: bel 112."
@@ -73,6 +107,8 @@ MESSAGES = {
     "too_large": "Uw formulier met bijlage is te groot (maximaal {limit} MB). Kies een kleiner bestand "
     f"of verstuur het formulier zonder bijlage. {_CALL}",
     "invalid": f"Uw formulier kon niet worden gelezen. Laad de pagina opnieuw. {_CALL}",
+    "timeout": "Het versturen duurde te lang, of de verbinding viel weg. Er is niets ontvangen. "
+    f"Verstuur het formulier nog eens; wat u heeft ingevuld, blijft staan. {_CALL}",
     # Said instead of "invalid" when the answers name what to fix (reloading would empty the form).
     "check_answers": "Controleer het formulier. Pas aan wat hieronder staat; wat u al heeft ingevuld, "
     f"blijft staan. {_CALL}",
@@ -195,13 +231,24 @@ def advice_citizen(request: Request, vault: VaultDep) -> HTMLResponse:
     return _form_page(request, vault, "advies", "burger")
 
 
+def _limiter(kind: str) -> CapacityLimiter:
+    """The public forms' own thread limiter of this event loop (``kind``: form or attachment)."""
+    try:
+        return _LIMITERS[kind].get()
+    except LookupError:
+        limiter = CapacityLimiter(_LIMITS[kind])
+        _LIMITERS[kind].set(limiter)
+        return limiter
+
+
 def _handle(
     vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
-) -> JSONResponse:
-    """Worker thread: every answer is the JSON the page's script reads, never the generic HTML page.
+) -> JSONResponse | Receipt:
+    """Worker thread: every answer is the JSON the page's script reads, never the generic HTML page;
+    a ``Receipt`` when the case is committed and its attachment is still to be read.
 
-    ``_receive`` stores nothing before the body is read and checked, and answers the reference once
-    the case is committed whatever happens after; so a failure that reaches here stored nothing.
+    ``_receive`` stores nothing before the body is read and checked; so a failure that reaches here
+    stored nothing.
     """
     try:
         return _receive(vault, form, body, address, request_id)
@@ -212,8 +259,8 @@ def _handle(
 
 def _receive(
     vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
-) -> JSONResponse:
-    """Fields, admission (limits, honeypot, proof of work), the case, the attachment."""
+) -> JSONResponse | Receipt:
+    """Fields, admission (limits, honeypot, proof of work), the case."""
     try:
         body.read_fields()
         if not body.has_file:
@@ -224,6 +271,8 @@ def _receive(
         # Over the reader's byte bound, which is generous for the field's character limit: the same
         # "… is te lang" the form's own check gives, so the person shortens it and loses nothing.
         return _form_refused(f.field_too_long(too_long.field), vault)
+    except BodyTimedOut:
+        return _refused("timeout", 408, vault)
     except InvalidInput:
         return _refused("invalid", 400, vault)
     fields = body.fields
@@ -251,16 +300,21 @@ def _receive(
         return _refused("unavailable", 503, vault)
     if not body.has_file:
         return _json({"ok": True, "reference": receipt.reference, "attachment": False}, 201)
-    # The attachment is sealed under the new case's key as it streams, outside any transaction (a slow
-    # client must not hold the write lock), so the case is committed before its bytes are read. From
-    # here on the report is stored: whatever keeps the attachment out, the answer carries the reference.
+    return receipt
+
+
+def _attach(vault: Vault, body: StreamedForm, receipt: Receipt, request_id: str) -> JSONResponse:
+    """Worker thread (the attachments' limiter): the attachment is sealed under the new case's key as
+    it streams, outside any transaction (a slow client must not hold the write lock), so the case is
+    committed before its bytes are read. The report is stored: whatever keeps the attachment out
+    (a stalled or cut-off upload too), the answer carries the reference."""
     try:
         attachment = Attachment(
             filename=_safe_filename(body.filename or ""),
             content_type=_safe_content_type(body.content_type),
             chunks=body.file_chunks(),
         )
-        receive_attachment(vault, ctx, receipt, attachment)
+        receive_attachment(vault, public_context(vault, request_id), receipt, attachment)
     except Exception as exc:  # noqa: BLE001 — stored is stored: the person needs the reference
         log.warning("intake_attachment_failed", case_id=receipt.case_id, error=type(exc).__name__)
         return _json(
@@ -305,17 +359,24 @@ async def _submit(request: Request, vault: Vault, area: str, who: str) -> Respon
         boundary = boundary_of(request.headers.get("content-type", ""))
     except InvalidInput:
         return _refused("invalid", 400, vault)
-    body = StreamedForm(boundary, SyncBody(request.stream()), PUBLIC_FORM)
+    source = SyncBody(request.stream(), idle_seconds=BODY_IDLE_SECONDS, total_seconds=BODY_DEADLINE_SECONDS)
+    try:
+        await source.prefetch(_PREFETCH_BYTES)
+    except BodyTimedOut:
+        return _refused("timeout", 408, vault)
+    except ClientDisconnect:
+        return _refused("invalid", 400, vault)
+    body = StreamedForm(boundary, source, PUBLIC_FORM)
     rid = getattr(request.state, "request_id", None)
+    request_id = rid if isinstance(rid, str) else "unknown"
+    outcome = await anyio.to_thread.run_sync(
+        partial(_handle, vault, _FORMS[(area, who)], body, client_address(request), request_id),
+        limiter=_limiter("form"),
+    )
+    if not isinstance(outcome, Receipt):
+        return outcome
     return await anyio.to_thread.run_sync(
-        partial(
-            _handle,
-            vault,
-            _FORMS[(area, who)],
-            body,
-            client_address(request),
-            rid if isinstance(rid, str) else "unknown",
-        )
+        partial(_attach, vault, body, outcome, request_id), limiter=_limiter("attachment")
     )
 
 
