@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import httpx
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -43,6 +44,37 @@ def parse_s3_url(url: str) -> S3Location:
     if not _PREFIX.fullmatch(prefix) or any(part in ("", ".", "..") for part in prefix.split("/") if prefix):
         raise ValueError("the prefix may hold only letters, digits, '.', '-', '_' and single '/'")
     return S3Location(bucket, f"{prefix}/" if prefix else "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def openbao_address_problem(addr: str) -> str | None:
+    """Why ``addr`` is refused as the OpenBao address, or None. The answer never repeats the address
+    (it may carry a password): plain ``http://`` only to a loopback host, no ``user:password@``."""
+    try:
+        url = httpx.URL(addr)
+    except (httpx.InvalidURL, TypeError):
+        return "VAULT_OPENBAO_ADDR is not a valid URL"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "VAULT_OPENBAO_ADDR must be an http:// or https:// URL"
+    if url.userinfo:
+        return (
+            "VAULT_OPENBAO_ADDR must not hold a user name or password "
+            "(the token goes in VAULT_OPENBAO_TOKEN only)"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        return (
+            "VAULT_OPENBAO_ADDR is plain http:// to a host that is not this machine: the token and the "
+            "keys sent for wrapping would cross the network unencrypted; use https://"
+        )
+    return None
 
 
 class Settings(BaseSettings):
@@ -152,7 +184,11 @@ class Settings(BaseSettings):
     pkcs11_key_label: str = Field(
         default="vault-kek", description="Label prefix of the KEK objects (<label>-<v>)."
     )
-    openbao_addr: str = Field(default="http://127.0.0.1:8200", description="OpenBao / Vault address.")
+    openbao_addr: str = Field(
+        default="http://127.0.0.1:8200",
+        description="OpenBao / Vault address: https://, or http:// to this machine only (127.0.0.0/8, "
+        "::1, localhost); never with user:password@ (checked when the provider opens).",
+    )
     openbao_token: SecretStr | None = Field(
         default=None, description="OpenBao token allowed to use the transit key."
     )
@@ -222,6 +258,18 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("openbao_addr")
+    @classmethod
+    def _valid_openbao_addr(cls, value: str, info: ValidationInfo) -> str:
+        """The token (and every key sent for wrapping) must not cross the network in clear; the
+        provider checks again when it opens (``vault keys migrate --to openbao:addr=…``)."""
+        if info.data.get("key_provider") != "openbao":
+            return value
+        problem = openbao_address_problem(value)
+        if problem is not None:
+            raise ValueError(problem.removeprefix("VAULT_OPENBAO_ADDR "))
         return value
 
     @field_validator("webauthn_origin")

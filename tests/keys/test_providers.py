@@ -82,7 +82,6 @@ def test_d18_misbound_or_altered_wrapped_keys_are_refused_opaquely(
             (v1, "subkey", "case-a"),  # wrong purpose (AAD)
             (WrappedKey(2, v1.blob), DEK_PURPOSE, "case-a"),  # wrong version claimed
             (WrappedKey(1, v2.blob), DEK_PURPOSE, "case-a"),
-            (WrappedKey(7, v1.blob), DEK_PURPOSE, "case-a"),  # no such version
             (WrappedKey(1, v1.blob[:-1] + bytes([v1.blob[-1] ^ 1])), DEK_PURPOSE, "case-a"),  # altered
             (WrappedKey(1, v1.blob[:10]), DEK_PURPOSE, "case-a"),  # truncated
         ]
@@ -90,6 +89,10 @@ def test_d18_misbound_or_altered_wrapped_keys_are_refused_opaquely(
             with pytest.raises(Integrity) as err:
                 keys.unwrap(wrapped, purpose=purpose, context_id=context)
             assert str(err.value) == str(Integrity())
+        # A version newer than any the provider holds, even after reloading it, is a key moved by
+        # `vault keys migrate` to a provider this process was not restarted for: 503, not tampering.
+        with pytest.raises(Unavailable, match="KEK epoch 7 is not held by"):
+            keys.unwrap(WrappedKey(7, v1.blob), purpose=DEK_PURPOSE, context_id="case-a")
         assert keys.unwrap(v1, purpose=DEK_PURPOSE, context_id="case-a") == KEY
     finally:
         vault.close()

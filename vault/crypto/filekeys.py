@@ -13,6 +13,13 @@ Every change of the key file is written to a temp file, fsynced and renamed over
 is fsynced, so a crash leaves the old or the new file. Destroying a version rewrites the file without it.
 A change starts from the file as it is on disk (another process may have rotated since this one loaded
 it), and `reload` picks up such changes in a running process (`vault.crypto.keys.Keys`).
+
+An epoch another process destroyed (``vault keys rotate`` / ``destroy-due`` / ``remove-version``) must not
+open in a running server either (D11/D12: backups unreadable from the destruction date). Before a key is
+unwrapped under a version that is not the newest loaded, the key file is ``stat``-ed and read again if
+its identity (device, inode, size, mtime, ctime) changed; every change is a rename of a new file, so the
+inode changes with it. The newest version's hot path pays no ``stat`` per read: it is re-checked at most
+once a second (it is destroyed only after a newer one exists, which this process may not have met yet).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import secrets
 import stat
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +65,14 @@ _ROOT_FORMAT = "vault-root/1"
 _KIND = "file"
 _KEK_AD = b"vault/file-kek/v1"
 _CHECK_LABEL = b"vault/root-check/v1"
+_NEWEST_RECHECK_SECONDS = 1.0
+
+# What identifies one version of the key file on disk (see `FileKeyProvider._refresh`).
+_Stamp = tuple[int, int, int, int, int]
+
+
+def _stamp(st: os.stat_result) -> _Stamp:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _b64(raw: bytes) -> str:
@@ -108,6 +124,11 @@ def _replace(path: Path, payload: bytes) -> None:
 
 def _read_private(path: Path, what: str, setting: str) -> bytes:
     """Read a 0600 regular file (no symlink); ConfigError naming ``setting`` otherwise."""
+    return _read_private_stamped(path, what, setting)[0]
+
+
+def _read_private_stamped(path: Path, what: str, setting: str) -> tuple[bytes, _Stamp]:
+    """`_read_private`, with the stamp of the very file that was read (``fstat`` of the same fd)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
@@ -129,7 +150,7 @@ def _read_private(path: Path, what: str, setting: str) -> bytes:
                 "run `chmod 600` on it",
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(1 << 20)
+            return handle.read(1 << 20), _stamp(st)
     finally:
         os.close(fd)
 
@@ -159,9 +180,10 @@ def _kek_ad(version: int) -> bytes:
     return _KEK_AD + struct.pack(">I", version)
 
 
-def _read_keks(path: Path, root: SecretKey) -> dict[int, bytes]:
-    """The KEKs of a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
-    raw = _read_private(path, "key file", "VAULT_KEY_FILE")
+def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
+    """The KEKs of a key file and the stamp of the file read; ConfigError if it is missing, loose,
+    malformed or not sealed under ``root``."""
+    raw, stamp = _read_private_stamped(path, "key file", "VAULT_KEY_FILE")
     try:
         doc: Any = json.loads(raw.decode("utf-8"))
         found = doc.get("format") if isinstance(doc, dict) else None
@@ -191,7 +213,7 @@ def _read_keks(path: Path, root: SecretKey) -> dict[int, bytes]:
             keks[version] = kek
     except (ValueError, TypeError, binascii.Error, UnicodeEncodeError, Integrity):
         raise provider_error(_KIND, f"key file {path} is malformed") from None
-    return keks
+    return keks, stamp
 
 
 class FileKeyProvider:
@@ -199,13 +221,19 @@ class FileKeyProvider:
 
     kind = _KIND
 
-    def __init__(self, path: Path, root: SecretKey, keks: dict[int, bytes]) -> None:
+    def __init__(
+        self, path: Path, root: SecretKey, keks: dict[int, bytes], stamp: _Stamp | None = None
+    ) -> None:
         self._path = Path(path)
         self._root = root
         self._root_aead = AESGCM(root.reveal())
         self._lock = threading.Lock()
-        self._keks = dict(keks)
-        self._aead = {v: AESGCM(k) for v, k in keks.items()}
+        self._keks: dict[int, bytes] = {}
+        self._aead: dict[int, AESGCM] = {}
+        self._newest = 0
+        self._stamp = stamp  # None: not known, the next check reads the file
+        self._newest_checked = time.monotonic()
+        self._set(dict(keks), stamp)
 
     def __repr__(self) -> str:
         return f"FileKeyProvider(path={str(self._path)!r}, keks=***)"
@@ -221,13 +249,13 @@ class FileKeyProvider:
         keks = {} if first_version is None else {first_version: secrets.token_bytes(KEY_SIZE)}
         provider = cls(path, root, keks)
         _create_exclusive(provider._path, provider._serialise(provider._keks), "key file")
-        return provider
+        return provider  # no stamp yet: the first check of an older version reads the file
 
     @classmethod
     def open(cls, path: Path, root: SecretKey) -> FileKeyProvider:
         """Load a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
         path = Path(path)
-        return cls(path, root, _read_keks(path, root))
+        return cls(path, root, *_read_keks(path, root))
 
     def _serialise(self, keks: dict[int, bytes]) -> bytes:
         doc = {
@@ -252,7 +280,7 @@ class FileKeyProvider:
                 raise Conflict("that KEK version exists already")
             keks = {**self._keks, version: secrets.token_bytes(KEY_SIZE)}
             _replace(self._path, self._serialise(keks))  # memory changes only once the file is durable
-            self._set(keks)
+            self._set(keks, None)
 
     def destroy_version(self, version: int) -> None:
         with self._lock:
@@ -261,7 +289,7 @@ class FileKeyProvider:
                 raise NotFound("no such KEK version")
             keks = {v: k for v, k in self._keks.items() if v != version}
             _replace(self._path, self._serialise(keks))
-            self._set(keks)
+            self._set(keks, None)
 
     def reload(self) -> None:
         """Read the key file again: versions another process created or destroyed since."""
@@ -270,16 +298,33 @@ class FileKeyProvider:
 
     def _load_locked(self) -> None:
         try:
-            keks = _read_keks(self._path, self._root)
+            keks, stamp = _read_keks(self._path, self._root)
         except ConfigError:
             raise Unavailable(
                 "the key file cannot be read again (VAULT_KEY_FILE); nothing was stored or disclosed"
             ) from None
-        self._set(keks)
+        self._set(keks, stamp)
 
-    def _set(self, keks: dict[int, bytes]) -> None:
-        self._keks = keks
+    def _set(self, keks: dict[int, bytes], stamp: _Stamp | None) -> None:
         self._aead = {v: AESGCM(k) for v, k in keks.items()}
+        self._keks = keks
+        self._newest = max(keks, default=0)
+        self._stamp = stamp
+
+    def _refresh(self) -> None:
+        """Read the key file again if it changed since it was loaded (another process rotated or
+        destroyed an epoch). `Unavailable` when it cannot be read: an epoch that may be destroyed is
+        not used on the strength of what this process remembers."""
+        try:
+            current = _stamp(os.stat(self._path, follow_symlinks=False))
+        except OSError:
+            raise Unavailable(
+                "the key file cannot be read again (VAULT_KEY_FILE); nothing was stored or disclosed"
+            ) from None
+        if current != self._stamp:
+            with self._lock:
+                if current != self._stamp:
+                    self._load_locked()
 
     def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
         aead = self._aead.get(version)
@@ -288,6 +333,14 @@ class FileKeyProvider:
         return WrappedKey(version, seal(aead, key, wrap_associated_data(purpose, context_id, version)))
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
+        if wrapped.version != self._newest:
+            self._refresh()  # an older epoch may have been destroyed by another process since
+        elif time.monotonic() - self._newest_checked >= _NEWEST_RECHECK_SECONDS:
+            self._newest_checked = time.monotonic()
+            # The newest epoch is the current one: a file unreadable for a moment does not stop
+            # reads (as a failed `reload` leaves the loaded keys usable); a file without it does.
+            with contextlib.suppress(Unavailable):
+                self._refresh()
         aead = self._aead.get(wrapped.version)
         if aead is None:
             raise Integrity()

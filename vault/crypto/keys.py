@@ -257,7 +257,8 @@ class Keys:
     transaction that stores the key and passed here as ``wrap(version=…)``. A version newer than any
     this process has seen, on wrap or unwrap, makes the keyring reload the provider's keys once; a
     version the provider does not hold even then fails closed (`Unavailable`), never falling back to
-    another epoch.
+    another epoch. Epochs another process destroyed are the provider's to notice (the file provider
+    re-reads a changed key file before it opens a key under an older epoch).
     """
 
     def __init__(self, provider: KekProvider) -> None:
@@ -309,8 +310,19 @@ class Keys:
         return wrapped
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
+        """Unwrap ``wrapped``. A version newer than this process has seen reloads the provider first;
+        one the provider does not hold even then (the key was moved by `vault keys migrate` to a
+        provider this process was not restarted for) is `Unavailable`, not `Integrity`: nothing is
+        wrong with the key. An older epoch destroyed by another process is `Integrity` (the provider
+        re-checks an older epoch before it uses it)."""
         if wrapped.version > self._seen:  # rewrapped by another process under a newer epoch
             self.reload()
+            if wrapped.version > self._seen:
+                raise Unavailable(
+                    f"KEK epoch {wrapped.version} is not held by {self._provider.describe()} (after "
+                    "`vault keys migrate`, restart with the key provider that holds it); "
+                    "nothing was disclosed"
+                )
         return self._provider.unwrap(wrapped, purpose=purpose, context_id=context_id)
 
     def reload(self) -> None:

@@ -10,8 +10,17 @@ stored version. Rotation uses ``rotate``; rewrapping uses ``rewrap`` with ``batc
 leaves the engine); destroying version v raises ``min_decryption_version`` past it and ``trim``s it, so
 versions are destroyed oldest first.
 
-Transport: ``httpx`` with environment proxies ignored; any connection failure, timeout, 5xx or refused
-token during a request is `Unavailable`; a ciphertext the engine rejects is `Integrity`.
+The transit key is checked when the provider is opened and on every `reload`: type ``aes256-gcm96``,
+``derived`` (without derivation OpenBao ignores the context, and case A's wrapped key opens as case B's),
+not ``exportable`` and no ``allow_plaintext_backup`` (the KEKs never leave the engine). A key that
+falls short is refused (`ConfigError` at start-up, `Unavailable` on reload), never adopted.
+
+Transport: ``httpx`` with environment proxies ignored and no redirects followed. ``http://`` is refused
+unless the host is a loopback address (127.0.0.0/8, ``::1``, ``localhost``): the token and every key
+sent for wrapping would cross the network in clear. An address carrying ``user:password@`` is refused
+and never echoed. Any connection failure, timeout, 5xx, refused token, or answer that is not the JSON
+object expected (a proxy's HTML page, ``data`` of the wrong type) is `Unavailable`; only a ciphertext
+the engine rejects (its 4xx, or an error for the item in a batch) is `Integrity`.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from vault.config import openbao_address_problem as address_problem
 from vault.crypto.keys import RewrapItem, WrappedKey, length_prefixed, provider_error
 from vault.errors import Conflict, Integrity, NotFound, Unavailable
 
@@ -33,6 +43,14 @@ _CONTEXT_LABEL = b"vault/wrap/v1"
 _CIPHERTEXT_RE = re.compile(rb"^vault:v([1-9][0-9]{0,8}):[A-Za-z0-9+/=]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _BATCH = 100  # OpenBao refuses JSON with too many strings (1,000 items was refused)
+_GARBLED = "the key provider answered unexpectedly; nothing was stored or disclosed"
+# What the vault's own `create_version` asks for; a transit key found otherwise is refused.
+_REQUIRED_KEY = {
+    "type": "aes256-gcm96",
+    "derived": True,
+    "exportable": False,
+    "allow_plaintext_backup": False,
+}
 
 
 def _b64(raw: bytes) -> str:
@@ -41,6 +59,34 @@ def _b64(raw: bytes) -> str:
 
 def _context(purpose: str, context_id: str) -> str:
     return _b64(_CONTEXT_LABEL + length_prefixed(purpose.encode(), context_id.encode()))
+
+
+def _shown(addr: str) -> str:
+    """``scheme://host[:port]`` of a checked address: what messages and ``describe`` show."""
+    url = httpx.URL(addr)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}" + (f":{url.port}" if url.port is not None else "")
+
+
+def _shown_value(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)[:40]
+
+
+def _key_problem(info: dict[str, Any]) -> str | None:
+    """What makes a transit key unfit to hold the vault's KEKs, or None."""
+    wrong = [
+        f"{name}={_shown_value(info.get(name))}"
+        for name, wanted in _REQUIRED_KEY.items()
+        # bool is an int: ``1 == True``, so the type is compared too
+        if info.get(name) != wanted or type(info.get(name)) is not type(wanted)
+    ]
+    if not wrong:
+        return None
+    return (
+        f"has {', '.join(wrong)}; the vault needs type aes256-gcm96, derived=true, exportable=false, "
+        "allow_plaintext_backup=false: let `vault init` or `vault keys migrate --to openbao:key=<new name>` "
+        "create a new key"
+    )
 
 
 class _Refused(Exception):
@@ -59,7 +105,7 @@ class OpenBaoKeyProvider:
         self._key = key
 
     def __repr__(self) -> str:
-        return f"OpenBaoKeyProvider(addr={self._addr!r}, key={self._mount}/{self._key}, token=***)"
+        return f"OpenBaoKeyProvider(addr={_shown(self._addr)!r}, key={self._mount}/{self._key}, token=***)"
 
     __str__ = __repr__
 
@@ -67,18 +113,23 @@ class OpenBaoKeyProvider:
     def open(
         cls, *, addr: str, token: str, mount: str, key: str, create: bool = False, timeout: float = 10.0
     ) -> OpenBaoKeyProvider:
-        """Connect and check the token and the transit key (absent is allowed only with ``create``)."""
-        if not addr.startswith(("http://", "https://")):
-            raise provider_error(_KIND, "VAULT_OPENBAO_ADDR must be an http:// or https:// URL")
+        """Connect and check the token and the transit key (absent is allowed only with ``create``;
+        present, it must have the properties the vault creates it with). The address is checked
+        before anything is sent."""
+        problem = address_problem(addr)
+        if problem is not None:
+            raise provider_error(_KIND, problem)
         if not _NAME_RE.match(mount) or not _NAME_RE.match(key):
             raise provider_error(
                 _KIND, "the transit mount and key name may hold only letters, digits, '.', '_', '-'"
             )
+        shown = _shown(addr)
         client = httpx.Client(
             base_url=addr.rstrip("/"),
             headers={"X-Vault-Token": token},
             timeout=timeout,
             trust_env=False,
+            follow_redirects=False,
         )
         provider = cls(client, addr, mount, key)
         try:
@@ -86,25 +137,38 @@ class OpenBaoKeyProvider:
             if response.status_code in (401, 403):
                 raise provider_error(_KIND, "OpenBao refused the token (VAULT_OPENBAO_TOKEN)")
             if response.status_code != 200:
-                raise provider_error(_KIND, f"OpenBao at {addr} answered {response.status_code}")
-            if provider._key_info() is None and not create:
+                raise provider_error(_KIND, f"OpenBao at {shown} answered {response.status_code}")
+            info = provider._key_info()
+            if info is None and not create:
                 raise provider_error(_KIND, f"the transit key {mount}/{key} does not exist; run `vault init`")
+            refusal = None if info is None else provider._key_refusal(info)
+            if refusal is not None:
+                raise provider_error(_KIND, refusal)
         except httpx.HTTPError as exc:
             client.close()
             raise provider_error(
-                _KIND, f"OpenBao at {addr} cannot be reached ({type(exc).__name__})"
+                _KIND, f"OpenBao at {shown} cannot be reached ({type(exc).__name__})"
             ) from None
         except (Unavailable, _Refused):
             client.close()
-            raise provider_error(_KIND, f"OpenBao at {addr} did not answer as expected") from None
+            raise provider_error(_KIND, f"OpenBao at {shown} did not answer as expected") from None
         except BaseException:
             client.close()
             raise
         return provider
 
+    def _key_refusal(self, info: dict[str, Any]) -> str | None:
+        """Why the transit key may not be used (named, with the fix), or None. A mangled version list
+        is `Unavailable`."""
+        problem = _key_problem(info)
+        self._versions_of(info)
+        return None if problem is None else f"the transit key {self._mount}/{self._key} {problem}"
+
     # -- HTTP ---------------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON object OpenBao answered ({} for an empty 200/204). `_Refused` on 400/404;
+        `Unavailable` on a transport failure, any other status, or a body that is not a JSON object."""
         try:
             response = self._client.request(method, f"/v1/{self._mount}/{path}", json=body)
         except httpx.HTTPError:
@@ -112,18 +176,31 @@ class OpenBaoKeyProvider:
         if response.status_code in (200, 204):
             if not response.content:
                 return {}
-            doc: Any = response.json()
-            return doc if isinstance(doc, dict) else {}
+            try:
+                doc: Any = response.json()
+            except ValueError:  # not JSON, not UTF-8: a proxy's error page, a truncated answer
+                raise Unavailable(_GARBLED) from None
+            if not isinstance(doc, dict):
+                raise Unavailable(_GARBLED)
+            return doc
         if response.status_code in (400, 404):
             raise _Refused()
         raise Unavailable("the key provider is unavailable; nothing was disclosed")
 
+    @staticmethod
+    def _data(doc: dict[str, Any]) -> dict[str, Any]:
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            raise Unavailable(_GARBLED)
+        return data
+
     def _key_info(self) -> dict[str, Any] | None:
+        """The transit key's configuration; None only when OpenBao says it does not exist."""
         try:
-            data = self._call("GET", f"keys/{self._key}").get("data")
+            doc = self._call("GET", f"keys/{self._key}")
         except _Refused:
             return None
-        return data if isinstance(data, dict) else None
+        return self._data(doc)
 
     def _batch(self, op: str, items: list[dict[str, Any]], **extra: Any) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
@@ -134,26 +211,38 @@ class OpenBaoKeyProvider:
                 )
             except _Refused:
                 raise Integrity() from None
-            batch = doc.get("data", {}).get("batch_results")
+            batch = self._data(doc).get("batch_results")
             if not isinstance(batch, list) or len(batch) != len(items[start : start + _BATCH]):
-                raise Unavailable("the key provider answered unexpectedly; nothing was disclosed")
+                raise Unavailable(_GARBLED)
             for result in batch:
-                if not isinstance(result, dict) or result.get("error"):
-                    raise Integrity()
+                if not isinstance(result, dict):
+                    raise Unavailable(_GARBLED)
+                if result.get("error"):
+                    raise Integrity()  # the engine refused this item: altered or misbound
                 results.append(result)
         return results
 
     # -- KekProvider --------------------------------------------------------------------------------
 
     def describe(self) -> str:
-        return f"openbao:{self._addr} key={self._mount}/{self._key}"
+        return f"openbao:{_shown(self._addr)} key={self._mount}/{self._key}"
 
     def versions(self) -> list[int]:
         info = self._key_info()
-        if info is None:
-            return []
-        floor = max(int(info.get("min_decryption_version") or 1), int(info.get("min_available_version") or 0))
-        return sorted(v for v in (int(k) for k in info.get("keys", {})) if v >= floor)
+        return [] if info is None else self._versions_of(info)
+
+    @staticmethod
+    def _versions_of(info: dict[str, Any]) -> list[int]:
+        try:
+            floor = max(
+                int(info.get("min_decryption_version") or 1), int(info.get("min_available_version") or 0)
+            )
+            keys = info.get("keys", {})
+            if not isinstance(keys, dict):
+                raise TypeError("keys is not an object")
+            return sorted(v for v in (int(k) for k in keys) if v >= floor)
+        except (TypeError, ValueError):
+            raise Unavailable(_GARBLED) from None
 
     def create_version(self, version: int) -> None:
         info = self._key_info()
@@ -218,10 +307,11 @@ class OpenBaoKeyProvider:
 
     @staticmethod
     def _wrapped(result: dict[str, Any]) -> WrappedKey:
-        blob = str(result.get("ciphertext", "")).encode("ascii")
-        match = _CIPHERTEXT_RE.match(blob)
+        text = result.get("ciphertext")
+        match = _CIPHERTEXT_RE.match(text.encode("ascii", "replace")) if isinstance(text, str) else None
         if match is None:
-            raise Unavailable("the key provider answered unexpectedly; nothing was disclosed")
+            raise Unavailable(_GARBLED)
+        blob = match.group(0)
         return WrappedKey(int(match.group(1)), blob)
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
@@ -233,10 +323,11 @@ class OpenBaoKeyProvider:
             {"ciphertext": self._checked(i.wrapped), "context": _context(i.purpose, i.context_id)}
             for i in items
         ]
+        results = self._batch("decrypt", batch)  # Integrity when the engine refuses an item
         try:
-            return [base64.b64decode(r["plaintext"], validate=True) for r in self._batch("decrypt", batch)]
-        except (KeyError, ValueError, TypeError):
-            raise Integrity() from None
+            return [base64.b64decode(r["plaintext"], validate=True) for r in results]
+        except (KeyError, ValueError, TypeError):  # a "success" without a usable plaintext
+            raise Unavailable(_GARBLED) from None
 
     def wrap_many(self, keys: Sequence[tuple[bytes, str, str]], version: int) -> list[WrappedKey]:
         batch = [{"plaintext": _b64(k), "context": _context(p, c)} for k, p, c in keys]
@@ -256,12 +347,18 @@ class OpenBaoKeyProvider:
         ]
         out = [self._wrapped(r) for r in self._batch("rewrap", batch, key_version=version)]
         if any(w.version != version for w in out):
-            raise Unavailable("the key provider answered unexpectedly; nothing was disclosed")
+            raise Unavailable(_GARBLED)
         return out
 
     def reload(self) -> None:
-        """Nothing to do: every call asks OpenBao, which holds the versions."""
-        return None
+        """Check the transit key again (every call asks OpenBao, which holds the versions): a key
+        made exportable or backed-up-in-plaintext since start-up is refused (`Unavailable`)."""
+        info = self._key_info()
+        if info is None:
+            raise Unavailable(f"the transit key {self._mount}/{self._key} is gone; nothing was disclosed")
+        refusal = self._key_refusal(info)
+        if refusal is not None:
+            raise Unavailable(f"{refusal}; nothing was stored or disclosed")
 
     def close(self) -> None:
         self._client.close()
