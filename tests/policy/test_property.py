@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from vault.policy import (
     GrantFacts,
     PolicyEngine,
     Target,
+    non_blank_chars,
 )
 
 from .factbuilder import NOW
@@ -29,6 +31,7 @@ justifications = st.one_of(
     st.none(),
     st.text(max_size=40),
     st.text(alphabet=" \t\nab", max_size=60),
+    st.text(alphabet="\u200b\u200d\ufeff\u2060\u3164\u2800\u00a0a", max_size=60),  # invisible ones
     st.just("Acute danger reported by police; the team cannot be reached."),
 )
 
@@ -87,7 +90,10 @@ def contexts(draw: st.DrawFn, grant: GrantFacts | None = None) -> DecisionContex
 
 
 def _non_blank(text: str | None) -> int:
-    return 0 if text is None else sum(not ch.isspace() for ch in text)
+    """What a reader sees of ``text``, told apart here on its own: a zero-width space, joiner or BOM,
+    a Hangul filler or a blank braille cell shows nothing, as white space does."""
+    invisible = set("\u200b\u200c\u200d\u2060\ufeff\u3164\u2800\u115f\u1160\uffa0")
+    return 0 if text is None else sum(not ch.isspace() and ch not in invisible for ch in text)
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
@@ -194,3 +200,26 @@ def test_compiled_matches_stock_pycasbin_with_relations(
 ) -> None:
     actor, target, action, ctx = request
     assert ENGINE.decide(actor, target, action, ctx) == ENGINE.decide_stock(actor, target, action, ctx)
+
+
+@pytest.mark.parametrize(
+    "justification",
+    [
+        "\u200b" * 40,  # zero-width spaces
+        "a" + "\u200d\u2060\ufeff" * 10,  # joiners, word joiners, byte-order marks
+        "\u3164" * 25 + "ok",  # Hangul fillers show as blank
+        "\u2800" * 30,  # blank braille cells
+        "spoed\u200b" * 3 + "  \u00a0\u2003 x",  # 16 letters a reader sees
+    ],
+)
+def test_d20_invisible_characters_are_no_written_justification(justification: str) -> None:
+    """D20: break-the-glass needs a justification of 20 characters a reader can see; characters that
+    show as nothing do not count (the gate, the form and the log review count them the same way)."""
+    actor = Actor(ACTOR_ID, Role.MEDEWERKER, frozenset(), "org-vt", OrgType.VEILIG_THUIS, True)
+    case = CaseFacts("case-1", CaseKind.REPORT, "team-case", None, frozenset(), False)
+    ctx = DecisionContext(NOW, justification, None, False, (), None)
+    assert non_blank_chars(justification) < BREAK_GLASS_MIN_CHARS
+    assert not ENGINE.decide(actor, Target(case, None, None), Action.READ, ctx).allowed
+    written = justification + "Acute dreiging gemeld door de politie"
+    visible = DecisionContext(NOW, written, None, False, (), None)
+    assert ENGINE.decide(actor, Target(case, None, None), Action.READ, visible).allowed

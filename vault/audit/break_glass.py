@@ -1,13 +1,15 @@
 """Emergency accesses (break-the-glass, D20): the written justification, sealed, and its grouping.
 
 An *emergency access* is what the privacy officer reviews: every break-the-glass read by **one
-actor, of one case, in one session, under the same justification text** (compared after trimming
-surrounding white space). A case page opened with break-the-glass reads the case, its subjects and
-its document titles (several audit entries); a download later in the same session with the same
-justification joins that access. Another session, another case or another text starts a new one.
-A caller without a session (the command line) groups by request. The access's number is the
-sequence number of its first audit entry; an older break-the-glass entry that has no access row
-(written before accesses were kept) counts as an access of its own, without a justification.
+actor, of one case, in one session, under the same justification text** (compared in its normalised
+form, ``normalised_justification``: NFKC, case folded, invisible format characters dropped, white
+space collapsed; the sealed text is the first one given, trimmed). A case page opened with
+break-the-glass reads the case, its subjects and its document titles (several audit entries); a
+download later in the same session with the same justification joins that access. Another
+session, another case or another text starts a new one. A caller without a session (the command
+line) groups by request. The access's number is the sequence number of its first audit entry; an
+older break-the-glass entry that has no access row (written before accesses were kept) counts as an
+access of its own, without a justification.
 
 The justification is free text that may name people, so it never enters the audit log: the entry
 holds ids only, and the text is sealed in ``break_glass_accesses`` in the same transaction as the
@@ -15,10 +17,15 @@ entry (``vault.services.gate.admit``). Sealing: AES-256-GCM under the ``FIELD_ME
 bound to table, column and row (``vault.crypto.fields``), as other free-text reasons are. Only the
 privacy officer's views (``vault.services.audit_reports``) open it. The officer's review comment is
 sealed the same way, bound to ``audit_break_glass_reviews``.
+
+Beside the sealed text the row keeps what the log review (D21) needs without decrypting: a keyed hash
+of the normalised text (a re-used justification, whatever its case or spacing) and the policy's own
+count of its non-blank characters (a short one, however padded or encoded).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
@@ -31,6 +38,7 @@ from vault.auth.keyed import keyed_hash
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
 from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview
+from vault.policy import non_blank_chars as policy_justification_chars
 from vault.runtime import Vault
 
 __all__ = [
@@ -40,6 +48,8 @@ __all__ = [
     "access_seq_of",
     "accesses_of_entries",
     "iter_export_rows",
+    "justification_digest",
+    "normalised_justification",
     "note_emergency_access",
     "open_comment",
     "open_justification",
@@ -51,12 +61,29 @@ __all__ = [
 
 ACCESS_TABLE: Final = "break_glass_accesses"
 REVIEW_TABLE: Final = "audit_break_glass_reviews"
-_DIGEST_LABEL: Final = b"vault/break-glass/justification/v1"
+# v2: over the normalised text (v1, before migration 0026, hashed the text trimmed at its ends only).
+_DIGEST_LABEL: Final = b"vault/break-glass/justification/v2"
 
 
 def session_key(ctx: Context) -> str:
     """What bounds one emergency access in time: the session, or the request when there is none."""
     return ctx.session_id or f"request:{ctx.request_id}"
+
+
+def normalised_justification(text: str) -> str:
+    """What makes two justifications "the same text": NFKC (full-width, ligatures, non-breaking
+    spaces), case folded, invisible format characters (zero-width space, soft hyphen) dropped, and
+    every run of white space one space. Changing case or spacing does not make a re-used text new."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
+
+
+def justification_digest(vault: Vault, text: str) -> str:
+    """The keyed hash (HMAC-SHA256, ``FIELD_METADATA`` subkey) of the normalised justification: never
+    a plain hash, which anyone could test guesses of a short text against."""
+    key = vault.keys.subkey(SubkeyPurpose.FIELD_METADATA)
+    return keyed_hash(key, _DIGEST_LABEL, normalised_justification(text))
 
 
 def note_emergency_access(
@@ -66,7 +93,7 @@ def note_emergency_access(
     sealed justification) when this actor has none for this case, session and text. Runs in the
     transaction that wrote the entry; returns the access's number."""
     text = (justification or "").strip()
-    digest = keyed_hash(vault.keys.subkey(SubkeyPurpose.FIELD_METADATA), _DIGEST_LABEL, text)
+    digest = justification_digest(vault, text)
     actor_id = ctx.actor_id or "unknown"
     key = session_key(ctx)
     conn = session.connection()
@@ -90,6 +117,8 @@ def note_emergency_access(
                 "session_key": key,
                 "justification_digest": digest,
                 "justification_enc": sealed,
+                # D21: the count the policy admitted it by (vault.policy.engine), for the log review.
+                "justification_chars": policy_justification_chars(text),
                 "started_at": ctx.now(),
             },
         )

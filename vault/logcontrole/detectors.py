@@ -14,11 +14,12 @@ import statistics
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
 from vault.logcontrole.facts import Facts
-from vault.logcontrole.scan import LOOKUP_TAG, READ_TAGS, ReviewRow, TimeCache
+from vault.logcontrole.scan import CONTENT_TAGS, LOOKUP_TAG, ReviewRow, TimeCache
 from vault.logcontrole.settings import ReviewSettings
 
 __all__ = ["MAX_EVIDENCE", "Candidate", "Detector", "Review"]
@@ -119,22 +120,19 @@ class Review:
 
     def _learn(self, baseline: Iterable[tuple[str, str, int, int]]) -> None:
         office = set(range(self.s.office_start_hour, self.s.office_end_hour))
-        hours: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+        # actor -> local day -> reads per local hour: usual hours are learnt per judged day from the
+        # days before it only (``_unusual_on``), so a binge cannot make its own hours usual.
+        self.hour_days: dict[str, dict[str, list[int]]] = defaultdict(dict)
         days: dict[str, Counter[str]] = defaultdict(Counter)
         busy: dict[str, list[int]] = defaultdict(list)
         for actor, bucket, count, cases in baseline:
             info = self.times.hour(bucket)
-            hours[actor][info.hour] += count
+            per_hour = self.hour_days[actor].setdefault(info.day, [0] * 24)
+            per_hour[info.hour] += count
             days[actor][info.day] += count
             busy[actor].append(cases)
         self.default_unusual = frozenset(h for h in range(24) if h not in office)
-        self.unusual: dict[str, frozenset[int]] = {}
-        for actor, histogram in hours.items():
-            total = sum(histogram)
-            if total < self.s.off_hours_min_history:
-                continue
-            usual = {h for h in range(24) if histogram[h] >= self.s.off_hours_usual_share * total}
-            self.unusual[actor] = frozenset(h for h in range(24) if h not in office and h not in usual)
+        self.unusual: dict[tuple[str, str], frozenset[int]] = {}
         self.own_median: dict[str, float] = {
             actor: _median(per_day.values())
             for actor, per_day in days.items()
@@ -154,6 +152,36 @@ class Review:
             for group in self.facts.peer_groups(actor):
                 busy_peers[group].append(value)
         self.team_busy = {group: float(statistics.median(values)) for group, values in busy_peers.items()}
+
+    def _unusual_on(self, actor: str, day: str) -> frozenset[int]:
+        """The hours outside office hours that are unusual for ``actor`` on local ``day``, learnt
+        from the ``baseline_days`` before that day (never from the day itself or later): an hour is
+        usual when it holds at least ``off_hours_usual_share`` of those reads and had reads on at
+        least ``off_hours_usual_days`` of those days. Too little history: every such hour is."""
+        key = (actor, day)
+        found = self.unusual.get(key)
+        if found is not None:
+            return found
+        per_day = self.hour_days.get(actor, {})
+        histogram, days_with = [0] * 24, [0] * 24
+        judged = date.fromisoformat(day)
+        for back in range(1, self.s.baseline_days + 1):
+            counts = per_day.get((judged - timedelta(days=back)).isoformat())
+            for hour, reads in enumerate(counts or ()):
+                if reads:
+                    histogram[hour] += reads
+                    days_with[hour] += 1
+        total = sum(histogram)
+        found = self.default_unusual
+        if total >= self.s.off_hours_min_history:
+            found = frozenset(
+                h
+                for h in self.default_unusual
+                if histogram[h] < self.s.off_hours_usual_share * total
+                or days_with[h] < self.s.off_hours_usual_days
+            )
+        self.unusual[key] = found
+        return found
 
     # --- the pass --------------------------------------------------------------------------------
 
@@ -188,7 +216,7 @@ class Review:
             if case is None:
                 continue
             facts = cases.get(case)
-            is_read = tag in READ_TAGS
+            is_read = tag in CONTENT_TAGS
             if not allowed:
                 self.denials[(actor, day)].setdefault(case, []).append((seq, t))
                 self._spike(case, actor, seq, t, day, facts.works_on(actor) if facts else False)
@@ -211,7 +239,7 @@ class Review:
             in_hour[0].add(case)
             if len(in_hour[3]) < MAX_EVIDENCE:
                 in_hour[3].append(seq)
-            if info.hour in self.unusual.get(actor, self.default_unusual):
+            if info.hour in self.default_unusual and info.hour in self._unusual_on(actor, day):
                 self.off[(actor, day)].append((seq, t))
             if facts is None:
                 continue

@@ -1,7 +1,8 @@
 """Running a review (D21): ``vault audit review`` and the privacy officer's "start" button.
 
 One read snapshot: facts, the baselines (hourly read counts of ``baseline_days`` before the period
-and the period itself, grouped in the database), then one streamed pass over the entries from the
+and the period itself, grouped in the database: volume learns from all of it, usual hours only from
+the days before each judged day), then one streamed pass over the entries from the
 period's first seq up to ``work_window_hours`` after its end (the lookahead only tells whether work
 followed a lookup or an emergency access). Findings are written at the end in one transaction, with
 the review's own audit entry.

@@ -30,7 +30,8 @@ __all__ = ["CIRCLE_KINDS", "SELF_KINDS", "BreakGlassFacts", "CaseFacts", "Facts"
 
 SELF_KINDS = ("self_bsn", "self_person")
 CIRCLE_KINDS = ("address", "relation_bsn", "relation_person")
-# AES-GCM field format (vault.crypto.fields): version byte + 12-byte nonce + 16-byte tag around the text.
+# AES-GCM field format (vault.crypto.fields): version byte + 12-byte nonce + 16-byte tag around the
+# text; only for accesses recorded before their justification's character count was kept.
 _SEAL_OVERHEAD = 1 + 12 + 16
 
 
@@ -53,8 +54,10 @@ class CaseFacts:
 @dataclass(frozen=True)
 class BreakGlassFacts:
     access_seq: int
-    justification_chars: int  # length of the sealed text, from the ciphertext length: nothing decrypted
-    repeated: bool  # the same text (keyed hash) was given for another emergency access
+    # the policy's count of non-blank characters, recorded when sealed (for an access recorded before
+    # that count was kept: the sealed text's UTF-8 byte length, an upper bound); nothing decrypted
+    justification_chars: int
+    repeated: bool  # the same normalised text (keyed hash) was given for another emergency access
 
 
 @dataclass
@@ -150,6 +153,7 @@ def _break_glass(conn: Connection, first_seq: int, last_seq: int) -> dict[int, B
         select(
             BreakGlassAccessEntry.seq,
             BreakGlassAccess.seq,
+            BreakGlassAccess.justification_chars,
             func.length(BreakGlassAccess.justification_enc),
             BreakGlassAccess.justification_digest,
         )
@@ -157,7 +161,9 @@ def _break_glass(conn: Connection, first_seq: int, last_seq: int) -> dict[int, B
         .where(BreakGlassAccessEntry.seq >= first_seq, BreakGlassAccessEntry.seq <= last_seq)
     )
     found: dict[int, BreakGlassFacts] = {}
-    for seq, access_seq, sealed_len, digest in conn.execute(query):
-        chars = max(0, int(sealed_len or 0) - _SEAL_OVERHEAD)
+    for seq, access_seq, counted, sealed_len, digest in conn.execute(query):
+        # Not counted (before migration 0026): every non-blank character is at least one byte of the
+        # sealed text, so a text short by its bytes is short; a longer one may still be (not known).
+        chars = int(counted) if counted is not None else max(0, int(sealed_len or 0) - _SEAL_OVERHEAD)
         found[seq] = BreakGlassFacts(int(access_seq), chars, uses.get(digest, 0) > 1)
     return found

@@ -19,8 +19,8 @@ from vault.models import AuditEntry
 from vault.services.calendar import NL_TZ
 
 __all__ = [
+    "CONTENT_TAGS",
     "LOOKUP_TAG",
-    "READ_TAGS",
     "ReviewRow",
     "ReviewRun",
     "TimeCache",
@@ -33,9 +33,32 @@ __all__ = [
 ]
 
 BATCH: Final = 10_000
-# Reads of a dossier: every dossier tag whose action is "read" (case, subjects, documents, titles...).
-READ_TAGS: Final = frozenset(
-    t.value for t in AuditTag if t.value.startswith("dossier:") and t.value.endswith(":read")
+# What the review counts as a read: every tag the gate records when it admits a READ or an EXPORT of
+# a case (``vault.services.gate``), i.e. every door through which case content reaches a person. Not
+# chosen by the tag's name: an inzage copy (``rights:inzage:exported``: a subject's name, BSN, address)
+# and its review list (``rights:inzage:items-listed``: every document title and note, decrypted)
+# disclose as much as a case page. ``tests/logcontrole/test_content_tags.py`` reads the gate's callers
+# and fails when a tag admitted for READ or EXPORT is missing here.
+CONTENT_TAGS: Final = frozenset(
+    t.value
+    for t in (
+        AuditTag.DOSSIER_CASE_READ,
+        AuditTag.DOSSIER_SUBJECT_READ,
+        AuditTag.DOSSIER_REPORTER_IDENTITY_READ,
+        AuditTag.DOSSIER_DOCUMENT_TITLES_READ,
+        AuditTag.DOSSIER_DOCUMENT_READ,
+        AuditTag.DOSSIER_CONSENT_READ,
+        AuditTag.DOSSIER_OWN_MOTION_READ,
+        AuditTag.DOSSIER_NOTES_READ,
+        AuditTag.DOSSIER_FAMILY_NAME_READ,
+        AuditTag.DOSSIER_TIMELINE_READ,
+        AuditTag.RIGHTS_INZAGE_EXPORTED,
+        AuditTag.RIGHTS_INZAGE_ITEMS_LISTED,
+        AuditTag.RIGHTS_REQUESTS_READ,
+        AuditTag.DISCLOSURE_REGISTER_READ,
+        AuditTag.DISCLOSURE_CONSENTS_LISTED,
+        AuditTag.DISCLOSURE_FEEDBACK_PREPARED,
+    )
 )
 LOOKUP_TAG: Final = AuditTag.DOSSIER_PERSON_LOOKUP.value
 
@@ -146,7 +169,7 @@ def hourly_reads(conn: Connection, first_seq: int, last_seq: int) -> Iterator[tu
         if conn.dialect.name == "postgresql"
         else "substr(occurred_at, 1, 13)"
     )
-    tags = ", ".join(f"'{t}'" for t in sorted(READ_TAGS))
+    tags = ", ".join(f"'{t}'" for t in sorted(CONTENT_TAGS))
     sql = (
         f"SELECT actor_id, {hour}, count(*), count(DISTINCT case_id) FROM audit_entries "  # noqa: S608 - constants only
         f"WHERE seq >= :first AND seq <= :last AND decision = 'allow' AND actor_id IS NOT NULL "

@@ -27,7 +27,10 @@ class ReviewSettings:
     # 6. off hours: the organisation's hours (local time, [start, end)) and a person's usual hours
     office_start_hour: int = 7
     office_end_hour: int = 19
-    off_hours_usual_share: float = 0.02  # an hour holding < 2 % of the person's reads is unusual
+    # An hour is usual for a person when, in the baseline_days before the judged day (never that day
+    # itself), it holds >= 2 % of their reads and had reads on at least off_hours_usual_days days.
+    off_hours_usual_share: float = 0.02
+    off_hours_usual_days: int = 3
     off_hours_min_reads: int = 3
     off_hours_min_history: int = 200  # reads needed before a person's own pattern counts
     # 7. curiosity lookups / 8. break-the-glass: work on a matching case within this many hours
@@ -39,7 +42,7 @@ class ReviewSettings:
     probe_denied_cases: int = 4
     # 10. after closure: a case closed at least this many days ago
     closed_days: int = 180
-    # how many days before the period feed the baselines (5, 6)
+    # how many days before the period feed the baselines (5: and the period itself; 6: before each day)
     baseline_days: int = 28
 
     @classmethod

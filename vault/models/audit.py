@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
@@ -115,9 +115,12 @@ class BreakGlassAccess(Base):
 
     The written justification is free text that may name people: it never enters the audit log.
     ``justification_enc`` holds it sealed under the FIELD_METADATA subkey, bound to this table,
-    column and row; ``justification_digest`` is a keyed hash of it, so that a later read with the
-    same text joins this access without decrypting anything. ``session_key`` is the session's id (or
-    ``request:<id>`` for a caller without a session, such as the command line).
+    column and row; ``justification_digest`` is a keyed hash of its normalised form (NFKC, case
+    folded, white space collapsed), so that a later read with the same text joins this access, and
+    the log review sees a re-used text, without decrypting anything; ``justification_chars`` is the
+    policy's count of its non-blank characters (null: recorded before migration 0026).
+    ``session_key`` is the session's id (or ``request:<id>`` for a caller without a session, such as
+    the command line).
 
     No foreign key to ``audit_entries``: in a group commit the entries are inserted at the end of
     the batch, after this row (same transaction either way).
@@ -131,6 +134,7 @@ class BreakGlassAccess(Base):
     session_key: Mapped[str] = mapped_column(String(80), nullable=False)
     justification_digest: Mapped[str] = mapped_column(String(64), nullable=False)
     justification_enc: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    justification_chars: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     __table_args__ = (

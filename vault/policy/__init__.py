@@ -13,6 +13,7 @@ from vault.policy.engine import (
     DEFAULT_POLICY_PATH,
     PolicyEngine,
     PolicyHolder,
+    non_blank_chars,
     own_motion_conversion_allowed,
 )
 from vault.policy.facts import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
@@ -33,5 +34,6 @@ __all__ = [
     "Target",
     "check_legal_basis",
     "default_legal_bases",
+    "non_blank_chars",
     "own_motion_conversion_allowed",
 ]

@@ -13,6 +13,7 @@ reference (ARCHITECTURE "Policy": ``load_policy`` under concurrent checks gave w
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,7 @@ __all__ = [
     "RELATIONS",
     "PolicyEngine",
     "PolicyHolder",
+    "non_blank_chars",
     "own_motion_conversion_allowed",
     "relations_of",
     "target_shape",
@@ -147,8 +149,21 @@ def target_shape(target: Target) -> str | None:
     return Category(target.category).value
 
 
-def _non_blank_chars(text: str | None) -> int:
-    return 0 if text is None else sum(1 for ch in text if not ch.isspace())
+# Characters that show as nothing though they are not white space: Hangul fillers, the blank braille
+# pattern. With every format and control character (zero-width spaces and joiners, the BOM, bidi
+# marks: Unicode categories Cf and Cc) they do not count towards a written reason.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def non_blank_chars(text: str | None) -> int:
+    """The characters of ``text`` a reader sees: not white space, not invisible (D9, D20)."""
+    if text is None:
+        return 0
+    return sum(
+        1
+        for ch in text
+        if not ch.isspace() and ch not in _BLANK_LOOKALIKES and unicodedata.category(ch) not in ("Cf", "Cc")
+    )
 
 
 def relations_of(actor: Actor, target: Target, ctx: DecisionContext) -> frozenset[str]:
@@ -158,7 +173,7 @@ def relations_of(actor: Actor, target: Target, ctx: DecisionContext) -> frozense
         rels.add("no_second_factor")  # D17
     if ctx.reporter_identity_release is True:
         rels.add("release")  # D8: consent / release recorded for the reporter's identity
-    if _non_blank_chars(ctx.purpose) > 0:
+    if non_blank_chars(ctx.purpose) > 0:
         rels.add("purpose")  # D9: a disclosure or export states its purpose
     case = target.case
     if case is None:
@@ -171,7 +186,7 @@ def relations_of(actor: Actor, target: Target, ctx: DecisionContext) -> frozense
         rels.add("assigned")
     if case.kind is CaseKind.ADVICE_PROFESSIONAL and case.owner_id and case.owner_id == actor.id:
         rels.add("owner")  # D3
-    if _non_blank_chars(ctx.break_glass_justification) >= BREAK_GLASS_MIN_CHARS:
+    if non_blank_chars(ctx.break_glass_justification) >= BREAK_GLASS_MIN_CHARS:
         rels.add("break_glass")  # D20
     grant = ctx.grant
     if (
@@ -407,7 +422,7 @@ def own_motion_conversion_allowed(approvals: tuple[tuple[str, Role], ...], reaso
     malformed list can never count towards the two.
     """
     try:
-        if _non_blank_chars(reason) == 0:
+        if non_blank_chars(reason) == 0:
             return Decision(False, "d4-reason-required", "a conversion needs a recorded reason")
         for approver_id, role in approvals:
             if not approver_id or not isinstance(role, Role) or not role.is_staff:

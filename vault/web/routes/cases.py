@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from vault.errors import StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import CaseId
+from vault.policy import BREAK_GLASS_MIN_CHARS, non_blank_chars
 from vault.runtime import Vault
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import team_names, usernames
@@ -73,7 +74,7 @@ def break_glass(request: Request, case_id: CaseId, vault: VaultDep, form: Verifi
     """D20: read-only emergency access outside one's team, with a written justification (step-up)."""
     actor = form.user
     justification = form.text("justification", limit=_MAX_JUSTIFICATION + 1)
-    if len(justification) < 20 or len(justification) > _MAX_JUSTIFICATION:
+    if non_blank_chars(justification) < BREAK_GLASS_MIN_CHARS or len(justification) > _MAX_JUSTIFICATION:
         return page(
             request,
             "break_glass.html",
