@@ -17,7 +17,7 @@ from vault.http.params import CaseId
 from vault.logcontrole import service
 from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import previous_day
-from vault.logcontrole.store import FindingStatus
+from vault.logcontrole.store import MAX_PAGE, FindingCursor, FindingStatus
 from vault.transaction import transaction
 
 __all__ = ["router"]
@@ -34,19 +34,30 @@ def list_findings(
     status: FindingStatus | None = None,
     detector: Detector | None = None,
     person: Annotated[str | None, Query(pattern=ACTOR_ID_PATTERN, max_length=64)] = None,
+    after: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
 ) -> dict[str, Any]:
-    """Findings, newest day first; the filters are codes and ids (422 otherwise, nothing recorded):
-    they are audited with the listing."""
+    """Findings, newest day first, highest score first, a page at a time (D21: a verdict on every
+    finding, so none may fall off the list): ``next`` is the ``after`` of the next page (null on the
+    last), ``total`` counts every finding matching the filters. The filters are codes and ids (422
+    otherwise, nothing recorded): they are audited with the listing. A cursor that is not one is 400."""
+    cursor = FindingCursor.parse(after) if after is not None else None
     with transaction(vault.db) as session:
-        rows = service.findings(
+        listed = service.findings(
             session,
             vault,
             ctx,
             status=status.value if status else None,
             detector=detector.value if detector else None,
             actor_id=person,
+            after=cursor,
+            limit=limit,
         )
-    return {"findings": [asdict(r) for r in rows]}
+    return {
+        "findings": [asdict(r) for r in listed.rows],
+        "next": str(listed.next) if listed.next else None,
+        "total": listed.total,
+    }
 
 
 @router.get("/api/v1/audit/findings/{finding_id}")

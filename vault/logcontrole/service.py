@@ -69,9 +69,12 @@ def findings(
     status: str | None = None,
     detector: str | None = None,
     actor_id: str | None = None,
-) -> list[FindingRow]:
-    """The findings (newest day first). The role is checked first; the filters are codes and ids,
-    checked before the listing is recorded with them (free text would stay in the log for good)."""
+    after: store.FindingCursor | None = None,
+    limit: int = 200,
+) -> store.FindingsPage:
+    """A page of findings (newest day first) with the next page's cursor and the total. The role is
+    checked first; the filters are codes and ids, checked before the listing is recorded with them
+    (free text would stay in the log for good)."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDINGS_LISTED)
     if status is not None and status not in {s.value for s in FindingStatus}:
         raise InvalidInput("status: unknown finding status")
@@ -79,7 +82,10 @@ def findings(
         raise InvalidInput("detector: unknown detector")
     if actor_id is not None and not _ACTOR_ID.fullmatch(actor_id):
         raise InvalidInput("person: give an actor id (a UUID, system, public_form or os:<account>)")
-    rows = store.list_findings(session, status=status, detector=detector, actor_id=actor_id)
+    listed = store.findings_page(
+        session, status=status, detector=detector, actor_id=actor_id, after=after, limit=limit
+    )
+    rows = listed.rows
     record(
         session,
         ctx,
@@ -89,7 +95,7 @@ def findings(
         rule=decision.rule,
         details={"status": status, "detector": detector, "person": actor_id, "count": len(rows)},
     )
-    return rows
+    return listed
 
 
 def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int) -> dict[str, Any]:

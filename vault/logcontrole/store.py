@@ -7,19 +7,36 @@ the officer's status and comment stay.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from vault.errors import InvalidInput
 from vault.logcontrole.detectors import MAX_EVIDENCE, Candidate
 from vault.models import Finding, FindingEntry
 
-__all__ = ["FindingRow", "FindingStatus", "WriteCounts", "evidence_of", "list_findings", "write_candidates"]
+__all__ = [
+    "MAX_PAGE",
+    "FindingCursor",
+    "FindingRow",
+    "FindingStatus",
+    "FindingsPage",
+    "WriteCounts",
+    "evidence_of",
+    "findings_page",
+    "list_findings",
+    "write_candidates",
+]
+
+MAX_PAGE: Final = 500
 
 
 class FindingStatus(StrEnum):
@@ -143,22 +160,107 @@ def _row(f: Finding) -> FindingRow:
     )
 
 
-def list_findings(
-    session: Session,
-    *,
-    status: str | None = None,
-    detector: str | None = None,
-    actor_id: str | None = None,
-    limit: int = 200,
-) -> list[FindingRow]:
-    query = select(Finding).order_by(Finding.day.desc(), Finding.score.desc(), Finding.id.desc()).limit(limit)
+_CURSOR: Final = re.compile(r"(\d{4}-\d{2}-\d{2})_([0-9.eE+-]{1,32})_(\d{1,10})")
+
+
+@dataclass(frozen=True)
+class FindingCursor:
+    """Where a page of findings ends, in the list's order (newest day, highest score, highest id
+    first): the last finding's own values, so the next page starts right after it even when findings
+    are added meanwhile. Written as ``day_score_id`` (``2026-12-05_0.75_42``): codes, no free text."""
+
+    day: str
+    score: float
+    id: int
+
+    @classmethod
+    def of(cls, row: FindingRow) -> FindingCursor:
+        return cls(row.day, row.score, row.id)
+
+    @classmethod
+    def parse(cls, text: str) -> FindingCursor:
+        """The cursor of a ``next`` answer; anything else raises ``InvalidInput`` naming what is wrong."""
+        match = _CURSOR.fullmatch(text)
+        try:
+            if match is None:
+                raise ValueError(text)
+            day, score, number = match.group(1), float(match.group(2)), int(match.group(3))
+            date.fromisoformat(day)
+            if not math.isfinite(score) or not 1 <= number <= 2**31 - 1:
+                raise ValueError(text)
+        except ValueError:
+            raise InvalidInput("after: not a cursor of this list (the 'next' of the page before)") from None
+        return cls(day, score, number)
+
+    def __str__(self) -> str:
+        return f"{self.day}_{self.score!r}_{self.id}"
+
+
+@dataclass(frozen=True)
+class FindingsPage:
+    rows: list[FindingRow]
+    next: FindingCursor | None  # None: this page is the last
+    total: int  # every finding matching the filters, on all pages
+
+
+def _filtered(query: Any, status: str | None, detector: str | None, actor_id: str | None) -> Any:
     if status is not None:
         query = query.where(Finding.status == status)
     if detector is not None:
         query = query.where(Finding.detector == detector)
     if actor_id is not None:
         query = query.where(Finding.actor_key == actor_id)
+    return query
+
+
+def _after(cursor: FindingCursor) -> Any:
+    """Findings that come after ``cursor`` in the descending (day, score, id) order."""
+    return or_(
+        Finding.day < cursor.day,
+        and_(
+            Finding.day == cursor.day,
+            or_(Finding.score < cursor.score, and_(Finding.score == cursor.score, Finding.id < cursor.id)),
+        ),
+    )
+
+
+def list_findings(
+    session: Session,
+    *,
+    status: str | None = None,
+    detector: str | None = None,
+    actor_id: str | None = None,
+    after: FindingCursor | None = None,
+    limit: int = 200,
+) -> list[FindingRow]:
+    """Findings newest day first, highest score first (then highest id: a total, stable order)."""
+    query = select(Finding).order_by(Finding.day.desc(), Finding.score.desc(), Finding.id.desc()).limit(limit)
+    query = _filtered(query, status, detector, actor_id)
+    if after is not None:
+        query = query.where(_after(after))
     return [_row(f) for f in session.scalars(query)]
+
+
+def findings_page(
+    session: Session,
+    *,
+    status: str | None = None,
+    detector: str | None = None,
+    actor_id: str | None = None,
+    after: FindingCursor | None = None,
+    limit: int = 200,
+) -> FindingsPage:
+    """One page of ``list_findings`` (``limit`` 1 to ``MAX_PAGE``), the cursor of the next page
+    (D21: no finding is out of reach) and how many findings match the filters in all."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit: from 1 to {MAX_PAGE}")
+    rows = list_findings(
+        session, status=status, detector=detector, actor_id=actor_id, after=after, limit=limit + 1
+    )
+    total = session.scalar(_filtered(select(func.count(Finding.id)), status, detector, actor_id)) or 0
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return FindingsPage(rows, FindingCursor.of(rows[-1]) if more else None, total)
 
 
 def finding(session: Session, finding_id: int) -> Finding | None:

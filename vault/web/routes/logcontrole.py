@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,7 +17,7 @@ from vault.http.deps import VaultDep
 from vault.logcontrole import service
 from vault.logcontrole.daily import unreviewed_days
 from vault.logcontrole.engine import previous_day
-from vault.logcontrole.store import FindingStatus
+from vault.logcontrole.store import FindingCursor, FindingStatus
 from vault.services.audit_reports import require_privacy_officer
 from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
@@ -76,6 +77,19 @@ def _reason(code: str) -> str:
     return ", ".join(REASONS.get(part, part) for part in code.split("+"))
 
 
+PAGE_SIZE = 50
+_BAD_CURSOR = (
+    "Deze vervolgpagina bestaat niet (de link is niet volledig of aangepast). "
+    "U ziet de lijst weer vanaf het begin."
+)
+
+
+def _list_url(status: str | None, person: str | None, cursor: FindingCursor | None = None) -> str:
+    terms = {"status": status, "persoon": person, "na": str(cursor) if cursor else None}
+    query = urlencode({k: v for k, v in terms.items() if v})
+    return f"/fg/logcontrole?{query}" if query else "/fg/logcontrole"
+
+
 def _list_page(
     request: Request,
     vault: VaultDep,
@@ -83,20 +97,33 @@ def _list_page(
     *,
     status: str | None,
     person: str | None,
+    cursor: FindingCursor | None = None,
     notice: str = "",
+    error: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
+    """One page of findings (D21: each needs a verdict, so "Volgende" reaches every one of them)."""
     with transaction(vault.db) as session:
-        rows = service.findings(session, vault, actor.ctx, status=status, actor_id=person)
+        listed = service.findings(
+            session, vault, actor.ctx, status=status, actor_id=person, after=cursor, limit=PAGE_SIZE
+        )
+    rows = listed.rows
     names = usernames(vault, [r.actor_id for r in rows] + [person])
     return page(
         request,
         "fg_findings.html",
         actor=actor,
         findings=rows,
+        total=listed.total,
+        continued=cursor is not None,
+        next_url=_list_url(status, person, listed.next) if listed.next else None,
+        first_url=_list_url(status, person),
         names=names,
         status=status or "",
         person=person,
         notice=notice,
+        error=error,
+        status_code=status_code,
         unreviewed=unreviewed_days(vault, actor.ctx.now()),  # D21: a day the daily review missed
         **_labels(),
     )
@@ -104,11 +131,27 @@ def _list_page(
 
 @router.get("")
 def findings(
-    request: Request, vault: VaultDep, actor: WebUser, status: str | None = None, persoon: str | None = None
+    request: Request,
+    vault: VaultDep,
+    actor: WebUser,
+    status: str | None = None,
+    persoon: str | None = None,
+    na: str | None = None,
 ) -> HTMLResponse:
+    """The findings, ``PAGE_SIZE`` a page; ``na`` is where the previous page ended (its last finding).
+    A cursor that is not one is 400 with the reason and the first page (after the role check)."""
     chosen = status if status in STATUSES else None
     person = persoon[:64] if persoon else None
-    return _list_page(request, vault, actor, status=chosen, person=person)
+    if na is None:
+        return _list_page(request, vault, actor, status=chosen, person=person)
+    require_privacy_officer(vault, actor.ctx, AuditTag.AUDIT_FINDINGS_LISTED)  # before what was sent
+    try:
+        cursor = FindingCursor.parse(na[:64])
+    except InvalidInput:
+        return _list_page(
+            request, vault, actor, status=chosen, person=person, error=_BAD_CURSOR, status_code=400
+        )
+    return _list_page(request, vault, actor, status=chosen, person=person, cursor=cursor)
 
 
 @router.post("/controle")

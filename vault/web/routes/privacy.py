@@ -3,8 +3,9 @@ integrity status and export. Log data only — the FG never opens case content (
 
 from __future__ import annotations
 
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from vault.audit.bundle import dump_bundle
 from vault.audit.export import ExportFormat, export_entries
 from vault.audit.queries import EntryFilter
 from vault.audit.search import case_ids_for_reference, user_ids_for_name
+from vault.context import Context
 from vault.domain import AuditTag, Decision, reference_of
 from vault.errors import Conflict, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
@@ -54,16 +56,14 @@ def _officer_only(vault: VaultDep, actor: WebActor, attempted: AuditTag) -> None
 def overview(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     with transaction(vault.db) as session:
         integrity = audit_reports.integrity_view(session, vault, actor.ctx)
-        pending = audit_reports.break_glass_list(
-            session, vault, actor.ctx, unreviewed_only=True, limit=audit_reports.MAX_PAGE
-        )
-    work = oldest_first(pending["entries"], vault.clock.now())
+        work = oldest_first(_unreviewed(session, vault, actor), vault.clock.now())
     return page(
         request,
         "fg_overview.html",
         actor=actor,
         integrity=integrity,
         pending=work,
+        first_page=_BG_PAGE,  # these are on /fg/noodtoegang itself; a later one's link carries its page
         names=_names(vault, work),
         zaakref=reference_of,
     )
@@ -280,26 +280,77 @@ def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep,
     return _bundle_download(proof_bundles.entry_bundle(vault, actor.ctx, seq), f"auditbewijs-{seq}.json")
 
 
+_BG_PAGE = 25
+_BAD_BG_PAGE = "Deze pagina met noodtoegangen bestaat niet (de link klopt niet); u ziet de eerste pagina."
+_ACCESS_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def _unreviewed(session: Session, vault: VaultDep, actor: WebActor) -> list[dict[str, Any]]:
+    """D20: every unreviewed emergency access, a listing page at a time (each audited): none left out."""
+    found: list[dict[str, Any]] = []
+    before = None
+    while True:
+        listed = audit_reports.break_glass_list(
+            session, vault, actor.ctx, unreviewed_only=True, before_seq=before, limit=audit_reports.MAX_PAGE
+        )
+        found += listed["entries"]
+        if (before := listed["next_before_seq"]) is None:
+            return found
+
+
+def _bg_url(view: str, cursor: str = "", seq: int | None = None) -> str:
+    return f"/fg/noodtoegang?toon={view}" + (f"&{cursor}={seq}" if seq is not None else "")
+
+
+def _window(session: Session, vault: VaultDep, ctx: Context, pending: list[Any], at: dict[str, Any]) -> Any:
+    """One page. "te-beoordelen": the unreviewed accesses oldest first, after access ``na`` (the last of
+    the page before). "alle": every access newest first, before ``voor`` (``next_before_seq``)."""
+    if at["toon"] == "alle":
+        listed = audit_reports.break_glass_list(session, vault, ctx, before_seq=at["voor"], limit=_BG_PAGE)
+        older = listed["next_before_seq"]
+        return {
+            "entries": listed["entries"],
+            "next_url": _bg_url("alle", "voor", older) if older else None,
+            "prev_url": _bg_url("alle") if at["voor"] else None,
+        }
+    earlier = [e for e in pending if e["seq"] <= at["na"]]
+    later = [e for e in pending if e["seq"] > at["na"]]
+    back = earlier[-_BG_PAGE - 1]["seq"] if len(earlier) > _BG_PAGE else None
+    return {
+        "entries": later[:_BG_PAGE],
+        "first": len(earlier) + 1,
+        "next_url": _bg_url("te-beoordelen", "na", later[_BG_PAGE - 1]["seq"]) if later[_BG_PAGE:] else None,
+        "prev_url": _bg_url("te-beoordelen", "na", back) if earlier else None,
+    }
+
+
 def _break_glass_page(
     request: Request,
     vault: VaultDep,
     actor: WebActor,
     *,
+    at: dict[str, Any] | None = None,
     seq: int | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The D20 review list; after a refusal, the form of the access that was sent (``seq``) carries
-    the error by its field and what was typed (the comment, a chosen verdict)."""
+    """The D20 review list, ``_BG_PAGE`` accesses a page ("nog te beoordelen" first while any is left);
+    after a refusal, the form of access ``seq`` carries the error by its field and what was typed."""
+    at = {"toon": None, "na": 0, "voor": None, "beoordeeld": None, "fout": "", **(at or {})}
     with transaction(vault.db) as session:
-        listed = audit_reports.break_glass_list(session, vault, actor.ctx, limit=100)
-    entries = listed["entries"]
+        pending = sorted(_unreviewed(session, vault, actor), key=lambda e: e["seq"])
+        at["toon"] = at["toon"] or ("te-beoordelen" if pending and not at["voor"] else "alle")
+        window = _window(session, vault, actor.ctx, pending, at)
+    entries = window["entries"]
     people = entries + [e["review"] for e in entries if e["review"]]
     return page(
         request,
         "fg_break_glass.html",
         actor=actor,
+        at=at,
+        remaining=len(pending),
+        window=window,
         entries=entries,
         names=usernames(vault, [e.get("actor_id") or e.get("reviewer_id") for e in people]),
         outcomes=list(ReviewOutcome),
@@ -311,10 +362,29 @@ def _break_glass_page(
     )
 
 
+def _page_at(query: Mapping[str, str]) -> dict[str, Any]:
+    """The page asked for: the view (``toon``), its cursor (``na`` or ``voor``), an access just
+    reviewed (``beoordeeld``); ``InvalidInput`` for anything else."""
+    numbers = [query.get(name) for name in ("na", "voor", "beoordeeld")]
+    if any(n is not None and not _ACCESS_NUMBER.fullmatch(n) for n in numbers):
+        raise InvalidInput("not an access number")
+    after, before, done = (int(n) if n else None for n in numbers)
+    view = query.get("toon") or ("alle" if before else "te-beoordelen" if after else None)
+    if not {None: not before, "te-beoordelen": not before, "alle": not after}.get(view, False):
+        raise InvalidInput("no such view")
+    return {"toon": view, "na": after or 0, "voor": before, "beoordeeld": done}
+
+
 @router.get("/noodtoegang")
 def break_glass(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    """D20: every emergency access with its written justification and what it read."""
-    return _break_glass_page(request, vault, actor)
+    """D20: every emergency access with its written justification and what it read, a page at a time.
+    A view or cursor that is not one is 400 with the reason and the first page (after the role check)."""
+    _officer_only(vault, actor, AuditTag.AUDIT_BREAK_GLASS_LISTED)
+    try:
+        at = _page_at(request.query_params)
+    except InvalidInput:
+        return _break_glass_page(request, vault, actor, at={"fout": _BAD_BG_PAGE}, status_code=400)
+    return _break_glass_page(request, vault, actor, at=at)
 
 
 @router.post("/noodtoegang")
@@ -338,12 +408,14 @@ def review(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
         errors = {"seq": "Deze noodtoegang is niet gevonden. Laad de pagina opnieuw."}
     if seq is None or errors or outcome is None:
         values = {"comment": comment, "outcome": outcome.value if outcome else ""}
+        # The page that starts with this access, so its form shows what was typed and the error.
+        at = {"toon": "alle", "voor": seq + 1} if seq is not None else None
         return _break_glass_page(
-            request, vault, actor, seq=seq, errors=errors, values=values, status_code=400
+            request, vault, actor, at=at, seq=seq, errors=errors, values=values, status_code=400
         )
     with transaction(vault.db) as session:
         audit_reports.review_break_glass(session, vault, actor.ctx, seq, outcome, comment or None)
-    return see_other("/fg/noodtoegang")
+    return see_other(f"/fg/noodtoegang?toon=alle&voor={seq + 1}&beoordeeld={seq}#bg-{seq}")
 
 
 def _integrity_page(
