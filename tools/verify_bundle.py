@@ -308,9 +308,11 @@ def _checked_entry(entry: Any, *, lenient_bool: bool = False) -> dict[str, Any]:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that names a key twice says two things at once (``json`` keeps the last value, other
+    readers the first): refused, in a bundle and in an export alike."""
     keys = [k for k, _ in pairs]
     if len(keys) != len(set(keys)):
-        raise Failed("bundle has a duplicate key")
+        raise Failed("duplicate key in a JSON object")
     return dict(pairs)
 
 
@@ -378,7 +380,9 @@ def verify_export(
     if origin is not None and cp_origin != origin:
         raise Failed(f"checkpoint is of log {cp_origin!r}, not {origin!r}")
     try:
-        entries = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        entries = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+        )
     except RecursionError:
         raise Failed("export is nested too deeply") from None
     except (UnicodeError, ValueError):

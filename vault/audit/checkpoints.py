@@ -7,7 +7,8 @@ Merkle tree whose leaves are ``leaf_hash(bytes.fromhex(entry.entry_hash))`` for 
 leaves, so the next checkpoint hashes only the new entries (reading only seq, prev_hash and entry_hash,
 checking links, never re-encoding content) — after the stored state has been checked
 against the signed root (a state that does not match is rebuilt from the log; a log that does not
-match its signed root is refused).
+match its signed root is refused) and its last entry against the signed tree's last leaf (a log cut
+below its last checkpoint, and perhaps grown again, is refused).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from vault.audit import queries
 from vault.audit.chain import GENESIS_HASH
 from vault.audit.log import record
-from vault.audit.merkle import CompactRange
+from vault.audit.merkle import CompactRange, leaf_hash
 from vault.audit.note import Checkpoint, parse_and_verify, sign_checkpoint, verifier_key_string
 from vault.audit.queries import canonical_batch
 from vault.audit.walk import Batches, ChainWalk, links, scan
@@ -43,6 +44,7 @@ __all__ = [
     "AuditSettings",
     "CheckpointInfo",
     "CheckpointSigner",
+    "confirm_last_leaf",
     "create_checkpoint",
     "latest_checkpoint",
     "trusted_state",
@@ -130,18 +132,45 @@ def trusted_state(vault: Vault, signer: CheckpointSigner, row: AuditCheckpoint) 
         # The head hash at the checkpoint: recomputed from entry ``size`` itself, not taken on trust.
         head = next(iter(scan(vault, cp.size, cp.size)), [])
         if not head:
-            raise Integrity(f"the audit log is shorter than signed checkpoint {cp.size}")
+            raise Integrity(_shorter(cp.size))
         return state, _sha256(canonical_batch(head)[0]).hexdigest()
     log.warning("audit_tree_state_rebuilt", size=cp.size)
     if not walk.feed_links(Batches(links(vault, 1, cp.size))) or walk.state.size != cp.size:
-        raise Integrity(
-            f"the audit log no longer matches signed checkpoint {cp.size}; run `vault audit verify`"
-        )
+        raise Integrity(_no_longer_matches(cp.size))
     if not hmac.compare_digest(walk.state.root(), cp.root_hash):
-        raise Integrity(
-            f"the audit log no longer matches signed checkpoint {cp.size}; run `vault audit verify`"
-        )
+        raise Integrity(_no_longer_matches(cp.size))
     return walk.state, walk.prev
+
+
+def _shorter(size: int) -> str:
+    return f"the audit log is shorter than signed checkpoint {size}; run `vault audit verify`"
+
+
+def _no_longer_matches(size: int) -> str:
+    return f"the audit log no longer matches signed checkpoint {size}; run `vault audit verify`"
+
+
+def confirm_last_leaf(vault: Vault, state: CompactRange, head_hash: str) -> None:
+    """``Integrity`` unless entry ``state.size`` is still the entry the checkpoint signed.
+
+    Whoever cuts the log below a signed checkpoint and lets it grow again (or writes entries back up to
+    its size) leaves a log whose entry ``size`` is not the tree's last leaf. The compact range's last
+    root covers the last ``size & -size`` leaves: their stored hashes, the last one recomputed from the
+    entry's content (``head_hash``), must hash to it. That reads one entry when the size is odd, and at
+    most the last perfect subtree's entries otherwise.
+    """
+    size = state.size
+    width = size & -size
+    subtree = CompactRange()
+    try:
+        if width > 1:
+            for batch in links(vault, size - width + 1, size - 1):
+                subtree.extend([leaf_hash(bytes.fromhex(row[2])) for row in batch])
+        subtree.append(leaf_hash(bytes.fromhex(head_hash)))
+    except (TypeError, ValueError, InvalidInput):  # a malformed stored hash: not the signed leaf
+        raise Integrity(_no_longer_matches(size)) from None
+    if subtree.size != width or not hmac.compare_digest(subtree.root(), state.subtree_roots[-1]):
+        raise Integrity(_no_longer_matches(size))
 
 
 def latest_checkpoint(vault: Vault) -> CheckpointInfo | None:
@@ -163,7 +192,9 @@ def create_checkpoint(
     Returns the existing checkpoint when nothing was appended since. With ``ctx`` the creation is
     audited (``audit:checkpoint:created``, appended *after* the checkpointed entries); the periodic
     server task passes none, so an idle log does not grow by one entry per period.
-    The chain of the new entries is checked on the way: a broken log is never signed.
+    The chain of the new entries is checked on the way: a broken log is never signed. ``Integrity``
+    when the log is shorter than the last signed checkpoint, or its entry at that size is no longer
+    the one the checkpoint signed (cut and written again): neither is signed nor passed off as signed.
     """
     signer = signer or CheckpointSigner.for_vault(vault)
     with queries.read_snapshot(vault.db) as conn:
@@ -171,13 +202,16 @@ def create_checkpoint(
         head = queries.head_seq(conn)
     if head == 0:
         raise InvalidInput("the audit log is empty; there is nothing to checkpoint")
-    if last is not None and last.size >= head:
-        signer.open(last)
-        return CheckpointInfo.of(last)
     if last is None:
         state, prev = CompactRange(), GENESIS_HASH
     else:
+        signer.open(last)
+        if head < last.size:  # entries were removed from under a signed checkpoint
+            raise Integrity(_shorter(last.size))
         state, prev = trusted_state(vault, signer, last)
+        confirm_last_leaf(vault, state, prev)
+        if head == last.size:
+            return CheckpointInfo.of(last)
     walk = ChainWalk(state, prev, state.size + 1)
     if not walk.feed_links(Batches(links(vault, state.size + 1, head))) or walk.state.size != head:
         where = walk.bad_seq if walk.bad_seq is not None else walk.expected

@@ -6,13 +6,18 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
+from typing import Final
 
 from sqlalchemy import select
 
 from vault.models import DocumentVersion
 from vault.runtime import Vault
 
-__all__ = ["BlobProblem", "check_blobs", "sweep_orphans"]
+__all__ = ["SWEEP_BATCH", "BlobProblem", "check_blobs", "sweep_orphans"]
+
+# Blob ids checked against the database in one query: well below every driver's bind-parameter limit.
+SWEEP_BATCH: Final = 5_000
 
 
 @dataclass(frozen=True)
@@ -49,21 +54,38 @@ def check_blobs(vault: Vault) -> Iterator[BlobProblem | int]:
         yield n
 
 
-def sweep_orphans(vault: Vault, *, grace_seconds: float | None = None, now: float | None = None) -> int:
+def sweep_orphans(
+    vault: Vault,
+    *,
+    grace_seconds: float | None = None,
+    now: float | None = None,
+    batch_size: int = SWEEP_BATCH,
+) -> int:
     """Remove blobs without a version row once older than the grace period, and stale temp files.
 
     The grace period protects uploads in flight: their blob is written before their row commits.
+    The listing is streamed and checked against the database ``batch_size`` blobs at a time: one
+    ``IN (...)`` with every blob of a large store would pass the databases' limit on bind parameters
+    (65,535 for PostgreSQL), and a list of every id would hold the whole store in memory.
     """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     grace = vault.settings.blob_grace_seconds if grace_seconds is None else grace_seconds
     moment = time.time() if now is None else now
     removed = vault.blobs.sweep_temp(grace)
-    candidates = [blob_id for blob_id, mtime in vault.blobs.list_blobs() if moment - mtime >= grace]
-    if not candidates:
-        return removed
+    old_enough = (blob_id for blob_id, mtime in vault.blobs.list_blobs() if moment - mtime >= grace)
+    while candidates := list(islice(old_enough, batch_size)):
+        removed += _remove_unreferenced(vault, candidates)
+    return removed
+
+
+def _remove_unreferenced(vault: Vault, candidates: list[str]) -> int:
+    """Delete those of ``candidates`` that no document version references; how many were deleted."""
     with vault.db.session() as session:
         referenced = set(
             session.scalars(select(DocumentVersion.blob_id).where(DocumentVersion.blob_id.in_(candidates)))
         )
+    removed = 0
     for blob_id in candidates:
         if blob_id not in referenced:
             vault.blobs.delete(blob_id)

@@ -9,7 +9,9 @@ that lost its record is reported, not re-based). A returned cosignature is verif
 configured key, in canonical base64, before it is stored. A checkpoint counts as *published* once
 ``VAULT_AUDIT_WITNESS_QUORUM`` (default: a majority) of the configured witnesses cosigned it, counting
 only stored cosignatures that verify over the checkpoint note as stored now. The timeout
-(``VAULT_AUDIT_WITNESS_TIMEOUT_SECONDS``) bounds each request as a whole, not each socket operation.
+(``VAULT_AUDIT_WITNESS_TIMEOUT_SECONDS``) bounds each request as a whole, not each socket operation
+(``vault.witness.transport``). Whatever one witness answers, or whatever goes wrong while asking it,
+fails that witness alone: the round goes on and the quorum decides.
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
-import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -45,6 +45,7 @@ from vault.errors import ConfigError, Integrity, InvalidInput, VaultError
 from vault.models import AuditCosignature
 from vault.runtime import Vault
 from vault.witness import store
+from vault.witness.transport import Connections, reported_size
 
 __all__ = [
     "Publication",
@@ -62,8 +63,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-_MAX_RESPONSE: Final = 64 * 1024
-_CHUNK: Final = 4096
 # Per witness: the last time it reported a size below the one it cosigned (its record lost or rolled
 # back), kept in ``vault_meta`` so that the integrity status shows it.
 _ALERT_KEY: Final = "audit.witness_alert."
@@ -184,32 +183,6 @@ def stored_cosignatures(
     return StoredCosignatures(size, valid, broken)
 
 
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("no complete answer before the deadline")
-    return left
-
-
-def _exchange(
-    conn: http.client.HTTPConnection, sock: socket.socket, path: str, body: bytes, deadline: float
-) -> tuple[int, str]:
-    """One request on a connected ``conn``; every socket operation gets only the time that is left,
-    and the answer is read in chunks, so a witness that drips its answer cannot hold it open."""
-    sock.settimeout(_left(deadline))
-    conn.request("POST", path, body=body, headers={"Content-Type": "text/plain; charset=utf-8"})
-    sock.settimeout(_left(deadline))
-    response = conn.getresponse()
-    received = bytearray()
-    while len(received) < _MAX_RESPONSE:
-        sock.settimeout(_left(deadline))
-        chunk = response.read1(min(_CHUNK, _MAX_RESPONSE - len(received)))
-        if not chunk:
-            break
-        received += chunk
-    return response.status, bytes(received).decode("utf-8", "replace")
-
-
 class _Asker:
     """One publication round: proofs computed once per old size, answers collected per witness.
 
@@ -223,8 +196,7 @@ class _Asker:
         self.timeout = timeout
         self._proofs: dict[int, list[bytes]] = {}
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._cut = False
+        self.connections = Connections()
 
     def proof(self, old: int) -> list[bytes]:
         if old in (0, self.info.size):
@@ -233,39 +205,6 @@ class _Asker:
             if old not in self._proofs:
                 self._proofs[old] = prove_consistency(self.vault, old, self.info.size).path
             return self._proofs[old]
-
-    def cut(self) -> None:
-        """The round's deadline passed: shut every connection still open (wakes a blocked read)."""
-        with self._lock:
-            self._cut = True
-            sockets = list(self._open)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def post(self, url: str, body: bytes) -> tuple[int, str]:
-        """POST ``body`` to ``url``; ``TimeoutError`` unless the whole answer is in within the timeout."""
-        deadline = time.monotonic() + self.timeout
-        parts = urllib.parse.urlsplit(url)
-        if parts.hostname is None:
-            raise ValueError("witness URL without a host")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = kind(parts.hostname, parts.port, timeout=_left(deadline))
-        try:
-            conn.connect()
-            sock = conn.sock
-            with self._lock:
-                if self._cut:
-                    raise TimeoutError("the round's deadline passed")
-                self._open.add(sock)
-            try:
-                return _exchange(conn, sock, path, body, deadline)
-            finally:
-                with self._lock:
-                    self._open.discard(sock)
-        finally:
-            conn.close()
 
     def ask(self, endpoint: WitnessEndpoint, old: int) -> WitnessResult:
         name, kid = endpoint.key.name, endpoint.key_id
@@ -279,16 +218,15 @@ class _Asker:
                 return WitnessResult(name, kid, False, f"no consistency proof from size {old}")
             body = f"old {old}\n{lines}\n{self.info.note}".encode()
             try:
-                status, answer = self.post(endpoint.url + "/add-checkpoint", body)
+                status, answer = self.connections.post(endpoint.url + "/add-checkpoint", body, self.timeout)
             except (OSError, ValueError, http.client.HTTPException) as exc:
-                if self._cut or isinstance(exc, TimeoutError):
+                if self.connections.was_cut or isinstance(exc, TimeoutError):
                     return WitnessResult(name, kid, False, "no complete answer within the timeout")
                 return WitnessResult(name, kid, False, f"unreachable ({type(exc).__name__})")
             if status == 409 and attempt == 0:
-                reported = answer.strip()
-                if not (reported.isascii() and reported.isdigit()):
-                    return WitnessResult(name, kid, False, "witness answered 409 without a size")
-                size = int(reported)
+                size = reported_size(answer)
+                if size is None:
+                    return WitnessResult(name, kid, False, "witness answered 409 without a usable size")
                 if size > self.info.size:
                     reason = f"witness holds a larger checkpoint ({size})"
                     return WitnessResult(name, kid, False, reason, ahead=True)
@@ -345,7 +283,7 @@ class _Asker:
             return {}
         budget = 2 * self.timeout
         deadline = time.monotonic() + budget
-        timer = threading.Timer(budget, self.cut)
+        timer = threading.Timer(budget, self.connections.cut)
         timer.daemon = True
         timer.start()
         pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="witness")
@@ -361,7 +299,7 @@ class _Asker:
                     break
                 done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
                 for future in done:
-                    answers[futures[future].key_id] = future.result()
+                    answers[futures[future].key_id] = _result_of(future, futures[future])
         finally:
             # Never wait for the others here: a slow witness must not hold publication.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -372,6 +310,20 @@ class _Asker:
         for e in (futures[future] for future in pending):
             answers[e.key_id] = WitnessResult(e.key.name, e.key_id, False, why, pending=quorum_in)
         return answers
+
+
+def _result_of(future: Future[WitnessResult], endpoint: WitnessEndpoint) -> WitnessResult:
+    """The answer of one witness; whatever went wrong while asking it fails that witness alone.
+
+    ``ask`` turns every failure it foresees into a result. Anything else (a bug, an answer nobody
+    thought of) must not end the round for the other witnesses: the quorum decides. Logged by the
+    exception's type only: its message may quote what the witness sent."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - one witness's failure is a refusal, not the round's
+        name, kid = endpoint.key.name, endpoint.key_id
+        log.error("audit_witness_ask_failed", witness=name, key_id=kid, error=type(exc).__name__)
+        return WitnessResult(name, kid, False, f"failed while asking it ({type(exc).__name__})")
 
 
 def publish_checkpoint(

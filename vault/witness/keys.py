@@ -1,7 +1,9 @@
 """The witness's own Ed25519 key: a file in the witness directory, created on first use (mode 0600).
 
-The file holds the cosigner name and the 32-byte seed (base64) as JSON. The key never leaves the
-file except as the verifier key (``name+keyid+base64(0x04 ‖ public key)``) that the witness publishes.
+The file holds the cosigner name and the 32-byte seed (base64) as JSON. It appears whole or not at
+all (temporary file, fsync, link, fsync of the directory), so no crash leaves a key file that stops
+the witness. The key never leaves the file except as the verifier key
+(``name+keyid+base64(0x04 ‖ public key)``) that the witness publishes.
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ import contextlib
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Final
 
 from vault.audit.cosignature import cosigner_verifier_key
 from vault.crypto.signing import SEED_SIZE, SigningKey
 from vault.errors import ConfigError, InvalidInput
+from vault.files import fsync_dir
 
 __all__ = ["KEY_FILE", "WitnessKey", "load_or_create_key"]
 
 KEY_FILE: Final = "witness-key.json"
+# A key being written; one left by a crash holds a key nobody was given and may be deleted.
+_TEMP_PREFIX: Final = ".witness-key-"
 
 
 class WitnessKey:
@@ -41,18 +47,23 @@ class WitnessKey:
 
 
 def _write_new(path: Path, name: str) -> None:
+    """Create the key file whole or not at all: written to a temporary file beside it, made durable,
+    then linked to its name. A crash or a full disk leaves a temporary file, never a half-written key
+    file that would stop every later start; the link never replaces a key another process made
+    first (``FileExistsError``: the caller then uses that one)."""
     seed = secrets.token_bytes(SEED_SIZE)
     data = json.dumps({"name": name, "seed": base64.b64encode(seed).decode("ascii")}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)  # mode 0600
     try:
-        os.fsync(dir_fd)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temp, path)
     finally:
-        os.close(dir_fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    fsync_dir(path.parent)
 
 
 def load_or_create_key(directory: Path, name: str | None = None) -> WitnessKey:
