@@ -25,7 +25,7 @@ from vault.services.copy_kind import COPY_REFUSED
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
 from vault.web.csrf import CsrfRefused
 from vault.web.render import local_path, page
-from vault.web.session import LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
+from vault.web.session import FETCH_SITE, LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
 
 __all__ = ["install_web_errors", "is_api_path"]
 
@@ -67,6 +67,12 @@ _RULE_MESSAGES = {
         "Over deze zaak loopt een inzageverzoek dat nog niet is afgehandeld. Handel dat eerst af: "
         "na de vernietiging kan het niet meer worden beantwoord. Er is niets vernietigd.",
     ),
+    FETCH_SITE: (
+        "Open deze pagina vanuit de kluis",
+        "Deze pagina gaat alleen open vanuit de pagina's van de kluis zelf, niet vanaf een andere "
+        "website of een ander adres. Er is niets gelezen of vastgelegd. Ga naar de startpagina en "
+        "open haar daar.",
+    ),
 }
 _CASE_PATH = re.compile(r"^/zaken/([0-9a-f-]{36})(/|$)")
 
@@ -101,6 +107,7 @@ def _html(original: Handler) -> Handler:
             status == 403
             and isinstance(exc, errors.Forbidden)
             and not isinstance(exc, CsrfRefused)
+            and exc.rule != FETCH_SITE
             and isinstance(actor, WebActor)
             and actor.role in {"medewerker", "vertrouwensarts", "teamleider"}
             and match is not None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from vault.auth import AuthConfig
 from vault.context import Context
-from vault.errors import AuthFailed
+from vault.errors import AuthFailed, Forbidden
 from vault.http.deps import AuthConfigDep, VaultDep, client_address, session_read_in
 from vault.runtime import Vault
 from vault.services import authentication
@@ -26,6 +26,8 @@ from vault.transaction import transaction
 
 __all__ = [
     "ACCESS_POINT",
+    "FETCH_SITE",
+    "OWN_PAGES_ONLY",
     "LoginRequired",
     "PageSession",
     "SecondFactorRequired",
@@ -37,6 +39,7 @@ __all__ = [
     "idle_expiry",
     "login_required",
     "page_session",
+    "refuse_other_sites",
     "set_session_cookie",
     "web_actor_in",
     "web_context",
@@ -136,8 +139,40 @@ def login_required(exc: AuthFailed) -> LoginRequired:
     return LoginRequired("expired" if exc.rule == "session-expired" else "")
 
 
+FETCH_SITE = "fetch-site"  # the rule of ``refuse_other_sites``
+_OWN_SITE = ("same-origin", "none")  # a page of this origin, or typed, bookmarked, opened by the user
+
+
+def refuse_other_sites(request: Request, *, navigation: bool = True) -> None:
+    """Fetch metadata: a page with a session is never a resource of another origin's page. The
+    session cookie is SameSite=Strict, but SameSite ignores ports and subdomains, so a page on
+    another port of this host could embed ``<img src="/fg/bewijs/…">`` and make a logged-in person
+    read a case or sign a checkpoint under their own name. Another site may still link here (a
+    top-level navigation, what the person clicks) unless ``navigation`` is False: a page whose GET
+    does work (signs a checkpoint, asks the witnesses) is opened only from this site's own pages.
+    Without ``Sec-Fetch-Site`` (not a current browser) nothing is refused: the cookie and the CSRF
+    token guard the rest."""
+    site = request.headers.get("sec-fetch-site")
+    if site is None or site.lower() in _OWN_SITE:
+        return
+    opened = request.headers.get("sec-fetch-mode") == "navigate" and request.headers.get(
+        "sec-fetch-dest", "document"
+    ) in ("document", "empty")
+    if not (navigation and opened and request.method in ("GET", "HEAD")):
+        raise Forbidden("this page is opened only from the vault's own pages", rule=FETCH_SITE)
+
+
+def _own_pages_only(request: Request) -> None:
+    refuse_other_sites(request, navigation=False)
+
+
+# For a route whose GET does work (signs, asks the witnesses): ``dependencies=[OWN_PAGES_ONLY]``.
+OWN_PAGES_ONLY = Depends(_own_pages_only)
+
+
 def page_session(request: Request, vault: VaultDep, auth: AuthConfigDep) -> SessionInfo:
     """The cookie's live session (any second-factor state), else ``LoginRequired``."""
+    refuse_other_sites(request)
     token = request.cookies.get(cookie_name(vault))
     if not token:
         raise LoginRequired()

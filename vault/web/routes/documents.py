@@ -39,6 +39,7 @@ from vault.web.session import (
     cookie_name,
     login_required,
     page_session,
+    refuse_other_sites,
     web_actor_in,
     web_user,
 )
@@ -276,6 +277,7 @@ async def download(
     """Download through the gate; a partner names the disclosure (grant) it retrieves under. The
     session check, the decision and the audit entry are one job of the group-commit writer, as the
     API's download (``vault.api.documents.download``)."""
+    refuse_other_sites(request)
     token = request.cookies.get(cookie_name(vault))
     if not token:
         raise LoginRequired()

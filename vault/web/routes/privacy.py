@@ -33,7 +33,7 @@ from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first, subject_overview_pdf
 from vault.web.render import page, see_other
-from vault.web.session import WebActor, WebUser
+from vault.web.session import OWN_PAGES_ONLY, WebActor, WebUser
 
 router = APIRouter(prefix="/fg", include_in_schema=False)
 
@@ -267,14 +267,14 @@ def _bundle_download(bundle: dict[str, Any], filename: str) -> Response:
     )
 
 
-@router.get("/toegang/{case_id}/bewijs")
+@router.get("/toegang/{case_id}/bewijs", dependencies=[OWN_PAGES_ONLY])  # it signs and asks witnesses
 def access_report_bundle(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
     """D15 with proof: the report's entries, their inclusion proofs and the cosigned checkpoint."""
     bundle = proof_bundles.access_report_bundle(vault, actor.ctx, case_id)
     return _bundle_download(bundle, "toegangsrapport-bewijs.json")
 
 
-@router.get("/bewijs/{seq}")
+@router.get("/bewijs/{seq}", dependencies=[OWN_PAGES_ONLY])
 def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep, actor: WebUser) -> Response:
     """One audit entry with its proof, to keep and check later (tools/verify_bundle.py)."""
     return _bundle_download(proof_bundles.entry_bundle(vault, actor.ctx, seq), f"auditbewijs-{seq}.json")
