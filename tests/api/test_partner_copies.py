@@ -22,9 +22,9 @@ from fpdf import FPDF
 from sqlalchemy import select, update
 
 from tests.helpers import ApiUser, api_user, team_id_of
-from tests.services.test_copy_kind import jpeg2000_with_place
 from tests.services.test_image_copy import MAKER as REPORTER_PHOTO
 from tests.services.test_image_copy import jpeg_with_everything
+from tests.services.test_jpeg2000_copy import GPS, jpeg2000_with_place
 from tests.services.test_office_copy import DOCX
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role, reference_of
@@ -35,6 +35,7 @@ from vault.runtime import Vault
 from vault.services import destruction, partner_view, watermark
 from vault.services.cases import open_case
 from vault.services.image_copy import strip_jpeg
+from vault.services.jpeg2000_copy import strip_jpeg2000
 from vault.services.office_copy import strip_office
 
 TEAM = "Team Partnerkopie"
@@ -544,12 +545,9 @@ def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_wit
     assert (retrievable[heic], retrievable[photo], retrievable[word]) == (False, True, True)
     assert client.get(heic_url, headers=worker.headers).status_code == 200  # staff read it as it is
 
-    # D22: so is every kind it does not clean, listed or not: a JPEG 2000 photo with its place in XMP,
-    # an RTF letter with its author; plain text in UTF-16 goes as it is.
-    for body, name in (
-        (jpeg2000_with_place(), "letsel.jpg"),
-        (b"{\\rtf1{\\info{\\author J. Kanarie}}}", "brief.txt"),
-    ):
+    # D22: so is every kind it does not clean, listed or not (an RTF letter with its author, an unknown
+    # binary); a JPEG 2000 photo is cleaned of its place; plain text in UTF-16 goes as it is.
+    for body, name in ((b"{\\rtf1{\\info{\\author J. Kanarie}}}", "brief.txt"), (b"\x00\x01\x02", "x.jpg")):
         other = _upload(client, worker, case_id, body, filename=name, content_type="image/jpeg")
         refused = client.get(
             f"/api/v1/documents/{other}/content", params={"grant_id": grant_id}, headers=partner.headers
@@ -557,6 +555,14 @@ def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_wit
         assert refused.status_code == 400
         assert "share it as PDF, JPEG or PNG" in refused.text
     assert _retrievals_used(vault, grant_id) == used
+    jp2 = jpeg2000_with_place()
+    scan = _upload(client, worker, case_id, jp2, filename="letsel.jp2", content_type="image/jp2")
+    cleaned_scan = client.get(
+        f"/api/v1/documents/{scan}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert cleaned_scan.status_code == 200, cleaned_scan.text
+    assert cleaned_scan.content == strip_jpeg2000(jp2)
+    assert GPS not in cleaned_scan.content
     notitie = "Notitie van het gesprek, café".encode("utf-16")
     text = _upload(client, worker, case_id, notitie, filename="notitie.txt", content_type="text/plain")
     as_is = client.get(

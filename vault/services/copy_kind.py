@@ -1,18 +1,19 @@
 """What a partner's copy of a document needs, told from its first bytes (D8, D22).
 
 The bytes decide, never the content type or the name an uploader gave: ``pdf`` (watermarked and
-stripped), ``jpeg`` and ``png`` (cleaned, ``image_copy``), ``office`` (any ZIP: an Office Open XML
-file is cleaned, any other package refused, ``office_copy``), None (plain text: sent as it is, for
-what it holds is what a reader sees), or ``refuse``: every other kind.
+stripped), ``jpeg`` and ``png`` (cleaned, ``image_copy``), ``jpeg2000`` (cleaned,
+``jpeg2000_copy``), ``office`` (any ZIP: an Office Open XML file is cleaned, any other package
+refused, ``office_copy``), None (plain text: sent as it is, for what it holds is what a reader
+sees), or ``refuse``: every other kind.
 
 A partner's copy is sent unchanged only when it is known to hide nothing. Any other format may carry
-its maker or place where a reader does not see it (a JPEG 2000 photo's XMP and GeoJP2 boxes, a
-Photoshop file's EXIF, HEIC, TIFF, MP4, an MP3's tags, Word 97–2003 …): a kind this vault does not
-clean is refused, whether it is listed anywhere or not. Plain text is text without control
-characters (UTF-8, Windows-1252 or UTF-16 with its byte-order mark); text that a program shows
-rendered, hiding part of it, is refused too: RTF (``\\info``: author, operator, company), PostScript
-and EPS (``%%For``, ``%%Creator``), HTML, SVG and XML (meta elements, metadata, comments) and e-mail
-messages and web archives (their attachments carry their own makers).
+its maker or place where a reader does not see it (a Photoshop file's EXIF and XMP, HEIC, TIFF, MP4,
+an MP3's tags, Word 97–2003 …): a kind this vault does not clean is refused, whether it is listed
+anywhere or not. Plain text is text without control characters (UTF-8, Windows-1252 or UTF-16 with
+its byte-order mark); text that a program shows rendered, hiding part of it, is refused too: RTF
+(``\\info``: author, operator, company), PostScript and EPS (``%%For``, ``%%Creator``), HTML, SVG and
+XML (meta elements, metadata, comments) and e-mail messages and web archives (their attachments
+carry their own makers).
 
 A PDF is what holds ``%PDF-`` in its first bytes (a reader looks in the first KiB, qpdf further); one
 that qpdf cannot open even with its repairs is refused when the copy is made (``watermark.mark_pdf``).
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from vault.errors import InvalidInput
 from vault.models import Document, DocumentVersion
 from vault.services.image_copy import JPEG_SIGNATURE, PNG_SIGNATURE
+from vault.services.jpeg2000_copy import CODESTREAM_SIGNATURE, JP2_SIGNATURE
 
 __all__ = ["COPY_REFUSED", "HEAD_BYTES", "LATEST_COPY_KIND", "REFUSE", "Head", "copy_kind", "refused"]
 
@@ -66,6 +68,8 @@ def copy_kind(head: bytes) -> str | None:
         return "jpeg"
     if head.startswith(PNG_SIGNATURE):
         return "png"
+    if head.startswith((JP2_SIGNATURE, CODESTREAM_SIGNATURE)):
+        return "jpeg2000"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "office"
     text = _text_of(head)

@@ -13,11 +13,13 @@ collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
   placed photo's EXIF) is removed (``_strip_metadata``);
 * a JPEG or PNG photo loses its EXIF (the place it was taken, the device, the maker), XMP, IPTC,
   comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
+* a JPEG 2000 picture loses its XMP, GeoJP2, XML and UUID boxes and its codestream comments, the
+  coded picture copied byte for byte (``vault.services.jpeg2000_copy``);
 * a Word, Excel or PowerPoint file loses its properties (author, last editor, company), comments,
   the people list and tracked changes (accepted), its thumbnail (``vault.services.office_copy``);
 * any other kind is refused to a partner with the reason, share it as PDF, JPEG or PNG
   (``copy_kind``): one that carries its maker or place where a reader does not see it, and that this
-  vault cannot clean (HEIC, JPEG 2000, TIFF, video, Word 97–2003, RTF, HTML, e-mail …; the gate
+  vault cannot clean (HEIC, TIFF, video, Word 97–2003, RTF, HTML, e-mail …; the gate
   refuses these before a retrieval counts, by the kind recorded at upload; here only a version stored
   before that), and any ZIP that is not an Office Open XML file (OpenDocument included).
 
@@ -44,7 +46,7 @@ from vault.errors import InvalidInput, NotFound
 from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation
 from vault.runtime import Vault
-from vault.services import image_copy, office_copy
+from vault.services import image_copy, jpeg2000_copy, office_copy
 from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, copy_kind, refused
 from vault.services.gate import OpenedDocument
 
@@ -140,12 +142,16 @@ def _strip_metadata(pdf: Pdf) -> None:
                     del annotation[key]
 
 
+# The pictures a PDF holds as whole files of their own kind, by their last filter.
+_PICTURE_CLEANERS = {"/DCTDecode": image_copy.strip_jpeg, "/JPXDecode": jpeg2000_copy.strip_jpeg2000}
+
+
 def _clean_pictures(pdf: Pdf) -> None:
     """Every object's own XMP and private application data go (``/Metadata``, ``/PieceInfo``: a
     page's, a picture's, a form's). A photo placed in a PDF keeps its JPEG bytes whole, EXIF (GPS,
     device, maker), XMP and comments included: each JPEG picture loses them as a photo sent on its
-    own does (``image_copy.strip_jpeg``; its pixels unchanged). A picture it cannot clean makes the
-    copy refused."""
+    own does (``image_copy.strip_jpeg``; its pixels unchanged); so does each JPEG 2000 picture
+    (``jpeg2000_copy``: XMP, GeoJP2, comments). A picture it cannot clean makes the copy refused."""
     for obj in pdf.objects:
         if not isinstance(obj, Dictionary | pikepdf.Stream):
             continue
@@ -156,24 +162,25 @@ def _clean_pictures(pdf: Pdf) -> None:
             continue
         filters = obj.get("/Filter")
         chain_of = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
-        if not chain_of or chain_of[-1] != Name.DCTDecode:
+        strip = _PICTURE_CLEANERS.get(str(chain_of[-1])) if chain_of else None
+        if strip is None:
             continue
         parms = obj.get("/DecodeParms")
         each = list(parms) if isinstance(parms, pikepdf.Array) else [parms] * len(chain_of)
-        jpeg = obj.read_raw_bytes()
-        if len(chain_of) > 1:  # the JPEG wrapped in general-purpose filters (Flate …): unwrap it
-            outer = pikepdf.Stream(pdf, jpeg)
+        picture = obj.read_raw_bytes()
+        if len(chain_of) > 1:  # the picture wrapped in general-purpose filters (Flate …): unwrap it
+            outer = pikepdf.Stream(pdf, picture)
             outer.Filter = pikepdf.Array(chain_of[:-1])
             if isinstance(parms, pikepdf.Array):
                 outer.DecodeParms = pikepdf.Array(each[:-1])
             try:
-                jpeg = outer.read_bytes()
+                picture = outer.read_bytes()
             except pikepdf.PdfError:
                 raise InvalidInput("a picture in this PDF cannot be cleaned for a partner") from None
-        cleaned = image_copy.strip_jpeg(jpeg)
-        if len(chain_of) > 1 or cleaned != jpeg:
+        cleaned = strip(picture)
+        if len(chain_of) > 1 or cleaned != picture:
             last = each[-1] if each and isinstance(each[-1], Dictionary) else None
-            obj.write(cleaned, filter=Name.DCTDecode, decode_parms=last)
+            obj.write(cleaned, filter=Name(str(chain_of[-1])), decode_parms=last)
 
 
 def mark_pdf(data: bytes, text: str) -> bytes:
@@ -267,6 +274,8 @@ def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> byte
         return image_copy.strip_jpeg(data)
     if kind == "png":
         return image_copy.strip_png(data)
+    if kind == "jpeg2000":
+        return jpeg2000_copy.strip_jpeg2000(data)
     if kind == "office":
         return office_copy.strip_office(data, limit=MAX_COPY_BYTES)
     with vault.db.session() as session:
