@@ -114,6 +114,13 @@ def upload(
     ).document_id
 
 
+def worker_with_document(vault: Vault, data: bytes) -> tuple[Context, str]:
+    """A case worker of a new team and one document of theirs, in a new case: (their context, its id)."""
+    team = make_team(vault)
+    ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
+    return ctx, upload(vault, ctx, new_case(vault, ctx, team), data)
+
+
 # --- API sessions: real accounts, real argon2 (fast test profile), real TOTP ---------------------------
 
 API_PASSWORD = "correct horse battery staple"

@@ -15,14 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
 
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.helpers import worker_with_document
 from tests.keys.conftest import Hsm
 from tests.robustness.support import free_port
 from vault.config import Settings
 from vault.context import Context, FrozenClock
 from vault.crypto.pkcs11 import Pkcs11KeyProvider
 from vault.crypto.recovery import BackupKeyNotAuthenticated, new_kek_material, seal_kek_backup
-from vault.domain import Role
 from vault.errors import InvalidInput
 from vault.models import AuditEntry, KekBackup, KekBackupKey, KekEpoch
 from vault.runtime import Vault, open_vault
@@ -99,9 +98,7 @@ def test_d18_rotation_refuses_a_backup_key_planted_in_the_database_and_changes_n
 ) -> None:
     settings = settings_for("pkcs11")
     vault = initialise(settings, clock=clock)
-    team = make_team(vault)
-    ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-    doc = upload(vault, ctx, new_case(vault, ctx, team), b"verslag van het huisbezoek")
+    ctx, doc = worker_with_document(vault, b"verslag van het huisbezoek")
     vault.close()
 
     # Database write access only: a backup key row of the attacker's own, once without a tag …
@@ -193,9 +190,7 @@ def test_d18_hsm_recovery_refuses_a_forged_kek_backup_and_imports_nothing(
     settings = settings_for("pkcs11")
     vault = initialise(settings, clock=clock)
     try:
-        team = make_team(vault)
-        ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-        doc = upload(vault, ctx, new_case(vault, ctx, team), b"zorgmelding")
+        ctx, doc = worker_with_document(vault, b"zorgmelding")
         made = key_recovery.split_backup_key(vault, ctx, shares=5, threshold=3)
         list(keyring.rewrap_all(vault, ctx))
         # Database write access only: the backup replaced by one sealed to the (public) backup key.

@@ -15,7 +15,7 @@ import pytest
 from pkcs11 import Attribute
 from sqlalchemy import select
 
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.helpers import worker_with_document
 from tests.keys.conftest import Hsm
 from vault.config import Settings
 from vault.context import Context, FrozenClock
@@ -27,7 +27,7 @@ from vault.crypto.recovery import (
     recover_backup_key,
     seal_kek_backup,
 )
-from vault.domain import AuditTag, Role
+from vault.domain import AuditTag
 from vault.errors import Integrity, InvalidInput
 from vault.models import AuditEntry, KekBackup, KekBackupKey
 from vault.runtime import open_vault
@@ -69,9 +69,7 @@ def test_d18_backed_up_pkcs11_keks_stay_sensitive_and_backups_go_with_their_epoc
 ) -> None:
     vault = initialise(settings_for("pkcs11"), clock=clock)
     try:
-        team = make_team(vault)
-        ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-        doc = upload(vault, ctx, new_case(vault, ctx, team), b"verslag")
+        ctx, doc = worker_with_document(vault, b"verslag")
         with pytest.raises(InvalidInput):
             key_recovery.split_backup_key(vault, ctx, shares=3, threshold=4)
         made = key_recovery.split_backup_key(vault, ctx, shares=5, threshold=3)
@@ -171,9 +169,7 @@ def test_d18_cli_recovers_a_lost_root_key_from_three_of_five_shares_on_stdin(
     settings: Settings, clock: FrozenClock
 ) -> None:
     vault = initialise(settings, clock=clock)
-    team = make_team(vault)
-    ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-    doc = upload(vault, ctx, new_case(vault, ctx, team), b"gespreksverslag")
+    ctx, doc = worker_with_document(vault, b"gespreksverslag")
     vault.close()
     env = _env(settings)
     mnemonics = _split(env)
@@ -201,9 +197,7 @@ def test_d18_cli_recovers_the_hsm_keys_onto_a_fresh_token_from_three_of_five_sha
 ) -> None:
     settings = settings_for("pkcs11")
     vault = initialise(settings, clock=clock)
-    team = make_team(vault)
-    ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-    doc = upload(vault, ctx, new_case(vault, ctx, team), b"zorgmelding")
+    ctx, doc = worker_with_document(vault, b"zorgmelding")
     vault.close()
     env = _env(settings, hsm)
     mnemonics = _split(env)

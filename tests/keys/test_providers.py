@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.helpers import ctx_for, make_team, make_user, new_case, upload
+from tests.helpers import ctx_for, new_case, upload, worker_with_document
 from tests.keys.conftest import PROVIDERS, Hsm, start_bao, stop_bao
 from vault.config import Settings
 from vault.context import FrozenClock
@@ -42,9 +42,7 @@ def test_d18_upload_rotate_read_with_each_provider(
     vault = initialise(settings, clock=clock)
     try:
         assert vault.keys.provider.kind == kind
-        team = make_team(vault)
-        ctx = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-        doc = upload(vault, ctx, new_case(vault, ctx, team), b"verslag " * 1000)
+        ctx, doc = worker_with_document(vault, b"verslag " * 1000)
         blind_index = vault.keys.subkey(SubkeyPurpose.BLIND_INDEX).reveal()
         version = keyring.rotate_kek(vault, ctx)
         assert version == 2

@@ -69,3 +69,15 @@ def assert_fits_a_phone(page: Any) -> None:
     page.set_viewport_size(PHONE)
     overflow = sideways_overflow(page)
     assert overflow == 0, f"{page.url} is {overflow} px wider than a 375 px phone"
+
+
+def checked_page(page: Any, case_id: str) -> str:
+    """The text of the page's ``main`` after the checks every page a person uses must pass: no case
+    id shown (whole or its first eight characters), it fits a 375 px phone, axe-core finds nothing
+    serious."""
+    body: str = page.locator("main").inner_text()
+    assert case_id not in body
+    assert case_id[:8] not in body
+    assert_fits_a_phone(page)
+    assert_accessible(page)
+    return body

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import pdf_text
-from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone
+from tests.web.pages import PHONE, checked_page
 from tests.web.test_browser import login
 from tests.web.world import CANARY_CHILD, World
 from vault.context import Context, FrozenClock
@@ -26,15 +26,6 @@ from vault.services.case_view import view_case
 pytestmark = pytest.mark.browser
 
 WHY = "Politie belt: acuut onveilige situatie bij dit gezin, team Noord is vannacht niet bereikbaar"
-
-
-def _check(page: Any, world: World) -> str:
-    body: str = page.locator("main").inner_text()
-    assert world.case_id not in body
-    assert world.case_id[:8] not in body
-    assert_fits_a_phone(page)
-    assert_accessible(page)
-    return body
 
 
 def test_d15_d20_privacy_officer_answers_questions_by_name(
@@ -60,7 +51,7 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
         login(page, base, world.officer, clock)
         # D20 work list on the start page: unreviewed, oldest first, with its age.
         page.goto(f"{base}/fg")
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "3 dagen oud" in body
         assert "joost" in body
         assert reference in body
@@ -76,7 +67,7 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
         rows = page.locator("table.entries tbody tr")
         assert rows.count() == 2
         assert all("marieke" in text for text in rows.all_inner_texts())
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "dossier:" not in body  # the action is shown in words, never as its code
         page.screenshot(path=str(screenshots / "41-fg-zoeken-op-zaaknummer.png"), full_page=True)
         page.get_by_label("Van").fill("31-02-2026")
@@ -93,7 +84,7 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
         assert "Zaak bekeken" in table
         assert reference in table
         assert "marieke" not in table
-        _check(page, world)
+        checked_page(page, world.case_id)
         page.emulate_media(media="print")
         assert not page.locator("form").first.is_visible()  # the print stylesheet hides the form
         page.emulate_media(media="screen")
@@ -101,11 +92,11 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
 
         # The access report asks for the reference; the PDF for the data subject has no reporter.
         page.goto(f"{base}/fg/toegang")
-        _check(page, world)
+        checked_page(page, world.case_id)
         page.get_by_label("Zaaknummer").fill(reference[:7])
         page.get_by_role("button", name="Rapport tonen").click()
         page.wait_for_url(f"{base}/fg/toegang/{world.case_id}")
-        _check(page, world)
+        checked_page(page, world.case_id)
         with page.expect_download() as download_info:
             page.get_by_role("link", name="PDF downloaden").click()
         pdf = Path(download_info.value.path()).read_bytes()
@@ -130,11 +121,11 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
         page.get_by_role("button", name="Formulier versturen").click()  # the verdict typed before it
         page.wait_for_selector("text=Navraag gedaan bij team Zuid.")
         page.goto(f"{base}/fg")
-        assert "Alle noodtoegangen zijn beoordeeld." in _check(page, world)
+        assert "Alle noodtoegangen zijn beoordeeld." in checked_page(page, world.case_id)
 
         # The export for Dutch Excel: BOM, ';', Dutch headers and labels.
         page.goto(f"{base}/fg/export")
-        _check(page, world)
+        checked_page(page, world.case_id)
         page.get_by_label("Zaaknummer").fill(reference)
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Exporteren").click()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone
+from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone, checked_page
 from tests.web.test_browser import login
 from tests.web.world import World
 from vault.context import Context, FrozenClock
@@ -46,11 +46,7 @@ def test_d20_review_access_report_and_integrity_pages_fit_a_phone(
             ("/fg/integriteit", "32-fg-integriteit-telefoon.png"),
         ):
             page.goto(base + path)
-            body = page.locator("main").inner_text()
-            assert world.case_id not in body
-            assert world.case_id[:8] not in body
-            assert_fits_a_phone(page)
-            assert_accessible(page)
+            body = checked_page(page, world.case_id)
             page.screenshot(path=str(screenshots / shot), full_page=True)
             if path == "/fg/noodtoegang":
                 assert WHY in body

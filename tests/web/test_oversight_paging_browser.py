@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.logcontrole.test_findings_paging import new_findings
-from tests.web.pages import PHONE, assert_accessible, assert_fits_a_phone
+from tests.web.pages import PHONE, checked_page
 from tests.web.test_browser import login
 from tests.web.test_oversight_paging import emergency_accesses
 from tests.web.world import World
@@ -19,15 +19,6 @@ from vault.domain import reference_of
 from vault.runtime import Vault
 
 pytestmark = pytest.mark.browser
-
-
-def _check(page: Any, world: World) -> str:
-    body: str = page.locator("main").inner_text()
-    assert world.case_id not in body
-    assert world.case_id[:8] not in body
-    assert_fits_a_phone(page)
-    assert_accessible(page)
-    return body
 
 
 def test_d20_d21_paged_work_lists_fit_a_phone_and_pass_axe(
@@ -46,38 +37,38 @@ def test_d20_d21_paged_work_lists_fit_a_phone_and_pass_axe(
         page.get_by_role("link", name=f"Noodtoegang {seqs[-1]}", exact=False).click()
         page.wait_for_load_state()
         assert page.locator(f"#bg-{seqs[-1]}").is_visible()
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "Nog 30 noodtoegangen te beoordelen." in body
         assert reference_of(world.case_id) in body
         page.screenshot(path=str(screenshots / "60-fg-noodtoegang-vervolg-telefoon.png"), full_page=True)
 
         page.goto(f"{base}/fg/noodtoegang")
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "Hier 1 tot en met 25 van 30, de oudste eerst." in body
         page.screenshot(path=str(screenshots / "61-fg-noodtoegang-pagina-1-telefoon.png"), full_page=True)
         page.get_by_role("link", name="Volgende pagina").click()
         page.wait_for_load_state()
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "Hier 26 tot en met 30 van 30, de oudste eerst." in body
         page.get_by_role("link", name="Vorige pagina").click()
         page.wait_for_load_state()
-        assert "Hier 1 tot en met 25 van 30" in _check(page, world)
+        assert "Hier 1 tot en met 25 van 30" in checked_page(page, world.case_id)
         page.get_by_role("link", name="Alle noodtoegangen").click()
         page.wait_for_load_state()
-        assert "Hier alle noodtoegangen, de nieuwste eerst." in _check(page, world)
+        assert "Hier alle noodtoegangen, de nieuwste eerst." in checked_page(page, world.case_id)
 
         # D21: the findings list with its total and the next page.
         page.goto(f"{base}/fg/logcontrole?status=nieuw")
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "Bevindingen (60)" in body
         page.screenshot(path=str(screenshots / "62-fg-logcontrole-pagina-1-telefoon.png"), full_page=True)
         page.get_by_role("link", name="Volgende pagina").click()
         page.wait_for_load_state()
-        body = _check(page, world)
+        body = checked_page(page, world.case_id)
         assert "Vervolg van de lijst: hier 10 van de 60 bevindingen" in body
         page.screenshot(path=str(screenshots / "63-fg-logcontrole-pagina-2-telefoon.png"), full_page=True)
         page.get_by_role("link", name="Eerste pagina").click()
         page.wait_for_load_state()
-        assert "Hier 50 van de 60 bevindingen" in _check(page, world)
+        assert "Hier 50 van de 60 bevindingen" in checked_page(page, world.case_id)
     finally:
         context.close()
