@@ -15,6 +15,7 @@ from sqlalchemy import text
 from tests.foundation.test_cli import _env, run_cli
 from vault.audit import queries, record
 from vault.audit.checkpoints import create_checkpoint
+from vault.audit.verification import IntegrityState, integrity_status
 from vault.context import Context
 from vault.domain import AuditTag
 from vault.errors import Integrity
@@ -104,3 +105,22 @@ def test_d16_cli_checkpoint_of_a_cut_log_is_one_error_line_and_a_non_zero_exit(
     assert done.stderr.strip().splitlines() == [
         "error: the audit log is shorter than signed checkpoint 6; run `vault audit verify`"
     ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_d16_the_cheap_integrity_status_is_broken_for_a_log_cut_below_its_checkpoint_and_written_again(
+    vault: Vault, size: int
+) -> None:
+    """The status the privacy officer sees (``/fg/integriteit``, ``vault audit status``) re-reads the
+    entry at the checkpoint's size; a cut tail written again with a valid chain is no longer green."""
+    _grow_to(vault, size)
+    assert create_checkpoint(vault).size == size
+    assert integrity_status(vault).ok
+    _cut_after(vault, size - 3)
+    _append(vault, 5, actor="someone-else")
+    status = integrity_status(vault)
+    assert not status.ok
+    assert status.state is IntegrityState.BROKEN
+    assert status.reason == (
+        f"the audit log no longer matches signed checkpoint {size}; run `vault audit verify`"
+    )

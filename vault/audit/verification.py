@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from vault.audit import queries
 from vault.audit.chain import GENESIS_HASH
-from vault.audit.checkpoints import CheckpointInfo, CheckpointSigner, trusted_state
+from vault.audit.checkpoints import CheckpointInfo, CheckpointSigner, confirm_last_leaf, trusted_state
 from vault.audit.log import record
 from vault.audit.merkle import CompactRange
 from vault.audit.note import Checkpoint
@@ -233,8 +233,8 @@ def record_verification(vault: Vault, ctx: Context, report: LogReport) -> None:
 
 @dataclass(frozen=True)
 class IntegrityStatus:
-    """A cheap check: the latest checkpoint's signature, stored state and stored cosignatures, and the
-    chain after it.
+    """A cheap check: the latest checkpoint's signature, stored state and stored cosignatures, that its
+    last leaf is still the entry it signed, and the chain after it.
 
     Entries at or below the checkpoint are covered by the last *full* verification
     (``last_full_verify``, with its time) — not re-read here.
@@ -284,6 +284,7 @@ def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) ->
     try:
         if row is not None:
             state, prev = trusted_state(vault, signer, row)
+            confirm_last_leaf(vault, state, prev)  # not cut below the checkpoint and written again
             walk = ChainWalk(state, prev, row.size + 1)
             ok = walk.feed_full(Batches(scan(vault, row.size + 1, head)))
         else:
