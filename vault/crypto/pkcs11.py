@@ -16,17 +16,22 @@ provider's, ``0x01 ‖ nonce(12) ‖ ciphertext‖tag``, with the same associate
 KEK version). Destroying a version destroys the token object.
 
 One logged-in session serves the process; calls are serialised by a lock (PKCS#11 sessions are not
-meant to be shared between threads). Tampered or misbound keys give `Integrity`; a device that fails
-or disappears mid-request gives `Unavailable`; start-up problems are one `ConfigError` line.
+meant to be shared between threads). When the device, token or session goes away (a network HSM that
+restarts, a library that was reset), the next call logs in again, finds the KEK objects anew (checking
+each, as at start-up) and is tried once more: the vault needs no restart. After a failed attempt the
+next waits a second. Tampered or misbound keys give `Integrity`; a device that fails or stays away
+gives `Unavailable`; start-up problems are one `ConfigError` line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import threading
-from collections.abc import Sequence
-from typing import cast
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import pkcs11
 from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
@@ -56,6 +61,8 @@ from vault.errors import Conflict, Integrity, NotFound, Unavailable
 __all__ = ["Pkcs11KeyProvider"]
 
 _KIND = "pkcs11"
+_RELOGIN_INTERVAL = 1.0  # seconds between attempts to log in again after the session went away
+_T = TypeVar("_T")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,48}$")
 # Errors that mean the device, token or session went away: not the caller's data.
 _DEVICE_ERRORS = (
@@ -119,8 +126,16 @@ class Pkcs11KeyProvider:
 
     kind = _KIND
 
-    def __init__(self, session: pkcs11.Session, token_label: str, key_label: str) -> None:
+    def __init__(
+        self,
+        session: pkcs11.Session,
+        token_label: str,
+        key_label: str,
+        relogin: Callable[[], pkcs11.Session] | None = None,
+    ) -> None:
         self._session = session
+        self._relogin = relogin  # a new logged-in session on the same token (it holds the PIN)
+        self._failed_relogin = -math.inf
         self._token_label = token_label
         self._label = key_label
         self._lock = threading.Lock()
@@ -163,27 +178,68 @@ class Pkcs11KeyProvider:
             raise provider_error(_KIND, "the token's PIN is locked") from None
         except p11.PKCS11Error as exc:
             raise provider_error(_KIND, f"cannot log in to the token ({type(exc).__name__})") from None
-        provider = cls(session, token_label, key_label)
+
+        def relogin() -> pkcs11.Session:
+            return pkcs11.lib(module).get_token(token_label=token_label).open(user_pin=pin, rw=True)
+
+        provider = cls(session, token_label, key_label, relogin)
         if create and not provider.versions():
             provider.create_version(1)
         return provider
 
     def _load(self) -> None:
         """The token's KEK objects; ``_UnfitKek`` if one of them could leave the token."""
+        with self._lock:
+            self._on_the_token(self._load_locked)
+
+    def _load_locked(self) -> None:
         pattern = re.compile(rf"^{re.escape(self._label)}-([1-9][0-9]{{0,8}})$")
         keys: dict[int, pkcs11.SecretKey] = {}
-        with self._lock:
-            for obj in self._session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
-                label = str(obj[Attribute.LABEL])
-                match = pattern.match(label)
-                if match and isinstance(obj, pkcs11.SecretKey):
-                    if not _fit_kek(obj):
-                        raise _UnfitKek(
-                            f"the token object {label} is not a sensitive, non-extractable AES key: a KEK "
-                            "must never leave the token; remove or relabel it (the vault makes its own)"
-                        )
-                    keys[int(match.group(1))] = obj
-            self._keys = keys
+        for obj in self._session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
+            label = str(obj[Attribute.LABEL])
+            match = pattern.match(label)
+            if match and isinstance(obj, pkcs11.SecretKey):
+                if not _fit_kek(obj):
+                    raise _UnfitKek(
+                        f"the token object {label} is not a sensitive, non-extractable AES key: a KEK "
+                        "must never leave the token; remove or relabel it (the vault makes its own)"
+                    )
+                keys[int(match.group(1))] = obj
+        self._keys = keys
+
+    def _on_the_token(self, operation: Callable[[], _T]) -> _T:
+        """``operation()`` (holding the lock); if the device, token or session went away, log in
+        again and try it once more. ``operation`` finds its key objects in ``self._keys`` each time:
+        the objects of a closed session are gone with it."""
+        try:
+            return operation()
+        except _DEVICE_ERRORS:
+            if not self._log_in_again():
+                raise
+        return operation()
+
+    def _log_in_again(self) -> bool:
+        """A new session in place of one that went away; its KEK objects are found and checked anew.
+        After a failed attempt the next waits a second (a device that stays away is not hammered).
+        False when that is not possible (yet): the caller's error stands."""
+        now = time.monotonic()
+        if self._relogin is None or now - self._failed_relogin < _RELOGIN_INTERVAL:
+            return False
+        self._failed_relogin = now
+        try:
+            session = self._relogin()
+        except (p11.PKCS11Error, RuntimeError):  # RuntimeError: python-pkcs11's own, e.g. no token
+            return False
+        # The old session is not closed: its handle is dead, and the library may already have given
+        # its number to the new one (closing it would log the new one out).
+        self._session = session
+        try:
+            self._load_locked()
+        except (_UnfitKek, p11.PKCS11Error):
+            self._keys = {}  # nothing is wrapped or unwrapped under an object that was not checked
+            return False
+        self._failed_relogin = -math.inf
+        return True
 
     # -- KekProvider --------------------------------------------------------------------------------
 
@@ -324,36 +380,55 @@ class Pkcs11KeyProvider:
             del self._keys[version]
 
     def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
-        kek = self._keys.get(version)
-        if kek is None:
+        if version not in self._keys:
             raise NotFound("no such KEK version")
         nonce = secrets.token_bytes(NONCE_SIZE)
         params = GCMParams(nonce, wrap_associated_data(purpose, context_id, version), TAG_SIZE * 8)
+
+        def seal() -> bytes:
+            kek = self._keys.get(version)
+            if kek is None:  # gone when the token was found again
+                raise Unavailable("the key provider is unavailable; nothing was disclosed")
+            return cast(
+                bytes,
+                cast(EncryptMixin, kek).encrypt(key, mechanism=Mechanism.AES_GCM, mechanism_param=params),
+            )
+
         try:
             with self._lock:
-                sealed = cast(EncryptMixin, kek).encrypt(
-                    key, mechanism=Mechanism.AES_GCM, mechanism_param=params
-                )
+                sealed = self._on_the_token(seal)
         except p11.PKCS11Error:
             raise Unavailable("the key provider is unavailable; nothing was disclosed") from None
-        return WrappedKey(version, bytes([WRAP_FORMAT]) + nonce + cast(bytes, sealed))
+        return WrappedKey(version, bytes([WRAP_FORMAT]) + nonce + sealed)
 
     def unwrap(self, wrapped: WrappedKey, *, purpose: str, context_id: str) -> bytes:
         blob = wrapped.blob
-        kek = self._keys.get(wrapped.version)
-        if kek is None or len(blob) < 1 + NONCE_SIZE + TAG_SIZE or blob[0] != WRAP_FORMAT:
+        if (
+            wrapped.version not in self._keys
+            or len(blob) < 1 + NONCE_SIZE + TAG_SIZE
+            or blob[0] != WRAP_FORMAT
+        ):
             raise Integrity()
         params = GCMParams(
             blob[1 : 1 + NONCE_SIZE],
             wrap_associated_data(purpose, context_id, wrapped.version),
             TAG_SIZE * 8,
         )
+
+        def open_() -> bytes:
+            kek = self._keys.get(wrapped.version)
+            if kek is None:  # gone when the token was found again
+                raise Unavailable("the key provider is unavailable; nothing was disclosed")
+            return cast(
+                bytes,
+                cast(DecryptMixin, kek).decrypt(
+                    blob[1 + NONCE_SIZE :], mechanism=Mechanism.AES_GCM, mechanism_param=params
+                ),
+            )
+
         try:
             with self._lock:
-                plain = cast(DecryptMixin, kek).decrypt(
-                    blob[1 + NONCE_SIZE :], mechanism=Mechanism.AES_GCM, mechanism_param=params
-                )
-                return cast(bytes, plain)
+                return self._on_the_token(open_)
         except _DEVICE_ERRORS:
             raise Unavailable("the key provider is unavailable; nothing was disclosed") from None
         except p11.PKCS11Error:
