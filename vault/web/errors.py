@@ -88,7 +88,7 @@ def _html(original: Handler) -> Handler:
         if isinstance(exc, errors.StepUpRequired):
             # Forms that need a step-up post to the path of their own page: come back to it. A checked
             # form goes there with a 307, so the browser re-sends what was typed and the step-up page
-            # carries it along (``routes.auth``); nothing is lost, nothing is kept on the server.
+            # carries it along (``routes.step_up``); nothing is lost, nothing is kept on the server.
             target = quote(request.url.path, safe="/")
             if request.method == "POST" and getattr(request.state, "verified_fields", None) is not None:
                 return RedirectResponse(f"/bevestigen?terug={target}&mee=true", status_code=307)

@@ -7,7 +7,12 @@
   ``auth:recovery:used``);
 - without one yet, a correct TOTP code or recovery code leaves the session UNVERIFIED and opens an
   enrolment window (``passkeys.ENROLMENT_WINDOW``, audited ``auth:passkey:enrolment-only``) in which
-  the session may only register a passkey; the user then signs in with it.
+  the session may only register a passkey; the user then signs in with it. A TOTP step-up is refused
+  then too (audited ``auth:passkey:required``, reason ``no_passkey``): a code never gives such a role
+  a verified, stepped-up session;
+- after an administrator reset the TOTP factor, a user with a usable passkey sets up a new one from a
+  passkey session with a fresh step-up (``second_factor.require_passkey_session``); the first code
+  activates it and issues recovery codes, but does not count as a step-up.
 
 Administrators see every account's factors and revoke a lost passkey (step-up; audited; the user's
 sessions end and the user is told at the next sign-in).
@@ -40,6 +45,7 @@ from vault.services.authentication.second_factor import step_up, verify_recovery
 from vault.transaction import Refusal
 
 __all__ = [
+    "PASSKEY_MISSING",
     "PASSKEY_REQUIRED",
     "CodeOutcome",
     "UserFactors",
@@ -51,6 +57,9 @@ __all__ = [
 ]
 
 PASSKEY_REQUIRED = "this role signs in with a passkey (or a recovery code)"
+# The rule of a TOTP step-up refused to a passkey role that has no usable passkey (the message stays
+# PASSKEY_REQUIRED): the page can tell the user to sign in again with a code and add a passkey.
+PASSKEY_MISSING = "passkey-missing"
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,12 @@ class CodeOutcome:
     enrolment_only: bool = False
 
 
-def _refuse_code(session: Session, ctx: Context, user: User, purpose: str) -> Refusal:
+def _refuse_code(
+    session: Session, ctx: Context, user: User, purpose: str, *, reason: str | None = None
+) -> Refusal:
+    details: dict[str, str | int | bool | None] = {"purpose": purpose, "role": user.role}
+    if reason is not None:
+        details["reason"] = reason
     record(
         session,
         ctx,
@@ -69,9 +83,15 @@ def _refuse_code(session: Session, ctx: Context, user: User, purpose: str) -> Re
         object_type="user",
         object_id=user.id,
         decision=Decision.DENY,
-        details={"purpose": purpose, "role": user.role},
+        details=details,
     )
-    return Refusal(AuthFailed(PASSKEY_REQUIRED))
+    return Refusal(AuthFailed(PASSKEY_REQUIRED, rule=PASSKEY_MISSING if reason == "no_passkey" else None))
+
+
+def _activation(session: Session, info: SessionInfo) -> bool:
+    """A TOTP code that would activate a pending factor, from a session that passed its second factor."""
+    factor = repo.factor_for(session, info.user_id)
+    return info.second_factor_verified and factor is not None and not factor.active
 
 
 def check_code(
@@ -91,9 +111,17 @@ def check_code(
     if not cfg.requires_passkey(user.role):
         return CodeOutcome(check(session, ctx, auth, info, code=code, client_address=client_address))
     if has_passkey(session, user.id):
-        if not recovery:
+        if recovery:
+            return CodeOutcome(check(session, ctx, auth, info, code=code, client_address=client_address))
+        if not _activation(session, info):
             raise _refuse_code(session, ctx, user, "login")
-        return CodeOutcome(check(session, ctx, auth, info, code=code, client_address=client_address))
+        # A new factor's first code, from a passkey session with a fresh step-up (``verify_totp``
+        # checks it): it activates the factor, but a TOTP code does not step this role up.
+        checked_at = live_session_row(session, info).factor_checked_at
+        issued = verify_totp(session, ctx, auth, info, code=code, client_address=client_address)
+        live_session_row(session, info).factor_checked_at = checked_at
+        session.flush()
+        return CodeOutcome(issued)
     issued = check(session, ctx, auth, info, code=code, client_address=client_address)
     row = live_session_row(session, info)
     now = ctx.now()
@@ -128,10 +156,14 @@ def step_up_with_code(
     code: str,
     client_address: str | None,
 ) -> IssuedSession:
-    """Step-up with a TOTP code; refused for a role that must use its passkey."""
+    """Step-up with a TOTP code; refused for a role that must use its passkey — and for such a role
+    without a usable one (removed, revoked or suspect), as its sign-in with a code gives only an
+    enrolment-only session: it signs in again with its code and adds a passkey."""
     user = active_user(session, info.user_id)
-    if cfg.requires_passkey(user.role) and has_passkey(session, user.id):
-        raise _refuse_code(session, ctx, user, "step_up")
+    if cfg.requires_passkey(user.role):
+        if has_passkey(session, user.id):
+            raise _refuse_code(session, ctx, user, "step_up")
+        raise _refuse_code(session, ctx, user, "step_up", reason="no_passkey")
     return step_up(session, ctx, auth, info, code=code, client_address=client_address)
 
 

@@ -6,7 +6,8 @@ checks the relying-party id and the origin from the settings (``VAULT_WEBAUTHN_R
 ``VAULT_WEBAUTHN_ORIGIN``); challenges are stored server-side, bound to the session and a purpose,
 short-lived (``CHALLENGE_TTL``) and consumed atomically (used once). A sign count that does not move
 forward (a cloned authenticator, or a replayed response) is refused, audited and marks the credential
-suspect; a suspect credential no longer signs in until an administrator revokes it.
+suspect, and ends every session of its user (one of them may be the clone's); a suspect credential no
+longer signs in until an administrator revokes it.
 
 Role policy (``VAULT_PASSKEY_REQUIRED_ROLES``): a user of such a role with a passkey cannot pass with a
 TOTP code (refused and audited), only with a passkey or a recovery code (audited). Without a passkey
@@ -46,6 +47,7 @@ from vault.context import Context
 from vault.domain import AuditTag, Decision
 from vault.errors import AuthFailed, Conflict, InvalidInput
 from vault.models.identity import PasskeyCredential
+from vault.repositories import identity as repo
 from vault.services.authentication.common import (
     Attempt,
     IssuedSession,
@@ -258,7 +260,11 @@ def begin_authentication(
 
 
 def _flag_suspect(session: Session, ctx: Context, row: PasskeyCredential, reason: str, **counts: int) -> None:
-    row.suspect_at = ctx.now()
+    """Mark the credential suspect and end every session of its user, in the same transaction (the
+    refusal that follows commits both): which of the earlier sign-ins was the clone's is unknown."""
+    now = ctx.now()
+    row.suspect_at = now
+    ended = repo.end_sessions(session, row.user_id, now=now, reason="passkey_suspect")
     session.flush()
     record(
         session,
@@ -267,7 +273,7 @@ def _flag_suspect(session: Session, ctx: Context, row: PasskeyCredential, reason
         object_type="passkey",
         object_id=row.id,
         decision=Decision.DENY,
-        details={"user": row.user_id, "reason": reason, **counts},
+        details={"user": row.user_id, "reason": reason, **counts, "sessions_ended": len(ended)},
     )
 
 

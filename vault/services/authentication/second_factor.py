@@ -27,9 +27,9 @@ from vault.auth import (
 )
 from vault.auth.recovery import CODES_PER_SET
 from vault.context import Context
-from vault.domain import AuditTag
+from vault.domain import AuditTag, Decision
 from vault.errors import AuthFailed, Conflict
-from vault.models.identity import RecoveryCode, TotpFactor
+from vault.models.identity import RecoveryCode, TotpFactor, User
 from vault.repositories import identity as repo
 from vault.services.authentication.common import (
     WRONG_CODE,
@@ -42,7 +42,16 @@ from vault.services.authentication.common import (
     live_session_row,
     mark_verified,
 )
+from vault.services.authentication.passkey_store import has_passkey
 from vault.services.authentication.sessions import require_step_up
+from vault.transaction import Refusal
+
+# Said to a session that passed only the password while the account has a usable passkey.
+PASSKEY_FIRST = (
+    "this account has a passkey: sign in with it first, then set up the authenticator app "
+    "(with a fresh step-up)"
+)
+PASSKEY_FIRST_RULE = "passkey-first"
 
 
 def _issue_recovery_codes(session: Session, auth: AuthConfig, user_id: str, now: datetime) -> tuple[str, ...]:
@@ -63,13 +72,38 @@ def _issue_recovery_codes(session: Session, auth: AuthConfig, user_id: str, now:
     return codes
 
 
+def require_passkey_session(
+    session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo, user: User, purpose: str
+) -> None:
+    """With a usable passkey, a new TOTP factor is started and activated only from a session that
+    passed its second factor (the passkey), with a fresh step-up: a password alone — say after an
+    administrator reset a lost phone — never sets up a factor of its own beside the owner's passkey.
+    A password-only session is refused (audited ``auth:passkey:required``); a stale one must step up."""
+    if not has_passkey(session, user.id):
+        return
+    if not info.second_factor_verified:
+        record(
+            session,
+            ctx,
+            AuditTag.AUTH_PASSKEY_REQUIRED,
+            object_type="user",
+            object_id=user.id,
+            decision=Decision.DENY,
+            details={"purpose": purpose, "reason": "passkey_first", "role": user.role},
+        )
+        raise Refusal(AuthFailed(PASSKEY_FIRST, rule=PASSKEY_FIRST_RULE))
+    require_step_up(info, ctx, auth)
+
+
 def enrol_totp(session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo) -> Enrolment:
-    """Start (or restart) TOTP enrolment: a fresh sealed secret, active only after its first code."""
+    """Start (or restart) TOTP enrolment: a fresh sealed secret, active only after its first code.
+    An account with a usable passkey enrols from a passkey session (``require_passkey_session``)."""
     user = active_user(session, info.user_id)
     live_session_row(session, info)
     factor = repo.factor_for(session, user.id)
     if factor is not None and factor.active:
         raise Conflict("a second factor is already active; an administrator can reset it")
+    require_passkey_session(session, ctx, auth, info, user, "totp_enrolment")
     secret = new_secret()
     sealed = seal_secret(auth.totp_key, user_id=user.id, secret=secret)
     if factor is None:
@@ -108,12 +142,15 @@ def verify_totp(
     purpose: str = "login",
 ) -> IssuedSession:
     """Check a TOTP code. The first correct code activates the factor (and issues recovery codes);
-    the session becomes verified and its token rotates. Replays are refused and audited."""
+    the session becomes verified and its token rotates. Replays are refused and audited. With a
+    usable passkey, only a passkey session with a fresh step-up activates (``require_passkey_session``)."""
     user = active_user(session, info.user_id)
     row = live_session_row(session, info)
     factor = repo.factor_for(session, user.id)
     if factor is None:
         raise Conflict("no second factor is enrolled; enrol first")
+    if not factor.active:  # checked before the code: a refused session learns nothing of it
+        require_passkey_session(session, ctx, auth, info, user, "totp_activation")
     attempt = Attempt.begin(
         session,
         ctx,

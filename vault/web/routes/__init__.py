@@ -21,6 +21,7 @@ from vault.web.routes.privacy import router as privacy_router
 from vault.web.routes.rights import router as rights_router
 from vault.web.routes.rights_destruction import router as rights_destruction_router
 from vault.web.routes.start import router as start_router
+from vault.web.routes.step_up import router as step_up_router
 from vault.web.routes.timeline import router as timeline_router
 from vault.web.routes.workflow import router as workflow_router
 from vault.web.routes.workflow_case import router as workflow_case_router
@@ -29,6 +30,7 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
+    step_up_router,
     passkeys_router,
     start_router,
     caseload_router,

@@ -1,6 +1,6 @@
-"""Login, second factor (enrolment with an inline SVG QR code, code, recovery code, passkey), step-up,
-password change, logout. TOTP and recovery codes pass through the passkey role policy; the passkey
-pages and the script's JSON endpoints are in ``routes.passkeys``.
+"""Login, second factor (enrolment with an inline SVG QR code, code, recovery code, passkey), password
+change, logout; the step-up is in ``routes.step_up``. TOTP and recovery codes pass through the passkey
+role policy; the passkey pages and the script's JSON endpoints are in ``routes.passkeys``.
 
 An account whose password was generated (``password_change_required``) is sent to "Wachtwoord
 wijzigen" after its second factor; until it has chosen its own password its session is held
@@ -27,22 +27,21 @@ from vault.services.authentication import (
     password_change_pending,
     password_change_required,
 )
-from vault.services.authentication.passkey_policy import PASSKEY_REQUIRED, check_code, step_up_with_code
+from vault.services.authentication.passkey_policy import PASSKEY_REQUIRED, check_code
 from vault.services.authentication.passkeys import PasskeyConfig
+from vault.services.authentication.second_factor import PASSKEY_FIRST_RULE
 from vault.transaction import transaction
 from vault.web.csrf import (
-    FIELD,
     LOGIN_NONCE_COOKIE,
     LoginForm,
     SessionForm,
-    VerifiedForm,
     login_token,
     new_login_nonce,
     session_token,
     set_login_nonce,
 )
-from vault.web.render import home_for, local_path, page, see_other
-from vault.web.routes.passkeys import second_factor_choice
+from vault.web.render import home_for, page, see_other
+from vault.web.routes.passkeys import SecondFactorChoice, second_factor_choice
 from vault.web.session import (
     PageSession,
     WebActor,
@@ -63,13 +62,17 @@ _FACTOR_RESET = (
     "Een beheerder heeft uw tweede factor opnieuw ingesteld. Uw oude authenticator-app en herstelcodes "
     "werken niet meer. Stel de tweede factor hieronder opnieuw in."
 )
+_FACTOR_RESET_PASSKEY = (
+    "Een beheerder heeft uw tweede factor opnieuw ingesteld. Uw oude authenticator-app en herstelcodes "
+    "werken niet meer. Meld u aan met uw passkey."
+)
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
 _FIRST_LOGIN_EXPIRED = (
     "Dit beginwachtwoord is verlopen. Vraag uw beheerder om een nieuw wachtwoord; "
     "daarmee meldt u zich aan en kiest u meteen een eigen wachtwoord."
 )
-_PASSKEY_REQUIRED = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
-_WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
+PASSKEY_REQUIRED_TEXT = "Voor uw rol is een code niet genoeg: meld u aan met uw passkey (of een herstelcode)."
+WRONG_CODE = "De code is niet juist of al gebruikt. Wacht op de volgende code en probeer het opnieuw."
 _WRONG_RECOVERY_CODE = (
     "Deze herstelcode is niet juist of al gebruikt. Controleer de code, of gebruik een andere herstelcode."
 )
@@ -143,17 +146,15 @@ def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, i
     choice = second_factor_choice(vault, info)
     if choice.redirect:
         return see_other(choice.redirect)
-    template = "second_factor.html" if info.factor_active else "enrol_start.html"
-    if info.factor_active and not choice.totp_allowed:
-        template = "passkey_login.html"
     notice = None
     if not info.factor_active:
         with vault.db.session() as session:
             if factor_reset_pending(session, info.user_id):
-                notice = _FACTOR_RESET
+                notice = _FACTOR_RESET_PASSKEY if choice.passkey else _FACTOR_RESET
     return page(
         request,
-        template,
+        _second_factor_template(info, choice),
+        factor_active=info.factor_active,
         csrf=session_token(auth, info.session_id),
         error=None,
         notice=notice,
@@ -162,18 +163,24 @@ def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, i
     )
 
 
+def _second_factor_template(info: SessionInfo, choice: SecondFactorChoice) -> str:
+    """The passkey page for a role that needs one, and after a reset of the second factor beside a
+    usable passkey (a password alone never sets up a new factor); else the code or the enrolment page."""
+    if (info.factor_active and not choice.totp_allowed) or (not info.factor_active and choice.passkey):
+        return "passkey_login.html"
+    return "second_factor.html" if info.factor_active else "enrol_start.html"
+
+
 def _second_factor_again(
     request: Request, vault: VaultDep, info: SessionInfo, csrf: str, error: str, *, field: str = "code"
 ) -> Response:
     """The second-factor page again, with ``error`` on ``field`` (``code``, or ``recovery_code``: its
     section open) — the passkey page for a role that needs one."""
     choice = second_factor_choice(vault, info)
-    template = "second_factor.html" if info.factor_active else "enrol_start.html"
-    if info.factor_active and not choice.totp_allowed:
-        template = "passkey_login.html"
     return page(
         request,
-        template,
+        _second_factor_template(info, choice),
+        factor_active=info.factor_active,
         csrf=csrf,
         error=error,
         error_field=field,
@@ -219,6 +226,10 @@ def enrol(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfig
             enrolment = authn.enrol_totp(session, actor.ctx, auth, actor.info)
     except Conflict:
         return see_other("/tweede-factor")
+    except AuthFailed as exc:  # a passkey beside the reset factor: sign in with it first
+        if exc.rule == PASSKEY_FIRST_RULE:
+            return see_other("/tweede-factor")
+        raise
     secret = parse_qs(urlsplit(enrolment.otpauth_uri).query).get("secret", [""])[0]
     return page(
         request,
@@ -252,8 +263,8 @@ def _checked_code(
             )
     except AuthFailed as exc:
         if exc.message == PASSKEY_REQUIRED:
-            return _second_factor_again(request, vault, actor.info, csrf, _PASSKEY_REQUIRED)
-        error = _WRONG_RECOVERY_CODE if recovery else _WRONG_CODE
+            return _second_factor_again(request, vault, actor.info, csrf, PASSKEY_REQUIRED_TEXT)
+        error = _WRONG_RECOVERY_CODE if recovery else WRONG_CODE
         return _second_factor_again(request, vault, actor.info, csrf, error, field=field)
     return _after_second_factor(
         vault,
@@ -274,90 +285,6 @@ def verify_code(request: Request, form: SessionForm, vault: VaultDep, auth: Auth
 @router.post("/tweede-factor/herstelcode")
 def verify_recovery(request: Request, form: SessionForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
     return _checked_code(request, form, vault, auth, recovery=True)
-
-
-# A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
-# here with a 307, body and all): its fields ride along as hidden ``mee.``-prefixed inputs and come
-# back on a page that sends them on with one click. Nothing typed is lost; nothing is stored.
-CARRIED = "mee."
-
-
-def step_up_prompt(
-    request: Request,
-    vault: Vault,
-    actor: WebActor,
-    *,
-    back: str,
-    carried: list[tuple[str, str]],
-    error: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    choice = second_factor_choice(vault, actor.info)
-    return page(
-        request,
-        "step_up.html",
-        actor=actor,
-        back=back,
-        error=error,
-        passkey=choice.passkey,
-        totp_allowed=choice.totp_allowed,
-        carried=carried,
-        carried_prefix=CARRIED,
-        status_code=status_code,
-    )
-
-
-@router.get("/bevestigen")
-def step_up_page(
-    request: Request,
-    vault: VaultDep,
-    actor: WebUser,
-    terug: Annotated[str | None, Query(max_length=200)] = None,
-) -> HTMLResponse:
-    """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
-    return step_up_prompt(request, vault, actor, back=local_path(terug), carried=[])
-
-
-@router.post("/bevestigen")
-def step_up(
-    request: Request,
-    form: VerifiedForm,
-    vault: VaultDep,
-    auth: AuthConfigDep,
-    terug: Annotated[str | None, Query(max_length=200)] = None,
-    mee: Annotated[bool, Query()] = False,
-) -> Response:
-    actor = form.user
-    if mee:  # the form that asked for it, re-sent by the browser: ask, and carry its fields along
-        kept = [(name, value) for name, value in form.fields.multi_items() if name != FIELD]
-        text = [(name, value) for name, value in kept if isinstance(value, str)]
-        return step_up_prompt(request, vault, actor, back=local_path(terug), carried=text)
-    back = local_path(form.text("terug", limit=200))
-    carried = [
-        (name.removeprefix(CARRIED), value)
-        for name, value in form.fields.multi_items()
-        if name.startswith(CARRIED) and isinstance(value, str)
-    ]
-    try:
-        with transaction(vault.db) as session:
-            issued = step_up_with_code(
-                session,
-                actor.ctx,
-                auth,
-                PasskeyConfig.from_settings(vault.settings),
-                actor.info,
-                code=form.text("code", limit=16),
-                client_address=actor.client,
-            )
-    except AuthFailed as exc:
-        error = _PASSKEY_REQUIRED if exc.message == PASSKEY_REQUIRED else _WRONG_CODE
-        return step_up_prompt(request, vault, actor, back=back, carried=carried, error=error, status_code=401)
-    if carried:
-        response: Response = page(request, "step_up_resume.html", actor=actor, back=back, carried=carried)
-    else:
-        response = see_other(back)
-    set_session_cookie(response, vault, issued.token, issued.expires_at)
-    return response
 
 
 # -- password change ----------------------------------------------------------------------------------
