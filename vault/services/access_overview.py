@@ -7,6 +7,13 @@ withholds (``vault.services.inzage``) left out:
 - the reporter (D8; Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3): every entry by an account that is
   not Veilig Thuis staff and recorded the reporter's identity of this case, and every entry by a
   professional account (a professional who reported or asked advice is the reporter of that case);
+  and every entry about the reporter's identity (``dossier:reporter-identity:*``): a release exists
+  only for a professional reporter and a consent says the reporter agreed to be named, so either line
+  would tell the family who reported them;
+- other data subjects' requests (D13, privacy of others): an entry made on behalf of a subject
+  (``on_behalf_of`` ``subject:<id>``) or a ``rights:*`` entry about a subject or one of their access
+  requests, when that subject is not the one the copy is for. An overview that names no subject leaves
+  every subject's requests out (fail closed): it is handed to one person of a case with several;
 - purposes: the free text a person may have typed is never shown (only the legal ground);
 - refused attempts: nothing was seen, and a refusal can name a person who is not staff.
 
@@ -17,6 +24,7 @@ organisation — resolved now; the log holds ids only. Audited as a view of the 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,14 +35,19 @@ from vault.audit import queries as audit_repo
 from vault.audit.log import record
 from vault.context import Context
 from vault.domain import AuditTag, Decision, Role
-from vault.models import ReporterIdentity, User
+from vault.models import AccessRequest, ReporterIdentity, User
 from vault.runtime import Vault
 from vault.services.audit_reports import authorise_audit
 
-__all__ = ["SubjectReport", "subject_overview", "subject_report"]
+__all__ = ["LEFT_OUT_REASONS", "SubjectReport", "subject_overview", "subject_report"]
 
 _PAGE: Final = 2000
 _STAFF: Final = frozenset(str(r) for r in Role if r.is_staff)
+_REPORTER_FACTS: Final = "dossier:reporter-identity:"  # recorded, read, consent, released
+_RIGHTS: Final = "rights:"
+_ON_BEHALF_OF_SUBJECT: Final = "subject:"
+# left_out keys, in the order the reasons are listed
+LEFT_OUT_REASONS: Final = ("reporter", "refused", "other_subjects")
 
 
 def _reporter_accounts(session: Session, case_id: str) -> set[str]:
@@ -48,30 +61,83 @@ def _reporter_accounts(session: Session, case_id: str) -> set[str]:
     return {who for who, role in rows if who is not None and role not in _STAFF}
 
 
+def _request_subjects(session: Session, case_id: str) -> dict[str, str]:
+    """The case's access requests: whose request each is (ids only)."""
+    rows = session.execute(
+        select(AccessRequest.id, AccessRequest.subject_id).where(AccessRequest.case_id == case_id)
+    )
+    return {str(request_id): str(subject_id) for request_id, subject_id in rows}
+
+
+_UNKNOWN_SUBJECT: Final = ""  # a request of a subject, but its row is gone: not the copy's subject
+
+
+def _concerned_subject(row: dict[str, Any], requests: dict[str, str]) -> str | None:
+    """The data subject an entry is about as a subject's request (D13), or None when it is not.
+
+    An entry made on a subject's behalf names them (``subject:<id>``, D16); a ``rights:*`` entry names
+    the subject (object ``subject``) or one of their access requests (object ``access_request``, or
+    ``access_request_id`` in its details, as the review of an inzage copy records it)."""
+    behalf = row["on_behalf_of"] or ""
+    if behalf.startswith(_ON_BEHALF_OF_SUBJECT):
+        return behalf.removeprefix(_ON_BEHALF_OF_SUBJECT)
+    if not str(row["tag"]).startswith(_RIGHTS):
+        return None
+    if row["object_type"] == "subject" and row["object_id"]:
+        return str(row["object_id"])
+    request_id = row["object_id"] if row["object_type"] == "access_request" else None
+    if request_id is None:
+        request_id = _details(row).get("access_request_id")
+    if not isinstance(request_id, str):
+        return None
+    return requests.get(request_id, _UNKNOWN_SUBJECT)
+
+
+def _details(row: dict[str, Any]) -> dict[str, Any]:
+    raw = row["details"]
+    if isinstance(raw, dict):
+        return raw
+    try:
+        loaded = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 @dataclass(frozen=True)
 class SubjectReport:
     """The entries of a case's access report that the person it is about may see, oldest first, all
-    of them; and how many were left out, by reason ("reporter", "refused")."""
+    of them; and how many were left out, by reason ("reporter", "refused", "other_subjects")."""
 
     rows: list[dict[str, Any]]
     left_out: dict[str, int]
 
 
-def subject_report(session: Session, case_id: str) -> SubjectReport:
-    """D8, D15: what the data subject's overview and the inzage copy show of the access report. Read
-    page by page to the end: a busy case's newest entries are never cut off."""
+def subject_report(session: Session, case_id: str, *, subject_id: str | None = None) -> SubjectReport:
+    """D8, D13, D15: what the data subject's overview and the inzage copy of ``subject_id`` show of the
+    access report (``subject_id`` None: a copy for no one in particular, every subject's requests left
+    out). Read page by page to the end: a busy case's newest entries are never cut off."""
     reporters = _reporter_accounts(session, case_id)
+    requests = _request_subjects(session, case_id)
+    own = subject_id[:56] if subject_id is not None else None  # as ``Context.for_subject`` cuts it
     shown: list[dict[str, Any]] = []
-    left_out = {"reporter": 0, "refused": 0}
+    left_out = dict.fromkeys(LEFT_OUT_REASONS, 0)
     after = 0
     while True:
         page = audit_repo.access_report_rows(session, case_id, after_seq=after, limit=_PAGE)
         for r in page:
             role = r["actor_role"] or r["actor_current_role"]
+            concerned = _concerned_subject(r, requests)
             if r["decision"] != Decision.ALLOW:
                 left_out["refused"] += 1
-            elif r["actor_id"] in reporters or Role.PROFESSIONAL in (role, r["actor_current_role"]):
+            elif (
+                r["actor_id"] in reporters
+                or Role.PROFESSIONAL in (role, r["actor_current_role"])
+                or str(r["tag"]).startswith(_REPORTER_FACTS)
+            ):
                 left_out["reporter"] += 1
+            elif concerned is not None and (own is None or concerned[:56] != own):
+                left_out["other_subjects"] += 1
             else:
                 shown.append(r)
         if len(page) < _PAGE:
@@ -79,10 +145,13 @@ def subject_report(session: Session, case_id: str) -> SubjectReport:
         after = page[-1]["seq"]
 
 
-def subject_overview(session: Session, vault: Vault, ctx: Context, case_id: str) -> dict[str, Any]:
-    """The lines of the data subject's overview, oldest first, and how many were left out and why."""
+def subject_overview(
+    session: Session, vault: Vault, ctx: Context, case_id: str, *, subject_id: str | None = None
+) -> dict[str, Any]:
+    """The lines of the overview for ``subject_id`` (None: for no one in particular), oldest first, and
+    how many were left out and why."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
-    report = subject_report(session, case_id)
+    report = subject_report(session, case_id, subject_id=subject_id)
     left_out = report.left_out
     lines: list[dict[str, Any]] = []
     for r in report.rows:

@@ -4,6 +4,13 @@ making one (DISCLOSE on the case); a refusal, and an attempt on a disclosure tha
 audited as a denial (ids and rule only) before the caller gets 404 (D16, D21: someone trying other
 teams' disclosures shows in the log review like any other probing).
 
+An extension is a new decision to share for longer, so it must hold as a new disclosure would (D9):
+only a live grant is extended (an expired one is not brought back: a new disclosure is made, and
+checked, instead; 409, rule ``disclosure-expired``), and its basis is checked again as creating checks
+it (``disclosure_rules.basis_holds``: the basis fits the recipient, the board is asked for the
+municipality's basis, the consent it rests on still holds). A basis that no longer holds is refused
+with 403 and the rule, audited as a refused disclosure is (``disclosure:grant:denied``, ids and rule).
+
 Lock order and the conditional ``UPDATE … WHERE revoked_at IS NULL``: see ``disclosures``.
 """
 
@@ -18,18 +25,20 @@ from sqlalchemy.orm import Session
 from vault.audit import record
 from vault.audit.log import hold_chain
 from vault.context import Context
-from vault.domain import Action, AuditTag
+from vault.domain import Action, AuditTag, OrgType
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
-from vault.models import Grant
+from vault.models import Grant, Organisation
 from vault.runtime import Vault
-from vault.services.disclosure_requests import GrantView, grant_view
+from vault.services.disclosure_requests import DisclosureRefused, GrantView, grant_view
+from vault.services.disclosure_rules import basis_holds
 from vault.services.gate import GateRequest, decide
 from vault.transaction import Refusal, transaction
 
-__all__ = ["extend_disclosure", "require_step_up", "revoke_disclosure"]
+__all__ = ["EXPIRED_NOT_EXTENDED", "extend_disclosure", "require_step_up", "revoke_disclosure"]
 
 _REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
+EXPIRED_NOT_EXTENDED = "disclosure-expired"  # the rule of the 409: a page answers it in its own words
 
 
 def require_step_up(vault: Vault, ctx: Context) -> None:
@@ -104,20 +113,65 @@ def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
         return grant_view(session, grant)
 
 
+def _refuse_lapsed_basis(session: Session, ctx: Context, grant: Grant) -> None:
+    """D9: the grant's basis must hold now, as for a new disclosure; if not, record the refusal like a
+    refused disclosure (``disclosure:grant:denied``, ids and rule) and refuse (403 after the commit)."""
+    org = session.get(Organisation, grant.org_id)
+    org_type = org.org_type if org is not None else None
+    decision = (
+        basis_holds(
+            session,
+            ctx,
+            case_id=grant.case_id,
+            org_id=grant.org_id,
+            org_type=OrgType(org_type),
+            legal_basis=grant.legal_basis,
+            consent_id=grant.consent_id,
+        )
+        if org_type in set(OrgType)
+        else None
+    )
+    if decision is not None and decision.allowed:
+        return
+    rule = decision.rule if decision is not None else "d9-recipient-not-allowed"
+    record(
+        session,
+        ctx,
+        AuditTag.DISCLOSURE_GRANT_DENIED,
+        case_id=grant.case_id,
+        object_type="grant",
+        object_id=grant.id,
+        legal_basis=grant.legal_basis,
+        decision=Effect.DENY,
+        rule=rule,
+        details={"attempted": str(AuditTag.DISCLOSURE_GRANT_EXTENDED), "org_id": grant.org_id},
+    )
+    reason = decision.reason if decision is not None else "the recipient is no known organisation type"
+    raise Refusal(DisclosureRefused(f"extension refused: {reason}", rule=rule))
+
+
 def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -> GrantView:
     """Extend a live grant; never beyond the maximum validity counted from its start. A grant revoked
-    before the extension (also by a revocation committed while this one was deciding) is refused."""
+    before the extension (also by a revocation committed while this one was deciding) is refused, and
+    so is an expired one (409: make a new disclosure). The basis is checked again as for a new
+    disclosure (D9); a refusal is audited (``disclosure:grant:denied``) and raised (403)."""
     require_step_up(vault, ctx)
     with transaction(vault.db) as session:
         grant = _manageable_grant(session, vault, ctx, grant_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)
         if grant.revoked_at is not None:
             raise Conflict(_REVOKED_NOT_EXTENDED)
-        new_until = ctx.now() + timedelta(days=days)
+        now = ctx.now()
+        if grant.valid_until <= now:
+            raise Conflict(
+                "an expired disclosure cannot be extended; make a new disclosure", rule=EXPIRED_NOT_EXTENDED
+            )
+        new_until = now + timedelta(days=days)
         limit = grant.valid_from + timedelta(days=vault.settings.disclosure_max_days)
         if days < 1 or new_until > limit:
             raise InvalidInput(
                 f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
             )
+        _refuse_lapsed_basis(session, ctx, grant)
         if not _update_live_grant(session, grant, valid_until=new_until):
             raise Conflict(_REVOKED_NOT_EXTENDED)
         record(

@@ -1,5 +1,13 @@
 """What a case's disclosures rest on and led to, read through the gate (each read audited): the live
-sharing consents the share form offers (D9) and the terugkoppeling for the reporter (D8)."""
+sharing consents the share form offers (D9) and the terugkoppeling for the reporter (D8).
+
+The terugkoppeling (Wmo 2015 art. 4.1.1 lid 2: the reporter is told which steps were taken) counts a
+disclosure as a step only when it was one: a grant revoked before its first retrieval (sent to the
+wrong practice and taken back at once) handed nothing over, and is left out. A partner retrieves only
+while the grant is not revoked, so "revoked and never retrieved" is exactly "revoked before its first
+retrieval". A grant on the subject's consent (D9 ``consent``) starts follow-up, but its recipient is
+not named: it tells which care provider the family chose to share with, which the family agreed to
+for that provider and not for the reporter (often a neighbour)."""
 
 from __future__ import annotations
 
@@ -8,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
 from vault.domain import Action, AuditTag
 from vault.models import Consent, Grant, Organisation
+from vault.policy import default_legal_bases
 from vault.runtime import Vault
 from vault.services.gate import Admission, GateRequest, pass_gate
 from vault.services.subjects import ConsentScope
@@ -70,23 +79,44 @@ def sharing_consents(vault: Vault, ctx: Context, case_id: str) -> list[ConsentCh
 
 @dataclass(frozen=True)
 class ReporterFeedback:
-    """Terugkoppeling: only whether follow-up started and to which organisations it went."""
+    """Terugkoppeling: only whether follow-up started and to which organisations it went (on a
+    statutory basis; a consent-based recipient is not named)."""
 
     follow_up_started: bool
     handed_to: tuple[str, ...]
+
+
+def _handed_over() -> ColumnElement[bool]:
+    """D8/D9: a grant that handed something over: not revoked, or retrieved before it was revoked."""
+    return or_(Grant.revoked_at.is_(None), Grant.retrievals_used > 0)
+
+
+def _statutory_bases() -> list[str]:
+    """The statutory codes of the reviewed list (D9): a recipient on one of these may be named; one on
+    consent, or on a code no longer on the list, is not (fail closed)."""
+    bases = default_legal_bases()
+    statutory = (basis for code in bases.codes if (basis := bases.get(code)) is not None)
+    return sorted(basis.code for basis in statutory if not basis.requires_consent_reference)
 
 
 def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedback:
     """Terugkoppeling for the reporter: READ on the case, audited (``disclosure:feedback:prepared``)."""
 
     def feedback(session: Session, _admission: Admission) -> ReporterFeedback:
+        steps = select(Grant.id).where(Grant.case_id == case_id, _handed_over()).limit(1)
+        started = session.execute(steps).first() is not None
         names: Sequence[str] = session.scalars(
             select(Organisation.name)
             .join(Grant, Grant.org_id == Organisation.id)
-            .where(Grant.case_id == case_id)
+            .where(
+                Grant.case_id == case_id,
+                _handed_over(),
+                Grant.legal_basis.in_(_statutory_bases()),
+                Grant.consent_id.is_(None),
+            )
             .distinct()
             .order_by(Organisation.name)
         ).all()
-        return ReporterFeedback(follow_up_started=bool(names), handed_to=tuple(names))
+        return ReporterFeedback(follow_up_started=started, handed_to=tuple(names))
 
     return read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_FEEDBACK_PREPARED, feedback)

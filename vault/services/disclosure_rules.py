@@ -4,6 +4,9 @@
   can dial (the triage form and the API check the same number).
 - D9: the statutory basis for the municipality (``wmo-4.1.1-2-rvdk-municipality``) holds only while the
   child protection board is asked to investigate the case.
+- D9: the basis of a grant holds now (``basis_holds``): it fits the recipient's type, the board is asked
+  for the municipality's basis, a consent it rests on is recorded for this recipient and not withdrawn.
+  An extension checks it again (``disclosure_changes``): a basis that lapsed is not brought back.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ from sqlalchemy.orm import Session
 from vault.context import Context
 from vault.domain import OrgType, TriageOutcome
 from vault.models import CaseWorkflow, Grant, Organisation
+from vault.policy import Decision, check_legal_basis
+from vault.services.consents import check_sharing_consent
 
 __all__ = [
     "CONTACT_NAME_MAX",
     "CONTACT_PHONE_MAX",
     "MUNICIPALITY_BASIS",
+    "RVDK_NOT_ASKED",
     "ContactProblem",
+    "basis_holds",
     "board_asked",
     "contact_problem",
     "plausible_phone",
@@ -34,6 +41,7 @@ PHONE_DIGITS = (8, 15)  # 0800-2000 has 8; E.164 allows at most 15
 # An optional leading +, then digits with spaces, hyphens and parentheses between them, ending in a digit.
 _PHONE = re.compile(r"\+?[0-9(][0-9() -]*[0-9]")
 MUNICIPALITY_BASIS = "wmo-4.1.1-2-rvdk-municipality"
+RVDK_NOT_ASKED = "d9-rvdk-not-asked"
 
 
 @dataclass(frozen=True)
@@ -101,3 +109,29 @@ def board_asked(session: Session, ctx: Context, case_id: str) -> bool:
         .limit(1)
     )
     return session.execute(live_to_board).first() is not None
+
+
+def basis_holds(
+    session: Session,
+    ctx: Context,
+    *,
+    case_id: str,
+    org_id: str,
+    org_type: OrgType,
+    legal_basis: str,
+    consent_id: str | None,
+) -> Decision:
+    """D9: does ``legal_basis`` allow disclosing this case to the organisation now? Its code fits the
+    organisation's type (the reviewed list), the municipality's basis has the board asked, and a grant
+    on consent rests on a recorded, unwithdrawn sharing consent of the case naming this organisation.
+    Fails closed; the rule names the condition that failed (as a refused disclosure does)."""
+    decision = check_legal_basis(legal_basis, org_type, consent_id)
+    if decision.allowed and legal_basis == MUNICIPALITY_BASIS and not board_asked(session, ctx, case_id):
+        return Decision(
+            allowed=False,
+            rule=RVDK_NOT_ASKED,
+            reason="the child protection board is not asked to investigate this case",
+        )
+    if decision.allowed and consent_id is not None:
+        return check_sharing_consent(session, case_id=case_id, consent_id=consent_id, org_id=org_id)
+    return decision

@@ -314,7 +314,7 @@ def export_for_subject(
             withheld.append(Withholding("inhoud van de documenten", CONTENTS_AFTER_REVIEW))
         notes, notes_withheld = _notes(session, admission, case_id, reviews)
         withheld.extend(notes_withheld)
-        report, left_out, free_purposes = _access_report(session, case_id)
+        report, left_out, free_purposes = _access_report(session, case_id, subject_id)
         lines = functools.partial(labels.count_of, singular="regel", plural="regels")
         if left_out["reporter"]:
             withheld.append(
@@ -328,6 +328,14 @@ def export_for_subject(
                 Withholding(
                     f"geweigerde pogingen: {lines(left_out['refused'])} van het toegangsoverzicht",
                     NOTHING_SEEN,
+                )
+            )
+        if left_out["other_subjects"]:
+            withheld.append(
+                Withholding(
+                    f"verzoeken van andere betrokkenen: {lines(left_out['other_subjects'])} van het "
+                    "toegangsoverzicht",
+                    OTHER_PERSONS,
                 )
             )
         if free_purposes:
@@ -369,13 +377,15 @@ def export_for_subject(
     )
 
 
-def _access_report(session: Session, case_id: str) -> tuple[list[dict[str, Any]], dict[str, int], int]:
+def _access_report(
+    session: Session, case_id: str, subject_id: str
+) -> tuple[list[dict[str, Any]], dict[str, int], int]:
     """D15's report for the copy: every entry the data subject may see (the reporter's own entries
     and refused attempts are left out and counted, as in the privacy officer's overview); a purpose
     that is not one of the system's codes is left out (it could be text a person typed) and counted."""
     report: list[dict[str, Any]] = []
     free = 0
-    seen = subject_report(session, case_id)
+    seen = subject_report(session, case_id, subject_id=subject_id)
     for r in seen.rows:
         purpose = r["purpose"]
         if purpose is not None and purpose not in _SYSTEM_PURPOSES:

@@ -147,6 +147,11 @@ def subject_overview_pdf(overview: dict[str, Any], now: datetime) -> bytes:
             "Geweigerde pogingen",
             f"{left_out['refused']} regel(s). Daarbij is niets ingezien.",
         ),
+        (
+            "Verzoeken van betrokkenen",
+            f"{left_out.get('other_subjects', 0)} regel(s). Of een ander gezinslid inzage of vernietiging "
+            "vroeg, staat niet in dit overzicht (privacy van anderen, AVG art. 15 lid 4).",
+        ),
         ("Doel van een inzage", "Niet vermeld: dat kan vrije tekst over andere personen bevatten."),
     ]
     return render_pdf(

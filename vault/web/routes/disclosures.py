@@ -27,6 +27,7 @@ from vault.runtime import Vault
 from vault.services import disclosures
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
+from vault.services.disclosure_changes import EXPIRED_NOT_EXTENDED
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
@@ -82,6 +83,18 @@ _REFUSALS: dict[str, tuple[str, str]] = {
         "professionele melder is vrijgegeven met een reden (D8).",
     ),
 }
+
+
+_EXTEND_REFUSED = {
+    "d9-rvdk-not-asked": (
+        "De Raad voor de Kinderbescherming is niet meer gevraagd een onderzoek te doen. Op deze "
+        "grondslag kan de verstrekking aan de gemeente daarom niet worden verlengd."
+    ),
+}
+_EXTEND_REFUSED_OTHER = (
+    "De grondslag van deze verstrekking geldt niet meer (bijvoorbeeld: de toestemming is ingetrokken). "
+    "Zij kan daarom niet worden verlengd."
+)
 
 
 @dataclass(frozen=True)
@@ -416,7 +429,15 @@ def extend(
         return again("Kies een nieuwe einddatum na vandaag.")
     try:
         disclosures.extend_disclosure(vault, actor.ctx, grant_id, days=(day - today).days)
-    except Conflict:
+    except disclosures.DisclosureRefused as refused:
+        return again(_EXTEND_REFUSED.get(refused.rule or "", _EXTEND_REFUSED_OTHER) + _ATTEMPT, 403)
+    except Conflict as conflict:
+        if conflict.rule == EXPIRED_NOT_EXTENDED:
+            return again(
+                "Deze verstrekking is verlopen en kan niet meer worden verlengd. Maak een nieuwe "
+                "verstrekking; die wordt opnieuw getoetst.",
+                409,
+            )
         return again("Een ingetrokken verstrekking kan niet worden verlengd.", 409)
     except InvalidInput:
         return again(
