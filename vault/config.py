@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from vault.errors import ConfigError
 
-__all__ = ["Settings", "get_settings", "load_settings"]
+__all__ = ["MIN_PROXY_PREFIX", "Settings", "get_settings", "load_settings", "normalise_proxy"]
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
@@ -77,6 +77,35 @@ def openbao_address_problem(addr: str) -> str | None:
     return None
 
 
+# The widest network believed as a proxy: a whole /8 of IPv4 (10.0.0.0/8), a /32 of IPv6. Anything wider
+# is the internet or most of it, where every client chooses its own rate-limit key, like '*'.
+MIN_PROXY_PREFIX = {4: 8, 6: 32}
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def normalise_proxy(item: str) -> tuple[str, str | None]:
+    """One entry of VAULT_FORWARDED_ALLOW_IPS → (the form handed to uvicorn, why it is refused or None).
+
+    uvicorn parses networks strictly and silently treats ``10.0.0.5/24`` (host bits set) as a literal
+    that matches no client; the network form ``10.0.0.0/24`` is what is meant and what is passed on."""
+    shown = repr(item[:64])
+    try:
+        if "/" not in item:
+            return str(ipaddress.ip_address(item)), None
+        network = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        return item, f"not an address or network: {shown}"
+    prefix, minimum = network.prefixlen, MIN_PROXY_PREFIX[network.version]
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+        prefix, minimum = prefix - 96, MIN_PROXY_PREFIX[4]  # ::ffff:a.b.c.d/n holds IPv4 clients
+    if prefix < minimum:
+        return item, (
+            f"{shown} is wider than /{minimum}: it holds clients, not only your proxies, and would let "
+            "them choose their own rate-limit key (like '*'); name the proxies' addresses or network"
+        )
+    return str(network), None
+
+
 class Settings(BaseSettings):
     """Every setting of the vault. The README has the table; keep it in step."""
 
@@ -106,7 +135,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     disclosure_default_days: int = Field(default=30, ge=1)
     disclosure_max_days: int = Field(default=365, ge=1)
-    password_hashing: Literal["rfc9106_low_memory", "fast_insecure_for_tests"] = "rfc9106_low_memory"  # noqa: S105
+    password_hashing: Literal["rfc9106_low_memory", "fast_insecure_for_tests"] = Field(
+        default="rfc9106_low_memory",
+        description="argon2id profile; fast_insecure_for_tests is for the test suite only: `vault serve` "
+        "refuses it unless it listens on a loopback address with VAULT_COOKIE_SECURE=false.",
+    )
     quick_exit_url: str = Field(
         default="https://www.google.nl/",
         description="Neutral site the quick-exit button of the public pages replaces the page with.",
@@ -234,14 +267,15 @@ class Settings(BaseSettings):
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, value: str) -> str:
-        """Addresses or networks only: ``*`` would let every client choose its own rate-limit key."""
+        """Addresses or networks only, each in the form uvicorn parses (``normalise_proxy``)."""
         items = [item.strip() for item in value.split(",") if item.strip()]
+        normalised = []
         for item in items:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"not an address or network: {item[:64]!r}") from None
-        return ",".join(items)
+            form, problem = normalise_proxy(item)
+            if problem is not None:
+                raise ValueError(problem)
+            normalised.append(form)
+        return ",".join(normalised)
 
     @field_validator("blob_store")
     @classmethod
@@ -290,6 +324,22 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
         return ",".join(names)
+
+    def insecure_hashing_problem(self, host: str) -> str | None:
+        """Why a server listening on ``host`` must not run with these settings' password hashing, or None.
+
+        The test profile hashes every password it sets with trivially cheap parameters. It is allowed
+        only for a server that cannot be a deployment: listening on this machine alone and with
+        ``cookie_secure`` off (plain HTTP, as the test suite's servers are); anywhere else it is a copied
+        test environment file, refused before a port is bound."""
+        if self.password_hashing != "fast_insecure_for_tests":  # noqa: S105
+            return None
+        if _is_loopback(host) and not self.cookie_secure:
+            return None
+        return (
+            "VAULT_PASSWORD_HASHING: fast_insecure_for_tests is for the test suite only and is refused for "
+            "a server on a non-loopback address or with VAULT_COOKIE_SECURE on; use rfc9106_low_memory"
+        )
 
     @property
     def passkey_roles(self) -> frozenset[str]:

@@ -1,7 +1,9 @@
 """Passwords: argon2id through argon2-cffi's RFC 9106 low-memory profile.
 
 ``fast_insecure_for_tests`` selects deliberately cheap parameters so the suite stays fast; one test runs
-the real profile. A stored hash made with other parameters is replaced on the next successful login.
+the real profile. A stored hash made with weaker parameters is replaced on the next successful login;
+never one made with stronger parameters (a node started with the test profile must not turn every strong
+hash it verifies into a cheap one).
 Passwords over 1 KiB are refused before any hashing (an argon2 call on a huge input is a DoS lever).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Literal
 
-from argon2 import Parameters, PasswordHasher, Type
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
@@ -83,10 +85,19 @@ class PasswordHashing:
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
+        """True only when the configured parameters are stronger: a lower memory or time cost is
+        upgraded, a higher one is kept, whatever this node is configured with (rehash upward only).
+        Equal costs with another variant, version or length follow argon2's own check."""
         try:
-            return self._hasher.check_needs_rehash(stored_hash)
+            stored = extract_parameters(stored_hash)
         except (InvalidHashError, ValueError):
             return True
+        hasher = self._hasher
+        if stored.memory_cost > hasher.memory_cost or stored.time_cost > hasher.time_cost:
+            return False
+        if stored.memory_cost < hasher.memory_cost or stored.time_cost < hasher.time_cost:
+            return True
+        return hasher.check_needs_rehash(stored_hash)
 
     def spend_dummy(self, password: str) -> None:
         """Spend one verification's worth of work, so an unknown user answers as slowly as a known one."""

@@ -42,7 +42,8 @@ def team_remove_member(
     team: Annotated[str, typer.Argument(help="Team name.")],
     username: Annotated[str, typer.Argument(help="Login name of a staff member.")],
 ) -> None:
-    """Remove a staff member from a team (audited); their access to its cases ends at once."""
+    """Remove a staff member from a team (audited); their access to its cases ends at once, including
+    their assignments to that team's cases (each one ended and audited)."""
     _membership(team, username, member=False)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO, cast
 
@@ -13,7 +14,7 @@ from vault.context import Context
 from vault.errors import InvalidInput
 from vault.runtime import Vault, open_vault
 
-__all__ = ["DEBUG", "echo_err", "opened_vault", "operator_context"]
+__all__ = ["DEBUG", "echo_err", "opened_vault", "operator_account", "operator_context"]
 
 DEBUG = {"enabled": False}
 
@@ -26,14 +27,23 @@ def opened_vault() -> Vault:
     return open_vault(load_settings())
 
 
-def operator_context(vault: Vault, access_point: str = "cli") -> Context:
-    """A CLI operator acts under the local account name; the audit records it as such."""
+def operator_account() -> str:
+    """The name of the process's real uid, or ``uid:<n>`` when it has no entry in the user database.
+
+    Never LOGNAME / USER (what ``getpass.getuser`` reads): the caller sets those freely and could put
+    an action on somebody else's name (D16 "user"). SUDO_USER is not recorded either: it is an
+    environment variable too, any root process can set it, and sudo's own log names who ran sudo."""
+    uid = os.getuid()
     try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
+
+
+def operator_context(vault: Vault, access_point: str = "cli") -> Context:
+    """A CLI operator acts under the local account the process runs as; the audit records it as such."""
     return Context(
-        actor_id=f"os:{who}"[:64],
+        actor_id=f"os:{operator_account()}"[:64],
         role="operator",
         access_point=access_point,
         clock=vault.clock,

@@ -84,6 +84,7 @@ def serve(
 
     backups = backup_key_status(vault)
     vault.close()
+    _check_password_hashing(settings, host)
     if backups is not None and "NOT authenticated" in backups:
         typer.echo(f"warning: {backups}", err=True)
     if sqlite and workers > 1:
@@ -100,6 +101,20 @@ def serve(
             err=True,
         )
     _run_server(settings, host, port, workers)
+
+
+def _check_password_hashing(settings: Settings, host: str | None) -> None:
+    """The test suite's cheap hashing profile: refused (ConfigError, one line, exit 2) for a server that
+    could be a deployment, and a loud warning for the local plain-HTTP server the tests start."""
+    problem = settings.insecure_hashing_problem(host or settings.host)
+    if problem is not None:
+        raise ConfigError(problem)
+    if settings.password_hashing == "fast_insecure_for_tests":  # noqa: S105
+        typer.echo(
+            "warning: VAULT_PASSWORD_HASHING=fast_insecure_for_tests: every password this server sets is "
+            "hashed with trivially cheap parameters; for the test suite only, never for real accounts",
+            err=True,
+        )
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None, workers: int) -> None:
@@ -145,6 +160,8 @@ def demo(
     from vault.services.setup import initialise
 
     settings = load_settings()
+    if not no_serve:
+        _check_password_hashing(settings, host)
     vault = initialise(settings)
     try:
         lines = load_demo(vault, qr=True)

@@ -14,14 +14,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import record_many
 from vault.auth import AuthConfig, seal_secret
 from vault.context import Context
 from vault.domain import AuditTag, Decision, OrgType, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.models.case import Case, CaseAssignment
 from vault.models.identity import Organisation, Team, TeamMembership, TotpFactor, User
 from vault.repositories import access as access_repo
 from vault.repositories import identity as repo
@@ -352,7 +354,8 @@ def change_membership(
     step_up_minutes: int = STEP_UP_MINUTES,
 ) -> bool:
     """Add a staff member to a team or remove them; audited with stable ids (who could see what).
-    Membership grants access to the team's cases: from a session, step-up.
+    Membership grants access to the team's cases: from a session, step-up. Removal also ends the
+    person's assignments to that team's cases (each audited), so their access to them stops at once.
 
     Returns False when nothing changed (already a member, or not one).
     """
@@ -380,7 +383,47 @@ def change_membership(
         object_id=user.id,
         details={"team_id": team_row.id, "change": "added" if member else "removed"},
     )
+    if not member:
+        _end_assignments_on_team_cases(session, ctx, user_id=user.id, team_id=team_row.id)
     return True
+
+
+def _end_assignments_on_team_cases(session: Session, ctx: Context, *, user_id: str, team_id: str) -> None:
+    """Leaving a team ends the person's assignments to that team's cases too, in the same transaction,
+    so the confirmation "access to that team's cases stops at once" holds (an assignment is a scope of
+    its own, and the team leader gave it to a member of the team). Each one is audited as the team
+    leader's ``unassign_case`` is (tag, case id, the assignee's id), with the reason as a code. The
+    administrator never passes the case gate: nothing of the case is read."""
+    team_cases = select(Case.id).where(Case.team_id == team_id)
+    case_ids = session.scalars(
+        select(CaseAssignment.case_id)
+        .where(CaseAssignment.user_id == user_id, CaseAssignment.case_id.in_(team_cases))
+        .order_by(CaseAssignment.case_id)
+    ).all()
+    if not case_ids:
+        return
+    session.execute(
+        delete(CaseAssignment).where(
+            CaseAssignment.user_id == user_id, CaseAssignment.case_id.in_(team_cases)
+        )
+    )
+    record_many(
+        session,
+        [
+            (
+                ctx,
+                AuditTag.DOSSIER_CASE_UNASSIGNED,
+                {
+                    "case_id": case_id,
+                    "object_type": "user",
+                    "object_id": user_id,
+                    "rule": "team-membership-removed",
+                    "details": {"team_id": team_id, "reason": "team_membership_removed"},
+                },
+            )
+            for case_id in case_ids
+        ],
+    )
 
 
 def change_role(

@@ -1,7 +1,8 @@
 """Reloading the static policy: validate the reviewed files, then swap a new engine in.
 
 A running server reloads on SIGHUP (``vault policy reload`` sends it); a reload that fails to
-parse keeps the old engine in place. Every reload is audited.
+parse keeps the old engine in place. Every reload is audited with the node that reloaded (host name,
+process id, a digest of its VAULT_HOME) and a digest of the policy it now runs.
 
 The pid file (``VAULT_HOME/server.pid``) names the one server of a VAULT_HOME: the process that
 ``vault serve`` runs (with ``--workers N``, uvicorn's supervisor, which restarts its workers on SIGHUP).
@@ -13,8 +14,10 @@ an ``flock`` on VAULT_HOME, so two servers starting at once cannot both win.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +34,9 @@ from vault.runtime import Vault
 __all__ = [
     "check_policy_files",
     "claim_pidfile",
+    "node_identity",
     "pidfile",
+    "policy_digest",
     "reload_policy",
     "remove_pidfile",
     "signal_servers",
@@ -57,9 +62,30 @@ def reload_policy(vault: Vault, ctx: Context) -> int:
     except Exception as exc:  # noqa: BLE001 - keep serving with the old policy, and say so
         log.error("policy_reload_failed", error=type(exc).__name__)
         raise ConfigError("policies/: the policy does not load; the previous policy stays in force") from None
+    details: dict[str, str | int] = {"lines": len(engine.lines), "policy_sha256": policy_digest(engine)}
+    details.update(node_identity(vault))
     with vault.db.session() as session:
-        record(session, ctx, AuditTag.SYSTEM_POLICY_RELOAD, details={"lines": len(engine.lines)})
+        record(session, ctx, AuditTag.SYSTEM_POLICY_RELOAD, details=details)
     return len(engine.lines)
+
+
+def policy_digest(engine: PolicyEngine) -> str:
+    """SHA-256 of the policy lines the engine decides by: two nodes whose entries show the same digest
+    run the same policy, whatever the files looked like (comments, spacing)."""
+    text = "\n".join("\t".join(line.values) for line in engine.lines)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def node_identity(vault: Vault) -> dict[str, str | int]:
+    """Which server this is, for audit details: the host name, the process id and a digest of its
+    VAULT_HOME (one server per home, so the digest tells apart two servers on one host; the path itself
+    may hold an account name). No personal data, nothing secret."""
+    home = str(vault.settings.resolved_home).encode("utf-8", "surrogateescape")
+    return {
+        "node": socket.gethostname()[:64] or "unknown",
+        "pid": os.getpid(),
+        "home_sha256": hashlib.sha256(home).hexdigest()[:16],
+    }
 
 
 def pidfile(vault_home: Path) -> Path:

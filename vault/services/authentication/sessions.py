@@ -94,6 +94,7 @@ def login(
         message = GENERATED_PASSWORD_EXPIRED if reason == "generated_password_expired" else _WRONG_LOGIN
         raise attempt.refuse(AuthFailed(message), details)
     assert user is not None
+    # Upward only: a node configured with cheaper parameters never replaces a stronger stored hash.
     if auth.hashing.needs_rehash(user.password_hash):
         user.password_hash = auth.hashing.hash(password)
     row, token = new_session(session, ctx, auth, user)

@@ -34,7 +34,8 @@ _DONE = {
     "rol": "De rol is gewijzigd. De gebruiker is afgemeld en heeft de nieuwe rol vanaf de volgende "
     "aanmelding.",
     "team-erbij": "De gebruiker is aan het team toegevoegd.",
-    "team-eraf": "De gebruiker is uit het team gehaald. Toegang tot de zaken van dat team stopt meteen.",
+    "team-eraf": "De gebruiker is uit het team gehaald. Toegang tot de zaken van dat team stopt meteen, ook "
+    "tot de zaken waaraan de gebruiker was toegewezen.",
     "niets": "Er was niets te wijzigen.",
     "uit": "Het account is uitgeschakeld en alle sessies zijn beëindigd.",
     "reset": "De tweede factor is opnieuw ingesteld. De gebruiker is afgemeld, krijgt daar bij de volgende "
