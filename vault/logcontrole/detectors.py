@@ -4,7 +4,9 @@ Per-detector state lives in dicts keyed by person, case or (person, day); a find
 keyed by ``(detector, person, case, local day)`` and collects the sequence numbers of its evidence.
 Inputs: the entries' ids, tags, decisions and times (``vault.logcontrole.scan``), and the facts
 (``vault.logcontrole.facts``: teams, case owners/assignments, protected flags, closure dates, and
-blind-index matches of staff enrolment data against subjects). Nothing is decrypted.
+blind-index matches of staff enrolment data against subjects). Nothing is decrypted. Detector 11
+(``admin_takeover``) is a pass of its own over the few credential entries:
+``vault.logcontrole.admin_takeover``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Detector(StrEnum):
     BREAK_GLASS = "break_glass"
     PROBING = "probing"
     AFTER_CLOSURE = "after_closure"
+    ADMIN_TAKEOVER = "admin_takeover"  # its own pass: vault.logcontrole.admin_takeover
 
 
 @dataclass

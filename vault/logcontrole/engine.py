@@ -22,6 +22,7 @@ from vault.audit.queries import read_snapshot
 from vault.context import Context
 from vault.domain import AuditTag
 from vault.errors import InvalidInput
+from vault.logcontrole.admin_takeover import admin_takeover_candidates
 from vault.logcontrole.detectors import Review
 from vault.logcontrole.facts import load_facts
 from vault.logcontrole.scan import hourly_reads, iter_review_batches, seq_bounds
@@ -106,7 +107,7 @@ def run_review(
                 entries += len(batch)
                 if progress is not None:
                     progress(entries, int(total))
-            candidates = review.finish()
+            candidates = review.finish() + admin_takeover_candidates(conn, s, start, end)
             if period is None:
                 candidates = []
     by_detector = Counter(str(c.detector) for c in candidates)

@@ -42,6 +42,11 @@ class ReviewSettings:
     probe_denied_cases: int = 4
     # 10. after closure: a case closed at least this many days ago
     closed_days: int = 180
+    # 11. administrator takeover: reads by an account within this many days of an administrator
+    # setting its credentials (created, password or second factor reset)
+    admin_takeover_days: int = 7
+    # ... a client pseudonym from which more accounts than this signed in is shared (proxy, NAT)
+    admin_takeover_shared_client: int = 3
     # how many days before the period feed the baselines (5: and the period itself; 6: before each day)
     baseline_days: int = 28
 

@@ -41,6 +41,7 @@ DETECTORS = {
     "break_glass": "Noodtoegang",
     "probing": "Herhaald geweigerd",
     "after_closure": "Inzage lang na afsluiten",
+    "admin_takeover": "Beheerder zette inloggegevens, daarna inzage",
 }
 STATUSES = {
     FindingStatus.NEW.value: "Nieuw",
@@ -65,6 +66,12 @@ REASONS = {
     "one_case": "één zaak",
     "many_cases": "veel zaken",
     "closed": "zaak lang afgesloten, geen open verzoek",
+    "new_account": "nieuw account van de beheerder",
+    "password_reset": "wachtwoord hersteld door de beheerder",
+    "factor_reset": "tweede factor gewist door de beheerder",
+    "factor_installed": "tweede factor ingesteld door de beheerder",
+    "same_client": "aangemeld vanaf hetzelfde adres als de beheerder",
+    "unusual_hours": "inzage op ongewone uren voor dit account",
 }
 FindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
