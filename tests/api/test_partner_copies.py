@@ -465,6 +465,7 @@ def _readable(data: bytes) -> bytes:
             qdf=True,
             object_stream_mode=pikepdf.ObjectStreamMode.disable,
             stream_decode_level=pikepdf.StreamDecodeLevel.all,
+            compress_streams=False,  # an embedded file left in would otherwise be compressed anew
         )
         return out.getvalue()
 
@@ -570,6 +571,15 @@ def test_d8_d22_a_partners_photo_loses_its_place_and_maker_a_heic_is_refused_wit
     )
     assert as_is.status_code == 200, as_is.text
     assert as_is.content == notitie
+    # Shown as the text it is, whatever type the uploader's browser named: never rendered.
+    named_html = _upload(
+        client, worker, case_id, b"Afspraak om 10 uur", filename="a.htm", content_type="text/html"
+    )
+    as_text = client.get(
+        f"/api/v1/documents/{named_html}/content", params={"grant_id": grant_id}, headers=partner.headers
+    )
+    assert as_text.status_code == 200, as_text.text
+    assert as_text.headers["content-type"].split(";")[0] == "text/plain"
 
     # A version stored before its kind was recorded is told from its bytes when opened: still refused.
     with vault.db.session() as session:

@@ -26,7 +26,7 @@ from vault.domain import Action, AuditTag, Category
 from vault.errors import InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
-from vault.services.copy_kind import Head, copy_kind
+from vault.services.copy_kind import Kind
 from vault.services.gate import Admission, GateRequest, OpenedDocument, admit_read, open_admitted, pass_gate
 from vault.services.retention import destroy_after_for
 from vault.storage.blobs import new_blob_id
@@ -109,7 +109,7 @@ class SealedBlob:
     plaintext_length: int
     ciphertext_length: int
     ciphertext_sha256: str
-    head: bytes = b""  # the first plaintext bytes (``copy_kind.HEAD_BYTES``): what the version is
+    copy_kind: str | None  # what a partner's copy needs, told from every plaintext byte (``copy_kind``)
 
 
 def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedBlob:
@@ -120,9 +120,9 @@ def seal_to_blob(vault: Vault, dek: DataKey, chunks: Iterable[bytes]) -> SealedB
     version_id = str(uuid.uuid4())
     blob_id = new_blob_id()
     limited = _SizeLimit(chunks, vault.settings.max_upload_bytes)
-    head = Head(limited)
-    info = vault.blobs.put(blob_id, encrypt_stream(dek, version_id, head))
-    return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256, head.head)
+    kind = Kind(limited)
+    info = vault.blobs.put(blob_id, encrypt_stream(dek, version_id, kind))
+    return SealedBlob(version_id, blob_id, limited.length, info.length, info.sha256, kind.kind)
 
 
 def _check_answered(session: Session, case_id: str, refers_to_id: str) -> None:
@@ -199,7 +199,7 @@ def add_version(
             ciphertext_sha256=sealed.ciphertext_sha256,
             created_at=ctx.now(),
             created_by=ctx.actor_id,
-            copy_kind=copy_kind(sealed.head),
+            copy_kind=sealed.copy_kind,
         )
     )
     touch_case(case, ctx)

@@ -1,16 +1,17 @@
 """Partner copies carry their recipient and nothing the file says about itself (D8, D22).
 
 After the audited admission (``gate.admit_read``) and only for a partner (a read that rests on a grant;
-never for staff), the first bytes of every document are looked at (``copy_kind``: the bytes decide, not
-the content type or name an uploader gave) and a document of a kind that can hide who made it is
-collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
+never for staff), the bytes of every document are looked at (``copy_kind``: the bytes decide, not
+the content type or name an uploader gave; a signature in the first bytes, else every byte) and the
+document is collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
 
 * a PDF gets one line "Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder
   verspreiden" at the foot of every page, in a content stream of its own (the page's content is
   wrapped in q/Q so its graphics state cannot hide the line), and the same text in the document
   information (``/Subject`` and ``/VerstrektAan``): a leaked copy names its recipient. Everything else
-  the PDF says about itself (document information, XMP, attachments, comments' authors and text, a
-  placed photo's EXIF) is removed (``_strip_metadata``);
+  the PDF says about itself (document information, XMP, attached and associated files wherever they
+  hang, page thumbnails, comments' authors and text, annotations that are no comment, link, form
+  field or printing mark, a placed photo's EXIF) is removed (``_strip_metadata``);
 * a JPEG or PNG photo loses its EXIF (the place it was taken, the device, the maker), XMP, IPTC,
   comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
 * a JPEG 2000 picture loses its XMP, GeoJP2, XML and UUID boxes and its codestream comments, the
@@ -23,10 +24,11 @@ collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
   refuses these before a retrieval counts, by the kind recorded at upload; here only a version stored
   before that), and any ZIP that is not an Office Open XML file (OpenDocument included).
 
-Plain text is sent as it is. A document over the cap, a password-protected PDF, a PDF that qpdf
-cannot open even with its repairs, or a photo or Office file that is not well formed is refused
-(``InvalidInput`` → 400 with the reason) rather than sent unmarked or uncleaned; the retrieval was
-counted and audited by then, like any other retrieval.
+Plain text is sent as it is, once every byte of it was told to be plain text (``_plain_text``: the
+kind a version recorded may have been told from its first 4 KiB only). A document over the cap, a
+password-protected PDF, a PDF that qpdf cannot open even with its repairs, or a photo or Office file
+that is not well formed is refused (``InvalidInput`` → 400 with the reason) rather than sent unmarked
+or uncleaned; the retrieval was counted and audited by then, like any other retrieval.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation
 from vault.runtime import Vault
 from vault.services import image_copy, jpeg2000_copy, office_copy
-from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, REFUSE, copy_kind, refused
+from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, Kind, refused, signature_kind
 from vault.services.gate import OpenedDocument
 
 __all__ = ["MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
@@ -101,45 +103,105 @@ def _add_font(page: pikepdf.Page, font: pikepdf.Object) -> None:
     fonts[_FONT] = font
 
 
-# Annotations that carry their author in /T (a comment's name); a form field's /T is its field name.
+# Markup annotations (comments, ISO 32000-2 §12.5.6.2): what they show stays, who wrote them and
+# what they say does not.
 _MARKUP = frozenset(
     Name(n)
     for n in (
         "/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Highlight",
-        "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/FileAttachment", "/Sound",
+        "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/Projection",
     )
 )  # fmt: skip
+# A redaction marked but not applied (ISO 32000-2 §12.5.6.23): the text under it is still on the
+# page, selectable and searchable. Such a PDF is refused: it holds what someone meant to hide.
+_REDACT = Name("/Redact")
+UNAPPLIED_REDACTION = (
+    "this PDF holds redactions that were marked but not applied: the text under them is still in the "
+    "file; apply the redactions and share it again"
+)
+_COMMENT_KEYS = (
+    "/T", "/RC", "/Contents", "/Popup", "/Subj", "/CreationDate", "/M", "/NM", "/ExData", "/OverlayText",
+    "/RO",
+)  # fmt: skip
+# The annotations a partner's copy keeps (an allowlist): comments (cleaned), links, form fields and
+# printing marks. Every other kind goes: a file (/FileAttachment), a recording (/Sound), a movie,
+# screen, 3D model or rich media carries data no page shows, a popup only a comment's text, and a
+# kind this list does not know may do either.
+_KEPT_ANNOTATIONS = _MARKUP | frozenset(
+    Name(n) for n in ("/Link", "/Widget", "/PrinterMark", "/TrapNet", "/Watermark")
+)
+# Keys no page needs, gone from every object and every dictionary within one: XMP, private
+# application data, associated files (PDF 2.0 hangs them on pages, annotations, pictures, forms,
+# structure elements and marked content: ISO 32000-2 §14.13), a file specification's embedded and
+# related files (an action or a media clip may point at one: the unredacted original), a page's
+# thumbnail (a picture of the page as it was, maybe before redaction), OPI links (a path on the
+# maker's computer), a picture's alternates (another version of it), and the recording or movie of a
+# sound or movie action or annotation.
+_HIDDEN_KEYS = (
+    "/Metadata", "/PieceInfo", "/AF", "/EF", "/RF", "/Thumb", "/OPI", "/Alternates", "/Sound", "/Movie",
+)  # fmt: skip
+# What an annotation that goes keeps, should another object (the structure tree) still point at it.
+_EMPTIED_ANNOTATION = frozenset(("/Type", "/Subtype", "/Rect"))
 
 
 def _strip_metadata(pdf: Pdf) -> None:
     """What a PDF says about itself beyond its pages, gone from a partner's copy (D22): the document
     information (Title, Author, Keywords … often name a client, the reporter or the writer), the XMP
-    metadata (the document's, a page's, a picture's), attached files (an attachment may be the
-    unredacted original), comments' authors, and what a photo placed on a page says about itself. The
-    pages are unchanged."""
+    metadata (the document's, a page's, a picture's), attached files wherever they hang (an
+    attachment may be the unredacted original), page thumbnails, comments' authors and text, every
+    annotation that is no comment, link, form field or printing mark, and what a photo placed on a
+    page says about itself. The pages are unchanged. A redaction that was marked but not applied is
+    refused (``InvalidInput``): the text under it would go along."""
     for key in list(pdf.docinfo.keys()):
         del pdf.docinfo[key]
     root = pdf.Root
-    for key in ("/Metadata", "/AF", "/PieceInfo"):
+    for key in ("/Metadata", "/AF", "/PieceInfo", "/Collection"):  # a portfolio's, without its files
         if key in root:
             del root[key]
     names = root.get("/Names")
     if isinstance(names, Dictionary) and "/EmbeddedFiles" in names:
         del names["/EmbeddedFiles"]
+    _drop_hidden_keys(pdf)
     _clean_pictures(pdf)
     for page in pdf.pages:
         annotations = page.obj.get("/Annots")
-        if not isinstance(annotations, pikepdf.Array):
+        if annotations is None:
             continue
-        for annotation in list(annotations):
-            if not isinstance(annotation, Dictionary) or annotation.get("/Subtype") not in _MARKUP:
+        kept: list[pikepdf.Object] = []
+        for annotation in annotations if isinstance(annotations, pikepdf.Array) else ():
+            subtype = annotation.get("/Subtype") if isinstance(annotation, Dictionary) else None
+            if subtype == _REDACT:
+                raise InvalidInput(UNAPPLIED_REDACTION)
+            if subtype not in _KEPT_ANNOTATIONS:
+                if isinstance(annotation, Dictionary):
+                    for name in set(annotation.keys()) - _EMPTIED_ANNOTATION:
+                        del annotation[name]
                 continue
-            if annotation.get("/Subtype") == Name("/FileAttachment"):
-                annotations.remove(annotation)
+            if subtype in _MARKUP:
+                for key in _COMMENT_KEYS:
+                    if key in annotation:
+                        del annotation[key]
+            kept.append(annotation)
+        page.obj.Annots = pikepdf.Array(kept)
+
+
+def _drop_hidden_keys(pdf: Pdf) -> None:
+    """``_HIDDEN_KEYS`` gone from every object and from every dictionary held directly within one
+    (a marked-content property list, an annotation written into its page's list)."""
+    for obj in pdf.objects:
+        stack = [obj]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Dictionary | pikepdf.Stream):
+                for key in _HIDDEN_KEYS:
+                    if key in node:
+                        del node[key]
+                children = [value for _key, value in node.items()]
+            elif isinstance(node, pikepdf.Array):
+                children = list(node)
+            else:
                 continue
-            for key in ("/T", "/RC", "/Contents", "/Popup"):
-                if key in annotation:
-                    del annotation[key]
+            stack += (c for c in children if isinstance(c, Dictionary | pikepdf.Array) and not c.is_indirect)
 
 
 # The pictures a PDF holds as whole files of their own kind, by their last filter.
@@ -147,17 +209,11 @@ _PICTURE_CLEANERS = {"/DCTDecode": image_copy.strip_jpeg, "/JPXDecode": jpeg2000
 
 
 def _clean_pictures(pdf: Pdf) -> None:
-    """Every object's own XMP and private application data go (``/Metadata``, ``/PieceInfo``: a
-    page's, a picture's, a form's). A photo placed in a PDF keeps its JPEG bytes whole, EXIF (GPS,
-    device, maker), XMP and comments included: each JPEG picture loses them as a photo sent on its
-    own does (``image_copy.strip_jpeg``; its pixels unchanged); so does each JPEG 2000 picture
+    """A photo placed in a PDF keeps its JPEG bytes whole, EXIF (GPS, device, maker), XMP and
+    comments included: each JPEG picture loses them as a photo sent on its own does
+    (``image_copy.strip_jpeg``; its pixels unchanged); so does each JPEG 2000 picture
     (``jpeg2000_copy``: XMP, GeoJP2, comments). A picture it cannot clean makes the copy refused."""
     for obj in pdf.objects:
-        if not isinstance(obj, Dictionary | pikepdf.Stream):
-            continue
-        for key in ("/Metadata", "/PieceInfo"):
-            if key in obj:
-                del obj[key]
         if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != Name.Image:
             continue
         filters = obj.get("/Filter")
@@ -234,21 +290,21 @@ def _collect(chunks: Iterator[bytes], limit: int) -> bytes:
 
 def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> OpenedDocument:
     """The partner's copy of an opened (admitted, audited) document: a PDF watermarked for the
-    actor's organisation, a photo or Office file cleaned, a kind that cannot be cleaned refused;
-    anything else, and anything for staff, unchanged (and still streamed). Runs in a worker thread.
+    actor's organisation, a photo or Office file cleaned, plain text as it is (sent as ``text/plain``),
+    any other kind refused; anything for staff unchanged (and still streamed). Runs in a worker thread.
     A refusal is an ``InvalidInput`` with the rule ``COPY_REFUSED`` (the partner's page says it in
     Dutch)."""
     if not applies(ctx):
         return opened
     head, chunks = _peek(opened.chunks, HEAD_BYTES)
     opened = replace(opened, chunks=chunks)
-    kind = copy_kind(head)
-    if kind is None:
-        return opened
+    kind = signature_kind(head)
     try:
-        copy = _copy(vault, ctx, opened, kind)
+        copy = _plain_text(opened) if kind is None else _copy(vault, ctx, opened, kind)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, rule=COPY_REFUSED) from None
+    if kind is None:  # shown as the text it is, whatever type the uploader's browser named
+        return replace(opened, content_type="text/plain", length=len(copy), chunks=iter([copy]))
     return replace(opened, length=len(copy), chunks=iter([copy]))
 
 
@@ -264,9 +320,27 @@ def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
     return b"".join(taken)[:size], chain(taken, chunks)
 
 
-def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> bytes:
-    if kind == REFUSE:  # a version stored before its kind was recorded (the gate refuses the others)
+def _plain_text(opened: OpenedDocument) -> bytes:
+    """A document without the signature of a kind the vault cleans goes only as plain text, told
+    again from every byte before one goes (``copy_kind.Kind``): the kind its version recorded may
+    have been told from its first 4 KiB only, or not at all (a version uploaded before the kind was
+    told whole, or recorded). Collected whole (at most ``MAX_COPY_BYTES``): a refusal comes before
+    the first byte, after the retrieval counted (the gate refuses what its recorded kind refuses)."""
+    kind = Kind()
+    text = bytearray()
+    for chunk in opened.chunks:
+        kind.feed(chunk)
+        if kind.refused:
+            raise refused()
+        text += chunk
+        if len(text) > MAX_COPY_BYTES or (len(text) >= HEAD_BYTES and opened.length > MAX_COPY_BYTES):
+            raise InvalidInput(f"a document for a partner is at most {MAX_COPY_BYTES} bytes")
+    if kind.kind is not None:
         raise refused()
+    return bytes(text)
+
+
+def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> bytes:
     if opened.length > MAX_COPY_BYTES:
         raise InvalidInput(f"a document for a partner is at most {MAX_COPY_BYTES} bytes")
     data = _collect(opened.chunks, MAX_COPY_BYTES)
