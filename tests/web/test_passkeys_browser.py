@@ -1,6 +1,8 @@
 """Passkeys in headless Chromium with a CDP virtual authenticator: register, sign in, step-up, remove;
 a second browser without the credential is refused; a role that requires passkeys is refused with
-TOTP. Every passkey page passes axe-core and fits a 375 px phone.
+TOTP; after a lost-phone reset the passkey, not a new QR code, is offered; a passkey role without a
+working passkey is told on the step-up page what to do. Every passkey page passes axe-core and fits a
+375 px phone.
 
 WebAuthn refuses an IP address as relying-party id, so these tests browse to http://localhost:<port>
 (the server listens on 127.0.0.1; localhost is a secure context) with VAULT_WEBAUTHN_RP_ID=localhost.
@@ -21,12 +23,15 @@ from tests.web.pages import assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
 from tests.web.world import PASSWORD, Person, World
 from vault.app import create_app
+from vault.cli.common import operator_context
 from vault.context import FrozenClock
 from vault.domain import AuditTag
 from vault.labels import AMSTERDAM
 from vault.models import AuditEntry
 from vault.models.identity import PasskeyCredential
 from vault.runtime import Vault
+from vault.services import accounts
+from vault.transaction import transaction
 
 pytestmark = pytest.mark.browser
 
@@ -217,3 +222,47 @@ def test_a_role_that_requires_passkeys_enrols_one_and_is_refused_with_totp(
     page.get_by_role("button", name="Aanmelden met passkey").click()
     page.wait_for_url(f"{base}/fg")
     assert AuditTag.AUTH_PASSKEY_OK in tags(vault)
+
+
+def test_d17_after_a_lost_phone_reset_the_worker_signs_in_with_the_passkey_not_a_new_qr_code(
+    context: Any, page: Any, base: str, world: World, vault: Vault, clock: FrozenClock
+) -> None:
+    """The administrator reset the worker's authenticator app; the passkey stays. The password alone
+    is offered the passkey (no QR code, no recovery code): a password never sets up a new factor."""
+    authenticator(context, page)
+    login(page, base, world.worker, clock)
+    page.goto(f"{base}/passkeys")
+    register(page, base, "Laptop werk")
+    page.get_by_text("Laptop werk").wait_for()
+    logout(page)
+    with transaction(vault.db) as session:
+        accounts.reset_second_factor(session, operator_context(vault), world.worker.username)
+
+    password_only(page, base, world.worker)
+    page.get_by_role("heading", name="Aanmelden met uw passkey").wait_for()
+    assert "Meld u aan met uw passkey." in page.locator("#factor-reset-notice").inner_text()
+    assert page.get_by_role("button", name="QR-code tonen").count() == 0
+    assert page.get_by_text("Gebruik een herstelcode").count() == 0  # the codes went with the reset
+    check_page(page)
+    page.get_by_role("button", name="Aanmelden met passkey").click()
+    page.wait_for_url(f"{base}/")
+    assert AuditTag.AUTH_PASSKEY_OK in tags(vault)
+
+
+def test_d17_a_passkey_role_whose_only_passkey_is_suspect_is_told_what_to_do_on_the_step_up_page(
+    context: Any, page: Any, base: str, world: World, vault: Vault, clock: FrozenClock
+) -> None:
+    authenticator(context, page)
+    login(page, base, world.officer, clock)  # a code: the session may only add a passkey
+    page.goto(f"{base}/passkeys")
+    register(page, base, "Sleutel FG")
+    page.wait_for_url(f"{base}/tweede-factor")
+    page.get_by_role("button", name="Aanmelden met passkey").click()
+    page.wait_for_url(f"{base}/fg")
+    with transaction(vault.db) as session:  # found cloned elsewhere since: no usable passkey left
+        for key in session.scalars(select(PasskeyCredential)):
+            key.suspect_at = clock.now()
+    page.goto(f"{base}/bevestigen?terug=/fg")
+    assert "u heeft er geen die werkt" in page.get_by_role("alert").inner_text()
+    assert page.locator("#code").count() == 0  # a code never steps this role up
+    check_page(page)
