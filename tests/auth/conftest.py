@@ -4,6 +4,7 @@ real key file, and the FrozenClock as the only double."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from vault.auth import AuthConfig
+from vault.config import Settings
 from vault.context import Context, FrozenClock
 from vault.domain import Role
 from vault.runtime import Vault
@@ -38,6 +40,17 @@ def auth(vault: Vault) -> AuthConfig:
 def bearer(token: str | None) -> dict[str, str]:
     assert token
     return {"Authorization": f"Bearer {token}"}
+
+
+def passkey_role_settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings under which vertrouwensarts and admin sign in with a passkey (the role policy's tests)."""
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        password_hashing="fast_insecure_for_tests",
+        cookie_secure=False,
+        passkey_required_roles="vertrouwensarts,admin",
+    )
 
 
 def totp_now(secret: str, clock: FrozenClock) -> str:

@@ -17,7 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.auth.conftest import Account, bearer, enrol_and_verify, login, new_account, totp_now
+from tests.auth.conftest import (
+    Account,
+    bearer,
+    enrol_and_verify,
+    login,
+    new_account,
+    passkey_role_settings,
+    totp_now,
+)
 from tests.auth.test_passkeys import SoftKey, passkey_login, register
 from vault.config import Settings
 from vault.context import Context, FrozenClock
@@ -32,13 +40,7 @@ from vault.transaction import transaction
 @pytest.fixture
 def settings(tmp_path: Any, database_url: str) -> Settings:
     """vertrouwensarts and admin sign in with a passkey; medewerker (anna) keeps TOTP beside one."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        password_hashing="fast_insecure_for_tests",
-        cookie_secure=False,
-        passkey_required_roles="vertrouwensarts,admin",
-    )
+    return passkey_role_settings(tmp_path, database_url)
 
 
 def _reset(vault: Vault, system_ctx: Context, account: Account) -> None:

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.auth.conftest import Account, enrol_and_verify, new_account
+from tests.auth.conftest import Account, enrol_and_verify, new_account, passkey_role_settings
 from tests.auth.test_passkeys import SoftKey, passkey_login, register
 from tests.web.world import csrf_of
 from vault.config import Settings
@@ -28,13 +28,7 @@ from vault.transaction import transaction
 
 @pytest.fixture
 def settings(tmp_path: Any, database_url: str) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        password_hashing="fast_insecure_for_tests",
-        cookie_secure=False,
-        passkey_required_roles="vertrouwensarts,admin",
-    )
+    return passkey_role_settings(tmp_path, database_url)
 
 
 def _password_only(client: TestClient, account: Account) -> None:

@@ -23,7 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.auth.conftest import Account, bearer, enrol_and_verify, login, new_account, totp_now
+from tests.auth.conftest import (
+    Account,
+    bearer,
+    enrol_and_verify,
+    login,
+    new_account,
+    passkey_role_settings,
+    totp_now,
+)
 from vault.auth import AuthConfig
 from vault.config import Settings
 from vault.context import Context, FrozenClock
@@ -486,13 +494,7 @@ def test_remove_needs_step_up_and_keeps_the_row(
 @pytest.fixture
 def settings(tmp_path: Any, database_url: str) -> Settings:
     """These tests run with vertrouwensarts and admin requiring a passkey."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        password_hashing="fast_insecure_for_tests",
-        cookie_secure=False,
-        passkey_required_roles="vertrouwensarts,admin",
-    )
+    return passkey_role_settings(tmp_path, database_url)
 
 
 @pytest.fixture
