@@ -8,13 +8,14 @@ double.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.auth.conftest import Account, enrol_and_verify, new_account, passkey_role_settings
+from tests.auth.conftest import Account, enrol_and_verify, new_account, passkey_role_settings, totp_now
 from tests.auth.test_passkeys import SoftKey, passkey_login, register
 from tests.web.world import csrf_of
 from vault.config import Settings
@@ -87,3 +88,36 @@ def test_d17_a_passkey_role_without_a_working_passkey_is_offered_no_code_on_the_
     assert page.status_code == 200, page.text
     assert "Voor uw rol is een passkey nodig, en u heeft er geen die werkt." in page.text
     assert 'name="code"' not in page.text  # no code field: a code never steps this role up
+
+
+def test_d17_after_a_reset_the_passkey_session_sets_the_app_up_again_on_the_web(
+    client: TestClient, verified_anna: Account, vault: Vault, system_ctx: Context, clock: FrozenClock
+) -> None:
+    """The way back to the app and to recovery codes, on the web: from the passkey page of a passkey
+    session (fresh step-up), the QR code, then the first code: the factor is active, ten new codes."""
+    key = SoftKey()
+    register(client, verified_anna, key)
+    with transaction(vault.db) as session:
+        accounts.reset_second_factor(session, system_ctx, verified_anna.username)
+    signed_in = passkey_login(client, verified_anna, key)
+    assert signed_in.status_code == 200, signed_in.text
+    client.cookies.clear()
+    client.cookies.set("vault_session", signed_in.json()["token"])  # the passkey session, on the web
+    page = client.get("/passkeys")
+    assert "Authenticator-app instellen" in page.text
+    enrol = client.post("/tweede-factor/instellen", data={"csrf_token": csrf_of(page.text)})
+    assert enrol.status_code == 200, enrol.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', enrol.text)
+    assert secret is not None
+    done = client.post(
+        "/tweede-factor",
+        data={"code": totp_now(secret.group(1), clock), "csrf_token": csrf_of(enrol.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 200, done.text
+    assert "herstelcode" in done.text.lower()  # the new recovery codes, shown once
+    with vault.db.session() as session:
+        factor = session.get(TotpFactor, verified_anna.user_id)
+        assert factor is not None
+        assert factor.active
+    assert "Authenticator-app instellen" not in client.get("/passkeys").text

@@ -1,8 +1,8 @@
 """Passkeys in headless Chromium with a CDP virtual authenticator: register, sign in, step-up, remove;
 a second browser without the credential is refused; a role that requires passkeys is refused with
-TOTP; after a lost-phone reset the passkey, not a new QR code, is offered; a passkey role without a
-working passkey is told on the step-up page what to do. Every passkey page passes axe-core and fits a
-375 px phone.
+TOTP; after a lost-phone reset the passkey, not a new QR code, is offered (and the passkey session
+sets the app up again from the passkey page); a passkey role without a working passkey is told on the
+step-up page what to do. Every passkey page passes axe-core and fits a 375 px phone.
 
 WebAuthn refuses an IP address as relying-party id, so these tests browse to http://localhost:<port>
 (the server listens on 127.0.0.1; localhost is a secure context) with VAULT_WEBAUTHN_RP_ID=localhost.
@@ -247,6 +247,14 @@ def test_d17_after_a_lost_phone_reset_the_worker_signs_in_with_the_passkey_not_a
     page.get_by_role("button", name="Aanmelden met passkey").click()
     page.wait_for_url(f"{base}/")
     assert AuditTag.AUTH_PASSKEY_OK in tags(vault)
+
+    # The way back to the app (and to recovery codes): from the passkey page, with the QR code.
+    page.goto(f"{base}/passkeys")
+    assert "geen authenticator-app meer" in page.locator("#app-missing").inner_text()
+    check_page(page)
+    page.get_by_role("button", name="Authenticator-app instellen").click()
+    page.get_by_role("heading", name="Scan de QR-code").wait_for()
+    check_page(page)
 
 
 def test_d17_a_passkey_role_whose_only_passkey_is_suspect_is_told_what_to_do_on_the_step_up_page(

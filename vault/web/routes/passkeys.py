@@ -111,7 +111,8 @@ def second_factor_choice(vault: Vault, info: SessionInfo) -> SecondFactorChoice:
 
 @router.get("/passkeys")
 def passkeys_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
-    """The user's passkeys; also the enrolment page of a passkey role right after its TOTP check."""
+    """The user's passkeys; also the enrolment page of a passkey role right after its TOTP check, and
+    where a passkey session sets the authenticator app up again after an administrator reset it."""
     now = vault.clock.now()
     with transaction(vault.db) as session:
         window = passkeys.enrolment_window_open(session, info, now)
@@ -132,6 +133,8 @@ def passkeys_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: 
         items=items,
         enrolment_only=window,
         may_add=window or fresh,
+        # After an administrator reset the app, a passkey session sets it up again (with a fresh step-up).
+        app_missing=info.second_factor_verified and not info.factor_active,
         removed=request.query_params.get("verwijderd") == "1",
     )
 
