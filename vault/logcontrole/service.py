@@ -22,7 +22,7 @@ from vault.crypto.index import blind_index_address, blind_index_bsn, blind_index
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import AuditTag, Role
 from vault.domain import Decision as Effect
-from vault.errors import Forbidden, InvalidInput, NotFound, VaultError
+from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
 from vault.logcontrole import store
 from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import Progress, ReviewResult, run_review
@@ -34,7 +34,9 @@ from vault.services.audit_reports import authorise_audit
 from vault.transaction import Refusal, transaction
 
 __all__ = [
+    "EXPLANATION_REQUIRED",
     "MAX_COMMENT",
+    "OWN_FINDING",
     "Enrolment",
     "Relation",
     "finding_detail",
@@ -50,6 +52,8 @@ _TABLE: Final = "logcontrole_findings"
 MAX_PROOFS: Final = MAX_BUNDLE_ENTRIES  # proofs of the evidence, all from one pass over the log
 _ACTOR_ID: Final = re.compile(ACTOR_ID_PATTERN)
 _DETECTORS: Final = frozenset(str(d) for d in Detector)
+EXPLANATION_REQUIRED: Final = "finding-explanation-required"
+OWN_FINDING: Final = "own-finding"
 
 
 def start_review(
@@ -135,7 +139,13 @@ def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int
 def set_finding_status(
     session: Session, vault: Vault, ctx: Context, finding_id: int, status: str, comment: str | None
 ) -> FindingRow:
+    """D21: the privacy officer's verdict on a finding, after a fresh second factor (a left-open session
+    alone must not close what the review flagged). "Verklaard" closes a finding as benign, so it says
+    why (``EXPLANATION_REQUIRED``). A finding about the officer themselves can only be escalated
+    (``OWN_FINDING``, refused and audited): another officer, or whoever it is escalated to, judges it."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDING_STATUS_CHANGED)
+    if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
+        raise StepUpRequired("a verdict on a finding needs a recent second-factor check")
     try:
         new_status = FindingStatus(status)
     except ValueError:
@@ -143,9 +153,25 @@ def set_finding_status(
     text = (comment or "").strip()
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"the comment may hold at most {MAX_COMMENT} characters")
+    if new_status is FindingStatus.EXPLAINED and not text:
+        raise InvalidInput("an explained finding needs a comment saying why", rule=EXPLANATION_REQUIRED)
     found = store.finding(session, finding_id)
     if found is None:
         raise NotFound("no such finding")
+    if found.actor_key == ctx.actor_id and new_status is not FindingStatus.ESCALATED:
+        record(
+            session,
+            ctx,
+            AuditTag.AUDIT_FINDING_STATUS_CHANGED,
+            case_id=found.case_key or None,
+            object_type="audit_finding",
+            object_id=str(finding_id),
+            purpose="audit-review",
+            decision=Effect.DENY,
+            rule=OWN_FINDING,
+            details={"status": new_status.value},
+        )
+        raise Refusal(Forbidden("a finding about oneself can only be escalated", rule=OWN_FINDING))
     found.status = new_status.value
     found.status_by = ctx.actor_id
     found.status_at = ctx.now()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.domain import AuditTag, reference_of
-from vault.errors import InvalidInput
+from vault.errors import Forbidden, InvalidInput
 from vault.http.deps import VaultDep
 from vault.logcontrole import service
 from vault.logcontrole.daily import unreviewed_days
@@ -204,6 +204,7 @@ def _detail_page(
         evidence=detail["evidence"],
         proofs=detail["proofs"],
         names=names,
+        own=found["actor_id"] == actor.ctx.actor_id,
         errors=errors or {},
         values=values or {},
         status_code=status_code,
@@ -226,14 +227,25 @@ def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id
         errors["status"] = "Kies een status."
     if len(comment) > service.MAX_COMMENT:
         errors["comment"] = "De toelichting is te lang (hoogstens 2000 tekens)."
+    elif status == FindingStatus.EXPLAINED.value and not comment.strip():
+        errors["comment"] = "Schrijf op waarom de toegang verklaard is."
     if errors:
         # The form again with what was typed (the comment, a valid status) and each error by its field.
         values = {"status": status if status in STATUSES else "", "comment": comment}
         return _detail_page(
             request, vault, form.user, finding_id, errors=errors, values=values, status_code=400
         )
-    with transaction(vault.db) as session:
-        service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
+    try:
+        with transaction(vault.db) as session:
+            service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
+    except Forbidden as exc:
+        if exc.rule != service.OWN_FINDING:
+            raise
+        errors = {"status": "Een bevinding over uzelf kunt u alleen escaleren."}
+        values = {"status": "", "comment": comment}
+        return _detail_page(
+            request, vault, form.user, finding_id, errors=errors, values=values, status_code=403
+        )
     return see_other(f"/fg/logcontrole/{finding_id}")
 
 
