@@ -158,26 +158,14 @@ def set_finding_status(
     found = store.finding(session, finding_id)
     if found is None:
         raise NotFound("no such finding")
-    if found.actor_key == ctx.actor_id and new_status is not FindingStatus.ESCALATED:
-        record(
-            session,
-            ctx,
-            AuditTag.AUDIT_FINDING_STATUS_CHANGED,
-            case_id=found.case_key or None,
-            object_type="audit_finding",
-            object_id=str(finding_id),
-            purpose="audit-review",
-            decision=Effect.DENY,
-            rule=OWN_FINDING,
-            details={"status": new_status.value},
-        )
-        raise Refusal(Forbidden("a finding about oneself can only be escalated", rule=OWN_FINDING))
-    found.status = new_status.value
-    found.status_by = ctx.actor_id
-    found.status_at = ctx.now()
-    if text:
-        found.comment_enc = seal(vault, table=_TABLE, column="comment", row_id=str(found.id), text=text)
-    session.flush()
+    own = found.actor_key == ctx.actor_id and new_status is not FindingStatus.ESCALATED
+    if not own:
+        found.status = new_status.value
+        found.status_by = ctx.actor_id
+        found.status_at = ctx.now()
+        if text:
+            found.comment_enc = seal(vault, table=_TABLE, column="comment", row_id=str(found.id), text=text)
+        session.flush()
     record(
         session,
         ctx,
@@ -186,9 +174,14 @@ def set_finding_status(
         object_type="audit_finding",
         object_id=str(finding_id),
         purpose="audit-review",
-        rule=decision.rule,
-        details={"status": new_status.value, "commented": bool(text)},
+        decision=Effect.DENY if own else Effect.ALLOW,
+        rule=OWN_FINDING if own else decision.rule,
+        details={"status": new_status.value}
+        if own
+        else {"status": new_status.value, "commented": bool(text)},
     )
+    if own:
+        raise Refusal(Forbidden("a finding about oneself can only be escalated", rule=OWN_FINDING))
     return store.finding_row(found)
 
 
