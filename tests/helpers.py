@@ -15,10 +15,11 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from vault.context import Context, FrozenClock
-from vault.domain import CaseKind, Category, OrgType, Role
-from vault.models import Organisation, Team, TeamMembership, User
+from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
+from vault.models import AuditEntry, Organisation, Team, TeamMembership, User
 from vault.runtime import Vault
 from vault.services.cases import open_case
 from vault.services.documents import upload_document
@@ -232,3 +233,15 @@ def database_bytes(vault: Vault) -> bytes:
 def blob_bytes(vault: Vault) -> bytes:
     """Every blob file's bytes, for the same canary scans."""
     return b"".join(p.read_bytes() for p in vault.settings.blob_dir.rglob("*") if p.is_file())
+
+
+def case_entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
+    """The audit entries of one case with one tag, oldest first."""
+    with vault.db.session() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(tag))
+                .order_by(AuditEntry.seq)
+            )
+        )

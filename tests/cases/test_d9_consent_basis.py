@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import ApiUser, api_user, make_org, team_id_of
+from tests.helpers import ApiUser, api_user, case_entries, make_org, team_id_of
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
 from vault.domain import Decision as Effect
@@ -97,17 +97,6 @@ def _disclose(
     return r.status_code, r.json()
 
 
-def _entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(tag))
-                .order_by(AuditEntry.seq)
-            )
-        )
-
-
 def test_d9_consent_basis_needs_a_live_recorded_sharing_consent_naming_the_recipient(
     client: TestClient, vault: Vault, worker: ApiUser, case_id: str, relative: ApiUser
 ) -> None:
@@ -135,7 +124,7 @@ def test_d9_consent_basis_needs_a_live_recorded_sharing_consent_naming_the_recip
         assert status == 403, (reference, body)
         assert body == {"error": "forbidden", "detail": f"disclosure refused: {reason}"}
 
-    denied = _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
+    denied = case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
     assert [e.rule for e in denied] == [rule for _ref, rule, _reason in refusals]
     assert all(e.decision == Effect.DENY and e.object_id == relative.org_id for e in denied)
     assert all(e.legal_basis == "consent" for e in denied)
@@ -156,7 +145,7 @@ def test_d9_consent_basis_needs_a_live_recorded_sharing_consent_naming_the_recip
         assert grant is not None
         assert grant.consent_id == live
         assert grant.legal_basis == "consent"
-    created = _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
+    created = case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
     assert [(e.object_id, e.legal_basis) for e in created] == [(body["id"], "consent")]
 
 
@@ -239,7 +228,7 @@ def test_d9_withdrawing_the_consent_revokes_its_grants_at_once_each_audited(
         other["id"]: False,
     }
 
-    revoked = _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_REVOKED)
+    revoked = case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_REVOKED)
     assert sorted(str(e.object_id) for e in revoked) == sorted([str(first["id"]), str(second["id"])])
     for entry in revoked:
         assert entry.object_type == "grant"
@@ -250,13 +239,13 @@ def test_d9_withdrawing_the_consent_revokes_its_grants_at_once_each_audited(
             "consent_id": consent,
             "reason": "consent-withdrawn",
         }
-    withdrawn = _entries(vault, case_id, AuditTag.DOSSIER_CONSENT_WITHDRAWN)
+    withdrawn = case_entries(vault, case_id, AuditTag.DOSSIER_CONSENT_WITHDRAWN)
     assert [e.object_id for e in withdrawn] == [consent]
 
     # Withdrawn once; a second withdrawal is a conflict and revokes nothing more.
     again = client.post(f"/api/v1/cases/{case_id}/consents/{consent}/withdraw", headers=worker.headers)
     assert again.status_code == 409
-    assert len(_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_REVOKED)) == 2
+    assert len(case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_REVOKED)) == 2
     # And no new grant can rest on it.
     status, body = _disclose(client, worker, case_id, relative.org_id, consent)
     assert status == 403, body

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from tests.helpers import api_user, ctx_for, make_org, make_team, make_user, upload
+from tests.helpers import api_user, case_entries, ctx_for, make_org, make_team, make_user, upload
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType, Role
 from vault.errors import Conflict, VaultError
-from vault.models import AuditEntry, Grant
+from vault.models import Grant
 from vault.runtime import Vault
 from vault.services.cases import open_report
 from vault.services.disclosures import (
@@ -58,17 +57,6 @@ def _case(vault: Vault, team: str) -> tuple[Context, str, str]:
     return worker, case_id, upload(vault, worker, case_id, b"verslag van de melding")
 
 
-def _entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(tag))
-                .order_by(AuditEntry.seq)
-            )
-        )
-
-
 def _valid_until(vault: Vault, grant_id: str) -> object:
     with vault.db.session() as session:
         grant = session.get(Grant, grant_id)
@@ -87,7 +75,7 @@ def test_d9_an_expired_disclosure_is_not_extended_but_made_anew(vault: Vault, cl
     assert refused.value.rule == EXPIRED_NOT_EXTENDED
     assert "new disclosure" in refused.value.message
     assert _valid_until(vault, grant.id) == grant.valid_until  # nothing changed
-    assert _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED) == []
+    assert case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED) == []
     partner = ctx_for(vault, make_user(vault, Role.PARTNER, org_id=team_org), Role.PARTNER, org_id=team_org)
     with pytest.raises(VaultError):
         read_document(vault, partner, doc)  # still expired
@@ -113,8 +101,8 @@ def test_d9_an_extension_rechecks_that_the_board_is_asked_and_the_refusal_is_aud
         extend_disclosure(vault, worker, to_municipality.id, days=30)
     assert refused.value.rule == "d9-rvdk-not-asked"
     assert _valid_until(vault, to_municipality.id) == to_municipality.valid_until
-    assert _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED) == []
-    denied = _entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
+    assert case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED) == []
+    denied = case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
     assert [(e.object_type, e.object_id, e.rule, e.decision) for e in denied] == [
         ("grant", to_municipality.id, "d9-rvdk-not-asked", "deny")
     ]
@@ -127,7 +115,7 @@ def test_d9_an_extension_rechecks_that_the_board_is_asked_and_the_refusal_is_aud
     create_disclosure(vault, worker, _request(case_id, board, "wmo-4.1.1-2-rvdk", valid_days=30))
     extended = extend_disclosure(vault, worker, to_municipality.id, days=20)
     assert extended.valid_until == clock.now() + timedelta(days=20)
-    assert len(_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)) == 1
+    assert len(case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)) == 1
     official = make_user(vault, Role.PARTNER, org_id=municipality)
     assert read_document(vault, ctx_for(vault, official, Role.PARTNER, org_id=municipality), doc)
 

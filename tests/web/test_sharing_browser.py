@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from tests.helpers import case_entries
 from tests.web.pages import assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
 from tests.web.world import World
 from vault.context import FrozenClock
 from vault.domain import AuditTag
-from vault.models import AuditEntry, Grant
+from vault.models import Grant
 from vault.runtime import Vault
 
 pytestmark = pytest.mark.browser
@@ -35,17 +36,6 @@ def _check_page(page: Any) -> None:
     assert_accessible(page)
     assert_fits_a_phone(page)
     page.set_viewport_size(DESKTOP)
-
-
-def _entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(tag))
-                .order_by(AuditEntry.seq)
-            )
-        )
 
 
 def _grants(vault: Vault) -> int:
@@ -119,9 +109,9 @@ def test_d9_refused_disclosure_keeps_the_input_and_names_the_one_reason_beside_i
     _check_page(page)
     assert _grants(vault) == 2
 
-    denied = _entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
+    denied = case_entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_DENIED)
     assert [e.rule for e in denied] == ["d9-recipient-not-allowed"]
-    created = _entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
+    created = case_entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
     assert len(created) == 2  # the world's grant and this one
     details = " ".join(e.details or "" for e in created + denied)
     assert PHONE_NUMBER not in details
@@ -168,9 +158,9 @@ def test_duplicate_of_a_live_disclosure_is_shared_only_after_toch_delen(
     assert page.get_by_role("cell", name="tweede overdracht", exact=True).is_visible()
     assert _grants(vault) == 2
 
-    warned = _entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_DUPLICATE_WARNED)
+    warned = case_entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_DUPLICATE_WARNED)
     assert [e.object_id for e in warned] == [world.grant_id, world.grant_id]
-    created = _entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
+    created = case_entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_CREATED)
     assert [json.loads(c.details).get("duplicate_confirmed") for c in created] == [False, True]
 
 
@@ -217,5 +207,5 @@ def test_extension_from_the_case_page_changes_the_end_date_for_staff_and_partner
     finally:
         partner_context.close()
 
-    extended = _entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)
+    extended = case_entries(vault, world.case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)
     assert [e.object_id for e in extended] == [world.grant_id]  # the refused date changed nothing
