@@ -30,7 +30,7 @@ from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
 from vault.errors import Forbidden, InvalidInput, NotFound, VaultError
 from vault.models import Case, Document, Grant, GrantItem, Organisation, ReporterIdentity
-from vault.policy import Decision, check_legal_basis, default_legal_bases
+from vault.policy import Decision, default_legal_bases
 from vault.runtime import Vault
 from vault.services.disclosure_changes import extend_disclosure, require_step_up, revoke_disclosure
 from vault.services.disclosure_overlap import live_overlap
@@ -52,12 +52,10 @@ from vault.services.disclosure_requests import (
 from vault.services.disclosure_rules import (
     CONTACT_NAME_MAX,
     CONTACT_PHONE_MAX,
-    MUNICIPALITY_BASIS,
-    board_asked,
+    basis_holds,
     contact_problem,
 )
 from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal, refuse
-from vault.services.subjects import check_sharing_consent
 
 __all__ = [
     "ConsentChoice",
@@ -150,17 +148,15 @@ def _evaluate(
         raise InvalidInput("medical documents are never disclosed to partners")
     covered = set(req.categories) | doc_categories
     release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
-    decision = check_legal_basis(req.legal_basis, OrgType(org.org_type), req.consent_reference)  # D9
-    if decision.allowed and req.legal_basis == MUNICIPALITY_BASIS and not board_asked(session, ctx, case.id):
-        decision = Decision(
-            allowed=False,
-            rule="d9-rvdk-not-asked",
-            reason="the child protection board is not asked to investigate this case",
-        )
-    if decision.allowed and (consent_id := _consent_id(req)) is not None:
-        decision = check_sharing_consent(
-            session, case_id=req.case_id, consent_id=consent_id, org_id=req.org_id
-        )
+    decision = basis_holds(  # D9, as an extension checks it again
+        session,
+        ctx,
+        case_id=req.case_id,
+        org_id=req.org_id,
+        org_type=OrgType(org.org_type),
+        legal_basis=req.legal_basis,
+        consent_id=_consent_id(req),
+    )
     if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
         decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
     if not decision.allowed:
