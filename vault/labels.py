@@ -45,6 +45,7 @@ ROLES = {
     "professional": "Professional",
     "system": "Systeem",
     "operator": "Beheerder (opdrachtregel)",
+    "public_form": "Meldformulier op de website",
 }
 
 CATEGORIES = {
