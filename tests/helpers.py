@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -245,3 +246,24 @@ def case_entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
                 .order_by(AuditEntry.seq)
             )
         )
+
+
+def probing_finding(vault: Vault, clock: FrozenClock, user_id: str, role: str) -> int:
+    """Three refused reads of one (unknown) case by ``user_id`` today, then the day's review (D21):
+    the id of the probing finding about that person."""
+    from vault.audit.checkpoints import create_checkpoint
+    from vault.audit.log import record
+    from vault.domain import Decision
+    from vault.logcontrole.engine import run_review
+    from vault.models import Finding
+
+    ctx = Context(actor_id=user_id, role=role, access_point="test", clock=vault.clock)
+    case_id = str(uuid.uuid4())
+    with vault.db.session() as session:
+        for _ in range(3):
+            record(session, ctx, AuditTag.DOSSIER_ACCESS_DENIED, case_id=case_id, decision=Decision.DENY)
+    create_checkpoint(vault)
+    day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    run_review(vault, Context.system(access_point="test", clock=vault.clock), day, day + timedelta(days=1))
+    with vault.db.session() as session:
+        return session.scalars(select(Finding.id).where(Finding.actor_key == user_id)).one()

@@ -10,41 +10,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import ApiUser, api_user
+from tests.helpers import ApiUser, api_user, probing_finding
 from tests.web.world import build_world, csrf_of, web_login
 from vault.app import create_app
-from vault.audit import record
-from vault.audit.checkpoints import create_checkpoint
-from vault.context import Context, FrozenClock
-from vault.domain import AuditTag, Decision, Role
+from vault.context import FrozenClock
+from vault.domain import AuditTag, Role
 from vault.logcontrole.service import OWN_FINDING
 from vault.models import AuditEntry, Finding
 from vault.runtime import Vault
 
 CASE = "0b6c9d2e-4a8f-4c1e-9b7a-2f3d4e5a6b7c"
 WHY = "Besproken met de teamleider: de zaak was net aan het team toegewezen."
-
-
-def _probing_by(vault: Vault, clock: FrozenClock, user_id: str, role: str) -> int:
-    """Three refused reads of one case by ``user_id`` today, and the day's review: a probing finding."""
-    from vault.logcontrole.engine import run_review
-
-    ctx = Context(actor_id=user_id, role=role, access_point="test", clock=vault.clock)
-    with vault.db.session() as session:
-        for _ in range(3):
-            record(session, ctx, AuditTag.DOSSIER_ACCESS_DENIED, case_id=CASE, decision=Decision.DENY)
-    create_checkpoint(vault)
-    day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    run_review(vault, Context.system(access_point="test", clock=vault.clock), day, day + timedelta(days=1))
-    with vault.db.session() as session:
-        return session.scalars(select(Finding.id).where(Finding.actor_key == user_id)).one()
 
 
 def _status(vault: Vault, finding_id: int) -> tuple[str, bytes | None]:
@@ -70,7 +52,7 @@ def test_d21_a_verdict_needs_a_fresh_second_factor(
 ) -> None:
     fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
     worker = api_user(client, vault, clock, Role.MEDEWERKER, team="team-a")
-    finding_id = _probing_by(vault, clock, worker.user_id, "medewerker")
+    finding_id = probing_finding(vault, clock, worker.user_id, "medewerker")
     clock.advance(minutes=6)
 
     status, body = _verdict(client, fg, finding_id, status="verklaard", comment=WHY)
@@ -93,7 +75,7 @@ def test_d21_explained_needs_a_comment_other_statuses_do_not(
 ) -> None:
     fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
     worker = api_user(client, vault, clock, Role.MEDEWERKER, team="team-a")
-    finding_id = _probing_by(vault, clock, worker.user_id, "medewerker")
+    finding_id = probing_finding(vault, clock, worker.user_id, "medewerker")
 
     for comment in (None, "", "  \n\t "):
         status, body = _verdict(client, fg, finding_id, status="verklaard", comment=comment)
@@ -114,7 +96,7 @@ def test_d21_a_finding_about_the_officer_can_only_be_escalated(
 ) -> None:
     fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
     other_fg = api_user(client, vault, clock, Role.PRIVACY_OFFICER)
-    finding_id = _probing_by(vault, clock, fg.user_id, "privacy_officer")
+    finding_id = probing_finding(vault, clock, fg.user_id, "privacy_officer")
 
     for status_code in ("verklaard", "in_behandeling", "nieuw"):
         status, body = _verdict(client, fg, finding_id, status=status_code, comment=WHY)
@@ -146,8 +128,8 @@ def test_d21_the_finding_page_asks_a_code_a_reason_and_offers_only_escalation_of
     world = build_world(vault)
     client = TestClient(create_app(vault))
     web_login(client, world.officer, clock)
-    about_worker = _probing_by(vault, clock, world.worker.user_id, "medewerker")
-    about_self = _probing_by(vault, clock, world.officer.user_id, "privacy_officer")
+    about_worker = probing_finding(vault, clock, world.worker.user_id, "medewerker")
+    about_self = probing_finding(vault, clock, world.officer.user_id, "privacy_officer")
 
     r = _web_post(client, about_worker, status="verklaard", comment=" ")
     assert r.status_code == 400
