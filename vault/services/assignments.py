@@ -4,7 +4,12 @@ stable ids, so "who could see this case on that day" can be answered from the lo
 
 ``case_assignees`` and ``assignable_staff`` serve the assignment form: ids, usernames and roles only
 (no case content), shown to whoever may read the case (the page that shows them audits that read);
-the candidates only to whoever may assign."""
+the candidates only to whoever may assign.
+
+A change that changes nothing (assigning someone already assigned, ending an assignment that does not
+exist) writes no ``dossier:case:assigned``/``unassigned`` entry, which would record access that never
+began or ended: it is refused (``Conflict``, 409) and audited as a refusal with rule
+``assignment-unchanged``."""
 
 from __future__ import annotations
 
@@ -16,12 +21,22 @@ from sqlalchemy.orm import Session
 
 from vault.context import Context
 from vault.domain import Action, AuditTag, Role
-from vault.errors import Forbidden, InvalidInput, NotFound
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseAssignment, TeamMembership, User
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, pass_gate, would_allow
+from vault.services.gate import Admission, GateRequest, RuleRefused, pass_gate, refuse, would_allow
 
-__all__ = ["Assignee", "StaffMember", "assign_case", "assignable_staff", "case_assignees", "unassign_case"]
+__all__ = [
+    "UNCHANGED",
+    "Assignee",
+    "StaffMember",
+    "assign_case",
+    "assignable_staff",
+    "case_assignees",
+    "unassign_case",
+]
+
+UNCHANGED = "assignment-unchanged"  # the rule of a refused no-op (already assigned, never assigned)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,8 @@ class StaffMember:
 
 
 def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: bool) -> bool:
+    tag = AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED
+
     def apply(session: Session, _admission: Admission) -> bool:
         user = session.get(User, user_id)
         if user is None or user.disabled:
@@ -48,7 +65,11 @@ def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: b
             raise InvalidInput("only staff are assigned to cases; partners receive disclosures")
         existing = session.get(CaseAssignment, (case_id, user_id))
         if (existing is not None) == assign:
-            return False
+            # Nothing to change: roll back the gate's entry (it would record a change of access).
+            already = (
+                "this staff member is already assigned" if assign else "this staff member was not assigned"
+            )
+            raise RuleRefused(Conflict(already), UNCHANGED)
         if assign:
             session.add(
                 CaseAssignment(
@@ -61,22 +82,27 @@ def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: b
         return True
 
     # The gate's entry is the record of the change: tag, case id, the assignee's id, the rule.
-    return pass_gate(
-        vault,
-        ctx,
-        GateRequest(case_id, Action.ADMINISTER),
-        tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED,
-        object_type="user",
-        object_id=user_id,
-        then=apply,
-    )
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            GateRequest(case_id, Action.ADMINISTER),
+            tag=tag,
+            object_type="user",
+            object_id=user_id,
+            then=apply,
+        )
+    except RuleRefused as refused:
+        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=case_id)
 
 
 def assign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
+    """Assign; True when done (audited). Already assigned: ``Conflict`` (rule ``assignment-unchanged``)."""
     return _change(vault, ctx, case_id, user_id, assign=True)
 
 
 def unassign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
+    """End the assignment; True when done (audited). Not assigned: ``Conflict`` (``assignment-unchanged``)."""
     return _change(vault, ctx, case_id, user_id, assign=False)
 
 

@@ -10,7 +10,9 @@ help seeker's consent, decided multidisciplinary.
    and is audited; otherwise the refusal is audited with the D4 rule that failed and raised as
    ``ConversionRefused`` (a ``Forbidden`` naming that rule, so a page can say which one in Dutch).
 
-Reads: ``pending_conversion`` (the open conversion of a case, with its reason: audited) and
+Reads: ``pending_conversion`` (the open conversion of a case, with its reason: audited; staff only, as
+deciding it is: the reason is staff's free text about the family and the names are staff's, so the
+professional who asked the advice, who may read that advice, is refused with ``d4-staff-only``) and
 ``awaiting_my_approval`` (the work list "Wacht op uw goedkeuring": pending conversions in the actor's
 scope that the actor's discipline has not approved yet; audited as a work-list view).
 """
@@ -43,6 +45,7 @@ from vault.services.gate import (
     decrypt_case_field,
     gated_write,
     pass_gate,
+    refuse,
 )
 
 __all__ = [
@@ -254,9 +257,15 @@ def convert_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: 
 
 
 def pending_conversion(vault: Vault, ctx: Context, case_id: str) -> PendingConversion | None:
-    """The case's pending conversion with its reason and approvals, or None (a read: audited)."""
+    """The case's pending conversion with its reason and approvals, or None (a read: audited).
+
+    Staff only (D4, D22): the policy lets a professional read their own advice case, but not staff's
+    reason and who asked and approved. Refused inside ``then``, so the allow entry rolls back and the
+    refusal is audited on its own with ``d4-staff-only``, before anything is decrypted."""
 
     def read(session: Session, admission: Admission) -> PendingConversion | None:
+        if not admission.actor.role.is_staff:
+            raise RuleRefused(Forbidden("only staff read an own-motion report"), "d4-staff-only")
         row = session.scalars(
             select(OwnMotionConversion).where(
                 OwnMotionConversion.case_id == case_id, OwnMotionConversion.status == "pending"
@@ -281,15 +290,25 @@ def pending_conversion(vault: Vault, ctx: Context, case_id: str) -> PendingConve
             approvals=tuple(Approval(a.approver_id, a.approver_role, a.approved_at) for a in approvals),
         )
 
-    return pass_gate(
-        vault,
-        ctx,
-        GateRequest(case_id, Action.READ),
-        tag=AuditTag.DOSSIER_OWN_MOTION_READ,
-        object_type="case",
-        object_id=case_id,
-        then=read,
-    )
+    try:
+        return pass_gate(
+            vault,
+            ctx,
+            GateRequest(case_id, Action.READ),
+            tag=AuditTag.DOSSIER_OWN_MOTION_READ,
+            object_type="case",
+            object_id=case_id,
+            then=read,
+        )
+    except RuleRefused as refused:
+        refuse(
+            vault,
+            ctx,
+            refused.error,
+            rule=refused.rule,
+            attempted=AuditTag.DOSSIER_OWN_MOTION_READ,
+            case_id=case_id,
+        )
 
 
 def awaiting_my_approval(vault: Vault, ctx: Context) -> list[AwaitingApproval]:

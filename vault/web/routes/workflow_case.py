@@ -56,8 +56,9 @@ def _own_motion_page(
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    view = view_case(vault, actor.ctx, case_id)
+    # First: staff only (D4, D22); anyone else gets the refusal page, audited, before the case is read.
     pending = own_motion.pending_conversion(vault, actor.ctx, case_id)
+    view = view_case(vault, actor.ctx, case_id)
     names = usernames(
         vault, [pending.requested_by, *(a.approver_id for a in pending.approvals)] if pending else []
     )
@@ -179,8 +180,9 @@ def assign(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedFor
         errors["user_id"] = "Kies een medewerker van het team."
     else:
         try:
-            if not assignments.assign_case(vault, actor.ctx, case_id, user_id):
-                errors["user_id"] = "Deze medewerker is al aan de zaak toegewezen."
+            assignments.assign_case(vault, actor.ctx, case_id, user_id)
+        except Conflict:  # nothing changed (audited as a refusal, no assignment entry)
+            errors["user_id"] = "Deze medewerker is al aan de zaak toegewezen."
         except (InvalidInput, NotFound):
             errors["user_id"] = "Alleen een actieve medewerker van Veilig Thuis kan worden toegewezen."
     if errors:
@@ -190,9 +192,9 @@ def assign(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedFor
 
 @router.post("/zaken/{case_id}/toewijzing/{user_id}/beeindigen")
 def unassign(case_id: CaseId, user_id: ObjectId, vault: VaultDep, form: VerifiedForm) -> Response:
-    """End an assignment; takes effect at once (audited)."""
-    if not assignments.unassign_case(vault, form.user.ctx, case_id, user_id):
-        raise Conflict("this staff member was not assigned")
+    """End an assignment; takes effect at once (audited). One that does not exist is refused by the
+    service (``Conflict``: the 409 page), and no ending is recorded."""
+    assignments.unassign_case(vault, form.user.ctx, case_id, user_id)
     return see_other(f"/zaken/{case_id}/toewijzing", notice="toewijzing-beeindigd")
 
 
