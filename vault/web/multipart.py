@@ -22,6 +22,7 @@ __all__ = [
     "STAFF_UPLOAD",
     "FieldTooLong",
     "FormLimits",
+    "FormTooLarge",
     "StreamedForm",
     "boundary_of",
     "bytes_for",
@@ -43,6 +44,19 @@ class FieldTooLong(InvalidInput):
     def __init__(self, field: str) -> None:
         super().__init__("a form field is too long")
         self.field = field
+
+
+class FormTooLarge(InvalidInput):
+    """What comes before the attachment (its fields, their headers; without an attachment the whole
+    body) did not end within the bytes the caller allowed: no browser sends that (the fields are
+    bounded far below it), and reading on would wait for the client."""
+
+    def __init__(self) -> None:
+        super().__init__("the form's fields do not end within the bytes read ahead")
+
+
+# After the closing boundary a browser sends a line break; RFC 2046 would allow an epilogue, no form has one.
+_TRAILING_SPACE = b" \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -93,9 +107,16 @@ class StreamedForm:
         self._name = ""
         self._buffer = bytearray()
         self._total = 0
+        self._parts = 0
+        self._read = 0
         self._in_file = False
+        self._empty_file = False
         self._file_seen = False
         self._file_done = False
+        # The closing delimiter and the stream's last bytes before the chunk being parsed, to find
+        # where the body ends (a line break stands in for what precedes a body that starts with it).
+        self._close = b"\r\n--" + boundary + b"--"
+        self._tail = b"\r\n"
         self._parser = MultipartParser(
             boundary,
             callbacks={
@@ -142,6 +163,10 @@ class StreamedForm:
         if self._file_seen:
             raise InvalidInput("one file only")
         self._file_seen = True
+        if not filename:
+            # A browser's empty file input: no attachment, and a part that must stay empty.
+            self._empty_file = True
+            return
         self._in_file = True
         self.filename = filename.decode("utf-8", "replace")
         self.content_type = self._headers.get(b"content-type", b"application/octet-stream").decode("latin-1")
@@ -149,6 +174,12 @@ class StreamedForm:
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
             self._pending.append(bytes(data[start:end]))
+            return
+        if self._empty_file:
+            if end > start:
+                # A browser sends an empty file input without bytes; a client that sends some is not
+                # attaching a file (there is no name to keep it under) but padding the body.
+                raise InvalidInput("an empty file input carries data")
             return
         if self._file_done:
             raise InvalidInput("form fields after the file are not accepted")
@@ -158,11 +189,13 @@ class StreamedForm:
             raise FieldTooLong(self._name)
 
     def _part_end(self) -> None:
-        if self._in_file:
-            self._in_file = False
+        if self._in_file or self._empty_file:
+            self._in_file = self._empty_file = False
             self._file_done = True
             return
-        if len(self.fields) >= self.limits.max_fields:
+        # Parts are counted, not names: repeats of one name would otherwise be unbounded.
+        self._parts += 1
+        if self._parts > self.limits.max_fields:
             raise InvalidInput("too many form fields")
         self.fields[self._name] = self._buffer.decode("utf-8", "replace")
 
@@ -171,18 +204,50 @@ class StreamedForm:
         chunk = next(self._body, None)
         if chunk is None:
             return False
+        self._read += len(chunk)
+        ended = self._parser.state == MultipartState.END
         try:
             self._parser.write(chunk)
         except MultipartParseError:
             raise InvalidInput("the form is malformed") from None
+        self._check_trailer(chunk, ended)
+        self._tail = (self._tail + chunk[-len(self._close) :])[-len(self._close) :]
         return True
 
-    def read_fields(self) -> None:
-        """Parse until the file part starts (or the body ends)."""
-        while not self._in_file and not self._file_done and self._feed():
-            pass
+    def _check_trailer(self, chunk: bytes, ended_before: bool) -> None:
+        """After the closing boundary only the line break (or other white space) a browser sends: the
+        parser would skip anything else unseen, and a body that goes on after its end is no form.
+
+        The first closing delimiter in the stream is the end: inside a part, a line break followed by
+        ``--boundary`` always ends the part, so part data cannot hold one."""
+        if ended_before:
+            after = chunk
+        elif self._parser.state == MultipartState.END:
+            window = self._tail + chunk
+            found = window.find(self._close)
+            after = window[found + len(self._close) :] if found >= 0 else b""
+        else:
+            return
+        if after.strip(_TRAILING_SPACE):
+            raise InvalidInput("bytes after the closing boundary")
+
+    def read_fields(self, within: int | None = None) -> None:
+        """Parse until the attachment's bytes start; without an attachment (none, or a browser's empty
+        file input) to the end of the body, which must then be complete.
+
+        ``within``: no chunk is taken once this many bytes are read. The public forms pass what was read
+        ahead on the event loop, so this never waits for the client; fields, their headers and (without
+        an attachment) the rest of the body not done by then are refused with ``FormTooLarge`` (a body
+        of exactly ``within`` bytes too: its end cannot be told from a stall without waiting)."""
+        while not self.has_file:
+            if within is not None and self._read >= within:
+                raise FormTooLarge()
+            if not self._feed():
+                break
         if self.limits.file_required and not self.filename:
             raise InvalidInput("choose a file to upload")
+        if not self.has_file:
+            self._check_complete()
 
     @property
     def has_file(self) -> bool:
@@ -206,5 +271,8 @@ class StreamedForm:
         boundary was cut off or garbled: refused, whatever its fields said."""
         for _ in iter(self._feed, False):
             self._pending.clear()
+        self._check_complete()
+
+    def _check_complete(self) -> None:
         if self._parser.state != MultipartState.END:
             raise InvalidInput("the form is incomplete")

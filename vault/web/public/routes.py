@@ -9,7 +9,9 @@ Anonymous bodies never take the worker threads staff pages need: the form's fiel
 event loop, each chunk within ``BODY_IDLE_SECONDS`` and the whole body by ``BODY_DEADLINE_SECONDS``
 (else 408, nothing stored); the sync work then runs on the public forms' own small thread limiters,
 one for the fields and the case, one for attachments, so a trickling attachment cannot hold up a
-report either (docs/intake.md "Slow and stalled bodies").
+report either. The form thread only parses what was read ahead: everything but a named attachment
+must end within it, so no client can hold a form thread by stalling (docs/intake.md "Slow and stalled
+bodies").
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from vault.services.intake import (
     receive_attachment,
 )
 from vault.web.csrf import check_origin
-from vault.web.multipart import PUBLIC_FORM, FieldTooLong, StreamedForm, boundary_of
+from vault.web.multipart import PUBLIC_FORM, FieldTooLong, FormTooLarge, StreamedForm, boundary_of
 from vault.web.public import fields as f
 from vault.web.render import TEMPLATES
 
@@ -78,7 +80,9 @@ BODY_DEADLINE_SECONDS = 600.0
 FORM_THREADS = 6
 ATTACHMENT_THREADS = 4
 # Read on the event loop before any thread is taken: every text field (128 KiB together) with room
-# for the parts' headers; the attachment, last in the form, streams from a thread.
+# for the parts' headers; the attachment, last in the form, streams from a thread. Whatever is not
+# that attachment must end within these bytes (``StreamedForm.read_fields(within=…)``), so the form
+# thread parses only what is here and never waits for the client.
 _PREFETCH_BYTES = 256 * 1024
 _LIMITERS: dict[str, RunVar[CapacityLimiter]] = {
     "form": RunVar("vault_public_form_threads"),
@@ -260,19 +264,24 @@ def _handle(
 def _receive(
     vault: Vault, form: IntakeForm, body: StreamedForm, address: str | None, request_id: str
 ) -> JSONResponse | Receipt:
-    """Fields, admission (limits, honeypot, proof of work), the case."""
+    """Fields, admission (limits, honeypot, proof of work), the case.
+
+    The fields are parsed from what ``_submit`` read ahead on the event loop, never waiting for the
+    client: a stalled body cannot hold this thread, which every report needs. Without an attachment
+    the whole body is read and checked here, so a malformed body stores nothing."""
     try:
-        body.read_fields()
-        if not body.has_file:
-            # Without an attachment the rest of the body (the browser's empty file input) is small:
-            # read and check it all before anything is stored, so a malformed body stores nothing.
-            body.drain()
+        body.read_fields(within=_PREFETCH_BYTES)
     except FieldTooLong as too_long:
         # Over the reader's byte bound, which is generous for the field's character limit: the same
         # "… is te lang" the form's own check gives, so the person shortens it and loses nothing.
         return _form_refused(f.field_too_long(too_long.field), vault)
+    except FormTooLarge:
+        # No browser sends this (its fields are bounded far below): a padded or endless body.
+        return _refused("invalid", 413, vault)
     except BodyTimedOut:
         return _refused("timeout", 408, vault)
+    except ClientDisconnect:
+        return _refused("invalid", 400, vault)
     except InvalidInput:
         return _refused("invalid", 400, vault)
     fields = body.fields
