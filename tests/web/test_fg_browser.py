@@ -7,6 +7,8 @@ Every page passes axe-core, fits a 375 px phone and shows no case id."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -131,9 +133,11 @@ def test_d15_d20_privacy_officer_answers_questions_by_name(
             page.get_by_role("button", name="Exporteren").click()
         data = Path(download_info.value.path()).read_bytes()
         assert data.startswith(b"\xef\xbb\xbf")
-        lines = data.decode("utf-8-sig").splitlines()
-        assert lines[0].startswith("Nummer;Tijdstip;Handeling;")
-        assert any(";Document toegevoegd;" in line for line in lines[1:])
-        assert any(";Onderbouwing noodtoegang" in line or WHY in line for line in lines)
+        text = data.decode("utf-8-sig")
+        assert text.startswith('"Nummer";"Tijdstip";"Handeling";')  # every cell quoted (D20)
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        assert rows[0][:3] == ["Nummer", "Tijdstip", "Handeling"]
+        assert rows[0][-1] == "Onderbouwing noodtoegang"
+        assert any("Document toegevoegd" in row for row in rows[1:])
     finally:
         context.close()

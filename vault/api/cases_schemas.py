@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from vault.audit.break_glass import justification_problem
 from vault.domain import TriageOutcome
 from vault.http.dates import Day, Moment
 from vault.services.lookup import ReidentificationReason
@@ -84,9 +85,22 @@ class CaseCreated(BaseModel):
     earlier_advice_count: int | None = None
 
 
+def _justification(text: str) -> str:
+    """D20: a CRLF is a line break; any other control character is refused with a 422 (a bare CR
+    would start a row in the privacy officer's CSV export)."""
+    text = text.replace("\r\n", "\n")
+    problem = justification_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+Justification = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_justification)]
+
+
 class ViewIn(_In):
     include_reporter_identity: bool = False
-    break_glass_justification: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    break_glass_justification: Justification | None = None
 
 
 class SubjectOut(BaseModel):

@@ -214,7 +214,14 @@ def access_report_bundle(
     ctx: RequestContext,
     case_id: CaseId,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    for_subject: Annotated[bool, Query()] = False,
 ) -> Response:
-    """D15 with proof: the access report's entries (≤ 500 per bundle), each with its inclusion proof."""
+    """D15 with proof: the access report's entries (≤ 500 per bundle), each with its inclusion proof —
+    every entry, for the privacy officer and auditors. ``for_subject=true``: only the entries the data
+    subject's overview shows (D8, D13: the reporter, refusals and subjects' requests left out), the
+    bundle to hand to them."""
+    if for_subject:
+        bundle = proof_bundles.subject_overview_bundle(vault, ctx, case_id, after_seq=after_seq)
+        return _bundle_response(bundle, "bewijs-betrokkene.json")
     bundle = proof_bundles.access_report_bundle(vault, ctx, case_id, after_seq=after_seq)
     return _bundle_response(bundle, "toegangsrapport-bewijs.json")

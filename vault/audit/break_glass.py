@@ -37,6 +37,7 @@ from vault.audit.sealed import open_sealed, seal
 from vault.auth.keyed import keyed_hash
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
+from vault.errors import InvalidInput
 from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview
 from vault.policy import non_blank_chars as policy_justification_chars
 from vault.runtime import Vault
@@ -47,8 +48,10 @@ __all__ = [
     "access_rows",
     "access_seq_of",
     "accesses_of_entries",
+    "check_justification",
     "iter_export_rows",
     "justification_digest",
+    "justification_problem",
     "normalised_justification",
     "note_emergency_access",
     "open_comment",
@@ -57,6 +60,7 @@ __all__ = [
     "review_for",
     "seal_comment",
     "session_key",
+    "without_refused_characters",
 ]
 
 ACCESS_TABLE: Final = "break_glass_accesses"
@@ -68,6 +72,44 @@ _DIGEST_LABEL: Final = b"vault/break-glass/justification/v2"
 def session_key(ctx: Context) -> str:
     """What bounds one emergency access in time: the session, or the request when there is none."""
     return ctx.session_id or f"request:{ctx.request_id}"
+
+
+# Characters a justification may not hold: control characters other than line feed and tab (as in a
+# journal note, ``vault.services.journal``) and the Unicode line and paragraph separators. A bare CR
+# in particular ends a row in a spreadsheet: the privacy officer's CSV export (D20) would otherwise
+# start a row with whatever the colleague under review typed after it. A CRLF is a line break as a
+# form sends it and becomes a line feed (``check_justification``).
+_ALLOWED_CONTROLS: Final = frozenset("\n\t")
+_LINE_SEPARATORS: Final = frozenset("\u2028\u2029")
+
+
+def _refused(ch: str) -> bool:
+    return ch in _LINE_SEPARATORS or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+
+
+def justification_problem(text: str) -> str | None:
+    """Why ``text`` (line endings already ``\\n``) cannot be a justification, or None. The reason
+    never echoes the text."""
+    if any(_refused(ch) for ch in text):
+        return "may contain no control characters other than line breaks and tabs"
+    return None
+
+
+def without_refused_characters(text: str) -> str:
+    """``text`` without what ``justification_problem`` refuses: what a form shows again after the
+    refusal, so that the rest of what was typed is kept and nothing invisible goes back into a page."""
+    return "".join(ch for ch in text if not _refused(ch))
+
+
+def check_justification(text: str) -> str:
+    """The justification as it is kept: a CRLF made ``\\n``. Raises ``InvalidInput`` for a control
+    character (``justification_problem``); the API and the web form check first, with their own
+    answer, and this guards every other way in (a download's header, the command line)."""
+    text = text.replace("\r\n", "\n")
+    problem = justification_problem(text)
+    if problem is not None:
+        raise InvalidInput(f"break_glass_justification {problem}")
+    return text
 
 
 def normalised_justification(text: str) -> str:
@@ -92,7 +134,7 @@ def note_emergency_access(
     """Attach the break-the-glass audit entry ``seq`` to its emergency access, starting one (with the
     sealed justification) when this actor has none for this case, session and text. Runs in the
     transaction that wrote the entry; returns the access's number."""
-    text = (justification or "").strip()
+    text = check_justification(justification or "").strip()
     digest = justification_digest(vault, text)
     actor_id = ctx.actor_id or "unknown"
     key = session_key(ctx)

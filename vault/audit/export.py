@@ -52,9 +52,13 @@ _TAGS = frozenset(str(tag) for tag in AuditTag)
 _DECISIONS = frozenset(str(d) for d in Decision)
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). Object ids
-# can come from a request (an unknown document id is logged as asked), so CSV cells are defused with
-# a leading apostrophe; the JSON export is the byte-faithful one.
+# can come from a request (an unknown document id is logged as asked), and a justification is free
+# text, so CSV cells are defused with a leading apostrophe; the JSON export is the byte-faithful one.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Every line break a reader may end a row or a line at becomes ``\n`` inside the (always quoted) cell:
+# a bare CR is a row end to Excel and LibreOffice even where Python's csv module would leave it
+# unquoted, and each line of a cell is defused on its own, as a spreadsheet may start a row there.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 class ExportFormat(StrEnum):
@@ -83,8 +87,22 @@ class CsvStyle:
 _MACHINE = CsvStyle()
 
 
+def _defused(text: str) -> str:
+    """``text`` with every line break ``\\n`` and every line that a spreadsheet would run as a formula
+    (at the start of the cell or after a line break) behind a leading apostrophe."""
+    lines = _LINE_BREAKS.sub("\n", text).split("\n")
+    return "\n".join("'" + line if line.startswith(_FORMULA_START) else line for line in lines)
+
+
+def _csv_writer(out: TextIO, style: CsvStyle) -> Any:
+    """Every field quoted, so no character of a cell (a line break, a delimiter) is read as the end of
+    a cell or a row; ``_csv_cell`` leaves no bare CR, so rows end at the ``\\n`` between them only."""
+    return csv.writer(out, delimiter=style.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+
 def _csv_cell(value: Any, style: CsvStyle = _MACHINE, column: str = "") -> str:
-    """One cell; a text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    """One cell; a text (or a line of it) that a spreadsheet would run as a formula gets a leading
+    apostrophe, and its line breaks are ``\\n`` (``_defused``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -93,7 +111,7 @@ def _csv_cell(value: Any, style: CsvStyle = _MACHINE, column: str = "") -> str:
         return style.time(value)
     text = str(value)
     text = style.labels.get(column, {}).get(text, text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return _defused(text)
 
 
 def check_filter_terms(filters: EntryFilter) -> None:
@@ -184,7 +202,7 @@ def export_entries(
     if fmt is ExportFormat.CSV:
         if style.bom:
             out.write("\ufeff")
-        writer = csv.writer(out, delimiter=style.delimiter, lineterminator="\n")
+        writer = _csv_writer(out, style)
         writer.writerow([_csv_cell(style.headers.get(name, name)) for name in columns])
         for row in _rows(vault, filters, justifications):
             writer.writerow([_csv_cell(row[name], style, name) for name in columns])

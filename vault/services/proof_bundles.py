@@ -1,4 +1,5 @@
-"""The privacy officer's proof bundles: one audit entry, or a case's access report (D15), with proof.
+"""The privacy officer's proof bundles: one audit entry, a case's access report (D15, for auditors), or
+the data subject's overview of it (D8, D13, D15: what they may see, nothing more), with proof.
 
 Order, so that nothing leaves unaudited and a refusal is recorded: (1) authorise (a refusal is audited
 and raised); (2) sign a checkpoint over the log as it is now and ask the witnesses to cosign it — the
@@ -27,11 +28,12 @@ from vault.context import Context
 from vault.domain import AuditTag
 from vault.errors import NotFound, VaultError
 from vault.runtime import Vault
+from vault.services.access_overview import subject_report
 from vault.services.audit_reports import authorise_audit
 from vault.transaction import transaction
 from vault.witness.client import cosigned_note, publish_checkpoint
 
-__all__ = ["access_report_bundle", "entry_bundle"]
+__all__ = ["access_report_bundle", "entry_bundle", "subject_overview_bundle"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +58,10 @@ def _published_checkpoint(vault: Vault) -> tuple[CheckpointInfo, bool]:
 
 
 def _issue(
-    vault: Vault, ctx: Context, seqs: list[int], subject: dict[str, Any], *, case_id: str | None
+    vault: Vault, ctx: Context, seqs: list[int], subject: dict[str, Any], *, case_id: str | None, kind: str
 ) -> dict[str, Any]:
+    """Sign, build, check and audit a bundle of ``seqs``; ``kind`` is what the audit entry says was
+    issued (``entry``, ``access-report`` or ``subject-overview``)."""
     info, published = _published_checkpoint(vault)
     bundle = build_bundle(vault, info, cosigned_note(vault, info), seqs, subject)
     with transaction(vault.db) as session:
@@ -67,12 +71,12 @@ def _issue(
             ctx,
             AuditTag.AUDIT_PROOF_ISSUED,
             case_id=case_id,
-            object_type="case" if subject["kind"] == "access-report" else "audit_entry",
+            object_type="audit_entry" if kind == "entry" else "case",
             object_id=case_id if case_id is not None else str(subject.get("seq")),
             purpose="audit-review",
             rule=decision.rule,
             details={
-                "bundle": subject["kind"],
+                "bundle": kind,
                 "tree_size": info.size,
                 "entries": len(seqs),
                 "published": published,
@@ -88,11 +92,13 @@ def entry_bundle(vault: Vault, ctx: Context, seq: int) -> dict[str, Any]:
         entry = audit_repo.entry_by_seq(session, seq)
     if entry is None:
         raise NotFound("no audit entry with this sequence number")
-    return _issue(vault, ctx, [seq], {"kind": "entry", "seq": seq}, case_id=entry["case_id"])
+    return _issue(vault, ctx, [seq], {"kind": "entry", "seq": seq}, case_id=entry["case_id"], kind="entry")
 
 
 def access_report_bundle(vault: Vault, ctx: Context, case_id: str, *, after_seq: int = 0) -> dict[str, Any]:
-    """D15: the entries of a case's access report (one page of at most 500), each with its proof.
+    """D15: the entries of a case's access report (one page of at most 500), each with its proof —
+    every entry, with every field: for the privacy officer and an auditor only, never for the data
+    subject (it holds what D8 and D13 withhold from them; ``subject_overview_bundle`` is theirs).
 
     A bundle proves that each entry it holds is in the log; it cannot prove that no entry about the
     case was left out (that takes the whole export; see docs/audit.md).
@@ -101,5 +107,25 @@ def access_report_bundle(vault: Vault, ctx: Context, case_id: str, *, after_seq:
         authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
         rows = audit_repo.access_report_rows(session, case_id, after_seq=after_seq, limit=MAX_BUNDLE_ENTRIES)
     seqs = [row["seq"] for row in rows]
-    subject = {"kind": "access-report", "case_id": case_id}
-    return _issue(vault, ctx, seqs, subject, case_id=case_id)
+    return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="access-report")
+
+
+def subject_overview_bundle(
+    vault: Vault, ctx: Context, case_id: str, *, subject_id: str | None = None, after_seq: int = 0
+) -> dict[str, Any]:
+    """D8, D13, D15: the bundle to hand to the data subject — exactly the entries their overview (the
+    PDF "wie heeft uw dossier ingezien", ``access_overview.subject_report``) shows, one page of at
+    most 500, each with its proof. The reporter's entries, refused attempts and other subjects'
+    requests are not in it: each entry is proved on its own, so leaving some out costs no proof.
+    ``subject_id`` None: for no one in particular (every subject's requests left out, as the PDF)."""
+    with transaction(vault.db) as session:
+        authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        rows = subject_report(session, case_id, subject_id=subject_id).rows
+    seqs = [row["seq"] for row in rows if row["seq"] > after_seq][:MAX_BUNDLE_ENTRIES]
+    return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="subject-overview")
+
+
+def _case_subject(case_id: str) -> dict[str, Any]:
+    # Both bundles of a case name it alike: the offline verifier (tools/verify_bundle.py) checks that
+    # every entry is of this case, whichever of its entries the bundle holds.
+    return {"kind": "access-report", "case_id": case_id}

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from vault.audit.break_glass import without_refused_characters
 from vault.errors import StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import CaseId
@@ -73,14 +74,26 @@ def break_glass_form(request: Request, case_id: CaseId, actor: WebUser) -> HTMLR
 def break_glass(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> HTMLResponse:
     """D20: read-only emergency access outside one's team, with a written justification (step-up)."""
     actor = form.user
-    justification = form.text("justification", limit=_MAX_JUSTIFICATION + 1)
+    # A browser sends a line break as CRLF; any other control character is refused (D20: a bare CR
+    # would start a row in the privacy officer's CSV export) and left out of the form shown again.
+    typed = form.text("justification", limit=_MAX_JUSTIFICATION + 1).replace("\r\n", "\n")
+    justification = without_refused_characters(typed)
+    error = None
     if non_blank_chars(justification) < BREAK_GLASS_MIN_CHARS or len(justification) > _MAX_JUSTIFICATION:
+        error = "Schrijf een onderbouwing van 20 tot 1000 tekens."
+    elif justification != typed:
+        error = (
+            "Uw onderbouwing bevatte onzichtbare stuurtekens. "
+            "Die zijn weggehaald: lees haar na en verstuur opnieuw."
+        )
+    if error is not None:
         return page(
             request,
             "break_glass.html",
             actor=actor,
             case_id=case_id,
-            error="Schrijf een onderbouwing van 20 tot 1000 tekens.",
+            error=error,
+            justification=justification,
             status_code=400,
         )
     if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):

@@ -260,18 +260,17 @@ def access_report_pdf(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Respo
 
 
 def _bundle_download(bundle: dict[str, Any], filename: str) -> Response:
-    return Response(
-        dump_bundle(bundle),
-        media_type="application/json",
-        headers=download_headers(filename),
-    )
+    return Response(dump_bundle(bundle), media_type="application/json", headers=download_headers(filename))
 
 
 @router.get("/toegang/{case_id}/bewijs", dependencies=[OWN_PAGES_ONLY])  # it signs and asks witnesses
-def access_report_bundle(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
-    """D15 with proof: the report's entries, their inclusion proofs and the cosigned checkpoint."""
-    bundle = proof_bundles.access_report_bundle(vault, actor.ctx, case_id)
-    return _bundle_download(bundle, "toegangsrapport-bewijs.json")
+def access_report_bundle(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
+    """D15 with proof. By default the entries of the PDF for the data subject (D8, D13: the reporter,
+    refusals, other subjects' requests left out); ``?volledig=ja`` all of them, for an auditor only."""
+    full = request.query_params.get("volledig") == "ja"
+    make = proof_bundles.access_report_bundle if full else proof_bundles.subject_overview_bundle
+    name = "toegangsrapport-bewijs.json" if full else f"bewijs-betrokkene-{reference_of(case_id)}.json"
+    return _bundle_download(make(vault, actor.ctx, case_id), name)
 
 
 @router.get("/bewijs/{seq}", dependencies=[OWN_PAGES_ONLY])
