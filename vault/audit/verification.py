@@ -33,12 +33,14 @@ from vault.runtime import Vault
 from vault.witness.client import (
     WitnessEndpoint,
     configured_witnesses,
+    fork_problems,
     rewritten_after_witnessing,
     stored_cosignatures,
 )
 
 __all__ = [
     "LAST_VERIFY_KEY",
+    "RECHECK_LIMIT",
     "IntegrityState",
     "IntegrityStatus",
     "LogReport",
@@ -79,7 +81,8 @@ class LogReport:
                 else ""
             )
             return f"audit log does not match signed checkpoint {self.bad_checkpoint}: {self.reason}{where}"
-        return f"audit log broken at entry {self.first_bad_seq}: {self.reason}"
+        at = "" if self.first_bad_seq is None else f" at entry {self.first_bad_seq}"
+        return f"audit log broken{at}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,7 +145,8 @@ def verify_log(
     ``progress``, when given, is called with the number of entries read so far after each batch (the
     privacy officer's background verification shows it). A stored cosignature of a configured
     witness that no longer verifies over its checkpoint fails the verification at that checkpoint:
-    the log was rewritten (and re-signed with the vault's own key) after it was witnessed."""
+    the log was rewritten (and re-signed with the vault's own key) after it was witnessed. So does a
+    witness holding a checkpoint the vault lacks (``fork_problems``): the log was cut back or forked."""
     signer = signer or CheckpointSigner.for_vault(vault)
     witnesses = configured_witnesses()
     # ``closing``: a report returned half-way closes the scan's cursor before its connection.
@@ -161,6 +165,7 @@ def verify_log(
                 )
         # Checked before the scan starts (its cursor then has the connection to itself).
         unwitnessed = {row.size: _unwitnessed(conn, row, witnesses) for row, _ in signed}
+        forks = fork_problems(conn, witnesses)
         walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
         rows = Batches(scan if progress is None else _counted(scan, progress))
         good_floor = 1
@@ -210,6 +215,8 @@ def verify_log(
             first_bad_seq=walk.bad_seq,
             reason=walk.bad_reason,
         )
+    if forks:  # the log checks out, but a witness holds a larger history the vault no longer has
+        return LogReport(False, walk.state.size, walk.prev, len(signed), reason=next(iter(forks.values())))
     return LogReport(True, walk.state.size, walk.prev, len(signed))
 
 
@@ -234,10 +241,15 @@ def record_verification(vault: Vault, ctx: Context, report: LogReport) -> None:
 @dataclass(frozen=True)
 class IntegrityStatus:
     """A cheap check: the latest checkpoint's signature, stored state and stored cosignatures, that its
-    last leaf is still the entry it signed, and the chain after it.
+    last leaf is still the entry it signed, no witness holding a checkpoint the vault lacks, and the
+    content and chain of every entry the last *full* verification did not read.
 
-    Entries at or below the checkpoint are covered by the last *full* verification
-    (``last_full_verify``, with its time) — not re-read here.
+    A checkpoint signs the stored entry hashes, not the content: an entry written after the last full
+    verification and changed in place later is found only by re-reading it. So the check starts right
+    after the entries that verification read (``last_full_verify["entries"]``), at most
+    ``RECHECK_LIMIT`` entries below the latest checkpoint; beyond that it reads only the tail after the
+    checkpoint and ``unchecked_from`` names the first entry no full verification read. Entries the
+    last full verification read are covered by it (with its time) — not re-read here.
     """
 
     ok: bool
@@ -247,49 +259,92 @@ class IntegrityStatus:
     reason: str | None
     checkpoint: CheckpointInfo | None
     last_full_verify: dict[str, Any] | None
+    unchecked_from: int | None = None
 
     @property
     def state(self) -> IntegrityState:
-        """The overall state shown to the privacy officer. ``ok`` above is only the cheap check of
-        the tail; the log is *in order* only when that holds **and** the last full verification passed."""
+        """The overall state shown to the privacy officer. ``ok`` above is only the cheap check; the log
+        is *in order* only when that holds, the last full verification passed, and every entry after
+        the ones it read was re-read now."""
         if not self.ok:
             return IntegrityState.BROKEN
         if self.last_full_verify is None:
             return IntegrityState.NEVER_VERIFIED
         if self.last_full_verify.get("ok") is not True:
             return IntegrityState.VERIFY_FAILED
+        if self.unchecked_from is not None:
+            return IntegrityState.PARTLY_VERIFIED
         return IntegrityState.OK
 
 
 class IntegrityState(StrEnum):
-    """Green only for ``OK``; ``NEVER_VERIFIED`` is a warning (amber); the other two are alarms."""
+    """Green only for ``OK``; ``NEVER_VERIFIED`` and ``PARTLY_VERIFIED`` are warnings (amber); the
+    other two are alarms."""
 
     OK = "ok"
     NEVER_VERIFIED = "never_verified"  # the tail checks out, but no full verification ever ran
+    PARTLY_VERIFIED = "partly_verified"  # too many entries after the last full verification to re-read
     VERIFY_FAILED = "verify_failed"  # the last full verification (``vault audit verify``) failed
-    BROKEN = "broken"  # the cheap check of the latest checkpoint and the tail after it fails
+    BROKEN = "broken"  # the cheap check fails (or a witness holds a checkpoint the vault does not)
+
+
+# The most entries below the latest checkpoint the cheap check re-reads because the last full
+# verification did not (the periodic full verification keeps this range small).
+RECHECK_LIMIT: Final = 100_000
+
+
+def _verified_entries(last_full: dict[str, Any] | None) -> int | None:
+    """How many entries the last full verification read, when it passed (else None)."""
+    if not last_full or last_full.get("ok") is not True:
+        return None
+    entries = last_full.get("entries")
+    return entries if isinstance(entries, int) and entries >= 0 else 0
+
+
+def _recheck_from(
+    conn: Connection, row: AuditCheckpoint | None, verified: int | None
+) -> tuple[int, str] | None:
+    """Where the content check must start below the latest checkpoint ``row``: the first entry the
+    last full verification did not read and the stored hash before it; None to start after ``row``."""
+    if row is None or verified is None or verified >= row.size or row.size - verified > RECHECK_LIMIT:
+        return None
+    if verified == 0:
+        return 1, GENESIS_HASH
+    before = queries.entry_by_seq(conn, verified)  # missing (the log was cut): the first link fails
+    return verified + 1, "" if before is None else str(before["entry_hash"])
 
 
 def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) -> IntegrityStatus:
     signer = signer or CheckpointSigner.for_vault(vault)
+    witnesses = configured_witnesses()
     with queries.read_snapshot(vault.db) as conn:
         row = queries.latest_checkpoint(conn)
         head = queries.head_seq(conn)
         last_full = queries.get_meta(conn, LAST_VERIFY_KEY)
-        unwitnessed = None if row is None else _unwitnessed(conn, row, configured_witnesses())
+        unwitnessed = None if row is None else _unwitnessed(conn, row, witnesses)
+        forks = fork_problems(conn, witnesses)
+        verified = _verified_entries(last_full)
+        recheck = _recheck_from(conn, row, verified)
     info = None if row is None else CheckpointInfo.of(row)
-    start = 1 if row is None else row.size
-    if unwitnessed is not None:
-        return IntegrityStatus(False, head, start, None, unwitnessed, info, last_full)
+    start = 1 if row is None else row.size if recheck is None else recheck[0]
+    unchecked = None if row is None or verified is None or verified >= row.size or recheck else verified + 1
+    problem = unwitnessed or next(iter(forks.values()), None)
+    if problem is None and verified is not None and verified > head:
+        problem = f"the log holds {head} entries, fewer than the {verified} the last full verification read"
+    if problem is not None:
+        return IntegrityStatus(False, head, start, None, problem, info, last_full, unchecked)
     try:
         if row is not None:
             state, prev = trusted_state(vault, signer, row)
             confirm_last_leaf(vault, state, prev)  # not cut below the checkpoint and written again
-            walk = ChainWalk(state, prev, row.size + 1)
-            ok = walk.feed_full(Batches(scan(vault, row.size + 1, head)))
+            # Re-read from the first entry no full verification read: every stored hash must match its
+            # content, and entry ``row.size`` is the one the checkpoint signed (confirmed just above).
+            first, prev = (row.size + 1, prev) if recheck is None else recheck
+            walk = ChainWalk(CompactRange() if recheck else state, prev, first)
+            ok = walk.feed_full(Batches(scan(vault, first, head)))
         else:
             walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
             ok = walk.feed_full(Batches(scan(vault, 1, head)))
     except Integrity as exc:
-        return IntegrityStatus(False, head, start, None, exc.message, info, last_full)
-    return IntegrityStatus(ok, head, start, walk.bad_seq, walk.bad_reason, info, last_full)
+        return IntegrityStatus(False, head, start, None, exc.message, info, last_full, unchecked)
+    return IntegrityStatus(ok, head, start, walk.bad_seq, walk.bad_reason, info, last_full, unchecked)

@@ -375,6 +375,8 @@ def integrity_view(session: Session, vault: Vault, ctx: Context) -> dict[str, An
         if cp is None
         else {"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "created_at": cp.created_at},
         "last_full_verify": status.last_full_verify,
+        # The first entry neither the last full verification nor this check read (``partly_verified``).
+        "unchecked_from": status.unchecked_from,
         # Which witnesses cosigned the latest checkpoint; a missing cosignature is named here.
         "witnesses": witness_status(vault, cp),
     }

@@ -31,7 +31,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from vault.audit import queries
-from vault.audit.checkpoints import AuditSettings, CheckpointInfo, create_checkpoint, latest_checkpoint
+from vault.audit.checkpoints import (
+    AuditSettings,
+    CheckpointInfo,
+    CheckpointSigner,
+    create_checkpoint,
+    latest_checkpoint,
+)
 from vault.audit.cosignature import (
     ALG_COSIGNATURE_V1,
     VerifierKey,
@@ -40,7 +46,7 @@ from vault.audit.cosignature import (
     parse_verifier_key,
 )
 from vault.audit.cosignature import signature_lines as parse_signature_lines
-from vault.audit.proofs import prove_consistency
+from vault.audit.proofs import prove_consistency, signed_checkpoint
 from vault.errors import ConfigError, Integrity, InvalidInput, VaultError
 from vault.models import AuditCosignature
 from vault.runtime import Vault
@@ -54,6 +60,7 @@ __all__ = [
     "WitnessResult",
     "configured_witnesses",
     "cosigned_note",
+    "fork_problems",
     "publish_checkpoint",
     "publish_latest",
     "required_quorum",
@@ -66,6 +73,9 @@ log = structlog.get_logger(__name__)
 # Per witness: the last time it reported a size below the one it cosigned (its record lost or rolled
 # back), kept in ``vault_meta`` so that the integrity status shows it.
 _ALERT_KEY: Final = "audit.witness_alert."
+# Per witness: the size of a checkpoint it holds that the vault lacks (the log was cut back or forked).
+_FORK_KEY: Final = "audit.witness_fork."
+_FORKED: Final = "holds checkpoint {}, which the vault does not hold: the log was cut back or forked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +205,7 @@ class _Asker:
         self.text = _text_of(info.note)
         self.timeout = timeout
         self._proofs: dict[int, list[bytes]] = {}
+        self.signer = CheckpointSigner.for_vault(vault)
         self._lock = threading.Lock()
         self.connections = Connections()
 
@@ -210,6 +221,8 @@ class _Asker:
         name, kid = endpoint.key.name, endpoint.key_id
         cosigned_before = old  # the size this witness last cosigned, from the stored cosignatures
         if old > self.info.size:
+            if not self._holds(old):
+                return self._forked(endpoint, old)
             return WitnessResult(name, kid, False, f"witness cosigned a larger checkpoint ({old})", True)
         for attempt in range(2):
             try:
@@ -227,13 +240,17 @@ class _Asker:
                 size = reported_size(answer)
                 if size is None:
                     return WitnessResult(name, kid, False, "witness answered 409 without a usable size")
+                if size < cosigned_before:
+                    return self._lost_record(endpoint, size, cosigned_before)
+                if not self._holds(size):
+                    return self._forked(endpoint, size)
                 if size > self.info.size:
                     reason = f"witness holds a larger checkpoint ({size})"
                     return WitnessResult(name, kid, False, reason, ahead=True)
-                if size < cosigned_before:
-                    return self._lost_record(endpoint, size, cosigned_before)
                 old = size
                 continue
+            if status == 422 and old:  # C2SP: the consistency proof from its checkpoint does not verify
+                return self._forked(endpoint, old)
             if status != 200:
                 return WitnessResult(name, kid, False, f"refused (HTTP {status})")
             return self._accept(endpoint, answer)
@@ -265,15 +282,32 @@ class _Asker:
         very thing that lets it detect a fork: reported, never re-based (docs/audit.md)."""
         name, kid = endpoint.key.name, endpoint.key_id
         log.warning("audit_witness_record_lost", witness=name, size=reported, cosigned=cosigned)
-        now = self.vault.clock.now().isoformat()
-        alert = {"reported_size": reported, "cosigned_size": cosigned, "at": now}
-        with contextlib.suppress(IntegrityError), self.vault.db.session() as session:
-            queries.set_meta(session, _ALERT_KEY + kid, alert)  # (a race with another worker: same alert)
+        self._keep(_ALERT_KEY + kid, {"reported_size": reported, "cosigned_size": cosigned})
         reason = (
             f"witness reports size {reported}, below the size {cosigned} it cosigned: "
             "its record was lost or rolled back (not re-based)"
         )
         return WitnessResult(name, kid, False, reason)
+
+    def _holds(self, size: int) -> bool:
+        """Whether the vault holds a checkpoint of ``size`` signed by its key: then a 409 naming it is a race
+        (another root at that size needs the vault's key, and the proof from it then fails: 422)."""
+        with contextlib.suppress(VaultError):  # (a size SQLite cannot store is none of the vault's)
+            return size < 1 << 63 and bool(signed_checkpoint(self.vault, self.signer, size))
+        return False
+
+    def _forked(self, endpoint: WitnessEndpoint, held: int) -> WitnessResult:
+        """A witness holding a checkpoint the vault lacks, or refusing the proof from the one it holds,
+        saw another history: the log was cut back or forked. Kept until it cosigns again (``_fork_size``)."""
+        name, kid = endpoint.key.name, endpoint.key_id
+        log.error("audit_witness_fork", witness=name, size=held, checkpoint=self.info.size)
+        self._keep(_FORK_KEY + kid, {"witness_size": held, "vault_size": self.info.size})
+        return WitnessResult(name, kid, False, "witness " + _FORKED.format(held))
+
+    def _keep(self, key: str, alert: dict[str, Any]) -> None:
+        """Store an alert about a witness durably, with the time (a race with another worker: same)."""
+        with contextlib.suppress(IntegrityError), self.vault.db.session() as session:
+            queries.set_meta(session, key, {**alert, "at": self.vault.clock.now().isoformat()})
 
     def ask_all(
         self, todo: list[WitnessEndpoint], olds: dict[str, int], wanted: int
@@ -401,9 +435,26 @@ def _alert_problem(alert: dict[str, Any] | None, last_cosigned: int) -> str | No
     )
 
 
+def _fork_size(conn: Connection, endpoint: WitnessEndpoint) -> int | None:
+    """The checkpoint a witness holds that the vault lacks, until that witness cosigns (verifiably) one at
+    least that large: it does so only over a proof that the log extends the checkpoint it holds."""
+    held = (queries.get_meta(conn, _FORK_KEY + endpoint.key_id) or {}).get("witness_size")
+    if not isinstance(held, int):
+        return None
+    last = store.last_cosigned_size(conn, endpoint.key_id)
+    row = queries.checkpoint_at(conn, last) if held <= last else None
+    return None if row and stored_cosignatures(conn, last, row.note, [endpoint]).valid else held
+
+
+def fork_problems(conn: Connection, endpoints: Iterable[WitnessEndpoint]) -> dict[str, str]:
+    """Per witness key id: why the log was cut back or forked after that witness saw it (standing)."""
+    held = {e: _fork_size(conn, e) for e in endpoints}
+    return {e.key_id: f"witness {e.key.name} " + _FORKED.format(s) for e, s in held.items() if s is not None}
+
+
 def witness_status(vault: Vault, info: CheckpointInfo | None = None) -> dict[str, Any]:
     """For the integrity status: which witnesses cosigned the latest checkpoint, which did not, and
-    each one's ``problem`` (a stored cosignature that no longer verifies, a lost record)."""
+    each one's ``problem`` (a stored cosignature that no longer verifies, a cut log, a lost record)."""
     endpoints = configured_witnesses()
     quorum = required_quorum(len(endpoints))
     info = info or latest_checkpoint(vault)
@@ -412,14 +463,18 @@ def witness_status(vault: Vault, info: CheckpointInfo | None = None) -> dict[str
         stored = empty if info is None else stored_cosignatures(conn, info.size, info.note, endpoints)
         last = {e.key_id: store.last_cosigned_size(conn, e.key_id) for e in endpoints}
         alerts = {e.key_id: queries.get_meta(conn, _ALERT_KEY + e.key_id) for e in endpoints}
+        forks = {e.key_id: _fork_size(conn, e) for e in endpoints}
         published_size = _published_size(conn, endpoints, quorum) if endpoints else None
     broken = {e.key_id for e in stored.broken}
     witnesses = []
     for e in endpoints:
         row = stored.valid.get(e.key_id)
         lost = _alert_problem(alerts[e.key_id], last[e.key_id])
-        kind = "rewritten" if e.key_id in broken else "record_lost" if lost else None  # for the Dutch page
-        problem = rewritten_after_witnessing(e.key.name, stored.size) if e.key_id in broken else lost
+        forked = None if forks[e.key_id] is None else _FORKED.format(forks[e.key_id])
+        rewritten = rewritten_after_witnessing(e.key.name, stored.size) if e.key_id in broken else None
+        kinds = {"rewritten": rewritten, "fork_or_cut": forked, "record_lost": lost}  # for the Dutch page
+        kind = next((k for k, v in kinds.items() if v), None)
+        problem = rewritten or forked or lost
         witnesses.append(
             {
                 "name": e.key.name,
@@ -429,6 +484,7 @@ def witness_status(vault: Vault, info: CheckpointInfo | None = None) -> dict[str
                 "cosigned_at": None if row is None else row.timestamp,
                 "problem": problem,
                 "problem_kind": kind,
+                "fork_size": forks[e.key_id],  # the checkpoint it holds that the vault does not
             }
         )
     cosigned = sum(1 for w in witnesses if w["cosigned"])
