@@ -29,6 +29,7 @@ from vault.logcontrole.daily import DailyReview
 from vault.services import audit_reports as service
 from vault.services import proof_bundles
 from vault.services.audit_reports import MAX_PAGE, ReviewOutcome
+from vault.services.integrity_check import DailyVerification
 from vault.transaction import transaction
 
 __all__ = ["router"]
@@ -47,13 +48,17 @@ async def _checkpoints(app: FastAPI) -> AsyncIterator[None]:
     reviewer = DailyReview(app.state.vault, minutes=review_minutes) if review_minutes > 0 else None
     if reviewer is not None:
         reviewer.start()
+    verifier = (
+        DailyVerification(app.state.vault, hours=settings.verify_hours) if settings.verify_hours else None
+    )
+    if verifier is not None:
+        verifier.start()
     try:
         yield
     finally:
-        if worker is not None:
-            worker.stop()
-        if reviewer is not None:
-            reviewer.stop()
+        for periodic in (worker, reviewer, verifier):
+            if periodic is not None:
+                periodic.stop()
 
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_checkpoints)

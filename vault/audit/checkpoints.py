@@ -64,6 +64,9 @@ class AuditSettings(BaseSettings):
     origin: str = Field(default="vault.veiligthuis.local/audit", min_length=1, max_length=200)
     checkpoint_minutes: float = Field(default=10.0, ge=0, description="0 turns periodic checkpoints off.")
     checkpoint_on_start: bool = True
+    # The server starts a full verification when the last one is older than this (0: never; then run
+    # ``vault audit verify`` from a timer): the cheap integrity status re-reads every entry after it.
+    verify_hours: float = Field(default=24.0, ge=0, le=24 * 31)
     # Witnesses that cosign each checkpoint: entries "<witness vkey> <URL prefix>", separated by
     # commas or newlines (see vault.witness.client). Quorum: None means a majority of them.
     witnesses: str = Field(default="", max_length=20_000)

@@ -1,9 +1,12 @@
 """A full verification of the audit log started by the privacy officer, run in the background.
 
 One thread in the server process, one verification at a time per vault: a second start while one
-runs is refused (``Conflict``). The job walks the whole log (``verify_log``) with progress, then
-records the result with ``record_verification`` (kept for the integrity status, and audited as
-``audit:log:verified`` under the officer who started it). Progress lives in this process only: with
+runs is refused (``Conflict``). ``DailyVerification`` starts one as ``system`` when the last one is
+older than ``VAULT_AUDIT_VERIFY_HOURS`` (24), so the range the cheap integrity status must re-read
+(every entry after the last full verification, ``integrity_status``) stays about a day's entries.
+The job walks the whole log (``verify_log``) with progress, then records the result with
+``record_verification`` (kept for the integrity status, and audited as ``audit:log:verified`` under
+whoever started it). Progress lives in this process only: with
 several server processes, each knows the job it runs; the *result* is in the database for all.
 """
 
@@ -12,17 +15,18 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from vault.audit import queries
-from vault.audit.verification import record_verification, verify_log
+from vault.audit.verification import LAST_VERIFY_KEY, record_verification, verify_log
 from vault.context import Context
+from vault.periodic import Periodic
 from vault.runtime import Vault
 
-__all__ = ["FullVerification", "JobState", "full_verification"]
+__all__ = ["DailyVerification", "FullVerification", "JobState", "full_verification"]
 
 log = structlog.get_logger(__name__)
 
@@ -121,3 +125,38 @@ def full_verification(vault: Vault) -> FullVerification:
             runner = _runners[id(vault)] = FullVerification(vault)
             weakref.finalize(vault, _runners.pop, id(vault), None)
         return runner
+
+
+def _due(last: dict[str, Any] | None, now: datetime, hours: float) -> bool:
+    """No full verification yet, or the last one (passed or not) started more than ``hours`` ago."""
+    try:
+        at = datetime.fromisoformat(str((last or {})["at"]))
+    except (KeyError, ValueError):
+        return True
+    return now - at >= timedelta(hours=hours)
+
+
+class DailyVerification(Periodic):
+    """Every hour (or every ``hours``, if shorter) in the server: start a full verification as
+    ``system`` when the last one is older than ``hours``. Each node checks the shared result first, so
+    nodes seldom both run one (a second run is harmless: read-only, its result recorded again)."""
+
+    thread_name = "audit-full-verify"
+
+    def __init__(self, vault: Vault, *, hours: float) -> None:
+        super().__init__(minutes=min(60.0, hours * 60.0))
+        self._vault = vault
+        self._hours = hours
+
+    def run_once(self) -> bool:
+        vault = self._vault
+        try:
+            with queries.read_snapshot(vault.db) as conn:
+                last = queries.get_meta(conn, LAST_VERIFY_KEY)
+            if not _due(last, vault.clock.now(), self._hours):
+                return False
+            ctx = Context.system(access_point="audit-full-verify", clock=vault.clock)
+            return full_verification(vault).start(ctx)
+        except Exception as exc:  # noqa: BLE001 - a background task must survive and say why
+            log.error("full_verification_not_started", error=type(exc).__name__)
+            return False
