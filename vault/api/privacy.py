@@ -165,7 +165,7 @@ def review(
 @router.get("/integrity")
 def integrity(vault: VaultDep, ctx: RequestContext) -> dict[str, Any]:
     """Integrity status: ``ok`` only when the last full verification passed and the chain after the latest
-    checkpoint holds; ``state`` is ok / never_verified / verify_failed / broken."""
+    checkpoint holds; ``state`` is ok / never_verified / partly_verified / verify_failed / broken."""
     with transaction(vault.db) as session:
         return service.integrity_view(session, vault, ctx)
 
