@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from tests.web.world import build_world
+from tests.web.world import _ctx, build_world
 from vault.audit.break_glass import ACCESS_TABLE
 from vault.audit.export import CsvStyle, ExportFormat, _csv_cell, _csv_writer, export_entries
 from vault.audit.queries import EntryFilter
@@ -27,18 +27,6 @@ from vault.web.fg_reports import DUTCH_CSV
 
 PAYLOAD = "=cmd|' /C calc'!A0"
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _ctx(vault: Vault, person) -> Context:  # type: ignore[no-untyped-def]
-    return Context(
-        actor_id=person.user_id,
-        role=str(person.role),
-        org_id=person.org_id,
-        access_point="api",
-        second_factor_verified=True,
-        factor_checked_at=vault.clock.now(),
-        clock=vault.clock,
-    )
 
 
 def _spreadsheet_rows(text: str) -> list[list[str]]:

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import api_user
-from tests.web.world import World, build_world, web_login
+from tests.web.world import World, _ctx, build_world, web_login
 from tests.witness.conftest import (  # noqa: F401  (fixtures)
     WitnessProcess,
     _no_periodic_checkpoints,
@@ -26,7 +26,7 @@ from tests.witness.conftest import (  # noqa: F401  (fixtures)
 )
 from vault.app import create_app
 from vault.audit.checkpoints import CheckpointSigner
-from vault.context import Context, FrozenClock
+from vault.context import FrozenClock
 from vault.domain import Role
 from vault.errors import VaultError
 from vault.runtime import Vault
@@ -36,18 +36,6 @@ from vault.services.subjects import record_reporter_consent
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_bundle.py"
 REPORTER_FACTS = "dossier:reporter-identity:"
-
-
-def _ctx(vault: Vault, person) -> Context:  # type: ignore[no-untyped-def]
-    return Context(
-        actor_id=person.user_id,
-        role=str(person.role),
-        org_id=person.org_id,
-        access_point="test",
-        second_factor_verified=True,
-        factor_checked_at=vault.clock.now(),
-        clock=vault.clock,
-    )
 
 
 @pytest.fixture
