@@ -55,8 +55,6 @@ class StaffMember:
 
 
 def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: bool) -> bool:
-    tag = AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED
-
     def apply(session: Session, _admission: Admission) -> bool:
         user = session.get(User, user_id)
         if user is None or user.disabled:
@@ -87,13 +85,14 @@ def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: b
             vault,
             ctx,
             GateRequest(case_id, Action.ADMINISTER),
-            tag=tag,
+            tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED,
             object_type="user",
             object_id=user_id,
             then=apply,
         )
     except RuleRefused as refused:
-        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=case_id)
+        attempted = AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED
+        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=attempted, case_id=case_id)
 
 
 def assign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
