@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, CaseKind, Category, OrgType, Role
@@ -267,3 +268,14 @@ def probing_finding(vault: Vault, clock: FrozenClock, user_id: str, role: str) -
     run_review(vault, Context.system(access_point="test", clock=vault.clock), day, day + timedelta(days=1))
     with vault.db.session() as session:
         return session.scalars(select(Finding.id).where(Finding.actor_key == user_id)).one()
+
+
+def drop_append_only(conn: Connection, vault: Vault, *tables: str) -> None:
+    """What a database owner does before changing the log: drop the triggers that refuse UPDATE and
+    DELETE on ``tables`` (SQLite: one per statement; PostgreSQL: one for both)."""
+    for table in tables:  # fixed names
+        if vault.db.is_sqlite:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        else:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table}")

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.helpers import api_user
+from tests.helpers import api_user, drop_append_only
 from tests.web.world import World, build_world, web_login
 from vault.app import create_app
 from vault.audit import record, verification
@@ -61,7 +61,7 @@ def _verified_then_grown(vault: Vault, ctx: Context) -> LogReport:
 
 def _change_in_place(vault: Vault, seq: int) -> None:
     with vault.db.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(
             text("UPDATE audit_entries SET actor_id = 'system', object_id = 'x' WHERE seq = :s"), {"s": seq}
         )
@@ -138,8 +138,7 @@ def test_d16_a_log_shorter_than_the_last_full_verification_read_is_broken(
     first = _verified_then_grown(vault, system_ctx)
     record_verification(vault, system_ctx, verify_log(vault))  # it read today's entries too
     with vault.db.engine.begin() as conn:  # the database owner cuts back to the first checkpoint
-        for table in ("audit_entries", "audit_checkpoints"):
-            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+        drop_append_only(conn, vault, "audit_entries", "audit_checkpoints")
         conn.execute(text("DELETE FROM audit_checkpoints WHERE size > :s"), {"s": first.entries})
         conn.execute(text("DELETE FROM audit_entries WHERE seq > :s"), {"s": first.entries})
     _append(vault, system_ctx, 1)
@@ -153,7 +152,7 @@ def test_d16_the_last_entry_the_full_verification_read_removed_is_broken(
 ) -> None:
     verified = _verified_then_grown(vault, system_ctx)
     with vault.db.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_entries_no_delete")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(text("DELETE FROM audit_entries WHERE seq = :s"), {"s": verified.entries})
     status = integrity_status(vault)
     assert status.state is IntegrityState.BROKEN

@@ -24,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.helpers import drop_append_only
 from tests.web.world import build_world, web_login
 from tests.witness.conftest import WitnessProcess, log_entry
 from tests.witness.helpers import append, checkpoint_after, post, request_body
@@ -43,9 +44,7 @@ def _cut_back_to(vault: Vault, size: int) -> dict[str, list[dict[str, Any]]]:
     returns what was removed (the backup an operator restores later)."""
     removed: dict[str, list[dict[str, Any]]] = {}
     with vault.db.engine.begin() as conn:
-        assert vault.db.is_sqlite
-        for table, _ in TABLES:
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        drop_append_only(conn, vault, *(table for table, _ in TABLES))
         for table, column in TABLES:
             where = f"FROM {table} WHERE {column} > :s"  # fixed names
             removed[table] = [dict(r._mapping) for r in conn.execute(text(f"SELECT * {where}"), {"s": size})]
