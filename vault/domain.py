@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 __all__ = [
+    "BIDI_CONTROLS",
     "Action",
     "AuditTag",
     "CaseKind",
@@ -245,6 +247,13 @@ class AuditTag(StrEnum):
     AUDIT_CASE_PROTECTION_CHANGED = "audit:case:protection-changed"
     DOSSIER_CASE_PROTECTION_CHANGED = "dossier:case:protection-changed"
     AUTH_ENROLMENT_RECORDED = "auth:enrolment:recorded"
+
+
+# The bidirectional-text controls: marks, embeddings, overrides and isolates. Typed into a name or a
+# reason, they make it show in another order than it reads ("fact\u202eTXT.exe"), so the text a
+# colleague or the privacy officer sees is not the text that was written. Refused wherever a person's
+# typed text is shown to someone judging it (file names and titles, a break-the-glass justification).
+BIDI_CONTROLS: Final = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def reference_of(case_id: str) -> str:

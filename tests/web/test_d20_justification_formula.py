@@ -130,3 +130,26 @@ def test_d20_web_form_refuses_a_bare_cr_in_dutch_and_keeps_the_rest(vault: Vault
     r = web.post(path, data={"csrf_token": csrf_of(r.text), "justification": f"{REASON}\r\nTeam Zuid weg"})
     assert r.status_code == 200, r.text[:300]
     assert _kept_justifications(vault) == [f"{REASON}\nTeam Zuid weg"]
+
+
+def test_d20_a_bidi_override_is_refused_so_the_officer_reads_what_was_written(
+    vault: Vault, clock: FrozenClock
+) -> None:
+    """A right-to-left override shows the officer "…kind, zie melding" where the colleague typed
+    something else in another order: the API refuses it (422), the web form answers in Dutch and gives
+    back the rest, and nothing is read or kept."""
+    world = build_world(vault)
+    for control in ("\u202e", "\u2066", "\u200f"):
+        assert _api_view(vault, clock, world, f"{REASON} {control}gnidlem eiz") == 422
+    assert _break_glass_counts(vault) == (0, 0)
+
+    web = TestClient(create_app(vault), base_url="https://testserver")
+    web_login(web, world.outsider, clock)
+    path = f"/zaken/{world.case_id}/noodtoegang"
+    r = web.post(
+        path, data={"csrf_token": csrf_of(web.get(path).text), "justification": f"{REASON} \u202egnidlem eiz"}
+    )
+    assert r.status_code == 400
+    assert "stuurtekens" in r.text
+    assert f">{REASON} gnidlem eiz</textarea>" in r.text
+    assert _break_glass_counts(vault) == (0, 0)

@@ -37,6 +37,7 @@ from vault.audit.sealed import open_sealed, seal
 from vault.auth.keyed import keyed_hash
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
+from vault.domain import BIDI_CONTROLS
 from vault.errors import InvalidInput
 from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview
 from vault.policy import non_blank_chars as policy_justification_chars
@@ -78,20 +79,25 @@ def session_key(ctx: Context) -> str:
 # journal note, ``vault.services.journal``) and the Unicode line and paragraph separators. A bare CR
 # in particular ends a row in a spreadsheet: the privacy officer's CSV export (D20) would otherwise
 # start a row with whatever the colleague under review typed after it. A CRLF is a line break as a
-# form sends it and becomes a line feed (``check_justification``).
+# form sends it and becomes a line feed (``check_justification``). Bidirectional-text controls
+# (``BIDI_CONTROLS``) would show the officer the reason in another order than it was written.
 _ALLOWED_CONTROLS: Final = frozenset("\n\t")
 _LINE_SEPARATORS: Final = frozenset("\u2028\u2029")
 
 
 def _refused(ch: str) -> bool:
-    return ch in _LINE_SEPARATORS or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    return (
+        ch in _LINE_SEPARATORS
+        or ch in BIDI_CONTROLS
+        or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    )
 
 
 def justification_problem(text: str) -> str | None:
     """Why ``text`` (line endings already ``\\n``) cannot be a justification, or None. The reason
     never echoes the text."""
     if any(_refused(ch) for ch in text):
-        return "may contain no control characters other than line breaks and tabs"
+        return "may contain no control characters other than line breaks and tabs, nor bidi controls"
     return None
 
 

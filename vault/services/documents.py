@@ -22,7 +22,7 @@ from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.stream import encrypt_stream
-from vault.domain import Action, AuditTag, Category
+from vault.domain import BIDI_CONTROLS, Action, AuditTag, Category
 from vault.errors import InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
@@ -73,13 +73,10 @@ class _SizeLimit:
             yield chunk
 
 
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def without_controls(value: str) -> str:
     """``value`` without what ``clean_name`` refuses: control characters (C0, DEL, C1) and bidi
     controls. For a name nobody can be asked to retype (a public form's attachment)."""
-    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc" and ch not in BIDI_CONTROLS)
 
 
 def clean_name(value: str, what: str) -> str:
@@ -87,7 +84,7 @@ def clean_name(value: str, what: str) -> str:
     value = value.strip()
     if not value or len(value) > _MAX_NAME:
         raise InvalidInput(f"{what} must be 1 to {_MAX_NAME} characters")
-    if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
+    if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in value):
         # C0, DEL and C1 controls; bidirectional overrides would disguise a name ("fact\u202eTXT.exe").
         raise InvalidInput(f"{what} must not contain control characters")
     return value.replace("/", "_").replace("\\", "_")

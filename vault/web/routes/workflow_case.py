@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import reference_of
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.domain import Role, reference_of
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.labels import AMSTERDAM
@@ -137,6 +137,13 @@ def approve_own_motion(
 # --- Assignment ------------------------------------------------------------------------------------
 
 
+def _staff_only(actor: WebActor) -> None:
+    """Who works on a case and how long it is kept are Veilig Thuis's own business: a professional who
+    asked advice gets the refusal page, as for the own-motion page, and their case page links neither."""
+    if not Role(actor.role).is_staff:
+        raise Forbidden("staff only")
+
+
 def _assignment_page(
     request: Request,
     vault: Vault,
@@ -146,6 +153,7 @@ def _assignment_page(
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    _staff_only(actor)
     view = view_case(vault, actor.ctx, case_id)
     assigned = assignments.case_assignees(vault, actor.ctx, case_id)
     taken = {a.user_id for a in assigned}
@@ -211,6 +219,7 @@ def _retention_page(
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    _staff_only(actor)
     view = view_case(vault, actor.ctx, case_id)
     return page(
         request,
