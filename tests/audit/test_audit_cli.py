@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.foundation.test_cli import _env, run_cli
+from tests.helpers import drop_append_only
 from vault.audit import record
 from vault.context import Context
 from vault.domain import AuditTag
@@ -47,10 +48,7 @@ def test_d16_cli_checkpoint_prove_export_and_verify_name_the_fault(
     assert "intact" in ok.stdout
 
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(text("UPDATE audit_entries SET object_id = 'x' WHERE seq = 4"))
     broken = run_cli(["audit", "verify"], env)
     assert broken.returncode == 1

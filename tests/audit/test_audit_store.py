@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.audit.oracle import verify_chain
+from tests.helpers import drop_append_only
 from vault.audit import record
 from vault.audit.bundle import MAX_BUNDLE_ENTRIES, prove_inclusions
 from vault.audit.chain import CANONICAL_FIELDS, GENESIS_HASH, canonical_bytes, entry_hash
@@ -55,10 +56,7 @@ def _append(vault: Vault, ctx: Context, n: int, **fields: object) -> None:
 
 def _drop_triggers(vault: Vault) -> None:
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
 
 
 def _rewrite_consistently(vault: Vault, seq: int, column: str, value: str) -> None:
@@ -160,10 +158,7 @@ def test_corrupt_stored_tree_state_is_rebuilt_and_checked_against_the_signed_roo
     _append(vault, system_ctx, 5)
     first = create_checkpoint(vault)
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update_delete ON audit_checkpoints")
+        drop_append_only(conn, vault, "audit_checkpoints")
         conn.execute(text("UPDATE audit_checkpoints SET tree_state = :s"), {"s": b"\x01" + b"\x00" * 8})
     _append(vault, system_ctx, 3)
     second = create_checkpoint(vault)
@@ -213,10 +208,7 @@ def test_d16_checkpoint_refuses_to_extend_over_a_rewritten_log(vault: Vault, sys
     create_checkpoint(vault)
     _rewrite_consistently(vault, 3, "decision", "deny")
     with vault.db.engine.begin() as conn:  # the stored state no longer helps the attacker either
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update_delete ON audit_checkpoints")
+        drop_append_only(conn, vault, "audit_checkpoints")
         conn.execute(text("UPDATE audit_checkpoints SET tree_state = :s"), {"s": b"garbage"})
     _append(vault, system_ctx, 2)
     with pytest.raises(Integrity, match="checkpoint 6"):
@@ -227,10 +219,7 @@ def test_d16_forged_checkpoint_note_is_refused(vault: Vault, system_ctx: Context
     _append(vault, system_ctx, 3)
     create_checkpoint(vault)
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_checkpoints_no_update_delete ON audit_checkpoints")
+        drop_append_only(conn, vault, "audit_checkpoints")
         note = conn.execute(text("SELECT note FROM audit_checkpoints")).scalar_one()
         forged = note.replace("\n4\n", "\n3\n", 1)
         conn.execute(text("UPDATE audit_checkpoints SET note = :n"), {"n": forged})
@@ -243,10 +232,7 @@ def test_d16_truncated_log_fails_against_its_checkpoint(vault: Vault, system_ctx
     _append(vault, system_ctx, 5)
     create_checkpoint(vault)
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(text("DELETE FROM audit_entries WHERE seq >= 5"))
     report = verify_log(vault)
     assert not report.ok

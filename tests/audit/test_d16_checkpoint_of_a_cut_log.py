@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.foundation.test_cli import _env, run_cli
+from tests.helpers import drop_append_only
 from vault.audit import queries, record
 from vault.audit.checkpoints import create_checkpoint
 from vault.audit.verification import IntegrityState, integrity_status
@@ -40,10 +41,7 @@ def _grow_to(vault: Vault, size: int) -> None:
 def _cut_after(vault: Vault, seq: int) -> None:
     """The database owner removes every entry after ``seq``."""
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(text("DELETE FROM audit_entries WHERE seq > :s"), {"s": seq})
 
 

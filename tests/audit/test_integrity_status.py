@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from tests.helpers import api_user
+from tests.helpers import api_user, drop_append_only
 from tests.web.world import World, build_world, csrf_of, web_login
 from vault.app import create_app
 from vault.audit import record
@@ -49,10 +49,7 @@ def _tamper_below_the_checkpoint(vault: Vault, system_ctx: Context) -> None:
     create_checkpoint(vault)
     _append(vault, system_ctx, 2)
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
         conn.execute(text("UPDATE audit_entries SET object_id = 'forged' WHERE seq = 2"))
 
 

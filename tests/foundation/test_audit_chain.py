@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.audit.oracle import verify_chain
+from tests.helpers import drop_append_only
 from vault.audit import record
 from vault.context import Context
 from vault.domain import AuditTag
@@ -26,11 +27,7 @@ def _append(vault: Vault, ctx: Context, n: int) -> None:
 
 def _drop_triggers(vault: Vault) -> None:
     with vault.db.engine.begin() as conn:
-        if vault.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_delete")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update_delete ON audit_entries")
+        drop_append_only(conn, vault, "audit_entries")
 
 
 def test_d16_entries_chain_and_verify(vault: Vault, system_ctx: Context) -> None:
