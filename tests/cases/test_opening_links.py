@@ -74,7 +74,13 @@ def test_d3_api_opening_names_earlier_advice_for_staff_and_counts_it_for_a_repor
             session.scalars(select(AuditEntry).where(AuditEntry.tag == str(AuditTag.DOSSIER_PERSON_LOOKUP)))
         )
         details = {e.case_id: json.loads(e.details) for e in entries}
-        assert details[second["case_id"]] == {"by": "pseudonym", "matches": 1, "cases": first["case_id"]}
+        assert details[str(second["case_id"])] == {
+            "by": "pseudonym",
+            "matches": 1,
+            "named": 1,
+            "counted": 0,
+            "cases": first["case_id"],
+        }
         assert details[report] == {"by": "subjects_pseudonym", "matches": 3}
         assert own["case_id"] not in details
         linked = session.scalars(

@@ -195,7 +195,13 @@ def test_d3_advice_to_a_professional_and_a_later_report_about_the_same_client_fo
     assert "1 zaak" in page.locator("main").inner_text()
     _checked(page)
     found = _entries(vault, tag=str(AuditTag.DOSSIER_PERSON_LOOKUP), case_id=second)
-    assert [json.loads(e.details) for e in found][-1] == {"by": "pseudonym", "matches": 1, "cases": first}
+    assert [json.loads(e.details) for e in found][-1] == {
+        "by": "pseudonym",
+        "matches": 1,
+        "named": 1,
+        "counted": 0,
+        "cases": first,
+    }
     assert found[-1].actor_id == world.worker.user_id
 
     # Later a phone report about the same child: the worker is told earlier advice exists (count only).

@@ -97,9 +97,15 @@ def open_professional_advice(body: ProfessionalAdviceIn, ctx: RequestContext, va
             client=_person(body.client) if body.client else None,
         )
         summary = cases.opened(session, case)
-    earlier = [LookupHitOut.model_validate(asdict(h)) for h in opening.earlier_advice(vault, ctx, case.id)]
+    # D3: earlier advice in the actor's own scope is named, beyond it only counted (a team leader
+    # names those through /api/v1/reidentify/person, with a reason).
+    earlier = opening.earlier_advice(vault, ctx, case.id)
     return CaseCreated(
-        case_id=case.id, kind=case.kind, client_pseudonym=summary.client_pseudonym, earlier_advice=earlier
+        case_id=case.id,
+        kind=case.kind,
+        client_pseudonym=summary.client_pseudonym,
+        earlier_advice=[LookupHitOut.model_validate(asdict(h)) for h in earlier.named],
+        earlier_advice_count=earlier.elsewhere,
     )
 
 

@@ -81,7 +81,8 @@ class CaseCreated(BaseModel):
     client_pseudonym: str | None = None
     # D3: a professional's advice: the other advice cases about the same client (staff only).
     earlier_advice: list[LookupHitOut] | None = None
-    # D3/D19: a report: how many advice cases carry a subject's pseudonym (naming them: team leader).
+    # D3/D19: a report: how many advice cases carry a subject's pseudonym; a professional's advice: how
+    # many earlier advice cases about the client lie outside the opener's scope (naming them: team leader).
     earlier_advice_count: int | None = None
 
 

@@ -8,6 +8,16 @@ person: once on each matched case (D15: the case's access report shows who found
 without a case naming the first matched ids for the log review (D21). The answer holds case ids,
 kinds, team and creation date only: never content.
 
+Each actor's person lookups are limited (``LOOKUP_LIMITS``: 20 per 10 minutes, 100 per day): a lookup
+answers "is this person known?", so an unlimited series enumerates what the actor did not know (a
+child's date of birth, a BSN). The answered lookups are counted in ``auth_attempts`` (kind
+``person_lookup``, account key = the actor's id; its kind + account + time index makes the count one
+indexed range read on SQLite and PostgreSQL, and it holds across workers and restarts — no schema
+change). Over a limit the lookup is refused before anything is looked up (``RateLimited``, 429) and
+the refusal is audited as a denied lookup (rule ``d19-lookup-rate``, ids only). The lookups done when
+a case is opened (``opening.earlier_advice``, ``opening.advice_signal``) are not counted: each needs a
+new case in the actor's own team, itself recorded and audited.
+
 ``reidentify_client``: given a client pseudonym (one-way), find the advice cases that carry it. Only
 the roles in ``REIDENTIFY_ROLES`` (the team leader) may, with a reason from a fixed list; it is
 audited with the pseudonym and the reason code once per matched case (once without a case when
@@ -32,26 +42,28 @@ about the search in that time can read it), then erased by the retention sweep.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.audit.log import record_many
 from vault.audit.sealed import seal
+from vault.auth.ratelimit import take_turn_on
 from vault.context import Context
 from vault.crypto.index import blind_index_bsn, blind_index_person
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import Action, AuditTag, Category, Role, reference_of
 from vault.domain import Decision as Effect
-from vault.errors import Forbidden, InvalidInput
-from vault.models import Case, ClientReidentification, ClientReidentificationMatch
+from vault.errors import Forbidden, InvalidInput, RateLimited
+from vault.models import AuthAttempt, Case, ClientReidentification, ClientReidentificationMatch
 from vault.policy import Actor
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
@@ -63,6 +75,8 @@ from vault.services.gate import GateRequest, would_allow
 from vault.services.subjects import PersonFields
 
 __all__ = [
+    "LOOKUP_LIMITS",
+    "LOOKUP_RATE_RULE",
     "REIDENTIFY_ROLES",
     "UNMATCHED_EXPLANATION_KEPT",
     "LookupHit",
@@ -81,6 +95,15 @@ __all__ = [
 REIDENTIFY_ROLES = frozenset({Role.TEAMLEIDER})
 _PSEUDONYM = re.compile(r"ps_[a-z2-7]{32}")
 _EXPLANATION_MIN, _EXPLANATION_MAX = 10, 2000
+
+# D19: at most this many answered person lookups per actor within each window (see the docstring).
+LOOKUP_LIMITS: Final[tuple[tuple[int, timedelta], ...]] = (
+    (20, timedelta(minutes=10)),
+    (100, timedelta(days=1)),
+)
+_LOOKUP_KIND: Final = "person_lookup"
+_LOOKUP_KEEP: Final = max(window for _, window in LOOKUP_LIMITS) + timedelta(hours=1)
+LOOKUP_RATE_RULE: Final = "d19-lookup-rate"
 
 
 class ReidentificationReason(StrEnum):
@@ -164,6 +187,39 @@ def _staff(actor: Actor | None, ctx: Context) -> bool:
     )
 
 
+def _lookup_wait(session: Session, actor_id: str, now: datetime) -> int | None:
+    """Seconds until the actor may look up again; None when every limit allows one more now."""
+    times = list(
+        session.scalars(
+            select(AuthAttempt.occurred_at)
+            .where(
+                AuthAttempt.kind == _LOOKUP_KIND,
+                AuthAttempt.account_key == actor_id,
+                AuthAttempt.occurred_at > now - max(window for _, window in LOOKUP_LIMITS),
+            )
+            .order_by(AuthAttempt.occurred_at)
+        )
+    )
+    wait: int | None = None
+    for allowed, window in LOOKUP_LIMITS:
+        recent = [t for t in times if t > now - window]
+        if len(recent) >= allowed:
+            # The lookup that has to leave the window before one more is allowed.
+            frees_at = recent[len(recent) - allowed] + window
+            seconds = max(1, math.ceil((frees_at - now).total_seconds()))
+            wait = seconds if wait is None else max(wait, seconds)
+    return wait
+
+
+def _count_lookup(session: Session, actor_id: str, now: datetime) -> None:
+    session.execute(
+        delete(AuthAttempt).where(
+            AuthAttempt.kind == _LOOKUP_KIND, AuthAttempt.occurred_at < now - _LOOKUP_KEEP
+        )
+    )
+    session.add(AuthAttempt(id=str(uuid.uuid4()), kind=_LOOKUP_KIND, account_key=actor_id, occurred_at=now))
+
+
 def lookup_person(
     vault: Vault,
     ctx: Context,
@@ -183,9 +239,27 @@ def lookup_person(
         else None
     )
     by = "+".join(k for k, v in (("bsn", bsn_index), ("name_dob", person_index)) if v)
+    now, actor_id = ctx.now(), str(ctx.actor_id)
+    wait: int | None = None
     with vault.db.session() as session:
         actor = access_repo.actor_facts(session, ctx)
         if _staff(actor, ctx):
+            # Parallel lookups by one actor take turns between count and insert (PostgreSQL; SQLite's
+            # transactions already do), before this transaction's first audit entry.
+            take_turn_on(session, "person-lookup", actor_id)
+            wait = _lookup_wait(session, actor_id, now)
+        if wait is not None:
+            record(
+                session,
+                ctx,
+                AuditTag.DOSSIER_ACCESS_DENIED,
+                object_type="person",
+                decision=Effect.DENY,
+                rule=LOOKUP_RATE_RULE,
+                details={"attempted": str(AuditTag.DOSSIER_PERSON_LOOKUP), "by": by},
+            )
+        elif _staff(actor, ctx):
+            _count_lookup(session, actor_id, now)
             rows = cases_repo.cases_by_index(session, bsn_index=bsn_index, person_index=person_index)
             # D15: an entry on each matched case, so its access report shows who found it. Written
             # before the entry the log review reads (D21, ``details.cases``): that review counts any
@@ -206,6 +280,8 @@ def lookup_person(
                 details={"by": by, "matches": len(rows), "cases": _matched_case_ids(rows)},
             )
             return _hits(rows)
+    if wait is not None:
+        raise RateLimited("too many person lookups; try again later", retry_after=wait)
     raise _denied(vault, ctx, AuditTag.DOSSIER_PERSON_LOOKUP, "d19-staff-only", "person")
 
 

@@ -3,9 +3,13 @@
 - ``opening_choices``: the opener's own teams (staff open cases only for their team) and the active
   professional accounts an advice to a professional is registered under (D3: owner = the professional).
 - ``earlier_advice``: for a professional's advice, the other live advice cases carrying the same client
-  pseudonym (D3: "linkable across advice requests about the same person"). Pseudonym to pseudonym: the
-  worker learns references, never who the client is. Audited as a person lookup on the case
-  (``dossier:person:lookup``, ``by=pseudonym``) with the matched case ids, so the log review (D21)
+  pseudonym (D3: "linkable across advice requests about the same person"). Only the matches within the
+  actor's own scope (the work lists' visibility: their teams' cases and cases assigned to them) are
+  named; the others are only counted, as ``advice_signal`` does. Naming another team's advice about a
+  person the opener typed in would be a re-identification, which is the team leader's, with a reason
+  (``lookup.reidentify_person``) — so the team leader, too, gets names in scope and a count here.
+  Audited as a person lookup on the case (``dossier:person:lookup``, ``by=pseudonym``) with how many
+  matched, were named and were counted, and the named case ids (ids only), so the log review (D21)
   sees whether work on a match followed.
 - ``advice_signal``: for a report, how many live advice cases carry the pseudonym of one of its
   subjects. Only the number: naming those cases ties a person to a professional's pseudonymised advice,
@@ -41,6 +45,7 @@ from vault.services.subjects import PersonFields
 
 __all__ = [
     "Choice",
+    "EarlierAdvice",
     "OpeningChoices",
     "advice_signal",
     "earlier_advice",
@@ -56,6 +61,14 @@ class Choice:
     id: str
     name: str
     detail: str | None = None  # a professional's organisation
+
+
+@dataclass(frozen=True)
+class EarlierAdvice:
+    """D3: the earlier advice about the same client: named within the actor's scope, else counted."""
+
+    named: list[LookupHit]
+    elsewhere: int  # matches outside the actor's scope: a team leader re-identifies to name them
 
 
 @dataclass(frozen=True)
@@ -115,13 +128,14 @@ def _readable(vault: Vault, ctx: Context, case_id: str, category: Category) -> N
         raise Forbidden("not your case")
 
 
-def earlier_advice(vault: Vault, ctx: Context, case_id: str) -> list[LookupHit]:
-    """D3: the other live advice cases about the same client as this professional's advice.
+def earlier_advice(vault: Vault, ctx: Context, case_id: str) -> EarlierAdvice:
+    """D3: the other live advice cases about the same client as this professional's advice; named
+    only within the actor's own scope, counted beyond it.
 
     Staff only: a professional opening their own advice never learns of other professionals' advice
     (they get none, and nothing is looked up)."""
     if ctx.role == Role.PROFESSIONAL:
-        return []
+        return EarlierAdvice([], 0)
     _readable(vault, ctx, case_id, Category.ADVICE)
     with vault.db.session() as session:
         case = session.get(Case, case_id)
@@ -130,8 +144,20 @@ def earlier_advice(vault: Vault, ctx: Context, case_id: str) -> list[LookupHit]:
             raise InvalidInput("only a professional's advice carries a client pseudonym")
         wanted = [p for p in (workflow.client_pseudonym, workflow.client_pseudonym_name_dob) if p]
         if not wanted:
-            return []
+            return EarlierAdvice([], 0)
         hits = _hits(cases_repo.cases_with_pseudonym(session, wanted), without=case_id)
+        actor = access_repo.actor_facts(session, ctx)
+        in_scope: set[str] = set()
+        if hits and actor is not None:
+            scope = cases_repo.Scope(actor.id, actor.team_ids)
+            in_scope = set(
+                session.scalars(
+                    select(Case.id).where(
+                        Case.id.in_([h.case_id for h in hits]), cases_repo.visible_cases(scope)
+                    )
+                )
+            )
+        named = [h for h in hits if h.case_id in in_scope]
         record(
             session,
             ctx,
@@ -139,9 +165,16 @@ def earlier_advice(vault: Vault, ctx: Context, case_id: str) -> list[LookupHit]:
             case_id=case_id,
             object_type="case",
             object_id=case_id,
-            details={"by": "pseudonym", "matches": len(hits), "cases": ",".join(h.case_id for h in hits[:5])},
+            details={
+                "by": "pseudonym",
+                "matches": len(hits),
+                "named": len(named),
+                "counted": len(hits) - len(named),
+                # Only the named ids: the counted ones were not revealed (D21 reads these).
+                "cases": ",".join(h.case_id for h in named[:5]),
+            },
         )
-    return hits
+    return EarlierAdvice(named, len(hits) - len(named))
 
 
 def _birth(value: str | None) -> date | None:

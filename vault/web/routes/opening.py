@@ -312,7 +312,9 @@ def opened(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -
     """The reference to quote, the triage deadline (D5) and the links to earlier advice (D3)."""
     view = view_case(vault, actor.ctx, case_id)
     earlier = (
-        opening.earlier_advice(vault, actor.ctx, case_id) if view.kind == CaseKind.ADVICE_PROFESSIONAL else []
+        opening.earlier_advice(vault, actor.ctx, case_id)
+        if view.kind == CaseKind.ADVICE_PROFESSIONAL
+        else opening.EarlierAdvice([], 0)
     )
     signal = opening.advice_signal(vault, actor.ctx, case_id) if view.kind == CaseKind.REPORT else 0
     return page(
@@ -322,7 +324,8 @@ def opened(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -
         view=view,
         reference=reference_of(case_id),
         professional=usernames(vault, [view.owner_id]).get(view.owner_id or "", ""),
-        earlier=earlier,
+        earlier=earlier.named,
+        elsewhere=earlier.elsewhere,
         signal=signal,
         may_link=actor.role in lookup.REIDENTIFY_ROLES,
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from vault.domain import Role, reference_of
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, RateLimited
 from vault.http.deps import VaultDep
 from vault.services import caseload, lookup, worklists
 from vault.services.person_fields import PersonFields
@@ -19,6 +19,11 @@ from vault.web.routes.caseload import list_values, page_number
 from vault.web.session import WebActor, WebUser
 
 router = APIRouter(include_in_schema=False)
+
+_TOO_MANY_LOOKUPS = (
+    "U heeft in korte tijd veel personen opgezocht. Probeer het later opnieuw. "
+    "Deze weigering is vastgelegd."
+)
 
 
 def _start(
@@ -114,6 +119,18 @@ def person_lookup(request: Request, vault: VaultDep, form: VerifiedForm) -> Resp
             )
         except InvalidInput:
             errors = {"bsn": "Zoek op BSN, of op naam én geboortedatum."}
+        except RateLimited as refused:
+            # D19: too many lookups in a short time; refused before anything was looked up.
+            response = _start(
+                request,
+                vault,
+                actor,
+                lookup_errors={"bsn": _TOO_MANY_LOOKUPS},
+                lookup_values=values,
+                status_code=429,
+            )
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
         else:
             return _start(request, vault, actor, hits=hits)
     return _start(request, vault, actor, lookup_errors=errors, lookup_values=values, status_code=400)
