@@ -21,8 +21,7 @@ from vault.web.session import WebActor, WebUser
 router = APIRouter(include_in_schema=False)
 
 _TOO_MANY_LOOKUPS = (
-    "U heeft in korte tijd veel personen opgezocht. Probeer het later opnieuw. "
-    "Deze weigering is vastgelegd."
+    "U heeft in korte tijd veel personen opgezocht. Probeer het later opnieuw. Deze weigering is vastgelegd."
 )
 
 
