@@ -23,16 +23,26 @@ from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.stream import encrypt_stream
 from vault.domain import BIDI_CONTROLS, Action, AuditTag, Category
-from vault.errors import InvalidInput, NotFound, TooLarge
+from vault.errors import Conflict, InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
 from vault.services.copy_kind import Kind
-from vault.services.gate import Admission, GateRequest, OpenedDocument, admit_read, open_admitted, pass_gate
+from vault.services.gate import (
+    Admission,
+    GateRequest,
+    OpenedDocument,
+    RuleRefused,
+    admit_read,
+    open_admitted,
+    pass_gate,
+    refuse,
+)
 from vault.services.retention import destroy_after_for
 from vault.storage.blobs import new_blob_id
 from vault.transaction import transaction
 
 __all__ = [
+    "STATEMENT_APPEND_ONLY",
     "SealedBlob",
     "StoredVersion",
     "add_version",
@@ -47,6 +57,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 _MAX_NAME = 255
+STATEMENT_APPEND_ONLY = "d14-statement-append-only"
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,17 @@ def _check_answered(session: Session, case_id: str, refers_to_id: str) -> None:
         raise InvalidInput("a statement answers a document, not another statement")
 
 
+def _refuse_statement_version(session: Session, case_id: str, document_id: str) -> None:
+    """D14: a statement is the subject's own words, appended; no new version replaces them (whatever
+    category the caller names). A second view is a new statement answering the same document."""
+    existing = session.get(Document, document_id)
+    if existing is not None and existing.case_id == case_id and existing.category == Category.STATEMENT:
+        raise RuleRefused(
+            Conflict("a statement is never replaced: add a new statement to the document it answers (D14)"),
+            STATEMENT_APPEND_ONLY,
+        )
+
+
 def add_version(
     session: Session,
     ctx: Context,
@@ -171,6 +193,7 @@ def add_version(
         session.add(document)
         number = 1
     else:
+        _refuse_statement_version(session, case_id, document_id)
         existing = session.get(Document, document_id)
         if existing is None or existing.case_id != case_id or existing.category != str(category):
             raise NotFound("no such document")
@@ -273,18 +296,30 @@ def upload_document(
         assert admission.dek is not None
         if refers_to_id is not None:  # only once the gate allowed it: nothing to probe (D14)
             _check_answered(session, case_id, refers_to_id)
+        if document_id is not None:  # refused before any byte streams in (D14)
+            _refuse_statement_version(session, case_id, document_id)
         return admission.dek
 
-    dek = pass_gate(
-        vault,
-        ctx,
-        req,
-        tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
-        object_type="document",
-        object_id=document_id,
-        then=key_of,
-        audit_allow=False,
-    )
+    try:
+        dek = pass_gate(
+            vault,
+            ctx,
+            req,
+            tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+            object_type="document",
+            object_id=document_id,
+            then=key_of,
+            audit_allow=False,
+        )
+    except RuleRefused as refused:
+        refuse(
+            vault,
+            ctx,
+            refused.error,
+            rule=refused.rule,
+            attempted=AuditTag.DOSSIER_DOCUMENT_CREATED,
+            case_id=case_id,
+        )
     sealed = seal_to_blob(vault, dek, chunks)
 
     def reference(session: Session, admission: Admission) -> StoredVersion:
@@ -313,6 +348,15 @@ def upload_document(
             object_id=sealed.version_id,
             then=reference,
         )
-    except BaseException:
+    except BaseException as exc:
         vault.blobs.delete(sealed.blob_id)
+        if isinstance(exc, RuleRefused):
+            refuse(
+                vault,
+                ctx,
+                exc.error,
+                rule=exc.rule,
+                attempted=AuditTag.DOSSIER_DOCUMENT_CREATED,
+                case_id=case_id,
+            )
         raise
