@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -126,13 +127,31 @@ def _reporter_release_recorded(session: Session, case_id: str) -> bool:
     return reporter.consent_to_disclose or (reporter.professional and reporter.released_at is not None)
 
 
-def _evaluate(
-    session: Session, vault: Vault, ctx: Context, req: DisclosureRequest
-) -> tuple[Decision, VaultError | None, bool]:
-    """Every check of a disclosure: D9 basis for the recipient's type, D8 release, DISCLOSE per category."""
+@dataclass(frozen=True)
+class _Verdict:
+    """What ``_evaluate`` decided: the decision (its rule goes into the log), the error to raise when
+    refused, whether the reporter's identity is released (D8), and for a refused document its id (one
+    the database holds, never what a client typed) for the denied entry."""
+
+    decision: Decision
+    refused: VaultError | None
+    release: bool = False
+    document_id: str | None = None
+
+
+def _evaluate(session: Session, vault: Vault, ctx: Context, req: DisclosureRequest) -> _Verdict:
+    """Every check of a disclosure. First DISCLOSE on the case for this actor (a gate decision): to one
+    who may not disclose, every refusal is the gate's one answer (404 for non-staff), so the order of
+    the checks tells nothing of the case — whether it exists, what a consent id belongs to, whether
+    the board was asked (D10). Only then the named documents (D10), the D9 basis for the recipient's
+    type, the D8 release and DISCLOSE per covered category, each with its own reason."""
+    actor, case_facts, _grant, decision = decide(
+        session, vault, ctx, GateRequest(req.case_id, Action.DISCLOSE, purpose=req.purpose)
+    )
+    if not decision.allowed:
+        return _Verdict(decision, refusal(actor, case_facts, decision))
     org = session.get(Organisation, req.org_id)
-    case = session.get(Case, req.case_id)
-    if org is None or case is None:
+    if org is None:
         raise NotFound("no such case or organisation")
     documents = (
         session.execute(
@@ -141,12 +160,23 @@ def _evaluate(
         if req.document_ids
         else []
     )
-    if len(documents) != len(req.document_ids) or any(case_id != req.case_id for _, _, case_id in documents):
-        raise NotFound("a named document does not belong to this case")
-    doc_categories = {Category(cat) for _, cat, _ in documents}
-    if doc_categories & _NEVER_DISCLOSED:
-        raise InvalidInput("medical documents are never disclosed to partners")
-    covered = set(req.categories) | doc_categories
+    own = {doc_id: Category(cat) for doc_id, cat, case_id in documents if case_id == req.case_id}
+    if set(req.document_ids) - own.keys():
+        # D10: a document of another case (or no document at all): refused and audited (D21 probing).
+        foreign = sorted(doc_id for doc_id, _, case_id in documents if case_id != req.case_id)
+        return _Verdict(
+            Decision(False, "d10-document-not-in-case", "a named document does not belong to this case"),
+            NotFound("a named document does not belong to this case"),
+            document_id=foreign[0] if foreign else None,
+        )
+    medical = sorted(doc_id for doc_id, category in own.items() if category in _NEVER_DISCLOSED)
+    if medical:
+        return _Verdict(
+            Decision(False, "d10-medical-never-disclosed", "medical documents are never disclosed"),
+            InvalidInput("medical documents are never disclosed to partners"),
+            document_id=medical[0],
+        )
+    covered = set(req.categories) | set(own.values())
     release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
     decision = basis_holds(  # D9, as an extension checks it again
         session,
@@ -160,11 +190,8 @@ def _evaluate(
     if decision.allowed and Category.REPORTER_IDENTITY in covered and not release:
         decision = Decision(False, "d8-no-release", "the reporter's identity has no consent or release")
     if not decision.allowed:
-        return (
-            decision,
-            DisclosureRefused(f"disclosure refused: {decision.reason}", rule=decision.rule),
-            release,
-        )
+        refused = DisclosureRefused(f"disclosure refused: {decision.reason}", rule=decision.rule)
+        return _Verdict(decision, refused, release)
     for category in sorted(covered):
         actor, case_facts, _grant, decision = decide(
             session,
@@ -179,8 +206,8 @@ def _evaluate(
             ),
         )
         if not decision.allowed:
-            return decision, refusal(actor, case_facts, decision), release
-    return decision, None, release
+            return _Verdict(decision, refusal(actor, case_facts, decision), release)
+    return _Verdict(decision, None, release)
 
 
 def _consent_id(req: DisclosureRequest) -> str | None:
@@ -314,9 +341,13 @@ def _lock_case_disclosures(session: Session, case_id: str) -> None:
 
 
 def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> GrantView:
-    """Create a grant after the policy (DISCLOSE on every covered category) and the D9 basis check.
+    """Create a grant after the policy (DISCLOSE on the case, then on every covered category) and the
+    D9 basis check (order and reasons: ``_evaluate``).
 
-    A refusal is audited (``disclosure:grant:denied``, with the rule) and raised; nothing is granted.
+    A refusal is audited (``disclosure:grant:denied``, with the rule; ids only) and raised; nothing is
+    granted. One who may not disclose gets the gate's answer (404 for non-staff); a named medical
+    document is refused with 400 (``d10-medical-never-disclosed``), one of another case with 404
+    (``d10-document-not-in-case``), both audited like the rest.
     Unless ``confirm_duplicate``, a disclosure that would duplicate a live one to the same organisation
     is held back (``disclosure:grant:duplicate-warned``) and raises ``DuplicateDisclosure``; the check
     and the insert are serialised per case, so sent several times at once it is created once.
@@ -329,18 +360,22 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
         # First, before any audit entry of this transaction: the lock order is case, then audit log.
         _lock_case_disclosures(session, req.case_id)
         hold_chain(session)  # then the audit chain, before the facts (see above)
-        decision, refused, release = _evaluate(session, vault, ctx, req)
+        verdict = _evaluate(session, vault, ctx, req)
+        refused = verdict.refused
         if refused is not None:
+            # Nothing else was written in this transaction: the entry commits, then the refusal is
+            # raised. Ids only: the case and the organisation as the database has them.
             record(
                 session,
                 ctx,
                 AuditTag.DISCLOSURE_GRANT_DENIED,
-                case_id=req.case_id,
+                case_id=req.case_id if session.get(Case, req.case_id) is not None else None,
                 object_type="organisation",
-                object_id=req.org_id,
+                object_id=req.org_id if session.get(Organisation, req.org_id) is not None else None,
                 legal_basis=_known_basis(req.legal_basis),
                 decision=Effect.DENY,
-                rule=decision.rule,
+                rule=verdict.decision.rule,
+                details={"document_id": verdict.document_id} if verdict.document_id else None,
             )
         elif (twin := _twin(session, ctx, req)) is not None:
             record(
@@ -354,7 +389,8 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
             )
             refused = DuplicateDisclosure(grant_view(session, twin))
         else:
-            view = _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
+            rule = verdict.decision.rule
+            view = _insert(session, vault, ctx, req, days=days, release=verdict.release, rule=rule)
     if refused is not None:
         raise refused
     assert view is not None
@@ -379,15 +415,17 @@ def disclose_in_transaction(
 ) -> GrantView:
     """The same disclosure inside the caller's transaction (e.g. a triage handover, D6).
 
-    A refusal raises, so the caller's whole change rolls back with it; a D8/D9 or policy refusal is
-    raised as ``RuleRefused``, so the caller's gated write audits it with its rule after the rollback.
+    A refusal raises, so the caller's whole change rolls back with it; every refusal ``_evaluate``
+    decides (policy, D10 documents, D8/D9) is raised as ``RuleRefused``, so the caller's gated write
+    audits it with its rule after the rollback.
     """
     days = _check_shape(vault, req)
     require_step_up(vault, ctx)
-    decision, refused, release = _evaluate(session, vault, ctx, req)
-    if refused is not None:
-        raise RuleRefused(refused, decision.rule)
-    return _insert(session, vault, ctx, req, days=days, release=release, rule=decision.rule)
+    verdict = _evaluate(session, vault, ctx, req)
+    if verdict.refused is not None:
+        raise RuleRefused(verdict.refused, verdict.decision.rule)
+    rule = verdict.decision.rule
+    return _insert(session, vault, ctx, req, days=days, release=verdict.release, rule=rule)
 
 
 def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[GrantView]:
