@@ -8,16 +8,17 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from vault.context import Context
 from vault.db import Prebuilt
-from vault.domain import CaseKind, Category, OrgType, Role
+from vault.domain import CaseKind, Category, OrgType, Role, TriageOutcome
 from vault.models import (
     AuthSession,
     Case,
     CaseAssignment,
     CaseKey,
+    CaseWorkflow,
     Document,
     DocumentVersion,
     Grant,
@@ -31,8 +32,10 @@ from vault.policy import Actor, CaseFacts, GrantFacts
 from vault.repositories.identity import SESSION_CHECK_COLUMNS
 
 __all__ = [
+    "MUNICIPALITY_BASIS",
     "Facts",
     "actor_facts",
+    "basis_in_force",
     "consume_retrieval",
     "decision_facts",
     "document_read_facts",
@@ -222,6 +225,45 @@ def _facts(ctx: Context, row: Any) -> Facts:
     return actor, case, row.legal_basis
 
 
+MUNICIPALITY_BASIS = "wmo-4.1.1-2-rvdk-municipality"
+_BOARD_GRANT = aliased(Grant, name="board_grant")
+_BOARD_ORG = aliased(Organisation, name="board_org")
+
+
+def basis_in_force(now: Any) -> ColumnElement[bool]:
+    """D9, in SQL, correlated with ``Grant``: the grant's basis still holds at ``now`` (a value or a
+    bind parameter). Only the municipality's basis can lapse while the grant is live: it holds only
+    while the child protection board is asked to investigate (``disclosure_rules.board_asked``, the
+    same two conditions): the triage outcome is the request to the board, or a grant of the case to an
+    organisation of the board's type is not revoked and in its validity window. So a municipality's
+    grant stops working the moment the board's grant expires, with no job to revoke it: two indexed
+    EXISTS (the workflow by its key, the case's grants by ``ix_grants_case_id``) in the same query."""
+    requested = (
+        select(CaseWorkflow.case_id)
+        .where(
+            CaseWorkflow.case_id == Grant.case_id,
+            CaseWorkflow.triage_outcome == str(TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD),
+        )
+        .correlate(Grant)
+        .exists()
+    )
+    live_to_board = (
+        select(_BOARD_GRANT.id)
+        .join(_BOARD_ORG, _BOARD_ORG.id == _BOARD_GRANT.org_id)
+        .where(
+            _BOARD_GRANT.case_id == Grant.case_id,
+            _BOARD_ORG.org_type == str(OrgType.CHILD_PROTECTION_BOARD),
+            _BOARD_GRANT.revoked_at.is_(None),
+            _BOARD_GRANT.valid_from <= now,
+            _BOARD_GRANT.valid_until > now,
+        )
+        .correlate(Grant)
+        .exists()
+    )
+    return or_(Grant.legal_basis != MUNICIPALITY_BASIS, requested, live_to_board)
+
+
+_IN_FORCE = basis_in_force(bindparam("now"))
 # A partner's grant on the case, with what it covers, in one prebuilt statement: the chosen grant (a
 # named one, or the live one covering the category or document that expires first) joined with its
 # items, one row per item. Building the select per call costs more than running it.
@@ -236,6 +278,7 @@ _GRANT_COLUMNS: tuple[Any, ...] = (
     Grant.retrievals_used,
     Grant.max_retrievals,
     Grant.reporter_identity_released,
+    _IN_FORCE.label("basis_in_force"),  # a named grant is returned even when not live: says why
     GrantItem.kind.label("item_kind"),
     GrantItem.ref.label("item_ref"),
 )
@@ -245,6 +288,7 @@ _LIVE = and_(
     Grant.valid_from <= bindparam("now"),
     Grant.valid_until > bindparam("now"),
     Grant.retrievals_used < Grant.max_retrievals,
+    _IN_FORCE,
 )
 _COVERS_CATEGORY = and_(GrantItem.kind == "category", GrantItem.ref == bindparam("category"))
 _COVERS_DOCUMENT = and_(GrantItem.kind == "document", GrantItem.ref == bindparam("document_id"))
@@ -304,7 +348,7 @@ def _grant_params(
 ) -> tuple[tuple[bool, bool] | None, dict[str, Any]]:
     """Which prebuilt grant statement answers the request (None: the named grant), and its values."""
     if grant_id is not None:
-        return None, {"grant_id": grant_id}
+        return None, {"grant_id": grant_id, "now": now}
     return (category is not None, bool(document_id)), {
         "now": now,
         "category": str(category) if category else None,
@@ -324,7 +368,8 @@ def _grant_facts(rows: Sequence[Any]) -> GrantFacts | None:
         document_ids=frozenset(r.item_ref for r in rows if r.item_kind == "document"),
         valid_from=first.valid_from,
         valid_until=first.valid_until,
-        revoked=first.revoked_at is not None,
+        # D9: a grant whose basis lapsed (the board no longer asked) is no longer live: as revoked.
+        revoked=first.revoked_at is not None or not first.basis_in_force,
         retrievals_used=first.retrievals_used,
         max_retrievals=first.max_retrievals,
         reporter_identity_released=first.reporter_identity_released,
@@ -387,11 +432,11 @@ def partner_decision_facts(
     account that turns out not to be a partner's, the grant is ignored."""
     if ctx.actor_id is None or (grant is None and category is None and not document_id):
         return decision_facts(session, ctx, case_id), None
-    params: dict[str, Any] = {"actor_id": ctx.actor_id, "case_id": case_id}
+    params: dict[str, Any] = {"actor_id": ctx.actor_id, "case_id": case_id, "now": ctx.now()}
     if grant is not None:
         stmt, params["grant_id"] = _PARTNER_NAMED, grant
     else:
-        stmt, params["now"] = _PARTNER_LIVE, ctx.now()
+        stmt = _PARTNER_LIVE
     rows = stmt.all(session, params)
     facts = _facts(ctx, rows[0] if rows else None)
     actor = facts[0]

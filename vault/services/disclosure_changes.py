@@ -11,6 +11,14 @@ it (``disclosure_rules.basis_holds``: the basis fits the recipient, the board is
 municipality's basis, the consent it rests on still holds). A basis that no longer holds is refused
 with 403 and the rule, audited as a refused disclosure is (``disclosure:grant:denied``, ids and rule).
 
+Revoking the disclosure to the child protection board ends the request to the board, and with it the
+municipality's basis (D9, ``wmo-4.1.1-2-rvdk-municipality``): unless the board is still asked (the
+triage outcome, or another live grant to the board), every live municipality grant of the case is
+revoked in the same transaction, each with its own ``disclosure:grant:revoked`` entry (grant id, rule
+``d9-rvdk-not-asked``, reason ``board-no-longer-asked``), as withdrawing a consent revokes the grants
+resting on it. A board grant that merely expires needs no revocation: a partner's read and inbox
+already treat the municipality's grant as not live then (``vault.repositories.access.basis_in_force``).
+
 Lock order and the conditional ``UPDATE … WHERE revoked_at IS NULL``: see ``disclosures``.
 """
 
@@ -19,7 +27,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NoReturn
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -31,14 +39,21 @@ from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
 from vault.models import Grant, Organisation
 from vault.runtime import Vault
 from vault.services.disclosure_requests import DisclosureRefused, GrantView, grant_view
-from vault.services.disclosure_rules import basis_holds
+from vault.services.disclosure_rules import MUNICIPALITY_BASIS, RVDK_NOT_ASKED, basis_holds, board_asked
 from vault.services.gate import GateRequest, decide
 from vault.transaction import Refusal, transaction
 
-__all__ = ["EXPIRED_NOT_EXTENDED", "extend_disclosure", "require_step_up", "revoke_disclosure"]
+__all__ = [
+    "BOARD_NO_LONGER_ASKED",
+    "EXPIRED_NOT_EXTENDED",
+    "extend_disclosure",
+    "require_step_up",
+    "revoke_disclosure",
+]
 
 _REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
 EXPIRED_NOT_EXTENDED = "disclosure-expired"  # the rule of the 409: a page answers it in its own words
+BOARD_NO_LONGER_ASKED = "board-no-longer-asked"  # D9: the reason code of a municipality grant revoked
 
 
 def require_step_up(vault: Vault, ctx: Context) -> None:
@@ -110,7 +125,40 @@ def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
                 object_id=grant.id,
                 details={"org_id": grant.org_id},
             )
+            _revoke_municipality_grants(session, ctx, grant.case_id)
         return grant_view(session, grant)
+
+
+def _revoke_municipality_grants(session: Session, ctx: Context, case_id: str) -> None:
+    """D9: after a revocation, the case's live grants on the municipality's basis are revoked when the
+    board is no longer asked, each audited (ids, rule and reason code only), in the caller's
+    transaction. Nothing to do (one indexed query) when the case has none, or the board is still asked."""
+    now = ctx.now()
+    grants = session.scalars(
+        select(Grant)
+        .where(
+            Grant.case_id == case_id,
+            Grant.legal_basis == MUNICIPALITY_BASIS,
+            Grant.revoked_at.is_(None),
+            Grant.valid_until > now,
+        )
+        .order_by(Grant.created_at, Grant.id)
+    ).all()
+    if not grants or board_asked(session, ctx, case_id):
+        return
+    for grant in grants:
+        if not _update_live_grant(session, grant, revoked_at=now):
+            continue  # revoked meanwhile by another session: that revocation was audited there
+        record(
+            session,
+            ctx,
+            AuditTag.DISCLOSURE_GRANT_REVOKED,
+            case_id=grant.case_id,
+            object_type="grant",
+            object_id=grant.id,
+            rule=RVDK_NOT_ASKED,
+            details={"org_id": grant.org_id, "reason": BOARD_NO_LONGER_ASKED},
+        )
 
 
 def _refuse_lapsed_basis(session: Session, ctx: Context, grant: Grant) -> None:

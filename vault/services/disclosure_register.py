@@ -7,7 +7,12 @@ wrong practice and taken back at once) handed nothing over, and is left out. A p
 while the grant is not revoked, so "revoked and never retrieved" is exactly "revoked before its first
 retrieval". A grant on the subject's consent (D9 ``consent``) starts follow-up, but its recipient is
 not named: it tells which care provider the family chose to share with, which the family agreed to
-for that provider and not for the reporter (often a neighbour)."""
+for that provider and not for the reporter (often a neighbour).
+
+Both are Veilig Thuis's own business, like the register (``disclosures.list_case_disclosures``): staff
+only (``refuse_unless_staff``). The professional who asked advice reads their advice case, not whom
+Veilig Thuis shared it with, on which consent of whom (D3, D9); any other role is refused and audited
+(``dossier:access:denied``, rule ``d3-register-staff-only``, ids only) before the gate is asked."""
 
 from __future__ import annotations
 
@@ -20,16 +25,47 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag
+from vault.domain import Action, AuditTag, Role
+from vault.errors import Forbidden
 from vault.models import Consent, Grant, Organisation
 from vault.policy import default_legal_bases
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, pass_gate
+from vault.services.gate import Admission, GateRequest, pass_gate, refuse
 from vault.services.subjects import ConsentScope
 
-__all__ = ["ConsentChoice", "ReporterFeedback", "read_case", "reporter_feedback", "sharing_consents"]
+__all__ = [
+    "STAFF_ONLY",
+    "ConsentChoice",
+    "ReporterFeedback",
+    "read_case",
+    "refuse_unless_staff",
+    "reporter_feedback",
+    "sharing_consents",
+]
 
 T = TypeVar("T")
+
+STAFF_ONLY = "d3-register-staff-only"  # what was shared, with whom: staff only (D3)
+_STAFF_ROLES = frozenset(str(role) for role in Role if role.is_staff)
+
+
+def refuse_unless_staff(vault: Vault, ctx: Context, case_id: str, attempted: AuditTag) -> None:
+    """D3/D9: what Veilig Thuis shared from a case, with whom and on whose consent is for its staff.
+    Any other role (the professional who asked advice, a partner, the FG) is refused: audited
+    (``dossier:access:denied``, ids and rule ``d3-register-staff-only``), then 403. Asked before the
+    gate, as for the register, so the answer is the same whether or not the case exists."""
+    if ctx.role not in _STAFF_ROLES:
+        refuse(
+            vault,
+            ctx,
+            Forbidden(
+                "what was shared from a case, and on which consent, is for Veilig Thuis staff",
+                rule=STAFF_ONLY,
+            ),
+            rule=STAFF_ONLY,
+            attempted=attempted,
+            case_id=case_id,
+        )
 
 
 def read_case(
@@ -59,7 +95,8 @@ class ConsentChoice:
 
 def sharing_consents(vault: Vault, ctx: Context, case_id: str) -> list[ConsentChoice]:
     """The case's unwithdrawn ``share_with_partner`` consents (for the share form); READ on the case,
-    audited (``disclosure:consents:listed``)."""
+    audited (``disclosure:consents:listed``). Staff only (D3; ``refuse_unless_staff``)."""
+    refuse_unless_staff(vault, ctx, case_id, AuditTag.DISCLOSURE_CONSENTS_LISTED)
 
     def consents(session: Session, _admission: Admission) -> list[ConsentChoice]:
         rows = session.scalars(
@@ -100,7 +137,9 @@ def _statutory_bases() -> list[str]:
 
 
 def reporter_feedback(vault: Vault, ctx: Context, case_id: str) -> ReporterFeedback:
-    """Terugkoppeling for the reporter: READ on the case, audited (``disclosure:feedback:prepared``)."""
+    """Terugkoppeling for the reporter: READ on the case, audited (``disclosure:feedback:prepared``).
+    Staff prepare it (they tell the reporter); anyone else is refused (D3; ``refuse_unless_staff``)."""
+    refuse_unless_staff(vault, ctx, case_id, AuditTag.DISCLOSURE_FEEDBACK_PREPARED)
 
     def feedback(session: Session, _admission: Admission) -> ReporterFeedback:
         steps = select(Grant.id).where(Grant.case_id == case_id, _handed_over()).limit(1)

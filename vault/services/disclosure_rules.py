@@ -7,6 +7,9 @@
 - D9: the basis of a grant holds now (``basis_holds``): it fits the recipient's type, the board is asked
   for the municipality's basis, a consent it rests on is recorded for this recipient and not withdrawn.
   An extension checks it again (``disclosure_changes``): a basis that lapsed is not brought back.
+- D9: a municipality's grant stops with the board's request: revoking the board's grant revokes it
+  (``disclosure_changes``), and a partner's read and inbox treat it as not live once the board is no
+  longer asked (``vault.repositories.access.basis_in_force``: ``board_asked`` in SQL, the same rule).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from vault.context import Context
 from vault.domain import OrgType, TriageOutcome
 from vault.models import CaseWorkflow, Grant, Organisation
 from vault.policy import Decision, check_legal_basis
+from vault.repositories.access import MUNICIPALITY_BASIS
 from vault.services.consents import check_sharing_consent
 
 __all__ = [
@@ -40,7 +44,6 @@ CONTACT_PHONE_MAX = 32
 PHONE_DIGITS = (8, 15)  # 0800-2000 has 8; E.164 allows at most 15
 # An optional leading +, then digits with spaces, hyphens and parentheses between them, ending in a digit.
 _PHONE = re.compile(r"\+?[0-9(][0-9() -]*[0-9]")
-MUNICIPALITY_BASIS = "wmo-4.1.1-2-rvdk-municipality"
 RVDK_NOT_ASKED = "d9-rvdk-not-asked"
 
 
@@ -91,7 +94,8 @@ def contact_problem(name: str | None, phone: str | None) -> ContactProblem | Non
 def board_asked(session: Session, ctx: Context, case_id: str) -> bool:
     """D9: is the child protection board asked to investigate the case? The triage outcome is the
     request to the board, or a disclosure to an organisation of the board's type is live (not revoked,
-    not expired). A grant used up still shows the request; a revoked or expired one does not."""
+    not expired). A grant used up still shows the request; a revoked or expired one does not.
+    ``vault.repositories.access.basis_in_force`` asks the same in SQL: change both together."""
     workflow = session.get(CaseWorkflow, case_id)
     if workflow is not None and workflow.triage_outcome == TriageOutcome.REQUEST_CHILD_PROTECTION_BOARD:
         return True

@@ -112,6 +112,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
                 Grant.valid_from <= now,
                 Grant.valid_until > now,
                 Grant.retrievals_used < Grant.max_retrievals,
+                access_repo.basis_in_force(now),  # D9: the municipality's lapses with the board's request
             )
             .order_by(Grant.created_at)
         ).all()

@@ -7,6 +7,11 @@ back with everything typed and a link that confirms in a new tab. After any refu
 with what was entered and the one reason named beside the field it concerns. A disclosure that would
 duplicate a live one to the same organisation is held back by the service; the page shows the live one
 and asks "Toch delen" (posts again with ``confirm_duplicate``) or "Bestaande verlengen".
+
+The form lists the case's sharing consents (who gave them, for which organisation): like the register it
+is for Veilig Thuis staff only. Any other role (the professional who asked advice passes the step-up) is
+refused before the step-up is asked, audited with rule ``d3-register-staff-only``, with the Dutch 403 page
+(D3, D9). The revoke and extend pages read the register, which refuses them in the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Category, Role, reference_of
+from vault.domain import AuditTag, Category, Role, reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
@@ -28,6 +33,7 @@ from vault.services import disclosures
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
 from vault.services.disclosure_changes import EXPIRED_NOT_EXTENDED
+from vault.services.disclosure_register import refuse_unless_staff
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
@@ -192,6 +198,7 @@ def _form(
 
 @router.get("/zaken/{case_id}/delen")
 def disclosure_form(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
+    refuse_unless_staff(vault, actor.ctx, case_id, AuditTag.DISCLOSURE_CONSENTS_LISTED)  # D3: 403 page
     _require_step_up(vault, actor)
     return _form(request, vault, actor, case_id)
 
@@ -271,6 +278,7 @@ def _invalid(vault: Vault, entered: Entered, invalid: disclosures.DisclosureInva
 @router.post("/zaken/{case_id}/delen")
 def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
+    refuse_unless_staff(vault, actor.ctx, case_id, AuditTag.DISCLOSURE_GRANT_CREATED)  # D3: 403 page
     entered = Entered.of(form)
 
     def again(error: FieldError, status_code: int) -> HTMLResponse:
