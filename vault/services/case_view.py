@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass
 
 __all__ = [
     "OVERSIGHT_PREFIX",
+    "STAFF_MATTERS",
     "CaseView",
     "ConsentEntry",
     "DocumentEntry",
@@ -143,19 +145,41 @@ class CaseView:
     reporter: ReporterView | None = None  # only when asked for and allowed (D8)
 
 
-def _record(session: Session, case_id: str, *, oversight: bool) -> CaseView:
+# Staff's own business, left out for anyone else who may read the case (the professional on their
+# advice case): that an own-motion report is prepared (D4), the journal (staff only), what was shared
+# and with whom (D3 register, D9), the reporter's identity (D8), consents, re-identifications and
+# person lookups. Each is refused to them as a page; its line in a timeline would tell it anyway, and
+# so would the consents of the case record (who gave which, to share with whom).
+_STAFF: Final = frozenset(str(r) for r in Role if r.is_staff)
+STAFF_MATTERS: Final = (
+    "dossier:own-motion:",
+    "dossier:note:",
+    "dossier:notes:",
+    "disclosure:",
+    "dossier:reporter-identity:",
+    "dossier:consent:",
+    "dossier:client:",
+    "dossier:person:",
+)
+
+
+def _record(session: Session, case_id: str, *, oversight: bool, staff: bool) -> CaseView:
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
     wf = session.get(CaseWorkflow, case_id)
-    consents = [
-        ConsentEntry(
-            c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at, c.recipient_org_id
-        )
-        for c in session.scalars(
-            select(Consent).where(Consent.case_id == case_id).order_by(Consent.recorded_at)
-        )
-    ]
+    consents = (
+        []
+        if not staff
+        else [
+            ConsentEntry(
+                c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at, c.recipient_org_id
+            )
+            for c in session.scalars(
+                select(Consent).where(Consent.case_id == case_id).order_by(Consent.recorded_at)
+            )
+        ]
+    )
     monitoring = [
         MonitoringEntry(m.id, m.months, m.due_on, m.done_at, m.postponed_from, m.postpone_reason)
         for m in session.scalars(
@@ -175,6 +199,8 @@ def _record(session: Session, case_id: str, *, oversight: bool) -> CaseView:
         # The privacy officer's oversight (access reports, break-glass reviews, proofs …) would tip
         # off a colleague under review: only privacy officers see it.
         entries = entries.where(~AuditEntry.tag.startswith(OVERSIGHT_PREFIX, autoescape=True))
+    if not staff:
+        entries = entries.where(*(~AuditEntry.tag.startswith(p, autoescape=True) for p in STAFF_MATTERS))
     timeline = [
         TimelineEntry(at, tag)
         for at, tag in session.execute(entries.order_by(AuditEntry.seq).limit(_TIMELINE_LIMIT))
@@ -325,7 +351,9 @@ def view_case(
         tag=AuditTag.DOSSIER_CASE_READ,
         object_type="case",
         object_id=case_id,
-        then=lambda session, _admission: _record(session, case_id, oversight=sees_oversight(ctx)),
+        then=lambda session, _admission: _record(
+            session, case_id, oversight=sees_oversight(ctx), staff=ctx.role in _STAFF
+        ),
     )
     subjects: list[SubjectView] | None = None
     if would_allow(

@@ -6,8 +6,8 @@ Read through the gate: a READ decision on the case with its own audit entry ``do
 (``audit:…``: access reports, break-glass reviews …) only for the privacy officer
 (``case_view.sees_oversight``). Usernames only for staff and the privacy officer; anyone else who
 may read the case (a professional on their own advice case) sees "u" for their own entries and a
-role for the others', cannot filter by person, and does not see staff's own business (``_STAFF_MATTERS``:
-own-motion, journal, disclosures, the reporter's identity, consents).
+role for the others', cannot filter by person, and does not see staff's own business
+(``case_view.STAFF_MATTERS``: own-motion, journal, disclosures, the reporter's identity, consents).
 
 Grouping: after filtering, an unbroken run of reads (kind ``inzage``) by the same person on the
 same (Amsterdam) day collapses per tag into one line with a count: "Zaak bekeken door marieke,
@@ -35,7 +35,7 @@ from vault.errors import InvalidInput
 from vault.models import AuditEntry, User
 from vault.runtime import Vault
 from vault.services.calendar import local_date
-from vault.services.case_view import OVERSIGHT_PREFIX, TimelineEntry, sees_oversight
+from vault.services.case_view import OVERSIGHT_PREFIX, STAFF_MATTERS, TimelineEntry, sees_oversight
 from vault.services.gate import Admission, GateRequest, pass_gate
 
 __all__ = [
@@ -56,20 +56,6 @@ _READ_ACTIONS = frozenset({"read", "listed", "viewed", "searched", "lookup", "it
 _NAMES_FOR = frozenset({str(Role.MEDEWERKER), str(Role.VERTROUWENSARTS), str(Role.TEAMLEIDER)}) | {
     str(Role.PRIVACY_OFFICER)
 }
-# Staff's own business, left out for anyone else who may read the case (the professional on their
-# advice case): that an own-motion report is prepared (D4), the journal (staff only), what was shared
-# and with whom (D3 register, D9), the reporter's identity (D8), consents, re-identifications and
-# person lookups. Each is refused to them as a page; its line in the timeline would tell it anyway.
-_STAFF_MATTERS: Final = (
-    "dossier:own-motion:",
-    "dossier:note:",
-    "dossier:notes:",
-    "disclosure:",
-    "dossier:reporter-identity:",
-    "dossier:consent:",
-    "dossier:client:",
-    "dossier:person:",
-)
 
 
 class TimelineKind(StrEnum):
@@ -193,7 +179,7 @@ def case_timeline(
         if not oversight:
             visible = visible & ~AuditEntry.tag.startswith(OVERSIGHT_PREFIX, autoescape=True)
         if not names_visible:
-            visible = visible & ~or_(*(AuditEntry.tag.startswith(p, autoescape=True) for p in _STAFF_MATTERS))
+            visible = visible & ~or_(*(AuditEntry.tag.startswith(p, autoescape=True) for p in STAFF_MATTERS))
         stmt = select(
             AuditEntry.occurred_at,
             AuditEntry.tag,
