@@ -32,6 +32,9 @@ async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) 
         opened = await anyio.to_thread.run_sync(
             lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
         )
+        # Named by what the copy turned out to be from its bytes (an .xlsx labelled otherwise, a
+        # version recorded before its kind was), not only by the kind recorded at upload.
+        headers["Content-Disposition"] = content_disposition(opened.filename)
     elif admitted.length <= INLINE_BYTES:
         opened = open_admitted(vault, admitted)
         return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -48,13 +48,14 @@ from vault.crypto.stream import decrypt_stream
 from vault.domain import Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
-from vault.models import Case, Document, DocumentVersion, Grant
+from vault.models import Case, Document, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.copy_kind import COPY_REFUSED, REFUSE
 from vault.services.copy_kind import refused as refused_copy
-from vault.services.file_names import neutral_filename, version_created_at
+from vault.services.file_names import copy_type, neutral_filename, staff_download, version_created_at
+from vault.services.gate_versions import only_the_latest_version, version_read
 from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
 from vault.transaction import Refusal, transaction
@@ -192,6 +193,7 @@ def admit(
     facts: access_repo.Facts | None = None,
     wrapped_key: WrappedKey | None = None,
     copy_refused: bool = False,
+    read: dict[str, int | str] | None = None,
 ) -> T:
     """``pass_gate`` inside the caller's transaction (a `transaction` or a `GroupCommit` job).
 
@@ -202,6 +204,7 @@ def admit(
     only after the decision and its audit entry. ``copy_refused``: the document is of a kind a
     partner's copy cannot be cleaned of (``copy_kind``); a read under a grant that the policy allows
     is then refused, audited with rule ``d22-partner-copy-refused``, before it counts a retrieval.
+    ``read``: which version a document read opens (D16: ids and numbers), added to its entry.
     """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
@@ -233,7 +236,7 @@ def admit(
             decision=Effect.ALLOW if decision.allowed else Effect.DENY,
             rule=decision.rule,
             break_glass=decision.break_glass,
-            details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None},
+            details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None, **(read or {})},
         )
         if decision.allowed and decision.break_glass and case is not None:
             # D20: the justification is sealed beside the entry (never in it), in this transaction.
@@ -316,7 +319,7 @@ def admit_read(
     category = Category(doc.category)
     actor = facts[0]
     if version is not None and actor is not None and not actor.role.is_staff:
-        _only_the_latest_version(session, ctx, doc.document_case_id, document_id, version)
+        only_the_latest_version(session, ctx, doc.document_case_id, document_id, version)
     # Read with the facts (absent when the fallback lookup found the document).
     wrapped = WrappedKey(version=doc.kek_version, blob=doc.wrapped) if facts[1] and doc.wrapped else None
 
@@ -332,10 +335,12 @@ def admit_read(
             value=doc.filename_enc,
         )
         if admission.grant is not None or not admission.actor.role.is_staff:
-            # D22: only staff see the uploader's file name (it often names a client); a partner
-            # gets a neutral one, so every download (API, web) carries it.
+            # D22: a partner gets a neutral name, named and typed by the recorded kind of the bytes.
+            content_type, ext = copy_type(doc.copy_kind, label=filename)
             created = version_created_at(session, doc.version_id)
-            filename = neutral_filename(doc.document_case_id, category, created, doc.content_type, filename)
+            filename = neutral_filename(doc.document_case_id, category, created, ext)
+        else:  # staff: the original stem; an extension only from the allow-list, agreeing with the bytes
+            filename, content_type = staff_download(filename, doc.copy_kind)
         return AdmittedRead(
             document_id=document_id,
             case_id=doc.document_case_id,
@@ -344,7 +349,7 @@ def admit_read(
             version_id=doc.version_id,
             blob_id=doc.blob_id,
             filename=filename,
-            content_type=doc.content_type,
+            content_type=content_type,
             length=doc.plaintext_length,
             dek=admission.dek,
         )
@@ -369,34 +374,8 @@ def admit_read(
         facts=facts,
         wrapped_key=wrapped,
         copy_refused=getattr(doc, "copy_kind", None) == REFUSE,  # (the fallback row has no version)
+        read=version_read(doc),
     )
-
-
-# D8: what was shared is the document as it stands. A partner (any role outside the staff) reads its
-# latest version only: an earlier one may hold what was redacted before sharing (a reporter's name).
-_LATEST_VERSION = select(func.max(DocumentVersion.version)).where(
-    DocumentVersion.document_id == bindparam("document_id")
-)
-
-
-def _only_the_latest_version(
-    session: Session, ctx: Context, case_id: str, document_id: str, version: int
-) -> None:
-    latest = session.scalar(_LATEST_VERSION, {"document_id": document_id})
-    if version == latest:
-        return
-    record(
-        session,
-        ctx,
-        AuditTag.DOSSIER_ACCESS_DENIED,
-        case_id=case_id,
-        object_type="document",
-        object_id=document_id,
-        decision=Effect.DENY,
-        rule="d8-latest-version-only",
-        details={"attempted": str(AuditTag.DOSSIER_DOCUMENT_READ), "version": version},
-    )
-    raise Refusal(NotFound("no such document version"))
 
 
 def _destroyed_since(vault: Vault, case_id: str) -> bool:

@@ -54,7 +54,9 @@ class OpenedDocument:
 @dataclass(frozen=True)
 class AdmittedRead:
     """What an allowed, audited read may open once its transaction has committed. ``filename`` is
-    the uploader's for staff and a neutral one for a partner (D22, ``vault.services.file_names``)."""
+    the uploader's for staff (its extension only from the allow-list and agreeing with the bytes, else
+    ``.bin``) and a neutral one for a partner; ``content_type`` follows the bytes, never the uploader's
+    label (D22, ``vault.services.file_names``)."""
 
     document_id: str
     case_id: str

@@ -50,6 +50,7 @@ from vault.models import Document, Organisation
 from vault.runtime import Vault
 from vault.services import image_copy, jpeg2000_copy, office_copy
 from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, Kind, refused, signature_kind
+from vault.services.file_names import copy_type, with_extension
 from vault.services.gate import OpenedDocument
 
 __all__ = ["MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
@@ -290,10 +291,10 @@ def _collect(chunks: Iterator[bytes], limit: int) -> bytes:
 
 def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> OpenedDocument:
     """The partner's copy of an opened (admitted, audited) document: a PDF watermarked for the
-    actor's organisation, a photo or Office file cleaned, plain text as it is (sent as ``text/plain``),
-    any other kind refused; anything for staff unchanged (and still streamed). Runs in a worker thread.
-    A refusal is an ``InvalidInput`` with the rule ``COPY_REFUSED`` (the partner's page says it in
-    Dutch)."""
+    actor's organisation, a photo or Office file cleaned, plain text as it is, each typed and named by
+    its kind (``file_names.copy_type``), any other kind refused; anything for staff unchanged (and
+    still streamed). Runs in a worker thread. A refusal is an ``InvalidInput`` with the rule
+    ``COPY_REFUSED`` (the partner's page says it in Dutch)."""
     if not applies(ctx):
         return opened
     head, chunks = _peek(opened.chunks, HEAD_BYTES)
@@ -303,9 +304,11 @@ def recipient_copy(vault: Vault, ctx: Context, opened: OpenedDocument) -> Opened
         copy = _plain_text(opened) if kind is None else _copy(vault, ctx, opened, kind)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, rule=COPY_REFUSED) from None
-    if kind is None:  # shown as the text it is, whatever type the uploader's browser named
-        return replace(opened, content_type="text/plain", length=len(copy), chunks=iter([copy]))
-    return replace(opened, length=len(copy), chunks=iter([copy]))
+    # D22: typed and named by what the bytes are (plain text when no signature), never by the
+    # uploader's labels: a PDF labelled text/plain goes as application/pdf, its name ending in .pdf.
+    media_type, ext = copy_type(kind, copy)
+    filename = with_extension(opened.filename, ext)
+    return replace(opened, content_type=media_type, filename=filename, length=len(copy), chunks=iter([copy]))
 
 
 def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:

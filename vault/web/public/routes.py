@@ -340,11 +340,16 @@ def _attach(vault: Vault, body: StreamedForm, receipt: Receipt, request_id: str)
 
 
 def _safe_filename(name: str) -> str:
+    """The sender's name as the case worker will recognise it, kept as evidence (extension included:
+    ``Foto.jpg.hta`` says something about the sender). It is never what a download is saved as
+    unchecked: a staff download keeps an extension only from the allow-list and when the bytes agree
+    (``file_names.staff_download``), and a partner gets a neutral name."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     # What the stored name may not hold is dropped here, not refused after the upload: the attachment
-    # would be lost (a right-to-left mark in an Arabic name, a C1 control from an old system).
-    cleaned = without_controls(name).strip()
-    return cleaned[:200] or "bijlage"
+    # would be lost (a right-to-left mark in an Arabic name, a C1 control from an old system). Trailing
+    # dots and spaces go (Windows drops them, so ``x.hta.`` would be saved as ``x.hta``).
+    cleaned = without_controls(name).strip().rstrip(". ")
+    return cleaned[:200].rstrip(". ") or "bijlage"
 
 
 def _safe_content_type(value: str) -> str:
