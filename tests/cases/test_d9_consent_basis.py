@@ -60,7 +60,8 @@ def _consent(
     org_id: str | None,
     scope: str = "share_with_partner",
 ) -> str:
-    body: dict[str, object] = {"scope": scope, "given_by": "parent"}
+    giver = "help_seeker" if scope == "register_personal_data" else "parent"  # D2: only their own
+    body: dict[str, object] = {"scope": scope, "given_by": giver}
     if org_id is not None:
         body["recipient_org_id"] = org_id
     r = client.post(f"/api/v1/cases/{case_id}/consents", headers=user.headers, json=body)

@@ -175,7 +175,7 @@ def _unassign(w: World) -> Call:
 
 def _withdraw(w: World) -> Call:
     consent = subjects.record_consent(
-        w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.CHILD
+        w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.HELP_SEEKER
     )
     return w.api("POST", f"/api/v1/cases/{w.case_id}/consents/{consent}/withdraw")
 
@@ -405,7 +405,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", C + "/consents"): lambda w: w.api(
         "POST",
         f"/api/v1/cases/{w.case_id}/consents",
-        json={"scope": "register_personal_data", "given_by": "child"},
+        json={"scope": "register_personal_data", "given_by": "help_seeker"},
     ),
     ("POST", C + "/consents/{consent_id}/withdraw"): _withdraw,
     ("POST", C + "/reporter/consent"): lambda w: w.api("POST", f"/api/v1/cases/{w.case_id}/reporter/consent"),
@@ -565,7 +565,7 @@ RECIPES.update(RIGHTS_RECIPES)
 # H3: people, consent and the reporter (D2, D8, D9) — API and browser.
 def _consent(w: World) -> str:
     return subjects.record_consent(
-        w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.PARENT
+        w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.HELP_SEEKER
     )
 
 
@@ -598,7 +598,7 @@ PEOPLE_RECIPES: dict[tuple[str, str], Recipe] = {
         "POST",
         f"/zaken/{w.case_id}/toestemmingen",
         w.web_worker,
-        {"scope": "register_personal_data", "given_by": "parent"},
+        {"scope": "register_personal_data", "given_by": "help_seeker"},
     ),
     ("GET", "/zaken/{case_id}/toestemmingen/{consent_id}/intrekken"): lambda w: w.web(
         "GET", f"/zaken/{w.case_id}/toestemmingen/{_consent(w)}/intrekken", w.web_worker

@@ -32,6 +32,7 @@ def test_d3_the_professionals_case_page_and_view_hold_no_consent_to_share(
     assert page.status_code == 200, page.text[:300]
     assert FAMILY_CARE not in page.text
     assert advice.consent_id not in page.text
+    assert "/toestemmingen/nieuw" not in page.text  # recording a consent is staff's (d9-consent-staff-only)
 
 
 def test_d3_staff_keep_the_consents_and_the_whole_record(vault: Vault, clock: FrozenClock) -> None:
@@ -44,3 +45,4 @@ def test_d3_staff_keep_the_consents_and_the_whole_record(vault: Vault, clock: Fr
         web_login(client, advice.worker, clock)
         page = client.get(f"/zaken/{advice.case_id}")
     assert FAMILY_CARE in page.text
+    assert f"/zaken/{advice.case_id}/toestemmingen/nieuw" in page.text

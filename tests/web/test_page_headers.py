@@ -65,7 +65,7 @@ def _h3_consent_of(vault: Vault, w: World) -> str:
         _ctx(vault, w.worker),
         w.case_id,
         scope=ConsentScope.REGISTER_PERSONAL_DATA,
-        given_by=Relation.PARENT,
+        given_by=Relation.HELP_SEEKER,
     )
 
 

@@ -3,6 +3,13 @@
 A ``register_personal_data`` consent lets a help seeker's advice case hold identifying fields (D2); a
 ``share_with_partner`` consent names the one organisation it allows sharing with (D9). Withdrawing a
 consent revokes every disclosure resting on it, in the same transaction.
+
+Recording a consent, withdrawing one and seeing which disclosures rest on one are Veilig Thuis staff's
+business (D9, D3): a consent is recorded by Veilig Thuis in a conversation with the person concerned and
+is the legal basis of Veilig Thuis's own disclosures. The professional who asked advice (who may write
+to their own advice case), or any other role that is not staff, neither creates such a basis nor takes
+one away (which would revoke Veilig Thuis's disclosure). They are refused before the gate and before
+anything is written, audited (``dossier:access:denied``, rule ``d9-consent-staff-only``, ids only).
 """
 
 from __future__ import annotations
@@ -15,16 +22,23 @@ from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, OrgType
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.domain import Action, AuditTag, OrgType, Role
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import Case, Consent, Grant, Organisation
 from vault.policy import Decision
 from vault.runtime import Vault
 from vault.services.documents import touch_case
-from vault.services.gate import Admission, GateRequest, gated_write, pass_gate
-from vault.services.person_fields import CONSENT_WITHDRAWN, ConsentScope, Relation
+from vault.services.gate import Admission, GateRequest, RuleRefused, gated_write, pass_gate, refuse
+from vault.services.person_fields import (
+    CONSENT_GIVERS,
+    CONSENT_WITHDRAWN,
+    HELP_SEEKER_CONSENT,
+    ConsentScope,
+    Relation,
+)
 
 __all__ = [
+    "CONSENT_STAFF_ONLY",
     "RestingGrant",
     "check_sharing_consent",
     "grants_resting_on",
@@ -32,6 +46,27 @@ __all__ = [
     "record_consent",
     "withdraw_consent",
 ]
+
+
+CONSENT_STAFF_ONLY = "d9-consent-staff-only"  # consents are recorded and withdrawn by staff (D9)
+_STAFF_ROLES = frozenset(str(role) for role in Role if role.is_staff)
+
+
+def _refuse_unless_staff(vault: Vault, ctx: Context, case_id: str, attempted: AuditTag) -> None:
+    """D9: only Veilig Thuis staff record, withdraw or weigh a consent. Anyone else is refused before
+    the gate (the same answer whether or not the case exists) and before anything is written: audited
+    (``dossier:access:denied``, case id and rule ``d9-consent-staff-only``), then 403."""
+    if ctx.role not in _STAFF_ROLES:
+        refuse(
+            vault,
+            ctx,
+            Forbidden(
+                "consents are recorded and withdrawn by Veilig Thuis staff (D9)", rule=CONSENT_STAFF_ONLY
+            ),
+            rule=CONSENT_STAFF_ONLY,
+            attempted=attempted,
+            case_id=case_id,
+        )
 
 
 def _case(session: Session, case_id: str) -> Case:
@@ -42,13 +77,22 @@ def _case(session: Session, case_id: str) -> Case:
 
 
 def live_consent(
-    session: Session, case_id: str, scope: ConsentScope, consent_id: str | None = None
+    session: Session,
+    case_id: str,
+    scope: ConsentScope,
+    consent_id: str | None = None,
+    *,
+    own_only: bool = False,
 ) -> Consent | None:
+    """The newest unwithdrawn consent of ``scope`` (``consent_id``: that one). ``own_only``: only one
+    given by whom the scope allows (``CONSENT_GIVERS``; D2), whenever it was recorded."""
     stmt = select(Consent).where(
         Consent.case_id == case_id, Consent.scope == str(scope), Consent.withdrawn_at.is_(None)
     )
     if consent_id is not None:
         stmt = stmt.where(Consent.id == consent_id)
+    if own_only and scope in CONSENT_GIVERS:
+        stmt = stmt.where(Consent.given_by.in_(sorted(CONSENT_GIVERS[scope])))
     return session.scalars(stmt.order_by(Consent.recorded_at.desc()).limit(1)).first()
 
 
@@ -65,14 +109,25 @@ def record_consent(
 
     D9: a ``share_with_partner`` consent names the one organisation it allows sharing with (a person
     consents to sharing with someone in particular); a ``register_personal_data`` consent names none.
-    The audit entry (the gate's) names the consent id; scope, giver and recipient are in the row."""
+    D2: a ``register_personal_data`` consent is the help seeker's own: given by anyone else it is
+    refused (rule ``d2-help-seeker-consent``, audited). The audit entry (the gate's) names the consent
+    id; scope, giver and recipient are in the row. Staff only (``d9-consent-staff-only``)."""
+    _refuse_unless_staff(vault, ctx, case_id, AuditTag.DOSSIER_CONSENT_RECORDED)
     scope = ConsentScope(scope)
+    given_by = Relation(given_by)
     if (scope is ConsentScope.SHARE_WITH_PARTNER) != (recipient_org_id is not None):
         raise InvalidInput("a consent to share names its recipient organisation; no other consent does")
     consent_id = str(uuid.uuid4())
 
     def write(session: Session, admission: Admission) -> str:
         case = _case(session, case_id)
+        if given_by not in CONSENT_GIVERS.get(scope, frozenset(Relation)):
+            raise RuleRefused(
+                InvalidInput(
+                    "only the help seeker themself consents to registering their personal data (D2)"
+                ),
+                HELP_SEEKER_CONSENT,
+            )
         if recipient_org_id is not None:
             org = session.get(Organisation, recipient_org_id)
             if org is None or org.org_type == OrgType.VEILIG_THUIS:
@@ -107,7 +162,9 @@ def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) 
     """A consent can be withdrawn; data registered under it stays (deletion is a separate request, D12).
 
     D9: every disclosure (grant) resting on it is revoked in the same transaction, each with its own
-    ``disclosure:grant:revoked`` entry (grant id, reason code ``consent-withdrawn``; no personal data)."""
+    ``disclosure:grant:revoked`` entry (grant id, reason code ``consent-withdrawn``; no personal data).
+    Staff only (``d9-consent-staff-only``): no one else takes away the basis of Veilig Thuis's sharing."""
+    _refuse_unless_staff(vault, ctx, case_id, AuditTag.DOSSIER_CONSENT_WITHDRAWN)
 
     def write(session: Session, admission: Admission) -> None:
         consent = session.get(Consent, consent_id)
@@ -179,7 +236,9 @@ class RestingGrant:
 
 def grants_resting_on(vault: Vault, ctx: Context, case_id: str, consent_id: str) -> list[RestingGrant]:
     """D9: the live disclosures that withdrawing ``consent_id`` would revoke — shown before the
-    withdrawal is confirmed. A READ of the case through the gate (audited ``dossier:consent:read``)."""
+    withdrawal is confirmed. A READ of the case through the gate (audited ``dossier:consent:read``).
+    Staff only (``d9-consent-staff-only``): whom Veilig Thuis shared with, on which consent (D3)."""
+    _refuse_unless_staff(vault, ctx, case_id, AuditTag.DOSSIER_CONSENT_READ)
 
     def read(session: Session, admission: Admission) -> list[RestingGrant]:
         consent = session.get(Consent, consent_id)

@@ -15,7 +15,9 @@ from vault.crypto.index import normalise_bsn, normalise_date, normalise_name
 from vault.errors import InvalidInput
 
 __all__ = [
+    "CONSENT_GIVERS",
     "CONSENT_WITHDRAWN",
+    "HELP_SEEKER_CONSENT",
     "MAX_FIELD",
     "ConsentScope",
     "PersonFields",
@@ -45,6 +47,14 @@ class ConsentScope(StrEnum):
 
 
 CONSENT_WITHDRAWN = "consent-withdrawn"  # D9: the reason code of a grant revoked by a withdrawal
+
+# D2: the help seeker keeps control: only they consent to registering their personal data (seed 000).
+# A scope not named here may be given by any subject of the case. The model has no legal
+# representative among the relations; a parent may be the one the help seeker seeks help against.
+CONSENT_GIVERS: dict[ConsentScope, frozenset[Relation]] = {
+    ConsentScope.REGISTER_PERSONAL_DATA: frozenset({Relation.HELP_SEEKER}),
+}
+HELP_SEEKER_CONSENT = "d2-help-seeker-consent"  # the rule that refuses a consent given by someone else
 
 
 def clean_field(value: str | None, what: str, limit: int = MAX_FIELD) -> str | None:

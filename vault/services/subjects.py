@@ -31,7 +31,9 @@ from vault.services.consents import (
 from vault.services.documents import touch_case
 from vault.services.gate import Admission, RuleRefused, gated_write
 from vault.services.person_fields import (
+    CONSENT_GIVERS,
     CONSENT_WITHDRAWN,
+    HELP_SEEKER_CONSENT,
     MAX_FIELD,
     ConsentScope,
     PersonFields,
@@ -41,7 +43,9 @@ from vault.services.person_fields import (
 )
 
 __all__ = [
+    "CONSENT_GIVERS",
     "CONSENT_WITHDRAWN",
+    "HELP_SEEKER_CONSENT",
     "REPORTER_ORGANISATION_LIMIT",
     "ConsentRequired",
     "ConsentScope",
@@ -181,13 +185,16 @@ def _consent_for(
         )
     if kind is not CaseKind.ADVICE_HELP_SEEKER or not fields.identifying:
         return None
-    consent = live_consent(session, case.id, ConsentScope.REGISTER_PERSONAL_DATA, consent_id)
+    scope = ConsentScope.REGISTER_PERSONAL_DATA
+    consent = live_consent(session, case.id, scope, consent_id, own_only=True)
     if consent is None:
+        # A consent recorded as given by someone else (before that was refused) does not count.
+        by_other = live_consent(session, case.id, scope, consent_id) is not None
         raise RuleRefused(
             ConsentRequired(
-                "identifying data on an advice case needs the help seeker's recorded consent (D2)"
+                "identifying data on an advice case needs the help seeker's own recorded consent (D2)"
             ),
-            "d2-consent-required",
+            HELP_SEEKER_CONSENT if by_other else "d2-consent-required",
         )
     return consent
 
@@ -204,7 +211,8 @@ def add_subject(
     """Add a person to a case (WRITE on ``subjects``, through the gate).
 
     D2: on a help seeker's advice case identifying fields need a live recorded consent to register
-    personal data. D3: a professional's advice case holds its client only as a pseudonym.
+    personal data, given by the help seeker themself. D3: a professional's advice case holds its
+    client only as a pseudonym.
     """
     fields = fields.checked()
     subject_id = str(uuid.uuid4())

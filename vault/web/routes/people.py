@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Action, CaseKind, Category, OrgType, reference_of
+from vault.domain import Action, CaseKind, Category, OrgType, Role, reference_of
 from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
@@ -85,7 +85,7 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
             }
             for c in view.consents
         ],
-        "people_actions": not break_glass,
+        "people_actions": not break_glass and Role(actor.role).is_staff,  # D3/D9: consents are staff's
         "people_reporter_readable": view.has_reporter
         and not break_glass
         and would_allow(
@@ -315,6 +315,7 @@ def _consent_page(
         reference=reference_of(case_id),
         scopes=CONSENT_SCOPES,
         relations=list(Relation),
+        givers=subjects.CONSENT_GIVERS,  # D2: who may give a consent of that scope (the rest: anyone)
         recipients=recipients,
         values=values or {},
         error=error,
@@ -341,6 +342,8 @@ def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: Ver
         problem = ("scope", "Kies waarvoor de toestemming geldt.")
     elif typed["given_by"] not in {str(r) for r in Relation}:
         problem = ("given_by", "Kies wie de toestemming gaf.")
+    elif typed["given_by"] not in subjects.CONSENT_GIVERS.get(ConsentScope(typed["scope"]), set(Relation)):
+        problem = ("given_by", "Deze toestemming geeft alleen de hulpvrager zelf (D2).")
     elif (typed["scope"] == _SHARE_SCOPE) != bool(typed["recipient_org_id"]):
         problem = (
             "recipient_org_id",
