@@ -249,6 +249,15 @@ def case_entries(vault: Vault, case_id: str, tag: AuditTag) -> list[AuditEntry]:
         )
 
 
+def denials(vault: Vault, actor_id: str, case_id: str | None = None) -> list[AuditEntry]:
+    """The refusals (``dossier:access:denied``) audited for one actor, on one case if given, oldest first."""
+    where = [AuditEntry.actor_id == actor_id, AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED)]
+    if case_id is not None:
+        where.append(AuditEntry.case_id == case_id)
+    with vault.db.session() as session:
+        return list(session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.seq)))
+
+
 def probing_finding(vault: Vault, clock: FrozenClock, user_id: str, role: str) -> int:
     """Three refused reads of one (unknown) case by ``user_id`` today, then the day's review (D21):
     the id of the probing finding about that person."""

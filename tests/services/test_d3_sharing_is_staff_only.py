@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from tests.helpers import api_user, ctx_for, make_org, make_team, make_user, new_case
+from tests.helpers import api_user, ctx_for, denials, make_org, make_team, make_user, new_case
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType, Role
 from vault.errors import Forbidden
-from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services import cases, consents, disclosures
 from vault.services.person_fields import ConsentScope, Relation
@@ -22,21 +20,6 @@ from vault.services.person_fields import ConsentScope, Relation
 POLICE = "Politie Kanarie-eenheid"
 FAMILY_CARE = "Stichting Kanarie Familiezorg"
 STAFF_ONLY = "d3-register-staff-only"
-
-
-def _denials(vault: Vault, actor_id: str, case_id: str) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(
-                    AuditEntry.actor_id == actor_id,
-                    AuditEntry.case_id == case_id,
-                    AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED),
-                )
-                .order_by(AuditEntry.seq)
-            )
-        )
 
 
 def _shared(vault: Vault, worker: Context, case_id: str) -> str:
@@ -98,7 +81,7 @@ def test_d3_reporter_feedback_is_refused_to_the_professional_who_asked_advice(
     r = client.get(f"/api/v1/cases/{case_id}/reporter-feedback", headers=pro.headers)
     assert r.status_code == 403, r.text
     assert POLICE not in r.text
-    denied = _denials(vault, pro.user_id, case_id)
+    denied = denials(vault, pro.user_id, case_id)
     assert [(e.decision, e.rule) for e in denied] == [("deny", STAFF_ONLY)]
     assert str(AuditTag.DISCLOSURE_FEEDBACK_PREPARED) in denied[0].details  # what was attempted
     assert POLICE not in denied[0].details
@@ -125,7 +108,7 @@ def test_d3_sharing_consents_are_refused_to_the_professional_who_asked_advice(va
         disclosures.sharing_consents(vault, pctx, case_id)
     assert refused.value.rule == STAFF_ONLY
     assert consent_id not in str(refused.value)
-    denied = _denials(vault, pro_id, case_id)
+    denied = denials(vault, pro_id, case_id)
     assert [(e.decision, e.rule) for e in denied] == [("deny", STAFF_ONLY)]
     assert str(AuditTag.DISCLOSURE_CONSENTS_LISTED) in denied[0].details
     assert consent_id not in denied[0].details
@@ -148,4 +131,4 @@ def test_d3_sharing_consents_and_feedback_are_refused_to_every_role_outside_the_
         with pytest.raises(Forbidden) as refused:
             read(vault, other, case_id)
         assert refused.value.rule == STAFF_ONLY
-    assert [e.rule for e in _denials(vault, other.actor_id or "", case_id)] == [STAFF_ONLY, STAFF_ONLY]
+    assert [e.rule for e in denials(vault, other.actor_id or "", case_id)] == [STAFF_ONLY, STAFF_ONLY]

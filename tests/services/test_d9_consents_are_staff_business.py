@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.helpers import api_user, ctx_for, make_org, make_team, make_user, new_case
+from tests.helpers import api_user, ctx_for, denials, make_org, make_team, make_user, new_case
 from tests.web.world import _person, csrf_of, web_login
 from vault.app import create_app
 from vault.context import Context, FrozenClock
@@ -91,21 +91,6 @@ def _professional_world(vault: Vault) -> tuple[Shared, Context]:
     return _advice_shared(vault, pctx, pro_id, team_id), pctx
 
 
-def _denials(vault: Vault, actor_id: str, case_id: str) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(
-                    AuditEntry.actor_id == actor_id,
-                    AuditEntry.case_id == case_id,
-                    AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED),
-                )
-                .order_by(AuditEntry.seq)
-            )
-        )
-
-
 def _consents_of(vault: Vault, case_id: str) -> int:
     with vault.db.session() as session:
         return (
@@ -132,7 +117,7 @@ def test_d9_professional_cannot_withdraw_the_consent_and_revoke_veilig_thuis_dis
 
     assert refused.value.rule == CONSENT_STAFF_ONLY
     _untouched(vault, shared)
-    denied = _denials(vault, pctx.actor_id or "", shared.case_id)
+    denied = denials(vault, pctx.actor_id or "", shared.case_id)
     assert [(e.decision, e.rule) for e in denied] == [("deny", CONSENT_STAFF_ONLY)]
     assert str(AuditTag.DOSSIER_CONSENT_WITHDRAWN) in denied[0].details  # what was attempted
     assert FAMILY_CARE not in denied[0].details
@@ -160,7 +145,7 @@ def test_d9_professional_cannot_record_a_consent_to_share_on_which_staff_then_di
 
     assert refused.value.rule == CONSENT_STAFF_ONLY
     assert _consents_of(vault, shared.case_id) == before  # nothing was written
-    denied = _denials(vault, pctx.actor_id or "", shared.case_id)
+    denied = denials(vault, pctx.actor_id or "", shared.case_id)
     assert [(e.decision, e.rule) for e in denied] == [("deny", CONSENT_STAFF_ONLY)]
     assert str(AuditTag.DOSSIER_CONSENT_RECORDED) in denied[0].details
     # The share form offers staff only the consent they recorded, none naming the sports club.
@@ -177,7 +162,7 @@ def test_d9_professional_does_not_see_the_disclosures_resting_on_a_consent(vault
 
     assert refused.value.rule == CONSENT_STAFF_ONLY
     assert shared.grant_id not in str(refused.value)
-    denied = _denials(vault, pctx.actor_id or "", shared.case_id)
+    denied = denials(vault, pctx.actor_id or "", shared.case_id)
     assert [(e.decision, e.rule) for e in denied] == [("deny", CONSENT_STAFF_ONLY)]
     assert str(AuditTag.DOSSIER_CONSENT_READ) in denied[0].details
     assert shared.grant_id not in denied[0].details
@@ -211,7 +196,7 @@ def test_d9_the_api_answers_the_professional_403_with_the_reason(
         assert FAMILY_CARE not in r.text
     _untouched(vault, shared)
     assert _consents_of(vault, shared.case_id) == 1
-    denied = _denials(vault, pro.user_id, shared.case_id)
+    denied = denials(vault, pro.user_id, shared.case_id)
     assert [e.rule for e in denied] == [CONSENT_STAFF_ONLY] * 3
 
 
@@ -239,7 +224,7 @@ def test_d9_every_role_outside_the_staff_is_refused_with_the_consent_rule(vault:
         consents.withdraw_consent(vault, other, case_id, consent_id)
 
     assert {e.value.rule for e in (recorded, resting, withdrawn)} == {CONSENT_STAFF_ONLY}
-    assert [e.rule for e in _denials(vault, other.actor_id or "", case_id)] == [CONSENT_STAFF_ONLY] * 3
+    assert [e.rule for e in denials(vault, other.actor_id or "", case_id)] == [CONSENT_STAFF_ONLY] * 3
     assert _consents_of(vault, case_id) == 1
     with vault.db.session() as session:
         grant = session.get(Grant, grant_id)
@@ -266,7 +251,7 @@ def test_d9_staff_of_the_case_record_weigh_and_withdraw_consents(vault: Vault, r
         assert consent.withdrawn_at is not None
         assert grant is not None
         assert grant.revoked_at is not None
-    assert _denials(vault, staff.actor_id or "", shared.case_id) == []
+    assert denials(vault, staff.actor_id or "", shared.case_id) == []
     _untouched(vault, shared)  # the other consent and its disclosure stay
 
 
@@ -307,4 +292,4 @@ def test_d9_the_professional_gets_the_dutch_refusal_page_on_the_consent_forms(
         assert FAMILY_CARE not in r.text
     _untouched(vault, shared)
     assert _consents_of(vault, shared.case_id) == 1
-    assert [e.rule for e in _denials(vault, pro.user_id, shared.case_id)] == [CONSENT_STAFF_ONLY] * 3
+    assert [e.rule for e in denials(vault, pro.user_id, shared.case_id)] == [CONSENT_STAFF_ONLY] * 3

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import ctx_for, make_org
+from tests.helpers import ctx_for, denials, make_org
 from tests.web.world import Person, _person, csrf_of, web_login
 from vault.app import create_app
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, OrgType, Role
-from vault.models import AuditEntry, Grant
+from vault.models import Grant
 from vault.runtime import Vault
 from vault.services import accounts, cases, consents
 from vault.services.person_fields import ConsentScope, Relation
@@ -58,17 +58,6 @@ def _advice_with_a_sharing_consent(vault: Vault) -> Advice:
     return Advice(case_id, worker, pro, consent_id, care)
 
 
-def _denials(vault: Vault, actor_id: str) -> list[AuditEntry]:
-    with vault.db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.actor_id == actor_id, AuditEntry.tag == str(AuditTag.DOSSIER_ACCESS_DENIED))
-                .order_by(AuditEntry.seq)
-            )
-        )
-
-
 def test_d3_the_professional_gets_the_refusal_page_instead_of_the_share_form(
     vault: Vault, clock: FrozenClock
 ) -> None:
@@ -98,7 +87,7 @@ def test_d3_the_professional_gets_the_refusal_page_instead_of_the_share_form(
         assert "Geen toegang" in r.text
         assert FAMILY_CARE not in r.text
         assert advice.consent_id not in r.text
-    denied = _denials(vault, advice.professional.user_id)
+    denied = denials(vault, advice.professional.user_id)
     assert [(e.case_id, e.rule) for e in denied] == [(advice.case_id, "d3-register-staff-only")] * 2
     assert str(AuditTag.DISCLOSURE_CONSENTS_LISTED) in denied[0].details
     assert str(AuditTag.DISCLOSURE_GRANT_CREATED) in denied[1].details
