@@ -7,6 +7,7 @@ from typing import Final
 
 __all__ = [
     "BIDI_CONTROLS",
+    "STAFF_ROLES",
     "Action",
     "AuditTag",
     "CaseKind",
@@ -31,6 +32,10 @@ class Role(StrEnum):
     @property
     def is_staff(self) -> bool:
         return self in {Role.MEDEWERKER, Role.VERTROUWENSARTS, Role.TEAMLEIDER}
+
+
+# The roles of Veilig Thuis staff, as stored in sessions and contexts (``Role.is_staff``).
+STAFF_ROLES: Final[frozenset[str]] = frozenset(r.value for r in Role if r.is_staff)
 
 
 class OrgType(StrEnum):

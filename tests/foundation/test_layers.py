@@ -167,6 +167,7 @@ def test_the_gate_exports_only_its_doors_and_their_vocabulary() -> None:
         "open_admitted",
         "gated_write",
         "refuse",
+        "refuse_unless_staff",
         "would_allow",
         "decide",
         "refusal",

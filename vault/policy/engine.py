@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import casbin
 
-from vault.domain import Action, CaseKind, Category, OrgType, Role
+from vault.domain import STAFF_ROLES, Action, CaseKind, Category, OrgType, Role
 from vault.errors import ConfigError
 from vault.policy.compiled import PARSE_LOCK, CompiledMatcher, compile_matcher
 from vault.policy.facts import Actor, Decision, DecisionContext, Target
@@ -70,7 +70,6 @@ _SHAPE_SYSTEM: Final = "system"
 _SHAPE_CASE: Final = "case"
 _CAT_PATTERNS: Final = frozenset({"any", "content", _SHAPE_SYSTEM, _SHAPE_CASE, *(c.value for c in Category)})
 _EFFECTS: Final = frozenset({"allow", "deny"})
-_STAFF_ROLES: Final = frozenset(r.value for r in Role if r.is_staff)
 _REQUIRED_EFFECT: Final = "priority(p_eft) || deny"
 _REQUEST_TOKENS: Final = ("r_sub", "r_obj", "r_act", "r_env")
 _POLICY_TOKENS: Final = ("p_role", "p_act", "p_cat", "p_rel", "p_eft", "p_rule")
@@ -83,7 +82,7 @@ _INDEX_GUARDS: Final = ("roleMatch(r_sub.role, p_role)", "actMatch(r_act, p_act)
 
 def role_match(role: str, pattern: str) -> bool:
     """``*`` is any role, ``staff`` the three Veilig Thuis staff roles, anything else is exact."""
-    return pattern == "*" or pattern == role or (pattern == _STAFF_PATTERN and role in _STAFF_ROLES)
+    return pattern == "*" or pattern == role or (pattern == _STAFF_PATTERN and role in STAFF_ROLES)
 
 
 def act_match(action: str, pattern: str) -> bool:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from vault.audit import queries as audit_repo
 from vault.audit.log import record
 from vault.context import Context
-from vault.domain import AuditTag, Decision, Role
+from vault.domain import STAFF_ROLES, AuditTag, Decision, Role
 from vault.models import AccessRequest, ReporterIdentity, User
 from vault.runtime import Vault
 from vault.services.audit_reports import authorise_audit
@@ -42,7 +42,6 @@ from vault.services.audit_reports import authorise_audit
 __all__ = ["LEFT_OUT_REASONS", "SubjectReport", "subject_overview", "subject_report"]
 
 _PAGE: Final = 2000
-_STAFF: Final = frozenset(str(r) for r in Role if r.is_staff)
 _REPORTER_FACTS: Final = "dossier:reporter-identity:"  # recorded, read, consent, released
 _RIGHTS: Final = "rights:"
 _ON_BEHALF_OF_SUBJECT: Final = "subject:"
@@ -58,7 +57,7 @@ def _reporter_accounts(session: Session, case_id: str) -> set[str]:
         .outerjoin(User, User.id == ReporterIdentity.created_by)
         .where(ReporterIdentity.case_id == case_id)
     ).all()
-    return {who for who, role in rows if who is not None and role not in _STAFF}
+    return {who for who, role in rows if who is not None and role not in STAFF_ROLES}
 
 
 def _request_subjects(session: Session, case_id: str) -> dict[str, str]:

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag, Role
+from vault.domain import STAFF_ROLES, Action, AuditTag, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseAssignment, TeamMembership, User
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, RuleRefused, pass_gate, refuse, would_allow
+from vault.services.gate import Admission, GateRequest, RuleRefused, pass_gate, would_allow
 
 __all__ = [
     "UNCHANGED",
@@ -80,19 +80,15 @@ def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: b
         return True
 
     # The gate's entry is the record of the change: tag, case id, the assignee's id, the rule.
-    try:
-        return pass_gate(
-            vault,
-            ctx,
-            GateRequest(case_id, Action.ADMINISTER),
-            tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED,
-            object_type="user",
-            object_id=user_id,
-            then=apply,
-        )
-    except RuleRefused as refused:
-        attempted = AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED
-        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=attempted, case_id=case_id)
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.ADMINISTER),
+        tag=AuditTag.DOSSIER_CASE_ASSIGNED if assign else AuditTag.DOSSIER_CASE_UNASSIGNED,
+        object_type="user",
+        object_id=user_id,
+        then=apply,
+    )
 
 
 def assign_case(vault: Vault, ctx: Context, case_id: str, user_id: str) -> bool:
@@ -110,7 +106,7 @@ def case_assignees(vault: Vault, ctx: Context, case_id: str) -> list[Assignee]:
     it (a professional on their own advice case) gets no names, as in the timeline."""
     if not would_allow(vault, ctx, GateRequest(case_id, Action.READ)):
         raise Forbidden("access refused")
-    if ctx.role not in {str(r) for r in Role if r.is_staff}:
+    if ctx.role not in STAFF_ROLES:
         return []
     with vault.db.session() as session:
         rows = session.execute(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import STAFF_ROLES, Action, AuditTag, Category, Role
 from vault.errors import NotFound
 from vault.models import (
     AuditEntry,
@@ -150,7 +150,6 @@ class CaseView:
 # and with whom (D3 register, D9), the reporter's identity (D8), consents, re-identifications and
 # person lookups. Each is refused to them as a page; its line in a timeline would tell it anyway, and
 # so would the consents of the case record (who gave which, to share with whom).
-_STAFF: Final = frozenset(str(r) for r in Role if r.is_staff)
 STAFF_MATTERS: Final = (
     "dossier:own-motion:",
     "dossier:note:",
@@ -352,7 +351,7 @@ def view_case(
         object_type="case",
         object_id=case_id,
         then=lambda session, _admission: _record(
-            session, case_id, oversight=sees_oversight(ctx), staff=ctx.role in _STAFF
+            session, case_id, oversight=sees_oversight(ctx), staff=ctx.role in STAFF_ROLES
         ),
     )
     subjects: list[SubjectView] | None = None

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, CaseKind, Category, Role, TriageOutcome, reference_of
+from vault.domain import STAFF_ROLES, Action, AuditTag, CaseKind, Category, Role, TriageOutcome, reference_of
 from vault.domain import Decision as Effect
 from vault.errors import Forbidden, InvalidInput
 from vault.models import Subject
@@ -288,7 +288,7 @@ def my_case_list(vault: Vault, ctx: Context, *, page: int = 1) -> CasePage:
             object_id=str(Worklist.MY_CASES),
             details={"list": str(Worklist.MY_CASES), "count": total, "page": page},
         )
-        staff = ctx.role in {str(r) for r in Role if r.is_staff}
+        staff = ctx.role in STAFF_ROLES
         assigned = repo.assignees(session, [r.case_id for r in rows]) if staff else {}
         lines = _lines(session, vault, ctx, rows, assigned, staff=staff)
     return CasePage(lines, total, page, pages)

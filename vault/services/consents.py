@@ -22,13 +22,20 @@ from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, OrgType, Role
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.domain import Action, AuditTag, OrgType
+from vault.errors import Conflict, InvalidInput, NotFound
 from vault.models import Case, Consent, Grant, Organisation
 from vault.policy import Decision
 from vault.runtime import Vault
 from vault.services.documents import touch_case
-from vault.services.gate import Admission, GateRequest, RuleRefused, gated_write, pass_gate, refuse
+from vault.services.gate import (
+    Admission,
+    GateRequest,
+    RuleRefused,
+    gated_write,
+    pass_gate,
+    refuse_unless_staff,
+)
 from vault.services.person_fields import (
     CONSENT_GIVERS,
     CONSENT_WITHDRAWN,
@@ -49,24 +56,19 @@ __all__ = [
 
 
 CONSENT_STAFF_ONLY = "d9-consent-staff-only"  # consents are recorded and withdrawn by staff (D9)
-_STAFF_ROLES = frozenset(str(role) for role in Role if role.is_staff)
 
 
 def _refuse_unless_staff(vault: Vault, ctx: Context, case_id: str, attempted: AuditTag) -> None:
-    """D9: only Veilig Thuis staff record, withdraw or weigh a consent. Anyone else is refused before
-    the gate (the same answer whether or not the case exists) and before anything is written: audited
-    (``dossier:access:denied``, case id and rule ``d9-consent-staff-only``), then 403."""
-    if ctx.role not in _STAFF_ROLES:
-        refuse(
-            vault,
-            ctx,
-            Forbidden(
-                "consents are recorded and withdrawn by Veilig Thuis staff (D9)", rule=CONSENT_STAFF_ONLY
-            ),
-            rule=CONSENT_STAFF_ONLY,
-            attempted=attempted,
-            case_id=case_id,
-        )
+    """D9: only Veilig Thuis staff record, withdraw or weigh a consent; anyone else is refused before
+    anything is written (``gate.refuse_unless_staff``: audited, rule ``d9-consent-staff-only``, 403)."""
+    refuse_unless_staff(
+        vault,
+        ctx,
+        case_id,
+        rule=CONSENT_STAFF_ONLY,
+        reason="consents are recorded and withdrawn by Veilig Thuis staff (D9)",
+        attempted=attempted,
+    )
 
 
 def _case(session: Session, case_id: str) -> Case:

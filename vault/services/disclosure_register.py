@@ -25,12 +25,12 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag, Role
-from vault.errors import Forbidden
+from vault.domain import Action, AuditTag
 from vault.models import Consent, Grant, Organisation
 from vault.policy import default_legal_bases
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, pass_gate, refuse
+from vault.services import gate
+from vault.services.gate import Admission, GateRequest, pass_gate
 from vault.services.subjects import ConsentScope
 
 __all__ = [
@@ -46,26 +46,20 @@ __all__ = [
 T = TypeVar("T")
 
 STAFF_ONLY = "d3-register-staff-only"  # what was shared, with whom: staff only (D3)
-_STAFF_ROLES = frozenset(str(role) for role in Role if role.is_staff)
 
 
 def refuse_unless_staff(vault: Vault, ctx: Context, case_id: str, attempted: AuditTag) -> None:
     """D3/D9: what Veilig Thuis shared from a case, with whom and on whose consent is for its staff.
-    Any other role (the professional who asked advice, a partner, the FG) is refused: audited
-    (``dossier:access:denied``, ids and rule ``d3-register-staff-only``), then 403. Asked before the
-    gate, as for the register, so the answer is the same whether or not the case exists."""
-    if ctx.role not in _STAFF_ROLES:
-        refuse(
-            vault,
-            ctx,
-            Forbidden(
-                "what was shared from a case, and on which consent, is for Veilig Thuis staff",
-                rule=STAFF_ONLY,
-            ),
-            rule=STAFF_ONLY,
-            attempted=attempted,
-            case_id=case_id,
-        )
+    Any other role (the professional who asked advice, a partner, the FG) is refused before the gate,
+    as for the register (``gate.refuse_unless_staff``: audited, rule ``d3-register-staff-only``, 403)."""
+    gate.refuse_unless_staff(
+        vault,
+        ctx,
+        case_id,
+        rule=STAFF_ONLY,
+        reason="what was shared from a case, and on which consent, is for Veilig Thuis staff",
+        attempted=attempted,
+    )
 
 
 def read_case(

@@ -35,7 +35,6 @@ from vault.services.gate import (
     admit_read,
     open_admitted,
     pass_gate,
-    refuse,
 )
 from vault.services.retention import destroy_after_for
 from vault.storage.blobs import new_blob_id
@@ -300,26 +299,16 @@ def upload_document(
             _refuse_statement_version(session, case_id, document_id)
         return admission.dek
 
-    try:
-        dek = pass_gate(
-            vault,
-            ctx,
-            req,
-            tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
-            object_type="document",
-            object_id=document_id,
-            then=key_of,
-            audit_allow=False,
-        )
-    except RuleRefused as refused:
-        refuse(
-            vault,
-            ctx,
-            refused.error,
-            rule=refused.rule,
-            attempted=AuditTag.DOSSIER_DOCUMENT_CREATED,
-            case_id=case_id,
-        )
+    dek = pass_gate(
+        vault,
+        ctx,
+        req,
+        tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
+        object_type="document",
+        object_id=document_id,
+        then=key_of,
+        audit_allow=False,
+    )
     sealed = seal_to_blob(vault, dek, chunks)
 
     def reference(session: Session, admission: Admission) -> StoredVersion:
@@ -348,15 +337,6 @@ def upload_document(
             object_id=sealed.version_id,
             then=reference,
         )
-    except BaseException as exc:
+    except BaseException:
         vault.blobs.delete(sealed.blob_id)
-        if isinstance(exc, RuleRefused):
-            refuse(
-                vault,
-                ctx,
-                exc.error,
-                rule=exc.rule,
-                attempted=AuditTag.DOSSIER_DOCUMENT_CREATED,
-                case_id=case_id,
-            )
         raise

@@ -15,13 +15,16 @@ A denial is audited too, committed, and then refused. Nothing else in the code d
 The doors, and when to use which:
 
 - ``pass_gate(vault, ctx, GateRequest(...), then=...)`` — a read or change of one case in a transaction
-  of its own; ``then`` runs only when allowed, with the case key in its ``Admission``.
+  of its own; ``then`` runs only when allowed, with the case key in its ``Admission``. A domain rule
+  that refuses inside ``then`` (``RuleRefused``) rolls it all back and is audited on its own.
 - ``admit(session, ...)`` — the same inside the caller's transaction (a ``GroupCommit`` job); a denial
   is raised as ``Refusal`` so that its audit entry commits.
 - ``admit_read`` then ``open_admitted`` — one document read (the hot path): decide and audit inside the
   caller's transaction, open the content only after it committed.
-- ``gated_write`` — a write whose domain rules may still refuse (``RuleRefused``): the write rolls back
-  and the refusal is audited on its own, like a policy denial; ``refuse`` audits such a refusal.
+- ``gated_write`` — ``pass_gate`` for a WRITE of one category; ``refuse`` audits a refusal made
+  outside the gate.
+- ``refuse_unless_staff`` — staff's own business on a case (what was shared, consents): any other role
+  is refused and audited before the gate is asked, the same answer whether or not the case exists.
 - ``decrypt_case_field`` — one personal field, inside ``then``; ``partner_title`` — a grant's title for
   its own recipient organisation (the partner's listings audit themselves).
 - ``would_allow`` — a preview for a view (no audit entry, no key, no content); ``decide`` and
@@ -45,7 +48,7 @@ from vault.context import Context
 from vault.crypto.fields import decrypt_text
 from vault.crypto.keys import WrappedKey
 from vault.crypto.stream import decrypt_stream
-from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import STAFF_ROLES, Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
 from vault.models import Case, Document, Grant
@@ -76,6 +79,7 @@ __all__ = [
     "pass_gate",
     "refusal",
     "refuse",
+    "refuse_unless_staff",
     "would_allow",
 ]
 
@@ -164,19 +168,25 @@ def pass_gate(
     content. A denial is committed to the audit log and then raised (404, 403, 410 or 401 for a
     missing step-up). ``audit_allow=False`` is only for the admission check before an upload
     streams in: that allow is audited by the second decision, which adds the version row.
+
+    A domain rule that refuses inside ``then`` (``RuleRefused``) rolls the transaction back, allow
+    entry included; the refusal is then audited on its own (``refuse``) and its error raised.
     """
-    with transaction(vault.db) as session:
-        return admit(
-            session,
-            vault,
-            ctx,
-            req,
-            tag=tag,
-            object_type=object_type,
-            object_id=object_id,
-            then=then,
-            audit_allow=audit_allow,
-        )
+    try:
+        with transaction(vault.db) as session:
+            return admit(
+                session,
+                vault,
+                ctx,
+                req,
+                tag=tag,
+                object_type=object_type,
+                object_id=object_id,
+                then=then,
+                audit_allow=audit_allow,
+            )
+    except RuleRefused as refused:
+        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=req.case_id)
 
 
 def admit(
@@ -452,6 +462,15 @@ def refuse(
     raise error
 
 
+def refuse_unless_staff(
+    vault: Vault, ctx: Context, case_id: str, *, rule: str, reason: str, attempted: AuditTag
+) -> None:
+    """Staff's own business on a case (D3, D9): any other role is refused before the gate is asked,
+    so the answer is the same whether or not the case exists; audited (ids and ``rule``), then 403."""
+    if ctx.role not in STAFF_ROLES:
+        refuse(vault, ctx, Forbidden(reason, rule=rule), rule=rule, attempted=attempted, case_id=case_id)
+
+
 def gated_write(
     vault: Vault,
     ctx: Context,
@@ -464,15 +483,12 @@ def gated_write(
     then: Callable[[Session, Admission], T],
     purpose: str | None = None,
 ) -> T:
-    try:
-        return pass_gate(
-            vault,
-            ctx,
-            GateRequest(case_id, Action.WRITE, category=category, purpose=purpose),
-            tag=tag,
-            object_type=object_type,
-            object_id=object_id,
-            then=then,
-        )
-    except RuleRefused as refused:
-        refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=case_id)
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.WRITE, category=category, purpose=purpose),
+        tag=tag,
+        object_type=object_type,
+        object_id=object_id,
+        then=then,
+    )

@@ -41,7 +41,6 @@ from vault.services.gate import (
     decrypt_case_field,
     gated_write,
     pass_gate,
-    refuse,
 )
 
 __all__ = [
@@ -164,25 +163,15 @@ def notes_of_case(session: Session, case_id: str) -> list[CaseNote]:
 def _gated_read(
     vault: Vault, ctx: Context, req: GateRequest, *, then: Callable[[Session, Admission], T]
 ) -> T:
-    try:
-        return pass_gate(
-            vault,
-            ctx,
-            req,
-            tag=AuditTag.DOSSIER_NOTES_READ,
-            object_type="notes",
-            object_id=req.case_id,
-            then=then,
-        )
-    except RuleRefused as refused:
-        refuse(
-            vault,
-            ctx,
-            refused.error,
-            rule=refused.rule,
-            attempted=AuditTag.DOSSIER_NOTES_READ,
-            case_id=req.case_id,
-        )
+    return pass_gate(
+        vault,
+        ctx,
+        req,
+        tag=AuditTag.DOSSIER_NOTES_READ,
+        object_type="notes",
+        object_id=req.case_id,
+        then=then,
+    )
 
 
 def read_notes(

@@ -45,7 +45,6 @@ from vault.services.gate import (
     decrypt_case_field,
     gated_write,
     pass_gate,
-    refuse,
 )
 
 __all__ = [
@@ -290,25 +289,15 @@ def pending_conversion(vault: Vault, ctx: Context, case_id: str) -> PendingConve
             approvals=tuple(Approval(a.approver_id, a.approver_role, a.approved_at) for a in approvals),
         )
 
-    try:
-        return pass_gate(
-            vault,
-            ctx,
-            GateRequest(case_id, Action.READ),
-            tag=AuditTag.DOSSIER_OWN_MOTION_READ,
-            object_type="case",
-            object_id=case_id,
-            then=read,
-        )
-    except RuleRefused as refused:
-        refuse(
-            vault,
-            ctx,
-            refused.error,
-            rule=refused.rule,
-            attempted=AuditTag.DOSSIER_OWN_MOTION_READ,
-            case_id=case_id,
-        )
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ),
+        tag=AuditTag.DOSSIER_OWN_MOTION_READ,
+        object_type="case",
+        object_id=case_id,
+        then=read,
+    )
 
 
 def awaiting_my_approval(vault: Vault, ctx: Context) -> list[AwaitingApproval]:

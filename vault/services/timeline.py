@@ -29,7 +29,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
-from vault.domain import Action, AuditTag, Role
+from vault.domain import STAFF_ROLES, Action, AuditTag, Role
 from vault.domain import Decision as Effect
 from vault.errors import InvalidInput
 from vault.models import AuditEntry, User
@@ -53,9 +53,7 @@ __all__ = [
 PER_PAGE: Final = 20
 WINDOW: Final = 2000
 _READ_ACTIONS = frozenset({"read", "listed", "viewed", "searched", "lookup", "items-listed"})
-_NAMES_FOR = frozenset({str(Role.MEDEWERKER), str(Role.VERTROUWENSARTS), str(Role.TEAMLEIDER)}) | {
-    str(Role.PRIVACY_OFFICER)
-}
+_NAMES_FOR = STAFF_ROLES | {str(Role.PRIVACY_OFFICER)}
 
 
 class TimelineKind(StrEnum):
