@@ -127,6 +127,11 @@ class WebForm:
         value = self.fields.get(name)
         return value.strip()[:limit] if isinstance(value, str) else ""
 
+    def day(self, name: str) -> str:
+        """A typed day, kept up to 32 characters: more than any day, so an overlong value
+        ("31-12-99999") is refused by ``fg_reports.parse_day`` rather than cut to look like one."""
+        return self.text(name, limit=32)
+
     def all(self, name: str) -> list[str]:
         return [v for v in self.fields.getlist(name) if isinstance(v, str)]
 

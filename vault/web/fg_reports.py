@@ -17,7 +17,6 @@ from vault.services.pdf import render_pdf
 
 __all__ = [
     "BAD_DAY",
-    "DAY_LIMIT",
     "DAY_OUT_OF_RANGE",
     "DUTCH_CSV",
     "action_choices",
@@ -68,9 +67,6 @@ DUTCH_CSV = CsvStyle(
     time=lambda t: t.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M:%S"),
 )
 
-# How much of a typed day a form keeps: more than any day, so an overlong value ("31-12-99999") is
-# refused by ``parse_day`` rather than cut to look like one (``WebForm.text`` cuts at its limit).
-DAY_LIMIT = 32
 _DUTCH_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
 BAD_DAY = "Vul een datum in als dd-mm-jjjj, bijvoorbeeld 03-02-2026."
 DAY_OUT_OF_RANGE = f"Vul een datum in met een jaartal van {EARLIEST_YEAR} tot en met {LATEST_YEAR}."

@@ -35,7 +35,7 @@ from vault.services.directory import organisation_names, organisations, username
 from vault.services.disclosure_changes import EXPIRED_NOT_EXTENDED
 from vault.services.disclosure_register import refuse_unless_staff
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.fg_reports import DAY_LIMIT, parse_day
+from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser
@@ -420,7 +420,7 @@ def extend(
     actor = form.user
     _require_step_up(vault, actor)
     grant = _grant_of_case(vault, actor, case_id, grant_id)
-    typed = form.text("valid_until", limit=DAY_LIMIT)
+    typed = form.day("valid_until")
     today = actor.ctx.now().astimezone(AMSTERDAM).date()
 
     def again(text: str, status_code: int = 400) -> HTMLResponse:

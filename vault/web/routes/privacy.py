@@ -31,14 +31,7 @@ from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.fg_reports import (
-    DAY_LIMIT,
-    DUTCH_CSV,
-    action_choices,
-    day_start,
-    oldest_first,
-    subject_overview_pdf,
-)
+from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first, subject_overview_pdf
 from vault.web.render import page, see_other
 from vault.web.session import OWN_PAGES_ONLY, WebActor, WebUser
 
@@ -97,7 +90,7 @@ def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
     added) never steps past the last date Python knows."""
     if form is None:
         return EntryFilter(), "", ""
-    until = day_start(form.text("to", limit=DAY_LIMIT))
+    until = day_start(form.day("to"))
     decision = form.text("decision", limit=8)
     flag = form.text("break_glass", limit=5)
     tag = form.text("tag", limit=64)
@@ -105,7 +98,7 @@ def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
         raise InvalidInput("unknown action")
     filters = EntryFilter(
         tag=tag or None,
-        since=day_start(form.text("from", limit=DAY_LIMIT)),
+        since=day_start(form.day("from")),
         until=until + timedelta(days=1) if until else None,  # "to" is inclusive on the page
         break_glass=True if flag == "ja" else None,
         decision=decision if decision in {d.value for d in Decision} else None,

@@ -13,7 +13,6 @@ from vault.http.deps import VaultDep
 from vault.services import caseload, lookup, worklists
 from vault.services.person_fields import PersonFields
 from vault.web.csrf import VerifiedForm
-from vault.web.fg_reports import DAY_LIMIT
 from vault.web.render import STAFF, home_for, page, see_other
 from vault.web.routes import workflow
 from vault.web.routes.caseload import list_values, page_number
@@ -109,7 +108,7 @@ def person_lookup(request: Request, vault: VaultDep, form: VerifiedForm) -> Resp
     values = {
         "bsn": form.text("bsn", limit=20),
         "name": form.text("name", limit=200),
-        "date_of_birth": form.text("date_of_birth", limit=DAY_LIMIT),
+        "date_of_birth": form.day("date_of_birth"),
     }
     errors, born = _lookup_errors(values["bsn"], values["name"], values["date_of_birth"])
     if not errors:

@@ -24,7 +24,7 @@ from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
 from vault.services.disclosure_rules import plausible_phone
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.fg_reports import DAY_LIMIT, parse_day
+from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser
@@ -294,7 +294,7 @@ _INVESTIGATION_REFUSALS = {  # rule → (field, text)
 @router.post("/zaken/{case_id}/onderzoek")
 def record_investigation(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
-    values = {name: form.text(name, limit=DAY_LIMIT) for name in ("started_on", "ended_on")}
+    values = {name: form.day(name) for name in ("started_on", "ended_on")}
     errors: Errors = {}
     started, ended = _day(values, "started_on", errors), _day(values, "ended_on", errors)
     if not errors:
@@ -366,7 +366,7 @@ def postpone(
 ) -> Response:
     """D7: move a monitoring moment to a later date, with a reason from the fixed list."""
     actor = form.user
-    values = {"until": form.text("until", limit=DAY_LIMIT), "reason": form.text("reason", limit=40)}
+    values = {"until": form.day("until"), "reason": form.text("reason", limit=40)}
     errors: Errors = {}
     if values["reason"] not in POSTPONE_REASONS:
         errors["reason"] = "Kies de reden van het uitstel."

@@ -22,7 +22,7 @@ from vault.services import assignments, own_motion, retention
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
 from vault.web.csrf import VerifiedForm
-from vault.web.fg_reports import DAY_LIMIT, parse_day
+from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
 from vault.web.routes.workflow import RETENTION_REASONS, Errors
 from vault.web.session import WebActor, WebUser
@@ -244,7 +244,7 @@ def retention_form(request: Request, case_id: CaseId, vault: VaultDep, actor: We
 def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
     """D11: keep the case longer, with a reason from the fixed list (the team leader decides; audited)."""
     actor = form.user
-    values = {"until": form.text("until", limit=DAY_LIMIT), "reason": form.text("reason", limit=40)}
+    values = {"until": form.day("until"), "reason": form.text("reason", limit=40)}
     errors: Errors = {}
     if values["reason"] not in RETENTION_REASONS:
         errors["reason"] = "Kies de reden om de zaak langer te bewaren."
