@@ -118,3 +118,27 @@ def test_d16_a_partners_read_entry_names_the_version_too(
         "version": 2,
         "version_id": _version_ids(vault, doc)[2],
     }
+
+
+def test_d16_the_upload_entry_names_the_document_and_the_version_it_adds(
+    client: TestClient, vault: Vault, clock: FrozenClock
+) -> None:
+    """A log search for one document finds its creation and every later version: the entry's object is
+    the document (a new one's id chosen before its entry), and its details name the version added."""
+    worker = api_user(client, vault, clock, Role.MEDEWERKER, team=TEAM)
+    case_id = _case(vault, worker)
+    doc = _put(client, worker, case_id, b"Eerste verslag")
+    _put(client, worker, case_id, b"Tweede verslag", document_id=doc)
+    with vault.db.session() as session:
+        entries = session.execute(
+            select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.details)
+            .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(AuditTag.DOSSIER_DOCUMENT_CREATED))
+            .order_by(AuditEntry.seq)
+        ).all()
+    ids = _version_ids(vault, doc)
+    assert [(kind, object_id, json.loads(details)) for kind, object_id, details in entries] == [
+        ("document", doc, {"attempted": str(AuditTag.DOSSIER_DOCUMENT_CREATED), "grant_id": None,
+                           "version_id": ids[1]}),
+        ("document", doc, {"attempted": str(AuditTag.DOSSIER_DOCUMENT_CREATED), "grant_id": None,
+                           "version_id": ids[2]}),
+    ]  # fmt: skip

@@ -167,8 +167,11 @@ def add_version(
     content_type: str,
     document_id: str | None = None,
     refers_to_id: str | None = None,
+    new_document_id: str | None = None,
 ) -> StoredVersion:
-    """Reference a sealed blob from a new document version; visible once the caller commits."""
+    """Reference a sealed blob from a new document version; visible once the caller commits.
+
+    ``new_document_id``: the id a new document gets, when the caller named it in the audit entry."""
     title = clean_name(title, "title")
     filename = clean_name(filename, "file name")
     case = session.get(Case, case_id)
@@ -178,7 +181,7 @@ def add_version(
         _check_answered(session, case_id, refers_to_id)
     if document_id is None:
         document = Document(
-            id=str(uuid.uuid4()),
+            id=new_document_id or str(uuid.uuid4()),
             case_id=case_id,
             category=str(category),
             title_enc=b"",
@@ -310,6 +313,8 @@ def upload_document(
         audit_allow=False,
     )
     sealed = seal_to_blob(vault, dek, chunks)
+    # D16: the entry names the document (a new one's id is chosen now) and the version it adds.
+    new_document_id = None if document_id is not None else str(uuid.uuid4())
 
     def reference(session: Session, admission: Admission) -> StoredVersion:
         assert admission.dek is not None
@@ -325,6 +330,7 @@ def upload_document(
             content_type=content_type,
             document_id=document_id,
             refers_to_id=refers_to_id,
+            new_document_id=new_document_id,
         )
 
     try:
@@ -334,8 +340,9 @@ def upload_document(
             req,
             tag=AuditTag.DOSSIER_DOCUMENT_CREATED,
             object_type="document",
-            object_id=sealed.version_id,
+            object_id=document_id or new_document_id,
             then=reference,
+            details={"version_id": sealed.version_id},
         )
     except BaseException:
         vault.blobs.delete(sealed.blob_id)

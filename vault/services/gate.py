@@ -161,13 +161,15 @@ def pass_gate(
     object_id: str | None,
     then: Callable[[Session, Admission], T],
     audit_allow: bool = True,
+    details: dict[str, int | str] | None = None,
 ) -> T:
     """Decide, audit, and run ``then`` in the same transaction only when allowed.
 
     ``then`` receives the admission with the case's data key when the action reads or writes
     content. A denial is committed to the audit log and then raised (404, 403, 410 or 401 for a
     missing step-up). ``audit_allow=False`` is only for the admission check before an upload
-    streams in: that allow is audited by the second decision, which adds the version row.
+    streams in: that allow is audited by the second decision, which adds the version row and names it
+    in ``details``.
 
     A domain rule that refuses inside ``then`` (``RuleRefused``) rolls the transaction back, allow
     entry included; the refusal is then audited on its own (``refuse``) and its error raised.
@@ -184,6 +186,7 @@ def pass_gate(
                 object_id=object_id,
                 then=then,
                 audit_allow=audit_allow,
+                details=details,
             )
     except RuleRefused as refused:
         refuse(vault, ctx, refused.error, rule=refused.rule, attempted=tag, case_id=req.case_id)
@@ -203,7 +206,7 @@ def admit(
     facts: access_repo.Facts | None = None,
     wrapped_key: WrappedKey | None = None,
     copy_refused: bool = False,
-    read: dict[str, int | str] | None = None,
+    details: dict[str, int | str] | None = None,
 ) -> T:
     """``pass_gate`` inside the caller's transaction (a `transaction` or a `GroupCommit` job).
 
@@ -214,7 +217,8 @@ def admit(
     only after the decision and its audit entry. ``copy_refused``: the document is of a kind a
     partner's copy cannot be cleaned of (``copy_kind``); a read under a grant that the policy allows
     is then refused, audited with rule ``d22-partner-copy-refused``, before it counts a retrieval.
-    ``read``: which version a document read opens (D16: ids and numbers), added to its entry.
+    ``details``: ids and numbers the allow entry adds (D16: which version a read opens, which version
+    an upload adds).
     """
     if not audit_allow and req.action is not Action.WRITE:
         raise ValueError("only a write admission may skip its audit entry")
@@ -246,7 +250,7 @@ def admit(
             decision=Effect.ALLOW if decision.allowed else Effect.DENY,
             rule=decision.rule,
             break_glass=decision.break_glass,
-            details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None, **(read or {})},
+            details={"attempted": str(tag), "grant_id": grant.grant_id if grant else None, **(details or {})},
         )
         if decision.allowed and decision.break_glass and case is not None:
             # D20: the justification is sealed beside the entry (never in it), in this transaction.
@@ -384,7 +388,7 @@ def admit_read(
         facts=facts,
         wrapped_key=wrapped,
         copy_refused=getattr(doc, "copy_kind", None) == REFUSE,  # (the fallback row has no version)
-        read=version_read(doc),
+        details=version_read(doc),
     )
 
 
