@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import Dialect, Engine, Select, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -35,7 +36,12 @@ __all__ = ["Busy", "Database", "Prebuilt", "sqlite_write_lock"]
 # itself, so acquiring is bounded and fails with a clear error instead of hanging.
 sqlite_write_lock = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long the checkpoint after an erasure waits for readers, holding the process's write lock; a
+# reader still busy then makes the next transactions retry it without waiting (``scrub_erased``).
+SCRUB_WAIT_MS = 2_000
 _NO_WAIT = "vault_no_wait"
+
+log = structlog.get_logger(__name__)
 
 
 class Busy(Unavailable):
@@ -200,6 +206,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._scrub_pending = False  # an erasure's checkpoint was busy: retried by the next transactions
 
     @contextmanager
     def session(self, *, wait: bool = True) -> Iterator[Session]:
@@ -214,6 +221,8 @@ class Database:
         ):
             raise Busy("the database is busy; try again")
         try:
+            if self._scrub_pending:
+                self._retry_scrub()
             with self._sessions() as session:
                 if not wait and self.is_sqlite:
                     try:
@@ -240,8 +249,14 @@ class Database:
                 lock.release()
 
     def scrub_erased(self) -> bool:
-        """After erasing keys: on SQLite, checkpoint and truncate the WAL, whose old frames still hold
-        the erased rows (secure_delete only zeroes the current pages). True when the WAL is empty.
+        """After erasing keys: on SQLite, checkpoint and truncate the WAL, whose old frames (and, until
+        the checkpoint, the main file) still hold the erased rows (secure_delete only zeroes the current
+        pages). True when the WAL is empty.
+
+        A reader holding an older snapshot (a running server's request) keeps the checkpoint from
+        finishing: it waits for readers at most ``SCRUB_WAIT_MS``; still busy, it logs a warning (no
+        ids, no data) and every following transaction of this process retries it without waiting,
+        until it succeeds.
 
         PostgreSQL keeps dead tuples until they are overwritten and offers no secure delete; there,
         and in every backup, erasure rests on the key-encryption key (`vault keys rotate`, then
@@ -250,14 +265,44 @@ class Database:
         if not self.is_sqlite:
             return False
         with sqlite_write_lock:
-            raw = self.engine.raw_connection()
+            done = self._checkpoint(wait_ms=SCRUB_WAIT_MS)
+        self._scrub_pending = not done
+        if not done:
+            log.warning("erased_rows_checkpoint_busy", retry="next_transaction")
+        return done
+
+    def _retry_scrub(self) -> None:
+        """A pending ``scrub_erased``, retried with the write lock held (by ``session``), not waiting."""
+        try:
+            self._scrub_pending = not self._checkpoint(wait_ms=0)
+        except (OperationalError, InterfaceError):
+            return  # the transaction that follows reports a lost database; the retry comes again
+        if not self._scrub_pending:
+            log.info("erased_rows_checkpointed")
+
+    def _checkpoint(self, *, wait_ms: int) -> bool:
+        """``PRAGMA wal_checkpoint(TRUNCATE)`` waiting at most ``wait_ms`` for readers; the caller holds
+        ``sqlite_write_lock``. True when every frame was copied and the WAL truncated."""
+        raw = self.engine.raw_connection()
+        try:
+            conn: Any = raw.driver_connection
+            conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             try:
-                busy, _log, _done = raw.driver_connection.execute(  # type: ignore[union-attr]
-                    "PRAGMA wal_checkpoint(TRUNCATE)"
-                ).fetchone()
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
-                raw.close()
+                conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            raw.close()
         return bool(busy == 0)
 
     def dispose(self) -> None:
+        """Close the pool; a pending ``scrub_erased`` gets a last try first (a CLI sweep that ends)."""
+        if self._scrub_pending and sqlite_write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            try:
+                with suppress(OperationalError, InterfaceError):
+                    self._scrub_pending = not self._checkpoint(wait_ms=SCRUB_WAIT_MS)
+            finally:
+                sqlite_write_lock.release()
+            if self._scrub_pending:
+                log.warning("erased_rows_checkpoint_busy", retry="next_checkpoint")
         self.engine.dispose()

@@ -35,7 +35,7 @@ def sweep(
     explanations of re-identifications that matched no case after a year; safe to rerun."""
     vault = opened_vault()
     ctx = operator_context(vault)
-    count = kept = 0
+    count = kept = moved = 0
     try:
         for item in sweep_expired(vault, ctx, dry_run=dry_run):
             count = item.total
@@ -43,13 +43,16 @@ def sweep(
             if item.waits:
                 verb = "kept (an access request about it is open; answer it first)"
                 kept += 1
+            elif item.kept:  # D11: extended or changed after the sweep listed it; not due any more
+                verb = "kept (not due any more: extended or changed meanwhile)"
+                moved += 1
             typer.echo(
                 f"[{item.done}/{item.total}] {verb} case {item.case_id} (due {item.destroy_after:%Y-%m-%d})"
             )
         erased = sweep_unmatched_explanations(vault, ctx, dry_run=dry_run)
     finally:
         vault.close()
-    typer.echo(f"{count - kept} expired cases {'found' if dry_run else 'destroyed'}")
+    typer.echo(f"{count - kept - moved} expired cases {'found' if dry_run else 'destroyed'}")
     if kept:
         typer.echo(f"{kept} expired case(s) kept until their open access request is answered")
     typer.echo(

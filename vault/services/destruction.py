@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from vault.audit import record
+from vault.audit.log import hold_chain
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.crypto.keys import SubkeyPurpose
@@ -30,6 +31,7 @@ from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequ
 from vault.models import (
     Base,
     Case,
+    CaseKey,
     DestructionCertificate,
     DestructionRequest,
     Document,
@@ -37,7 +39,7 @@ from vault.models import (
 )
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
-from vault.services.calendar import add_months
+from vault.services.calendar import add_months, local_date
 from vault.services.destruction_ends import (
     answer_destruction_requests,
     close_grants,
@@ -45,6 +47,7 @@ from vault.services.destruction_ends import (
 )
 from vault.services.gate import GateRequest, pass_gate
 from vault.services.keyring import CaseKeyEpoch, case_key_epoch, shred_case
+from vault.services.legal_hold import refuse_under_legal_hold
 from vault.services.lookup import forget_reidentifications
 from vault.services.rights import list_scope, request_scope
 from vault.transaction import Refusal, transaction
@@ -52,9 +55,11 @@ from vault.transaction import Refusal, transaction
 __all__ = [
     "CertificateView",
     "RefusalReason",
+    "audit_side_tables",
     "certificate_for",
     "decide_destruction_request",
     "destroy_case",
+    "destroy_expired_case",
     "pending_destruction_requests",
     "read_certificate",
     "record_destruction_request",
@@ -79,6 +84,9 @@ _KEEP = frozenset(
         "documents",
     }
 )
+# The audit log's side (D15, D20, D21) is the privacy officer's evidence, not content: a break-the-glass
+# justification is sealed under the metadata subkey, not the case key.
+_AUDIT_SIDE_MODULES = ("vault.models.audit", "vault.models.logcontrole")
 
 
 class RefusalReason(StrEnum):
@@ -89,9 +97,16 @@ class RefusalReason(StrEnum):
     NOT_THE_DATA_SUBJECT = "not_the_data_subject"  # the requester is not a person the dossier is about
 
 
+def audit_side_tables() -> frozenset[str]:
+    """The tables of the audit log's side, by the module that maps them (also one added later)."""
+    mappers = [m for m in Base.registry.mappers if m.class_.__module__ in _AUDIT_SIDE_MODULES]
+    return frozenset(t.name for m in mappers for t in m.tables)
+
+
 def _content_tables() -> list[tuple[Table, list[tuple[Table, str, str]]]]:
     """Tables with a case_id (besides the kept ones), each with its child tables (fk, parent key)."""
-    tables = [t for t in Base.metadata.sorted_tables if "case_id" in t.c and t.name not in _KEEP]
+    kept = _KEEP | audit_side_tables()
+    tables = [t for t in Base.metadata.sorted_tables if "case_id" in t.c and t.name not in kept]
     result = []
     for table in tables:
         children = []
@@ -159,6 +174,23 @@ def destroy_case(
     return view
 
 
+def destroy_expired_case(vault: Vault, ctx: Context, case_id: str) -> CertificateView | None:
+    """The sweep's destruction (D11): the case row read again, locked, in its transaction; None (nothing
+    changed) when ``destroy_after`` lies ahead by now (extended, or changed since the sweep listed it)."""
+    with vault.db.session() as session:
+        hold_chain(session)  # before the row, as every change of the case (PostgreSQL: no lock cycle)
+        case = session.scalars(
+            select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+        ).first()
+        if case is not None and case.destroyed_at is None and case.destroy_after > ctx.now():
+            return None
+        view, blob_ids = _destroy_in(
+            session, vault, ctx, case_id, reason="retention_expired", request_id=None
+        )
+    _after_commit(vault, blob_ids)
+    return view
+
+
 def _after_commit(vault: Vault, blob_ids: list[str]) -> None:
     for blob_id in blob_ids:
         vault.blobs.delete(blob_id)
@@ -176,6 +208,7 @@ def _destroy_in(
     if case.destroyed_at is None:
         refuse_while_access_is_asked(session, case_id)
     epoch = case_key_epoch(session, case_id)
+    _overwrite_key(session, case_id)
     keys_erased = shred_case(session, ctx, case_id) if case.destroyed_at is None else 0
     if case.destroyed_at is None:  # shred_case sets it; keep mypy and readers sure
         case.destroyed_at = ctx.now()
@@ -226,6 +259,15 @@ def _destroy_in(
             details={"reason": reason},
         )
     return CertificateView(cert.id, case_id, cert.body, cert.signature), blob_ids
+
+
+def _overwrite_key(session: Session, case_id: str) -> None:
+    """Zero the wrapped key before its row is deleted: the newest copy of its page (SQLite's WAL, a
+    page a busy checkpoint leaves behind) then holds no key, whatever the delete leaves."""
+    wrapped = session.scalar(select(CaseKey.wrapped).where(CaseKey.case_id == case_id))
+    if wrapped:
+        zeros = bytes(len(wrapped))
+        session.execute(update(CaseKey).where(CaseKey.case_id == case_id).values(wrapped=zeros))
 
 
 def certificate_for(vault: Vault, ctx: Context, case_id: str) -> CertificateView:
@@ -301,7 +343,7 @@ def verify_certificate(vault: Vault, cert: CertificateView) -> bool:
 
 def record_destruction_request(vault: Vault, ctx: Context, case_id: str, *, received_on: date) -> str:
     """Record a request with the date it was received; the decision is due within three months."""
-    if received_on > ctx.now().date():
+    if received_on > local_date(ctx.now()):  # the Dutch calendar day, not UTC's
         raise InvalidInput("the date received cannot lie in the future")
 
     def add(session: Session, _admission: object) -> str:
@@ -379,6 +421,8 @@ def decide_destruction_request(
         assert row is not None
         if row.status != "pending" and not (grant and _unfinished(session, row)):
             raise Conflict("this request was already decided")
+        if grant:
+            refuse_under_legal_hold(session, ctx, case_id)
         if row.status == "pending":
             row.status = "granted" if grant else "refused"
             row.decided_at = ctx.now()
@@ -433,7 +477,7 @@ class PendingRequest:
 def pending_destruction_requests(vault: Vault, ctx: Context) -> list[PendingRequest]:
     """Pending requests of the cases the actor may see (as the work lists), earliest deadline first;
     the listing is audited (``rights:destruction:listed``, with the count) in the same transaction."""
-    today = ctx.now().date()
+    today = local_date(ctx.now())
     with transaction(vault.db) as session:
         scope = list_scope(session, ctx, AuditTag.RIGHTS_DESTRUCTION_LISTED)
         rows = session.scalars(

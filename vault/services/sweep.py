@@ -1,7 +1,8 @@
 """The retention sweep (D11): every case past its ``destroy_after`` is destroyed by erasing its key
-(``destruction.destroy_case``), one transaction per case; then the explanations of re-identifications
-that matched no case are erased after a year (``lookup.forget_unmatched_reidentifications``). Safe to
-rerun."""
+(``destruction.destroy_expired_case``), one transaction per case, which reads the case again and keeps
+it when its ``destroy_after`` moved ahead since the list was made (extended, or changed); then the
+explanations of re-identifications that matched no case are erased after a year
+(``lookup.forget_unmatched_reidentifications``). Safe to rerun."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from vault.domain import AuditTag
 from vault.errors import Conflict
 from vault.models import Case, DestructionCertificate
 from vault.runtime import Vault
-from vault.services.destruction import destroy_case
+from vault.services.destruction import destroy_expired_case
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN, access_is_asked
 from vault.services.lookup import forget_unmatched_reidentifications
 
@@ -31,6 +32,7 @@ class SweepItem:
     done: int
     total: int
     waits: bool = False  # passed over: an access request about the case is open (answer it first)
+    kept: bool = False  # not expired any more: extended or changed after the sweep listed it
 
 
 def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
@@ -52,27 +54,33 @@ def expired_case_ids(vault: Vault, now: datetime) -> list[str]:
 
 def sweep_expired(vault: Vault, ctx: Context, *, dry_run: bool = False) -> Iterator[SweepItem]:
     """Destroy every case past its retention deadline, one transaction per case; safe to rerun. A case
-    with an open access request waits for its answer (``destruction_ends``): the next sweep takes it."""
+    with an open access request waits for its answer (``destruction_ends``): the next sweep takes it.
+    A case whose ``destroy_after`` moved ahead since the list was made is kept (``kept``); the audit
+    summary counts it (``kept``, present when not 0)."""
     ids = expired_case_ids(vault, ctx.now())
-    waiting = 0
+    waiting = kept = 0
     for n, case_id in enumerate(ids, start=1):
         with vault.db.session() as session:
             case = session.get(Case, case_id)
             assert case is not None
             deadline = case.destroy_after
             waits = case.destroyed_at is None and access_is_asked(session, case_id)
+        still_due = True
         if not dry_run and not waits:
             try:
-                destroy_case(vault, ctx, case_id, reason="retention_expired")
+                still_due = destroy_expired_case(vault, ctx, case_id) is not None
             except Conflict as exc:  # a request recorded since: the destruction refused, nothing changed
                 if exc.rule != ACCESS_REQUEST_OPEN:
                     raise
                 waits = True
         waiting += waits
-        yield SweepItem(case_id, deadline, n, len(ids), waits)
+        kept += not still_due
+        yield SweepItem(case_id, deadline, n, len(ids), waits, kept=not still_due)
     if not dry_run:
         with vault.db.session() as session:
-            details = {"destroyed": len(ids) - waiting, "waiting": waiting}
+            details = {"destroyed": len(ids) - waiting - kept, "waiting": waiting}
+            if kept:
+                details["kept"] = kept
             record(session, ctx, AuditTag.SYSTEM_RETENTION_SWEPT, details=details)
 
 

@@ -9,6 +9,7 @@ on a confirmation page that says it cannot be undone.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -18,17 +19,20 @@ from fastapi.responses import HTMLResponse, Response
 
 from vault import labels
 from vault.domain import Action, Category, reference_of
-from vault.errors import InvalidInput, NotFound, StepUpRequired, TooLarge
+from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired, TooLarge
 from vault.http.deps import AuthConfigDep, VaultDep
 from vault.http.downloads import download_headers
 from vault.http.params import UUID_PATTERN, CaseId, DocumentId
 from vault.http.streaming import SyncBody
 from vault.runtime import Vault
 from vault.services import destruction, request_views
+from vault.services.calendar import local_date
 from vault.services.case_view import DocumentEntry, view_case
 from vault.services.documents import clean_name
 from vault.services.gate import GateRequest, would_allow
+from vault.services.legal_hold import LEGAL_HOLD, hold_on
 from vault.services.pdf import certificate_pdf as certificate_pdf_of
+from vault.services.request_views import DestructionRequestView
 from vault.services.rights import add_statement
 from vault.web.csrf import FIELD, VerifiedForm, check_origin, check_token, session_token
 from vault.web.multipart import FieldTooLong, FormLimits, StreamedForm, boundary_of, bytes_for
@@ -98,7 +102,7 @@ def record_destruction_request(
 ) -> Response:
     actor = form.user
     values = {"received_on": form.text("received_on", limit=20)}
-    day, problem = received_on(values["received_on"], actor.ctx.now().date())
+    day, problem = received_on(values["received_on"], local_date(actor.ctx.now()))  # the Dutch day
     if problem or day is None:
         errors = {"received_on": problem or ""}
         return _request_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
@@ -107,6 +111,15 @@ def record_destruction_request(
 
 
 # --- The decision ------------------------------------------------------------------------------------
+
+
+def hold_text(until: datetime) -> str:
+    """D12: why a held case is not destroyed on request (``legal_hold``), in the page's words."""
+    return (
+        "Deze zaak wordt bewaard voor een juridische procedure of wettelijke plicht tot "
+        f"{labels.dutch_date(until)}. Vernietigen kan pas als die bewaarplicht is afgelopen; weiger het "
+        "verzoek met die reden."
+    )
 
 
 def _decision_page(
@@ -118,17 +131,23 @@ def _decision_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    view: DestructionRequestView | None = None,
 ) -> HTMLResponse:
-    view = request_views.read_destruction_request(vault, actor.ctx, request_id)
+    """``view``: the request as the caller read it already (one audited read per page)."""
+    view = view or request_views.read_destruction_request(vault, actor.ctx, request_id)
+    # A preview only (no audit, no key): the service decides again when the form is sent.
+    may_decide = view.status == "pending" and would_allow(
+        vault, actor.ctx, GateRequest(view.case_id, Action.ADMINISTER)
+    )
+    until = hold_on(vault, view.case_id, actor.ctx.now()) if may_decide else None
     return page(
         request,
         "rights_destruction.html",
         actor=actor,
         req=view,
         reference=reference_of(view.case_id),
-        # A preview only (no audit, no key): the service decides again when the form is sent.
-        may_decide=view.status == "pending"
-        and would_allow(vault, actor.ctx, GateRequest(view.case_id, Action.ADMINISTER)),
+        may_decide=may_decide,
+        hold=hold_text(until) if until else None,
         reasons=labels.REFUSAL_REASONS,
         values=values or {},
         errors=errors or {},
@@ -155,6 +174,8 @@ def decide(request: Request, request_id: RequestId, vault: VaultDep, form: Verif
     }
     errors: dict[str, str] = {}
     if values["decision"] == "grant":
+        if held := _held(request, vault, actor, _read(vault, actor, request_id)):
+            return held
         return see_other(f"/vernietigingsverzoeken/{request_id}/vernietigen")
     if values["decision"] != "refuse":
         errors["decision"] = "Kies of u het verzoek toewijst of afwijst."
@@ -180,6 +201,27 @@ def decide(request: Request, request_id: RequestId, vault: VaultDep, form: Verif
     return see_other(f"/vernietigingsverzoeken/{request_id}", notice="vernietigingsverzoek-afgewezen")
 
 
+def _held(
+    request: Request, vault: Vault, actor: WebActor, view: DestructionRequestView
+) -> HTMLResponse | None:
+    """D12: while a legal hold keeps the case, the decision form again (409) saying why, to whom may
+    decide; else None (the service answers anyone else as it does). ``view``: read through the gate."""
+    admin = GateRequest(view.case_id, Action.ADMINISTER)
+    if view.status != "pending" or not would_allow(vault, actor.ctx, admin):
+        return None
+    until = hold_on(vault, view.case_id, actor.ctx.now())
+    if until is None:
+        return None
+    values, errors = {"decision": "refuse"}, {"decision": hold_text(until)}
+    return _decision_page(
+        request, vault, actor, view.id, values=values, errors=errors, status_code=409, view=view
+    )
+
+
+def _read(vault: Vault, actor: WebActor, request_id: str) -> DestructionRequestView:
+    return request_views.read_destruction_request(vault, actor.ctx, request_id)
+
+
 def _require_step_up(vault: Vault, actor: WebActor) -> None:
     if not actor.ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("destroying a case needs a recent second-factor check")
@@ -189,16 +231,27 @@ def _require_step_up(vault: Vault, actor: WebActor) -> None:
 def destroy_confirm(request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     """Ask before granting: the destruction that follows cannot be undone."""
     _require_step_up(vault, actor)
-    view = request_views.read_destruction_request(vault, actor.ctx, request_id)
+    view = _read(vault, actor, request_id)
+    if held := _held(request, vault, actor, view):
+        return held
     return page(request, "rights_destroy.html", actor=actor, req=view, reference=reference_of(view.case_id))
 
 
 @router.post("/vernietigingsverzoeken/{request_id}/vernietigen")
-def destroy(request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
-    """Grant the request: the case's key is erased, its content removed, a certificate signed."""
+def destroy(request: Request, request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """Grant the request: the case's key is erased, its content removed, a certificate signed. Under
+    a legal hold the service refuses (audited): the decision form again, saying why."""
     actor = form.user
     _require_step_up(vault, actor)
-    outcome = destruction.decide_destruction_request(vault, actor.ctx, request_id, grant=True)
+    try:
+        outcome = destruction.decide_destruction_request(vault, actor.ctx, request_id, grant=True)
+    except Conflict as exc:
+        held = (
+            _held(request, vault, actor, _read(vault, actor, request_id)) if exc.rule == LEGAL_HOLD else None
+        )
+        if held is None:
+            raise
+        return held
     assert outcome.certificate is not None
     return see_other(
         f"/zaken/{outcome.certificate.case_id}/vernietigingsverklaring", notice="zaak-vernietigd"
