@@ -172,7 +172,7 @@ def test_the_gate_exports_only_its_doors_and_their_vocabulary() -> None:
         "decide",
         "refusal",
         "decrypt_case_field",
-        "partner_title",
+        "partner_texts",
     }
     vocabulary = {"GateRequest", "Admission", "AdmittedRead", "OpenedDocument", "RuleRefused"}
     assert set(gate.__all__) == doors | vocabulary

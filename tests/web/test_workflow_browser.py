@@ -19,7 +19,7 @@ from vault.context import FrozenClock
 from vault.domain import AuditTag, Role, TriageOutcome, reference_of
 from vault.models import AuditEntry, Case, CaseAssignment, Grant, MonitoringCheck
 from vault.runtime import Vault
-from vault.services import triage
+from vault.services import disclosures, triage
 from vault.services.calendar import add_months, local_date
 from vault.services.subjects import Relation
 
@@ -133,12 +133,11 @@ def test_d6_phone_report_to_handover_shows_the_disclosure_before_it_is_recorded(
 
     with vault.db.session() as session:
         grant = session.scalars(select(Grant).where(Grant.case_id == case_id)).one()
-        assert (grant.org_id, grant.purpose, grant.legal_basis) == (
-            world.org_id,
-            "warme overdracht",
-            "wmo-4.1.1-2-help",
-        )
+        assert (grant.org_id, grant.purpose, grant.legal_basis) == (world.org_id, "", "wmo-4.1.1-2-help")
         assert grant.contact_phone == PHONE_NUMBER
+    # D22: the purpose is sealed under the case key (migration 0027); the register opens it.
+    shared = disclosures.list_case_disclosures(vault, _ctx(vault, world.worker), case_id)
+    assert [g.purpose for g in shared] == ["warme overdracht"]
     tags = [t for t, d, *_ in _tags(vault, case_id) if d == "allow"]
     assert tags.count(str(AuditTag.DOSSIER_TRIAGE_DECIDED)) == 1
     assert tags.count(str(AuditTag.DISCLOSURE_GRANT_CREATED)) == 1

@@ -20,7 +20,11 @@ class Grant(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    # The purpose staff typed is free text that can name people (D22): since migration 0027 it is sealed
+    # under the case key (``purpose_enc``) and ``purpose`` is left "" (the column is NOT NULL). Grants
+    # made before keep their clear ``purpose`` and no ``purpose_enc``; readers take the sealed one first.
     purpose: Mapped[str] = mapped_column(String(64), nullable=False)
+    purpose_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     legal_basis: Mapped[str] = mapped_column(String(64), nullable=False)
     # Free-text reference of grants made before migration 0007 (D9 then accepted any text); kept, not
     # written any more. A grant on consent now names the recorded consent it rests on (consent_id):

@@ -73,8 +73,8 @@ def answer_destruction_requests(session: Session, ctx: Context, case_id: str) ->
 def close_grants(session: Session, ctx: Context, case_id: str) -> None:
     """D11/D12, D22: the case's disclosures end with it. The grant rows stay (ids, organisation,
     categories, dates: the partner's retrieval history and the audit log point at them), revoked, with
-    the text a person typed (purpose, legacy consent reference, contact) blanked and the partner title's
-    ciphertext wiped; each revocation audited (ids only)."""
+    the text a person typed (purpose, legacy consent reference, contact) blanked and the sealed purpose's and
+    partner title's ciphertexts wiped; each revocation audited (ids only)."""
     live = session.execute(
         select(Grant.id, Grant.org_id).where(Grant.case_id == case_id, Grant.revoked_at.is_(None))
     ).all()
@@ -96,6 +96,11 @@ def close_grants(session: Session, ctx: Context, case_id: str) -> None:
         update(Grant)
         .where(of_case)
         .values(
-            purpose="", consent_reference=None, contact_name=None, contact_phone=None, partner_title_enc=None
+            purpose="",
+            purpose_enc=None,
+            consent_reference=None,
+            contact_name=None,
+            contact_phone=None,
+            partner_title_enc=None,
         )
     )

@@ -19,6 +19,9 @@ revoked in the same transaction, each with its own ``disclosure:grant:revoked`` 
 resting on it. A board grant that merely expires needs no revocation: a partner's read and inbox
 already treat the municipality's grant as not live then (``vault.repositories.access.basis_in_force``).
 
+Both answer the grant as it is now; its purpose is sealed under the case key (D18, D22), so the answer
+opens it through the gate (READ on the case, audited as ``disclosure:register:read`` of the grant).
+
 Lock order and the conditional ``UPDATE … WHERE revoked_at IS NULL``: see ``disclosures``.
 """
 
@@ -38,7 +41,7 @@ from vault.domain import Decision as Effect
 from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
 from vault.models import Grant, Organisation
 from vault.runtime import Vault
-from vault.services.disclosure_requests import DisclosureRefused, GrantView, grant_view
+from vault.services.disclosure_requests import DisclosureRefused, GrantView, admitted_view
 from vault.services.disclosure_rules import MUNICIPALITY_BASIS, RVDK_NOT_ASKED, basis_holds, board_asked
 from vault.services.gate import GateRequest, decide
 from vault.transaction import Refusal, transaction
@@ -126,7 +129,12 @@ def revoke_disclosure(vault: Vault, ctx: Context, grant_id: str) -> GrantView:
                 details={"org_id": grant.org_id},
             )
             _revoke_municipality_grants(session, ctx, grant.case_id)
-        return grant_view(session, grant)
+        return _answer(session, vault, ctx, grant)
+
+
+def _answer(session: Session, vault: Vault, ctx: Context, grant: Grant) -> GrantView:
+    """The changed grant for the caller: its sealed purpose opened through the gate, audited (D18, D22)."""
+    return admitted_view(session, vault, ctx, grant, tag=AuditTag.DISCLOSURE_REGISTER_READ)
 
 
 def _revoke_municipality_grants(session: Session, ctx: Context, case_id: str) -> None:
@@ -231,4 +239,4 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
             object_id=grant.id,
             details={"org_id": grant.org_id, "days": days},
         )
-        return grant_view(session, grant)
+        return _answer(session, vault, ctx, grant)

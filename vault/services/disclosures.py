@@ -7,7 +7,8 @@ this recipient; withdrawing it revokes the grant), a validity window and a numbe
 Partners read granted documents through the gate; creating, extending and revoking grants are
 audited with stable ids, so "who could see this case on that day" can be answered from the log.
 What the partner sees of a grant (its inbox and history) is ``vault.services.partner_view``: a title
-staff chose for the partner (sealed under the case key, never logged) and the Veilig Thuis contact.
+staff chose for the partner and the purpose (both sealed under the case key, never logged: D18, D22)
+and the Veilig Thuis contact.
 The contact (D23) and the municipality's basis (D9) are checked by ``disclosure_rules``.
 """
 
@@ -48,7 +49,9 @@ from vault.services.disclosure_requests import (
     DisclosureRequest,
     DuplicateDisclosure,
     GrantView,
+    admitted_view,
     grant_view,
+    opened_purpose,
 )
 from vault.services.disclosure_rules import (
     CONTACT_NAME_MAX,
@@ -218,17 +221,22 @@ def _consent_id(req: DisclosureRequest) -> str | None:
     return req.consent_reference.strip() or None
 
 
-def _seal_title(session: Session, vault: Vault, ctx: Context, grant: Grant, title: str) -> bytes:
-    """D22: the partner-facing title is free text, sealed under the case key like document titles. The
-    key comes through the gate's write door (the allow is audited by ``disclosure:grant:created``)."""
+def _seal_texts(session: Session, vault: Vault, ctx: Context, grant: Grant, purpose: str, title: str) -> None:
+    """D18, D22: the purpose and the partner-facing title are free text that can name people, sealed under
+    the case key like document titles (so a backup holds them only while the case key's epoch lives).
+    The key comes through the gate's write door (the allow is audited by ``disclosure:grant:created``)."""
 
-    def seal(_session: Session, admission: Admission) -> bytes:
+    def seal(_session: Session, admission: Admission) -> None:
         assert admission.dek is not None
-        return encrypt_text(
-            admission.dek, table="grants", column="partner_title", row_id=grant.id, value=title
+        grant.purpose_enc = encrypt_text(
+            admission.dek, table="grants", column="purpose", row_id=grant.id, value=purpose
         )
+        if title:
+            grant.partner_title_enc = encrypt_text(
+                admission.dek, table="grants", column="partner_title", row_id=grant.id, value=title
+            )
 
-    return admit(
+    admit(
         session,
         vault,
         ctx,
@@ -256,7 +264,7 @@ def _insert(
         id=str(uuid.uuid4()),
         case_id=req.case_id,
         org_id=req.org_id,
-        purpose=req.purpose.strip(),
+        purpose="",  # sealed in purpose_enc (below); the clear column stays empty (migration 0027)
         legal_basis=req.legal_basis,
         consent_id=_consent_id(req),
         valid_from=now,
@@ -271,8 +279,7 @@ def _insert(
     )
     session.add(grant)
     session.flush()
-    if title := (req.partner_title or "").strip():
-        grant.partner_title_enc = _seal_title(session, vault, ctx, grant, title)
+    _seal_texts(session, vault, ctx, grant, req.purpose.strip(), (req.partner_title or "").strip())
     session.add_all(
         [GrantItem(grant_id=grant.id, kind="category", ref=str(c)) for c in sorted(req.categories)]
         + [GrantItem(grant_id=grant.id, kind="document", ref=d) for d in sorted(req.document_ids)]
@@ -286,7 +293,7 @@ def _insert(
         object_type="grant",
         object_id=grant.id,
         legal_basis=req.legal_basis,
-        # The purpose is text a person typed: it stays in the grant row, the log holds ids and codes.
+        # The purpose is text a person typed: it is sealed in the grant row, the log holds ids and codes.
         rule=rule,
         details={
             "org_id": req.org_id,
@@ -296,7 +303,7 @@ def _insert(
             "duplicate_confirmed": req.confirm_duplicate,
         },
     )
-    return grant_view(session, grant)
+    return grant_view(session, grant, purpose=req.purpose.strip())
 
 
 def _known_basis(code: str) -> str:
@@ -378,16 +385,10 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
                 details={"document_id": verdict.document_id} if verdict.document_id else None,
             )
         elif (twin := _twin(session, ctx, req)) is not None:
-            record(
-                session,
-                ctx,
-                AuditTag.DISCLOSURE_GRANT_DUPLICATE_WARNED,
-                case_id=req.case_id,
-                object_type="grant",
-                object_id=twin.id,
-                details={"org_id": req.org_id},
-            )
-            refused = DuplicateDisclosure(grant_view(session, twin))
+            # The warning shows the live disclosure, its sealed purpose too: an audited read of it.
+            tag = AuditTag.DISCLOSURE_GRANT_DUPLICATE_WARNED
+            details: dict[str, int | str] = {"org_id": req.org_id}
+            refused = DuplicateDisclosure(admitted_view(session, vault, ctx, twin, tag=tag, details=details))
         else:
             rule = verdict.decision.rule
             view = _insert(session, vault, ctx, req, days=days, release=verdict.release, rule=rule)
@@ -443,8 +444,8 @@ def list_case_disclosures(vault: Vault, ctx: Context, case_id: str) -> list[Gran
             case_id=case_id,
         )
 
-    def grants(session: Session, _admission: Admission) -> list[GrantView]:
+    def grants(session: Session, admission: Admission) -> list[GrantView]:
         rows = session.scalars(select(Grant).where(Grant.case_id == case_id).order_by(Grant.created_at))
-        return [grant_view(session, g) for g in rows.all()]
+        return [grant_view(session, g, purpose=opened_purpose(admission, g)) for g in rows.all()]
 
     return read_case(vault, ctx, case_id, AuditTag.DISCLOSURE_REGISTER_READ, grants)

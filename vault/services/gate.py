@@ -25,8 +25,8 @@ The doors, and when to use which:
   outside the gate.
 - ``refuse_unless_staff`` — staff's own business on a case (what was shared, consents): any other role
   is refused and audited before the gate is asked, the same answer whether or not the case exists.
-- ``decrypt_case_field`` — one personal field, inside ``then``; ``partner_title`` — a grant's title for
-  its own recipient organisation (the partner's listings audit themselves).
+- ``decrypt_case_field`` — one personal field, inside ``then``; ``partner_texts`` — a grant's title and
+  purpose for its own recipient organisation (the partner's listings audit themselves).
 - ``would_allow`` — a preview for a view (no audit entry, no key, no content); ``decide`` and
   ``refusal`` — the bare decision and its error, for a caller that records the outcome itself in the
   same transaction (a disclosure records ``disclosure:grant:denied``).
@@ -75,7 +75,7 @@ __all__ = [
     "decrypt_case_field",
     "gated_write",
     "open_admitted",
-    "partner_title",
+    "partner_texts",
     "pass_gate",
     "refusal",
     "refuse",
@@ -431,17 +431,19 @@ def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id:
     return decrypt_text(admission.dek, table=table, column=column, row_id=row_id, value=value)
 
 
-def partner_title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
-    """The title staff wrote for the recipient of ``grant`` (D22), for a verified partner of exactly that
-    organisation while the grant is not revoked, read in its listing's audited transaction; else None."""
-    if grant.partner_title_enc is None or ctx.role != str(Role.PARTNER) or not ctx.second_factor_verified:
-        return None
-    if ctx.org_id != grant.org_id or grant.revoked_at is not None:
-        return None
+def partner_texts(session: Session, vault: Vault, ctx: Context, grant: Grant) -> dict[str, str]:
+    """D22: the title and purpose sealed for ``grant``'s recipient (one key unwrap), for a verified partner of
+    that organisation while the grant is not revoked, in its listing's audited transaction; else none."""
+    sealed = {"partner_title": grant.partner_title_enc, "purpose": grant.purpose_enc}
+    mine = ctx.org_id == grant.org_id and grant.revoked_at is None and ctx.role == str(Role.PARTNER)
+    if not (mine and ctx.second_factor_verified and any(sealed.values())):
+        return {}
     dek = unwrap_case_key(session, vault.keys, grant.case_id)
-    return decrypt_text(
-        dek, table="grants", column="partner_title", row_id=grant.id, value=grant.partner_title_enc
-    )
+    return {
+        c: decrypt_text(dek, table="grants", column=c, row_id=grant.id, value=v)
+        for c, v in sealed.items()
+        if v
+    }
 
 
 # --- The write door: a gated write whose domain rules may still refuse ----------------------------

@@ -2,7 +2,8 @@
 
 A partner sees each disclosure by the case reference both sides quote (VT-XXXX-XXXX), the title staff
 chose for the partner when sharing (``None`` here: the page shows the default "categorie – datum"),
-the purpose, validity, retrievals left and the Veilig Thuis contact for the warm handover. Never an
+the purpose (both sealed under the case key, opened by ``gate.partner_texts`` with one key unwrap),
+validity, retrievals left and the Veilig Thuis contact for the warm handover. Never an
 internal document title, an original file name or an id a person would have to read. Both lists are
 audited reads (``disclosure:inbox:listed``, ``disclosure:history:read``) with ids only; anyone but a
 partner with a verified second factor is refused, and that is audited too (``dossier:access:denied``).
@@ -30,7 +31,7 @@ from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.copy_kind import LATEST_COPY_KIND, REFUSE
 from vault.services.disclosures import GrantView, grant_view
-from vault.services.gate import partner_title
+from vault.services.gate import partner_texts
 from vault.services.worklists import refuse_listing
 from vault.transaction import transaction
 
@@ -81,11 +82,13 @@ def _partner_org(session: Session, ctx: Context, attempted: AuditTag) -> str:
     return actor.org_id
 
 
-def _title(session: Session, vault: Vault, ctx: Context, grant: Grant) -> str | None:
+def _texts(session: Session, vault: Vault, ctx: Context, grant: Grant) -> dict[str, str]:
+    """The grant's sealed partner title and purpose, opened for the partner (D22); an absent title means
+    the default, an absent purpose the clear one of a grant made before migration 0027."""
     try:
-        return partner_title(session, vault, ctx, grant)
+        return partner_texts(session, vault, ctx, grant)
     except Destroyed:
-        return None  # the case was destroyed since: its key is gone, the default stands in
+        return {}  # the case was destroyed since: its key is gone, the default stands in
 
 
 def _on_each_case(session: Session, ctx: Context, tag: AuditTag, grants: list[Grant]) -> None:
@@ -126,7 +129,8 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
         )
         _on_each_case(session, ctx, AuditTag.DISCLOSURE_INBOX_LISTED, list(grants))
         for grant in grants:
-            view = grant_view(session, grant)
+            texts = _texts(session, vault, ctx, grant)
+            view = grant_view(session, grant, purpose=texts.get("purpose", grant.purpose))
             cats = [c for c in view.categories if c != Category.MEDICAL]
             docs = session.execute(
                 select(Document.id, Document.category, LATEST_COPY_KIND)
@@ -140,7 +144,7 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
                 InboxItem(
                     grant=view,
                     reference=reference_of(grant.case_id),
-                    title=_title(session, vault, ctx, grant),
+                    title=texts.get("partner_title"),
                     contact_name=grant.contact_name,
                     contact_phone=grant.contact_phone,
                     documents=tuple((d, c, kind != REFUSE) for d, c, kind in docs),
@@ -182,8 +186,10 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
         found = session.execute(select(Document.id, Document.category).where(Document.id.in_(doc_ids)))
         categories: dict[str, str] = {row.id: row.category for row in found}
         _on_each_case(session, ctx, AuditTag.DISCLOSURE_HISTORY_READ, list(grants.values()))
-        titles = {gid: _title(session, vault, ctx, g) for gid, g in grants.items()}
-        views = {gid: grant_view(session, g) for gid, g in grants.items()}
+        # The history shows titles, never purposes: only a titled grant's key is unwrapped (D22).
+        titled = (g for g in grants.values() if g.partner_title_enc is not None)
+        titles = {g.id: _texts(session, vault, ctx, g).get("partner_title") for g in titled}
+        views = {gid: grant_view(session, g, purpose="") for gid, g in grants.items()}
         history: list[Retrieval] = []
         for r in rows:
             grant = grants.get(_grant_id(r.details) or "")
@@ -193,7 +199,7 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
                 Retrieval(
                     at=r.occurred_at,
                     reference=reference_of(grant.case_id),
-                    title=titles[grant.id],
+                    title=titles.get(grant.id),
                     categories=views[grant.id].categories,
                     disclosed_at=grant.created_at,
                     user=users.get(r.actor_id or "", "onbekende gebruiker"),
