@@ -3,6 +3,7 @@ access-request deadlines; the register; and D8: reporter identity disclosed only
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -18,6 +19,7 @@ from vault.services.subjects import (
     Relation,
     ReporterFields,
     add_subject,
+    correct_subject,
     record_reporter_consent,
 )
 
@@ -104,7 +106,7 @@ def test_d12_request_refusal_and_grant_with_certificate_over_http(
 
 
 def test_d13_inzage_and_access_request_over_http(
-    client: TestClient, worker: ApiUser, report: tuple[str, str]
+    client: TestClient, vault: Vault, worker: ApiUser, report: tuple[str, str]
 ) -> None:
     case_id, child = report
     r = client.get(f"/api/v1/cases/{case_id}/subjects/{child}/inzage", headers=worker.headers)
@@ -114,18 +116,21 @@ def test_d13_inzage_and_access_request_over_http(
     assert client.get(
         f"/api/v1/cases/{case_id}/subjects/{child}/inzage", params={"format": "pdf"}, headers=worker.headers
     ).content.startswith(b"%PDF")
-    r = client.post(
-        f"/api/v1/cases/{case_id}/access-requests",
-        headers=worker.headers,
-        json={"subject_id": child, "received_on": "2026-03-01", "requested_by": "representative"},
-    )
+    by_representative = {"subject_id": child, "received_on": "2026-03-01", "requested_by": "representative"}
+    path = f"/api/v1/cases/{case_id}/access-requests"
+    # D13: a representative asks for a minor; without a recorded date of birth nobody can tell.
+    assert client.post(path, headers=worker.headers, json=by_representative).status_code == 400
+    ctx = _ctx(vault, worker, "medewerker")
+    born = PersonFields(name="Kind Smit", date_of_birth=date(2019, 5, 1))
+    correct_subject(vault, ctx, case_id, child, relation=Relation.CHILD, fields=born)
+    r = client.post(path, headers=worker.headers, json=by_representative)
     assert r.status_code == 201
     assert r.json()["answer_by"] == "2026-03-29"
     assert r.json()["requested_by"] == "representative"
     request_id = r.json()["id"]
     for body, status in (
         ({"requested_by": "representative"}, 201),  # D13: a legal representative asks
-        ({}, 400),  # D13: a child whose date of birth is not recorded does not ask in its own name
+        ({}, 400),  # D13: a child under 12 does not ask in its own name
         ({"requested_by": "buurman"}, 422),
         ({"subject_id": "00000000-0000-4000-8000-000000000000"}, 404),  # not a subject of this case
     ):
@@ -142,9 +147,15 @@ def test_d13_inzage_and_access_request_over_http(
         json={"reason": "complex_request", "weeks": 4},
     )
     assert r.json()["answer_by"] == "2026-04-26"
-    assert client.post(f"/api/v1/access-requests/{request_id}/complete", headers=worker.headers).json()[
-        "completed"
-    ]
+    complete = f"/api/v1/access-requests/{request_id}/complete"
+    assert client.post(complete, headers=worker.headers).status_code == 409  # D13: no copy made for it
+    copy = client.get(
+        f"/api/v1/cases/{case_id}/subjects/{child}/inzage",
+        params={"access_request": request_id},
+        headers=worker.headers,
+    )
+    assert copy.status_code == 200, copy.text
+    assert client.post(complete, headers=worker.headers).json()["completed"]
 
 
 def test_d14_statement_over_http_leaves_the_original(

@@ -75,7 +75,8 @@ class World:
                 ctx,
                 team_id=self.team_id,
                 reporter=ReporterFields(name=REPORTER, professional=True, organisation="School"),
-                subjects=[(Relation.CHILD, PersonFields(name=CHILD))],
+                # D13: born 2016, a minor, for whom a legal representative asks
+                subjects=[(Relation.CHILD, PersonFields(name=CHILD, date_of_birth=date(2016, 3, 1)))],
             ).id
         self.document_id = upload_document(
             vault,

@@ -17,8 +17,9 @@ from vault.domain import AuditTag, Role
 from vault.errors import Conflict
 from vault.models import AuditEntry, Case, CaseKey, DestructionRequest
 from vault.runtime import Vault
-from vault.services import destruction, rights, sweep
+from vault.services import destruction, request_views, rights, sweep
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
+from vault.services.inzage import export_for_subject
 from vault.services.subjects import PersonFields, Relation, add_subject
 
 
@@ -72,6 +73,8 @@ def test_d13_an_open_access_request_holds_the_destruction_back_until_it_is_answe
     assert refused.value.rule == ACCESS_REQUEST_OPEN
     assert not _destroyed(vault, case_id)
     assert [p.request_id for p in destruction.pending_destruction_requests(vault, leader)] == [request_id]
+    subject = request_views.read_access_request(vault, worker, access).subject_id
+    export_for_subject(vault, worker, case_id, subject, access_request_id=access)  # the copy answers it
     rights.complete_access_request(vault, worker, access)
     outcome = destruction.decide_destruction_request(vault, leader, request_id, grant=True)
     assert outcome.certificate is not None
@@ -93,6 +96,9 @@ def test_d11_d13_the_sweep_passes_over_a_case_with_an_open_access_request_and_ta
             select(AuditEntry).where(AuditEntry.tag == AuditTag.SYSTEM_RETENTION_SWEPT)
         ).all()
     assert [json.loads(e.details or "{}") for e in swept] == [{"destroyed": 1, "waiting": 1}]
-    rights.complete_access_request(vault, ctx_for(vault, worker.actor_id or "", Role.MEDEWERKER), access)
+    withdrawn = rights.AccessClosing.WITHDRAWN  # D13: closed without a copy, with its reason
+    rights.complete_access_request(
+        vault, ctx_for(vault, worker.actor_id or "", Role.MEDEWERKER), access, closing=withdrawn
+    )
     assert [(i.case_id, i.waits) for i in sweep.sweep_expired(vault, operator)] == [(waiting, False)]
     assert _destroyed(vault, waiting)

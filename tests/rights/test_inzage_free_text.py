@@ -246,6 +246,7 @@ def test_d22_only_staff_of_the_case_review_and_only_while_the_request_is_open(
         review_free_text(vault, s.worker, s.request_id, {"subject_name:" + s.child: "released"})
     with pytest.raises(InvalidInput):
         review_free_text(vault, s.worker, s.request_id, {s.neighbour_item: "maybe"})
+    _copy(vault, s, s.request_id)  # D13: the copy made for the request answers it
     complete_access_request(vault, s.worker, s.request_id)
     with pytest.raises(Conflict):
         review_free_text(vault, s.worker, s.request_id, {s.neighbour_item: "released"})
@@ -267,7 +268,10 @@ def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: 
         case_id = open_report(
             session, vault, ctx, team_id=team_id, reporter=ReporterFields(name=NEIGHBOUR, professional=False)
         ).id
-    child = add_subject(vault, ctx, case_id, relation=Relation.CHILD, fields=PersonFields(name=CHILD))
+    born = date(2017, 2, 3)  # D13: a representative asks for a minor
+    child = add_subject(
+        vault, ctx, case_id, relation=Relation.CHILD, fields=PersonFields(name=CHILD, date_of_birth=born)
+    )
     doc = upload(vault, ctx, case_id, b"verslag", title=NEIGHBOUR_TITLE)
     r = client.post(
         f"/api/v1/cases/{case_id}/access-requests",

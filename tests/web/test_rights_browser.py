@@ -65,10 +65,10 @@ def test_d13_d22_an_access_request_to_its_inzage_copy(
     check(page)
     field.fill("20-02-2026")
     page.get_by_role("button", name="Inzageverzoek vastleggen").click()
-    # The child's date of birth is not recorded: it may be under 12, so not in its own name (D13).
+    # The child is 9: under 12, so not in its own name (D13).
     who = page.locator("#requested_by")
     assert who.get_attribute("aria-describedby") == "requested_by-fout"
-    assert "geboortedatum van dit kind is niet vastgelegd" in page.locator("#requested_by-fout").inner_text()
+    assert "jonger dan 12 jaar" in page.locator("#requested_by-fout").inner_text()
     assert field.input_value() == "20-02-2026"  # the typed date is kept
     check(page)
     page.get_by_label("Een wettelijk vertegenwoordiger").check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -101,7 +102,8 @@ def build_world(vault: Vault) -> World:
             ctx,
             team_id=team_id,
             reporter=ReporterFields(name="Kanarie Melder", professional=False),
-            subjects=[(Relation.CHILD, PersonFields(name=CANARY_CHILD))],
+            # D13: a minor (born 2016), for whom a legal representative asks
+            subjects=[(Relation.CHILD, PersonFields(name=CANARY_CHILD, date_of_birth=date(2016, 3, 1)))],
         ).id
 
     def put(category: Category, title: str, data: bytes) -> str:

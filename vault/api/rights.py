@@ -219,7 +219,15 @@ async def inzage_copy(
 class AccessRequestIn(BaseModel):
     subject_id: str = Field(pattern=UUID_PATTERN, max_length=36)
     received_on: Day
-    requested_by: rights.RequestedBy = rights.RequestedBy.SUBJECT  # D13: under 12 via a representative
+    # D13: a child under 12 asks via a representative, who asks only for a minor (under 18)
+    requested_by: rights.RequestedBy = rights.RequestedBy.SUBJECT
+
+
+class AccessCompleteIn(BaseModel):
+    closing: rights.AccessClosing | None = Field(
+        default=None,
+        description="D13: why the request is closed without an inzage copy made for it (none: a copy)",
+    )
 
 
 class AccessExtensionIn(BaseModel):
@@ -265,10 +273,20 @@ async def access_extend(
     return _access_out(view)
 
 
-@router.post("/api/v1/access-requests/{request_id}/complete", summary="D13: mark an inzage request answered")
-async def access_complete(request_id: RequestId, ctx: RequestContext, vault: VaultDep) -> dict[str, Any]:
+@router.post(
+    "/api/v1/access-requests/{request_id}/complete",
+    summary="D13: mark an inzage request answered (after its copy was made) or closed with a reason",
+)
+async def access_complete(
+    request_id: RequestId, ctx: RequestContext, vault: VaultDep, body: AccessCompleteIn | None = None
+) -> dict[str, Any]:
+    """Without ``closing``, an inzage copy must have been made for this request (``?access_request=``
+    on the copy), else 409 with rule ``d13-answered-without-copy`` (audited)."""
+    closing = body.closing if body else None
     return _access_out(
-        await anyio.to_thread.run_sync(partial(rights.complete_access_request, vault, ctx, request_id))
+        await anyio.to_thread.run_sync(
+            partial(rights.complete_access_request, vault, ctx, request_id, closing=closing)
+        )
     )
 
 

@@ -19,6 +19,7 @@ for the exact text reviewed: it is bound to the SHA-256 of the stored ciphertext
 notes (``vault.services.journal``) are free text too (kind ``note``): a released note is in the copy with
 its date; every other note is listed as withheld. The access report's
 purpose column shows only the system's own purpose codes; anything else is withheld as free text.
+The copy names to whom the case was disclosed (AVG art. 15(1)(c)): ``vault.services.inzage_recipients``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from vault.models import AccessRequest, Case, Document, InzageItemReview, Report
 from vault.runtime import Vault
 from vault.services.access_overview import subject_report
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
+from vault.services.inzage_recipients import Recipient, disclosed_to, recipient_rows
 from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
 from vault.services.lookup import ReidentificationReason
 
@@ -183,6 +185,7 @@ class InzageExport:
     access_report: list[dict[str, Any]]
     withheld: list[Withholding]
     notes: list[dict[str, Any]] = field(default_factory=list, repr=False)  # released journal notes only
+    recipients: list[Recipient] = field(default_factory=list)  # AVG art. 15(1)(c): the case's grants
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +197,7 @@ class InzageExport:
             "documents": self.documents,
             "access_report": self.access_report,
             "notes": self.notes,
+            "recipients": [r.as_dict() for r in self.recipients],
             "withheld": [{"what": w.what, "reason": w.reason, "item": w.item} for w in self.withheld],
         }
 
@@ -285,7 +289,10 @@ def export_for_subject(
             .select_from(Document)
             .where(Document.case_id == case_id, Document.category == Category.REPORTER_IDENTITY)
         )
-        if session.get(ReporterIdentity, case_id) is not None or reporter_documents:
+        recipients, reporter_grants = disclosed_to(session, case_id, ctx.now())
+        # D8: one withholding for the reporter, the same whether or not their identity went to a partner
+        # (a count of such disclosures would tell the family that it did: consent, or a professional).
+        if session.get(ReporterIdentity, case_id) is not None or reporter_documents or reporter_grants:
             withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
         request = (
             _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
@@ -364,6 +371,7 @@ def export_for_subject(
             access_report=report,
             withheld=withheld,
             notes=notes,
+            recipients=recipients,
         )
 
     return pass_gate(
@@ -374,6 +382,8 @@ def export_for_subject(
         object_type="subject",
         object_id=subject_id,
         then=build,
+        # D13: the copy made for a request is what answers it (``rights.complete_access_request``)
+        details={"access_request_id": access_request_id} if access_request_id else None,
     )
 
 
@@ -450,6 +460,7 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
             ("Documenten in het dossier", docs or [("", "geen")]),
             ("Aantekeningen (na beoordeling verstrekt)", notes or [("", "geen")]),
             ("Wie heeft het dossier ingezien (NEN 7513)", report or [("", "geen")]),
+            ("Verstrekt aan", recipient_rows(export.recipients) or [("", "niemand")]),
             ("Niet verstrekt, met reden", withheld or [("", "niets")]),
         ],
         footer=(

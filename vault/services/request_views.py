@@ -19,6 +19,7 @@ from vault.domain import Action, AuditTag
 from vault.errors import NotFound
 from vault.models import AccessRequest, DestructionRequest
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
 from vault.services.rights import AccessRequestView
 from vault.services.rights import access_request_view as access_view
@@ -78,7 +79,7 @@ def _destruction_view(
 
 def case_requests(vault: Vault, ctx: Context, case_id: str) -> CaseRequests:
     """Every access and destruction request of the case, newest first (ids and dates)."""
-    today = ctx.now().date()
+    today = local_date(ctx.now())
 
     def read(session: Session, _admission: Admission) -> CaseRequests:
         access = session.scalars(
@@ -121,7 +122,7 @@ def read_access_request(vault: Vault, ctx: Context, request_id: str) -> AccessRe
     def read(session: Session, _admission: Admission) -> AccessRequestView:
         row = session.get(AccessRequest, request_id)
         assert row is not None
-        return access_view(row, ctx.now().date())
+        return access_view(row, local_date(ctx.now()))
 
     return pass_gate(
         vault,
@@ -142,7 +143,7 @@ def read_destruction_request(vault: Vault, ctx: Context, request_id: str) -> Des
     def read(session: Session, admission: Admission) -> DestructionRequestView:
         row = session.get(DestructionRequest, request_id)
         assert row is not None
-        return _destruction_view(row, ctx.now().date(), admission)
+        return _destruction_view(row, local_date(ctx.now()), admission)
 
     return pass_gate(
         vault,

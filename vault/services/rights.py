@@ -3,8 +3,9 @@ and the register of processing activities (AVG art. 30)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -16,14 +17,15 @@ from sqlalchemy.orm import Session
 from vault import __version__
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category, Role
+from vault.domain import Action, AuditTag, Category, Decision, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import AccessRequest as AccessRequestRow
-from vault.models import Case, Subject
+from vault.models import AuditEntry, Case, Subject
 from vault.policy import default_legal_bases
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.documents import StoredVersion, upload_document
 from vault.services.gate import (
     Admission,
@@ -39,6 +41,7 @@ from vault.services.worklists import refuse_listing
 from vault.transaction import transaction
 
 __all__ = [
+    "AccessClosing",
     "AccessRequestView",
     "ExtensionReason",
     "RequestedBy",
@@ -59,6 +62,12 @@ REPRESENTED_BELOW_AGE = 12  # D13: a child under 12 exercises the right through 
 UNDER_12_RULE = "d13-under-12-via-representative"
 # D13: a child whose date of birth is not recorded may be under 12: their own request waits for it.
 AGE_UNKNOWN_RULE = "d13-child-age-unknown"
+ADULT_BELOW_AGE = 18  # D13: a legal representative (parent with authority, guardian) acts for a minor
+REPRESENTATIVE_MINOR_ONLY_RULE = "d13-representative-minor-only"
+# D13: without a recorded date of birth nobody can tell a minor from an adult: no representative then.
+REPRESENTATIVE_AGE_UNKNOWN_RULE = "d13-representative-age-unknown"
+# D13: an access request is answered with a copy made for it, or closed with a reason from the list.
+ANSWERED_WITHOUT_COPY_RULE = "d13-answered-without-copy"
 
 
 class RequestedBy(StrEnum):
@@ -136,13 +145,34 @@ def _age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def _today(ctx: Context) -> date:
+    """Today in the Netherlands: at 00:30 Dutch summer time the UTC date is still yesterday's."""
+    return local_date(ctx.now())
+
+
+def _recorded_age(admission: Admission, subject: Subject, received_on: date) -> int | None:
+    """The subject's age on the day the request came in, by the recorded date of birth; None if none
+    is recorded."""
+    if subject.date_of_birth_enc is None:
+        return None
+    born = decrypt_case_field(
+        admission,
+        table="subjects",
+        column="date_of_birth",
+        row_id=subject.id,
+        value=subject.date_of_birth_enc,
+    )
+    return _age_on(date.fromisoformat(born), received_on)
+
+
 access_request_view = _view  # the view the case's request pages build (``vault.services.request_views``)
 
 
 def _check_own_request(admission: Admission, subject: Subject, received_on: date) -> None:
     """D13: a child under 12 on the day the request came in asks through a legal representative; a
     child whose date of birth is not recorded may be under 12, so their own request waits for it."""
-    if subject.date_of_birth_enc is None:
+    age = _recorded_age(admission, subject, received_on)
+    if age is None:
         if subject.relation == Relation.CHILD:
             raise RuleRefused(
                 InvalidInput(
@@ -152,17 +182,31 @@ def _check_own_request(admission: Admission, subject: Subject, received_on: date
                 AGE_UNKNOWN_RULE,
             )
         return
-    born = decrypt_case_field(
-        admission,
-        table="subjects",
-        column="date_of_birth",
-        row_id=subject.id,
-        value=subject.date_of_birth_enc,
-    )
-    if _age_on(date.fromisoformat(born), received_on) < REPRESENTED_BELOW_AGE:
+    if age < REPRESENTED_BELOW_AGE:
         raise RuleRefused(
             InvalidInput("a child under 12 asks for inzage through a legal representative"),
             UNDER_12_RULE,
+        )
+
+
+def _check_representative(admission: Admission, subject: Subject, received_on: date) -> None:
+    """D13: a legal representative (parent with authority, guardian) asks only for a minor. An adult
+    is their own person: "a representative" asking for her copy (her address in it) can be the very
+    person she fled. Without a recorded date of birth nobody can tell, so the request is refused until
+    the date of birth is recorded (fail closed)."""
+    age = _recorded_age(admission, subject, received_on)
+    if age is None:
+        raise RuleRefused(
+            InvalidInput(
+                "a legal representative asks only for a minor, and this subject's date of birth is not "
+                "recorded: record it first"
+            ),
+            REPRESENTATIVE_AGE_UNKNOWN_RULE,
+        )
+    if age >= ADULT_BELOW_AGE:
+        raise RuleRefused(
+            InvalidInput("a legal representative asks for inzage only for a minor (under 18)"),
+            REPRESENTATIVE_MINOR_ONLY_RULE,
         )
 
 
@@ -178,8 +222,11 @@ def record_access_request(
     """D13: record an inzage request; the subject is informed within four weeks. A child under 12 (on
     the day the request came in, by the recorded date of birth) asks through a legal representative:
     a request in the child's own name is refused (rule ``d13-under-12-via-representative``, audited),
-    and so is one of a child whose date of birth is not recorded (``d13-child-age-unknown``)."""
-    if received_on > ctx.now().date():
+    and so is one of a child whose date of birth is not recorded (``d13-child-age-unknown``). A legal
+    representative asks only for a minor (under 18 on that day): for an adult the request is refused
+    (``d13-representative-minor-only``), and so it is while the date of birth is not recorded
+    (``d13-representative-age-unknown``). "Today" is the Dutch date."""
+    if received_on > _today(ctx):
         raise InvalidInput("the date received cannot lie in the future")
     ctx = ctx.for_subject(subject_id)
 
@@ -189,6 +236,8 @@ def record_access_request(
             raise NotFound("no such subject in this case")
         if requested_by is RequestedBy.SUBJECT:
             _check_own_request(admission, subject, received_on)
+        else:
+            _check_representative(admission, subject, received_on)
         row = AccessRequestRow(
             id=str(uuid.uuid4()),
             case_id=case_id,
@@ -200,7 +249,7 @@ def record_access_request(
         )
         session.add(row)
         session.flush()
-        return _view(row, ctx.now().date())
+        return _view(row, _today(ctx))
 
     return gated_write(
         vault,
@@ -214,7 +263,14 @@ def record_access_request(
     )
 
 
-def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: Any) -> AccessRequestView:
+def _update(
+    vault: Vault,
+    ctx: Context,
+    request_id: str,
+    tag: AuditTag,
+    change: Callable[[Session, AccessRequestRow], None],
+    details: dict[str, int | str] | None = None,
+) -> AccessRequestView:
     with vault.db.session() as session:
         row = session.get(AccessRequestRow, request_id)
         if row is None:
@@ -227,9 +283,9 @@ def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: 
         assert current is not None
         if current.completed_at is not None:
             raise Conflict("this access request was already answered")
-        change(current)
+        change(session, current)
         session.flush()
-        return _view(current, ctx.now().date())
+        return _view(current, _today(ctx))
 
     return pass_gate(
         vault,
@@ -239,6 +295,7 @@ def _update(vault: Vault, ctx: Context, request_id: str, tag: AuditTag, change: 
         object_type="access_request",
         object_id=request_id,
         then=apply,
+        details=details,
     )
 
 
@@ -254,10 +311,10 @@ def extend_access_request(
     if not 1 <= weeks <= MAX_EXTENSION.days // 7:
         raise InvalidInput("an extension is 1 to 8 weeks")
 
-    def change(row: AccessRequestRow) -> None:
+    def change(_session: Session, row: AccessRequestRow) -> None:
         if row.extension_code is not None:
             raise Conflict("the deadline was already extended once")
-        if ctx.now().date() > row.answer_by:
+        if _today(ctx) > row.answer_by:
             raise Conflict(
                 "the term to answer has passed: an extension is given within it", rule=EXTENSION_AFTER_TERM
             )
@@ -267,11 +324,55 @@ def extend_access_request(
     return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_EXTENDED, change)
 
 
-def complete_access_request(vault: Vault, ctx: Context, request_id: str) -> AccessRequestView:
-    def change(row: AccessRequestRow) -> None:
+class AccessClosing(StrEnum):
+    """D13: why an access request is closed without a copy made for it. The requester withdrew it, or
+    it is refused on a ground of AVG art. 12. Other people's interests are no ground to send nothing:
+    the copy withholds their data and names the reason (``vault.services.inzage``)."""
+
+    WITHDRAWN = "withdrawn"  # withdrawn by the requester
+    IDENTITY_NOT_ESTABLISHED = "identity_not_established"  # AVG art. 12 lid 2 and 6
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded"  # AVG art. 12 lid 5: manifestly unfounded or excessive
+
+
+def _names_request(details: str, request_id: str) -> bool:
+    try:
+        return bool(json.loads(details or "{}").get("access_request_id") == request_id)
+    except (ValueError, AttributeError):
+        return False
+
+
+def _copy_exported(session: Session, row: AccessRequestRow) -> bool:
+    """Whether an inzage copy was made for this request: an allowed export of its subject's data in
+    its case whose audit entry names the request (``inzage.export_for_subject``)."""
+    details = session.scalars(
+        select(AuditEntry.details).where(
+            AuditEntry.case_id == row.case_id,
+            AuditEntry.tag == str(AuditTag.RIGHTS_INZAGE_EXPORTED),
+            AuditEntry.decision == str(Decision.ALLOW),
+            AuditEntry.object_id == row.subject_id,
+        )
+    )
+    return any(_names_request(d, row.id) for d in details)
+
+
+def complete_access_request(
+    vault: Vault, ctx: Context, request_id: str, *, closing: AccessClosing | None = None
+) -> AccessRequestView:
+    """D13: mark a request answered. Answering lifts the hold an open request puts on a destruction
+    (``d13-access-request-open``), so it needs an inzage copy made for this request, or a closing
+    reason from ``AccessClosing`` (recorded in the audit entry); otherwise it is refused (rule
+    ``d13-answered-without-copy``, audited)."""
+
+    def change(session: Session, row: AccessRequestRow) -> None:
+        if closing is None and not _copy_exported(session, row):
+            raise RuleRefused(
+                Conflict("no inzage copy was made for this request: make it, or give a closing reason"),
+                ANSWERED_WITHOUT_COPY_RULE,
+            )
         row.completed_at = ctx.now()
 
-    return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_COMPLETED, change)
+    details: dict[str, int | str] | None = {"closing": str(closing)} if closing else None
+    return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_COMPLETED, change, details)
 
 
 def request_scope(
@@ -307,7 +408,7 @@ def list_scope(
 def due_access_requests(vault: Vault, ctx: Context) -> list[AccessRequestView]:
     """Open requests of the cases the actor may see, earliest deadline first (ids and dates only);
     the listing is audited (``rights:access:listed``, with the count) in the same transaction."""
-    today = ctx.now().date()
+    today = _today(ctx)
     with transaction(vault.db) as session:
         scope = list_scope(session, ctx, AuditTag.RIGHTS_ACCESS_LISTED, privacy_officer=True)
         rows = session.scalars(

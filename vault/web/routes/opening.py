@@ -22,6 +22,7 @@ from vault.http.deps import VaultDep
 from vault.http.params import CaseId
 from vault.labels import RELATIONS
 from vault.services import cases, lookup, opening, subjects
+from vault.services.calendar import local_date
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
 from vault.services.subjects import PersonFields, Relation, ReporterFields
@@ -203,7 +204,7 @@ def open_report(request: Request, vault: VaultDep, form: VerifiedForm) -> Respon
     contact = _text(c, form, "reporter_contact")
     organisation = _text(c, form, "reporter_organisation")
     consent = c.typed(form, "reporter_consent") == "ja"
-    today = actor.ctx.now().date()
+    today = local_date(actor.ctx.now())
     people = [p for p in (_person(c, form, row, today) for row in range(1, PERSON_ROWS + 1)) if p]
     if not people and not any(k.startswith("p") for k in c.errors):
         c.errors["p1_name"] = "Noem ten minste één betrokkene: de relatie en de naam."
@@ -273,7 +274,7 @@ def open_professional_advice(request: Request, vault: VaultDep, form: VerifiedFo
     )
     step = _choice(c, form, "meldcode_step", {v for v, _ in MELDCODE_STEPS}, "Kies de stap van de meldcode.")
     name = _name(c, form, "client_name")
-    born = _birth(c, form, "client_dob", actor.ctx.now().date())
+    born = _birth(c, form, "client_dob", local_date(actor.ctx.now()))
     bsn = _bsn(c, form, "client_bsn")
     if not c.errors and name is not None and born is None and bsn is None:
         c.errors["client_dob"] = "Bij een naam hoort een geboortedatum (of geef het BSN, of laat alles leeg)."

@@ -22,6 +22,7 @@ from vault.http.params import UUID_PATTERN, CaseId
 from vault.labels import RELATIONS, label
 from vault.runtime import Vault
 from vault.services import destruction, inzage, inzage_review, request_views, rights
+from vault.services.calendar import local_date
 from vault.services.case_view import CaseView, SubjectView, read_subjects
 from vault.web.csrf import VerifiedForm
 from vault.web.fg_reports import parse_day
@@ -41,7 +42,30 @@ AGE_REFUSALS = {
         "De geboortedatum van dit kind is niet vastgelegd, dus het kan jonger zijn dan 12 jaar. Leg "
         "eerst de geboortedatum vast, of kies de wettelijk vertegenwoordiger."
     ),
+    rights.REPRESENTATIVE_MINOR_ONLY_RULE: (
+        "Een vertegenwoordiger kan alleen inzage vragen voor een minderjarige. Deze betrokkene was op "
+        "de datum van ontvangst 18 jaar of ouder en vraagt zelf om inzage."
+    ),
+    rights.REPRESENTATIVE_AGE_UNKNOWN_RULE: (
+        "Een vertegenwoordiger kan alleen inzage vragen voor een minderjarige. De geboortedatum van deze "
+        "betrokkene is niet vastgelegd, dus dat is niet na te gaan. Leg eerst de geboortedatum vast."
+    ),
 }
+
+# D13: why a request is closed without an inzage copy made for it (``rights.AccessClosing``).
+CLOSING_REASONS = {
+    rights.AccessClosing.WITHDRAWN: "De verzoeker heeft het verzoek ingetrokken",
+    rights.AccessClosing.IDENTITY_NOT_ESTABLISHED: (
+        "Geweigerd: de identiteit van de verzoeker is niet vastgesteld (AVG art. 12 lid 2 en 6)"
+    ),
+    rights.AccessClosing.MANIFESTLY_UNFOUNDED: (
+        "Geweigerd: het verzoek is kennelijk ongegrond of buitensporig (AVG art. 12 lid 5)"
+    ),
+}
+NO_COPY_YET = (
+    "Voor dit verzoek is nog geen inzagekopie gemaakt. Maak eerst de kopie (stap 2), of sluit het "
+    "verzoek hieronder af met een reden."
+)
 
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 
@@ -92,7 +116,7 @@ def worklist(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
         access=access,
         pending=pending,
         reference=reference_of,
-        today=actor.ctx.now().date(),
+        today=local_date(actor.ctx.now()),
     )
 
 
@@ -164,7 +188,7 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
     known = {s.subject_id for s in read_subjects(vault, actor.ctx, case_id)}
     if values["subject_id"] not in known:
         errors["subject_id"] = "Kies de betrokkene die om inzage vraagt."
-    day, problem = received_on(values["received_on"], actor.ctx.now().date())
+    day, problem = received_on(values["received_on"], local_date(actor.ctx.now()))
     if problem:
         errors["received_on"] = problem
     if errors or day is None:
@@ -194,9 +218,15 @@ def _subject_of(vault: Vault, actor: WebActor, view: rights.AccessRequestView) -
     return subject_label(subjects.get(view.subject_id))
 
 
-@router.get("/inzageverzoeken/{request_id}")
-def access_request_page(
-    request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser
+def _access_page(
+    request: Request,
+    vault: Vault,
+    actor: WebActor,
+    request_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     view = request_views.read_access_request(vault, actor.ctx, request_id)
     return page(
@@ -207,12 +237,39 @@ def access_request_page(
         reference=reference_of(view.case_id),
         subject=_subject_of(vault, actor, view),
         extension=labels.EXTENSION_REASONS.get(view.extension_code or "", ""),
+        closings=CLOSING_REASONS,
+        values=values or {},
+        errors=errors or {},
+        status_code=status_code,
     )
 
 
+@router.get("/inzageverzoeken/{request_id}")
+def access_request_page(
+    request: Request, request_id: RequestId, vault: VaultDep, actor: WebUser
+) -> HTMLResponse:
+    return _access_page(request, vault, actor, request_id)
+
+
 @router.post("/inzageverzoeken/{request_id}/afhandelen")
-def complete_access_request(request_id: RequestId, vault: VaultDep, form: VerifiedForm) -> Response:
-    rights.complete_access_request(vault, form.user.ctx, request_id)
+def complete_access_request(
+    request: Request, request_id: RequestId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    """D13: answered with the copy made for it, or (``closing`` given) closed with a reason from the
+    list; without either the page says what is missing (the service refuses and audits it)."""
+    actor = form.user
+    values = {"closing": form.text("closing", limit=32)}
+    if values["closing"] and values["closing"] not in CLOSING_REASONS:
+        errors = {"closing": "Kies waarom het verzoek zonder kopie wordt afgesloten."}
+        return _access_page(request, vault, actor, request_id, values=values, errors=errors, status_code=400)
+    closing = rights.AccessClosing(values["closing"]) if values["closing"] else None
+    try:
+        rights.complete_access_request(vault, actor.ctx, request_id, closing=closing)
+    except Conflict as refused:
+        if refused.rule != rights.ANSWERED_WITHOUT_COPY_RULE:
+            raise
+        errors = {"closing": NO_COPY_YET}
+        return _access_page(request, vault, actor, request_id, values=values, errors=errors, status_code=409)
     return see_other(f"/inzageverzoeken/{request_id}", notice="inzageverzoek-afgehandeld")
 
 
