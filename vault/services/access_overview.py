@@ -9,11 +9,17 @@ withholds (``vault.services.inzage``) left out:
   professional account (a professional who reported or asked advice is the reporter of that case);
   and every entry about the reporter's identity (``dossier:reporter-identity:*``): a release exists
   only for a professional reporter and a consent says the reporter agreed to be named, so either line
-  would tell the family who reported them;
+  would tell the family who reported them. For the same reason every entry of a disclosure that covers
+  the reporter's identity: its creation (``reporter_identity`` in the details), every later entry
+  about that grant (extended, revoked) and every read under it (``grant_id`` in the details) — an
+  entry of a grant whose creation is missing would point at it;
 - other data subjects' requests (D13, privacy of others): an entry made on behalf of a subject
   (``on_behalf_of`` ``subject:<id>``) or a ``rights:*`` entry about a subject or one of their access
-  requests, when that subject is not the one the copy is for. An overview that names no subject leaves
-  every subject's requests out (fail closed): it is handed to one person of a case with several;
+  requests, when that subject is not the one the copy is for; and every entry of a destruction request
+  (``rights:destruction:*``, object ``destruction_request``) not made on the copy's subject's behalf:
+  a request about the whole case names no subject and can come from anyone of the family. An overview
+  that names no subject leaves every subject's requests out (fail closed): it is handed to one person
+  of a case with several. The privacy officer's own access report (``case_access_report``) keeps all;
 - purposes: the free text a person may have typed is never shown (only the legal ground);
 - refused attempts: nothing was seen, and a refusal can name a person who is not staff.
 
@@ -35,7 +41,7 @@ from vault.audit import queries as audit_repo
 from vault.audit.log import record
 from vault.context import Context
 from vault.domain import STAFF_ROLES, AuditTag, Decision, Role
-from vault.models import AccessRequest, ReporterIdentity, User
+from vault.models import AccessRequest, Grant, ReporterIdentity, User
 from vault.runtime import Vault
 from vault.services.audit_reports import authorise_audit
 
@@ -44,6 +50,7 @@ __all__ = ["LEFT_OUT_REASONS", "SubjectReport", "subject_overview", "subject_rep
 _PAGE: Final = 2000
 _REPORTER_FACTS: Final = "dossier:reporter-identity:"  # recorded, read, consent, released
 _RIGHTS: Final = "rights:"
+_DESTRUCTION: Final = "rights:destruction:"  # requested, refused, granted: a request about the whole case
 _ON_BEHALF_OF_SUBJECT: Final = "subject:"
 # left_out keys, in the order the reasons are listed
 LEFT_OUT_REASONS: Final = ("reporter", "refused", "other_subjects")
@@ -58,6 +65,45 @@ def _reporter_accounts(session: Session, case_id: str) -> set[str]:
         .where(ReporterIdentity.case_id == case_id)
     ).all()
     return {who for who, role in rows if who is not None and role not in STAFF_ROLES}
+
+
+def _released_grants(session: Session, case_id: str) -> set[str]:
+    """The case's disclosures that cover the reporter's identity (consent or release, D8)."""
+    rows = session.scalars(
+        select(Grant.id).where(Grant.case_id == case_id, Grant.reporter_identity_released.is_(True))
+    )
+    return {str(grant_id) for grant_id in rows}
+
+
+def _names_reporter(details: dict[str, Any]) -> bool:
+    """Whether an entry's details say it covers the reporter's identity (a disclosure's creation);
+    fail closed: any value but absent or false counts."""
+    return details.get("reporter_identity") not in (None, False)
+
+
+def _note_release(row: dict[str, Any], details: dict[str, Any], released: set[str]) -> None:
+    """Add a disclosure to ``released`` when this is its creation and it covers the reporter's identity:
+    a grant whose row is gone is still known by its entry, which comes before every other about it."""
+    if _names_reporter(details) and row["object_type"] == "grant" and row["object_id"]:
+        released.add(str(row["object_id"]))
+
+
+def _about_reporter(row: dict[str, Any], details: dict[str, Any], released: set[str]) -> bool:
+    """D8: whether an entry would tell the family that the reporter was named or who they are: a fact
+    about the reporter's identity, or an entry of a disclosure that covers it (its creation, a later
+    entry about the grant, a read under it)."""
+    return (
+        str(row["tag"]).startswith(_REPORTER_FACTS)
+        or _names_reporter(details)
+        or (row["object_type"] == "grant" and row["object_id"] in released)
+        or _grant_of(details) in released
+    )
+
+
+def _grant_of(details: dict[str, Any]) -> str | None:
+    """The grant a partner's read was made under (the gate records its id), if any."""
+    grant_id = details.get("grant_id")
+    return grant_id if isinstance(grant_id, str) else None
 
 
 def _request_subjects(session: Session, case_id: str) -> dict[str, str]:
@@ -76,10 +122,14 @@ def _concerned_subject(row: dict[str, Any], requests: dict[str, str]) -> str | N
 
     An entry made on a subject's behalf names them (``subject:<id>``, D16); a ``rights:*`` entry names
     the subject (object ``subject``) or one of their access requests (object ``access_request``, or
-    ``access_request_id`` in its details, as the review of an inzage copy records it)."""
+    ``access_request_id`` in its details, as the review of an inzage copy records it). A destruction
+    request's entries name no subject (the request is about the whole case): they count as another
+    subject's unless made on the copy's subject's behalf."""
     behalf = row["on_behalf_of"] or ""
     if behalf.startswith(_ON_BEHALF_OF_SUBJECT):
         return behalf.removeprefix(_ON_BEHALF_OF_SUBJECT)
+    if str(row["tag"]).startswith(_DESTRUCTION) or row["object_type"] == "destruction_request":
+        return _UNKNOWN_SUBJECT  # names no subject: anyone's but the copy's (fail closed, D13)
     if not str(row["tag"]).startswith(_RIGHTS):
         return None
     if row["object_type"] == "subject" and row["object_id"]:
@@ -118,6 +168,7 @@ def subject_report(session: Session, case_id: str, *, subject_id: str | None = N
     out). Read page by page to the end: a busy case's newest entries are never cut off."""
     reporters = _reporter_accounts(session, case_id)
     requests = _request_subjects(session, case_id)
+    released = _released_grants(session, case_id)
     own = subject_id[:56] if subject_id is not None else None  # as ``Context.for_subject`` cuts it
     shown: list[dict[str, Any]] = []
     left_out = dict.fromkeys(LEFT_OUT_REASONS, 0)
@@ -126,13 +177,15 @@ def subject_report(session: Session, case_id: str, *, subject_id: str | None = N
         page = audit_repo.access_report_rows(session, case_id, after_seq=after, limit=_PAGE)
         for r in page:
             role = r["actor_role"] or r["actor_current_role"]
+            details = _details(r)
+            _note_release(r, details, released)
             concerned = _concerned_subject(r, requests)
             if r["decision"] != Decision.ALLOW:
                 left_out["refused"] += 1
             elif (
                 r["actor_id"] in reporters
                 or Role.PROFESSIONAL in (role, r["actor_current_role"])
-                or str(r["tag"]).startswith(_REPORTER_FACTS)
+                or _about_reporter(r, details, released)
             ):
                 left_out["reporter"] += 1
             elif concerned is not None and (own is None or concerned[:56] != own):

@@ -115,8 +115,10 @@ def subject_overview_bundle(
 ) -> dict[str, Any]:
     """D8, D13, D15: the bundle to hand to the data subject — exactly the entries their overview (the
     PDF "wie heeft uw dossier ingezien", ``access_overview.subject_report``) shows, one page of at
-    most 500, each with its proof. The reporter's entries, refused attempts and other subjects'
-    requests are not in it: each entry is proved on its own, so leaving some out costs no proof.
+    most 500, each with its proof. The reporter's entries (also those of a disclosure that names the
+    reporter: its details say so), refused attempts and other subjects' requests (a destruction
+    request among them) are not in it: each entry is proved on its own, so leaving some out costs no
+    proof, and an entry is handed out whole (details included) or not at all.
     ``subject_id`` None: for no one in particular (every subject's requests left out, as the PDF)."""
     with transaction(vault.db) as session:
         authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)

@@ -18,6 +18,7 @@ from vault.web.routes.partner import router as partner_router
 from vault.web.routes.passkeys import router as passkeys_router
 from vault.web.routes.people import router as people_router
 from vault.web.routes.privacy import router as privacy_router
+from vault.web.routes.privacy_access import router as privacy_access_router
 from vault.web.routes.rights import router as rights_router
 from vault.web.routes.rights_destruction import router as rights_destruction_router
 from vault.web.routes.start import router as start_router
@@ -50,5 +51,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     logcontrole_router,
     enrolment_router,
     privacy_router,
+    privacy_access_router,
     admin_router,
 )

@@ -1,5 +1,6 @@
-"""The privacy officer (FG): audit search, per-case access report (D15), break-the-glass review (D20),
-integrity status and export. Log data only — the FG never opens case content (the gate refuses)."""
+"""The privacy officer (FG): audit search, break-the-glass review (D20), integrity status and export
+(the per-case access report, D15, with its PDF and proof bundles: ``privacy_access``). Log data only —
+the FG never opens case content (the gate refuses)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from vault.audit.bundle import dump_bundle
 from vault.audit.export import ExportFormat, export_entries
 from vault.audit.queries import EntryFilter
 from vault.audit.search import case_ids_for_reference, user_ids_for_name
@@ -22,18 +22,16 @@ from vault.context import Context
 from vault.domain import AuditTag, Decision, reference_of
 from vault.errors import Conflict, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
-from vault.http.downloads import download_headers
-from vault.http.params import CaseId
 from vault.labels import AMSTERDAM, OBJECT_TYPES, label
-from vault.services import access_overview, audit_reports, proof_bundles
+from vault.services import audit_reports
 from vault.services.audit_reports import ReviewOutcome
 from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first, subject_overview_pdf
+from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first
 from vault.web.render import page, see_other
-from vault.web.session import OWN_PAGES_ONLY, WebActor, WebUser
+from vault.web.session import WebActor, WebUser
 
 router = APIRouter(prefix="/fg", include_in_schema=False)
 
@@ -201,82 +199,6 @@ def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespo
         actor=actor,
         **_page_values(result=result, values=values, names=names, person=names.get(ids[0], ""), error=None),
     )
-
-
-@router.get("/toegang")
-def access_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    _officer_only(vault, actor, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
-    return page(request, "fg_access_form.html", actor=actor, error=None)
-
-
-@router.post("/toegang")
-def access_choose(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
-    """The reference (or its beginning) → the report; several matches → a choice by full reference.
-    The privacy officer only: the reference is resolved over every case."""
-    _officer_only(vault, form.user, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
-    typed = form.text("zaak", limit=64)
-    try:
-        with transaction(vault.db) as session:
-            found = case_ids_for_reference(session, typed)
-    except InvalidInput:
-        found = None
-    if found is not None and len(found) == 1:
-        return see_other(f"/fg/toegang/{found[0]}")
-    error = (
-        "Vul een zaaknummer in zoals VT-AB12-CD34 (of het begin ervan)."
-        if found is None
-        else "Geen zaak met dit zaaknummer."
-        if not found
-        else None
-    )
-    return page(
-        request,
-        "fg_access_form.html",
-        actor=form.user,
-        status_code=400 if error else 200,
-        error=error,
-        typed=typed,
-        matches=found or [],
-        zaakref=reference_of,
-    )
-
-
-@router.get("/toegang/{case_id}")
-def access_report(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    """D15: who accessed this case — name, role, organisation — when, what, on which ground."""
-    with transaction(vault.db) as session:
-        report = audit_reports.case_access_report(session, vault, actor.ctx, case_id)
-    return page(request, "fg_access.html", actor=actor, report=report, **_page_values())
-
-
-@router.get("/toegang/{case_id}/pdf")
-def access_report_pdf(case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
-    """D15 for the data subject: "wie heeft mijn dossier ingezien", reporter and refusals left out."""
-    with transaction(vault.db) as session:
-        overview = access_overview.subject_overview(session, vault, actor.ctx, case_id)
-    body = subject_overview_pdf(overview, vault.clock.now())
-    filename = f"wie-zag-mijn-dossier-{reference_of(case_id)}.pdf"
-    return Response(body, media_type="application/pdf", headers=download_headers(filename))
-
-
-def _bundle_download(bundle: dict[str, Any], filename: str) -> Response:
-    return Response(dump_bundle(bundle), media_type="application/json", headers=download_headers(filename))
-
-
-@router.get("/toegang/{case_id}/bewijs", dependencies=[OWN_PAGES_ONLY])  # it signs and asks witnesses
-def access_report_bundle(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
-    """D15 with proof. By default the entries of the PDF for the data subject (D8, D13: the reporter,
-    refusals, other subjects' requests left out); ``?volledig=ja`` all of them, for an auditor only."""
-    full = request.query_params.get("volledig") == "ja"
-    make = proof_bundles.access_report_bundle if full else proof_bundles.subject_overview_bundle
-    name = "toegangsrapport-bewijs.json" if full else f"bewijs-betrokkene-{reference_of(case_id)}.json"
-    return _bundle_download(make(vault, actor.ctx, case_id), name)
-
-
-@router.get("/bewijs/{seq}", dependencies=[OWN_PAGES_ONLY])
-def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep, actor: WebUser) -> Response:
-    """One audit entry with its proof, to keep and check later (tools/verify_bundle.py)."""
-    return _bundle_download(proof_bundles.entry_bundle(vault, actor.ctx, seq), f"auditbewijs-{seq}.json")
 
 
 _BG_PAGE = 25
