@@ -5,7 +5,9 @@ actor, of one case, in one session, under the same justification text** (compare
 form, ``normalised_justification``: NFKC, case folded, invisible format characters dropped, white
 space collapsed; the sealed text is the first one given, trimmed). A case page opened with
 break-the-glass reads the case, its subjects and its document titles (several audit entries); a
-download later in the same session with the same justification joins that access. Another
+download later in the same session with the same justification joins that access, as long as the
+privacy officer has not reviewed it: a reviewed access is closed, and the next read of its grouping
+starts a new access, so that reads made after a judgement come up for review again. Another
 session, another case or another text starts a new one. A caller without a session (the command
 line) groups by request. The access's number is the sequence number of its first audit entry; an
 older break-the-glass entry that has no access row (written before accesses were kept) counts as an
@@ -50,6 +52,7 @@ __all__ = [
     "access_seq_of",
     "accesses_of_entries",
     "check_justification",
+    "first_of_grouping",
     "iter_export_rows",
     "justification_digest",
     "justification_problem",
@@ -134,25 +137,57 @@ def justification_digest(vault: Vault, text: str) -> str:
     return keyed_hash(key, _DIGEST_LABEL, normalised_justification(text))
 
 
+# Marks the grouping key of an access started because the earlier one of the same grouping was
+# reviewed: ``<session key>#<access number>`` (a session id or request id never holds a ``#``). The
+# unique grouping index (actor, case, session key, justification) then still holds one row per key.
+_AFTER_REVIEW: Final = "#"
+
+
+def _open_access(
+    conn: Connection, actor_id: str, case_id: str, key: str, digest: str
+) -> tuple[int | None, bool]:
+    """The access a new read of this grouping joins: the newest one not yet reviewed (None when every
+    one was, or there is none), and whether the grouping has any access at all. A reviewed access is
+    closed: the privacy officer judged the reads it held then, and a later read must come up for
+    review again (D20), not hide under that judgement."""
+    rows = conn.execute(
+        select(BreakGlassAccess.seq, BreakGlassReview.seq.label("reviewed"))
+        .outerjoin(BreakGlassReview, BreakGlassReview.seq == BreakGlassAccess.seq)
+        .where(
+            BreakGlassAccess.actor_id == actor_id,
+            BreakGlassAccess.case_id == case_id,
+            BreakGlassAccess.justification_digest == digest,
+            or_(
+                BreakGlassAccess.session_key == key,
+                BreakGlassAccess.session_key.startswith(key + _AFTER_REVIEW, autoescape=True),
+            ),
+        )
+        .order_by(BreakGlassAccess.seq.desc())
+    ).all()
+    open_ = next((int(row.seq) for row in rows if row.reviewed is None), None)
+    return open_, bool(rows)
+
+
+def first_of_grouping() -> Any:
+    """SQL condition: the access is the first of its grouping, not one started after a review. A
+    count of accesses per justification (the log review's "repeated", D21) counts these only: reads
+    going on in one session under one text are one use of it, reviewed in between or not."""
+    return BreakGlassAccess.session_key.not_like(f"%{_AFTER_REVIEW}%")
+
+
 def note_emergency_access(
     session: Session, vault: Vault, ctx: Context, case_id: str, seq: int, justification: str | None
 ) -> int:
     """Attach the break-the-glass audit entry ``seq`` to its emergency access, starting one (with the
-    sealed justification) when this actor has none for this case, session and text. Runs in the
-    transaction that wrote the entry; returns the access's number."""
+    sealed justification) when this actor has none for this case, session and text that the privacy
+    officer has not reviewed yet (``_open_access``). Runs in the transaction that wrote the entry;
+    returns the access's number."""
     text = check_justification(justification or "").strip()
     digest = justification_digest(vault, text)
     actor_id = ctx.actor_id or "unknown"
     key = session_key(ctx)
     conn = session.connection()
-    access = conn.execute(
-        select(BreakGlassAccess.seq).where(
-            BreakGlassAccess.actor_id == actor_id,
-            BreakGlassAccess.case_id == case_id,
-            BreakGlassAccess.session_key == key,
-            BreakGlassAccess.justification_digest == digest,
-        )
-    ).scalar_one_or_none()
+    access, grouped = _open_access(conn, actor_id, case_id, key, digest)
     if access is None:
         access = seq
         sealed = seal(vault, table=ACCESS_TABLE, column="justification", row_id=str(seq), text=text)
@@ -162,7 +197,7 @@ def note_emergency_access(
                 "seq": seq,
                 "actor_id": actor_id,
                 "case_id": case_id,
-                "session_key": key,
+                "session_key": key if not grouped else f"{key}{_AFTER_REVIEW}{seq}",
                 "justification_digest": digest,
                 "justification_enc": sealed,
                 # D21: the count the policy admitted it by (vault.policy.engine), for the log review.

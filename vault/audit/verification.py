@@ -5,6 +5,11 @@ root at every stored checkpoint, whose signatures it checks first. An attacker w
 and recomputes every later hash keeps the chain consistent but cannot re-sign the checkpoints — and
 one who holds the vault's key and re-signs them cannot redo the witnesses' cosignatures: every stored
 cosignature must still verify over its checkpoint's note as stored now.
+
+Entries after the latest checkpoint are signed by nothing yet: what the last passing full verification
+read (``LAST_VERIFY_KEY``: its count and the hash of the entry it ended on, ``last_passed``) vouches
+for them. A log shorter than that count, or whose entry at that count is another one, is broken —
+both for ``verify_log`` and for ``integrity_status`` — and a failed verification keeps that record.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class LogReport:
         return {
             "ok": self.ok,
             "entries": self.entries,
+            "head_hash": self.head_hash,
             "checkpoints": self.checkpoints,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
@@ -137,6 +143,58 @@ def _unwitnessed(conn: Connection, row: AuditCheckpoint, witnesses: list[Witness
     return None if not broken else rewritten_after_witnessing(broken[0].key.name, row.size)
 
 
+@dataclass(frozen=True)
+class _Passed:
+    """What the last *passing* full verification read: ``entries`` entries, the last with hash
+    ``head_hash`` (None in a record written before the hash was kept: the count alone is compared)."""
+
+    entries: int
+    head_hash: str | None
+    at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "head_hash": self.head_hash, "at": self.at}
+
+
+def _last_passed(record: dict[str, Any] | None) -> _Passed | None:
+    """The extent the last passing full verification vouched for, from the stored record: its
+    ``last_passed`` (carried over a failed verification), else an older record's own count if it
+    passed."""
+    if not record:
+        return None
+    passed = record.get("last_passed")
+    if not isinstance(passed, dict):
+        passed = record if record.get("ok") is True else None
+    if passed is None:
+        return None
+    entries, head, at = passed.get("entries"), passed.get("head_hash"), passed.get("at")
+    if not isinstance(entries, int) or isinstance(entries, bool) or entries <= 0:
+        return None
+    return _Passed(
+        entries, head if isinstance(head, str) and head else None, at if isinstance(at, str) else None
+    )
+
+
+def _passed_problem(conn: Connection, passed: _Passed | None, head: int) -> tuple[int, str] | None:
+    """Where and why the log no longer holds what the last passing full verification read: fewer
+    entries, or another entry at its count (removed and written again). None when it still does."""
+    if passed is None:
+        return None
+    if head < passed.entries:
+        return head + 1, (
+            f"the log holds {head} entries, fewer than the {passed.entries} the last full verification read"
+        )
+    if passed.head_hash is None:
+        return None
+    row = queries.entry_by_seq(conn, passed.entries)
+    if row is None or not hmac.compare_digest(str(row["entry_hash"]), passed.head_hash):
+        return passed.entries, (
+            f"entry {passed.entries} is not the one the last full verification ended on "
+            "(the entries after it were removed or replaced)"
+        )
+    return None
+
+
 def verify_log(
     vault: Vault, *, signer: CheckpointSigner | None = None, progress: Callable[[int], None] | None = None
 ) -> LogReport:
@@ -166,6 +224,9 @@ def verify_log(
         # Checked before the scan starts (its cursor then has the connection to itself).
         unwitnessed = {row.size: _unwitnessed(conn, row, witnesses) for row, _ in signed}
         forks = fork_problems(conn, witnesses)
+        cut = _passed_problem(
+            conn, _last_passed(queries.get_meta(conn, LAST_VERIFY_KEY)), queries.head_seq(conn)
+        )
         walk = ChainWalk(CompactRange(), GENESIS_HASH, 1)
         rows = Batches(scan if progress is None else _counted(scan, progress))
         good_floor = 1
@@ -215,15 +276,30 @@ def verify_log(
             first_bad_seq=walk.bad_seq,
             reason=walk.bad_reason,
         )
+    if cut is not None:  # the log checks out, but lacks what the last full verification read
+        return LogReport(False, walk.state.size, walk.prev, len(signed), first_bad_seq=cut[0], reason=cut[1])
     if forks:  # the log checks out, but a witness holds a larger history the vault no longer has
         return LogReport(False, walk.state.size, walk.prev, len(signed), reason=next(iter(forks.values())))
     return LogReport(True, walk.state.size, walk.prev, len(signed))
 
 
 def record_verification(vault: Vault, ctx: Context, report: LogReport) -> None:
-    """Keep the result (for ``integrity_status``) and audit that a full verification ran."""
+    """Keep the result (for ``integrity_status``) and audit that a full verification ran.
+
+    ``last_passed`` is what the latest passing verification read: this one's count and head hash
+    when it passed, else the previous record's, carried over — a failed verification (say, of a log
+    cut back) never replaces the evidence of what the log held with a shorter or different extent."""
+    at = ctx.now().isoformat()
     with vault.db.session() as session:
-        queries.set_meta(session, LAST_VERIFY_KEY, {**report.as_dict(), "at": ctx.now().isoformat()})
+        before = _last_passed(queries.get_meta(session, LAST_VERIFY_KEY))
+        passed = _Passed(report.entries, report.head_hash, at) if report.ok else before
+        if passed is not None and before is not None and before.entries > passed.entries:
+            passed = before  # passed over an older snapshot than the record's (and finished later)
+        queries.set_meta(
+            session,
+            LAST_VERIFY_KEY,
+            {**report.as_dict(), "at": at, "last_passed": None if passed is None else passed.as_dict()},
+        )
         record(
             session,
             ctx,
@@ -249,7 +325,9 @@ class IntegrityStatus:
     after the entries that verification read (``last_full_verify["entries"]``), at most
     ``RECHECK_LIMIT`` entries below the latest checkpoint; beyond that it reads only the tail after the
     checkpoint and ``unchecked_from`` names the first entry no full verification read. Entries the
-    last full verification read are covered by it (with its time) — not re-read here.
+    last full verification read are covered by it (with its time) — not re-read here; but the log must
+    still hold them: at least as many entries, and at that count the entry the last passing one ended
+    on (its hash, when the record has one; ``_passed_problem``).
     """
 
     ok: bool
@@ -326,12 +404,13 @@ def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) ->
         forks = fork_problems(conn, witnesses)
         verified = _verified_entries(last_full)
         recheck = _recheck_from(conn, row, verified)
+        cut = _passed_problem(conn, _last_passed(last_full), head)
     info = None if row is None else CheckpointInfo.of(row)
     start = 1 if row is None else row.size if recheck is None else recheck[0]
     unchecked = None if row is None or verified is None or verified >= row.size or recheck else verified + 1
     problem = unwitnessed or next(iter(forks.values()), None)
-    if problem is None and verified is not None and verified > head:
-        problem = f"the log holds {head} entries, fewer than the {verified} the last full verification read"
+    if problem is None and cut is not None and cut[0] > head:  # shorter than the last full verification read
+        return IntegrityStatus(False, head, start, cut[0], cut[1], info, last_full, unchecked)
     if problem is not None:
         return IntegrityStatus(False, head, start, None, problem, info, last_full, unchecked)
     try:
@@ -348,4 +427,6 @@ def integrity_status(vault: Vault, *, signer: CheckpointSigner | None = None) ->
             ok = walk.feed_full(Batches(scan(vault, 1, head)))
     except Integrity as exc:
         return IntegrityStatus(False, head, start, None, exc.message, info, last_full, unchecked)
+    if ok and cut is not None:  # the chain holds, but not the entry the last full verification ended on
+        return IntegrityStatus(False, head, start, cut[0], cut[1], info, last_full, unchecked)
     return IntegrityStatus(ok, head, start, walk.bad_seq, walk.bad_reason, info, last_full, unchecked)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, func, select
 
+from vault.audit.break_glass import first_of_grouping
 from vault.models import (
     AccessRequest,
     BreakGlassAccess,
@@ -144,9 +145,9 @@ def load_facts(conn: Connection, first_seq: int, last_seq: int) -> Facts:
 def _break_glass(conn: Connection, first_seq: int, last_seq: int) -> dict[int, BreakGlassFacts]:
     uses = dict(
         conn.execute(
-            select(BreakGlassAccess.justification_digest, func.count()).group_by(
-                BreakGlassAccess.justification_digest
-            )
+            select(BreakGlassAccess.justification_digest, func.count())
+            .where(first_of_grouping())  # an access started after a review is no new use of the text
+            .group_by(BreakGlassAccess.justification_digest)
         ).all()
     )
     query = (
