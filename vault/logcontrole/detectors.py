@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
+from vault.domain import AuditTag
 from vault.logcontrole.facts import Facts
 from vault.logcontrole.scan import CONTENT_TAGS, LOOKUP_TAG, ReviewRow, TimeCache
 from vault.logcontrole.settings import ReviewSettings
@@ -27,6 +28,9 @@ from vault.logcontrole.settings import ReviewSettings
 __all__ = ["MAX_EVIDENCE", "Candidate", "Detector", "Review"]
 
 MAX_EVIDENCE: Final = 200
+_ASSIGNMENT_TAGS: Final = frozenset(
+    {AuditTag.DOSSIER_CASE_ASSIGNED.value, AuditTag.DOSSIER_CASE_UNASSIGNED.value}
+)
 _DAY: Final = 86_400
 
 
@@ -227,6 +231,9 @@ class Review:
                     self._flag(Detector.OWN_CIRCLE, actor, case, day, seq, t, 3.0, "attempt")
                 continue
             if not is_read:
+                if tag in _ASSIGNMENT_TAGS and facts is not None and actor in facts.colleagues:
+                    # D21: handing out one's own dossier (to oneself or another) is work on it too.
+                    self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, "own_dossier")
                 continue
             counts = self.day_reads[(actor, day)]
             if counts:
@@ -250,9 +257,12 @@ class Review:
             self._spike(case, actor, seq, t, day, own)
             if actor in facts.circle:
                 self._flag(Detector.OWN_CIRCLE, actor, case, day, seq, t, 3.0, "relation_or_address")
-            if facts.colleagues and not own:
-                reason = "own_dossier" if actor in facts.colleagues else "colleague_subject"
-                self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, reason)
+            if actor in facts.colleagues:
+                # D21: one's own dossier, whatever the assignment (a team leader may assign it to
+                # themselves; a worker owns the report they opened about themselves).
+                self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, "own_dossier")
+            elif facts.colleagues and not own:
+                self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, "colleague_subject")
             if facts.protected and not own:
                 self._flag(Detector.PROTECTED, actor, case, day, seq, t, 3.0, "not_assigned")
             if facts.closed_on is not None:

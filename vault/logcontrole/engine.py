@@ -27,7 +27,7 @@ from vault.logcontrole.detectors import Review
 from vault.logcontrole.facts import load_facts
 from vault.logcontrole.scan import hourly_reads, iter_review_batches, seq_bounds
 from vault.logcontrole.settings import ReviewSettings
-from vault.logcontrole.store import write_candidates
+from vault.logcontrole.store import record_reopened, write_candidates
 from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.calendar import check_date
@@ -113,6 +113,7 @@ def run_review(
     by_detector = Counter(str(c.detector) for c in candidates)
     with vault.db.session() as session:
         counts = write_candidates(session, candidates, ctx.now())
+        record_reopened(session, ctx, counts.reopened)  # D21: a verdict covers only what it judged
         record(
             session,
             ctx,
@@ -124,6 +125,7 @@ def run_review(
                 "entries": entries,
                 "new": counts.new,
                 "updated": counts.updated,
+                "reopened": len(counts.reopened),
             },
         )
     return ReviewResult(start, end, entries, counts.new, counts.updated, dict(by_detector))

@@ -133,6 +133,7 @@ def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int
         "comment": comment,
         "evidence": entries,
         "proofs": proofs,
+        "history": store.verdict_history(session, finding_id),  # D21: earlier verdicts stay visible
     }
 
 

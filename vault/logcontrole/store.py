@@ -2,11 +2,15 @@
 
 A finding's identity is ``(detector, person, case, day)``: a second review of the same period
 finds the same keys and updates those rows (score, period, evidence added) instead of adding rows;
-the officer's status and comment stay.
+the officer's status and comment stay. A verdict covers only the evidence it was given on (D21): a
+finding judged "verklaard" or "geescaleerd" that gets evidence it did not have is re-opened
+("nieuw"), its earlier verdict kept (who, when, the sealed comment, and the audit entries of the
+verdict and of the re-opening: ``record_reopened``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -19,9 +23,12 @@ from typing import Any, Final
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from vault.audit import record
+from vault.context import Context
+from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput
 from vault.logcontrole.detectors import MAX_EVIDENCE, Candidate
-from vault.models import Finding, FindingEntry
+from vault.models import AuditEntry, Finding, FindingEntry
 
 __all__ = [
     "MAX_PAGE",
@@ -29,10 +36,13 @@ __all__ = [
     "FindingRow",
     "FindingStatus",
     "FindingsPage",
+    "Reopened",
     "WriteCounts",
     "evidence_of",
     "findings_page",
     "list_findings",
+    "record_reopened",
+    "verdict_history",
     "write_candidates",
 ]
 
@@ -46,10 +56,34 @@ class FindingStatus(StrEnum):
     ESCALATED = "geescaleerd"
 
 
+VERDICTS: Final = frozenset({FindingStatus.EXPLAINED.value, FindingStatus.ESCALATED.value})
+REOPEN_RULE: Final = "d21-new-evidence-after-verdict"
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A judged finding re-opened by a review: ids and codes only (it goes into the audit log)."""
+
+    finding_id: int
+    case_key: str
+    verdict: str  # the status it had: "verklaard" or "geescaleerd"
+    new_seqs: tuple[int, ...]  # the evidence the verdict did not cover (audit seqs, may be empty
+    # when the finding's evidence list was already full: then only its period grew)
+
+
 @dataclass(frozen=True)
 class WriteCounts:
     new: int
     updated: int
+    reopened: tuple[Reopened, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    status: str
+    first_at: datetime
+    last_at: datetime
 
 
 @dataclass(frozen=True)
@@ -73,36 +107,62 @@ def _at(t: int) -> datetime:
     return datetime.fromtimestamp(t, tz=UTC)
 
 
-def write_candidates(session: Session, candidates: Sequence[Candidate], now: datetime) -> WriteCounts:
-    """Insert new findings and update known ones (same identity) in the caller's transaction."""
-    if not candidates:
-        return WriteCounts(0, 0)
-    days = sorted({c.day for c in candidates})
-    existing: dict[tuple[str, str, str, str], int] = {
-        (row.detector, row.actor_key, row.case_key, row.day): row.id
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _existing(session: Session, days: list[str]) -> dict[tuple[str, str, str, str], _Known]:
+    return {
+        (row.detector, row.actor_key, row.case_key, row.day): _Known(
+            row.id, row.status, _aware(row.first_at), _aware(row.last_at)
+        )
         for row in session.execute(
-            select(Finding.id, Finding.detector, Finding.actor_key, Finding.case_key, Finding.day).where(
-                Finding.day >= days[0], Finding.day <= days[-1]
-            )
+            select(
+                Finding.id,
+                Finding.detector,
+                Finding.actor_key,
+                Finding.case_key,
+                Finding.day,
+                Finding.status,
+                Finding.first_at,
+                Finding.last_at,
+            ).where(Finding.day >= days[0], Finding.day <= days[-1])
         )
     }
-    known_seqs: dict[int, set[int]] = defaultdict(set)
-    if existing:
-        ids = list(existing.values())
-        for start in range(0, len(ids), 500):
-            for owner, seq in session.execute(
-                select(FindingEntry.finding_id, FindingEntry.seq).where(
-                    FindingEntry.finding_id.in_(ids[start : start + 500])
-                )
-            ):
-                known_seqs[owner].add(seq)
+
+
+def _known_seqs(session: Session, ids: list[int]) -> dict[int, set[int]]:
+    known: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(ids), 500):
+        for owner, seq in session.execute(
+            select(FindingEntry.finding_id, FindingEntry.seq).where(
+                FindingEntry.finding_id.in_(ids[start : start + 500])
+            )
+        ):
+            known[owner].add(seq)
+    return known
+
+
+def write_candidates(session: Session, candidates: Sequence[Candidate], now: datetime) -> WriteCounts:
+    """Insert new findings and update known ones (same identity) in the caller's transaction.
+
+    A known finding's period only grows (its stored evidence stays, so a review of a shorter period
+    must not shrink it). A known finding with a verdict that gets evidence it did not have (a seq, or
+    a later moment when its evidence list is full) goes back to "nieuw" (D21: the verdict covered
+    what the officer saw, not what came after); the caller records each in ``reopened`` with
+    ``record_reopened``. Who gave the verdict, when, and the sealed comment stay on the row."""
+    if not candidates:
+        return WriteCounts(0, 0)
+    existing = _existing(session, sorted({c.day for c in candidates}))
+    known_seqs = _known_seqs(session, [k.id for k in existing.values()])
     new = updated = 0
+    reopened: list[Reopened] = []
     finding_id: int
     evidence: list[dict[str, int]] = []
     for c in candidates:
         key = (str(c.detector), c.actor, c.case, c.day)
         known = existing.get(key)
-        values = {
+        values: dict[str, Any] = {
             "first_at": _at(c.first_t),
             "last_at": _at(c.last_t),
             "score": round(c.score, 3),
@@ -125,21 +185,58 @@ def write_candidates(session: Session, candidates: Sequence[Candidate], now: dat
             ).scalar_one()
             new += 1
         else:
-            finding_id = known
+            finding_id = known.id
+            have = known_seqs[finding_id]
+            unseen = tuple(seq for seq in c.seqs if seq not in have)
+            # A full evidence list takes no more seqs: a later moment is then the sign of new evidence.
+            later = len(have) >= MAX_EVIDENCE and values["last_at"] > known.last_at
+            values["first_at"] = min(values["first_at"], known.first_at)
+            values["last_at"] = max(values["last_at"], known.last_at)
+            if known.status in VERDICTS and (unseen or later):
+                values["status"] = FindingStatus.NEW.value
+                reopened.append(Reopened(finding_id, c.case, known.status, unseen))
             session.execute(update(Finding).where(Finding.id == finding_id).values(**values))
             updated += 1
-        have = known_seqs[finding_id]
-        room = MAX_EVIDENCE - len(have)
-        for seq in c.seqs:
-            if room <= 0:
-                break
-            if seq not in have:
-                have.add(seq)
-                evidence.append({"finding_id": finding_id, "seq": seq})
-                room -= 1
+        evidence.extend(_new_evidence(finding_id, c.seqs, known_seqs[finding_id]))
     if evidence:
         session.execute(insert(FindingEntry), evidence)
-    return WriteCounts(new, updated)
+    return WriteCounts(new, updated, tuple(reopened))
+
+
+def _new_evidence(finding_id: int, seqs: Sequence[int], have: set[int]) -> list[dict[str, int]]:
+    """The rows of ``seqs`` the finding does not hold yet, up to ``MAX_EVIDENCE`` in all."""
+    rows: list[dict[str, int]] = []
+    room = MAX_EVIDENCE - len(have)
+    for seq in seqs:
+        if room <= 0:
+            break
+        if seq not in have:
+            have.add(seq)
+            rows.append({"finding_id": finding_id, "seq": seq})
+            room -= 1
+    return rows
+
+
+def record_reopened(session: Session, ctx: Context, reopened: Sequence[Reopened]) -> None:
+    """One audit entry per re-opened finding, by the review's actor, next to the officer's verdict
+    entry (same tag and object): which verdict it had and how much new evidence (ids and counts)."""
+    for item in reopened:
+        record(
+            session,
+            ctx,
+            AuditTag.AUDIT_FINDING_STATUS_CHANGED,
+            case_id=item.case_key or None,
+            object_type="audit_finding",
+            object_id=str(item.finding_id),
+            purpose="audit-review",
+            rule=REOPEN_RULE,
+            details={
+                "status": FindingStatus.NEW.value,
+                "reopened_from": item.verdict,
+                "new_evidence": len(item.new_seqs),
+                "first_new_seq": min(item.new_seqs) if item.new_seqs else None,
+            },
+        )
 
 
 def _row(f: Finding) -> FindingRow:
@@ -277,3 +374,33 @@ def evidence_of(session: Session, finding_id: int) -> list[int]:
             select(FindingEntry.seq).where(FindingEntry.finding_id == finding_id).order_by(FindingEntry.seq)
         )
     )
+
+
+def verdict_history(session: Session, finding_id: int) -> list[dict[str, Any]]:
+    """The finding's status changes from the audit log, oldest first: each verdict and each
+    re-opening by a review (``reopened_from``, ``new_evidence``). The row keeps only the last status;
+    the log keeps what was judged before (D21). Ids, codes and counts only."""
+    rows = session.execute(
+        select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id, AuditEntry.details)
+        .where(
+            AuditEntry.tag == AuditTag.AUDIT_FINDING_STATUS_CHANGED.value,
+            AuditEntry.object_type == "audit_finding",
+            AuditEntry.object_id == str(finding_id),
+            AuditEntry.decision == Decision.ALLOW.value,
+        )
+        .order_by(AuditEntry.seq)
+    )
+    history: list[dict[str, Any]] = []
+    for seq, at, actor_id, details in rows:
+        facts = json.loads(details or "{}")
+        history.append(
+            {
+                "seq": seq,
+                "at": _aware(at),
+                "actor_id": actor_id,
+                "status": facts.get("status"),
+                "reopened_from": facts.get("reopened_from"),
+                "new_evidence": facts.get("new_evidence"),
+            }
+        )
+    return history

@@ -192,8 +192,15 @@ def _detail_page(
     with transaction(vault.db) as session:
         detail = service.finding_detail(session, vault, actor.ctx, finding_id)
     found = detail["finding"]
+    history = detail["history"]
     names = usernames(
-        vault, [found["actor_id"], found["status_by"], *(e["actor_id"] for e in detail["evidence"])]
+        vault,
+        [
+            found["actor_id"],
+            found["status_by"],
+            *(e["actor_id"] for e in detail["evidence"]),
+            *(h["actor_id"] for h in history),
+        ],
     )
     return page(
         request,
@@ -203,6 +210,7 @@ def _detail_page(
         comment=detail["comment"],
         evidence=detail["evidence"],
         proofs=detail["proofs"],
+        history=history,
         names=names,
         own=found["actor_id"] == actor.ctx.actor_id,
         errors=errors or {},
