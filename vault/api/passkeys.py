@@ -95,7 +95,7 @@ def _request_options(
     vault: Vault, ctx: Context, cfg: PasskeyConfig, info: SessionInfo, purpose: str
 ) -> RequestOptionsOut:
     with transaction(vault.db) as session:
-        got = passkeys.begin_authentication(session, ctx, cfg, info, purpose=purpose)
+        got = passkeys.begin_authentication(session, ctx, cfg, info, purpose=purpose, tell=True)
     return RequestOptionsOut(options=got.options, revoked_by_admin=list(got.revoked_by_admin))
 
 
@@ -173,7 +173,10 @@ def list_own(info: VerifiedSession, vault: VaultDep) -> list[PasskeyOut]:
 
 
 @router.delete(
-    "/passkeys/{passkey_id}", status_code=204, summary="Remove one of the caller's passkeys (step-up)"
+    "/passkeys/{passkey_id}",
+    status_code=204,
+    summary="Remove one of the caller's passkeys (step-up); the caller's other sessions end. "
+    "Never the last second factor (409)",
 )
 def remove(
     passkey_id: str, info: StepUpSession, ctx: SessionContext, vault: VaultDep, auth: AuthConfigDep

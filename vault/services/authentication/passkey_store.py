@@ -1,10 +1,12 @@
 """Passkey storage shared by the ceremonies (``passkeys``) and the role policy: the relying-party
 settings, the credentials of an account, the single-use challenges (bound to a session and a purpose,
-short-lived, consumed atomically), the revocation notices and the user's own removal."""
+short-lived, consumed atomically, and started a bounded number of times), the revocation notices and
+the user's own removal (never of the last second factor; the user's other sessions end)."""
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -21,15 +23,20 @@ from vault.audit import record
 from vault.auth import AuthConfig
 from vault.config import Settings
 from vault.context import Context
-from vault.domain import AuditTag
-from vault.errors import AuthFailed, InvalidInput, NotFound
+from vault.domain import AuditTag, Decision
+from vault.errors import AuthFailed, Conflict, InvalidInput, NotFound, RateLimited
 from vault.models.identity import PasskeyChallenge, PasskeyCredential
+from vault.repositories import identity as repo
 from vault.services.authentication.common import SessionInfo, live_session_row
 from vault.services.authentication.sessions import require_step_up
+from vault.transaction import Refusal
 
 __all__ = [
+    "CEREMONY_STARTS",
+    "CEREMONY_WINDOW",
     "CHALLENGE_TTL",
     "ENROLMENT_WINDOW",
+    "LAST_FACTOR",
     "MAX_CREDENTIAL_JSON",
     "TIMEOUT_MS",
     "TRANSPORTS",
@@ -57,6 +64,11 @@ MAX_CREDENTIAL_JSON = 64 * 1024
 WRONG_PASSKEY = "the passkey response is not valid"
 TIMEOUT_MS = int(CHALLENGE_TTL.total_seconds() * 1000)
 TRANSPORTS = {t.value for t in AuthenticatorTransport}
+# Ceremony starts per session and purpose within the window: each start writes an audit entry and a
+# challenge row, and a password alone may start a sign-in; a person needs a handful at most.
+CEREMONY_STARTS = 10
+CEREMONY_WINDOW = timedelta(minutes=10)
+LAST_FACTOR = "this is the account's last second factor: set up another one (a passkey or the app) first"
 
 
 @dataclass(frozen=True)
@@ -149,8 +161,62 @@ def may_enrol(session: Session, ctx: Context, auth: AuthConfig, info: SessionInf
     return True
 
 
-def new_challenge(session: Session, ctx: Context, info: SessionInfo, purpose: str) -> bytes:
-    """A fresh challenge for (session, purpose); earlier unused ones of that pair are spent."""
+def _limit_starts(session: Session, ctx: Context, info: SessionInfo, purpose: str, tag: AuditTag) -> None:
+    """At most ``CEREMONY_STARTS`` challenges per (session, purpose) within ``CEREMONY_WINDOW``; over
+    it, 429 with the seconds until the oldest leaves the window. Only the first refusal in a window is
+    audited (and kept as a spent, never-issued row: ``expires_at == created_at``), so a password-only
+    session cannot fill the log with refusals either."""
+    now = ctx.now()
+    rows = session.execute(
+        select(PasskeyChallenge.created_at, PasskeyChallenge.expires_at).where(
+            PasskeyChallenge.session_id == info.session_id,
+            PasskeyChallenge.purpose == purpose,
+            PasskeyChallenge.created_at > now - CEREMONY_WINDOW,
+        )
+    ).all()
+    issued = sorted(created for created, expires in rows if expires > created)
+    if len(issued) < CEREMONY_STARTS:
+        return
+    wait = max(1, math.ceil((issued[-CEREMONY_STARTS] + CEREMONY_WINDOW - now).total_seconds()))
+    if len(issued) == len(rows):  # the first refusal in this window
+        session.add(_challenge_row(info, purpose, secrets.token_bytes(32), now, expires_at=now, used_at=now))
+        session.flush()
+        record(
+            session,
+            ctx,
+            tag,
+            object_type="user",
+            object_id=info.user_id,
+            decision=Decision.DENY,
+            details={"purpose": purpose, "reason": "rate_limited", "starts": len(issued)},
+        )
+    raise Refusal(RateLimited("too many passkey ceremonies started; try again later", retry_after=wait))
+
+
+def _challenge_row(
+    info: SessionInfo,
+    purpose: str,
+    challenge: bytes,
+    now: datetime,
+    *,
+    expires_at: datetime,
+    used_at: datetime | None,
+) -> PasskeyChallenge:
+    return PasskeyChallenge(
+        id=str(uuid.uuid4()),
+        session_id=info.session_id,
+        purpose=purpose,
+        challenge=bytes_to_base64url(challenge),
+        created_at=now,
+        expires_at=expires_at,
+        used_at=used_at,
+    )
+
+
+def new_challenge(session: Session, ctx: Context, info: SessionInfo, purpose: str, *, tag: AuditTag) -> bytes:
+    """A fresh challenge for (session, purpose); earlier unused ones of that pair are spent. Over the
+    limit of starts (``_limit_starts``) a ``Refusal`` (429), audited under ``tag`` once per window."""
+    _limit_starts(session, ctx, info, purpose, tag)
     now = ctx.now()
     session.execute(
         update(PasskeyChallenge)
@@ -163,16 +229,7 @@ def new_challenge(session: Session, ctx: Context, info: SessionInfo, purpose: st
         .execution_options(synchronize_session=False)
     )
     challenge = secrets.token_bytes(32)
-    session.add(
-        PasskeyChallenge(
-            id=str(uuid.uuid4()),
-            session_id=info.session_id,
-            purpose=purpose,
-            challenge=bytes_to_base64url(challenge),
-            created_at=now,
-            expires_at=now + CHALLENGE_TTL,
-        )
-    )
+    session.add(_challenge_row(info, purpose, challenge, now, expires_at=now + CHALLENGE_TTL, used_at=None))
     session.flush()
     return challenge
 
@@ -229,7 +286,8 @@ def failure_reason(exc: Exception) -> str:
 
 
 def revocation_notices(session: Session, user_id: str, now: datetime) -> tuple[str, ...]:
-    """Names of passkeys an administrator revoked that the user has not been told of; now told."""
+    """Names of passkeys an administrator revoked that the user has not been told of; now told. Call
+    it only for an answer that shows the names to the user: a notice is given once."""
     rows = list(
         session.scalars(
             select(PasskeyCredential).where(
@@ -245,16 +303,49 @@ def revocation_notices(session: Session, user_id: str, now: datetime) -> tuple[s
     return tuple(row.name for row in rows)
 
 
+def _keeps_a_factor(session: Session, user_id: str, removed_id: str) -> bool:
+    """Whether a usable second factor remains without ``removed_id``: another usable passkey, or an
+    active TOTP factor. The user's live passkeys are locked first (PostgreSQL; SQLite serialises
+    anyway), so two removals at once cannot each count on the key the other removes."""
+    live = session.scalars(
+        select(PasskeyCredential)
+        .where(PasskeyCredential.user_id == user_id, PasskeyCredential.revoked_at.is_(None))
+        .order_by(PasskeyCredential.id)
+        .with_for_update()
+    ).all()
+    if any(row.id != removed_id and row.suspect_at is None for row in live):
+        return True
+    factor = repo.factor_for(session, user_id)
+    return factor is not None and factor.active
+
+
 def remove_passkey(
     session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo, passkey_id: str
 ) -> None:
-    """The user removes one of their passkeys (needs step-up); kept as revoked, never deleted."""
+    """The user removes one of their passkeys (needs step-up); kept as revoked, never deleted.
+
+    Never the last second factor (409): without one, a password alone would set up a factor of its own
+    (``second_factor.require_passkey_session`` guards only while a passkey exists). The key may be lost,
+    so every other session of the user ends (one may be the finder's), as after a password change."""
     require_step_up(info, ctx, auth)
     row = session.get(PasskeyCredential, passkey_id[:36])
     if row is None or row.user_id != info.user_id or row.revoked_at is not None:
         raise NotFound("no such passkey")
-    row.revoked_at = ctx.now()
+    if not _keeps_a_factor(session, info.user_id, row.id):
+        raise Conflict(LAST_FACTOR)
+    now = ctx.now()
+    row.revoked_at = now
     row.revoked_by = info.user_id
     row.revoke_reason = "removed_by_user"
+    ended = repo.end_sessions(
+        session, info.user_id, now=now, reason="passkey_removed", keep_session_id=info.session_id
+    )
     session.flush()
-    record(session, ctx, AuditTag.AUTH_PASSKEY_REMOVED, object_type="passkey", object_id=row.id)
+    record(
+        session,
+        ctx,
+        AuditTag.AUTH_PASSKEY_REMOVED,
+        object_type="passkey",
+        object_id=row.id,
+        details={"sessions_ended": len(ended)},
+    )

@@ -4,10 +4,12 @@ A passkey is a second factor after the password, exactly like a TOTP code: a ver
 the session verified (``mark_verified``: the token rotates) and counts as step-up. Every ceremony
 checks the relying-party id and the origin from the settings (``VAULT_WEBAUTHN_RP_ID``,
 ``VAULT_WEBAUTHN_ORIGIN``); challenges are stored server-side, bound to the session and a purpose,
-short-lived (``CHALLENGE_TTL``) and consumed atomically (used once). A sign count that does not move
-forward (a cloned authenticator, or a replayed response) is refused, audited and marks the credential
-suspect, and ends every session of its user (one of them may be the clone's); a suspect credential no
-longer signs in until an administrator revokes it.
+short-lived (``CHALLENGE_TTL``) and consumed atomically (used once); a session starts at most
+``CEREMONY_STARTS`` ceremonies of a purpose within ``CEREMONY_WINDOW`` (429 beyond). A sign count that
+does not move forward (a cloned authenticator, or a replayed response) is refused, audited and marks
+the credential suspect, and ends every session of its user (one of them may be the clone's); a suspect
+credential no longer signs in until an administrator revokes it. Removing one's own passkey ends the
+user's other sessions and never removes the last second factor (``passkey_store.remove_passkey``).
 
 Role policy (``VAULT_PASSKEY_REQUIRED_ROLES``): a user of such a role with a passkey cannot pass with a
 TOTP code (refused and audited), only with a passkey or a recovery code (audited). Without a passkey
@@ -108,7 +110,7 @@ def begin_registration(
     """Options for ``navigator.credentials.create`` (attestation "none"); audited."""
     user = active_user(session, info.user_id)
     may_enrol(session, ctx, auth, info)
-    challenge = new_challenge(session, ctx, info, "register")
+    challenge = new_challenge(session, ctx, info, "register", tag=AuditTag.AUTH_PASSKEY_REGISTRATION_STARTED)
     existing = active_credentials(session, user.id)
     options = generate_registration_options(
         rp_id=cfg.rp_id,
@@ -221,9 +223,13 @@ def finish_registration(
 
 
 def begin_authentication(
-    session: Session, ctx: Context, cfg: PasskeyConfig, info: SessionInfo, *, purpose: str
+    session: Session, ctx: Context, cfg: PasskeyConfig, info: SessionInfo, *, purpose: str, tell: bool = False
 ) -> RequestOptions:
-    """Options for ``navigator.credentials.get`` for sign-in (``login``) or ``step_up``; audited."""
+    """Options for ``navigator.credentials.get`` for sign-in (``login``) or ``step_up``; audited.
+
+    ``tell``: the answer shows the user the passkeys an administrator revoked (they are then told, so
+    marked seen); an answer that does not show them (the web's script, a refusal) leaves them for the
+    next one that does. Starts are limited per session and purpose (``passkey_store._limit_starts``)."""
     if purpose not in ("login", "step_up"):
         raise InvalidInput("unknown purpose")
     if purpose == "step_up" and not info.second_factor_verified:
@@ -231,10 +237,10 @@ def begin_authentication(
     user = active_user(session, info.user_id)
     live_session_row(session, info)
     usable = [row for row in active_credentials(session, user.id) if row.suspect_at is None]
-    notices = revocation_notices(session, user.id, ctx.now())
-    if not usable:  # a Refusal: the notices just given are kept
-        raise Refusal(Conflict("no passkey is registered for this account"))
-    challenge = new_challenge(session, ctx, info, purpose)
+    if not usable:  # the revocation notices stay untold: this answer does not carry them
+        raise Conflict("no passkey is registered for this account")
+    challenge = new_challenge(session, ctx, info, purpose, tag=AuditTag.AUTH_PASSKEY_ASSERTION_STARTED)
+    notices = revocation_notices(session, user.id, ctx.now()) if tell else ()
     options = generate_authentication_options(
         rp_id=cfg.rp_id,
         challenge=challenge,

@@ -176,7 +176,7 @@ def _second_factor_again(
 ) -> Response:
     """The second-factor page again, with ``error`` on ``field`` (``code``, or ``recovery_code``: its
     section open) — the passkey page for a role that needs one."""
-    choice = second_factor_choice(vault, info)
+    choice = second_factor_choice(vault, info, tell=False)  # shows no notices
     return page(
         request,
         _second_factor_template(info, choice),

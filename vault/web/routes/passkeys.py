@@ -3,7 +3,8 @@
 
 The JSON endpoints take the session cookie and the CSRF token in the ``X-CSRF-Token`` header (and the
 browser's Origin / Sec-Fetch-Site checks), like the upload; errors come back as ``{"fout": "…"}`` in
-Dutch. Removing a passkey is a plain form and needs a fresh second factor (step-up).
+Dutch. Removing a passkey is a plain form and needs a fresh second factor (step-up); the last second
+factor of an account is never removed (the page says why, 409).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 _MAX_BODY = 70 * 1024
 _MESSAGES: list[tuple[type[VaultError], str]] = [
-    (RateLimited, "Te veel mislukte pogingen. Wacht een paar minuten en probeer het opnieuw."),
+    (RateLimited, "Te veel pogingen. Wacht een paar minuten en probeer het opnieuw."),
     (
         StepUpRequired,
         "Bevestig eerst opnieuw dat u het bent (stap 'Bevestigen') en probeer het daarna opnieuw.",
@@ -43,6 +44,12 @@ _MESSAGES: list[tuple[type[VaultError], str]] = [
     (InvalidInput, "De passkey kon niet worden toegevoegd. Probeer het opnieuw."),
     (NotFound, "Deze passkey bestaat niet (meer)."),
 ]
+
+
+_LAST_FACTOR = (
+    "Dit is uw laatste tweede factor. Stel eerst een andere in (een tweede passkey of de "
+    "authenticator-app) en verwijder deze passkey daarna."
+)
 
 
 def _config(vault: Vault) -> PasskeyConfig:
@@ -60,7 +67,8 @@ def _fout(exc: VaultError) -> JSONResponse:
     text = next(
         (m for kind, m in _MESSAGES if isinstance(exc, kind)), "Er ging iets mis. Probeer het opnieuw."
     )
-    return JSONResponse({"fout": text}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse({"fout": text}, status_code=status, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,9 @@ async def _json_call(request: Request, vault: Vault, auth: AuthConfigDep) -> _Ca
 
 @dataclass(frozen=True)
 class SecondFactorChoice:
-    """What the second-factor page offers this session: a passkey button, TOTP (unless the role must
-    use a passkey), revocation notices; or a redirect to the passkey page (enrolment window)."""
+    """What the second-factor page offers this session: a passkey button, TOTP (only with an active
+    factor, and unless the role must use a passkey), revocation notices; or a redirect to the passkey
+    page (enrolment window)."""
 
     redirect: str | None
     passkey: bool
@@ -97,22 +106,37 @@ class SecondFactorChoice:
     revoked: tuple[str, ...]
 
 
-def second_factor_choice(vault: Vault, info: SessionInfo) -> SecondFactorChoice:
+def second_factor_choice(vault: Vault, info: SessionInfo, *, tell: bool = True) -> SecondFactorChoice:
+    """``tell``: the page shows the revocation notices (they are then marked seen); a page that does
+    not show them passes False and leaves them for the next sign-in page."""
     cfg = _config(vault)
     now = vault.clock.now()
     with transaction(vault.db) as session:
         window = passkeys.enrolment_window_open(session, info, now)
         has = passkeys.has_passkey(session, info.user_id)
-        revoked = passkeys.revocation_notices(session, info.user_id, now)
+        revoked = passkeys.revocation_notices(session, info.user_id, now) if tell else ()
     if window and not has:  # a passkey role without one: add it first
         return SecondFactorChoice("/passkeys", has, False, revoked)
-    return SecondFactorChoice(None, has, not (has and cfg.requires_passkey(info.role)), revoked)
+    totp = info.factor_active and not (has and cfg.requires_passkey(info.role))
+    return SecondFactorChoice(None, has, totp, revoked)
 
 
 @router.get("/passkeys")
 def passkeys_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
     """The user's passkeys; also the enrolment page of a passkey role right after its TOTP check, and
     where a passkey session sets the authenticator app up again after an administrator reset it."""
+    return _passkeys_view(request, vault, auth, info)
+
+
+def _passkeys_view(
+    request: Request,
+    vault: Vault,
+    auth: AuthConfigDep,
+    info: SessionInfo,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     now = vault.clock.now()
     with transaction(vault.db) as session:
         window = passkeys.enrolment_window_open(session, info, now)
@@ -136,6 +160,8 @@ def passkeys_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: 
         # After an administrator reset the app, a passkey session sets it up again (with a fresh step-up).
         app_missing=info.second_factor_verified and not info.factor_active,
         removed=request.query_params.get("verwijderd") == "1",
+        error=error,
+        status_code=status_code,
     )
 
 
@@ -239,4 +265,6 @@ def remove(
         return see_other("/bevestigen?terug=/passkeys")
     except NotFound:
         return see_other("/passkeys")
+    except Conflict:  # the last second factor stays: the page says why
+        return _passkeys_view(request, vault, auth, actor.info, error=_LAST_FACTOR, status_code=409)
     return see_other("/passkeys?verwijderd=1")

@@ -1,6 +1,7 @@
 """Step-up (``/bevestigen``): a fresh second factor before a disclosure, break-the-glass, review or
 export — a code, or a passkey (``routes.passkeys``). A role that needs a passkey is never stepped up
-by a code; one that has no passkey left is told to sign in again and add one."""
+by a code; one that has no passkey left is told to sign in again and add one. The code field is offered
+only with an active authenticator app (after a reset it is being set up again: the passkey confirms)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.errors import AuthFailed
+from vault.errors import AuthFailed, Conflict
 from vault.http.deps import AuthConfigDep, VaultDep
 from vault.runtime import Vault
 from vault.services.authentication.passkey_policy import (
@@ -33,6 +34,14 @@ _PASSKEY_MISSING = (
     "Voor uw rol is een passkey nodig, en u heeft er geen die werkt. Meld u af en meld u opnieuw aan "
     "met uw code: daarna voegt u eerst een passkey toe."
 )
+_NO_SECOND_FACTOR = (
+    "U heeft op dit moment geen tweede factor die dit kan bevestigen. Meld u af en meld u opnieuw aan; "
+    "daarna stelt u uw authenticator-app opnieuw in."
+)
+_NO_APP = (
+    "U heeft geen actieve authenticator-app, dus een code kan hier niet. Bevestig met uw passkey; "
+    "stel daarna de app (opnieuw) in via Passkeys."
+)
 
 
 # A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
@@ -51,13 +60,12 @@ def step_up_prompt(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    choice = second_factor_choice(vault, actor.info)
+    choice = second_factor_choice(vault, actor.info, tell=False)  # this page shows no notices
     # A role that needs a passkey never steps up with a code, also when it has no passkey left.
-    totp = choice.totp_allowed and not PasskeyConfig.from_settings(vault.settings).requires_passkey(
-        actor.role
-    )
+    required = PasskeyConfig.from_settings(vault.settings).requires_passkey(actor.role)
+    totp = choice.totp_allowed and not required
     if not (choice.passkey or totp):
-        error = _PASSKEY_MISSING
+        error = _PASSKEY_MISSING if required else _NO_SECOND_FACTOR
     return page(
         request,
         "step_up.html",
@@ -120,6 +128,10 @@ def step_up(
         else:
             error = PASSKEY_REQUIRED_TEXT if exc.message == PASSKEY_REQUIRED else WRONG_CODE
         return step_up_prompt(request, vault, actor, back=back, carried=carried, error=error, status_code=401)
+    except Conflict:  # no active app (a reset, being set up again): a code cannot confirm
+        return step_up_prompt(
+            request, vault, actor, back=back, carried=carried, error=_NO_APP, status_code=400
+        )
     if carried:
         response: Response = page(request, "step_up_resume.html", actor=actor, back=back, carried=carried)
     else:
