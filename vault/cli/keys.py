@@ -1,5 +1,6 @@
 """``vault keys …`` and ``vault blobs …``: key epochs (status, rotate, destroy), provider migration,
-M-of-N split and recovery of the root key or the HSM backup key; blob checks and sweeps."""
+M-of-N split and recovery of the root key or the HSM backup key, sealing the purposes of disclosures
+made before migration 0027; blob checks and sweeps."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.config import load_settings
 from vault.runtime import Vault
 from vault.services import blobs as blob_service
-from vault.services import kek_backups, key_admin, key_recovery, keyring
+from vault.services import kek_backups, key_admin, key_recovery, keyring, purpose_sealing
 
 keys_app = typer.Typer(
     help="Key-encryption keys: status, rotate, destroy epochs, migrate, split, recover.", no_args_is_help=True
@@ -195,6 +196,21 @@ def split(
             done = _rewrap_with_progress(keyring.rewrap_all(vault, ctx, batch_size=batch_size))
             current = vault.keys.current_version()
             typer.echo(f"all keys under epoch {current} ({done} rewrapped)", err=True)
+
+
+@keys_app.command("seal-purposes")
+def seal_purposes(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Grants sealed per transaction.")
+    ] = purpose_sealing.BATCH_SIZE,
+) -> None:
+    """Seal under their case key the purposes of disclosures made before migration 0027 (D18, D22, D12);
+    those of destroyed cases are blanked. Run once after upgrading; resumable, a rerun seals 0."""
+    with _changing_keys() as vault:
+        done = purpose_sealing.seal_legacy_purposes(vault, operator_context(vault), batch_size=batch_size)
+    typer.echo(f"{done.sealed} disclosure purposes sealed")
+    if done.blanked:
+        typer.echo(f"{done.blanked} disclosure purposes of destroyed cases blanked")
 
 
 def _read_shares() -> list[str]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from vault.audit import record
 from vault.audit.log import hold_chain
 from vault.context import Context
+from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, Category, OrgType, Role
 from vault.domain import Decision as Effect
@@ -76,6 +77,7 @@ __all__ = [
     "list_case_disclosures",
     "reporter_feedback",
     "revoke_disclosure",
+    "seal_purpose",
     "sharing_consents",
 ]
 
@@ -221,6 +223,12 @@ def _consent_id(req: DisclosureRequest) -> str | None:
     return req.consent_reference.strip() or None
 
 
+def seal_purpose(dek: DataKey, grant_id: str, purpose: str) -> bytes:
+    """D18, D22: a grant's purpose sealed under its case key and bound to its row, the one binding for a
+    new grant (``_seal_texts``) and for one made before migration 0027 (``purpose_sealing``)."""
+    return encrypt_text(dek, table="grants", column="purpose", row_id=grant_id, value=purpose)
+
+
 def _seal_texts(session: Session, vault: Vault, ctx: Context, grant: Grant, purpose: str, title: str) -> None:
     """D18, D22: the purpose and the partner-facing title are free text that can name people, sealed under
     the case key like document titles (so a backup holds them only while the case key's epoch lives).
@@ -228,9 +236,7 @@ def _seal_texts(session: Session, vault: Vault, ctx: Context, grant: Grant, purp
 
     def seal(_session: Session, admission: Admission) -> None:
         assert admission.dek is not None
-        grant.purpose_enc = encrypt_text(
-            admission.dek, table="grants", column="purpose", row_id=grant.id, value=purpose
-        )
+        grant.purpose_enc = seal_purpose(admission.dek, grant.id, purpose)
         if title:
             grant.partner_title_enc = encrypt_text(
                 admission.dek, table="grants", column="partner_title", row_id=grant.id, value=title
