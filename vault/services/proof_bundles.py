@@ -16,9 +16,13 @@ bundle as well) and asks again, a few times, before it settles for a bundle with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import structlog
+from sqlalchemy.orm import Session
 
 from vault.audit import queries as audit_repo
 from vault.audit.bundle import MAX_BUNDLE_ENTRIES, build_bundle
@@ -33,7 +37,7 @@ from vault.services.audit_reports import authorise_audit
 from vault.transaction import transaction
 from vault.witness.client import cosigned_note, publish_checkpoint
 
-__all__ = ["access_report_bundle", "entry_bundle", "subject_overview_bundle"]
+__all__ = ["BundlePart", "access_report_bundle", "bundle_parts", "entry_bundle", "subject_overview_bundle"]
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +100,8 @@ def entry_bundle(vault: Vault, ctx: Context, seq: int) -> dict[str, Any]:
 
 
 def access_report_bundle(vault: Vault, ctx: Context, case_id: str, *, after_seq: int = 0) -> dict[str, Any]:
-    """D15: the entries of a case's access report (one page of at most 500), each with its proof —
+    """D15: the entries of a case's access report (one page of at most 500, the entries after
+    ``after_seq``; ``bundle_parts`` says where each page begins), each with its proof —
     every entry, with every field: for the privacy officer and an auditor only, never for the data
     subject (it holds what D8 and D13 withhold from them; ``subject_overview_bundle`` is theirs).
 
@@ -115,8 +120,9 @@ def subject_overview_bundle(
 ) -> dict[str, Any]:
     """D8, D13, D15: the bundle to hand to the data subject — exactly the entries their overview (the
     PDF "wie heeft uw dossier ingezien", ``access_overview.subject_report``) shows, one page of at
-    most 500, each with its proof. The reporter's entries (also those of a disclosure that names the
-    reporter: its details say so), refused attempts and other subjects' requests (a destruction
+    most 500 (those after ``after_seq``; ``bundle_parts`` says where each begins), each with its
+    proof. The reporter's entries (also those of a disclosure that names the reporter: its details
+    say so), refused attempts and other subjects' requests (a destruction
     request among them) are not in it: each entry is proved on its own, so leaving some out costs no
     proof, and an entry is handed out whole (details included) or not at all.
     ``subject_id`` None: for no one in particular (every subject's requests left out, as the PDF)."""
@@ -125,6 +131,54 @@ def subject_overview_bundle(
         rows = subject_report(session, case_id, subject_id=subject_id).rows
     seqs = [row["seq"] for row in rows if row["seq"] > after_seq][:MAX_BUNDLE_ENTRIES]
     return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="subject-overview")
+
+
+@dataclass(frozen=True)
+class BundlePart:
+    """One download of a case's bundle: ``after_seq`` is what to ask for it (the last entry of the part
+    before; 0 for the first), ``entries`` how many it holds, from ``first_at`` to ``last_at``."""
+
+    number: int
+    after_seq: int
+    entries: int
+    first_at: datetime
+    last_at: datetime
+
+
+def bundle_parts(
+    session: Session, vault: Vault, ctx: Context, case_id: str, *, full: bool
+) -> list[BundlePart]:
+    """D15: the parts of ``access_report_bundle`` (``full``) or ``subject_overview_bundle`` of a case,
+    oldest first; more than one when the entries do not fit in one bundle, none for a case without any.
+    The parts are cut exactly where those functions cut a bundle after ``after_seq``, so asking for
+    every part gives every entry once. Counted from the rows the bundles select (no bundle is built:
+    that signs a checkpoint and proves against the whole log)."""
+    authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+    pages = _report_pages(session, case_id) if full else _chunks(subject_report(session, case_id).rows)
+    parts: list[BundlePart] = []
+    after = 0
+    for rows in pages:
+        parts.append(
+            BundlePart(len(parts) + 1, after, len(rows), rows[0]["occurred_at"], rows[-1]["occurred_at"])
+        )
+        after = rows[-1]["seq"]
+    return parts
+
+
+def _report_pages(session: Session, case_id: str) -> Iterator[list[dict[str, Any]]]:
+    """The access report's rows a bundle at a time, as ``access_report_bundle`` asks for them."""
+    after = 0
+    while rows := audit_repo.access_report_rows(session, case_id, after_seq=after, limit=MAX_BUNDLE_ENTRIES):
+        yield rows
+        if len(rows) < MAX_BUNDLE_ENTRIES:
+            return
+        after = rows[-1]["seq"]
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The subject's overview rows a bundle at a time, as ``subject_overview_bundle`` takes them."""
+    for start in range(0, len(rows), MAX_BUNDLE_ENTRIES):
+        yield rows[start : start + MAX_BUNDLE_ENTRIES]
 
 
 def _case_subject(case_id: str) -> dict[str, Any]:

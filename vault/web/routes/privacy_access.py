@@ -92,11 +92,15 @@ def _report_page(vault: VaultDep, actor: WebActor, case_id: str, after: int) -> 
         report = audit_reports.case_access_report(
             session, vault, actor.ctx, case_id, after_seq=after, limit=_ACCESS_PAGE + 1
         )
+        subject_parts = proof_bundles.bundle_parts(session, vault, actor.ctx, case_id, full=False)
+        full_parts = proof_bundles.bundle_parts(session, vault, actor.ctx, case_id, full=True)
     accesses = report["accesses"]
     shown = accesses[:_ACCESS_PAGE]
     more = len(accesses) > _ACCESS_PAGE
     return {
         **report,
+        "subject_parts": subject_parts,
+        "full_parts": full_parts,
         "accesses": shown,
         "next_url": f"/fg/toegang/{case_id}?na={shown[-1]['seq']}" if more else None,
         "first_url": f"/fg/toegang/{case_id}" if after else None,
@@ -136,14 +140,49 @@ def _bundle_download(bundle: dict[str, Any], filename: str) -> Response:
     return Response(dump_bundle(bundle), media_type="application/json", headers=download_headers(filename))
 
 
+def _part_name(case_id: str, full: bool, parts: list[proof_bundles.BundlePart], after: int) -> str | None:
+    """The file name of the part that begins after entry ``after``, with the part's number when the
+    bundle comes in parts; None when no part begins there (a link that is not one)."""
+    kind = "toegangsrapport-bewijs" if full else "bewijs-betrokkene"
+    if len(parts) <= 1:
+        return None if after else f"{kind}.json" if full else f"{kind}-{reference_of(case_id)}.json"
+    number = next((part.number for part in parts if part.after_seq == after), None)
+    return None if number is None else f"{kind}-{reference_of(case_id)}-deel-{number}.json"
+
+
+def _no_such_part(request: Request, actor: WebActor, case_id: str) -> HTMLResponse:
+    """A bundle link that is not one (a hand-made or outdated ``na``): 400 with the reason."""
+    return page(
+        request,
+        "error.html",
+        actor=actor,
+        status_code=400,
+        status=400,
+        title="Dit deel van het bewijs bestaat niet",
+        text=f"De link klopt niet of is verouderd. Open het toegangsrapport van zaak {reference_of(case_id)} "
+        "opnieuw en download het bewijs daar.",
+    )
+
+
 @router.get("/toegang/{case_id}/bewijs", dependencies=[OWN_PAGES_ONLY])  # it signs and asks witnesses
 def access_report_bundle(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> Response:
     """D15 with proof. By default the entries of the PDF for the data subject (D8, D13: the reporter,
-    refusals, other subjects' requests left out); ``?volledig=ja`` all of them, for an auditor only."""
+    refusals, other subjects' requests left out); ``?volledig=ja`` all of them, for an auditor only.
+    At most ``MAX_BUNDLE_ENTRIES`` a bundle: the report page links every part (``?na=`` the last
+    entry of the part before), so none is cut off unsaid. The role first, then ``na``: a link that
+    does not begin a part is 400 with the reason, never a bundle that silently starts elsewhere."""
+    _officer_only(vault, actor, AuditTag.AUDIT_PROOF_ISSUED)
     full = request.query_params.get("volledig") == "ja"
+    after = _after(request)
+    name = None
+    if after is not None:
+        with transaction(vault.db) as session:
+            parts = proof_bundles.bundle_parts(session, vault, actor.ctx, case_id, full=full)
+        name = _part_name(case_id, full, parts, after)
+    if after is None or name is None:
+        return _no_such_part(request, actor, case_id)
     make = proof_bundles.access_report_bundle if full else proof_bundles.subject_overview_bundle
-    name = "toegangsrapport-bewijs.json" if full else f"bewijs-betrokkene-{reference_of(case_id)}.json"
-    return _bundle_download(make(vault, actor.ctx, case_id), name)
+    return _bundle_download(make(vault, actor.ctx, case_id, after_seq=after), name)
 
 
 @router.get("/bewijs/{seq}", dependencies=[OWN_PAGES_ONLY])
