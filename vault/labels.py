@@ -137,6 +137,7 @@ OBJECT_TYPES = {
     "note": "Aantekening",
     "notes": "Aantekeningen",
     "grant": "Verstrekking",
+    "grants": "Verstrekkingen",
     "hsm_backup_key": "Reservesleutel",
     "kek": "Sleutel",
     "list": "Lijst",
