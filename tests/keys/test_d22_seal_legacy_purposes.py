@@ -19,16 +19,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from tests.disclosure_purposes import as_before_0027, grant_row, partner_ctx, share_request, worker_ctx
 from tests.helpers import database_bytes, new_case, team_id_of
 from tests.keys.test_rotation_beside_a_running_vault import _env
-from tests.rights.test_d22_disclosure_purpose_sealed import _partner, _request, _row, _worker
 from tests.web.world import TEAM, World, build_world
 from vault.context import Context
 from vault.domain import AuditTag
 from vault.errors import Integrity
-from vault.models import AuditEntry, CaseKey, Grant
+from vault.models import AuditEntry, CaseKey
 from vault.runtime import Vault
-from vault.services import destruction, disclosures, partner_view, purpose_sealing
+from vault.services import destruction, disclosures, key_admin, partner_view, purpose_sealing
 
 LEGACY = "overdracht gezin Pietersen (van voor 0027)"
 CANARY = b"Pietersen"
@@ -43,12 +43,6 @@ def _operator(vault: Vault) -> Context:
     return Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
 
 
-def _as_before_0027(vault: Vault, grant_id: str, text: str = LEGACY) -> None:
-    """The row as an earlier version wrote it: the purpose in clear, nothing sealed."""
-    with vault.db.session() as session:
-        session.execute(update(Grant).where(Grant.id == grant_id).values(purpose=text, purpose_enc=None))
-
-
 def _runs(vault: Vault) -> list[AuditEntry]:
     with vault.db.session() as session:
         stmt = select(AuditEntry).where(
@@ -61,19 +55,19 @@ def _runs(vault: Vault) -> list[AuditEntry]:
 
 def _second_case_grant(vault: Vault, world: World, purpose: str) -> tuple[str, str]:
     """Another case of the world's team with its own disclosure: (case id, grant id)."""
-    case_id = new_case(vault, _worker(vault, world), team_id_of(vault, TEAM))
-    request = replace(_request(world), case_id=case_id, purpose=purpose)
-    return case_id, disclosures.create_disclosure(vault, _worker(vault, world), request).id
+    case_id = new_case(vault, worker_ctx(vault, world), team_id_of(vault, TEAM))
+    request = replace(share_request(world), case_id=case_id, purpose=purpose)
+    return case_id, disclosures.create_disclosure(vault, worker_ctx(vault, world), request).id
 
 
 def test_d18_d22_d12_a_legacy_purpose_is_sealed_and_leaves_the_database(vault: Vault, world: World) -> None:
-    _as_before_0027(vault, world.grant_id)
+    as_before_0027(vault, world.grant_id, LEGACY)
     assert CANARY in database_bytes(vault)  # the finding: the family's name in clear
 
     done = purpose_sealing.seal_legacy_purposes(vault, _operator(vault))
 
     assert done == purpose_sealing.PurposeSealing(sealed=1, blanked=0)
-    row = _row(vault, world.grant_id)
+    row = grant_row(vault, world.grant_id)
     assert row.purpose == ""
     assert row.purpose_enc is not None
     assert CANARY not in row.purpose_enc
@@ -94,29 +88,29 @@ def test_d12_d18_on_sqlite_the_replaced_text_leaves_the_files_when_the_run_ends(
     the run checkpoints, as a destruction does, while a server keeps its connections open."""
     if not vault.db.is_sqlite:
         pytest.skip("SQLite files only")
-    _as_before_0027(vault, world.grant_id)
+    as_before_0027(vault, world.grant_id, LEGACY)
     assert CANARY in _sqlite_files(vault)
     purpose_sealing.seal_legacy_purposes(vault, _operator(vault))
     assert CANARY not in _sqlite_files(vault), "the sealed purpose is still in the SQLite files"
 
 
 def test_d22_staff_and_the_partner_still_read_a_sealed_legacy_purpose(vault: Vault, world: World) -> None:
-    _as_before_0027(vault, world.grant_id)
+    as_before_0027(vault, world.grant_id, LEGACY)
     purpose_sealing.seal_legacy_purposes(vault, _operator(vault))
-    register = disclosures.list_case_disclosures(vault, _worker(vault, world), world.case_id)
+    register = disclosures.list_case_disclosures(vault, worker_ctx(vault, world), world.case_id)
     assert {g.id: g.purpose for g in register}[world.grant_id] == LEGACY
-    inbox = partner_view.partner_inbox(vault, _partner(vault, world))
+    inbox = partner_view.partner_inbox(vault, partner_ctx(vault, world))
     assert {i.grant.id: i.grant.purpose for i in inbox}[world.grant_id] == LEGACY
 
 
 def test_d22_d16_a_rerun_seals_nothing_and_each_run_is_one_entry_with_counts_only(
     vault: Vault, world: World
 ) -> None:
-    _as_before_0027(vault, world.grant_id)
+    as_before_0027(vault, world.grant_id, LEGACY)
     assert purpose_sealing.seal_legacy_purposes(vault, _operator(vault)).sealed == 1
-    sealed = _row(vault, world.grant_id).purpose_enc
+    sealed = grant_row(vault, world.grant_id).purpose_enc
     assert purpose_sealing.seal_legacy_purposes(vault, _operator(vault)).sealed == 0
-    assert _row(vault, world.grant_id).purpose_enc == sealed  # not sealed twice
+    assert grant_row(vault, world.grant_id).purpose_enc == sealed  # not sealed twice
     runs = _runs(vault)
     assert [json.loads(e.details) for e in runs] == [
         {"purposes_sealed": 1, "purposes_blanked": 0, "complete": True},
@@ -130,12 +124,12 @@ def test_d22_d16_a_rerun_seals_nothing_and_each_run_is_one_entry_with_counts_onl
 
 def test_d11_d22_a_destroyed_cases_legacy_purpose_is_blanked_never_sealed(vault: Vault, world: World) -> None:
     destruction.destroy_case(vault, _operator(vault), world.case_id, reason="retention_expired")
-    _as_before_0027(vault, world.grant_id)  # a grant its destruction left unblanked
+    as_before_0027(vault, world.grant_id, LEGACY)  # a grant its destruction left unblanked
 
     done = purpose_sealing.seal_legacy_purposes(vault, _operator(vault))
 
     assert done == purpose_sealing.PurposeSealing(sealed=0, blanked=1)
-    row = _row(vault, world.grant_id)
+    row = grant_row(vault, world.grant_id)
     assert (row.purpose, row.purpose_enc) == ("", None)
     assert CANARY not in database_bytes(vault)
     assert json.loads(_runs(vault)[-1].details)["purposes_blanked"] == 1
@@ -147,13 +141,13 @@ def test_d22_many_legacy_grants_are_sealed_batch_by_batch(vault: Vault, world: W
     texts = {world.grant_id: LEGACY}
     for n in range(3):
         view = disclosures.create_disclosure(
-            vault, _worker(vault, world), replace(_request(world), purpose=f"overdracht {n}")
+            vault, worker_ctx(vault, world), replace(share_request(world), purpose=f"overdracht {n}")
         )
         texts[view.id] = f"overdracht {n} gezin Pietersen"
     other_case, other_grant = _second_case_grant(vault, world, "tweede zaak")
     texts[other_grant] = "tweede zaak gezin Pietersen"
     for grant_id, text in texts.items():
-        _as_before_0027(vault, grant_id, text)
+        as_before_0027(vault, grant_id, text)
 
     done = purpose_sealing.seal_legacy_purposes(vault, _operator(vault), batch_size=1)
 
@@ -161,10 +155,10 @@ def test_d22_many_legacy_grants_are_sealed_batch_by_batch(vault: Vault, world: W
     shown = {
         g.id: g.purpose
         for case_id in (world.case_id, other_case)
-        for g in disclosures.list_case_disclosures(vault, _worker(vault, world), case_id)
+        for g in disclosures.list_case_disclosures(vault, worker_ctx(vault, world), case_id)
     }
     assert shown == texts
-    assert all(_row(vault, gid).purpose == "" for gid in texts)
+    assert all(grant_row(vault, gid).purpose == "" for gid in texts)
     assert CANARY not in database_bytes(vault)
 
 
@@ -189,8 +183,8 @@ def test_d12_a_key_that_does_not_open_stops_the_run_with_nothing_of_its_batch_ch
     vault: Vault, world: World
 ) -> None:
     other_case, other_grant = _second_case_grant(vault, world, "tweede zaak")
-    _as_before_0027(vault, world.grant_id)
-    _as_before_0027(vault, other_grant, "tweede zaak gezin Pietersen")
+    as_before_0027(vault, world.grant_id, LEGACY)
+    as_before_0027(vault, other_grant, "tweede zaak gezin Pietersen")
     own = _swap_key(vault, other_case, world.case_id)
 
     with pytest.raises(Integrity) as failed:
@@ -198,8 +192,8 @@ def test_d12_a_key_that_does_not_open_stops_the_run_with_nothing_of_its_batch_ch
 
     assert other_case in failed.value.message
     assert "Pietersen" not in failed.value.message
-    assert _row(vault, world.grant_id).purpose == LEGACY  # same batch: rolled back with it
-    assert _row(vault, other_grant).purpose_enc is None
+    assert grant_row(vault, world.grant_id).purpose == LEGACY  # same batch: rolled back with it
+    assert grant_row(vault, other_grant).purpose_enc is None
     assert json.loads(_runs(vault)[-1].details)["complete"] is False
 
     _restore_key(vault, other_case, own)  # the operator fixes the provider and runs again
@@ -221,8 +215,8 @@ def test_d18_d22_d12_the_cli_seals_says_how_many_and_refuses_a_key_it_cannot_ope
     vault: Vault, world: World
 ) -> None:
     other_case, other_grant = _second_case_grant(vault, world, "tweede zaak")
-    _as_before_0027(vault, world.grant_id)
-    _as_before_0027(vault, other_grant, "tweede zaak gezin Pietersen")
+    as_before_0027(vault, world.grant_id, LEGACY)
+    as_before_0027(vault, other_grant, "tweede zaak gezin Pietersen")
     own = _swap_key(vault, other_case, world.case_id)
 
     refused = _cli(vault, "keys", "seal-purposes")
@@ -233,7 +227,9 @@ def test_d18_d22_d12_the_cli_seals_says_how_many_and_refuses_a_key_it_cannot_ope
     assert lines[0].startswith("error: the key provider could not open"), refused.stderr
     assert other_case in lines[0]
     assert "Pietersen" not in refused.stderr
-    assert {_row(vault, g).purpose_enc for g in (world.grant_id, other_grant)} == {None}  # nothing half-done
+    assert {grant_row(vault, g).purpose_enc for g in (world.grant_id, other_grant)} == {
+        None
+    }  # nothing half-done
 
     _restore_key(vault, other_case, own)
     done = _cli(vault, "keys", "seal-purposes")
@@ -242,5 +238,30 @@ def test_d18_d22_d12_the_cli_seals_says_how_many_and_refuses_a_key_it_cannot_ope
     again = _cli(vault, "keys", "seal-purposes")
     assert (again.returncode, again.stdout) == (0, "0 disclosure purposes sealed\n"), again.stderr
     assert CANARY not in database_bytes(vault)
-    inbox = partner_view.partner_inbox(vault, _partner(vault, world))
+    inbox = partner_view.partner_inbox(vault, partner_ctx(vault, world))
     assert {i.grant.id: i.grant.purpose for i in inbox}[world.grant_id] == LEGACY
+
+
+def test_d22_keys_status_counts_the_unsealed_purposes_and_names_none(vault: Vault, world: World) -> None:
+    """D22, D18: ``vault keys status`` says how many disclosure purposes from before 0027 are still in
+    clear, and what to run — a count only, never a purpose; 0 once they are sealed."""
+    _other_case, other_grant = _second_case_grant(vault, world, "tweede zaak")
+    assert key_admin.key_status(vault).unsealed_purposes == 0
+    clean = _cli(vault, "keys", "status")
+    assert clean.returncode == 0, clean.stderr
+    assert "unsealed disclosure purposes: 0" in clean.stdout.splitlines()
+    assert "seal-purposes" not in clean.stdout
+
+    as_before_0027(vault, world.grant_id, LEGACY)
+    as_before_0027(vault, other_grant, "tweede zaak gezin Pietersen")
+    assert key_admin.key_status(vault).unsealed_purposes == 2
+    status = _cli(vault, "keys", "status")
+    assert status.returncode == 0, status.stderr
+    assert "unsealed disclosure purposes: 2 (run `vault keys seal-purposes`)" in status.stdout.splitlines()
+    assert "Pietersen" not in status.stdout + status.stderr
+    assert "tweede zaak" not in status.stdout + status.stderr
+
+    purpose_sealing.seal_legacy_purposes(vault, _operator(vault))
+    assert key_admin.key_status(vault).unsealed_purposes == 0
+    done = _cli(vault, "keys", "status")
+    assert "unsealed disclosure purposes: 0" in done.stdout.splitlines(), done.stderr

@@ -13,16 +13,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from tests.disclosure_purposes import (
+    PURPOSE,
+    as_before_0027,
+    grant_row,
+    partner_ctx,
+    share_request,
+    worker_ctx,
+)
 from tests.helpers import database_bytes
 from tests.web.world import World, build_world
 from vault.context import Context
-from vault.domain import AuditTag, Category, Role
+from vault.domain import AuditTag
 from vault.errors import Integrity
 from vault.models import AuditEntry, Grant
 from vault.runtime import Vault
 from vault.services import destruction, disclosures, keyring, partner_view
 
-PURPOSE = "overdracht gezin Pietersen, Kerkstraat 12 Utrecht"
 LEGACY = "warme overdracht (van voor 0027)"
 
 
@@ -31,49 +38,8 @@ def world(vault: Vault) -> World:
     return build_world(vault)
 
 
-def _ctx(vault: Vault, user_id: str, role: Role, org_id: str | None = None) -> Context:
-    return Context(
-        actor_id=user_id,
-        role=str(role),
-        org_id=org_id,
-        access_point="test",
-        second_factor_verified=True,
-        factor_checked_at=vault.clock.now(),
-        clock=vault.clock,
-    )
-
-
-def _worker(vault: Vault, world: World) -> Context:
-    return _ctx(vault, world.worker.user_id, Role.MEDEWERKER)
-
-
-def _partner(vault: Vault, world: World) -> Context:
-    return _ctx(vault, world.partner.user_id, Role.PARTNER, world.partner.org_id)
-
-
-def _request(world: World, *, confirm_duplicate: bool = True) -> disclosures.DisclosureRequest:
-    return disclosures.DisclosureRequest(
-        contact_name="Marieke de Vries",
-        contact_phone="030 123 45 67",
-        case_id=world.case_id,
-        org_id=world.org_id,
-        purpose=PURPOSE,
-        legal_basis="wmo-4.1.1-2-help",
-        categories=frozenset({Category.SAFETY_CONDITIONS}),
-        confirm_duplicate=confirm_duplicate,
-    )
-
-
 def _share(vault: Vault, world: World) -> disclosures.GrantView:
-    return disclosures.create_disclosure(vault, _worker(vault, world), _request(world))
-
-
-def _row(vault: Vault, grant_id: str) -> Grant:
-    with vault.db.session() as session:
-        grant = session.get(Grant, grant_id)
-        assert grant is not None
-        session.expunge(grant)
-        return grant
+    return disclosures.create_disclosure(vault, worker_ctx(vault, world), share_request(world))
 
 
 def test_d18_d22_the_purpose_is_stored_sealed_and_the_clear_column_stays_empty(
@@ -81,7 +47,7 @@ def test_d18_d22_the_purpose_is_stored_sealed_and_the_clear_column_stays_empty(
 ) -> None:
     view = _share(vault, world)
     assert view.purpose == PURPOSE  # the answer to the one who shared it
-    row = _row(vault, view.id)
+    row = grant_row(vault, view.id)
     assert row.purpose == ""
     assert row.purpose_enc is not None
     assert b"Pietersen" not in row.purpose_enc
@@ -110,24 +76,19 @@ def test_d22_staff_read_the_sealed_purpose_in_the_register_and_the_partner_in_it
     vault: Vault, world: World
 ) -> None:
     view = _share(vault, world)
-    register = disclosures.list_case_disclosures(vault, _worker(vault, world), world.case_id)
+    register = disclosures.list_case_disclosures(vault, worker_ctx(vault, world), world.case_id)
     assert {g.id: g.purpose for g in register}[view.id] == PURPOSE
-    inbox = partner_view.partner_inbox(vault, _partner(vault, world))
+    inbox = partner_view.partner_inbox(vault, partner_ctx(vault, world))
     assert {i.grant.id: i.grant.purpose for i in inbox}[view.id] == PURPOSE
 
 
 def test_d22_a_grant_made_before_migration_0027_still_shows_its_clear_purpose(
     vault: Vault, world: World
 ) -> None:
-    with (
-        vault.db.session() as session
-    ):  # as an earlier version wrote it: the purpose in clear, nothing sealed
-        session.execute(
-            update(Grant).where(Grant.id == world.grant_id).values(purpose=LEGACY, purpose_enc=None)
-        )
-    register = disclosures.list_case_disclosures(vault, _worker(vault, world), world.case_id)
+    as_before_0027(vault, world.grant_id, LEGACY)
+    register = disclosures.list_case_disclosures(vault, worker_ctx(vault, world), world.case_id)
     assert {g.id: g.purpose for g in register}[world.grant_id] == LEGACY
-    inbox = partner_view.partner_inbox(vault, _partner(vault, world))
+    inbox = partner_view.partner_inbox(vault, partner_ctx(vault, world))
     assert {i.grant.id: i.grant.purpose for i in inbox}[world.grant_id] == LEGACY
 
 
@@ -136,7 +97,9 @@ def test_d22_a_held_back_duplicate_shows_the_live_disclosures_purpose_in_an_audi
 ) -> None:
     view = _share(vault, world)
     with pytest.raises(disclosures.DuplicateDisclosure) as held:
-        disclosures.create_disclosure(vault, _worker(vault, world), _request(world, confirm_duplicate=False))
+        disclosures.create_disclosure(
+            vault, worker_ctx(vault, world), share_request(world, confirm_duplicate=False)
+        )
     existing = held.value.existing  # the world's own live grant overlaps too: either is held up
     assert existing.purpose == {view.id: PURPOSE, world.grant_id: "warme overdracht"}[existing.id]
     with vault.db.session() as session:
@@ -150,11 +113,11 @@ def test_d22_a_held_back_duplicate_shows_the_live_disclosures_purpose_in_an_audi
 
 def test_d22_revoking_answers_the_grant_with_its_purpose(vault: Vault, world: World) -> None:
     view = _share(vault, world)
-    revoked = disclosures.revoke_disclosure(vault, _worker(vault, world), view.id)
+    revoked = disclosures.revoke_disclosure(vault, worker_ctx(vault, world), view.id)
     assert (revoked.revoked, revoked.purpose) == (True, PURPOSE)
-    again = disclosures.revoke_disclosure(vault, _worker(vault, world), view.id)  # idempotent
+    again = disclosures.revoke_disclosure(vault, worker_ctx(vault, world), view.id)  # idempotent
     assert (again.revoked, again.purpose) == (True, PURPOSE)
-    extended = disclosures.extend_disclosure(vault, _worker(vault, world), world.grant_id, days=5)
+    extended = disclosures.extend_disclosure(vault, worker_ctx(vault, world), world.grant_id, days=5)
     assert extended.purpose == "warme overdracht"
 
 
@@ -162,7 +125,7 @@ def test_d11_d12_destruction_wipes_the_sealed_purpose_too(vault: Vault, world: W
     view = _share(vault, world)
     operator = Context(actor_id="os:tester", role="operator", access_point="cli", clock=vault.clock)
     destruction.destroy_case(vault, operator, world.case_id, reason="retention_expired")
-    row = _row(vault, view.id)
+    row = grant_row(vault, view.id)
     assert (row.purpose, row.purpose_enc, row.partner_title_enc) == ("", None, None)
 
 
@@ -171,10 +134,10 @@ def test_d22_the_sealed_purpose_is_bound_to_its_grant(vault: Vault, world: World
     the ciphertext is bound to its table, column and row (D18)."""
     view = _share(vault, world)
     second = disclosures.create_disclosure(
-        vault, _worker(vault, world), replace(_request(world), purpose="tweede overdracht")
+        vault, worker_ctx(vault, world), replace(share_request(world), purpose="tweede overdracht")
     )
     with vault.db.session() as session:
         sealed = session.scalar(select(Grant.purpose_enc).where(Grant.id == view.id))
         session.execute(update(Grant).where(Grant.id == second.id).values(purpose_enc=sealed))
     with pytest.raises(Integrity):
-        disclosures.list_case_disclosures(vault, _worker(vault, world), world.case_id)
+        disclosures.list_case_disclosures(vault, worker_ctx(vault, world), world.case_id)

@@ -14,44 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.web.busy_case import busy_case, officer_client
 from tests.web.pages import PHONE, checked_page
 from tests.web.test_browser import login
-from tests.web.world import World, _ctx, build_world, web_login
+from tests.web.world import World, build_world, web_login
 from vault.app import create_app
-from vault.audit import record
 from vault.context import FrozenClock
-from vault.domain import AuditTag, reference_of
+from vault.domain import reference_of
 from vault.models import AuditEntry
 from vault.runtime import Vault
 
-READS = 520  # more than the 500 the report gives at most in one go (``audit_reports.MAX_PAGE``)
 _NEXT = re.compile(r'<a href="([^"]+)" rel="next">Volgende pagina</a>')
 _ROW = re.compile(r"<td>(?:Toegestaan|<span class=\"badge badge-late\">Geweigerd</span>)</td>")
-
-
-def _busy_case(vault: Vault, world: World, reads: int = READS) -> None:
-    """Many reads by the case's own worker, then one emergency read by a colleague of another team."""
-    worker = _ctx(vault, world.worker)
-    with vault.db.session() as session:
-        for _ in range(reads):
-            record(
-                session,
-                worker,
-                AuditTag.DOSSIER_CASE_READ,
-                case_id=world.case_id,
-                object_type="case",
-                object_id=world.case_id,
-            )
-    with vault.db.session() as session:
-        record(
-            session,
-            _ctx(vault, world.outsider),
-            AuditTag.DOSSIER_CASE_READ,
-            case_id=world.case_id,
-            object_type="case",
-            object_id=world.case_id,
-            break_glass=True,
-        )
 
 
 def _entries_of_case(vault: Vault, case_id: str) -> int:
@@ -59,26 +33,20 @@ def _entries_of_case(vault: Vault, case_id: str) -> int:
         return int(session.scalar(select(func.count()).where(AuditEntry.case_id == case_id)) or 0)
 
 
-def _officer_client(vault: Vault, world: World, clock: FrozenClock) -> TestClient:
-    web = TestClient(create_app(vault), base_url="https://testserver")
-    web_login(web, world.officer, clock)
-    return web
-
-
 def _visible(html: str) -> str:
     """The page without its link targets (a URL may carry the case id; the text may not)."""
     return re.sub(r'href="[^"]*"', "", html)
 
 
-def test_d15_access_report_pages_lead_to_the_newest_access_of_a_busy_case(
+def test_d15_access_report_pages_lead_to_the_newest_access_of_abusy_case(
     vault: Vault, clock: FrozenClock
 ) -> None:
     """D15: following "Volgende pagina" from the first page reaches the newest access, and the pages
     together show every entry of the case, each once (each page's own view is an entry of the case
     too, shown on a later page; only the last page's own view comes after it)."""
     world = build_world(vault)
-    _busy_case(vault, world)
-    web = _officer_client(vault, world, clock)
+    busy_case(vault, world)
+    web = officer_client(vault, world, clock)
 
     r = web.get(f"/fg/toegang/{world.case_id}")
     assert r.status_code == 200
@@ -108,7 +76,7 @@ def test_d15_access_report_page_that_is_not_one_is_a_dutch_400_with_the_first_pa
 ) -> None:
     """D15: a hand-made ``na`` gets the reason and the first page, never a 500 or an empty report."""
     world = build_world(vault)
-    web = _officer_client(vault, world, clock)
+    web = officer_client(vault, world, clock)
     for bad in ("abc", "-1", "0", "1" * 40, "1e3"):
         r = web.get(f"/fg/toegang/{world.case_id}", params={"na": bad})
         assert r.status_code == 400, bad
@@ -121,7 +89,7 @@ def test_d15_access_report_after_the_last_page_says_there_is_nothing_more(
 ) -> None:
     """D15: a page past the newest access says so and offers the first page."""
     world = build_world(vault)
-    web = _officer_client(vault, world, clock)
+    web = officer_client(vault, world, clock)
     r = web.get(f"/fg/toegang/{world.case_id}", params={"na": str(10**12)})
     assert r.status_code == 200
     assert "Geen toegangen meer na de vorige pagina." in r.text
@@ -144,7 +112,7 @@ def test_d15_paged_access_report_fits_a_phone(
     browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock
 ) -> None:
     """D15: the first and the last page of a busy case's report at 375 px, with reference, no id."""
-    _busy_case(vault, world, reads=150)
+    busy_case(vault, world, reads=150)
     context = browser.new_context(locale="nl-NL", viewport=PHONE)
     try:
         page = context.new_page()

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.web.busy_case import busy_case, officer_client
 from tests.web.pages import PHONE, checked_page
 from tests.web.test_browser import login
-from tests.web.test_d15_access_report_pages import _busy_case, _officer_client
 from tests.web.world import World, build_world, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
@@ -65,7 +65,7 @@ def _subject_seqs(vault: Vault, case_id: str) -> list[int]:
 
 
 def _newest_access(vault: Vault, world: World) -> int:
-    """The emergency read ``_busy_case`` ends with (by joost, after the 520 reads)."""
+    """The emergency read ``busy_case`` ends with (by joost, after the 520 reads)."""
     with vault.db.session() as session:
         seq = session.scalar(
             select(func.max(AuditEntry.seq)).where(
@@ -115,32 +115,32 @@ def _check_parts(
     assert sorted(one + two) == sorted(held), "the parts together hold every entry exactly once"
 
 
-def test_d15_busy_case_offers_the_subject_bundle_in_parts_that_hold_every_entry_once(
+def test_d15busy_case_offers_the_subject_bundle_in_parts_that_hold_every_entry_once(
     vault: Vault, clock: FrozenClock
 ) -> None:
     """D15: more than 500 entries of the data subject's overview → two parts on the page; the second
     holds the newest access, and the two together hold the whole overview, none twice."""
     world = build_world(vault)
-    _busy_case(vault, world)
-    web = _officer_client(vault, world, clock)
+    busy_case(vault, world)
+    web = officer_client(vault, world, clock)
     _check_parts(vault, web, world, "Bewijs voor de betrokkene", "bewijs-betrokkene", _subject_seqs)
 
 
-def test_d15_busy_case_offers_the_full_bundle_in_parts_that_hold_every_entry_once(
+def test_d15busy_case_offers_the_full_bundle_in_parts_that_hold_every_entry_once(
     vault: Vault, clock: FrozenClock
 ) -> None:
     """D15: more than 500 entries about the case → the full bundle in two parts as well; together
     they hold every entry of the case once, the newest access in the second."""
     world = build_world(vault)
-    _busy_case(vault, world)
-    web = _officer_client(vault, world, clock)
+    busy_case(vault, world)
+    web = officer_client(vault, world, clock)
     _check_parts(vault, web, world, "Volledig bewijs", "toegangsrapport-bewijs", _case_seqs)
 
 
 def test_d15_small_case_keeps_one_link_per_bundle(vault: Vault, clock: FrozenClock) -> None:
     """D15: a bundle that fits in one keeps its single link and its file name, without parts."""
     world = build_world(vault)
-    web = _officer_client(vault, world, clock)
+    web = officer_client(vault, world, clock)
     page = web.get(f"/fg/toegang/{world.case_id}").text
     assert _PART_LINK.search(page) is None
     assert (
@@ -155,8 +155,8 @@ def test_d15_bundle_part_that_is_not_one_is_a_dutch_400(vault: Vault, clock: Fro
     """D15: a hand-made or outdated ``na`` gets the reason in Dutch, never a 500 and never a bundle
     that silently starts somewhere else; nothing is signed or issued for it."""
     world = build_world(vault)
-    _busy_case(vault, world, reads=510)
-    web = _officer_client(vault, world, clock)
+    busy_case(vault, world, reads=510)
+    web = officer_client(vault, world, clock)
     issued = _issued(vault)
     not_a_part = str(_case_seqs(vault, world.case_id)[3])  # an entry of the case, not a part's start
     for full in ({}, {"volledig": "ja"}):
@@ -186,7 +186,7 @@ def test_d15_bundle_parts_fit_a_phone(
     browser: Any, live_server: Any, world: World, vault: Vault, clock: FrozenClock
 ) -> None:
     """D15: the parts' long labels wrap at 375 px; reference shown, no id."""
-    _busy_case(vault, world, reads=505)
+    busy_case(vault, world, reads=505)
     context = browser.new_context(locale="nl-NL", viewport=PHONE)
     try:
         page = context.new_page()

@@ -119,10 +119,26 @@ def access_report(
     case_id: CaseId,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Limit = MAX_PAGE,
+    bundle_parts: bool = False,
 ) -> dict[str, Any]:
-    """D15: who (username, role, organisation) accessed the case, when, what, on which ground."""
+    """D15: who (username, role, organisation) accessed the case, when, what, on which ground.
+    ``bundle_parts=true``: also where each part of the proof bundles begins, ``{"access_report":
+    [...], "subject_overview": [...]}`` (``…/access-report/bundle?after_seq=`` each part's
+    ``after_seq``, with ``for_subject=true`` for the second), as the report page lists them; part of
+    the report, recorded by its ``audit:access-report:viewed`` entry. Off by default: the subject's
+    parts take a pass over the whole case."""
     with transaction(vault.db) as session:
-        return service.case_access_report(session, vault, ctx, case_id, after_seq=after_seq, limit=limit)
+        report = service.case_access_report(session, vault, ctx, case_id, after_seq=after_seq, limit=limit)
+        if bundle_parts:
+            report["bundle_parts"] = {
+                "access_report": proof_bundles.part_list(
+                    proof_bundles.bundle_parts(session, vault, ctx, case_id, full=True)
+                ),
+                "subject_overview": proof_bundles.part_list(
+                    proof_bundles.bundle_parts(session, vault, ctx, case_id, full=False)
+                ),
+            }
+        return report
 
 
 @router.get("/break-glass")

@@ -39,8 +39,10 @@ __all__ = [
     "access_report_rows",
     "all_checkpoints",
     "canonical_batch",
+    "case_entry_seqs",
     "checkpoint_at",
     "entry_by_seq",
+    "entry_times",
     "filtered_entries",
     "get_meta",
     "head_seq",
@@ -430,6 +432,27 @@ def access_report_rows(session: Session, case_id: str, *, after_seq: int, limit:
         .limit(limit)
     )
     return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def case_entry_seqs(session: Session, case_id: str) -> list[int]:
+    """D15: the sequence numbers of every entry about one case, oldest first — the entries of
+    ``access_report_rows`` paged to the end, without reading them (where a bundle's parts begin)."""
+    stmt = select(AuditEntry.seq).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)
+    return [int(seq) for seq in session.scalars(stmt)]
+
+
+_TIMES_BATCH: Final = 500  # sequence numbers per IN list: well below every driver's limit
+
+
+def entry_times(session: Session, seqs: Sequence[int]) -> dict[int, datetime]:
+    """When each of the entries ``seqs`` happened (``occurred_at`` as ``access_report_rows`` reads it)."""
+    wanted = sorted(set(seqs))
+    times: dict[int, datetime] = {}
+    for start in range(0, len(wanted), _TIMES_BATCH):
+        batch = wanted[start : start + _TIMES_BATCH]
+        stmt = select(AuditEntry.seq, AuditEntry.occurred_at).where(AuditEntry.seq.in_(batch))
+        times.update({int(seq): when for seq, when in session.execute(stmt)})
+    return times
 
 
 # --- small facts kept in vault_meta --------------------------------------------------------------

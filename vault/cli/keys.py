@@ -51,7 +51,8 @@ def _changing_keys() -> Iterator[Vault]:
 
 @keys_app.command("status")
 def status() -> None:
-    """The key provider, every KEK epoch with its dates, and how many keys each still wraps."""
+    """The key provider, every KEK epoch with its dates, how many keys each still wraps, and how many
+    disclosure purposes from before migration 0027 are still in clear (D22; a count, never a purpose)."""
     vault = opened_vault()
     try:
         st = key_admin.key_status(vault)
@@ -73,6 +74,8 @@ def status() -> None:
         typer.echo(f"epoch {e.version}{mark}: {e.keys} keys, {state}{where}")
     if backup is not None:
         typer.echo(backup)
+    hint = " (run `vault keys seal-purposes`)" if st.unsealed_purposes else ""
+    typer.echo(f"unsealed disclosure purposes: {st.unsealed_purposes}{hint}")
 
 
 @keys_app.command("rotate")

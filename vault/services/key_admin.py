@@ -22,6 +22,7 @@ from vault.errors import Conflict
 from vault.repositories import keys as key_repo
 from vault.runtime import Vault, key_provider_spec
 from vault.services.keyring import RotationProgress, arm_backup, retire_older, store_backup
+from vault.services.purpose_sealing import unsealed_purposes
 
 __all__ = ["EpochStatus", "KeyStatus", "key_changes", "key_status", "migrate_keys", "migration_target"]
 
@@ -78,6 +79,7 @@ class KeyStatus:
     keys_per_version: dict[int, int]
     provider: str
     epochs: list[EpochStatus]
+    unsealed_purposes: int  # D22: disclosure purposes from before 0027 still in clear (a count only)
 
 
 def key_status(vault: Vault) -> KeyStatus:
@@ -86,6 +88,7 @@ def key_status(vault: Vault) -> KeyStatus:
         counts = key_repo.count_by_version(session)
         all_keys = key_repo.count_by_version(session, subkeys=True)
         rows = {e.version: e for e in key_repo.epochs(session)}
+        unsealed = unsealed_purposes(session)
     epochs = []
     for version in sorted({*rows, *versions}):
         row = rows.get(version)
@@ -107,6 +110,7 @@ def key_status(vault: Vault) -> KeyStatus:
         {v: counts.get(v, 0) for v in versions},
         vault.keys.provider.describe(),
         epochs,
+        unsealed,
     )
 
 

@@ -37,7 +37,14 @@ from vault.services.audit_reports import authorise_audit
 from vault.transaction import transaction
 from vault.witness.client import cosigned_note, publish_checkpoint
 
-__all__ = ["BundlePart", "access_report_bundle", "bundle_parts", "entry_bundle", "subject_overview_bundle"]
+__all__ = [
+    "BundlePart",
+    "access_report_bundle",
+    "bundle_parts",
+    "entry_bundle",
+    "part_list",
+    "subject_overview_bundle",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -151,34 +158,47 @@ def bundle_parts(
     """D15: the parts of ``access_report_bundle`` (``full``) or ``subject_overview_bundle`` of a case,
     oldest first; more than one when the entries do not fit in one bundle, none for a case without any.
     The parts are cut exactly where those functions cut a bundle after ``after_seq``, so asking for
-    every part gives every entry once. Counted from the rows the bundles select (no bundle is built:
-    that signs a checkpoint and proves against the whole log)."""
+    every part gives every entry once. No bundle is built (that signs a checkpoint and proves against
+    the whole log). ``full``: from the case's sequence numbers only (``case_entry_seqs``) and the times
+    of each part's first and last entry. The subject's parts need what the overview leaves out, which
+    depends on each entry's details (D8: a disclosure that names the reporter, a read under it), so
+    they are counted from ``subject_report``'s rows, as ``subject_overview_bundle`` selects them."""
     authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
-    pages = _report_pages(session, case_id) if full else _chunks(subject_report(session, case_id).rows)
+    if full:
+        pages = list(_chunks(audit_repo.case_entry_seqs(session, case_id)))
+        times = audit_repo.entry_times(session, [seq for page in pages for seq in (page[0], page[-1])])
+    else:
+        rows = subject_report(session, case_id).rows
+        pages = list(_chunks([row["seq"] for row in rows]))
+        times = {row["seq"]: row["occurred_at"] for row in rows}
     parts: list[BundlePart] = []
     after = 0
-    for rows in pages:
-        parts.append(
-            BundlePart(len(parts) + 1, after, len(rows), rows[0]["occurred_at"], rows[-1]["occurred_at"])
-        )
-        after = rows[-1]["seq"]
+    for seqs in pages:
+        parts.append(BundlePart(len(parts) + 1, after, len(seqs), times[seqs[0]], times[seqs[-1]]))
+        after = seqs[-1]
     return parts
 
 
-def _report_pages(session: Session, case_id: str) -> Iterator[list[dict[str, Any]]]:
-    """The access report's rows a bundle at a time, as ``access_report_bundle`` asks for them."""
-    after = 0
-    while rows := audit_repo.access_report_rows(session, case_id, after_seq=after, limit=MAX_BUNDLE_ENTRIES):
-        yield rows
-        if len(rows) < MAX_BUNDLE_ENTRIES:
-            return
-        after = rows[-1]["seq"]
+def part_list(parts: list[BundlePart]) -> list[dict[str, Any]]:
+    """The parts as the API gives them: where each begins (``after_seq`` to ask for it) and how many
+    entries it holds, with the times of its first and last entry."""
+    return [
+        {
+            "number": part.number,
+            "after_seq": part.after_seq,
+            "entries": part.entries,
+            "first_at": part.first_at,
+            "last_at": part.last_at,
+        }
+        for part in parts
+    ]
 
 
-def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """The subject's overview rows a bundle at a time, as ``subject_overview_bundle`` takes them."""
-    for start in range(0, len(rows), MAX_BUNDLE_ENTRIES):
-        yield rows[start : start + MAX_BUNDLE_ENTRIES]
+def _chunks(seqs: list[int]) -> Iterator[list[int]]:
+    """The entries a bundle at a time, as ``access_report_bundle`` pages and ``subject_overview_bundle``
+    takes them (at most ``MAX_BUNDLE_ENTRIES``, each after the last of the one before)."""
+    for start in range(0, len(seqs), MAX_BUNDLE_ENTRIES):
+        yield seqs[start : start + MAX_BUNDLE_ENTRIES]
 
 
 def _case_subject(case_id: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import CursorResult, Row, select, update
+from sqlalchemy import CursorResult, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -46,7 +46,7 @@ from vault.runtime import Vault
 from vault.services.disclosures import seal_purpose
 from vault.services.keyring import unwrap_case_key
 
-__all__ = ["BATCH_SIZE", "PurposeSealing", "seal_legacy_purposes"]
+__all__ = ["BATCH_SIZE", "PurposeSealing", "seal_legacy_purposes", "unsealed_purposes"]
 
 BATCH_SIZE = 200
 
@@ -109,6 +109,18 @@ def _finish(vault: Vault, ctx: Context, done: PurposeSealing, *, complete: bool)
     if done.sealed or done.blanked:
         vault.db.scrub_erased()
     _record_run(vault, ctx, done, complete=complete)
+
+
+def unsealed_purposes(session: Session) -> int:
+    """How many grants ``seal_legacy_purposes`` would still seal or blank (a count, never a purpose):
+    the same grants its batches select."""
+    stmt = (
+        select(func.count())
+        .select_from(Grant)
+        .join(Case, Case.id == Grant.case_id)
+        .where(Grant.purpose != "", Grant.purpose_enc.is_(None))
+    )
+    return int(session.execute(stmt).scalar_one())
 
 
 def _next_batch(session: Session, after: str, size: int) -> Sequence[_Legacy]:
