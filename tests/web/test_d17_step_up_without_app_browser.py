@@ -121,12 +121,6 @@ def test_d17_the_step_up_page_without_an_active_app_offers_only_the_passkey_on_a
     assert _step_ups(vault) == before + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING (D17): step_up.html's <title> and <h1> say 'Bevestigen met code' / 'Bevestig met een "
-    "nieuwe code' also when no code can be used (totp_allowed false): only the passkey is offered. Remove "
-    "this mark when the heading follows what is offered.",
-)
 def test_d17_the_step_up_page_without_an_active_app_does_not_ask_for_a_code_in_its_heading(
     context: Any, page: Any, base: str, world: World, vault: Vault, clock: FrozenClock
 ) -> None:

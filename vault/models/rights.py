@@ -84,6 +84,8 @@ class AccessRequest(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # "subject" or "representative" (vault.services.rights.RequestedBy)
     requested_by: Mapped[str] = mapped_column(String(16), nullable=False, server_default="subject")
+    # D13: closed without a copy, why (vault.services.rights.AccessClosing; a code, never free text)
+    closing_code: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_access_requests_answer_by", "answer_by"),)
 

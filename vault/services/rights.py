@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -125,6 +125,8 @@ class AccessRequestView:
     completed: bool
     overdue: bool
     requested_by: str = RequestedBy.SUBJECT
+    completed_at: datetime | None = None  # when it was answered (with a copy) or closed
+    closing_code: str | None = None  # D13: closed without a copy, why (``AccessClosing``); none: a copy
 
 
 def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
@@ -138,6 +140,8 @@ def _view(row: AccessRequestRow, today: date) -> AccessRequestView:
         row.completed_at is not None,
         row.completed_at is None and row.answer_by < today,
         row.requested_by,
+        row.completed_at,
+        row.closing_code,
     )
 
 
@@ -360,8 +364,8 @@ def complete_access_request(
 ) -> AccessRequestView:
     """D13: mark a request answered. Answering lifts the hold an open request puts on a destruction
     (``d13-access-request-open``), so it needs an inzage copy made for this request, or a closing
-    reason from ``AccessClosing`` (recorded in the audit entry); otherwise it is refused (rule
-    ``d13-answered-without-copy``, audited)."""
+    reason from ``AccessClosing`` (recorded on the request, which its page and the API show, and in the
+    audit entry); otherwise it is refused (rule ``d13-answered-without-copy``, audited)."""
 
     def change(session: Session, row: AccessRequestRow) -> None:
         if closing is None and not _copy_exported(session, row):
@@ -370,6 +374,7 @@ def complete_access_request(
                 ANSWERED_WITHOUT_COPY_RULE,
             )
         row.completed_at = ctx.now()
+        row.closing_code = str(closing) if closing else None
 
     details: dict[str, int | str] | None = {"closing": str(closing)} if closing else None
     return _update(vault, ctx, request_id, AuditTag.RIGHTS_ACCESS_COMPLETED, change, details)

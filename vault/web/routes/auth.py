@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vault.auth import MAX_PASSWORD_BYTES
 from vault.auth.passwords import MIN_PASSWORD_LENGTH
-from vault.errors import AuthFailed, Conflict, InvalidInput, RateLimited
+from vault.errors import AuthFailed, Conflict, InvalidInput, RateLimited, StepUpRequired
 from vault.http.deps import AuthConfigDep, VaultDep, client_address
+from vault.repositories.identity import factor_for
 from vault.runtime import Vault
 from vault.services import authentication as authn
 from vault.services.admin_views import factor_reset_pending
@@ -77,6 +78,10 @@ _WRONG_RECOVERY_CODE = (
     "Deze herstelcode is niet juist of al gebruikt. Controleer de code, of gebruik een andere herstelcode."
 )
 PASSWORD_PAGE = "/wachtwoord"  # noqa: S105 - a path
+# D17: the first code of an app being set up again (from a passkey session) needs a fresh step-up. Did
+# it lapse while the QR code was shown, the session steps up and comes back to /tweede-factor for the
+# code; the pending secret stays in the database (sealed, this account's), never in a URL, form or log.
+SECOND_FACTOR_PAGE = "/tweede-factor"
 
 
 def _login_page(
@@ -140,6 +145,8 @@ def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDe
 @router.get("/tweede-factor")
 def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: PageSession) -> Response:
     if info.second_factor_verified:
+        if not info.factor_active and _setup_pending(vault, info):  # back from a lapsed step-up (D17)
+            return page(request, "enrol_code.html", csrf=session_token(auth, info.session_id), error=None)
         return see_other(home_for(info.role))
     if password_change_pending(info):  # factor passed; a generated password to replace first
         return see_other(PASSWORD_PAGE)
@@ -161,6 +168,13 @@ def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, i
         passkey=choice.passkey,
         revoked=choice.revoked,
     )
+
+
+def _setup_pending(vault: Vault, info: SessionInfo) -> bool:
+    """An app being set up (its secret made, its first code not yet accepted)."""
+    with vault.db.session() as session:
+        factor = factor_for(session, info.user_id)
+        return factor is not None and not factor.active
 
 
 def _second_factor_template(info: SessionInfo, choice: SecondFactorChoice) -> str:
@@ -266,6 +280,8 @@ def _checked_code(
             return _second_factor_again(request, vault, actor.info, csrf, PASSKEY_REQUIRED_TEXT)
         error = _WRONG_RECOVERY_CODE if recovery else WRONG_CODE
         return _second_factor_again(request, vault, actor.info, csrf, error, field=field)
+    except StepUpRequired:  # the app's first code after the step-up lapsed: nothing accepted, nothing lost
+        return see_other(f"/bevestigen?terug={SECOND_FACTOR_PAGE}")  # the notice: ``routes.step_up``
     return _after_second_factor(
         vault,
         checked.issued,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Action, CaseKind, Category, OrgType, Role, reference_of
+from vault.domain import Action, AuditTag, CaseKind, Category, OrgType, Role, reference_of
 from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
@@ -22,7 +22,7 @@ from vault.runtime import Vault
 from vault.services import consents, subjects
 from vault.services.case_view import CaseView, SubjectView, read_reporter_identity, read_subjects, view_case
 from vault.services.directory import organisation_names, organisations
-from vault.services.gate import GateRequest, would_allow
+from vault.services.gate import GateRequest, refuse_unless_staff, would_allow
 from vault.services.person_fields import ConsentScope, PersonFields, Relation
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
@@ -294,6 +294,12 @@ def subject_correct(
 # --- consents ---------------------------------------------------------------------------------------
 
 
+def _staff_only(vault: Vault, actor: WebActor, case_id: str) -> None:
+    """D9: a consent is staff's: anyone else gets the 403 page (audited) before the form is read."""
+    tag, rule = AuditTag.DOSSIER_CONSENT_RECORDED, consents.CONSENT_STAFF_ONLY
+    refuse_unless_staff(vault, actor.ctx, case_id, rule=rule, reason="consents are staff's", attempted=tag)
+
+
 def _consent_page(
     request: Request,
     vault: VaultDep,
@@ -301,10 +307,10 @@ def _consent_page(
     case_id: str,
     *,
     values: dict[str, str] | None = None,
-    error: str | None = None,
-    error_field: str | None = None,
+    problem: tuple[str, str] | None = None,  # (field, Dutch message)
     status_code: int = 200,
 ) -> HTMLResponse:
+    _staff_only(vault, actor, case_id)
     view_case(vault, actor.ctx, case_id)  # the form is of this case: the actor must be allowed to read it
     recipients = [o for o in organisations(vault) if o.org_type != OrgType.VEILIG_THUIS]
     return page(
@@ -318,8 +324,8 @@ def _consent_page(
         givers=subjects.CONSENT_GIVERS,  # D2: who may give a consent of that scope (the rest: anyone)
         recipients=recipients,
         values=values or {},
-        error=error,
-        error_field=error_field,
+        error=problem[1] if problem else None,
+        error_field=problem[0] if problem else None,
         status_code=status_code,
     )
 
@@ -331,7 +337,8 @@ def consent_new(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUs
 
 @router.post("/zaken/{case_id}/toestemmingen")
 def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
-    actor = form.user
+    actor = form.user  # D9, D2: the permission first (403), then the form's checks (400)
+    _staff_only(vault, actor, case_id)
     typed = {
         "scope": form.text("scope", limit=32),
         "given_by": form.text("given_by", limit=32),
@@ -363,16 +370,7 @@ def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: Ver
         except (InvalidInput, NotFound):
             problem = ("recipient_org_id", "Kies een bestaande ketenpartner.")
     if problem is not None:
-        return _consent_page(
-            request,
-            vault,
-            actor,
-            case_id,
-            values=typed,
-            error=problem[1],
-            error_field=problem[0],
-            status_code=400,
-        )
+        return _consent_page(request, vault, actor, case_id, values=typed, problem=problem, status_code=400)
     return _back(case_id, "toestemmingen", "toestemming-vastgelegd")
 
 

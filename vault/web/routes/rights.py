@@ -62,6 +62,16 @@ CLOSING_REASONS = {
         "Geweigerd: het verzoek is kennelijk ongegrond of buitensporig (AVG art. 12 lid 5)"
     ),
 }
+# D13: how a closed request reads on its page ("Gesloten: ..."), after the reason it was closed with.
+CLOSED_AS: dict[str, str] = {
+    rights.AccessClosing.WITHDRAWN: "ingetrokken door de verzoeker",
+    rights.AccessClosing.IDENTITY_NOT_ESTABLISHED: (
+        "geweigerd, de identiteit van de verzoeker is niet vastgesteld (AVG art. 12 lid 2 en 6)"
+    ),
+    rights.AccessClosing.MANIFESTLY_UNFOUNDED: (
+        "geweigerd, het verzoek is kennelijk ongegrond of buitensporig (AVG art. 12 lid 5)"
+    ),
+}
 NO_COPY_YET = (
     "Voor dit verzoek is nog geen inzagekopie gemaakt. Maak eerst de kopie (stap 2), of sluit het "
     "verzoek hieronder af met een reden."
@@ -238,6 +248,7 @@ def _access_page(
         subject=_subject_of(vault, actor, view),
         extension=labels.EXTENSION_REASONS.get(view.extension_code or "", ""),
         closings=CLOSING_REASONS,
+        closed_as=CLOSED_AS.get(view.closing_code or "", "zonder inzagekopie") if view.closing_code else None,
         values=values or {},
         errors=errors or {},
         status_code=status_code,

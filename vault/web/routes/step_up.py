@@ -38,6 +38,11 @@ _NO_SECOND_FACTOR = (
     "U heeft op dit moment geen tweede factor die dit kan bevestigen. Meld u af en meld u opnieuw aan; "
     "daarna stelt u uw authenticator-app opnieuw in."
 )
+# D17: sent here on the way back to the code of an app being set up (``routes.auth``).
+_APP_LAPSED = (
+    "Uw bevestiging is verlopen voordat u de code van uw authenticator-app invoerde. Bevestig opnieuw "
+    "dat u het bent; daarna voert u de code in. U hoeft de QR-code niet opnieuw te scannen."
+)
 _NO_APP = (
     "U heeft geen actieve authenticator-app, dus een code kan hier niet. Bevestig met uw passkey; "
     "stel daarna de app (opnieuw) in via Passkeys."
@@ -58,6 +63,7 @@ def step_up_prompt(
     back: str,
     carried: list[tuple[str, str]],
     error: str | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     choice = second_factor_choice(vault, actor.info, tell=False)  # this page shows no notices
@@ -72,6 +78,7 @@ def step_up_prompt(
         actor=actor,
         back=back,
         error=error,
+        notice=notice,
         passkey=choice.passkey,
         totp_allowed=totp,
         carried=carried,
@@ -88,7 +95,11 @@ def step_up_page(
     terug: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """Step-up: re-enter a code (or use a passkey) before a disclosure, break-the-glass, review or export."""
-    return step_up_prompt(request, vault, actor, back=local_path(terug), carried=[])
+    back = local_path(terug)
+    lapsed = back == "/tweede-factor" and not actor.info.factor_active  # an app being set up (D17)
+    return step_up_prompt(
+        request, vault, actor, back=back, carried=[], notice=_APP_LAPSED if lapsed else None
+    )
 
 
 @router.post("/bevestigen")

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Role, reference_of
+from vault.domain import Action, AuditTag, Role, reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
@@ -21,6 +21,8 @@ from vault.runtime import Vault
 from vault.services import assignments, own_motion, retention
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
+from vault.services.gate import GateRequest, pass_gate, would_allow
+from vault.services.gate_vocabulary import RuleRefused
 from vault.web.csrf import VerifiedForm
 from vault.web.fg_reports import parse_day
 from vault.web.render import page, see_other
@@ -240,10 +242,35 @@ def retention_form(request: Request, case_id: CaseId, vault: VaultDep, actor: We
     return _retention_page(request, vault, actor, case_id)
 
 
+def _refuse_unless_may_extend(vault: Vault, actor: WebActor, case_id: str) -> None:
+    """D11: who may extend is decided before the form is read. Not staff: the refusal page of the GET;
+    staff the policy does not allow (a medewerker, another team's leader): the gate's own refusal
+    (audited, 403, or 404/410 for a case that is not there), and nothing is written."""
+    _staff_only(actor)
+    req = GateRequest(case_id, Action.ADMINISTER)
+    if would_allow(vault, actor.ctx, req):
+        return
+
+    def never(_session: object, _admission: object) -> None:  # allowed after all, a moment later
+        raise RuleRefused(Forbidden("retention extension refused"), "d11-retention-not-allowed")
+
+    pass_gate(
+        vault,
+        actor.ctx,
+        req,
+        tag=AuditTag.RIGHTS_RETENTION_EXTENDED,
+        object_type="case",
+        object_id=case_id,
+        then=never,
+    )
+
+
 @router.post("/zaken/{case_id}/bewaartermijn")
 def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
-    """D11: keep the case longer, with a reason from the fixed list (the team leader decides; audited)."""
+    """D11: keep the case longer, with a reason from the fixed list (the team leader decides; audited).
+    The permission comes first: a refusal never tells how the form was filled in."""
     actor = form.user
+    _refuse_unless_may_extend(vault, actor, case_id)
     values = {"until": form.day("until"), "reason": form.text("reason", limit=40)}
     errors: Errors = {}
     if values["reason"] not in RETENTION_REASONS:
