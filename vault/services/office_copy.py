@@ -27,30 +27,36 @@ text written by staff can name people (D22) and a leaked reporter's name can put
   and the attached template (its path names the writer's Windows account) go.
 - Excel: cell comments keep ``<authors/><commentList/>``; threaded comments and persons keep their
   root; the shared-workbook revision log (``xl/revisions``: user names and overwritten values) is
-  dropped; ``fileSharing/@userName`` and ``x15ac:absPath`` (the folder it was saved in) go.
+  dropped; ``fileSharing/@userName``, ``x15ac:absPath`` (the folder it was saved in), a pivot
+  cache's ``refreshedBy`` and a scenario's ``user`` (account names Excel writes) go; a custom view's
+  name (a shared workbook's "<user> - Personal View") becomes "Weergave <n>". Printer settings
+  (``*/printerSettings/*``: a driver's private data) are dropped like thumbnails, and the ``r:id``
+  of a sheet's ``pageSetup`` that pointed at them with them.
 - PowerPoint: comment authors, comments and (modern) authors keep their root only.
 - Everywhere: XML comments and processing instructions; Office packages embedded in the file (a
   chart's workbook) get the same treatment, two levels deep at most; an embedded ZIP that is no Office
   package (a zipped attachment, an OpenDocument file) makes the whole file refused.
-
-- Pictures in the document: a JPEG or PNG loses its EXIF (camera, GPS), XMP, comments and text
-  like any photo a partner gets (``vault.services.image_copy``); one that is not well formed makes
-  the whole file refused. Embedded OLE objects (``.bin``: an old Word file, macros) cannot be
-  cleaned: a package holding one is refused.
+- Every other part (pictures, media, fonts, embedded objects) is told by its bytes and cleaned or
+  refused as the same kind shared on its own (``vault.services.office_media``): JPEG, PNG and JPEG
+  2000 are cleaned; TIFF, HEIC, SVG, video, audio, PDF, OLE objects (an old Word file, macros) and
+  any unknown kind make the whole file refused.
 
 Not removed, because it is the content: the text and layout, footnotes, hidden text, hidden rows,
 sheets and slides, speaker notes, external links, Excel's XML maps (``xl/xmlMaps.xml``: a schema and
-where its elements go in the cells, no data). Pictures in other formats (EMF, WMF, GIF …) are kept as
-they are; so are legacy VML drawings.
+where its elements go in the cells, no data). GIF, EMF and WMF pictures, fonts and legacy VML drawings
+are kept as they are (``office_media``: the documented exception).
 The output is a new ZIP: the entries in their order (directory entries left out),
 ``[Content_Types].xml`` first, all deflated, dated 1980-01-01, no comment, no extra fields.
 
 Refused with ``InvalidInput`` (a reason safe to show, never file content): bytes that are no ZIP (a
 password-protected Office file is an OLE compound file, so it is refused too), encrypted entries,
 no ``[Content_Types].xml``, duplicate, absolute or ``..`` entry names, backslashes, more than
-``MAX_ENTRIES`` entries, an entry or the total unpacked size over ``limit`` (declared and counted
-while reading: a zip bomb lies about its size), compression other than stored/deflated, and XML that
-is not well-formed or has a DTD (no place in OOXML; entity expansion). Nothing else escapes.
+``MAX_ENTRIES`` entries in one package, packages nested deeper than two levels, an unpacked size over
+``limit`` for the whole copy, every embedded package's inflated parts counted against the same budget
+(declared and counted while reading: a zip bomb lies about its size), an XML part over
+``MAX_XML_PART`` unpacked (lxml holds about twenty times a part's size in memory), compression other
+than stored/deflated, and XML that is not well-formed or has a DTD (no place in OOXML; entity
+expansion). Nothing else escapes.
 """
 
 from __future__ import annotations
@@ -68,16 +74,23 @@ from urllib.parse import unquote
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; see _Element
 
 from vault.errors import InvalidInput
-from vault.services import image_copy
+from vault.services.office_media import clean_media
+from vault.services.office_package import (
+    CONTENT_TYPES,
+    MAX_ENTRIES,
+    MAX_XML_PART,
+    REFUSED,
+    Budget,
+    checked_entries,
+    read_parts,
+    write,
+    xml_name,
+)
 
-__all__ = ["MAX_ENTRIES", "strip_office"]
+__all__ = ["MAX_ENTRIES", "MAX_XML_PART", "strip_office"]
 
-MAX_ENTRIES = 10_000
 NEUTRAL_AUTHOR = "Auteur"
 _MAX_NESTING = 2
-_CHUNK = 64 * 1024
-_EPOCH = (1980, 1, 1, 0, 0, 0)
-_CONTENT_TYPES = "[content_types].xml"
 
 
 class _Element(Protocol):
@@ -104,7 +117,6 @@ _EXTENSIONS = frozenset((
     "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm",
     "pptx", "pptm", "potx", "potm", "ppsx", "ppsm",
 ))  # fmt: skip
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _has_office_extension(name: str) -> bool:
@@ -160,7 +172,17 @@ _W_RUN_PROPS = _tags(_W, "rPr")
 _W_AUTHOR = _tags(_W, "author")
 _W_INITIALS = _tags(_W, "initials")
 _DROP_ATTRIBUTES = _tags(_W, "date", "ed") | {_W16DU_DATE}
-_FILE_SHARING = _tags(_S, "fileSharing")
+_R_IDS = (
+    "{%s}id" % (_OX + "officeDocument/2006/relationships"),
+    "{%s}id" % (_PURL + "officeDocument/relationships"),
+)
+_DROPPED_BY_ELEMENT: dict[str, tuple[str, ...]] = {  # account names Excel writes; the dropped printer
+    **dict.fromkeys(_tags(_S, "fileSharing"), ("userName",)),  # settings' link
+    **dict.fromkeys(_tags(_S, "pivotCacheDefinition"), ("refreshedBy",)),
+    **dict.fromkeys(_tags(_S, "scenario"), ("user",)),
+    **dict.fromkeys(_tags(_S, "pageSetup"), _R_IDS),
+}
+_CUSTOM_VIEW = _tags(_S, "customWorkbookView")
 
 _CORE = f"{{{_CP}}}coreProperties"
 _APP_ROOT = _tags(_APP, "Properties")
@@ -184,11 +206,12 @@ _EMPTIED_NAMES = re.compile(
     r"|xl/(?:threadedcomments|persons|comments)/[^/]+\.xml|ppt/(?:commentauthors|authors)\.xml"
     r"|ppt/comments/[^/]+\.xml"
 )
-_DROPPED_NAMES = re.compile(r"docprops/thumbnail\.[^/]+|xl/revisions/.+|customxml/.+")
+_DROPPED_NAMES = re.compile(
+    r"docprops/thumbnail\.[^/]+|xl/revisions/.+|customxml/.+|[^/]+/printersettings/.+"
+)
 _CUSTOM_XML = frozenset({"customXml", "customXmlProps"})  # the last segment of the type, as below
-_DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate"}) | _CUSTOM_XML
+_DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate", "printerSettings"}) | _CUSTOM_XML
 
-_REFUSED = "the file is not an Office Open XML package"
 _BROKEN = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -215,98 +238,34 @@ def strip_office(data: bytes, *, limit: int) -> bytes:
     if len(data) > limit:
         raise InvalidInput(f"an Office file for a partner is at most {limit} bytes")
     try:
-        return _rewrite(data, limit, depth=0)
+        return _rewrite(data, Budget(limit), depth=0)
     except _BROKEN:
-        raise InvalidInput(_REFUSED) from None
+        raise InvalidInput(REFUSED) from None
 
 
-def _rewrite(data: bytes, limit: int, *, depth: int) -> bytes:
+def _rewrite(data: bytes, budget: Budget, *, depth: int) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = _checked_entries(archive, limit)
-        parts = _read_parts(archive, entries, limit)
+        entries = checked_entries(archive, budget)
+        parts = read_parts(archive, entries, budget)
     dropped = _dropped_parts(parts)
     cleaned: list[tuple[str, bytes]] = []
     for name, body in parts.items():
         if name.lower() in dropped or name.endswith("/"):
             continue  # a directory entry holds nothing; Office never writes one
-        cleaned.append((name, _clean_part(name, body, dropped, limit, depth)))
-    cleaned.sort(key=lambda part: part[0].lower() != _CONTENT_TYPES)  # stable: the rest keep their order
-    return _write(cleaned)
+        cleaned.append((name, _clean_part(name, body, dropped, budget, depth)))
+    cleaned.sort(key=lambda part: part[0].lower() != CONTENT_TYPES)  # stable: the rest keep their order
+    return write(cleaned)
 
 
-def _safe_name(name: str) -> bool:
-    if not name or "\\" in name or ".." in name or name.startswith("/") or re.match(r"[A-Za-z]:", name):
-        return False
-    if any(ord(c) < 32 for c in name):
-        return False
-    return all(segment not in ("", ".") for segment in name.removesuffix("/").split("/"))
-
-
-def _checked_entries(archive: zipfile.ZipFile, limit: int) -> list[zipfile.ZipInfo]:
-    entries = archive.infolist()
-    if len(entries) > MAX_ENTRIES:
-        raise InvalidInput(f"an Office package has at most {MAX_ENTRIES} entries")
-    seen: set[str] = set()
-    declared = 0
-    for entry in entries:
-        if not _safe_name(entry.filename):
-            raise InvalidInput("the Office package has an unsafe entry name")
-        if entry.filename.lower() in seen:  # part names are compared case-insensitively
-            raise InvalidInput("the Office package has duplicate entries")
-        seen.add(entry.filename.lower())
-        if entry.flag_bits & 0x1:
-            raise InvalidInput("an encrypted Office file cannot be cleaned for a partner")
-        if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise InvalidInput("the Office package uses an unsupported compression")
-        declared += entry.file_size
-        if entry.file_size > limit or declared > limit:
-            raise InvalidInput(f"an Office file for a partner is at most {limit} bytes unpacked")
-    if _CONTENT_TYPES not in seen:
-        raise InvalidInput(_REFUSED)
-    return entries
-
-
-def _read_parts(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> dict[str, bytes]:
-    """Every entry's bytes, counted as they inflate: at most its declared size and ``limit`` in all."""
-    parts: dict[str, bytes] = {}
-    budget = limit
-    for entry in entries:
-        body = bytearray()
-        with archive.open(entry) as stream:
-            while chunk := stream.read(_CHUNK):
-                body += chunk
-                if len(body) > entry.file_size or len(body) > budget:
-                    raise InvalidInput(f"an Office file for a partner is at most {limit} bytes unpacked")
-        budget -= len(body)
-        parts[entry.filename] = bytes(body)
-    return parts
-
-
-def _write(parts: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, body in parts:
-            entry = zipfile.ZipInfo(name, date_time=_EPOCH)  # the original's times stay behind
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, body)
-    return buffer.getvalue()
-
-
-def _clean_part(name: str, body: bytes, dropped: frozenset[str], limit: int, depth: int) -> bytes:
+def _clean_part(name: str, body: bytes, dropped: frozenset[str], budget: Budget, depth: int) -> bytes:
     lower = name.lower()
-    if lower.endswith((".xml", ".rels")):
+    if xml_name(lower):
         return _serialise(_clean_xml(lower, _parse(body), dropped))
     if _has_office_extension(lower) or body.startswith(b"PK\x03\x04"):  # an embedded package
         if depth + 1 > _MAX_NESTING:
             raise InvalidInput("the Office package nests packages too deeply")
-        return _rewrite(body, limit, depth=depth + 1)
-    if body.startswith(image_copy.JPEG_SIGNATURE):
-        return image_copy.strip_jpeg(body)  # a photo in the document: its place and maker go too
-    if body.startswith(image_copy.PNG_SIGNATURE):
-        return image_copy.strip_png(body)
-    if body.startswith(_OLE):  # an embedded old Word/Excel file or macros: nothing here could clean them
-        raise InvalidInput("an Office file with embedded objects or macros cannot be cleaned for a partner")
-    return body
+        return _rewrite(body, budget, depth=depth + 1)
+    return clean_media(lower, body)  # a picture, medium, font or object: by its bytes
 
 
 # --- relationships and dropped parts --------------------------------------------------------------
@@ -350,7 +309,7 @@ def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
     own_rels = {
         posixpath.join(posixpath.dirname(p), "_rels", posixpath.basename(p) + ".rels") for p in dropped
     }
-    return frozenset(dropped | own_rels) - {_CONTENT_TYPES}  # a relationship cannot unmake the package
+    return frozenset(dropped | own_rels) - {CONTENT_TYPES}  # a relationship cannot unmake the package
 
 
 def _clean_relationships(rels_name: str, root: _Element, dropped: frozenset[str]) -> None:
@@ -392,7 +351,7 @@ def _clean_xml(lower_name: str, root: _Element, dropped: frozenset[str]) -> _Ele
     if lower_name.endswith(".rels"):
         _clean_relationships(lower_name, root, dropped)
         return root
-    if lower_name == _CONTENT_TYPES:
+    if lower_name == CONTENT_TYPES:
         _clean_content_types(root, dropped)
         return root
     if root.tag == _CORE or lower_name == "docprops/core.xml":
@@ -453,6 +412,7 @@ def _drop_comment_anchors(root: _Element) -> None:
 
 
 def _neutralise_attributes(root: _Element) -> None:
+    views = 0
     for element in root.iter(etree.Element):
         for key in list(element.attrib):
             if key in _W_AUTHOR:
@@ -461,8 +421,11 @@ def _neutralise_attributes(root: _Element) -> None:
                 element.attrib[key] = ""
             elif key in _DROP_ATTRIBUTES:
                 del element.attrib[key]
-        if element.tag in _FILE_SHARING:
-            element.attrib.pop("userName", None)
+        for key in _DROPPED_BY_ELEMENT.get(element.tag, ()):
+            element.attrib.pop(key, None)
+        if element.tag in _CUSTOM_VIEW and "name" in element.attrib:
+            views += 1
+            element.attrib["name"] = f"Weergave {views}"
 
 
 def _text_before(element: _Element, text: str | None) -> None:

@@ -1,6 +1,7 @@
 """Partner copies carry their recipient and nothing the file says about itself (D8, D22).
 
-After the audited admission (``gate.admit_read``) and only for a partner (a read that rests on a grant;
+After the audited admission (``gate.admit_read``) and for every reader outside staff (a partner, whose
+read rests on a grant, and the professional who asked advice, D3: both named neutrally by the gate;
 never for staff), the bytes of every document are looked at (``copy_kind``: the bytes decide, not
 the content type or name an uploader gave; a signature in the first bytes, else every byte) and the
 document is collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
@@ -43,10 +44,10 @@ import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
 from vault.context import Context
-from vault.domain import Role, reference_of
+from vault.domain import STAFF_ROLES, reference_of
 from vault.errors import InvalidInput, NotFound
 from vault.labels import AMSTERDAM
-from vault.models import Document, Organisation
+from vault.models import Document, Organisation, User
 from vault.runtime import Vault
 from vault.services import image_copy, jpeg2000_copy, office_copy
 from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, Kind, refused, signature_kind
@@ -62,8 +63,10 @@ _MARGIN = 12.0
 
 
 def applies(ctx: Context) -> bool:
-    """A partner: every document it retrieves is looked at before it goes (``recipient_copy``)."""
-    return ctx.role == str(Role.PARTNER)
+    """Every reader outside Veilig Thuis's staff (a partner, the professional who asked advice: the
+    readers ``gate.admit_read`` names neutrally): every document it retrieves is looked at before it
+    goes (``recipient_copy``), D22, D8."""
+    return ctx.role not in STAFF_ROLES
 
 
 def mark_text(organisation: str, when: datetime, reference: str) -> str:
@@ -141,6 +144,8 @@ _KEPT_ANNOTATIONS = _MARKUP | frozenset(
 _HIDDEN_KEYS = (
     "/Metadata", "/PieceInfo", "/AF", "/EF", "/RF", "/Thumb", "/OPI", "/Alternates", "/Sound", "/Movie",
 )  # fmt: skip
+# The trailer keys a partner's copy keeps (the document information is emptied above).
+_TRAILER_KEPT = frozenset(("/Root", "/Info", "/ID", "/Size", "/Encrypt", "/Prev", "/XRefStm"))
 # What an annotation that goes keeps, should another object (the structure tree) still point at it.
 _EMPTIED_ANNOTATION = frozenset(("/Type", "/Subtype", "/Rect"))
 
@@ -152,13 +157,18 @@ def _strip_metadata(pdf: Pdf) -> None:
     attachment may be the unredacted original), page thumbnails, comments' authors and text, every
     annotation that is no comment, link, form field or printing mark, and what a photo placed on a
     page says about itself. The pages are unchanged. A redaction that was marked but not applied is
-    refused (``InvalidInput``): the text under it would go along."""
+    refused (``InvalidInput``): the text under it would go along. Article threads lose their
+    information dictionaries, the catalog its web-capture information (``/SpiderInfo``) and the
+    trailer every key beyond ``_TRAILER_KEPT``."""
     for key in list(pdf.docinfo.keys()):
         del pdf.docinfo[key]
     root = pdf.Root
-    for key in ("/Metadata", "/AF", "/PieceInfo", "/Collection"):  # a portfolio's, without its files
+    for key in ("/Metadata", "/AF", "/PieceInfo", "/Collection", "/SpiderInfo"):  # a portfolio's too
         if key in root:
             del root[key]
+    _strip_threads(root)
+    for key in set(pdf.trailer.keys()) - _TRAILER_KEPT:  # qpdf writes other trailer keys through
+        del pdf.trailer[key]
     names = root.get("/Names")
     if isinstance(names, Dictionary) and "/EmbeddedFiles" in names:
         del names["/EmbeddedFiles"]
@@ -184,6 +194,15 @@ def _strip_metadata(pdf: Pdf) -> None:
                         del annotation[key]
             kept.append(annotation)
         page.obj.Annots = pikepdf.Array(kept)
+
+
+def _strip_threads(root: pikepdf.Object) -> None:
+    """An article thread's information dictionary (``/I``: Title, Author, Subject, Keywords … like the
+    document information, ISO 32000-2 §12.4.3) goes; the thread and its beads stay."""
+    threads = root.get("/Threads")
+    for thread in threads if isinstance(threads, pikepdf.Array) else ():
+        if isinstance(thread, Dictionary) and "/I" in thread:
+            del thread["/I"]
 
 
 def _drop_hidden_keys(pdf: Pdf) -> None:
@@ -357,8 +376,10 @@ def _copy(vault: Vault, ctx: Context, opened: OpenedDocument, kind: str) -> byte
         return office_copy.strip_office(data, limit=MAX_COPY_BYTES)
     with vault.db.session() as session:
         org = session.get(Organisation, ctx.org_id) if ctx.org_id else None
+        user = session.get(User, ctx.actor_id) if org is None else None  # a professional without one
         doc = session.get(Document, opened.document_id)
-        if org is None or doc is None:
+        recipient = org.name if org is not None else user.username if user is not None else None
+        if recipient is None or doc is None:
             raise NotFound("no such case or document")
-        text = mark_text(org.name, ctx.now(), reference_of(doc.case_id))
+        text = mark_text(recipient, ctx.now(), reference_of(doc.case_id))
     return mark_pdf(data, text)
