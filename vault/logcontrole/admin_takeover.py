@@ -44,11 +44,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from vault.domain import AuditTag
+from vault.domain import AuditTag, Role
 from vault.logcontrole.detectors import MAX_EVIDENCE, Candidate, Detector
 from vault.logcontrole.scan import CONTENT_TAGS, TimeCache
 from vault.logcontrole.settings import ReviewSettings
-from vault.models import AuditEntry
+from vault.models import AuditEntry, User
 
 __all__ = ["admin_takeover_candidates"]
 
@@ -74,6 +74,7 @@ _ACCOUNT_TAGS: Final = (
     AuditTag.AUTH_PASSWORD_CHANGED.value,
 )
 _NOT_A_PERSON: Final = frozenset({"system"})
+_OVERSEER_ROLES: Final = frozenset({Role.ADMIN.value, Role.PRIVACY_OFFICER.value})
 _READS_AS_EVIDENCE: Final = 20  # the first reads of each account in the period
 _CHUNK: Final = 500
 _DAY: Final = 86_400
@@ -85,6 +86,7 @@ class _Episode:
     account: str
     first_t: int
     actions: list[tuple[int, int, str]] = field(default_factory=list)  # (seq, t, kind)
+    created_role: str | None = None  # the role the account was created with, by this administrator
 
     def before(self, t: int) -> list[tuple[int, int, str]]:
         """The actions up to ``t`` (a reset after the reads does not explain them)."""
@@ -136,6 +138,8 @@ def _episodes(conn: Connection, since: datetime, end: datetime) -> dict[tuple[st
             continue  # set-up and demo; a user's own enrolment
         episode = found.setdefault((actor, account), _Episode(actor, account, _epoch(at)))
         episode.actions.append((int(seq), _epoch(at), _ADMIN_TAGS[tag]))
+        if tag == AuditTag.ADMIN_USER_CREATED.value:
+            episode.created_role = str(_details(details).get("role"))
     return found
 
 
@@ -226,22 +230,77 @@ def _score(kinds: set[str], same_client: bool, unusual: bool) -> tuple[float, li
     return score, reasons
 
 
+def _overseers(conn: Connection, accounts: Sequence[str], episodes: Iterable[_Episode]) -> set[str]:
+    """The accounts that are (now) or were created as administrator or privacy officer."""
+    found = {e.account for e in episodes if e.created_role in _OVERSEER_ROLES}
+    for chunk in _chunks(accounts):
+        rows = conn.execute(select(User.id).where(User.id.in_(chunk), User.role.in_(list(_OVERSEER_ROLES))))
+        found.update(str(user_id) for user_id in rows.scalars())
+    return found
+
+
+def _uses(
+    conn: Connection, accounts: Sequence[str], overseers: set[str], since: datetime, end: datetime
+) -> Iterator[tuple[int, int, str]]:
+    """``(seq, epoch, account)``: content reads of an account, or any allowed act of an overseer's
+    (a sign-in, an administrator's action, a finding listed or judged, a log export …)."""
+    for seq, t, _, actor, _ in _rows_of(
+        conn, [a for a in accounts if a not in overseers], CONTENT_TAGS, since, end
+    ):
+        yield seq, t, actor
+    for chunk in _chunks(sorted(overseers)):
+        rows = conn.execute(
+            select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id)
+            .where(
+                AuditEntry.actor_id.in_(chunk),
+                AuditEntry.decision == "allow",
+                AuditEntry.occurred_at >= since,
+                AuditEntry.occurred_at < end,
+            )
+            .order_by(AuditEntry.seq)
+        )
+        for row in rows:
+            yield int(row.seq), _epoch(row.occurred_at), str(row.actor_id)
+
+
+def _add(
+    found: dict[tuple[str, str], Candidate],
+    person: str,
+    day: str,
+    t0: int,
+    scored: tuple[float, list[str]],
+    evidence: list[tuple[int, int]],
+) -> None:
+    """One finding per person and local day: the score and reasons of the highest, evidence added."""
+    key = (person, day)
+    candidate = found.get(key)
+    if candidate is None:
+        candidate = found[key] = Candidate(Detector.ADMIN_TAKEOVER, person, "", day, t0, t0)
+    if scored[0] > candidate.score:  # several accounts on one day: the reasons of the highest score
+        candidate.score, candidate.reason = scored[0], "+".join(scored[1])
+    for seq, t in evidence:
+        if len(candidate.seqs) < MAX_EVIDENCE and seq not in candidate.seqs:
+            candidate.seqs.append(seq)
+        candidate.first_t, candidate.last_t = min(candidate.first_t, t), max(candidate.last_t, t)
+
+
 def admin_takeover_candidates(
     conn: Connection, settings: ReviewSettings, start: datetime, end: datetime
 ) -> list[Candidate]:
-    """The findings of detector 11 for reads with ``start <= occurred_at < end`` (see the module)."""
+    """The findings of detector 11 for uses with ``start <= occurred_at < end`` (see the module)."""
     s = settings
     window = timedelta(days=s.admin_takeover_days)
     episodes = _episodes(conn, start - window, end)
     if not episodes:
         return []
     accounts = sorted({e.account for e in episodes.values()})
+    overseers = _overseers(conn, accounts, episodes.values())
     start_t, end_t = _epoch(start), _epoch(end)
     earliest = min(e.first_t for e in episodes.values())
     history_from = datetime.fromtimestamp(earliest, tz=UTC) - timedelta(days=s.baseline_days)
     reads: dict[str, list[tuple[int, int]]] = defaultdict(list)  # account -> (seq, t), the period
-    history: dict[str, list[int]] = defaultdict(list)  # account -> t of every read before the period
-    for seq, t, _, actor, _ in _rows_of(conn, accounts, CONTENT_TAGS, history_from, end):
+    history: dict[str, list[int]] = defaultdict(list)  # account -> t of every use before the period
+    for seq, t, actor in _uses(conn, accounts, overseers, history_from, end):
         if t >= start_t:
             reads[actor].append((seq, t))
         else:
@@ -255,6 +314,9 @@ def admin_takeover_candidates(
     for seq, t, actor, client in _login_clients(conn, since - timedelta(days=1), end):
         logins[actor].append((seq, t, client))
         users_of[client].add(actor)
+    upstream: dict[str, list[_Episode]] = defaultdict(list)  # account -> who set its credentials
+    for e in episodes.values():
+        upstream[e.account].append(e)
 
     times = TimeCache()
     found: dict[tuple[str, str], Candidate] = {}
@@ -275,13 +337,9 @@ def admin_takeover_candidates(
         )
         actions = episode.before(last_read)
         score, reasons = _score({kind for _, _, kind in actions}, same_client, unusual)
+        if episode.account in overseers:  # the overseers' own account: at least "both factors"
+            score, reasons = max(score, 3.0), [*reasons, "overseer_account"]
         day = TimeCache.local_day(datetime.fromtimestamp(t0, tz=UTC)).isoformat()
-        key = (episode.admin, day)
-        candidate = found.get(key)
-        if candidate is None:
-            candidate = found[key] = Candidate(Detector.ADMIN_TAKEOVER, episode.admin, "", day, t0, t0)
-        if score > candidate.score:  # several accounts on one day: the reasons of the highest score
-            candidate.score, candidate.reason = score, "+".join(reasons)
         # The administrator's part first (the cap of MAX_EVIDENCE keeps it when accounts are many).
         evidence = [
             *((seq, t) for seq, t, _ in actions),
@@ -289,8 +347,11 @@ def admin_takeover_candidates(
             *((seq, t) for seq, t in steps.get(episode.account, []) if t0 <= t <= last_read),
             *used[:_READS_AS_EVIDENCE],
         ]
-        for seq, t in evidence:
-            if len(candidate.seqs) < MAX_EVIDENCE and seq not in candidate.seqs:
-                candidate.seqs.append(seq)
-            candidate.first_t, candidate.last_t = min(candidate.first_t, t), max(candidate.last_t, t)
+        _add(found, episode.admin, day, t0, (score, reasons), evidence)
+        # Chained: the administrator's own account was taken over (its credentials set by another
+        # person within the window): name that person too, with this episode's score.
+        for up in upstream.get(episode.admin, []):
+            if up.admin != episode.account and up.first_t <= t0 < up.first_t + s.admin_takeover_days * _DAY:
+                chained = [(seq, t) for seq, t, _ in up.before(t0)]
+                _add(found, up.admin, day, t0, (score, [*reasons, "chained"]), chained + evidence)
     return list(found.values())

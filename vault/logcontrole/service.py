@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import delete, insert
@@ -36,6 +36,7 @@ from vault.transaction import Refusal, transaction
 __all__ = [
     "EXPLANATION_REQUIRED",
     "MAX_COMMENT",
+    "OFFICER_SET_BY_PERSON",
     "OWN_FINDING",
     "Enrolment",
     "Relation",
@@ -54,6 +55,9 @@ _ACTOR_ID: Final = re.compile(ACTOR_ID_PATTERN)
 _DETECTORS: Final = frozenset(str(d) for d in Detector)
 EXPLANATION_REQUIRED: Final = "finding-explanation-required"
 OWN_FINDING: Final = "own-finding"
+# D21: the officer's credentials or role were set by the finding's person (``set_finding_status``).
+OFFICER_SET_BY_PERSON: Final = "officer-set-by-finding-person"
+OFFICER_SET_WINDOW: Final = timedelta(days=90)
 
 
 def start_review(
@@ -143,7 +147,11 @@ def set_finding_status(
     """D21: the privacy officer's verdict on a finding, after a fresh second factor (a left-open session
     alone must not close what the review flagged). "Verklaard" closes a finding as benign, so it says
     why (``EXPLANATION_REQUIRED``). A finding about the officer themselves can only be escalated
-    (``OWN_FINDING``, refused and audited): another officer, or whoever it is escalated to, judges it."""
+    (``OWN_FINDING``, refused and audited): another officer, or whoever it is escalated to, judges it.
+    So can a finding about the person who created the officer's account, reset its password or second
+    factor, revoked its passkey or changed its role, from ``OFFICER_SET_WINDOW`` before the finding's
+    first event until now (``OFFICER_SET_BY_PERSON``): an administrator must not judge themselves
+    through an officer account they hold the credentials of."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_FINDING_STATUS_CHANGED)
     if ctx.role != "operator" and not ctx.stepped_up_within(vault.settings.step_up_minutes):
         raise StepUpRequired("a verdict on a finding needs a recent second-factor check")
@@ -159,7 +167,15 @@ def set_finding_status(
     found = store.finding(session, finding_id)
     if found is None:
         raise NotFound("no such finding")
-    own = found.actor_key == ctx.actor_id and new_status is not FindingStatus.ESCALATED
+    rule: str | None = None
+    if new_status is not FindingStatus.ESCALATED and ctx.actor_id is not None:
+        if found.actor_key == ctx.actor_id:
+            rule = OWN_FINDING
+        elif store.credentials_set_by(
+            session, ctx.actor_id, found.actor_key, found.first_at - OFFICER_SET_WINDOW
+        ):
+            rule = OFFICER_SET_BY_PERSON
+    own = rule is not None
     if not own:
         found.status = new_status.value
         found.status_by = ctx.actor_id
@@ -176,13 +192,16 @@ def set_finding_status(
         object_id=str(finding_id),
         purpose="audit-review",
         decision=Effect.DENY if own else Effect.ALLOW,
-        rule=OWN_FINDING if own else decision.rule,
+        rule=rule if own else decision.rule,
         details={"status": new_status.value}
         if own
         else {"status": new_status.value, "commented": bool(text)},
     )
-    if own:
+    if rule == OWN_FINDING:
         raise Refusal(Forbidden("a finding about oneself can only be escalated", rule=OWN_FINDING))
+    if own:
+        why = "a finding about whoever set this officer's credentials or role can only be escalated"
+        raise Refusal(Forbidden(why, rule=rule))
     return store.finding_row(found)
 
 

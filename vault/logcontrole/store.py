@@ -31,6 +31,7 @@ from vault.logcontrole.detectors import MAX_EVIDENCE, Candidate
 from vault.models import AuditEntry, Finding, FindingEntry
 
 __all__ = [
+    "CREDENTIAL_TAGS",
     "MAX_PAGE",
     "FindingCursor",
     "FindingRow",
@@ -38,6 +39,7 @@ __all__ = [
     "FindingsPage",
     "Reopened",
     "WriteCounts",
+    "credentials_set_by",
     "evidence_of",
     "findings_page",
     "list_findings",
@@ -374,6 +376,38 @@ def evidence_of(session: Session, finding_id: int) -> list[int]:
             select(FindingEntry.seq).where(FindingEntry.finding_id == finding_id).order_by(FindingEntry.seq)
         )
     )
+
+
+# What sets an account's credentials or role (detector 11's credential actions, and the role change).
+CREDENTIAL_TAGS: Final = (
+    AuditTag.ADMIN_USER_CREATED.value,
+    AuditTag.ADMIN_USER_PASSWORD_RESET.value,
+    AuditTag.AUTH_TOTP_RESET.value,
+    AuditTag.AUTH_TOTP_ENROLLED.value,
+    AuditTag.AUTH_PASSKEY_REVOKED.value,
+    AuditTag.ADMIN_ROLE_CHANGED.value,
+)
+
+
+def credentials_set_by(session: Session, account: str, person: str, since: datetime) -> bool:
+    """D21: did ``person`` create ``account``, reset its password or second factor, install its TOTP,
+    revoke its passkey or change its role, at ``since`` or later? (A passkey's entry names the
+    account in its details.) Ids and tags only."""
+    rows = session.execute(
+        select(AuditEntry.tag, AuditEntry.object_id, AuditEntry.details).where(
+            AuditEntry.actor_id == person,
+            AuditEntry.tag.in_(CREDENTIAL_TAGS),
+            AuditEntry.decision == Decision.ALLOW.value,
+            AuditEntry.occurred_at >= since,
+        )
+    )
+    for tag, object_id, details in rows:
+        if tag == AuditTag.AUTH_PASSKEY_REVOKED.value:
+            found = json.loads(details or "{}")
+            object_id = found.get("user") if isinstance(found, dict) else None
+        if object_id == account:
+            return True
+    return False
 
 
 def verdict_history(session: Session, finding_id: int) -> list[dict[str, Any]]:

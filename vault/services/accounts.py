@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
-from vault.audit.log import record_many
+from vault.audit.log import hold_chain, record_many
 from vault.auth import AuthConfig, seal_secret
 from vault.context import Context
 from vault.domain import AuditTag, Decision, OrgType, Role
@@ -85,6 +85,33 @@ def require_step_up(ctx: Context, minutes: int = STEP_UP_MINUTES) -> None:
 def _not_self(ctx: Context, user: User, what: str) -> None:
     if user.id == ctx.actor_id:
         raise InvalidInput(f"an administrator cannot {what} their own account")
+
+
+# D21, D16: the organisation keeps an enabled privacy officer (who reviews the log, detector 11
+# included) and, against an administrator, an enabled administrator.
+LAST_OF_ROLE = {Role.PRIVACY_OFFICER: "last-privacy-officer", Role.ADMIN: "last-administrator"}
+
+
+def _keep_last(session: Session, ctx: Context, user: User, attempted: AuditTag) -> None:
+    """Refuse (Conflict, audited) to disable or re-role the last enabled privacy officer, or (asked by
+    an administrator, not the CLI operator) the last enabled administrator. Count and change share one
+    transaction: the chain lock and (PostgreSQL) the role's rows FOR UPDATE, read fresh; on SQLite
+    ``BEGIN IMMEDIATE``. Two administrators cannot each remove one of the last two."""
+    role = Role(user.role)
+    rule = LAST_OF_ROLE.get(role)
+    if rule is None or (role is Role.ADMIN and ctx.session_id is None and ctx.role in _LOCAL_ROLES):
+        return
+    hold_chain(session)
+    stmt = select(User.id).where(User.role == str(role), User.disabled.is_(False))
+    enabled = session.scalars(stmt.with_for_update().execution_options(populate_existing=True)).all()
+    if user.id not in enabled or len(enabled) > 1:
+        return
+    details = {"attempted": str(attempted), "target_role": str(role)}
+    tag, deny = AuditTag.ADMIN_ACCESS_DENIED, Decision.DENY
+    record(
+        session, ctx, tag, object_type="user", object_id=user.id, decision=deny, rule=rule, details=details
+    )
+    raise Refusal(Conflict(f"this is the last enabled {role} account; appoint another first", rule=rule))
 
 
 @dataclass(frozen=True)
@@ -183,8 +210,8 @@ def create_user(
         raise InvalidInput("role partner needs --org")
     if org and kind not in {Role.PARTNER, Role.PROFESSIONAL}:
         raise InvalidInput("only partner and professional accounts belong to an organisation")
-    if team and kind is Role.PARTNER:
-        raise InvalidInput("partner accounts do not belong to a team")
+    if team and not kind.is_staff:  # a dormant membership would give a team's cases by a role change alone
+        raise InvalidInput("only staff accounts belong to a team")
     team_row = repo.team_by_name(session, " ".join(team.split())) if team else None
     if team and team_row is None:
         raise NotFound("unknown team; create it first with `vault team add`")
@@ -240,6 +267,7 @@ def disable_user(
     require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
     _not_self(ctx, user, "disable")
+    _keep_last(session, ctx, user, AuditTag.ADMIN_USER_DISABLED)
     now = ctx.now()
     if not user.disabled:
         user.disabled = True
@@ -450,10 +478,13 @@ def change_role(
     )
     if kind.is_staff and not has_team:
         raise InvalidInput(f"role {kind} needs a team; add the account to a team first")
-    if kind is Role.PARTNER and (user.org_id is None or has_team):
+    if has_team and not kind.is_staff:  # the team's cases would come back by a role change alone
+        raise InvalidInput(f"role {kind} belongs to no team; remove the account from its teams first")
+    if kind is Role.PARTNER and user.org_id is None:
         raise InvalidInput("a partner account needs an organisation and no team")
     if user.org_id is not None and kind not in {Role.PARTNER, Role.PROFESSIONAL}:
         raise InvalidInput("only partner and professional accounts belong to an organisation")
+    _keep_last(session, ctx, user, AuditTag.ADMIN_ROLE_CHANGED)
     now = ctx.now()
     user.role = str(kind)
     ended = repo.end_sessions(session, user.id, now=now, reason="role_changed")

@@ -80,7 +80,7 @@ def _create_identities(session: Session, ctx: Context, auth: AuthConfig) -> None
             auth,
             username=_demo_username(role),
             role=role,
-            team=DEMO_TEAM if role.is_staff or role in {Role.PRIVACY_OFFICER, Role.ADMIN} else None,
+            team=DEMO_TEAM if role.is_staff else None,  # only staff belong to a team
             org=_demo_org_name(OrgType.LOCAL_TEAM if role is Role.PARTNER else OrgType.GP)
             if role in {Role.PARTNER, Role.PROFESSIONAL}
             else None,

@@ -47,6 +47,19 @@ _DONE = {
 }
 
 
+# D21, D16: why the last privacy officer or administrator keeps their account (``accounts.LAST_OF_ROLE``).
+_LAST = {
+    "last-privacy-officer": "Dit is de laatste functionaris gegevensbescherming met een actief account. Wijs "
+    "eerst een andere functionaris gegevensbescherming aan; zonder hen controleert niemand het logboek.",
+    "last-administrator": "Dit is de laatste beheerder met een actief account. Maak eerst een andere "
+    "beheerder aan.",
+}
+
+
+def _last_of_role(exc: Conflict) -> str:
+    return _LAST.get(exc.rule or "", "Dit account kan nu niet worden gewijzigd.")
+
+
 def _done(code: str | None) -> str | None:
     return _DONE.get(code or "")
 
@@ -121,8 +134,10 @@ def create_user(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRe
         errors["org"] = "Kies een organisatie: een partneraccount hoort bij een organisatie."
     elif values["org"] and role not in {Role.PARTNER, Role.PROFESSIONAL}:
         errors["org"] = "Alleen partner- en professionalaccounts horen bij een organisatie."
-    elif values["team"] and role is Role.PARTNER:
-        errors["team"] = "Een partneraccount hoort niet bij een team."
+    elif values["team"] and not role.is_staff:
+        errors["team"] = (
+            "Alleen medewerkers, vertrouwensartsen en teamleiders horen bij een team. Laat het team leeg."
+        )
     if not errors:
         try:
             with transaction(vault.db) as session:
@@ -203,10 +218,15 @@ def change_role(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
             )
     except InvalidInput:
         error = (
-            "Deze rol kan niet: medewerkers, vertrouwensartsen en teamleiders horen bij een team, een "
-            "partner hoort bij een organisatie en niet bij een team, en u wijzigt uw eigen rol niet."
+            "Deze rol kan niet: medewerkers, vertrouwensartsen en teamleiders horen bij een team, andere "
+            "rollen niet (haal het account eerst uit zijn teams), een partner hoort bij een organisatie, "
+            "en u wijzigt uw eigen rol niet."
         )
         return _user_page(request, vault, actor, user_id, errors={"role": error}, status_code=400)
+    except Conflict as exc:
+        return _user_page(
+            request, vault, actor, user_id, errors={"role": _last_of_role(exc)}, status_code=409
+        )
     return see_other(f"/beheer/gebruikers/{user_id}?gedaan={'rol' if changed else 'niets'}")
 
 
@@ -245,6 +265,9 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
     except InvalidInput:
         error = "U kunt uw eigen account niet uitschakelen."
         return _user_page(request, vault, actor, user_id, errors={"disable": error}, status_code=400)
+    except Conflict as exc:
+        errors = {"disable": _last_of_role(exc)}
+        return _user_page(request, vault, actor, user_id, errors=errors, status_code=409)
     return see_other(f"/beheer/gebruikers/{user_id}?gedaan=uit")
 
 

@@ -72,6 +72,8 @@ REASONS = {
     "factor_installed": "tweede factor ingesteld door de beheerder",
     "same_client": "aangemeld vanaf hetzelfde adres als de beheerder",
     "unusual_hours": "inzage op ongewone uren voor dit account",
+    "overseer_account": "account van een beheerder of functionaris gegevensbescherming",
+    "chained": "via een account dat deze beheerder eerder had overgenomen",
 }
 FindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -247,9 +249,14 @@ def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id
         with transaction(vault.db) as session:
             service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
     except Forbidden as exc:
-        if exc.rule != service.OWN_FINDING:
+        if exc.rule not in {service.OWN_FINDING, service.OFFICER_SET_BY_PERSON}:
             raise
         errors = {"status": "Een bevinding over uzelf kunt u alleen escaleren."}
+        if exc.rule == service.OFFICER_SET_BY_PERSON:
+            errors["status"] = (
+                "Deze persoon heeft uw account, wachtwoord, tweede factor of rol ingesteld. U kunt deze "
+                "bevinding alleen escaleren."
+            )
         values = {"status": "", "comment": comment}
         return _detail_page(
             request, vault, form.user, finding_id, errors=errors, values=values, status_code=403
