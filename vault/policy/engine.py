@@ -26,6 +26,7 @@ from vault.domain import STAFF_ROLES, Action, CaseKind, Category, OrgType, Role
 from vault.errors import ConfigError
 from vault.policy.compiled import PARSE_LOCK, CompiledMatcher, compile_matcher
 from vault.policy.facts import Actor, Decision, DecisionContext, Target
+from vault.policy.invariants import check_invariants, line_numbers, where
 
 __all__ = [
     "BREAK_GLASS_MIN_CHARS",
@@ -262,22 +263,24 @@ class PolicyLine:
         return Decision(allowed, self.rule, reason, break_glass=allowed and "break_glass" in rels)
 
 
-def _parse_line(values: list[str]) -> PolicyLine:
+def _parse_line(values: list[str], at: str = "policy.csv") -> PolicyLine:
+    """One policy row; ``at`` names it in the error (``policy.csv line 12 (?)``)."""
+    at = at.removesuffix(" (?)")
     if len(values) != len(_POLICY_TOKENS):
-        raise ConfigError("policy.csv: wrong number of fields")
+        raise ConfigError(f"{at}: wrong number of fields")
     line = PolicyLine(*values)
     if line.role not in _ROLE_PATTERNS:
-        raise ConfigError(f"policy.csv: unknown role {line.role!r}")
+        raise ConfigError(f"{at}: unknown role {line.role!r}")
     if line.act not in _ACT_PATTERNS:
-        raise ConfigError(f"policy.csv: unknown action {line.act!r}")
+        raise ConfigError(f"{at}: unknown action {line.act!r}")
     if line.cat not in _CAT_PATTERNS:
-        raise ConfigError(f"policy.csv: unknown category {line.cat!r}")
+        raise ConfigError(f"{at}: unknown category {line.cat!r}")
     if not line.rel or any(name not in RELATIONS for name in line.rel.split("+")):
-        raise ConfigError(f"policy.csv: unknown relation in {line.rel!r}")
+        raise ConfigError(f"{at}: unknown relation in {line.rel!r}")
     if line.eft not in _EFFECTS:
-        raise ConfigError(f"policy.csv: unknown effect {line.eft!r}")
+        raise ConfigError(f"{at}: unknown effect {line.eft!r}")
     if not line.rule.startswith("p:") or not line.rule[2:].replace("-", "").isalnum():
-        raise ConfigError(f"policy.csv: bad rule id {line.rule!r}")
+        raise ConfigError(f"{at}: bad rule id {line.rule!r}")
     return line
 
 
@@ -316,7 +319,9 @@ class PolicyEngine:
                 MATCHER_FUNCTIONS,
                 required_guards=_INDEX_GUARDS,
             )
-            lines = tuple(_parse_line(list(values)) for values in model["p"]["p"].policy)
+            rows = [list(values) for values in model["p"]["p"].policy]
+        numbers = line_numbers(self.policy_path, len(rows))
+        lines = tuple(_parse_line(values, where(i, "?", numbers)) for i, values in enumerate(rows))
         if not lines:
             raise ConfigError("policy.csv: no policy lines")
         self._enforcer = enforcer
@@ -334,6 +339,25 @@ class PolicyEngine:
                 )
         self._index = index
         self._decisions = dict(entry for _, entry in entries)
+        # D17, D3, D9/D10, "Users": refused here, so a reload that fails keeps the old engine.
+        check_invariants(lines, numbers, self._first_line, self._covers)
+
+    def _first_line(self, role: str, act: str, shape: str, relations: frozenset[str]) -> int | None:
+        """The index of the line that decides this request with exactly these relations (or None)."""
+        fn = self._matcher.raw
+        sub, obj, env = _Subject(role), _Object(shape), _Env(relations)
+        for i, line in enumerate(self.lines):
+            if role_match(role, line.role) and act_match(act, line.act):
+                result = fn(sub, obj, act, env, *line.values)
+                if result is True:
+                    return i
+                if result is not False:
+                    raise ConfigError("model.conf: the matcher does not give a boolean")
+        return None
+
+    def _covers(self, index: int, role: str, act: str, shape: str) -> bool:
+        line = self.lines[index]
+        return role_match(role, line.role) and act_match(act, line.act) and cat_match(shape, line.cat)
 
     # -- production path ------------------------------------------------------------------------
 
@@ -397,9 +421,13 @@ class PolicyEngine:
 
         The enum has no CONVERT action, so the conversion is a WRITE on the case record that must be
         allowed by the policy (not under break-the-glass) *and* carry two approvals by distinct staff
-        of different disciplines plus a recorded reason (``ctx.purpose``).
+        of different disciplines plus a recorded reason (``ctx.purpose``). Only staff carry it out
+        (``d4-staff-only``): the professional who asked the advice holds WRITE on it, but the
+        takeover without consent is Veilig Thuis's decision.
         """
         try:
+            if not actor.role.is_staff:
+                return Decision(False, "d4-staff-only", "only staff convert an own-motion report")
             case = target.case
             if case is None or target.category is not None or target.document_id is not None:
                 return Decision(False, "invalid-request", "conversion applies to a case record")

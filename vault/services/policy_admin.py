@@ -51,8 +51,15 @@ def check_policy_files() -> int:
     try:
         engine = PolicyEngine(DEFAULT_MODEL_PATH, DEFAULT_POLICY_PATH)
     except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
-        raise ConfigError(f"policies/: the policy does not load ({type(exc).__name__})") from None
+        raise ConfigError(f"policies/: the policy does not load: {_reason(exc)}") from None
     return len(engine.lines)
+
+
+def _reason(exc: Exception) -> str:
+    """What is wrong with the policy files: the engine's own message (it names the line or rule id;
+    policy text is neither personal data nor secret), or only the type of an unexpected error (a
+    parser's internals could quote anything)."""
+    return exc.message if isinstance(exc, ConfigError) else f"({type(exc).__name__})"
 
 
 def reload_policy(vault: Vault, ctx: Context) -> int:
@@ -60,8 +67,11 @@ def reload_policy(vault: Vault, ctx: Context) -> int:
     try:
         engine = vault.policy.reload()
     except Exception as exc:  # noqa: BLE001 - keep serving with the old policy, and say so
-        log.error("policy_reload_failed", error=type(exc).__name__)
-        raise ConfigError("policies/: the policy does not load; the previous policy stays in force") from None
+        reason = _reason(exc)
+        log.error("policy_reload_failed", error=type(exc).__name__, reason=reason)
+        raise ConfigError(
+            f"policies/: the policy does not load: {reason}; the previous policy stays in force"
+        ) from None
     details: dict[str, str | int] = {"lines": len(engine.lines), "policy_sha256": policy_digest(engine)}
     details.update(node_identity(vault))
     with vault.db.session() as session:
