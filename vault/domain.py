@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Final
 
@@ -16,6 +17,7 @@ __all__ = [
     "OrgType",
     "Role",
     "TriageOutcome",
+    "disguising_characters",
     "reference_of",
 ]
 
@@ -259,6 +261,12 @@ class AuditTag(StrEnum):
 # colleague or the privacy officer sees is not the text that was written. Refused wherever a person's
 # typed text is shown to someone judging it (file names and titles, a break-the-glass justification).
 BIDI_CONTROLS: Final = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def disguising_characters(value: str) -> bool:
+    """Whether ``value`` holds a control character (C0, DEL, C1: category Cc) or a bidi control: what
+    titles, file names and the names and addresses of people are refused for (D8, D19)."""
+    return any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in value)
 
 
 def reference_of(case_id: str) -> str:

@@ -223,7 +223,9 @@ def _post(client: TestClient, path: str, fields: dict[str, str]) -> httpx.Respon
     return answer
 
 
-PLACEHOLDER_NAMES = ["?", "-", "...", "🙂", "\u202e"]
+# A bidi control alone ("\u202e") is refused for its characters before its usability is judged
+# ("… bevat tekens die niet zijn toegestaan"): tests/intake/test_d19_person_field_characters.py.
+PLACEHOLDER_NAMES = ["?", "-", "...", "🙂"]
 
 
 @pytest.mark.parametrize("path", ["/melden/burger", "/melden/professional"])

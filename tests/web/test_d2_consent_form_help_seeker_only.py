@@ -1,6 +1,7 @@
 """D2 on the consent form: a consent to register personal data is the help seeker's own. The form says
 so, offers only the help seeker once that scope is chosen, and answers another giver with a Dutch 400
-that keeps what was chosen; nothing is recorded then. A consent to share (D9) is not limited so.
+that keeps what was chosen; nothing is recorded then. A consent to share (D9) is given by someone the
+dossier is about, never the alleged perpetrator or "other".
 
 Real app, real accounts with TOTP, real database; the clock is the only double.
 """
@@ -54,11 +55,11 @@ def _giver_options(html: str) -> list[str]:
     return [v for v in re.findall(r'<option value="([^"]*)"', select_html) if v]
 
 
-def _post(client: TestClient, case_id: str, scope: str, given_by: str) -> tuple[int, str]:
+def _post(client: TestClient, case_id: str, scope: str, given_by: str, org_id: str = "") -> tuple[int, str]:
     token = csrf_of(client.get(f"/zaken/{case_id}/toestemmingen/nieuw").text)
     r = client.post(
         f"/zaken/{case_id}/toestemmingen",
-        data={"csrf_token": token, "scope": scope, "given_by": given_by, "recipient_org_id": ""},
+        data={"csrf_token": token, "scope": scope, "given_by": given_by, "recipient_org_id": org_id},
         follow_redirects=False,
     )
     return r.status_code, r.text
@@ -92,3 +93,22 @@ def test_d2_d9_consent_form_still_offers_every_giver_for_sharing(
     page = worker_client.get(f"/zaken/{advice_case}/toestemmingen/nieuw")
     assert "help_seeker" in _giver_options(page.text)
     assert "parent" in _giver_options(page.text)
+
+
+def test_d9_consent_form_refuses_a_share_consent_from_the_alleged_perpetrator_in_dutch(
+    worker_client: TestClient, vault: Vault, advice_case: str, world: World
+) -> None:
+    page = worker_client.get(f"/zaken/{advice_case}/toestemmingen/nieuw")
+    assert "niet de vermoedelijke pleger" in page.text
+    status, html = _post(
+        worker_client, advice_case, "share_with_partner", "alleged_perpetrator", world.org_id
+    )
+    assert status == 400
+    assert "Deze toestemming geeft een betrokkene, niet de pleger (D9)." in html
+    assert re.search(r'<option value="share_with_partner" selected>', html)  # the choice is kept
+    assert "alleged_perpetrator" not in _giver_options(html)  # only who may give this consent
+    assert "other" not in _giver_options(html)
+    assert _consents(vault, advice_case) == 0
+    status, _ = _post(worker_client, advice_case, "share_with_partner", "parent", world.org_id)
+    assert status == 303
+    assert _consents(vault, advice_case) == 1

@@ -40,6 +40,7 @@ from vault.services.person_fields import (
     CONSENT_GIVERS,
     CONSENT_WITHDRAWN,
     HELP_SEEKER_CONSENT,
+    SHARE_CONSENT_GIVER,
     ConsentScope,
     Relation,
 )
@@ -112,8 +113,10 @@ def record_consent(
     D9: a ``share_with_partner`` consent names the one organisation it allows sharing with (a person
     consents to sharing with someone in particular); a ``register_personal_data`` consent names none.
     D2: a ``register_personal_data`` consent is the help seeker's own: given by anyone else it is
-    refused (rule ``d2-help-seeker-consent``, audited). The audit entry (the gate's) names the consent
-    id; scope, giver and recipient are in the row. Staff only (``d9-consent-staff-only``)."""
+    refused (rule ``d2-help-seeker-consent``, audited). D9: a ``share_with_partner`` consent is given
+    by someone the dossier is about, never the alleged perpetrator or "other" (``d9-consent-giver``).
+    The audit entry (the gate's) names the consent id; scope, giver and recipient are in the row. Staff
+    only (``d9-consent-staff-only``)."""
     _refuse_unless_staff(vault, ctx, case_id, AuditTag.DOSSIER_CONSENT_RECORDED)
     scope = ConsentScope(scope)
     given_by = Relation(given_by)
@@ -123,7 +126,15 @@ def record_consent(
 
     def write(session: Session, admission: Admission) -> str:
         case = _case(session, case_id)
-        if given_by not in CONSENT_GIVERS.get(scope, frozenset(Relation)):
+        if given_by not in CONSENT_GIVERS[scope]:
+            if scope is ConsentScope.SHARE_WITH_PARTNER:
+                raise RuleRefused(
+                    InvalidInput(
+                        "a consent to share is given by someone the dossier is about, not by the alleged "
+                        "perpetrator or another person (D9)"
+                    ),
+                    SHARE_CONSENT_GIVER,
+                )
             raise RuleRefused(
                 InvalidInput(
                     "only the help seeker themself consents to registering their personal data (D2)"
@@ -225,6 +236,8 @@ def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, or
         return Decision(False, "d9-consent-scope", "the recorded consent does not cover this recipient")
     if consent.withdrawn_at is not None:
         return Decision(False, "d9-consent-withdrawn", "the recorded consent was withdrawn")
+    if consent.given_by not in CONSENT_GIVERS[ConsentScope.SHARE_WITH_PARTNER]:  # recorded before the rule
+        return Decision(False, SHARE_CONSENT_GIVER, "the recorded consent was not given by someone it may be")
     return Decision(True, "d9-basis:consent", "a recorded consent covers sharing with this recipient")
 
 

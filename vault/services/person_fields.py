@@ -12,18 +12,22 @@ from datetime import date
 from enum import StrEnum
 
 from vault.crypto.index import normalise_bsn, normalise_date, normalise_name
+from vault.domain import disguising_characters
 from vault.errors import InvalidInput
+from vault.policy import non_blank_chars
 
 __all__ = [
     "CONSENT_GIVERS",
     "CONSENT_WITHDRAWN",
     "HELP_SEEKER_CONSENT",
     "MAX_FIELD",
+    "SHARE_CONSENT_GIVER",
     "ConsentScope",
     "PersonFields",
     "Relation",
     "ReporterFields",
     "clean_field",
+    "unfit_characters",
 ]
 
 MAX_FIELD = 255
@@ -49,12 +53,23 @@ class ConsentScope(StrEnum):
 CONSENT_WITHDRAWN = "consent-withdrawn"  # D9: the reason code of a grant revoked by a withdrawal
 
 # D2: the help seeker keeps control: only they consent to registering their personal data (seed 000).
-# A scope not named here may be given by any subject of the case. The model has no legal
-# representative among the relations; a parent may be the one the help seeker seeks help against.
+# D9: a consent to share with a partner is given by someone the dossier is about: never by the person
+# the violence is attributed to (their word cannot open the others' part of the dossier to a partner)
+# nor by someone outside the household ("other"). The model has no legal representative among the
+# relations; a parent may be the one the help seeker seeks help against.
 CONSENT_GIVERS: dict[ConsentScope, frozenset[Relation]] = {
     ConsentScope.REGISTER_PERSONAL_DATA: frozenset({Relation.HELP_SEEKER}),
+    ConsentScope.SHARE_WITH_PARTNER: frozenset(Relation) - {Relation.ALLEGED_PERPETRATOR, Relation.OTHER},
 }
 HELP_SEEKER_CONSENT = "d2-help-seeker-consent"  # the rule that refuses a consent given by someone else
+SHARE_CONSENT_GIVER = "d9-consent-giver"  # the rule that refuses a consent to share from the wrong giver
+
+
+def unfit_characters(value: str) -> bool:
+    """D8/D19: whether a typed name, address or contact must be refused for its characters: a control
+    character (C0, DEL, C1) or bidi control (``vault.domain.disguising_characters``, as for titles and
+    file names), or nothing a reader can see (only zero-width or format characters such as U+200B)."""
+    return disguising_characters(value) or non_blank_chars(value) == 0
 
 
 def clean_field(value: str | None, what: str, limit: int = MAX_FIELD) -> str | None:
@@ -63,8 +78,12 @@ def clean_field(value: str | None, what: str, limit: int = MAX_FIELD) -> str | N
     value = " ".join(value.split())
     if not value:
         return None
-    if len(value) > limit or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if len(value) > limit:
         raise InvalidInput(f"{what} must be at most {limit} printable characters")
+    # A bidi override makes staff read another name than the one indexed ("Piet \u202eseirV ed" shows
+    # as "Piet de Vries"). The message never echoes the value.
+    if unfit_characters(value):
+        raise InvalidInput(f"{what} contains characters that are not allowed", rule="d19-field-characters")
     return value
 
 

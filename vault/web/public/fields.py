@@ -11,7 +11,9 @@ from datetime import date
 
 from vault.errors import InvalidInput
 from vault.services.intake import IntakeForm, Submission
+from vault.services.person_fields import unfit_characters
 from vault.services.subjects import PersonFields, Relation, ReporterFields
+from vault.web.fg_reports import parse_day
 
 __all__ = [
     "HONEYPOT",
@@ -102,6 +104,7 @@ def field_too_long(name: str) -> FormProblem:
 class _Reader:
     fields: Mapping[str, str]
     problems: list[str]
+    today: date
     named: list[str | None] = field(default_factory=list)
 
     def problem(self, name: str | None, text: str) -> None:
@@ -117,7 +120,8 @@ class _Reader:
         elif len(value) > limit:
             self.problem(name, f"{label} is te lang (maximaal {limit} tekens).")
             return ""
-        elif limit != _LONG and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        elif limit != _LONG and value and unfit_characters(value):
+            # D8/D19: controls, bidi overrides or nothing visible: refused as on the staff forms.
             self.problem(name, f"{label} bevat tekens die niet zijn toegestaan.")
             return ""
         return value
@@ -134,16 +138,18 @@ class _Reader:
         return value
 
     def day(self, name: str, label: str) -> date | None:
-        value = self.fields.get(name, "").strip()
-        if not value:
-            return None
+        """A birth date as the staff forms take it (``dd-mm-jjjj`` or ISO), not after ``today``."""
         try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            self.problem(name, f"{label} is geen geldige datum.")
+            parsed = parse_day(self.fields.get(name, ""))
+        except InvalidInput as refused:
+            if refused.rule == "date-out-of-range":  # a year before 1900 (or after 2999)
+                self.problem(name, f"{label} ligt niet tussen 1900 en vandaag; controleer het jaar.")
+            else:
+                self.problem(name, f"{label} is geen geldige datum; vul in als dd-mm-jjjj.")
             return None
-        if not date(1900, 1, 1) <= parsed <= date.today():
-            self.problem(name, f"{label} is geen geldige datum.")
+        if parsed is not None and parsed > self.today:
+            # D5: today is the Dutch date of the vault clock, the day the report is received.
+            self.problem(name, f"{label} ligt in de toekomst.")
             return None
         return parsed
 
@@ -166,9 +172,10 @@ def _usable_name(value: str) -> bool:
     return True
 
 
-def parse_submission(form: IntakeForm, fields: Mapping[str, str]) -> Submission:
-    """The checked submission, or ``FormProblem`` listing what to fix."""
-    r = _Reader(fields, [])
+def parse_submission(form: IntakeForm, fields: Mapping[str, str], today: date) -> Submission:
+    """The checked submission, or ``FormProblem`` listing what to fix. ``today``: the Dutch date of
+    the vault clock (``calendar.local_date``), the received date a birth date may not lie after."""
+    r = _Reader(fields, [], today)
     concern = r.text("zorgen", "Waar maakt u zich zorgen over", required=True, limit=_LONG)
     children = r.choice("kinderen", "Zijn er kinderen bij betrokken", tuple(v for v, _ in CHILDREN))
     answers: list[tuple[str, str]] = []

@@ -31,6 +31,7 @@ from vault.errors import Forbidden, InvalidInput, Unavailable
 from vault.http.deps import VaultDep, client_address
 from vault.http.streaming import BodyTimedOut, SyncBody
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.documents import without_controls
 from vault.services.intake import (
     Attachment,
@@ -295,11 +296,12 @@ def _receive(
         )
     except IntakeRefused as refused:
         return _refused(refused.reason, 429 if refused.reason in _TOO_MANY else 400, vault)
+    ctx = public_context(vault, request_id)
     try:
-        submission = f.parse_submission(form, fields)
+        # D5: a birth date may not lie after the day the vault's clock receives the report.
+        submission = f.parse_submission(form, fields, local_date(ctx.now()))
     except f.FormProblem as problem:
         return _form_refused(problem, vault)
-    ctx = public_context(vault, request_id)
     try:
         receipt = receive(vault, ctx, submission)
     except InvalidInput:

@@ -57,6 +57,7 @@ _D3 = (
     "dossier (D3); personen voegt u hier niet toe."
 )
 _SHARE_SCOPE = str(ConsentScope.SHARE_WITH_PARTNER)
+_SHARE = ConsentScope.SHARE_WITH_PARTNER
 
 
 def dutch_birth_date(value: str | None) -> str | None:
@@ -321,7 +322,7 @@ def _consent_page(
         reference=reference_of(case_id),
         scopes=CONSENT_SCOPES,
         relations=list(Relation),
-        givers=subjects.CONSENT_GIVERS,  # D2: who may give a consent of that scope (the rest: anyone)
+        givers=subjects.CONSENT_GIVERS,  # D2, D9: who may give a consent of each scope
         recipients=recipients,
         values=values or {},
         error=problem[1] if problem else None,
@@ -349,8 +350,9 @@ def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: Ver
         problem = ("scope", "Kies waarvoor de toestemming geldt.")
     elif typed["given_by"] not in {str(r) for r in Relation}:
         problem = ("given_by", "Kies wie de toestemming gaf.")
-    elif typed["given_by"] not in subjects.CONSENT_GIVERS.get(ConsentScope(typed["scope"]), set(Relation)):
-        problem = ("given_by", "Deze toestemming geeft alleen de hulpvrager zelf (D2).")
+    elif typed["given_by"] not in subjects.CONSENT_GIVERS[scope := ConsentScope(typed["scope"])]:
+        who = "een betrokkene, niet de pleger (D9)" if scope is _SHARE else "alleen de hulpvrager zelf (D2)"
+        problem = ("given_by", f"Deze toestemming geeft {who}.")
     elif (typed["scope"] == _SHARE_SCOPE) != bool(typed["recipient_org_id"]):
         problem = (
             "recipient_org_id",
