@@ -109,6 +109,10 @@ def test_d7_postponement_moves_the_date_keeps_the_first_and_audits_no_reason_tex
         )
     assert [(e.object_id, e.decision) for e in entries] == [(checks[3], "allow")] * 2
     assert all(CANARY not in e.details and "appointment" not in e.details for e in entries)
+    with pytest.raises(InvalidInput) as early:  # D7: not due yet (more than 14 days ahead)
+        triage.complete_monitoring(vault, ctx, case_id, checks[3])
+    assert early.value.rule == "d7-not-due-yet"
+    vault.clock.advance(days=(again - today).days)  # type: ignore[attr-defined]  # the moment is due
     triage.complete_monitoring(vault, ctx, case_id, checks[3])
     with pytest.raises(Conflict):
         triage.postpone_monitoring(

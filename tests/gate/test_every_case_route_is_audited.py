@@ -201,6 +201,9 @@ def _monitoring(w: World) -> Call:
     due = triage.record_investigation(w.vault, w.ctx, w.case_id, ended_on=_today(w))
     assert due
     with w.vault.db.session() as session:
+        # D7: only a moment that is due may be marked done (``d7-not-due-yet``): make them due today.
+        for moment in session.scalars(select(MonitoringCheck).where(MonitoringCheck.case_id == w.case_id)):
+            moment.due_on = _today(w)
         check = session.scalars(
             select(MonitoringCheck.id).where(MonitoringCheck.case_id == w.case_id)
         ).first()

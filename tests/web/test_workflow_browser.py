@@ -172,7 +172,14 @@ def test_d7_investigation_then_monitoring_done_and_postponed_with_a_reason(
     assert three.strftime("%d-%m-%Y") in monitoring.inner_text()
     _fits_and_accessible(page)
 
-    # Three months: done.
+    # Three months: not due yet today (D7: from 14 days before its date), done once it is.
+    page.get_by_role("button", name="Uitgevoerd: monitoring na 3 maanden").click()
+    page.get_by_role("heading", name="Deze monitoring is nog niet aan de beurt").wait_for()
+    assert "Er is niets gewijzigd." in page.locator("main").inner_text()
+    _fits_and_accessible(page)
+    clock.advance(days=(three - today).days)  # three months later: the worker logs in again
+    login(page, base, world.worker, clock)
+    page.goto(f"{base}/zaken/{world.case_id}")
     page.get_by_role("button", name="Uitgevoerd: monitoring na 3 maanden").click()
     page.wait_for_url("**melding=monitoring-gedaan")
     assert "Na 3 maanden: uitgevoerd" in page.locator(".monitoring").inner_text()

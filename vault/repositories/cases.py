@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from vault.domain import CaseKind
@@ -40,11 +52,13 @@ __all__ = [
     "CaseListRow",
     "CaseRow",
     "DueRow",
+    "Load",
     "ReferenceMatch",
     "Scope",
     "assignees",
     "case_ids_for_reference",
     "case_list",
+    "caseload_figures",
     "cases_by_index",
     "cases_with_pseudonym",
     "investigations_overdue",
@@ -317,11 +331,9 @@ class CaseListRow:
     monitoring_total: int
 
 
-def case_list(
-    session: Session, scope: Scope, *, limit: int = 2000, offset: int = 0
-) -> tuple[int, list[CaseListRow]]:
-    """Live cases in ``scope``, newest first: how many there are, and one page of them."""
-    open_checks = (
+def _open_checks() -> Subquery:
+    """Per case: its earliest open monitoring date, how many moments are open, how many in all."""
+    return (
         select(
             MonitoringCheck.case_id.label("case_id"),
             func.min(MonitoringCheck.due_on).filter(MonitoringCheck.done_at.is_(None)).label("due"),
@@ -331,6 +343,13 @@ def case_list(
         .group_by(MonitoringCheck.case_id)
         .subquery()
     )
+
+
+def case_list(
+    session: Session, scope: Scope, *, limit: int = 2000, offset: int = 0
+) -> tuple[int, list[CaseListRow]]:
+    """Live cases in ``scope``, newest first: how many there are, and one page of them."""
+    open_checks = _open_checks()
     where = (Case.destroyed_at.is_(None), _visible(scope))
     total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
     rows = session.execute(
@@ -359,6 +378,68 @@ def case_list(
         .offset(offset)
     ).all()
     return int(total), [CaseListRow(*row) for row in rows]  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True)
+class Load:
+    """How many live cases, and how many overdue deadlines among them."""
+
+    cases: int
+    overdue: int
+
+
+def _overdue_count(open_checks: Subquery, today: date) -> ColumnElement[int]:
+    """Per case, its overdue deadlines in SQL: the same four as ``caseload.deadlines_of`` (triage of
+    an untriaged report, start and judgement of the investigation, the earliest open monitoring)."""
+
+    def one(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return case((condition, 1), else_=0)
+
+    return (
+        one(
+            and_(
+                Case.kind == str(CaseKind.REPORT),
+                CaseWorkflow.triage_outcome.is_(None),
+                CaseWorkflow.triage_due < today,
+            )
+        )
+        + one(
+            and_(
+                CaseWorkflow.investigation_started_on.is_(None),
+                CaseWorkflow.investigation_start_due < today,
+            )
+        )
+        + one(and_(CaseWorkflow.investigation_ended_on.is_(None), CaseWorkflow.judgement_due < today))
+        + one(open_checks.c.due < today)
+    )
+
+
+def caseload_figures(session: Session, scope: Scope, today: date) -> tuple[dict[str, Load], Load]:
+    """Over *every* live case in ``scope`` (SQL aggregates, no cap): per assigned user their
+    ``Load``, and the ``Load`` of the cases nobody is assigned to."""
+    open_checks = _open_checks()
+    per_case = (
+        select(Case.id.label("case_id"), _overdue_count(open_checks, today).label("overdue"))
+        .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(open_checks, open_checks.c.case_id == Case.id)
+        .where(Case.destroyed_at.is_(None), _visible(scope))
+        .subquery()
+    )
+    carried = session.execute(
+        select(
+            CaseAssignment.user_id,
+            func.count(per_case.c.case_id),
+            func.coalesce(func.sum(per_case.c.overdue), 0),
+        )
+        .join(per_case, per_case.c.case_id == CaseAssignment.case_id)
+        .group_by(CaseAssignment.user_id)
+    ).all()
+    nobody = ~exists().where(CaseAssignment.case_id == per_case.c.case_id)
+    alone = session.execute(
+        select(func.count(per_case.c.case_id), func.coalesce(func.sum(per_case.c.overdue), 0)).where(nobody)
+    ).one()
+    members = {user_id: Load(int(n), int(late)) for user_id, n, late in carried}
+    return members, Load(int(alone[0]), int(alone[1]))
 
 
 def assignees(session: Session, case_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

@@ -9,7 +9,11 @@ the candidates only to whoever may assign.
 A change that changes nothing (assigning someone already assigned, ending an assignment that does not
 exist) writes no ``dossier:case:assigned``/``unassigned`` entry, which would record access that never
 began or ended: it is refused (``Conflict``, 409) and audited as a refusal with rule
-``assignment-unchanged``."""
+``assignment-unchanged``.
+
+Only a new assignment asks for an enabled staff account; an existing one can always be ended, also
+when the account was disabled since or its role changed (a worker who left stays off the case even
+if the account is ever re-enabled)."""
 
 from __future__ import annotations
 
@@ -56,11 +60,12 @@ class StaffMember:
 
 def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: bool) -> bool:
     def apply(session: Session, _admission: Admission) -> bool:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            raise NotFound("no such user")
-        if not Role(user.role).is_staff:
-            raise InvalidInput("only staff are assigned to cases; partners receive disclosures")
+        if assign:  # ending needs only the assignment: a disabled account's one must end too (D15/D16)
+            user = session.get(User, user_id)
+            if user is None or user.disabled:
+                raise NotFound("no such user")
+            if not Role(user.role).is_staff:
+                raise InvalidInput("only staff are assigned to cases; partners receive disclosures")
         existing = session.get(CaseAssignment, (case_id, user_id))
         if (existing is not None) == assign:
             # Nothing to change: roll back the gate's entry (it would record a change of access).

@@ -6,11 +6,18 @@ Nieuwjaarsdag, Goede Vrijdag, tweede Paasdag, Koningsdag, 5 mei (every year, not
 Hemelvaartsdag, tweede Pinksterdag, eerste en tweede Kerstdag. The statutory five-working-day triage
 term (D5) is a term set by law, so the law's own list of non-working days decides, not a CAO.
 
-The dates come from `holidays.country_holidays("NL")` (Koningsdag moves to 26 April when 27 April is
-a Sunday; Easter-based days are computed), plus 5 May in every year, which that calendar lists only
-in lustrum years. Days equated with a holiday by royal decree (Atw art. 3 lid 3, e.g. the Friday
-after Ascension) are *not* skipped: they are published per three years and would need a maintained
-list; skipping fewer days gives an earlier deadline, which errs on the side of the family's safety.
+The days are computed here by rule for every year the vault accepts (``EARLIEST_YEAR`` to
+``LATEST_YEAR``), not picked from a holiday library by name (a library that renames a day, e.g.
+"Queen's Day" before 2014, or covers fewer years, would silently turn it into a working day):
+fixed days (1 January, 5 May in every year, 25 and 26 December), the Easter-based days (Good
+Friday, Easter Monday, Ascension = Easter + 39, Whit Monday = Easter + 50; Gregorian Easter), and
+the celebrated birthday of the monarch by era: 27 April from 2014 (26 April when the 27th is a
+Sunday), 30 April from 1980 to 2013 (29 April when the 30th is a Sunday), 30 April from 1949 to 1979
+(1 May when the 30th is a Sunday), 31 August up to 1948 (Queen Wilhelmina; no other year before the
+Atw of 1964 matters in practice). Days equated with a holiday by royal decree (Atw art. 3 lid 3,
+e.g. the Friday after Ascension) are *not* skipped: they are published per three years and would
+need a maintained list; skipping fewer days gives an earlier deadline, which errs on the side of the
+family's safety.
 
 Deadlines are calendar dates in Europe/Amsterdam: a report received at 23:30 UTC on a Sunday in
 summer was received on Monday in the Netherlands.
@@ -22,8 +29,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Final, TypeVar
 
-import holidays
-
 from vault.errors import InvalidInput
 from vault.labels import AMSTERDAM
 
@@ -33,6 +38,7 @@ __all__ = [
     "INVESTIGATION_JUDGEMENT_WEEKS",
     "INVESTIGATION_START_DAYS",
     "LATEST_YEAR",
+    "MONITORING_LOOK_AHEAD_DAYS",
     "MONITORING_MONTHS",
     "NL_TZ",
     "TIME_ZONE_PROBLEM",
@@ -51,6 +57,9 @@ TRIAGE_WORKING_DAYS = 5  # D5, seed 001
 INVESTIGATION_START_DAYS = 5  # calendar days after the decision to investigate
 INVESTIGATION_JUDGEMENT_WEEKS = 10  # after the decision to investigate
 MONITORING_MONTHS = (3, 12)  # D7, seed 001: after the end of the investigation
+# D7: how far ahead the monitoring list looks (the start page's "Monitoring" list), and so how early a
+# moment may be marked done: a moment further away is not due yet.
+MONITORING_LOOK_AHEAD_DAYS = 14
 
 # The one rule for every date and time the vault takes from outside (API, web forms, CLI): a year in
 # this range. Python's dates end at the years 1 and 9999, and a time zone, a day added for an
@@ -63,27 +72,51 @@ TIME_ZONE_PROBLEM: Final = "give a time zone (for example 2026-03-02T09:00:00Z)"
 
 _D = TypeVar("_D", bound=date)
 
-_SKIPPED_NAMES = frozenset(
-    {
-        "New Year's Day",
-        "Good Friday",
-        "Easter Monday",
-        "King's Day",
-        "Liberation Day",
-        "Ascension Day",
-        "Pentecost Monday",
-        "Christmas Day",
-        "Second Day of Christmas",
-    }
-)
+
+def _easter(year: int) -> date:
+    """Gregorian Easter Sunday (the anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _monarchs_day(year: int) -> date:
+    """Koningsdag / Koninginnedag as celebrated in ``year`` (Atw art. 3 lid 1)."""
+    if year >= 2014:
+        day = date(year, 4, 27)
+        return day - timedelta(days=1) if day.weekday() == 6 else day
+    if year >= 1980:
+        day = date(year, 4, 30)
+        return day - timedelta(days=1) if day.weekday() == 6 else day
+    if year >= 1949:
+        day = date(year, 4, 30)
+        return day + timedelta(days=1) if day.weekday() == 6 else day
+    return date(year, 8, 31)
 
 
 @lru_cache(maxsize=64)
 def _holidays_of(year: int) -> frozenset[date]:
-    calendar = holidays.country_holidays("NL", years=year, language="en_US")
-    days = {day for day, name in calendar.items() if name in _SKIPPED_NAMES}
-    days.add(date(year, 5, 5))  # Atw art. 3 lid 1 "de vijfde mei": every year
-    return frozenset(days)
+    """The Atw's "algemeen erkende feestdagen" of ``year`` (see the module's docstring)."""
+    easter = _easter(year)
+    return frozenset(
+        {
+            date(year, 1, 1),  # Nieuwjaarsdag
+            easter - timedelta(days=2),  # Goede Vrijdag
+            easter + timedelta(days=1),  # tweede Paasdag
+            _monarchs_day(year),  # Koningsdag / Koninginnedag
+            date(year, 5, 5),  # art. 3 lid 1 "de vijfde mei": every year
+            easter + timedelta(days=39),  # Hemelvaartsdag
+            easter + timedelta(days=50),  # tweede Pinksterdag
+            date(year, 12, 25),  # eerste Kerstdag
+            date(year, 12, 26),  # tweede Kerstdag
+        }
+    )
 
 
 def is_working_day(day: date) -> bool:

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 PER_PAGE = 25
-_MAX_CASELOAD = 2000  # a team's live cases counted for the per-member figures
+_NONE = repo.Load(0, 0)  # a member who carries no case
 _MIN_REFERENCE_DIGITS = 4
 # Dutch tussenvoegsels: where the family name starts in a full name.
 _PARTICLES = frozenset(
@@ -296,7 +296,9 @@ def my_case_list(vault: Vault, ctx: Context, *, page: int = 1) -> CasePage:
 
 def team_caseload(vault: Vault, ctx: Context, *, page: int = 1) -> TeamCaseload:
     """The team leader's caseload: every live case of their teams, and per team member how many of
-    them they carry (are assigned) and how many of those cases' deadlines are overdue.
+    them they carry (are assigned) and how many of those cases' deadlines are overdue. The figures are
+    SQL aggregates over all live cases of the teams (kept 20 years, D11: no cap); one page of
+    ``PER_PAGE`` cases is read, as in ``my_case_list``.
 
     Only for a team leader with a second factor; anyone else is refused (403) and the refusal is
     audited (``dossier:caseload:viewed``, deny)."""
@@ -313,17 +315,16 @@ def team_caseload(vault: Vault, ctx: Context, *, page: int = 1) -> TeamCaseload:
             )
             raise Refusal(Forbidden("the team caseload is for team leaders"))
         scope = repo.Scope(None, actor.team_ids)
-        total, rows = repo.case_list(session, scope, limit=_MAX_CASELOAD)
-        assigned = repo.assignees(session, [r.case_id for r in rows])
-        today = local_date(ctx.now())
-        overdue = {r.case_id: sum(d.overdue for d in deadlines_of(r, today)) for r in rows}
-        members = []
-        for user_id, username, role in repo.team_members(session, actor.team_ids):
-            carried = [r.case_id for r in rows if any(u == user_id for u, _ in assigned.get(r.case_id, []))]
-            members.append(MemberLoad(username, role, len(carried), sum(overdue[c] for c in carried)))
-        alone = [r.case_id for r in rows if r.case_id not in assigned]
+        # The figures count every live case of the teams (SQL aggregates); only the page is read.
+        carried, alone = repo.caseload_figures(session, scope, local_date(ctx.now()))
+        members = [
+            MemberLoad(username, role, carried.get(user_id, _NONE).cases, carried.get(user_id, _NONE).overdue)
+            for user_id, username, role in repo.team_members(session, actor.team_ids)
+        ]
+        total, _ = repo.case_list(session, scope, limit=0)
         page, pages = _pages(total, page)
-        shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+        _, shown = repo.case_list(session, scope, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        assigned = repo.assignees(session, [r.case_id for r in shown])
         record(
             session,
             ctx,
@@ -335,8 +336,8 @@ def team_caseload(vault: Vault, ctx: Context, *, page: int = 1) -> TeamCaseload:
     return TeamCaseload(
         cases=CasePage(lines, total, page, pages),
         members=members,
-        unassigned=len(alone),
-        unassigned_overdue=sum(overdue[c] for c in alone),
+        unassigned=alone.cases,
+        unassigned_overdue=alone.overdue,
     )
 
 

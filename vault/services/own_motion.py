@@ -5,10 +5,12 @@ help seeker's consent, decided multidisciplinary.
    the case DEK: it describes the family's situation);
 2. ``approve_own_motion``: staff approve it one by one; each approval records the approver's
    discipline (their role) and is audited;
-3. ``convert_own_motion``: the conversion happens only when `PolicyEngine.decide_own_motion_conversion`
-   allows it — two approvals by different people of different disciplines plus the recorded reason —
-   and is audited; otherwise the refusal is audited with the D4 rule that failed and raised as
-   ``ConversionRefused`` (a ``Forbidden`` naming that rule, so a page can say which one in Dutch).
+3. ``convert_own_motion``: staff only (``d4-staff-only``: the professional who asked the advice holds
+   WRITE on it, but the takeover is Veilig Thuis's decision); the conversion happens only when
+   `PolicyEngine.decide_own_motion_conversion` allows it — two approvals by different people of
+   different disciplines plus the recorded reason — and is audited; otherwise the refusal is audited
+   with the D4 rule that failed and raised as ``ConversionRefused`` (a ``Forbidden`` naming that rule,
+   so a page can say which one in Dutch).
 
 Reads: ``pending_conversion`` (the open conversion of a case, with its reason: audited; staff only, as
 deciding it is: the reason is staff's free text about the family and the names are staff's, so the
@@ -46,6 +48,8 @@ from vault.services.gate import (
     gated_write,
     pass_gate,
 )
+from vault.services.worklists import refuse_listing
+from vault.transaction import transaction
 
 __all__ = [
     "Approval",
@@ -94,6 +98,7 @@ class AwaitingApproval:
     approvals: int
 
 
+_LISTED = AuditTag.DOSSIER_WORKLIST_VIEWED
 _ADVICE = {CaseKind.ADVICE_HELP_SEEKER, CaseKind.ADVICE_PROFESSIONAL}
 _MAX_REASON = 2000
 
@@ -209,6 +214,9 @@ def convert_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: 
     """D4: convert the advice case into a report, if two disciplines approved and a reason is recorded."""
 
     def write(session: Session, admission: Admission) -> None:
+        if not admission.actor.role.is_staff:  # before anything is read or decrypted (D4)
+            refused = ConversionRefused("only staff convert an own-motion report", "d4-staff-only")
+            raise RuleRefused(refused, "d4-staff-only")
         conversion = _pending(session, case_id, conversion_id)
         reason = decrypt_case_field(
             admission,
@@ -302,11 +310,18 @@ def pending_conversion(vault: Vault, ctx: Context, case_id: str) -> PendingConve
 
 def awaiting_my_approval(vault: Vault, ctx: Context) -> list[AwaitingApproval]:
     """D4 work list: pending conversions of cases the actor works on (team or assignment) that the
-    actor has not approved and that no one of the actor's discipline has approved yet."""
-    with vault.db.session() as session:
+    actor has not approved and that no one of the actor's discipline has approved yet.
+
+    Refused as every other work list is, and audited the same way (D16, D21: ``dossier:access:denied``
+    with rule ``d17-second-factor`` or ``list-staff-only``)."""
+    with transaction(vault.db) as session:
         actor = access_repo.actor_facts(session, ctx)
-        if actor is None or not actor.second_factor_verified or not actor.role.is_staff:
-            raise Forbidden("work lists are for staff")
+        if actor is None or not actor.second_factor_verified:
+            refuse_listing(
+                session, ctx, _LISTED, Forbidden("work lists need a verified session"), "d17-second-factor"
+            )
+        if not actor.role.is_staff:
+            refuse_listing(session, ctx, _LISTED, Forbidden("work lists are for staff"), "list-staff-only")
         same_discipline = (
             select(OwnMotionApproval.conversion_id)
             .where(OwnMotionApproval.approver_role == str(actor.role))

@@ -6,7 +6,8 @@
   this same function's transaction by the disclosures service (wired in by the lead).
 - ``record_investigation``: start (due within 5 days of the decision), end (judgement due within 10
   weeks of the decision); the end creates the monitoring moments at 3 and 12 months (D7).
-- ``complete_monitoring``: a monitoring moment done; ``postpone_monitoring``: moved to a later date
+- ``complete_monitoring``: a monitoring moment done (once it is due: at most
+  ``MONITORING_LOOK_AHEAD_DAYS`` before its date); ``postpone_monitoring``: moved to a later date
   with a reason from a fixed list (``PostponeReason``: no free text, so nothing personal is stored
   beside it or reaches the audit entry).
 """
@@ -29,6 +30,7 @@ from vault.runtime import Vault
 from vault.services.calendar import (
     INVESTIGATION_JUDGEMENT_WEEKS,
     INVESTIGATION_START_DAYS,
+    MONITORING_LOOK_AHEAD_DAYS,
     MONITORING_MONTHS,
     add_months,
     local_date,
@@ -39,6 +41,7 @@ from vault.services.gate import Admission, RuleRefused, gated_write
 
 __all__ = [
     "MAX_POSTPONE_MONTHS",
+    "NOT_DUE_YET",
     "PARTNER_FOR_OUTCOME",
     "PostponeReason",
     "TriageRecorded",
@@ -48,6 +51,8 @@ __all__ = [
     "record_investigation",
     "record_triage_outcome",
 ]
+
+NOT_DUE_YET = "d7-not-due-yet"  # a monitoring moment marked done long before its date
 
 # D6: outcomes that pass the case to a partner, and the organisation types that may receive it.
 PARTNER_FOR_OUTCOME: dict[TriageOutcome, frozenset[OrgType]] = {
@@ -257,7 +262,12 @@ def record_investigation(
 
 
 def complete_monitoring(vault: Vault, ctx: Context, case_id: str, check_id: str) -> None:
-    """D7: a monitoring moment was done (it leaves the "monitoring due" list)."""
+    """D7: a monitoring moment was done (it leaves the "monitoring due" list).
+
+    Only a moment that is due: its date lies at most ``MONITORING_LOOK_AHEAD_DAYS`` after today (the
+    monitoring list's look-ahead). An earlier one is refused (``InvalidInput``, rule ``d7-not-due-yet``):
+    marking the 12-month moment done on the day the investigation ends would take it off every list
+    while the family was never monitored. A moment that must come earlier is not marked done early."""
 
     def write(session: Session, admission: Admission) -> None:
         check = session.scalars(
@@ -267,6 +277,12 @@ def complete_monitoring(vault: Vault, ctx: Context, case_id: str, check_id: str)
             raise NotFound("no such monitoring moment")
         if check.done_at is not None:
             raise Conflict("this monitoring moment was already done")
+        if check.due_on > local_date(ctx.now()) + timedelta(days=MONITORING_LOOK_AHEAD_DAYS):
+            raise InvalidInput(
+                f"this monitoring moment is not due yet: it can be marked done from "
+                f"{MONITORING_LOOK_AHEAD_DAYS} days before its date",
+                rule=NOT_DUE_YET,
+            )
         check.done_at = ctx.now()
         check.done_by = ctx.actor_id
         case, _ = _workflow(session, case_id)

@@ -11,6 +11,7 @@ from vault.domain import Role, reference_of
 from vault.errors import InvalidInput, RateLimited
 from vault.http.deps import VaultDep
 from vault.services import caseload, lookup, worklists
+from vault.services.calendar import MONITORING_LOOK_AHEAD_DAYS
 from vault.services.person_fields import PersonFields
 from vault.web.csrf import VerifiedForm
 from vault.web.render import STAFF, home_for, page, see_other
@@ -46,7 +47,9 @@ def _start(
         actor=actor,
         my_cases=caseload.my_case_list(vault, actor.ctx, page=page_number(request, "zaken")),
         triage=worklists.triage_due(vault, actor.ctx) if staff else [],
-        monitoring=worklists.monitoring_due(vault, actor.ctx, within_days=14) if staff else [],
+        monitoring=worklists.monitoring_due(vault, actor.ctx, within_days=MONITORING_LOOK_AHEAD_DAYS)
+        if staff
+        else [],
         investigations=worklists.investigations_overdue(vault, actor.ctx) if staff else [],
         staff=staff,
         **(workflow.start_values(vault, actor) if staff else {}),

@@ -19,7 +19,7 @@ from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
 from vault.services import assignments, own_motion, retention, triage
-from vault.services.calendar import local_date
+from vault.services.calendar import MONITORING_LOOK_AHEAD_DAYS, local_date
 from vault.services.case_view import CaseView, view_case
 from vault.services.directory import organisation_names, organisations, usernames
 from vault.services.disclosure_rules import plausible_phone
@@ -314,10 +314,28 @@ def record_investigation(request: Request, case_id: CaseId, vault: VaultDep, for
 
 @router.post("/zaken/{case_id}/monitoring/{monitoring_id}/gedaan")
 def monitoring_done(
-    case_id: CaseId, monitoring_id: MonitoringId, vault: VaultDep, form: VerifiedForm
+    request: Request, case_id: CaseId, monitoring_id: MonitoringId, vault: VaultDep, form: VerifiedForm
 ) -> Response:
-    """D7: a monitoring moment was done (a 409 page if it already was)."""
-    triage.complete_monitoring(vault, form.user.ctx, case_id, monitoring_id)
+    """D7: a monitoring moment was done (a 409 page if it already was; a 400 page naming why if it
+    is not due yet)."""
+    try:
+        triage.complete_monitoring(vault, form.user.ctx, case_id, monitoring_id)
+    except InvalidInput as refused:
+        if refused.rule != triage.NOT_DUE_YET:
+            raise
+        return page(
+            request,
+            "error.html",
+            actor=form.user,
+            status_code=400,
+            status=400,
+            title="Deze monitoring is nog niet aan de beurt",
+            text=f"Dit monitoringsmoment van zaak {reference_of(case_id)} ligt meer dan "
+            f"{MONITORING_LOOK_AHEAD_DAYS} dagen in de toekomst. U kunt het als gedaan vastleggen vanaf "
+            f"{MONITORING_LOOK_AHEAD_DAYS} dagen voor de datum; dan staat het ook op de lijst Monitoring "
+            "op de startpagina. Er is niets gewijzigd.",
+            break_glass_case=None,
+        )
     return see_other(f"/zaken/{case_id}", notice="monitoring-gedaan")
 
 
