@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -601,13 +602,17 @@ def test_d12_a_request_granted_but_left_undestroyed_is_finished_by_granting_it_a
 def test_d11_a_read_admitted_just_before_the_destruction_finds_the_case_destroyed_not_damaged(
     vault: Vault, team: str, worker: Context
 ) -> None:
-    """Its entry precedes the destruction's; the content is gone by the time it opens: 410, not an
-    integrity alarm."""
+    """Its entry precedes the destruction's. The admission opened the blob before it committed (review
+    S1), so that read gets what it opened; a read whose blob was gone by the time it opens gets 410, not
+    an integrity alarm."""
     case_id = new_case(vault, worker, team)
     doc = upload(vault, worker, case_id, b"verslag")
     with transaction(vault.db) as session:
         admitted = admit_read(session, vault, worker, doc)
+    with transaction(vault.db) as session:
+        not_opened = replace(admit_read(session, vault, worker, doc), ciphertext=None)
     operator = Context(actor_id="os:test", role="operator", access_point="cli", clock=vault.clock)
     destruction.destroy_case(vault, operator, case_id, reason="retention_expired")
+    assert b"".join(open_admitted(vault, admitted).chunks) == b"verslag"
     with pytest.raises(Destroyed):
-        open_admitted(vault, admitted)
+        open_admitted(vault, not_opened)

@@ -1,8 +1,8 @@
 """A real server process killed (SIGKILL) in the middle of concurrent uploads and disclosures.
 
-After a restart: the audit chain verifies, `vault blobs sweep --grace-seconds 0` leaves no orphan and
-no temporary file, every version row has its blob, and every upload the server acknowledged (201) is
-served back byte for byte. The server's logs of both runs hold none of the canaries sent to it.
+After a restart: the audit chain verifies, `vault blobs sweep --grace-seconds 0 --offline` leaves no
+orphan and no temporary file, every version row has its blob, and every upload the server acknowledged
+(201) is served back byte for byte. The server's logs of both runs hold none of the canaries sent to it.
 Runs over the local blob store and over S3 (a real SeaweedFS, tests/s3.py).
 """
 
@@ -154,7 +154,7 @@ def test_sigkill_during_concurrent_uploads_and_disclosures_leaves_a_consistent_v
     assert out.errors > 0, "the kill should interrupt requests in flight"
 
     # Restart (recovery happens on open), then the operator's checks.
-    sweep = cli(vault, "blobs", "sweep", "--grace-seconds", "0")
+    sweep = cli(vault, "blobs", "sweep", "--grace-seconds", "0", "--offline")
     assert sweep.returncode == 0, sweep.stderr
     with vault.db.session() as session:
         versions = session.execute(select(DocumentVersion.document_id, DocumentVersion.blob_id)).all()

@@ -119,7 +119,7 @@ def test_blobs_check_and_sweep_work_over_the_bucket(
     assert "removed 0 " in early.stdout
     assert incomplete_uploads(store) == [crashed]
 
-    sweep = cli(vault, "blobs", "sweep", "--grace-seconds", "0")
+    sweep = cli(vault, "blobs", "sweep", "--grace-seconds", "0", "--offline")
     assert sweep.returncode == 0, sweep.stderr
     assert "removed 2 " in sweep.stdout, "the orphan blob and the stale multipart upload"
     assert not store.exists(orphan)

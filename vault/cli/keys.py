@@ -293,15 +293,30 @@ def check() -> None:
     typer.echo(f"all {checked} referenced blobs present and intact")
 
 
+# Below this, a live vault's uploads in flight (sealed, their row not yet committed) may be swept.
+MIN_LIVE_GRACE_SECONDS = 60
+
+
 @blobs_app.command("sweep")
 def sweep(
     grace_seconds: Annotated[
         float | None, typer.Option(min=0, help="Minimum age of an orphan (default VAULT_BLOB_GRACE_SECONDS).")
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(help="Every vault server is stopped (no upload in flight): allows a grace below 60 s."),
+    ] = False,
 ) -> None:
     """Remove blobs that no document version references, once older than the grace period."""
     vault = opened_vault()
     try:
+        grace = vault.settings.blob_grace_seconds if grace_seconds is None else grace_seconds
+        if grace < MIN_LIVE_GRACE_SECONDS and not offline:
+            echo_err(
+                f"a grace period below {MIN_LIVE_GRACE_SECONDS} seconds would delete the blobs of uploads "
+                "still in flight; stop every vault server and pass --offline, or use a longer grace period"
+            )
+            raise typer.Exit(2)
         removed = blob_service.sweep_orphans(vault, grace_seconds=grace_seconds)
     finally:
         vault.close()

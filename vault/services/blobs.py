@@ -1,4 +1,5 @@
-"""Blob housekeeping: check every referenced blob, and sweep blobs that no row references."""
+"""Blob housekeeping: check every referenced blob, sweep blobs that no row references, and drop an
+upload's sealed blob once its referencing transaction is known to have failed."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Final
 
+import structlog
 from sqlalchemy import select
 
+from vault.errors import Unavailable
 from vault.models import DocumentVersion
 from vault.runtime import Vault
 
-__all__ = ["SWEEP_BATCH", "BlobProblem", "check_blobs", "sweep_orphans"]
+__all__ = ["SWEEP_BATCH", "BlobProblem", "check_blobs", "discard_sealed_blob", "sweep_orphans"]
+
+log = structlog.get_logger(__name__)
 
 # Blob ids checked against the database in one query: well below every driver's bind-parameter limit.
 SWEEP_BATCH: Final = 5_000
@@ -91,3 +96,34 @@ def _remove_unreferenced(vault: Vault, candidates: list[str]) -> int:
             vault.blobs.delete(blob_id)
             removed += 1
     return removed
+
+
+def discard_sealed_blob(vault: Vault, blob_id: str, failure: BaseException) -> None:
+    """After the transaction that was to reference ``blob_id`` failed with ``failure`` (D18).
+
+    The blob is deleted only when no row can reference it: after a refusal, bad input or a
+    rolled-back statement at once; after ``Unavailable`` (the connection may have dropped while
+    COMMIT ran, so the row may be committed) only when a new transaction finds no version row that
+    references it. When that check fails too, or after an interruption, the blob is left to
+    ``sweep_orphans``, which deletes it only if no row references it after the grace period. A delete
+    that meets a store outage is left to the sweep too, and never replaces ``failure``.
+    """
+    if not isinstance(failure, Exception) or (
+        isinstance(failure, Unavailable) and _referenced(vault, blob_id)
+    ):
+        log.warning("blob_left_for_sweep", reason="outcome_unknown")
+        return
+    try:
+        vault.blobs.delete(blob_id)
+    except Unavailable:
+        log.warning("blob_left_for_sweep", reason="store_unavailable")
+
+
+def _referenced(vault: Vault, blob_id: str) -> bool:
+    """Whether a committed version row references ``blob_id``; True when that cannot be told."""
+    try:
+        with vault.db.session() as session:
+            found = session.scalar(select(DocumentVersion.id).where(DocumentVersion.blob_id == blob_id))
+    except Unavailable:
+        return True
+    return found is not None

@@ -40,6 +40,7 @@ from vault.models import (
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
 from vault.services.calendar import add_months, local_date
+from vault.services.destruction_cleanup import clean_up_after_destruction
 from vault.services.destruction_ends import (
     answer_destruction_requests,
     close_grants,
@@ -167,10 +168,11 @@ def destroy_case(
     """Crypto-shred the case, remove its content rows and blobs, and issue a signed certificate.
 
     Idempotent: rerun after an interruption it finishes what is left and returns the certificate.
+    Blobs a store outage kept from being deleted are left to the orphan sweep (``destruction_cleanup``).
     """
     with vault.db.session() as session:
         view, blob_ids = _destroy_in(session, vault, ctx, case_id, reason=reason, request_id=request_id)
-    _after_commit(vault, blob_ids)
+    clean_up_after_destruction(vault, case_id, blob_ids)
     return view
 
 
@@ -187,14 +189,8 @@ def destroy_expired_case(vault: Vault, ctx: Context, case_id: str) -> Certificat
         view, blob_ids = _destroy_in(
             session, vault, ctx, case_id, reason="retention_expired", request_id=None
         )
-    _after_commit(vault, blob_ids)
+    clean_up_after_destruction(vault, case_id, blob_ids)
     return view
-
-
-def _after_commit(vault: Vault, blob_ids: list[str]) -> None:
-    for blob_id in blob_ids:
-        vault.blobs.delete(blob_id)
-    vault.db.scrub_erased()
 
 
 def _destroy_in(
@@ -456,7 +452,7 @@ def decide_destruction_request(
         then=decide,
     )
     if grant:
-        _after_commit(vault, blob_ids)
+        clean_up_after_destruction(vault, case_id, blob_ids)
     return DecisionOutcome(request_id, "granted" if grant else "refused", certificate)
 
 

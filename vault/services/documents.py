@@ -9,7 +9,6 @@ the policy decision and the audit entry.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ from vault.context import Context
 from vault.crypto.envelope import DataKey
 from vault.crypto.fields import encrypt_text
 from vault.crypto.stream import encrypt_stream
-from vault.domain import BIDI_CONTROLS, Action, AuditTag, Category
+from vault.domain import Action, AuditTag, Category, disguising_characters
 from vault.errors import Conflict, InvalidInput, NotFound, TooLarge
 from vault.models import Case, Document, DocumentVersion
 from vault.runtime import Vault
+from vault.services.blobs import discard_sealed_blob
 from vault.services.copy_kind import Kind
 from vault.services.gate import (
     Admission,
@@ -57,6 +57,8 @@ log = structlog.get_logger(__name__)
 
 _MAX_NAME = 255
 STATEMENT_APPEND_ONLY = "d14-statement-append-only"
+# A new version named for a document that is not in the case, or under another category than its own.
+DOCUMENT_NOT_IN_CATEGORY = "d16-no-such-document-in-category"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class _SizeLimit:
 def without_controls(value: str) -> str:
     """``value`` without what ``clean_name`` refuses: control characters (C0, DEL, C1) and bidi
     controls. For a name nobody can be asked to retype (a public form's attachment)."""
-    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc" and ch not in BIDI_CONTROLS)
+    return "".join(ch for ch in value if not disguising_characters(ch))
 
 
 def clean_name(value: str, what: str) -> str:
@@ -94,7 +96,7 @@ def clean_name(value: str, what: str) -> str:
     value = value.strip()
     if not value or len(value) > _MAX_NAME:
         raise InvalidInput(f"{what} must be 1 to {_MAX_NAME} characters")
-    if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in value):
+    if disguising_characters(value):
         # C0, DEL and C1 controls; bidirectional overrides would disguise a name ("fact\u202eTXT.exe").
         raise InvalidInput(f"{what} must not contain control characters")
     return value.replace("/", "_").replace("\\", "_")
@@ -152,6 +154,15 @@ def _refuse_statement_version(session: Session, case_id: str, document_id: str) 
             Conflict("a statement is never replaced: add a new statement to the document it answers (D14)"),
             STATEMENT_APPEND_ONLY,
         )
+
+
+def _stored_category(vault: Vault, case_id: str, document_id: str) -> Category | None:
+    """The category of the case's document ``document_id`` (None: no such document in the case)."""
+    with vault.db.session() as session:
+        found = session.scalar(
+            select(Document.category).where(Document.id == document_id, Document.case_id == case_id)
+        )
+    return Category(found) if found is not None else None
 
 
 def add_version(
@@ -283,7 +294,8 @@ def upload_document(
     1. WRITE is decided before any byte is accepted (a denial is audited and refused);
     2. the stream is sealed into a durable blob outside any transaction;
     3. WRITE is decided again, audited, and the version row added, in one short transaction.
-    If step 3 fails or is denied, the blob is removed (after a crash: swept as an orphan).
+    If step 3 is denied or fails, the blob is removed; when its commit's outcome is unknown (the
+    database was lost) or after a crash, the orphan sweep removes it if no row references it.
     """
     if category is Category.SUBJECTS:
         raise InvalidInput("subjects is not a document category: subjects are added as people")
@@ -292,14 +304,19 @@ def upload_document(
     title = clean_name(title, "title")
     filename = clean_name(filename, "file name")
     content_type = check_content_type(content_type)
-    req = GateRequest(case_id, Action.WRITE, category=category, document_id=document_id)
+    # D16, D21: a new version is decided on the category of the document it adds to, not the one the
+    # caller names (a case worker naming a medical document is the gate's audited denial).
+    stored = _stored_category(vault, case_id, document_id) if document_id is not None else None
+    req = GateRequest(case_id, Action.WRITE, category=stored or category, document_id=document_id)
 
     def key_of(session: Session, admission: Admission) -> DataKey:
         assert admission.dek is not None
         if refers_to_id is not None:  # only once the gate allowed it: nothing to probe (D14)
             _check_answered(session, case_id, refers_to_id)
-        if document_id is not None:  # refused before any byte streams in (D14)
+        if document_id is not None:  # refused before any byte streams in (D14), audited
             _refuse_statement_version(session, case_id, document_id)
+            if stored is not category:
+                raise RuleRefused(NotFound("no such document"), DOCUMENT_NOT_IN_CATEGORY)
         return admission.dek
 
     dek = pass_gate(
@@ -344,6 +361,6 @@ def upload_document(
             then=reference,
             details={"version_id": sealed.version_id},
         )
-    except BaseException:
-        vault.blobs.delete(sealed.blob_id)
+    except BaseException as failure:  # D18: not when the commit's outcome is unknown (the sweep decides)
+        discard_sealed_blob(vault, sealed.blob_id, failure)
         raise

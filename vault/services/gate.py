@@ -34,9 +34,9 @@ The doors, and when to use which:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ from vault.context import Context
 from vault.crypto.fields import decrypt_text
 from vault.crypto.keys import WrappedKey
 from vault.crypto.stream import decrypt_stream
-from vault.domain import STAFF_ROLES, Action, AuditTag, Category, Role
+from vault.domain import Action, AuditTag, Category, Role
 from vault.domain import Decision as Effect
 from vault.errors import Destroyed, Forbidden, Integrity, NotFound, StepUpRequired, VaultError
 from vault.models import Case, Document, Grant
@@ -58,6 +58,7 @@ from vault.runtime import Vault
 from vault.services.copy_kind import COPY_REFUSED, REFUSE
 from vault.services.copy_kind import refused as refused_copy
 from vault.services.file_names import copy_type, neutral_filename, staff_download, version_created_at
+from vault.services.gate_refusals import refuse, refuse_unless_staff
 from vault.services.gate_versions import only_the_latest_version, version_read
 from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
@@ -355,7 +356,10 @@ def admit_read(
             filename = neutral_filename(doc.document_case_id, category, created, ext)
         else:  # staff: the original stem; an extension only from the allow-list, agreeing with the bytes
             filename, content_type = staff_download(filename, doc.copy_kind)
+        # S1 (D10, D16): the store is asked now, before this admission commits; an outage rolls it
+        # back (no retrieval used, no read recorded) and answers 503. Ciphertext only, no plaintext.
         return AdmittedRead(
+            ciphertext=_start_reading(vault, doc.blob_id),
             document_id=document_id,
             case_id=doc.document_case_id,
             category=category,
@@ -397,13 +401,20 @@ def _destroyed_since(vault: Vault, case_id: str) -> bool:
         return session.scalar(select(Case.destroyed_at).where(Case.id == case_id)) is not None
 
 
-def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
-    """Start reading an admitted document (after its audit entry committed). The header and first
-    segment are decrypted and verified here, so a wrong key or a tampered start fails before any
-    byte is sent; later segments are verified one by one as they stream (no plaintext before its
-    tag)."""
+def _start_reading(vault: Vault, blob_id: str) -> Iterator[bytes] | None:
+    """The blob opened (ciphertext); None when it is missing (``open_admitted`` tells why)."""
     try:
-        ciphertext = vault.blobs.iter_chunks(admitted.blob_id)
+        return vault.blobs.iter_chunks(blob_id)
+    except NotFound:
+        return None
+
+
+def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
+    """Decrypt an admitted document (after its audit entry committed), from the blob the admission
+    opened. The header and first segment are verified here, so a wrong key or a tampered start fails
+    before any byte is sent; later segments are verified one by one as they stream."""
+    try:
+        ciphertext = admitted.ciphertext or vault.blobs.iter_chunks(admitted.blob_id)
     except NotFound:
         # A read admitted just before its case's destruction committed finds the content removed:
         # that is the destruction, not damage (no integrity alarm).
@@ -447,34 +458,6 @@ def partner_texts(session: Session, vault: Vault, ctx: Context, grant: Grant) ->
 
 
 # --- The write door: a gated write whose domain rules may still refuse ----------------------------
-
-
-def refuse(
-    vault: Vault, ctx: Context, error: VaultError, *, rule: str, attempted: AuditTag, case_id: str | None
-) -> NoReturn:
-    """Audit a refusal (ids and rule only) in its own transaction, then raise ``error``."""
-    with vault.db.session() as session:
-        record(
-            session,
-            ctx,
-            AuditTag.DOSSIER_ACCESS_DENIED,
-            case_id=case_id,
-            object_type="case",
-            object_id=case_id,
-            decision=Effect.DENY,
-            rule=rule,
-            details={"attempted": str(attempted)},
-        )
-    raise error
-
-
-def refuse_unless_staff(
-    vault: Vault, ctx: Context, case_id: str, *, rule: str, reason: str, attempted: AuditTag
-) -> None:
-    """Staff's own business on a case (D3, D9): any other role is refused before the gate is asked,
-    so the answer is the same whether or not the case exists; audited (ids and ``rule``), then 403."""
-    if ctx.role not in STAFF_ROLES:
-        refuse(vault, ctx, Forbidden(reason, rule=rule), rule=rule, attempted=attempted, case_id=case_id)
 
 
 def gated_write(

@@ -68,6 +68,9 @@ class AdmittedRead:
     content_type: str
     length: int
     dek: DataKey = field(repr=False)
+    # The blob, opened before the admission committed (S1: a store outage rolls the admission back);
+    # ciphertext only. None: missing, ``open_admitted`` tells a destruction from damage.
+    ciphertext: Iterator[bytes] | None = field(default=None, repr=False, compare=False)
 
 
 class RuleRefused(Exception):

@@ -5,7 +5,9 @@ ever receives ciphertext. Objects are named ``<prefix><id[:2]>/<id>``.
 
 - ``put`` streams: a blob smaller than one part is one ``PutObject``; a larger one is a multipart
   upload with a few parts in flight, so memory stays flat at any size. Both are conditional
-  (``If-None-Match: *``): an existing blob is never overwritten (``Conflict``). A multipart upload
+  (``If-None-Match: *``): an existing blob is never overwritten (``Conflict``). A precondition failure
+  during the write (a retry of our own write whose reply was lost) reads the object back: the same bytes
+  are success, other bytes ``Unavailable``. A multipart upload
   becomes visible only when completed, so a crash mid-upload leaves nothing visible; a failure aborts it,
   and ``sweep_temp`` aborts the ones a crash left behind: those whose newest part (or, without parts, whose
   start) is older than the grace period. An upload still sending parts is never cut off, however long.
@@ -18,6 +20,7 @@ from the vault's settings or the repository.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 import time
@@ -172,10 +175,29 @@ class S3BlobStore:
             raise Conflict("a blob with this id already exists")
         digest = _StreamingSha256()
         try:
-            length = self._upload(key, chunks, digest)
+            try:
+                length = self._upload(key, chunks, digest)
+            except Conflict:
+                return self._own_write(blob_id, digest.hexdigest())
             return BlobInfo(length=length, sha256=digest.hexdigest())
         finally:
             digest.close()
+
+    def _own_write(self, blob_id: str, sha256: str) -> BlobInfo:
+        """A conditional write refused although the id was fresh and absent just before: a retry (the
+        client's) of our own write whose reply was lost. The object is read back: the same bytes are
+        our write, done; anything else is ``Unavailable`` (nothing of ours stored), never ``Conflict``."""
+        hasher = hashlib.sha256()
+        length = 0
+        try:
+            for chunk in self.iter_chunks(blob_id):
+                hasher.update(chunk)
+                length += len(chunk)
+        except NotFound:
+            raise _unavailable(" (nothing was stored)") from None
+        if hasher.hexdigest() != sha256:
+            raise _unavailable(" (nothing was stored)")
+        return BlobInfo(length=length, sha256=sha256)
 
     def _parts(self, chunks: Iterable[BytesLike], digest: _StreamingSha256) -> Iterator[bytes]:
         """The stream cut into parts of exactly ``part_size`` bytes (the last may be shorter)."""
