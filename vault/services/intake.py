@@ -38,7 +38,9 @@ from vault.crypto.keys import SubkeyPurpose
 from vault.domain import AuditTag, CaseKind, Category, reference_of
 from vault.errors import Unavailable
 from vault.models import AuthAttempt
+from vault.periodic import Periodic
 from vault.runtime import Vault
+from vault.services.blobs import discard_sealed_blob
 from vault.services.cases import (
     DEFAULT_LEGAL_BASIS,
     MELDCODE_STEPS,
@@ -60,12 +62,14 @@ __all__ = [
     "ACCESS_POINT",
     "ACTOR",
     "Attachment",
+    "IntakeForgetting",
     "IntakeForm",
     "IntakeRefused",
     "Receipt",
     "Submission",
     "admit",
     "client_key",
+    "forget_old_attempts",
     "intake_team_id",
     "new_challenge",
     "public_context",
@@ -223,6 +227,42 @@ def _count(session: Session, kind: str, column: str, key: str, since: datetime) 
     return int(session.scalar(stmt) or 0)
 
 
+def forget_old_attempts(vault: Vault) -> int:
+    """Delete the form's rate and replay rows older than the hour they count for; how many went.
+
+    Each row holds a keyed hash of a sender's address and the moment of a submission, which lies
+    beside the case it opened: kept only while the hour's limits need it (D8, AVG 5(1)(c),(e)). The
+    next submission deletes them too (``admit``); this runs every few minutes from the server
+    (``IntakeForgetting``) so they go when nobody submits."""
+    with vault.db.session() as session:
+        gone = session.execute(
+            delete(AuthAttempt).where(
+                AuthAttempt.kind.in_([_KIND_SUBMISSION, _KIND_CHALLENGE]),
+                AuthAttempt.occurred_at < vault.clock.now() - _WINDOW,
+            )
+        )
+        session.commit()
+    return int(getattr(gone, "rowcount", 0) or 0)
+
+
+class IntakeForgetting(Periodic):
+    """A daemon thread that runs ``forget_old_attempts`` every ``minutes`` minutes; a failure is logged
+    by its type only and retried next period."""
+
+    thread_name = "intake-forgetting"
+
+    def __init__(self, vault: Vault, *, minutes: float = 10.0) -> None:
+        super().__init__(minutes=minutes)
+        self._vault = vault
+
+    def run_once(self) -> int | None:
+        try:
+            return forget_old_attempts(self._vault)
+        except Exception as exc:  # noqa: BLE001 - a background task must survive and say why
+            log.error("intake_forgetting_failed", error=type(exc).__name__)
+            return None
+
+
 def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> None:
     """Refuse (``IntakeRefused``) a flood, a filled honeypot, or a missing, too easy, wrong or replayed
     proof.
@@ -340,8 +380,8 @@ def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
                 details={"form": str(form), "kind": str(form.case_kind), "subjects": len(subjects)},
             )
             case_id = case.id
-    except BaseException:
-        vault.blobs.delete(sealed.blob_id)
+    except BaseException as failure:  # D18: not when the commit's outcome is unknown (the sweep decides)
+        discard_sealed_blob(vault, sealed.blob_id, failure)
         raise
     log.info("intake_received", case_id=case_id, form=str(form))
     return Receipt(case_id, reference_of(case_id), dek)
@@ -377,6 +417,6 @@ def receive_attachment(vault: Vault, ctx: Context, receipt: Receipt, attachment:
                 legal_basis=DEFAULT_LEGAL_BASIS,
                 details={"bytes": sealed.plaintext_length},
             )
-    except BaseException:
-        vault.blobs.delete(sealed.blob_id)
+    except BaseException as failure:  # D18: not when the commit's outcome is unknown (the sweep decides)
+        discard_sealed_blob(vault, sealed.blob_id, failure)
         raise

@@ -16,6 +16,8 @@ bodies").
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -23,7 +25,7 @@ import anyio.to_thread
 import structlog
 from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
@@ -35,6 +37,7 @@ from vault.services.calendar import local_date
 from vault.services.documents import without_controls
 from vault.services.intake import (
     Attachment,
+    IntakeForgetting,
     IntakeForm,
     IntakeRefused,
     Receipt,
@@ -60,7 +63,20 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-router = APIRouter(include_in_schema=False)
+
+
+@asynccontextmanager
+async def _forgetting(app: FastAPI) -> AsyncIterator[None]:
+    """The form's rate and replay rows go after their hour, also when nobody submits (D8)."""
+    task = IntakeForgetting(app.state.vault)
+    task.start()
+    try:
+        yield
+    finally:
+        task.stop()
+
+
+router = APIRouter(include_in_schema=False, lifespan=_forgetting)
 
 PUBLIC_HEADERS = {
     "Cache-Control": "no-store",
