@@ -141,9 +141,17 @@ _KEPT_ANNOTATIONS = _MARKUP | frozenset(
 # thumbnail (a picture of the page as it was, maybe before redaction), OPI links (a path on the
 # maker's computer), a picture's alternates (another version of it), and the recording or movie of a
 # sound or movie action or annotation.
+# Additional actions (``/AA``: run when a page opens or closes, a field changes, the document prints
+# …) go too: a partner's copy only shows (see ``_KEPT_ACTIONS``).
 _HIDDEN_KEYS = (
     "/Metadata", "/PieceInfo", "/AF", "/EF", "/RF", "/Thumb", "/OPI", "/Alternates", "/Sound", "/Movie",
+    "/AA",
 )  # fmt: skip
+# The actions a kept link or form field may still take when clicked: go to a page, open a web address
+# the page shows, a viewer's named command. Scripts, launching files, submitting or importing form
+# data, opening another file and the rest go: an attachment a stranger sent through the public form
+# must not run in the partner's reader (a script can report the opening to its maker).
+_KEPT_ACTIONS = frozenset(Name(n) for n in ("/GoTo", "/URI", "/Named"))
 # The trailer keys a partner's copy keeps (the document information is emptied above).
 _TRAILER_KEPT = frozenset(("/Root", "/Info", "/ID", "/Size", "/Encrypt", "/Prev", "/XRefStm"))
 # What an annotation that goes keeps, should another object (the structure tree) still point at it.
@@ -157,7 +165,8 @@ def _strip_metadata(pdf: Pdf) -> None:
     attachment may be the unredacted original), page thumbnails, comments' authors and text, every
     annotation that is no comment, link, form field or printing mark, and what a photo placed on a
     page says about itself. The pages are unchanged. A redaction that was marked but not applied is
-    refused (``InvalidInput``): the text under it would go along. Article threads lose their
+    refused (``InvalidInput``): the text under it would go along. Nothing runs: scripts, actions on
+    opening and additional actions go, a link keeps only ``_KEPT_ACTIONS``. Article threads lose their
     information dictionaries, the catalog its web-capture information (``/SpiderInfo``) and the
     trailer every key beyond ``_TRAILER_KEPT``."""
     for key in list(pdf.docinfo.keys()):
@@ -169,9 +178,12 @@ def _strip_metadata(pdf: Pdf) -> None:
     _strip_threads(root)
     for key in set(pdf.trailer.keys()) - _TRAILER_KEPT:  # qpdf writes other trailer keys through
         del pdf.trailer[key]
+    if isinstance(root.get("/OpenAction"), Dictionary):  # an action on opening; a page to open at stays
+        del root["/OpenAction"]
     names = root.get("/Names")
-    if isinstance(names, Dictionary) and "/EmbeddedFiles" in names:
-        del names["/EmbeddedFiles"]
+    for key in ("/EmbeddedFiles", "/JavaScript"):  # document-level scripts run on opening
+        if isinstance(names, Dictionary) and key in names:
+            del names[key]
     _drop_hidden_keys(pdf)
     _clean_pictures(pdf)
     for page in pdf.pages:
@@ -192,6 +204,11 @@ def _strip_metadata(pdf: Pdf) -> None:
                 for key in _COMMENT_KEYS:
                     if key in annotation:
                         del annotation[key]
+            action = annotation.get("/A")
+            if isinstance(action, Dictionary) and (
+                action.get("/S") not in _KEPT_ACTIONS or "/Next" in action
+            ):
+                del annotation["/A"]
             kept.append(annotation)
         page.obj.Annots = pikepdf.Array(kept)
 
