@@ -7,6 +7,7 @@ from the literal characters, so a D19 lookup for the name staff read does not fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -191,6 +192,8 @@ def test_d19_staff_opening_form_refuses_disguised_names_with_400(vault: Vault, c
             "/zaken/nieuw/melding", data={**base, **changed}, headers={"Sec-Fetch-Site": "same-origin"}
         )
         assert r.status_code == 400, (changed, r.status_code)  # the form comes back to be corrected
+        (field,) = changed  # the reason stands at the field that holds the characters
+        assert re.search(rf'<input id="{field}"[^>]*aria-invalid="true"', r.text), field
     assert (_count(vault, Case), _count(vault, ReporterIdentity)) == before
     # the same form with ordinary values opens the case: the refusals above were about the characters
     r = user.client.post(

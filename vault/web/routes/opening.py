@@ -25,6 +25,7 @@ from vault.services import cases, lookup, opening, subjects
 from vault.services.calendar import local_date
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
+from vault.services.person_fields import unfit_characters
 from vault.services.subjects import PersonFields, Relation, ReporterFields
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
@@ -40,10 +41,10 @@ _TYPED = 2100  # what is kept of a typed value (longer is refused by the checks,
 _MAX_TEXT = 255  # the API's limit (cases_schemas.Text255)
 _RELATIONS = [(r.value, RELATIONS[r.value]) for r in Relation if r is not Relation.HELP_SEEKER]
 
-_BAD_NAME = "Een naam is ten hoogste 255 tekens, zonder tabs of regeleinden."
+_BAD_NAME = "Een naam is ten hoogste 255 tekens, zonder tabs, regeleinden of onzichtbare tekens."
 _BAD_DATE = "Vul de geboortedatum in als dd-mm-jjjj, bijvoorbeeld 03-11-2015."
 _BAD_BSN = "Dit BSN klopt niet: een BSN heeft 9 cijfers en voldoet aan de elfproef. U mag het ook leeg laten."
-_BAD_TEXT = "Ten hoogste 255 tekens, zonder tabs of regeleinden."
+_BAD_TEXT = "Ten hoogste 255 tekens, zonder tabs, regeleinden of onzichtbare tekens."
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _text(c: Checked, form: WebForm, name: str, *, required: str | None = None) 
         if required:
             c.errors[name] = required
         return None
-    if len(value) > _MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if len(value) > _MAX_TEXT or unfit_characters(value):  # D8, D19: told at its own field
         c.errors[name] = _BAD_TEXT
         return None
     return value
