@@ -172,6 +172,9 @@ class AuditTag(StrEnum):
     # Issue 17 (H4): a monitoring moment postponed (D7); a pending conversion read for approval (D4)
     DOSSIER_MONITORING_POSTPONED = "dossier:monitoring:postponed"
     DOSSIER_OWN_MOTION_READ = "dossier:own-motion:read"
+    # D4: a pending conversion withdrawn (by who asked it, or a team leader) or declined with a code
+    DOSSIER_OWN_MOTION_WITHDRAWN = "dossier:own-motion:withdrawn"
+    DOSSIER_OWN_MOTION_DECLINED = "dossier:own-motion:declined"
     # Issue 17 (H5): journal notes (aantekeningen), sealed under the case key
     DOSSIER_NOTE_ADDED = "dossier:note:added"
     DOSSIER_NOTES_READ = "dossier:notes:read"

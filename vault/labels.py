@@ -20,6 +20,7 @@ __all__ = [
     "NOTICES",
     "OBJECT_TYPES",
     "ORG_TYPES",
+    "OWN_MOTION_DECLINE_REASONS",
     "REFUSAL_REASONS",
     "RELATIONS",
     "REQUESTERS",
@@ -184,6 +185,12 @@ REFUSAL_REASONS = {
     "statutory_obligation": "Een wettelijk voorschrift verzet zich tegen vernietiging",
     "not_the_data_subject": "De verzoeker is geen betrokkene van dit dossier",
 }
+# vault.services.own_motion.DeclineReason (D4): why a staff member declines an own-motion request.
+OWN_MOTION_DECLINE_REASONS = {
+    "not_acute": "Geen acuut en hoog risico",
+    "talk_first": "Eerst een persoonlijk gesprek",
+    "other_route": "Andere route gekozen",
+}
 
 AUDIT_TAGS = {
     # Start-up, keys and operations
@@ -236,6 +243,8 @@ AUDIT_TAGS = {
     "dossier:own-motion:converted": "Advies omgezet in melding (eigen initiatief)",
     "dossier:monitoring:postponed": "Monitoring uitgesteld",
     "dossier:own-motion:read": "Verzoek om ambtshalve melding bekeken",
+    "dossier:own-motion:withdrawn": "Verzoek om ambtshalve melding ingetrokken",
+    "dossier:own-motion:declined": "Verzoek om ambtshalve melding afgewezen",
     "dossier:note:added": "Aantekening toegevoegd",
     "dossier:notes:read": "Aantekeningen gelezen",
     "dossier:client:reidentified": "Cliënt opnieuw geïdentificeerd",
@@ -410,6 +419,13 @@ NOTICES: dict[str, str] = {
         "Uw goedkeuring is vastgelegd. Er is nog een goedkeuring van een andere discipline nodig."
     ),
     "ambtshalve-omgezet": "De zaak is omgezet in een melding (ambtshalve). De triagetermijn loopt nu.",
+    "ambtshalve-ingetrokken": (
+        "Het verzoek om een ambtshalve melding is ingetrokken. De zaak blijft een adviesvraag."
+    ),
+    "ambtshalve-afgewezen": (
+        "U heeft het verzoek om een ambtshalve melding afgewezen, met de reden. "
+        "De zaak blijft een adviesvraag."
+    ),
     "toegewezen": "De medewerker is aan de zaak toegewezen.",
     "toewijzing-beeindigd": "De toewijzing is beëindigd.",
     "bewaartermijn-verlengd": "De bewaartermijn is verlengd.",

@@ -235,6 +235,33 @@ def _convert(w: World) -> Call:
     return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/convert", case_id=advice)
 
 
+def _withdraw(w: World) -> Call:
+    # D4: a team leader of the case's team withdraws a colleague's pending request.
+    advice, conversion = w.conversion()
+    return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/withdraw", w.leader, case_id=advice)
+
+
+def _decline(w: World) -> Call:
+    # D4: a staff member of the case who did not ask for it declines, with a reason code.
+    advice = w.advice_case()
+    asked = w.staff(Role.MEDEWERKER)
+    conversion = own_motion.request_own_motion(w.vault, asked, advice, reason="Acuut risico.")
+    url = f"/api/v1/cases/{advice}/own-motion/{conversion}/decline"
+    return w.api("POST", url, json={"reason": "talk_first"}, case_id=advice)
+
+
+def _web_withdraw(w: World) -> Call:
+    advice, conversion = w.conversion()
+    url = f"/zaken/{advice}/ambtshalve/{conversion}/intrekken"
+    return _web_on(w.web("POST", url, _web_leader(w), {}), advice)
+
+
+def _web_decline(w: World) -> Call:
+    advice, conversion = w.conversion()
+    url = f"/zaken/{advice}/ambtshalve/{conversion}/afwijzen"
+    return _web_on(w.web("POST", url, w.web_worker, {"decline_reason": "not_acute"}), advice)
+
+
 # H4: the case workflow pages and the postponement (D4, D6, D7, D11).
 def _open_monitoring(w: World) -> str:
     _monitoring(w)
@@ -314,6 +341,8 @@ WORKFLOW_RECIPES: dict[tuple[str, str], Recipe] = {
         )
     )(w.advice_case()),
     ("POST", "/zaken/{case_id}/ambtshalve/{conversion_id}/goedkeuren"): _web_approve,
+    ("POST", "/zaken/{case_id}/ambtshalve/{conversion_id}/intrekken"): _web_withdraw,
+    ("POST", "/zaken/{case_id}/ambtshalve/{conversion_id}/afwijzen"): _web_decline,
     ("GET", "/zaken/{case_id}/toewijzing"): lambda w: w.web(
         "GET", f"/zaken/{w.case_id}/toewijzing", w.web_worker
     ),
@@ -425,6 +454,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", C + "/own-motion"): _own_motion,
     ("POST", C + "/own-motion/{conversion_id}/approve"): _approve,
     ("POST", C + "/own-motion/{conversion_id}/convert"): _convert,
+    ("POST", C + "/own-motion/{conversion_id}/withdraw"): _withdraw,
+    ("POST", C + "/own-motion/{conversion_id}/decline"): _decline,
     # D21: a protected dossier (team leader or privacy officer; audited dossier:case:protection-changed)
     ("PUT", C + "/protection"): lambda w: w.api(
         "PUT", f"/api/v1/cases/{w.case_id}/protection", w.leader, json={"protected": True}

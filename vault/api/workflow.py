@@ -1,5 +1,6 @@
 """Case workflow endpoints beside ``cases.py``: a monitoring moment postponed with a reason (D7), and
-the work list of own-motion conversions waiting for the caller's approval (D4)."""
+the work list of own-motion conversions waiting for the caller's approval, and a pending conversion
+withdrawn or declined with a reason code (D4)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from vault.api.cases_schemas import UUID_PATTERN
 from vault.http.deps import RequestContext, VaultDep
@@ -27,6 +28,13 @@ class PostponeIn(BaseModel):
 
     until: date
     reason: triage.PostponeReason
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A code of ``own_motion.DeclineReason`` (not_acute, talk_first, other_route); an unknown one is a 400.
+    reason: str = Field(max_length=32)
 
 
 class PostponedOut(BaseModel):
@@ -61,3 +69,27 @@ def own_motion_approvals(ctx: RequestContext, vault: VaultDep) -> list[AwaitingA
     return [
         AwaitingApprovalOut.model_validate(asdict(i)) for i in own_motion.awaiting_my_approval(vault, ctx)
     ]
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/own-motion/{conversion_id}/withdraw",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="D4: withdraw a pending own-motion conversion (the requester or a team leader; audited)",
+)
+def withdraw_own_motion(
+    case_id: CaseId, conversion_id: ObjectId, ctx: RequestContext, vault: VaultDep
+) -> Response:
+    own_motion.withdraw_own_motion(vault, ctx, case_id, conversion_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/own-motion/{conversion_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="D4: decline a pending own-motion conversion with a reason code (not the requester; audited)",
+)
+def decline_own_motion(
+    case_id: CaseId, conversion_id: ObjectId, body: DeclineIn, ctx: RequestContext, vault: VaultDep
+) -> Response:
+    own_motion.decline_own_motion(vault, ctx, case_id, conversion_id, reason=body.reason)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

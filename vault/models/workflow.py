@@ -78,7 +78,9 @@ class MonitoringCheck(Base):
 class OwnMotionConversion(Base):
     """D4: a pending (or completed) conversion of an advice case into a report without consent.
 
-    ``status``: ``pending`` → ``converted``. The reason is sealed under the case DEK.
+    ``status``: ``pending`` → ``converted``, ``withdrawn`` or ``declined``. The reason is sealed under the
+    case DEK. ``decided_by``/``decided_at``: who withdrew or declined it and when; ``decline_reason``: a
+    code of ``own_motion.DeclineReason`` (never free text), only for ``declined``.
     """
 
     __tablename__ = "own_motion_conversions"
@@ -90,6 +92,9 @@ class OwnMotionConversion(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     requested_by: Mapped[str] = mapped_column(String(64), nullable=False)
     converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_own_motion_conversions_case_id", "case_id"),)
 

@@ -12,6 +12,14 @@ help seeker's consent, decided multidisciplinary.
    with the D4 rule that failed and raised as ``ConversionRefused`` (a ``Forbidden`` naming that rule,
    so a page can say which one in Dutch).
 
+4. ``withdraw_own_motion``: the staff member who asked it, or a team leader of the case's team, ends a
+   pending conversion (``withdrawn``); ``decline_own_motion``: a staff member of the case other than
+   the requester ends it with a code of ``DeclineReason`` (``declined``; never free text). Who and
+   when are recorded; the audit entry holds ids and the code only. An ended conversion leaves every
+   work list, cannot be approved or converted (409), and a new request may be made. Anyone not staff
+   is refused with ``d4-staff-only``; a withdrawal by someone else with ``d4-withdraw-not-requester``,
+   a decline by the requester with ``d4-decline-by-requester`` (all audited as refusals).
+
 Reads: ``pending_conversion`` (the open conversion of a case, with its reason: audited; staff only, as
 deciding it is: the reason is staff's free text about the family and the names are staff's, so the
 professional who asked the advice, who may read that advice, is refused with ``d4-staff-only``) and
@@ -24,6 +32,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,13 +64,26 @@ __all__ = [
     "Approval",
     "AwaitingApproval",
     "ConversionRefused",
+    "DeclineReason",
+    "EndedConversion",
     "PendingConversion",
     "approve_own_motion",
     "awaiting_my_approval",
     "convert_own_motion",
+    "decline_own_motion",
+    "ended_conversion",
     "pending_conversion",
     "request_own_motion",
+    "withdraw_own_motion",
 ]
+
+
+class DeclineReason(StrEnum):
+    """Why a staff member declines a pending conversion (D4); a code, never free text."""
+
+    NOT_ACUTE = "not_acute"  # geen acuut en hoog risico
+    TALK_FIRST = "talk_first"  # eerst een persoonlijk gesprek
+    OTHER_ROUTE = "other_route"  # andere route gekozen
 
 
 class ConversionRefused(Forbidden):
@@ -88,6 +110,17 @@ class PendingConversion:
     requested_at: datetime
     requested_by: str
     approvals: tuple[Approval, ...]
+
+
+@dataclass(frozen=True)
+class EndedConversion:
+    """The case's last withdrawn or declined conversion: ids, a time and a code, no reason text."""
+
+    conversion_id: str
+    status: str  # "withdrawn" | "declined"
+    decided_by: str
+    decided_at: datetime
+    decline_reason: DeclineReason | None
 
 
 @dataclass(frozen=True)
@@ -260,6 +293,99 @@ def convert_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: 
         object_type="own_motion",
         object_id=conversion_id,
         then=write,
+    )
+
+
+def _end(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    conversion_id: str,
+    *,
+    reason: DeclineReason | None,
+) -> None:
+    """Withdraw (``reason`` None) or decline a pending conversion, through the gate's write door."""
+    declining = reason is not None
+
+    def write(session: Session, admission: Admission) -> None:
+        actor = admission.actor
+        if not actor.role.is_staff:  # before anything is read (D4)
+            raise RuleRefused(Forbidden("only staff end an own-motion request"), "d4-staff-only")
+        conversion = _pending(session, case_id, conversion_id)
+        requester = conversion.requested_by == actor.id
+        if declining and requester:
+            raise RuleRefused(
+                Forbidden("the requester withdraws, and cannot decline"), "d4-decline-by-requester"
+            )
+        team_leader = actor.role is Role.TEAMLEIDER and admission.case.team_id in actor.team_ids
+        if not declining and not requester and not team_leader:
+            raise RuleRefused(
+                Forbidden("only the requester or a team leader withdraws"), "d4-withdraw-not-requester"
+            )
+        conversion.status = "declined" if declining else "withdrawn"
+        conversion.decided_by = actor.id
+        conversion.decided_at = ctx.now()
+        conversion.decline_reason = str(reason) if reason is not None else None
+        case = session.get(Case, case_id)
+        assert case is not None
+        touch_case(case, ctx)
+        session.flush()
+
+    pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.WRITE),
+        tag=AuditTag.DOSSIER_OWN_MOTION_DECLINED if declining else AuditTag.DOSSIER_OWN_MOTION_WITHDRAWN,
+        object_type="own_motion",
+        object_id=conversion_id,
+        details={"reason": str(reason)} if reason is not None else None,
+        then=write,
+    )
+
+
+def withdraw_own_motion(vault: Vault, ctx: Context, case_id: str, conversion_id: str) -> None:
+    """D4: the requester (or a team leader of the case's team) withdraws a pending conversion."""
+    _end(vault, ctx, case_id, conversion_id, reason=None)
+
+
+def decline_own_motion(
+    vault: Vault, ctx: Context, case_id: str, conversion_id: str, *, reason: DeclineReason | str
+) -> None:
+    """D4: a staff member of the case (not the requester) declines a pending conversion, with a code."""
+    try:
+        code = DeclineReason(reason)
+    except ValueError:
+        raise InvalidInput("unknown decline reason") from None
+    _end(vault, ctx, case_id, conversion_id, reason=code)
+
+
+def ended_conversion(vault: Vault, ctx: Context, case_id: str) -> EndedConversion | None:
+    """The case's last withdrawn or declined conversion, or None (a read: audited; staff only)."""
+
+    def read(session: Session, admission: Admission) -> EndedConversion | None:
+        if not admission.actor.role.is_staff:
+            raise RuleRefused(Forbidden("only staff read an own-motion report"), "d4-staff-only")
+        row = session.scalars(
+            select(OwnMotionConversion)
+            .where(
+                OwnMotionConversion.case_id == case_id,
+                OwnMotionConversion.status.in_(("withdrawn", "declined")),
+            )
+            .order_by(OwnMotionConversion.decided_at.desc())
+        ).first()
+        if row is None or row.decided_at is None:
+            return None
+        code = DeclineReason(row.decline_reason) if row.decline_reason else None
+        return EndedConversion(row.id, row.status, row.decided_by or "", row.decided_at, code)
+
+    return pass_gate(
+        vault,
+        ctx,
+        GateRequest(case_id, Action.READ),
+        tag=AuditTag.DOSSIER_OWN_MOTION_READ,
+        object_type="case",
+        object_id=case_id,
+        then=read,
     )
 
 

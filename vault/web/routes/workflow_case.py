@@ -13,10 +13,10 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.domain import Action, AuditTag, Role, reference_of
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, VaultError
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
-from vault.labels import AMSTERDAM
+from vault.labels import AMSTERDAM, OWN_MOTION_DECLINE_REASONS
 from vault.runtime import Vault
 from vault.services import assignments, own_motion, retention
 from vault.services.case_view import view_case
@@ -43,6 +43,15 @@ OWN_MOTION_REFUSALS = {
     "already-approved": "U heeft dit verzoek al goedgekeurd. De tweede goedkeuring moet van een collega van "
     "een andere discipline komen.",
 }
+# D4: a pending request withdrawn or declined; what a refusal of either says in Dutch.
+OWN_MOTION_ENDING_REFUSALS = {
+    "d4-withdraw-not-requester": "Alleen wie de omzetting aanvroeg, of de teamleider van het team van de "
+    "zaak, trekt het verzoek in.",
+    "d4-decline-by-requester": "U vroeg deze omzetting zelf aan: trek het verzoek in in plaats van het af "
+    "te wijzen.",
+    "not-pending": "Dit verzoek is al afgehandeld: het is omgezet, ingetrokken of afgewezen.",
+    "no-reason": "Kies waarom u het verzoek afwijst.",
+}
 
 
 # --- Own motion (D4) -------------------------------------------------------------------------------
@@ -61,9 +70,16 @@ def _own_motion_page(
     # First: staff only (D4, D22); anyone else gets the refusal page, audited, before the case is read.
     pending = own_motion.pending_conversion(vault, actor.ctx, case_id)
     view = view_case(vault, actor.ctx, case_id)
+    ended = own_motion.ended_conversion(vault, actor.ctx, case_id) if pending is None else None
     names = usernames(
-        vault, [pending.requested_by, *(a.approver_id for a in pending.approvals)] if pending else []
+        vault,
+        [pending.requested_by, *(a.approver_id for a in pending.approvals)]
+        if pending
+        else [ended.decided_by]
+        if ended
+        else [],
     )
+    mine = bool(pending and pending.requested_by == actor.info.user_id)
     return page(
         request,
         "workflow_own_motion.html",
@@ -73,6 +89,10 @@ def _own_motion_page(
         pending=pending,
         names=names,
         approved_by_me=bool(pending and any(a.approver_id == actor.info.user_id for a in pending.approvals)),
+        ended=ended,
+        may_withdraw=mine or actor.role == Role.TEAMLEIDER,
+        may_decline=bool(pending) and not mine,
+        decline_reasons=OWN_MOTION_DECLINE_REASONS,
         values=values or {},
         errors=errors or {},
         status_code=status_code,
@@ -134,6 +154,53 @@ def approve_own_motion(
         )
         return _own_motion_page(request, vault, actor, case_id, errors={"approve": text}, status_code=403)
     return see_other(f"/zaken/{case_id}", notice="ambtshalve-omgezet")
+
+
+def _ending_refused(
+    request: Request, vault: Vault, actor: WebActor, case_id: str, key: str, error: VaultError, code: int
+) -> HTMLResponse:
+    """The own-motion page again, with the Dutch refusal of a withdrawal or decline beside its form."""
+    rule = error.rule or ""
+    text = OWN_MOTION_ENDING_REFUSALS.get(rule) or OWN_MOTION_ENDING_REFUSALS[key]
+    field = "decline_reason" if key == "no-reason" or rule == "d4-decline-by-requester" else "end"
+    return _own_motion_page(request, vault, actor, case_id, errors={field: text}, status_code=code)
+
+
+@router.post("/zaken/{case_id}/ambtshalve/{conversion_id}/intrekken")
+def withdraw_own_motion(
+    request: Request, case_id: CaseId, conversion_id: ObjectId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    """D4: the requester (or a team leader of the case's team) withdraws a pending request."""
+    actor = form.user
+    try:
+        own_motion.withdraw_own_motion(vault, actor.ctx, case_id, conversion_id)
+    except Conflict as error:
+        return _ending_refused(request, vault, actor, case_id, "not-pending", error, 409)
+    except Forbidden as error:
+        if error.rule not in OWN_MOTION_ENDING_REFUSALS:
+            raise
+        return _ending_refused(request, vault, actor, case_id, "not-pending", error, 403)
+    return see_other(f"/zaken/{case_id}/ambtshalve", notice="ambtshalve-ingetrokken")
+
+
+@router.post("/zaken/{case_id}/ambtshalve/{conversion_id}/afwijzen")
+def decline_own_motion(
+    request: Request, case_id: CaseId, conversion_id: ObjectId, vault: VaultDep, form: VerifiedForm
+) -> Response:
+    """D4: a staff member of the case (not the requester) declines a pending request, with a reason code."""
+    actor = form.user
+    reason = form.text("decline_reason", limit=32)
+    try:
+        own_motion.decline_own_motion(vault, actor.ctx, case_id, conversion_id, reason=reason)
+    except InvalidInput as error:
+        return _ending_refused(request, vault, actor, case_id, "no-reason", error, 400)
+    except Conflict as error:
+        return _ending_refused(request, vault, actor, case_id, "not-pending", error, 409)
+    except Forbidden as error:
+        if error.rule not in OWN_MOTION_ENDING_REFUSALS:
+            raise
+        return _ending_refused(request, vault, actor, case_id, "not-pending", error, 403)
+    return see_other(f"/zaken/{case_id}/ambtshalve", notice="ambtshalve-afgewezen")
 
 
 # --- Assignment ------------------------------------------------------------------------------------
