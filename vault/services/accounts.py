@@ -18,19 +18,28 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
-from vault.audit.log import hold_chain, record_many
+from vault.audit.log import record_many
 from vault.auth import AuthConfig, seal_secret
 from vault.context import Context
-from vault.domain import AuditTag, Decision, OrgType, Role
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.domain import AuditTag, OrgType, Role
+from vault.errors import Conflict, InvalidInput, NotFound
 from vault.models.case import Case, CaseAssignment
 from vault.models.identity import Organisation, Team, TeamMembership, TotpFactor, User
-from vault.repositories import access as access_repo
 from vault.repositories import identity as repo
-from vault.transaction import Refusal
+from vault.services.account_guards import (
+    LAST_OF_ROLE,
+    STEP_UP_MINUTES,
+    keep_last,
+    not_self,
+    require_administrator,
+    require_step_up,
+)
 
 __all__ = [
+    "LAST_OF_ROLE",
+    "STEP_UP_MINUTES",
     "NewAccount",
+    "assignment_count",
     "change_membership",
     "change_role",
     "create_organisation",
@@ -46,72 +55,6 @@ __all__ = [
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _MAX_NAME = 128
-# A local process without a session: the CLI operator (``vault user add``) or the demo/test loader.
-_LOCAL_ROLES = frozenset({"system", "operator"})
-STEP_UP_MINUTES = 5  # the default of ``settings.step_up_minutes``; the web passes the configured value
-
-
-def require_administrator(session: Session, ctx: Context, attempted: str) -> None:
-    """Administer accounts: a local process (no session), or an active administrator account whose
-    second factor is verified. Anyone else is refused (403) and the refusal is audited (ids only);
-    ``attempted`` is the tag (or ``admin:view``) of what was tried, recorded in the refusal."""
-    if ctx.session_id is None and ctx.role in _LOCAL_ROLES:
-        return
-    actor = access_repo.actor_facts(session, ctx)
-    if actor is not None and actor.role is Role.ADMIN and ctx.second_factor_verified:
-        return
-    record(
-        session,
-        ctx,
-        AuditTag.ADMIN_ACCESS_DENIED,
-        decision=Decision.DENY,
-        rule="p:admin-administer-only",
-        details={"attempted": str(attempted)},
-    )
-    raise Refusal(Forbidden("only an administrator may administer accounts"))
-
-
-def require_step_up(ctx: Context, minutes: int = STEP_UP_MINUTES) -> None:
-    """An administrator acting through a session (the web, the API) must have checked their second
-    factor in the last ``minutes`` (``VAULT_STEP_UP_MINUTES``); else ``StepUpRequired`` (401, the web
-    asks for a code and carries the form). A local process without a session — the CLI operator, the
-    demo or test loader — needs none."""
-    if ctx.session_id is None and ctx.role in _LOCAL_ROLES:
-        return
-    if not ctx.stepped_up_within(minutes):
-        raise StepUpRequired("this action needs a recent second-factor check")
-
-
-def _not_self(ctx: Context, user: User, what: str) -> None:
-    if user.id == ctx.actor_id:
-        raise InvalidInput(f"an administrator cannot {what} their own account")
-
-
-# D21, D16: the organisation keeps an enabled privacy officer (who reviews the log, detector 11
-# included) and, against an administrator, an enabled administrator.
-LAST_OF_ROLE = {Role.PRIVACY_OFFICER: "last-privacy-officer", Role.ADMIN: "last-administrator"}
-
-
-def _keep_last(session: Session, ctx: Context, user: User, attempted: AuditTag) -> None:
-    """Refuse (Conflict, audited) to disable or re-role the last enabled privacy officer, or (asked by
-    an administrator, not the CLI operator) the last enabled administrator. Count and change share one
-    transaction: the chain lock and (PostgreSQL) the role's rows FOR UPDATE, read fresh; on SQLite
-    ``BEGIN IMMEDIATE``. Two administrators cannot each remove one of the last two."""
-    role = Role(user.role)
-    rule = LAST_OF_ROLE.get(role)
-    if rule is None or (role is Role.ADMIN and ctx.session_id is None and ctx.role in _LOCAL_ROLES):
-        return
-    hold_chain(session)
-    stmt = select(User.id).where(User.role == str(role), User.disabled.is_(False))
-    enabled = session.scalars(stmt.with_for_update().execution_options(populate_existing=True)).all()
-    if user.id not in enabled or len(enabled) > 1:
-        return
-    details = {"attempted": str(attempted), "target_role": str(role)}
-    tag, deny = AuditTag.ADMIN_ACCESS_DENIED, Decision.DENY
-    record(
-        session, ctx, tag, object_type="user", object_id=user.id, decision=deny, rule=rule, details=details
-    )
-    raise Refusal(Conflict(f"this is the last enabled {role} account; appoint another first", rule=rule))
 
 
 @dataclass(frozen=True)
@@ -262,17 +205,20 @@ def _user(session: Session, username: str) -> User:
 def disable_user(
     session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
 ) -> User:
-    """Disable an account and end all its sessions. From a session: step-up."""
+    """Disable an account and end all its sessions and (D15/D16) all its case assignments, each audited
+    (``_end_assignments``), in the same transaction: a re-enabled account starts with none. The entry
+    counts both. From a session: step-up."""
     require_administrator(session, ctx, AuditTag.ADMIN_USER_DISABLED)
     require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
-    _not_self(ctx, user, "disable")
-    _keep_last(session, ctx, user, AuditTag.ADMIN_USER_DISABLED)
+    not_self(ctx, user, "disable")
+    keep_last(session, ctx, user, AuditTag.ADMIN_USER_DISABLED)
     now = ctx.now()
     if not user.disabled:
         user.disabled = True
         user.disabled_at = now
     ended = repo.end_sessions(session, user.id, now=now, reason="user_disabled")
+    cases = _assigned_cases(session, user.id)
     session.flush()
     record(
         session,
@@ -280,8 +226,10 @@ def disable_user(
         AuditTag.ADMIN_USER_DISABLED,
         object_type="user",
         object_id=user.id,
-        details={"sessions_ended": len(ended)},
+        details={"sessions_ended": len(ended), "assignments_ended": len(cases)},
     )
+    reason = {"reason": "account_disabled"}
+    _end_assignments(session, ctx, user.id, cases, rule="account-disabled", details=reason)
     return user
 
 
@@ -294,7 +242,7 @@ def reset_password(
     require_administrator(session, ctx, AuditTag.ADMIN_USER_PASSWORD_RESET)
     require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
-    _not_self(ctx, user, "reset the password of")
+    not_self(ctx, user, "reset the password of")
     now = ctx.now()
     generated = secrets.token_urlsafe(18)
     user.password_hash = auth.hashing.hash(generated)
@@ -323,7 +271,7 @@ def reset_second_factor(
     require_administrator(session, ctx, AuditTag.AUTH_TOTP_RESET)
     require_step_up(ctx, step_up_minutes)
     user = _user(session, username)
-    _not_self(ctx, user, "reset the second factor of")
+    not_self(ctx, user, "reset the second factor of")
     now = ctx.now()
     factor = repo.factor_for(session, user.id)
     if factor is not None:
@@ -411,47 +359,52 @@ def change_membership(
         object_id=user.id,
         details={"team_id": team_row.id, "change": "added" if member else "removed"},
     )
-    if not member:
-        _end_assignments_on_team_cases(session, ctx, user_id=user.id, team_id=team_row.id)
+    if not member:  # access to that team's cases stops at once, also where assigned
+        details = {"team_id": team_row.id, "reason": "team_membership_removed"}
+        cases = _assigned_cases(session, user.id, team_row.id)
+        _end_assignments(session, ctx, user.id, cases, rule="team-membership-removed", details=details)
     return True
 
 
-def _end_assignments_on_team_cases(session: Session, ctx: Context, *, user_id: str, team_id: str) -> None:
-    """Leaving a team ends the person's assignments to that team's cases too, in the same transaction,
-    so the confirmation "access to that team's cases stops at once" holds (an assignment is a scope of
-    its own, and the team leader gave it to a member of the team). Each one is audited as the team
-    leader's ``unassign_case`` is (tag, case id, the assignee's id), with the reason as a code. The
+def _assigned_cases(session: Session, user_id: str, team_id: str | None = None) -> list[str]:
+    """The cases the account is assigned to (of one team, or all), by id."""
+    stmt = select(CaseAssignment.case_id).where(CaseAssignment.user_id == user_id)
+    if team_id is not None:
+        stmt = stmt.where(CaseAssignment.case_id.in_(select(Case.id).where(Case.team_id == team_id)))
+    return list(session.scalars(stmt.order_by(CaseAssignment.case_id)).all())
+
+
+def _end_assignments(
+    session: Session,
+    ctx: Context,
+    user_id: str,
+    case_ids: list[str],
+    *,
+    rule: str,
+    details: dict[str, str],
+) -> None:
+    """End the account's assignments to ``case_ids`` in the caller's transaction, so what the admin
+    action promises holds at once: leaving a team (that team's cases), disabling the account or a role
+    out of staff (all of them, D15/D16; a re-enabled account starts with none). Each one is audited as
+    the team leader's ``unassign_case`` is (tag, case id, the assignee's id), the reason as a code. The
     administrator never passes the case gate: nothing of the case is read."""
-    team_cases = select(Case.id).where(Case.team_id == team_id)
-    case_ids = session.scalars(
-        select(CaseAssignment.case_id)
-        .where(CaseAssignment.user_id == user_id, CaseAssignment.case_id.in_(team_cases))
-        .order_by(CaseAssignment.case_id)
-    ).all()
     if not case_ids:
         return
     session.execute(
-        delete(CaseAssignment).where(
-            CaseAssignment.user_id == user_id, CaseAssignment.case_id.in_(team_cases)
-        )
+        delete(CaseAssignment).where(CaseAssignment.user_id == user_id, CaseAssignment.case_id.in_(case_ids))
     )
+    entry = {"object_type": "user", "object_id": user_id, "rule": rule, "details": details}
     record_many(
         session,
-        [
-            (
-                ctx,
-                AuditTag.DOSSIER_CASE_UNASSIGNED,
-                {
-                    "case_id": case_id,
-                    "object_type": "user",
-                    "object_id": user_id,
-                    "rule": "team-membership-removed",
-                    "details": {"team_id": team_id, "reason": "team_membership_removed"},
-                },
-            )
-            for case_id in case_ids
-        ],
+        [(ctx, AuditTag.DOSSIER_CASE_UNASSIGNED, {"case_id": case_id, **entry}) for case_id in case_ids],
     )
+
+
+def assignment_count(session: Session, ctx: Context, username: str, attempted: AuditTag) -> int:
+    """How many live case assignments the account has (a number; no case is read). For the admin page's
+    confirmation of what disabling or a role change (``attempted``) ended; read in its transaction, first."""
+    require_administrator(session, ctx, attempted)
+    return len(_assigned_cases(session, _user(session, username).id))
 
 
 def change_role(
@@ -468,7 +421,7 @@ def change_role(
     except ValueError:
         raise InvalidInput(f"unknown role; choose one of: {', '.join(Role)}") from None
     user = _user(session, username)
-    _not_self(ctx, user, "change the role of")
+    not_self(ctx, user, "change the role of")
     old = Role(user.role)
     if kind is old:
         return False
@@ -484,10 +437,11 @@ def change_role(
         raise InvalidInput("a partner account needs an organisation and no team")
     if user.org_id is not None and kind not in {Role.PARTNER, Role.PROFESSIONAL}:
         raise InvalidInput("only partner and professional accounts belong to an organisation")
-    _keep_last(session, ctx, user, AuditTag.ADMIN_ROLE_CHANGED)
+    keep_last(session, ctx, user, AuditTag.ADMIN_ROLE_CHANGED)
     now = ctx.now()
     user.role = str(kind)
     ended = repo.end_sessions(session, user.id, now=now, reason="role_changed")
+    cases = [] if kind.is_staff else _assigned_cases(session, user.id)  # D16: assignments are staff's
     session.flush()
     record(
         session,
@@ -495,6 +449,13 @@ def change_role(
         AuditTag.ADMIN_ROLE_CHANGED,
         object_type="user",
         object_id=user.id,
-        details={"from": str(old), "to": str(kind), "sessions_ended": len(ended)},
+        details={
+            "from": str(old),
+            "to": str(kind),
+            "sessions_ended": len(ended),
+            "assignments_ended": len(cases),
+        },
     )
+    details = {"reason": "role_not_staff", "to": str(kind)}
+    _end_assignments(session, ctx, user.id, cases, rule="role-not-staff", details=details)
     return True

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import OrgType, Role
+from vault.domain import AuditTag, OrgType, Role
 from vault.errors import Conflict, InvalidInput, NotFound
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN
+from vault.labels import count_of
 from vault.services import accounts, admin_views
 from vault.services.authentication import passkey_policy
 from vault.transaction import transaction
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/beheer", include_in_schema=False)
 
 UserId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 Done = Annotated[str | None, Query(max_length=16)]
+# D16: how many case assignments disabling or a role change out of staff ended (a number, never a case).
+Ended = Annotated[int | None, Query(ge=0, le=1_000_000)]
 
 # The confirmation after each action (a fixed code in the redirect; never a name in the URL).
 _DONE = {
@@ -60,8 +63,11 @@ def _last_of_role(exc: Conflict) -> str:
     return _LAST.get(exc.rule or "", "Dit account kan nu niet worden gewijzigd.")
 
 
-def _done(code: str | None) -> str | None:
-    return _DONE.get(code or "")
+def _done(code: str | None, ended: int | None = None) -> str | None:
+    message = _DONE.get(code or "")
+    if message is None or ended is None or code not in {"uit", "rol"}:
+        return message
+    return f"{message} {count_of(ended, 'toewijzing', 'toewijzingen')} aan zaken beëindigd."
 
 
 def _username_error(value: str) -> str | None:
@@ -192,9 +198,14 @@ def _user_page(
 
 @router.get("/gebruikers/{user_id}")
 def user_detail(
-    request: Request, user_id: UserId, vault: VaultDep, actor: WebUser, gedaan: Done = None
+    request: Request,
+    user_id: UserId,
+    vault: VaultDep,
+    actor: WebUser,
+    gedaan: Done = None,
+    toewijzingen: Ended = None,
 ) -> HTMLResponse:
-    return _user_page(request, vault, actor, user_id, done=_done(gedaan))
+    return _user_page(request, vault, actor, user_id, done=_done(gedaan, toewijzingen))
 
 
 def _username(vault: VaultDep, actor: WebActor, user_id: str) -> str:
@@ -209,6 +220,8 @@ def change_role(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
     role = form.text("role", limit=32)
     try:
         with transaction(vault.db) as session:
+            # D16: a role out of staff ends them all
+            ended = accounts.assignment_count(session, actor.ctx, username, AuditTag.ADMIN_ROLE_CHANGED)
             changed = accounts.change_role(
                 session,
                 actor.ctx,
@@ -227,7 +240,10 @@ def change_role(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
         return _user_page(
             request, vault, actor, user_id, errors={"role": _last_of_role(exc)}, status_code=409
         )
-    return see_other(f"/beheer/gebruikers/{user_id}?gedaan={'rol' if changed else 'niets'}")
+    if not changed:
+        return see_other(f"/beheer/gebruikers/{user_id}?gedaan=niets")
+    ended = 0 if Role(role).is_staff else ended
+    return see_other(f"/beheer/gebruikers/{user_id}?gedaan=rol&toewijzingen={ended}")
 
 
 @router.post("/gebruikers/{user_id}/teams")
@@ -259,6 +275,8 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
     username = _username(vault, actor, user_id)
     try:
         with transaction(vault.db) as session:
+            # D16: disabling ends them all
+            ended = accounts.assignment_count(session, actor.ctx, username, AuditTag.ADMIN_USER_DISABLED)
             accounts.disable_user(
                 session, actor.ctx, username, step_up_minutes=vault.settings.step_up_minutes
             )
@@ -268,7 +286,7 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
     except Conflict as exc:
         errors = {"disable": _last_of_role(exc)}
         return _user_page(request, vault, actor, user_id, errors=errors, status_code=409)
-    return see_other(f"/beheer/gebruikers/{user_id}?gedaan=uit")
+    return see_other(f"/beheer/gebruikers/{user_id}?gedaan=uit&toewijzingen={ended}")
 
 
 @router.get("/gebruikers/{user_id}/tweede-factor")
