@@ -33,6 +33,7 @@ from vault.errors import InvalidInput
 from vault.labels import AMSTERDAM
 
 __all__ = [
+    "DATE_OUT_OF_RANGE",
     "DATE_RANGE_PROBLEM",
     "EARLIEST_YEAR",
     "INVESTIGATION_JUDGEMENT_WEEKS",
@@ -146,12 +147,15 @@ def date_problem(value: date) -> str | None:
     return None
 
 
+DATE_OUT_OF_RANGE = "date-out-of-range"  # the rule of a date whose year lies outside the range
+
+
 def check_date(value: _D, name: str) -> _D:
     """``value`` if ``date_problem`` finds nothing; else ``InvalidInput`` naming ``name`` (rule
     ``date-out-of-range`` or ``date-needs-time-zone``), never the value."""
     problem = date_problem(value)
     if problem is not None:
-        rule = "date-needs-time-zone" if problem == TIME_ZONE_PROBLEM else "date-out-of-range"
+        rule = "date-needs-time-zone" if problem == TIME_ZONE_PROBLEM else DATE_OUT_OF_RANGE
         raise InvalidInput(f"{name}: {problem}", rule=rule)
     return value
 

@@ -12,7 +12,7 @@ from vault.audit.export import CsvStyle
 from vault.domain import AuditTag, reference_of
 from vault.errors import InvalidInput
 from vault.labels import AMSTERDAM
-from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR, date_problem
+from vault.services.calendar import DATE_OUT_OF_RANGE, EARLIEST_YEAR, LATEST_YEAR, date_problem
 from vault.services.pdf import render_pdf
 
 __all__ = [
@@ -91,7 +91,7 @@ def parse_day(text: str) -> date | None:
     except ValueError:
         raise InvalidInput(BAD_DAY) from None
     if date_problem(parsed) is not None:
-        raise InvalidInput(DAY_OUT_OF_RANGE, rule="date-out-of-range")
+        raise InvalidInput(DAY_OUT_OF_RANGE, rule=DATE_OUT_OF_RANGE)
     return parsed
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from vault.errors import InvalidInput
+from vault.services.calendar import DATE_OUT_OF_RANGE
 from vault.services.intake import IntakeForm, Submission
 from vault.services.person_fields import unfit_characters
 from vault.services.subjects import PersonFields, Relation, ReporterFields
@@ -142,7 +143,7 @@ class _Reader:
         try:
             parsed = parse_day(self.fields.get(name, ""))
         except InvalidInput as refused:
-            if refused.rule == "date-out-of-range":  # a year before 1900 (or after 2999)
+            if refused.rule == DATE_OUT_OF_RANGE:  # a year before 1900 (or after 2999)
                 self.problem(name, f"{label} ligt niet tussen 1900 en vandaag; controleer het jaar.")
             else:
                 self.problem(name, f"{label} is geen geldige datum; vul in als dd-mm-jjjj.")
