@@ -119,6 +119,12 @@ def test_d17_the_step_up_page_without_an_active_app_offers_only_the_passkey_on_a
     passkey.click()
     page.wait_for_url(re.compile(r"^(?!.*/bevestigen).*$"))
     assert _step_ups(vault) == before + 1
+    # Back to the app being set up, for its code (enrol_code.html), on the same phone.
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == "Voer de code van uw authenticator-app in"
+    assert UUID.search(page.locator("main").inner_text()) is None
+    assert_fits_a_phone(page)
+    assert_accessible(page)
 
 
 def test_d17_the_step_up_page_without_an_active_app_does_not_ask_for_a_code_in_its_heading(
