@@ -141,24 +141,38 @@ def _open_keys(settings: Settings, *, create: bool) -> Keys:
 
 
 def _load_subkeys(keys: Keys, db: Database, clock: Clock, *, create: bool) -> None:
-    """Unwrap the purpose subkeys stored in the database (create the missing ones on init) and make
-    sure the current KEK version has its epoch row."""
+    """Unwrap the purpose subkeys stored in the database (create the missing ones on init) and, in a
+    database that records no KEK epoch yet (a new or upgraded installation), record the current one.
+
+    Nothing is written before the provider has opened every stored subkey (D18): a start refused for
+    the wrong key file, token or transit key leaves the database as it was. An epoch the provider holds
+    and the database does not record (a rotation killed before its transaction) is not recorded here:
+    `vault keys rotate` completes it, with its audit entry."""
     from vault.repositories import keys as key_repo
 
     try:
         with db.session() as session:
             wrapped = key_repo.load_subkeys(session)
-            missing = [p for p in SubkeyPurpose if p.value not in wrapped]
-            if missing and create:
-                fresh = keys.new_subkeys(missing)
-                key_repo.store_subkeys(session, fresh, clock.now())
-                wrapped.update(fresh)
-            key_repo.ensure_epoch(session, keys.current_version(), keys.provider.kind, clock.now())
+            has_epochs = bool(key_repo.epochs(session))
     except SQLAlchemyError as exc:
         raise ConfigError(
             f"VAULT_DATABASE_URL: the key tables cannot be read ({type(exc).__name__})"
         ) from None
-    keys.install_subkeys(wrapped)
+    missing = [p for p in SubkeyPurpose if p.value not in wrapped]
+    fresh = keys.new_subkeys(missing) if missing and create else {}
+    keys.install_subkeys({**wrapped, **fresh})  # refuses (ConfigError) before anything is written
+    if not fresh and has_epochs:
+        return
+    try:
+        with db.session() as session:
+            if fresh:
+                key_repo.store_subkeys(session, fresh, clock.now())
+            if not has_epochs:
+                key_repo.ensure_epoch(session, keys.current_version(), keys.provider.kind, clock.now())
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"VAULT_DATABASE_URL: the key tables cannot be written ({type(exc).__name__})"
+        ) from None
 
 
 def init_vault(settings: Settings, *, clock: Clock | None = None) -> Vault:

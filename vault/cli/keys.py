@@ -69,8 +69,12 @@ def status() -> None:
         else:
             state = "in use"
         where = "" if e.held else f" [held by former provider {e.provider}: remove it there]"
-        if e.destroyed_at:
-            where = ""
+        if e.destroyed_at:  # K11: recorded destroyed while the provider still stores the KEK
+            where = (
+                f" [STILL HELD by the provider: run `vault keys remove-version {e.version}`]"
+                if e.held
+                else ""
+            )
         typer.echo(f"epoch {e.version}{mark}: {e.keys} keys, {state}{where}")
     if backup is not None:
         typer.echo(backup)
@@ -193,6 +197,12 @@ def split(
             what = "the root key"
         typer.echo(f"{shares} shares, any {threshold} recover {what} (set {result.identifier}).")
         typer.echo("Give each holder one share; they are not shown again.")
+        if vault.settings.key_provider != "pkcs11":  # K15: the root key itself is not replaced
+            typer.echo(
+                "note: the root key is the same as before: the shares of an earlier split still recover "
+                "it; keep or destroy them accordingly",
+                err=True,
+            )
         for number, words in enumerate(result.mnemonics, start=1):
             typer.echo(f"\nshare {number} of {shares}:\n{words}")
         if vault.settings.key_provider == "pkcs11":

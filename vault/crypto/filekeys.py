@@ -196,7 +196,7 @@ def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
         check, keks_doc = doc["root_check"], doc["keks"]
         if not isinstance(check, str) or not isinstance(keks_doc, dict):
             raise ValueError("bad types")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):  # K16: deep JSON
         raise provider_error(_KIND, f"key file {path} is malformed") from None
     if not hmac.compare_digest(check.encode(), _root_check(root).encode()):
         raise provider_error(_KIND, f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}")
@@ -205,7 +205,8 @@ def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
     try:
         for version_text, sealed in keks_doc.items():
             version = int(version_text)
-            if version < 1 or str(version) != version_text or not isinstance(sealed, str):
+            # K16: a version beyond 32 bits cannot be bound (``_kek_ad`` packs it as u32be)
+            if not 1 <= version < 2**31 or str(version) != version_text or not isinstance(sealed, str):
                 raise ValueError("bad version")
             kek = unseal(aead, base64.b64decode(sealed.encode("ascii"), validate=True), _kek_ad(version))
             if len(kek) != KEY_SIZE:

@@ -345,12 +345,20 @@ class Keys:
             self._current = self._seen = version
             return version
 
+    def material_versions(self) -> list[int]:
+        """The versions whose KEK the provider still stores, hidden ones included (OpenBao: a version
+        below ``min_decryption_version`` that was never trimmed). A destroyed epoch is not among them."""
+        held = getattr(self._provider, "material_versions", None)
+        result: list[int] = held() if held is not None else self._provider.versions()
+        return result
+
     def remove_version(self, version: int) -> None:
-        """Destroy a KEK version (after every key wrapped under it was rewrapped). Irreversible."""
+        """Destroy a KEK version (after every key wrapped under it was rewrapped). Irreversible; also
+        completes a destruction a provider left half done (`material_versions`)."""
         with self._lock:
             if version == self._current:
                 raise Conflict("the current KEK version cannot be removed; rotate first")
-            if version not in self._provider.versions():
+            if version not in self.material_versions():
                 raise NotFound("no such KEK version")
             self._provider.destroy_version(version)
 

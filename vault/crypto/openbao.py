@@ -123,6 +123,10 @@ class OpenBaoKeyProvider:
             raise provider_error(
                 _KIND, "the transit mount and key name may hold only letters, digits, '.', '_', '-'"
             )
+        if not token or not all("!" <= c <= "~" for c in token):  # K20: never a piece of the token
+            raise provider_error(
+                _KIND, "VAULT_OPENBAO_TOKEN is not a valid token (printable ASCII without spaces only)"
+            )
         shown = _shown(addr)
         client = httpx.Client(
             base_url=addr.rstrip("/"),
@@ -262,7 +266,7 @@ class OpenBaoKeyProvider:
             except _Refused:
                 raise Unavailable("OpenBao refused to create the transit key") from None
             info = self._key_info() or {}
-        latest = int((info or {}).get("latest_version") or 1)
+        latest = self._int_field(info or {}, "latest_version", 1) or 1
         if version in self.versions() and not (fresh and version == 1):
             raise Conflict("that KEK version exists already")
         if version < latest:
@@ -274,13 +278,13 @@ class OpenBaoKeyProvider:
             # A key created for a migration starts at the vault's next version: drop the fillers.
             self._trim_below(version, latest)
 
-    def _trim_below(self, floor: int, latest: int) -> None:
+    def _trim_below(self, floor: int, latest: int, min_decryption: int | None = None) -> None:
         try:
             self._call(
                 "POST",
                 f"keys/{self._key}/config",
                 {
-                    "min_decryption_version": floor,
+                    "min_decryption_version": min_decryption or floor,
                     "min_encryption_version": latest,
                     "deletion_allowed": False,
                 },
@@ -289,13 +293,47 @@ class OpenBaoKeyProvider:
         except _Refused:
             raise Unavailable("OpenBao refused to destroy the key version") from None
 
+    @staticmethod
+    def _int_field(info: dict[str, Any], name: str, default: int) -> int:
+        value = info.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise Unavailable(_GARBLED)
+        try:
+            number = int(value)
+        except ValueError:
+            raise Unavailable(_GARBLED) from None
+        if not 0 <= number < 2**31:
+            raise Unavailable(_GARBLED)
+        return number
+
+    def material_versions(self) -> list[int]:
+        """The versions whose key material OpenBao still stores: every version from
+        ``min_available_version`` (what ``trim`` deleted lies below) up to the latest. A version only
+        hidden by ``min_decryption_version`` is here: anyone with transit admin rights can show it
+        again, so it is not destroyed (D12)."""
+        info = self._key_info()
+        if info is None:
+            return []
+        latest = self._int_field(info, "latest_version", 0)
+        return list(range(max(self._int_field(info, "min_available_version", 0), 1), latest + 1))
+
     def destroy_version(self, version: int) -> None:
-        live = self.versions()
-        if version not in live:
+        """Destroy ``version`` for good: hide it (``min_decryption_version``) and ``trim`` it. Idempotent:
+        a version a run interrupted between the two calls left hidden but stored is trimmed now. The
+        result is read back; a version still stored afterwards is `Unavailable`."""
+        info = self._key_info()
+        material = self.material_versions() if info is not None else []
+        if info is None or version not in material:
             raise NotFound("no such KEK version")
-        if version != min(live):
+        if version != min(material):
             raise Conflict("OpenBao destroys KEK versions oldest first; destroy the older ones before")
-        self._trim_below(version + 1, max(live))
+        latest = max(material)
+        hidden = max(self._int_field(info, "min_decryption_version", 1), version + 1)
+        self._trim_below(version + 1, latest, hidden)
+        if version in self.material_versions():
+            raise Unavailable("OpenBao did not destroy the key version; run the command again")
 
     def wrap(self, key: bytes, *, purpose: str, context_id: str, version: int) -> WrappedKey:
         item = {"plaintext": _b64(key), "context": _context(purpose, context_id)}

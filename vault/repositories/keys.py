@@ -21,6 +21,7 @@ __all__ = [
     "keys_not_at_version",
     "load_subkeys",
     "store_subkeys",
+    "subkeys_at_version",
     "subkeys_not_at_version",
 ]
 
@@ -44,6 +45,14 @@ def keys_not_at_version(session: Session, version: int, limit: int) -> Sequence[
 def subkeys_not_at_version(session: Session, version: int) -> Sequence[WrappedSubkey]:
     stmt = select(WrappedSubkey).where(WrappedSubkey.kek_version != version).order_by(WrappedSubkey.purpose)
     return session.scalars(stmt).all()
+
+
+def subkeys_at_version(session: Session, version: int) -> dict[str, WrappedKey]:
+    """The purpose subkeys already wrapped under ``version`` (a migration's keys moved so far)."""
+    rows = session.execute(
+        select(WrappedSubkey.purpose, WrappedSubkey.wrapped).where(WrappedSubkey.kek_version == version)
+    )
+    return {purpose: WrappedKey(version, bytes(blob)) for purpose, blob in rows}
 
 
 def case_key_version(session: Session, case_id: str) -> int | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -45,12 +46,12 @@ from vault.crypto.recovery import (
 )
 from vault.db import Database
 from vault.domain import AuditTag
-from vault.errors import Conflict, Integrity, InvalidInput, Unavailable
+from vault.errors import ConfigError, Conflict, Integrity, InvalidInput, Unavailable
 from vault.models import CaseKey, KekBackup, KekBackupKey, WrappedSubkey
 from vault.repositories import keys as key_repo
-from vault.runtime import Vault, key_provider_spec
+from vault.runtime import Vault, check_database, key_provider_spec
 from vault.services.kek_backups import backup_key_record
-from vault.services.keyring import retire_older
+from vault.services.keyring import check_provider_is_current, retire_older
 
 __all__ = [
     "HSM_BACKUP_KEY",
@@ -96,8 +97,21 @@ def restore_root_key(settings: Settings, mnemonics: list[str]) -> RecoveredRoot:
         raise InvalidInput(f"{root_file} exists; move it away first if it is really lost or damaged")
     recovered = recover_root(mnemonics)
     FileKeyProvider.open(settings.resolved_key_file, recovered.root).close()
+    _check_database(settings)  # K13: a recovery that cannot be audited afterwards is not done
     write_root_key(root_file, recovered.root)
     return recovered
+
+
+def _check_database(settings: Settings) -> None:
+    """The database opens (ConfigError naming VAULT_DATABASE_URL, never the URL, when it does not)."""
+    try:
+        db = Database(settings.url)
+    except (ArgumentError, ValueError, ImportError) as exc:
+        raise ConfigError(f"VAULT_DATABASE_URL: unusable database URL ({type(exc).__name__})") from None
+    try:
+        check_database(db)
+    finally:
+        db.dispose()
 
 
 # -- the HSM backup key (PKCS#11) ------------------------------------------------------------------
@@ -119,6 +133,7 @@ def split_backup_key(vault: Vault, ctx: Context, *, shares: int, threshold: int)
     provider = vault.keys.provider
     if not isinstance(provider, KekBackupTarget):
         raise InvalidInput("an HSM backup key applies to VAULT_KEY_PROVIDER=pkcs11")
+    check_provider_is_current(vault)  # K19: as `rotate`, never a second KEK of a migration's epoch
     backup = new_backup_key(shares=shares, threshold=threshold)
     retire_after = timedelta(days=vault.settings.key_retire_after_days)
     with vault.db.session() as session:

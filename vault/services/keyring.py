@@ -46,6 +46,7 @@ __all__ = [
     "RotationProgress",
     "arm_backup",
     "case_key_epoch",
+    "check_provider_is_current",
     "create_case_key",
     "current_backup_key",
     "destroy_due_epochs",
@@ -53,6 +54,7 @@ __all__ = [
     "retire_older",
     "rewrap_all",
     "rotate_kek",
+    "rotation_recorded",
     "shred_case",
     "start_rotation",
     "store_backup",
@@ -191,7 +193,7 @@ def _newest_epoch(session: Session) -> int | None:
     return session.scalar(select(func.max(KekEpoch.version)))
 
 
-def _rotation_recorded(session: Session, version: int) -> bool:
+def rotation_recorded(session: Session, version: int) -> bool:
     stmt = select(AuditEntry.seq).where(
         AuditEntry.tag == AuditTag.SYSTEM_KEYS_ROTATE.value,
         AuditEntry.object_type == "kek",
@@ -215,7 +217,7 @@ def _complete_rotation(
     key_repo.ensure_epoch(session, version, provider.kind, now)
     store_backup(session, provider, version, backup_key, now)
     retire_older(session, version, now, retire_after)
-    if not _rotation_recorded(session, version):
+    if not rotation_recorded(session, version):
         record(
             session,
             ctx,
@@ -238,7 +240,7 @@ def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = N
     rerun (`start_rotation`) completes the second step exactly as this would have. Before either, an
     HSM backup key the token does not authenticate stops it (`kek_backups.arm_backup`)."""
     retire_after = _retire_after(vault, retire_after)
-    _check_provider_is_current(vault)
+    check_provider_is_current(vault)
     with vault.db.session() as session:
         backup_key = arm_backup(session, vault.keys.provider)
     version = vault.keys.rotate()
@@ -247,7 +249,7 @@ def rotate_kek(vault: Vault, ctx: Context, *, retire_after: timedelta | None = N
     return version
 
 
-def _check_provider_is_current(vault: Vault) -> None:
+def check_provider_is_current(vault: Vault) -> None:
     with vault.db.session() as session:
         newest = _newest_epoch(session)
     if newest is not None and newest > vault.keys.current_version():
@@ -278,7 +280,7 @@ def start_rotation(vault: Vault, ctx: Context, *, retire_after: timedelta | None
 
     An interrupted rotation whose new KEK missed its HSM backup (the backup lives in memory until the
     epoch row is written) is not completed: a new epoch, backed up, replaces it."""
-    _check_provider_is_current(vault)
+    check_provider_is_current(vault)
     version = unfinished_rotation(vault)
     if version is None:
         return rotate_kek(vault, ctx, retire_after=retire_after), False
@@ -379,11 +381,11 @@ def _destroy(vault: Vault, ctx: Context, session: Session, version: int) -> None
     and completes the record — destroyed, its backup deleted, audited — after the same checks."""
     locked = {e.version: e for e in _lock_epochs(session)}
     newest = max(locked, default=None)
-    held = version in vault.keys.versions()
+    held = version in vault.keys.material_versions()  # OpenBao: hidden but not trimmed is held (K11)
     epoch = locked.get(version)
     if epoch is None and not held:
         raise NotFound(f"KEK epoch {version} does not exist")
-    if epoch is not None and epoch.destroyed_at is not None:
+    if epoch is not None and epoch.destroyed_at is not None and not held:
         raise Conflict(f"KEK epoch {version} was destroyed already")
     if version == vault.keys.current_version() or newest is None or version >= newest:
         raise Conflict(f"KEK epoch {version} is the current one; rotate first")
@@ -391,6 +393,10 @@ def _destroy(vault: Vault, ctx: Context, session: Session, version: int) -> None
     if in_use:
         raise Conflict(f"KEK version {version} still wraps {in_use} keys; run `vault keys rotate` first")
     now = ctx.now()
+    if epoch is not None and epoch.destroyed_at is not None:  # recorded destroyed, still in the provider
+        vault.keys.remove_version(version)
+        record(session, ctx, AuditTag.SYSTEM_KEYS_EPOCH_DESTROYED, object_type="kek", object_id=str(version))
+        return
     if held:
         vault.keys.remove_version(version)
     elif epoch is not None and _held_by_former_provider(session, vault, epoch):
@@ -419,7 +425,7 @@ def destroy_due_epochs(vault: Vault, ctx: Context) -> list[int]:
     epoch that still wraps keys (a rotation not yet finished) is left for the next run. Epochs held
     by a former provider are left to remove there (``vault keys status`` lists them)."""
     destroyed = []
-    held = set(vault.keys.versions())
+    held = set(vault.keys.material_versions())
     with vault.db.session() as session:
         due = [
             e.version
