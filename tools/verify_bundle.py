@@ -15,7 +15,10 @@ vault; ``--quorum`` (default: all given witnesses) is how many of them must have
 What is checked (see docs/audit.md):
 * the keys: a small-order or non-canonical Ed25519 key is refused (exit 2), since a forged signature
   verifies under it; the same witness key given twice is refused too;
-* the checkpoint note: every signature line is by a given key and verifies (Ed25519 signed-note for
+* the checkpoint note: UTF-8 text with no control character but the newline (a CR or an escape
+  sequence could make a terminal show another origin than the one checked; what the tool prints of the
+  note is escaped), a tree size of at most 2**64 - 1, as the vault and its witnesses read it; every
+  signature line is by a given key and verifies (Ed25519 signed-note for
   the log, C2SP ``cosignature/v1`` for witnesses), the log signed it, the quorum of witnesses cosigned
   (counted by name and key id: two witnesses may share a name);
 * bundle: the file is in its one canonical JSON form; each entry's hash is recomputed from its fields
@@ -65,6 +68,12 @@ GENESIS_HASH = "0" * 64
 _SIG_PREFIX = "\u2014 "
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,19})")
+# A tree size is a u64 (C2SP tlog-checkpoint), as the vault and every witness read it.
+_MAX_SIZE = 2**64 - 1
+# C0 controls but the newline, DEL, and the C1 controls: a CR or an escape sequence in a signed text lets
+# two readers (or a terminal) see different lines. The vault and its witnesses refuse C0 and DEL; the C1
+# range (0x9b is a one-character escape on some terminals) is refused here too, and no vault origin holds one.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 # Curve25519's field prime and the twisted Edwards constant d = -121665/121666 (RFC 8032 section 5.1).
 _P = 2**255 - 19
 _D = -121665 * pow(121666, _P - 2, _P) % _P
@@ -73,6 +82,25 @@ _SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 
 class Failed(Exception):
     """Verification failed; the message says why."""
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print: every character that is not printable (controls, bidi and other format
+    characters, line separators) and the backslash itself as an escape, so what the note says cannot move
+    the cursor or rewrite what the auditor reads on a terminal."""
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "".join(out)
 
 
 # --- keys and signatures ----------------------------------------------------------------------------
@@ -183,18 +211,22 @@ def check_note(
         raise Failed(f"witness {twice} is given twice (same name and key id); give each witness once")
     if not isinstance(note, str) or "\n\n" not in note or not note.endswith("\n"):
         raise Failed("checkpoint note is malformed")
-    split = note.index("\n\n")
-    text, block = note[: split + 1], note[split + 2 :]
     try:
-        text.encode("utf-8")
+        note.encode("utf-8")
     except UnicodeEncodeError:
         raise Failed("checkpoint note is not valid text") from None
+    control = _CONTROL.search(note)
+    if control is not None:  # named escaped, never echoed raw
+        line = note.count("\n", 0, control.start()) + 1
+        raise Failed(f"checkpoint note holds a control character ({shown(control.group())} on line {line})")
+    split = note.index("\n\n")
+    text, block = note[: split + 1], note[split + 2 :]
     lines = text[:-1].split("\n")
     if len(lines) < 3 or any(line == "" for line in lines):
         raise Failed("checkpoint is malformed")
     origin, size_text, root_text = lines[:3]
-    if _DECIMAL.fullmatch(size_text) is None:
-        raise Failed("checkpoint size is malformed")
+    if _DECIMAL.fullmatch(size_text) is None or int(size_text) > _MAX_SIZE:
+        raise Failed("checkpoint size is malformed (not a decimal of at most 2**64 - 1)")
     root = _b64decode(root_text)
     if len(root) != 32:
         raise Failed("checkpoint root hash is malformed")
@@ -212,13 +244,13 @@ def check_note(
             continue
         witness = next((w for w in witnesses if w.name == name and w.key_id == blob[:4]), None)
         if witness is None:
-            raise Failed(f"checkpoint carries a signature by an unknown key ({name})")
+            raise Failed(f"checkpoint carries a signature by an unknown key ({shown(name)})")
         if len(blob) != 4 + 8 + 64:
-            raise Failed(f"cosignature by {name} is malformed")
+            raise Failed(f"cosignature by {shown(name)} is malformed")
         timestamp = int.from_bytes(blob[4:12], "big")
         message = f"cosignature/v1\ntime {timestamp}\n".encode() + text.encode()
         if not 0 < timestamp < 2**63 or not witness.verify(message, blob[12:]):
-            raise Failed(f"cosignature by {name} does not verify")
+            raise Failed(f"cosignature by {shown(name)} does not verify")
         cosigned.add((witness.name, witness.key_id))
     if not log_signed:
         raise Failed("checkpoint is not signed by the log's key")
@@ -370,7 +402,7 @@ def verify_bundle(raw: bytes, log_key: Key, witnesses: list[Key], quorum: int, o
     else:
         raise Failed("bundle names an unknown subject")
     witnessed = f"cosigned by {', '.join(cosigned)}" if cosigned else "no witness cosignatures required"
-    return f"OK: {len(seqs)} entries proven in {cp_origin} at size {size}; {witnessed}"
+    return f"OK: {len(seqs)} entries proven in {shown(cp_origin)} at size {size}; {witnessed}"
 
 
 def verify_export(
@@ -407,7 +439,7 @@ def verify_export(
     witnessed = f"cosigned by {', '.join(cosigned)}" if cosigned else "no witness cosignatures required"
     after = len(entries) - size
     return (
-        f"OK: entries 1..{size} match {cp_origin} at size {size}; {witnessed}; "
+        f"OK: entries 1..{size} match {shown(cp_origin)} at size {size}; {witnessed}; "
         f"{after} later entries checked by the hash chain only"
     )
 

@@ -20,7 +20,14 @@ from sqlalchemy.exc import ArgumentError
 
 from vault.errors import ConfigError
 
-__all__ = ["MIN_PROXY_PREFIX", "Settings", "get_settings", "load_settings", "normalise_proxy"]
+__all__ = [
+    "MIN_PROXY_PREFIX",
+    "Settings",
+    "get_settings",
+    "load_settings",
+    "normalise_proxy",
+    "settings_error",
+]
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
@@ -398,10 +405,15 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        # Never echo the input: a URL may carry a password.
-        raise ConfigError(f"VAULT_{field.upper()}: {err['msg']}") from None
+        raise settings_error(exc, "VAULT_") from None
+
+
+def settings_error(exc: ValidationError, prefix: str) -> ConfigError:
+    """A settings model's validation error as one line naming the variable (``prefix`` + field) and
+    what is wrong with it. Never the input: a URL may carry a password."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else "?"
+    return ConfigError(f"{prefix}{field.upper()}: {err['msg']}")
 
 
 @lru_cache(maxsize=1)

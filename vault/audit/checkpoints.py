@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Final
 
 import structlog
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +31,7 @@ from vault.audit.merkle import CompactRange, leaf_hash
 from vault.audit.note import Checkpoint, parse_and_verify, sign_checkpoint, verifier_key_string
 from vault.audit.queries import canonical_batch
 from vault.audit.walk import Batches, ChainWalk, links, scan
+from vault.config import settings_error
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
 from vault.crypto.signing import SigningKey
@@ -47,6 +48,7 @@ __all__ = [
     "confirm_last_leaf",
     "create_checkpoint",
     "latest_checkpoint",
+    "load_audit_settings",
     "trusted_state",
 ]
 
@@ -73,6 +75,24 @@ class AuditSettings(BaseSettings):
     witness_quorum: int | None = Field(default=None, ge=1, le=100)
     witness_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
 
+    @field_validator("origin")
+    @classmethod
+    def _printable_origin(cls, value: str) -> str:
+        # The origin is the first line of every signed checkpoint: no control or format character (a CR
+        # or escape would show another origin on a terminal; the outside verifier refuses such a note).
+        if not value.isprintable():
+            raise ValueError("must be printable text, without control or format characters")
+        return value
+
+
+def load_audit_settings() -> AuditSettings:
+    """``VAULT_AUDIT_*`` from the environment; a bad value is a one-line ``ConfigError`` naming the
+    variable (exit 2), as ``vault.config.load_settings`` does for the other ``VAULT_*`` settings."""
+    try:
+        return AuditSettings()
+    except ValidationError as exc:
+        raise settings_error(exc, "VAULT_AUDIT_") from None
+
 
 @dataclass(frozen=True)
 class CheckpointSigner:
@@ -84,7 +104,7 @@ class CheckpointSigner:
     @classmethod
     def for_vault(cls, vault: Vault, origin: str | None = None) -> CheckpointSigner:
         seed = vault.keys.subkey(SubkeyPurpose.AUDIT_CHECKPOINT).reveal()
-        return cls(origin or AuditSettings().origin, SigningKey(seed))
+        return cls(origin or load_audit_settings().origin, SigningKey(seed))
 
     @property
     def public_key(self) -> bytes:

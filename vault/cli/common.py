@@ -9,12 +9,13 @@ from typing import IO, Any, BinaryIO, TextIO, cast
 
 import typer
 
-from vault.config import load_settings
+from vault.audit.checkpoints import load_audit_settings
+from vault.config import Settings, load_settings
 from vault.context import Context
 from vault.errors import InvalidInput
 from vault.runtime import Vault, open_vault
 
-__all__ = ["DEBUG", "echo_err", "opened_vault", "operator_account", "operator_context"]
+__all__ = ["DEBUG", "checked_settings", "echo_err", "opened_vault", "operator_account", "operator_context"]
 
 DEBUG = {"enabled": False}
 
@@ -23,8 +24,16 @@ def echo_err(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
 
+def checked_settings() -> Settings:
+    """The environment's settings. A bad ``VAULT_*`` or ``VAULT_AUDIT_*`` value is refused here, before
+    anything is opened or served: one ``error: <VARIABLE>: …`` line, exit 2 (``ConfigError``)."""
+    settings = load_settings()
+    load_audit_settings()
+    return settings
+
+
 def opened_vault() -> Vault:
-    return open_vault(load_settings())
+    return open_vault(checked_settings())
 
 
 def operator_account() -> str:

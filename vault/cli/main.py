@@ -18,7 +18,7 @@ from vault.cli import keys as keys_cli
 from vault.cli import policy as policy_cli
 from vault.cli import rights as rights_cli
 from vault.cli import witness as witness_cli
-from vault.cli.common import DEBUG, echo_err
+from vault.cli.common import DEBUG, checked_settings, echo_err
 from vault.config import Settings, load_settings
 from vault.errors import ConfigError, VaultError
 
@@ -77,7 +77,7 @@ def serve(
     """Serve the API and web UI (uvicorn with httptools + uvloop)."""
     from vault.runtime import open_vault
 
-    settings = load_settings()
+    settings = checked_settings()
     vault = open_vault(settings)  # refuse early, with a one-line error, if not initialised
     sqlite = vault.db.is_sqlite
     from vault.services.kek_backups import backup_key_status
@@ -159,7 +159,7 @@ def demo(
     from vault.services.demo import load_demo
     from vault.services.setup import initialise
 
-    settings = load_settings()
+    settings = checked_settings()
     if not no_serve:
         _check_password_hashing(settings, host)
     vault = initialise(settings)

@@ -1,16 +1,15 @@
 """The vault asking its witnesses to cosign a checkpoint, and what it knows about their answers.
 
-Witnesses are configured in ``VAULT_AUDIT_WITNESSES``: entries ``<witness vkey> <URL prefix>``
-separated by commas or newlines, e.g. ``fg.example/witness+1a2b3c4d+BK…= http://127.0.0.1:7380``.
-For each witness the vault sends ``old <size it last cosigned>``, the RFC 6962 consistency proof
-from there, and the checkpoint note (C2SP tlog-witness); a 409 names the witness's size and the
-vault retries once from that size, never from below the size that witness last cosigned (a witness
-that lost its record is reported, not re-based). A returned cosignature is verified against the
-configured key, in canonical base64, before it is stored. A checkpoint counts as *published* once
-``VAULT_AUDIT_WITNESS_QUORUM`` (default: a majority) of the configured witnesses cosigned it, counting
-only stored cosignatures that verify over the checkpoint note as stored now. The timeout
-(``VAULT_AUDIT_WITNESS_TIMEOUT_SECONDS``) bounds each request as a whole, not each socket operation
-(``vault.witness.transport``). Whatever one witness answers, or whatever goes wrong while asking it,
+Witnesses are configured in ``VAULT_AUDIT_WITNESSES``: entries ``<witness vkey> <URL prefix>`` separated by
+commas or newlines, e.g. ``fg.example/witness+1a2b3c4d+BK…= http://127.0.0.1:7380``. For each witness the
+vault sends ``old <size it last cosigned>``, the RFC 6962 consistency proof from there, and the checkpoint
+note (C2SP tlog-witness); a 409 names the witness's size and the vault retries once from that size, never from
+below the size that witness last cosigned (a witness that lost its record is reported, not re-based). A
+returned cosignature is verified against the configured key, in canonical base64, before it is stored. A
+checkpoint counts as *published* once ``VAULT_AUDIT_WITNESS_QUORUM`` (default: a majority) of the configured
+witnesses cosigned it, counting only stored cosignatures that verify over the checkpoint note as stored now.
+The timeout (``VAULT_AUDIT_WITNESS_TIMEOUT_SECONDS``) bounds each request as a whole, not each socket
+operation (``vault.witness.transport``). Whatever one witness answers, or whatever goes wrong while asking it,
 fails that witness alone: the round goes on and the quorum decides.
 """
 
@@ -37,6 +36,7 @@ from vault.audit.checkpoints import (
     CheckpointSigner,
     create_checkpoint,
     latest_checkpoint,
+    load_audit_settings,
 )
 from vault.audit.cosignature import (
     ALG_COSIGNATURE_V1,
@@ -90,7 +90,7 @@ class WitnessEndpoint:
 
 def configured_witnesses(settings: AuditSettings | None = None) -> list[WitnessEndpoint]:
     """The witnesses of ``VAULT_AUDIT_WITNESSES``; ``ConfigError`` for an entry that does not parse."""
-    text = (settings or AuditSettings()).witnesses
+    text = (settings or load_audit_settings()).witnesses
     endpoints: list[WitnessEndpoint] = []
     for raw in text.replace("\n", ",").split(","):
         entry = raw.strip()
@@ -111,7 +111,7 @@ def configured_witnesses(settings: AuditSettings | None = None) -> list[WitnessE
 
 
 def required_quorum(count: int, settings: AuditSettings | None = None) -> int:
-    configured = (settings or AuditSettings()).witness_quorum
+    configured = (settings or load_audit_settings()).witness_quorum
     quorum = count // 2 + 1 if configured is None else configured
     if count and quorum > count:
         raise ConfigError("VAULT_AUDIT_WITNESS_QUORUM is larger than the number of witnesses")
@@ -371,7 +371,7 @@ def publish_checkpoint(
     """Ask every witness (in parallel) to cosign ``info``; store the cosignatures that verify.
 
     Returns once the quorum cosigned, or every witness answered, or the round's deadline passed."""
-    settings = AuditSettings()
+    settings = load_audit_settings()
     endpoints = configured_witnesses(settings) if witnesses is None else witnesses
     need = required_quorum(len(endpoints), settings) if quorum is None else quorum
     if not endpoints:

@@ -35,7 +35,7 @@ from vault.audit.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from vault.audit.note import open_note, parse_checkpoint_body
 from vault.errors import Integrity, InvalidInput
 from vault.witness.keys import WitnessKey
-from vault.witness.state import LogRecord, WitnessState
+from vault.witness.state import LogRecord, StateNotSaved, WitnessState
 
 __all__ = ["Answer", "KnownLog", "Witness", "parse_log_option"]
 
@@ -122,23 +122,28 @@ class Witness:
         if old > cp.size:
             return Answer(400, "old size is larger than the checkpoint size\n")
         hashes = [p for p in proof if p is not None]
-        with self.state.updating(origin) as (current, new):
-            latest = current.size if current else 0
-            if old != latest:
-                log.info("witness_conflict", origin_hash=_origin_hash(origin), old=old, latest=latest)
-                return Answer(409, f"{latest}\n", SIZE_CONTENT_TYPE)
-            if cp.size == 0 and cp.root_hash != EMPTY_ROOT:
-                return Answer(422, "a checkpoint of size 0 must have the empty tree's root\n")
-            if old == 0:
-                if hashes:
-                    return Answer(422, "no consistency proof is expected from size 0\n")
-            elif current is None or not _consistent(current, cp.size, cp.root_hash, hashes):
-                log.warning("witness_inconsistent", origin_hash=_origin_hash(origin), old=old, size=cp.size)
-                return Answer(422, "consistency proof does not verify\n")
-            timestamp = max(1, int(self._clock()))
-            line = cosign(checkpoint_text, self.key.name, self.key.key, timestamp)
-            log_lines = _lines_by(note[len(checkpoint_text) + 1 :], known.key)
-            new.append(LogRecord(cp.size, cp.root_hash, f"{checkpoint_text}\n{log_lines}{line}"))
+        try:
+            with self.state.updating(origin) as (current, new):
+                latest = current.size if current else 0
+                if old != latest:
+                    log.info("witness_conflict", origin_hash=_origin_hash(origin), old=old, latest=latest)
+                    return Answer(409, f"{latest}\n", SIZE_CONTENT_TYPE)
+                if cp.size == 0 and cp.root_hash != EMPTY_ROOT:
+                    return Answer(422, "a checkpoint of size 0 must have the empty tree's root\n")
+                if old == 0:
+                    if hashes:
+                        return Answer(422, "no consistency proof is expected from size 0\n")
+                elif current is None or not _consistent(current, cp.size, cp.root_hash, hashes):
+                    origin_hash = _origin_hash(origin)
+                    log.warning("witness_inconsistent", origin_hash=origin_hash, old=old, size=cp.size)
+                    return Answer(422, "consistency proof does not verify\n")
+                timestamp = max(1, int(self._clock()))
+                line = cosign(checkpoint_text, self.key.name, self.key.key, timestamp)
+                log_lines = _lines_by(note[len(checkpoint_text) + 1 :], known.key)
+                new.append(LogRecord(cp.size, cp.root_hash, f"{checkpoint_text}\n{log_lines}{line}"))
+        except StateNotSaved as exc:  # nothing returned that the witness could forget (tlog-witness)
+            log.error("witness_state_not_saved", origin_hash=_origin_hash(origin), reason=str(exc))
+            return Answer(503, "the witness could not record the checkpoint; try again later\n")
         log.info("witness_cosigned", origin_hash=_origin_hash(origin), size=cp.size)
         return Answer(200, line)
 
