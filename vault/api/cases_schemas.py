@@ -179,6 +179,9 @@ class CaseViewOut(BaseModel):
     timeline: list[TimelineOut]
     subjects: list[SubjectOut] | None
     reporter: ReporterOut | None
+    timeline_truncated: bool = Field(
+        default=False, description="D20: the timeline holds the newest 500 events; older ones were left out"
+    )
 
 
 class Created(BaseModel):

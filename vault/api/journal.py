@@ -41,6 +41,9 @@ class NoteOut(BaseModel):
     author: str | None = Field(description="the author's username")
     corrects_id: str | None
     text: str
+    corrected_by: list[str] = Field(
+        default_factory=list, description="D14: the ids of the notes that correct this one, oldest first"
+    )
 
 
 @router.post(_NOTES, status_code=status.HTTP_201_CREATED, response_model=NoteCreated)
@@ -58,6 +61,7 @@ def read_notes(case_id: CaseId, ctx: RequestContext, vault: VaultDep) -> list[No
             author=n.author,
             corrects_id=n.corrects_id,
             text=n.text,
+            corrected_by=[note_id for note_id, _ in n.corrected_by],
         )
         for n in journal.read_notes(vault, ctx, case_id)
     ]

@@ -1,27 +1,37 @@
 """Journal notes (aantekeningen) on a case: written and read by the case's staff, through the gate.
 
-- A note is free text (at most ``MAX_NOTE_LENGTH`` characters, line breaks kept) sealed under the case
-  DEK with associated data (``case_notes``, ``text``, note id), like every personal field (D18): moved
-  to another row or case, it no longer opens.
+- A note is free text (at most ``MAX_NOTE_LENGTH`` characters, line breaks kept; no control or
+  bidirectional-text characters, ``vault.domain.disguising_characters``) sealed under the case DEK
+  (D18). Its associated data is (``case_notes``, ``text``, ``binding``) where the binding of a note
+  written since migration 0030 (``seal_version`` 2) is its id, case, author, time and the note it
+  corrects (D14, D16): a note moved to another row or case, re-attributed, back-dated or detached
+  from what it corrects no longer opens (``Integrity``). Notes written before keep ``seal_version``
+  1 (binding: the note id only) and are not re-sealed. ``open_note`` opens either.
 - Writing is a gated WRITE on the case (``dossier:note:added``); reading is a gated READ
   (``dossier:notes:read``), under break-the-glass too (read-only, flagged, D20). Only Veilig Thuis
   staff write or read notes: a partner is refused by the policy (no browsing of the case record), and
   a professional on their own advice case by this service (rule ``journal-staff-only``); both
   refusals are audited. The audit entries carry ids only — never the text.
-- Append-only: nothing is overwritten or removed. A correction is a new note naming the note it
-  corrects (``corrects_id``); the page shows both. Only destruction of the whole case removes notes
-  (``vault.services.destruction`` removes every content table with a ``case_id``).
+- Append-only: nothing is overwritten or removed; database triggers (migration 0030) refuse any
+  UPDATE of ``case_notes`` and any DELETE unless the case's ``destroyed_at`` is set. A correction is
+  a new note naming the note it corrects (``corrects_id``); the page shows both, and the corrected
+  note says it was corrected (``NoteView.corrected_by``). Only destruction of the whole case removes
+  notes (``vault.services.destruction`` sets ``destroyed_at`` first, then removes every content
+  table with a ``case_id``).
+- Under break-the-glass the reporter's recorded details are masked as ``[melder]`` in every note
+  (D8: the policy withholds the identity from that reader; ``vault.services.reporter_mask``).
 - Notes can name people (D22): they enter an inzage copy only when released item by item
   (``vault.services.inzage``, kind ``note``) and never reach a partner.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -29,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
-from vault.domain import Action, AuditTag
-from vault.errors import Forbidden, InvalidInput, NotFound
+from vault.domain import Action, AuditTag, disguising_characters
+from vault.errors import Forbidden, Integrity, InvalidInput, NotFound
 from vault.models import Case, CaseNote, User
 from vault.runtime import Vault
 from vault.services.documents import touch_case
@@ -42,16 +52,19 @@ from vault.services.gate import (
     gated_write,
     pass_gate,
 )
+from vault.services.reporter_mask import reporter_masker
 
 __all__ = [
     "MAX_NOTE_LENGTH",
     "NOTE_COLUMN",
     "NOTE_TABLE",
+    "SEAL_VERSION",
     "NoteText",
     "NoteView",
     "add_note",
     "check_note_text",
     "notes_of_case",
+    "open_note",
     "read_notes",
 ]
 
@@ -59,6 +72,9 @@ MAX_NOTE_LENGTH = 10_000
 NOTE_TABLE = "case_notes"
 NOTE_COLUMN = "text"
 STAFF_ONLY = "journal-staff-only"
+# 1: associated data binds the note id only (notes written before migration 0030);
+# 2: it binds id, case, author, time and the corrected note (D14, D16).
+SEAL_VERSION = 2
 
 # Control characters other than line feed and tab (a carriage return is turned into a line feed).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -83,6 +99,8 @@ class NoteView:
     author: str | None  # the author's username (None: account no longer known)
     corrects_id: str | None
     text: str = field(repr=False)
+    # D14: the corrections of this note (their id and time), oldest first.
+    corrected_by: tuple[tuple[str, datetime], ...] = ()
 
 
 def check_note_text(text: str) -> str:
@@ -93,9 +111,39 @@ def check_note_text(text: str) -> str:
         raise NoteText("empty", "a note needs text")
     if len(text) > MAX_NOTE_LENGTH:
         raise NoteText("too_long", f"a note is at most {MAX_NOTE_LENGTH} characters")
-    if _CONTROL.search(text):
-        raise NoteText("control", "a note holds printable characters, line breaks and tabs only")
+    if _CONTROL.search(text) or disguising_characters(text.replace("\n", "").replace("\t", "")):
+        raise NoteText(
+            "control", "a note holds printable characters, line breaks and tabs only (no direction marks)"
+        )
     return text
+
+
+def _binding(
+    note_id: str, case_id: str, created_by: str | None, created_at: datetime, corrects: str | None
+) -> str:
+    """The row id of a version-2 note's associated data: everything the journal shows beside the text."""
+    at = created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return "v2:" + json.dumps([note_id, case_id, created_by, at, corrects], separators=(",", ":"))
+
+
+def open_note(admission: Admission, note: CaseNote) -> str:
+    """The note's text, under an admission for its case. ``Integrity`` when the text, or (for a note of
+    seal version 2) its case, author, time or corrected note, is not what was sealed."""
+    if note.seal_version == 1:
+        row_id = note.id
+    elif note.seal_version == SEAL_VERSION:
+        row_id = _binding(note.id, note.case_id, note.created_by, note.created_at, note.corrects_id)
+    else:
+        raise Integrity("a journal note has an unknown seal version")
+    try:
+        return decrypt_case_field(
+            admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=row_id, value=note.text_enc
+        )
+    except Integrity:
+        raise Integrity(
+            "a journal note does not match its seal: "
+            "its text, case, author, time or corrected note was changed"
+        ) from None
 
 
 def _staff_only(admission: Admission) -> None:
@@ -123,16 +171,19 @@ def add_note(vault: Vault, ctx: Context, case_id: str, *, text: str, corrects_id
             earlier = session.get(CaseNote, corrects_id)
             if earlier is None or earlier.case_id != case_id:
                 raise RuleRefused(NotFound("no such note in this case"), "journal-no-such-note")
+        now = ctx.now()
+        binding = _binding(note_id, case_id, ctx.actor_id, now, corrects_id)
         session.add(
             CaseNote(
                 id=note_id,
                 case_id=case_id,
                 text_enc=encrypt_text(
-                    admission.dek, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note_id, value=text
+                    admission.dek, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=binding, value=text
                 ),
-                created_at=ctx.now(),
+                created_at=now,
                 created_by=ctx.actor_id,
                 corrects_id=corrects_id,
+                seal_version=SEAL_VERSION,
             )
         )
         touch_case(case, ctx)
@@ -177,7 +228,10 @@ def _gated_read(
 def read_notes(
     vault: Vault, ctx: Context, case_id: str, *, break_glass_justification: str | None = None
 ) -> list[NoteView]:
-    """The case's notes, newest first, decrypted under a READ decision (``dossier:notes:read``)."""
+    """The case's notes, newest first, decrypted under a READ decision (``dossier:notes:read``).
+
+    Under break-the-glass the reporter's recorded details are masked in each text (D8,
+    ``reporter_mask``); each note names its corrections (``corrected_by``, D14)."""
 
     def decrypt(session: Session, admission: Admission) -> list[NoteView]:
         _staff_only(admission)
@@ -187,19 +241,26 @@ def read_notes(
             .where(CaseNote.case_id == case_id)
             .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
         ).all()
-        return [
-            NoteView(
-                note_id=note.id,
-                created_at=note.created_at,
-                author_id=note.created_by,
-                author=username,
-                corrects_id=note.corrects_id,
-                text=decrypt_case_field(
-                    admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
-                ),
+        mask = reporter_masker(session, admission, case_id)
+        corrections: dict[str, list[tuple[str, datetime]]] = {}
+        for note, _ in reversed(rows):  # oldest first
+            if note.corrects_id is not None:
+                corrections.setdefault(note.corrects_id, []).append((note.id, note.created_at))
+        views = []
+        for note, username in rows:
+            text = open_note(admission, note)
+            views.append(
+                NoteView(
+                    note_id=note.id,
+                    created_at=note.created_at,
+                    author_id=note.created_by,
+                    author=username,
+                    corrects_id=note.corrects_id,
+                    text=mask(text) if mask else text,
+                    corrected_by=tuple(corrections.get(note.id, ())),
+                )
             )
-            for note, username in rows
-        ]
+        return views
 
     return _gated_read(
         vault,

@@ -32,7 +32,12 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
     }
     if break_glass:
         # Read under the justification with the case itself; no filters (they would be new reads).
-        return {**values, "timeline": None, "timeline_lines": timeline.group_view_entries(view.timeline)}
+        return {
+            **values,
+            "timeline": None,
+            "timeline_lines": timeline.group_view_entries(view.timeline),
+            "timeline_cut": view.timeline_truncated,  # D20: the newest entries only
+        }
     query = request.query_params
     kind = query.get("soort", "")
     found = timeline.case_timeline(
