@@ -65,6 +65,33 @@ BROAD_LINES = {
         "p, partner, read, case",
         "any role",
     ),
+    # D20: break-the-glass is read-only, never the reporter's identity (D8), medical only for a
+    # vertrouwensarts (review B7)
+    "d20-write-under-break-glass": (
+        "p, staff, write, content, break_glass, allow, p:break-glass-write",
+        "p, staff, read, content, break_glass",
+        "D20",
+    ),
+    "d20-export-under-break-glass": (
+        "p, staff, export, content, break_glass+purpose, allow, p:break-glass-export",
+        "p, staff, read, content, break_glass",
+        "D20",
+    ),
+    "d20-administer-under-break-glass": (
+        "p, teamleider, administer, case, break_glass, allow, p:break-glass-assign",
+        "p, staff, read, content, break_glass",
+        "D20",
+    ),
+    "d8-reporter-under-break-glass": (
+        "p, staff, read, reporter_identity, break_glass, allow, p:break-glass-reporter",
+        "p, staff, read, reporter_identity, team",
+        "D8",
+    ),
+    "d20-medical-medewerker-under-break-glass": (
+        "p, staff, read, medical, break_glass, allow, p:break-glass-medical-staff",
+        "p, vertrouwensarts, read, medical, break_glass",
+        "only a vertrouwensarts",
+    ),
 }
 
 

@@ -149,21 +149,25 @@ def target_shape(target: Target) -> str | None:
     return Category(target.category).value
 
 
-# Characters that show as nothing though they are not white space: Hangul fillers, the blank braille
-# pattern. With every format and control character (zero-width spaces and joiners, the BOM, bidi
-# marks: Unicode categories Cf and Cc) they do not count towards a written reason.
+# Not counted towards a written reason (D9, D20): white space; format and control characters (Cf, Cc:
+# zero-width spaces and joiners, the BOM, bidi marks); marks (Mn, Me), which add to the character
+# before them ("e" + an accent is one letter) or show as nothing (variation selectors, U+034F, the
+# Mongolian free variation selectors); blank look-alikes (Hangul fillers, the blank braille pattern);
+# and the other Default_Ignorable_Code_Point ranges (review B8).
 _BLANK_LOOKALIKES = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+_UNCOUNTED_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
+_IGNORABLE_RANGES: Final = ((0x2060, 0x206F), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF))
+
+
+def _counted(ch: str) -> bool:
+    if ch.isspace() or ch in _BLANK_LOOKALIKES or unicodedata.category(ch) in _UNCOUNTED_CATEGORIES:
+        return False
+    return not any(low <= ord(ch) <= high for low, high in _IGNORABLE_RANGES)
 
 
 def non_blank_chars(text: str | None) -> int:
-    """The characters of ``text`` a reader sees: not white space, not invisible (D9, D20)."""
-    if text is None:
-        return 0
-    return sum(
-        1
-        for ch in text
-        if not ch.isspace() and ch not in _BLANK_LOOKALIKES and unicodedata.category(ch) not in ("Cf", "Cc")
-    )
+    """The characters of ``text`` a reader sees; one count for the form, the gate and the log review."""
+    return 0 if text is None else sum(1 for ch in text if _counted(ch))
 
 
 def relations_of(actor: Actor, target: Target, ctx: DecisionContext) -> frozenset[str]:

@@ -10,7 +10,10 @@ the domain forbids whatever the policy says:
 - D17: nothing without a verified second factor; the D17 deny exists and no allow line precedes it;
 - "Users": an administrator or privacy officer never reads, writes, discloses or exports case content;
 - D9/D10: a partner reaches case content only through a grant; D3: a professional only as owner;
-- no allow line with role ``*`` and action ``*``.
+- no allow line with role ``*`` and action ``*``;
+- D20: break-the-glass (``break_glass`` without ``team``, ``assigned``, ``owner`` or ``grant``) is a
+  read only, never of the reporter's identity (D8), and of medical documents only for a
+  vertrouwensarts ("Users": the only role that reads medical documents).
 
 The probes: for each allow line, every (role, action, object) its patterns cover, with exactly the
 relations it requires (the fewest that let it match: every earlier line that still matches would match
@@ -51,9 +54,15 @@ _EVERY_RELATION: Final = frozenset(
 _FIXED_PROBES: Final = (
     frozenset({"always"}),
     frozenset({"always", _NO_SECOND_FACTOR}),
+    # D20: a justification and whatever a request may add to it, but no tie to the case.
+    frozenset({"always", "break_glass", "purpose", "release", "reporter_released"}),
     _EVERY_RELATION,
     _EVERY_RELATION | {_NO_SECOND_FACTOR, "grant", "owner"},
 )
+
+# What ties an actor to a case; break-the-glass without any of these is an emergency access (D20).
+_CASE_TIES: Final = frozenset({"team", "assigned", "owner", "grant"})
+_BREAK_GLASS: Final = "break_glass"
 
 FirstLine = Callable[[str, str, str, frozenset[str]], "int | None"]
 Covers = Callable[[int, str, str, str], bool]
@@ -104,6 +113,20 @@ def _violation(role: str, act: str, shape: str, relations: frozenset[str]) -> st
     needed, unless = _CONTENT_ONLY_THROUGH.get(role, ("always", ""))
     if needed not in relations:
         return f"{role} to {act} case content ({shape}) {unless}"
+    if _BREAK_GLASS in relations and not relations & _CASE_TIES:
+        return _break_glass_violation(role, act, shape)
+    return None
+
+
+def _break_glass_violation(role: str, act: str, shape: str) -> str | None:
+    """D20: an emergency access reads, and reads neither the reporter's identity nor (but for a
+    vertrouwensarts) medical documents."""
+    if act not in (Action.READ.value, Action.AUDIT.value):  # the privacy officer's audit is no access
+        return f"{role} to {act} {shape} under break-the-glass, which is read-only (D20)"
+    if shape == Category.REPORTER_IDENTITY.value:
+        return f"{role} to read the reporter's identity under break-the-glass (D8, D20)"
+    if shape == Category.MEDICAL.value and role != Role.VERTROUWENSARTS.value:
+        return f"{role} to read medical documents under break-the-glass; only a vertrouwensarts does (D20)"
     return None
 
 

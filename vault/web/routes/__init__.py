@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from vault.web.routes.admin import router as admin_router
 from vault.web.routes.auth import router as auth_router
+from vault.web.routes.break_glass_documents import router as break_glass_documents_router
 from vault.web.routes.caseload import router as caseload_router
 from vault.web.routes.cases import router as cases_router
 from vault.web.routes.disclosures import router as disclosures_router
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     timeline_router,
     people_router,
     cases_router,
+    break_glass_documents_router,
     documents_router,
     disclosures_router,
     partner_router,
