@@ -114,7 +114,7 @@ def test_d16_only_the_privacy_officer_may_use_any_audit_route(
 ) -> None:
     account = _verified(client, vault, system_ctx, clock, "nosy", role)
     for method, path in ROUTES:
-        body = {"json": {"outcome": "justified"}} if method == "post" else {}
+        body = {"json": {"outcome": "justified", "through_seq": 1}} if method == "post" else {}
         r = getattr(client, method)(path, headers=bearer(account.token), **body)
         assert r.status_code == 403, (path, r.status_code, r.text)
         assert "entries" not in r.json()
@@ -207,15 +207,21 @@ def test_d20_break_glass_entries_are_listed_newest_first_and_reviewed_once(
     assert not any(e["reviewed"] for e in listed)
 
     r = client.post(
-        f"/api/v1/audit/break-glass/{first}/review", headers=headers, json={"outcome": "justified"}
+        f"/api/v1/audit/break-glass/{first}/review",
+        headers=headers,
+        json={"outcome": "justified", "through_seq": first},
     )
     assert r.status_code == 200, r.text
     r = client.post(
-        f"/api/v1/audit/break-glass/{first}/review", headers=headers, json={"outcome": "unjustified"}
+        f"/api/v1/audit/break-glass/{first}/review",
+        headers=headers,
+        json={"outcome": "unjustified", "through_seq": first},
     )
     assert r.status_code == 409
     r = client.post(
-        f"/api/v1/audit/break-glass/{first + 1}/review", headers=headers, json={"outcome": "justified"}
+        f"/api/v1/audit/break-glass/{first + 1}/review",
+        headers=headers,
+        json={"outcome": "justified", "through_seq": first + 1},
     )
     assert r.status_code == 404  # not a break-the-glass entry
     r = client.post(

@@ -157,12 +157,14 @@ def test_d20_the_privacy_officer_reviews_one_item_per_access_with_its_justificat
     r = client.post(
         f"/api/v1/audit/break-glass/{later_read}/review",
         headers=headers,
-        json={"outcome": "unjustified", "comment": COMMENT},
+        json={"outcome": "unjustified", "comment": COMMENT, "through_seq": later_read},
     )
     assert r.status_code == 200, r.text
     assert r.json()["access"] == item["access"]
     r = client.post(
-        f"/api/v1/audit/break-glass/{item['access']}/review", headers=headers, json={"outcome": "justified"}
+        f"/api/v1/audit/break-glass/{item['access']}/review",
+        headers=headers,
+        json={"outcome": "justified", "through_seq": later_read},
     )
     assert r.status_code == 409
     reviewed = client.get("/api/v1/audit/break-glass", headers=headers).json()["entries"][0]
@@ -256,12 +258,19 @@ def test_d20_web_review_shows_the_justification_and_forces_a_verdict(
     with vault.db.session() as session:
         access = session.scalars(select(BreakGlassAccess.seq)).one()
     token = csrf_of(page.text)
+    last = page.text.split('name="last_read" value="', 1)[1].split('"', 1)[0]
     r = fg.post("/fg/noodtoegang", data={"seq": str(access), "csrf_token": token, "comment": COMMENT})
     assert r.status_code == 400
     assert "Kies een oordeel" in r.text
     r = fg.post(
         "/fg/noodtoegang",
-        data={"seq": str(access), "outcome": "justified", "comment": COMMENT, "csrf_token": token},
+        data={
+            "seq": str(access),
+            "outcome": "justified",
+            "comment": COMMENT,
+            "csrf_token": token,
+            "last_read": last,
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303

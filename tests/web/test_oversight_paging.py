@@ -130,7 +130,12 @@ def test_d20_all_accesses_view_pages_newest_first_and_keeps_the_reviewed_ones(
     page = officer.get("/fg/noodtoegang").text
     r = officer.post(
         "/fg/noodtoegang",
-        data={"csrf_token": csrf_of(page), "seq": str(seqs[0]), "outcome": "justified"},
+        data={
+            "csrf_token": csrf_of(page),
+            "seq": str(seqs[0]),
+            "outcome": "justified",
+            "last_read": str(seqs[0]),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from vault.audit.bundle import dump_bundle
-from vault.audit.checkpoints import AuditSettings
+from vault.audit.checkpoints import load_audit_settings
 from vault.audit.export import ACTOR_ID_PATTERN
 from vault.audit.queries import EntryFilter
 from vault.audit.schedule import PeriodicCheckpointer
@@ -37,7 +37,7 @@ __all__ = ["router"]
 
 @asynccontextmanager
 async def _checkpoints(app: FastAPI) -> AsyncIterator[None]:
-    settings = AuditSettings()
+    settings = load_audit_settings()
     worker = None
     if settings.checkpoint_minutes > 0:
         worker = PeriodicCheckpointer(
@@ -158,10 +158,13 @@ def break_glass(
 
 
 class ReviewIn(BaseModel):
-    """The finding: a code the officer must choose (no default), and an optional comment."""
+    """The finding: a code the officer must choose (no default), an optional comment, and the last
+    read the officer judged (``through_seq``: the ``seq`` of the last of the access's ``reads`` as
+    listed); reads after it become an access of their own, to be reviewed in turn (D20)."""
 
     outcome: ReviewOutcome
     comment: Annotated[str | None, Field(max_length=service.MAX_COMMENT)] = None
+    through_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
 
 
 @router.post("/break-glass/{seq}/review")
@@ -173,9 +176,12 @@ def review(
     body: ReviewIn,
 ) -> dict[str, Any]:
     """D20: record the finding (justified, unjustified, needs_followup) and an optional comment, once
-    per emergency access; ``seq`` is the access's number (or any of its entries)."""
+    per emergency access, and after needs_followup one final verdict; ``seq`` is the access's number
+    (or any of its entries). 409 when it has its verdict, or ``through_seq`` is not one of its reads."""
     with transaction(vault.db) as session:
-        return service.review_break_glass(session, vault, ctx, seq, body.outcome, body.comment)
+        return service.review_break_glass(
+            session, vault, ctx, seq, body.outcome, body.comment, through_seq=body.through_seq
+        )
 
 
 @router.get("/integrity")

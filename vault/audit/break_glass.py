@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from vault.audit.queries import ENTRY_COLUMNS, EntryFilter, filtered_entries
@@ -40,17 +40,20 @@ from vault.auth.keyed import keyed_hash
 from vault.context import Context
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import BIDI_CONTROLS
-from vault.errors import InvalidInput
-from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview
+from vault.errors import Conflict, InvalidInput
+from vault.models import AuditEntry, BreakGlassAccess, BreakGlassAccessEntry, BreakGlassReview, Document
 from vault.policy import non_blank_chars as policy_justification_chars
 from vault.runtime import Vault
 
 __all__ = [
     "ACCESS_TABLE",
+    "FOLLOWUP",
     "REVIEW_TABLE",
     "access_rows",
     "access_seq_of",
     "accesses_of_entries",
+    "awaiting_verdict",
+    "category_read",
     "check_justification",
     "first_of_grouping",
     "iter_export_rows",
@@ -64,6 +67,7 @@ __all__ = [
     "review_for",
     "seal_comment",
     "session_key",
+    "split_after",
     "without_refused_characters",
 ]
 
@@ -209,18 +213,77 @@ def note_emergency_access(
     return int(access)
 
 
+def split_after(session: Session, vault: Vault, access_seq: int, through_seq: int) -> int | None:
+    """Before a review of access ``access_seq`` that judged its reads up to ``through_seq`` (the last
+    one the privacy officer was shown): move the reads after it into an access of their own, numbered
+    by the first of them and carrying the same sealed justification, so that the verdict covers what
+    was judged and the later reads come up for review (D20). Returns the new access's number, or None
+    when there is no later read. ``Conflict`` when ``through_seq`` is not a read of this access (the
+    page was out of date)."""
+    rows = session.execute(
+        select(BreakGlassAccessEntry.seq).where(BreakGlassAccessEntry.access_seq == access_seq)
+    ).scalars()
+    reads = sorted(int(seq) for seq in rows) or [access_seq]  # an access from before grouping: itself
+    if through_seq not in reads:
+        raise Conflict("the reads shown are not those of this emergency access; reload the page")
+    later = [seq for seq in reads if seq > through_seq]
+    if not later:
+        return None
+    access = session.get(BreakGlassAccess, access_seq)
+    if access is None:  # (an access row exists whenever entries are grouped under it)
+        raise Conflict("this emergency access has no record of its reads")
+    first = later[0]
+    text = open_justification(vault, access_seq, access.justification_enc) or ""
+    started = session.scalar(select(AuditEntry.occurred_at).where(AuditEntry.seq == first))
+    session.execute(
+        insert(BreakGlassAccess),
+        {
+            "seq": first,
+            "actor_id": access.actor_id,
+            "case_id": access.case_id,
+            "session_key": f"{access.session_key.split(_AFTER_REVIEW)[0]}{_AFTER_REVIEW}{first}",
+            "justification_digest": access.justification_digest,
+            "justification_enc": seal(
+                vault, table=ACCESS_TABLE, column="justification", row_id=str(first), text=text
+            ),
+            "justification_chars": access.justification_chars,
+            "started_at": started or access.started_at,
+        },
+    )
+    session.execute(
+        update(BreakGlassAccessEntry)
+        .where(BreakGlassAccessEntry.access_seq == access_seq, BreakGlassAccessEntry.seq > through_seq)
+        .values(access_seq=first)
+    )
+    return first
+
+
 def open_justification(vault: Vault, access_seq: int, sealed: bytes | None) -> str | None:
     return open_sealed(
         vault, table=ACCESS_TABLE, column="justification", row_id=str(access_seq), sealed=sealed
     )
 
 
-def seal_comment(vault: Vault, access_seq: int, comment: str) -> bytes:
-    return seal(vault, table=REVIEW_TABLE, column="comment", row_id=str(access_seq), text=comment)
+def seal_comment(vault: Vault, access_seq: int, comment: str, *, column: str = "comment") -> bytes:
+    return seal(vault, table=REVIEW_TABLE, column=column, row_id=str(access_seq), text=comment)
 
 
-def open_comment(vault: Vault, access_seq: int, sealed: bytes | None) -> str | None:
-    return open_sealed(vault, table=REVIEW_TABLE, column="comment", row_id=str(access_seq), sealed=sealed)
+def open_comment(
+    vault: Vault, access_seq: int, sealed: bytes | None, *, column: str = "comment"
+) -> str | None:
+    return open_sealed(vault, table=REVIEW_TABLE, column=column, row_id=str(access_seq), sealed=sealed)
+
+
+FOLLOWUP: Final = "needs_followup"  # `audit_reports.ReviewOutcome.NEEDS_FOLLOWUP`: not final (D20)
+
+
+def awaiting_verdict() -> Any:
+    """SQL condition: the access still needs a verdict — never reviewed, or marked for follow-up
+    without its final verdict yet."""
+    return or_(
+        BreakGlassReview.seq.is_(None),
+        and_(BreakGlassReview.outcome == FOLLOWUP, BreakGlassReview.final_outcome.is_(None)),
+    )
 
 
 # --- queries ---------------------------------------------------------------------------------------
@@ -246,6 +309,10 @@ def access_rows(
             BreakGlassReview.comment_enc.label("review_comment_enc"),
             BreakGlassReview.reviewer_id.label("reviewer_id"),
             BreakGlassReview.reviewed_at.label("reviewed_at"),
+            BreakGlassReview.final_outcome.label("final_outcome"),
+            BreakGlassReview.final_comment_enc.label("final_comment_enc"),
+            BreakGlassReview.final_reviewer_id.label("final_reviewer_id"),
+            BreakGlassReview.final_reviewed_at.label("final_reviewed_at"),
         )
         .outerjoin(_own, _own.seq == AuditEntry.seq)
         .outerjoin(BreakGlassAccess, BreakGlassAccess.seq == AuditEntry.seq)
@@ -257,7 +324,7 @@ def access_rows(
     if before_seq is not None:
         stmt = stmt.where(AuditEntry.seq < before_seq)
     if unreviewed_only:
-        stmt = stmt.where(BreakGlassReview.seq.is_(None))
+        stmt = stmt.where(awaiting_verdict())
     return [dict(row._mapping) for row in session.execute(stmt)]
 
 
@@ -275,15 +342,28 @@ def reads_of(session: Session, access_seqs: Iterable[int]) -> dict[int, list[dic
             AuditEntry.tag,
             AuditEntry.object_type,
             AuditEntry.object_id,
+            Document.category.label("document_category"),
         )
         .join(AuditEntry, AuditEntry.seq == BreakGlassAccessEntry.seq)
+        .outerjoin(Document, and_(AuditEntry.object_type == "document", Document.id == AuditEntry.object_id))
         .where(BreakGlassAccessEntry.access_seq.in_(wanted))
         .order_by(AuditEntry.seq)
     )
     for row in session.execute(stmt):
         item = dict(row._mapping)
+        item["category"] = category_read(item, item.pop("document_category"))
         found[item.pop("access_seq")].append(item)
     return found
+
+
+def category_read(entry: dict[str, Any], document_category: str | None) -> str | None:
+    """D20: the category an emergency read opened, so the officer sees whether it was, say, the
+    medical file: a document's category, or the category whose titles were read (its object id)."""
+    if entry.get("object_type") == "document":
+        return document_category
+    if entry.get("object_type") == "document_titles":
+        return str(entry.get("object_id") or "") or None
+    return None
 
 
 def access_seq_of(session: Session, seq: int) -> int | None:

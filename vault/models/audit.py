@@ -97,7 +97,8 @@ class BreakGlassReview(Base):
     ``seq`` is the access's number: the sequence number of its first audit entry (an entry from
     before emergency accesses were grouped is an access of its own). ``outcome`` is a
     `vault.services.audit_reports.ReviewOutcome` code; ``comment_enc`` the officer's optional
-    comment, sealed like the justification (``vault.audit.break_glass``).
+    comment, sealed like the justification (``vault.audit.break_glass``). After ``needs_followup``
+    one final verdict is kept beside it (``final_*``, migration 0031); the first stays as it was.
     """
 
     __tablename__ = "audit_break_glass_reviews"
@@ -107,6 +108,10 @@ class BreakGlassReview(Base):
     reviewer_id: Mapped[str] = mapped_column(String(64), nullable=False)
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     comment_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    final_outcome: Mapped[str | None] = mapped_column(String(32))
+    final_reviewer_id: Mapped[str | None] = mapped_column(String(64))
+    final_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    final_comment_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class BreakGlassAccess(Base):

@@ -19,7 +19,7 @@ from vault.audit import break_glass as emergency
 from vault.audit import queries as audit_repo
 from vault.audit.checkpoints import latest_checkpoint
 from vault.audit.export import check_filter_terms
-from vault.audit.log import DetailValue, record
+from vault.audit.log import DetailValue, hold_chain, record
 from vault.audit.proofs import prove_inclusion
 from vault.audit.queries import EntryFilter
 from vault.audit.verification import IntegrityState, integrity_status
@@ -258,6 +258,9 @@ def break_glass_list(
         review = r.pop("review_outcome")
         reviewer, reviewed_at = r.pop("reviewer_id"), r.pop("reviewed_at")
         comment = r.pop("review_comment_enc")
+        final = {
+            name: r.pop(f"final_{name}") for name in ("outcome", "comment_enc", "reviewer_id", "reviewed_at")
+        }
         justification = emergency.open_justification(vault, seq, r.pop("justification_enc"))
         listed = reads[seq] or [{k: r[k] for k in ("seq", "occurred_at", "tag", "object_type", "object_id")}]
         items.append(
@@ -268,7 +271,9 @@ def break_glass_list(
                 "reads": listed,
                 "read_count": len(listed),
                 "last_read_at": listed[-1]["occurred_at"],
-                "reviewed": review is not None,
+                # D20: "needs_followup" is not a verdict: the access awaits its final one.
+                "reviewed": review is not None
+                and (review != emergency.FOLLOWUP or final["outcome"] is not None),
                 "review": None
                 if review is None
                 else {
@@ -276,6 +281,16 @@ def break_glass_list(
                     "comment": emergency.open_comment(vault, seq, comment),
                     "reviewer_id": reviewer,
                     "reviewed_at": reviewed_at,
+                    "final": None
+                    if final["outcome"] is None
+                    else {
+                        "outcome": final["outcome"],
+                        "comment": emergency.open_comment(
+                            vault, seq, final["comment_enc"], column="final_comment"
+                        ),
+                        "reviewer_id": final["reviewer_id"],
+                        "reviewed_at": final["reviewed_at"],
+                    },
                 },
             }
         )
@@ -299,11 +314,18 @@ def review_break_glass(
     seq: int,
     outcome: ReviewOutcome,
     comment: str | None = None,
+    *,
+    through_seq: int | None = None,
 ) -> dict[str, Any]:
-    """D20: record the privacy officer's finding on one emergency access (once), with an optional
-    comment (sealed like the justification; the audit entry says only that there is one).
+    """D20: record the privacy officer's finding on one emergency access, with an optional comment
+    (sealed like the justification; the audit entry says only that there is one). A verdict is given
+    once; "needs_followup" is not one, so one final verdict may follow it (kept beside it).
 
-    ``seq`` is the access's number or any of its entries (resolved to the access)."""
+    ``seq`` is the access's number or any of its entries (resolved to the access). ``through_seq``:
+    the last read the officer was shown (the page and the API send it); reads after it move to an
+    access of their own first (``emergency.split_after``), so the verdict covers what was judged.
+    Without it (the command line, older callers) it covers every read the access holds now."""
+    hold_chain(session)  # two officers at once: the second waits and finds the first's review (409)
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_BREAK_GLASS_REVIEWED)
     outcome = ReviewOutcome(outcome)
     text = (comment or "").strip()
@@ -313,17 +335,36 @@ def review_break_glass(
     entry = None if access is None else audit_repo.entry_by_seq(session, access)
     if access is None or entry is None:
         raise NotFound("no break-the-glass entry with this sequence number")
-    if emergency.review_for(session, access) is not None:
-        raise Conflict("this emergency access was already reviewed")
     assert ctx.actor_id is not None  # authorise_audit refused anonymous callers
-    review = BreakGlassReview(
-        seq=access,
-        outcome=outcome.value,
-        reviewer_id=ctx.actor_id,
-        reviewed_at=ctx.now(),
-        comment_enc=emergency.seal_comment(vault, access, text) if text else None,
-    )
-    session.add(review)
+    review = emergency.review_for(session, access)
+    details: dict[str, DetailValue] = {"outcome": outcome.value, "commented": bool(text)}
+    if review is None:
+        split = None if through_seq is None else emergency.split_after(session, vault, access, through_seq)
+        review = BreakGlassReview(
+            seq=access,
+            outcome=outcome.value,
+            reviewer_id=ctx.actor_id,
+            reviewed_at=ctx.now(),
+            comment_enc=emergency.seal_comment(vault, access, text) if text else None,
+        )
+        session.add(review)
+        if split is not None:
+            details["later_reads_access"] = split
+        shown = (review.outcome, review.reviewer_id, review.reviewed_at)
+    elif review.outcome == emergency.FOLLOWUP and review.final_outcome is None:
+        if outcome is ReviewOutcome.NEEDS_FOLLOWUP:
+            raise Conflict("this emergency access is already marked for follow-up; record the final verdict")
+        review.final_outcome, review.final_reviewer_id, review.final_reviewed_at = (
+            outcome.value,
+            ctx.actor_id,
+            ctx.now(),
+        )
+        if text:
+            review.final_comment_enc = emergency.seal_comment(vault, access, text, column="final_comment")
+        details["after_followup"] = True
+        shown = (review.final_outcome, review.final_reviewer_id, review.final_reviewed_at)
+    else:
+        raise Conflict("this emergency access was already reviewed")
     session.flush()
     _audit(
         session,
@@ -333,15 +374,15 @@ def review_break_glass(
         case_id=entry["case_id"],
         object_type="audit_entry",
         object_id=str(access),
-        details={"outcome": outcome.value, "commented": bool(text)},
+        details=details,
     )
     return {
         "seq": access,
         "access": access,
-        "outcome": review.outcome,
+        "outcome": shown[0],
         "comment": text or None,
-        "reviewer_id": review.reviewer_id,
-        "reviewed_at": review.reviewed_at,
+        "reviewer_id": shown[1],
+        "reviewed_at": shown[2],
     }
 
 

@@ -204,6 +204,11 @@ def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespo
 _BG_PAGE = 25
 _BAD_BG_PAGE = "Deze pagina met noodtoegangen bestaat niet (de link klopt niet); u ziet de eerste pagina."
 _ACCESS_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
+_STALE = "Deze noodtoegang is niet gevonden. Laad de pagina opnieuw."
+_CHANGED = (
+    "Uw oordeel is niet vastgelegd: deze noodtoegang is intussen beoordeeld of wat u zag klopt niet meer. "
+    "Bekijk hieronder wat er nu staat."
+)
 
 
 def _unreviewed(session: Session, vault: VaultDep, actor: WebActor) -> list[dict[str, Any]]:
@@ -325,17 +330,36 @@ def review(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
         errors["outcome"] = "Kies een oordeel."
     if len(comment) > audit_reports.MAX_COMMENT:
         errors["comment"] = "De toelichting is te lang (hoogstens 2000 tekens)."
+    last_text = form.text("last_read", limit=20)
+    last_read = int(last_text) if last_text.isascii() and last_text.isdigit() else None
     if seq is None:
-        errors = {"seq": "Deze noodtoegang is niet gevonden. Laad de pagina opnieuw."}
-    if seq is None or errors or outcome is None:
+        errors = {"seq": _STALE}
+    elif last_read is None:
+        errors["seq"] = _STALE
+    if seq is None or last_read is None or errors or outcome is None:
         values = {"comment": comment, "outcome": outcome.value if outcome else ""}
         # The page that starts with this access, so its form shows what was typed and the error.
         at = {"toon": "alle", "voor": seq + 1} if seq is not None else None
         return _break_glass_page(
             request, vault, actor, at=at, seq=seq, errors=errors, values=values, status_code=400
         )
-    with transaction(vault.db) as session:
-        audit_reports.review_break_glass(session, vault, actor.ctx, seq, outcome, comment or None)
+    try:
+        with transaction(vault.db) as session:
+            audit_reports.review_break_glass(
+                session, vault, actor.ctx, seq, outcome, comment or None, through_seq=last_read
+            )
+    except Conflict:
+        values = {"comment": comment, "outcome": outcome.value}
+        return _break_glass_page(
+            request,
+            vault,
+            actor,
+            at={"toon": "alle", "voor": seq + 1},
+            seq=seq,
+            errors={"seq": _CHANGED},
+            values=values,
+            status_code=409,
+        )
     return see_other(f"/fg/noodtoegang?toon=alle&voor={seq + 1}&beoordeeld={seq}#bg-{seq}")
 
 
