@@ -61,7 +61,8 @@ def test_d9_a_consent_to_share_from_the_alleged_perpetrator_or_another_is_refuse
     assert [e.rule for e in denied] == [SHARE_CONSENT_GIVER]
 
 
-@pytest.mark.parametrize("giver", ["help_seeker", "child", "parent", "partner", "household_member"])
+# "child" only by age: tests/services/test_d9_child_share_consent.py (D9, D13)
+@pytest.mark.parametrize("giver", ["help_seeker", "parent", "partner", "household_member"])
 def test_d9_a_consent_to_share_from_someone_the_dossier_is_about_is_recorded(
     client: TestClient, vault: Vault, worker: ApiUser, relative: ApiUser, giver: str
 ) -> None:

@@ -135,7 +135,9 @@ def test_d9_an_extension_never_reaches_beyond_the_maximum_from_the_original_gran
     worker = staff.ctx(vault, staff.worker)
     with pytest.raises(InvalidInput):
         extend_disclosure(vault, worker, grant.id, days=MAX_DAYS - 15 + 1)
-    assert extend_disclosure(vault, worker, grant.id, days=1).valid_until == clock.now() + timedelta(days=1)
+    # D16: day 16 is before the current end (start + maximum): no "extension" ends the disclosure earlier
+    with pytest.raises(InvalidInput, match="after the current end"):
+        extend_disclosure(vault, worker, grant.id, days=1)
 
 
 def test_d9_an_extension_is_audited_and_a_refused_one_is_not_recorded_as_done(
@@ -150,7 +152,9 @@ def test_d9_an_extension_is_audited_and_a_refused_one_is_not_recorded_as_done(
     assert entry.case_id == case_id
     assert (entry.object_type, entry.object_id) == ("grant", grant.id)
     assert entry.actor_id == staff.worker
-    assert json.loads(entry.details) == {"org_id": local_team, "days": 12}
+    details = json.loads(entry.details)
+    assert {k: details[k] for k in ("org_id", "days")} == {"org_id": local_team, "days": 12}
+    assert set(details) == {"org_id", "days", "valid_until_before", "valid_until_after"}  # D16: times only
 
 
 # --- D1: every case stores its legal basis; a report needs no consent --------------------------------

@@ -24,7 +24,7 @@ from tests.cases.conftest import Staff
 from tests.helpers import make_org, new_case
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Category, OrgType
-from vault.errors import Conflict, VaultError
+from vault.errors import Conflict, InvalidInput, VaultError
 from vault.models import AuditEntry, Grant
 from vault.runtime import Vault
 from vault.services.disclosures import (
@@ -152,7 +152,9 @@ def test_d9_a_revoked_disclosure_is_never_extended_when_revoke_and_extend_race_d
         ]
         results = _at_once(calls)
 
-        assert _unexpected(results, Conflict) == []
+        assert _unexpected(results, Conflict, InvalidInput) == []
+        # D16: an extension that commits after a longer one would end earlier: refused, never shortening
+        assert all(r.rule == "d16-extension-not-later" for r in results if isinstance(r, InvalidInput))
         assert all(not isinstance(results[i], VaultError) for i in (0, 4)), "revoking never conflicts"
         refused = [r for r in results if isinstance(r, Conflict)]
         assert all("revoked disclosure cannot be extended" in str(r) for r in refused)

@@ -153,19 +153,31 @@ def test_d2_the_help_seekers_own_consent_counts_beside_a_newer_one_of_someone_el
         assert subject.consent_id == own
 
 
-def test_d2_d9_a_consent_to_share_is_not_limited_to_the_help_seeker(vault: Vault) -> None:
+def test_d2_d9_a_consent_to_share_a_help_seekers_case_is_the_help_seekers_own(vault: Vault) -> None:
+    """D2, D9 (seed 000: "toestemming van de hulpvrager"): on a help seeker's advice case a consent to
+    share is the help seeker's too; a parent's is refused (``d9-consent-giver``, audited)."""
     worker, case_id = _advice_case(vault)
     org_id = make_org(vault, OrgType.LOCAL_TEAM)
+    with pytest.raises(InvalidInput):
+        subjects.record_consent(
+            vault,
+            worker,
+            case_id,
+            scope=ConsentScope.SHARE_WITH_PARTNER,
+            given_by=Relation.PARENT,
+            recipient_org_id=org_id,
+        )
+    assert _consent_rows(vault, case_id) == 0
+    assert _denied_rules(vault, case_id) == ["d9-consent-giver"]
     subjects.record_consent(
         vault,
         worker,
         case_id,
         scope=ConsentScope.SHARE_WITH_PARTNER,
-        given_by=Relation.PARENT,
+        given_by=Relation.HELP_SEEKER,
         recipient_org_id=org_id,
     )
     assert _consent_rows(vault, case_id) == 1
-    assert _denied_rules(vault, case_id) == []
 
 
 def test_d2_api_refuses_a_consent_to_register_from_someone_else_with_400(

@@ -111,12 +111,19 @@ def test_d9_an_extension_rechecks_that_the_board_is_asked_and_the_refusal_is_aud
         "org_id": municipality,
     }
     assert denied[0].legal_basis == MUNICIPALITY_BASIS
-    # Once the board is asked again, the same extension is allowed (and audited as done).
+    # Once lapsed, it stays lapsed: a new request to the board does not bring the municipality's
+    # disclosure back, nor lets it be extended; the municipality is shared with anew (and checked anew).
     create_disclosure(vault, worker, _request(case_id, board, "wmo-4.1.1-2-rvdk", valid_days=30))
-    extended = extend_disclosure(vault, worker, to_municipality.id, days=20)
+    with pytest.raises(DisclosureRefused):
+        extend_disclosure(vault, worker, to_municipality.id, days=20)
+    assert case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED) == []
+    official = make_user(vault, Role.PARTNER, org_id=municipality)
+    with pytest.raises(VaultError):
+        read_document(vault, ctx_for(vault, official, Role.PARTNER, org_id=municipality), doc)
+    anew = create_disclosure(vault, worker, _request(case_id, municipality, MUNICIPALITY_BASIS, valid_days=5))
+    extended = extend_disclosure(vault, worker, anew.id, days=20)
     assert extended.valid_until == clock.now() + timedelta(days=20)
     assert len(case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_EXTENDED)) == 1
-    official = make_user(vault, Role.PARTNER, org_id=municipality)
     assert read_document(vault, ctx_for(vault, official, Role.PARTNER, org_id=municipality), doc)
 
 

@@ -109,6 +109,11 @@ def test_d9_consent_form_refuses_a_share_consent_from_the_alleged_perpetrator_in
     assert "alleged_perpetrator" not in _giver_options(html)  # only who may give this consent
     assert "other" not in _giver_options(html)
     assert _consents(vault, advice_case) == 0
-    status, _ = _post(worker_client, advice_case, "share_with_partner", "parent", world.org_id)
+    # D2, D9: on a help seeker's advice case a consent to share is the help seeker's own
+    status, html = _post(worker_client, advice_case, "share_with_partner", "parent", world.org_id)
+    assert status == 400
+    assert "bij een adviesvraag van een hulpvrager alleen van de hulpvrager zelf" in html
+    assert _consents(vault, advice_case) == 0
+    status, _ = _post(worker_client, advice_case, "share_with_partner", "help_seeker", world.org_id)
     assert status == 303
     assert _consents(vault, advice_case) == 1

@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.helpers import make_org
+from tests.helpers import ctx_for, make_org
 from tests.web.world import World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
-from vault.domain import AuditTag, OrgType
-from vault.models import AuditEntry, Grant
+from vault.domain import AuditTag, CaseKind, OrgType, Role
+from vault.models import AuditEntry, Case, Grant
 from vault.runtime import Vault
+from vault.services.cases import open_case
 
 NAME = "Marieke de Graaf"
 PHONE = "030 765 43 21"
@@ -180,3 +181,37 @@ def test_d22_the_purpose_is_asked_among_what_the_partner_sees_with_the_warning_t
     assert seen < html.index('id="purpose"') < end
     assert 'aria-describedby="purpose-hint"' in html
     assert "De ketenpartner ziet dit doel bij wat u deelt. Noem geen namen." in html
+
+
+def test_d9_share_form_refuses_a_help_seekers_advice_case_on_a_statutory_code_in_dutch(
+    worker_client: TestClient, vault: Vault, world: World
+) -> None:
+    """D9, D2, D4: a help seeker's advice case is shared on the help seeker's own consent only."""
+    with vault.db.session() as session:
+        team_id = session.get(Case, world.case_id).team_id  # type: ignore[union-attr]
+        advice = open_case(
+            session,
+            vault,
+            ctx_for(vault, world.worker.user_id, Role.MEDEWERKER),
+            kind=CaseKind.ADVICE_HELP_SEEKER,
+            team_id=team_id,
+        ).id
+    before = _grants(vault)
+    form = worker_client.get(f"/zaken/{advice}/delen")
+    assert form.status_code == 200, form.text
+    data = {
+        "csrf_token": csrf_of(form.text),
+        "org_id": world.org_id,
+        "purpose": "doorverwijzing",
+        "legal_basis": "wmo-4.1.1-2-help",
+        "categories": "advice",
+        "valid_days": "7",
+        "max_retrievals": "2",
+        "contact_name": NAME,
+        "contact_phone": PHONE,
+    }
+    r = worker_client.post(f"/zaken/{advice}/delen", data=data, follow_redirects=False)
+    assert r.status_code == 403
+    assert 'id="legal_basis-fout"' in r.text
+    assert "alleen met toestemming van de hulpvrager zelf" in r.text
+    assert _grants(vault) == before

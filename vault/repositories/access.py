@@ -32,6 +32,7 @@ from vault.policy import Actor, CaseFacts, GrantFacts
 from vault.repositories.identity import SESSION_CHECK_COLUMNS
 
 __all__ = [
+    "BOARD_REQUEST_BASIS",
     "MUNICIPALITY_BASIS",
     "Facts",
     "actor_facts",
@@ -226,6 +227,7 @@ def _facts(ctx: Context, row: Any) -> Facts:
 
 
 MUNICIPALITY_BASIS = "wmo-4.1.1-2-rvdk-municipality"
+BOARD_REQUEST_BASIS = "wmo-4.1.1-2-rvdk"  # D9: the request to the child protection board
 _BOARD_GRANT = aliased(Grant, name="board_grant")
 _BOARD_ORG = aliased(Organisation, name="board_org")
 
@@ -235,9 +237,12 @@ def basis_in_force(now: Any) -> ColumnElement[bool]:
     bind parameter). Only the municipality's basis can lapse while the grant is live: it holds only
     while the child protection board is asked to investigate (``disclosure_rules.board_asked``, the
     same two conditions): the triage outcome is the request to the board, or a grant of the case to an
-    organisation of the board's type is not revoked and in its validity window. So a municipality's
-    grant stops working the moment the board's grant expires, with no job to revoke it: two indexed
-    EXISTS (the workflow by its key, the case's grants by ``ix_grants_case_id``) in the same query."""
+    organisation of the board's type on the board's request code (``wmo-4.1.1-2-rvdk``, never one on a
+    parent's consent) is not revoked, in its validity window, and started no later than the
+    municipality's grant (the request it was made under, live ever since: once it lapsed, a later grant
+    to the board does not bring the municipality's grant back). So a municipality's grant stops working
+    the moment the board's grant expires, for good, with no job to revoke it: two indexed EXISTS (the
+    workflow by its key, the case's grants by ``ix_grants_case_id``) in the same query."""
     requested = (
         select(CaseWorkflow.case_id)
         .where(
@@ -253,8 +258,10 @@ def basis_in_force(now: Any) -> ColumnElement[bool]:
         .where(
             _BOARD_GRANT.case_id == Grant.case_id,
             _BOARD_ORG.org_type == str(OrgType.CHILD_PROTECTION_BOARD),
+            _BOARD_GRANT.legal_basis == BOARD_REQUEST_BASIS,
             _BOARD_GRANT.revoked_at.is_(None),
             _BOARD_GRANT.valid_from <= now,
+            _BOARD_GRANT.valid_from <= Grant.valid_from,
             _BOARD_GRANT.valid_until > now,
         )
         .correlate(Grant)

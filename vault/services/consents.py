@@ -10,28 +10,38 @@ is the legal basis of Veilig Thuis's own disclosures. The professional who asked
 to their own advice case), or any other role that is not staff, neither creates such a basis nor takes
 one away (which would revoke Veilig Thuis's disclosure). They are refused before the gate and before
 anything is written, audited (``dossier:access:denied``, rule ``d9-consent-staff-only``, ids only).
+
+Who may give a consent to share (D9, rule ``d9-consent-giver``, refused when recorded and again when a
+disclosure or an extension rests on it): someone the dossier is about, never the alleged perpetrator or
+"other"; on a help seeker's advice case only the help seeker themself (D2: "toestemming van de
+hulpvrager", seed 000); and "the child" only when every child of the case is, by the recorded date of
+birth, at least 12 on the day (the age from which the project lets a child act for themself, D13; a
+consent names a relation, not a person, so no child's age may be unknown or under 12).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, OrgType
+from vault.domain import Action, AuditTag, CaseKind, OrgType
 from vault.errors import Conflict, InvalidInput, NotFound
-from vault.models import Case, Consent, Grant, Organisation
+from vault.models import Case, Consent, Grant, Organisation, Subject
 from vault.policy import Decision
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.documents import touch_case
 from vault.services.gate import (
     Admission,
     GateRequest,
     RuleRefused,
+    decrypt_case_field,
     gated_write,
     pass_gate,
     refuse_unless_staff,
@@ -57,6 +67,7 @@ __all__ = [
 
 
 CONSENT_STAFF_ONLY = "d9-consent-staff-only"  # consents are recorded and withdrawn by staff (D9)
+CHILD_CONSENT_AGE = 12  # D9, as D13 (``rights.REPRESENTED_BELOW_AGE``): a child under 12 does not consent
 
 
 def _refuse_unless_staff(vault: Vault, ctx: Context, case_id: str, attempted: AuditTag) -> None:
@@ -141,6 +152,10 @@ def record_consent(
                 ),
                 HELP_SEEKER_CONSENT,
             )
+        if scope is ConsentScope.SHARE_WITH_PARTNER:
+            problem = _share_giver_problem(session, admission, case, given_by, local_date(ctx.now()))
+            if problem is not None:
+                raise RuleRefused(InvalidInput(problem, rule="d9-consent-giver"), SHARE_CONSENT_GIVER)
         if recipient_org_id is not None:
             org = session.get(Organisation, recipient_org_id)
             if org is None or org.org_type == OrgType.VEILIG_THUIS:
@@ -169,6 +184,44 @@ def record_consent(
         object_id=consent_id,
         then=write,
     )
+
+
+def _share_giver_problem(
+    session: Session, admission: Admission, case: Case, given_by: Relation, today: date
+) -> str | None:
+    """D9, D2: why ``given_by`` cannot give a consent to share this case (a message naming no one), or
+    None. A help seeker's advice case: the help seeker only. The child: every child of the case is at
+    least ``CHILD_CONSENT_AGE`` today by the recorded date of birth (none recorded, or one unknown: no)."""
+    if case.kind == CaseKind.ADVICE_HELP_SEEKER and given_by is not Relation.HELP_SEEKER:
+        return "on a help seeker's advice case only the help seeker consents to sharing (D2, D9)"
+    if given_by is not Relation.CHILD:
+        return None
+    children = session.scalars(
+        select(Subject).where(Subject.case_id == case.id, Subject.relation == str(Relation.CHILD))
+    ).all()
+    ages = [_age_on(admission, child, today) for child in children]
+    if not ages or any(age is None or age < CHILD_CONSENT_AGE for age in ages):
+        return (
+            f"a child consents to sharing only from {CHILD_CONSENT_AGE}, by the recorded date of birth "
+            "of every child of the case (D9)"
+        )
+    return None
+
+
+def _age_on(admission: Admission, subject: Subject, day: date) -> int | None:
+    """The subject's age on ``day`` by the recorded date of birth, or None when none is recorded."""
+    if subject.date_of_birth_enc is None:
+        return None
+    born = date.fromisoformat(
+        decrypt_case_field(
+            admission,
+            table="subjects",
+            column="date_of_birth",
+            row_id=subject.id,
+            value=subject.date_of_birth_enc,
+        )
+    )
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def withdraw_consent(vault: Vault, ctx: Context, case_id: str, consent_id: str) -> None:
@@ -238,6 +291,16 @@ def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, or
         return Decision(False, "d9-consent-withdrawn", "the recorded consent was withdrawn")
     if consent.given_by not in CONSENT_GIVERS[ConsentScope.SHARE_WITH_PARTNER]:  # recorded before the rule
         return Decision(False, SHARE_CONSENT_GIVER, "the recorded consent was not given by someone it may be")
+    case = session.get(Case, case_id)
+    if (
+        case is not None
+        and case.kind == CaseKind.ADVICE_HELP_SEEKER
+        and consent.given_by != Relation.HELP_SEEKER
+    ):
+        # D2, D9: recorded before the rule, or the case is still the help seeker's: theirs only
+        return Decision(
+            False, SHARE_CONSENT_GIVER, "only the help seeker consents to sharing their advice case"
+        )
     return Decision(True, "d9-basis:consent", "a recorded consent covers sharing with this recipient")
 
 

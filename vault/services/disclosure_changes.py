@@ -6,18 +6,22 @@ teams' disclosures shows in the log review like any other probing).
 
 An extension is a new decision to share for longer, so it must hold as a new disclosure would (D9):
 only a live grant is extended (an expired one is not brought back: a new disclosure is made, and
-checked, instead; 409, rule ``disclosure-expired``), and its basis is checked again as creating checks
+checked, instead; 409, rule ``disclosure-expired``); the new end is after the current one (an
+"extension" to an earlier or equal date is refused with 400, rule ``d16-extension-not-later``: it would
+cut the partner's access short while the log said "extended"; the entry records the end before and
+after), and its basis is checked again as creating checks
 it (``disclosure_rules.basis_holds``: the basis fits the recipient, the board is asked for the
 municipality's basis, the consent it rests on still holds). A basis that no longer holds is refused
 with 403 and the rule, audited as a refused disclosure is (``disclosure:grant:denied``, ids and rule).
 
 Revoking the disclosure to the child protection board ends the request to the board, and with it the
 municipality's basis (D9, ``wmo-4.1.1-2-rvdk-municipality``): unless the board is still asked (the
-triage outcome, or another live grant to the board), every live municipality grant of the case is
-revoked in the same transaction, each with its own ``disclosure:grant:revoked`` entry (grant id, rule
-``d9-rvdk-not-asked``, reason ``board-no-longer-asked``), as withdrawing a consent revokes the grants
-resting on it. A board grant that merely expires needs no revocation: a partner's read and inbox
-already treat the municipality's grant as not live then (``vault.repositories.access.basis_in_force``).
+triage outcome, or another live grant to the board on its request code, live since that municipality
+grant's start), every live municipality grant of the case is revoked in the same transaction, each
+with its own ``disclosure:grant:revoked`` entry (grant id, rule ``d9-rvdk-not-asked``, reason
+``board-no-longer-asked``), as withdrawing a consent revokes the grants resting on it. A board grant
+that merely expires needs no revocation: a partner's read and inbox already treat the municipality's
+grant as not live from then on, for good (``vault.repositories.access.basis_in_force``).
 
 Both answer the grant as it is now; its purpose is sealed under the case key (D18, D22), so the answer
 opens it through the gate (READ on the case, audited as ``disclosure:register:read`` of the grant).
@@ -49,12 +53,14 @@ from vault.transaction import Refusal, transaction
 __all__ = [
     "BOARD_NO_LONGER_ASKED",
     "EXPIRED_NOT_EXTENDED",
+    "NOT_LATER",
     "extend_disclosure",
     "require_step_up",
     "revoke_disclosure",
 ]
 
 _REVOKED_NOT_EXTENDED = "a revoked disclosure cannot be extended"
+NOT_LATER = "d16-extension-not-later"  # an "extension" that does not end later: 400, nothing changes
 EXPIRED_NOT_EXTENDED = "disclosure-expired"  # the rule of the 409: a page answers it in its own words
 BOARD_NO_LONGER_ASKED = "board-no-longer-asked"  # D9: the reason code of a municipality grant revoked
 
@@ -152,9 +158,9 @@ def _revoke_municipality_grants(session: Session, ctx: Context, case_id: str) ->
         )
         .order_by(Grant.created_at, Grant.id)
     ).all()
-    if not grants or board_asked(session, ctx, case_id):
-        return
     for grant in grants:
+        if board_asked(session, ctx, case_id, since=grant.valid_from):
+            continue  # the request it was made under is still live
         if not _update_live_grant(session, grant, revoked_at=now):
             continue  # revoked meanwhile by another session: that revocation was audited there
         record(
@@ -183,6 +189,7 @@ def _refuse_lapsed_basis(session: Session, ctx: Context, grant: Grant) -> None:
             org_type=OrgType(org_type),
             legal_basis=grant.legal_basis,
             consent_id=grant.consent_id,
+            since=grant.valid_from,  # the request to the board it was made under, live ever since
         )
         if org_type in set(OrgType)
         else None
@@ -227,6 +234,10 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
             raise InvalidInput(
                 f"a disclosure is valid at most {vault.settings.disclosure_max_days} days from its start"
             )
+        old_until = grant.valid_until
+        if new_until <= old_until:
+            # D16: an extension never ends the disclosure earlier (nor is logged as extended if it did)
+            raise InvalidInput("an extension ends after the current end date", rule="d16-extension-not-later")
         _refuse_lapsed_basis(session, ctx, grant)
         if not _update_live_grant(session, grant, valid_until=new_until):
             raise Conflict(_REVOKED_NOT_EXTENDED)
@@ -237,6 +248,11 @@ def extend_disclosure(vault: Vault, ctx: Context, grant_id: str, *, days: int) -
             case_id=grant.case_id,
             object_type="grant",
             object_id=grant.id,
-            details={"org_id": grant.org_id, "days": days},
+            details={
+                "org_id": grant.org_id,
+                "days": days,
+                "valid_until_before": old_until.isoformat(),
+                "valid_until_after": new_until.isoformat(),
+            },
         )
         return _answer(session, vault, ctx, grant)

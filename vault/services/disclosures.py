@@ -61,6 +61,7 @@ from vault.services.disclosure_rules import (
     contact_problem,
 )
 from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal, refuse
+from vault.services.person_fields import unfit_characters
 
 __all__ = [
     "ConsentChoice",
@@ -106,14 +107,18 @@ def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
             "the reporter's identity is only disclosed when asked for explicitly (D8)", field="parts"
         )
     lines = (
+        ("purpose", req.purpose, 64),
         ("partner_title", req.partner_title, 200),
         ("contact_name", req.contact_name, CONTACT_NAME_MAX),
         ("contact_phone", req.contact_phone, CONTACT_PHONE_MAX),
     )
     for name, text, limit in lines:
-        if text is not None and (len(text) > limit or any(ord(ch) < 32 for ch in text)):
+        # D22: what the partner reads is what is stored: no control (C0, DEL, C1) or bidi character, and
+        # not only invisible ones (``person_fields.unfit_characters``, as for names and titles)
+        if text and text.strip() and (len(text) > limit or unfit_characters(text)):  # blank: below
             raise DisclosureInvalid(
-                f"a partner-facing title or contact is one line of at most {limit}", field=name
+                f"{name}: one line of at most {limit} visible characters, no control or direction characters",
+                field=name,
             )
     problem = contact_problem(req.contact_name, req.contact_phone)
     if problem is not None:

@@ -83,6 +83,16 @@ _REFUSALS: dict[str, tuple[str, str]] = {
         "gevraagd een onderzoek te doen: de triage-uitkomst is een verzoek aan de Raad, of er loopt een "
         "verstrekking aan de Raad. Kies een andere grondslag.",
     ),
+    "d9-consent-giver": (
+        "consent_reference",
+        "Deze toestemming is niet gegeven door iemand die haar mag geven. Bij een adviesvraag van een "
+        "hulpvrager geeft alleen de hulpvrager zelf toestemming om te delen.",
+    ),
+    "d9-advice-needs-consent": (
+        "legal_basis",
+        "Een adviesvraag van een hulpvrager deelt u alleen met toestemming van de hulpvrager zelf, of "
+        "nadat de zaak ambtshalve is omgezet in een melding. Een wettelijke grondslag geldt hier niet.",
+    ),
     "d8-no-release": (
         "reporter_identity",
         "De identiteit van de melder mag alleen mee als de melder toestemming gaf, of als een "
@@ -92,6 +102,10 @@ _REFUSALS: dict[str, tuple[str, str]] = {
 
 
 _EXTEND_REFUSED = {
+    "d9-advice-needs-consent": (
+        "Een adviesvraag van een hulpvrager wordt alleen gedeeld met toestemming van de hulpvrager zelf. "
+        "Deze verstrekking kan daarom niet worden verlengd."
+    ),
     "d9-rvdk-not-asked": (
         "De Raad voor de Kinderbescherming is niet meer gevraagd een onderzoek te doen. Op deze "
         "grondslag kan de verstrekking aan de gemeente daarom niet worden verlengd."
@@ -254,7 +268,11 @@ def _invalid(vault: Vault, entered: Entered, invalid: disclosures.DisclosureInva
         return FieldError("categories", "Kies minstens één categorie of document om te delen.")
     reasons = {
         "parts": ("categories", "Medische stukken worden nooit aan een ketenpartner verstrekt."),
-        "purpose": ("purpose", "Vul het doel in: waarvoor heeft de ontvanger dit nodig?"),
+        "purpose": (
+            "purpose",
+            "Vul het doel in: waarvoor heeft de ontvanger dit nodig? Hoogstens 64 zichtbare tekens, zonder "
+            "stuur- of richtingstekens.",
+        ),
         "valid_days": (
             "valid_days",
             f"Een verstrekking geldt 1 tot en met {vault.settings.disclosure_max_days} dagen.",
@@ -263,8 +281,14 @@ def _invalid(vault: Vault, entered: Entered, invalid: disclosures.DisclosureInva
             "max_retrievals",
             f"Kies hoe vaak de ontvanger mag ophalen: 1 tot en met {disclosures.MAX_RETRIEVALS} keer.",
         ),
-        "partner_title": ("partner_title", "De titel is één regel van hoogstens 200 tekens."),
-        "contact_name": ("contact_name", "De naam is één regel van hoogstens 128 tekens."),
+        "partner_title": (
+            "partner_title",
+            "De titel is één regel van hoogstens 200 zichtbare tekens, zonder stuur- of richtingstekens.",
+        ),
+        "contact_name": (
+            "contact_name",
+            "De naam is één regel van hoogstens 128 zichtbare tekens, zonder stuur- of richtingstekens.",
+        ),
         "contact_phone": (
             "contact_phone",
             "Een telefoonnummer heeft 8 tot 15 cijfers, met eventueel een + aan het begin, spaties, "
@@ -447,7 +471,12 @@ def extend(
                 409,
             )
         return again("Een ingetrokken verstrekking kan niet worden verlengd.", 409)
-    except InvalidInput:
+    except InvalidInput as invalid:
+        if invalid.rule == "d16-extension-not-later":
+            return again(
+                "Kies een datum na de huidige einddatum van deze verstrekking. Wilt u de verstrekking "
+                "eerder laten eindigen? Trek haar dan in."
+            )
         return again(
             f"Een verstrekking geldt hoogstens {vault.settings.disclosure_max_days} dagen na de start. "
             "Kies een eerdere datum."

@@ -57,7 +57,8 @@ _D3 = (
     "dossier (D3); personen voegt u hier niet toe."
 )
 _SHARE_SCOPE = str(ConsentScope.SHARE_WITH_PARTNER)
-_SHARE = ConsentScope.SHARE_WITH_PARTNER
+_SHARE, _NO_ORG = ConsentScope.SHARE_WITH_PARTNER, ("recipient_org_id", "Kies een bestaande ketenpartner.")
+_GIVER = "Deze toestemming kan niet van deze persoon komen: bij een adviesvraag van een hulpvrager alleen van de hulpvrager zelf, van een kind alleen als elk kind van de zaak 12 jaar of ouder is (leg de geboortedatum vast)."  # noqa: E501
 
 
 def dutch_birth_date(value: str | None) -> str | None:
@@ -369,8 +370,8 @@ def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: Ver
                 given_by=Relation(typed["given_by"]),
                 recipient_org_id=typed["recipient_org_id"] or None,
             )
-        except (InvalidInput, NotFound):
-            problem = ("recipient_org_id", "Kies een bestaande ketenpartner.")
+        except (InvalidInput, NotFound) as refused:  # D9, D2: who may give it; else the organisation
+            problem = ("given_by", _GIVER) if refused.rule == "d9-consent-giver" else _NO_ORG
     if problem is not None:
         return _consent_page(request, vault, actor, case_id, values=typed, problem=problem, status_code=400)
     return _back(case_id, "toestemmingen", "toestemming-vastgelegd")
