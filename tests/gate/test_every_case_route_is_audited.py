@@ -27,9 +27,10 @@ from vault.context import Context, FrozenClock
 from vault.domain import Category, OrgType, Role, TriageOutcome
 from vault.models import AuditEntry, MonitoringCheck, Subject
 from vault.runtime import Vault
-from vault.services import assignments, destruction, disclosures, own_motion, subjects, triage
+from vault.services import assignments, destruction, disclosures, own_motion, retention, subjects, triage
 from vault.services.cases import open_help_seeker_advice, open_professional_advice, open_report
 from vault.services.documents import upload_document
+from vault.services.retention import ExtensionReason
 from vault.services.subjects import ConsentScope, PersonFields, Relation, ReporterFields
 
 TEAM = "Team Poort"
@@ -174,6 +175,17 @@ def _unassign(w: World) -> Call:
     return w.api("DELETE", f"/api/v1/cases/{w.case_id}/assignments/{colleague}", w.leader)
 
 
+def _lift_hold(w: World) -> Call:
+    leader_ctx = ctx_for(w.vault, w.leader.user_id, Role.TEAMLEIDER)
+    until = w.clock.now() + timedelta(days=730)
+    retention.extend_retention(
+        w.vault, leader_ctx, w.case_id, until=until, reason=ExtensionReason.LEGAL_PROCEEDINGS
+    )
+    return w.api(
+        "POST", f"/api/v1/cases/{w.case_id}/legal-hold/lift", w.leader, json={"reason": "proceedings_ended"}
+    )
+
+
 def _withdraw(w: World) -> Call:
     consent = subjects.record_consent(
         w.vault, w.ctx, w.case_id, scope=ConsentScope.REGISTER_PERSONAL_DATA, given_by=Relation.HELP_SEEKER
@@ -233,6 +245,17 @@ def _convert(w: World) -> Call:
     own_motion.approve_own_motion(w.vault, w.ctx, advice, conversion)
     own_motion.approve_own_motion(w.vault, w.staff(Role.VERTROUWENSARTS), advice, conversion)
     return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/convert", case_id=advice)
+
+
+def _lift_hold(w: World) -> Call:
+    leader_ctx = ctx_for(w.vault, w.leader.user_id, Role.TEAMLEIDER)
+    until = w.clock.now() + timedelta(days=730)
+    retention.extend_retention(
+        w.vault, leader_ctx, w.case_id, until=until, reason=ExtensionReason.LEGAL_PROCEEDINGS
+    )
+    return w.api(
+        "POST", f"/api/v1/cases/{w.case_id}/legal-hold/lift", w.leader, json={"reason": "proceedings_ended"}
+    )
 
 
 def _withdraw(w: World) -> Call:
@@ -408,6 +431,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         w.leader,
         json={"until": "2047-01-01T00:00:00+00:00", "reason": "legal_proceedings"},
     ),
+    ("POST", C + "/legal-hold/lift"): _lift_hold,
     ("POST", C + "/statements"): lambda w: w.api(
         "POST",
         f"/api/v1/cases/{w.case_id}/statements",
@@ -505,6 +529,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/documenten/{document_id}/inhoud"): lambda w: w.web(
         "GET", f"/documenten/{w.document_id}/inhoud", w.web_worker
     ),
+    # D20: a document read from the break-the-glass view, the justification re-carried in the body
+    ("POST", "/zaken/{case_id}/noodtoegang/documenten/{document_id}"): lambda w: w.web(
+        "POST",
+        f"/zaken/{w.case_id}/noodtoegang/documenten/{w.document_id}",
+        w.web_outsider,
+        {"justification": JUSTIFICATION},
+    ),
     ("GET", "/zaken/{case_id}/delen"): lambda w: w.web("GET", f"/zaken/{w.case_id}/delen", w.web_worker),
     ("POST", "/zaken/{case_id}/delen"): lambda w: w.web(
         "POST",
@@ -533,7 +564,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "POST",
         f"/zaken/{w.case_id}/verstrekkingen/{w.grant_id}/verlengen",
         w.web_worker,
-        {"valid_until": (w.clock.now() + timedelta(days=3)).strftime("%d-%m-%Y")},
+        {"valid_until": (w.clock.now() + timedelta(days=60)).strftime("%d-%m-%Y")},
     ),
     ("GET", "/fg/toegang/{case_id}"): lambda w: w.web("GET", f"/fg/toegang/{w.case_id}", w.web_officer),
     ("GET", "/fg/toegang/{case_id}/bewijs"): lambda w: w.web(
@@ -660,7 +691,10 @@ PEOPLE_RECIPES: dict[tuple[str, str], Recipe] = {
 RECIPES.update(PEOPLE_RECIPES)
 # Routes with a case id that read nothing of the case, named with the reason.
 EXEMPT = {
-    ("GET", "/zaken/{case_id}/noodtoegang"): "the break-the-glass form: it shows only the id the user typed",
+    ("GET", "/zaken/{case_id}/noodtoegang"): (
+        "the break-the-glass form: it shows only the reference of the id the user typed (a policy preview "
+        "decides whether the form is offered; nothing of the case is read)"
+    ),
 }
 
 

@@ -42,7 +42,7 @@ def _refused_and_audited(vault: Vault, ask: Callable[[], object], rule: str, cas
 
 
 def _ask(
-    vault: Vault, worker: Context, case_id: str, subject_id: str, received_on: date
+    vault: Vault, worker: Context, case_id: str, subject_id: str, received_on: date, *, consent: bool = False
 ) -> Callable[[], object]:
     return functools.partial(
         rights.record_access_request,
@@ -52,6 +52,7 @@ def _ask(
         subject_id=subject_id,
         received_on=received_on,
         requested_by=BY_REPRESENTATIVE,
+        minor_consent=consent,
     )
 
 
@@ -93,7 +94,8 @@ def test_d13_a_representative_asks_for_a_minor_until_the_18th_birthday(
     son = add_subject(
         vault, worker, case_id, relation=Relation.CHILD, fields=PersonFields(name="Zoon", date_of_birth=born)
     )
-    ask = _ask(vault, worker, case_id, son, received)
+    # D13: at 17 only with the young person's consent (see test_d13_representative_16_plus.py)
+    ask = _ask(vault, worker, case_id, son, received, consent=True)
     if not allowed:
         _refused_and_audited(vault, ask, rights.REPRESENTATIVE_MINOR_ONLY_RULE, case_id)
         return

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ApiUser, api_user, ctx_for, new_case, team_id_of
+from tests.rights.review import withhold_all
 from tests.web.world import World, build_world, web_login
 from vault import migrate
 from vault.app import create_app
@@ -122,6 +123,7 @@ def test_d13_the_request_page_says_it_was_answered_with_a_copy_and_when(
     ctx, request_id = _request(vault, world)
     with TestClient(create_app(vault)) as client:
         web_login(client, world.worker, clock)
+        withhold_all(vault, ctx, request_id)  # D13, D22: every free-text item reviewed first
         assert client.get(f"/inzageverzoeken/{request_id}/kopie").status_code == 200  # the copy
         rights.complete_access_request(vault, ctx, request_id)
         page = client.get(f"/inzageverzoeken/{request_id}")

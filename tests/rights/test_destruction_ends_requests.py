@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import ctx_for, new_case, upload
+from tests.rights.review import withhold_all
 from vault.context import Context, FrozenClock
 from vault.domain import AuditTag, Role
 from vault.errors import Conflict
@@ -74,6 +75,7 @@ def test_d13_an_open_access_request_holds_the_destruction_back_until_it_is_answe
     assert not _destroyed(vault, case_id)
     assert [p.request_id for p in destruction.pending_destruction_requests(vault, leader)] == [request_id]
     subject = request_views.read_access_request(vault, worker, access).subject_id
+    withhold_all(vault, worker, access)  # D13, D22: every free-text item reviewed
     export_for_subject(vault, worker, case_id, subject, access_request_id=access)  # the copy answers it
     rights.complete_access_request(vault, worker, access)
     outcome = destruction.decide_destruction_request(vault, leader, request_id, grant=True)

@@ -31,9 +31,10 @@ from vault.runtime import Vault
 from vault.services.cases import open_report
 from vault.services.inzage import (
     NOT_REVIEWED,
-    OTHER_PERSONS,
     REPORTER_PROTECTED,
+    RIGHTS_OF_OTHERS,
     WITHHELD_AFTER_REVIEW,
+    WITHHELD_WITH_GROUND,
     ReviewDecision,
     WithholdingGround,
     export_for_subject,
@@ -44,6 +45,9 @@ from vault.services.rights import RequestedBy, complete_access_request, record_a
 from vault.services.subjects import PersonFields, Relation, ReporterFields, add_subject
 
 NEIGHBOUR = "Kanarie Buurvrouw Terpstra"
+REPORTER = (
+    "Melder Oostveen"  # the reporter is not the neighbour (D8: a release naming the reporter is refused)
+)
 NEIGHBOUR_TITLE = f"Gesprek met buurvrouw {NEIGHBOUR}"
 PLAIN_TITLE = "Verslag huisbezoek"
 BY_PARENT = RequestedBy.REPRESENTATIVE  # the child is under 12 (D13)
@@ -75,7 +79,7 @@ def setting(vault: Vault) -> Setting:
     worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
     with vault.db.session() as session:
         case_id = open_report(
-            session, vault, worker, team_id=team, reporter=ReporterFields(name=NEIGHBOUR, professional=False)
+            session, vault, worker, team_id=team, reporter=ReporterFields(name=REPORTER, professional=False)
         ).id
     child = add_subject(
         vault,
@@ -172,12 +176,12 @@ def test_d22_d13_a_withheld_item_carries_its_reason(vault: Vault, setting: Setti
     )
     data, text, pdf = _copy(vault, s, s.request_id)
     withheld = {w["item"]: w for w in data["withheld"]}
-    assert withheld[s.neighbour_item]["reason"] == WITHHELD_AFTER_REVIEW
+    assert withheld[s.neighbour_item]["reason"] == WITHHELD_WITH_GROUND  # D8, D13: one neutral ground
     assert withheld[s.neighbour_item]["what"].startswith("titel van het document van ")
     assert s.plain_item not in withheld
     by_id = {d["document_id"]: d for d in data["documents"]}
     assert by_id[s.neighbour_doc]["title"] is None
-    assert by_id[s.neighbour_doc]["title_withheld"] == WITHHELD_AFTER_REVIEW
+    assert by_id[s.neighbour_doc]["title_withheld"] == WITHHELD_WITH_GROUND
     assert by_id[s.plain_doc]["title"] == PLAIN_TITLE
     assert WITHHELD_AFTER_REVIEW in pdf
     assert PLAIN_TITLE in pdf
@@ -190,9 +194,12 @@ def test_d22_d13_a_withheld_item_carries_its_reason(vault: Vault, setting: Setti
     assert PLAIN_TITLE not in _copy(vault, s, s.request_id)[1]
 
 
-def test_d13_a_withheld_item_names_the_ground_the_reviewer_chose(vault: Vault, setting: Setting) -> None:
-    """D13: every withholding has a reason; a reviewer who says why (another person's privacy, the
-    reporter's protection) has that ground in the copy, and the audit entry carries only its code."""
+def test_d8_d13_a_withheld_item_gets_one_neutral_ground_whatever_the_reviewer_chose(
+    vault: Vault, setting: Setting
+) -> None:
+    """D13: every withholding has a reason; D8: the copy gives every withheld item the same neutral
+    ground (the reporter's protection next to a dated item would point at it); the reviewer's ground
+    stays in the staff-side review and the audit entry carries only its code."""
     s = setting
     review_free_text(
         vault,
@@ -203,9 +210,10 @@ def test_d13_a_withheld_item_names_the_ground_the_reviewer_chose(vault: Vault, s
     )
     data, _text, pdf = _copy(vault, s, s.request_id)
     reasons = {w["item"]: w["reason"] for w in data["withheld"]}
-    assert reasons[s.neighbour_item] == f"{WITHHELD_AFTER_REVIEW}: {REPORTER_PROTECTED}"
-    assert reasons[s.plain_item] == WITHHELD_AFTER_REVIEW  # no ground given: the general reason
-    assert REPORTER_PROTECTED in pdf
+    assert reasons[s.neighbour_item] == WITHHELD_WITH_GROUND == f"{WITHHELD_AFTER_REVIEW}: {RIGHTS_OF_OTHERS}"
+    assert reasons[s.plain_item] == WITHHELD_WITH_GROUND  # no ground given: the same
+    assert not [w for w in data["withheld"] if w["item"] and REPORTER_PROTECTED in w["reason"]]
+    assert RIGHTS_OF_OTHERS.split(" (")[0] in " ".join(pdf.split())
     items = {i.item: i.ground for i in list_free_text(vault, s.worker, s.request_id)}
     assert items == {s.neighbour_item: WithholdingGround.REPORTER, s.plain_item: None}
     with vault.db.session() as session:
@@ -246,7 +254,8 @@ def test_d22_only_staff_of_the_case_review_and_only_while_the_request_is_open(
         review_free_text(vault, s.worker, s.request_id, {"subject_name:" + s.child: "released"})
     with pytest.raises(InvalidInput):
         review_free_text(vault, s.worker, s.request_id, {s.neighbour_item: "maybe"})
-    _copy(vault, s, s.request_id)  # D13: the copy made for the request answers it
+    review_free_text(vault, s.worker, s.request_id, {s.neighbour_item: "withheld", s.plain_item: "withheld"})
+    _copy(vault, s, s.request_id)  # D13: the copy made for the request answers it (every item reviewed)
     complete_access_request(vault, s.worker, s.request_id)
     with pytest.raises(Conflict):
         review_free_text(vault, s.worker, s.request_id, {s.neighbour_item: "released"})
@@ -266,7 +275,7 @@ def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: 
     team_id = team_id_of(vault, TEAM)  # outside the session: transactions never nest
     with vault.db.session() as session:
         case_id = open_report(
-            session, vault, ctx, team_id=team_id, reporter=ReporterFields(name=NEIGHBOUR, professional=False)
+            session, vault, ctx, team_id=team_id, reporter=ReporterFields(name=REPORTER, professional=False)
         ).id
     born = date(2017, 2, 3)  # D13: a representative asks for a minor
     child = add_subject(
@@ -324,4 +333,4 @@ def test_d22_review_and_copy_over_http(client: TestClient, vault: Vault, clock: 
     listed = client.get(f"/api/v1/access-requests/{request_id}/free-text", headers=worker.headers).json()
     assert [(i["decision"], i["ground"]) for i in listed] == [("withheld", "other_persons")]
     copy = client.get(copy_url, params={"access_request": request_id}, headers=worker.headers).json()
-    assert copy["documents"][0]["title_withheld"] == f"{WITHHELD_AFTER_REVIEW}: {OTHER_PERSONS}"
+    assert copy["documents"][0]["title_withheld"] == WITHHELD_WITH_GROUND

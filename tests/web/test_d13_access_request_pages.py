@@ -13,15 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import ctx_for
+from tests.rights.review import withhold_all
 from tests.web.pages import assert_accessible, assert_fits_a_phone
 from tests.web.test_browser import login
 from tests.web.world import World, csrf_of, web_login
 from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import Role
-from vault.models import AccessRequest, Subject
+from vault.models import AccessRequest, InzageItemReview, Subject
 from vault.runtime import Vault
 from vault.services import rights
+from vault.services.journal import add_note
 from vault.services.subjects import PersonFields, Relation, add_subject
 
 NO_COPY = "Voor dit verzoek is nog geen inzagekopie gemaakt"
@@ -115,6 +117,7 @@ def test_d13_marking_answered_needs_the_copy_or_a_closing_reason(
     assert r.status_code == 400
     assert "Kies waarom het verzoek zonder kopie wordt afgesloten." in r.text
     assert _requests(vault)[0].completed_at is None
+    withhold_all(vault, ctx_for(vault, world.worker.user_id, Role.MEDEWERKER), request_id)  # D13, D22
     assert worker.get(f"{page}/kopie").status_code == 200  # the copy is made for this request
     r = _post(worker, done, {}, page)
     assert r.status_code == 303, r.text
@@ -169,3 +172,37 @@ def test_d13_the_refusal_to_mark_answered_without_a_copy_fits_a_phone(
     page.get_by_role("button", name="Verzoek afsluiten").click()
     page.wait_for_url(f"{base}/inzageverzoeken/{request.id}?melding=inzageverzoek-afgehandeld")
     assert "Beantwoord" in page.content()
+
+
+def test_d13_the_form_asks_for_a_16_year_olds_consent_in_dutch_and_records_it(
+    worker: TestClient, vault: Vault, world: World
+) -> None:
+    """D13: from 16 a representative asks only with the young person's consent (a checkbox)."""
+    teen = _adult(vault, world, date(2009, 6, 1))  # 16 on 20-02-2026
+    path = f"/zaken/{world.case_id}/inzageverzoek"
+    form = {"subject_id": teen, "received_on": "20-02-2026", "requested_by": "representative"}
+    r = _post(worker, path, form)
+    assert r.status_code == 400
+    assert "16 of 17 jaar" in r.text
+    assert 'aria-describedby="requested_by-fout"' in r.text
+    assert _requests(vault) == []
+    assert _post(worker, path, {**form, "minor_consent": "ja"}).status_code == 303
+    assert [r.requested_by for r in _requests(vault)] == ["representative"]
+
+
+def test_d8_the_review_page_refuses_a_release_that_names_the_reporter_in_dutch(
+    worker: TestClient, vault: Vault, clock: FrozenClock, world: World
+) -> None:
+    """D8, D22: releasing a note that names the recorded reporter ("Kanarie Melder") is refused (409)
+    with a Dutch reason on the review page; nothing is recorded."""
+    ctx = ctx_for(vault, world.worker.user_id, Role.MEDEWERKER)
+    note = add_note(vault, ctx, world.case_id, text="Kanarie Melder belde opnieuw over het kind.")
+    form = {"subject_id": _child(vault, world), "received_on": "20-02-2026", "requested_by": "representative"}
+    assert _post(worker, f"/zaken/{world.case_id}/inzageverzoek", form).status_code == 303
+    page = f"/inzageverzoeken/{_requests(vault)[0].id}/beoordeling"
+    r = _post(worker, page, {f"note:{note}": "released"})
+    assert r.status_code == 409, r.text
+    assert "noemt de melder" in r.text
+    assert "Kanarie Melder" not in r.text.replace("Kanarie Melder belde opnieuw over het kind.", "")
+    with vault.db.session() as session:
+        assert session.scalars(select(InzageItemReview)).first() is None

@@ -19,7 +19,7 @@ from vault.http.dates import Day, Moment
 from vault.http.deps import RequestContext, StepUpSession, VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.http.streaming import SyncBody, decode_header_text
-from vault.services import destruction, inzage, inzage_review, request_views, rights
+from vault.services import destruction, inzage, inzage_review, legal_hold, request_views, rights
 from vault.services.pdf import certificate_pdf
 from vault.services.retention import ExtensionReason as RetentionReason
 from vault.services.retention import extend_retention
@@ -124,7 +124,7 @@ async def certificate(
 ) -> Response:
     """For those who may see the case (its team, an assignee) and the privacy officer; audited."""
     cert = await anyio.to_thread.run_sync(partial(destruction.read_certificate, vault, ctx, case_id))
-    return _certificate_response(cert, fmt)
+    return await anyio.to_thread.run_sync(_certificate_response, cert, fmt)  # a PDF: off the event loop
 
 
 class RetentionIn(BaseModel):
@@ -140,6 +140,23 @@ async def retention(
 ) -> dict[str, str]:
     until = await anyio.to_thread.run_sync(
         partial(extend_retention, vault, ctx, case_id, until=body.until, reason=body.reason)
+    )
+    return {"destroy_after": until.isoformat()}
+
+
+class LiftHoldIn(BaseModel):
+    reason: legal_hold.LiftReason
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/legal-hold/lift",
+    summary="D12: lift the case's legal hold before its date, with a reason (the roles that place it)",
+)
+async def lift_hold(
+    case_id: CaseId, body: LiftHoldIn, ctx: RequestContext, vault: VaultDep
+) -> dict[str, str]:
+    until = await anyio.to_thread.run_sync(
+        partial(legal_hold.lift_legal_hold, vault, ctx, case_id, reason=body.reason)
     )
     return {"destroy_after": until.isoformat()}
 
@@ -208,8 +225,10 @@ async def inzage_copy(
         partial(inzage.export_for_subject, vault, ctx, case_id, subject_id, access_request_id=access_request)
     )
     if fmt is Format.pdf:
+        # D13: rendering is CPU-bound (seconds for a busy case): off the event loop
+        pdf = await anyio.to_thread.run_sync(inzage.render_inzage_pdf, export)
         return Response(
-            inzage.render_inzage_pdf(export),
+            pdf,
             media_type="application/pdf",
             headers={"Content-Disposition": 'attachment; filename="inzage.pdf"'},
         )
@@ -221,6 +240,8 @@ class AccessRequestIn(BaseModel):
     received_on: Day
     # D13: a child under 12 asks via a representative, who asks only for a minor (under 18)
     requested_by: rights.RequestedBy = rights.RequestedBy.SUBJECT
+    # D13: from 16 a representative asks only with the young person's consent (recorded in the audit)
+    minor_consent: bool = False
 
 
 class AccessCompleteIn(BaseModel):
@@ -256,6 +277,7 @@ async def access_request(
             subject_id=body.subject_id,
             received_on=body.received_on,
             requested_by=body.requested_by,
+            minor_consent=body.minor_consent,
         )
     )
     return _access_out(view)

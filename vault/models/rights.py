@@ -65,6 +65,11 @@ class RetentionExtension(Base):
     reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
     extended_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     extended_by: Mapped[str | None] = mapped_column(String(64))
+    # D12: a legal hold (reason legal_proceedings / statutory_obligation) lifted before its date:
+    # when, by whom, why (vault.services.legal_hold.LiftReason, a code); none while it holds
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+    lift_code: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_retention_extensions_case_id", "case_id"),)
 

@@ -7,13 +7,17 @@ withholds (``vault.services.inzage``) left out:
 - the reporter (D8; Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3): every entry by an account that is
   not Veilig Thuis staff and recorded the reporter's identity of this case, and every entry by a
   professional account (a professional who reported or asked advice is the reporter of that case);
-  and every entry about the reporter's identity (``dossier:reporter-identity:*``): a release exists
-  only for a professional reporter and a consent says the reporter agreed to be named, so either line
-  would tell the family who reported them. For the same reason every entry of a disclosure that covers
-  the reporter's identity: its creation (``reporter_identity`` in the details), every later entry
-  about that grant (extended, revoked) and every read under it (``grant_id`` in the details) — an
-  entry of a grant whose creation is missing would point at it;
-- other data subjects' requests (D13, privacy of others): an entry made on behalf of a subject
+  every entry about the reporter's identity (``dossier:reporter-identity:*``: a release exists only
+  for a professional reporter and a consent says the reporter agreed to be named); every entry about
+  a document of category ``reporter_identity`` (its upload, versions, reads: the document itself is
+  left out of the copy without a trace, so its upload line would point at it); every entry that is
+  contact with the reporter (``REPORTER_FACING_TAGS``: the terugkoppeling exists only for a reporter
+  who left contact details); and every entry of a disclosure that carried nothing but the reporter's
+  identity (``inzage_recipients`` does not list it either). A disclosure that carried the reporter's
+  identity *and* other data is treated like every other grant: its creation, changes and the reads
+  under it are shown, as tag, time, actor and ground only (never what it carried), and it is listed
+  under "Verstrekt aan" without the reporter's identity — so no listed recipient lacks its lines;
+- - other data subjects' requests (D13, privacy of others): an entry made on behalf of a subject
   (``on_behalf_of`` ``subject:<id>``) or a ``rights:*`` entry about a subject or one of their access
   requests, when that subject is not the one the copy is for; and every entry of a destruction request
   (``rights:destruction:*``, object ``destruction_request``) not made on the copy's subject's behalf:
@@ -40,18 +44,28 @@ from sqlalchemy.orm import Session
 from vault.audit import queries as audit_repo
 from vault.audit.log import record
 from vault.context import Context
-from vault.domain import STAFF_ROLES, AuditTag, Decision, Role
-from vault.models import AccessRequest, Grant, ReporterIdentity, User
+from vault.domain import STAFF_ROLES, AuditTag, Category, Decision, Role
+from vault.models import AccessRequest, Document, ReporterIdentity, User
 from vault.runtime import Vault
 from vault.services.audit_reports import authorise_audit
+from vault.services.inzage_recipients import case_grants, unlisted_grants
 
-__all__ = ["LEFT_OUT_REASONS", "SubjectReport", "subject_overview", "subject_report"]
+__all__ = [
+    "LEFT_OUT_REASONS",
+    "REPORTER_FACING_TAGS",
+    "SubjectReport",
+    "row_details",
+    "subject_overview",
+    "subject_report",
+]
 
 _PAGE: Final = 2000
 _REPORTER_FACTS: Final = "dossier:reporter-identity:"  # recorded, read, consent, released
 _RIGHTS: Final = "rights:"
 _DESTRUCTION: Final = "rights:destruction:"  # requested, refused, granted: a request about the whole case
 _ON_BEHALF_OF_SUBJECT: Final = "subject:"
+# D8: entries that are contact with the reporter (only a reporter who left contact details gets it)
+REPORTER_FACING_TAGS: Final = frozenset({AuditTag.DISCLOSURE_FEEDBACK_PREPARED.value})
 # left_out keys, in the order the reasons are listed
 LEFT_OUT_REASONS: Final = ("reporter", "refused", "other_subjects")
 
@@ -67,12 +81,14 @@ def _reporter_accounts(session: Session, case_id: str) -> set[str]:
     return {who for who, role in rows if who is not None and role not in STAFF_ROLES}
 
 
-def _released_grants(session: Session, case_id: str) -> set[str]:
-    """The case's disclosures that cover the reporter's identity (consent or release, D8)."""
+def _reporter_documents(session: Session, case_id: str) -> set[str]:
+    """The case's documents of category ``reporter_identity`` (left out of the copy as a whole)."""
     rows = session.scalars(
-        select(Grant.id).where(Grant.case_id == case_id, Grant.reporter_identity_released.is_(True))
+        select(Document.id).where(
+            Document.case_id == case_id, Document.category == Category.REPORTER_IDENTITY
+        )
     )
-    return {str(grant_id) for grant_id in rows}
+    return {str(document_id) for document_id in rows}
 
 
 def _names_reporter(details: dict[str, Any]) -> bool:
@@ -81,22 +97,30 @@ def _names_reporter(details: dict[str, Any]) -> bool:
     return details.get("reporter_identity") not in (None, False)
 
 
-def _note_release(row: dict[str, Any], details: dict[str, Any], released: set[str]) -> None:
-    """Add a disclosure to ``released`` when this is its creation and it covers the reporter's identity:
-    a grant whose row is gone is still known by its entry, which comes before every other about it."""
-    if _names_reporter(details) and row["object_type"] == "grant" and row["object_id"]:
-        released.add(str(row["object_id"]))
+def _note_unlisted(row: dict[str, Any], details: dict[str, Any], hidden: set[str], known: set[str]) -> None:
+    """A disclosure whose row is gone is not listed in the copy: when its creation said it covered
+    the reporter's identity, leave out its entries too (fail closed; its categories are unknown)."""
+    grant_id = str(row["object_id"] or "")
+    if row["object_type"] == "grant" and grant_id and grant_id not in known and _names_reporter(details):
+        hidden.add(grant_id)
 
 
-def _about_reporter(row: dict[str, Any], details: dict[str, Any], released: set[str]) -> bool:
-    """D8: whether an entry would tell the family that the reporter was named or who they are: a fact
-    about the reporter's identity, or an entry of a disclosure that covers it (its creation, a later
-    entry about the grant, a read under it)."""
+def _about_reporter(
+    row: dict[str, Any], details: dict[str, Any], hidden: set[str], documents: set[str]
+) -> bool:
+    """D8: whether an entry would tell the family that the reporter was named, who they are or that
+    Veilig Thuis was in touch with them: a fact about the reporter's identity, contact with the
+    reporter, an entry about a reporter-identity document, or an entry of a disclosure the copy does
+    not list (it carried nothing but the reporter's identity)."""
+    tag = str(row["tag"])
+    document = details.get("document_id")
     return (
-        str(row["tag"]).startswith(_REPORTER_FACTS)
-        or _names_reporter(details)
-        or (row["object_type"] == "grant" and row["object_id"] in released)
-        or _grant_of(details) in released
+        tag.startswith(_REPORTER_FACTS)
+        or tag in REPORTER_FACING_TAGS
+        or (row["object_type"] == "document" and row["object_id"] in documents)
+        or (isinstance(document, str) and document in documents)
+        or (row["object_type"] == "grant" and row["object_id"] in hidden)
+        or _grant_of(details) in hidden
     )
 
 
@@ -136,13 +160,14 @@ def _concerned_subject(row: dict[str, Any], requests: dict[str, str]) -> str | N
         return str(row["object_id"])
     request_id = row["object_id"] if row["object_type"] == "access_request" else None
     if request_id is None:
-        request_id = _details(row).get("access_request_id")
+        request_id = row_details(row).get("access_request_id")
     if not isinstance(request_id, str):
         return None
     return requests.get(request_id, _UNKNOWN_SUBJECT)
 
 
-def _details(row: dict[str, Any]) -> dict[str, Any]:
+def row_details(row: dict[str, Any]) -> dict[str, Any]:
+    """An overview row's details as a mapping (empty when they do not parse)."""
     raw = row["details"]
     if isinstance(raw, dict):
         return raw
@@ -168,7 +193,9 @@ def subject_report(session: Session, case_id: str, *, subject_id: str | None = N
     out). Read page by page to the end: a busy case's newest entries are never cut off."""
     reporters = _reporter_accounts(session, case_id)
     requests = _request_subjects(session, case_id)
-    released = _released_grants(session, case_id)
+    hidden = unlisted_grants(session, case_id)
+    known = case_grants(session, case_id)
+    documents = _reporter_documents(session, case_id)
     own = subject_id[:56] if subject_id is not None else None  # as ``Context.for_subject`` cuts it
     shown: list[dict[str, Any]] = []
     left_out = dict.fromkeys(LEFT_OUT_REASONS, 0)
@@ -177,15 +204,15 @@ def subject_report(session: Session, case_id: str, *, subject_id: str | None = N
         page = audit_repo.access_report_rows(session, case_id, after_seq=after, limit=_PAGE)
         for r in page:
             role = r["actor_role"] or r["actor_current_role"]
-            details = _details(r)
-            _note_release(r, details, released)
+            details = row_details(r)
+            _note_unlisted(r, details, hidden, known)
             concerned = _concerned_subject(r, requests)
             if r["decision"] != Decision.ALLOW:
                 left_out["refused"] += 1
             elif (
                 r["actor_id"] in reporters
                 or Role.PROFESSIONAL in (role, r["actor_current_role"])
-                or _about_reporter(r, details, released)
+                or _about_reporter(r, details, hidden, documents)
             ):
                 left_out["reporter"] += 1
             elif concerned is not None and (own is None or concerned[:56] != own):

@@ -32,24 +32,29 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault import labels
 from vault.context import Context
 from vault.domain import Action, AuditTag, Category, reference_of
 from vault.errors import InvalidInput, NotFound, StepUpRequired
-from vault.models import AccessRequest, Case, Document, InzageItemReview, ReporterIdentity, Subject
+from vault.models import AccessRequest, Case, Document, InzageItemReview, Subject
 from vault.runtime import Vault
 from vault.services.access_overview import subject_report
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
 from vault.services.inzage_recipients import Recipient, disclosed_to, recipient_rows
-from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
+from vault.services.journal import notes_of_case, open_note
 from vault.services.lookup import ReidentificationReason
+from vault.services.reporter_mentions import ReporterMentions, reporter_mentions
 
 __all__ = [
     "NOT_REVIEWED",
+    "REPORT_LEFT_OUT",
+    "REPORT_LEFT_OUT_REASON",
+    "RIGHTS_OF_OTHERS",
     "WITHHELD_AFTER_REVIEW",
+    "WITHHELD_WITH_GROUND",
     "FreeTextKind",
     "InzageExport",
     "ReviewDecision",
@@ -72,9 +77,24 @@ NOT_REVIEWED = "vrije tekst, niet beoordeeld"
 WITHHELD_AFTER_REVIEW = "vrije tekst, achtergehouden na beoordeling"
 # The other reasons a copy names (D13), in the words of the person who receives it.
 OTHER_PERSONS = "privacy van anderen (AVG art. 15 lid 4; Wmo 2015 art. 5.3.2 lid 1)"
+# D8, D13: the one ground a withheld free-text item is given, whatever the reviewer chose: a ground
+# that named the reporter next to a dated note would tell the family on which day, and by whom,
+# something about the reporter was written down.
+RIGHTS_OF_OTHERS = (
+    "ter bescherming van de rechten van anderen (AVG art. 15 lid 4 en art. 23; Wmo 2015 art. 5.3.2)"
+)
+WITHHELD_WITH_GROUND = f"{WITHHELD_AFTER_REVIEW}: {RIGHTS_OF_OTHERS}"
 REPORTER_PROTECTED = "de identiteit van de melder is beschermd (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3)"
 MEDICAL_VIA_DOCTOR = "medische gegevens: inzage via de vertrouwensarts"
 NOTHING_SEEN = "daarbij is niets ingezien; een poging kan iemand noemen die geen medewerker is"
+# D8, D13: what the copy's access report leaves out, in one fixed sentence printed in every copy,
+# never with a number: a count (or a line that appears) would tell the family that the reporter
+# consented or was named to a partner, or that another person of the family asked inzage.
+REPORT_LEFT_OUT = (
+    "regels van het toegangsoverzicht over de melder, over verzoeken van andere betrokkenen en over "
+    "geweigerde pogingen (als die er zijn; hun aantal wordt niet genoemd)"
+)
+REPORT_LEFT_OUT_REASON = f"{RIGHTS_OF_OTHERS}; bij een geweigerde poging is niets ingezien"
 CONTENTS_AFTER_REVIEW = (
     "kan gegevens van anderen bevatten; een kopie volgt na beoordeling door een medewerker "
     "(Wmo 2015 art. 5.3.2 lid 1)"
@@ -152,12 +172,14 @@ def review_state(session: Session, access_request_id: str | None) -> dict[str, I
 
 
 def withheld_reason(review: InzageItemReview | None, decision: ReviewDecision | None) -> str:
-    """The reason a copy gives for a free-text item it leaves out (D13: every withholding has one)."""
+    """The reason a copy gives for a free-text item it leaves out (D13: every withholding has one).
+
+    D8: one ground for every withheld item, whichever the reviewer chose (the ground stays in the
+    staff-side review and the audit): "the reporter is protected" next to a dated note would point at
+    the day something about the reporter was written down."""
     if decision is not ReviewDecision.WITHHELD or review is None:
         return NOT_REVIEWED
-    ground = {WithholdingGround.OTHER_PERSONS: OTHER_PERSONS, WithholdingGround.REPORTER: REPORTER_PROTECTED}
-    given = ground.get(WithholdingGround(review.withheld_ground)) if review.withheld_ground else None
-    return f"{WITHHELD_AFTER_REVIEW}: {given}" if given else WITHHELD_AFTER_REVIEW
+    return WITHHELD_WITH_GROUND
 
 
 def effective_decision(review: InzageItemReview | None, stored: bytes) -> ReviewDecision | None:
@@ -209,7 +231,7 @@ def _field(admission: Admission, column: str, row_id: str, value: bytes | None) 
 
 
 def _title(
-    admission: Admission, doc: Document, reviews: dict[str, InzageItemReview]
+    admission: Admission, doc: Document, reviews: dict[str, InzageItemReview], mentions: ReporterMentions
 ) -> tuple[str | None, Withholding | None]:
     """A document's title if released for this request, else the withholding that says why not."""
     if not doc.title_enc:
@@ -221,14 +243,22 @@ def _title(
         text = decrypt_case_field(
             admission, table="documents", column="title", row_id=doc.id, value=doc.title_enc
         )
-        return text, None
+        if not mentions.named_in(text):  # D8: fail closed on a release made before the check
+            return text, None
     category = labels.label(labels.CATEGORIES, doc.category).lower()
     what = f"titel van het document van {labels.dutch_date(doc.created_at)} (categorie {category})"
-    return None, Withholding(what, withheld_reason(review, decision), item)
+    reason = (
+        WITHHELD_WITH_GROUND if decision is ReviewDecision.RELEASED else withheld_reason(review, decision)
+    )
+    return None, Withholding(what, reason, item)
 
 
 def _notes(
-    session: Session, admission: Admission, case_id: str, reviews: dict[str, InzageItemReview]
+    session: Session,
+    admission: Admission,
+    case_id: str,
+    reviews: dict[str, InzageItemReview],
+    mentions: ReporterMentions,
 ) -> tuple[list[dict[str, Any]], list[Withholding]]:
     """D22: the journal notes released for this request (text and date), and a withholding for each
     other note (never its text)."""
@@ -238,14 +268,15 @@ def _notes(
         item = item_id(FreeTextKind.NOTE, note.id)
         review = reviews.get(item)
         decision = effective_decision(review, note.text_enc)
+        reason = withheld_reason(review, decision)
         if decision is ReviewDecision.RELEASED:
-            text = decrypt_case_field(
-                admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
-            )
-            released.append({"note_id": note.id, "created_at": note.created_at.isoformat(), "text": text})
-            continue
+            text = open_note(admission, note)
+            if not mentions.named_in(text):
+                released.append({"note_id": note.id, "created_at": note.created_at.isoformat(), "text": text})
+                continue
+            reason = WITHHELD_WITH_GROUND  # D8: names the reporter (a release made before the check)
         what = f"aantekening van {labels.dutch_date(note.created_at)}"
-        withheld.append(Withholding(what, withheld_reason(review, decision), item))
+        withheld.append(Withholding(what, reason, item))
     return released, withheld
 
 
@@ -284,20 +315,16 @@ def export_for_subject(
                     OTHER_PERSONS,
                 )
             )
-        reporter_documents = session.scalar(
-            select(func.count())
-            .select_from(Document)
-            .where(Document.case_id == case_id, Document.category == Category.REPORTER_IDENTITY)
-        )
-        recipients, reporter_grants = disclosed_to(session, case_id, ctx.now())
-        # D8: one withholding for the reporter, the same whether or not their identity went to a partner
-        # (a count of such disclosures would tell the family that it did: consent, or a professional).
-        if session.get(ReporterIdentity, case_id) is not None or reporter_documents or reporter_grants:
-            withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
+        # D8: one withholding for the reporter in every copy, the same whether or not a reporter is
+        # recorded, a reporter-identity document exists or their identity went to a partner (a line
+        # that appears, or a count, would tell the family which).
+        withheld.append(Withholding("identiteit van de melder", REPORTER_PROTECTED))
+        recipients, _reporter_grants = disclosed_to(session, case_id, ctx.now())
         request = (
             _access_request(session, access_request_id, case_id, subject_id) if access_request_id else None
         )
         reviews = review_state(session, request.id if request else None)
+        mentions = reporter_mentions(session, admission, case_id)
         listed, medical = copy_documents(session, case_id)
         withheld.extend(
             Withholding(f"medisch document van {labels.dutch_date(doc.created_at)}", MEDICAL_VIA_DOCTOR)
@@ -305,7 +332,7 @@ def export_for_subject(
         )
         documents: list[dict[str, Any]] = []
         for doc in listed:
-            title, withholding = _title(admission, doc, reviews)
+            title, withholding = _title(admission, doc, reviews, mentions)
             if withholding is not None:
                 withheld.append(withholding)
             documents.append(
@@ -319,32 +346,11 @@ def export_for_subject(
             )
         if documents:
             withheld.append(Withholding("inhoud van de documenten", CONTENTS_AFTER_REVIEW))
-        notes, notes_withheld = _notes(session, admission, case_id, reviews)
+        notes, notes_withheld = _notes(session, admission, case_id, reviews, mentions)
         withheld.extend(notes_withheld)
-        report, left_out, free_purposes = _access_report(session, case_id, subject_id)
+        report, free_purposes = _access_report(session, case_id, subject_id)
         lines = functools.partial(labels.count_of, singular="regel", plural="regels")
-        if left_out["reporter"]:
-            withheld.append(
-                Withholding(
-                    f"handelingen van de melder: {lines(left_out['reporter'])} van het toegangsoverzicht",
-                    REPORTER_PROTECTED,
-                )
-            )
-        if left_out["refused"]:
-            withheld.append(
-                Withholding(
-                    f"geweigerde pogingen: {lines(left_out['refused'])} van het toegangsoverzicht",
-                    NOTHING_SEEN,
-                )
-            )
-        if left_out["other_subjects"]:
-            withheld.append(
-                Withholding(
-                    f"verzoeken van andere betrokkenen: {lines(left_out['other_subjects'])} van het "
-                    "toegangsoverzicht",
-                    OTHER_PERSONS,
-                )
-            )
+        withheld.append(Withholding(REPORT_LEFT_OUT, REPORT_LEFT_OUT_REASON))
         if free_purposes:
             withheld.append(
                 Withholding(f"doel bij {lines(free_purposes)} van het toegangsoverzicht", NOT_REVIEWED)
@@ -387,11 +393,9 @@ def export_for_subject(
     )
 
 
-def _access_report(
-    session: Session, case_id: str, subject_id: str
-) -> tuple[list[dict[str, Any]], dict[str, int], int]:
-    """D15's report for the copy: every entry the data subject may see (the reporter's own entries
-    and refused attempts are left out and counted, as in the privacy officer's overview); a purpose
+def _access_report(session: Session, case_id: str, subject_id: str) -> tuple[list[dict[str, Any]], int]:
+    """D15's report for the copy: every entry the data subject may see (``subject_report``: what it
+    leaves out is named by the fixed ``REPORT_LEFT_OUT``, never counted); a purpose
     that is not one of the system's codes is left out (it could be text a person typed) and counted."""
     report: list[dict[str, Any]] = []
     free = 0
@@ -414,7 +418,7 @@ def _access_report(
                 "emergency": bool(r["break_glass"]),
             }
         )
-    return report, seen.left_out, free
+    return report, free
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

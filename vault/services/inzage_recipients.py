@@ -13,7 +13,10 @@ whether it was revoked or has expired. Never the purpose, the partner-facing tit
 Thuis contact: staff typed them (D22), and the contact names a staff member.
 
 D8: the reporter's identity is left out of every grant that carried it; a grant that carried nothing
-else is not listed at all (listing it would say that the reporter's identity went there). The copy
+else is not listed at all (listing it would say that the reporter's identity went there), and the
+copy's access report leaves out its entries too (``unlisted_grants``); every listed grant keeps its
+entries there (creation, changes, reads: tag, time, actor and ground only), so the recipient that
+also received the reporter's identity looks like every other. The copy
 withholds "identiteit van de melder" once, as for any case with a reporter, and never counts these
 grants: a count would tell the family that the identity went to a partner.
 """
@@ -32,7 +35,7 @@ from vault import labels
 from vault.domain import Category
 from vault.models import Document, Grant, GrantItem, Organisation
 
-__all__ = ["Recipient", "disclosed_to", "recipient_rows"]
+__all__ = ["Recipient", "case_grants", "disclosed_to", "recipient_rows", "reporter_grants", "unlisted_grants"]
 
 ACTIVE = "active"
 EXPIRED = "expired"
@@ -95,6 +98,31 @@ def _covered(session: Session, case_id: str) -> dict[str, set[str]]:
     return covered
 
 
+def _unlisted(categories: set[str]) -> bool:
+    """D8: a grant that carried the reporter's identity and nothing else is not listed."""
+    return Category.REPORTER_IDENTITY in categories and not categories - {Category.REPORTER_IDENTITY}
+
+
+def unlisted_grants(session: Session, case_id: str) -> set[str]:
+    """The case's grants the copy does not list (``disclosed_to``); the subject's access report
+    leaves out their entries as well (``access_overview.subject_report``), so the two agree."""
+    return {grant_id for grant_id, categories in _covered(session, case_id).items() if _unlisted(categories)}
+
+
+def reporter_grants(session: Session, case_id: str) -> set[str]:
+    """The case's grants that carried the reporter's identity, with other categories or alone."""
+    return {
+        grant_id
+        for grant_id, categories in _covered(session, case_id).items()
+        if Category.REPORTER_IDENTITY in categories
+    }
+
+
+def case_grants(session: Session, case_id: str) -> set[str]:
+    """The ids of every grant of the case whose row still exists."""
+    return {str(grant_id) for grant_id in session.scalars(select(Grant.id).where(Grant.case_id == case_id))}
+
+
 def _state(grant: Grant, now: datetime) -> str:
     if grant.revoked_at is not None:
         return REVOKED
@@ -117,9 +145,9 @@ def disclosed_to(session: Session, case_id: str, now: datetime) -> tuple[list[Re
         categories = covered.get(grant.id, set())
         if Category.REPORTER_IDENTITY in categories:
             reporter += 1
-            categories = categories - {Category.REPORTER_IDENTITY}
-            if not categories:
+            if _unlisted(categories):
                 continue
+            categories = categories - {Category.REPORTER_IDENTITY}
         recipients.append(
             Recipient(
                 organisation=org_name,

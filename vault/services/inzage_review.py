@@ -28,7 +28,7 @@ from vault.domain import Action, AuditTag, Category
 from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
 from vault.models import AccessRequest, InzageItemReview
 from vault.runtime import Vault
-from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate
+from vault.services.gate import Admission, GateRequest, RuleRefused, decrypt_case_field, pass_gate
 from vault.services.inzage import (
     PURPOSE,
     FreeTextKind,
@@ -41,11 +41,20 @@ from vault.services.inzage import (
     review_state,
     stored_digest,
 )
-from vault.services.journal import NOTE_COLUMN, NOTE_TABLE, notes_of_case
+from vault.services.journal import notes_of_case, open_note
+from vault.services.reporter_mentions import reporter_mentions
 
-__all__ = ["FreeTextItem", "ReviewedItem", "list_free_text", "review_free_text"]
+__all__ = [
+    "RELEASE_NAMES_REPORTER_RULE",
+    "FreeTextItem",
+    "ReviewedItem",
+    "list_free_text",
+    "review_free_text",
+    "unreviewed_items",
+]
 
 _MAX_CHOICES = 1000
+RELEASE_NAMES_REPORTER_RULE = "d8-release-names-reporter"
 
 
 @dataclass(frozen=True)
@@ -130,9 +139,7 @@ def list_free_text(vault: Vault, ctx: Context, request_id: str) -> list[FreeText
                     document_id=note.id,
                     category="",
                     created_at=note.created_at,
-                    text=decrypt_case_field(
-                        admission, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note.id, value=note.text_enc
-                    ),
+                    text=open_note(admission, note),
                     decision=decision,
                     decided_at=review.decided_at if review and decision else None,
                     decided_by=review.decided_by if review and decision else None,
@@ -177,6 +184,48 @@ def _parse_choices(
     return parsed
 
 
+def _refuse_naming_the_reporter(
+    session: Session,
+    admission: Admission,
+    case_id: str,
+    parsed: dict[tuple[FreeTextKind, str], _Choice],
+) -> None:
+    """D8, D22: a release of text that names the case's recorded reporter (whole words, case- and
+    accent-insensitive) is refused, unless the reporter's consent or a professional's release is
+    recorded (rule ``d8-release-names-reporter``, audited; the text and the name stay out of it)."""
+    released = {key for key, (decision, _ground) in parsed.items() if decision is ReviewDecision.RELEASED}
+    if not released:
+        return
+    mentions = reporter_mentions(session, admission, case_id)
+    texts = [
+        decrypt_case_field(admission, table="documents", column="title", row_id=d.id, value=d.title_enc)
+        for d in copy_documents(session, case_id)[0]
+        if d.title_enc and (FreeTextKind.DOCUMENT_TITLE, d.id) in released
+    ]
+    texts += [
+        open_note(admission, n)
+        for n in notes_of_case(session, case_id)
+        if (FreeTextKind.NOTE, n.id) in released
+    ]
+    if any(mentions.named_in(text) for text in texts):
+        raise RuleRefused(
+            Conflict("a text to release names the reporter: withhold it"), RELEASE_NAMES_REPORTER_RULE
+        )
+
+
+def unreviewed_items(session: Session, case_id: str, request_id: str) -> int:
+    """D13, D22: how many free-text items of the copy have no decision for their current text (a
+    request is answered only when none is left: "not reviewed" is no ground to withhold)."""
+    reviews = review_state(session, request_id)
+    sealed = [(FreeTextKind.DOCUMENT_TITLE, d.id, d.title_enc) for d in copy_documents(session, case_id)[0]]
+    sealed += [(FreeTextKind.NOTE, n.id, n.text_enc) for n in notes_of_case(session, case_id)]
+    return sum(
+        1
+        for kind, ref, value in sealed
+        if value and effective_decision(reviews.get(item_id(kind, ref)), value) is None
+    )
+
+
 def review_free_text(
     vault: Vault,
     ctx: Context,
@@ -193,7 +242,7 @@ def review_free_text(
         raise StepUpRequired("releasing free text into an inzage copy needs a recent second-factor check")
     case_id = _case_of(vault, request_id)
 
-    def apply(session: Session, _admission: Admission) -> list[ReviewedItem]:
+    def apply(session: Session, admission: Admission) -> list[ReviewedItem]:
         request = session.get(AccessRequest, request_id)
         assert request is not None
         if request.completed_at is not None:
@@ -206,6 +255,7 @@ def review_free_text(
             FreeTextKind.NOTE: {note.id: note.text_enc for note in notes_of_case(session, case_id)},
         }
         reviews = review_state(session, request_id)
+        _refuse_naming_the_reporter(session, admission, case_id, parsed)
         now = ctx.now()
         done: list[ReviewedItem] = []
         for (kind, ref), (decision, ground) in sorted(parsed.items()):

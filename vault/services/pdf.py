@@ -4,7 +4,8 @@ Text is set in DejaVu Sans, embedded (subset per document) from ``vault/fonts`` 
 shaped by HarfBuzz: names in Latin with any diacritics, Greek, Cyrillic, Armenian, Georgian, Hebrew and
 Arabic print as written, right-to-left scripts in their order and Arabic letters joined. A character the
 font lacks (Chinese, for one) is written as its base letter where it has one, else "?": marked, never
-silently dropped.
+silently dropped. A long run of characters without a strong direction (a line of dashes, a quote in a
+script the font lacks) is set in pieces (``pieces``): fpdf2's bidi step recurses once per such character.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from vault.domain import reference_of
 if TYPE_CHECKING:
     from vault.services.destruction import CertificateView
 
-__all__ = ["certificate_pdf", "printable", "render_pdf"]
+__all__ = ["MAX_NEUTRAL_RUN", "certificate_pdf", "pieces", "printable", "render_pdf"]
 
 _FONTS = Path(__file__).resolve().parents[1] / "fonts"
 _FACES = {"": _FONTS / "DejaVuSans.ttf", "B": _FONTS / "DejaVuSans-Bold.ttf"}
@@ -56,6 +57,28 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+_STRONG = frozenset({"L", "R", "AL"})
+# fpdf2's bidi resolver recurses once per character of a run of bidi-neutral characters (punctuation,
+# spaces, digits, the "?" of a character the font lacks): ~990 in a row exhaust Python's stack. A value
+# is written in pieces, each with at most this many such characters in a row.
+MAX_NEUTRAL_RUN = 200
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut where a run of characters without a strong direction reaches ``MAX_NEUTRAL_RUN``
+    (each piece is set on a line of its own; nothing is dropped)."""
+    out: list[str] = []
+    start = run = 0
+    for i, char in enumerate(text):
+        run = 0 if unicodedata.bidirectional(char) in _STRONG else run + 1
+        if run >= MAX_NEUTRAL_RUN:
+            out.append(text[start : i + 1])
+            start, run = i + 1, 0
+    if start < len(text) or not out:
+        out.append(text[start:])
+    return out
+
+
 def render_pdf(
     title: str, sections: Iterable[tuple[str, Iterable[tuple[str, str]]]], *, footer: str
 ) -> bytes:
@@ -70,7 +93,8 @@ def render_pdf(
 
     def write(style: str, size: int, height: int, text: str) -> None:
         pdf.set_font(_FAMILY, style, size)
-        pdf.multi_cell(0, height, printable(text), new_x="LMARGIN", new_y="NEXT")
+        for piece in pieces(printable(text)):
+            pdf.multi_cell(0, height, piece, new_x="LMARGIN", new_y="NEXT")
 
     write("B", 16, 9, title)
     pdf.ln(2)

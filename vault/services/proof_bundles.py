@@ -32,8 +32,9 @@ from vault.context import Context
 from vault.domain import AuditTag
 from vault.errors import NotFound, VaultError
 from vault.runtime import Vault
-from vault.services.access_overview import subject_report
+from vault.services.access_overview import row_details, subject_report
 from vault.services.audit_reports import authorise_audit
+from vault.services.inzage_recipients import reporter_grants
 from vault.transaction import transaction
 from vault.witness.client import cosigned_note, publish_checkpoint
 
@@ -135,9 +136,24 @@ def subject_overview_bundle(
     ``subject_id`` None: for no one in particular (every subject's requests left out, as the PDF)."""
     with transaction(vault.db) as session:
         authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
-        rows = subject_report(session, case_id, subject_id=subject_id).rows
+        rows = _handed_out(session, case_id, subject_report(session, case_id, subject_id=subject_id).rows)
     seqs = [row["seq"] for row in rows if row["seq"] > after_seq][:MAX_BUNDLE_ENTRIES]
     return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="subject-overview")
+
+
+def _handed_out(session: Session, case_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """D8: the overview's rows whose whole entry may go to the data subject. The copy shows a grant
+    that carried the reporter's identity beside other data by its lines (time, action, who), but its
+    entries' details say that it carried the identity, and a bundle hands an entry out whole: those
+    entries stay out of the subject's bundle."""
+    carried = reporter_grants(session, case_id)
+
+    def names_reporter(row: dict[str, Any]) -> bool:
+        details = row_details(row)
+        grant = row.get("object_id") if row.get("object_type") == "grant" else details.get("grant_id")
+        return details.get("reporter_identity") is True or grant in carried
+
+    return [row for row in rows if not names_reporter(row)]
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,7 @@ def bundle_parts(
         pages = list(_chunks(audit_repo.case_entry_seqs(session, case_id)))
         times = audit_repo.entry_times(session, [seq for page in pages for seq in (page[0], page[-1])])
     else:
-        rows = subject_report(session, case_id).rows
+        rows = _handed_out(session, case_id, subject_report(session, case_id).rows)
         pages = list(_chunks([row["seq"] for row in rows]))
         times = {row["seq"]: row["occurred_at"] for row in rows}
     parts: list[BundlePart] = []

@@ -18,9 +18,11 @@ from vault.domain import Action, AuditTag
 from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.models import Case, RetentionExtension
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.gate import GateRequest, pass_gate, would_allow
 
 __all__ = [
+    "HOLD_REASONS",
     "RETENTION_YEARS",
     "ExtensionReason",
     "Retention",
@@ -51,15 +53,27 @@ class ExtensionReason(StrEnum):
     SUBJECT_INTEREST = "subject_interest"  # kept at the request / in the interest of the person concerned
 
 
+# D12: the reasons that make an extension a legal hold (``vault.services.legal_hold``)
+HOLD_REASONS: tuple[str, ...] = (ExtensionReason.LEGAL_PROCEEDINGS, ExtensionReason.STATUTORY_OBLIGATION)
+
+
 def extend_retention(
     vault: Vault, ctx: Context, case_id: str, *, until: datetime, reason: ExtensionReason
 ) -> datetime:
-    """Keep a case longer than 20 years after its last change; the team leader decides, audited."""
+    """Keep a case longer than 20 years after its last change; the team leader decides, audited.
+
+    D12: an extension for legal proceedings or a statutory obligation is a legal hold
+    (``vault.services.legal_hold``): it may be dated any day from tomorrow (proceedings of two years),
+    stops a granted destruction until then, and can be lifted; the destruction date moves only when
+    the hold reaches further."""
 
     def extend(session: Session, _admission: object) -> datetime:
         case = session.get(Case, case_id)
         assert case is not None
-        if until <= case.destroy_after:
+        if reason in HOLD_REASONS:
+            if local_date(until) <= local_date(ctx.now()):
+                raise InvalidInput("a legal hold lasts at least until tomorrow", rule="d12-hold-in-the-past")
+        elif until <= case.destroy_after:
             raise InvalidInput("an extension must move the destruction date later")
         if until > _years_later(case.destroy_after, 20):
             raise InvalidInput("one extension may add at most 20 years", rule="retention-too-long")
@@ -74,7 +88,7 @@ def extend_retention(
                 extended_by=ctx.actor_id,
             )
         )
-        case.destroy_after = until
+        case.destroy_after = max(case.destroy_after, until)
         session.flush()
         return until
 

@@ -25,6 +25,7 @@ from vault.policy import default_legal_bases
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
+from vault.services import inzage_review
 from vault.services.calendar import local_date
 from vault.services.documents import StoredVersion, upload_document
 from vault.services.gate import (
@@ -32,7 +33,6 @@ from vault.services.gate import (
     GateRequest,
     RuleRefused,
     decrypt_case_field,
-    gated_write,
     pass_gate,
 )
 from vault.services.retention import RETENTION_YEARS
@@ -64,10 +64,13 @@ UNDER_12_RULE = "d13-under-12-via-representative"
 AGE_UNKNOWN_RULE = "d13-child-age-unknown"
 ADULT_BELOW_AGE = 18  # D13: a legal representative (parent with authority, guardian) acts for a minor
 REPRESENTATIVE_MINOR_ONLY_RULE = "d13-representative-minor-only"
+OWN_RIGHTS_FROM_AGE = 16  # D13 (WGBO 7:465 lid 1, Jeugdwet 7.3): from 16 a representative needs their consent
+REPRESENTATIVE_16_PLUS_RULE = "d13-representative-16-plus"
 # D13: without a recorded date of birth nobody can tell a minor from an adult: no representative then.
 REPRESENTATIVE_AGE_UNKNOWN_RULE = "d13-representative-age-unknown"
 # D13: an access request is answered with a copy made for it, or closed with a reason from the list.
 ANSWERED_WITHOUT_COPY_RULE = "d13-answered-without-copy"
+ANSWERED_UNREVIEWED_RULE = "d13-answered-unreviewed"  # a free-text item of the copy was not reviewed
 
 
 class RequestedBy(StrEnum):
@@ -193,7 +196,7 @@ def _check_own_request(admission: Admission, subject: Subject, received_on: date
         )
 
 
-def _check_representative(admission: Admission, subject: Subject, received_on: date) -> None:
+def _check_representative(admission: Admission, subject: Subject, received_on: date, consent: bool) -> None:
     """D13: a legal representative (parent with authority, guardian) asks only for a minor. An adult
     is their own person: "a representative" asking for her copy (her address in it) can be the very
     person she fled. Without a recorded date of birth nobody can tell, so the request is refused until
@@ -212,6 +215,11 @@ def _check_representative(admission: Admission, subject: Subject, received_on: d
             InvalidInput("a legal representative asks for inzage only for a minor (under 18)"),
             REPRESENTATIVE_MINOR_ONLY_RULE,
         )
+    if age >= OWN_RIGHTS_FROM_AGE and not consent:
+        raise RuleRefused(
+            InvalidInput("from 16 a young person asks alone, or consents to their representative's request"),
+            REPRESENTATIVE_16_PLUS_RULE,
+        )
 
 
 def record_access_request(
@@ -222,6 +230,7 @@ def record_access_request(
     subject_id: str,
     received_on: date,
     requested_by: RequestedBy = RequestedBy.SUBJECT,
+    minor_consent: bool = False,
 ) -> AccessRequestView:
     """D13: record an inzage request; the subject is informed within four weeks. A child under 12 (on
     the day the request came in, by the recorded date of birth) asks through a legal representative:
@@ -229,7 +238,9 @@ def record_access_request(
     and so is one of a child whose date of birth is not recorded (``d13-child-age-unknown``). A legal
     representative asks only for a minor (under 18 on that day): for an adult the request is refused
     (``d13-representative-minor-only``), and so it is while the date of birth is not recorded
-    (``d13-representative-age-unknown``). "Today" is the Dutch date."""
+    (``d13-representative-age-unknown``); for a young person of 16 or 17 only with their recorded
+    consent (``minor_consent``, in the audit entry; else ``d13-representative-16-plus``). "Today" is
+    the Dutch date."""
     if received_on > _today(ctx):
         raise InvalidInput("the date received cannot lie in the future")
     ctx = ctx.for_subject(subject_id)
@@ -241,7 +252,7 @@ def record_access_request(
         if requested_by is RequestedBy.SUBJECT:
             _check_own_request(admission, subject, received_on)
         else:
-            _check_representative(admission, subject, received_on)
+            _check_representative(admission, subject, received_on, minor_consent)
         row = AccessRequestRow(
             id=str(uuid.uuid4()),
             case_id=case_id,
@@ -255,15 +266,15 @@ def record_access_request(
         session.flush()
         return _view(row, _today(ctx))
 
-    return gated_write(
+    return pass_gate(
         vault,
         ctx,
-        case_id,
-        category=None,
+        GateRequest(case_id, Action.WRITE),
         tag=AuditTag.RIGHTS_ACCESS_REQUESTED,
         object_type="subject",
         object_id=subject_id,
         then=add,
+        details={"minor_consent": True} if minor_consent else None,
     )
 
 
@@ -372,6 +383,10 @@ def complete_access_request(
             raise RuleRefused(
                 Conflict("no inzage copy was made for this request: make it, or give a closing reason"),
                 ANSWERED_WITHOUT_COPY_RULE,
+            )
+        if closing is None and inzage_review.unreviewed_items(session, row.case_id, row.id):  # D13, D22
+            raise RuleRefused(
+                Conflict("review every free-text item of the copy first"), ANSWERED_UNREVIEWED_RULE
             )
         row.completed_at = ctx.now()
         row.closing_code = str(closing) if closing else None

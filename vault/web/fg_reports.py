@@ -136,21 +136,22 @@ def subject_overview_pdf(overview: dict[str, Any], now: datetime) -> bytes:
         )
         for line in overview["lines"]
     ]
-    left_out = overview["left_out"]
+    # D8, D13: fixed sentences, never a count (a number that grows would tell the person that the
+    # reporter consented or was named to a partner, or that another family member asked inzage).
     withheld = [
         (
-            "Handelingen van de melder",
-            f"{left_out['reporter']} regel(s). Wie een melding doet, blijft beschermd "
+            "Handelingen die de melder betreffen (als die er zijn)",
+            "Niet vermeld, ook niet hoeveel. Wie een melding doet, blijft beschermd "
             "(Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3).",
         ),
         (
-            "Geweigerde pogingen",
-            f"{left_out['refused']} regel(s). Daarbij is niets ingezien.",
+            "Geweigerde pogingen (als die er zijn)",
+            "Niet vermeld, ook niet hoeveel. Daarbij is niets ingezien.",
         ),
         (
-            "Verzoeken van betrokkenen",
-            f"{left_out.get('other_subjects', 0)} regel(s). Of een ander gezinslid inzage of vernietiging "
-            "vroeg, staat niet in dit overzicht (privacy van anderen, AVG art. 15 lid 4).",
+            "Verzoeken van andere betrokkenen (als die er zijn)",
+            "Niet vermeld, ook niet hoeveel: of een ander gezinslid inzage of vernietiging vroeg, staat niet "
+            "in dit overzicht (privacy van anderen, AVG art. 15 lid 4).",
         ),
         ("Doel van een inzage", "Niet vermeld: dat kan vrije tekst over andere personen bevatten."),
     ]

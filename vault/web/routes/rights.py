@@ -46,6 +46,11 @@ AGE_REFUSALS = {
         "Een vertegenwoordiger kan alleen inzage vragen voor een minderjarige. Deze betrokkene was op "
         "de datum van ontvangst 18 jaar of ouder en vraagt zelf om inzage."
     ),
+    rights.REPRESENTATIVE_16_PLUS_RULE: (
+        "Deze betrokkene was op de datum van ontvangst 16 of 17 jaar en vraagt zelf om inzage. Een "
+        "vertegenwoordiger krijgt de kopie alleen als de jongere daarmee instemt: vink dat aan als die "
+        "instemming is vastgesteld."
+    ),
     rights.REPRESENTATIVE_AGE_UNKNOWN_RULE: (
         "Een vertegenwoordiger kan alleen inzage vragen voor een minderjarige. De geboortedatum van deze "
         "betrokkene is niet vastgelegd, dus dat is niet na te gaan. Leg eerst de geboortedatum vast."
@@ -75,6 +80,15 @@ CLOSED_AS: dict[str, str] = {
 NO_COPY_YET = (
     "Voor dit verzoek is nog geen inzagekopie gemaakt. Maak eerst de kopie (stap 2), of sluit het "
     "verzoek hieronder af met een reden."
+)
+
+NOT_ALL_REVIEWED = (
+    "Niet elke vrije tekst van de kopie is beoordeeld. Geef bij elke titel en aantekening aan of u die "
+    "vrijgeeft of achterhoudt (stap 1), maak de kopie opnieuw en handel het verzoek dan af."
+)
+RELEASE_NAMES_REPORTER = (
+    "Een tekst die u wilt vrijgeven noemt de melder. De identiteit van de melder blijft beschermd "
+    "(Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3): houd die tekst achter. Er is niets opgeslagen."
 )
 
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
@@ -191,6 +205,7 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
         "subject_id": form.text("subject_id", limit=36),
         "received_on": form.text("received_on", limit=20),
         "requested_by": form.text("requested_by", limit=16) or str(rights.RequestedBy.SUBJECT),
+        "minor_consent": "ja" if form.text("minor_consent", limit=4) == "ja" else "",
     }
     errors: dict[str, str] = {}
     if values["requested_by"] not in labels.REQUESTERS:
@@ -211,6 +226,7 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
             subject_id=values["subject_id"],
             received_on=day,
             requested_by=rights.RequestedBy(values["requested_by"]),
+            minor_consent=bool(values["minor_consent"]),
         )
     except InvalidInput as refused:
         if refused.rule not in AGE_REFUSALS:
@@ -277,9 +293,11 @@ def complete_access_request(
     try:
         rights.complete_access_request(vault, actor.ctx, request_id, closing=closing)
     except Conflict as refused:
-        if refused.rule != rights.ANSWERED_WITHOUT_COPY_RULE:
+        if refused.rule not in (rights.ANSWERED_WITHOUT_COPY_RULE, rights.ANSWERED_UNREVIEWED_RULE):
             raise
-        errors = {"closing": NO_COPY_YET}
+        errors = {
+            "closing": NO_COPY_YET if refused.rule == rights.ANSWERED_WITHOUT_COPY_RULE else NOT_ALL_REVIEWED
+        }
         return _access_page(request, vault, actor, request_id, values=values, errors=errors, status_code=409)
     return see_other(f"/inzageverzoeken/{request_id}", notice="inzageverzoek-afgehandeld")
 
@@ -403,7 +421,12 @@ def review(request: Request, request_id: RequestId, vault: VaultDep, form: Verif
             error="Kies bij minstens één tekst of u die vrijgeeft of achterhoudt.",
             status_code=400,
         )
-    inzage_review.review_free_text(vault, actor.ctx, request_id, choices, grounds)
+    try:
+        inzage_review.review_free_text(vault, actor.ctx, request_id, choices, grounds)
+    except Conflict as refused:
+        if refused.rule != inzage_review.RELEASE_NAMES_REPORTER_RULE:
+            raise
+        return _review_page(request, vault, actor, request_id, error=RELEASE_NAMES_REPORTER, status_code=409)
     return see_other(f"/inzageverzoeken/{request_id}", notice="vrije-tekst-beoordeeld")
 
 
