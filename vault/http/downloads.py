@@ -13,6 +13,12 @@ from vault.http.streaming import content_disposition, stream_batches
 from vault.runtime import Vault
 from vault.services import watermark
 from vault.services.gate import AdmittedRead, open_admitted
+from vault.services.read_failures import (
+    StoreReadFailed,
+    before_the_first_byte,
+    failed_before_the_first_byte,
+    while_streaming,
+)
 
 __all__ = ["INLINE_BYTES", "admitted_response", "check_declared_size", "download_headers"]
 
@@ -24,24 +30,37 @@ INLINE_BYTES = 256 * 1024
 async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) -> Response:
     """The bytes of a read whose admission and audit entry have committed (``gate.admit_read`` in a
     ``GroupCommit`` job): a partner's copy (``watermark.recipient_copy``), a small document whole, a
-    large one streamed. The header and first segment are verified before the response starts."""
+    large one streamed. The header and first segment are verified before the response starts. A
+    store that fails after the admission committed leaves a follow-up entry and, before the first
+    byte, gives a partner's retrieval back and answers 503 (``read_failures``)."""
     headers = download_headers(admitted.filename, version=admitted.version)
     if watermark.applies(ctx):
         # A partner's copy: a PDF carries its recipient, a photo or Office file goes without what it
         # says about its maker, a kind that cannot be cleaned is refused (docs/security.md).
         opened = await anyio.to_thread.run_sync(
-            lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted))
+            lambda: before_the_first_byte(
+                vault,
+                ctx,
+                admitted,
+                lambda: watermark.recipient_copy(vault, ctx, open_admitted(vault, admitted)),
+            )
         )
         # Named by what the copy turned out to be from its bytes (an .xlsx labelled otherwise, a
         # version recorded before its kind was), not only by the kind recorded at upload.
         headers["Content-Disposition"] = content_disposition(opened.filename)
     elif admitted.length <= INLINE_BYTES:
-        opened = open_admitted(vault, admitted)
-        return Response(b"".join(opened.chunks), media_type=admitted.content_type, headers=headers)
+        try:
+            body = b"".join(open_admitted(vault, admitted).chunks)
+        except StoreReadFailed:  # noted off the event loop (a transaction of its own)
+            raise await anyio.to_thread.run_sync(failed_before_the_first_byte, vault, ctx, admitted) from None
+        return Response(body, media_type=admitted.content_type, headers=headers)
     else:
-        opened = await anyio.to_thread.run_sync(open_admitted, vault, admitted)
+        opened = await anyio.to_thread.run_sync(
+            lambda: before_the_first_byte(vault, ctx, admitted, lambda: open_admitted(vault, admitted))
+        )
     headers["Content-Length"] = str(opened.length)
-    return StreamingResponse(stream_batches(opened.chunks), media_type=opened.content_type, headers=headers)
+    chunks = while_streaming(vault, ctx, admitted, opened.chunks)
+    return StreamingResponse(stream_batches(chunks), media_type=opened.content_type, headers=headers)
 
 
 def download_headers(

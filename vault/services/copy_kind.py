@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import select
 
+from vault.domain import STAFF_ROLES
 from vault.errors import InvalidInput
 from vault.models import Document, DocumentVersion
 from vault.services.image_copy import JPEG_SIGNATURE, PNG_SIGNATURE
@@ -54,6 +55,7 @@ __all__ = [
     "REFUSE",
     "Kind",
     "copy_kind",
+    "gets_recipient_copy",
     "refused",
     "signature_kind",
 ]
@@ -285,6 +287,14 @@ class Kind:
             self._start += self._pending
         if self._text and self._start is not None:
             self._tell_start()
+
+
+def gets_recipient_copy(role: str | None) -> bool:
+    """D22, D8: does a reader of this role (as its session says) get the cleaned, marked copy? Every
+    reader outside Veilig Thuis's staff does: a partner, the professional who asked advice. The one
+    answer both to ``watermark.applies`` (the copy is made) and to the gate (a kind that cannot be
+    cleaned is refused before the read is recorded)."""
+    return role not in STAFF_ROLES
 
 
 def refused() -> InvalidInput:

@@ -55,13 +55,14 @@ from vault.models import Case, Document, Grant
 from vault.policy import Actor, CaseFacts, Decision, DecisionContext, GrantFacts, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
-from vault.services.copy_kind import COPY_REFUSED, REFUSE
+from vault.services.copy_kind import COPY_REFUSED, REFUSE, gets_recipient_copy
 from vault.services.copy_kind import refused as refused_copy
 from vault.services.file_names import copy_type, neutral_filename, staff_download, version_created_at
 from vault.services.gate_refusals import refuse, refuse_unless_staff
 from vault.services.gate_versions import only_the_latest_version, version_read
 from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
+from vault.services.read_failures import from_the_store
 from vault.transaction import Refusal, transaction
 
 __all__ = [
@@ -216,8 +217,9 @@ def admit(
     read already in this transaction (a document read gets both in one query), after taking the
     chain lock (``hold_chain``; a `GroupCommit` batch takes it first); the key is still unwrapped
     only after the decision and its audit entry. ``copy_refused``: the document is of a kind a
-    partner's copy cannot be cleaned of (``copy_kind``); a read under a grant that the policy allows
-    is then refused, audited with rule ``d22-partner-copy-refused``, before it counts a retrieval.
+    partner's copy cannot be cleaned of (``copy_kind``); a read that the policy allows by a reader who
+    gets that copy (outside staff: a partner, the professional who asked advice) is then refused,
+    audited with rule ``d22-partner-copy-refused``, before it is recorded or counts a retrieval.
     ``details``: ids and numbers the allow entry adds (D16: which version a read opens, which version
     an upload adds).
     """
@@ -232,12 +234,13 @@ def admit(
     if decision.allowed and decision.break_glass and not _stepped_up(vault, ctx):
         decision = Decision(False, "step-up-required", "break-the-glass needs a recent second-factor check")
         refused = StepUpRequired("break-the-glass needs a second-factor check within the last minutes")
-    if decision.allowed and grant is not None and copy_refused:
-        # D8, D22: a kind a partner's copy cannot be cleaned of; refused before a retrieval counts.
+    if decision.allowed and copy_refused and gets_recipient_copy(ctx.role):
+        # D8, D22: a kind the copy cannot be cleaned of (``watermark.applies`` asks the same).
         decision = Decision(False, COPY_REFUSED, "this kind of file cannot be cleaned for a partner")
         refused = refused_copy()
     if decision.allowed and grant is not None and not access_repo.consume_retrieval(session, grant.grant_id):
         decision = Decision(False, "grant-used-up", "the grant was used up or revoked")
+    seq = None
     if not decision.allowed or audit_allow:
         seq = record(
             session,
@@ -261,7 +264,7 @@ def admit(
     dek = None
     if req.action in _KEYED_ACTIONS:
         dek = unwrap_case_key(session, vault.keys, case.case_id, wrapped_key)
-    return then(session, Admission(decision, actor, case, grant, dek))
+    return then(session, Admission(decision, actor, case, grant, dek, seq))
 
 
 # Actions whose admission carries the case key: reading, writing, exporting (the inzage copy), and
@@ -370,6 +373,8 @@ def admit_read(
             content_type=content_type,
             length=doc.plaintext_length,
             dek=admission.dek,
+            seq=admission.seq,
+            grant_id=admission.grant.grant_id if admission.grant is not None else None,
         )
 
     return admit(
@@ -421,7 +426,8 @@ def open_admitted(vault: Vault, admitted: AdmittedRead) -> OpenedDocument:
         if _destroyed_since(vault, admitted.case_id):
             raise Destroyed("this case was destroyed; its content can no longer be read") from None
         raise Integrity("the document's stored content is missing; run `vault blobs check`") from None
-    plaintext = decrypt_stream(admitted.dek, admitted.version_id, ciphertext)
+    # A store that fails from here on (after the commit) is ``StoreReadFailed`` (``read_failures``).
+    plaintext = decrypt_stream(admitted.dek, admitted.version_id, from_the_store(ciphertext))
     first = next(plaintext, b"")
     return OpenedDocument(
         document_id=admitted.document_id,

@@ -37,6 +37,7 @@ class Admission:
     case: CaseFacts
     grant: GrantFacts | None
     dek: DataKey | None = field(default=None, repr=False)
+    seq: int | None = None  # the allow entry's sequence number (none when the allow is not audited)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class AdmittedRead:
     # The blob, opened before the admission committed (S1: a store outage rolls the admission back);
     # ciphertext only. None: missing, ``open_admitted`` tells a destruction from damage.
     ciphertext: Iterator[bytes] | None = field(default=None, repr=False, compare=False)
+    # What a read that fails after this commit names in its follow-up entry (``read_failures``): the
+    # admitting entry's sequence number and the grant whose retrieval it counted.
+    seq: int | None = None
+    grant_id: str | None = None
 
 
 class RuleRefused(Exception):

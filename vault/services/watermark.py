@@ -44,13 +44,20 @@ import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
 from vault.context import Context
-from vault.domain import STAFF_ROLES, reference_of
+from vault.domain import reference_of
 from vault.errors import InvalidInput, NotFound
 from vault.labels import AMSTERDAM
 from vault.models import Document, Organisation, User
 from vault.runtime import Vault
 from vault.services import image_copy, jpeg2000_copy, office_copy
-from vault.services.copy_kind import COPY_REFUSED, HEAD_BYTES, Kind, refused, signature_kind
+from vault.services.copy_kind import (
+    COPY_REFUSED,
+    HEAD_BYTES,
+    Kind,
+    gets_recipient_copy,
+    refused,
+    signature_kind,
+)
 from vault.services.file_names import copy_type, with_extension
 from vault.services.gate import OpenedDocument
 
@@ -65,8 +72,8 @@ _MARGIN = 12.0
 def applies(ctx: Context) -> bool:
     """Every reader outside Veilig Thuis's staff (a partner, the professional who asked advice: the
     readers ``gate.admit_read`` names neutrally): every document it retrieves is looked at before it
-    goes (``recipient_copy``), D22, D8."""
-    return ctx.role not in STAFF_ROLES
+    goes (``recipient_copy``), D22, D8; the gate asks the same (``copy_kind.gets_recipient_copy``)."""
+    return gets_recipient_copy(ctx.role)
 
 
 def mark_text(organisation: str, when: datetime, reference: str) -> str:

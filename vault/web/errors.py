@@ -23,6 +23,7 @@ from starlette.routing import Match
 from vault import errors
 from vault.services.copy_kind import COPY_REFUSED
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
+from vault.services.read_failures import STORE_READ_FAILED
 from vault.web.csrf import CsrfRefused
 from vault.web.render import local_path, page
 from vault.web.session import FETCH_SITE, LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
@@ -66,6 +67,12 @@ _RULE_MESSAGES = {
         "Eerst het inzageverzoek afhandelen",
         "Over deze zaak loopt een inzageverzoek dat nog niet is afgehandeld. Handel dat eerst af: "
         "na de vernietiging kan het niet meer worden beantwoord. Er is niets vernietigd.",
+    ),
+    STORE_READ_FAILED: (
+        "Document niet opgehaald",
+        "De opslag van de dossierkluis gaf het document niet af. Er is niets verstuurd; een ophaling "
+        "die hiervoor was geteld, is teruggegeven zolang de verstrekking nog loopt. Probeer het over "
+        "enkele minuten opnieuw.",
     ),
     FETCH_SITE: (
         "Open deze pagina vanuit de kluis",
