@@ -158,13 +158,68 @@ def test_d17_the_last_second_factor_cannot_be_removed_on_the_web(
     r = client.post(
         f"/passkeys/{passkey_id}/verwijderen", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
     )
-    assert r.status_code == 409
-    assert "Dit is uw laatste tweede factor. Stel eerst een andere in" in r.text
-    assert passkey_id not in r.text.split("pk-error", 1)[1].split("</p>", 1)[0]  # no id in the message
+    # POST-redirect-GET: the refusal is a 303 to the list with a fixed code, so a reload does not post.
+    assert r.status_code == 303
+    assert r.headers["location"] == "/passkeys?melding=laatste-factor"
+    shown = client.get(r.headers["location"])
+    assert shown.status_code == 200
+    alert = shown.text.split('role="alert" id="pk-error">', 1)[1].split("</p>", 1)[0]
+    assert "Dit is uw laatste tweede factor. Stel eerst een andere in" in alert
+    assert passkey_id not in alert  # no id in the message
     with vault.db.session() as session:
         row = session.get(PasskeyCredential, passkey_id)
         assert row is not None
         assert row.revoked_at is None
+
+
+def _audit_rows(vault: Vault) -> list[tuple[str, str | None]]:
+    with vault.db.session() as session:
+        return [
+            (str(e.tag), e.object_id) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+        ]
+
+
+def test_d17_the_last_factor_refusal_is_written_once_and_a_reload_repeats_nothing(
+    client: TestClient, verified_anna: Account, vault: Vault, system_ctx: Context
+) -> None:
+    """The refused POST writes what it writes (no removal) once; showing, and reloading, the page it
+    redirects to is a GET that neither removes the key nor adds to the audit log."""
+    passkey_id, token = _only_a_passkey(client, verified_anna, vault, system_ctx)
+    client.cookies.clear()
+    client.cookies.set("vault_session", token)
+    page = client.get("/passkeys")
+    before = _audit_rows(vault)
+    r = client.post(
+        f"/passkeys/{passkey_id}/verwijderen", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    after_post = _audit_rows(vault)
+    assert after_post[: len(before)] == before
+    assert (str(AuditTag.AUTH_PASSKEY_REMOVED), passkey_id) not in after_post
+    for _ in range(2):  # shown, then reloaded
+        shown = client.get(r.headers["location"])
+        assert shown.status_code == 200
+        assert "Dit is uw laatste tweede factor" in shown.text
+    assert _audit_rows(vault) == after_post
+
+
+def test_d17_an_unknown_or_empty_code_on_the_passkey_page_shows_nothing(
+    client: TestClient, verified_anna: Account, vault: Vault, system_ctx: Context
+) -> None:
+    _, token = _only_a_passkey(client, verified_anna, vault, system_ctx)
+    client.cookies.clear()
+    client.cookies.set("vault_session", token)
+    for query in (
+        "?melding=onbekend",
+        "?melding=",
+        "?melding=Dit+is+uw+laatste",
+        "?melding=laatste-factor%00",
+    ):
+        shown = client.get(f"/passkeys{query}")
+        assert shown.status_code == 200
+        assert 'role="alert"' not in shown.text
+        assert "laatste tweede factor" not in shown.text
+        assert "onbekend" not in shown.text  # a code is never echoed
 
 
 def test_d17_one_of_two_passkeys_can_be_removed_without_an_app(

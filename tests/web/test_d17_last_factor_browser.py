@@ -1,10 +1,11 @@
 """D17 in the real browser: removing the last usable second factor is refused, and the person SEES why.
 
 The worker's authenticator app was reset by an administrator (lost phone); the passkey is now their
-only second factor. On the passkey page (375 px phone) they press "Verwijderen": the page comes back
-with "Dit is uw laatste tweede factor …" announced to assistive technology (role=alert, as the other
-error messages of the vault), in Dutch, without the passkey's id, and axe-core finds no serious or
-critical violation. The passkey stays.
+only second factor. On the passkey page (375 px phone) they press "Verwijderen": the refusal redirects
+(303, POST-redirect-GET, so a reload does not post again) to the list, which shows "Dit is uw laatste
+tweede factor …" announced to assistive technology (role=alert, as the other error messages of the
+vault), in Dutch, without the passkey's id, and axe-core finds no serious or critical violation. The
+passkey stays.
 
 Set-up as in tests/auth/test_d17_passkey_removal.py, but through the browser: a CDP virtual
 authenticator (WebAuthn.addVirtualAuthenticator) makes the passkey. WebAuthn refuses an IP address as
@@ -77,8 +78,13 @@ def test_d17_the_last_second_factor_refusal_is_shown_and_announced_on_a_phone(
     page.goto(f"{base}/passkeys")
     with page.expect_response(re.compile(r".*/passkeys/[^/]+/verwijderen$")) as answer:
         page.get_by_role("button", name="Passkey Laptop werk verwijderen").click()
-    assert answer.value.status == 409
+    assert answer.value.status == 303  # POST-redirect-GET: the refusal is shown by a GET
+    page.wait_for_url(f"{base}/passkeys?melding=laatste-factor")
     page.wait_for_load_state("load")
+    # A reload asks for the page again, it does not post the removal again.
+    with page.expect_request(re.compile(r".*/passkeys\?melding=laatste-factor$")) as again:
+        page.reload()
+    assert again.value.method == "GET"
 
     # Shown, and announced: an alert (read out at once by a screen reader) with the reason.
     alert = page.get_by_role("alert")

@@ -19,6 +19,7 @@ access point) without content and without the client's address.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,7 +142,11 @@ class Submission:
         return f"Submission({self.form}, ***)"
 
     def narrative(self) -> bytes:
-        lines = [f"Ontvangen via het online formulier ({self.form})", ""]
+        """The report or advice document: the answers, under a first line that says report or advice
+        only, never which form (``melden-professional`` / ``-burger``): a partner who receives the
+        report would learn that a professional reported (D8). The form is in the audit entry (ids)."""
+        where = "meldformulier" if self.form.is_report else "adviesformulier"
+        lines = [f"Ontvangen via het online {where}", ""]
         for question, answer in self.answers:
             if answer:
                 lines += [question, answer, ""]
@@ -263,6 +268,24 @@ class IntakeForgetting(Periodic):
             return None
 
 
+def _ceiling_wait(session: Session, key: str, ceiling: int, now: datetime) -> int:
+    """Seconds (at least 1) until the submission that keeps the address at the ceiling leaves the
+    hour, so that one more would be counted and admitted (refusals at the ceiling are not counted)."""
+    keeping = session.scalar(
+        select(AuthAttempt.occurred_at)
+        .where(
+            AuthAttempt.kind == _KIND_SUBMISSION,
+            AuthAttempt.client_key == key,
+            AuthAttempt.occurred_at > now - _WINDOW,
+        )
+        .order_by(AuthAttempt.occurred_at.desc())
+        .offset(max(0, ceiling - 1))
+        .limit(1)
+    )
+    frees_at = (keeping if keeping is not None else now) + _WINDOW
+    return max(1, math.ceil((frees_at - now).total_seconds()))
+
+
 def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> None:
     """Refuse (``IntakeRefused``) a flood, a filled honeypot, or a missing, too easy, wrong or replayed
     proof.
@@ -284,12 +307,15 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
             )
         )
         recent = _count(session, _KIND_SUBMISSION, "client_key", key, now - _WINDOW)
-        if recent < vault.settings.intake_ceiling_per_hour:
+        ceiling = vault.settings.intake_ceiling_per_hour
+        if recent < ceiling:
             session.add(
                 AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_SUBMISSION, client_key=key, occurred_at=now)
             )
-    if recent >= vault.settings.intake_ceiling_per_hour:
-        raise IntakeRefused("rate_limited", retry_after=int(_WINDOW.total_seconds()))
+        else:
+            wait = _ceiling_wait(session, key, ceiling, now)
+    if recent >= ceiling:
+        raise IntakeRefused("rate_limited", retry_after=wait)
     if honeypot.strip():
         raise IntakeRefused("honeypot")
     try:

@@ -56,7 +56,9 @@ no ``[Content_Types].xml``, duplicate, absolute or ``..`` entry names, backslash
 (declared and counted while reading: a zip bomb lies about its size), an XML part over
 ``MAX_XML_PART`` unpacked (lxml holds about twenty times a part's size in memory), compression other
 than stored/deflated, and XML that is not well-formed or has a DTD (no place in OOXML; entity
-expansion). Nothing else escapes.
+expansion). A ``MemoryError`` or ``RecursionError`` while a part is read, parsed, cleaned or written (a
+hostile part that libxml2 or Python cannot hold) is refused too (``TOO_COMPLEX``), its tree freed by
+then. Nothing else escapes.
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ from vault.services.office_package import (
     xml_name,
 )
 
-__all__ = ["MAX_ENTRIES", "MAX_XML_PART", "strip_office"]
+__all__ = ["MAX_ENTRIES", "MAX_XML_PART", "TOO_COMPLEX", "strip_office"]
 
 NEUTRAL_AUTHOR = "Auteur"
+TOO_COMPLEX = "this Office file cannot be cleaned for a partner: it is too large or too complex to read"
 _MAX_NESTING = 2
 
 
@@ -239,6 +242,8 @@ def strip_office(data: bytes, *, limit: int) -> bytes:
         raise InvalidInput(f"an Office file for a partner is at most {limit} bytes")
     try:
         return _rewrite(data, Budget(limit), depth=0)
+    except (MemoryError, RecursionError):  # a hostile part read, parsed or written: its tree is gone here
+        raise InvalidInput(TOO_COMPLEX) from None
     except _BROKEN:
         raise InvalidInput(REFUSED) from None
 

@@ -111,7 +111,7 @@ PHONE = "0800-2000"
 _CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut gevaar: bel 112."
 MESSAGES = {
     "rate_limited": "Er zijn vanaf uw verbinding te veel formulieren verstuurd. "
-    f"Probeer het over een uur opnieuw. {_CALL}",
+    f"Probeer het over {{wait}} opnieuw. {_CALL}",
     "pow_harder": "Vanaf uw verbinding zijn het afgelopen uur veel formulieren verstuurd. Daarom vraagt de "
     "beveiligingscontrole nu meer rekenwerk van uw apparaat. Verstuur het formulier nog eens; dat kan "
     f"even duren. {_CALL}",
@@ -156,8 +156,15 @@ def _html(request: Request, vault: Vault, template: str, **values: Any) -> HTMLR
     return TEMPLATES.TemplateResponse(request, template, context, headers=PUBLIC_HEADERS)
 
 
-def _json(body: dict[str, Any], status: int) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=PUBLIC_HEADERS)
+def _json(body: dict[str, Any], status: int, retry_after: int | None = None) -> JSONResponse:
+    headers = PUBLIC_HEADERS if retry_after is None else {**PUBLIC_HEADERS, "Retry-After": str(retry_after)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _minutes(seconds: int) -> str:
+    """The wait in whole minutes, rounded up, in Dutch ("1 minuut", "42 minuten")."""
+    minutes = max(1, -(-seconds // 60))
+    return "1 minuut" if minutes == 1 else f"{minutes} minuten"
 
 
 def _refused(
@@ -166,22 +173,26 @@ def _refused(
     vault: Vault,
     problems: list[str] | None = None,
     fields: list[str | None] | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     """The refusal the page's script shows: a Dutch message and, when the answers need fixing, the
     problems (each names a field, never a value) with, for each, the id of its field (or null), so the
-    script marks the field and links the problem to it."""
+    script marks the field and links the problem to it. ``retry_after`` (seconds until the sender's
+    next submission is admitted) becomes ``Retry-After`` and the minutes the message names."""
     limit = vault.settings.intake_max_bytes // (1024 * 1024) or 1
     log.info("intake_refused", reason=reason)
     problems = problems or []
+    wait = _minutes(retry_after or 3600)
     return _json(
         {
             "ok": False,
             "reason": reason,
-            "message": MESSAGES["check_answers" if problems else reason].format(limit=limit),
+            "message": MESSAGES["check_answers" if problems else reason].format(limit=limit, wait=wait),
             "problems": problems,
             "fields": fields if fields is not None else [None for _ in problems],
         },
         status,
+        retry_after,
     )
 
 
@@ -311,7 +322,8 @@ def _receive(
             honeypot=fields.get(f.HONEYPOT, ""),
         )
     except IntakeRefused as refused:
-        return _refused(refused.reason, 429 if refused.reason in _TOO_MANY else 400, vault)
+        status = 429 if refused.reason in _TOO_MANY else 400
+        return _refused(refused.reason, status, vault, retry_after=refused.retry_after)
     ctx = public_context(vault, request_id)
     try:
         # D5: a birth date may not lie after the day the vault's clock receives the report.

@@ -4,7 +4,7 @@
 The JSON endpoints take the session cookie and the CSRF token in the ``X-CSRF-Token`` header (and the
 browser's Origin / Sec-Fetch-Site checks), like the upload; errors come back as ``{"fout": "…"}`` in
 Dutch. Removing a passkey is a plain form and needs a fresh second factor (step-up); the last second
-factor of an account is never removed (the page says why, 409).
+factor of an account is never removed (303 back to the list, which says why: ``?melding=``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ _LAST_FACTOR = (
     "Dit is uw laatste tweede factor. Stel eerst een andere in (een tweede passkey of de "
     "authenticator-app) en verwijder deze passkey daarna."
 )
+# A refused removal answers 303 to the list with ``?melding=<code>`` (POST-redirect-GET: a reload does
+# not post again); the list shows the text of a code from this fixed table, an unknown code nothing.
+_REFUSALS = {"laatste-factor": _LAST_FACTOR}
 
 
 def _config(vault: Vault) -> PasskeyConfig:
@@ -128,15 +131,7 @@ def passkeys_page(request: Request, vault: VaultDep, auth: AuthConfigDep, info: 
     return _passkeys_view(request, vault, auth, info)
 
 
-def _passkeys_view(
-    request: Request,
-    vault: Vault,
-    auth: AuthConfigDep,
-    info: SessionInfo,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
+def _passkeys_view(request: Request, vault: Vault, auth: AuthConfigDep, info: SessionInfo) -> Response:
     now = vault.clock.now()
     with transaction(vault.db) as session:
         window = passkeys.enrolment_window_open(session, info, now)
@@ -160,8 +155,7 @@ def _passkeys_view(
         # After an administrator reset the app, a passkey session sets it up again (with a fresh step-up).
         app_missing=info.second_factor_verified and not info.factor_active,
         removed=request.query_params.get("verwijderd") == "1",
-        error=error,
-        status_code=status_code,
+        error=_REFUSALS.get(request.query_params.get("melding", "")),
     )
 
 
@@ -254,9 +248,7 @@ async def sign_in(request: Request, vault: VaultDep, auth: AuthConfigDep) -> JSO
 
 
 @router.post("/passkeys/{passkey_id}/verwijderen")
-def remove(
-    passkey_id: str, request: Request, form: VerifiedForm, vault: VaultDep, auth: AuthConfigDep
-) -> Response:
+def remove(passkey_id: str, form: VerifiedForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
     actor = form.user
     try:
         with transaction(vault.db) as session:
@@ -265,6 +257,6 @@ def remove(
         return see_other("/bevestigen?terug=/passkeys")
     except NotFound:
         return see_other("/passkeys")
-    except Conflict:  # the last second factor stays: the page says why
-        return _passkeys_view(request, vault, auth, actor.info, error=_LAST_FACTOR, status_code=409)
+    except Conflict:  # the last second factor stays: the page says why, after a redirect
+        return see_other("/passkeys?melding=laatste-factor")
     return see_other("/passkeys?verwijderd=1")
