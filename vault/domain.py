@@ -130,6 +130,7 @@ class AuditTag(StrEnum):
     DOSSIER_CASE_DESTROYED = "dossier:case:destroyed"
     DOSSIER_DOCUMENT_CREATED = "dossier:document:created"
     DOSSIER_DOCUMENT_READ = "dossier:document:read"
+    DOSSIER_DOCUMENT_READ_FAILED = "dossier:document:read_failed"
     DOSSIER_ACCESS_DENIED = "dossier:access:denied"
     DOSSIER_PERSON_LOOKUP = "dossier:person:lookup"
     DISCLOSURE_GRANT_CREATED = "disclosure:grant:created"
@@ -199,6 +200,7 @@ class AuditTag(StrEnum):
     RIGHTS_DESTRUCTION_GRANTED = "rights:destruction:granted"
     RIGHTS_DESTRUCTION_REFUSED = "rights:destruction:refused"
     RIGHTS_RETENTION_EXTENDED = "rights:retention:extended"
+    RIGHTS_LEGAL_HOLD_LIFTED = "rights:legal-hold:lifted"  # D12
     DOSSIER_CASE_UNASSIGNED = "dossier:case:unassigned"
     DOSSIER_CASE_CERTIFIED = "dossier:case:certified"
     DISCLOSURE_GRANT_EXTENDED = "disclosure:grant:extended"

@@ -185,6 +185,12 @@ REFUSAL_REASONS = {
     "statutory_obligation": "Een wettelijk voorschrift verzet zich tegen vernietiging",
     "not_the_data_subject": "De verzoeker is geen betrokkene van dit dossier",
 }
+# vault.services.legal_hold.LiftReason (D12): why a legal hold ends before its date.
+HOLD_LIFT_REASONS = {
+    "proceedings_ended": "De procedure is afgerond",
+    "obligation_ended": "De wettelijke plicht om te bewaren is vervallen",
+    "placed_in_error": "De blokkade is ten onrechte geplaatst",
+}
 # vault.services.own_motion.DeclineReason (D4): why a staff member declines an own-motion request.
 OWN_MOTION_DECLINE_REASONS = {
     "not_acute": "Geen acuut en hoog risico",
@@ -262,6 +268,7 @@ AUDIT_TAGS = {
     "rights:destruction:granted": "Verzoek om vernietiging toegewezen",
     "rights:destruction:refused": "Verzoek om vernietiging afgewezen",
     "rights:retention:extended": "Bewaartermijn verlengd",
+    "rights:legal-hold:lifted": "Bewaarplicht (juridische blokkade) opgeheven",
     # Disclosures
     "disclosure:grant:extended": "Verstrekking verlengd",
     "disclosure:inbox:listed": "Verstrekkingen van de ketenpartner bekeken",
@@ -277,6 +284,7 @@ AUDIT_TAGS = {
     "audit:proof:issued": "Bewijs van een vastlegging opgevraagd",
     "audit:access:denied": "Inzage in het auditlog geweigerd",
     "dossier:document:read": "Document gelezen",
+    "dossier:document:read_failed": "Document lezen niet voltooid: de opslag faalde",
     "intake:submission:received": "Ontvangen via het online formulier",
     "intake:attachment:received": "Bijlage ontvangen via het online formulier",
     "dossier:document:created": "Document toegevoegd",
@@ -397,6 +405,8 @@ TIMELINE_KINDS = {
 # Add a key here when a page confirms something new.
 NOTICES: dict[str, str] = {
     "opgeslagen": "Opgeslagen.",
+    # D20: the break-the-glass form used by someone who may read the case already
+    "al-toegang": "U heeft al toegang tot deze zaak; er is geen noodtoegang nodig.",
     # H3: people, consent, the reporter (D2, D8, D9)
     "betrokkene-toegevoegd": "De betrokkene is toegevoegd.",
     "betrokkene-gecorrigeerd": "De gegevens van de betrokkene zijn gecorrigeerd.",

@@ -25,6 +25,7 @@ from vault.services.access_overview import subject_overview
 from vault.services.destruction import RefusalReason
 from vault.services.inzage import FreeTextKind, ReviewDecision
 from vault.services.key_recovery import HSM_BACKUP_KEY, ROOT_KEY
+from vault.services.legal_hold import LiftReason
 from vault.services.rights import ExtensionReason, RequestedBy
 from vault.transaction import transaction
 from vault.web.fg_reports import DUTCH_CSV, parse_day, subject_overview_pdf
@@ -42,6 +43,7 @@ def test_every_audit_tag_has_a_dutch_label() -> None:
     ("codes", "table"),
     [
         (ExtensionReason, "EXTENSION_REASONS"),
+        (LiftReason, "HOLD_LIFT_REASONS"),
         (FreeTextKind, "FREE_TEXT_KINDS"),
         (ReviewDecision, "REVIEW_DECISIONS"),
         (RefusalReason, "REFUSAL_REASONS"),

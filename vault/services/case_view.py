@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
@@ -36,6 +36,7 @@ from vault.models import (
 from vault.runtime import Vault
 from vault.services.copy_kind import LATEST_COPY_KIND, REFUSE
 from vault.services.gate import Admission, GateRequest, decrypt_case_field, pass_gate, would_allow
+from vault.services.reporter_mask import reporter_masker
 
 __all__ = [
     "OVERSIGHT_PREFIX",
@@ -143,6 +144,8 @@ class CaseView:
     timeline: list[TimelineEntry]
     subjects: list[SubjectView] | None = None  # None: not shown to this actor
     reporter: ReporterView | None = None  # only when asked for and allowed (D8)
+    # D20: the timeline holds the newest ``_TIMELINE_LIMIT`` entries; older ones were left out.
+    timeline_truncated: bool = False
 
 
 # Staff's own business, left out for anyone else who may read the case (the professional on their
@@ -162,7 +165,18 @@ STAFF_MATTERS: Final = (
 )
 
 
-def _record(session: Session, case_id: str, *, oversight: bool, staff: bool) -> CaseView:
+def _record(
+    session: Session,
+    case_id: str,
+    *,
+    oversight: bool,
+    staff: bool,
+    readable: frozenset[str] | None = None,
+) -> CaseView:
+    """The case record. ``readable``: for a reader outside staff, the document categories they may
+    read (``_readable_categories``); documents of other categories are not listed at all (D3, D10:
+    that a medical document exists is itself health data). The timeline is the newest
+    ``_TIMELINE_LIMIT`` entries (D20), ``timeline_truncated`` when older ones were left out."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
@@ -193,6 +207,8 @@ def _record(session: Session, case_id: str, *, oversight: bool, staff: bool) -> 
             .order_by(Document.created_at)
         )
     ]
+    if not staff:
+        documents = [d for d in documents if d.category in (readable or frozenset())]
     entries = select(AuditEntry.occurred_at, AuditEntry.tag).where(AuditEntry.case_id == case_id)
     if not oversight:
         # The privacy officer's oversight (access reports, break-glass reviews, proofs …) would tip
@@ -200,10 +216,11 @@ def _record(session: Session, case_id: str, *, oversight: bool, staff: bool) -> 
         entries = entries.where(~AuditEntry.tag.startswith(OVERSIGHT_PREFIX, autoescape=True))
     if not staff:
         entries = entries.where(*(~AuditEntry.tag.startswith(p, autoescape=True) for p in STAFF_MATTERS))
-    timeline = [
-        TimelineEntry(at, tag)
-        for at, tag in session.execute(entries.order_by(AuditEntry.seq).limit(_TIMELINE_LIMIT))
-    ]
+        # D3, D9: a partner's retrievals are staff matters too (as on the timeline).
+        partner = str(Role.PARTNER)
+        entries = entries.where(or_(AuditEntry.actor_role.is_(None), AuditEntry.actor_role != partner))
+    newest = session.execute(entries.order_by(AuditEntry.seq.desc()).limit(_TIMELINE_LIMIT + 1)).all()
+    timeline = [TimelineEntry(at, tag) for at, tag in reversed(newest[:_TIMELINE_LIMIT])]
     has_reporter = session.get(ReporterIdentity, case_id) is not None
     return CaseView(
         case_id=case.id,
@@ -230,6 +247,7 @@ def _record(session: Session, case_id: str, *, oversight: bool, staff: bool) -> 
         monitoring=monitoring,
         documents=documents,
         timeline=timeline,
+        timeline_truncated=len(newest) > _TIMELINE_LIMIT,
     )
 
 
@@ -314,12 +332,15 @@ def _titles(
         rows = session.scalars(
             select(Document).where(Document.case_id == case_id, Document.category == str(category))
         )
-        return {
+        titles = {
             d.id: decrypt_case_field(
                 admission, table="documents", column="title", row_id=d.id, value=d.title_enc
             )
             for d in rows
         }
+        # D8 under break-the-glass: the reporter's recorded details are masked as "[melder]".
+        mask = reporter_masker(session, admission, case_id)
+        return {k: mask(v) for k, v in titles.items()} if mask else titles
 
     return pass_gate(
         vault,
@@ -334,6 +355,26 @@ def _titles(
     )
 
 
+def _readable_categories(
+    vault: Vault, ctx: Context, case_id: str, break_glass_justification: str | None
+) -> frozenset[str] | None:
+    """None for staff (every document is listed, titles per category); for anyone else the categories
+    the policy lets them read (previewed, not audited), before the case record is read."""
+    if ctx.role in STAFF_ROLES:
+        return None
+    return frozenset(
+        str(c)
+        for c in Category
+        if would_allow(
+            vault,
+            ctx,
+            GateRequest(
+                case_id, Action.READ, category=c, break_glass_justification=break_glass_justification
+            ),
+        )
+    )
+
+
 def view_case(
     vault: Vault,
     ctx: Context,
@@ -342,16 +383,37 @@ def view_case(
     include_reporter_identity: bool = False,
     break_glass_justification: str | None = None,
 ) -> CaseView:
-    """The case view for one actor (see the module docstring). Raises as the gate does."""
+    """The case view for one actor (see the module docstring). Raises as the gate does.
+
+    The reporter's identity, when asked for and not allowed, is refused (and that refusal audited)
+    before any other part is read: a request that will be refused leaves no allowed read behind
+    (D8, D20: never under break-the-glass)."""
+    case_read = GateRequest(case_id, Action.READ, break_glass_justification=break_glass_justification)
+    reporter: ReporterView | None = None
+    reporter_decided = False
+    if (
+        include_reporter_identity
+        and not would_allow(
+            vault, ctx, GateRequest(case_id, Action.READ, category=Category.REPORTER_IDENTITY)
+        )
+        and would_allow(vault, ctx, case_read)
+    ):
+        reporter = read_reporter_identity(vault, ctx, case_id)  # the gate refuses, audits and raises
+        reporter_decided = True
+    readable = _readable_categories(vault, ctx, case_id, break_glass_justification)
     base = pass_gate(
         vault,
         ctx,
-        GateRequest(case_id, Action.READ, break_glass_justification=break_glass_justification),
+        case_read,
         tag=AuditTag.DOSSIER_CASE_READ,
         object_type="case",
         object_id=case_id,
         then=lambda session, _admission: _record(
-            session, case_id, oversight=sees_oversight(ctx), staff=ctx.role in STAFF_ROLES
+            session,
+            case_id,
+            oversight=sees_oversight(ctx),
+            staff=ctx.role in STAFF_ROLES,
+            readable=readable,
         ),
     )
     subjects: list[SubjectView] | None = None
@@ -374,7 +436,6 @@ def view_case(
         if would_allow(vault, ctx, req):
             titles.update(_titles(vault, ctx, case_id, category, break_glass_justification))
     documents = [replace(d, title=titles.get(d.document_id)) for d in base.documents]
-    reporter = None
-    if include_reporter_identity and base.has_reporter:
+    if include_reporter_identity and base.has_reporter and not reporter_decided:
         reporter = read_reporter_identity(vault, ctx, case_id)
     return replace(base, subjects=subjects, documents=documents, reporter=reporter)

@@ -7,7 +7,8 @@ Read through the gate: a READ decision on the case with its own audit entry ``do
 (``case_view.sees_oversight``). Usernames only for staff and the privacy officer; anyone else who
 may read the case (a professional on their own advice case) sees "u" for their own entries and a
 role for the others', cannot filter by person, and does not see staff's own business
-(``case_view.STAFF_MATTERS``: own-motion, journal, disclosures, the reporter's identity, consents).
+(``case_view.STAFF_MATTERS``: own-motion, journal, disclosures, the reporter's identity, consents),
+nor a partner's retrievals under a disclosure (role ``partner``: they tell with whom it was shared).
 
 Grouping: after filtering, an unbroken run of reads (kind ``inzage``) by the same person on the
 same (Amsterdam) day collapses per tag into one line with a count: "Zaak bekeken door marieke,
@@ -52,8 +53,9 @@ __all__ = [
 
 PER_PAGE: Final = 20
 WINDOW: Final = 2000
-_READ_ACTIONS = frozenset({"read", "listed", "viewed", "searched", "lookup", "items-listed"})
+_READ_ACTIONS = frozenset({"read", "read_failed", "listed", "viewed", "searched", "lookup", "items-listed"})
 _NAMES_FOR = STAFF_ROLES | {str(Role.PRIVACY_OFFICER)}
+_PARTNER = str(Role.PARTNER)
 
 
 class TimelineKind(StrEnum):
@@ -178,6 +180,9 @@ def case_timeline(
             visible = visible & ~AuditEntry.tag.startswith(OVERSIGHT_PREFIX, autoescape=True)
         if not names_visible:
             visible = visible & ~or_(*(AuditEntry.tag.startswith(p, autoescape=True) for p in STAFF_MATTERS))
+            # D3, D9: a partner's retrievals (and refusals) under a disclosure tell that Veilig Thuis
+            # shared the case, and with whom: staff's business, as the disclosure lines are
+            visible = visible & or_(AuditEntry.actor_role.is_(None), AuditEntry.actor_role != _PARTNER)
         stmt = select(
             AuditEntry.occurred_at,
             AuditEntry.tag,
