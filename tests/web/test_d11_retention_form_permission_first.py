@@ -16,6 +16,7 @@ from tests.web.world import TEAM, World, _person, build_world, csrf_of, web_logi
 from vault.app import create_app
 from vault.context import FrozenClock
 from vault.domain import AuditTag, Role
+from vault.labels import AMSTERDAM
 from vault.models import AuditEntry, Case, RetentionExtension
 from vault.runtime import Vault
 
@@ -105,3 +106,22 @@ def test_d11_the_team_leader_with_a_bad_date_gets_the_form_back_with_the_message
     assert done.status_code == 200, done.text[:300]  # followed to the case page
     assert _state(vault, world.case_id)[1] == extensions + 1
     assert _state(vault, world.case_id)[0] != kept
+
+
+def test_d12_a_legal_hold_dated_today_is_refused_at_the_date_in_dutch(
+    vault: Vault, clock: FrozenClock
+) -> None:
+    """D12: a legal hold may end earlier than the destruction date, but lasts at least until tomorrow;
+    the form says so at the date, keeps what was typed and writes nothing."""
+    world: World = build_world(vault)
+    path = f"/zaken/{world.case_id}/bewaartermijn"
+    kept, extensions, _ = _state(vault, world.case_id)
+    today = clock.now().astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+    with TestClient(create_app(vault)) as client:
+        web_login(client, _person(vault, "teamleider", Role.TEAMLEIDER, team=TEAM), clock)
+        token = csrf_of(client.get(path).text)
+        r = client.post(path, data={"until": today, "reason": "legal_proceedings", "csrf_token": token})
+    assert r.status_code == 400, r.text[:300]
+    assert "Een blokkade loopt ten minste tot morgen" in r.text
+    assert f'value="{today}"' in r.text
+    assert _state(vault, world.case_id)[:2] == (kept, extensions)

@@ -139,7 +139,7 @@ def test_register_sign_in_step_up_and_remove_a_passkey(
     # step-up and sent on by the script with what was typed.
     extend = f"{base}/zaken/{world.case_id}/verstrekkingen/{world.grant_id}/verlengen"
     page.goto(extend)
-    day = (clock.now() + timedelta(days=20)).astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+    day = (clock.now() + timedelta(days=60)).astimezone(AMSTERDAM).strftime("%d-%m-%Y")
     page.get_by_label("Nieuwe einddatum (dd-mm-jjjj)").fill(day)
     clock.advance(minutes=6)
     page.get_by_role("button", name="Verlengen").click()

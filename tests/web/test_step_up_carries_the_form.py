@@ -57,7 +57,7 @@ def test_d17_an_expired_step_up_asks_for_the_code_and_keeps_what_was_typed(
     path = f"/zaken/{world.case_id}/verstrekkingen/{world.grant_id}/verlengen"
     token = csrf_of(worker_client.get(f"/zaken/{world.case_id}").text)
     clock.advance(minutes=vault.settings.step_up_minutes + 1)
-    day = (clock.now().astimezone(AMSTERDAM) + timedelta(days=20)).strftime("%d-%m-%Y")
+    day = (clock.now().astimezone(AMSTERDAM) + timedelta(days=60)).strftime("%d-%m-%Y")
     typed = {"csrf_token": token, "valid_until": day}
     before = _valid_until(vault, world)
 

@@ -272,8 +272,8 @@ def test_d11_team_leader_extends_retention_with_a_reason(
     assert page.locator("#destroy-after").inner_text() == shown_before
     _fits_and_accessible(page)
 
-    # Earlier than the current date: refused, named beside the date.
-    page.get_by_label("Een andere wet verplicht tot langer bewaren").check()
+    # Earlier than the current date (not a legal hold, which may end earlier, D12): refused at the date.
+    page.get_by_label("Op verzoek of in het belang van de betrokkene").check()
     page.get_by_label("Nieuwe vernietigingsdatum").fill("01-01-2030")
     page.get_by_role("button", name="Bewaartermijn verlengen").click()
     assert "na de huidige vernietigingsdatum" in page.locator("#until-fout").inner_text()

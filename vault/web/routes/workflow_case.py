@@ -356,11 +356,10 @@ def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: V
                 vault, actor.ctx, case_id, until=until, reason=retention.ExtensionReason(values["reason"])
             )
         except InvalidInput as refused:
-            errors["until"] = (
-                "Eén verlenging voegt hoogstens 20 jaar toe."
-                if refused.rule == "retention-too-long"
-                else "De nieuwe datum ligt na de huidige vernietigingsdatum."
-            )
+            errors["until"] = {
+                "retention-too-long": "Eén verlenging voegt hoogstens 20 jaar toe.",
+                "d12-hold-in-the-past": "Een blokkade loopt ten minste tot morgen: kies een latere datum.",
+            }.get(refused.rule or "", "De nieuwe datum moet na de huidige vernietigingsdatum liggen.")
     if errors:
         return _retention_page(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
     return see_other(f"/zaken/{case_id}", notice="bewaartermijn-verlengd")
