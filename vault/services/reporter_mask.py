@@ -29,7 +29,16 @@ from vault.errors import InvalidInput
 from vault.models import ReporterIdentity
 from vault.services.gate import Admission, decrypt_case_field
 
-__all__ = ["MASK", "Masker", "mask_terms", "reporter_masker"]
+__all__ = [
+    "MASK",
+    "Masker",
+    "mask_terms",
+    "normal",
+    "opened_identity",
+    "reporter_masker",
+    "terms_of",
+    "word_norms",
+]
 
 MASK = "[melder]"
 _TABLE = "reporter_identities"
@@ -49,7 +58,7 @@ _PARTICLES = frozenset(
 Masker = Callable[[str], str]
 
 
-def _normal(text: str) -> str:
+def normal(text: str) -> str:
     """The normalised letters and digits of ``text`` without separators ("" when there are none)."""
     try:
         return normalise_name(text).replace(" ", "")
@@ -76,18 +85,25 @@ def _tokens(text: str) -> list[_Token]:
             if start is None:
                 start = i
         elif start is not None:
-            norm = _normal(text[start:i])
+            norm = normal(text[start:i])
             if norm:
                 tokens.append(_Token(start, i, norm))
             start = None
     return tokens
 
 
-def _terms(name: str | None, contact: str | None, organisation: str | None) -> frozenset[str]:
+def word_norms(text: str) -> frozenset[str]:
+    """The normalised whole words of ``text``."""
+    return frozenset(t.norm for t in _tokens(text))
+
+
+def terms_of(name: str | None, contact: str | None, organisation: str | None) -> frozenset[str]:
+    """What ``mask_terms`` looks for: each whole value, each contact, each name part of three letters or
+    more that is no particle."""
     terms: set[str] = set()
     for value in (name, contact, organisation, *_CONTACT_SEPARATORS.split(contact or "")):
         if value:
-            terms.add(_normal(value))
+            terms.add(normal(value))
     for part in _tokens(name or ""):
         letters = sum(1 for ch in part.norm if ch.isalpha())
         if letters >= _MIN_PART_LETTERS and part.norm not in _PARTICLES:
@@ -137,15 +153,21 @@ def reporter_masker(session: Session, admission: Admission, case_id: str) -> Mas
     row = session.get(ReporterIdentity, case_id)
     if row is None:
         return None
+    terms = terms_of(*opened_identity(admission, row))
+    return lambda text: mask_terms(text, terms)
+
+
+def opened_identity(admission: Admission, row: ReporterIdentity) -> tuple[str | None, str | None, str | None]:
+    """The reporter's recorded name, contact and organisation, decrypted inside ``admission`` (its
+    ``then``); never to leave the process."""
 
     def opened(column: str, value: bytes | None) -> str | None:
         if value is None:
             return None
-        return decrypt_case_field(admission, table=_TABLE, column=column, row_id=case_id, value=value)
+        return decrypt_case_field(admission, table=_TABLE, column=column, row_id=row.case_id, value=value)
 
-    terms = _terms(
+    return (
         opened("name", row.name_enc),
         opened("contact", row.contact_enc),
         opened("organisation", row.organisation_enc),
     )
-    return lambda text: mask_terms(text, terms)

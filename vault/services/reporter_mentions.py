@@ -16,11 +16,9 @@ from sqlalchemy.orm import Session
 
 from vault.models import ReporterIdentity, Subject
 from vault.services.gate import Admission, decrypt_case_field
-from vault.services.reporter_mask import MASK, _normal, _terms, _tokens, mask_terms
+from vault.services.reporter_mask import MASK, mask_terms, normal, opened_identity, terms_of, word_norms
 
 __all__ = ["ReporterMentions", "reporter_mentions"]
-
-_TABLE = "reporter_identities"
 
 
 class ReporterMentions:
@@ -44,13 +42,8 @@ def reporter_mentions(session: Session, admission: Admission, case_id: str) -> R
     if row is None:
         return ReporterMentions(frozenset(), may_be_named=False)
 
-    def opened(column: str, value: bytes | None) -> str | None:
-        if value is None:
-            return None
-        return decrypt_case_field(admission, table=_TABLE, column=column, row_id=case_id, value=value)
-
-    name = opened("name", row.name_enc)
-    terms = _terms(name, opened("contact", row.contact_enc), None)
+    name, contact, _organisation = opened_identity(admission, row)
+    terms = terms_of(name, contact, None)
     shared: set[str] = set()
     for subject_id, sealed in session.execute(
         select(Subject.id, Subject.name_enc).where(Subject.case_id == case_id, Subject.name_enc.is_not(None))
@@ -59,7 +52,7 @@ def reporter_mentions(session: Session, admission: Admission, case_id: str) -> R
             text = decrypt_case_field(
                 admission, table="subjects", column="name", row_id=subject_id, value=sealed
             )
-            shared.update(t.norm for t in _tokens(text))
-    terms = frozenset(terms - shared) | ({_normal(name)} - {""} if name else frozenset())
+            shared.update(word_norms(text))
+    terms = frozenset(terms - shared) | ({normal(name)} - {""} if name else frozenset())
     may = bool(row.consent_to_disclose) or (bool(row.professional) and row.released_at is not None)
     return ReporterMentions(terms, may_be_named=may)
