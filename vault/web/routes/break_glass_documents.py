@@ -10,21 +10,22 @@ The read is flagged and joins the emergency access of the view it came from (sam
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from vault.audit.break_glass import without_refused_characters
-from vault.errors import AuthFailed, InvalidInput, NotFound, StepUpRequired
+from vault.errors import InvalidInput, StepUpRequired
 from vault.http.deps import AuthConfigDep, VaultDep
-from vault.http.downloads import admitted_response
 from vault.http.params import CaseId, DocumentId
 from vault.policy import BREAK_GLASS_MIN_CHARS, non_blank_chars
 from vault.repositories.access import read_facts_of
-from vault.services.authentication import session_token_hash
 from vault.services.gate import AdmittedRead, admit_read
 from vault.web.csrf import VerifiedForm
-from vault.web.session import SecondFactorRequired, WebActor, cookie_name, login_required, web_actor_in
+from vault.web.routes.documents import admitted_download
+from vault.web.session import WebActor, cookie_name
 
 __all__ = ["MAX_JUSTIFICATION", "router"]
 
@@ -63,37 +64,13 @@ async def break_glass_download(
         # Ask for the code first (the form is carried through it); the gate would refuse otherwise.
         raise StepUpRequired("break-the-glass needs a recent second-factor check")
     token = request.cookies.get(cookie_name(vault)) or ""
-    try:
-        token_hash = session_token_hash(auth, token)
-    except AuthFailed as exc:
-        raise login_required(exc) from None
-    actors: list[WebActor] = []
-    other_case: list[bool] = []
 
-    def job(session: Session) -> AdmittedRead | None:
-        actor, row = web_actor_in(session, request, vault, auth, token_hash, document_id)
-        actors[:] = [actor]
-        if not actor.info.second_factor_verified:
-            return None  # D17: nothing decided or read
+    def admit(session: Session, actor: WebActor, row: Any) -> AdmittedRead | None:
         if row is not None and row.document_case_id not in (None, case_id):
-            other_case.append(True)  # the justification was written for another case: nothing read
-            return None
+            return None  # the justification was written for another case: nothing read (404)
         facts = read_facts_of(actor.ctx, row)
         return admit_read(
             session, vault, actor.ctx, document_id, break_glass_justification=justification, read_facts=facts
         )
 
-    try:
-        admitted = await vault.group.run_async(job)
-    except AuthFailed as exc:
-        if not actors:  # the session, not the gate, refused
-            raise login_required(exc) from None
-        raise
-    finally:
-        if actors:
-            request.state.web_actor = actors[0]
-    if other_case:
-        raise NotFound("no such document in this case")
-    if admitted is None:
-        raise SecondFactorRequired()
-    return await admitted_response(vault, actors[0].ctx, admitted)
+    return await admitted_download(request, vault, auth, token, document_id, admit)

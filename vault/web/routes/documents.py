@@ -7,17 +7,19 @@ group-commit job), streamed: nothing is held whole in memory and no plaintext to
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from vault.auth import AuthConfig
 from vault.domain import Category, reference_of
-from vault.errors import AuthFailed, InsufficientStorage, InvalidInput, TooLarge
+from vault.errors import AuthFailed, InsufficientStorage, InvalidInput, NotFound, TooLarge
 from vault.http.deps import AuthConfigDep, VaultDep
 from vault.http.downloads import admitted_response, check_declared_size
 from vault.http.params import UUID_PATTERN, CaseId, DocumentId
@@ -281,6 +283,27 @@ async def download(
     token = request.cookies.get(cookie_name(vault))
     if not token:
         raise LoginRequired()
+
+    def admit(session: Session, actor: WebActor, row: Any) -> AdmittedRead | None:
+        facts = read_facts_of(actor.ctx, row)
+        return admit_read(session, vault, actor.ctx, document_id, grant_id=verstrekking, read_facts=facts)
+
+    return await admitted_download(request, vault, auth, token, document_id, admit)
+
+
+async def admitted_download(
+    request: Request,
+    vault: Vault,
+    auth: AuthConfig,
+    token: str,
+    document_id: str,
+    admit: Callable[[Session, WebActor, Any], AdmittedRead | None],
+) -> Response:
+    """One web read of ``document_id``: the session check (``web_actor_in``, with the gate's facts of
+    the document in the same statement) and ``admit`` (``gate.admit_read``) in one job of the
+    group-commit writer, then the bytes (``admitted_response``). A session without its second factor
+    decides and reads nothing (D17: the page for the code); ``admit`` answering None read nothing and
+    is a 404."""
     try:
         token_hash = session_token_hash(auth, token)
     except AuthFailed as exc:
@@ -292,8 +315,7 @@ async def download(
         actors[:] = [actor]
         if not actor.info.second_factor_verified:
             return None  # D17: nothing decided or read; the page for the second factor
-        facts = read_facts_of(actor.ctx, row)
-        return admit_read(session, vault, actor.ctx, document_id, grant_id=verstrekking, read_facts=facts)
+        return admit(session, actor, row)
 
     try:
         admitted = await vault.group.run_async(job)
@@ -305,5 +327,7 @@ async def download(
         if actors:
             request.state.web_actor = actors[0]  # the error page shows the menu of the logged-in user
     if admitted is None:
+        if actors and actors[0].info.second_factor_verified:
+            raise NotFound("no such document in this case")
         raise SecondFactorRequired()
     return await admitted_response(vault, actors[0].ctx, admitted)
