@@ -33,6 +33,7 @@ from vault.repositories.identity import SESSION_CHECK_COLUMNS
 
 __all__ = [
     "BOARD_REQUEST_BASIS",
+    "CHOSEN_GRANT",
     "MUNICIPALITY_BASIS",
     "Facts",
     "actor_facts",
@@ -332,7 +333,7 @@ def _live_covering(covers: ColumnElement[bool], own: ColumnElement[bool]) -> Sel
     return (
         select(Grant.id)
         .where(own, _LIVE, exists().where(and_(GrantItem.grant_id == Grant.id, covers)))
-        .order_by(Grant.valid_until)
+        .order_by(Grant.valid_until, Grant.id)  # (ties as ``_chosen`` breaks them)
         .limit(1)
     )
 
@@ -343,7 +344,13 @@ _COVERS: dict[tuple[bool, bool], ColumnElement[bool]] = {
     (False, True): _COVERS_DOCUMENT,
     (True, True): or_(_COVERS_CATEGORY, _COVERS_DOCUMENT),
 }
-_NAMED_GRANT = _grant_with_items(select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")))
+# The id of the grant ``find_grant`` answers with for a document read (keyed by: a grant is named), with
+# its values (org_id, case_id, grant_id or now, category and document_id): for a query built on it.
+CHOSEN_GRANT = {
+    True: select(Grant.id).where(_OWN, Grant.id == bindparam("grant_id")),
+    False: _live_covering(_COVERS[(True, True)], _OWN),
+}
+_NAMED_GRANT = _grant_with_items(CHOSEN_GRANT[True])
 _GRANT_FOR = {key: _grant_with_items(_live_covering(c, _OWN)) for key, c in _COVERS.items()}
 # The partner's own organisation read in the same statement: the grants join on the user's org_id.
 _PARTNER_NAMED = Prebuilt(_partner_with_grants(Grant.id == bindparam("grant_id")))

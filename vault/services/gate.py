@@ -59,7 +59,7 @@ from vault.services.copy_kind import COPY_REFUSED, REFUSE, gets_recipient_copy
 from vault.services.copy_kind import refused as refused_copy
 from vault.services.file_names import copy_type, neutral_filename, staff_download, version_created_at
 from vault.services.gate_refusals import refuse, refuse_unless_staff
-from vault.services.gate_versions import only_the_latest_version, version_read
+from vault.services.gate_versions import the_version_shared, version_read
 from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
 from vault.services.keyring import unwrap_case_key
 from vault.services.read_failures import from_the_store
@@ -336,8 +336,8 @@ def admit_read(
         raise Refusal(NotFound("no such case or document"))
     category = Category(doc.category)
     actor = facts[0]
-    if version is not None and actor is not None and not actor.role.is_staff:
-        only_the_latest_version(session, ctx, doc.document_case_id, document_id, version)
+    if actor is not None and not actor.role.is_staff:  # D8, D22: the version shared, under its grant
+        doc, grant_id = the_version_shared(session, ctx, actor, document_id, doc, version, grant_id)
     # Read with the facts (absent when the fallback lookup found the document).
     wrapped = WrappedKey(version=doc.kek_version, blob=doc.wrapped) if facts[1] and doc.wrapped else None
 

@@ -14,8 +14,10 @@ date).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,9 +31,10 @@ from vault.errors import Destroyed, Forbidden
 from vault.models import AuditEntry, Case, Document, Grant, User
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
-from vault.services.copy_kind import LATEST_COPY_KIND, REFUSE
+from vault.services.copy_kind import REFUSE
 from vault.services.disclosures import GrantView, grant_view
 from vault.services.gate import partner_texts
+from vault.services.gate_versions import shared_copy_kind
 from vault.services.worklists import refuse_listing
 from vault.transaction import transaction
 
@@ -48,8 +51,9 @@ class InboxItem:
     title: str | None  # typed by staff for the partner (D22); None: the default "categorie – datum"
     contact_name: str | None  # the Veilig Thuis contact for the warm handover (D23)
     contact_phone: str | None
-    # (document id, category, retrievable) reachable through this grant; not retrievable: its latest
-    # version is of a kind a partner's copy cannot be cleaned of (``copy_kind``), the gate refuses it
+    # (document id, category, retrievable) reachable through this grant; not retrievable: the version
+    # the grant shares (``gate_versions``) is of a kind a partner's copy cannot be cleaned of
+    # (``copy_kind``), the gate refuses it
     documents: tuple[tuple[str, str, bool], ...]
 
     @property
@@ -133,7 +137,8 @@ def partner_inbox(vault: Vault, ctx: Context) -> list[InboxItem]:
             view = grant_view(session, grant, purpose=texts.get("purpose", grant.purpose))
             cats = [c for c in view.categories if c != Category.MEDICAL]
             docs = session.execute(
-                select(Document.id, Document.category, LATEST_COPY_KIND)
+                # D22: the kind of the version this grant shares (``gate_versions``), the one a read gets
+                select(Document.id, Document.category, shared_copy_kind(grant.created_at))
                 .where(
                     Document.case_id == grant.case_id,
                     (Document.category.in_(cats)) | (Document.id.in_(view.document_ids)),
@@ -159,7 +164,13 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
     with transaction(vault.db) as session:
         org_id = _partner_org(session, ctx, AuditTag.DISCLOSURE_HISTORY_READ)
         rows = session.execute(
-            select(AuditEntry.occurred_at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details)
+            select(
+                AuditEntry.seq,
+                AuditEntry.occurred_at,
+                AuditEntry.actor_id,
+                AuditEntry.object_id,
+                AuditEntry.details,
+            )
             .where(
                 AuditEntry.tag == str(AuditTag.DOSSIER_DOCUMENT_READ),
                 AuditEntry.decision == str(Effect.ALLOW),
@@ -168,6 +179,7 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
             .order_by(AuditEntry.seq.desc())
             .limit(limit)
         ).all()
+        rows = _received(session, org_id, rows)
         record(
             session,
             ctx,
@@ -207,6 +219,30 @@ def retrieval_history(vault: Vault, ctx: Context, *, limit: int = HISTORY_LIMIT)
                 )
             )
     return history
+
+
+def _received(session: Session, org_id: str, rows: Sequence[Any]) -> list[Any]:
+    """D10, D16: the reads that were received: not one the store broke off before a byte went out
+    (its ``dossier:document:read_failed`` entry names it, ``delivered`` = ``none``; the retrieval was
+    given back, ``read_failures``). One broken off while streaming (``partial``) was received in part."""
+    if not rows:
+        return []
+    failed = session.scalars(
+        select(AuditEntry.details).where(
+            AuditEntry.tag == str(AuditTag.DOSSIER_DOCUMENT_READ_FAILED),
+            AuditEntry.actor_org_id == org_id,
+            AuditEntry.seq > min(r.seq for r in rows),
+        )
+    )
+    undelivered = set()
+    for details in failed:
+        try:
+            noted = json.loads(details or "{}")
+        except ValueError:
+            continue
+        if isinstance(noted, dict) and noted.get("delivered") == "none":
+            undelivered.add(noted.get("admitted_seq"))
+    return [r for r in rows if r.seq not in undelivered]
 
 
 def _grant_id(details: str) -> str | None:
