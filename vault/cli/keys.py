@@ -184,8 +184,9 @@ def split(
     threshold: Annotated[int, typer.Option(min=2, max=16, help="How many shares recover the key.")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Keys rewrapped per transaction.")] = 500,
 ) -> None:
-    """SLIP-39 shares, printed once, one per holder: of the root key (file provider) or of a new HSM
-    backup key (pkcs11: a new KEK epoch backed up to it; every key is rewrapped under it)."""
+    """SLIP-39 shares, printed once, one per holder: of a new root key (file provider: the key file is
+    sealed under it, so the shares of an earlier split no longer open it) or of a new HSM backup key
+    (pkcs11: a new KEK epoch backed up to it; every key is rewrapped under it)."""
     with _changing_keys() as vault:
         ctx = operator_context(vault)
         if vault.settings.key_provider == "pkcs11":
@@ -194,13 +195,14 @@ def split(
             result = made.shares
         else:
             result = key_recovery.split_root_key(vault, ctx, shares=shares, threshold=threshold)
-            what = "the root key"
+            what = "the new root key"
         typer.echo(f"{shares} shares, any {threshold} recover {what} (set {result.identifier}).")
         typer.echo("Give each holder one share; they are not shown again.")
-        if vault.settings.key_provider != "pkcs11":  # K15: the root key itself is not replaced
+        if vault.settings.key_provider != "pkcs11":  # K15: the root key was replaced
             typer.echo(
-                "note: the root key is the same as before: the shares of an earlier split still recover "
-                "it; keep or destroy them accordingly",
+                "the key file is sealed under the new root key: earlier shares no longer open it, but "
+                "they still open copies of it made before now (run `vault keys rotate` to retire their "
+                "KEKs)",
                 err=True,
             )
         for number, words in enumerate(result.mnemonics, start=1):

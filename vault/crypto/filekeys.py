@@ -9,6 +9,14 @@ Root key file (``VAULT_ROOT_KEY_FILE``, mode 0600): ``vault-root/1 <b64(R)>``. N
 anything: the key file holds only sealed KEKs; the root key wraps nothing but the key file. The root key
 can be split into M-of-N shares (`vault.crypto.recovery`) and recovered from them.
 
+`FileKeyProvider.replace_root` (``vault keys split``, K15) seals the same KEKs under a new root key R',
+so the shares of an earlier split no longer open the live key file. Three renames, each durable before
+the next: (1) the key file under R plus a ``"next"`` section, the same KEKs under R'; (2) the root key
+file holds R'; (3) the key file under R' alone. A reader takes the section its root opens, so after
+every step the root key file on disk opens the key file, and until (3) the old root does too; a failed
+step puts back what the earlier ones changed. A process that meets a key file its root no longer opens
+reads the root key file again (a server running beside the split).
+
 Every change of the key file is written to a temp file, fsynced and renamed over it, then the directory
 is fsynced, so a crash leaves the old or the new file. Destroying a version rewrites the file without it.
 A change starts from the file as it is on disk (another process may have rotated since this one loaded
@@ -27,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import glob
 import hashlib
 import hmac
 import json
@@ -57,7 +66,7 @@ from vault.crypto.keys import (
 from vault.errors import ConfigError, Conflict, Integrity, NotFound, Unavailable
 from vault.files import fsync_dir
 
-__all__ = ["FileKeyProvider", "read_root_key", "write_root_key"]
+__all__ = ["FileKeyProvider", "RootKeyMismatch", "read_root_key", "write_root_key"]
 
 _FILE_FORMAT = "vault-keys/2"
 _OTHER_FORMAT = re.compile(r"vault-keys/[0-9]{1,4}")  # named in the refusal; any other value is not echoed
@@ -71,6 +80,10 @@ _NEWEST_RECHECK_SECONDS = 1.0
 _Stamp = tuple[int, int, int, int, int]
 
 
+class RootKeyMismatch(ConfigError):
+    """The root key does not open the key file (another vault's, or one a later re-key replaced)."""
+
+
 def _stamp(st: os.stat_result) -> _Stamp:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -79,9 +92,13 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+
+
 def _write_temp(path: Path, payload: bytes) -> Path:
     """Write ``payload`` to a fresh 0600 temp file beside ``path`` (O_EXCL) and fsync it."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    tmp = _temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         view = memoryview(payload)
@@ -155,9 +172,13 @@ def _read_private_stamped(path: Path, what: str, setting: str) -> tuple[bytes, _
         os.close(fd)
 
 
+def _root_payload(root: SecretKey) -> bytes:
+    return f"{_ROOT_FORMAT} {_b64(root.reveal())}\n".encode()
+
+
 def write_root_key(path: Path, root: SecretKey) -> None:
     """Create the root key file (mode 0600); refuses to overwrite one."""
-    _create_exclusive(Path(path), f"{_ROOT_FORMAT} {_b64(root.reveal())}\n".encode(), "root key file")
+    _create_exclusive(Path(path), _root_payload(root), "root key file")
 
 
 def read_root_key(path: Path) -> SecretKey:
@@ -180,9 +201,20 @@ def _kek_ad(version: int) -> bytes:
     return _KEK_AD + struct.pack(">I", version)
 
 
+def _section(doc: Any) -> tuple[str, dict[str, Any]]:
+    """The ``root_check`` and ``keks`` of one section (the file itself, or its ``"next"``)."""
+    if not isinstance(doc, dict):
+        raise ValueError("bad section")
+    check, keks_doc = doc["root_check"], doc["keks"]
+    if not isinstance(check, str) or not isinstance(keks_doc, dict):
+        raise ValueError("bad types")
+    return check, keks_doc
+
+
 def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
     """The KEKs of a key file and the stamp of the file read; ConfigError if it is missing, loose,
-    malformed or not sealed under ``root``."""
+    malformed or not sealed under ``root`` (in the file itself or in its ``"next"`` section, written
+    half-way through `FileKeyProvider.replace_root`)."""
     raw, stamp = _read_private_stamped(path, "key file", "VAULT_KEY_FILE")
     try:
         doc: Any = json.loads(raw.decode("utf-8"))
@@ -193,13 +225,17 @@ def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
             )
         if found != _FILE_FORMAT:
             raise ValueError("unknown format")
-        check, keks_doc = doc["root_check"], doc["keks"]
-        if not isinstance(check, str) or not isinstance(keks_doc, dict):
-            raise ValueError("bad types")
+        sections = [_section(doc)]
+        if "next" in doc:
+            sections.append(_section(doc["next"]))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):  # K16: deep JSON
         raise provider_error(_KIND, f"key file {path} is malformed") from None
-    if not hmac.compare_digest(check.encode(), _root_check(root).encode()):
-        raise provider_error(_KIND, f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}")
+    expected = _root_check(root).encode()
+    opened = [keks for check, keks in sections if hmac.compare_digest(check.encode(), expected)]
+    if not opened:
+        problem = f"the root key (VAULT_ROOT_KEY_FILE) does not open key file {path}"
+        raise RootKeyMismatch(provider_error(_KIND, problem).message)
+    keks_doc = opened[0]
     aead = AESGCM(root.reveal())
     keks: dict[int, bytes] = {}
     try:
@@ -217,15 +253,51 @@ def _read_keks(path: Path, root: SecretKey) -> tuple[dict[int, bytes], _Stamp]:
     return keks, stamp
 
 
+def _document(keks: dict[int, bytes], root: SecretKey, next_root: SecretKey | None = None) -> bytes:
+    """The key file: ``keks`` sealed under ``root`` (and again under ``next_root`` in ``"next"``)."""
+
+    def section(key: SecretKey) -> dict[str, Any]:
+        aead = AESGCM(key.reveal())
+        sealed = {str(v): _b64(seal(aead, k, _kek_ad(v))) for v, k in sorted(keks.items())}
+        return {"root_check": _root_check(key), "keks": sealed}
+
+    doc: dict[str, Any] = {"format": _FILE_FORMAT, **section(root)}
+    if next_root is not None:
+        doc["next"] = section(next_root)
+    return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
+
+
+def _remove_stale_temps(path: Path) -> None:
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if re.fullmatch(rf"\.{re.escape(path.name)}\.[0-9a-f]{{16}}\.tmp", stale.name):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _not_replaced(what: str, path: Path, exc: OSError) -> Unavailable:
+    reason = exc.strerror or type(exc).__name__
+    return Unavailable(
+        f"the root key was not replaced: {what} {path} cannot be written ({reason}); the root key "
+        "file and the earlier shares still open the key file"
+    )
+
+
 class FileKeyProvider:
     """KEK versions sealed under a root key in one JSON key file (mode 0600)."""
 
     kind = _KIND
 
     def __init__(
-        self, path: Path, root: SecretKey, keks: dict[int, bytes], stamp: _Stamp | None = None
+        self,
+        path: Path,
+        root: SecretKey,
+        keks: dict[int, bytes],
+        stamp: _Stamp | None = None,
+        *,
+        root_file: Path | None = None,
     ) -> None:
         self._path = Path(path)
+        self._root_file = None if root_file is None else Path(root_file)
         self._root = root
         self._root_aead = AESGCM(root.reveal())
         self._lock = threading.Lock()
@@ -244,27 +316,62 @@ class FileKeyProvider:
     # -- construction -------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, root: SecretKey, *, first_version: int | None = 1) -> FileKeyProvider:
+    def create(
+        cls, path: Path, root: SecretKey, *, first_version: int | None = 1, root_file: Path | None = None
+    ) -> FileKeyProvider:
         """A new key file with one fresh KEK at ``first_version`` (none: empty, for a migration target).
-        Refuses to overwrite a file."""
+        Refuses to overwrite a file. ``root_file``: as for `open`."""
         keks = {} if first_version is None else {first_version: secrets.token_bytes(KEY_SIZE)}
-        provider = cls(path, root, keks)
+        provider = cls(path, root, keks, root_file=root_file)
         _create_exclusive(provider._path, provider._serialise(provider._keks), "key file")
         return provider  # no stamp yet: the first check of an older version reads the file
 
     @classmethod
-    def open(cls, path: Path, root: SecretKey) -> FileKeyProvider:
-        """Load a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``."""
+    def open(cls, path: Path, root: SecretKey, *, root_file: Path | None = None) -> FileKeyProvider:
+        """Load a key file; ConfigError if it is missing, loose, malformed or not sealed under ``root``.
+        ``root_file``: where ``root`` came from, read again when the key file was re-keyed since."""
         path = Path(path)
-        return cls(path, root, *_read_keks(path, root))
+        return cls(path, root, *_read_keks(path, root), root_file=root_file)
 
     def _serialise(self, keks: dict[int, bytes]) -> bytes:
-        doc = {
-            "format": _FILE_FORMAT,
-            "root_check": _root_check(self._root),
-            "keks": {str(v): _b64(seal(self._root_aead, k, _kek_ad(v))) for v, k in sorted(keks.items())},
-        }
-        return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
+        return _document(keks, self._root)
+
+    def replace_root(self, root_file: Path, new_root: SecretKey) -> None:
+        """Seal the key file's KEKs under ``new_root`` and put it in ``root_file`` (K15, see the module):
+        the root key it held, and every share of it, no longer opens the key file. The KEKs stay.
+
+        Refused (ConfigError) when ``root_file`` does not open the key file as it is now. A step that
+        fails puts back what the earlier ones changed and raises `Unavailable` (one line, no path of a
+        temp file, no key); the old root key file then opens the key file as before."""
+        root_file = Path(root_file)
+        with self._lock:
+            old_root = read_root_key(root_file)
+            keks, _ = _read_keks(self._path, old_root)
+            _remove_stale_temps(root_file)  # a root key a killed run wrote and never renamed
+            try:
+                _replace(self._path, _document(keks, old_root, new_root))  # (1)
+            except OSError as exc:
+                raise _not_replaced("the key file", self._path, exc) from None
+            try:
+                _replace(root_file, _root_payload(new_root))  # (2)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    _replace(self._path, _document(keks, old_root))
+                raise _not_replaced("the root key file", root_file, exc) from None
+            try:
+                _replace(self._path, _document(keks, new_root))  # (3)
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # the key file still opens under the old root
+                    _replace(root_file, _root_payload(old_root))
+                raise _not_replaced("the key file", self._path, exc) from None
+            self._adopt(new_root, root_file)
+            self._set(keks, None)
+
+    def _adopt(self, root: SecretKey, root_file: Path | None) -> None:
+        self._root = root
+        self._root_aead = AESGCM(root.reveal())
+        if root_file is not None:
+            self._root_file = root_file
 
     # -- KekProvider --------------------------------------------------------------------------------
 
@@ -299,7 +406,15 @@ class FileKeyProvider:
 
     def _load_locked(self) -> None:
         try:
-            keks, stamp = _read_keks(self._path, self._root)
+            try:
+                keks, stamp = _read_keks(self._path, self._root)
+            except RootKeyMismatch:
+                if self._root_file is None:
+                    raise
+                # re-keyed by `vault keys split` in another process (K15): the root key file again
+                root = read_root_key(self._root_file)
+                keks, stamp = _read_keks(self._path, root)
+                self._adopt(root, None)
         except ConfigError:
             raise Unavailable(
                 "the key file cannot be read again (VAULT_KEY_FILE); nothing was stored or disclosed"

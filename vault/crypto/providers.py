@@ -76,8 +76,8 @@ def _open_file(spec: ProviderSpec, create_version: int | None, allow_empty: bool
         else:
             root = SecretKey(secrets.token_bytes(KEY_SIZE))
             write_root_key(root_file, root)
-        return FileKeyProvider.create(key_file, root, first_version=create_version)
-    return FileKeyProvider.open(key_file, read_root_key(root_file))
+        return FileKeyProvider.create(key_file, root, first_version=create_version, root_file=root_file)
+    return FileKeyProvider.open(key_file, read_root_key(root_file), root_file=root_file)
 
 
 def open_provider(

@@ -1,6 +1,8 @@
 """M-of-N recovery with SLIP-39 shares: the file provider's root key and the HSM backup key (D18).
 
-File provider: `split_root_key` prints shares of the root key; `restore_root_key` rebuilds root.key.
+File provider: `split_root_key` replaces the root key by a new one (the key file's KEKs sealed under
+it, `FileKeyProvider.replace_root`) and returns its shares, so the shares of an earlier split no longer
+open the key file (K15); `restore_root_key` rebuilds root.key.
 
 PKCS#11 provider: `split_backup_key` makes a new HSM backup key (an X25519 key pair, see
 `vault.crypto.recovery`), keeps only its public half, and makes a new KEK epoch whose KEK is backed up
@@ -18,6 +20,7 @@ Audited with the share set, share numbers and counts only, never the words (`rec
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,8 +32,8 @@ from vault.audit import record
 from vault.config import Settings
 from vault.context import Context
 from vault.crypto.envelope import DEK_PURPOSE
-from vault.crypto.filekeys import FileKeyProvider, read_root_key, write_root_key
-from vault.crypto.keys import SUBKEY_PURPOSE, RewrapItem, SecretKey, WrappedKey
+from vault.crypto.filekeys import FileKeyProvider, RootKeyMismatch, write_root_key
+from vault.crypto.keys import KEY_SIZE, SUBKEY_PURPOSE, RewrapItem, SecretKey, WrappedKey
 from vault.crypto.providers import open_provider
 from vault.crypto.recovery import (
     KekBackupTarget,
@@ -79,13 +82,21 @@ def shares_needed(first_share: str) -> int:
 
 
 def split_root_key(vault: Vault, ctx: Context, *, shares: int, threshold: int) -> Shares:
-    """SLIP-39 shares of the file provider's root key (shown once by the caller); audited."""
-    if vault.settings.key_provider != "file":
+    """A new root key for the file provider and its SLIP-39 shares (shown once by the caller); audited.
+
+    The key file's KEKs are sealed under the new root key, which replaces the old one in the root key
+    file (K15, D18): the shares of an earlier split no longer open the live key file (copies of the key
+    file made before still open with them). The audit entry is written first and committed once the
+    new root key is in place; when a step fails nothing is committed and the old root key stays."""
+    provider = vault.keys.provider
+    if vault.settings.key_provider != "file" or not isinstance(provider, FileKeyProvider):
         raise InvalidInput("split applies to the file provider's root key (VAULT_KEY_PROVIDER=file)")
-    result = split_root(
-        read_root_key(vault.settings.resolved_root_key_file), shares=shares, threshold=threshold
-    )
-    record_split(vault, ctx, result.identifier, shares, threshold)
+    new_root = SecretKey(secrets.token_bytes(KEY_SIZE))
+    result = split_root(new_root, shares=shares, threshold=threshold)  # bad counts: refused here
+    with vault.db.session() as session:
+        _audit_split(session, ctx, ROOT_KEY, result.identifier, shares, threshold)
+        session.flush()
+        provider.replace_root(vault.settings.resolved_root_key_file, new_root)
     return result
 
 
@@ -96,7 +107,13 @@ def restore_root_key(settings: Settings, mnemonics: list[str]) -> RecoveredRoot:
     if root_file.exists():
         raise InvalidInput(f"{root_file} exists; move it away first if it is really lost or damaged")
     recovered = recover_root(mnemonics)
-    FileKeyProvider.open(settings.resolved_key_file, recovered.root).close()
+    try:
+        FileKeyProvider.open(settings.resolved_key_file, recovered.root).close()
+    except RootKeyMismatch:
+        raise InvalidInput(
+            "these shares do not open the key file (VAULT_KEY_FILE): they are of another vault, or of a "
+            "share set a later `vault keys split` retired; nothing was written"
+        ) from None
     _check_database(settings)  # K13: a recovery that cannot be audited afterwards is not done
     write_root_key(root_file, recovered.root)
     return recovered
