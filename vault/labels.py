@@ -113,7 +113,7 @@ RELATIONS = {
 REVIEW_OUTCOMES = {
     "justified": "Gerechtvaardigd",
     "unjustified": "Niet gerechtvaardigd",
-    "needs_followup": "Vraagt om opvolging",
+    "needs_followup": "Nader onderzoek nodig",
 }
 
 # What an audit entry is about (``object_type`` of ``record(...)``; tests/web/test_fg_labels.py).
@@ -439,6 +439,10 @@ NOTICES: dict[str, str] = {
     "toegewezen": "De medewerker is aan de zaak toegewezen.",
     "toewijzing-beeindigd": "De toewijzing is beëindigd.",
     "bewaartermijn-verlengd": "De bewaartermijn is verlengd.",
+    "blokkade-opgeheven": (
+        "De juridische blokkade is opgeheven en de reden is vastgelegd. Hieronder staat de "
+        "vernietigingsdatum die nu geldt."
+    ),
     "document-opgeslagen": "Het document is opgeslagen en versleuteld bewaard.",
     "verstrekking-vastgelegd": "De verstrekking is vastgelegd. De ketenpartner kan nu ophalen wat u deelde.",
     "verstrekking-ingetrokken": "De verstrekking is ingetrokken. De ketenpartner kan niets meer ophalen.",

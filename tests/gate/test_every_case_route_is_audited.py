@@ -247,18 +247,7 @@ def _convert(w: World) -> Call:
     return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/convert", case_id=advice)
 
 
-def _lift_hold(w: World) -> Call:
-    leader_ctx = ctx_for(w.vault, w.leader.user_id, Role.TEAMLEIDER)
-    until = w.clock.now() + timedelta(days=730)
-    retention.extend_retention(
-        w.vault, leader_ctx, w.case_id, until=until, reason=ExtensionReason.LEGAL_PROCEEDINGS
-    )
-    return w.api(
-        "POST", f"/api/v1/cases/{w.case_id}/legal-hold/lift", w.leader, json={"reason": "proceedings_ended"}
-    )
-
-
-def _withdraw(w: World) -> Call:
+def _withdraw_own_motion(w: World) -> Call:
     # D4: a team leader of the case's team withdraws a colleague's pending request.
     advice, conversion = w.conversion()
     return w.api("POST", f"/api/v1/cases/{advice}/own-motion/{conversion}/withdraw", w.leader, case_id=advice)
@@ -317,6 +306,19 @@ def _web_unassign(w: World) -> Call:
     leader_ctx = ctx_for(w.vault, leader.user_id, Role.TEAMLEIDER)
     assignments.assign_case(w.vault, leader_ctx, w.case_id, colleague)
     return w.web("POST", f"/zaken/{w.case_id}/toewijzing/{colleague}/beeindigen", leader, {})
+
+
+def _web_lift_hold(w: World) -> Call:
+    # D12: the team leader lifts the case's legal hold from the retention page, with a reason code.
+    leader = _web_leader(w)
+    leader_ctx = ctx_for(w.vault, leader.user_id, Role.TEAMLEIDER)
+    until = w.clock.now() + timedelta(days=730)
+    retention.extend_retention(
+        w.vault, leader_ctx, w.case_id, until=until, reason=ExtensionReason.LEGAL_PROCEEDINGS
+    )
+    return w.web(
+        "POST", f"/zaken/{w.case_id}/bewaartermijn/opheffen", leader, {"lift_reason": "placed_in_error"}
+    )
 
 
 def _web_approve(w: World) -> Call:
@@ -384,6 +386,7 @@ WORKFLOW_RECIPES: dict[tuple[str, str], Recipe] = {
         _web_leader(w),
         {"reason": "legal_proceedings", "until": "01-01-2050"},
     ),
+    ("POST", "/zaken/{case_id}/bewaartermijn/opheffen"): _web_lift_hold,
 }
 
 
@@ -478,7 +481,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", C + "/own-motion"): _own_motion,
     ("POST", C + "/own-motion/{conversion_id}/approve"): _approve,
     ("POST", C + "/own-motion/{conversion_id}/convert"): _convert,
-    ("POST", C + "/own-motion/{conversion_id}/withdraw"): _withdraw,
+    ("POST", C + "/own-motion/{conversion_id}/withdraw"): _withdraw_own_motion,
     ("POST", C + "/own-motion/{conversion_id}/decline"): _decline,
     # D21: a protected dossier (team leader or privacy officer; audited dossier:case:protection-changed)
     ("PUT", C + "/protection"): lambda w: w.api(

@@ -1,5 +1,6 @@
 """Case workflow pages, second part: own-motion conversion with two approvals of different disciplines
-(D4), assignment and reassignment, retention extension with a reason (D11).
+(D4), assignment and reassignment, retention extension with a reason (D11) and a legal hold lifted with
+a reason code (D12).
 
 The rules live in the services (``own_motion``, ``assignments``, ``retention``), as for the API; a
 refusal is named here in Dutch beside its field."""
@@ -16,9 +17,9 @@ from vault.domain import Action, AuditTag, Role, reference_of
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, VaultError
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
-from vault.labels import AMSTERDAM, OWN_MOTION_DECLINE_REASONS
+from vault.labels import AMSTERDAM, HOLD_LIFT_REASONS, OWN_MOTION_DECLINE_REASONS
 from vault.runtime import Vault
-from vault.services import assignments, own_motion, retention
+from vault.services import assignments, legal_hold, own_motion, retention
 from vault.services.case_view import view_case
 from vault.services.directory import usernames
 from vault.services.gate import GateRequest, pass_gate, would_allow
@@ -51,6 +52,12 @@ OWN_MOTION_ENDING_REFUSALS = {
     "te wijzen.",
     "not-pending": "Dit verzoek is al afgehandeld: het is omgezet, ingetrokken of afgewezen.",
     "no-reason": "Kies waarom u het verzoek afwijst.",
+}
+# D12: a legal hold lifted from the retention page; what a refusal says in Dutch.
+HOLD_LIFT_REFUSALS = {
+    "no-reason": "Kies waarom de blokkade wordt opgeheven.",
+    "no-hold": "Deze zaak heeft geen lopende juridische blokkade meer: die is al opgeheven of afgelopen. "
+    "Er is niets gewijzigd.",
 }
 
 
@@ -275,7 +282,7 @@ def unassign(case_id: CaseId, user_id: ObjectId, vault: VaultDep, form: Verified
     return see_other(f"/zaken/{case_id}/toewijzing", notice="toewijzing-beeindigd")
 
 
-# --- Retention (D11) -------------------------------------------------------------------------------
+# --- Retention (D11, D12) --------------------------------------------------------------------------
 
 
 def _retention_page(
@@ -290,6 +297,10 @@ def _retention_page(
 ) -> HTMLResponse:
     _staff_only(actor)
     view = view_case(vault, actor.ctx, case_id)
+    # D12: the hold's date only (the gate was passed above); the lift form is a preview of the policy
+    # (no audit): the service decides again when the form is sent.
+    hold = legal_hold.hold_on(vault, case_id, actor.ctx.now())
+    may_lift = hold is not None and would_allow(vault, actor.ctx, GateRequest(case_id, Action.ADMINISTER))
     return page(
         request,
         "workflow_retention.html",
@@ -298,6 +309,9 @@ def _retention_page(
         reference=reference_of(case_id),
         kept=retention.retention_of(vault, actor.ctx, case_id),
         reasons=RETENTION_REASONS,
+        hold=hold,
+        may_lift=may_lift,
+        lift_reasons=HOLD_LIFT_REASONS,
         values=values or {},
         errors=errors or {},
         status_code=status_code,
@@ -309,23 +323,26 @@ def retention_form(request: Request, case_id: CaseId, vault: VaultDep, actor: We
     return _retention_page(request, vault, actor, case_id)
 
 
-def _refuse_unless_may_extend(vault: Vault, actor: WebActor, case_id: str) -> None:
-    """D11: who may extend is decided before the form is read. Not staff: the refusal page of the GET;
-    staff the policy does not allow (a medewerker, another team's leader): the gate's own refusal
-    (audited, 403, or 404/410 for a case that is not there), and nothing is written."""
+def _refuse_unless_may_administer(
+    vault: Vault, actor: WebActor, case_id: str, tag: AuditTag = AuditTag.RIGHTS_RETENTION_EXTENDED
+) -> None:
+    """D11, D12: who may extend the retention or lift a hold is decided before the form is read. Not
+    staff: the refusal page of the GET; staff the policy does not allow (a medewerker, another team's
+    leader): the gate's own refusal (audited under ``tag``, 403, or 404/410 for a case that is not
+    there), and nothing is written."""
     _staff_only(actor)
     req = GateRequest(case_id, Action.ADMINISTER)
     if would_allow(vault, actor.ctx, req):
         return
 
     def never(_session: object, _admission: object) -> None:  # allowed after all, a moment later
-        raise RuleRefused(Forbidden("retention extension refused"), "d11-retention-not-allowed")
+        raise RuleRefused(Forbidden("retention change refused"), "d11-retention-not-allowed")
 
     pass_gate(
         vault,
         actor.ctx,
         req,
-        tag=AuditTag.RIGHTS_RETENTION_EXTENDED,
+        tag=tag,
         object_type="case",
         object_id=case_id,
         then=never,
@@ -337,7 +354,7 @@ def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: V
     """D11: keep the case longer, with a reason from the fixed list (the team leader decides; audited).
     The permission comes first: a refusal never tells how the form was filled in."""
     actor = form.user
-    _refuse_unless_may_extend(vault, actor, case_id)
+    _refuse_unless_may_administer(vault, actor, case_id)
     values = {"until": form.day("until"), "reason": form.text("reason", limit=40)}
     errors: Errors = {}
     if values["reason"] not in RETENTION_REASONS:
@@ -363,3 +380,31 @@ def extend_retention(request: Request, case_id: CaseId, vault: VaultDep, form: V
     if errors:
         return _retention_page(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
     return see_other(f"/zaken/{case_id}", notice="bewaartermijn-verlengd")
+
+
+@router.post("/zaken/{case_id}/bewaartermijn/opheffen")
+def lift_legal_hold(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """D12: lift the case's legal hold before its date, with a reason code from the fixed list (the
+    roles that place a hold; the service audits ``rights:legal-hold:lifted``). The permission comes
+    first, as for an extension; a hold lifted already (a second submit) is refused and changes nothing."""
+    actor = form.user
+    _refuse_unless_may_administer(vault, actor, case_id, AuditTag.RIGHTS_LEGAL_HOLD_LIFTED)
+    code = form.text("lift_reason", limit=40)
+    errors: Errors = {}
+    if code not in HOLD_LIFT_REASONS:
+        errors["lift_reason"] = HOLD_LIFT_REFUSALS["no-reason"]
+        status_code = 400
+    else:
+        try:
+            legal_hold.lift_legal_hold(vault, actor.ctx, case_id, reason=legal_hold.LiftReason(code))
+        except Conflict as refused:
+            if refused.rule != legal_hold.NO_HOLD:
+                raise
+            errors["lift"] = HOLD_LIFT_REFUSALS["no-hold"]
+            status_code = 409
+    if errors:
+        values = {"lift_reason": code}
+        return _retention_page(
+            request, vault, actor, case_id, values=values, errors=errors, status_code=status_code
+        )
+    return see_other(f"/zaken/{case_id}/bewaartermijn", notice="blokkade-opgeheven")
