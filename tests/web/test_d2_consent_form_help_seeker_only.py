@@ -87,12 +87,19 @@ def test_d2_consent_form_refuses_another_giver_in_dutch_and_keeps_the_choice(
     assert _consents(vault, advice_case) == 1
 
 
-def test_d2_d9_consent_form_still_offers_every_giver_for_sharing(
-    worker_client: TestClient, vault: Vault, advice_case: str
+def test_d2_d9_consent_form_on_a_help_seekers_advice_case_offers_only_the_help_seeker(
+    worker_client: TestClient, vault: Vault, advice_case: str, world: World
 ) -> None:
+    """D2, D9: the service accepts only the help seeker's consent on their advice case, whatever the
+    scope (``consents.consent_givers``); the form offers no one else, before and after a scope is
+    chosen, and no child to name."""
     page = worker_client.get(f"/zaken/{advice_case}/toestemmingen/nieuw")
-    assert "help_seeker" in _giver_options(page.text)
-    assert "parent" in _giver_options(page.text)
+    assert _giver_options(page.text) == ["help_seeker"]
+    assert 'name="subject_id"' not in page.text
+    status, html = _post(worker_client, advice_case, "share_with_partner", "parent", world.org_id)
+    assert status == 400
+    assert _giver_options(html) == ["help_seeker"]
+    assert _consents(vault, advice_case) == 0
 
 
 def test_d9_consent_form_refuses_a_share_consent_from_the_alleged_perpetrator_in_dutch(

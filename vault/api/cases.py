@@ -185,8 +185,14 @@ def correct_subject(
 
 @router.post(f"{_CASES}/{{case_id}}/consents", status_code=status.HTTP_201_CREATED, response_model=Created)
 def record_consent(case_id: CaseId, body: ConsentIn, ctx: RequestContext, vault: VaultDep) -> Created:
-    consent_id = subjects.record_consent(
-        vault, ctx, case_id, scope=body.scope, given_by=body.given_by, recipient_org_id=body.recipient_org_id
+    consent_id = subjects.record_consent(  # D9, D13: a child's share consent names the child (subject_id)
+        vault,
+        ctx,
+        case_id,
+        scope=body.scope,
+        given_by=body.given_by,
+        recipient_org_id=body.recipient_org_id,
+        subject_id=body.subject_id,
     )
     return Created(id=consent_id)
 

@@ -193,6 +193,8 @@ class ConsentIn(_In):
     given_by: Relation
     # D9: a share_with_partner consent names the organisation it covers; no other scope does.
     recipient_org_id: Uuid | None = None
+    # D9, D13: a share consent given by the child names that child (a child subject of the case).
+    subject_id: Uuid | None = None
 
 
 class ReasonIn(_In):

@@ -73,7 +73,8 @@ class ReporterIdentity(Base):
 class Consent(Base):
     """A recorded consent (D2; also the consent reference a disclosure may rest on, D9).
 
-    ``scope`` is a `vault.services.subjects.ConsentScope` value; ``given_by`` says whose consent it is.
+    ``scope`` is a `vault.services.subjects.ConsentScope` value; ``given_by`` says whose consent it is
+    (a relation); for a consent given by the child, ``subject_id`` names which child (D9, D13).
     A ``share_with_partner`` consent names the one organisation it allows sharing with
     (``recipient_org_id``); a ``register_personal_data`` consent names none.
     """
@@ -88,5 +89,12 @@ class Consent(Base):
     recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recipient_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))  # D9
+    # D9, D13: the child who gave a share consent "given by the child" (migration 0033; NULL for every
+    # other giver, and for a child's consent recorded before it, which then carries no disclosure).
+    # ``use_alter``: subjects.consent_id points back here; the cycle is left out of the table order
+    # (destruction deletes subjects first, which clears this link, then consents).
+    subject_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subjects.id", ondelete="SET NULL", use_alter=True)
+    )
 
     __table_args__ = (Index("ix_consents_case_id", "case_id"),)

@@ -14,9 +14,13 @@ anything is written, audited (``dossier:access:denied``, rule ``d9-consent-staff
 Who may give a consent to share (D9, rule ``d9-consent-giver``, refused when recorded and again when a
 disclosure or an extension rests on it): someone the dossier is about, never the alleged perpetrator or
 "other"; on a help seeker's advice case only the help seeker themself (D2: "toestemming van de
-hulpvrager", seed 000); and "the child" only when every child of the case is, by the recorded date of
-birth, at least 12 on the day (the age from which the project lets a child act for themself, D13; a
-consent names a relation, not a person, so no child's age may be unknown or under 12).
+hulpvrager", seed 000; ``consent_givers``, the one list the consent form offers too); and "the child"
+only when the consent names the child (``subject_id``, a child subject of the case) and that child is,
+by the recorded date of birth, at least 12 on the day (the age from which the project lets a child act
+for themself, D13). The age is checked when the consent is recorded: it needs the case key, which the
+disclosure decision that weighs the consent later does not hold (dates of birth are sealed). At that
+use a child's consent must still name a child of the case: one recorded before the child was named
+(migration 0033, ``subject_id`` NULL) carries no disclosure or extension; the worker records it again.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ __all__ = [
     "CONSENT_STAFF_ONLY",
     "RestingGrant",
     "check_sharing_consent",
+    "consent_givers",
     "grants_resting_on",
     "live_consent",
     "record_consent",
@@ -110,6 +115,17 @@ def live_consent(
     return session.scalars(stmt.order_by(Consent.recorded_at.desc()).limit(1)).first()
 
 
+def consent_givers(case_kind: str, scope: ConsentScope) -> frozenset[Relation]:
+    """D2, D9: who may give a consent of ``scope`` on a case of ``case_kind`` — the one list that the
+    recording, the later check of a disclosure resting on it, and the consent form all use. A help
+    seeker's advice case: the help seeker only, whatever the scope (D2: "toestemming van de
+    hulpvrager"); otherwise ``CONSENT_GIVERS`` (never the alleged perpetrator or "other")."""
+    givers = CONSENT_GIVERS[ConsentScope(scope)]
+    if case_kind == CaseKind.ADVICE_HELP_SEEKER:
+        return givers & {Relation.HELP_SEEKER}
+    return givers
+
+
 def record_consent(
     vault: Vault,
     ctx: Context,
@@ -118,6 +134,7 @@ def record_consent(
     scope: ConsentScope,
     given_by: Relation,
     recipient_org_id: str | None = None,
+    subject_id: str | None = None,
 ) -> str:
     """Record a consent given in a conversation: who recorded it (the actor), when, and its scope.
 
@@ -126,34 +143,52 @@ def record_consent(
     D2: a ``register_personal_data`` consent is the help seeker's own: given by anyone else it is
     refused (rule ``d2-help-seeker-consent``, audited). D9: a ``share_with_partner`` consent is given
     by someone the dossier is about, never the alleged perpetrator or "other" (``d9-consent-giver``).
-    The audit entry (the gate's) names the consent id; scope, giver and recipient are in the row. Staff
-    only (``d9-consent-staff-only``)."""
+    D9, D13: a consent to share given by the child names that child (``subject_id``, a child subject of
+    this case, 12 or older today by the recorded date of birth; else ``d9-consent-giver``, audited); no
+    other consent names a subject (400 before anything is written). The audit entry (the gate's) names
+    the consent id; scope, giver, recipient and child are in the row. Staff only
+    (``d9-consent-staff-only``)."""
     _refuse_unless_staff(vault, ctx, case_id, AuditTag.DOSSIER_CONSENT_RECORDED)
     scope = ConsentScope(scope)
     given_by = Relation(given_by)
     if (scope is ConsentScope.SHARE_WITH_PARTNER) != (recipient_org_id is not None):
         raise InvalidInput("a consent to share names its recipient organisation; no other consent does")
+    if (scope is ConsentScope.SHARE_WITH_PARTNER and given_by is Relation.CHILD) != (subject_id is not None):
+        raise InvalidInput(
+            "a consent to share given by the child names that child; no other consent names a subject",
+            rule=SHARE_CONSENT_GIVER,
+        )
     consent_id = str(uuid.uuid4())
 
     def write(session: Session, admission: Admission) -> str:
         case = _case(session, case_id)
-        if given_by not in CONSENT_GIVERS[scope]:
+        if given_by not in consent_givers(case.kind, scope):
+            if scope is ConsentScope.SHARE_WITH_PARTNER and case.kind == CaseKind.ADVICE_HELP_SEEKER:
+                raise RuleRefused(
+                    InvalidInput(
+                        "on a help seeker's advice case only the help seeker consents to sharing (D2, D9)",
+                        rule=SHARE_CONSENT_GIVER,
+                    ),
+                    SHARE_CONSENT_GIVER,
+                )
             if scope is ConsentScope.SHARE_WITH_PARTNER:
                 raise RuleRefused(
                     InvalidInput(
                         "a consent to share is given by someone the dossier is about, not by the alleged "
-                        "perpetrator or another person (D9)"
+                        "perpetrator or another person (D9)",
+                        rule=SHARE_CONSENT_GIVER,
                     ),
                     SHARE_CONSENT_GIVER,
                 )
             raise RuleRefused(
                 InvalidInput(
-                    "only the help seeker themself consents to registering their personal data (D2)"
+                    "only the help seeker themself consents to registering their personal data (D2)",
+                    rule=HELP_SEEKER_CONSENT,
                 ),
                 HELP_SEEKER_CONSENT,
             )
-        if scope is ConsentScope.SHARE_WITH_PARTNER:
-            problem = _share_giver_problem(session, admission, case, given_by, local_date(ctx.now()))
+        if subject_id is not None:
+            problem = _child_problem(session, admission, case, subject_id, local_date(ctx.now()))
             if problem is not None:
                 raise RuleRefused(InvalidInput(problem, rule="d9-consent-giver"), SHARE_CONSENT_GIVER)
         if recipient_org_id is not None:
@@ -168,6 +203,7 @@ def record_consent(
             recorded_at=ctx.now(),
             recorded_by=ctx.actor_id or "unknown",
             recipient_org_id=recipient_org_id,
+            subject_id=subject_id,
         )
         session.add(consent)
         touch_case(case, ctx)
@@ -186,24 +222,20 @@ def record_consent(
     )
 
 
-def _share_giver_problem(
-    session: Session, admission: Admission, case: Case, given_by: Relation, today: date
+def _child_problem(
+    session: Session, admission: Admission, case: Case, subject_id: str, today: date
 ) -> str | None:
-    """D9, D2: why ``given_by`` cannot give a consent to share this case (a message naming no one), or
-    None. A help seeker's advice case: the help seeker only. The child: every child of the case is at
-    least ``CHILD_CONSENT_AGE`` today by the recorded date of birth (none recorded, or one unknown: no)."""
-    if case.kind == CaseKind.ADVICE_HELP_SEEKER and given_by is not Relation.HELP_SEEKER:
-        return "on a help seeker's advice case only the help seeker consents to sharing (D2, D9)"
-    if given_by is not Relation.CHILD:
-        return None
-    children = session.scalars(
-        select(Subject).where(Subject.case_id == case.id, Subject.relation == str(Relation.CHILD))
-    ).all()
-    ages = [_age_on(admission, child, today) for child in children]
-    if not ages or any(age is None or age < CHILD_CONSENT_AGE for age in ages):
+    """D9, D13: why the named child cannot give a consent to share this case (a message naming no one),
+    or None: it is a child subject of this case, with a recorded date of birth, ``CHILD_CONSENT_AGE``
+    or older today. A subject of another case is answered as one that is no child (D21: no probing)."""
+    child = session.get(Subject, subject_id)
+    if child is None or child.case_id != case.id or child.relation != Relation.CHILD:
+        return "a consent given by the child names a child of this case (D9)"
+    age = _age_on(admission, child, today)
+    if age is None or age < CHILD_CONSENT_AGE:
         return (
-            f"a child consents to sharing only from {CHILD_CONSENT_AGE}, by the recorded date of birth "
-            "of every child of the case (D9)"
+            f"a child consents to sharing only from {CHILD_CONSENT_AGE}, by the child's recorded date of "
+            "birth (D9, D13)"
         )
     return None
 
@@ -278,8 +310,12 @@ def _revoke_grants_resting_on(session: Session, ctx: Context, consent: Consent) 
 def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, org_id: str) -> Decision:
     """D9: does the recorded consent ``consent_id`` of this case allow sharing with ``org_id`` now?
 
-    It must be a consent of this case, of scope ``share_with_partner``, naming that organisation, and
-    not withdrawn. Fails closed; the rule names which condition failed."""
+    It must be a consent of this case, of scope ``share_with_partner``, naming that organisation, not
+    withdrawn, and given by whom it may be on this case (``consent_givers``; recorded before a rule).
+    A child's consent must name a child of the case (``subject_id``): one recorded before the child was
+    named carries nothing (``d9-consent-giver``: record it again). The child's age is not weighed again
+    here: it was checked when recorded, and this decision holds no case key to open a date of birth
+    (a child only grows older). Fails closed; the rule names which condition failed."""
     consent = session.get(Consent, consent_id)
     if consent is None or consent.case_id != case_id:
         return Decision(
@@ -289,18 +325,18 @@ def check_sharing_consent(session: Session, *, case_id: str, consent_id: str, or
         return Decision(False, "d9-consent-scope", "the recorded consent does not cover this recipient")
     if consent.withdrawn_at is not None:
         return Decision(False, "d9-consent-withdrawn", "the recorded consent was withdrawn")
-    if consent.given_by not in CONSENT_GIVERS[ConsentScope.SHARE_WITH_PARTNER]:  # recorded before the rule
-        return Decision(False, SHARE_CONSENT_GIVER, "the recorded consent was not given by someone it may be")
     case = session.get(Case, case_id)
-    if (
-        case is not None
-        and case.kind == CaseKind.ADVICE_HELP_SEEKER
-        and consent.given_by != Relation.HELP_SEEKER
-    ):
-        # D2, D9: recorded before the rule, or the case is still the help seeker's: theirs only
-        return Decision(
-            False, SHARE_CONSENT_GIVER, "only the help seeker consents to sharing their advice case"
-        )
+    # recorded before the rule; on a help seeker's advice case (D2, D9): the help seeker's only
+    if case is None or consent.given_by not in consent_givers(case.kind, ConsentScope.SHARE_WITH_PARTNER):
+        return Decision(False, SHARE_CONSENT_GIVER, "the recorded consent was not given by someone it may be")
+    if consent.given_by == Relation.CHILD:
+        child = session.get(Subject, consent.subject_id) if consent.subject_id is not None else None
+        if child is None or child.case_id != case_id or child.relation != Relation.CHILD:
+            return Decision(
+                False,
+                SHARE_CONSENT_GIVER,
+                "the child's consent names no child of this case: record it again, naming the child",
+            )
     return Decision(True, "d9-basis:consent", "a recorded consent covers sharing with this recipient")
 
 

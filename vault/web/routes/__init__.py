@@ -9,6 +9,7 @@ from vault.web.routes.auth import router as auth_router
 from vault.web.routes.break_glass_documents import router as break_glass_documents_router
 from vault.web.routes.caseload import router as caseload_router
 from vault.web.routes.cases import router as cases_router
+from vault.web.routes.consents import router as consents_router
 from vault.web.routes.disclosures import router as disclosures_router
 from vault.web.routes.documents import router as documents_router
 from vault.web.routes.journal import router as journal_router
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     rights_destruction_router,
     timeline_router,
     people_router,
+    consents_router,
     cases_router,
     break_glass_documents_router,
     documents_router,

@@ -1,5 +1,6 @@
-"""People and consent on the case page: subjects added and corrected (D2, D3), consents recorded and
-withdrawn (D9), the reporter's identity shown on demand and its consent or release (D8).
+"""People and consent on the case page: subjects added and corrected (D2, D3), the consents' panel
+(the consent form is ``vault.web.routes.consents``), the reporter's identity shown on demand and its
+consent or release (D8).
 
 Every rule lives in the services (``vault.services.subjects``, ``vault.services.consents``); these
 pages parse the form, call the service, and after a refusal show the form again with what was typed
@@ -14,15 +15,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.domain import Action, AuditTag, CaseKind, Category, OrgType, Role, reference_of
+from vault.domain import Action, CaseKind, Category, Role, reference_of
 from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
-from vault.services import consents, subjects
+from vault.services import subjects
 from vault.services.case_view import CaseView, SubjectView, read_reporter_identity, read_subjects, view_case
-from vault.services.directory import organisation_names, organisations
-from vault.services.gate import GateRequest, refuse_unless_staff, would_allow
+from vault.services.directory import organisation_names
+from vault.services.gate import GateRequest, would_allow
 from vault.services.person_fields import ConsentScope, PersonFields, Relation
 from vault.web.csrf import VerifiedForm, WebForm
 from vault.web.fg_reports import parse_day
@@ -56,9 +57,6 @@ _D3 = (
     "Bij een adviesvraag van een professional staat de cliënt alleen onder een pseudoniem in het "
     "dossier (D3); personen voegt u hier niet toe."
 )
-_SHARE_SCOPE = str(ConsentScope.SHARE_WITH_PARTNER)
-_SHARE, _NO_ORG = ConsentScope.SHARE_WITH_PARTNER, ("recipient_org_id", "Kies een bestaande ketenpartner.")
-_GIVER = "Deze toestemming kan niet van deze persoon komen: bij een adviesvraag van een hulpvrager alleen van de hulpvrager zelf, van een kind alleen als elk kind van de zaak 12 jaar of ouder is (leg de geboortedatum vast)."  # noqa: E501
 
 
 def dutch_birth_date(value: str | None) -> str | None:
@@ -291,120 +289,6 @@ def subject_correct(
     request: Request, case_id: CaseId, subject_id: ObjectId, vault: VaultDep, form: VerifiedForm
 ) -> Response:
     return _save_subject(request, vault, form, case_id, subject_id)
-
-
-# --- consents ---------------------------------------------------------------------------------------
-
-
-def _staff_only(vault: Vault, actor: WebActor, case_id: str) -> None:
-    """D9: a consent is staff's: anyone else gets the 403 page (audited) before the form is read."""
-    tag, rule = AuditTag.DOSSIER_CONSENT_RECORDED, consents.CONSENT_STAFF_ONLY
-    refuse_unless_staff(vault, actor.ctx, case_id, rule=rule, reason="consents are staff's", attempted=tag)
-
-
-def _consent_page(
-    request: Request,
-    vault: VaultDep,
-    actor: WebActor,
-    case_id: str,
-    *,
-    values: dict[str, str] | None = None,
-    problem: tuple[str, str] | None = None,  # (field, Dutch message)
-    status_code: int = 200,
-) -> HTMLResponse:
-    _staff_only(vault, actor, case_id)
-    view_case(vault, actor.ctx, case_id)  # the form is of this case: the actor must be allowed to read it
-    recipients = [o for o in organisations(vault) if o.org_type != OrgType.VEILIG_THUIS]
-    return page(
-        request,
-        "consent_form.html",
-        actor=actor,
-        case_id=case_id,
-        reference=reference_of(case_id),
-        scopes=CONSENT_SCOPES,
-        relations=list(Relation),
-        givers=subjects.CONSENT_GIVERS,  # D2, D9: who may give a consent of each scope
-        recipients=recipients,
-        values=values or {},
-        error=problem[1] if problem else None,
-        error_field=problem[0] if problem else None,
-        status_code=status_code,
-    )
-
-
-@router.get("/zaken/{case_id}/toestemmingen/nieuw")
-def consent_new(request: Request, case_id: CaseId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    return _consent_page(request, vault, actor, case_id)
-
-
-@router.post("/zaken/{case_id}/toestemmingen")
-def consent_record(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
-    actor = form.user  # D9, D2: the permission first (403), then the form's checks (400)
-    _staff_only(vault, actor, case_id)
-    typed = {
-        "scope": form.text("scope", limit=32),
-        "given_by": form.text("given_by", limit=32),
-        "recipient_org_id": form.text("recipient_org_id", limit=36),
-    }
-    problem: tuple[str, str] | None = None
-    if typed["scope"] not in CONSENT_SCOPES:
-        problem = ("scope", "Kies waarvoor de toestemming geldt.")
-    elif typed["given_by"] not in {str(r) for r in Relation}:
-        problem = ("given_by", "Kies wie de toestemming gaf.")
-    elif typed["given_by"] not in subjects.CONSENT_GIVERS[scope := ConsentScope(typed["scope"])]:
-        who = "een betrokkene, niet de pleger (D9)" if scope is _SHARE else "alleen de hulpvrager zelf (D2)"
-        problem = ("given_by", f"Deze toestemming geeft {who}.")
-    elif (typed["scope"] == _SHARE_SCOPE) != bool(typed["recipient_org_id"]):
-        problem = (
-            "recipient_org_id",
-            "Toestemming om te delen geldt voor één organisatie: kies die. Bij andere toestemming kiest u "
-            "geen organisatie.",
-        )
-    if problem is None:
-        try:
-            consents.record_consent(
-                vault,
-                actor.ctx,
-                case_id,
-                scope=ConsentScope(typed["scope"]),
-                given_by=Relation(typed["given_by"]),
-                recipient_org_id=typed["recipient_org_id"] or None,
-            )
-        except (InvalidInput, NotFound) as refused:  # D9, D2: who may give it; else the organisation
-            problem = ("given_by", _GIVER) if refused.rule == "d9-consent-giver" else _NO_ORG
-    if problem is not None:
-        return _consent_page(request, vault, actor, case_id, values=typed, problem=problem, status_code=400)
-    return _back(case_id, "toestemmingen", "toestemming-vastgelegd")
-
-
-@router.get("/zaken/{case_id}/toestemmingen/{consent_id}/intrekken")
-def consent_withdraw_confirm(
-    request: Request, case_id: CaseId, consent_id: ObjectId, vault: VaultDep, actor: WebUser
-) -> HTMLResponse:
-    """Say first what a withdrawal does: the disclosures resting on the consent are revoked (D9)."""
-    resting = consents.grants_resting_on(vault, actor.ctx, case_id, consent_id)
-    view = view_case(vault, actor.ctx, case_id)
-    consent = next((c for c in view.consents if c.consent_id == consent_id), None)
-    if consent is None:
-        raise NotFound("no such consent")
-    names = organisation_names(vault, [g.org_id for g in resting] + [consent.recipient_org_id])
-    return page(
-        request,
-        "consent_withdraw.html",
-        actor=actor,
-        case_id=case_id,
-        reference=reference_of(case_id),
-        consent=consent,
-        scope_label=CONSENT_SCOPES.get(consent.scope, consent.scope),
-        recipient=names.get(consent.recipient_org_id or ""),
-        resting=[names.get(g.org_id, "een ketenpartner") for g in resting],
-    )
-
-
-@router.post("/zaken/{case_id}/toestemmingen/{consent_id}/intrekken")
-def consent_withdraw(case_id: CaseId, consent_id: ObjectId, vault: VaultDep, form: VerifiedForm) -> Response:
-    consents.withdraw_consent(vault, form.user.ctx, case_id, consent_id)
-    return _back(case_id, "toestemmingen", "toestemming-ingetrokken")
 
 
 # --- the reporter (D8) ------------------------------------------------------------------------------
