@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from vault.audit import record
 from vault.audit.log import record_many
 from vault.auth import AuthConfig, seal_secret
+from vault.auth.ratelimit import take_turn_on
 from vault.context import Context
 from vault.domain import AuditTag, OrgType, Role
 from vault.errors import Conflict, InvalidInput, NotFound
@@ -90,6 +91,7 @@ def _display_name(name: str, what: str) -> str:
 def create_team(session: Session, ctx: Context, name: str) -> Team:
     require_administrator(session, ctx, AuditTag.ADMIN_TEAM_CREATED)
     clean = _display_name(name, "team")
+    take_turn_on(session, "team-name", clean)  # a double click: the second waits, then finds it
     if repo.team_by_name(session, clean) is not None:
         raise Conflict("a team with this name already exists")
     team = Team(id=str(uuid.uuid4()), name=clean, created_at=ctx.now())
@@ -106,6 +108,7 @@ def create_organisation(session: Session, ctx: Context, name: str, org_type: str
         kind = OrgType(org_type)
     except ValueError:
         raise InvalidInput(f"unknown organisation type; choose one of: {', '.join(OrgType)}") from None
+    take_turn_on(session, "org-name", clean)
     if repo.org_by_name(session, clean) is not None:
         raise Conflict("an organisation with this name already exists")
     org = Organisation(id=str(uuid.uuid4()), name=clean, org_type=str(kind), created_at=ctx.now())
@@ -161,6 +164,9 @@ def create_user(
     org_row = repo.org_by_name(session, " ".join(org.split())) if org else None
     if org and org_row is None:
         raise NotFound("unknown organisation; create it first with `vault org add`")
+    # Two creations of one name take turns from the check to the commit (PostgreSQL): the second
+    # finds the first's account (409) instead of failing on the unique index (a 500).
+    take_turn_on(session, "username", name)
     if repo.user_by_username(session, name) is not None:
         raise Conflict("this username is taken")
     initial = password if password is not None else secrets.token_urlsafe(18)
@@ -343,6 +349,7 @@ def change_membership(
     user = _user(session, username)
     if not Role(user.role).is_staff:
         raise InvalidInput("only staff accounts belong to teams")
+    take_turn_on(session, "membership", user.id)  # a double click: the second finds the first's change
     existing = session.get(TeamMembership, (user.id, team_row.id))
     if (existing is not None) == member:
         return False

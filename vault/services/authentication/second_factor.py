@@ -4,8 +4,9 @@ deleted)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -25,10 +26,12 @@ from vault.auth import (
     qr_svg,
     seal_secret,
 )
+from vault.auth.ratelimit import take_turn_on
 from vault.auth.recovery import CODES_PER_SET
 from vault.context import Context
 from vault.domain import AuditTag, Decision
-from vault.errors import AuthFailed, Conflict
+from vault.errors import AuthFailed, Conflict, RateLimited
+from vault.models.audit import AuditEntry
 from vault.models.identity import RecoveryCode, TotpFactor, User
 from vault.repositories import identity as repo
 from vault.services.authentication.common import (
@@ -52,6 +55,12 @@ PASSKEY_FIRST = (
     "(with a fresh step-up)"
 )
 PASSKEY_FIRST_RULE = "passkey-first"
+# Recovery codes come with the authenticator app (they pass its second factor); without an active app
+# they would be shown once and never work.
+NO_APP_FOR_RECOVERY_CODES = (
+    "recovery codes come with the authenticator app: set it up first (POST /api/v1/auth/totp/enrol, "
+    "then /totp/verify), which issues them"
+)
 
 
 def _issue_recovery_codes(session: Session, auth: AuthConfig, user_id: str, now: datetime) -> tuple[str, ...]:
@@ -95,15 +104,56 @@ def require_passkey_session(
     require_step_up(info, ctx, auth)
 
 
+# Enrolment starts per account within the window: each writes an audit entry and replaces the pending
+# secret (the QR code the person may just have scanned); a person needs a handful at most. As the
+# passkey ceremonies (``passkey_store.CEREMONY_STARTS``).
+ENROLMENT_STARTS = 10
+ENROLMENT_WINDOW = timedelta(minutes=10)
+
+
+def _limit_enrolment_starts(session: Session, ctx: Context, user_id: str) -> None:
+    """At most ``ENROLMENT_STARTS`` starts of the account within ``ENROLMENT_WINDOW`` (its own
+    ``auth:totp:enrolment-started`` entries); over it, 429 with the seconds until the oldest leaves the
+    window, the pending secret untouched. Only the first refusal in a window is audited, so a password
+    alone cannot fill the log with refusals either."""
+    now = ctx.now()
+    rows = session.execute(
+        select(AuditEntry.occurred_at, AuditEntry.decision).where(
+            AuditEntry.tag == str(AuditTag.AUTH_TOTP_ENROLMENT_STARTED),
+            AuditEntry.object_id == user_id,
+            AuditEntry.occurred_at > now - ENROLMENT_WINDOW,
+        )
+    ).all()
+    started = sorted(at for at, decision in rows if decision == str(Decision.ALLOW))
+    if len(started) < ENROLMENT_STARTS:
+        return
+    wait = max(1, math.ceil((started[-ENROLMENT_STARTS] + ENROLMENT_WINDOW - now).total_seconds()))
+    if len(started) == len(rows):  # the first refusal in this window
+        record(
+            session,
+            ctx,
+            AuditTag.AUTH_TOTP_ENROLMENT_STARTED,
+            object_type="user",
+            object_id=user_id,
+            decision=Decision.DENY,
+            details={"reason": "rate_limited", "starts": len(started)},
+        )
+    raise Refusal(RateLimited("too many enrolment starts; try again later", retry_after=wait))
+
+
 def enrol_totp(session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo) -> Enrolment:
     """Start (or restart) TOTP enrolment: a fresh sealed secret, active only after its first code.
     An account with a usable passkey enrols from a passkey session (``require_passkey_session``)."""
     user = active_user(session, info.user_id)
     live_session_row(session, info)
+    # Two starts at once (a double click) take turns: the second restarts the first's pending factor
+    # instead of failing on its primary key (PostgreSQL).
+    take_turn_on(session, "totp-factor", user.id)
     factor = repo.factor_for(session, user.id)
     if factor is not None and factor.active:
         raise Conflict("a second factor is already active; an administrator can reset it")
     require_passkey_session(session, ctx, auth, info, user, "totp_enrolment")
+    _limit_enrolment_starts(session, ctx, user.id)
     secret = new_secret()
     sealed = seal_secret(auth.totp_key, user_id=user.id, secret=secret)
     if factor is None:
@@ -288,9 +338,15 @@ def verify_recovery_code(
 def regenerate_recovery_codes(
     session: Session, ctx: Context, auth: AuthConfig, info: SessionInfo
 ) -> tuple[str, ...]:
-    """A new set of ten codes (needs step-up); the old set is revoked, not deleted."""
+    """A new set of ten codes (needs step-up); the old set is revoked, not deleted. Only with an active
+    authenticator app (409 otherwise: the codes would never pass)."""
     require_step_up(info, ctx, auth)
     user = active_user(session, info.user_id)
+    # Two at once take turns, so the second revokes the first's new set: one set of ten stays.
+    take_turn_on(session, "recovery-codes", user.id)
+    factor = repo.factor_for(session, user.id)
+    if factor is None or not factor.active:  # a recovery code is checked against the app's factor
+        raise Conflict(NO_APP_FOR_RECOVERY_CODES)
     codes = _issue_recovery_codes(session, auth, user.id, ctx.now())
     record(
         session,

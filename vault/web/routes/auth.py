@@ -68,6 +68,8 @@ _FACTOR_RESET_PASSKEY = (
     "werken niet meer. Meld u aan met uw passkey."
 )
 _WRONG_LOGIN = "De gebruikersnaam of het wachtwoord is onjuist."
+_PW_LOGIN_EMPTY = "Vul uw wachtwoord in."
+_PW_LOGIN_TOO_LONG = f"Dit wachtwoord is te lang: een wachtwoord heeft hoogstens {MAX_PASSWORD_BYTES} tekens."
 _FIRST_LOGIN_EXPIRED = (
     "Dit beginwachtwoord is verlopen. Vraag uw beheerder om een nieuw wachtwoord; "
     "daarmee meldt u zich aan en kiest u meteen een eigen wachtwoord."
@@ -122,6 +124,14 @@ def login_page(
 def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDep) -> Response:
     ctx = anonymous_web_context(request, vault)
     username = form.text("username", limit=64)
+    password = str(form.fields.get("password") or "")[:1024]
+    # A password no account can have is named here, before anything is checked or counted: the form
+    # again with the username kept, never the generic error page.
+    unusable = _PW_LOGIN_EMPTY if not password else None
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        unusable = _PW_LOGIN_TOO_LONG
+    if unusable is not None:
+        return _login_page(request, vault, auth, error=unusable, username=username, status_code=400)
     try:
         with transaction(vault.db) as session:
             issued = authn.login(
@@ -129,7 +139,7 @@ def login(request: Request, form: LoginForm, vault: VaultDep, auth: AuthConfigDe
                 ctx,
                 auth,
                 username=username,
-                password=str(form.fields.get("password") or "")[:1024],
+                password=password,
                 client_address=client_address(request),
             )
     except AuthFailed as exc:  # the name typed stays (never the password); the same for any account
@@ -153,6 +163,8 @@ def second_factor_page(request: Request, vault: VaultDep, auth: AuthConfigDep, i
     choice = second_factor_choice(vault, info)
     if choice.redirect:
         return see_other(choice.redirect)
+    if _asks_setup_code(vault, info, choice):  # a reload while the app is set up: the code, not a new QR
+        return page(request, "enrol_code.html", csrf=session_token(auth, info.session_id), error=None)
     notice = None
     if not info.factor_active:
         with vault.db.session() as session:
@@ -177,6 +189,15 @@ def _setup_pending(vault: Vault, info: SessionInfo) -> bool:
         return factor is not None and not factor.active
 
 
+def _asks_setup_code(vault: Vault, info: SessionInfo, choice: SecondFactorChoice) -> bool:
+    """The app is being set up (its QR code shown, its first code not yet accepted) by a session that
+    may activate it: the page asks for the code again, keeping the QR code already scanned (D17). A
+    password-only session beside a usable passkey is not such a session (it signs in with the passkey)."""
+    if info.factor_active or (choice.passkey and not info.second_factor_verified):
+        return False
+    return _setup_pending(vault, info)
+
+
 def _second_factor_template(info: SessionInfo, choice: SecondFactorChoice) -> str:
     """The passkey page for a role that needs one, and after a reset of the second factor beside a
     usable passkey (a password alone never sets up a new factor); else the code or the enrolment page."""
@@ -191,6 +212,8 @@ def _second_factor_again(
     """The second-factor page again, with ``error`` on ``field`` (``code``, or ``recovery_code``: its
     section open) — the passkey page for a role that needs one."""
     choice = second_factor_choice(vault, info, tell=False)  # shows no notices
+    if field == "code" and _asks_setup_code(vault, info, choice):  # a mistyped first code: keep the QR
+        return page(request, "enrol_code.html", csrf=csrf, error=error, status_code=401)
     return page(
         request,
         _second_factor_template(info, choice),

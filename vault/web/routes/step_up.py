@@ -5,12 +5,13 @@ only with an active authenticator app (after a reset it is being set up again: t
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from vault.errors import AuthFailed, Conflict
+from vault.errors import AuthFailed, Conflict, RateLimited
 from vault.http.deps import AuthConfigDep, VaultDep
 from vault.runtime import Vault
 from vault.services.authentication.passkey_policy import (
@@ -47,6 +48,15 @@ _NO_APP = (
     "U heeft geen actieve authenticator-app, dus een code kan hier niet. Bevestig met uw passkey; "
     "stel daarna de app (opnieuw) in via Passkeys."
 )
+
+
+def _wait(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    unit = "minuut" if minutes == 1 else "minuten"
+    return (
+        f"Te veel pogingen met een onjuiste code. Wacht {minutes} {unit} en probeer het dan opnieuw; "
+        "wat u had ingevuld blijft bewaard."
+    )
 
 
 # A form whose handling asks for a step-up is carried through it (``vault.web.errors`` sends the post
@@ -139,6 +149,12 @@ def step_up(
         else:
             error = PASSKEY_REQUIRED_TEXT if exc.message == PASSKEY_REQUIRED else WRONG_CODE
         return step_up_prompt(request, vault, actor, back=back, carried=carried, error=error, status_code=401)
+    except RateLimited as exc:  # the page again, the carried form kept: after the wait nothing is retyped
+        refused = step_up_prompt(
+            request, vault, actor, back=back, carried=carried, error=_wait(exc.retry_after), status_code=429
+        )
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except Conflict:  # no active app (a reset, being set up again): a code cannot confirm
         return step_up_prompt(
             request, vault, actor, back=back, carried=carried, error=_NO_APP, status_code=400
