@@ -149,8 +149,25 @@ class Submission:
         lines = [f"Ontvangen via het online {where}", ""]
         for question, answer in self.answers:
             if answer:
-                lines += [question, answer, ""]
+                lines += [question, _printable(answer), ""]
         return "\n".join(lines).encode("utf-8")
+
+
+# Control characters (C0 but tab and line ends, DEL, C1): invisible in the text a person typed or pasted
+# (Word's optional hyphen U+001F, a PDF's U+0002), yet one of them makes the whole report a document no
+# partner may receive unchanged (``copy_kind``: plain text has none). A lone carriage return is a line end.
+# Word's manual line break (U+000B) and a page break (U+000C) are line ends.
+_INVISIBLE_CONTROLS: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0xA0)]),
+    0x0B: "\n",
+    0x0C: "\n",
+}
+
+
+def _printable(answer: str) -> str:
+    """An answer as stored in the report's text: line ends as ``\\n``, no control characters (session
+    16, P4: a pasted control character kept the citizen's report from the partner at the handover)."""
+    return answer.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE_CONTROLS)
 
 
 @dataclass(frozen=True, repr=False)
@@ -286,15 +303,20 @@ def _ceiling_wait(session: Session, key: str, ceiling: int, now: datetime) -> in
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
-def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> None:
+def admit(vault: Vault, *, client_address: str | None, token: str, counter: str, honeypot: str) -> Challenge:
     """Refuse (``IntakeRefused``) a flood, a filled honeypot, or a missing, too easy, wrong or replayed
-    proof.
+    proof; the checked challenge, which ``receive(…, used=…)`` remembers with the case it opens.
 
     Every attempt counts towards the address's count, refused ones too: beyond the free allowance it
     raises the difficulty asked (``required_bits``), at the ceiling every attempt is refused. The
     address's attempts take turns (``take_turn_on``: on PostgreSQL a transaction-scoped lock; SQLite's
     transactions already do), so parallel attempts cannot all read the same count and all pass. Two
     short transactions; nothing of the submission's content is touched.
+
+    The proof is not used up here: a submission refused afterwards (its answers, or the service
+    unavailable) opened no case, and the page may send the corrected form with the same proof. It is
+    used up in the transaction that opens the case (``receive``), so "al eens verstuurd"
+    (``pow_replayed``) is said only when a case was opened with it (session 16, P1).
     """
     now = vault.clock.now()
     key = client_key(vault, client_address)
@@ -330,31 +352,37 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
         raise IntakeRefused(
             "pow_harder" if refused.reason == "too_easy" else f"pow_{refused.reason}"
         ) from None
-    _burn(vault, challenge, now)
-
-
-def _burn(vault: Vault, challenge: Challenge, now: datetime) -> None:
-    """Remember a used challenge until it expires (rows older than an hour are swept; TTL < 1 h)."""
-    digest = challenge.digest
     with vault.db.session() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REPLAY_LOCK})
-        used = _count(session, _KIND_CHALLENGE, "account_key", digest, now - _WINDOW)
-        if not used:
-            session.add(
-                AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_CHALLENGE, account_key=digest, occurred_at=now)
-            )
-    if used:
+        used = _count(session, _KIND_CHALLENGE, "account_key", challenge.digest, now - _WINDOW)
+    if used:  # refused before the answers are read; ``receive`` checks again, in the case's transaction
         raise IntakeRefused("pow_replayed")
+    return challenge
 
 
-def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
+def _use_up(session: Session, challenge: Challenge, now: datetime) -> None:
+    """Remember a used challenge until it expires (rows older than an hour are swept; TTL < 1 h), in
+    the transaction that opens the case: refused (``pow_replayed``) when a case was opened with it.
+    The replay check takes its turn (PostgreSQL: an advisory lock; SQLite serialises writers), so the
+    same proof sent twice at once opens one case."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REPLAY_LOCK})
+    if _count(session, _KIND_CHALLENGE, "account_key", challenge.digest, now - _WINDOW):
+        raise IntakeRefused("pow_replayed")
+    session.add(
+        AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_CHALLENGE, account_key=challenge.digest, occurred_at=now)
+    )
+
+
+def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challenge | None = None) -> Receipt:
     """Open the case and seal the submission under its new key, in one transaction; audited.
 
     The case's data key is made first and the answers are sealed into a blob under it *before* the
     transaction (which takes the audit chain's lock, on SQLite the write lock), so a slow blob store
     holds up no other audited action; the transaction references the blob, and a transaction that
     fails deletes it: nothing of a failed submission stays.
+
+    ``used``: the proof of work ``admit`` checked; it is used up in this transaction (``IntakeRefused``
+    ``pow_replayed`` when a case was opened with it already), so a failed transaction leaves it unused.
     """
     team_id = intake_team_id(vault)
     form = submission.form
@@ -368,6 +396,8 @@ def receive(vault: Vault, ctx: Context, submission: Submission) -> Receipt:
     sealed = seal_to_blob(vault, dek, [submission.narrative()])
     try:
         with vault.db.session() as session:
+            if used is not None:
+                _use_up(session, used, ctx.now())
             case, workflow, _ = open_case_with_key(
                 session,
                 vault,

@@ -219,14 +219,27 @@ def clear_history_help(request: Request, vault: VaultDep) -> HTMLResponse:
 @router.get("/formulier/uitdaging")
 def challenge(request: Request, vault: VaultDep) -> JSONResponse:
     """A fresh proof-of-work challenge, as hard as this address's next submission must be (the page
-    asks again after a refusal). Stores nothing."""
-    issued = new_challenge(vault, client_address(request))
+    asks again after a refusal). Stores nothing. When it cannot be made: the form's JSON refusal."""
+    try:
+        issued = new_challenge(vault, client_address(request))
+    except Exception as exc:  # noqa: BLE001 — the script reads JSON only; the person must learn to call
+        log.error("intake_challenge_failed", error=type(exc).__name__)
+        return _refused("unavailable", 503 if isinstance(exc, Unavailable) else 500, vault)
     return _json({"challenge": issued.token, "bits": issued.bits}, 200)
 
 
 def _form_page(request: Request, vault: Vault, area: str, who: str) -> HTMLResponse:
+    """The form; when its challenge cannot be made (the database is unavailable), a public page in
+    the same layout — the quick exit, "Wis geschiedenis", 0800-2000 and 112 — never the staff pages'
+    error page (session 16, P2)."""
     form = _FORMS[(area, who)]
-    issued = new_challenge(vault, client_address(request))
+    try:
+        issued = new_challenge(vault, client_address(request))
+    except Exception as exc:  # noqa: BLE001 — a person in danger keeps the way out and the number
+        log.error("intake_form_unavailable", error=type(exc).__name__)
+        page = _html(request, vault, "public/unavailable.html", area=area, title=_TITLES[area])
+        page.status_code = 503 if isinstance(exc, Unavailable) else 500
+        return page
     return _html(
         request,
         vault,
@@ -314,7 +327,7 @@ def _receive(
         return _refused("invalid", 400, vault)
     fields = body.fields
     try:
-        admit(
+        proof = admit(
             vault,
             client_address=address,
             token=fields.get(f.POW_TOKEN, ""),
@@ -331,7 +344,9 @@ def _receive(
     except f.FormProblem as problem:
         return _form_refused(problem, vault)
     try:
-        receipt = receive(vault, ctx, submission)
+        receipt = receive(vault, ctx, submission, used=proof)
+    except IntakeRefused as refused:  # the proof opened a case already (sent twice at once)
+        return _refused(refused.reason, 400, vault)
     except InvalidInput:
         # A value the fields above let through but the service refuses: say what to check.
         return _refused("invalid", 400, vault, [SERVICE_PROBLEM])
@@ -397,7 +412,9 @@ async def _submit(request: Request, vault: Vault, area: str, who: str) -> Respon
     declared = request.headers.get("content-length", "")
     if not (declared.isascii() and declared.isdigit()):
         return _refused("too_large", 411, vault)
-    if int(declared) > vault.settings.intake_max_bytes:
+    # Leading zeros go first: Python converts no string of more than 4300 digits (session 16, P3).
+    significant = declared.lstrip("0")
+    if len(significant) > 18 or int(significant or "0") > vault.settings.intake_max_bytes:
         return _refused("too_large", 413, vault)
     try:
         boundary = boundary_of(request.headers.get("content-type", ""))
