@@ -22,7 +22,7 @@ from typing import Final
 
 from vault.domain import AuditTag
 from vault.logcontrole.facts import Facts
-from vault.logcontrole.scan import CONTENT_TAGS, LOOKUP_TAG, ReviewRow, TimeCache
+from vault.logcontrole.scan import CONTENT_TAGS, LOOKUP_TAG, HourInfo, ReviewRow, TimeCache
 from vault.logcontrole.settings import ReviewSettings
 
 __all__ = ["MAX_EVIDENCE", "Candidate", "Detector", "Review"]
@@ -32,6 +32,10 @@ _ASSIGNMENT_TAGS: Final = frozenset(
     {AuditTag.DOSSIER_CASE_ASSIGNED.value, AuditTag.DOSSIER_CASE_UNASSIGNED.value}
 )
 _DAY: Final = 86_400
+_REIDENTIFIED: Final = AuditTag.DOSSIER_CLIENT_REIDENTIFIED.value
+# Finding a case is not work on it: a lookup's or a re-identification's entry on each case it found
+# neither closes an earlier lookup nor an emergency access unflagged (session 16 O7).
+_NOT_WORK: Final = frozenset({LOOKUP_TAG, _REIDENTIFIED})
 
 
 class Detector(StrEnum):
@@ -74,6 +78,8 @@ class _Lookup:
     day: str
     cases: frozenset[str]
     other_teams_only: bool
+    # a re-identification: one entry per matched case, consecutive seqs up to ``last_seq``
+    last_seq: int | None = None
 
 
 @dataclass
@@ -104,17 +110,25 @@ class Review:
         end_t: int,
         horizon_t: int,
         baseline: Iterable[tuple[str, str, int, int]],
+        night_from_t: int | None = None,
+        night_to_t: int | None = None,
     ) -> None:
         self.s = settings
         self.facts = facts
         self.start_t, self.end_t, self.horizon_t = start_t, end_t, horizon_t
+        # Reads outside the period that fall in a night it shares (the night around its start or
+        # end) count for off hours only: a night is judged whole, whichever period is reviewed.
+        self.night_from_t = start_t if night_from_t is None else min(night_from_t, start_t)
+        self.night_to_t = end_t if night_to_t is None else max(night_to_t, end_t)
         self.times = TimeCache()
         self.found: dict[tuple[Detector, str, str, str], Candidate] = {}
         self.window = settings.work_window_hours * 3600
+        self.protected_window = settings.protected_lift_days * _DAY
         self._learn(baseline)
         # (actor, day) -> [reads, time of the first, seqs of the first MAX_EVIDENCE...]
         self.day_reads: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.off: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        # (actor, the night's evening day) -> [(seq, time, local day)] of unusual night reads
+        self.off: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
         # (actor, UTC hour) -> (cases read, local day, first time, first seqs)
         self.hour_cases: dict[tuple[str, str], tuple[set[str], str, int, list[int]]] = {}
         self.denials: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(dict)
@@ -211,16 +225,29 @@ class Review:
             if actor is None:
                 continue
             allowed = decision == "allow"
-            if case is not None and allowed and not glass:
+            if case is not None and allowed and not glass and tag not in _NOT_WORK:
                 self._work(actor, case, t)
             if t < start_t or t >= end_t:
-                continue  # before the period or lookahead: only resolves work
+                # before the period or lookahead: only resolves work, and completes a shared night
+                if (
+                    allowed
+                    and case is not None
+                    and tag in CONTENT_TAGS
+                    and self.night_from_t <= t < self.night_to_t
+                ):
+                    self._night_read(actor, info, seq, t)
+                continue
             day = info.day
             if tag == LOOKUP_TAG:
                 if allowed and details:
                     self._lookup(actor, seq, t, day, details)
                 continue
             if case is None:
+                continue
+            if tag == _REIDENTIFIED and allowed:
+                # D3/D19: a re-identification names the advice cases about a person, one entry per
+                # matched case: a lookup of that case (session 16 O3).
+                self._matched(actor, seq, t, day, frozenset((case,)), reidentified=True)
                 continue
             facts = cases.get(case)
             is_read = tag in CONTENT_TAGS
@@ -249,8 +276,7 @@ class Review:
             in_hour[0].add(case)
             if len(in_hour[3]) < MAX_EVIDENCE:
                 in_hour[3].append(seq)
-            if info.hour in self.default_unusual and info.hour in self._unusual_on(actor, day):
-                self.off[(actor, day)].append((seq, t))
+            self._night_read(actor, info, seq, t)
             if facts is None:
                 continue
             own = facts.works_on(actor)
@@ -263,12 +289,26 @@ class Review:
                 self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, "own_dossier")
             elif facts.colleagues and not own:
                 self._flag(Detector.COLLEAGUE, actor, case, day, seq, t, 3.0, "colleague_subject")
-            if facts.protected and not own:
-                self._flag(Detector.PROTECTED, actor, case, day, seq, t, 3.0, "not_assigned")
+            if not own and facts.protected_near(t, self.protected_window):
+                # D21: judged by the protection around the read, not only as it is now: lifting it
+                # first does not hide the read (session 16 O1).
+                reason = "not_assigned" if facts.protected else "protection_lifted"
+                self._flag(Detector.PROTECTED, actor, case, day, seq, t, 3.0, reason)
             if facts.closed_on is not None:
                 self._after_closure(facts.closed_on.toordinal(), facts.requests, actor, case, day, seq, t)
             if glass:
                 self._break_glass(actor, case, day, seq, t)
+
+    def _night_read(self, actor: str, info: HourInfo, seq: int, t: int) -> None:
+        """D21: a read in an hour outside office hours that is unusual for the person, counted per
+        night (from office end to the next office start): reads before and after midnight are one
+        night (O2)."""
+        if info.hour not in self.default_unusual or info.hour not in self._unusual_on(actor, info.day):
+            return
+        night = info.day
+        if info.hour < self.s.office_start_hour:
+            night = (date.fromisoformat(info.day) - timedelta(days=1)).isoformat()
+        self.off[(actor, night)].append((seq, t, info.day))
 
     def _work(self, actor: str, case: str, t: int) -> None:
         pending = self.lookups.get(actor)
@@ -288,11 +328,22 @@ class Review:
         matched = frozenset(x for x in str(ids).split(",") if x)
         if not matched:
             return  # nothing found: nothing was revealed
+        self._matched(actor, seq, t, day, matched)
+
+    def _matched(
+        self, actor: str, seq: int, t: int, day: str, matched: frozenset[str], *, reidentified: bool = False
+    ) -> None:
+        pending = self.lookups[actor]
+        this_seq = seq
+        if reidentified and pending and pending[-1].last_seq == seq - 1:
+            # the next entry of the same re-identification (one transaction: consecutive seqs)
+            last = pending.pop()
+            matched, seq, t, day = last.cases | matched, last.seq, last.t, last.day
         teams = self.facts.team_of(actor)
         other = all(
             (facts := self.facts.cases.get(c)) is not None and facts.team_id not in teams for c in matched
         )
-        self.lookups[actor].append(_Lookup(seq, t, day, matched, other))
+        pending.append(_Lookup(seq, t, day, matched, other, this_seq if reidentified else None))
 
     def _spike(self, case: str, actor: str, seq: int, t: int, day: str, own: bool) -> None:
         if own:
@@ -350,9 +401,12 @@ class Review:
 
     def finish(self) -> list[Candidate]:
         self._finish_volume()
-        for (actor, day), reads in self.off.items():
+        for (actor, _), reads in self.off.items():
             if len(reads) >= self.s.off_hours_min_reads:
-                for seq, t in reads:
+                # one finding per night, on the local day of its first read (the review reads every
+                # night it touches whole, so that day is the same whichever period is reviewed)
+                day = min(reads)[2]
+                for seq, t, _ in reads:
                     self._flag(Detector.OFF_HOURS, actor, "", day, seq, t, 1.0 + 0.1 * len(reads), "hours")
         for (actor, day), per_case in self.denials.items():
             total = sum(len(v) for v in per_case.values())

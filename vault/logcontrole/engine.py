@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from vault.audit import record
+from vault.audit.log import hold_chain
 from vault.audit.queries import read_snapshot
 from vault.context import Context
 from vault.domain import AuditTag
@@ -30,7 +31,7 @@ from vault.logcontrole.settings import ReviewSettings
 from vault.logcontrole.store import record_reopened, write_candidates
 from vault.models import AuditEntry
 from vault.runtime import Vault
-from vault.services.calendar import check_date
+from vault.services.calendar import NL_TZ, check_date
 
 __all__ = ["Progress", "ReviewResult", "previous_day", "run_review"]
 
@@ -60,6 +61,21 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _night_around(moment: datetime, s: ReviewSettings) -> tuple[datetime, datetime] | None:
+    """The night (local, from ``office_end_hour`` to the next ``office_start_hour``) that ``moment``
+    falls in, or None in office hours: detector 6 judges a night whole (session 16 O2)."""
+    if not 0 <= s.office_start_hour <= s.office_end_hour <= 24:
+        return None
+    local = moment.astimezone(NL_TZ)
+    if s.office_start_hour <= local.hour < s.office_end_hour:
+        return None
+    evening = local.date() if local.hour >= s.office_end_hour else local.date() - timedelta(days=1)
+    midnight = datetime.combine(evening, time(), tzinfo=NL_TZ)
+    begin = midnight + timedelta(hours=s.office_end_hour)
+    finish = midnight + timedelta(days=1, hours=s.office_start_hour)
+    return begin.astimezone(UTC), finish.astimezone(UTC)
+
+
 def run_review(
     vault: Vault,
     ctx: Context,
@@ -81,8 +97,10 @@ def run_review(
     window = timedelta(hours=s.work_window_hours)
     candidates = []
     entries = 0
+    night_from = (_night_around(start, s) or (start, start))[0]
+    night_to = (_night_around(end - timedelta(microseconds=1), s) or (end, end))[1]
     with read_snapshot(vault.db) as conn:
-        bounds = seq_bounds(conn, start, end + window)
+        bounds = seq_bounds(conn, min(start, night_from), max(end + window, night_to))
         if bounds is not None:
             first, last = bounds
             period = seq_bounds(conn, start, end)
@@ -98,6 +116,8 @@ def run_review(
                 end_t=int(end.timestamp()),
                 horizon_t=int(horizon.timestamp()),
                 baseline=hourly_reads(conn, *base) if base else (),
+                night_from_t=int(night_from.timestamp()),
+                night_to_t=int(night_to.timestamp()),
             )
             total = conn.execute(
                 select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.between(first, last))
@@ -112,6 +132,9 @@ def run_review(
                 candidates = []
     by_detector = Counter(str(c.detector) for c in candidates)
     with vault.db.session() as session:
+        # Two runs at once (the daily pass and the officer's button) write one after the other: the
+        # chain lock before the known findings are read, not only at the run's own entry (O5).
+        hold_chain(session)
         counts = write_candidates(session, candidates, ctx.now())
         record_reopened(session, ctx, counts.reopened)  # D21: a verdict covers only what it judged
         record(

@@ -6,15 +6,19 @@ review, a few set-based queries (never one query per audit entry).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Final
 
 from sqlalchemy import Connection, func, select
 
 from vault.audit.break_glass import first_of_grouping
+from vault.domain import AuditTag, Decision, TriageOutcome
 from vault.models import (
     AccessRequest,
+    AuditEntry,
     BreakGlassAccess,
     BreakGlassAccessEntry,
     Case,
@@ -26,6 +30,7 @@ from vault.models import (
     TeamMembership,
     User,
 )
+from vault.services.calendar import NL_TZ
 
 __all__ = ["CIRCLE_KINDS", "SELF_KINDS", "BreakGlassFacts", "CaseFacts", "Facts", "load_facts"]
 
@@ -47,9 +52,17 @@ class CaseFacts:
     circle: set[str] = field(default_factory=set)  # staff related to / living with a subject
     # (received, completed or None) of access and destruction requests on the case, epoch seconds
     requests: list[tuple[float, float | None]] = field(default_factory=list)
+    # when its protection was lifted (epoch seconds, from the log): the flag as it is now does not
+    # tell whether it was protected when a read happened (D21, session 16 O1)
+    lifted: list[float] = field(default_factory=list)
 
     def works_on(self, user_id: str) -> bool:
         return user_id == self.owner_id or user_id in self.assigned
+
+    def protected_near(self, t: float, window: float) -> bool:
+        """Protected now, or its protection lifted no longer than ``window`` seconds before ``t`` (or
+        after it: then it was protected at ``t``)."""
+        return self.protected or any(lifted >= t - window for lifted in self.lifted)
 
 
 @dataclass(frozen=True)
@@ -99,11 +112,23 @@ def load_facts(conn: Connection, first_seq: int, last_seq: int) -> Facts:
     cases: dict[str, CaseFacts] = {}
     rows = conn.execute(
         select(
-            Case.id, Case.team_id, Case.owner_id, Case.protected, CaseWorkflow.investigation_ended_on
+            Case.id,
+            Case.team_id,
+            Case.owner_id,
+            Case.protected,
+            CaseWorkflow.investigation_ended_on,
+            CaseWorkflow.triage_outcome,
+            CaseWorkflow.triage_decided_at,
         ).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
     )
-    for row in rows:
-        cases[row[0]] = CaseFacts(row[1], row[2], bool(row[3]), row[4])
+    for row_id, case_team, case_owner, protected, ended_on, outcome, decided_at in rows:
+        closed_on = ended_on
+        if closed_on is None and outcome == TriageOutcome.END.value and decided_at is not None:
+            # D6: a report that ended at triage is closed on the day of that decision (session 16 O4)
+            closed_on = (
+                (decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)).astimezone(NL_TZ).date()
+            )
+        cases[row_id] = CaseFacts(case_team, case_owner, bool(protected), closed_on)
     for case_id, user_id in conn.execute(select(CaseAssignment.case_id, CaseAssignment.user_id)):
         if case_id in cases:
             cases[case_id].assigned.add(user_id)
@@ -137,9 +162,36 @@ def load_facts(conn: Connection, first_seq: int, last_seq: int) -> Facts:
         if case_id in cases:
             cases[case_id].requests.append((_at_midnight(received_on), _epoch(decided_at)))
 
+    for changed, at, details in conn.execute(
+        select(AuditEntry.case_id, AuditEntry.occurred_at, AuditEntry.details).where(
+            AuditEntry.tag.in_(_PROTECTION_TAGS),
+            AuditEntry.decision == Decision.ALLOW.value,
+            AuditEntry.case_id.is_not(None),
+        )
+    ):
+        if changed in cases and _lifts(details):
+            moment = _epoch(at)
+            if moment is not None:
+                cases[changed].lifted.append(moment)
+
     return Facts(
         {k: frozenset(v) for k, v in teams.items()}, roles, cases, _break_glass(conn, first_seq, last_seq)
     )
+
+
+_PROTECTION_TAGS: Final = (
+    AuditTag.DOSSIER_CASE_PROTECTION_CHANGED.value,
+    AuditTag.AUDIT_CASE_PROTECTION_CHANGED.value,
+)
+
+
+def _lifts(details: str | None) -> bool:
+    """Whether a protection change lifted the protection (``{"protected": false}``)."""
+    try:
+        found = json.loads(details or "{}")
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.get("protected") is False
 
 
 def _break_glass(conn: Connection, first_seq: int, last_seq: int) -> dict[int, BreakGlassFacts]:

@@ -21,6 +21,7 @@ from vault.services.calendar import NL_TZ
 __all__ = [
     "CONTENT_TAGS",
     "LOOKUP_TAG",
+    "HourInfo",
     "ReviewRow",
     "ReviewRun",
     "TimeCache",

@@ -15,6 +15,9 @@ __all__ = ["ReviewSettings"]
 
 @dataclass(frozen=True)
 class ReviewSettings:
+    # 3. protected: a case whose protection was lifted less than this many days before a read counts
+    # as protected for that read (lifting it first does not hide the read)
+    protected_lift_days: int = 30
     # 4. spike: at least this many distinct readers of one case within the window
     spike_readers: int = 6
     spike_window_minutes: int = 60

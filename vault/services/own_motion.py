@@ -43,7 +43,7 @@ from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, CaseKind, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseWorkflow, OwnMotionApproval, OwnMotionConversion
-from vault.policy import DecisionContext, Target
+from vault.policy import DecisionContext, Target, non_blank_chars
 from vault.repositories import access as access_repo
 from vault.repositories.cases import Scope, visible_cases
 from vault.runtime import Vault
@@ -146,9 +146,9 @@ def _pending(session: Session, case_id: str, conversion_id: str) -> OwnMotionCon
 
 
 def request_own_motion(vault: Vault, ctx: Context, case_id: str, *, reason: str) -> str:
-    """Open a pending conversion of an advice case; returns its id."""
+    """Open a pending conversion of an advice case; returns its id (reason counted as the policy does)."""
     text = " ".join(reason.split())
-    if len(text) < 10 or len(text) > _MAX_REASON:
+    if non_blank_chars(text) < 10 or len(text) > _MAX_REASON:
         raise InvalidInput(f"the reason must be 10 to {_MAX_REASON} characters")
     conversion_id = str(uuid.uuid4())
 

@@ -59,6 +59,7 @@ REASONS = {
     "own_dossier": "eigen dossier",
     "colleague_subject": "een collega is betrokkene",
     "not_assigned": "niet toegewezen",
+    "protection_lifted": "niet toegewezen, kort na het opheffen van de afscherming",
     "readers": "veel verschillende lezers",
     "reads": "aantal inzagen",
     "hours": "tijdstip",
