@@ -25,6 +25,7 @@ from vault.services.copy_kind import COPY_REFUSED
 from vault.services.destruction_ends import ACCESS_REQUEST_OPEN
 from vault.services.read_failures import STORE_READ_FAILED
 from vault.web.csrf import CsrfRefused
+from vault.web.public.routes import is_public_path, public_error_page
 from vault.web.render import local_path, page
 from vault.web.session import FETCH_SITE, LoginRequired, SecondFactorRequired, WebActor, clear_session_cookie
 
@@ -108,6 +109,11 @@ def _html(original: Handler) -> Handler:
             title, text = _RULE_MESSAGES[exc.rule]
         else:
             title, text = _MESSAGES.get(status, _MESSAGES[500])
+        headers = {k: v for k, v in answer.headers.items() if k.lower() == "retry-after"}
+        if is_public_path(request.url.path):  # a citizen's page: the quick exit stays (D2)
+            response = public_error_page(request, status)
+            response.headers.update(headers)
+            return response
         actor = getattr(request.state, "web_actor", None)
         match = _CASE_PATH.match(request.url.path)
         offer_break_glass = (
@@ -119,7 +125,6 @@ def _html(original: Handler) -> Handler:
             and actor.role in {"medewerker", "vertrouwensarts", "teamleider"}
             and match is not None
         )
-        headers = {k: v for k, v in answer.headers.items() if k.lower() == "retry-after"}
         response = page(
             request,
             "error.html",

@@ -156,6 +156,34 @@ def _html(request: Request, vault: Vault, template: str, **values: Any) -> HTMLR
     return TEMPLATES.TemplateResponse(request, template, context, headers=PUBLIC_HEADERS)
 
 
+# The paths of the public forms: an error on any of them (an unknown address under ``/melden``, another
+# method) is answered in the public layout, with the quick exit (``web.errors``), never the staff one.
+PUBLIC_PATHS = ("/melden", "/advies", "/wis-geschiedenis", "/formulier")
+
+
+def is_public_path(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(tuple(f"{p}/" for p in PUBLIC_PATHS))
+
+
+_PUBLIC_ERRORS = {
+    404: ("Deze pagina bestaat niet", "Het adres klopt niet, of de pagina is verplaatst."),
+    405: ("Deze pagina bestaat niet", "Het adres klopt niet, of de pagina is verplaatst."),
+    429: ("Even geduld", "Er zijn te veel verzoeken gedaan. Probeer het over een paar minuten opnieuw."),
+}
+_PUBLIC_ERROR = ("Dit lukte niet", "Er ging iets mis. Probeer het over een paar minuten opnieuw.")
+
+
+def public_error_page(request: Request, status: int) -> HTMLResponse:
+    """An error of a public path in the public layout: the quick exit, the phone number, no staff menu
+    and no word of the staff's pages."""
+    vault: Vault = request.app.state.vault
+    area = "advies" if request.url.path.startswith("/advies") else "melden"
+    title, text = _PUBLIC_ERRORS.get(status, _PUBLIC_ERROR)
+    page = _html(request, vault, "public/error.html", area=area, title=title, text=text)
+    page.status_code = status
+    return page
+
+
 def _json(body: dict[str, Any], status: int, retry_after: int | None = None) -> JSONResponse:
     headers = PUBLIC_HEADERS if retry_after is None else {**PUBLIC_HEADERS, "Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status, headers=headers)
