@@ -82,6 +82,7 @@ def web_pages(vault: Vault, w: World) -> dict[str, tuple[str, str, int]]:
         "/team": ("worker", "/team", 403),
         "/bevestigen": ("worker", "/bevestigen?terug=/", 200),
         "/passkeys": ("worker", "/passkeys", 200),
+        "/herstelcodes": ("worker", "/herstelcodes", 200),
         "/wachtwoord": ("worker", "/wachtwoord", 200),
         "/sessie/verleng": ("worker", "/sessie/verleng", 204),
         "/zaken/{case_id}": ("worker", f"/zaken/{w.case_id}", 200),

@@ -15,6 +15,7 @@ from vault.services.authentication.passwords import (
 )
 from vault.services.authentication.second_factor import (
     enrol_totp,
+    recovery_codes_left,
     regenerate_recovery_codes,
     step_up,
     verify_recovery_code,
@@ -51,6 +52,7 @@ __all__ = [
     "logout",
     "password_change_pending",
     "password_change_required",
+    "recovery_codes_left",
     "regenerate_recovery_codes",
     "require_step_up",
     "session_token_hash",

@@ -317,13 +317,7 @@ def verify_recovery_code(
         )
     assert found is not None
     token = mark_verified(session, auth, row, now)
-    remaining = session.scalar(
-        select(func.count())
-        .select_from(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None), RecoveryCode.revoked_at.is_(None)
-        )
-    )
+    remaining = recovery_codes_left(session, user.id)
     record(
         session,
         acting_as(ctx, user, row.id, True),
@@ -333,6 +327,22 @@ def verify_recovery_code(
         details={"remaining": remaining},
     )
     return IssuedSession(row.id, token, row.expires_at, True, False)
+
+
+def recovery_codes_left(session: Session, user_id: str) -> int:
+    """How many of the user's recovery codes are neither used nor revoked (never which ones)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user_id,
+                RecoveryCode.used_at.is_(None),
+                RecoveryCode.revoked_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def regenerate_recovery_codes(

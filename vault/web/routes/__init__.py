@@ -21,6 +21,7 @@ from vault.web.routes.passkeys import router as passkeys_router
 from vault.web.routes.people import router as people_router
 from vault.web.routes.privacy import router as privacy_router
 from vault.web.routes.privacy_access import router as privacy_access_router
+from vault.web.routes.recovery_codes import router as recovery_codes_router
 from vault.web.routes.rights import router as rights_router
 from vault.web.routes.rights_destruction import router as rights_destruction_router
 from vault.web.routes.start import router as start_router
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     step_up_router,
     passkeys_router,
+    recovery_codes_router,
     start_router,
     caseload_router,
     # Before the case page: its /zaken/{reference} would take /zaken/nieuw and the like.
