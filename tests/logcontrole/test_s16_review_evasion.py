@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from tests.helpers import ctx_for
 from tests.logcontrole.conftest import DAY, World, of
 from vault.domain import Decision, Role
@@ -142,10 +140,6 @@ def test_d20_d21_o7_a_lookup_after_an_emergency_access_is_no_work_on_the_case(wo
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="O8: probing is counted per local calendar day; a rolling window is not built (see the report)",
-)
 def test_d21_o8_denials_on_one_case_spread_over_midnight_are_probing(world: World) -> None:
     """O8: two refused reads of one case before midnight and two after are four attempts within half
     an hour, but two on each day: under ``probe_denials_one_case`` (3) on both."""
@@ -154,3 +148,32 @@ def test_d21_o8_denials_on_one_case_spread_over_midnight_are_probing(world: Worl
         world.log(world.b1, late + timedelta(minutes=minutes), case_id=world.case, decision=Decision.DENY)
     found = of(world.review(DAY, DAY + timedelta(days=2)), "probing")
     assert [(f.actor_id, f.case_id) for f in found] == [(world.b1, world.case)]
+
+
+def test_d21_o8_a_chain_over_midnight_is_one_finding_whichever_day_is_reviewed(world: World) -> None:
+    """O8: the day's review that saw two refusals flags nothing; the next day's review reads the day
+    before back and finds the chain of four, keyed by its first refusal's day; a rerun of the first
+    day finds the same one (no second finding)."""
+    # 16:00 and 17:30 in Amsterdam (office hours, before the night the next review reads whole), then
+    # 01:30 and 01:40 on the next UTC day: the next day's review reads the afternoon back.
+    first = DAY + timedelta(hours=15)
+    for minutes in (0, 90):
+        world.log(world.b1, first + timedelta(minutes=minutes), case_id=world.case, decision=Decision.DENY)
+    assert of(world.review(DAY, DAY + timedelta(days=1)), "probing") == []
+    for minutes in (570, 580):
+        world.log(world.b1, first + timedelta(minutes=minutes), case_id=world.case, decision=Decision.DENY)
+    found = of(world.review(DAY + timedelta(days=1), DAY + timedelta(days=2)), "probing")
+    assert [(f.actor_id, f.case_id, f.day) for f in found] == [(world.b1, world.case, DAY.date().isoformat())]
+    again = of(world.review(DAY, DAY + timedelta(days=1)), "probing")
+    assert [f.id for f in again] == [found[0].id]
+    assert again[0].first_at == first
+    assert again[0].last_at == first + timedelta(minutes=580)
+
+
+def test_d21_o8_refusals_more_than_a_day_apart_are_no_chain(world: World) -> None:
+    """O8, the near miss: three refusals of one case, each more than 24 hours after the one before,
+    are no probing (nor is one of them counted twice by overlapping reviews)."""
+    for days in (0, 1, 2):
+        when = DAY + timedelta(days=days, hours=days + 8)
+        world.log(world.b1, when, case_id=world.case, decision=Decision.DENY)
+    assert of(world.review(DAY, DAY + timedelta(days=3)), "probing") == []

@@ -22,6 +22,7 @@ from typing import Final
 
 from vault.domain import AuditTag
 from vault.logcontrole.facts import Facts
+from vault.logcontrole.probing import Probes
 from vault.logcontrole.scan import CONTENT_TAGS, LOOKUP_TAG, HourInfo, ReviewRow, TimeCache
 from vault.logcontrole.settings import ReviewSettings
 
@@ -132,6 +133,7 @@ class Review:
         # (actor, UTC hour) -> (cases read, local day, first time, first seqs)
         self.hour_cases: dict[tuple[str, str], tuple[set[str], str, int, list[int]]] = {}
         self.denials: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(dict)
+        self.probes = Probes(start_t, end_t)  # refusals on one case, chained over day boundaries (O8)
         self.spikes: dict[str, deque[tuple[int, str, int]]] = {}
         self.spike_counts: dict[str, Counter[str]] = {}
         self.lookups: dict[str, list[_Lookup]] = defaultdict(list)
@@ -227,6 +229,8 @@ class Review:
             allowed = decision == "allow"
             if case is not None and allowed and not glass and tag not in _NOT_WORK:
                 self._work(actor, case, t)
+            if case is not None and not allowed:
+                self.probes.add(actor, case, seq, t, info.day)
             if t < start_t or t >= end_t:
                 # before the period or lookahead: only resolves work, and completes a shared night
                 if (
@@ -399,6 +403,13 @@ class Review:
 
     # --- the end of the pass ---------------------------------------------------------------------
 
+    def earlier_denials(self, rows: Iterable[tuple[int, str, str, str]]) -> None:
+        """Refused attempts on a case (seq, time, person, case) from before the period's scan, for the
+        chains of detector 9 (``probing``)."""
+        for seq, when, actor, case in rows:
+            info, t = self.times.epoch(when)
+            self.probes.add(actor, case, seq, t, info.day)
+
     def finish(self) -> list[Candidate]:
         self._finish_volume()
         for (actor, _), reads in self.off.items():
@@ -410,15 +421,13 @@ class Review:
                     self._flag(Detector.OFF_HOURS, actor, "", day, seq, t, 1.0 + 0.1 * len(reads), "hours")
         for (actor, day), per_case in self.denials.items():
             total = sum(len(v) for v in per_case.values())
-            for case, denials in per_case.items():
-                if len(denials) >= self.s.probe_denials_one_case:
-                    for seq, t in denials:
-                        score = 1.0 + 0.2 * len(denials)
-                        self._flag(Detector.PROBING, actor, case, day, seq, t, score, "one_case")
             if len(per_case) >= self.s.probe_denied_cases:
                 for denials in per_case.values():
                     for seq, t in denials:
                         self._flag(Detector.PROBING, actor, "", day, seq, t, 1.0 + 0.2 * total, "many_cases")
+        for actor, case, day, chain in self.probes.chains(self.s.probe_denials_one_case):
+            for seq, t in chain:
+                self._flag(Detector.PROBING, actor, case, day, seq, t, 1.0 + 0.2 * len(chain), "one_case")
         for actor, pending in self.lookups.items():
             for lookup in pending:
                 if lookup.t + self.window > self.horizon_t:

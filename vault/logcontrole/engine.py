@@ -26,7 +26,8 @@ from vault.errors import InvalidInput
 from vault.logcontrole.admin_takeover import admin_takeover_candidates
 from vault.logcontrole.detectors import Review
 from vault.logcontrole.facts import load_facts
-from vault.logcontrole.scan import hourly_reads, iter_review_batches, seq_bounds
+from vault.logcontrole.probing import PROBE_GAP
+from vault.logcontrole.scan import denials_between, hourly_reads, iter_review_batches, seq_bounds
 from vault.logcontrole.settings import ReviewSettings
 from vault.logcontrole.store import record_reopened, write_candidates
 from vault.models import AuditEntry
@@ -122,6 +123,10 @@ def run_review(
             total = conn.execute(
                 select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.between(first, last))
             ).scalar_one()
+            # Refusals of the day before the scan: detector 9 chains attempts over midnight (O8).
+            back = seq_bounds(conn, start - timedelta(seconds=PROBE_GAP), min(start, night_from))
+            if back is not None and back[0] < first:
+                review.earlier_denials(denials_between(conn, back[0], min(back[1], first - 1)))
             for batch in iter_review_batches(conn, first, last):
                 review.feed(batch)
                 entries += len(batch)

@@ -25,6 +25,7 @@ __all__ = [
     "ReviewRow",
     "ReviewRun",
     "TimeCache",
+    "denials_between",
     "first_time",
     "head_time",
     "hourly_reads",
@@ -160,6 +161,18 @@ def iter_review_batches(conn: Connection, first_seq: int, last_seq: int) -> Iter
         "WHERE seq >= :first AND seq <= :last ORDER BY seq"
     )
     yield from _raw(conn, sql, {"first": first_seq, "last": last_seq})
+
+
+def denials_between(conn: Connection, first_seq: int, last_seq: int) -> Iterator[tuple[int, str, str, str]]:
+    """``(seq, occurred_at, actor_id, case_id)`` of the refused attempts on a case in the seq range:
+    the probing detector's read-back before a period (``probing``)."""
+    sql = (
+        f"SELECT seq, {_when(conn.dialect.name)}, actor_id, case_id FROM audit_entries "  # noqa: S608 - constants only
+        "WHERE seq >= :first AND seq <= :last AND decision = 'deny' AND actor_id IS NOT NULL "
+        "AND case_id IS NOT NULL ORDER BY seq"
+    )
+    for batch in _raw(conn, sql, {"first": first_seq, "last": last_seq}):
+        yield from batch
 
 
 def hourly_reads(conn: Connection, first_seq: int, last_seq: int) -> Iterator[tuple[str, str, int, int]]:
