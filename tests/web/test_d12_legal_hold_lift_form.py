@@ -109,6 +109,10 @@ def test_d12_the_team_leader_lifts_the_hold_with_a_reason_and_sees_it_confirmed(
     assert r.status_code == 303, r.text[:300]
     assert r.headers["location"] == f"{path}?melding=blokkade-opgeheven"
     assert "De juridische blokkade is opgeheven" in after.text
+    # the earlier extensions say that the hold was lifted, when and why (never a code)
+    assert "de blokkade is opgeheven op" in after.text
+    assert "(de procedure is afgerond)" in after.text
+    assert "proceedings_ended" not in after.text
     assert BUTTON not in after.text
     assert HOLD_HEADING not in after.text
     kept, lifts, audited = _state(vault, world.case_id)

@@ -24,6 +24,7 @@ from vault.services.gate import GateRequest, pass_gate, would_allow
 __all__ = [
     "HOLD_REASONS",
     "RETENTION_YEARS",
+    "Extension",
     "ExtensionReason",
     "Retention",
     "destroy_after_for",
@@ -104,9 +105,21 @@ def extend_retention(
 
 
 @dataclass(frozen=True)
+class Extension:
+    """One extension of the retention: when, to which date, why; a legal hold lifted before its date
+    (D12) also says when and why it was lifted."""
+
+    at: datetime
+    until: datetime
+    reason: str
+    lifted_at: datetime | None = None
+    lift_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Retention:
     destroy_after: datetime
-    extensions: tuple[tuple[datetime, datetime, str], ...]  # (extended at, new date, reason code)
+    extensions: tuple[Extension, ...]
 
 
 def retention_of(vault: Vault, ctx: Context, case_id: str) -> Retention:
@@ -122,8 +135,10 @@ def retention_of(vault: Vault, ctx: Context, case_id: str) -> Retention:
                 RetentionExtension.extended_at,
                 RetentionExtension.destroy_after,
                 RetentionExtension.reason_code,
+                RetentionExtension.lifted_at,
+                RetentionExtension.lift_code,
             )
             .where(RetentionExtension.case_id == case_id)
             .order_by(RetentionExtension.extended_at)
         ).all()
-    return Retention(destroy_after, tuple((a, b, c) for a, b, c in rows))
+    return Retention(destroy_after, tuple(Extension(*row) for row in rows))
