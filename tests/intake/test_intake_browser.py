@@ -108,6 +108,8 @@ def test_professional_report_and_anonymous_advice_reach_only_the_intake_team(
     page.wait_for_selector("#receipt:not([hidden])")
     reference = page.locator("#reference").inner_text()
     assert reference.startswith("VT-")
+    # D5: a reference written down can give away a report to the person it is about
+    assert "Bewaar dit nummer op een plek die niemand anders ziet" in page.locator("#receipt").inner_text()
     html = page.content()
     assert not any(value in html for value in CANARIES.values()), "the page echoes what was written"
     page.screenshot(path=str(screenshots / "intake-03-ontvangen.png"), full_page=True)
