@@ -99,8 +99,9 @@ def test_d2_anonymous_advice_is_accepted_with_a_reference_and_no_echo(
     ("overrides", "reason", "words"),
     [
         ({"website": "http://spam.example"}, "honeypot", "0800-2000"),
-        ({"uitdaging": "", "teller": ""}, "pow_missing", "Laad de pagina opnieuw"),
-        ({"teller": "not-a-number"}, "pow_invalid", "Laad de pagina opnieuw"),
+        # the page renews the check after a refusal: sending again loses nothing (a reload would)
+        ({"uitdaging": "", "teller": ""}, "pow_missing", "wat u heeft ingevuld, blijft staan"),
+        ({"teller": "not-a-number"}, "pow_invalid", "wat u heeft ingevuld, blijft staan"),
         ({"uitdaging": "v1.abc.9999999999.12.deadbeef"}, "pow_invalid", "beveiligingscontrole"),
     ],
 )

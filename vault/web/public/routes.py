@@ -109,6 +109,11 @@ _LIMITS = {"form": FORM_THREADS, "attachment": ATTACHMENT_THREADS}
 
 PHONE = "0800-2000"
 _CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut gevaar: bel 112."
+# The page renews the check after every refusal: sending again loses nothing (a reload would).
+_CHECK_FAILED = (
+    "De beveiligingscontrole van het formulier is niet gelukt. Verstuur het formulier nog eens; wat u "
+    f"heeft ingevuld, blijft staan. {_CALL}"
+)
 MESSAGES = {
     "rate_limited": "Er zijn vanaf uw verbinding te veel formulieren verstuurd. "
     f"Probeer het over {{wait}} opnieuw. {_CALL}",
@@ -116,12 +121,9 @@ MESSAGES = {
     "beveiligingscontrole nu meer rekenwerk van uw apparaat. Verstuur het formulier nog eens; dat kan "
     f"even duren. {_CALL}",
     "honeypot": f"Uw formulier kon niet worden verstuurd. {_CALL}",
-    "pow_missing": "De beveiligingscontrole van het formulier is niet gelukt. "
-    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
-    "pow_invalid": "De beveiligingscontrole van het formulier is niet gelukt. "
-    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
-    "pow_wrong": "De beveiligingscontrole van het formulier is niet gelukt. "
-    f"Laad de pagina opnieuw en verstuur het formulier nog eens. {_CALL}",
+    "pow_missing": _CHECK_FAILED,
+    "pow_invalid": _CHECK_FAILED,
+    "pow_wrong": _CHECK_FAILED,
     "pow_expired": "Het formulier stond te lang open. Verstuur het nog eens. " + _CALL,
     "pow_replayed": "Dit formulier is al eens verstuurd. Wilt u nog iets doorgeven? "
     f"Laad de pagina opnieuw. {_CALL}",
