@@ -309,3 +309,31 @@ def test_the_full_case_page_fits_a_phone_and_is_accessible(
     reads = _entries(vault, world.case_id, AuditTag.DOSSIER_CASE_READ)
     assert reads
     assert reads[-1].actor_id == world.worker.user_id
+
+
+def test_d9_d13_the_consent_form_names_the_child_and_refuses_a_child_under_12_on_a_phone(
+    page: Any, live_server: Any, world: World, clock: FrozenClock
+) -> None:
+    """The "Welk kind" field: the case's child by name and date of birth (never an id); a consent to
+    share "given by the child" from the world's child of 10 is refused at that field in Dutch, the
+    choices kept; the form fits 375 px and passes axe-core in that state."""
+    base = live_server.url
+    login(page, base, world.worker, clock)
+    page.goto(f"{base}/zaken/{world.case_id}/toestemmingen/nieuw")
+    page.get_by_label("Waarvoor").select_option("share_with_partner")
+    page.get_by_label("Gegeven door").select_option("child")
+    child = page.get_by_label("Welk kind (alleen als het kind zelf toestemming gaf om te delen)")
+    labels = [text.strip() for text in child.locator("option").all_inner_texts() if text.strip()]
+    assert any("geboren 01-03-2016" in text for text in labels), labels
+    child.select_option(index=1)
+    page.get_by_label("Ontvangende organisatie (alleen bij delen)").select_option(
+        label=f"{PARTNER_ORG} (Lokaal team)"
+    )
+    page.get_by_role("button", name="Vastleggen").click()
+    page.wait_for_load_state()
+    assert child.get_attribute("aria-invalid") == "true"
+    assert "vanaf 12 jaar" in page.locator("main").inner_text()
+    assert page.get_by_label("Gegeven door").input_value() == "child"
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert_fits_a_phone(page)
+    assert_accessible(page)
