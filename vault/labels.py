@@ -410,6 +410,11 @@ NOTICES: dict[str, str] = {
     # H3: people, consent, the reporter (D2, D8, D9)
     "betrokkene-toegevoegd": "De betrokkene is toegevoegd.",
     "betrokkene-gecorrigeerd": "De gegevens van de betrokkene zijn gecorrigeerd.",
+    "toestemming-kind-vervallen": (
+        "De gegevens van de betrokkene zijn gecorrigeerd. De toestemming om te delen die dit kind gaf, is "
+        "vervallen: volgens de gecorrigeerde gegevens kan het kind die niet zelf geven (jonger dan 12 jaar, "
+        "geen geboortedatum of geen kind van deze zaak). Verstrekkingen op basis daarvan zijn ingetrokken."
+    ),
     "toestemming-vastgelegd": "De toestemming is vastgelegd.",
     "toestemming-ingetrokken": "De toestemming is ingetrokken, en de verstrekkingen die erop rustten ook.",
     "melder-toestemming": "De toestemming van de melder om de identiteit te verstrekken is vastgelegd.",

@@ -210,19 +210,14 @@ def test_d9_a_disclosure_on_a_childs_consent_recorded_before_the_child_was_named
 def test_d9_a_childs_consent_whose_subject_is_no_longer_a_child_carries_no_disclosure(
     client: TestClient, vault: Vault, clock: FrozenClock
 ) -> None:
-    """The named subject corrected to a parent (a mistaken relation): the consent was no child's."""
+    """The named subject no longer a child of the case (a relation changed without the correction that
+    lapses the consent, ``test_d9_child_consent_lapses_on_correction.py``: the check at use holds)."""
     worker, _relative, case_id, consent_id, grant_id = _childs_grant(client, vault, clock)
-    with vault.db.session() as session:
+    with vault.db.session() as session, session.begin():
         row = session.get(Consent, consent_id)
         assert row is not None
         assert row.subject_id is not None
-        subject_id = row.subject_id
-    r = client.put(
-        f"/api/v1/cases/{case_id}/subjects/{subject_id}",
-        headers=worker.headers,
-        json={"relation": "parent", "name": "Kind Dertien", "date_of_birth": "2013-01-01"},
-    )
-    assert r.status_code == 204, r.text
+        session.execute(update(Subject).where(Subject.id == row.subject_id).values(relation="parent"))
     r = client.post(f"/api/v1/disclosures/{grant_id}/extend", headers=worker.headers, json={"days": 20})
     assert r.status_code == 403, r.text
     assert [e.rule for e in case_entries(vault, case_id, AuditTag.DISCLOSURE_GRANT_DENIED)] == [

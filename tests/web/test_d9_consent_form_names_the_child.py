@@ -155,3 +155,36 @@ def test_d9_the_form_offers_the_child_only_once_a_child_is_recorded_and_never_th
     assert [text for _, text in _options(page.text, "subject_id")] == [
         "Klein Kind, geboortedatum niet vastgelegd"
     ]
+
+
+def test_d9_d13_the_case_page_names_the_child_and_a_correction_under_12_lapses_the_consent(
+    worker_client: TestClient, vault: Vault, world: World
+) -> None:
+    """The table of consents says which child gave one; a correction of that child's date of birth to
+    an age under 12 withdraws it (``d9-child-consent-lapsed``) and the page says so, in Dutch."""
+    teen = subjects.add_subject(
+        vault,
+        _ctx(vault, world),
+        world.case_id,
+        relation=Relation.CHILD,
+        fields=PersonFields(name="Tiener Jansen", date_of_birth=date(2013, 3, 2)),
+    )
+    status, _ = _post(worker_client, world.case_id, recipient_org_id=world.org_id, subject_id=teen)
+    assert status == 303
+    page = worker_client.get(f"/zaken/{world.case_id}").text
+    assert "Kind (Tiener Jansen)" in page
+
+    edit = worker_client.get(f"/zaken/{world.case_id}/betrokkenen/{teen}/corrigeren")
+    assert edit.status_code == 200
+    data = {
+        "csrf_token": csrf_of(edit.text),
+        "relation": "child",
+        "name": "Tiener Jansen",
+        "date_of_birth": "02-03-2016",
+    }
+    r = worker_client.post(f"/zaken/{world.case_id}/betrokkenen/{teen}/corrigeren", data=data)
+    assert r.status_code == 200
+    assert "De toestemming om te delen die dit kind gaf, is vervallen" in r.text
+    assert "Ingetrokken op" in r.text
+    lapsed = case_entries(vault, world.case_id, AuditTag.DOSSIER_CONSENT_WITHDRAWN)
+    assert [e.rule for e in lapsed] == ["d9-child-consent-lapsed"]

@@ -136,6 +136,7 @@ class ConsentOut(BaseModel):
     recorded_at: datetime
     recorded_by: str
     withdrawn_at: datetime | None
+    subject_id: str | None = Field(default=None, description="D9, D13: the child who gave it, if a child")
 
 
 class MonitoringOut(BaseModel):

@@ -98,6 +98,7 @@ class ConsentEntry:
     recorded_by: str
     withdrawn_at: datetime | None
     recipient_org_id: str | None = None  # D9: the one organisation a consent to share names
+    subject_id: str | None = None  # D9, D13: the child a child's consent to share names
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,14 @@ def _record(
         if not staff
         else [
             ConsentEntry(
-                c.id, c.scope, c.given_by, c.recorded_at, c.recorded_by, c.withdrawn_at, c.recipient_org_id
+                c.id,
+                c.scope,
+                c.given_by,
+                c.recorded_at,
+                c.recorded_by,
+                c.withdrawn_at,
+                c.recipient_org_id,
+                c.subject_id,
             )
             for c in session.scalars(
                 select(Consent).where(Consent.case_id == case_id).order_by(Consent.recorded_at)

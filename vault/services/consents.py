@@ -18,9 +18,11 @@ hulpvrager", seed 000; ``consent_givers``, the one list the consent form offers 
 only when the consent names the child (``subject_id``, a child subject of the case) and that child is,
 by the recorded date of birth, at least 12 on the day (the age from which the project lets a child act
 for themself, D13). The age is checked when the consent is recorded: it needs the case key, which the
-disclosure decision that weighs the consent later does not hold (dates of birth are sealed). At that
-use a child's consent must still name a child of the case: one recorded before the child was named
-(migration 0033, ``subject_id`` NULL) carries no disclosure or extension; the worker records it again.
+disclosure decision that weighs the consent later does not hold (dates of birth are sealed), and
+again at every correction of that child (``lapse_child_consents``: a consent the corrected facts no
+longer carry lapses, with the disclosures resting on it). At use a child's consent must still name a
+child of the case: one recorded before the child was named (migration 0033, ``subject_id`` NULL)
+carries no disclosure or extension; the worker records it again.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ __all__ = [
     "check_sharing_consent",
     "consent_givers",
     "grants_resting_on",
+    "lapse_child_consents",
     "live_consent",
     "record_consent",
     "withdraw_consent",
@@ -72,6 +75,7 @@ __all__ = [
 
 
 CONSENT_STAFF_ONLY = "d9-consent-staff-only"  # consents are recorded and withdrawn by staff (D9)
+CHILD_CONSENT_LAPSED = "d9-child-consent-lapsed"  # a correction shows the child could not consent
 CHILD_CONSENT_AGE = 12  # D9, as D13 (``rights.REPRESENTED_BELOW_AGE``): a child under 12 does not consent
 
 
@@ -238,6 +242,41 @@ def _child_problem(
             "birth (D9, D13)"
         )
     return None
+
+
+def lapse_child_consents(
+    session: Session, ctx: Context, admission: Admission, case: Case, subject_id: str
+) -> int:
+    """D9, D13: after a correction of ``subject_id``, the live consents to share given by that child
+    are weighed again; one the corrected facts no longer carry (no longer a child of the case, no
+    recorded date of birth, or under ``CHILD_CONSENT_AGE`` today) lapses in the same transaction: it is
+    withdrawn (``dossier:consent:withdrawn``, rule ``d9-child-consent-lapsed``, ids only) and every
+    disclosure resting on it is revoked, as at a withdrawal. Returns how many lapsed."""
+    consents = session.scalars(
+        select(Consent)
+        .where(
+            Consent.case_id == case.id,
+            Consent.subject_id == subject_id,
+            Consent.withdrawn_at.is_(None),
+        )
+        .order_by(Consent.recorded_at, Consent.id)
+    ).all()
+    today = local_date(ctx.now())
+    lapsed = [c for c in consents if _child_problem(session, admission, case, subject_id, today)]
+    for consent in lapsed:
+        consent.withdrawn_at = ctx.now()
+        record(
+            session,
+            ctx,
+            AuditTag.DOSSIER_CONSENT_WITHDRAWN,
+            case_id=case.id,
+            object_type="consent",
+            object_id=consent.id,
+            rule=CHILD_CONSENT_LAPSED,
+            details={"subject_id": subject_id, "reason": CHILD_CONSENT_LAPSED},
+        )
+        _revoke_grants_resting_on(session, ctx, consent)
+    return len(lapsed)
 
 
 def _age_on(admission: Admission, subject: Subject, day: date) -> int | None:

@@ -24,6 +24,7 @@ from vault.models import Case, Consent, ReporterIdentity, Subject
 from vault.runtime import Vault
 from vault.services.consents import (
     check_sharing_consent,
+    lapse_child_consents,
     live_consent,
     record_consent,
     withdraw_consent,
@@ -256,16 +257,18 @@ def correct_subject(
     relation: Relation,
     fields: PersonFields,
     consent_id: str | None = None,
-) -> None:
+) -> int:
     """Correct a subject: the fields given replace the recorded ones (WRITE on ``subjects``, gated).
 
     Every field is sealed again under the case key and the blind indexes follow (D18, D19), so the
     person lookup finds the corrected person and no longer the old one. The rules of adding hold (D2,
-    D3). The audit entry (``dossier:subject:corrected``) names the subject id only.
+    D3). The audit entry (``dossier:subject:corrected``) names the subject id only. A consent to share
+    that this child gave and the corrected facts no longer carry (age, relation) lapses with the
+    disclosures resting on it (``consents.lapse_child_consents``, D9, D13). Returns how many lapsed.
     """
     fields = fields.checked()
 
-    def write(session: Session, admission: Admission) -> None:
+    def write(session: Session, admission: Admission) -> int:
         assert admission.dek is not None
         subject = session.get(Subject, subject_id)
         if subject is None or subject.case_id != case_id:
@@ -276,10 +279,12 @@ def correct_subject(
         if consent is not None:
             subject.consent_id = consent.id
         _put_fields(subject, vault, admission.dek, fields)
+        lapsed = lapse_child_consents(session, ctx, admission, case, subject.id)
         touch_case(case, ctx)
         session.flush()
+        return lapsed
 
-    gated_write(
+    return gated_write(
         vault,
         ctx,
         case_id,

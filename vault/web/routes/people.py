@@ -72,6 +72,8 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
 
     The reporter's identity is never read here: the page offers "Melder tonen" instead (D8)."""
     recipients = organisation_names(vault, [c.recipient_org_id for c in view.consents])
+    # D9, D13: the child a consent names, as the table of subjects and the consent form show it
+    names = {s.subject_id: s.name or f"Kind {n}" for n, s in enumerate(view.subjects or [], start=1)}
     return {
         "people_reference": reference_of(view.case_id),
         "people_subjects": [
@@ -82,6 +84,7 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
                 "entry": c,
                 "scope": CONSENT_SCOPES.get(c.scope, c.scope),
                 "recipient": recipients.get(c.recipient_org_id or ""),
+                "child": names.get(c.subject_id or ""),
             }
             for c in view.consents
         ],
@@ -201,6 +204,7 @@ def _save_subject(
 ) -> Response:
     actor = form.user
     typed = _typed(form)
+    lapsed = 0
     try:
         relation, fields = _parse_person(typed)
         if subject_id is None:
@@ -213,7 +217,7 @@ def _save_subject(
                 consent_id=typed["consent_id"] or None,
             )
         else:
-            subjects.correct_subject(
+            lapsed = subjects.correct_subject(
                 vault,
                 actor.ctx,
                 case_id,
@@ -257,6 +261,8 @@ def _save_subject(
             subject_id=subject_id,
             status_code=403,
         )
+    if lapsed:  # D9, D13: the child's consent to share lapsed with the correction
+        return _back(case_id, "toestemmingen", "toestemming-kind-vervallen")
     notice = "betrokkene-toegevoegd" if subject_id is None else "betrokkene-gecorrigeerd"
     return _back(case_id, "betrokkenen", notice)
 
