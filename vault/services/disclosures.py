@@ -62,8 +62,10 @@ from vault.services.disclosure_rules import (
 )
 from vault.services.gate import Admission, GateRequest, RuleRefused, admit, decide, refusal, refuse
 from vault.services.person_fields import unfit_characters
+from vault.services.reporter_mentions import reporter_mentions
 
 __all__ = [
+    "NAMES_REPORTER",
     "ConsentChoice",
     "DisclosureInvalid",
     "DisclosureRefused",
@@ -86,6 +88,7 @@ T = TypeVar("T")
 
 MAX_RETRIEVALS = 100
 _NEVER_DISCLOSED = frozenset({Category.MEDICAL})
+NAMES_REPORTER = "d8-partner-text-names-reporter"  # the rule of a partner text naming the reporter
 
 
 def _check_shape(vault: Vault, req: DisclosureRequest) -> int:
@@ -241,6 +244,16 @@ def _seal_texts(session: Session, vault: Vault, ctx: Context, grant: Grant, purp
 
     def seal(_session: Session, admission: Admission) -> None:
         assert admission.dek is not None
+        # D8: the partner reads these texts; one that names the reporter (without consent or release) is
+        # refused before anything is sealed or granted, the text never in the reason (``reporter_mentions``)
+        mentions = reporter_mentions(_session, admission, grant.case_id)
+        for field, typed in (("partner_title", title), ("purpose", purpose)):
+            if not grant.reporter_identity_released and mentions.named_in(typed):
+                raise DisclosureInvalid(
+                    f"{field}: names the reporter, who is not disclosed to a partner (D8)",
+                    field=field,
+                    rule=NAMES_REPORTER,
+                )
         grant.purpose_enc = seal_purpose(admission.dek, grant.id, purpose)
         if title:
             grant.partner_title_enc = encrypt_text(

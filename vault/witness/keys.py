@@ -66,15 +66,26 @@ def _write_new(path: Path, name: str) -> None:
     fsync_dir(path.parent)
 
 
+def _checked_name(name: str | None) -> str:
+    """The cosigner name for a new key: ``witness`` when none is given; a given one must be a valid
+    name (an empty one too: ``--name "$UNSET"`` is refused, never replaced by the default) in UTF-8."""
+    chosen = "witness" if name is None else name
+    try:
+        cosigner_verifier_key(chosen, b"\0" * 32)
+    except UnicodeError:  # bytes that are not UTF-8 on the command line (os.fsdecode's surrogates)
+        raise InvalidInput("the witness name must be UTF-8 text") from None
+    return chosen
+
+
 def load_or_create_key(directory: Path, name: str | None = None) -> WitnessKey:
     """The key in ``directory``; created (mode 0600) under ``name`` when there is none yet."""
     path = directory / KEY_FILE
+    chosen = _checked_name(name)  # before anything is created: a refused name leaves nothing behind
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
-            cosigner_verifier_key(name or "witness", b"\0" * 32)  # validates the name before writing
             with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
-                _write_new(path, name or "witness")
+                _write_new(path, chosen)
         mode = path.stat().st_mode
         content = path.read_text(encoding="utf-8")
     except OSError as exc:  # one line naming the folder, not a traceback

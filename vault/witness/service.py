@@ -59,7 +59,20 @@ def parse_log_option(text: str) -> KnownLog:
     origin, sep, vkey = text.strip().rpartition(" ")
     if not sep or not origin.strip():
         raise InvalidInput("a log is given as '<origin> <verifier key>'")
-    return KnownLog(origin.strip(), parse_verifier_key(vkey, alg=ALG_ED25519))
+    try:
+        key = parse_verifier_key(vkey, alg=ALG_ED25519)
+    except UnicodeError:  # bytes that are not UTF-8 on the command line (os.fsdecode's surrogates)
+        raise InvalidInput("the log's verifier key must be UTF-8 text") from None
+    return KnownLog(_checked_origin(origin.strip()), key)
+
+
+def _checked_origin(origin: str) -> str:
+    """The origin as a checkpoint's first line can carry it, by the rule the vault's ``VAULT_AUDIT_ORIGIN``
+    follows: printable text, no control or format character (and so UTF-8). Any other origin would
+    never match a checkpoint: a witness that cosigns nothing, or worse, cannot hash it (a 500)."""
+    if not origin or not origin.isprintable():
+        raise InvalidInput("a log origin is printable text, without control or format characters")
+    return origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +104,7 @@ class Witness:
         self.key = key
         self._own_key = parse_verifier_key(key.verifier_key)
         self.state = state
-        self.logs = {known.origin: known for known in logs}
+        self.logs = {_checked_origin(known.origin): known for known in logs}
         self._clock = clock
 
     def add_checkpoint(self, body: bytes) -> Answer:

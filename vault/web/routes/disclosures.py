@@ -259,6 +259,12 @@ def _invalid(vault: Vault, entered: Entered, invalid: disclosures.DisclosureInva
             else "Noem de contactpersoon bij Veilig Thuis: de ketenpartner belt deze persoon voor de "
             "warme overdracht.",
         )
+    if invalid.rule == disclosures.NAMES_REPORTER:  # D8: the partner reads this text
+        return FieldError(
+            name,
+            "Deze tekst noemt de melder. De ketenpartner leest hem, en wie de melding deed wordt niet "
+            "verstrekt: schrijf hem zonder de naam of de contactgegevens van de melder.",
+        )
     if (
         name == "parts"
         and not entered.categories
