@@ -23,7 +23,7 @@ from vault.models import AuditEntry, CaseKey, DocumentVersion
 from vault.runtime import Vault
 from vault.services.case_view import view_case
 from vault.services.destruction import destroy_case
-from vault.services.documents import read_document
+from vault.services.documents import EmptyFile, read_document
 
 
 @pytest.fixture
@@ -51,11 +51,16 @@ def test_d18_team_member_round_trips_a_document(vault: Vault, team: str, worker:
     ctx = ctx_for(vault, worker, Role.MEDEWERKER)
     case_id = new_case(vault, ctx, team)
     data = bytes((i * 7) % 251 for i in range(size))
+    if size == 0:  # an empty file is no document (session 17, U6): refused, nothing stored
+        with pytest.raises(EmptyFile):
+            upload(vault, ctx, case_id, data)
+        assert view_case(vault, ctx, case_id).documents == []
+        assert not [p for p in vault.settings.blob_dir.rglob("*") if p.is_file()]
+        return
     doc_id = upload(vault, ctx, case_id, data)
     opened = read_document(vault, ctx, doc_id)
     # Bytes that are no text keep no ``.txt`` for staff (D22, ``file_names.staff_download``).
-    named = "verslag.txt" if size == 0 else "verslag.txt.bin"
-    assert (opened.filename, opened.length) == (named, size)
+    assert (opened.filename, opened.length) == ("verslag.txt.bin", size)
     assert b"".join(opened.chunks) == data
     titles = {d.document_id: d.title for d in view_case(vault, ctx, case_id).documents}
     assert titles[doc_id] == "Gespreksverslag"

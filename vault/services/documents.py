@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import structlog
 from sqlalchemy import func, select
@@ -42,6 +43,7 @@ from vault.transaction import transaction
 
 __all__ = [
     "STATEMENT_APPEND_ONLY",
+    "EmptyFile",
     "SealedBlob",
     "StoredVersion",
     "add_version",
@@ -83,6 +85,24 @@ class _SizeLimit:
             if self.length > self._limit:
                 raise TooLarge(f"the document is larger than the limit of {self._limit} bytes")
             yield chunk
+
+
+class EmptyFile(InvalidInput):
+    """The file holds no byte: no document (the upload form says so beside the file field)."""
+
+    def __init__(self) -> None:
+        super().__init__("the file is empty: nothing was stored; choose a file with content")
+
+
+def _not_empty(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` again, once a first byte came; a stream that ends without one is ``EmptyFile``,
+    before anything is stored (a cloud placeholder never downloaded, a file emptied while open: the
+    worker would believe a document is in the dossier, and an empty new version hides the one before)."""
+    stream = iter(chunks)
+    for first in stream:
+        if first:
+            return chain([first], stream)
+    raise EmptyFile()
 
 
 def without_controls(value: str) -> str:
@@ -329,7 +349,7 @@ def upload_document(
         then=key_of,
         audit_allow=False,
     )
-    sealed = seal_to_blob(vault, dek, chunks)
+    sealed = seal_to_blob(vault, dek, _not_empty(chunks))
     # D16: the entry names the document (a new one's id is chosen now) and the version it adds.
     new_document_id = None if document_id is not None else str(uuid.uuid4())
 

@@ -13,6 +13,9 @@ text written by staff can name people (D22) and a leaked reporter's name can put
   ``Template``, ``TitlesOfParts``, ``HLinks`` … go); custom properties are emptied; thumbnails
   (``docProps/thumbnail.*`` and any other target of a thumbnail relationship only) are dropped with
   their relationships and ``Override`` entries (``Default`` entries stay).
+- Digital signatures (``_xmlsignatures/`` and every target of a ``digital-signature``
+  relationship): the signer's certificate, name and comments (D8); a changed copy cannot keep a valid
+  signature anyway.
 - Custom XML data, as Word's Document Inspector removes it: a file that passed through SharePoint,
   OneDrive or Teams keeps the library's columns there (person fields: display names, account ids,
   e-mail addresses). Everything under ``customXml/`` and every target of a ``customXml`` or
@@ -210,7 +213,7 @@ _EMPTIED_NAMES = re.compile(
     r"|ppt/comments/[^/]+\.xml"
 )
 _DROPPED_NAMES = re.compile(
-    r"docprops/thumbnail\.[^/]+|xl/revisions/.+|customxml/.+|[^/]+/printersettings/.+"
+    r"docprops/thumbnail\.[^/]+|xl/revisions/.+|customxml/.+|[^/]+/printersettings/.+|_xmlsignatures/.+"
 )
 _CUSTOM_XML = frozenset({"customXml", "customXmlProps"})  # the last segment of the type, as below
 _DROPPED_RELATIONSHIPS = frozenset({"thumbnail", "attachedTemplate", "printerSettings"}) | _CUSTOM_XML
@@ -295,6 +298,12 @@ def _kind(relationship: _Element) -> str:
     return relationship.attrib.get("Type", "").rsplit("/", 1)[-1]
 
 
+def _signature(relationship: _Element) -> bool:
+    """A digital signature's origin, signature or certificate part (D8: the signer's certificate, name
+    and comments; the copy is changed, so no signature in it could still be valid)."""
+    return "/digital-signature/" in relationship.attrib.get("Type", "")
+
+
 def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
     """Thumbnails, custom XML data and Excel's revision log, with their own relationship parts. A
     thumbnail relationship's target goes unless another relationship also shows it in the document."""
@@ -306,7 +315,7 @@ def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
             continue
         for relationship in _relationships(_parse(body)):
             target = _target(name.lower(), relationship)
-            if target is not None and _kind(relationship) in _CUSTOM_XML:
+            if target is not None and (_kind(relationship) in _CUSTOM_XML or _signature(relationship)):
                 dropped.add(target)
             elif target is not None:
                 (thumbnails if _kind(relationship) == "thumbnail" else shown).add(target)
@@ -319,7 +328,8 @@ def _dropped_parts(parts: dict[str, bytes]) -> frozenset[str]:
 
 def _clean_relationships(rels_name: str, root: _Element, dropped: frozenset[str]) -> None:
     for relationship in list(_relationships(root)):
-        if _kind(relationship) in _DROPPED_RELATIONSHIPS or _target(rels_name, relationship) in dropped:
+        dropped_kind = _kind(relationship) in _DROPPED_RELATIONSHIPS or _signature(relationship)
+        if dropped_kind or _target(rels_name, relationship) in dropped:
             _remove(relationship)
 
 

@@ -7,12 +7,13 @@ the content type or name an uploader gave; a signature in the first bytes, else 
 document is collected whole (at most ``MAX_COPY_BYTES``); the partner gets a copy:
 
 * a PDF gets one line "Verstrekt aan <organisatie> op <datum>, kenmerk <VT-XXXX-XXXX>, niet verder
-  verspreiden" at the foot of every page, in a content stream of its own (the page's content is
-  wrapped in q/Q so its graphics state cannot hide the line), and the same text in the document
-  information (``/Subject`` and ``/VerstrektAan``): a leaked copy names its recipient. Everything else
-  the PDF says about itself (document information, XMP, attached and associated files wherever they
-  hang, page thumbnails, comments' authors and text, annotations that are no comment, link, form
-  field or printing mark, a placed photo's EXIF) is removed (``_strip_metadata``);
+  verspreiden" at the foot of the part of every page a reader shows (its CropBox), in a content
+  stream of its own, drawn in the state a page starts in whatever the page's content left behind
+  (``pdf_marks``), and the same text in the document information (``/Subject`` and
+  ``/VerstrektAan``): a leaked copy names its recipient. Everything else the PDF says about itself
+  (document information, XMP, attached and associated files wherever they hang, page thumbnails,
+  comments' authors and text, annotations that are no comment, link, form field or printing mark,
+  digital signatures with their signer, a placed photo's EXIF) is removed (``_strip_metadata``);
 * a JPEG or PNG photo loses its EXIF (the place it was taken, the device, the maker), XMP, IPTC,
   comments and text chunks, its pixels copied byte for byte (``vault.services.image_copy``);
 * a JPEG 2000 picture loses its XMP, GeoJP2, XML and UUID boxes and its codestream comments, the
@@ -35,10 +36,12 @@ or uncleaned; the retrieval was counted and audited by then, like any other retr
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from itertools import chain
+from typing import Any
 
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
@@ -60,6 +63,7 @@ from vault.services.copy_kind import (
 )
 from vault.services.file_names import copy_type, with_extension
 from vault.services.gate import OpenedDocument
+from vault.services.pdf_marks import place, visible_box
 
 __all__ = ["MAX_COPY_BYTES", "applies", "mark_pdf", "mark_text", "recipient_copy"]
 
@@ -179,7 +183,9 @@ def _strip_metadata(pdf: Pdf) -> None:
     for key in list(pdf.docinfo.keys()):
         del pdf.docinfo[key]
     root = pdf.Root
-    for key in ("/Metadata", "/AF", "/PieceInfo", "/Collection", "/SpiderInfo"):  # a portfolio's too
+    # A portfolio's too; a signature's permissions (``/Perms``) and validation data (``/DSS``: the
+    # signer's certificates) go with the signatures (``_drop_signature``).
+    for key in ("/Metadata", "/AF", "/PieceInfo", "/Collection", "/SpiderInfo", "/Perms", "/DSS"):
         if key in root:
             del root[key]
     _strip_threads(root)
@@ -240,6 +246,7 @@ def _drop_hidden_keys(pdf: Pdf) -> None:
                 for key in _HIDDEN_KEYS:
                     if key in node:
                         del node[key]
+                _drop_signature(node)
                 children = [value for _key, value in node.items()]
             elif isinstance(node, pikepdf.Array):
                 children = list(node)
@@ -248,8 +255,77 @@ def _drop_hidden_keys(pdf: Pdf) -> None:
             stack += (c for c in children if isinstance(c, Dictionary | pikepdf.Array) and not c.is_indirect)
 
 
+_SIGNATURE_TYPES = frozenset((Name("/Sig"), Name("/DocTimeStamp")))
+_SIGNATURE_FIELD_KEYS = ("/V", "/SV", "/Lock")  # the signature, its seed values, the fields it locks
+
+
+def _drop_signature(node: Dictionary | pikepdf.Stream) -> None:
+    """D8: a digital signature names its signer — name, contact, place, reason and the certificate
+    (name, e-mail, organisation) — in the panel every reader shows, and the signer of a report is often
+    its reporter. A signature field keeps its place on the page but loses its value; a signature
+    dictionary (``/Type`` is optional: also one with ``/ByteRange`` and ``/Contents``) keeps nothing.
+    The copy is changed (marked) anyway: no signature in it could still be valid."""
+    if node.get("/FT") == Name("/Sig"):
+        for key in _SIGNATURE_FIELD_KEYS:
+            if key in node:
+                del node[key]
+    if node.get("/Type") in _SIGNATURE_TYPES or ("/ByteRange" in node and "/Contents" in node):
+        for key in set(node.keys()) - {"/Type"}:
+            del node[key]
+
+
 # The pictures a PDF holds as whole files of their own kind, by their last filter.
 _PICTURE_CLEANERS = {"/DCTDecode": image_copy.strip_jpeg, "/JPXDecode": jpeg2000_copy.strip_jpeg2000}
+
+
+_PICTURE_REFUSED = "a picture in this PDF cannot be cleaned for a partner"
+_FLATE = frozenset((Name("/FlateDecode"), Name("/Fl")))
+# Filters whose output is never longer than their input: decoded by qpdf as they are.
+_SHRINKING = frozenset((Name("/ASCIIHexDecode"), Name("/AHx"), Name("/ASCII85Decode"), Name("/A85")))
+
+
+def _unwrapped(pdf: Pdf, data: bytes, filters: list[Any], parms: list[Any], budget: list[int]) -> bytes:
+    """A picture's bytes out of its general-purpose filters, first to last. Flate is inflated here with
+    a bound (qpdf would inflate a layer whole: a Flate bomb of a few hundred kilobytes is gigabytes),
+    what all pictures of one copy unwrap to stays within ``budget``; any other filter that can expand
+    (LZW, run length …) is refused."""
+    for name, parm in zip(filters, parms, strict=True):
+        if name in _FLATE:
+            inflated = _inflated(data, budget[0])
+            predicted = isinstance(parm, Dictionary) and parm.get("/Predictor", 1) != 1
+            data = _decoded(pdf, data, name, parm) if predicted else inflated  # no longer than inflated
+        elif name in _SHRINKING:
+            data = _decoded(pdf, data, name, None)
+        else:
+            raise InvalidInput(_PICTURE_REFUSED)
+    budget[0] -= len(data)
+    return data
+
+
+def _inflated(data: bytes, limit: int) -> bytes:
+    """``data`` inflated a MiB at a time, refused once it passes ``limit``."""
+    inflate, out = zlib.decompressobj(), bytearray()
+    try:
+        while data and not inflate.eof:
+            piece = inflate.decompress(data, 1 << 20)
+            if len(out) + len(piece) > limit:
+                raise InvalidInput("a picture in this PDF is too large to be cleaned for a partner")
+            out += piece
+            data = inflate.unconsumed_tail
+    except zlib.error:
+        raise InvalidInput(_PICTURE_REFUSED) from None
+    return bytes(out)
+
+
+def _decoded(pdf: Pdf, data: bytes, name: Any, parm: Any) -> bytes:
+    layer = pikepdf.Stream(pdf, data)
+    layer.Filter = name
+    if isinstance(parm, Dictionary):
+        layer.DecodeParms = parm
+    try:
+        return layer.read_bytes()
+    except pikepdf.PdfError:
+        raise InvalidInput(_PICTURE_REFUSED) from None
 
 
 def _clean_pictures(pdf: Pdf) -> None:
@@ -257,6 +333,7 @@ def _clean_pictures(pdf: Pdf) -> None:
     comments included: each JPEG picture loses them as a photo sent on its own does
     (``image_copy.strip_jpeg``; its pixels unchanged); so does each JPEG 2000 picture
     (``jpeg2000_copy``: XMP, GeoJP2, comments). A picture it cannot clean makes the copy refused."""
+    budget = [MAX_COPY_BYTES]  # what all pictures of the copy may unwrap to, together
     for obj in pdf.objects:
         if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != Name.Image:
             continue
@@ -267,16 +344,10 @@ def _clean_pictures(pdf: Pdf) -> None:
             continue
         parms = obj.get("/DecodeParms")
         each = list(parms) if isinstance(parms, pikepdf.Array) else [parms] * len(chain_of)
-        picture = obj.read_raw_bytes()
-        if len(chain_of) > 1:  # the picture wrapped in general-purpose filters (Flate …): unwrap it
-            outer = pikepdf.Stream(pdf, picture)
-            outer.Filter = pikepdf.Array(chain_of[:-1])
-            if isinstance(parms, pikepdf.Array):
-                outer.DecodeParms = pikepdf.Array(each[:-1])
-            try:
-                picture = outer.read_bytes()
-            except pikepdf.PdfError:
-                raise InvalidInput("a picture in this PDF cannot be cleaned for a partner") from None
+        if len(each) != len(chain_of):
+            raise InvalidInput(_PICTURE_REFUSED)
+        # The picture wrapped in general-purpose filters (Flate …): unwrapped layer by layer, bounded.
+        picture = _unwrapped(pdf, obj.read_raw_bytes(), chain_of[:-1], each[:-1], budget)
         cleaned = strip(picture)
         if len(chain_of) > 1 or cleaned != picture:
             last = each[-1] if each and isinstance(each[-1], Dictionary) else None
@@ -299,22 +370,23 @@ def mark_pdf(data: bytes, text: str) -> bytes:
                 Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, Encoding=Name.WinAnsiEncoding
             )
         )
-        save = pdf.make_stream(b"q\n")
-        literal = _pdf_string(text)
+        literal, shown = _pdf_string(text), text.encode("cp1252", errors="replace")
         width = 0.5 * _FONT_SIZE * len(text)  # Helvetica averages about half an em per character
-        marks: dict[tuple[float, float, float], pikepdf.Stream] = {}  # one stream per page geometry
+        streams: dict[bytes, pikepdf.Stream] = {}  # one stream per page geometry and state
+
+        def stream(content: bytes) -> pikepdf.Stream:
+            if content not in streams:
+                streams[content] = pdf.make_stream(content)
+            return streams[content]
+
         for page in pdf.pages:
-            llx, lly, urx, _ury = (float(v) for v in page.mediabox)
+            llx, lly, urx, _ury = visible_box(page)
             size = max(3.0, min(_FONT_SIZE, _FONT_SIZE * (urx - llx - 2 * _MARGIN) / width))
-            key = (llx, lly, size)
-            if key not in marks:
-                marks[key] = pdf.make_stream(
-                    b"Q\nq BT /VTWatermerk %.2f Tf 0.35 0.35 0.35 rg %.2f %.2f Td %s Tj ET Q\n"
-                    % (size, llx + _MARGIN, lly + _MARGIN / 2, literal)
-                )
+            mark = b"q BT /VTWatermerk %.2f Tf 0.35 0.35 0.35 rg %.2f %.2f Td %s Tj ET Q\n" % (
+                size, llx + _MARGIN, lly + _MARGIN / 2, literal
+            )  # fmt: skip
             _add_font(page, font)
-            page.contents_add(save, prepend=True)
-            page.contents_add(marks[key], prepend=False)
+            place(page, mark, shown, stream)
         _strip_metadata(pdf)
         pdf.docinfo[Name.Subject] = text
         pdf.docinfo[Name("/VerstrektAan")] = text

@@ -28,7 +28,7 @@ from vault.repositories.access import read_facts_of
 from vault.runtime import Vault
 from vault.services.authentication import session_token_hash
 from vault.services.case_view import CaseView, DocumentEntry
-from vault.services.documents import clean_name, upload_document
+from vault.services.documents import EmptyFile, clean_name, upload_document
 from vault.services.gate import AdmittedRead, admit_read
 from vault.web.csrf import FIELD, check_origin, check_token, session_token, verified_header
 from vault.web.multipart import STAFF_UPLOAD, FieldTooLong, StreamedForm, boundary_of
@@ -115,6 +115,7 @@ def _category(value: str) -> Category:
 # Refusals of the upload form without script, shown beside their field (``document_upload.html``).
 TITLE_ERROR = "Een titel is ten hoogste 255 tekens op één regel, zonder tabs of stuurtekens."
 FILE_NAME_ERROR = "De naam van het bestand is te lang of bevat stuurtekens; geef het een andere naam."
+EMPTY_FILE_ERROR = "Het bestand is leeg. Kies een bestand met inhoud."
 UPLOAD_FORM = replace(STAFF_UPLOAD, file_required=False)  # a missing file is said on the field
 
 Refusal = tuple[dict[str, str], int]
@@ -191,6 +192,8 @@ def _upload_form(
     except TooLarge:
         # A body without (or with a wrong) Content-Length, stopped while it streamed.
         return {"file": too_large_error(vault)}, 413
+    except EmptyFile:
+        return {"file": EMPTY_FILE_ERROR}, 400
     return None
 
 
