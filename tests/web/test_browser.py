@@ -79,6 +79,12 @@ def test_staff_login_open_case_upload_download_and_disclose(
     upload.write_bytes(content)
     page.get_by_label("Categorie").select_option("report")
     page.get_by_label("Titel").fill("Verslag huisbezoek")
+    empty = tmp_path / "leeg.txt"  # session 17, U6: said before anything is sent, the form kept
+    empty.write_bytes(b"")
+    page.get_by_label("Bestand").set_input_files(str(empty))
+    page.get_by_role("button", name="Uploaden").click()
+    page.wait_for_selector("text=Het bestand is leeg. Kies een bestand met inhoud.")
+    assert page.get_by_label("Titel").input_value() == "Verslag huisbezoek"
     page.get_by_label("Bestand").set_input_files(str(upload))
     with page.expect_response(lambda r: r.url.endswith("/documenten") and r.request.method == "POST") as resp:
         page.get_by_role("button", name="Uploaden").click()

@@ -69,6 +69,7 @@
       var limit = parseInt(form.getAttribute("data-max-bytes"), 10);
       event.preventDefault();
       if (limit > 0 && file.size > limit) { status.textContent = messages[413]; return; }
+      if (file.size === 0) { status.textContent = "Het bestand is leeg. Kies een bestand met inhoud."; return; }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.getAttribute("action"));
       xhr.setRequestHeader("X-CSRF-Token", form.elements.csrf_token.value);
