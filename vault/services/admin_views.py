@@ -19,11 +19,12 @@ from vault.context import Context
 from vault.domain import AuditTag, OrgType, Role
 from vault.errors import ConfigError, NotFound
 from vault.models import AuditEntry, Organisation, Team, TeamMembership, TotpFactor, User
+from vault.policy import PolicyEngine
 from vault.runtime import Vault
 from vault.services import key_admin
 from vault.services.accounts import require_administrator
 from vault.services.blobs import BlobProblem, check_blobs
-from vault.services.policy_admin import check_policy_files
+from vault.services.policy_admin import load_policy_files, policy_digest
 from vault.transaction import transaction
 
 __all__ = [
@@ -216,6 +217,9 @@ class PolicyStatus:
     last_reload_lines: int | None
     files_load: bool  # the reviewed files on disk parse: a reload now would succeed
     files_lines: int | None
+    # The files on disk decide as the policy in force (same digest of their lines); None when they do
+    # not load. False: changed on disk and not reloaded yet (session 17).
+    files_in_force: bool | None = None
 
 
 def policy_status(vault: Vault, ctx: Context) -> PolicyStatus:
@@ -233,16 +237,18 @@ def policy_status(vault: Vault, ctx: Context) -> PolicyStatus:
     if last is not None:
         value = json.loads(last.details or "{}").get("lines")
         lines = value if isinstance(value, int) else None
-    try:
-        on_disk: int | None = check_policy_files()
+    current = vault.policy.current
+    try:  # the files the engine in force was built from, as a reload would read them
+        on_disk: PolicyEngine | None = load_policy_files(current.model_path, current.policy_path)
     except ConfigError:
         on_disk = None
     return PolicyStatus(
-        len(vault.policy.current.lines),
+        len(current.lines),
         last.occurred_at if last is not None else None,
         lines,
         on_disk is not None,
-        on_disk,
+        len(on_disk.lines) if on_disk is not None else None,
+        policy_digest(on_disk) == policy_digest(current) if on_disk is not None else None,
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -111,13 +114,52 @@ def _holds_real_activity(vault: Vault) -> bool:
         return row is not None
 
 
+# pg_advisory_lock(int4, int4), session-scoped: "VTDM", a key space of its own (see key_admin).
+_DEMO_CLASS = 0x5654444D
+
+
+@contextmanager
+def _one_loader_at_a_time(vault: Vault) -> Iterator[None]:
+    """Two ``vault demo`` runs at once (``make run`` started twice) take turns over the whole load: the
+    second waits, then finds the dataset complete. Without this both saw "no demo yet" and made the
+    accounts, cases and documents twice, or failed on the unique index of the audit chain (session 17).
+    SQLite: an exclusive ``flock`` on ``demo.lock`` in VAULT_HOME; PostgreSQL: a session-scoped advisory
+    lock on a connection of its own, released when it closes (also when the process dies)."""
+    if vault.db.is_sqlite:
+        with (vault.settings.resolved_home / "demo.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            yield
+        return
+    with vault.db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:c, 0)"), {"c": _DEMO_CLASS})
+        conn.commit()  # the lock is the session's; no transaction stays open while we wait
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:c, 0)"), {"c": _DEMO_CLASS})
+            conn.commit()
+
+
 def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
     """Load the demo dataset once; return the lines that tell a person how to log in (with ``qr``:
     each account's TOTP enrolment as a terminal QR code under its secret).
 
     The "this is demo data" mark commits with the accounts; the cases come after, and the mark that
     they are all there last (``DEMO_COMPLETE``). A run killed in between is completed by the next
-    (`load_demo_cases` makes only what is missing); a complete dataset is left as it is."""
+    (`load_demo_cases` makes only what is missing); a complete dataset is left as it is. Runs at once
+    take turns (`_one_loader_at_a_time`)."""
+    with _one_loader_at_a_time(vault):
+        _load(vault)
+    with vault.db.session() as session:
+        logins = _login_lines(session, AuthConfig.from_vault(vault), qr=qr)
+    return [
+        f"*** {DEMO_MARK} ***",
+        *logins,
+        "Public forms (no login): report /melden, ask advice /advies",
+    ]
+
+
+def _load(vault: Vault) -> None:
     with vault.db.session() as session:
         marked = session.get(VaultMeta, "dataset")
         is_demo = marked is not None and marked.value == "demo"
@@ -137,10 +179,3 @@ def load_demo(vault: Vault, *, qr: bool = False) -> list[str]:
         load_demo_cases(vault, DEMO_TEAM, _demo_org_name(OrgType.LOCAL_TEAM))
         with vault.db.session() as session:
             session.merge(VaultMeta(key=DEMO_COMPLETE, value="complete"))
-    with vault.db.session() as session:
-        logins = _login_lines(session, AuthConfig.from_vault(vault), qr=qr)
-    return [
-        f"*** {DEMO_MARK} ***",
-        *logins,
-        "Public forms (no login): report /melden, ask advice /advies",
-    ]

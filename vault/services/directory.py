@@ -13,7 +13,15 @@ from sqlalchemy import select
 from vault.models import Organisation, Team, User, VaultMeta
 from vault.runtime import Vault
 
-__all__ = ["OrganisationEntry", "is_demo", "organisation_names", "organisations", "team_names", "usernames"]
+__all__ = [
+    "OrganisationEntry",
+    "is_demo",
+    "organisation_names",
+    "organisations",
+    "shows_demo_mark",
+    "team_names",
+    "usernames",
+]
 
 
 @dataclass(frozen=True)
@@ -65,3 +73,13 @@ def is_demo(vault: Vault) -> bool:
     with vault.db.session() as session:
         row = session.get(VaultMeta, "dataset")
         return row is not None and row.value == "demo"
+
+
+def shows_demo_mark(vault: Vault) -> bool:
+    """``is_demo`` for the public pages (session 17): a demo vault's report and advice forms say that
+    nothing sent there reaches Veilig Thuis. Never raises: when the database cannot tell (it is down),
+    False, so the page that says "the form does not work now" is still served with the quick exit."""
+    try:
+        return is_demo(vault)
+    except Exception:  # noqa: BLE001 - a person in danger keeps the page; the form itself then fails
+        return False

@@ -34,6 +34,7 @@ from vault.runtime import Vault
 __all__ = [
     "check_policy_files",
     "claim_pidfile",
+    "load_policy_files",
     "node_identity",
     "pidfile",
     "policy_digest",
@@ -48,11 +49,17 @@ log = structlog.get_logger(__name__)
 
 def check_policy_files() -> int:
     """Parse model and policy as a reload would; return the number of policy lines."""
+    return len(load_policy_files(DEFAULT_MODEL_PATH, DEFAULT_POLICY_PATH).lines)
+
+
+def load_policy_files(model_path: Path, policy_path: Path) -> PolicyEngine:
+    """An engine built from these files exactly as a reload builds it (invariants included), or
+    ``ConfigError`` naming why they do not load. For the administrator's page, which compares it with
+    the engine in force (``policy_digest``): a change on disk that is not reloaded yet shows."""
     try:
-        engine = PolicyEngine(DEFAULT_MODEL_PATH, DEFAULT_POLICY_PATH)
+        return PolicyEngine(model_path, policy_path)
     except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
         raise ConfigError(f"policies/: the policy does not load: {_reason(exc)}") from None
-    return len(engine.lines)
 
 
 def _reason(exc: Exception) -> str:

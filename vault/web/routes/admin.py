@@ -118,7 +118,9 @@ def _new_user_form(
 
 @router.get("/gebruikers/nieuw")
 def new_user_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    """The step-up is asked before the form is filled (a lapse while typing carries the form)."""
+    """The step-up is asked before the form is filled (a lapse while typing carries the form); only of an
+    administrator: anyone else is refused first (403, audited), never asked for a code."""
+    admin_views.check_administrator(vault, actor.ctx)
     accounts.require_step_up(actor.ctx, vault.settings.step_up_minutes)
     return _new_user_form(request, vault, actor)
 
@@ -292,6 +294,7 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
 @router.get("/gebruikers/{user_id}/tweede-factor")
 def reset_confirm(request: Request, user_id: UserId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     """Ask before resetting; the reset needs a recent second-factor check (step-up) of the administrator."""
+    admin_views.check_administrator(vault, actor.ctx)  # permission first, then the step-up
     accounts.require_step_up(actor.ctx, vault.settings.step_up_minutes)
     with transaction(vault.db) as session:
         row = admin_views.account(session, actor.ctx, user_id)
@@ -312,6 +315,7 @@ def reset(user_id: UserId, vault: VaultDep, form: VerifiedForm) -> Response:
 @router.get("/gebruikers/{user_id}/wachtwoord")
 def password_confirm(request: Request, user_id: UserId, vault: VaultDep, actor: WebUser) -> HTMLResponse:
     """Ask before giving a new password; that needs a recent step-up of the administrator."""
+    admin_views.check_administrator(vault, actor.ctx)  # permission first, then the step-up
     accounts.require_step_up(actor.ctx, vault.settings.step_up_minutes)
     with transaction(vault.db) as session:
         row = admin_views.account(session, actor.ctx, user_id)
