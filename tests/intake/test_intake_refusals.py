@@ -131,14 +131,17 @@ def test_a_wrong_counter_is_refused(client: TestClient, vault: Vault) -> None:
     assert _cases(vault) == before
 
 
-def test_a_replayed_challenge_is_refused(client: TestClient, vault: Vault) -> None:
+def test_d5_a_replayed_challenge_opens_no_second_case_and_is_told_the_first(
+    client: TestClient, vault: Vault
+) -> None:
     fields = _advice(client)
-    assert _post(client, fields).status_code == 201  # type: ignore[attr-defined]
+    first = _post(client, fields)
+    assert first.status_code == 201  # type: ignore[attr-defined]
     before = _cases(vault)
     r = _post(client, fields)
-    assert r.status_code == 400  # type: ignore[attr-defined]
-    assert r.json()["reason"] == "pow_replayed"  # type: ignore[attr-defined]
-    assert "al eens verstuurd" in r.json()["message"]  # type: ignore[attr-defined]
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    assert r.json()["reference"] == first.json()["reference"]  # type: ignore[attr-defined]
+    assert r.json()["again"] is True  # type: ignore[attr-defined]
     assert _cases(vault) == before
 
 

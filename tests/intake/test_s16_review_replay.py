@@ -93,11 +93,12 @@ def test_d5_d19_a_proof_used_by_a_submission_refused_for_its_answers_still_sends
     assert corrected.json()["reference"].startswith("VT-")
     assert _cases(vault) == before + 1
 
-    # Once a case was opened with it, the proof is used: a second send opens nothing.
+    # Once a case was opened with it, the proof is used: a second send opens nothing and is told the
+    # reference of the case it opened (session 17: the answer to the first send may have been lost).
     again = client.post("/melden/burger", data={**REPORT, **proof}, files=EMPTY_FILE)
-    assert again.status_code == 400
-    assert again.json()["reason"] == "pow_replayed"
-    assert "al eens verstuurd" in again.json()["message"]
+    assert again.status_code == 200, again.text
+    assert again.json()["reference"] == corrected.json()["reference"]
+    assert "al goed ontvangen" in again.json()["message"]
     assert _cases(vault) == before + 1
 
 
@@ -132,7 +133,7 @@ class TestUnavailable:
 
 def test_d5_one_proof_sent_twice_at_once_opens_one_case(vault: Vault, world: World) -> None:
     """The replay check and the case are one step: the same proof sent twice at the same moment (a
-    double click, a browser's retry) opens exactly one case; the other is told it was sent already."""
+    double click, a browser's retry) opens exactly one case; the other is told that case's reference."""
     challenge = intake.new_challenge(vault, "198.51.100.16")
     counter = solve(challenge.token, challenge.bits)
     submission = Submission(
@@ -140,6 +141,7 @@ def test_d5_one_proof_sent_twice_at_once_opens_one_case(vault: Vault, world: Wor
     )
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
+    references: list[str] = []
     errors: list[BaseException] = []
 
     def one() -> None:
@@ -149,8 +151,12 @@ def test_d5_one_proof_sent_twice_at_once_opens_one_case(vault: Vault, world: Wor
             )
             barrier.wait(timeout=30)
             ctx = intake.public_context(vault, "rid-s16")
-            intake.receive(vault, ctx, submission, used=admitted)
+            receipt = intake.receive(vault, ctx, submission, used=admitted)
             outcomes.append("received")
+            references.append(receipt.reference)
+        except intake.AlreadyReceived as already:
+            outcomes.append(already.reason)
+            references.append(already.reference)
         except IntakeRefused as refused:
             outcomes.append(refused.reason)
         except BaseException as exc:  # noqa: BLE001 — reported below
@@ -163,5 +169,6 @@ def test_d5_one_proof_sent_twice_at_once_opens_one_case(vault: Vault, world: Wor
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
-    assert sorted(outcomes) == ["pow_replayed", "received"], outcomes
+    assert sorted(outcomes) == ["pow_received", "received"], outcomes
+    assert len(set(references)) == 1, references
     assert (_cases(vault), _received(vault)) == (before[0] + 1, before[1] + 1)

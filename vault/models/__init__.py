@@ -9,7 +9,7 @@ from vault.models.audit import (
     BreakGlassReview,
 )
 from vault.models.base import Base
-from vault.models.case import Case, CaseAssignment, CaseKey
+from vault.models.case import Case, CaseAssignment, CaseKey, IntakeReceipt
 from vault.models.document import Document, DocumentVersion
 from vault.models.grant import Grant, GrantItem
 from vault.models.identity import (
@@ -70,6 +70,7 @@ __all__ = [
     "FindingEntry",
     "Grant",
     "GrantItem",
+    "IntakeReceipt",
     "InzageItemReview",
     "KekBackup",
     "KekBackupKey",

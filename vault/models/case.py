@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime
 
-__all__ = ["Case", "CaseAssignment", "CaseKey"]
+__all__ = ["Case", "CaseAssignment", "CaseKey", "IntakeReceipt"]
 
 
 class Case(Base):
@@ -64,3 +64,21 @@ class CaseAssignment(Base):
     assigned_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_case_assignments_user_id", "user_id"),)
+
+
+class IntakeReceipt(Base):
+    """D5: which case a public form's proof of work opened, for as long as the proof could be sent
+    again (an hour; swept with the used proofs). A form sent again with the same proof, because the
+    answer to the first send was lost, is told the reference of the case it opened, not given a second
+    case. The challenge digest is a hash of a server-issued token: nothing personal."""
+
+    __tablename__ = "intake_receipts"
+
+    challenge_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (
+        Index("ix_intake_receipts_case_id", "case_id"),
+        Index("ix_intake_receipts_received_at", "received_at"),
+    )

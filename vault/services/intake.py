@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -50,6 +50,15 @@ from vault.services.cases import (
     set_client_pseudonyms,
 )
 from vault.services.documents import add_version, seal_to_blob
+from vault.services.intake_proofs import (
+    CHALLENGE_KIND,
+    AlreadyReceived,
+    IntakeRefused,
+    forget_receipts,
+    refuse_if_used,
+    remember_case,
+    use_up,
+)
 from vault.services.pow import Challenge, PowRefused, issue_challenge, verify_solution
 from vault.services.subjects import (
     PersonFields,
@@ -62,6 +71,7 @@ from vault.services.subjects import (
 __all__ = [
     "ACCESS_POINT",
     "ACTOR",
+    "AlreadyReceived",
     "Attachment",
     "IntakeForgetting",
     "IntakeForm",
@@ -86,13 +96,12 @@ ACCESS_POINT = "public_form"
 _CLIENT_LABEL = b"vault/intake/client-address/v1"
 # Rows in ``auth_attempts`` (DB-backed, shared by all workers); ``kind`` tells them apart from logins.
 _KIND_SUBMISSION = "intake"
-_KIND_CHALLENGE = "intake_pow"
+_KIND_CHALLENGE = CHALLENGE_KIND
 _WINDOW = timedelta(hours=1)
 # Beyond the free allowance each submission asks one more zero bit (twice the work), up to this many:
 # 16 + 6 bits is 64 times the base work, seconds on a laptop, under a minute on an old phone.
 EXTRA_BITS_CAP = 6
 _MAX_BITS = 32
-_REPLAY_LOCK = 0x56544B50  # PostgreSQL advisory lock for the replay check ("VTKP")
 
 
 class IntakeForm(StrEnum):
@@ -116,15 +125,6 @@ class IntakeForm(StrEnum):
         if self.is_report:
             return CaseKind.REPORT
         return CaseKind.ADVICE_PROFESSIONAL if self.by_professional else CaseKind.ADVICE_HELP_SEEKER
-
-
-class IntakeRefused(Exception):
-    """A submission was refused before any case was opened; ``reason`` is a code the page explains."""
-
-    def __init__(self, reason: str, retry_after: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, repr=False)
@@ -263,6 +263,7 @@ def forget_old_attempts(vault: Vault) -> int:
                 AuthAttempt.occurred_at < vault.clock.now() - _WINDOW,
             )
         )
+        forget_receipts(session, vault.clock.now() - _WINDOW)
         session.commit()
     return int(getattr(gone, "rowcount", 0) or 0)
 
@@ -315,8 +316,8 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
 
     The proof is not used up here: a submission refused afterwards (its answers, or the service
     unavailable) opened no case, and the page may send the corrected form with the same proof. It is
-    used up in the transaction that opens the case (``receive``), so "al eens verstuurd"
-    (``pow_replayed``) is said only when a case was opened with it (session 16, P1).
+    used up in the transaction that opens the case (``receive``): a proof that opened a case is
+    answered with that case's reference (``AlreadyReceived``, ``intake_proofs``), never a second case.
     """
     now = vault.clock.now()
     key = client_key(vault, client_address)
@@ -328,6 +329,7 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
                 AuthAttempt.occurred_at < now - _WINDOW,
             )
         )
+        forget_receipts(session, now - _WINDOW)
         recent = _count(session, _KIND_SUBMISSION, "client_key", key, now - _WINDOW)
         ceiling = vault.settings.intake_ceiling_per_hour
         if recent < ceiling:
@@ -352,25 +354,9 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
         raise IntakeRefused(
             "pow_harder" if refused.reason == "too_easy" else f"pow_{refused.reason}"
         ) from None
-    with vault.db.session() as session:
-        used = _count(session, _KIND_CHALLENGE, "account_key", challenge.digest, now - _WINDOW)
-    if used:  # refused before the answers are read; ``receive`` checks again, in the case's transaction
-        raise IntakeRefused("pow_replayed")
+    with vault.db.session() as session:  # before the answers are read; ``receive`` checks again
+        refuse_if_used(session, challenge.digest, now - _WINDOW)
     return challenge
-
-
-def _use_up(session: Session, challenge: Challenge, now: datetime) -> None:
-    """Remember a used challenge until it expires (rows older than an hour are swept; TTL < 1 h), in
-    the transaction that opens the case: refused (``pow_replayed``) when a case was opened with it.
-    The replay check takes its turn (PostgreSQL: an advisory lock; SQLite serialises writers), so the
-    same proof sent twice at once opens one case."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REPLAY_LOCK})
-    if _count(session, _KIND_CHALLENGE, "account_key", challenge.digest, now - _WINDOW):
-        raise IntakeRefused("pow_replayed")
-    session.add(
-        AuthAttempt(id=str(uuid.uuid4()), kind=_KIND_CHALLENGE, account_key=challenge.digest, occurred_at=now)
-    )
 
 
 def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challenge | None = None) -> Receipt:
@@ -381,8 +367,9 @@ def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challen
     holds up no other audited action; the transaction references the blob, and a transaction that
     fails deletes it: nothing of a failed submission stays.
 
-    ``used``: the proof of work ``admit`` checked; it is used up in this transaction (``IntakeRefused``
-    ``pow_replayed`` when a case was opened with it already), so a failed transaction leaves it unused.
+    ``used``: the proof of work ``admit`` checked; it is used up in this transaction, which remembers the
+    case it opened (``AlreadyReceived`` with that reference when it opened one already), so a failed
+    transaction leaves it unused.
     """
     team_id = intake_team_id(vault)
     form = submission.form
@@ -397,7 +384,7 @@ def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challen
     try:
         with vault.db.session() as session:
             if used is not None:
-                _use_up(session, used, ctx.now())
+                use_up(session, used.digest, ctx.now(), ctx.now() - _WINDOW)
             case, workflow, _ = open_case_with_key(
                 session,
                 vault,
@@ -409,6 +396,8 @@ def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challen
                 received_at=None,
                 dek=dek,
             )
+            if used is not None:
+                remember_case(session, used.digest, case.id, ctx.now())
             workflow.meldcode_step = submission.meldcode_step
             set_client_pseudonyms(vault, workflow, client)
             if submission.reporter is not None:

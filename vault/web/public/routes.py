@@ -34,8 +34,10 @@ from vault.http.deps import VaultDep, client_address
 from vault.http.streaming import BodyTimedOut, SyncBody
 from vault.runtime import Vault
 from vault.services.calendar import local_date
+from vault.services.directory import shows_demo_mark
 from vault.services.documents import without_controls
 from vault.services.intake import (
+    AlreadyReceived,
     Attachment,
     IntakeForgetting,
     IntakeForm,
@@ -50,6 +52,7 @@ from vault.services.intake import (
 from vault.web.csrf import check_origin
 from vault.web.multipart import PUBLIC_FORM, FieldTooLong, FormTooLarge, StreamedForm, boundary_of
 from vault.web.public import fields as f
+from vault.web.public.messages import MESSAGES, PHONE, SERVICE_PROBLEM
 from vault.web.render import TEMPLATES
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "BODY_DEADLINE_SECONDS",
     "BODY_IDLE_SECONDS",
     "FORM_THREADS",
+    "PHONE",
     "PUBLIC_HEADERS",
     "SERVICE_PROBLEM",
     "router",
@@ -107,42 +111,6 @@ _LIMITERS: dict[str, RunVar[CapacityLimiter]] = {
 }
 _LIMITS = {"form": FORM_THREADS, "attachment": ATTACHMENT_THREADS}
 
-PHONE = "0800-2000"
-_CALL = f"Bel Veilig Thuis gratis op {PHONE}, dag en nacht bereikbaar. Bij acuut gevaar: bel 112."
-# The page renews the check after every refusal: sending again loses nothing (a reload would).
-_CHECK_FAILED = (
-    "De beveiligingscontrole van het formulier is niet gelukt. Verstuur het formulier nog eens; wat u "
-    f"heeft ingevuld, blijft staan. {_CALL}"
-)
-MESSAGES = {
-    "rate_limited": "Er zijn vanaf uw verbinding te veel formulieren verstuurd. "
-    f"Probeer het over {{wait}} opnieuw. {_CALL}",
-    "pow_harder": "Vanaf uw verbinding zijn het afgelopen uur veel formulieren verstuurd. Daarom vraagt de "
-    "beveiligingscontrole nu meer rekenwerk van uw apparaat. Verstuur het formulier nog eens; dat kan "
-    f"even duren. {_CALL}",
-    "honeypot": f"Uw formulier kon niet worden verstuurd. {_CALL}",
-    "pow_missing": _CHECK_FAILED,
-    "pow_invalid": _CHECK_FAILED,
-    "pow_wrong": _CHECK_FAILED,
-    "pow_expired": "Het formulier stond te lang open. Verstuur het nog eens. " + _CALL,
-    "pow_replayed": "Dit formulier is al eens verstuurd. Wilt u nog iets doorgeven? "
-    f"Laad de pagina opnieuw. {_CALL}",
-    "too_large": "Uw formulier met bijlage is te groot (maximaal {limit} MB). Kies een kleiner bestand "
-    f"of verstuur het formulier zonder bijlage. {_CALL}",
-    "invalid": f"Uw formulier kon niet worden gelezen. Laad de pagina opnieuw. {_CALL}",
-    "timeout": "Het versturen duurde te lang, of de verbinding viel weg. Er is niets ontvangen. "
-    f"Verstuur het formulier nog eens; wat u heeft ingevuld, blijft staan. {_CALL}",
-    # Said instead of "invalid" when the answers name what to fix (reloading would empty the form).
-    "check_answers": "Controleer het formulier. Pas aan wat hieronder staat; wat u al heeft ingevuld, "
-    f"blijft staan. {_CALL}",
-    "unavailable": f"Het formulier werkt op dit moment niet. {_CALL}",
-    "origin": f"Dit formulier kan alleen vanaf de website van Veilig Thuis worden verstuurd. {_CALL}",
-}
-SERVICE_PROBLEM = (
-    "Een naam, datum of adres kon niet worden verwerkt. Controleer wat u heeft ingevuld, "
-    "of laat een gegeven dat u niet zeker weet leeg."
-)
-
 _FORMS: dict[tuple[str, str], IntakeForm] = {
     ("melden", "professional"): IntakeForm.REPORT_PROFESSIONAL,
     ("melden", "burger"): IntakeForm.REPORT_CITIZEN,
@@ -155,6 +123,7 @@ _TOO_MANY = frozenset({"rate_limited", "pow_harder"})
 
 def _html(request: Request, vault: Vault, template: str, **values: Any) -> HTMLResponse:
     context = {"quick_exit_url": vault.settings.quick_exit_url, "phone": PHONE, **values}
+    context["demo"] = shows_demo_mark(vault)  # `vault demo`: say that nothing sent here arrives
     return TEMPLATES.TemplateResponse(request, template, context, headers=PUBLIC_HEADERS)
 
 
@@ -195,6 +164,14 @@ def _minutes(seconds: int) -> str:
     """The wait in whole minutes, rounded up, in Dutch ("1 minuut", "42 minuten")."""
     minutes = max(1, -(-seconds // 60))
     return "1 minuut" if minutes == 1 else f"{minutes} minuten"
+
+
+def _received_before(already: AlreadyReceived) -> JSONResponse:
+    """D5: this form's proof opened a case already (the answer to the first send was lost): the
+    reference of that case, and that nothing was stored twice (200; nothing written)."""
+    log.info("intake_sent_again")
+    body = {"ok": True, "reference": already.reference, "again": True, "message": MESSAGES["pow_received"]}
+    return _json(body, 200)
 
 
 def _refused(
@@ -364,6 +341,8 @@ def _receive(
             counter=fields.get(f.POW_COUNTER, ""),
             honeypot=fields.get(f.HONEYPOT, ""),
         )
+    except AlreadyReceived as already:
+        return _received_before(already)
     except IntakeRefused as refused:
         status = 429 if refused.reason in _TOO_MANY else 400
         return _refused(refused.reason, status, vault, retry_after=refused.retry_after)
@@ -375,8 +354,8 @@ def _receive(
         return _form_refused(problem, vault)
     try:
         receipt = receive(vault, ctx, submission, used=proof)
-    except IntakeRefused as refused:  # the proof opened a case already (sent twice at once)
-        return _refused(refused.reason, 400, vault)
+    except AlreadyReceived as already:  # the same proof sent twice at once: the one case it opened
+        return _received_before(already)
     except InvalidInput:
         # A value the fields above let through but the service refuses: say what to check.
         return _refused("invalid", 400, vault, [SERVICE_PROBLEM])

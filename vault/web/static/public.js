@@ -239,9 +239,10 @@
            data.problems, data.fields);
       renewWork(null);
     }).catch(function () {
+      // No answer: the form may have arrived all the same. The next send keeps this proof, so the
+      // server can tell the reference of a case it opened instead of opening a second one (D5).
       button.disabled = false;
       show("Uw formulier kon niet worden verstuurd. Controleer uw internetverbinding, of bel Veilig Thuis gratis op 0800-2000.");
-      renewWork(null);
     });
   }
 
