@@ -23,6 +23,7 @@ from vault.audit.chain import format_time
 from vault.audit.log import record
 from vault.audit.queries import ENTRY_COLUMNS, EntryFilter
 from vault.context import Context
+from vault.crypto.spool import SealedSpool
 from vault.domain import AuditTag, Decision
 from vault.errors import InvalidInput
 from vault.runtime import Vault
@@ -36,6 +37,8 @@ __all__ = [
     "check_filter_terms",
     "export_entries",
     "json_value",
+    "matched_terms",
+    "sealed_export",
 ]
 
 # The ids the log holds, and nothing else, may be searched for: a search or export records its terms
@@ -45,7 +48,8 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 CASE_ID_PATTERN = rf"^{_UUID}$"
 # An actor is an account (UUID), the vault itself (``Context.system``), the public forms
 # (``vault.services.intake``) or a CLI operator under their OS account name (``operator_context``).
-ACTOR_ID_PATTERN = rf"^(?:{_UUID}|system|public_form|os:[A-Za-z0-9._-]{{1,61}})$"
+# ``os:uid:<n>`` is an operator whose uid has no account (``vault.cli.common.operator_account``).
+ACTOR_ID_PATTERN = rf"^(?:{_UUID}|system|public_form|os:[A-Za-z0-9._-]{{1,61}}|os:uid:[0-9]{{1,10}})$"
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 _ACTOR_ID = re.compile(ACTOR_ID_PATTERN)
 _TAGS = frozenset(str(tag) for tag in AuditTag)
@@ -126,17 +130,35 @@ def check_filter_terms(filters: EntryFilter) -> None:
         raise InvalidInput("tag: give an action tag of the log (for example dossier:case:read)")
     if filters.decision is not None and filters.decision not in _DECISIONS:
         raise InvalidInput("decision: give allow or deny")
+    if filters.since is not None and filters.until is not None and filters.since > filters.until:
+        # An empty answer would read as "nobody did anything" (a slip, from and to swapped).
+        raise InvalidInput("from: the period ends before it begins; give from before to")
 
 
 def _filter_details(filters: EntryFilter, fmt: ExportFormat) -> dict[str, str | int | bool | None]:
     return {
         "format": fmt.value,
+        "case_filter": filters.case_id,
         "actor_filter": filters.actor_id,
         "tag_filter": filters.tag,
+        "decision_filter": filters.decision,
+        "break_glass_filter": filters.break_glass,
         "cases_matched": None if filters.case_ids is None else len(filters.case_ids),
         "actors_matched": None if filters.actor_ids is None else len(filters.actor_ids),
         "from": filters.since.isoformat() if filters.since else None,
         "to": filters.until.isoformat() if filters.until else None,
+        **matched_terms(filters),
+    }
+
+
+def matched_terms(filters: EntryFilter) -> dict[str, str]:
+    """The ids a typed reference or username stood for (``case_ids``, ``actor_ids``), each under its
+    own key (``case_1``…, ``actor_1``…; a detail is one id): the entry of a search or export by name
+    says whose log was read, not only how many matched (D16; at most ``MAX_MATCHES`` of each)."""
+    return {
+        f"{kind}_{number}": value
+        for kind, ids in (("case", filters.case_ids), ("actor", filters.actor_ids))
+        for number, value in enumerate(ids or (), 1)
     }
 
 
@@ -215,3 +237,26 @@ def export_entries(
         count += 1
     out.write("\n]\n")
     return count
+
+
+def sealed_export(
+    vault: Vault,
+    ctx: Context,
+    filters: EntryFilter,
+    fmt: ExportFormat,
+    *,
+    justifications: bool = False,
+    style: CsvStyle = _MACHINE,
+    memory: int = 8 * 1024 * 1024,
+) -> Iterator[bytes]:
+    """``export_entries`` written in full before the first byte is sent (recorded, every row read),
+    into a ``SealedSpool``: memory up to ``memory``, then a temporary file that holds only ciphertext —
+    the justifications the export carries never reach the server's disk in the clear (D18, D20).
+    The caller has authorised; the answer is the export's UTF-8 bytes, block by block."""
+    spool = SealedSpool(memory)
+    try:
+        export_entries(vault, ctx, filters, fmt, spool, justifications=justifications, style=style)  # type: ignore[arg-type]
+    except BaseException:
+        spool.close()
+        raise
+    return spool.chunks()

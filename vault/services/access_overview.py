@@ -47,7 +47,7 @@ from vault.context import Context
 from vault.domain import STAFF_ROLES, AuditTag, Category, Decision, Role
 from vault.models import AccessRequest, Document, ReporterIdentity, User
 from vault.runtime import Vault
-from vault.services.audit_reports import authorise_audit
+from vault.services.audit_reports import authorise_audit, require_known_case
 from vault.services.inzage_recipients import case_grants, unlisted_grants
 
 __all__ = [
@@ -230,6 +230,7 @@ def subject_overview(
     """The lines of the overview for ``subject_id`` (None: for no one in particular), oldest first, and
     how many were left out and why."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
+    require_known_case(session, case_id)
     report = subject_report(session, case_id, subject_id=subject_id)
     left_out = report.left_out
     lines: list[dict[str, Any]] = []

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import break_glass as emergency
 from vault.audit import queries as audit_repo
 from vault.audit.checkpoints import latest_checkpoint
-from vault.audit.export import check_filter_terms
+from vault.audit.export import check_filter_terms, matched_terms
 from vault.audit.log import DetailValue, hold_chain, record
 from vault.audit.proofs import prove_inclusion
 from vault.audit.queries import EntryFilter
@@ -27,7 +28,7 @@ from vault.context import Context
 from vault.domain import Action, AuditTag
 from vault.domain import Decision as Effect
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
-from vault.models import BreakGlassReview
+from vault.models import AuditEntry, BreakGlassReview, Case
 from vault.policy import Decision, DecisionContext, Target
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
@@ -44,6 +45,7 @@ __all__ = [
     "checkpoint_view",
     "inclusion_proof_view",
     "integrity_view",
+    "require_known_case",
     "require_privacy_officer",
     "review_break_glass",
     "search_log",
@@ -92,6 +94,17 @@ def require_privacy_officer(vault: Vault, ctx: Context, attempted: AuditTag) -> 
         authorise_audit(session, vault, ctx, attempted)
 
 
+def require_known_case(session: Session, case_id: str) -> None:
+    """D15: a report, PDF or bundle is about a case the vault has (a destroyed one too: its row stays)
+    or one the log names (a refused attempt on that id); for any other id ``NotFound``, and nothing is
+    recorded — a mistyped link must not give the family a signed "nobody saw your dossier"."""
+    if session.get(Case, case_id) is not None:
+        return
+    named = select(AuditEntry.seq).where(AuditEntry.case_id == case_id).limit(1)
+    if session.execute(named).first() is None:
+        raise NotFound("no case with this id")
+
+
 def _audit(
     session: Session,
     ctx: Context,
@@ -131,6 +144,7 @@ def _filter_details(filters: EntryFilter) -> dict[str, DetailValue]:
         "break_glass_filter": filters.break_glass,
         "from": filters.since.isoformat() if filters.since else None,
         "to": filters.until.isoformat() if filters.until else None,
+        **matched_terms(filters),
     }
 
 
@@ -190,6 +204,7 @@ def case_access_report(
 ) -> dict[str, Any]:
     """D15 per-case access report; names are looked up now, the log itself holds ids only."""
     decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
+    require_known_case(session, case_id)
     limit = _page_limit(limit)
     rows = audit_repo.access_report_rows(session, case_id, after_seq=after_seq, limit=limit)
     lines = [

@@ -33,7 +33,7 @@ from vault.domain import AuditTag
 from vault.errors import NotFound, VaultError
 from vault.runtime import Vault
 from vault.services.access_overview import row_details, subject_report
-from vault.services.audit_reports import authorise_audit
+from vault.services.audit_reports import authorise_audit, require_known_case
 from vault.services.inzage_recipients import reporter_grants
 from vault.transaction import transaction
 from vault.witness.client import cosigned_note, publish_checkpoint
@@ -118,6 +118,7 @@ def access_report_bundle(vault: Vault, ctx: Context, case_id: str, *, after_seq:
     """
     with transaction(vault.db) as session:
         authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        require_known_case(session, case_id)
         rows = audit_repo.access_report_rows(session, case_id, after_seq=after_seq, limit=MAX_BUNDLE_ENTRIES)
     seqs = [row["seq"] for row in rows]
     return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="access-report")
@@ -136,6 +137,7 @@ def subject_overview_bundle(
     ``subject_id`` None: for no one in particular (every subject's requests left out, as the PDF)."""
     with transaction(vault.db) as session:
         authorise_audit(session, vault, ctx, AuditTag.AUDIT_PROOF_ISSUED)
+        require_known_case(session, case_id)
         rows = _handed_out(session, case_id, subject_report(session, case_id, subject_id=subject_id).rows)
     seqs = [row["seq"] for row in rows if row["seq"] > after_seq][:MAX_BUNDLE_ENTRIES]
     return _issue(vault, ctx, seqs, _case_subject(case_id), case_id=case_id, kind="subject-overview")

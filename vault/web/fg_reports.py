@@ -20,6 +20,7 @@ __all__ = [
     "DAY_OUT_OF_RANGE",
     "DUTCH_CSV",
     "action_choices",
+    "actor_label",
     "day_start",
     "oldest_first",
     "parse_day",
@@ -106,6 +107,18 @@ def action_choices() -> list[tuple[str, str]]:
     return sorted(((str(t), labels.label(labels.AUDIT_TAGS, t)) for t in AuditTag), key=lambda c: c[1])
 
 
+def actor_label(actor_id: str | None) -> str | None:
+    """What the officer's pages call an actor that is no account (None for an account): the vault
+    itself, the public form, or a CLI operator by the OS account the log names (``os:<account>``)."""
+    if actor_id == "system":
+        return "het systeem (automatische taak)"
+    if actor_id == "public_form":
+        return "het meldformulier op de website"
+    if actor_id and actor_id.startswith("os:"):
+        return f"serverbeheer (opdrachtregel, account {actor_id.removeprefix('os:')})"
+    return None
+
+
 def oldest_first(entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """D20 work list: unreviewed emergency accesses, oldest first, each with its age in whole days."""
     listed = sorted(entries, key=lambda e: e["seq"])
@@ -116,7 +129,11 @@ def oldest_first(entries: list[dict[str, Any]], now: datetime) -> list[dict[str,
 def _who(line: dict[str, Any]) -> str:
     role = labels.label(labels.ROLES, line["role"]) if line["role"] else "onbekende rol"
     organisation = line["organisation"] or "Veilig Thuis"
-    name = line["username"] or "het systeem (online formulier of automatische taak)"
+    name = line["username"] or (
+        "serverbeheer van Veilig Thuis"  # a person at the server's command line, not a task
+        if line["role"] == "operator"
+        else "het systeem (online formulier of automatische taak)"
+    )
     return f"{name} ({role}, {organisation})"
 
 

@@ -5,7 +5,6 @@ the FG never opens case content (the gate refuses)."""
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
@@ -15,9 +14,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from vault.audit.export import ExportFormat, export_entries
+from vault.audit.export import ExportFormat, sealed_export
 from vault.audit.queries import EntryFilter
-from vault.audit.search import case_ids_for_reference, user_ids_for_name
+from vault.audit.search import (
+    MAX_MATCHES,
+    TOO_MANY_CASES,
+    TOO_MANY_USERS,
+    every_case_for_reference,
+    every_user_for_name,
+    user_ids_for_name,
+)
 from vault.context import Context
 from vault.domain import AuditTag, Decision, reference_of
 from vault.errors import Conflict, InvalidInput, StepUpRequired
@@ -29,7 +35,7 @@ from vault.services.calendar import EARLIEST_YEAR, LATEST_YEAR
 from vault.services.directory import usernames
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm, WebForm
-from vault.web.fg_reports import DUTCH_CSV, action_choices, day_start, oldest_first
+from vault.web.fg_reports import DUTCH_CSV, action_choices, actor_label, day_start, oldest_first
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser
 
@@ -94,9 +100,12 @@ def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
     tag = form.text("tag", limit=64)
     if tag and tag not in {str(t) for t in AuditTag}:
         raise InvalidInput("unknown action")
+    since = day_start(form.day("from"))
+    if since is not None and until is not None and since > until:
+        raise InvalidInput("the period ends before it begins", rule=_REVERSED)
     filters = EntryFilter(
         tag=tag or None,
-        since=day_start(form.day("from")),
+        since=since,
         until=until + timedelta(days=1) if until else None,  # "to" is inclusive on the page
         break_glass=True if flag == "ja" else None,
         decision=decision if decision in {d.value for d in Decision} else None,
@@ -105,20 +114,37 @@ def _filters(form: WebForm | None) -> tuple[EntryFilter, str, str]:
 
 
 def _resolve(session: Session, filters: EntryFilter, zaak: str, medewerker: str) -> EntryFilter:
-    """Reference and username → the ids the log holds (``vault.audit.search``)."""
+    """Reference and username → the ids the log holds (``vault.audit.search``); every match or, when
+    more match than a search takes, ``InvalidInput`` (never a search silently cut short)."""
     if zaak:
-        filters = replace(filters, case_ids=tuple(case_ids_for_reference(session, zaak)))
+        filters = replace(filters, case_ids=tuple(every_case_for_reference(session, zaak)))
     if medewerker:
-        filters = replace(filters, actor_ids=tuple(user_ids_for_name(session, medewerker)))
+        filters = replace(filters, actor_ids=tuple(every_user_for_name(session, medewerker)))
     return filters
 
 
 def _names(vault: VaultDep, entries: list[dict[str, Any]]) -> dict[str, str]:
-    return usernames(vault, [e.get("actor_id") for e in entries])
+    """Usernames, and for an actor that is no account (the system, a CLI operator) what it is."""
+    actors = [e.get("actor_id") for e in entries]
+    others = {a: name for a in actors if a and (name := actor_label(a)) is not None}
+    return {**others, **usernames(vault, actors)}
 
 
 _DATES = f"datums als dd-mm-jjjj (jaartal {EARLIEST_YEAR} tot en met {LATEST_YEAR})"
 _BAD_TERMS = f"Controleer de zoektermen: {_DATES}, een zaaknummer als VT-XXXX-XXXX of het begin ervan."
+_REVERSED = "period-reversed"
+_TERM_ERRORS = {
+    _REVERSED: "De datum bij ‘Tot en met’ ligt vóór de datum bij ‘Van’. Controleer de periode.",
+    TOO_MANY_CASES: f"Dit begin van een zaaknummer past bij meer dan {MAX_MATCHES} zaken. Vul meer tekens "
+    "van het zaaknummer in, zodat geen zaak ongemerkt buiten de zoekopdracht valt.",
+    TOO_MANY_USERS: f"Dit begin van een gebruikersnaam past bij meer dan {MAX_MATCHES} medewerkers. Vul meer "
+    "tekens van de gebruikersnaam in, zodat niemand ongemerkt buiten de zoekopdracht valt.",
+}
+
+
+def _term_error(exc: Exception, default: str = _BAD_TERMS) -> str:
+    """The Dutch reason for a refused search term: a reversed period or too many matches by name."""
+    return _TERM_ERRORS.get(getattr(exc, "rule", None) or "", default)
 
 
 @router.get("/zoeken")
@@ -138,13 +164,13 @@ def search(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespons
         after = int(form.text("after_seq", limit=12) or 0)
         with transaction(vault.db) as session:
             filters = _resolve(session, filters, zaak, medewerker)
-    except (InvalidInput, ValueError):
+    except (InvalidInput, ValueError) as exc:
         return page(
             request,
             "fg_search.html",
             actor=actor,
             status_code=400,
-            **_page_values(result=None, values=values, names={}, error=_BAD_TERMS),
+            **_page_values(result=None, values=values, names={}, error=_term_error(exc)),
         )
     with transaction(vault.db) as session:
         result = audit_reports.search_log(session, vault, actor.ctx, filters, after_seq=after, limit=_PAGE)
@@ -168,16 +194,17 @@ def employee(request: Request, vault: VaultDep, form: VerifiedForm) -> HTMLRespo
     actor = form.user
     _officer_only(vault, actor, AuditTag.AUDIT_LOG_SEARCHED)
     values = {k: form.text(k, limit=64) for k in ("medewerker", "from", "to")}
+    refused = None
     try:
         filters, _, medewerker = _filters(form)
         if not medewerker:
             raise InvalidInput("no username")
         with transaction(vault.db) as session:
             ids = user_ids_for_name(session, medewerker, limit=2)
-    except (InvalidInput, ValueError):
-        ids = []
-    if len(ids) != 1:
-        error = (
+    except (InvalidInput, ValueError) as exc:
+        ids, refused = [], _term_error(exc, "")
+    if refused or len(ids) != 1:
+        error = refused or (
             "Deze gebruikersnaam past bij meer dan één medewerker: vul de hele gebruikersnaam in."
             if len(ids) > 1
             else f"Vul een bestaande gebruikersnaam in en {_DATES}."
@@ -399,19 +426,13 @@ def export_form(request: Request, vault: VaultDep, actor: WebUser) -> HTMLRespon
 
 
 def _spooled(vault: VaultDep, actor: WebActor, filters: EntryFilter, fmt: ExportFormat) -> Iterator[bytes]:
-    """Authorise, export to a spool (memory, then disk — log data holds ids only), hand back chunks."""
+    """Authorise, export to a sealed spool (memory, then disk as ciphertext only: the export carries
+    the break-the-glass justifications, free text that can name people), hand back chunks."""
     with transaction(vault.db) as session:
         audit_reports.authorise_audit(session, vault, actor.ctx, AuditTag.AUDIT_LOG_EXPORTED)
-    spool = tempfile.SpooledTemporaryFile(max_size=_EXPORT_SPOOL, mode="w+", encoding="utf-8")  # noqa: SIM115
-    export_entries(vault, actor.ctx, filters, fmt, spool, justifications=True, style=DUTCH_CSV)  # type: ignore[arg-type]
-    spool.seek(0)
-
-    def chunks() -> Iterator[bytes]:
-        with spool:
-            while block := spool.read(256 * 1024):
-                yield block.encode("utf-8")
-
-    return chunks()
+    return sealed_export(
+        vault, actor.ctx, filters, fmt, justifications=True, style=DUTCH_CSV, memory=_EXPORT_SPOOL
+    )
 
 
 @router.post("/export")
@@ -424,13 +445,13 @@ def export(request: Request, vault: VaultDep, form: VerifiedForm) -> Response:
         fmt = ExportFormat(form.text("format", limit=4) or "csv")
         with transaction(vault.db) as session:
             filters = _resolve(session, filters, zaak, medewerker)
-    except (InvalidInput, ValueError):
+    except (InvalidInput, ValueError) as exc:
         return page(
             request,
             "fg_export.html",
             actor=actor,
             status_code=400,
-            **_page_values(error=_BAD_TERMS, values={k: form.text(k, limit=64) for k in _FIELDS}),
+            **_page_values(error=_term_error(exc), values={k: form.text(k, limit=64) for k in _FIELDS}),
         )
     body = _spooled(vault, actor, filters, fmt)
     stamp = vault.clock.now().astimezone(AMSTERDAM).strftime("%Y%m%d-%H%M")

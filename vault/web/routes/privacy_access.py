@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.audit.bundle import dump_bundle
-from vault.audit.search import case_ids_for_reference
+from vault.audit.search import MAX_MATCHES, TOO_MANY_CASES, every_case_for_reference
 from vault.domain import AuditTag, reference_of
 from vault.errors import InvalidInput
 from vault.http.deps import VaultDep
@@ -20,7 +20,7 @@ from vault.http.params import CaseId
 from vault.services import access_overview, audit_reports, proof_bundles
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm
-from vault.web.fg_reports import subject_overview_pdf
+from vault.web.fg_reports import actor_label, subject_overview_pdf
 from vault.web.render import page, see_other
 from vault.web.session import OWN_PAGES_ONLY, WebActor, WebUser
 
@@ -51,15 +51,19 @@ def access_choose(request: Request, vault: VaultDep, form: VerifiedForm) -> Resp
     The privacy officer only: the reference is resolved over every case."""
     _officer_only(vault, form.user, AuditTag.AUDIT_ACCESS_REPORT_VIEWED)
     typed = form.text("zaak", limit=64)
+    too_many = False
     try:
         with transaction(vault.db) as session:
-            found = case_ids_for_reference(session, typed)
-    except InvalidInput:
-        found = None
+            found = every_case_for_reference(session, typed)
+    except InvalidInput as exc:
+        found, too_many = None, exc.rule == TOO_MANY_CASES
     if found is not None and len(found) == 1:
         return see_other(f"/fg/toegang/{found[0]}")
     error = (
-        "Vul een zaaknummer in zoals VT-AB12-CD34 (of het begin ervan)."
+        f"Dit begin van een zaaknummer past bij meer dan {MAX_MATCHES} zaken. Vul meer tekens van het "
+        "zaaknummer in."
+        if too_many
+        else "Vul een zaaknummer in zoals VT-AB12-CD34 (of het begin ervan)."
         if found is None
         else "Geen zaak met dit zaaknummer."
         if not found
@@ -94,7 +98,8 @@ def _report_page(vault: VaultDep, actor: WebActor, case_id: str, after: int) -> 
         )
         subject_parts = proof_bundles.bundle_parts(session, vault, actor.ctx, case_id, full=False)
         full_parts = proof_bundles.bundle_parts(session, vault, actor.ctx, case_id, full=True)
-    accesses = report["accesses"]
+    # An actor that is no account (the system, a CLI operator) by what it is, not "onbekende gebruiker".
+    accesses = [{**a, "username": a["username"] or actor_label(a["actor_id"])} for a in report["accesses"]]
     shown = accesses[:_ACCESS_PAGE]
     more = len(accesses) > _ACCESS_PAGE
     return {
