@@ -117,9 +117,11 @@ def test_d17_an_initial_password_session_reaches_nothing_until_the_password_is_c
     r = client.post(change, headers=held, json={"current_password": initial, "new_password": NEW_PASSWORD})
     assert r.status_code == 200, r.text
 
-    # The same session goes on, verified; the initial password no longer works.
+    # The same session goes on, verified, under a new token (the one used while held stops working);
+    # the initial password no longer works.
     assert _flag(vault, account.user_id) is False
-    assert client.get("/api/v1/worklists/my-cases", headers=held).status_code == 200
+    assert client.get("/api/v1/worklists/my-cases", headers=held).status_code == 401
+    assert client.get("/api/v1/worklists/my-cases", headers=bearer(r.json()["token"])).status_code == 200
     r = client.post("/api/v1/auth/login", json={"username": account.username, "password": initial})
     assert r.status_code == 401
     r = client.post("/api/v1/auth/login", json={"username": account.username, "password": NEW_PASSWORD})

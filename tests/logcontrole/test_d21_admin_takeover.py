@@ -62,6 +62,7 @@ def _use_account(client: TestClient, clock: FrozenClock, username: str, password
         "/api/v1/auth/password", headers=h, json={"current_password": password, "new_password": NEW}
     )
     assert r.status_code == 200, r.text
+    h = {"Authorization": f"Bearer {r.json()['token']}"}  # the token rotates with the password
     _read(client, h, doc)
     return secret
 
@@ -230,6 +231,7 @@ def test_d21_helpdesk_password_reset_from_another_computer_scores_low(
             "/api/v1/auth/password", headers=h, json={"current_password": password, "new_password": NEW}
         )
         assert r.status_code == 200, r.text
+        h = {"Authorization": f"Bearer {r.json()['token']}"}
         _read(own, h, web_world.granted_doc)
     assert [(f.reason, f.score) for f in _review(vault, clock, clock.now())] == [("password_reset", 1.0)]
 

@@ -189,7 +189,7 @@ def password_change_session(info: CurrentSession) -> SessionInfo:
 PasswordChangeSession = Annotated[SessionInfo, Depends(password_change_session)]
 
 
-@router.post("/password", summary="Change the password; ends every other session")
+@router.post("/password", summary="Change the password; ends every other session, rotates the token")
 def change_password(
     body: PasswordChangeIn,
     request: Request,
@@ -199,7 +199,7 @@ def change_password(
     auth: AuthConfigDep,
 ) -> PasswordChangeOut:
     with transaction(vault.db) as session:
-        ended = authn.change_password(
+        changed = authn.change_password(
             session,
             ctx,
             auth,
@@ -208,7 +208,9 @@ def change_password(
             new_password=body.new_password,
             client_address=client_address(request),
         )
-    return PasswordChangeOut(other_sessions_ended=ended)
+    return PasswordChangeOut(
+        other_sessions_ended=changed.other_sessions_ended, token=changed.token, expires_at=changed.expires_at
+    )
 
 
 router.include_router(passkeys.router)  # /passkeys/… and /factors/… (vault/api/passkeys.py)

@@ -119,3 +119,7 @@ class PasswordChangeIn(_In):
 
 class PasswordChangeOut(BaseModel):
     other_sessions_ended: int
+    token: str = Field(
+        description="The rotated bearer token of this session; the previous one no longer works."
+    )
+    expires_at: datetime

@@ -8,6 +8,9 @@ not verified, so nothing with content admits it, D17) until ``change_password`` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from vault.audit import record
@@ -16,6 +19,8 @@ from vault.auth import (
     AuthConfig,
     check_new_password,
     check_password_size,
+    hash_token,
+    new_token,
 )
 from vault.context import Context
 from vault.domain import AuditTag
@@ -32,6 +37,7 @@ from vault.services.authentication.common import (
 __all__ = [
     "PASSWORD_CHANGE_REQUIRED",
     "SAME_PASSWORD",
+    "PasswordChanged",
     "change_password",
     "password_change_pending",
     "password_change_required",
@@ -42,6 +48,18 @@ PASSWORD_CHANGE_REQUIRED = (
     "with the current and a new password"
 )
 SAME_PASSWORD = "new_password: choose a password other than the current one"  # noqa: S105 - a message
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """The session's rotated token (shown to the client once) and how many other sessions ended."""
+
+    token: str
+    expires_at: datetime
+    other_sessions_ended: int
+
+    def __repr__(self) -> str:
+        return f"PasswordChanged(token=***, other_sessions_ended={self.other_sessions_ended})"
 
 
 def password_change_pending(info: SessionInfo) -> bool:
@@ -67,8 +85,10 @@ def change_password(
     current_password: str,
     new_password: str,
     client_address: str | None,
-) -> int:
-    """Change the password and end every other session. Returns how many ended.
+) -> PasswordChanged:
+    """Change the password, end every other session and rotate this session's token (a token taken
+    before the change, of this very session, stops working with it). Returns the new token and how
+    many other sessions ended.
 
     For a verified session, or one held only for this change (a generated password). The current
     password is checked under the password rate limits (``Attempt``: a wrong one counts like a failed
@@ -107,6 +127,9 @@ def change_password(
     ended = repo.end_sessions(
         session, user.id, now=now, reason="password_changed", keep_session_id=info.session_id
     )
+    row = live_session_row(session, info)
+    token = new_token()
+    row.token_hash = hash_token(auth.hash_key, token)
     session.flush()
     record(
         session,
@@ -116,4 +139,4 @@ def change_password(
         object_id=user.id,
         details={"sessions_ended": len(ended), "initial_password_replaced": was_required},
     )
-    return len(ended)
+    return PasswordChanged(token=token, expires_at=row.expires_at, other_sessions_ended=len(ended))

@@ -425,7 +425,7 @@ def change_password(request: Request, form: SessionForm, vault: VaultDep, auth: 
         return _password_page(request, vault, auth, info, errors=errors, status_code=400)
     try:
         with transaction(vault.db) as session:
-            authn.change_password(
+            changed = authn.change_password(
                 session,
                 actor.ctx,
                 auth,
@@ -445,7 +445,9 @@ def change_password(request: Request, form: SessionForm, vault: VaultDep, auth: 
     except InvalidInput:  # the service's rules, should the form's checks ever fall behind them
         errors = {"new_password": _PW_TOO_SHORT}
         return _password_page(request, vault, auth, info, errors=errors, status_code=400)
-    return see_other(f"{PASSWORD_PAGE}?gewijzigd=ja")
+    done = see_other(f"{PASSWORD_PAGE}?gewijzigd=ja")
+    set_session_cookie(done, vault, changed.token, changed.expires_at)  # the token rotates with it
+    return done
 
 
 @router.post("/uitloggen")
