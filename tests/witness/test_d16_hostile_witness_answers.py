@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,8 +96,16 @@ def _honest(vault: Vault, directory: Path, name: str) -> Witness:
     return Witness(load_or_create_key(directory, name), WitnessState(directory), [known])
 
 
-def _honest_endpoint(witness: Witness, serve: Callable[[Respond], LoopbackWitness]) -> WitnessEndpoint:
+def _honest_endpoint(
+    witness: Witness, serve: Callable[[Respond], LoopbackWitness], after: threading.Event | None = None
+) -> WitnessEndpoint:
+    """``after``: answer only once it is set (at most 5 s): the hostile witness has answered first, so
+    its reason is its answer, not "still answering when the quorum was in" (a loaded machine)."""
+
     def respond(body: bytes) -> tuple[int, str]:
+        if after is not None:
+            after.wait(timeout=5)
+            time.sleep(0.5)  # and its answer has reached the vault's client
         answer = witness.add_checkpoint(body)
         return answer.status, answer.body
 
@@ -104,10 +113,19 @@ def _honest_endpoint(witness: Witness, serve: Callable[[Respond], LoopbackWitnes
 
 
 def _hostile_endpoint(
-    tmp_path: Path, serve: Callable[[Respond], LoopbackWitness], body: str
+    tmp_path: Path,
+    serve: Callable[[Respond], LoopbackWitness],
+    body: str,
+    answered: threading.Event | None = None,
 ) -> tuple[str, WitnessEndpoint]:
     vkey = load_or_create_key(tmp_path / "hostile", "hostile.example/witness").verifier_key
-    server = serve(lambda _request: (409, body))
+
+    def respond(_request: bytes) -> tuple[int, str]:
+        if answered is not None:
+            answered.set()
+        return 409, body
+
+    server = serve(respond)
     return f"{vkey} {server.url}", WitnessEndpoint(parse_verifier_key(vkey), server.url)
 
 
@@ -120,8 +138,9 @@ def test_d16_a_witness_answering_409_without_a_usable_size_fails_alone_and_the_q
     vault: Vault, tmp_path: Path, serve: Callable[[Respond], LoopbackWitness], body: str
 ) -> None:
     honest = [_honest(vault, tmp_path / f"w{i}", f"w{i}.example/witness") for i in range(2)]
-    _, hostile = _hostile_endpoint(tmp_path, serve, body)
-    endpoints = [*(_honest_endpoint(w, serve) for w in honest), hostile]
+    answered = threading.Event()
+    _, hostile = _hostile_endpoint(tmp_path, serve, body, answered)
+    endpoints = [*(_honest_endpoint(w, serve, answered) for w in honest), hostile]
     append(vault, 5)
     info = create_checkpoint(vault)
     with capture_logs() as logs:
