@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from vault.audit import break_glass as emergency
 from vault.audit import queries as audit_repo
@@ -98,7 +98,13 @@ def _defused(text: str) -> str:
     return "\n".join("'" + line if line.startswith(_FORMULA_START) else line for line in lines)
 
 
-def _csv_writer(out: TextIO, style: CsvStyle) -> Any:
+class TextSink(Protocol):
+    """Where an export writes its text: an open text file, ``sys.stdout``, a ``SealedSpool``."""
+
+    def write(self, text: str, /) -> int: ...
+
+
+def _csv_writer(out: TextSink, style: CsvStyle) -> Any:
     """Every field quoted, so no character of a cell (a line break, a delimiter) is read as the end of
     a cell or a row; ``_csv_cell`` leaves no bare CR, so rows end at the ``\\n`` between them only."""
     return csv.writer(out, delimiter=style.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
@@ -197,7 +203,7 @@ def export_entries(
     ctx: Context,
     filters: EntryFilter,
     fmt: ExportFormat,
-    out: TextIO,
+    out: TextSink,
     *,
     justifications: bool = False,
     style: CsvStyle = _MACHINE,
@@ -255,7 +261,7 @@ def sealed_export(
     The caller has authorised; the answer is the export's UTF-8 bytes, block by block."""
     spool = SealedSpool(memory)
     try:
-        export_entries(vault, ctx, filters, fmt, spool, justifications=justifications, style=style)  # type: ignore[arg-type]
+        export_entries(vault, ctx, filters, fmt, spool, justifications=justifications, style=style)
     except BaseException:
         spool.close()
         raise
