@@ -26,10 +26,9 @@ The doors, and when to use which:
 - ``refuse_unless_staff`` — staff's own business on a case (what was shared, consents): any other role
   is refused and audited before the gate is asked, the same answer whether or not the case exists.
 - ``decrypt_case_field`` — one personal field, inside ``then``; ``partner_texts`` — a grant's title and
-  purpose for its own recipient organisation (the partner's listings audit themselves).
-- ``would_allow`` — a preview for a view (no audit entry, no key, no content); ``decide`` and
-  ``refusal`` — the bare decision and its error, for a caller that records the outcome itself in the
-  same transaction (a disclosure records ``disclosure:grant:denied``).
+  purpose for its own recipient organisation, screened (the partner's listings audit themselves).
+- ``would_allow`` — a preview (no audit entry, no key, no content); ``decide`` and ``refusal`` — the bare
+  decision and its error, for a caller recording the outcome in its transaction (``disclosure:grant:denied``).
 """
 
 from __future__ import annotations
@@ -60,7 +59,14 @@ from vault.services.copy_kind import refused as refused_copy
 from vault.services.file_names import copy_type, neutral_filename, staff_download, version_created_at
 from vault.services.gate_refusals import refuse, refuse_unless_staff
 from vault.services.gate_versions import the_version_shared, version_read
-from vault.services.gate_vocabulary import Admission, AdmittedRead, GateRequest, OpenedDocument, RuleRefused
+from vault.services.gate_vocabulary import (
+    Admission,
+    AdmittedRead,
+    GateRequest,
+    OpenedDocument,
+    RuleRefused,
+    TextScreen,
+)
 from vault.services.keyring import unwrap_case_key
 from vault.services.read_failures import from_the_store
 from vault.transaction import Refusal, transaction
@@ -448,19 +454,24 @@ def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id:
     return decrypt_text(admission.dek, table=table, column=column, row_id=row_id, value=value)
 
 
-def partner_texts(session: Session, vault: Vault, ctx: Context, grant: Grant) -> dict[str, str]:
+def partner_texts(
+    session: Session, vault: Vault, ctx: Context, grant: Grant, screen: TextScreen
+) -> dict[str, str]:
     """D22: the title and purpose sealed for ``grant``'s recipient (one key unwrap), for a verified partner of
-    that organisation while the grant is not revoked, in its listing's audited transaction; else none."""
+    that organisation while the grant is not revoked, in its listing's audited transaction; else none.
+    D8: a text ``screen`` holds back (one naming the reporter) is left out, as if none was typed."""
     sealed = {"partner_title": grant.partner_title_enc, "purpose": grant.purpose_enc}
     mine = ctx.org_id == grant.org_id and grant.revoked_at is None and ctx.role == str(Role.PARTNER)
     if not (mine and ctx.second_factor_verified and any(sealed.values())):
         return {}
     dek = unwrap_case_key(session, vault.keys, grant.case_id)
-    return {
-        c: decrypt_text(dek, table="grants", column=c, row_id=grant.id, value=v)
-        for c, v in sealed.items()
-        if v
-    }
+
+    def opened(*, table: str, column: str, row_id: str, value: bytes) -> str:
+        return decrypt_text(dek, table=table, column=column, row_id=row_id, value=value)
+
+    held_back = screen(session, grant, opened)
+    texts = {c: opened(table="grants", column=c, row_id=grant.id, value=v) for c, v in sealed.items() if v}
+    return {c: t for c, t in texts.items() if not held_back(t)}
 
 
 # --- The write door: a gated write whose domain rules may still refuse ----------------------------

@@ -5,15 +5,33 @@ re-exports these names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session
 
 from vault.crypto.envelope import DataKey
 from vault.domain import Action, Category
 from vault.errors import VaultError
+from vault.models import Grant
 from vault.policy import Actor, CaseFacts, Decision, GrantFacts
 
-__all__ = ["Admission", "AdmittedRead", "GateRequest", "OpenedDocument", "RuleRefused"]
+__all__ = [
+    "Admission",
+    "AdmittedRead",
+    "FieldOpener",
+    "GateRequest",
+    "OpenedDocument",
+    "RuleRefused",
+    "TextScreen",
+]
+
+
+class FieldOpener(Protocol):
+    """The gate's opening of one sealed field of a case whose key it holds (callers never see the key)."""
+
+    def __call__(self, *, table: str, column: str, row_id: str, value: bytes) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -86,3 +104,7 @@ class RuleRefused(Exception):
         error.rule = rule  # the caller that gets ``error`` can tell the rule (vault.errors)
         self.error = error
         self.rule = rule
+
+
+# D8: given a grant's case, the grant and the gate's opener, whether a text may not be shown to the partner
+TextScreen = Callable[[Session, Grant, FieldOpener], Callable[[str], bool]]

@@ -14,7 +14,7 @@ date).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,8 @@ from vault.services.copy_kind import REFUSE
 from vault.services.disclosures import GrantView, grant_view
 from vault.services.gate import partner_texts
 from vault.services.gate_versions import shared_copy_kind
+from vault.services.gate_vocabulary import FieldOpener
+from vault.services.reporter_mentions import mentions_with
 from vault.services.worklists import refuse_listing
 from vault.transaction import transaction
 
@@ -42,6 +44,8 @@ __all__ = ["HISTORY_LIMIT", "InboxItem", "Retrieval", "partner_inbox", "retrieva
 
 HISTORY_LIMIT = 200
 _PARTNERS_ONLY = "only a partner with a verified second factor sees its disclosures"
+# D8: shown instead of a purpose that names the reporter (sealed before sharing checked the texts)
+PURPOSE_HELD_BACK = "Niet getoond. Vraag Veilig Thuis naar het doel van deze verstrekking."
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,25 @@ def _partner_org(session: Session, ctx: Context, attempted: AuditTag) -> str:
     return actor.org_id
 
 
+def _names_reporter(session: Session, grant: Grant, opened: FieldOpener) -> Callable[[str], bool]:
+    """D8: whether a text names the case's reporter, who is not disclosed to this partner. Sharing refuses
+    such a title or purpose (``disclosures``); this holds back one sealed before that check."""
+    if grant.reporter_identity_released:
+        return lambda _text: False
+    return mentions_with(session, grant.case_id, opened).named_in
+
+
 def _texts(session: Session, vault: Vault, ctx: Context, grant: Grant) -> dict[str, str]:
     """The grant's sealed partner title and purpose, opened for the partner (D22); an absent title means
-    the default, an absent purpose the clear one of a grant made before migration 0027."""
+    the default, an absent purpose the clear one of a grant made before migration 0027, a purpose held
+    back (D8) ``PURPOSE_HELD_BACK``."""
     try:
-        return partner_texts(session, vault, ctx, grant)
+        texts = partner_texts(session, vault, ctx, grant, _names_reporter)
     except Destroyed:
         return {}  # the case was destroyed since: its key is gone, the default stands in
+    if grant.purpose_enc is not None and "purpose" not in texts:
+        texts["purpose"] = PURPOSE_HELD_BACK
+    return texts
 
 
 def _on_each_case(session: Session, ctx: Context, tag: AuditTag, grants: list[Grant]) -> None:
