@@ -120,6 +120,7 @@ class AuditTag(StrEnum):
     AUTH_PASSWORD_CHANGED = "auth:password:changed"  # noqa: S105 - an audit tag, not a secret
     ADMIN_USER_CREATED = "admin:user:created"
     ADMIN_USER_DISABLED = "admin:user:disabled"
+    ADMIN_USER_ENABLED = "admin:user:enabled"
     ADMIN_USER_PASSWORD_RESET = "admin:user:password-reset"  # noqa: S105 - an audit tag
     ADMIN_TEAM_CREATED = "admin:team:created"
     ADMIN_ORG_CREATED = "admin:org:created"

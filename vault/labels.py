@@ -316,6 +316,7 @@ AUDIT_TAGS = {
     # Administrator (issue 18)
     "admin:user:created": "Account aangemaakt",
     "admin:user:disabled": "Account uitgeschakeld",
+    "admin:user:enabled": "Account weer ingeschakeld",
     "admin:user:password-reset": "Nieuw beginwachtwoord voor een account",
     "admin:user:role-changed": "Rol van een account gewijzigd",
     "admin:team:created": "Team aangemaakt",

@@ -87,6 +87,20 @@ def test_user_admin_commands(tmp_path: Path, database_url: str) -> None:
         assert tag in tags
     assert password not in details
 
+    # D16: enabled again by the operator, audited; a second time changes nothing
+    assert "user enabled: piet" in _run(["user", "enable", "piet"], env).stdout
+    assert "nothing changed" in _run(["user", "enable", "piet"], env).stdout
+    assert "unknown user" in _one_line_error(_run(["user", "enable", "nobody"], env))
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            assert not session.scalars(select(User).where(User.username == "piet")).one().disabled
+            tag = AuditEntry.tag == "admin:user:enabled"
+            enabled = select(func.count()).select_from(AuditEntry).where(tag)
+            assert session.scalar(enabled) == 1
+    finally:
+        db.dispose()
+
 
 def test_demo_creates_enrolled_users_for_every_role_once(settings: Settings, clock: object) -> None:
     from vault.domain import Role

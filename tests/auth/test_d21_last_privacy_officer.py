@@ -159,7 +159,7 @@ def test_d21_the_web_refuses_disabling_the_last_privacy_officer_with_a_dutch_rea
         page = web.get(f"/beheer/gebruikers/{world.officer.user_id}")
         r = web.post(
             f"/beheer/gebruikers/{world.officer.user_id}/uitschakelen",
-            data={"csrf_token": csrf_of(page.text)},
+            data={"csrf_token": csrf_of(page.text), "uitschakelen": "ja"},
             follow_redirects=False,
         )
     assert r.status_code == 409, r.status_code

@@ -125,7 +125,7 @@ def test_d17_a_stale_session_changes_no_role_team_or_status(
     path = f"/beheer/gebruikers/{world.worker.user_id}/{action}"
     page = admin_client.get(f"/beheer/gebruikers/{world.worker.user_id}").text
     if action == "uitschakelen":  # the form carries a field through the step-up, so nothing is lost
-        assert '<input type="hidden" name="uitschakelen" value="ja">' in page
+        assert 'name="uitschakelen" value="ja" required' in page
     before = _state(vault, world.worker.user_id)
     _stale(vault, clock)
     typed = {"csrf_token": csrf_of(page), **fields}

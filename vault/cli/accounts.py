@@ -13,7 +13,7 @@ from vault.transaction import transaction
 
 team_app = typer.Typer(help="Teams of Veilig Thuis staff.", no_args_is_help=True)
 org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
-user_app = typer.Typer(help="Accounts: add, disable, reset the second factor.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts: add, disable, enable, reset the second factor.", no_args_is_help=True)
 
 
 @team_app.command("add")
@@ -111,6 +111,22 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -
     finally:
         vault.close()
     typer.echo(f"user disabled: {user.id}; all sessions ended")
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Enable a disabled account again; it keeps its password and second factor, and has no cases."""
+    vault = opened_vault()
+    try:
+        with transaction(vault.db) as session:
+            changed = accounts.enable_user(session, operator_context(vault), username)
+    finally:
+        vault.close()
+    if not changed:
+        typer.echo(f"user {username} was not disabled; nothing changed")
+        return
+    typer.echo(f"user enabled: {username}; it starts without case assignments")
+    typer.echo("disabled over a suspected compromise? also: vault user reset-password, vault user reset-2fa")
 
 
 @user_app.command("reset-password")

@@ -47,6 +47,7 @@ __all__ = [
     "create_team",
     "create_user",
     "disable_user",
+    "enable_user",
     "install_totp_secret",
     "normalise_username",
     "require_administrator",
@@ -237,6 +238,28 @@ def disable_user(
     reason = {"reason": "account_disabled"}
     _end_assignments(session, ctx, user.id, cases, rule="account-disabled", details=reason)
     return user
+
+
+def enable_user(
+    session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
+) -> bool:
+    """Enable a disabled account again (a colleague back from leave, a mistaken disabling). It keeps its
+    password, second factor, role and teams, and starts without sessions or case assignments (disabling
+    ended them). An account disabled over a suspected compromise also needs a password and second-factor
+    reset, each its own audited action. False (nothing recorded) when it was not disabled. From a
+    session: step-up."""
+    require_administrator(session, ctx, AuditTag.ADMIN_USER_ENABLED)
+    require_step_up(ctx, step_up_minutes)
+    user = _user(session, username)
+    take_turn_on(session, "account-status", user.id)  # a double click: the second finds it enabled
+    session.refresh(user)
+    if not user.disabled:
+        return False
+    user.disabled = False
+    user.disabled_at = None
+    session.flush()
+    record(session, ctx, AuditTag.ADMIN_USER_ENABLED, object_type="user", object_id=user.id)
+    return True
 
 
 def reset_password(

@@ -41,6 +41,8 @@ _DONE = {
     "tot de zaken waaraan de gebruiker was toegewezen.",
     "niets": "Er was niets te wijzigen.",
     "uit": "Het account is uitgeschakeld en alle sessies zijn beëindigd.",
+    "aan": "Het account is weer ingeschakeld. De gebruiker meldt zich aan met het eigen wachtwoord en de "
+    "eigen tweede factor, en heeft nog geen zaken toegewezen.",
     "reset": "De tweede factor is opnieuw ingesteld. De gebruiker is afgemeld, krijgt daar bij de volgende "
     "aanmelding een melding over en stelt de tweede factor opnieuw in.",
     "passkey": "De passkey is ingetrokken. De gebruiker is afgemeld en krijgt daar bij de volgende "
@@ -275,6 +277,9 @@ def change_team(request: Request, user_id: UserId, vault: VaultDep, form: Verifi
 def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
     username = _username(vault, actor, user_id)
+    if form.text("uitschakelen", limit=8) != "ja":  # the box that says it is meant
+        error = "Vink aan dat u dit account wilt uitschakelen."
+        return _user_page(request, vault, actor, user_id, errors={"disable": error}, status_code=400)
     try:
         with transaction(vault.db) as session:
             # D16: disabling ends them all
@@ -289,6 +294,18 @@ def disable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedFo
         errors = {"disable": _last_of_role(exc)}
         return _user_page(request, vault, actor, user_id, errors=errors, status_code=409)
     return see_other(f"/beheer/gebruikers/{user_id}?gedaan=uit&toewijzingen={ended}")
+
+
+@router.post("/gebruikers/{user_id}/inschakelen")
+def enable(request: Request, user_id: UserId, vault: VaultDep, form: VerifiedForm) -> Response:
+    """Enable a disabled account again (step-up, audited ``admin:user:enabled``)."""
+    actor = form.user
+    username = _username(vault, actor, user_id)
+    with transaction(vault.db) as session:
+        changed = accounts.enable_user(
+            session, actor.ctx, username, step_up_minutes=vault.settings.step_up_minutes
+        )
+    return see_other(f"/beheer/gebruikers/{user_id}?gedaan={'aan' if changed else 'niets'}")
 
 
 @router.get("/gebruikers/{user_id}/tweede-factor")
