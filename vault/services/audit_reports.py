@@ -442,13 +442,13 @@ def start_full_verification(vault: Vault, ctx: Context) -> dict[str, Any]:
     """Start a full verification in the background (the privacy officer only; one at a time): audited
     when started, its result recorded and audited when it ends (``record_verification``)."""
     runner = full_verification(vault)
-    with transaction(vault.db) as session:
-        decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_LOG_VERIFY_STARTED)
-        if runner.running:
-            raise Conflict("a full verification is already running")
-        _audit(session, ctx, decision, AuditTag.AUDIT_LOG_VERIFY_STARTED)
-    if not runner.start(ctx):
-        raise Conflict("a full verification is already running")
+    with runner.starting:  # a double click: the second waits, then finds the first running
+        with transaction(vault.db) as session:
+            decision = authorise_audit(session, vault, ctx, AuditTag.AUDIT_LOG_VERIFY_STARTED)
+            if runner.running:
+                raise Conflict("a full verification is already running")
+            _audit(session, ctx, decision, AuditTag.AUDIT_LOG_VERIFY_STARTED)
+        runner.start(ctx)
     return runner.state().as_dict()
 
 

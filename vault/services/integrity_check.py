@@ -47,11 +47,14 @@ class JobState:
 
 class FullVerification:
     """The background verification of one vault. ``lock`` guards the job's state; the job takes it at
-    every progress step."""
+    every progress step. ``starting`` is held from a start's check to its launch, across the officer's
+    audited transaction (``audit_reports.start_full_verification``): two starts in this process take
+    turns, so only one is recorded as started."""
 
     def __init__(self, vault: Vault) -> None:
         self._vault = weakref.ref(vault)
         self.lock = threading.RLock()
+        self.starting = threading.RLock()
         self._thread: threading.Thread | None = None
         self._state = JobState(False, 0, 0, None, None, None, False)
 
@@ -69,7 +72,7 @@ class FullVerification:
         vault = self._vault()
         if vault is None:
             return False
-        with self.lock:
+        with self.starting, self.lock:
             if self._state.running:
                 return False
             with queries.read_snapshot(vault.db) as conn:
