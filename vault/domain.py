@@ -106,6 +106,7 @@ class AuditTag(StrEnum):
     SYSTEM_VAULT_INIT = "system:vault:init"
     SYSTEM_KEYS_ROTATE = "system:keys:rotate"
     SYSTEM_POLICY_RELOAD = "system:policy:reload"
+    SYSTEM_POLICY_RELOAD_REQUESTED = "system:policy:reload-requested"
     AUTH_LOGIN_OK = "auth:login:ok"
     AUTH_LOGIN_FAILED = "auth:login:failed"
     AUTH_TOTP_OK = "auth:totp:ok"

@@ -327,6 +327,7 @@ AUDIT_TAGS = {
     "auth:totp:reset": "Tweede factor opnieuw ingesteld door een beheerder",
     "auth:totp:enrolled": "Tweede factor ingesteld",
     "system:policy:reload": "Toegangsbeleid opnieuw geladen",
+    "system:policy:reload-requested": "Opnieuw laden van het toegangsbeleid gevraagd op de server",
     "auth:passkey:registration-started": "Toevoegen van een passkey gestart",
     "auth:passkey:registered": "Passkey toegevoegd",
     "auth:passkey:registration-failed": "Toevoegen van een passkey mislukt",

@@ -3,6 +3,7 @@ the old policy in force; every reload is audited."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vault.context import Context
+from vault.domain import AuditTag
 from vault.errors import ConfigError
 from vault.models import AuditEntry
 from vault.policy import DEFAULT_MODEL_PATH, DEFAULT_POLICY_PATH, PolicyHolder
@@ -87,6 +89,13 @@ def test_cli_reload_signals_the_running_server(vault: Vault) -> None:
             time.sleep(0.2)
         assert _reloads(vault) == 1
         assert server.poll() is None  # still serving
+        # D16: the request names the operator who asked (the server's entry names only the server)
+        with vault.db.session() as session:
+            asked = session.scalars(
+                select(AuditEntry).where(AuditEntry.tag == str(AuditTag.SYSTEM_POLICY_RELOAD_REQUESTED))
+            ).all()
+        assert [e.actor_id.startswith("os:") for e in asked] == [True]
+        assert json.loads(asked[0].details)["server_pid"] == server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -106,3 +115,6 @@ def test_cli_reload_without_a_server_says_so(vault: Vault) -> None:
     )
     assert cli.returncode == 1
     assert "no running server" in cli.stderr
+    with vault.db.session() as session:
+        tag = AuditEntry.tag == str(AuditTag.SYSTEM_POLICY_RELOAD_REQUESTED)
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(tag)) == 0
