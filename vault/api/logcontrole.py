@@ -11,6 +11,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from vault.audit.export import ACTOR_ID_PATTERN
+from vault.domain import AuditTag
+from vault.errors import InvalidInput
 from vault.http.dates import Day, Moment
 from vault.http.deps import RequestContext, VaultDep
 from vault.http.params import CaseId
@@ -18,6 +20,7 @@ from vault.logcontrole import service
 from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import previous_day
 from vault.logcontrole.store import MAX_PAGE, FindingCursor, FindingStatus
+from vault.services.audit_reports import require_privacy_officer
 from vault.transaction import transaction
 
 __all__ = ["router"]
@@ -41,7 +44,14 @@ def list_findings(
     finding, so none may fall off the list): ``next`` is the ``after`` of the next page (null on the
     last), ``total`` counts every finding matching the filters. The filters are codes and ids (422
     otherwise, nothing recorded): they are audited with the listing. A cursor that is not one is 400."""
-    cursor = FindingCursor.parse(after) if after is not None else None
+    cursor = None
+    if after is not None:
+        try:
+            cursor = FindingCursor.parse(after)
+        except InvalidInput:
+            # the role before what was sent: anyone else is refused and audited (session 18, L5)
+            require_privacy_officer(vault, ctx, AuditTag.AUDIT_FINDINGS_LISTED)
+            raise
     with transaction(vault.db) as session:
         listed = service.findings(
             session,

@@ -132,7 +132,6 @@ class Review:
         self.off: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
         # (actor, UTC hour) -> (cases read, local day, first time, first seqs)
         self.hour_cases: dict[tuple[str, str], tuple[set[str], str, int, list[int]]] = {}
-        self.denials: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(dict)
         self.probes = Probes(start_t, end_t)  # refusals on one case, chained over day boundaries (O8)
         self.spikes: dict[str, deque[tuple[int, str, int]]] = {}
         self.spike_counts: dict[str, Counter[str]] = {}
@@ -230,7 +229,7 @@ class Review:
             if case is not None and allowed and not glass and tag not in _NOT_WORK:
                 self._work(actor, case, t)
             if case is not None and not allowed:
-                self.probes.add(actor, case, seq, t, info.day)
+                self.probes.add(actor, case, seq, t, info.day, info.hour)
             if t < start_t or t >= end_t:
                 # before the period or lookahead: only resolves work, and completes a shared night
                 if (
@@ -256,7 +255,6 @@ class Review:
             facts = cases.get(case)
             is_read = tag in CONTENT_TAGS
             if not allowed:
-                self.denials[(actor, day)].setdefault(case, []).append((seq, t))
                 self._spike(case, actor, seq, t, day, facts.works_on(actor) if facts else False)
                 if facts is not None and actor in facts.circle:
                     self._flag(Detector.OWN_CIRCLE, actor, case, day, seq, t, 3.0, "attempt")
@@ -408,7 +406,7 @@ class Review:
         chains of detector 9 (``probing``)."""
         for seq, when, actor, case in rows:
             info, t = self.times.epoch(when)
-            self.probes.add(actor, case, seq, t, info.day)
+            self.probes.add(actor, case, seq, t, info.day, info.hour)
 
     def finish(self) -> list[Candidate]:
         self._finish_volume()
@@ -419,12 +417,10 @@ class Review:
                 day = min(reads)[2]
                 for seq, t, _ in reads:
                     self._flag(Detector.OFF_HOURS, actor, "", day, seq, t, 1.0 + 0.1 * len(reads), "hours")
-        for (actor, day), per_case in self.denials.items():
-            total = sum(len(v) for v in per_case.values())
-            if len(per_case) >= self.s.probe_denied_cases:
-                for denials in per_case.values():
-                    for seq, t in denials:
-                        self._flag(Detector.PROBING, actor, "", day, seq, t, 1.0 + 0.2 * total, "many_cases")
+        # refusals on many cases in one day, or in one noon-to-noon span over midnight (session 18, L1)
+        for actor, day, refusals in self.probes.many_cases(self.s.probe_denied_cases):
+            for seq, t in refusals:
+                self._flag(Detector.PROBING, actor, "", day, seq, t, 1.0 + 0.2 * len(refusals), "many_cases")
         for actor, case, day, chain in self.probes.chains(self.s.probe_denials_one_case):
             for seq, t in chain:
                 self._flag(Detector.PROBING, actor, case, day, seq, t, 1.0 + 0.2 * len(chain), "one_case")

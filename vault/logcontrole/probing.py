@@ -10,12 +10,18 @@ A review reads the refusals of the ``PROBE_GAP`` before its period (``scan.denia
 those after it in its look-ahead; a chain is judged by the review only when one of its refusals lies in
 the period (the earlier day's review judged the others). A chain longer than the read-back can be
 keyed by a later day in a later review than in an earlier one (docs/audit.md).
+
+Detector 9, many cases (session 18, L1): refusals on ``probe_denied_cases`` cases or more by one person
+within one local calendar day, *or* within one span from noon to the next noon (local), so that a burst
+split at midnight is one burst. Any burst within twelve hours lies whole in one of the two. The finding is
+keyed by the local day of the first refusal of the day or span, so either day's review finds the same one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 __all__ = ["PROBE_GAP", "Probes"]
 
@@ -28,10 +34,32 @@ class Probes:
     def __init__(self, start_t: int, end_t: int) -> None:
         self.start_t, self.end_t = start_t, end_t
         self._seen: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
+        self._noon: dict[int, str] = {}  # seq -> the local day the refusal's noon-to-noon span began
 
-    def add(self, actor: str, case: str, seq: int, t: int, day: str) -> None:
-        """One refused attempt (seq, epoch seconds, local day), in the period or around it."""
+    def add(self, actor: str, case: str, seq: int, t: int, day: str, hour: int = 12) -> None:
+        """One refused attempt (seq, epoch seconds, local day and hour), in the period or around it."""
         self._seen[(actor, case)].append((t, seq, day))
+        self._noon[seq] = day if hour >= 12 else (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+    def many_cases(self, minimum: int) -> Iterator[tuple[str, str, list[tuple[int, int]]]]:
+        """(person, local day of the first refusal, [(seq, t)]) of each local day and each noon-to-noon
+        span in which the person was refused on ``minimum`` or more cases, one refusal in the period."""
+        spans: dict[tuple[str, str, str], dict[int, tuple[int, str, str]]] = defaultdict(dict)
+        for (actor, case), seen in self._seen.items():
+            for t, seq, day in seen:
+                spans[(actor, "day", day)][seq] = (t, case, day)
+                spans[(actor, "noon", self._noon[seq])][seq] = (t, case, day)
+        found: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+        for (actor, _, _), refusals in spans.items():
+            if len({case for _, case, _ in refusals.values()}) < minimum:
+                continue
+            if not any(self.start_t <= t < self.end_t for t, _, _ in refusals.values()):
+                continue
+            first = min((t, seq) for seq, (t, _, _) in refusals.items())
+            key = (actor, refusals[first[1]][2])
+            found[key].update({seq: t for seq, (t, _, _) in refusals.items()})
+        for (actor, day), evidence in found.items():
+            yield actor, day, sorted(evidence.items(), key=lambda item: (item[1], item[0]))
 
     def chains(self, minimum: int) -> Iterator[tuple[str, str, str, list[tuple[int, int]]]]:
         """(person, case, local day of the first refusal, [(seq, t)]) of each chain of ``minimum`` or

@@ -14,26 +14,28 @@ from sqlalchemy.orm import Session
 
 from vault.audit import queries as audit_repo
 from vault.audit.bundle import MAX_BUNDLE_ENTRIES, prove_inclusions
+from vault.audit.chain import entry_hash
 from vault.audit.export import ACTOR_ID_PATTERN
-from vault.audit.log import record
+from vault.audit.log import hold_chain, record
 from vault.audit.sealed import open_sealed, seal
 from vault.context import Context
 from vault.crypto.index import blind_index_address, blind_index_bsn, blind_index_person
 from vault.crypto.keys import SubkeyPurpose
 from vault.domain import AuditTag, Role
 from vault.domain import Decision as Effect
-from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired, VaultError
+from vault.errors import Forbidden, Integrity, InvalidInput, NotFound, StepUpRequired, VaultError
 from vault.logcontrole import store
 from vault.logcontrole.detectors import Detector
 from vault.logcontrole.engine import Progress, ReviewResult, run_review
 from vault.logcontrole.store import FindingRow, FindingStatus
-from vault.models import Case, StaffIndex
+from vault.models import Case, Finding, StaffIndex
 from vault.repositories import access as access_repo
 from vault.runtime import Vault
 from vault.services.audit_reports import authorise_audit
 from vault.transaction import Refusal, transaction
 
 __all__ = [
+    "COMMENT_KEPT",
     "EXPLANATION_REQUIRED",
     "MAX_COMMENT",
     "OFFICER_SET_BY_PERSON",
@@ -58,6 +60,8 @@ OWN_FINDING: Final = "own-finding"
 # D21: the officer's credentials or role were set by the finding's person (``set_finding_status``).
 OFFICER_SET_BY_PERSON: Final = "officer-set-by-finding-person"
 OFFICER_SET_WINDOW: Final = timedelta(days=90)
+# D21: the subject may escalate, but not replace the comment another officer wrote (session 18, L3).
+COMMENT_KEPT: Final = "finding-comment-kept"
 
 
 def start_review(
@@ -115,10 +119,16 @@ def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int
         raise NotFound("no such finding")
     seqs = store.evidence_of(session, finding_id)
     entries = [e for e in (audit_repo.entry_by_seq(session, seq) for seq in seqs) if e is not None]
-    proofs = {
-        seq: None if proof is None else proof.as_dict()
-        for seq, proof in prove_inclusions(vault, seqs[:MAX_PROOFS]).items()
-    }
+    # An altered entry fails its proof: the finding stays readable and says so (session 18, L7).
+    altered = [e["seq"] for e in entries if entry_hash(e) != e["entry_hash"]]
+    try:
+        proofs = {
+            seq: None if proof is None else proof.as_dict()
+            for seq, proof in prove_inclusions(vault, seqs[:MAX_PROOFS]).items()
+        }
+        proof_error = False
+    except Integrity:
+        proofs, proof_error = {}, True
     comment = open_sealed(
         vault, table=_TABLE, column="comment", row_id=str(found.id), sealed=found.comment_enc
     )
@@ -138,6 +148,8 @@ def finding_detail(session: Session, vault: Vault, ctx: Context, finding_id: int
         "evidence": entries,
         "proofs": proofs,
         "history": store.verdict_history(session, finding_id),  # D21: earlier verdicts stay visible
+        "proof_error": proof_error,  # the evidence does not match the signed log: tell the officer
+        "altered": altered,  # evidence entries that no longer match their own hash
     }
 
 
@@ -164,17 +176,17 @@ def set_finding_status(
         raise InvalidInput(f"the comment may hold at most {MAX_COMMENT} characters")
     if new_status is FindingStatus.EXPLAINED and not text:
         raise InvalidInput("an explained finding needs a comment saying why", rule=EXPLANATION_REQUIRED)
+    # The chain lock before the finding is read, as a review takes it before it writes findings:
+    # one order of the two locks, so a verdict and a review at once never deadlock (session 18, L6).
+    hold_chain(session)
     found = store.finding(session, finding_id)
     if found is None:
         raise NotFound("no such finding")
     rule: str | None = None
-    if new_status is not FindingStatus.ESCALATED and ctx.actor_id is not None:
-        if found.actor_key == ctx.actor_id:
-            rule = OWN_FINDING
-        elif store.credentials_set_by(
-            session, ctx.actor_id, found.actor_key, found.first_at - OFFICER_SET_WINDOW
-        ):
-            rule = OFFICER_SET_BY_PERSON
+    if new_status is not FindingStatus.ESCALATED:
+        rule = _subject_rule(session, ctx, found)
+    elif text and found.comment_enc is not None and _subject_rule(session, ctx, found) is not None:
+        rule = COMMENT_KEPT  # the subject escalates, but does not replace another's comment (L3)
     own = rule is not None
     if not own:
         found.status = new_status.value
@@ -199,10 +211,26 @@ def set_finding_status(
     )
     if rule == OWN_FINDING:
         raise Refusal(Forbidden("a finding about oneself can only be escalated", rule=OWN_FINDING))
+    if rule == COMMENT_KEPT:
+        why = "a finding about oneself can be escalated, but its comment is not theirs to replace"
+        raise Refusal(Forbidden(why, rule=COMMENT_KEPT))
     if own:
         why = "a finding about whoever set this officer's credentials or role can only be escalated"
         raise Refusal(Forbidden(why, rule=rule))
     return store.finding_row(found)
+
+
+def _subject_rule(session: Session, ctx: Context, found: Finding) -> str | None:
+    """Why the officer ``ctx`` is a subject of the finding (None: they are not): it is about them, or
+    one of its evidence entries is theirs (a spike's reader: L2); or its person set their account's
+    credentials or role (``OFFICER_SET_BY_PERSON``)."""
+    if ctx.actor_id is None:
+        return None
+    if found.actor_key == ctx.actor_id or store.evidence_names(session, found.id, ctx.actor_id):
+        return OWN_FINDING
+    if store.credentials_set_by(session, ctx.actor_id, found.actor_key, found.first_at - OFFICER_SET_WINDOW):
+        return OFFICER_SET_BY_PERSON
+    return None
 
 
 # --- staff enrolment ---------------------------------------------------------------------------

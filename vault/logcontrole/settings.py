@@ -40,7 +40,8 @@ class ReviewSettings:
     work_window_hours: int = 24
     # 8. break-the-glass: a justification shorter than this is "short"
     break_glass_short_chars: int = 40
-    # 9. probing: denials on one case, or on this many distinct cases, in one day
+    # 9. probing: denials on one case (chained, see probing.py), or on this many distinct cases in one
+    # local day or one span from noon to noon (a burst over midnight)
     probe_denials_one_case: int = 3
     probe_denied_cases: int = 4
     # 10. after closure: a case closed at least this many days ago

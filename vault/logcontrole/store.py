@@ -40,6 +40,7 @@ __all__ = [
     "Reopened",
     "WriteCounts",
     "credentials_set_by",
+    "evidence_names",
     "evidence_of",
     "findings_page",
     "list_findings",
@@ -376,6 +377,18 @@ def evidence_of(session: Session, finding_id: int) -> list[int]:
             select(FindingEntry.seq).where(FindingEntry.finding_id == finding_id).order_by(FindingEntry.seq)
         )
     )
+
+
+def evidence_names(session: Session, finding_id: int, actor_id: str) -> bool:
+    """Whether one of the finding's evidence entries is ``actor_id``'s own (a spike names no one
+    person, yet each reader is one of its subjects: session 18, L2)."""
+    query = (
+        select(FindingEntry.seq)
+        .join(AuditEntry, AuditEntry.seq == FindingEntry.seq)
+        .where(FindingEntry.finding_id == finding_id, AuditEntry.actor_id == actor_id)
+        .limit(1)
+    )
+    return session.execute(query).first() is not None
 
 
 # What sets an account's credentials or role (detector 11's credential actions, and the role change).

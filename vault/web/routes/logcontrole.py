@@ -24,7 +24,7 @@ from vault.services.directory import usernames
 from vault.services.person_fields import PersonFields
 from vault.transaction import transaction
 from vault.web.csrf import VerifiedForm
-from vault.web.fg_reports import parse_day
+from vault.web.fg_reports import actor_label, parse_day
 from vault.web.render import page, see_other
 from vault.web.session import WebActor, WebUser
 
@@ -75,12 +75,24 @@ REASONS = {
     "unusual_hours": "inzage op ongewone uren voor dit account",
     "overseer_account": "account van een beheerder of functionaris gegevensbescherming",
     "chained": "via een account dat deze beheerder eerder had overgenomen",
+    "cases_per_hour": "veel verschillende zaken in één uur",
 }
 FindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _labels() -> dict[str, Any]:
     return {"detectors": DETECTORS, "statuses": STATUSES, "zaakref": reference_of, "reden": _reason}
+
+
+def _names(vault: VaultDep, actor_ids: list[str | None]) -> dict[str, str]:
+    """Usernames, and for an actor that is no account (a CLI operator, the system) what the officer's
+    other pages call it, never "onbekende gebruiker" (session 18, L8)."""
+    names = usernames(vault, actor_ids)
+    for actor_id in actor_ids:
+        label = actor_label(actor_id) if actor_id and actor_id not in names else None
+        if actor_id and label:
+            names[actor_id] = label
+    return names
 
 
 def _reason(code: str) -> str:
@@ -118,7 +130,7 @@ def _list_page(
             session, vault, actor.ctx, status=status, actor_id=person, after=cursor, limit=PAGE_SIZE
         )
     rows = listed.rows
-    names = usernames(vault, [r.actor_id for r in rows] + [person])
+    names = _names(vault, [r.actor_id for r in rows] + [person])
     return page(
         request,
         "fg_findings.html",
@@ -196,7 +208,7 @@ def _detail_page(
         detail = service.finding_detail(session, vault, actor.ctx, finding_id)
     found = detail["finding"]
     history = detail["history"]
-    names = usernames(
+    names = _names(
         vault,
         [
             found["actor_id"],
@@ -215,7 +227,10 @@ def _detail_page(
         proofs=detail["proofs"],
         history=history,
         names=names,
-        own=found["actor_id"] == actor.ctx.actor_id,
+        # about the officer, or one of its evidence entries is theirs (a spike): escalate only (L2)
+        own=actor.ctx.actor_id in {found["actor_id"], *(e["actor_id"] for e in detail["evidence"])},
+        proof_error=detail["proof_error"],
+        altered=detail["altered"],
         errors=errors or {},
         values=values or {},
         status_code=status_code,
@@ -250,15 +265,20 @@ def set_status(request: Request, vault: VaultDep, form: VerifiedForm, finding_id
         with transaction(vault.db) as session:
             service.set_finding_status(session, vault, form.user.ctx, finding_id, status, comment or None)
     except Forbidden as exc:
-        if exc.rule not in {service.OWN_FINDING, service.OFFICER_SET_BY_PERSON}:
+        if exc.rule not in {service.OWN_FINDING, service.OFFICER_SET_BY_PERSON, service.COMMENT_KEPT}:
             raise
         errors = {"status": "Een bevinding over uzelf kunt u alleen escaleren."}
+        if exc.rule == service.COMMENT_KEPT:
+            errors = {
+                "comment": "Deze bevinding gaat over u. U kunt haar escaleren, maar de toelichting van "
+                "een andere functionaris niet vervangen. Laat de toelichting leeg."
+            }
         if exc.rule == service.OFFICER_SET_BY_PERSON:
             errors["status"] = (
                 "Deze persoon heeft uw account, wachtwoord, tweede factor of rol ingesteld. U kunt deze "
                 "bevinding alleen escaleren."
             )
-        values = {"status": "", "comment": comment}
+        values = {"status": status if exc.rule == service.COMMENT_KEPT else "", "comment": comment}
         return _detail_page(
             request, vault, form.user, finding_id, errors=errors, values=values, status_code=403
         )
