@@ -28,6 +28,9 @@ class NoteIn(BaseModel):
     # The service counts after turning CRLF into LF; this bound only caps the body.
     text: Annotated[str, StringConstraints(min_length=1, max_length=2 * journal.MAX_NOTE_LENGTH)]
     corrects_id: Annotated[str, StringConstraints(pattern=UUID_PATTERN, max_length=36)] | None = None
+    # Chosen by the client so that a retried post is one note (D14): the repeat answers 409 (rule
+    # ``journal-note-already-added``) and stores nothing.
+    id: Annotated[str, StringConstraints(pattern=UUID_PATTERN, max_length=36)] | None = None
 
 
 class NoteCreated(BaseModel):
@@ -48,7 +51,11 @@ class NoteOut(BaseModel):
 
 @router.post(_NOTES, status_code=status.HTTP_201_CREATED, response_model=NoteCreated)
 def add_note(case_id: CaseId, body: NoteIn, ctx: RequestContext, vault: VaultDep) -> NoteCreated:
-    return NoteCreated(id=journal.add_note(vault, ctx, case_id, text=body.text, corrects_id=body.corrects_id))
+    return NoteCreated(
+        id=journal.add_note(
+            vault, ctx, case_id, text=body.text, corrects_id=body.corrects_id, note_id=body.id
+        )
+    )
 
 
 @router.get(_NOTES, response_model=list[NoteOut])

@@ -11,7 +11,9 @@ exist) writes no ``dossier:case:assigned``/``unassigned`` entry, which would rec
 began or ended: it is refused (``Conflict``, 409) and audited as a refusal with rule
 ``assignment-unchanged``.
 
-Only a new assignment asks for an enabled staff account; an existing one can always be ended, also
+Assigning an account that is disabled, unknown or not staff is refused and audited as a refusal
+(``assignment-no-enabled-account``, ``assignment-not-staff``: an attempt to give someone access, D16,
+D21). Only a new assignment asks for an enabled staff account; an existing one can always be ended, also
 when the account was disabled since or its role changed (a worker who left stays off the case even
 if the account is ever re-enabled)."""
 
@@ -31,6 +33,8 @@ from vault.runtime import Vault
 from vault.services.gate import Admission, GateRequest, RuleRefused, pass_gate, would_allow
 
 __all__ = [
+    "NOT_STAFF",
+    "NO_ENABLED_ACCOUNT",
     "UNCHANGED",
     "Assignee",
     "StaffMember",
@@ -41,6 +45,8 @@ __all__ = [
 ]
 
 UNCHANGED = "assignment-unchanged"  # the rule of a refused no-op (already assigned, never assigned)
+NOT_STAFF = "assignment-not-staff"  # a partner, privacy officer, administrator or professional
+NO_ENABLED_ACCOUNT = "assignment-no-enabled-account"  # a disabled or unknown account
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,14 @@ class StaffMember:
 def _change(vault: Vault, ctx: Context, case_id: str, user_id: str, *, assign: bool) -> bool:
     def apply(session: Session, _admission: Admission) -> bool:
         if assign:  # ending needs only the assignment: a disabled account's one must end too (D15/D16)
+            # A refused assignment is a refused attempt at access: audited (D16, D21), ids and rule only.
             user = session.get(User, user_id)
             if user is None or user.disabled:
-                raise NotFound("no such user")
+                raise RuleRefused(NotFound("no such user"), NO_ENABLED_ACCOUNT)
             if not Role(user.role).is_staff:
-                raise InvalidInput("only staff are assigned to cases; partners receive disclosures")
+                raise RuleRefused(
+                    InvalidInput("only staff are assigned to cases; partners receive disclosures"), NOT_STAFF
+                )
         existing = session.get(CaseAssignment, (case_id, user_id))
         if (existing is not None) == assign:
             # Nothing to change: roll back the gate's entry (it would record a change of access).

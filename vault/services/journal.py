@@ -18,6 +18,10 @@
   note says it was corrected (``NoteView.corrected_by``). Only destruction of the whole case removes
   notes (``vault.services.destruction`` sets ``destroyed_at`` first, then removes every content
   table with a ``case_id``).
+- A form chooses its note's id when it is shown (``add_note(note_id=…)``): the same form sent twice
+  (a double click, a repeated post) is refused the second time (``Conflict``, rule
+  ``journal-note-already-added``) and changes nothing, so a note that can never be removed is never
+  stored twice; the log keeps the one ``dossier:note:added`` of the note that was stored.
 - Under break-the-glass the reporter's recorded details are masked as ``[melder]`` in every note
   (D8: the policy withholds the identity from that reader; ``vault.services.reporter_mask``).
 - Notes can name people (D22): they enter an inzage copy only when released item by item
@@ -40,7 +44,7 @@ from sqlalchemy.orm import Session
 from vault.context import Context
 from vault.crypto.fields import encrypt_text
 from vault.domain import Action, AuditTag, disguising_characters
-from vault.errors import Forbidden, Integrity, InvalidInput, NotFound
+from vault.errors import Conflict, Forbidden, Integrity, InvalidInput, NotFound
 from vault.models import Case, CaseNote, User
 from vault.runtime import Vault
 from vault.services.documents import touch_case
@@ -55,6 +59,8 @@ from vault.services.gate import (
 from vault.services.reporter_mask import reporter_masker
 
 __all__ = [
+    "ALREADY_ADDED",
+    "FORM_USED",
     "MAX_NOTE_LENGTH",
     "NOTE_COLUMN",
     "NOTE_TABLE",
@@ -72,6 +78,8 @@ MAX_NOTE_LENGTH = 10_000
 NOTE_TABLE = "case_notes"
 NOTE_COLUMN = "text"
 STAFF_ONLY = "journal-staff-only"
+ALREADY_ADDED = "journal-note-already-added"  # the same note sent again (a double submit)
+FORM_USED = "journal-form-already-used"  # a note id that is taken, by another text or case
 # 1: associated data binds the note id only (notes written before migration 0030);
 # 2: it binds id, case, author, time and the corrected note (D14, D16).
 SEAL_VERSION = 2
@@ -151,15 +159,55 @@ def _staff_only(admission: Admission) -> None:
         raise RuleRefused(Forbidden("journal notes are written and read by Veilig Thuis staff"), STAFF_ONLY)
 
 
-def add_note(vault: Vault, ctx: Context, case_id: str, *, text: str, corrects_id: str | None = None) -> str:
+def _same_note_again(
+    session: Session,
+    admission: Admission,
+    ctx: Context,
+    note_id: str,
+    case_id: str,
+    text: str,
+    corrects: str | None,
+) -> None:
+    """A note id that is taken: the same note sent again (a double submit) or anything else. Either is
+    refused (``Conflict``) and changes nothing; the transaction rolls back with the gate's entry, so
+    the log holds one ``dossier:note:added`` per note stored and no refusal for a repeat (as a repeated
+    revocation: only the change is recorded; a refusal per double click would count as probing, D21)."""
+    existing = session.get(CaseNote, note_id)
+    if existing is None:
+        return
+    repeat = (
+        existing.case_id == case_id
+        and existing.created_by == ctx.actor_id
+        and existing.corrects_id == corrects
+        and open_note(admission, existing) == text
+    )
+    if repeat:
+        raise Conflict("this note was already added", rule=ALREADY_ADDED)
+    raise Conflict("this form was already used for another note", rule=FORM_USED)
+
+
+def add_note(
+    vault: Vault,
+    ctx: Context,
+    case_id: str,
+    *,
+    text: str,
+    corrects_id: str | None = None,
+    note_id: str | None = None,
+) -> str:
     """Add a note to the case (a gated WRITE, audited ``dossier:note:added`` with the note's id).
 
     ``corrects_id`` names an earlier note of the same case that this one corrects (it stays as it is).
+    ``note_id``: the id the form chose when it was shown, so that the same form sent twice is one note:
+    the repeat is refused with ``Conflict`` (rule ``journal-note-already-added``; another text or
+    case under a taken id: ``journal-form-already-used``) and stores nothing.
     """
     text = check_note_text(text)
     if corrects_id is not None and not _UUID.match(corrects_id):
         raise InvalidInput("corrects_id names a note by its id")
-    note_id = str(uuid.uuid4())
+    if note_id is not None and not _UUID.match(note_id):
+        raise InvalidInput("note_id is a note's id")
+    note_id = note_id or str(uuid.uuid4())
 
     def write(session: Session, admission: Admission) -> str:
         assert admission.dek is not None
@@ -167,6 +215,7 @@ def add_note(vault: Vault, ctx: Context, case_id: str, *, text: str, corrects_id
         case = session.get(Case, case_id)
         if case is None:
             raise NotFound("no such case")
+        _same_note_again(session, admission, ctx, note_id, case_id, text, corrects_id)
         if corrects_id is not None:
             earlier = session.get(CaseNote, corrects_id)
             if earlier is None or earlier.case_id != case_id:

@@ -9,17 +9,27 @@ break-the-glass view shows the notes read-only (its own audited, flagged read) a
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.domain import Role, reference_of
+from vault.errors import Conflict
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
 from vault.services.case_view import CaseView
-from vault.services.journal import MAX_NOTE_LENGTH, NoteText, NoteView, add_note, read_notes
+from vault.services.journal import (
+    ALREADY_ADDED,
+    MAX_NOTE_LENGTH,
+    NoteText,
+    NoteView,
+    add_note,
+    read_notes,
+)
 from vault.web.csrf import VerifiedForm
 from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
@@ -34,6 +44,20 @@ _TEXT_ERRORS = {
     "control": "De tekst bevat tekens die niet zijn toegestaan. Gebruik gewone tekst en regeleinden.",
 }
 NoteRef = Annotated[str | None, Query(pattern=UUID_PATTERN, max_length=36)]
+# The form's own note id (``aantekening``): the same form sent twice is one note (D14).
+FORM_ID = "aantekening"
+_FORM_USED = (
+    "Dit formulier is al gebruikt voor een andere aantekening. Uw tekst is nog niet opgeslagen: "
+    "controleer hem en klik opnieuw op „Aantekening toevoegen”."
+)
+# What a note's text is read up to: every body is at most 1 MiB (``SmallBodyLimitMiddleware``), so
+# a text over the limit comes back whole with the reason, never cut off.
+_TYPED_LIMIT = 1 << 20
+_UUID = re.compile(UUID_PATTERN)
+
+
+def new_form_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _is_staff(actor: WebActor) -> bool:
@@ -59,6 +83,7 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
         "journal_notes": notes,
         "journal_max": MAX_NOTE_LENGTH,
         "journal_corrects": {n.note_id: n for n in notes},
+        "journal_form_id": new_form_id(),
     }
 
 
@@ -70,6 +95,8 @@ def _form_page(
     corrects: NoteView | None,
     text: str = "",
     error: str | None = None,
+    form_id: str | None = None,
+    status_code: int | None = None,
 ) -> HTMLResponse:
     return page(
         request,
@@ -81,7 +108,8 @@ def _form_page(
         text=text,
         errors={"tekst": error} if error else {},
         max_length=MAX_NOTE_LENGTH,
-        status_code=400 if error else 200,
+        form_id=form_id or new_form_id(),
+        status_code=status_code or (400 if error else 200),
     )
 
 
@@ -106,11 +134,20 @@ def note_form(
 @router.post("/zaken/{case_id}/aantekeningen")
 def note_added(request: Request, case_id: CaseId, vault: VaultDep, form: VerifiedForm) -> Response:
     actor = form.user
-    typed = form.text("tekst", limit=2 * MAX_NOTE_LENGTH + 1)
+    typed = form.text("tekst", limit=_TYPED_LIMIT)
     corrects_id = form.text("corrigeert", limit=36) or None
+    form_id = form.text(FORM_ID, limit=36)
+    note_id = form_id if _UUID.fullmatch(form_id) else None
+    error: str | None = None
     try:
-        add_note(vault, actor.ctx, case_id, text=typed, corrects_id=corrects_id)
+        add_note(vault, actor.ctx, case_id, text=typed, corrects_id=corrects_id, note_id=note_id)
     except NoteText as refused:
+        error = _TEXT_ERRORS.get(refused.reason, _TEXT_ERRORS["control"])
+    except Conflict as refused:
+        if refused.rule == ALREADY_ADDED:  # the same form sent again: that note is there, once
+            return see_other(f"/zaken/{case_id}", notice="aantekening-toegevoegd")
+        error, note_id = _FORM_USED, None
+    if error is not None:
         notes = read_notes(vault, actor.ctx, case_id) if corrects_id else []
         return _form_page(
             request,
@@ -118,6 +155,8 @@ def note_added(request: Request, case_id: CaseId, vault: VaultDep, form: Verifie
             case_id,
             corrects=_earlier(notes, corrects_id),
             text=typed,
-            error=_TEXT_ERRORS.get(refused.reason, _TEXT_ERRORS["control"]),
+            error=error,
+            form_id=note_id,
+            status_code=409 if error == _FORM_USED else 400,
         )
     return see_other(f"/zaken/{case_id}", notice="aantekening-toegevoegd")
