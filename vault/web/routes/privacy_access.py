@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from vault.audit.bundle import dump_bundle
 from vault.audit.search import MAX_MATCHES, TOO_MANY_CASES, every_case_for_reference
 from vault.domain import AuditTag, reference_of
-from vault.errors import InvalidInput
+from vault.errors import Integrity, InvalidInput
 from vault.http.deps import VaultDep
 from vault.http.downloads import download_headers
 from vault.http.params import CaseId
@@ -187,10 +187,37 @@ def access_report_bundle(request: Request, case_id: CaseId, vault: VaultDep, act
     if after is None or name is None:
         return _no_such_part(request, actor, case_id)
     make = proof_bundles.access_report_bundle if full else proof_bundles.subject_overview_bundle
-    return _bundle_download(make(vault, actor.ctx, case_id, after_seq=after), name)
+    try:
+        bundle = make(vault, actor.ctx, case_id, after_seq=after)
+    except Integrity:
+        return _unprovable(request, actor)
+    return _bundle_download(bundle, name)
+
+
+def _unprovable(request: Request, actor: WebActor) -> HTMLResponse:
+    """D16: an entry no longer matches the signed log (someone changed it in the database), so no proof
+    can be given. The officer is told so, with where to look, not shown a server error (409: the log's
+    state, not the link, is what is wrong)."""
+    return page(
+        request,
+        "error.html",
+        actor=actor,
+        status_code=409,
+        status=409,
+        title="Geen bewijs mogelijk: het auditlog is gewijzigd",
+        text="Een item in dit bewijs klopt niet met het ondertekende auditlog; het is na het ondertekenen "
+        "veranderd. Daarom kan er geen bewijs worden gegeven. Kijk bij Integriteit welk item het is en "
+        "meld het als beveiligingsincident.",
+    )
 
 
 @router.get("/bewijs/{seq}", dependencies=[OWN_PAGES_ONLY])
-def entry_bundle(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep, actor: WebUser) -> Response:
+def entry_bundle(
+    request: Request, seq: Annotated[int, Path(ge=1, le=2**63 - 1)], vault: VaultDep, actor: WebUser
+) -> Response:
     """One audit entry with its proof, to keep and check later (tools/verify_bundle.py)."""
-    return _bundle_download(proof_bundles.entry_bundle(vault, actor.ctx, seq), f"auditbewijs-{seq}.json")
+    try:
+        bundle = proof_bundles.entry_bundle(vault, actor.ctx, seq)
+    except Integrity:
+        return _unprovable(request, actor)
+    return _bundle_download(bundle, f"auditbewijs-{seq}.json")
