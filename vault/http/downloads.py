@@ -3,12 +3,14 @@ headers every download carries and the declared-size check every upload makes be
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import anyio.to_thread
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from vault.context import Context
-from vault.errors import TooLarge
+from vault.errors import Integrity, TooLarge
 from vault.http.streaming import content_disposition, stream_batches
 from vault.runtime import Vault
 from vault.services import watermark
@@ -20,7 +22,7 @@ from vault.services.read_failures import (
     while_streaming,
 )
 
-__all__ = ["INLINE_BYTES", "admitted_response", "check_declared_size", "download_headers"]
+__all__ = ["INLINE_BYTES", "admitted_response", "check_declared_size", "download_headers", "exactly"]
 
 # Up to this size a download is decrypted and verified whole on the event loop and sent in one
 # response (one segment or a few); larger ones stream from a worker thread.
@@ -50,7 +52,7 @@ async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) 
         headers["Content-Disposition"] = content_disposition(opened.filename)
     elif admitted.length <= INLINE_BYTES:
         try:
-            body = b"".join(open_admitted(vault, admitted).chunks)
+            body = b"".join(exactly(open_admitted(vault, admitted).chunks, admitted.length))
         except StoreReadFailed:  # noted off the event loop (a transaction of its own)
             raise await anyio.to_thread.run_sync(failed_before_the_first_byte, vault, ctx, admitted) from None
         return Response(body, media_type=admitted.content_type, headers=headers)
@@ -59,8 +61,31 @@ async def admitted_response(vault: Vault, ctx: Context, admitted: AdmittedRead) 
             lambda: before_the_first_byte(vault, ctx, admitted, lambda: open_admitted(vault, admitted))
         )
     headers["Content-Length"] = str(opened.length)
-    chunks = while_streaming(vault, ctx, admitted, opened.chunks)
+    chunks = while_streaming(vault, ctx, admitted, exactly(opened.chunks, opened.length))
     return StreamingResponse(stream_batches(chunks), media_type=opened.content_type, headers=headers)
+
+
+def exactly(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
+    """The body of a response declared ``length`` bytes long (review S18): ``Integrity`` as soon as
+    it runs past that length, or when it ends short. The chunk that completes the declared length is
+    held back until the stream has ended (its last segment verified), so a client never holds exactly
+    the announced bytes of a document that goes on: a cut-off copy never looks complete."""
+    sent = 0
+    held: bytes | None = None
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if held is not None or sent + len(chunk) > length:
+            raise Integrity()
+        sent += len(chunk)
+        if sent == length:
+            held = chunk
+            continue
+        yield chunk
+    if sent != length:
+        raise Integrity()
+    if held is not None:
+        yield held
 
 
 def download_headers(

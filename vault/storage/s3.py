@@ -13,6 +13,11 @@ ever receives ciphertext. Objects are named ``<prefix><id[:2]>/<id>``.
   start) is older than the grace period. An upload still sending parts is never cut off, however long.
 - An unreachable bucket, wrong credentials or a server error become ``Unavailable`` (503) with a message
   that names nothing (no bucket, endpoint or key).
+- ``open`` waits at most ``open_seconds`` (5 s) for the GetObject's answer to start: a download opens its
+  blob inside the transaction that admits it (SQLite's write lock; on PostgreSQL the audit chain's lock
+  and the writer thread), and a store that stalls — keeps the connection, answers nothing — would hold
+  every audited action of the process for the client's read timeout times its retries (review S18).
+  Once the answer has started, the body is read with the client's own read timeout.
 
 Credentials come from the standard AWS chain (environment, ``~/.aws`` files, instance roles), never
 from the vault's settings or the repository.
@@ -20,6 +25,7 @@ from the vault's settings or the repository.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
@@ -53,6 +59,8 @@ _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _CONFLICT_CODES = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
 _GONE_UPLOAD_CODES = frozenset({"404", "NoSuchUpload", "NotFound"})
 _UNREACHABLE = "the document store cannot be reached"
+# How long ``open`` waits for a GetObject's answer to start (status and headers; module docstring).
+_OPEN_SECONDS = 5.0
 
 
 def _error_code(exc: BaseException) -> str:
@@ -130,13 +138,17 @@ class S3BlobStore:
         *,
         part_size: int = _PART_SIZE,
         parts_in_flight: int = _PARTS_IN_FLIGHT,
+        open_seconds: float = _OPEN_SECONDS,
     ) -> None:
         if part_size < 5 << 20:
             raise ValueError("part_size must be at least 5 MiB (the S3 minimum)")
+        if open_seconds <= 0:
+            raise ValueError("open_seconds must be positive")
         self._location = location
         self._client = client
         self._part_size = part_size
         self._parts_in_flight = max(1, parts_in_flight)
+        self._open_seconds = open_seconds
 
     @classmethod
     def from_url(cls, url: str, *, endpoint: str | None = None, region: str | None = None) -> S3BlobStore:
@@ -295,9 +307,25 @@ class S3BlobStore:
     # -- reading --
 
     def _get(self, blob_id: str) -> Any:
+        """The GetObject's body, once its answer started within ``open_seconds``; else ``Unavailable``
+        (the request goes on in its own thread, and a body that arrives late is closed unread)."""
         key = self._key(blob_id)
-        answer = self._call("", lambda: self._client.get_object(Bucket=self._location.bucket, Key=key))
-        return answer["Body"]
+        bucket = self._location.bucket
+        answer: Future[Any] = Future()
+        answer.set_running_or_notify_cancel()
+
+        def fetch() -> None:
+            try:
+                answer.set_result(self._call("", lambda: self._client.get_object(Bucket=bucket, Key=key)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                answer.set_exception(exc)
+
+        threading.Thread(target=fetch, name="s3-get", daemon=True).start()
+        try:
+            return answer.result(timeout=self._open_seconds)["Body"]
+        except TimeoutError:
+            answer.add_done_callback(_close_late_body)
+            raise _unavailable(" (it did not answer in time)") from None
 
     def open(self, blob_id: str) -> BinaryIO:
         return cast(BinaryIO, io.BufferedReader(_BodyReader(self._get(blob_id)), buffer_size=_DEFAULT_CHUNK))
@@ -324,9 +352,17 @@ class S3BlobStore:
         pages = paginator.paginate(Bucket=self._location.bucket, Prefix=self._location.prefix)
         for page in _guarded(pages):
             for item in page.get("Contents", []):
-                blob_id = item["Key"][len(self._location.prefix) :].rpartition("/")[2]
-                if _BLOB_ID.fullmatch(blob_id) and item["Key"] == self._key(blob_id):
+                blob_id = self._blob_id_of(item["Key"])
+                if blob_id is not None:
                     yield blob_id, item["LastModified"].timestamp()
+
+    def _blob_id_of(self, key: str) -> str | None:
+        """The blob id when ``key`` is one of this store's blob keys; None for anything else under
+        the prefix (a nested prefix's vault, another application's objects)."""
+        blob_id = key[len(self._location.prefix) :].rpartition("/")[2]
+        if _BLOB_ID.fullmatch(blob_id) and key == self._key(blob_id):
+            return blob_id
+        return None
 
     def incomplete_uploads(self) -> Iterator[tuple[str, str, float]]:
         """Multipart uploads not completed: (key, upload id, start time in seconds since the epoch)."""
@@ -353,7 +389,8 @@ class S3BlobStore:
         return newest
 
     def sweep_temp(self, older_than_seconds: float) -> int:
-        """Abort the multipart uploads that made no progress for the grace period (a crash left them).
+        """Abort this store's multipart uploads that made no progress for the grace period (a crash
+        left them); uploads under the prefix to keys of another layout are never touched.
 
         An upload still being written is spared however long it takes: only one whose newest part (or,
         without parts, whose start) is older than the grace period counts as abandoned. Returns how many
@@ -362,6 +399,8 @@ class S3BlobStore:
         cutoff = time.time() - older_than_seconds
         stale = []
         for key, upload, started in list(self.incomplete_uploads()):
+            if self._blob_id_of(key) is None:
+                continue  # not this vault's (review S18): a nested prefix's vault, another application
             if started > cutoff:
                 continue  # started within the grace period: every part is newer still
             last = self._last_activity(key, upload, started)
@@ -378,6 +417,13 @@ class S3BlobStore:
         except (Unavailable, NotFound):
             return False
         return True
+
+
+def _close_late_body(answer: Future[Any]) -> None:
+    """A GetObject that answered after its caller gave up: release its connection unread."""
+    if answer.exception() is None:
+        with contextlib.suppress(Exception):
+            answer.result()["Body"].close()
 
 
 def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
