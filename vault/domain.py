@@ -239,6 +239,7 @@ class AuditTag(StrEnum):
     ADMIN_ACCESS_DENIED = "admin:access:denied"
     ADMIN_ROLE_CHANGED = "admin:user:role-changed"
     ADMIN_BLOBS_CHECKED = "admin:blobs:checked"
+    ADMIN_BLOBS_SWEPT = "admin:blobs:swept"
     # Passkeys (WebAuthn) beside TOTP (docs/security.md "Second factors: TOTP, recovery codes, passkeys")
     AUTH_PASSKEY_REGISTRATION_STARTED = "auth:passkey:registration-started"
     AUTH_PASSKEY_REGISTERED = "auth:passkey:registered"

@@ -324,6 +324,7 @@ AUDIT_TAGS = {
     "admin:membership:changed": "Teamlidmaatschap gewijzigd",
     "admin:access:denied": "Beheerhandeling geweigerd (geen beheerder)",
     "admin:blobs:checked": "Bestandsopslag gecontroleerd",
+    "admin:blobs:swept": "Bestanden zonder document uit de opslag verwijderd",
     "auth:totp:reset": "Tweede factor opnieuw ingesteld door een beheerder",
     "auth:totp:enrolled": "Tweede factor ingesteld",
     "system:policy:reload": "Toegangsbeleid opnieuw geladen",

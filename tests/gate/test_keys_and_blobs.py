@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from tests.helpers import blob_bytes, ctx_for, database_bytes, make_team, make_user, new_case, upload
 from vault.context import Context
 from vault.domain import CaseKind, Category, Role
-from vault.models import CaseKey, DocumentVersion
+from vault.models import AuditEntry, CaseKey, DocumentVersion
 from vault.runtime import Vault, open_vault
 from vault.services import key_admin, keyring
 from vault.services.blobs import sweep_orphans
@@ -210,6 +211,11 @@ def test_blobs_check_reports_altered_and_missing_blobs(vault: Vault, staff: tupl
     assert bad.returncode == 1
     assert f"hash mismatch: version {first.id}" in bad.stdout
     assert f"missing: version {second.id}" in bad.stdout
+    # D16: each check is audited under the operator's account with its counts, the failed one too
+    with vault.db.session() as session:
+        checks = session.scalars(select(AuditEntry).where(AuditEntry.tag == "admin:blobs:checked")).all()
+    assert [e.actor_id.startswith("os:") for e in checks] == [True, True]
+    assert [json.loads(e.details)["problems"] for e in checks] == [0, 2]
 
 
 CANARY_TITLE = "Kanarie-Titel-Jansen-7781"

@@ -5,9 +5,14 @@ allows it. The refusal deletes nothing."""
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select
+
 from tests.helpers import ctx_for, make_team, make_user, new_case
 from tests.robustness.support import cli
 from vault.domain import Role
+from vault.models import AuditEntry
 from vault.runtime import Vault
 from vault.services.documents import seal_to_blob
 from vault.services.keyring import unwrap_case_key
@@ -33,3 +38,9 @@ def test_d18_a_sweep_with_a_grace_below_a_minute_is_refused_on_a_live_vault(vaul
     offline = cli(vault, "blobs", "sweep", "--grace-seconds", "0", "--offline")
     assert offline.returncode == 0, offline.stderr
     assert not vault.blobs.exists(blob_id)
+    # D16: the sweep is audited under the operator's account, counts only (the refused one is not)
+    with vault.db.session() as session:
+        swept = session.scalars(select(AuditEntry).where(AuditEntry.tag == "admin:blobs:swept")).all()
+    assert [(e.actor_id.startswith("os:"), json.loads(e.details)) for e in swept] == [
+        (True, {"removed": 1, "grace_seconds": 0})
+    ]

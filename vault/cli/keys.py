@@ -12,11 +12,14 @@ from typing import Annotated
 
 import typer
 
+from vault.audit import record
 from vault.cli.common import echo_err, opened_vault, operator_context
 from vault.config import load_settings
+from vault.domain import AuditTag
 from vault.runtime import Vault
 from vault.services import blobs as blob_service
 from vault.services import kek_backups, key_admin, key_recovery, keyring, purpose_sealing
+from vault.transaction import transaction
 
 keys_app = typer.Typer(
     help="Key-encryption keys: status, rotate, destroy epochs, migrate, split, recover.", no_args_is_help=True
@@ -297,6 +300,7 @@ def check() -> None:
                 continue
             problems += 1
             typer.echo(f"{item.problem}: version {item.version_id} blob {item.blob_id}")
+        _audit_blobs(vault, AuditTag.ADMIN_BLOBS_CHECKED, {"checked": checked, "problems": problems})
     finally:
         vault.close()
     if problems:
@@ -330,6 +334,14 @@ def sweep(
             )
             raise typer.Exit(2)
         removed = blob_service.sweep_orphans(vault, grace_seconds=grace_seconds)
+        _audit_blobs(vault, AuditTag.ADMIN_BLOBS_SWEPT, {"removed": removed, "grace_seconds": int(grace)})
     finally:
         vault.close()
     typer.echo(f"removed {removed} orphan or incomplete blobs")
+
+
+def _audit_blobs(vault: Vault, tag: AuditTag, details: dict[str, int]) -> None:
+    """D16: the operator's check or sweep of the blob store, counts only, under the operator's account
+    (as the administrator's page records its check)."""
+    with transaction(vault.db) as session:
+        record(session, operator_context(vault), tag, object_type="blob_store", details=details)
