@@ -44,15 +44,10 @@ def _report(vault: Vault, ctx: Context, team: str) -> str:
         ).id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs a history of postponements (a new table: a migration, not allowed in this session); "
-    "the reason code is deliberately kept out of the audit entry "
-    "(tests/cases/test_workflow_services.py::test_d7_postponement_moves_the_date_keeps_the_first_and_audits_no_reason_text)",
-)
 def test_d7_the_reason_of_an_earlier_postponement_is_not_lost(vault: Vault) -> None:
-    """A moment postponed twice keeps only the last reason on its row, and the log holds none (on
-    purpose: the reason is about the family); so why monitoring was delayed the first time is gone."""
+    """A moment postponed twice kept only the last reason on its row, and the log holds none (on
+    purpose: the reason is about the family); so why monitoring was delayed the first time was gone.
+    Since migration 0035 each postponement is kept (``monitoring_postponements``) and shown."""
     team = make_team(vault)
     worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
     case_id = _report(vault, worker, team)
@@ -77,7 +72,14 @@ def test_d7_the_reason_of_an_earlier_postponement_is_not_lost(vault: Vault) -> N
         ).all()
     known = {m.postpone_reason for m in view.monitoring if m.monitoring_id == check_id}
     known |= {json.loads(d).get("reason") for d in details}
+    known |= {why for m in view.monitoring if m.monitoring_id == check_id for _, _, why in m.postponements}
     assert str(first) in known, "D7: the first postponement's reason is gone from the case and the log"
+    (moment,) = [m for m in view.monitoring if m.monitoring_id == check_id]
+    assert moment.postponements == (
+        (due, due + timedelta(days=30), str(first)),
+        (due + timedelta(days=30), due + timedelta(days=60), str(second)),
+    )
+    assert moment.postponed_from == due
 
 
 # --- D16, D21: an attempt to give a partner, privacy officer or disabled account access by assignment

@@ -217,6 +217,20 @@ def test_d7_investigation_then_monitoring_done_and_postponed_with_a_reason(
     assert tags.count(str(AuditTag.DOSSIER_MONITORING_DONE)) == 1
     assert tags.count(str(AuditTag.DOSSIER_MONITORING_POSTPONED)) == 1
 
+    # D7: postponed once more; both reasons stay on the case page (migration 0035), on a phone too
+    page.get_by_role("link", name="Uitstellen: monitoring na 12 maanden").click()
+    again = (twelve + timedelta(days=60)).strftime("%d-%m-%Y")
+    page.get_by_label("Nieuwe datum").fill(again)
+    page.get_by_label("We wachten op informatie van een ketenpartner").check()
+    page.get_by_role("button", name="Uitstellen").click()
+    page.wait_for_url("**melding=monitoring-uitgesteld")
+    text = page.locator(".monitoring").inner_text()
+    assert (
+        f"{again} (uitgesteld van {twelve.strftime('%d-%m-%Y')} naar {later}: het gezin was niet bereikbaar; "
+        f"van {later} naar {again}: we wachten op informatie van een ketenpartner)"
+    ) in text
+    _fits_and_accessible(page)
+
 
 def _leader(vault: Vault) -> Person:
     return _person(vault, "teamleider", Role.TEAMLEIDER, team=TEAM)

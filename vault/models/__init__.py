@@ -39,6 +39,7 @@ from vault.models.workflow import (
     ClientReidentification,
     ClientReidentificationMatch,
     MonitoringCheck,
+    MonitoringPostponement,
     OwnMotionApproval,
     OwnMotionConversion,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "KekBackupKey",
     "KekEpoch",
     "MonitoringCheck",
+    "MonitoringPostponement",
     "Organisation",
     "OwnMotionApproval",
     "OwnMotionConversion",

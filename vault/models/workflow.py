@@ -15,6 +15,7 @@ __all__ = [
     "ClientReidentification",
     "ClientReidentificationMatch",
     "MonitoringCheck",
+    "MonitoringPostponement",
     "OwnMotionApproval",
     "OwnMotionConversion",
 ]
@@ -72,6 +73,27 @@ class MonitoringCheck(Base):
     __table_args__ = (
         Index("ix_monitoring_checks_due_on", "due_on"),
         Index("ix_monitoring_checks_case_id", "case_id"),
+    )
+
+
+class MonitoringPostponement(Base):
+    """D7: one postponement of a monitoring moment (a moment postponed twice keeps both reasons; the
+    moment's own row holds only the last). A reason code, no free text; removed with the case (D12)."""
+
+    __tablename__ = "monitoring_postponements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    check_id: Mapped[str] = mapped_column(ForeignKey("monitoring_checks.id"), nullable=False)
+    due_before: Mapped[date] = mapped_column(Date, nullable=False)
+    due_after: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    postponed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    postponed_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_monitoring_postponements_check_id", "check_id"),
+        Index("ix_monitoring_postponements_case_id", "case_id"),
     )
 
 

@@ -30,6 +30,7 @@ from vault.models import (
     Consent,
     Document,
     MonitoringCheck,
+    MonitoringPostponement,
     ReporterIdentity,
     Subject,
 )
@@ -109,6 +110,8 @@ class MonitoringEntry:
     done_at: datetime | None
     postponed_from: date | None = None  # D7: the first due date of a postponed moment
     postpone_reason: str | None = None  # a ``triage.PostponeReason`` code
+    # D7: every postponement, oldest first: (due date before, due date after, reason code)
+    postponements: tuple[tuple[date, date, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,8 +204,23 @@ def _record(
             )
         ]
     )
+    moved: dict[str, list[tuple[date, date, str]]] = {}  # D7: each moment's postponements
+    for p in session.scalars(
+        select(MonitoringPostponement)
+        .where(MonitoringPostponement.case_id == case_id)
+        .order_by(MonitoringPostponement.postponed_at, MonitoringPostponement.due_after)
+    ):
+        moved.setdefault(p.check_id, []).append((p.due_before, p.due_after, p.reason))
     monitoring = [
-        MonitoringEntry(m.id, m.months, m.due_on, m.done_at, m.postponed_from, m.postpone_reason)
+        MonitoringEntry(
+            m.id,
+            m.months,
+            m.due_on,
+            m.done_at,
+            m.postponed_from,
+            m.postpone_reason,
+            tuple(moved.get(m.id, [])),
+        )
         for m in session.scalars(
             select(MonitoringCheck).where(MonitoringCheck.case_id == case_id).order_by(MonitoringCheck.due_on)
         )

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from vault.context import Context
 from vault.domain import AuditTag, CaseKind, Category, OrgType, TriageOutcome
 from vault.errors import Conflict, InvalidInput, NotFound
-from vault.models import Case, CaseWorkflow, MonitoringCheck, Organisation
+from vault.models import Case, CaseWorkflow, MonitoringCheck, MonitoringPostponement, Organisation
 from vault.runtime import Vault
 from vault.services.calendar import (
     INVESTIGATION_JUDGEMENT_WEEKS,
@@ -338,6 +338,18 @@ def postpone_monitoring(
             )
         if check.postponed_from is None:
             check.postponed_from = check.due_on
+        session.add(  # every postponement is kept, not only the last reason (migration 0035)
+            MonitoringPostponement(
+                id=str(uuid.uuid4()),
+                case_id=case_id,
+                check_id=check.id,
+                due_before=check.due_on,
+                due_after=until,
+                reason=str(reason),
+                postponed_at=ctx.now(),
+                postponed_by=ctx.actor_id,
+            )
+        )
         check.due_on = until
         check.postpone_reason = str(reason)
         check.postponed_at = ctx.now()
