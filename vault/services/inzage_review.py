@@ -15,18 +15,20 @@ request's id) then shows the released items and lists every other one as withhel
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category
+from vault.domain import Action, AuditTag, Category, Decision
 from vault.errors import Conflict, InvalidInput, NotFound, StepUpRequired
-from vault.models import AccessRequest, InzageItemReview
+from vault.models import AccessRequest, AuditEntry, InzageItemReview
 from vault.runtime import Vault
 from vault.services.gate import Admission, GateRequest, RuleRefused, decrypt_case_field, pass_gate
 from vault.services.inzage import (
@@ -48,6 +50,7 @@ __all__ = [
     "RELEASE_NAMES_REPORTER_RULE",
     "FreeTextItem",
     "ReviewedItem",
+    "last_copy_and_review",
     "list_free_text",
     "review_free_text",
     "unreviewed_items",
@@ -211,6 +214,41 @@ def _refuse_naming_the_reporter(
         raise RuleRefused(
             Conflict("a text to release names the reporter: withhold it"), RELEASE_NAMES_REPORTER_RULE
         )
+
+
+def _names_request(details: str | None, request_id: str) -> bool:
+    try:
+        return bool(json.loads(details or "{}").get("access_request_id") == request_id)
+    except (ValueError, AttributeError):
+        return False
+
+
+_DECIDED = (str(AuditTag.RIGHTS_INZAGE_ITEM_RELEASED), str(AuditTag.RIGHTS_INZAGE_ITEM_WITHHELD))
+
+
+def last_copy_and_review(session: Session, request: AccessRequest) -> tuple[int | None, int | None]:
+    """D13, D22: the log position of the last inzage copy made for this request (an allowed export of
+    its subject's data whose entry names the request, ``inzage.export_for_subject``) and of the last
+    review decision on one of its free-text items; None where there is none. A copy answers the request
+    only when it was made after the last decision: one made before withheld what was decided since."""
+    copies = session.execute(
+        select(AuditEntry.seq, AuditEntry.details).where(
+            AuditEntry.case_id == request.case_id,
+            AuditEntry.tag == str(AuditTag.RIGHTS_INZAGE_EXPORTED),
+            AuditEntry.decision == str(Decision.ALLOW),
+            AuditEntry.object_id == request.subject_id,
+        )
+    )
+    reviews = session.execute(
+        select(AuditEntry.seq, AuditEntry.details).where(
+            AuditEntry.case_id == request.case_id,
+            AuditEntry.tag.in_(_DECIDED),
+            AuditEntry.decision == str(Decision.ALLOW),
+        )
+    )
+    copied = [seq for seq, details in copies if _names_request(details, request.id)]
+    reviewed = [seq for seq, details in reviews if _names_request(details, request.id)]
+    return (max(copied) if copied else None), (max(reviewed) if reviewed else None)
 
 
 def unreviewed_items(session: Session, case_id: str, request_id: str) -> int:

@@ -3,7 +3,6 @@ and the register of processing activities (AVG art. 30)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from sqlalchemy.orm import Session
 from vault import __version__
 from vault.audit import record
 from vault.context import Context
-from vault.domain import Action, AuditTag, Category, Decision, Role
+from vault.domain import Action, AuditTag, Category, Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.models import AccessRequest as AccessRequestRow
-from vault.models import AuditEntry, Case, Subject
+from vault.models import Case, Subject
 from vault.policy import default_legal_bases
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
@@ -71,6 +70,7 @@ REPRESENTATIVE_AGE_UNKNOWN_RULE = "d13-representative-age-unknown"
 # D13: an access request is answered with a copy made for it, or closed with a reason from the list.
 ANSWERED_WITHOUT_COPY_RULE = "d13-answered-without-copy"
 ANSWERED_UNREVIEWED_RULE = "d13-answered-unreviewed"  # a free-text item of the copy was not reviewed
+ALREADY_RECORDED_RULE = "d13-request-already-recorded"  # the same request is open already
 
 
 class RequestedBy(StrEnum):
@@ -239,8 +239,9 @@ def record_access_request(
     representative asks only for a minor (under 18 on that day): for an adult the request is refused
     (``d13-representative-minor-only``), and so it is while the date of birth is not recorded
     (``d13-representative-age-unknown``); for a young person of 16 or 17 only with their recorded
-    consent (``minor_consent``, in the audit entry; else ``d13-representative-16-plus``). "Today" is
-    the Dutch date."""
+    consent (``minor_consent``, in the audit entry; else ``d13-representative-16-plus``). The same
+    request again (subject, requester, day received) while it is open is refused (409, audited,
+    ``d13-request-already-recorded``): a double submit. "Today" is the Dutch date."""
     if received_on > _today(ctx):
         raise InvalidInput("the date received cannot lie in the future")
     ctx = ctx.for_subject(subject_id)
@@ -253,6 +254,19 @@ def record_access_request(
             _check_own_request(admission, subject, received_on)
         else:
             _check_representative(admission, subject, received_on, minor_consent)
+        same = session.scalar(
+            select(AccessRequestRow.id).where(
+                AccessRequestRow.case_id == case_id,
+                AccessRequestRow.subject_id == subject_id,
+                AccessRequestRow.received_on == received_on,
+                AccessRequestRow.requested_by == str(requested_by),
+                AccessRequestRow.completed_at.is_(None),
+            )
+        )
+        if same is not None:  # a double submit, or a retry after a lost answer
+            raise RuleRefused(
+                Conflict("this request is recorded already and still open"), ALREADY_RECORDED_RULE
+            )
         row = AccessRequestRow(
             id=str(uuid.uuid4()),
             case_id=case_id,
@@ -349,27 +363,6 @@ class AccessClosing(StrEnum):
     MANIFESTLY_UNFOUNDED = "manifestly_unfounded"  # AVG art. 12 lid 5: manifestly unfounded or excessive
 
 
-def _names_request(details: str, request_id: str) -> bool:
-    try:
-        return bool(json.loads(details or "{}").get("access_request_id") == request_id)
-    except (ValueError, AttributeError):
-        return False
-
-
-def _copy_exported(session: Session, row: AccessRequestRow) -> bool:
-    """Whether an inzage copy was made for this request: an allowed export of its subject's data in
-    its case whose audit entry names the request (``inzage.export_for_subject``)."""
-    details = session.scalars(
-        select(AuditEntry.details).where(
-            AuditEntry.case_id == row.case_id,
-            AuditEntry.tag == str(AuditTag.RIGHTS_INZAGE_EXPORTED),
-            AuditEntry.decision == str(Decision.ALLOW),
-            AuditEntry.object_id == row.subject_id,
-        )
-    )
-    return any(_names_request(d, row.id) for d in details)
-
-
 def complete_access_request(
     vault: Vault, ctx: Context, request_id: str, *, closing: AccessClosing | None = None
 ) -> AccessRequestView:
@@ -379,14 +372,21 @@ def complete_access_request(
     audit entry); otherwise it is refused (rule ``d13-answered-without-copy``, audited)."""
 
     def change(session: Session, row: AccessRequestRow) -> None:
-        if closing is None and not _copy_exported(session, row):
+        copied, reviewed = inzage_review.last_copy_and_review(session, row) if closing is None else (0, None)
+        if copied is None:
             raise RuleRefused(
                 Conflict("no inzage copy was made for this request: make it, or give a closing reason"),
                 ANSWERED_WITHOUT_COPY_RULE,
             )
-        if closing is None and inzage_review.unreviewed_items(session, row.case_id, row.id):  # D13, D22
+        # D13, D22: every free-text item decided for its current text, and the copy made after the last
+        # decision (a copy made before it withheld everything as "not reviewed").
+        if closing is None and (
+            (reviewed is not None and reviewed > copied)
+            or inzage_review.unreviewed_items(session, row.case_id, row.id)
+        ):
             raise RuleRefused(
-                Conflict("review every free-text item of the copy first"), ANSWERED_UNREVIEWED_RULE
+                Conflict("review every free-text item of the copy, then make the copy again"),
+                ANSWERED_UNREVIEWED_RULE,
             )
         row.completed_at = ctx.now()
         row.closing_code = str(closing) if closing else None

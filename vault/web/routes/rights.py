@@ -14,8 +14,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault import labels
-from vault.domain import reference_of
-from vault.errors import Conflict, Forbidden, InvalidInput, StepUpRequired
+from vault.domain import STAFF_ROLES, reference_of
+from vault.errors import Conflict, InvalidInput, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.downloads import download_headers
 from vault.http.params import UUID_PATTERN, CaseId
@@ -91,6 +91,11 @@ RELEASE_NAMES_REPORTER = (
     "(Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3): houd die tekst achter. Er is niets opgeslagen."
 )
 
+ALREADY_RECORDED = (
+    "Dit verzoek van deze betrokkene, met deze datum van ontvangst, is al vastgelegd en staat nog open "
+    "(het formulier is misschien twee keer verstuurd). Er is niets opnieuw vastgelegd; u vindt het "
+    "verzoek bij de zaak onder Verzoeken van betrokkenen."
+)
 RequestId = Annotated[str, Path(pattern=UUID_PATTERN, max_length=36)]
 
 # D13: the choices of the review form: release, or withhold with its ground (the copy names it).
@@ -127,18 +132,21 @@ def subject_label(subject: SubjectView | None) -> str:
 
 @router.get("/verzoeken")
 def worklist(request: Request, vault: VaultDep, actor: WebUser) -> HTMLResponse:
-    """D12, D13: open access requests and pending destruction requests, earliest deadline first."""
+    """D12, D13: open access requests and pending destruction requests, earliest deadline first.
+
+    The privacy officer sees every open access request (by reference and dates) but neither the
+    destruction requests nor the request's page, which read the case: the page asks for neither (each
+    ask would be a refused attempt in the officer's name, D16, D21)."""
     access = rights.due_access_requests(vault, actor.ctx)
-    try:
-        pending = destruction.pending_destruction_requests(vault, actor.ctx)
-    except Forbidden:  # the privacy officer answers access requests, not destruction requests
-        pending = []
+    staff = actor.role in STAFF_ROLES
+    pending = destruction.pending_destruction_requests(vault, actor.ctx) if staff else None
     return page(
         request,
         "rights_worklist.html",
         actor=actor,
         access=access,
         pending=pending,
+        linked=staff,
         reference=reference_of,
         today=local_date(actor.ctx.now()),
     )
@@ -233,6 +241,11 @@ def record_access_request(request: Request, case_id: CaseId, vault: VaultDep, fo
             raise
         errors["requested_by"] = AGE_REFUSALS[refused.rule]
         return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=400)
+    except Conflict as refused:  # sent twice: the first is recorded and open
+        if refused.rule != rights.ALREADY_RECORDED_RULE:
+            raise
+        errors["subject_id"] = ALREADY_RECORDED
+        return _access_form(request, vault, actor, case_id, values=values, errors=errors, status_code=409)
     return see_other(f"/inzageverzoeken/{view.id}", notice="inzageverzoek-vastgelegd")
 
 
