@@ -86,6 +86,13 @@ RIGHTS_OF_OTHERS = (
 WITHHELD_WITH_GROUND = f"{WITHHELD_AFTER_REVIEW}: {RIGHTS_OF_OTHERS}"
 REPORTER_PROTECTED = "de identiteit van de melder is beschermd (Uitvoeringsbesluit Wmo 2015 art. 4.1.8 lid 3)"
 MEDICAL_VIA_DOCTOR = "medische gegevens: inzage via de vertrouwensarts"
+# D13: a representative's copy leaves out where the child lives: the parent with authority who asks
+# can be the person the child (and the other parent) is protected from; the young person or the
+# representative can ask a worker for it, who judges then.
+ADDRESS_NOT_FOR_REPRESENTATIVE = (
+    "niet in een kopie voor een wettelijk vertegenwoordiger, ter bescherming van de betrokkene "
+    "(AVG art. 23 lid 1 onder i; Wmo 2015 art. 5.3.2)"
+)
 NOTHING_SEEN = "daarbij is niets ingezien; een poging kan iemand noemen die geen medewerker is"
 # D8, D13: what the copy's access report leaves out, in one fixed sentence printed in every copy,
 # never with a number: a count (or a line that appears) would tell the family that the reporter
@@ -348,6 +355,12 @@ def export_for_subject(
             withheld.append(Withholding("inhoud van de documenten", CONTENTS_AFTER_REVIEW))
         notes, notes_withheld = _notes(session, admission, case_id, reviews, mentions)
         withheld.extend(notes_withheld)
+        address = _field(admission, "address", subject.id, subject.address_enc)
+        by_representative = request is not None and request.requested_by == "representative"
+        address_withheld = address is not None and by_representative
+        if address_withheld:
+            address = None
+            withheld.append(Withholding("adres", ADDRESS_NOT_FOR_REPRESENTATIVE))
         report, free_purposes = _access_report(session, case_id, subject_id)
         lines = functools.partial(labels.count_of, singular="regel", plural="regels")
         withheld.append(Withholding(REPORT_LEFT_OUT, REPORT_LEFT_OUT_REASON))
@@ -371,7 +384,8 @@ def export_for_subject(
                 "name": _field(admission, "name", subject.id, subject.name_enc),
                 "bsn": _field(admission, "bsn", subject.id, subject.bsn_enc),
                 "date_of_birth": _field(admission, "date_of_birth", subject.id, subject.date_of_birth_enc),
-                "address": _field(admission, "address", subject.id, subject.address_enc),
+                "address": address,
+                "address_withheld": address_withheld,
             },
             documents=documents,
             access_report=report,
@@ -435,6 +449,8 @@ def render_inzage_pdf(export: InzageExport) -> bytes:
     born = values.get("date_of_birth")
     if isinstance(born, str) and _ISO_DAY.fullmatch(born):
         values["date_of_birth"] = labels.dutch_date(date.fromisoformat(born))
+    if values.get("address_withheld"):
+        values["address"] = "niet in deze kopie (zie: niet verstrekt, met reden)"
     subject = [(name, str(values.get(key) or "-")) for key, name in _SUBJECT_FIELDS + _SUBJECT_FIELDS_AFTER]
     docs = [
         (
