@@ -270,7 +270,8 @@ def test_the_full_case_page_fits_a_phone_and_is_accessible(
             relation=Relation.HOUSEHOLD_MEMBER,
             fields=PersonFields(
                 name=f"Bartholomeus-Maximiliaan van Oldenbarnevelt-Hoogeveen {n}",
-                bsn=BSN,
+                # one BSN per person: the same BSN twice on a case is refused (review session 18)
+                bsn=(BSN, "123456782", "999999990")[n],
                 address="Burgemeester van Karnebeekstraat 1234-bis, 1234 AB Sint-Michielsgestel",
             ),
         )

@@ -30,7 +30,7 @@ from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.models import Case, CaseWorkflow, Team, TeamMembership, User
 from vault.repositories.identity import team_by_name
 from vault.runtime import Vault
-from vault.services.calendar import check_date, triage_deadline
+from vault.services.calendar import check_date, local_date, triage_deadline
 from vault.services.documents import touch_case
 from vault.services.gate import Admission, RuleRefused, gated_write
 from vault.services.keyring import create_case_key
@@ -279,7 +279,8 @@ def open_report(
     received_at: datetime | None = None,
 ) -> Case:
     """A report (melding): no consent needed (D1); reporter identity sealed apart (D8); triage due (D5)."""
-    checked = [(relation, fields.checked()) for relation, fields in subjects]
+    today = local_date(ctx.now())
+    checked = [(relation, fields.checked(today)) for relation, fields in subjects]
     case, _, dek = open_case_with_key(
         session,
         vault,

@@ -16,7 +16,9 @@ indexed range read on SQLite and PostgreSQL, and it holds across workers and res
 change). Over a limit the lookup is refused before anything is looked up (``RateLimited``, 429) and
 the refusal is audited as a denied lookup (rule ``d19-lookup-rate``, ids only). The lookups done when
 a case is opened (``opening.earlier_advice``, ``opening.advice_signal``) are not counted: each needs a
-new case in the actor's own team, itself recorded and audited.
+new case in the actor's own team, itself recorded and audited. A report's signal asked again (the page
+after opening reloaded, after its subjects were corrected to a guessed name and date of birth) is an
+answer to "is this person known?" like any other and is counted (``take_lookup``, review session 18).
 
 ``reidentify_client``: given a client pseudonym (one-way), find the advice cases that carry it. Only
 the roles in ``REIDENTIFY_ROLES`` (the team leader) may, with a reason from a fixed list; it is
@@ -86,8 +88,10 @@ __all__ = [
     "forget_reidentifications",
     "forget_unmatched_reidentifications",
     "lookup_person",
+    "refuse_lookup",
     "reidentify_client",
     "reidentify_person",
+    "take_lookup",
 ]
 
 # D3: who may turn a client pseudonym back into a person. The team leader: lifting a professional's
@@ -218,6 +222,31 @@ def _count_lookup(session: Session, actor_id: str, now: datetime) -> None:
         )
     )
     session.add(AuthAttempt(id=str(uuid.uuid4()), kind=_LOOKUP_KIND, account_key=actor_id, occurred_at=now))
+
+
+def take_lookup(session: Session, ctx: Context) -> int | None:
+    """D19: count one person lookup of the (staff) actor, or the seconds to wait when a limit is
+    reached (then nothing is counted). Call before the transaction's first audit entry."""
+    now, actor_id = ctx.now(), str(ctx.actor_id)
+    take_turn_on(session, "person-lookup", actor_id)
+    wait = _lookup_wait(session, actor_id, now)
+    if wait is None:
+        _count_lookup(session, actor_id, now)
+    return wait
+
+
+def refuse_lookup(session: Session, ctx: Context, *, by: str, case_id: str | None = None) -> None:
+    """D19: the audit entry of a lookup refused for its rate (ids and the identifier kinds only)."""
+    record(
+        session,
+        ctx,
+        AuditTag.DOSSIER_ACCESS_DENIED,
+        case_id=case_id,
+        object_type="person",
+        decision=Effect.DENY,
+        rule=LOOKUP_RATE_RULE,
+        details={"attempted": str(AuditTag.DOSSIER_PERSON_LOOKUP), "by": by},
+    )
 
 
 def lookup_person(

@@ -14,7 +14,8 @@
 - ``advice_signal``: for a report, how many live advice cases carry the pseudonym of one of its
   subjects. Only the number: naming those cases ties a person to a professional's pseudonymised advice,
   which is a re-identification — the team leader's. The subjects are read through the gate; the lookup
-  is audited with its count only.
+  is audited with its count only. Only the first signal of a case is free of the lookup limit (D19):
+  asked again, after its subjects were corrected, it is counted as a person lookup (429 over it).
 - ``link_report_to_advice``: that re-identification for a report: the team leader, with a typed
   explanation, names the advice cases about the report's subjects — ``lookup.reidentify_person`` with
   reason ``link_report`` per identifiable subject (recorded and audited there, once per matched case).
@@ -31,8 +32,8 @@ from vault.audit import record
 from vault.context import Context
 from vault.domain import Action, AuditTag, CaseKind, Category, Role, reference_of
 from vault.domain import Decision as Effect
-from vault.errors import Forbidden, InvalidInput
-from vault.models import Case, CaseWorkflow, Organisation, Team, TeamMembership, User
+from vault.errors import Forbidden, InvalidInput, RateLimited
+from vault.models import AuditEntry, Case, CaseWorkflow, Organisation, Team, TeamMembership, User
 from vault.repositories import access as access_repo
 from vault.repositories import cases as cases_repo
 from vault.runtime import Vault
@@ -40,7 +41,14 @@ from vault.services.calendar import local_date
 from vault.services.case_view import read_subjects
 from vault.services.cases import client_pseudonyms
 from vault.services.gate import GateRequest, would_allow
-from vault.services.lookup import REIDENTIFY_ROLES, LookupHit, ReidentificationReason, reidentify_person
+from vault.services.lookup import (
+    REIDENTIFY_ROLES,
+    LookupHit,
+    ReidentificationReason,
+    refuse_lookup,
+    reidentify_person,
+    take_lookup,
+)
 from vault.services.subjects import PersonFields
 
 __all__ = [
@@ -184,9 +192,29 @@ def _birth(value: str | None) -> date | None:
         return None
 
 
+def _count_again(vault: Vault, ctx: Context, case_id: str) -> None:
+    """D19: the first signal of a report is part of opening it; asked again (the page after opening
+    reloaded after a correction of its subjects), it is a person lookup and counts against the actor's
+    limit (``lookup.take_lookup``); over it refused before anything is read (429, audited)."""
+    wait: int | None = None
+    with vault.db.session() as session:
+        asked = session.scalar(
+            select(AuditEntry.seq)
+            .where(AuditEntry.case_id == case_id, AuditEntry.tag == str(AuditTag.DOSSIER_PERSON_LOOKUP))
+            .limit(1)
+        )
+        if asked is not None:
+            wait = take_lookup(session, ctx)
+            if wait is not None:
+                refuse_lookup(session, ctx, by="subjects_pseudonym", case_id=case_id)
+    if wait is not None:
+        raise RateLimited("too many person lookups; try again later", retry_after=wait)
+
+
 def advice_signal(vault: Vault, ctx: Context, case_id: str) -> int:
     """D3/D19: how many live advice cases carry the pseudonym of a subject of this report (count only)."""
     _readable(vault, ctx, case_id, Category.SUBJECTS)
+    _count_again(vault, ctx, case_id)
     wanted: set[str] = set()
     for person in _identifiable(vault, ctx, case_id):
         wanted.update(client_pseudonyms(vault, person).values())

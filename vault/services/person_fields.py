@@ -17,6 +17,7 @@ from vault.errors import InvalidInput
 from vault.policy import non_blank_chars
 
 __all__ = [
+    "BORN_LATER",
     "CONSENT_GIVERS",
     "CONSENT_WITHDRAWN",
     "HELP_SEEKER_CONSENT",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 MAX_FIELD = 255
+BORN_LATER = "d19-born-later"  # the rule that refuses a date of birth after today
 
 
 class Relation(StrEnum):
@@ -103,8 +105,12 @@ class PersonFields:
     def identifying(self) -> bool:
         return any(v is not None for v in (self.name, self.bsn, self.date_of_birth, self.address))
 
-    def checked(self) -> PersonFields:
-        """Cleaned copy; the BSN must pass the eleven-test (the error never echoes it)."""
+    def checked(self, today: date | None = None) -> PersonFields:
+        """Cleaned copy; the BSN must pass the eleven-test (the error never echoes it). ``today``: the
+        Dutch date of the vault's clock; a date of birth after it is refused (rule ``d19-born-later``:
+        the blind index would hold a person who cannot exist, whom no lookup finds)."""
+        if today is not None and self.date_of_birth is not None and self.date_of_birth > today:
+            raise InvalidInput("date of birth lies in the future", rule=BORN_LATER)
         name = clean_field(self.name, "name")
         bsn = normalise_bsn(self.bsn) if self.bsn is not None and self.bsn.strip() else None
         if name is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
@@ -19,9 +20,10 @@ from vault.crypto.fields import encrypt_text
 from vault.crypto.index import address_parts, blind_index_address, blind_index_bsn, blind_index_person
 from vault.crypto.keys import SecretKey, SubkeyPurpose
 from vault.domain import AuditTag, CaseKind, Category
-from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.models import Case, Consent, ReporterIdentity, Subject
 from vault.runtime import Vault
+from vault.services.calendar import local_date
 from vault.services.consents import (
     check_sharing_consent,
     lapse_child_consents,
@@ -48,6 +50,7 @@ __all__ = [
     "CONSENT_WITHDRAWN",
     "HELP_SEEKER_CONSENT",
     "REPORTER_ORGANISATION_LIMIT",
+    "SUBJECT_TWICE",
     "ConsentRequired",
     "ConsentScope",
     "PersonFields",
@@ -97,6 +100,28 @@ def _put_fields(subject: Subject, vault: Vault, dek: DataKey, fields: PersonFiel
     subject.bsn_enc = _seal(dek, "subjects", "bsn", subject.id, fields.bsn)
     subject.date_of_birth_enc = _seal(dek, "subjects", "date_of_birth", subject.id, dob)
     subject.address_enc = _seal(dek, "subjects", "address", subject.id, fields.address)
+
+
+SUBJECT_TWICE = "subject-already-on-case"  # the rule that refuses the same person twice on one case
+
+
+def _refuse_twice(session: Session, vault: Vault, case_id: str, fields: PersonFields, but: str) -> None:
+    """The same person (BSN, or name + date of birth, by their blind indexes) is on a case once: a
+    double submit or a resent form would add them again (review session 18). ``but``: the subject
+    being corrected. Refused with the rule ``SUBJECT_TWICE`` (409, audited: ids only)."""
+    key = vault.keys.subkey(SubkeyPurpose.BLIND_INDEX)
+    same = []
+    if fields.bsn:
+        same.append(Subject.bsn_index == blind_index_bsn(key, fields.bsn))
+    if fields.name and fields.date_of_birth:
+        same.append(Subject.person_index == blind_index_person(key, fields.name, fields.date_of_birth))
+    if not same:
+        return
+    found = session.scalar(
+        select(Subject.id).where(Subject.case_id == case_id, Subject.id != but, or_(*same)).limit(1)
+    )
+    if found is not None:
+        raise RuleRefused(Conflict("this person is already a subject of the case"), SUBJECT_TWICE)
 
 
 def seal_subject(
@@ -215,13 +240,14 @@ def add_subject(
     personal data, given by the help seeker themself. D3: a professional's advice case holds its
     client only as a pseudonym.
     """
-    fields = fields.checked()
+    fields = fields.checked(local_date(ctx.now()))
     subject_id = str(uuid.uuid4())
 
     def write(session: Session, admission: Admission) -> str:
         assert admission.dek is not None
         case = _case(session, case_id)
         consent = _consent_for(session, case, fields, consent_id)
+        _refuse_twice(session, vault, case_id, fields, subject_id)
         subject = seal_subject(
             session,
             vault,
@@ -266,7 +292,7 @@ def correct_subject(
     that this child gave and the corrected facts no longer carry (age, relation) lapses with the
     disclosures resting on it (``consents.lapse_child_consents``, D9, D13). Returns how many lapsed.
     """
-    fields = fields.checked()
+    fields = fields.checked(local_date(ctx.now()))
 
     def write(session: Session, admission: Admission) -> int:
         assert admission.dek is not None
@@ -275,6 +301,7 @@ def correct_subject(
             raise NotFound("no such subject")
         case = _case(session, case_id)
         consent = _consent_for(session, case, fields, consent_id)
+        _refuse_twice(session, vault, case_id, fields, subject_id)
         subject.relation = str(Relation(relation))
         if consent is not None:
             subject.consent_id = consent.id

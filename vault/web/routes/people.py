@@ -10,17 +10,19 @@ and the one reason, on its field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vault.domain import Action, CaseKind, Category, Role, reference_of
-from vault.errors import Forbidden, InvalidInput, NotFound, StepUpRequired
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, StepUpRequired
 from vault.http.deps import VaultDep
 from vault.http.params import UUID_PATTERN, CaseId
 from vault.runtime import Vault
 from vault.services import subjects
+from vault.services.calendar import local_date
 from vault.services.case_view import CaseView, SubjectView, read_reporter_identity, read_subjects, view_case
 from vault.services.directory import organisation_names
 from vault.services.gate import GateRequest, would_allow
@@ -31,7 +33,7 @@ from vault.web.render import page, see_other
 from vault.web.routes.panels import PanelValues
 from vault.web.session import WebActor, WebUser
 
-__all__ = ["CONSENT_SCOPES", "dutch_birth_date", "panel", "router"]
+__all__ = ["CONSENT_SCOPES", "dutch_birth_date", "masked_bsn", "panel", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +55,10 @@ _D2 = (
     "Bij een adviesvraag van een hulpvrager legt u naam, geboortedatum, BSN of adres alleen vast met "
     "toestemming van de hulpvrager (D2). Kies de vastgelegde toestemming, of leg die eerst vast."
 )
+_TWICE = (
+    "Deze persoon staat al bij deze zaak (hetzelfde BSN, of dezelfde naam en geboortedatum). Controleer "
+    "de betrokkenen op de zaakpagina; een correctie doet u daar met Corrigeren."
+)
 _D3 = (
     "Bij een adviesvraag van een professional staat de cliënt alleen onder een pseudoniem in het "
     "dossier (D3); personen voegt u hier niet toe."
@@ -67,6 +73,15 @@ def dutch_birth_date(value: str | None) -> str | None:
     return f"{day}-{month}-{year}"
 
 
+def masked_bsn(value: str | None) -> str | None:
+    """A BSN as the case page shows it: its last three digits only ("••••••333"). The whole number is
+    needed only to correct it (the correction form); every reader of the case, a break-the-glass reader
+    too, sees the table (review session 18)."""
+    if not value:
+        return None
+    return "\u2022" * (len(value) - 3) + value[-3:]
+
+
 def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break_glass: bool) -> PanelValues:
     """The people values of ``templates/case/_head.html`` and ``_people.html`` (prefixed ``people_``).
 
@@ -77,7 +92,8 @@ def panel(request: Request, vault: Vault, actor: WebActor, view: CaseView, break
     return {
         "people_reference": reference_of(view.case_id),
         "people_subjects": [
-            {"view": s, "born": dutch_birth_date(s.date_of_birth)} for s in (view.subjects or [])
+            {"view": s, "born": dutch_birth_date(s.date_of_birth), "bsn": masked_bsn(s.bsn)}
+            for s in (view.subjects or [])
         ],
         "people_consents": [
             {
@@ -162,14 +178,22 @@ def _subject_page(
     )
 
 
+# What is kept of a typed value: more than any valid one, so a longer value is refused by the checks
+# (255 printable characters, a BSN's nine digits, a day) instead of being cut to look valid.
+_TYPED = 2100
+
+
 def _typed(form: WebForm) -> dict[str, str]:
-    limits = {"relation": 32, "name": 300, "date_of_birth": 20, "bsn": 20, "address": 300, "consent_id": 36}
-    return {name: form.text(name, limit=limit) for name, limit in limits.items()}
+    limits = {"relation": 32, "name": _TYPED, "bsn": _TYPED, "address": _TYPED, "consent_id": 36}
+    return {
+        **{name: form.text(name, limit=limit) for name, limit in limits.items()},
+        "date_of_birth": form.day("date_of_birth"),
+    }
 
 
-def _parse_person(values: dict[str, str]) -> tuple[Relation, PersonFields]:
+def _parse_person(values: dict[str, str], today: date) -> tuple[Relation, PersonFields]:
     """The typed person, each field checked on its own so a refusal names the one field; raises
-    ``_FieldError``."""
+    ``_FieldError``. ``today``: the Dutch date of the vault's clock (no birth after it, as on opening)."""
     try:
         relation = Relation(values["relation"])
     except ValueError:
@@ -178,6 +202,10 @@ def _parse_person(values: dict[str, str]) -> tuple[Relation, PersonFields]:
         born = parse_day(values["date_of_birth"])
     except InvalidInput:
         raise _FieldError("date_of_birth") from None
+    if born is not None and born > today:
+        raise _FieldError("date_of_birth", "De geboortedatum ligt in de toekomst.")
+    if born is not None and born.year < 1900:
+        raise _FieldError("date_of_birth", "Deze geboortedatum ligt voor 1900; controleer het jaar.")
     fields = PersonFields(
         name=values["name"] or None,
         bsn=values["bsn"] or None,
@@ -206,7 +234,7 @@ def _save_subject(
     typed = _typed(form)
     lapsed = 0
     try:
-        relation, fields = _parse_person(typed)
+        relation, fields = _parse_person(typed, local_date(actor.ctx.now()))
         if subject_id is None:
             subjects.add_subject(
                 vault,
@@ -236,6 +264,19 @@ def _save_subject(
             failed,
             subject_id=subject_id,
             status_code=400,
+        )
+    except Conflict as refused:
+        if refused.rule != subjects.SUBJECT_TWICE:
+            raise
+        failed = _SubjectForm(typed, _TWICE, "bsn" if fields.bsn else "name")
+        return _subject_page(
+            request,
+            vault,
+            actor,
+            view_case(vault, actor.ctx, case_id),
+            failed,
+            subject_id=subject_id,
+            status_code=409,
         )
     except subjects.ConsentRequired:
         failed = _SubjectForm(typed, _D2, "consent_id")
