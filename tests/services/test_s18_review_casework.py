@@ -3,7 +3,7 @@
 D16/D21: a refused attempt to assign an account that may not be assigned (outside the staff, disabled,
 unknown) is in the log as a refusal, like every refused attempt at access.
 
-D7: a monitoring moment postponed twice keeps only its last reason (not fixed: needs a migration)."""
+D7: a monitoring moment postponed twice kept only its last reason (fixed with migration 0035)."""
 
 from __future__ import annotations
 
