@@ -218,6 +218,8 @@ def test_api_postpone_worklist_and_handover_contact(
         str(add_months(today, 12)),
         "help_recently_started",
     )
+    # D7: each postponement, oldest first (migration 0035)
+    assert postponed["postponements"] == [[str(add_months(today, 12)), str(until), "help_recently_started"]]
     r = client.get("/api/v1/worklists/own-motion-approvals", headers=user.headers)
     assert r.status_code == 200
     assert r.json() == []

@@ -146,6 +146,9 @@ class MonitoringOut(BaseModel):
     done_at: datetime | None
     postponed_from: date | None = None
     postpone_reason: str | None = None
+    postponements: list[tuple[date, date, str]] = Field(
+        default=[], description="D7: every postponement, oldest first: [due date before, after, reason code]"
+    )
 
 
 class TimelineOut(BaseModel):
