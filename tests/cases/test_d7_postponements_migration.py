@@ -12,29 +12,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import ctx_for, make_team, make_user
-from tests.services.test_s18_review_casework import _report
+from tests.services.test_s18_review_casework import monitored_case
 from vault import migrate
-from vault.domain import Role, TriageOutcome
-from vault.models import MonitoringCheck, MonitoringPostponement
+from vault.models import MonitoringPostponement
 from vault.runtime import Vault
 from vault.services import triage
-from vault.services.calendar import local_date
 from vault.services.case_view import view_case
 
 
 def test_d7_the_upgrade_to_0035_keeps_a_postponement_made_before_it(vault: Vault) -> None:
-    team = make_team(vault)
-    worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
-    case_id = _report(vault, worker, team)
-    today = local_date(worker.now())
-    triage.record_triage_outcome(vault, worker, case_id, TriageOutcome.INVESTIGATION)
-    triage.record_investigation(vault, worker, case_id, started_on=today, ended_on=today)
-    with vault.db.session() as session:
-        check = session.scalars(
-            select(MonitoringCheck).where(MonitoringCheck.case_id == case_id, MonitoringCheck.months == 3)
-        ).one()
-        check_id, due = check.id, check.due_on
+    worker, case_id, check_id, due = monitored_case(vault)
     reason = triage.PostponeReason.FAMILY_UNREACHABLE
     later = due + timedelta(days=30)
     triage.postpone_monitoring(vault, worker, case_id, check_id, until=later, reason=reason)

@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -44,10 +44,8 @@ def _report(vault: Vault, ctx: Context, team: str) -> str:
         ).id
 
 
-def test_d7_the_reason_of_an_earlier_postponement_is_not_lost(vault: Vault) -> None:
-    """A moment postponed twice kept only the last reason on its row, and the log holds none (on
-    purpose: the reason is about the family); so why monitoring was delayed the first time was gone.
-    Since migration 0035 each postponement is kept (``monitoring_postponements``) and shown."""
+def monitored_case(vault: Vault) -> tuple[Context, str, str, date]:
+    """A worker, their report investigated today, and its three-month monitoring moment (id, due date)."""
     team = make_team(vault)
     worker = ctx_for(vault, make_user(vault, Role.MEDEWERKER, teams=[team]), Role.MEDEWERKER)
     case_id = _report(vault, worker, team)
@@ -58,7 +56,14 @@ def test_d7_the_reason_of_an_earlier_postponement_is_not_lost(vault: Vault) -> N
         check = session.scalars(
             select(MonitoringCheck).where(MonitoringCheck.case_id == case_id, MonitoringCheck.months == 3)
         ).one()
-        check_id, due = check.id, check.due_on
+        return worker, case_id, check.id, check.due_on
+
+
+def test_d7_the_reason_of_an_earlier_postponement_is_not_lost(vault: Vault) -> None:
+    """A moment postponed twice kept only the last reason on its row, and the log holds none (on
+    purpose: the reason is about the family); so why monitoring was delayed the first time was gone.
+    Since migration 0035 each postponement is kept (``monitoring_postponements``) and shown."""
+    worker, case_id, check_id, due = monitored_case(vault)
     first = triage.PostponeReason.FAMILY_UNREACHABLE
     second = triage.PostponeReason.PARTNER_INFORMATION_PENDING
     triage.postpone_monitoring(vault, worker, case_id, check_id, until=due + timedelta(days=30), reason=first)
