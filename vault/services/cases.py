@@ -251,7 +251,10 @@ def open_professional_advice(
         if team_id is None:
             raise InvalidInput("no team can receive this advice: name a team, or configure VAULT_INTAKE_TEAM")
     if client is not None:
-        client_pseudonyms(vault, client)  # refuse an incomplete client before opening anything
+        # Refuse an incomplete client, or one born after today (as a report's subjects), before
+        # opening anything: a pseudonym of a person who cannot exist matches no later advice (D19).
+        client = client.checked(local_date(ctx.now()))
+        client_pseudonyms(vault, client)
     case, workflow, _ = open_case_with_key(
         session,
         vault,

@@ -171,7 +171,8 @@ def _same_note_again(
     """A note id that is taken: the same note sent again (a double submit) or anything else. Either is
     refused (``Conflict``) and changes nothing; the transaction rolls back with the gate's entry, so
     the log holds one ``dossier:note:added`` per note stored and no refusal for a repeat (as a repeated
-    revocation: only the change is recorded; a refusal per double click would count as probing, D21)."""
+    revocation: only the change is recorded; a refusal per double click would count as probing, D21).
+    The id of another case's note is audited as a refusal (rule ``journal-form-already-used``)."""
     existing = session.get(CaseNote, note_id)
     if existing is None:
         return
@@ -183,7 +184,12 @@ def _same_note_again(
     )
     if repeat:
         raise Conflict("this note was already added", rule=ALREADY_ADDED)
-    raise Conflict("this form was already used for another note", rule=FORM_USED)
+    used = Conflict("this form was already used for another note", rule=FORM_USED)
+    if existing.case_id != case_id:
+        # The id of a note of another case: the answer tells that it is a note somewhere, so the
+        # attempt is audited as a refusal (ids and rule only) for the daily review (D21).
+        raise RuleRefused(used, FORM_USED)
+    raise used
 
 
 def add_note(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from vault.context import Context
@@ -107,14 +107,18 @@ SUBJECT_TWICE = "subject-already-on-case"  # the rule that refuses the same pers
 
 def _refuse_twice(session: Session, vault: Vault, case_id: str, fields: PersonFields, but: str) -> None:
     """The same person (BSN, or name + date of birth, by their blind indexes) is on a case once: a
-    double submit or a resent form would add them again (review session 18). ``but``: the subject
+    double submit or a resent form would add them again (review session 18); two different BSNs are
+    two people, even with the same name and date of birth. ``but``: the subject
     being corrected. Refused with the rule ``SUBJECT_TWICE`` (409, audited: ids only)."""
     key = vault.keys.subkey(SubkeyPurpose.BLIND_INDEX)
     same = []
-    if fields.bsn:
-        same.append(Subject.bsn_index == blind_index_bsn(key, fields.bsn))
+    bsn_index = blind_index_bsn(key, fields.bsn) if fields.bsn else None
+    if bsn_index is not None:
+        same.append(Subject.bsn_index == bsn_index)
     if fields.name and fields.date_of_birth:
-        same.append(Subject.person_index == blind_index_person(key, fields.name, fields.date_of_birth))
+        by_name = Subject.person_index == blind_index_person(key, fields.name, fields.date_of_birth)
+        # Two different BSNs are two people, whatever their names and birth dates (review session 18).
+        same.append(by_name if bsn_index is None else and_(by_name, Subject.bsn_index.is_(None)))
     if not same:
         return
     found = session.scalar(
