@@ -42,24 +42,34 @@ class Probes:
         self._noon[seq] = day if hour >= 12 else (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
     def many_cases(self, minimum: int) -> Iterator[tuple[str, str, list[tuple[int, int]]]]:
-        """(person, local day of the first refusal, [(seq, t)]) of each local day and each noon-to-noon
-        span in which the person was refused on ``minimum`` or more cases, one refusal in the period."""
+        """(person, local day of the first refusal, [(seq, t)]) of each burst: the local days and noon-to-
+        noon spans in which the person was refused on ``minimum`` or more cases, those sharing a refusal
+        merged into one, with one refusal in the period."""
         spans: dict[tuple[str, str, str], dict[int, tuple[int, str, str]]] = defaultdict(dict)
         for (actor, case), seen in self._seen.items():
             for t, seq, day in seen:
                 spans[(actor, "day", day)][seq] = (t, case, day)
                 spans[(actor, "noon", self._noon[seq])][seq] = (t, case, day)
-        found: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+        # Spans that share a refusal are one burst (review S18 B2: a burst from 23:50 whose part after
+        # midnight fills a day on its own was two findings, keyed by either day): merged, then keyed.
+        bursts: dict[str, list[dict[int, tuple[int, str, str]]]] = defaultdict(list)
         for (actor, _, _), refusals in spans.items():
             if len({case for _, case, _ in refusals.values()}) < minimum:
                 continue
-            if not any(self.start_t <= t < self.end_t for t, _, _ in refusals.values()):
-                continue
-            first = min((t, seq) for seq, (t, _, _) in refusals.items())
-            key = (actor, refusals[first[1]][2])
-            found[key].update({seq: t for seq, (t, _, _) in refusals.items()})
-        for (actor, day), evidence in found.items():
-            yield actor, day, sorted(evidence.items(), key=lambda item: (item[1], item[0]))
+            merged, apart = dict(refusals), []
+            for other in bursts[actor]:
+                if other.keys() & merged.keys():
+                    merged.update(other)
+                else:
+                    apart.append(other)
+            bursts[actor] = [*apart, merged]
+        for actor, found in bursts.items():
+            for burst in found:
+                if not any(self.start_t <= t < self.end_t for t, _, _ in burst.values()):
+                    continue
+                first = min((t, seq) for seq, (t, _, _) in burst.items())
+                evidence = sorted(((seq, t) for seq, (t, _, _) in burst.items()), key=lambda i: (i[1], i[0]))
+                yield actor, burst[first[1]][2], evidence
 
     def chains(self, minimum: int) -> Iterator[tuple[str, str, str, list[tuple[int, int]]]]:
         """(person, case, local day of the first refusal, [(seq, t)]) of each chain of ``minimum`` or

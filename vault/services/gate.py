@@ -457,12 +457,12 @@ def decrypt_case_field(admission: Admission, *, table: str, column: str, row_id:
 def partner_texts(
     session: Session, vault: Vault, ctx: Context, grant: Grant, screen: TextScreen
 ) -> dict[str, str]:
-    """D22: the title and purpose sealed for ``grant``'s recipient (one key unwrap), for a verified partner of
-    that organisation while the grant is not revoked, in its listing's audited transaction; else none.
-    D8: a text ``screen`` holds back (one naming the reporter) is left out, as if none was typed."""
+    """D22: the sealed title and purpose (a clear purpose from before 0027 too) for a verified partner of
+    the grant's org while not revoked, in its audited listing; D8: minus what ``screen`` holds back."""
     sealed = {"partner_title": grant.partner_title_enc, "purpose": grant.purpose_enc}
+    clear = {"purpose": grant.purpose} if grant.purpose and grant.purpose_enc is None else {}
     mine = ctx.org_id == grant.org_id and grant.revoked_at is None and ctx.role == str(Role.PARTNER)
-    if not (mine and ctx.second_factor_verified and any(sealed.values())):
+    if not (mine and ctx.second_factor_verified and (any(sealed.values()) or clear)):
         return {}
     dek = unwrap_case_key(session, vault.keys, grant.case_id)
 
@@ -471,7 +471,7 @@ def partner_texts(
 
     held_back = screen(session, grant, opened)
     texts = {c: opened(table="grants", column=c, row_id=grant.id, value=v) for c, v in sealed.items() if v}
-    return {c: t for c, t in texts.items() if not held_back(t)}
+    return {c: t for c, t in (clear | texts).items() if not held_back(t)}
 
 
 # --- The write door: a gated write whose domain rules may still refuse ----------------------------

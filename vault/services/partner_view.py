@@ -106,7 +106,7 @@ def _texts(session: Session, vault: Vault, ctx: Context, grant: Grant) -> dict[s
         texts = partner_texts(session, vault, ctx, grant, _names_reporter)
     except Destroyed:
         return {}  # the case was destroyed since: its key is gone, the default stands in
-    if grant.purpose_enc is not None and "purpose" not in texts:
+    if (grant.purpose_enc is not None or grant.purpose) and "purpose" not in texts:  # a clear one too
         texts["purpose"] = PURPOSE_HELD_BACK
     return texts
 
