@@ -66,6 +66,13 @@ class DisclosureIn(BaseModel):
         description="Disclose although a live disclosure of this case to this organisation overlaps "
         "(without it: 409 naming the existing disclosure)",
     )
+    confirm_duplicate_of: str | None = Field(
+        default=None,
+        pattern=UUID_PATTERN,
+        max_length=36,
+        description="With confirm_duplicate: the id of the live disclosure the 409 named; only that one is "
+        "let through, so a request sent twice is held back the second time (409 naming the first's)",
+    )
 
     @field_validator("contact_name")
     @classmethod
@@ -171,6 +178,7 @@ async def create(
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
         confirm_duplicate=body.confirm_duplicate,
+        confirmed_duplicate_of=body.confirm_duplicate_of,
     )
     view = await anyio.to_thread.run_sync(partial(service.create_disclosure, vault, ctx, req))
     return GrantOut.of(view)

@@ -27,12 +27,15 @@ def live_overlap(
     categories: frozenset[str],
     document_ids: frozenset[str],
     now: datetime,
+    excluding: str | None = None,
 ) -> Grant | None:
-    """The oldest live grant of ``case_id`` to ``org_id`` that shares a part with the one asked for."""
+    """The oldest live grant of ``case_id`` to ``org_id`` that shares a part with the one asked for;
+    ``excluding``: leave that grant out (the one the person saw in the warning and confirmed)."""
     grants = session.scalars(
         select(Grant)
         .where(
             Grant.case_id == case_id,
+            Grant.id != (excluding or ""),
             Grant.org_id == org_id,
             Grant.revoked_at.is_(None),
             Grant.valid_until > now,

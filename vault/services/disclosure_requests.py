@@ -48,6 +48,9 @@ class DisclosureRequest:
     include_reporter_identity: bool = False
     partner_title: str | None = None  # D22: typed for the partner; None = "categorie – datum"
     confirm_duplicate: bool = False  # share although a live disclosure to this organisation overlaps
+    # With ``confirm_duplicate``: the live disclosure the person saw and confirmed (the warning's); any
+    # other overlapping one (made by a first click of a double submit) is held back again. None: any.
+    confirmed_duplicate_of: str | None = None
     # D23: the Veilig Thuis contact the partner calls for the warm handover; required, no default.
     contact_name: str = field(kw_only=True)
     contact_phone: str = field(kw_only=True)
@@ -76,7 +79,7 @@ class DuplicateDisclosure(Conflict):
     def __init__(self, existing: GrantView) -> None:
         super().__init__(
             f"live disclosure {existing.id} to this organisation already covers part of this; "
-            "send confirm_duplicate to disclose anyway, or extend that one"
+            "send confirm_duplicate with confirm_duplicate_of (its id) to disclose anyway, or extend it"
         )
         self.existing = existing
 

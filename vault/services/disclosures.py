@@ -190,7 +190,13 @@ def _evaluate(session: Session, vault: Vault, ctx: Context, req: DisclosureReque
             document_id=medical[0],
         )
     covered = set(req.categories) | set(own.values())
-    release = req.include_reporter_identity and _reporter_release_recorded(session, req.case_id)
+    # D8: a grant releases the reporter's identity only when it carries it (the category, or a document
+    # of it); the flag alone releases nothing, so its texts are checked and its entries say "false"
+    release = (
+        req.include_reporter_identity
+        and Category.REPORTER_IDENTITY in covered
+        and _reporter_release_recorded(session, req.case_id)
+    )
     decision = basis_holds(  # D9, as an extension checks it again
         session,
         ctx,
@@ -423,7 +429,10 @@ def create_disclosure(vault: Vault, ctx: Context, req: DisclosureRequest) -> Gra
 
 
 def _twin(session: Session, ctx: Context, req: DisclosureRequest) -> Grant | None:
-    if req.confirm_duplicate:
+    """The live disclosure this one would duplicate. Confirmed against the one the warning showed
+    (``confirmed_duplicate_of``), only that one is let through: a double submit of "Toch delen" finds
+    the disclosure its first post made, and is held back again (one grant, not two)."""
+    if req.confirm_duplicate and req.confirmed_duplicate_of is None:
         return None
     return live_overlap(
         session,
@@ -432,6 +441,7 @@ def _twin(session: Session, ctx: Context, req: DisclosureRequest) -> Grant | Non
         categories=frozenset(str(c) for c in req.categories),
         document_ids=req.document_ids,
         now=ctx.now(),
+        excluding=req.confirmed_duplicate_of if req.confirm_duplicate else None,
     )
 
 

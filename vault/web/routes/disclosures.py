@@ -224,7 +224,9 @@ def _int(value: str, default: int, name: str) -> int:
         raise disclosures.DisclosureInvalid("not a number", field=name) from None
 
 
-def _request(vault: Vault, case_id: str, entered: Entered, *, confirm: bool) -> disclosures.DisclosureRequest:
+def _request(
+    vault: Vault, case_id: str, entered: Entered, *, confirm: bool, confirmed: str | None
+) -> disclosures.DisclosureRequest:
     texts = entered.texts
     categories = {Category(c) for c in entered.categories}
     if entered.reporter_identity:
@@ -244,6 +246,7 @@ def _request(vault: Vault, case_id: str, entered: Entered, *, confirm: bool) -> 
         contact_name=texts["contact_name"],
         contact_phone=texts["contact_phone"],
         confirm_duplicate=confirm,
+        confirmed_duplicate_of=confirmed if confirm else None,
     )
 
 
@@ -320,9 +323,12 @@ def create_disclosure(request: Request, case_id: CaseId, vault: VaultDep, form: 
     _require_step_up(vault, actor)  # lapsed while typing: the step-up carries the form (vault.web.errors)
     if entered.texts["org_id"] not in {o.id for o in organisations(vault)}:
         return again(FieldError("org_id", "Kies de organisatie waarmee u deelt."), 400)
+    # "Toch delen" confirms the one live disclosure the warning showed (``bestaande``): a second post of
+    # it (a double click) finds the disclosure the first made and is warned again, never shared twice.
+    confirm, confirmed = form.text("toch_delen", limit=2) == "1", form.text("bestaande", limit=36) or None
     try:
         disclosures.create_disclosure(
-            vault, actor.ctx, _request(vault, case_id, entered, confirm=form.text("toch_delen") == "1")
+            vault, actor.ctx, _request(vault, case_id, entered, confirm=confirm, confirmed=confirmed)
         )
     except disclosures.DisclosureInvalid as invalid:
         return again(_invalid(vault, entered, invalid), 400)
