@@ -20,19 +20,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from vault.crypto.index import normalise_name
 from vault.errors import InvalidInput
 from vault.models import ReporterIdentity
-from vault.services.gate import Admission, decrypt_case_field
+from vault.services.file_names import neutral_filename, version_created_at
+from vault.services.gate import Admission, AdmittedRead, decrypt_case_field
 
 __all__ = [
     "MASK",
     "Masker",
     "mask_terms",
+    "neutral_under_break_glass",
     "normal",
     "opened_identity",
     "reporter_masker",
@@ -43,6 +45,7 @@ __all__ = [
 MASK = "[melder]"
 _TABLE = "reporter_identities"
 _MIN_PART_LETTERS = 3
+_NATIONAL_DIGITS = 9  # a Dutch number without its trunk prefix 0: "6 12345678"
 _APOSTROPHES = frozenset("'`\u00b4\u02b9\u02bb\u02bc\u02bd\u2018\u2019\u201b\u2032\uff07")
 
 # A contact field may hold more than one way to reach the reporter ("06-1234 5678, f@example.nl").
@@ -104,12 +107,33 @@ def terms_of(name: str | None, contact: str | None, organisation: str | None) ->
     for value in (name, contact, organisation, *_CONTACT_SEPARATORS.split(contact or "")):
         if value:
             terms.add(normal(value))
+    for value in (contact, *_CONTACT_SEPARATORS.split(contact or "")):
+        terms.update(_phone_forms(normal(value or "")))
     for part in _tokens(name or ""):
         letters = sum(1 for ch in part.norm if ch.isalpha())
         if letters >= _MIN_PART_LETTERS and part.norm not in _PARTICLES:
             terms.add(part.norm)
     terms.discard("")
     return frozenset(terms)
+
+
+def _phone_forms(digits: str) -> frozenset[str]:
+    """A Dutch phone number in each way staff copy it (review s18 G3): "06 1234 5678" as "+31 6 …",
+    "0031 6 …" or "+31 (0)6 …", and the other way round; nothing for what is no such number."""
+    if not digits.isdigit():
+        return frozenset()
+    if digits.startswith("0031"):
+        rest = digits[4:]
+    elif digits.startswith("31") and len(digits) >= 11:
+        rest = digits[2:]
+    elif digits.startswith("0") and not digits.startswith("00"):
+        rest = digits[1:]
+    else:
+        return frozenset()
+    rest = rest[1:] if rest.startswith("0") else rest
+    if len(rest) != _NATIONAL_DIGITS:
+        return frozenset()
+    return frozenset(prefix + rest for prefix in ("0", "31", "310", "0031", "00310"))
 
 
 def mask_terms(text: str, terms: frozenset[str]) -> str:
@@ -171,3 +195,15 @@ def opened_identity(admission: Admission, row: ReporterIdentity) -> tuple[str | 
         opened("contact", row.contact_enc),
         opened("organisation", row.organisation_enc),
     )
+
+
+def neutral_under_break_glass(session: Session, read: AdmittedRead) -> AdmittedRead:
+    """D8 under break-the-glass (review s18 G1): a document read asked for with a justification gets
+    the partner's neutral name (``VT-XXXX-XXXX_<categorie>_<datum>``), never the uploader's file name,
+    which staff write the reporter's name into ("gesprek met Kanarie.txt"). The extension is the one
+    ``staff_download`` already chose from the allow-list and the bytes. A member of the case's team who
+    sends a justification anyway gets the neutral name too (the safe side). Call in the admission's
+    transaction."""
+    ext = read.filename.rsplit(".", 1)[1] if "." in read.filename else None
+    created = version_created_at(session, read.version_id)
+    return replace(read, filename=neutral_filename(read.case_id, str(read.category), created, ext))

@@ -129,7 +129,9 @@ def break_glass(request: Request, case_id: CaseId, vault: VaultDep, form: Verifi
         return see_other(f"/zaken/{case_id}", notice="al-toegang")
     # A browser sends a line break as CRLF; any other control character is refused (D20: a bare CR
     # would start a row in the privacy officer's CSV export) and left out of the form shown again.
-    typed = form.text("justification", limit=_MAX_JUSTIFICATION + 1).replace("\r\n", "\n")
+    # Read up to twice the limit (review s18 G2): a browser sends each line break as two characters, and
+    # a text cut on its length on the wire would be kept cut off, or cut between CR and LF.
+    typed = form.text("justification", limit=2 * _MAX_JUSTIFICATION + 1).replace("\r\n", "\n")
     justification = without_refused_characters(typed)
     error = _justification_error(typed, justification)
     if error is not None:
