@@ -42,6 +42,7 @@ from vault.models import AuthAttempt
 from vault.periodic import Periodic
 from vault.runtime import Vault
 from vault.services.blobs import discard_sealed_blob
+from vault.services.calendar import local_date
 from vault.services.cases import (
     DEFAULT_LEGAL_BASIS,
     MELDCODE_STEPS,
@@ -59,7 +60,7 @@ from vault.services.intake_proofs import (
     remember_case,
     use_up,
 )
-from vault.services.pow import Challenge, PowRefused, issue_challenge, verify_solution
+from vault.services.pow import Challenge, PowRefused, issue_challenge, solved_challenge, verify_solution
 from vault.services.subjects import (
     PersonFields,
     Relation,
@@ -317,7 +318,10 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
     The proof is not used up here: a submission refused afterwards (its answers, or the service
     unavailable) opened no case, and the page may send the corrected form with the same proof. It is
     used up in the transaction that opens the case (``receive``): a proof that opened a case is
-    answered with that case's reference (``AlreadyReceived``, ``intake_proofs``), never a second case.
+    answered with that case's reference (``AlreadyReceived``, ``intake_proofs``), never a second case;
+    that is asked of every proof this server issued and whose counter solves it before the ceiling,
+    the honeypot, the expiry and the difficulty are: the same form sent again is told its reference
+    even when the address's count rose or the proof expired since its first send (session 18, P1).
     """
     now = vault.clock.now()
     key = client_key(vault, client_address)
@@ -338,25 +342,25 @@ def admit(vault: Vault, *, client_address: str | None, token: str, counter: str,
             )
         else:
             wait = _ceiling_wait(session, key, ceiling, now)
+    secret = vault.keys.subkey(SubkeyPurpose.SESSION)
+    solved = solved_challenge(secret, token, counter)
+    if solved is not None:
+        # D5: a form sent again after its answer was lost is told the case its proof opened first,
+        # however many forms this address sent since and however old the proof: else the ceiling,
+        # the harder proof or the expiry refused it, the page renewed its proof and opened a second case.
+        with vault.db.session() as session:
+            refuse_if_used(session, solved.digest, now - _WINDOW)
     if recent >= ceiling:
         raise IntakeRefused("rate_limited", retry_after=wait)
     if honeypot.strip():
         raise IntakeRefused("honeypot")
     try:
-        challenge = verify_solution(
-            vault.keys.subkey(SubkeyPurpose.SESSION),
-            token,
-            counter,
-            now=now,
-            min_bits=required_bits(vault, recent),
-        )
+        challenge = verify_solution(secret, token, counter, now=now, min_bits=required_bits(vault, recent))
     except PowRefused as refused:
         raise IntakeRefused(
             "pow_harder" if refused.reason == "too_easy" else f"pow_{refused.reason}"
         ) from None
-    with vault.db.session() as session:  # before the answers are read; ``receive`` checks again
-        refuse_if_used(session, challenge.digest, now - _WINDOW)
-    return challenge
+    return challenge  # not used before the answers are read (above); ``receive`` checks again
 
 
 def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challenge | None = None) -> Receipt:
@@ -375,8 +379,11 @@ def receive(vault: Vault, ctx: Context, submission: Submission, *, used: Challen
     form = submission.form
     if submission.meldcode_step is not None and submission.meldcode_step not in MELDCODE_STEPS:
         raise ValueError("meldcode step out of range")
-    client = submission.client.checked() if submission.client is not None else None
-    subjects = [(relation, person.checked()) for relation, person in submission.subjects]
+    # D19, D5: a date of birth after the day the report is received (the vault clock's Dutch date) is
+    # refused here too, not only by the web form: the blind index would hold a person who cannot exist.
+    today = local_date(ctx.now())
+    client = submission.client.checked(today) if submission.client is not None else None
+    subjects = [(relation, person.checked(today)) for relation, person in submission.subjects]
     if form is IntakeForm.ADVICE_CITIZEN and (submission.reporter is not None or subjects or client):
         raise ValueError("a citizen's advice request is anonymous (D2)")
     dek = new_data_key()

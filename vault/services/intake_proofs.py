@@ -18,8 +18,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from vault.domain import reference_of
-from vault.models import AuthAttempt, IntakeReceipt
+from vault.domain import Category, reference_of
+from vault.models import AuthAttempt, Document, IntakeReceipt
 
 __all__ = [
     "CHALLENGE_KIND",
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 CHALLENGE_KIND = "intake_pow"  # a used proof's row in ``auth_attempts`` (``account_key``: its digest)
+_FORM_ACTOR = "public_form"  # ``intake.ACTOR``: who stores a public form's documents
 _REPLAY_LOCK = 0x56544B50  # PostgreSQL advisory lock for the replay check ("VTKP")
 
 
@@ -45,11 +46,27 @@ class IntakeRefused(Exception):
 
 
 class AlreadyReceived(IntakeRefused):
-    """The proof opened a case already: this send stores nothing; ``reference`` is that case's."""
+    """The proof opened a case already: this send stores nothing; ``reference`` is that case's, and
+    ``attachment`` whether the form's attachment reached it (the first send's may have been cut off)."""
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, reference: str, attachment: bool = False) -> None:
         super().__init__("pow_received")
         self.reference = reference
+        self.attachment = attachment
+
+
+def _has_attachment(session: Session, case_id: str) -> bool:
+    """Whether the public form stored an attachment on the case (a row's existence; nothing is read)."""
+    found = session.scalar(
+        select(Document.id)
+        .where(
+            Document.case_id == case_id,
+            Document.category == str(Category.CORRESPONDENCE),
+            Document.created_by == _FORM_ACTOR,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def refuse_if_used(session: Session, digest: str, since: datetime) -> None:
@@ -68,7 +85,7 @@ def refuse_if_used(session: Session, digest: str, since: datetime) -> None:
         return
     receipt = session.get(IntakeReceipt, digest)
     if receipt is not None and receipt.received_at > since:
-        raise AlreadyReceived(reference_of(receipt.case_id))
+        raise AlreadyReceived(reference_of(receipt.case_id), _has_attachment(session, receipt.case_id))
     raise IntakeRefused("pow_replayed")
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "issue_challenge",
     "leading_zero_bits",
     "solve",
+    "solved_challenge",
     "verify_solution",
 ]
 
@@ -78,8 +79,9 @@ def _work(token: str, counter: str) -> bytes:
     return hashlib.sha256(f"{token}:{counter}".encode("ascii")).digest()
 
 
-def verify_solution(key: SecretKey, token: str, counter: str, *, now: datetime, min_bits: int) -> Challenge:
-    """The checked challenge, or ``PowRefused``. The caller must still reject a replay."""
+def _signed(key: SecretKey, token: str, counter: str) -> Challenge:
+    """The challenge when the token is one this server issued (its MAC) and the counter well formed;
+    expiry, difficulty and the work are not checked here."""
     if not token or not counter:
         raise PowRefused("missing")
     if len(token) > _MAX_CHALLENGE or not token.isascii():
@@ -92,15 +94,30 @@ def verify_solution(key: SecretKey, token: str, counter: str, *, now: datetime, 
     body, mac = ".".join(parts[:4]), parts[4]
     if not hmac.compare_digest(keyed_hash(key, _LABEL, body).encode(), mac.encode()):
         raise PowRefused("invalid")
-    expires, bits = int(parts[2]), int(parts[3])
-    expires_at = datetime.fromtimestamp(expires, UTC)
-    if now >= expires_at:
+    return Challenge(token, datetime.fromtimestamp(int(parts[2]), UTC), int(parts[3]))
+
+
+def verify_solution(key: SecretKey, token: str, counter: str, *, now: datetime, min_bits: int) -> Challenge:
+    """The checked challenge, or ``PowRefused``. The caller must still reject a replay."""
+    challenge = _signed(key, token, counter)
+    if now >= challenge.expires_at:
         raise PowRefused("expired")
-    if bits < min_bits:
+    if challenge.bits < min_bits:
         raise PowRefused("too_easy")  # genuine, but this address must now bring a harder proof
-    if leading_zero_bits(_work(token, counter)) < bits:
+    if leading_zero_bits(_work(token, counter)) < challenge.bits:
         raise PowRefused("wrong")
-    return Challenge(token, expires_at, bits)
+    return challenge
+
+
+def solved_challenge(key: SecretKey, token: str, counter: str) -> Challenge | None:
+    """The challenge when this server issued it and the counter solves it, however old it is and however
+    hard this address must prove now; else ``None``. The caller may only ask whether such a proof was
+    used (a form sent again after its answer was lost), never admit it (``verify_solution`` does)."""
+    try:
+        challenge = _signed(key, token, counter)
+    except PowRefused:
+        return None
+    return challenge if leading_zero_bits(_work(token, counter)) >= challenge.bits else None
 
 
 def solve(token: str, bits: int, *, limit: int = 1 << 26) -> str:

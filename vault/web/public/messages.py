@@ -25,6 +25,9 @@ MESSAGES = {
     "pow_expired": "Het formulier stond te lang open. Verstuur het nog eens. " + _CALL,
     "pow_received": "Uw formulier was al goed ontvangen; het is niet nog een keer opgeslagen. Wilt u "
     f"nog iets doorgeven? {_CALL}",
+    "pow_received_no_attachment": "Uw formulier was al ontvangen, maar de bijlage niet. Het formulier is "
+    "niet nog een keer opgeslagen en de bijlage kan niet meer worden toegevoegd. Wilt u de bijlage toch "
+    f"doorgeven? Noem uw referentienummer als u ons belt. {_CALL}",
     "pow_replayed": "Dit formulier is al eens verstuurd. Wilt u nog iets doorgeven? "
     f"Laad de pagina opnieuw. {_CALL}",
     "too_large": "Uw formulier met bijlage is te groot (maximaal {limit} MB). Kies een kleiner bestand "

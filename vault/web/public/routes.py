@@ -166,11 +166,19 @@ def _minutes(seconds: int) -> str:
     return "1 minuut" if minutes == 1 else f"{minutes} minuten"
 
 
-def _received_before(already: AlreadyReceived) -> JSONResponse:
+def _received_before(already: AlreadyReceived, with_file: bool) -> JSONResponse:
     """D5: this form's proof opened a case already (the answer to the first send was lost): the
-    reference of that case, and that nothing was stored twice (200; nothing written)."""
+    reference of that case, and that nothing was stored twice (200; nothing written). Sent again with an
+    attachment the first send did not deliver (its upload was cut off): said, so the person calls."""
     log.info("intake_sent_again")
-    body = {"ok": True, "reference": already.reference, "again": True, "message": MESSAGES["pow_received"]}
+    lost = with_file and not already.attachment
+    body = {
+        "ok": True,
+        "reference": already.reference,
+        "again": True,
+        "attachment": already.attachment,
+        "message": MESSAGES["pow_received_no_attachment" if lost else "pow_received"],
+    }
     return _json(body, 200)
 
 
@@ -342,7 +350,7 @@ def _receive(
             honeypot=fields.get(f.HONEYPOT, ""),
         )
     except AlreadyReceived as already:
-        return _received_before(already)
+        return _received_before(already, body.has_file)
     except IntakeRefused as refused:
         status = 429 if refused.reason in _TOO_MANY else 400
         return _refused(refused.reason, status, vault, retry_after=refused.retry_after)
@@ -355,7 +363,7 @@ def _receive(
     try:
         receipt = receive(vault, ctx, submission, used=proof)
     except AlreadyReceived as already:  # the same proof sent twice at once: the one case it opened
-        return _received_before(already)
+        return _received_before(already, body.has_file)
     except InvalidInput:
         # A value the fields above let through but the service refuses: say what to check.
         return _refused("invalid", 400, vault, [SERVICE_PROBLEM])

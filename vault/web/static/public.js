@@ -200,6 +200,8 @@
     return { problems: problems, fields: fields };
   }
 
+  var NO_ANSWER = "Uw formulier kon niet worden verstuurd. Controleer uw internetverbinding, of bel " +
+    "Veilig Thuis gratis op 0800-2000.";
   var retried = false;
   function send() {
     form.elements["uitdaging"].value = work.challenge;
@@ -235,14 +237,20 @@
         return;
       }
       button.disabled = false;
-      show(data.message || "Uw formulier kon niet worden verstuurd. Bel Veilig Thuis gratis op 0800-2000.",
-           data.problems, data.fields);
+      if (!data.reason || data.reason === "unavailable") {
+        // Not the vault's own refusal (a proxy's error page, a gateway timeout) or a failure whose
+        // outcome the vault may not know: the form may have arrived. Keep this proof, as after a lost
+        // answer, so sending again is told the case it opened instead of opening a second one (D5).
+        show(data.message || NO_ANSWER);
+        return;
+      }
+      show(data.message, data.problems, data.fields);
       renewWork(null);
     }).catch(function () {
       // No answer: the form may have arrived all the same. The next send keeps this proof, so the
       // server can tell the reference of a case it opened instead of opening a second one (D5).
       button.disabled = false;
-      show("Uw formulier kon niet worden verstuurd. Controleer uw internetverbinding, of bel Veilig Thuis gratis op 0800-2000.");
+      show(NO_ANSWER);
     });
   }
 
