@@ -209,6 +209,17 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
+def _account_turn(session: Session, username: str) -> User:
+    """The account, read after its turns (PostgreSQL): a disabling and an enabling at once go one after the
+    other; a sign-in in flight (``ratelimit.take_turn``) commits first (its session is then ended) or
+    reads the account after this change (D16, D17)."""
+    user = _user(session, username)
+    take_turn_on(session, "account-status", user.id)
+    take_turn_on(session, "account", user.id)
+    session.refresh(user)
+    return user
+
+
 def disable_user(
     session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
 ) -> User:
@@ -217,7 +228,7 @@ def disable_user(
     counts both. From a session: step-up."""
     require_administrator(session, ctx, AuditTag.ADMIN_USER_DISABLED)
     require_step_up(ctx, step_up_minutes)
-    user = _user(session, username)
+    user = _account_turn(session, username)
     not_self(ctx, user, "disable")
     keep_last(session, ctx, user, AuditTag.ADMIN_USER_DISABLED)
     now = ctx.now()
@@ -243,22 +254,20 @@ def disable_user(
 def enable_user(
     session: Session, ctx: Context, username: str, *, step_up_minutes: int = STEP_UP_MINUTES
 ) -> bool:
-    """Enable a disabled account again (a colleague back from leave, a mistaken disabling). It keeps its
-    password, second factor, role and teams, and starts without sessions or case assignments (disabling
-    ended them). An account disabled over a suspected compromise also needs a password and second-factor
-    reset, each its own audited action. False (nothing recorded) when it was not disabled. From a
-    session: step-up."""
+    """Enable a disabled account again (back from leave, a mistaken disabling), with its password, second
+    factor, role and teams, without sessions (any left are ended) or case assignments. After a suspected
+    compromise also reset password and second factor. False (nothing recorded) when it was not
+    disabled. From a session: step-up."""
     require_administrator(session, ctx, AuditTag.ADMIN_USER_ENABLED)
     require_step_up(ctx, step_up_minutes)
-    user = _user(session, username)
-    take_turn_on(session, "account-status", user.id)  # a double click: the second finds it enabled
-    session.refresh(user)
+    user = _account_turn(session, username)  # a double click: the second finds it enabled
     if not user.disabled:
         return False
-    user.disabled = False
-    user.disabled_at = None
+    user.disabled, user.disabled_at = False, None
+    ended = repo.end_sessions(session, user.id, now=ctx.now(), reason="user_disabled")  # none, or stray
     session.flush()
-    record(session, ctx, AuditTag.ADMIN_USER_ENABLED, object_type="user", object_id=user.id)
+    details = {"sessions_ended": len(ended)}
+    record(session, ctx, AuditTag.ADMIN_USER_ENABLED, object_type="user", object_id=user.id, details=details)
     return True
 
 
@@ -270,7 +279,7 @@ def reset_password(
     account ends. From a session: an administrator's, stepped up, for another account."""
     require_administrator(session, ctx, AuditTag.ADMIN_USER_PASSWORD_RESET)
     require_step_up(ctx, step_up_minutes)
-    user = _user(session, username)
+    user = _account_turn(session, username)
     not_self(ctx, user, "reset the password of")
     now = ctx.now()
     generated = secrets.token_urlsafe(18)
@@ -299,7 +308,7 @@ def reset_second_factor(
     """
     require_administrator(session, ctx, AuditTag.AUTH_TOTP_RESET)
     require_step_up(ctx, step_up_minutes)
-    user = _user(session, username)
+    user = _account_turn(session, username)
     not_self(ctx, user, "reset the second factor of")
     now = ctx.now()
     factor = repo.factor_for(session, user.id)

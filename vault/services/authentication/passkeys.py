@@ -135,8 +135,8 @@ def begin_registration(
 
 def _clean_name(name: str, count: int) -> str:
     cleaned = " ".join(name.split())[:64]
-    if any(ord(c) < 32 or ord(c) == 127 for c in cleaned):
-        raise InvalidInput("the name of a passkey may not contain control characters")
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in cleaned):
+        raise InvalidInput("the name of a passkey may not contain control characters or lone surrogates")
     return cleaned or f"Passkey {count + 1}"
 
 
@@ -314,11 +314,11 @@ def finish_authentication(
     raw = credential_json(credential)
     challenge = take_challenge(session, ctx, info, purpose)
     given_id = credential.get("id")
-    stored = (
+    stored = (  # a credential id is base64url: anything else (a lone surrogate) is no key, not a 500
         session.scalars(
             select(PasskeyCredential).where(PasskeyCredential.credential_id == given_id[:1400])
         ).first()
-        if isinstance(given_id, str) and given_id
+        if isinstance(given_id, str) and given_id and given_id.isascii()
         else None
     )
 

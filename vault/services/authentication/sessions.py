@@ -76,6 +76,12 @@ def login(
         client_address=client_address,
         account_key=account_key,
     )
+    # Read again after its turn: a password change or disabling that committed while this sign-in
+    # waited is what it checks (PostgreSQL); an unknown name costs the same one look-up.
+    if user is not None:
+        session.refresh(user)
+    elif 0 < len(name) <= 64:
+        repo.user_by_username(session, name)
     if user is None:
         auth.hashing.spend_dummy(password)
         reason = "unknown_account"
