@@ -129,7 +129,8 @@ def test_d13_inzage_and_access_request_over_http(
     assert r.json()["requested_by"] == "representative"
     request_id = r.json()["id"]
     for body, status in (
-        ({"requested_by": "representative"}, 201),  # D13: a legal representative asks
+        ({"requested_by": "representative"}, 409),  # the same request, still open: recorded once
+        ({"requested_by": "representative", "received_on": "2026-03-02"}, 201),  # D13: a representative asks
         ({}, 400),  # D13: a child under 12 does not ask in its own name
         ({"requested_by": "buurman"}, 422),
         ({"subject_id": "00000000-0000-4000-8000-000000000000"}, 404),  # not a subject of this case

@@ -87,14 +87,14 @@ def _may_open(
     return member is not None
 
 
-def fresh_case_id(session: Session, draw: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
+def fresh_case_id(session: Session, draw: Callable[[], uuid.UUID] | None = None) -> str:
     """D23: a new case id whose reference (its first 8 characters, ``reference_of``) no case holds yet,
     destroyed ones included. A reference is what a caller, partner or family quotes on the phone; two
     cases behind one would let staff open the wrong family's case. 32 bits collide by chance once a
     vault holds tens of thousands of cases (in 20 years' retention it does), so each draw is checked
     (an index range on the primary key)."""
     for _ in range(16):
-        candidate = str(draw())
+        candidate = str(draw() if draw is not None else uuid.uuid4())
         prefix = candidate[:8]  # "-" and "." are neighbours in ASCII: the range holds exactly this prefix
         same = select(Case.id).where(Case.id >= f"{prefix}-", Case.id < f"{prefix}.").limit(1)
         taken = session.scalar(same)
