@@ -12,22 +12,21 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
 
+from tests.intake.test_d5_lost_answer_sent_again import ADVICE, _counts, _proof
 from tests.web.world import TEAM, World
 from vault.app import create_app
 from vault.config import Settings
 from vault.context import FrozenClock
 from vault.domain import AuditTag
 from vault.errors import InvalidInput
-from vault.models import AuditEntry, Case, Subject
+from vault.models import AuditEntry, Subject
 from vault.runtime import Vault
 from vault.services import intake
 from vault.services.calendar import local_date
 from vault.services.intake import IntakeForm, Submission
-from vault.services.pow import solve
 from vault.services.subjects import PersonFields, Relation, ReporterFields
 
 EMPTY_FILE = {"bijlage": ("", b"", "application/octet-stream")}
-ADVICE = {"website": "", "relatie": "zelf", "zorgen": "Ik maak me zorgen."}
 
 
 @pytest.fixture
@@ -51,23 +50,6 @@ def settings(tmp_path: Path, database_url: str, neutral_site: str) -> Settings:
 def client(vault: Vault, world: World) -> Iterator[TestClient]:
     with TestClient(create_app(vault)) as c:
         yield c
-
-
-def _counts(vault: Vault) -> tuple[int, int]:
-    """(cases, "submission received" entries)."""
-    with vault.db.session() as session:
-        cases = session.scalar(select(func.count()).select_from(Case))
-        received = session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.tag == str(AuditTag.INTAKE_SUBMISSION_RECEIVED))
-        )
-    return int(cases or 0), int(received or 0)
-
-
-def _proof(client: TestClient) -> dict[str, str]:
-    issued = client.get("/formulier/uitdaging").json()
-    return {"uitdaging": issued["challenge"], "teller": solve(issued["challenge"], issued["bits"])}
 
 
 def _told_the_first(again: Response, first_reference: str) -> None:
